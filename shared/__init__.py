@@ -1,0 +1,1 @@
+"""Salesforce account -> SAP customer sync: the application. Never imports azure.functions."""

@@ -1,0 +1,67 @@
+"""The ledger: one row per Salesforce account, the memory that makes creates exactly-once."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+
+class LedgerStatus(StrEnum):
+    PENDING = "pending"  # claimed: a create is under way right now
+    QUEUED = "queued"  # a transient failure: the retry queue owns it
+    CREATED = "created"  # SAP has the customer; customer_number is set
+    FAILED = "failed"  # permanent: SAP rejected the data, or attempts ran out
+
+
+class WriteBackStatus(StrEnum):
+    NOT_NEEDED = "not_needed"  # write-back is off or done by the flow
+    PENDING = "pending"
+    DONE = "done"
+    QUEUED = "queued"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    account_id: str
+    status: LedgerStatus
+    tracking_id: str
+    created_at: datetime
+    updated_at: datetime
+    customer_number: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    writeback: WriteBackStatus = WriteBackStatus.NOT_NEEDED
+    # Opaque optimistic-concurrency token (the table's ETag); None for an entry not yet stored.
+    etag: str | None = None
+
+    def evolve(self, **changes: object) -> LedgerEntry:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+class LedgerConflict(Exception):
+    """The entry changed since it was read (ETag mismatch) or already exists (claim lost)."""
+
+
+class LedgerUnavailable(Exception):
+    """Storage cannot be reached; the caller answers 503 rather than risk a duplicate."""
+
+
+class Ledger(ABC):
+    @abstractmethod
+    def get(self, account_id: str) -> LedgerEntry | None: ...
+
+    @abstractmethod
+    def claim(self, entry: LedgerEntry) -> LedgerEntry:
+        """Insert if no row exists for the account (conditional insert). Returns the stored entry
+        with its etag; raises LedgerConflict when another request got there first."""
+
+    @abstractmethod
+    def update(self, entry: LedgerEntry) -> LedgerEntry:
+        """Replace the row if its etag still matches entry.etag; returns the entry with the new etag;
+        raises LedgerConflict otherwise."""
+
+    @abstractmethod
+    def delete(self, entry: LedgerEntry) -> None:
+        """Remove the row if its etag still matches (used to release a claim that never reached SAP)."""

@@ -1,0 +1,82 @@
+"""The retry queue port and its message format (versioned JSON)."""
+
+from __future__ import annotations
+
+import json
+import random
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+MESSAGE_VERSION = 1
+
+
+class RetryKind(StrEnum):
+    CREATE = "create"  # SAP has not (knowingly) created the customer yet
+    WRITEBACK = "writeback"  # SAP has; only the Salesforce write-back is outstanding
+
+
+class InvalidRetryMessage(ValueError):
+    """A queue message that is not ours or not of a version we read."""
+
+
+@dataclass(frozen=True)
+class RetryMessage:
+    kind: RetryKind
+    account_id: str
+    tracking_id: str
+    payload: dict[str, Any]  # the validated request in the contract's camelCase form
+    attempt: int  # how many attempts were made before this message was written
+    first_seen_at: str  # ISO 8601 UTC
+    last_error: str | None = None
+    customer_number: str | None = None  # set for WRITEBACK
+    version: int = field(default=MESSAGE_VERSION)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> RetryMessage:
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise InvalidRetryMessage("retry message is not a JSON object")
+            if data.get("version") != MESSAGE_VERSION:
+                raise InvalidRetryMessage(f"unknown retry message version {data.get('version')!r}")
+            return cls(
+                kind=RetryKind(data["kind"]),
+                account_id=str(data["account_id"]),
+                tracking_id=str(data["tracking_id"]),
+                payload=dict(data["payload"]),
+                attempt=int(data["attempt"]),
+                first_seen_at=str(data["first_seen_at"]),
+                last_error=data.get("last_error"),
+                customer_number=data.get("customer_number"),
+            )
+        except InvalidRetryMessage:
+            raise
+        except (ValueError, KeyError, TypeError) as error:
+            raise InvalidRetryMessage(f"malformed retry message: {error}") from None
+
+
+def backoff_seconds(attempt: int, base_seconds: int, max_seconds: int, rng: random.Random | None = None) -> int:
+    """Exponential backoff with full jitter: uniform in [base, min(max, base * 2**(attempt-1))]."""
+    ceiling = min(max_seconds, base_seconds * 2 ** max(attempt - 1, 0))
+    if ceiling <= base_seconds:
+        return ceiling
+    return (rng or random).randint(base_seconds, ceiling)
+
+
+class RetryQueueUnavailable(Exception):
+    """The message could not be queued (storage down)."""
+
+
+class RetryQueue(ABC):
+    @abstractmethod
+    def enqueue(self, message: RetryMessage, delay_seconds: int = 0) -> None:
+        """Queue the message, invisible for delay_seconds. Raises RetryQueueUnavailable."""
+
+    @abstractmethod
+    def send_to_poison(self, message: RetryMessage) -> None:
+        """Park a message that ran out of attempts in `<queue>-poison` for the replay command."""

@@ -1,0 +1,316 @@
+"""Typed settings, read once from the environment.
+
+The names are the app-setting names in Azure (and the keys of local.settings.json), so one table in
+the README documents local runs and cloud deployments alike. Secrets are only ever read here and are
+never part of a repr or a log record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TypeVar
+
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it and says what is expected."""
+
+
+class SapTransport(StrEnum):
+    SIMULATOR = "simulator"
+    RFC = "rfc"
+    RELAY = "relay"
+
+
+class WriteBackMode(StrEnum):
+    FUNCTION = "function"  # the function writes the SAP number back to Salesforce
+    FLOW = "flow"  # the Power Automate flow does it with the HTTP answer
+    OFF = "off"
+
+
+class SalesforceAuth(StrEnum):
+    CLIENT_CREDENTIALS = "client_credentials"
+    JWT = "jwt"
+    PASSWORD = "password"
+
+
+@dataclass(frozen=True)
+class SalesArea:
+    sales_organization: str
+    distribution_channel: str
+    division: str
+
+    @classmethod
+    def parse(cls, text: str, setting: str) -> SalesArea:
+        parts = [part.strip() for part in text.split("/")]
+        if len(parts) != 3 or not all(parts):
+            raise SettingsError(
+                f"{setting}: '{text}' is not a sales area; expected SALESORG/CHANNEL/DIVISION, e.g. 1000/10/00"
+            )
+        return cls(*parts)
+
+    def __str__(self) -> str:
+        return f"{self.sales_organization}/{self.distribution_channel}/{self.division}"
+
+
+@dataclass(frozen=True)
+class SapOrganisation:
+    """Organisational defaults that the mapping applies when a request leaves them out."""
+
+    default_company_code: str | None = None
+    default_sales_area: SalesArea | None = None
+    # Reference customer per sales area: BAPI_CUSTOMER_CREATEFROMDATA1 copies every field we do not
+    # pass (account group, reconciliation account, payment terms, ...) from it.
+    reference_customers: Mapping[SalesArea, str] = field(default_factory=dict)
+    # The SAP address field that carries the Salesforce account Id for the duplicate guard.
+    account_id_field: str = "SORT2"
+
+
+@dataclass(frozen=True)
+class SapConnectionSettings:
+    """pyrfc logon parameters (application server or message server logon, SNC optional)."""
+
+    parameters: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:  # never show the password
+        shown = {k: ("***" if k == "passwd" else v) for k, v in self.parameters.items()}
+        return f"SapConnectionSettings({shown})"
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    queue_name: str = "sap-customer-retry"
+    max_attempts: int = 8
+    base_delay_seconds: int = 30
+    max_delay_seconds: int = 3600
+    retry_after_seconds: int = 60  # what a 202 tells the caller
+
+
+@dataclass(frozen=True)
+class SalesforceSettings:
+    auth: SalesforceAuth | None = None
+    login_url: str = "https://login.salesforce.com"
+    instance_url: str | None = None
+    api_version: str = "61.0"
+    client_id: str | None = field(default=None, repr=False)
+    client_secret: str | None = field(default=None, repr=False)
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    private_key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    sap_transport: SapTransport = SapTransport.SIMULATOR
+    sap_connection: SapConnectionSettings = field(default_factory=SapConnectionSettings)
+    sap_organisation: SapOrganisation = field(default_factory=SapOrganisation)
+    sap_relay_url: str | None = None
+    sap_relay_key_name: str | None = None
+    sap_relay_key: str | None = field(default=None, repr=False)
+    sap_timeout_seconds: float = 30.0
+    storage_connection: str | None = field(default=None, repr=False)
+    ledger_table_name: str = "sapcustomerledger"
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    writeback: WriteBackMode = WriteBackMode.OFF
+    salesforce: SalesforceSettings = field(default_factory=SalesforceSettings)
+
+
+# pyrfc's own parameter names, keyed by the app-setting that carries each.
+_SAP_CONNECTION_SETTINGS = {
+    "SAP_ASHOST": "ashost",
+    "SAP_SYSNR": "sysnr",
+    "SAP_MSHOST": "mshost",
+    "SAP_MSSERV": "msserv",
+    "SAP_SYSID": "sysid",
+    "SAP_GROUP": "group",
+    "SAP_SAPROUTER": "saprouter",
+    "SAP_CLIENT": "client",
+    "SAP_USER": "user",
+    "SAP_PASSWORD": "passwd",
+    "SAP_LANG": "lang",
+    "SAP_SNC_MODE": "snc_mode",
+    "SAP_SNC_PARTNERNAME": "snc_partnername",
+    "SAP_SNC_QOP": "snc_qop",
+    "SAP_SNC_MYNAME": "snc_myname",
+    "SAP_SNC_LIB": "snc_lib",
+}
+
+_DEFAULT_REFERENCE_CUSTOMERS = "1000/10/00=0000001000;3000/10/00=0000003000"
+
+
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: '{raw}' is not a whole number") from None
+    if value < minimum:
+        raise SettingsError(f"{name}: {value} is below the minimum of {minimum}")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: '{raw}' is not a number") from None
+    if value <= 0:
+        raise SettingsError(f"{name}: must be greater than 0")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, enum: type[_Choice], default: _Choice | None) -> _Choice | None:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    try:
+        return enum(raw.lower())
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise SettingsError(f"{name}: '{raw}' is not one of {allowed}") from None
+
+
+def _reference_customers(text: str) -> dict[SalesArea, str]:
+    """`1000/10/00=0000001000;3000/10/00=0000003000` (JSON object form is accepted too)."""
+    name = "SAP_REFERENCE_CUSTOMERS"
+    if text.lstrip().startswith("{"):
+        try:
+            pairs = json.loads(text).items()
+        except (ValueError, AttributeError):
+            raise SettingsError(f"{name}: not a JSON object of sales area to customer number") from None
+    else:
+        pairs = []
+        for item in filter(None, (part.strip() for part in text.split(";"))):
+            area, separator, customer = item.partition("=")
+            if not separator or not customer.strip():
+                raise SettingsError(f"{name}: '{item}' is not SALESORG/CHANNEL/DIVISION=CUSTOMER")
+            pairs.append((area, customer))
+    return {SalesArea.parse(area, name): str(customer).strip() for area, customer in pairs}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; raise SettingsError naming the first one that is wrong."""
+    env = os.environ if environ is None else environ
+
+    transport = _choice(env, "SAP_TRANSPORT", SapTransport, SapTransport.SIMULATOR)
+    connection = {
+        parameter: value
+        for setting, parameter in _SAP_CONNECTION_SETTINGS.items()
+        if (value := _text(env, setting)) is not None
+    }
+    if transport is SapTransport.RFC:
+        _require_rfc_logon(connection)
+
+    default_area_text = _text(env, "SAP_DEFAULT_SALES_AREA")
+    organisation = SapOrganisation(
+        default_company_code=_text(env, "SAP_DEFAULT_COMPANY_CODE"),
+        default_sales_area=SalesArea.parse(default_area_text, "SAP_DEFAULT_SALES_AREA")
+        if default_area_text
+        else None,
+        reference_customers=_reference_customers(
+            _text(env, "SAP_REFERENCE_CUSTOMERS") or _DEFAULT_REFERENCE_CUSTOMERS
+        ),
+        account_id_field=(_text(env, "SAP_ACCOUNT_ID_FIELD") or "SORT2").upper(),
+    )
+
+    relay_url = _text(env, "SAP_RELAY_URL")
+    relay_key_name = _text(env, "SAP_RELAY_KEY_NAME")
+    relay_key = _text(env, "SAP_RELAY_KEY")
+    if transport is SapTransport.RELAY:
+        for name, value in (("SAP_RELAY_URL", relay_url), ("SAP_RELAY_KEY_NAME", relay_key_name),
+                            ("SAP_RELAY_KEY", relay_key)):
+            if value is None:
+                raise SettingsError(f"{name}: required when SAP_TRANSPORT=relay")
+
+    retry = RetrySettings(
+        queue_name=_text(env, "RETRY_QUEUE_NAME") or RetrySettings.queue_name,
+        max_attempts=_integer(env, "RETRY_MAX_ATTEMPTS", RetrySettings.max_attempts, minimum=1),
+        base_delay_seconds=_integer(env, "RETRY_BASE_DELAY_SECONDS", RetrySettings.base_delay_seconds),
+        max_delay_seconds=_integer(env, "RETRY_MAX_DELAY_SECONDS", RetrySettings.max_delay_seconds),
+        retry_after_seconds=_integer(env, "RETRY_AFTER_SECONDS", RetrySettings.retry_after_seconds),
+    )
+    if retry.max_delay_seconds > 7 * 24 * 3600:
+        raise SettingsError("RETRY_MAX_DELAY_SECONDS: a queue message cannot stay invisible beyond 7 days")
+
+    writeback = _choice(env, "SALESFORCE_WRITEBACK", WriteBackMode, WriteBackMode.OFF)
+    salesforce = _salesforce_settings(env, writeback)
+
+    return Settings(
+        sap_transport=transport,
+        sap_connection=SapConnectionSettings(connection),
+        sap_organisation=organisation,
+        sap_relay_url=relay_url,
+        sap_relay_key_name=relay_key_name,
+        sap_relay_key=relay_key,
+        sap_timeout_seconds=_number(env, "SAP_TIMEOUT_SECONDS", 30.0),
+        storage_connection=_text(env, "AzureWebJobsStorage"),
+        ledger_table_name=_text(env, "LEDGER_TABLE_NAME") or "sapcustomerledger",
+        retry=retry,
+        writeback=writeback,
+        salesforce=salesforce,
+    )
+
+
+def _require_rfc_logon(connection: Mapping[str, str]) -> None:
+    has_application_server = "ashost" in connection and "sysnr" in connection
+    has_message_server = "mshost" in connection and ("sysid" in connection or "msserv" in connection)
+    if not (has_application_server or has_message_server):
+        raise SettingsError(
+            "SAP_ASHOST and SAP_SYSNR (application server logon) or SAP_MSHOST with SAP_SYSID and "
+            "SAP_GROUP (message server logon): required when SAP_TRANSPORT=rfc"
+        )
+    for name in ("SAP_CLIENT", "SAP_USER"):
+        if _SAP_CONNECTION_SETTINGS[name] not in connection:
+            raise SettingsError(f"{name}: required when SAP_TRANSPORT=rfc")
+    if "passwd" not in connection and "snc_partnername" not in connection:
+        raise SettingsError("SAP_PASSWORD (or SNC via SAP_SNC_PARTNERNAME): required when SAP_TRANSPORT=rfc")
+
+
+def _salesforce_settings(env: Mapping[str, str], writeback: WriteBackMode | None) -> SalesforceSettings:
+    auth = _choice(env, "SALESFORCE_AUTH", SalesforceAuth, None)
+    settings = SalesforceSettings(
+        auth=auth,
+        login_url=(_text(env, "SALESFORCE_LOGIN_URL") or "https://login.salesforce.com").rstrip("/"),
+        instance_url=(_text(env, "SALESFORCE_INSTANCE_URL") or "").rstrip("/") or None,
+        api_version=_text(env, "SALESFORCE_API_VERSION") or "61.0",
+        client_id=_text(env, "SALESFORCE_CLIENT_ID"),
+        client_secret=_text(env, "SALESFORCE_CLIENT_SECRET"),
+        username=_text(env, "SALESFORCE_USERNAME"),
+        password=_text(env, "SALESFORCE_PASSWORD"),
+        security_token=_text(env, "SALESFORCE_SECURITY_TOKEN"),
+        private_key=_text(env, "SALESFORCE_PRIVATE_KEY"),
+    )
+    if writeback is not WriteBackMode.FUNCTION:
+        return settings
+    if auth is None:
+        raise SettingsError("SALESFORCE_AUTH: required when SALESFORCE_WRITEBACK=function "
+                            "(client_credentials, jwt or password)")
+    needed = {
+        SalesforceAuth.CLIENT_CREDENTIALS: ("SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET"),
+        SalesforceAuth.JWT: ("SALESFORCE_CLIENT_ID", "SALESFORCE_USERNAME", "SALESFORCE_PRIVATE_KEY"),
+        SalesforceAuth.PASSWORD: ("SALESFORCE_USERNAME", "SALESFORCE_PASSWORD"),
+    }[auth]
+    for name in needed:
+        if _text(env, name) is None:
+            raise SettingsError(f"{name}: required when SALESFORCE_AUTH={auth.value}")
+    return settings

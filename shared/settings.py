@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
-
 _Choice = TypeVar("_Choice", bound=StrEnum)
 
 
@@ -60,16 +59,28 @@ class SalesArea:
 
 
 @dataclass(frozen=True)
+class SalesAreaSetup:
+    """What the integration team knows about one sales area of their SAP customising."""
+
+    # The company code the sales organisation belongs to (TVKO-BUKRS). The BAPI does not take a
+    # company code: SAP derives it from the sales organisation, so we check a request against it.
+    company_code: str | None = None
+    # BAPI_CUSTOMER_CREATEFROMDATA1 copies every field we do not pass (account group, reconciliation
+    # account, payment terms, ...) from this customer; it must exist in the sales area.
+    reference_customer: str | None = None
+
+
+@dataclass(frozen=True)
 class SapOrganisation:
     """Organisational defaults that the mapping applies when a request leaves them out."""
 
-    default_company_code: str | None = None
     default_sales_area: SalesArea | None = None
-    # Reference customer per sales area: BAPI_CUSTOMER_CREATEFROMDATA1 copies every field we do not
-    # pass (account group, reconciliation account, payment terms, ...) from it.
-    reference_customers: Mapping[SalesArea, str] = field(default_factory=dict)
+    sales_areas: Mapping[SalesArea, SalesAreaSetup] = field(default_factory=dict)
     # The SAP address field that carries the Salesforce account Id for the duplicate guard.
     account_id_field: str = "SORT2"
+
+    def sales_areas_of_company_code(self, company_code: str) -> list[SalesArea]:
+        return [area for area, setup in self.sales_areas.items() if setup.company_code == company_code]
 
 
 @dataclass(frozen=True)
@@ -142,7 +153,11 @@ _SAP_CONNECTION_SETTINGS = {
     "SAP_SNC_LIB": "snc_lib",
 }
 
-_DEFAULT_REFERENCE_CUSTOMERS = "1000/10/00=0000001000;3000/10/00=0000003000"
+# SAP's classic IDES demo organisation, which the simulator's default customising mirrors.
+_DEFAULT_SALES_AREAS = (
+    '{"1000/10/00": {"companyCode": "1000", "referenceCustomer": "0000001000"},'
+    ' "3000/10/00": {"companyCode": "3000", "referenceCustomer": "0000003000"}}'
+)
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:
@@ -190,22 +205,24 @@ def _choice(env: Mapping[str, str], name: str, enum: type[_Choice], default: _Ch
         raise SettingsError(f"{name}: '{raw}' is not one of {allowed}") from None
 
 
-def _reference_customers(text: str) -> dict[SalesArea, str]:
-    """`1000/10/00=0000001000;3000/10/00=0000003000` (JSON object form is accepted too)."""
-    name = "SAP_REFERENCE_CUSTOMERS"
-    if text.lstrip().startswith("{"):
-        try:
-            pairs = json.loads(text).items()
-        except (ValueError, AttributeError):
-            raise SettingsError(f"{name}: not a JSON object of sales area to customer number") from None
-    else:
-        pairs = []
-        for item in filter(None, (part.strip() for part in text.split(";"))):
-            area, separator, customer = item.partition("=")
-            if not separator or not customer.strip():
-                raise SettingsError(f"{name}: '{item}' is not SALESORG/CHANNEL/DIVISION=CUSTOMER")
-            pairs.append((area, customer))
-    return {SalesArea.parse(area, name): str(customer).strip() for area, customer in pairs}
+def _sales_areas(text: str) -> dict[SalesArea, SalesAreaSetup]:
+    """JSON object: {"1000/10/00": {"companyCode": "1000", "referenceCustomer": "0000001000"}, ...}."""
+    name = "SAP_SALES_AREAS"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise SettingsError(f"{name}: not valid JSON") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{name}: expected a JSON object keyed by SALESORG/CHANNEL/DIVISION")
+    areas: dict[SalesArea, SalesAreaSetup] = {}
+    for key, setup in data.items():
+        if not isinstance(setup, dict) or not set(setup) <= {"companyCode", "referenceCustomer"}:
+            raise SettingsError(f"{name}: '{key}' must map to an object with companyCode and/or referenceCustomer")
+        areas[SalesArea.parse(key, name)] = SalesAreaSetup(
+            company_code=str(setup["companyCode"]) if setup.get("companyCode") else None,
+            reference_customer=str(setup["referenceCustomer"]) if setup.get("referenceCustomer") else None,
+        )
+    return areas
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -223,13 +240,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     default_area_text = _text(env, "SAP_DEFAULT_SALES_AREA")
     organisation = SapOrganisation(
-        default_company_code=_text(env, "SAP_DEFAULT_COMPANY_CODE"),
         default_sales_area=SalesArea.parse(default_area_text, "SAP_DEFAULT_SALES_AREA")
         if default_area_text
         else None,
-        reference_customers=_reference_customers(
-            _text(env, "SAP_REFERENCE_CUSTOMERS") or _DEFAULT_REFERENCE_CUSTOMERS
-        ),
+        sales_areas=_sales_areas(_text(env, "SAP_SALES_AREAS") or _DEFAULT_SALES_AREAS),
         account_id_field=(_text(env, "SAP_ACCOUNT_ID_FIELD") or "SORT2").upper(),
     )
 

@@ -1,0 +1,161 @@
+"""Storage service clients from the app settings, connected the same way the Functions host connects.
+
+Two ways, as for the host's own `AzureWebJobsStorage`:
+* a connection string (`AzureWebJobsStorage`, read into `settings.storage_connection`), including the
+  `UseDevelopmentStorage=true` shortcut for Azurite;
+* an identity-based connection: `AzureWebJobsStorage__tableServiceUri` / `__queueServiceUri` (or
+  `__accountName`, from which the public-cloud URIs follow), `__credential=managedidentity` and
+  `__clientId` for a user-assigned identity. The deployed app uses this: no account key anywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from shared.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from azure.data.tables import TableServiceClient
+    from azure.storage.queue import QueueServiceClient
+
+CONNECTION_SETTING = "AzureWebJobsStorage"
+
+# Azurite's built-in account; the key is public and opens only the local emulator.
+_DEVELOPMENT_STORAGE = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+    "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+
+# The SDK defaults retry for minutes (queues back off 15 s, 18 s, 24 s; tables try 10 times). A caller
+# waiting on the HTTP function needs a prompt 503 instead, so storage gets a few quick retries only.
+TABLE_CLIENT_DEFAULTS: dict[str, Any] = {
+    "retry_total": 3,
+    "retry_backoff_factor": 0.4,
+    "retry_backoff_max": 4,
+    "connection_timeout": 5,
+    "read_timeout": 20,
+}
+QUEUE_CLIENT_DEFAULTS: dict[str, Any] = {
+    "connection_timeout": 5,
+    "read_timeout": 20,
+}
+
+
+def is_storage_unavailable(error: Exception) -> bool:
+    """Failures that mean "storage cannot be reached right now" rather than "the request was wrong".
+
+    Authentication failures count: a managed-identity token endpoint that is down, or a role
+    assignment still propagating, heal on their own, and the caller must not be told the data was bad.
+    """
+    if isinstance(error, ServiceRequestError | ServiceResponseError | ClientAuthenticationError):
+        return True
+    if isinstance(error, HttpResponseError):
+        status = error.status_code or 0
+        return status >= 500 or status in (401, 403, 408, 429)
+    return isinstance(error, OSError)
+
+
+def development_storage_connection_string() -> str:
+    return _DEVELOPMENT_STORAGE
+
+
+def _connection_string(settings: Settings) -> str | None:
+    text = settings.storage_connection
+    if text is None:
+        return None
+    if text.replace(" ", "").rstrip(";").lower() == "usedevelopmentstorage=true":
+        # Not every SDK expands the shortcut (azure-data-tables ignores the queue/blob parts), so do it here.
+        return _DEVELOPMENT_STORAGE
+    return text
+
+
+def _identity_setting(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(f"{CONNECTION_SETTING}__{name}", "").strip()
+    return value or None
+
+
+def service_uri(service: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The identity-based endpoint for "table" or "queue", as the Functions host derives it."""
+    env = os.environ if environ is None else environ
+    explicit = _identity_setting(env, f"{service}ServiceUri")
+    if explicit:
+        return explicit
+    account = _identity_setting(env, "accountName")
+    if account:
+        return f"https://{account}.{service}.core.windows.net"
+    return None
+
+
+@functools.cache
+def _credential(kind: str | None, client_id: str | None) -> TokenCredential:
+    # One credential per process, shared by table and queue clients, so tokens are fetched once.
+    # Imported lazily: azure.identity costs start-up time that connection-string runs never need.
+    if kind == "managedidentity":
+        from azure.identity import ManagedIdentityCredential
+
+        return ManagedIdentityCredential(client_id=client_id)
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(managed_identity_client_id=client_id)
+
+
+def identity_credential(environ: Mapping[str, str] | None = None) -> TokenCredential:
+    env = os.environ if environ is None else environ
+    kind = _identity_setting(env, "credential")
+    return _credential(kind.lower() if kind else None, _identity_setting(env, "clientId"))
+
+
+def _missing_connection() -> SettingsError:
+    return SettingsError(
+        f"{CONNECTION_SETTING}: required (a storage connection string, UseDevelopmentStorage=true for Azurite, "
+        f"or an identity-based connection via {CONNECTION_SETTING}__accountName / __tableServiceUri / "
+        "__queueServiceUri)"
+    )
+
+
+def table_service_client(
+    settings: Settings, *, environ: Mapping[str, str] | None = None, **client_options: Any
+) -> TableServiceClient:
+    from azure.data.tables import TableServiceClient
+
+    options = {**TABLE_CLIENT_DEFAULTS, **client_options}
+    connection = _connection_string(settings)
+    if connection is not None:
+        return TableServiceClient.from_connection_string(connection, **options)
+    endpoint = service_uri("table", environ)
+    if endpoint is None:
+        raise _missing_connection()
+    return TableServiceClient(endpoint=endpoint, credential=identity_credential(environ), **options)
+
+
+def queue_service_client(
+    settings: Settings, *, environ: Mapping[str, str] | None = None, **client_options: Any
+) -> QueueServiceClient:
+    from azure.storage.queue import ExponentialRetry, QueueServiceClient
+
+    options = {
+        **QUEUE_CLIENT_DEFAULTS,
+        "retry_policy": ExponentialRetry(initial_backoff=0.5, increment_base=2, retry_total=3, random_jitter_range=1),
+        **client_options,
+    }
+    connection = _connection_string(settings)
+    if connection is not None:
+        return QueueServiceClient.from_connection_string(connection, **options)
+    endpoint = service_uri("queue", environ)
+    if endpoint is None:
+        raise _missing_connection()
+    return QueueServiceClient(account_url=endpoint, credential=identity_credential(environ), **options)

@@ -1,0 +1,192 @@
+"""The ledger on Azure Table storage: one entity per Salesforce account, ETags for concurrency."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+
+from shared.ledger import Ledger, LedgerConflict, LedgerEntry, LedgerStatus, LedgerUnavailable, WriteBackStatus
+from shared.settings import Settings
+from shared.storage_clients import is_storage_unavailable, table_service_client
+
+logger = logging.getLogger(__name__)
+
+# The account Id is the partition key, so every account is its own partition: point reads and
+# conditional writes never contend across accounts and the table scales out without hot partitions.
+# Each account has exactly one row; the constant row key names it and leaves room for other
+# row kinds per account later (e.g. an audit trail) without a migration.
+ROW_KEY = "ledger"
+
+# A string property holds at most 64 KiB (32 K UTF-16 characters); an oversized error text must not
+# turn a ledger write into a failed request.
+_MAX_ERROR_LENGTH = 8000
+
+_Result = TypeVar("_Result")
+
+# Tables known to exist, per endpoint: create_table runs once per process and table, not per call.
+_ensured_tables: set[tuple[str, str]] = set()
+_ensure_lock = threading.Lock()
+
+
+def _utc(moment: datetime) -> datetime:
+    # A naive datetime is taken as UTC; the table stores instants, and LedgerEntry users compare them.
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _to_entity(entry: LedgerEntry) -> dict[str, Any]:
+    entity: dict[str, Any] = {
+        "PartitionKey": entry.account_id,
+        "RowKey": ROW_KEY,
+        "Status": entry.status.value,
+        "TrackingId": entry.tracking_id,
+        "CreatedAt": _utc(entry.created_at),
+        "UpdatedAt": _utc(entry.updated_at),
+        "Attempts": entry.attempts,
+        "WriteBack": entry.writeback.value,
+    }
+    # Absent rather than null: REPLACE then clears a value that was set before.
+    if entry.customer_number is not None:
+        entity["CustomerNumber"] = entry.customer_number
+    if entry.last_error is not None:
+        entity["LastError"] = entry.last_error[:_MAX_ERROR_LENGTH]
+    return entity
+
+
+def _plain_utc(value: datetime) -> datetime:
+    # The SDK returns its own datetime subclass; hand out plain aware datetimes that compare and copy cleanly.
+    moment = _utc(value)
+    return datetime(moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+                    moment.microsecond, tzinfo=UTC)
+
+
+def _from_entity(entity: Mapping[str, Any], etag: str | None) -> LedgerEntry:
+    return LedgerEntry(
+        account_id=str(entity["PartitionKey"]),
+        status=LedgerStatus(entity["Status"]),
+        tracking_id=str(entity["TrackingId"]),
+        created_at=_plain_utc(entity["CreatedAt"]),
+        updated_at=_plain_utc(entity["UpdatedAt"]),
+        customer_number=entity.get("CustomerNumber"),
+        attempts=int(entity.get("Attempts", 0)),
+        last_error=entity.get("LastError"),
+        writeback=WriteBackStatus(entity.get("WriteBack", WriteBackStatus.NOT_NEEDED.value)),
+        etag=etag,
+    )
+
+
+class TableLedger(Ledger):
+    def __init__(self, client: TableClient | TableServiceClient, table_name: str | None = None) -> None:
+        if isinstance(client, TableServiceClient):
+            if not table_name:
+                raise ValueError("table_name is required with a TableServiceClient")
+            client = client.get_table_client(table_name)
+        self._table = client
+
+    @property
+    def table_name(self) -> str:
+        return self._table.table_name
+
+    def _ensure_table(self) -> None:
+        key = (self._table.url, self._table.table_name)
+        if key in _ensured_tables:
+            return
+        with _ensure_lock:
+            if key in _ensured_tables:
+                return
+            try:
+                self._table.create_table()
+                logger.info("ledger table %s created", self._table.table_name)
+            except ResourceExistsError:
+                pass
+            _ensured_tables.add(key)
+
+    def _call(self, account_id: str, operation: Callable[[], _Result]) -> _Result:
+        """Run one storage call; storage outages become LedgerUnavailable, everything else propagates."""
+        try:
+            self._ensure_table()
+            return operation()
+        except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
+            raise
+        except AzureError as error:
+            if is_storage_unavailable(error):
+                logger.warning("ledger storage unavailable for account %s: %s", account_id, type(error).__name__)
+                raise LedgerUnavailable(f"ledger storage unavailable ({type(error).__name__})") from error
+            raise
+        except OSError as error:
+            logger.warning("ledger storage unreachable for account %s: %s", account_id, type(error).__name__)
+            raise LedgerUnavailable(f"ledger storage unreachable ({type(error).__name__})") from error
+
+    def get(self, account_id: str) -> LedgerEntry | None:
+        try:
+            entity = self._call(account_id, lambda: self._table.get_entity(account_id, ROW_KEY))
+        except ResourceNotFoundError:
+            return None
+        return _from_entity(entity, entity.metadata.get("etag"))
+
+    def claim(self, entry: LedgerEntry) -> LedgerEntry:
+        try:
+            metadata = self._call(entry.account_id, lambda: self._table.create_entity(_to_entity(entry)))
+        except ResourceExistsError:
+            raise LedgerConflict(f"account {entry.account_id} is already claimed") from None
+        return self._stored(entry, metadata)
+
+    def update(self, entry: LedgerEntry) -> LedgerEntry:
+        if entry.etag is None:
+            # An update without an etag would overwrite blindly; it means the entry was never read.
+            raise LedgerConflict(f"account {entry.account_id}: update needs the etag of a stored entry")
+        etag = entry.etag
+        try:
+            metadata = self._call(
+                entry.account_id,
+                lambda: self._table.update_entity(
+                    _to_entity(entry), mode=UpdateMode.REPLACE, etag=etag,
+                    match_condition=MatchConditions.IfNotModified,
+                ),
+            )
+        except (ResourceModifiedError, ResourceNotFoundError):
+            raise LedgerConflict(f"account {entry.account_id} changed since it was read") from None
+        return self._stored(entry, metadata)
+
+    def delete(self, entry: LedgerEntry) -> None:
+        # A row that is already gone counts as deleted: the SDK reports no error for a 404 on delete,
+        # and releasing a claim only needs the row to be absent afterwards.
+        if entry.etag is None:
+            raise LedgerConflict(f"account {entry.account_id}: delete needs the etag of a stored entry")
+        etag = entry.etag
+        try:
+            self._call(
+                entry.account_id,
+                lambda: self._table.delete_entity(
+                    entry.account_id, ROW_KEY, etag=etag, match_condition=MatchConditions.IfNotModified
+                ),
+            )
+        except ResourceModifiedError:
+            raise LedgerConflict(f"account {entry.account_id} changed since it was read") from None
+
+    @staticmethod
+    def _stored(entry: LedgerEntry, metadata: Mapping[str, Any]) -> LedgerEntry:
+        return entry.evolve(
+            created_at=_plain_utc(entry.created_at),
+            updated_at=_plain_utc(entry.updated_at),
+            last_error=entry.last_error[:_MAX_ERROR_LENGTH] if entry.last_error is not None else None,
+            etag=metadata["etag"],
+        )
+
+
+def table_ledger_from_settings(settings: Settings, *, environ: Mapping[str, str] | None = None) -> TableLedger:
+    """The ledger the app uses: connection string or identity-based connection, see storage_clients."""
+    return TableLedger(table_service_client(settings, environ=environ), settings.ledger_table_name)

@@ -1,0 +1,213 @@
+"""TableLedger against a real Azurite: conditional insert, ETag checks, outages."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from azure.data.tables import TableServiceClient
+from azure.identity import ManagedIdentityCredential
+
+from shared.ledger import LedgerConflict, LedgerEntry, LedgerStatus, LedgerUnavailable, WriteBackStatus
+from shared.settings import Settings, SettingsError
+from shared.storage_clients import queue_service_client, table_service_client
+from shared.table_ledger import TableLedger, table_ledger_from_settings
+
+pytestmark = pytest.mark.azurite
+
+ACCOUNT_ID = "001Dn00000AbCdEIAV"
+NOW = datetime(2024, 5, 17, 9, 30, 15, 123456, tzinfo=UTC)
+
+
+def pending(account_id: str = ACCOUNT_ID) -> LedgerEntry:
+    return LedgerEntry(account_id=account_id, status=LedgerStatus.PENDING, tracking_id="trk-1",
+                       created_at=NOW, updated_at=NOW)
+
+
+@pytest.fixture
+def ledger(storage_settings: Settings) -> TableLedger:
+    return table_ledger_from_settings(storage_settings)
+
+
+def test_get_unknown_account_is_none(ledger):
+    assert ledger.get(ACCOUNT_ID) is None
+
+
+def test_claim_stores_the_entry_with_an_etag(ledger):
+    stored = ledger.claim(pending())
+
+    assert stored.etag
+    assert ledger.get(ACCOUNT_ID) == stored
+
+
+def test_second_claim_of_an_account_conflicts(ledger):
+    ledger.claim(pending())
+
+    with pytest.raises(LedgerConflict):
+        ledger.claim(pending().evolve(tracking_id="trk-2"))
+    assert ledger.get(ACCOUNT_ID).tracking_id == "trk-1"
+
+
+def test_concurrent_claims_have_exactly_one_winner(ledger):
+    ledger.get("001Dn00000WarmUpAAA")  # creates the table before the race, as the first request would
+    barrier = threading.Barrier(10)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def claim(number: int) -> None:
+        barrier.wait()
+        try:
+            ledger.claim(pending().evolve(tracking_id=f"trk-{number}"))
+            outcome = "won"
+        except LedgerConflict:
+            outcome = "conflict"
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=claim, args=(number,)) for number in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["conflict"] * 9 + ["won"]
+
+
+def test_round_trip_of_every_field(ledger):
+    claimed = ledger.claim(pending())
+    later = datetime(2024, 5, 17, 11, 45, 0, 654321, tzinfo=timezone(timedelta(hours=2)))
+    changed = claimed.evolve(
+        status=LedgerStatus.CREATED, customer_number="0000012345", attempts=3,
+        last_error="SAP unreachable: RFC_COMMUNICATION_FAILURE", writeback=WriteBackStatus.QUEUED,
+        updated_at=later,
+    )
+
+    updated = ledger.update(changed)
+    read = ledger.get(ACCOUNT_ID)
+
+    assert read == updated
+    assert read.etag != claimed.etag
+    assert read.status is LedgerStatus.CREATED
+    assert read.customer_number == "0000012345"
+    assert read.attempts == 3
+    assert read.last_error == "SAP unreachable: RFC_COMMUNICATION_FAILURE"
+    assert read.writeback is WriteBackStatus.QUEUED
+    assert read.created_at == NOW and read.created_at.tzinfo is not None
+    assert read.updated_at == later and read.updated_at.utcoffset() == timedelta(0)
+
+
+def test_replace_clears_values_that_are_no_longer_set(ledger):
+    claimed = ledger.claim(pending().evolve(last_error="timeout", customer_number="0000000001"))
+
+    ledger.update(claimed.evolve(last_error=None, customer_number=None))
+
+    read = ledger.get(ACCOUNT_ID)
+    assert read.last_error is None and read.customer_number is None
+
+
+def test_naive_datetimes_are_stored_as_utc(ledger):
+    naive = datetime(2024, 1, 2, 3, 4, 5)
+    stored = ledger.claim(pending().evolve(created_at=naive, updated_at=naive))
+
+    assert ledger.get(ACCOUNT_ID).created_at == naive.replace(tzinfo=UTC) == stored.created_at
+
+
+def test_update_with_a_stale_etag_conflicts(ledger):
+    claimed = ledger.claim(pending())
+    ledger.update(claimed.evolve(status=LedgerStatus.QUEUED))
+
+    with pytest.raises(LedgerConflict):
+        ledger.update(claimed.evolve(status=LedgerStatus.CREATED))
+    assert ledger.get(ACCOUNT_ID).status is LedgerStatus.QUEUED
+
+
+def test_update_of_a_deleted_entry_conflicts(ledger):
+    claimed = ledger.claim(pending())
+    ledger.delete(claimed)
+
+    with pytest.raises(LedgerConflict):
+        ledger.update(claimed.evolve(status=LedgerStatus.CREATED))
+
+
+def test_update_without_etag_conflicts(ledger):
+    with pytest.raises(LedgerConflict):
+        ledger.update(pending())
+
+
+def test_delete_releases_the_claim(ledger):
+    claimed = ledger.claim(pending())
+
+    ledger.delete(claimed)
+
+    assert ledger.get(ACCOUNT_ID) is None
+    assert ledger.claim(pending()).etag
+
+
+def test_delete_with_a_stale_etag_conflicts(ledger):
+    claimed = ledger.claim(pending())
+    ledger.update(claimed.evolve(status=LedgerStatus.QUEUED))
+
+    with pytest.raises(LedgerConflict):
+        ledger.delete(claimed)
+    assert ledger.get(ACCOUNT_ID) is not None
+
+
+def test_accounts_are_independent(ledger):
+    ledger.claim(pending())
+    other = ledger.claim(pending("001Dn00000ZyXwVIAV"))
+
+    assert ledger.get("001Dn00000ZyXwVIAV") == other
+
+
+def test_use_development_storage_shortcut_reaches_azurite(azurite, unique_name):
+    ledger = table_ledger_from_settings(Settings(storage_connection="UseDevelopmentStorage=true",
+                                                 ledger_table_name=unique_name))
+
+    assert ledger.get(ACCOUNT_ID) is None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_storage_down_raises_ledger_unavailable(azurite, unique_name):
+    port = _free_port()  # nothing listens here
+    connection = azurite.connection_string.replace(f":{azurite.table_port}/", f":{port}/")
+    service = TableServiceClient.from_connection_string(connection, retry_total=0, connection_timeout=1)
+    ledger = TableLedger(service, unique_name)
+
+    with pytest.raises(LedgerUnavailable):
+        ledger.get(ACCOUNT_ID)
+    with pytest.raises(LedgerUnavailable):
+        ledger.claim(pending())
+
+
+def test_identity_based_connection_from_the_account_name():
+    environ = {
+        "AzureWebJobsStorage__accountName": "sapsyncstore",
+        "AzureWebJobsStorage__credential": "managedidentity",
+        "AzureWebJobsStorage__clientId": "00000000-0000-0000-0000-000000000001",
+    }
+
+    tables = table_service_client(Settings(), environ=environ)
+    queues = queue_service_client(Settings(), environ=environ)
+
+    assert tables.url.startswith("https://sapsyncstore.table.core.windows.net")
+    assert queues.url.startswith("https://sapsyncstore.queue.core.windows.net")
+    assert isinstance(tables.credential, ManagedIdentityCredential)
+    assert queues.credential is tables.credential
+
+
+def test_identity_based_connection_with_explicit_service_uri():
+    environ = {"AzureWebJobsStorage__tableServiceUri": "https://ledger.table.example.net"}
+
+    assert table_service_client(Settings(), environ=environ).url.startswith("https://ledger.table.example.net")
+
+
+def test_no_storage_connection_is_a_settings_error():
+    with pytest.raises(SettingsError, match="AzureWebJobsStorage"):
+        table_ledger_from_settings(Settings(), environ={})

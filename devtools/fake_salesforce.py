@@ -1,0 +1,728 @@
+"""A fake Salesforce over real HTTPS on 127.0.0.1: the OAuth token endpoint and the REST API slice we use.
+
+simple-salesforce always builds `https://{instance}/services/data/...` from an instance URL, so the fake
+serves TLS with a certificate chain it generates at start. Callers trust its CA file:
+`requests.Session()` with `verify=fake.ca_path` (see `FakeSalesforce.session()`), passed to
+simple-salesforce as `session=`. Nothing in simple-salesforce is patched.
+
+What it speaks, with Salesforce's JSON bodies and status codes:
+* POST /services/oauth2/token: client_credentials, password and JWT bearer (RS256, checked against the
+  public key registered here) grants.
+* GET and PATCH /services/data/vNN.N/sobjects/Account/{id}: 15- and 18-character Ids for one record.
+* GET /services/data/vNN.N/query?q=SELECT ... FROM Account [WHERE f = 'v' [AND ...]] [ORDER BY f] [LIMIT n],
+  paged with nextRecordsUrl (batch size `query_batch_size`).
+Fault controls for tests: `expire_all_sessions()`, `fail_next(n, status)`, `set_unavailable(flag)`.
+
+    python -m devtools.fake_salesforce --port 8443     # prints base URL, CA file and demo credentials
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import base64
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import itertools
+import json
+import re
+import secrets
+import shutil
+import ssl
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from shared.settings import SalesforceAuth, SalesforceSettings
+
+ORGANIZATION_ID = "00D5g00000FAKEORG"
+USER_ID = "0055g00000FAKEUSR"
+
+# Account fields the fake knows, with the maximum length of text fields (None: not a text field).
+ACCOUNT_FIELDS: dict[str, int | None] = {
+    "Id": None,
+    "Name": 255,
+    "Type": 255,
+    "BillingStreet": 255,
+    "BillingCity": 40,
+    "BillingPostalCode": 20,
+    "BillingState": 80,
+    "BillingStateCode": 10,
+    "BillingCountry": 80,
+    "BillingCountryCode": 10,
+    "Phone": 40,
+    "CurrencyIsoCode": 3,
+    "CreatedDate": None,
+    "LastModifiedDate": None,
+    "SystemModstamp": None,
+    "SAP_Customer_Number__c": 10,
+    "SAP_Sync_Status__c": 255,
+    "SAP_Sync_Error__c": 255,
+    "SAP_Synced_At__c": None,
+}
+DATETIME_FIELDS = frozenset({"CreatedDate", "LastModifiedDate", "SystemModstamp", "SAP_Synced_At__c"})
+READ_ONLY_FIELDS = frozenset({"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp"})
+
+_ID_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_ID_PATTERN = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
+_DATA_PATH = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/(?P<rest>.*)$")
+_QUERY = re.compile(
+    r"""^\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<object>\w+)
+        (?:\s+WHERE\s+(?P<where>.+?))?
+        (?:\s+ORDER\s+BY\s+(?P<order>\w+)(?:\s+(?P<direction>ASC|DESC))?)?
+        (?:\s+LIMIT\s+(?P<limit>\d+))?\s*$""",
+    re.IGNORECASE | re.DOTALL | re.VERBOSE,
+)
+_CONDITION = re.compile(
+    r"""\s*(?P<field>\w+)\s*(?P<operator>=|!=)\s*
+        (?P<value>'(?:[^'\\]|\\.)*'|null\b|true\b|false\b|-?\d+(?:\.\d+)?)\s*""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_AND = re.compile(r"AND\b", re.IGNORECASE)
+
+_NOT_FOUND = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+_INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+_FAULT_BODIES: dict[int, list[dict[str, str]]] = {
+    500: [{"errorCode": "UNKNOWN_EXCEPTION",
+           "message": "An unexpected error occurred. Please include this ErrorId if you contact support: "
+                      "1234567890-12345 (-1234567890)"}],
+    503: [{"errorCode": "SERVER_UNAVAILABLE",
+           "message": "Server is temporarily unavailable, please try again later"}],
+}
+
+
+def salesforce_id18(record_id: str) -> str:
+    """The case-insensitive 18-character form of a 15- or 18-character Salesforce Id."""
+    if not _ID_PATTERN.match(record_id):
+        raise ValueError(f"'{record_id}' is not a Salesforce Id")
+    base = record_id[:15]
+    suffix = ""
+    for chunk in (base[0:5], base[5:10], base[10:15]):
+        bits = sum(1 << position for position, char in enumerate(chunk) if "A" <= char <= "Z")
+        suffix += _ID_SUFFIX_ALPHABET[bits]
+    return base + suffix
+
+
+def _salesforce_datetime(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class FakeCredentials:
+    """The connected app and integration user the fake accepts (demo values, generated per instance)."""
+
+    client_id: str
+    client_secret: str
+    username: str
+    password: str
+    security_token: str
+    private_key_pem: str = ""  # signs JWT assertions; its public key is registered in the fake
+
+    def __repr__(self) -> str:
+        return f"FakeCredentials(client_id={self.client_id!r}, username={self.username!r})"
+
+
+class _QueryError(Exception):
+    def __init__(self, error_code: str, message: str) -> None:
+        super().__init__(message)
+        self.body = [{"message": message, "errorCode": error_code}]
+
+
+class FakeSalesforce:
+    """One fake org. Thread-safe: the server answers each request on its own thread."""
+
+    def __init__(self, port: int = 0, query_batch_size: int = 2000) -> None:
+        self._requested_port = port
+        self.query_batch_size = query_batch_size
+        self._lock = threading.Lock()
+        self._accounts: dict[str, dict[str, Any]] = {}
+        self._extra_fields: dict[str, int | None] = {}
+        self._dropped_fields: set[str] = set()
+        self._sessions: set[str] = set()
+        self._query_cursors: dict[str, list[dict[str, Any]]] = {}
+        self._patches: Counter[str] = Counter()
+        self._token_requests: Counter[str] = Counter()
+        self._failures_left = 0
+        self._failure_status = 503
+        self._unavailable = False
+        self._cursor_numbers = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.credentials = FakeCredentials(
+            client_id="3MVG9" + secrets.token_urlsafe(24).replace("-", "A").replace("_", "B"),
+            client_secret=secrets.token_hex(32).upper(),
+            username="integration@sap-sync.example.com",
+            password="Demo-" + secrets.token_urlsafe(9),
+            security_token=secrets.token_urlsafe(18),
+        )
+
+    # ----------------------------------------------------------------------------- lifecycle
+
+    def start(self) -> FakeSalesforce:
+        if self._server is not None:
+            return self
+        material = _key_material()
+        self.credentials = FakeCredentials(**{**self.credentials.__dict__,
+                                              "private_key_pem": material.jwt_private_key_pem})
+        server = ThreadingHTTPServer(("127.0.0.1", self._requested_port), _Handler)
+        # The handshake then runs on the request's thread, so one slow client cannot stall accept().
+        server.socket = material.tls_context.wrap_socket(server.socket, server_side=True,
+                                                         do_handshake_on_connect=False)
+        server.fake = self  # type: ignore[attr-defined]
+        self._server = server
+        # A short poll interval keeps stop() quick: shutdown() waits for the loop's next poll.
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="fake-salesforce", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeSalesforce:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeSalesforce is not running")
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        """Login URL and instance URL at once, as for an org reached through its My Domain."""
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ca_path(self) -> str:
+        """The CA file to trust. It outlives `stop()`, so a client of a stopped fake sees connection errors."""
+        return str(_key_material().directory / "ca.pem")
+
+    @property
+    def jwt_private_key_path(self) -> str:
+        return str(_key_material().directory / "jwt-private-key.pem")
+
+    def session(self) -> requests.Session:
+        """A requests session that trusts the fake's CA (and nothing else)."""
+        session = requests.Session()
+        session.verify = self.ca_path
+        session.trust_env = False  # a developer's HTTPS_PROXY must not swallow 127.0.0.1
+        return session
+
+    def salesforce_settings(self, auth: SalesforceAuth, api_version: str = "61.0") -> SalesforceSettings:
+        """Settings that log in to this fake with the given OAuth flow."""
+        return SalesforceSettings(
+            auth=auth,
+            login_url=self.base_url,
+            api_version=api_version,
+            client_id=self.credentials.client_id,
+            client_secret=self.credentials.client_secret if auth is not SalesforceAuth.JWT else None,
+            username=self.credentials.username if auth is not SalesforceAuth.CLIENT_CREDENTIALS else None,
+            password=self.credentials.password if auth is SalesforceAuth.PASSWORD else None,
+            security_token=self.credentials.security_token if auth is SalesforceAuth.PASSWORD else None,
+            private_key=self.credentials.private_key_pem if auth is SalesforceAuth.JWT else None,
+        )
+
+    # ----------------------------------------------------------------------------- data and counters
+
+    def add_account(self, account_id: str, **fields: Any) -> str:
+        """Seed an Account; unknown field names become custom fields of the fake org. Returns the 18-char Id."""
+        record_id = salesforce_id18(account_id)
+        if len(account_id) == 18 and account_id != record_id:
+            raise ValueError(f"'{account_id}' has a wrong case-safe suffix (expected {record_id})")
+        stamp = _salesforce_datetime(_now())
+        with self._lock:
+            for name, value in fields.items():
+                if name not in ACCOUNT_FIELDS and name not in self._extra_fields:
+                    self._extra_fields[name] = None if not isinstance(value, str) else 255
+            record = dict.fromkeys(self._field_names(), None)
+            record.update(fields, Id=record_id, CreatedDate=stamp, LastModifiedDate=stamp, SystemModstamp=stamp)
+            self._accounts[record_id] = record
+        return record_id
+
+    def drop_field(self, name: str) -> None:
+        """Act as an org where this field is not deployed (its metadata is missing): it becomes unknown."""
+        with self._lock:
+            self._dropped_fields.add(name)
+            for record in self._accounts.values():
+                record.pop(name, None)
+
+    def account(self, account_id: str) -> dict[str, Any] | None:
+        """A copy of the stored record (15- or 18-char Id), or None."""
+        try:
+            record_id = salesforce_id18(account_id)
+        except ValueError:
+            return None
+        with self._lock:
+            record = self._accounts.get(record_id)
+            return dict(record) if record is not None else None
+
+    def patch_count(self, account_id: str) -> int:
+        """Successful PATCHes of one account."""
+        with self._lock:
+            return self._patches[salesforce_id18(account_id)]
+
+    @property
+    def token_requests(self) -> int:
+        """Every POST to the token endpoint, failed ones included."""
+        with self._lock:
+            return sum(self._token_requests.values())
+
+    def token_requests_by_grant(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._token_requests)
+
+    # ----------------------------------------------------------------------------- fault controls
+
+    def expire_all_sessions(self) -> None:
+        with self._lock:
+            self._sessions.clear()
+
+    def fail_next(self, count: int, status: int = 503) -> None:
+        """The next `count` REST API requests (not token requests) fail with `status`."""
+        with self._lock:
+            self._failures_left = count
+            self._failure_status = status
+
+    def set_unavailable(self, unavailable: bool) -> None:
+        """While set, every request, token requests included, gets 503 SERVER_UNAVAILABLE."""
+        with self._lock:
+            self._unavailable = unavailable
+
+    # ----------------------------------------------------------------------------- request handling
+    # Each returns (status, JSON body or None); the handler writes it.
+
+    def _handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Any]:
+        url = urlsplit(target)
+        with self._lock:
+            if self._unavailable:
+                return 503, _FAULT_BODIES[503]
+        if url.path == "/services/oauth2/token":
+            if method != "POST":
+                return 405, _method_not_allowed(method, "POST")
+            return self._token(parse_qs(body.decode("utf-8", "replace")))
+        match = _DATA_PATH.match(url.path)
+        if match is None:
+            return 404, _NOT_FOUND
+        with self._lock:
+            if self._failures_left > 0:
+                self._failures_left -= 1
+                status = self._failure_status
+                return status, _FAULT_BODIES.get(status, [{"errorCode": "SERVER_UNAVAILABLE", "message": "Error"}])
+        authorization = headers.get("Authorization", "")
+        token = authorization[7:] if authorization.lower().startswith("bearer ") else ""
+        with self._lock:
+            if token not in self._sessions:
+                return 401, _INVALID_SESSION
+        version, rest = match["version"], match["rest"].rstrip("/")
+        parts = rest.split("/")
+        if parts[0] == "sobjects" and len(parts) == 3:
+            if parts[1].lower() != "account":
+                return 404, _NOT_FOUND
+            if method == "GET":
+                return self._get_account(parts[2], version)
+            if method == "PATCH":
+                return self._patch_account(parts[2], body)
+            return 405, _method_not_allowed(method, "GET,PATCH,HEAD,DELETE")
+        if parts[0] == "query" and method == "GET":
+            if len(parts) == 1:
+                query = parse_qs(url.query).get("q", [""])[0]
+                return self._query(query, version)
+            if len(parts) == 2:
+                return self._query_more(parts[1], version)
+        return 404, _NOT_FOUND
+
+    def _token(self, form: Mapping[str, list[str]]) -> tuple[int, Any]:
+        def field(name: str) -> str:
+            return form.get(name, [""])[0]
+
+        grant_type = field("grant_type")
+        with self._lock:
+            self._token_requests[grant_type or "(none)"] += 1
+        expected = self.credentials
+        invalid_client = {"error": "invalid_client", "error_description": "invalid client credentials"}
+        invalid_client_id = {"error": "invalid_client_id", "error_description": "client identifier invalid"}
+        if grant_type == "client_credentials":
+            if field("client_id") != expected.client_id or field("client_secret") != expected.client_secret:
+                return 400, invalid_client
+        elif grant_type == "password":
+            if field("client_id") != expected.client_id:
+                return 400, invalid_client_id
+            if field("client_secret") != expected.client_secret:
+                return 400, invalid_client
+            if (field("username") != expected.username
+                    or field("password") != expected.password + expected.security_token):
+                return 400, {"error": "invalid_grant", "error_description": "authentication failure"}
+        elif grant_type == "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            problem = self._jwt_problem(field("assertion"))
+            if problem is not None:
+                return 400, problem
+        else:
+            return 400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"}
+
+        access_token = f"{ORGANIZATION_ID}!{secrets.token_urlsafe(48)}"
+        with self._lock:
+            self._sessions.add(access_token)
+        identity_url = f"{self.base_url}/id/{ORGANIZATION_ID}/{USER_ID}"
+        issued_at = str(int(_now().timestamp() * 1000))
+        # Salesforce signs id + issued_at with the consumer secret so a client can check the answer.
+        signature = base64.b64encode(
+            hmac.new(expected.client_secret.encode(), (identity_url + issued_at).encode(), hashlib.sha256).digest()
+        ).decode()
+        answer = {
+            "access_token": access_token,
+            "instance_url": self.base_url,
+            "id": identity_url,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+            "signature": signature,
+        }
+        if grant_type != "password":
+            answer["scope"] = "api"
+        return 200, answer
+
+    def _jwt_problem(self, assertion: str) -> dict[str, str] | None:
+        try:
+            claims = jwt.decode(
+                assertion, _key_material().jwt_public_key, algorithms=["RS256"], audience=self.base_url,
+                options={"require": ["iss", "sub", "aud", "exp"]},
+            )
+        except jwt.ExpiredSignatureError:
+            return {"error": "invalid_grant", "error_description": "expired authorization code"}
+        except jwt.InvalidAudienceError:
+            return {"error": "invalid_grant", "error_description": "audience is invalid"}
+        except jwt.PyJWTError:
+            return {"error": "invalid_grant", "error_description": "invalid assertion"}
+        if claims["iss"] != self.credentials.client_id:
+            return {"error": "invalid_client_id", "error_description": "client identifier invalid"}
+        if claims["sub"] != self.credentials.username:
+            return {"error": "invalid_grant", "error_description": "user hasn't approved this consumer"}
+        return None
+
+    def _field_names(self) -> list[str]:
+        return [name for name in (*ACCOUNT_FIELDS, *self._extra_fields) if name not in self._dropped_fields]
+
+    def _field_lengths(self) -> dict[str, int | None]:
+        return {**ACCOUNT_FIELDS, **self._extra_fields}
+
+    def _canonical_field(self, name: str) -> str | None:
+        """Field names are case-insensitive in the REST API and SOQL."""
+        wanted = name.lower()
+        return next((field for field in self._field_names() if field.lower() == wanted), None)
+
+    def _get_account(self, account_id: str, version: str) -> tuple[int, Any]:
+        try:
+            record_id = salesforce_id18(account_id)
+        except ValueError:
+            return 404, [{"errorCode": "NOT_FOUND",
+                          "message": f"Provided external ID field does not exist or is not accessible: {account_id}"}]
+        with self._lock:
+            record = self._accounts.get(record_id)
+            if record is None:
+                return 404, _NOT_FOUND
+            return 200, {"attributes": _attributes(record_id, version), **record}
+
+    def _patch_account(self, account_id: str, body: bytes) -> tuple[int, Any]:
+        try:
+            record_id = salesforce_id18(account_id)
+        except ValueError:
+            return 404, _NOT_FOUND
+        try:
+            changes = json.loads(body or b"{}")
+        except ValueError:
+            return 400, [{"message": "Unexpected character: was expecting a JSON value",
+                          "errorCode": "JSON_PARSER_ERROR"}]
+        if not isinstance(changes, dict):
+            return 400, [{"message": "Cannot deserialize instance of Account from a JSON array or value",
+                          "errorCode": "JSON_PARSER_ERROR"}]
+        with self._lock:
+            record = self._accounts.get(record_id)
+            if record is None:
+                return 404, _NOT_FOUND
+            lengths = self._field_lengths()
+            updates: dict[str, Any] = {}
+            for name, value in changes.items():
+                if name == "attributes":
+                    continue
+                field = self._canonical_field(name)
+                if field is None:
+                    return 400, [{"message": f"No such column '{name}' on sobject of type Account",
+                                  "errorCode": "INVALID_FIELD", "fields": [name]}]
+                if field in READ_ONLY_FIELDS:
+                    return 400, [{"message": f"Unable to create/update fields: {field}. Please check the security "
+                                             "settings of this field and verify that it is read/write for your "
+                                             "profile or permission set.",
+                                  "errorCode": "INVALID_FIELD_FOR_INSERT_UPDATE", "fields": [field]}]
+                if field in DATETIME_FIELDS and value is not None:
+                    try:
+                        value = _salesforce_datetime(dt.datetime.fromisoformat(str(value)))
+                    except ValueError:
+                        return 400, [{"message": f"Cannot deserialize instance of datetime from VALUE_STRING value "
+                                                 f"for field {field}", "errorCode": "JSON_PARSER_ERROR"}]
+                limit = lengths.get(field)
+                if limit is not None and isinstance(value, str) and len(value) > limit:
+                    return 400, [{"message": f"{field}: data value too large (max length={limit})",
+                                  "errorCode": "STRING_TOO_LONG", "fields": [field]}]
+                updates[field] = value
+            stamp = _salesforce_datetime(_now())
+            record.update(updates, LastModifiedDate=stamp, SystemModstamp=stamp)
+            self._patches[record_id] += 1
+        return 204, None
+
+    def _query(self, soql: str, version: str) -> tuple[int, Any]:
+        try:
+            rows = self._run_query(soql, version)
+        except _QueryError as error:
+            return 400, error.body
+        return 200, self._page(rows, 0, None, version)
+
+    def _query_more(self, locator: str, version: str) -> tuple[int, Any]:
+        cursor, _, offset = locator.rpartition("-")
+        with self._lock:
+            rows = self._query_cursors.get(cursor)
+        if rows is None or not offset.isdigit():
+            return 400, [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
+        return 200, self._page(rows, int(offset), cursor, version)
+
+    def _page(self, rows: list[dict[str, Any]], offset: int, cursor: str | None, version: str) -> dict[str, Any]:
+        end = offset + self.query_batch_size
+        page: dict[str, Any] = {"totalSize": len(rows), "done": end >= len(rows), "records": rows[offset:end]}
+        if end < len(rows):
+            if cursor is None:
+                with self._lock:
+                    cursor = f"01g5g{next(self._cursor_numbers):010d}QAA"
+                    self._query_cursors[cursor] = rows
+            page["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor}-{end}"
+        return page
+
+    def _run_query(self, soql: str, version: str) -> list[dict[str, Any]]:
+        parsed = _QUERY.match(soql)
+        if parsed is None:
+            raise _QueryError("MALFORMED_QUERY", "unexpected token in query")
+        if parsed["object"].lower() != "account":
+            raise _QueryError("INVALID_TYPE", f"sObject type '{parsed['object']}' is not supported.")
+        with self._lock:
+            selected = [self._column(name.strip()) for name in parsed["fields"].split(",")]
+            conditions = [(self._column(field), operator, value)
+                          for field, operator, value in _conditions(parsed["where"] or "")]
+            order = self._column(parsed["order"]) if parsed["order"] else "Id"
+            records = [dict(record) for record in self._accounts.values()]
+        matching = [record for record in records
+                    if all(_compare(record.get(field), operator, value) for field, operator, value in conditions)]
+        matching.sort(key=lambda record: (record.get(order) is None, str(record.get(order) or "")),
+                      reverse=(parsed["direction"] or "").upper() == "DESC")
+        if parsed["limit"] is not None:
+            matching = matching[: int(parsed["limit"])]
+        return [{"attributes": _attributes(record["Id"], version), **{field: record.get(field) for field in selected}}
+                for record in matching]
+
+    def _column(self, name: str) -> str:
+        field = self._canonical_field(name)
+        if field is None:
+            raise _QueryError("INVALID_FIELD", f"No such column '{name}' on entity 'Account'.")
+        return field
+
+
+def _attributes(record_id: str, version: str) -> dict[str, str]:
+    return {"type": "Account", "url": f"/services/data/v{version}/sobjects/Account/{record_id}"}
+
+
+def _method_not_allowed(method: str, allowed: str) -> list[dict[str, str]]:
+    return [{"errorCode": "METHOD_NOT_ALLOWED",
+             "message": f"HTTP Method '{method}' not allowed. Allowed are {allowed}"}]
+
+
+def _conditions(where: str) -> Iterator[tuple[str, str, Any]]:
+    position = 0
+    while position < len(where):
+        condition = _CONDITION.match(where, position)
+        if condition is None:
+            raise _QueryError("MALFORMED_QUERY", "unexpected token in WHERE clause")
+        literal = condition["value"]
+        value: Any
+        if literal.startswith("'"):
+            value = re.sub(r"\\(.)", r"\1", literal[1:-1])
+        elif literal.lower() in ("null", "true", "false"):
+            value = {"null": None, "true": True, "false": False}[literal.lower()]
+        else:
+            value = float(literal)
+        yield condition["field"], condition["operator"], value
+        position = condition.end()
+        if position < len(where):
+            conjunction = _AND.match(where, position)
+            if conjunction is None:
+                raise _QueryError("MALFORMED_QUERY", "only AND joins conditions in this fake")
+            position = conjunction.end()
+
+
+def _compare(stored: Any, operator: str, value: Any) -> bool:
+    if isinstance(stored, str) and isinstance(value, str):
+        # Text comparison in SOQL ignores case; Ids match in their 15- and 18-char forms.
+        with contextlib.suppress(ValueError):
+            stored, value = salesforce_id18(stored), salesforce_id18(value)
+        equal = stored.lower() == value.lower()
+    elif isinstance(stored, (int, float)) and isinstance(value, float):
+        equal = float(stored) == value
+    else:
+        equal = stored == value
+    return equal if operator == "=" else not equal
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.0: one request per connection, so a stopped server leaves no kept-alive connection serving.
+    protocol_version = "HTTP/1.0"
+    server_version = "FakeSalesforce/1.0"
+
+    def _serve(self) -> None:
+        fake: FakeSalesforce = self.server.fake  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        status, payload = fake._handle(self.command, self.path, self.headers, body)
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        if payload is not None:
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if data:
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # request lines carry query strings; tests do not need them on stderr
+
+
+@dataclass(frozen=True)
+class _KeyMaterial:
+    directory: Path
+    tls_context: ssl.SSLContext
+    jwt_private_key_pem: str
+    jwt_public_key: Any
+
+
+_material: _KeyMaterial | None = None
+_material_lock = threading.Lock()
+
+
+def _key_material() -> _KeyMaterial:
+    """TLS chain and JWT key pair, made once per process (key generation is the slow part of a start)."""
+    global _material
+    with _material_lock:
+        if _material is None:
+            directory = Path(tempfile.mkdtemp(prefix="fake-salesforce-"))
+            atexit.register(shutil.rmtree, directory, ignore_errors=True)
+            jwt_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            jwt_private_pem = jwt_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ).decode()
+            (directory / "jwt-private-key.pem").write_text(jwt_private_pem)
+            _material = _KeyMaterial(directory, _tls_context(directory), jwt_private_pem, jwt_key.public_key())
+        return _material
+
+
+def _tls_context(directory: Path) -> ssl.SSLContext:
+    """A CA and a server certificate for 127.0.0.1/localhost, written to `directory` (ca.pem, server.pem).
+
+    A separate CA (not a self-signed leaf) with the usual extensions passes OpenSSL's strict checks, which
+    Python 3.13 turns on by default.
+    """
+    now = _now()
+    validity = (now - dt.timedelta(hours=1), now + dt.timedelta(days=2))
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Fake Salesforce test CA")])
+    ca_cert = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(validity[0]).not_valid_after(validity[1])
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name).public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(validity[0]).not_valid_after(validity[1])
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False,
+                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(server_key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    (directory / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    (directory / "server.pem").write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    (directory / "server-key.pem").write_bytes(server_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(directory / "server.pem", directory / "server-key.pem")
+    return context
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the fake Salesforce until Ctrl-C.")
+    parser.add_argument("--port", type=int, default=8443)
+    parser.add_argument("--batch-size", type=int, default=2000, help="records per query page")
+    args = parser.parse_args(argv)
+    with FakeSalesforce(port=args.port, query_batch_size=args.batch_size) as fake:
+        demo_id = fake.add_account("001000000000001", Name="Demo Customer GmbH", Type="Customer",
+                                   BillingCountryCode="DE")
+        credentials = fake.credentials
+        print(f"Fake Salesforce at {fake.base_url} (login URL and instance URL)")
+        print(f"CA certificate: {fake.ca_path}   (e.g. REQUESTS_CA_BUNDLE={fake.ca_path})")
+        print(f"JWT private key: {fake.jwt_private_key_path}")
+        print(f"Demo account: {demo_id}")
+        print("Settings:")
+        print(f"  SALESFORCE_LOGIN_URL={fake.base_url}")
+        print(f"  SALESFORCE_CLIENT_ID={credentials.client_id}")
+        print(f"  SALESFORCE_CLIENT_SECRET={credentials.client_secret}")
+        print(f"  SALESFORCE_USERNAME={credentials.username}")
+        print(f"  SALESFORCE_PASSWORD={credentials.password}")
+        print(f"  SALESFORCE_SECURITY_TOKEN={credentials.security_token}")
+        print("Ctrl-C stops it.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

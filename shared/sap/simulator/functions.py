@@ -1,0 +1,388 @@
+"""What the simulated function modules do: the BAPI behaviour, on the system's state.
+
+Every function gets the system (whose lock the caller holds), the calling session and the filled
+import parameters, and returns the export and table parameters as pyrfc would.
+
+Messages: classes, texts and variables are modelled on SAP's own (F2 customer master, AM address
+management, VR sales customising, 00 basis); the message numbers are the simulator's and need not
+match a given SAP release. BAPI_CUSTOMER_CREATEFROMDATA1 answers with one BAPIRETURN1, so, like
+SAP, it reports the first problem only; on success RETURN is initial (TYPE '').
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from shared.sap.simulator.interfaces import blank, shaped
+
+if TYPE_CHECKING:
+    from shared.sap.simulator.system import Session, SimulatedSap
+
+SalesAreaKey = tuple[str, str, str]
+
+MESSAGES: dict[str, tuple[str, str, str]] = {
+    "both_kinds_of_data": ("F2", "160", "Enter either personal data or company data, not both"),
+    "no_data": ("F2", "161", "Enter personal data or company data"),
+    "name_required": ("F2", "162", "Enter a name"),
+    "customer_not_found": ("F2", "163", "Customer &1 does not exist"),
+    "country_required": ("F2", "164", "Enter a country key"),
+    "language_required": ("F2", "165", "Enter a language key"),
+    "language_unknown": ("F2", "166", "Language key &1 is not defined"),
+    "currency_unknown": ("F2", "167", "Currency &1 is not defined"),
+    "reference_field_required": ("F2", "168", "Enter &1 in the copy reference (PI_COPYREFERENCE)"),
+    "personal_data_unsupported": ("F2", "169", "Only company data can be created in this system (PI_COMPANYDATA)"),
+    "number_range_exhausted": ("F2", "170", "No internal number left in number range for account group &1"),
+    "search_field_unknown": ("F2", "171", "Field &1-&2 cannot be used to search customers"),
+    "search_criteria_missing": ("F2", "172", "Enter at least one selection criterion"),
+    "postal_code_required": ("AM", "214", "Enter a postal code for country &1"),
+    "postal_code_length": ("AM", "215", "Postal code &1 must have length &2 (country &3)"),
+    "postal_code_too_long": ("AM", "216", "Postal code &1 must not be longer than &2 characters (country &3)"),
+    "postal_code_numeric": ("AM", "217", "Postal code &1 may contain digits only (country &3)"),
+    "postal_code_gaps": ("AM", "218", "Postal code &1 must not contain blanks (country &3)"),
+    "postal_code_format": ("AM", "219", "Postal code &1 has the wrong format for country &3"),
+    "region_required": ("AM", "227", "Enter a region for country &1"),
+    "region_unknown": ("AM", "228", "Region &1 not defined for country &2"),
+    "country_unknown": ("AM", "229", "Country &1 is not defined"),
+    "city_required": ("AM", "231", "Enter a city"),
+    "sales_area_unknown": ("VR", "110", "Sales area &1 &2 &3 is not defined"),
+    "reference_not_in_sales_area": ("VR", "112", "Customer &1 has not been created for sales area &2 &3 &4"),
+    "sales_organization_without_company_code": ("VR", "113", "Sales organization &1 is not assigned to a company code"),
+    "update_terminated": ("00", "120", "Update was terminated; no data was saved"),
+}
+
+
+@dataclass
+class CustomerRecord:
+    """One customer master record: address (BAPIKNA106 names), KNA1 general data, KNB1 per company
+    code, KNVV per sales area."""
+
+    number: str
+    account_group: str
+    address: dict[str, str]
+    general: dict[str, str] = field(default_factory=dict)
+    company_codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    sales_areas: dict[SalesAreaKey, dict[str, str]] = field(default_factory=dict)
+
+    def kna1(self) -> dict[str, str]:
+        a = self.address
+        return {
+            "KUNNR": self.number, "KTOKD": self.account_group, "NAME1": a.get("NAME", ""),
+            "NAME2": a.get("NAME_2", ""), "NAME3": a.get("NAME_3", ""), "NAME4": a.get("NAME_4", ""),
+            "ORT01": a.get("CITY", ""), "PSTLZ": a.get("POSTL_COD1", ""), "STRAS": a.get("STREET", ""),
+            "LAND1": a.get("COUNTRY", ""), "REGIO": a.get("REGION", ""), "SPRAS": a.get("LANGU", ""),
+            "TELF1": a.get("TEL1_NUMBR", ""), "SORTL": a.get("SORT1", "")[:10],
+        }
+
+    def adrc(self) -> dict[str, str]:
+        a = self.address
+        return {
+            "NAME1": a.get("NAME", ""), "NAME2": a.get("NAME_2", ""), "NAME3": a.get("NAME_3", ""),
+            "NAME4": a.get("NAME_4", ""), "CITY1": a.get("CITY", ""), "POST_CODE1": a.get("POSTL_COD1", ""),
+            "STREET": a.get("STREET", ""), "COUNTRY": a.get("COUNTRY", ""), "REGION": a.get("REGION", ""),
+            "LANGU": a.get("LANGU", ""), "TEL_NUMBER": a.get("TEL1_NUMBR", ""), "SORT1": a.get("SORT1", ""),
+            "SORT2": a.get("SORT2", ""),
+        }
+
+
+class _Rejected(Exception):
+    """Internal: stop validating, answer RETURN with this message."""
+
+    def __init__(self, key: str, *variables: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.variables = variables
+
+
+def message(structure: str, key: str, *variables: str, message_type: str = "E") -> dict[str, Any]:
+    """A BAPIRETURN1/BAPIRET2 row for one catalogue message, variables in MESSAGE_V1..V4."""
+    message_class, number, text = MESSAGES[key]
+    for index, variable in enumerate(variables, start=1):
+        text = text.replace(f"&{index}", variable)
+    values: dict[str, Any] = {"TYPE": message_type, "ID": message_class, "NUMBER": number, "MESSAGE": text}
+    for index, variable in enumerate(variables[:4], start=1):
+        values[f"MESSAGE_V{index}"] = variable
+    return shaped(structure, values)
+
+
+# --------------------------------------------------------------------------- create
+
+
+def create_from_data1(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    try:
+        record = _validated_customer(system, session, inputs)
+    except _Rejected as rejected:
+        return {"CUSTOMERNO": "", "RETURN": message("BAPIRETURN1", rejected.key, *rejected.variables)}
+    session.pending.append(record)
+    return {"CUSTOMERNO": record.number, "RETURN": blank("BAPIRETURN1")}
+
+
+def _filled(structure: dict[str, Any]) -> bool:
+    return any(value not in ("", 0) for value in structure.values())
+
+
+def _validated_customer(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> CustomerRecord:
+    customizing = system.customizing
+    personal, company = inputs["PI_PERSONALDATA"], inputs["PI_COMPANYDATA"]
+    if _filled(personal) and _filled(company):
+        raise _Rejected("both_kinds_of_data")
+    if _filled(personal):
+        raise _Rejected("personal_data_unsupported")
+    if not _filled(company):
+        raise _Rejected("no_data")
+
+    copy_reference = inputs["PI_COPYREFERENCE"]
+    for name in ("SALESORG", "DISTR_CHAN", "DIVISION", "REF_CUSTMR"):
+        if not copy_reference[name]:
+            raise _Rejected("reference_field_required", name)
+    sales_area = (copy_reference["SALESORG"], copy_reference["DISTR_CHAN"], copy_reference["DIVISION"])
+    if sales_area not in customizing.sales_areas:
+        raise _Rejected("sales_area_unknown", *sales_area)
+    company_code = customizing.sales_organizations.get(sales_area[0])
+    if company_code is None:
+        raise _Rejected("sales_organization_without_company_code", sales_area[0])
+    reference = system.customers.get(copy_reference["REF_CUSTMR"])
+    if reference is None or sales_area not in reference.sales_areas:
+        raise _Rejected("reference_not_in_sales_area", copy_reference["REF_CUSTMR"], *sales_area)
+
+    address = _validated_address(system, company)
+    number = system.draw_customer_number(reference.account_group)
+    if number is None:
+        raise _Rejected("number_range_exhausted", reference.account_group)
+
+    optional = inputs["PI_OPT_COMPANYDATA"]
+    general = {
+        "CREATED_ON": date.today().strftime("%Y%m%d"),
+        "CREATED_BY": session.user,
+        "TRANSPZONE": optional["TRANSPZONE"] or reference.general.get("TRANSPZONE", ""),
+        "TAXJURCODE": optional["TAXJURCODE"] or reference.general.get("TAXJURCODE", ""),
+    }
+    company_data = dict(reference.company_codes.get(company_code, {}))
+    company_data.update({"CREATED_ON": general["CREATED_ON"]})
+    if optional["CONTROL_ACCOUNT"]:
+        company_data["RECONC_ACCT"] = optional["CONTROL_ACCOUNT"]
+    if optional["PMNTTRMS"]:
+        company_data["PMNTTRMS"] = optional["PMNTTRMS"]
+    sales_data = dict(reference.sales_areas[sales_area])
+    sales_data["CURRENCY"] = address["CURRENCY"]
+    for bapi_name, knvv_name in (("SHIP_COND", "VSBED"), ("DELYG_PLNT", "VWERK"), ("PART_DLV", "KZTLF"),
+                                 ("PMNTTRMS", "ZTERM"), ("C_CTR_AREA", "KKBER")):
+        if optional[bapi_name]:
+            sales_data[knvv_name] = optional[bapi_name]
+    return CustomerRecord(
+        number=number,
+        account_group=reference.account_group,
+        address=address,
+        general=general,
+        company_codes={company_code: company_data},
+        sales_areas={sales_area: sales_data},
+    )
+
+
+def _validated_address(system: SimulatedSap, company: dict[str, Any]) -> dict[str, str]:
+    customizing = system.customizing
+    if not company["NAME"]:
+        raise _Rejected("name_required")
+
+    # SAP's documentation: when both the R/3 key and the ISO code are given, the R/3 key wins.
+    if company["COUNTRY"]:
+        country = customizing.countries.get(company["COUNTRY"])
+        if country is None:
+            raise _Rejected("country_unknown", company["COUNTRY"])
+    elif company["COUNTRYISO"]:
+        country = customizing.country_by_iso(company["COUNTRYISO"])
+        if country is None:
+            raise _Rejected("country_unknown", company["COUNTRYISO"])
+    else:
+        raise _Rejected("country_required")
+
+    if not company["CITY"]:
+        raise _Rejected("city_required")
+    _check_postal_code(company["POSTL_COD1"], country)
+    _check_region(system, company["REGION"], country.key, country.region_required)
+
+    if company["LANGU"]:
+        language = company["LANGU"]
+        if language not in customizing.languages:
+            raise _Rejected("language_unknown", language)
+    elif company["LANGU_ISO"]:
+        found = customizing.language_by_iso(company["LANGU_ISO"])
+        if found is None:
+            raise _Rejected("language_unknown", company["LANGU_ISO"])
+        language = found
+    else:
+        raise _Rejected("language_required")
+
+    if company["CURRENCY"]:
+        currency = company["CURRENCY"]
+        if currency not in customizing.currencies:
+            raise _Rejected("currency_unknown", currency)
+    elif company["CURRENCY_ISO"]:
+        found = customizing.currency_by_iso(company["CURRENCY_ISO"])
+        if found is None:
+            raise _Rejected("currency_unknown", company["CURRENCY_ISO"])
+        currency = found
+    else:
+        currency = country.currency  # T005-WAERS
+
+    address = {name: value for name, value in company.items() if isinstance(value, str) and value}
+    address.update({
+        "COUNTRY": country.key,
+        "COUNTRYISO": country.iso_code,
+        "LANGU": language,
+        "LANGU_ISO": customizing.languages[language],
+        "CURRENCY": currency,
+        "CURRENCY_ISO": customizing.currencies[currency],
+    })
+    # Search terms are upper case in SAP (their domains do not allow lower case).
+    for search_term in ("SORT1", "SORT2"):
+        if search_term in address:
+            address[search_term] = address[search_term].upper()
+    return address
+
+
+def _check_postal_code(postal_code: str, country: Any) -> None:
+    rule = country.postal_code
+    if not postal_code:
+        if rule.required:
+            raise _Rejected("postal_code_required", country.key)
+        return
+    problem = rule.problem(postal_code)
+    exact = rule.check_rule in (4, 5, 6, 7)
+    if problem == "length":
+        key = "postal_code_length" if exact else "postal_code_too_long"
+        raise _Rejected(key, postal_code, str(rule.length), country.key)
+    if problem is not None:
+        raise _Rejected(f"postal_code_{problem}", postal_code, str(rule.length), country.key)
+
+
+def _check_region(system: SimulatedSap, region: str, country: str, required: bool) -> None:
+    regions = system.customizing.regions.get(country)
+    if not region:
+        if required:
+            raise _Rejected("region_required", country)
+        return
+    # Only countries whose T005S the simulator holds are checked; SAP would check all of them.
+    if regions and region not in regions:
+        raise _Rejected("region_unknown", region, country)
+
+
+# --------------------------------------------------------------------------- read
+
+
+def get_detail2(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "CUSTOMERADDRESS": blank("BAPICUSTOMER_04"),
+        "CUSTOMERGENERALDETAIL": blank("BAPICUSTOMER_KNA1"),
+        "CUSTOMERCOMPANYDETAIL": blank("BAPICUSTOMER_COMPANYDATA"),
+        "RETURN": blank("BAPIRET2"),
+        "CUSTOMERBANKDETAIL": [],
+    }
+    record = system.customers.get(inputs["CUSTOMERNO"])
+    if record is None:
+        answer["RETURN"] = message("BAPIRET2", "customer_not_found", inputs["CUSTOMERNO"])
+        return answer
+    address = {name: value for name, value in record.address.items() if name in answer["CUSTOMERADDRESS"]}
+    address["CUSTOMER"] = record.number
+    address["TELEPHONE1"] = record.address.get("TEL1_NUMBR", "")
+    answer["CUSTOMERADDRESS"] = shaped("BAPICUSTOMER_04", address)
+    answer["CUSTOMERGENERALDETAIL"] = shaped("BAPICUSTOMER_KNA1", {
+        "ACCNT_GRP": record.account_group, "SORT_TERM": record.address.get("SORT1", "")[:10], **record.general,
+    })
+    company_code = inputs["COMPANYCODE"]
+    if company_code and company_code in record.company_codes:
+        answer["CUSTOMERCOMPANYDETAIL"] = shaped("BAPICUSTOMER_COMPANYDATA", {
+            **record.company_codes[company_code], "COMP_CODE": company_code,
+        })
+    return answer
+
+
+def get_sales_areas(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    record = system.customers.get(inputs["CUSTOMERNO"])
+    if record is None:
+        return {"RETURN": message("BAPIRETURN1", "customer_not_found", inputs["CUSTOMERNO"]), "SALESAREAS": []}
+    rows = [
+        shaped("BAPIKNVVKY", {"CUSTOMER": record.number, "SALESORG": organization, "DISTRCHN": channel,
+                              "DIVISION": division})
+        for organization, channel, division in sorted(record.sales_areas)
+    ]
+    return {"RETURN": blank("BAPIRETURN1"), "SALESAREAS": rows}
+
+
+def find(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    criteria = inputs["SELOPT_TAB"]
+    answer: dict[str, Any] = {"RETURN": blank("BAPIRETURN1"), "SELOPT_TAB": criteria, "RESULT_TAB": []}
+    if not criteria:
+        answer["RETURN"] = message("BAPIRETURN1", "search_criteria_missing")
+        return answer
+    views: dict[str, Callable[[CustomerRecord], dict[str, str]]] = {
+        "KNA1": CustomerRecord.kna1, "ADRC": CustomerRecord.adrc,
+    }
+    sample = CustomerRecord("", "", {})
+    for row in criteria:
+        view = views.get(row["TABNAME"])
+        if view is None or row["FIELDNAME"] not in view(sample):
+            answer["RETURN"] = message("BAPIRETURN1", "search_field_unknown", row["TABNAME"], row["FIELDNAME"])
+            return answer
+    wildcards = inputs["PL_HOLD"] == "X"
+    limit = inputs["MAX_CNT"]
+    first = criteria[0]
+    for number in sorted(system.customers):
+        record = system.customers[number]
+        if all(_matches(views[row["TABNAME"]](record)[row["FIELDNAME"]], row["FIELDVALUE"], wildcards)
+               for row in criteria):
+            answer["RESULT_TAB"].append(shaped("BAPICUSTOMER_FIND_RESULT", {
+                "CUSTOMER": number, "TABNAME": first["TABNAME"], "FIELDNAME": first["FIELDNAME"],
+                "FIELDVALUE": views[first["TABNAME"]](record)[first["FIELDNAME"]],
+            }))
+            if limit and len(answer["RESULT_TAB"]) >= limit:
+                break
+    return answer
+
+
+def _matches(stored: str, wanted: str, wildcards: bool) -> bool:
+    if not wildcards or ("*" not in wanted and "+" not in wanted):
+        return stored == wanted
+    # SAP's placeholders: '*' any string, '+' one character; everything else literal.
+    pattern = "".join(".*" if c == "*" else "." if c == "+" else re.escape(c) for c in wanted)
+    return re.fullmatch(pattern, stored) is not None
+
+
+# --------------------------------------------------------------------------- LUW
+
+
+def commit(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    pending, session.pending = session.pending, []
+    if system.faults.should_fire("commit_failure"):
+        system.counters["rollbacks"] += 1
+        return {"RETURN": message("BAPIRET2", "update_terminated")}
+    for record in pending:
+        system.customers[record.number] = record
+    system.counters["commits"] += 1
+    system.counters["committed_customers"] += len(pending)
+    return {"RETURN": blank("BAPIRET2")}
+
+
+def rollback(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    session.pending = []
+    system.counters["rollbacks"] += 1
+    return {"RETURN": blank("BAPIRET2")}
+
+
+def ping(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+FUNCTIONS: dict[str, Callable[[SimulatedSap, Session, dict[str, Any]], dict[str, Any]]] = {
+    "RFC_PING": ping,
+    "BAPI_CUSTOMER_CREATEFROMDATA1": create_from_data1,
+    "BAPI_CUSTOMER_GETDETAIL2": get_detail2,
+    "BAPI_CUSTOMER_GETSALESAREAS": get_sales_areas,
+    "BAPI_CUSTOMER_FIND": find,
+    "BAPI_TRANSACTION_COMMIT": commit,
+    "BAPI_TRANSACTION_ROLLBACK": rollback,
+}
+

@@ -1,0 +1,212 @@
+"""One simulated SAP system: customising, committed customers, RFC sessions, faults, counters.
+
+All state changes happen under one lock, so any number of threads may call through their own
+connections. Latency is slept outside the lock, so slow calls overlap as they would against SAP.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.sap.simulator.customizing import Customizing
+from shared.sap.simulator.errors import (
+    ABAPApplicationError,
+    ABAPRuntimeError,
+    CommunicationError,
+    ExternalRuntimeError,
+    LogonError,
+)
+from shared.sap.simulator.faults import FaultPlan
+from shared.sap.simulator.functions import FUNCTIONS, CustomerRecord
+from shared.sap.simulator.interfaces import INTERFACES, fill_parameters
+
+
+@dataclass
+class Session:
+    """One RFC session (the ABAP user context): what it created waits here until COMMIT."""
+
+    session_id: int
+    user: str
+    pending: list[CustomerRecord] = field(default_factory=list)
+
+
+def _ides_reference_customers() -> list[CustomerRecord]:
+    """IDES's classic reference customers: 1000 (Becker Berlin) and 3000 (Thomas Bush Inc.)."""
+    return [
+        CustomerRecord(
+            number="0000001000", account_group="0001",
+            address={"NAME": "Becker Berlin", "CITY": "Berlin", "POSTL_COD1": "13467", "STREET": "Calvinstr. 36",
+                     "COUNTRY": "DE", "COUNTRYISO": "DE", "REGION": "11", "LANGU": "D", "LANGU_ISO": "DE",
+                     "CURRENCY": "EUR", "CURRENCY_ISO": "EUR", "SORT1": "BECKER"},
+            general={"CREATED_ON": "19941108", "CREATED_BY": "IDES", "TRANSPZONE": "D000020000"},
+            company_codes={"1000": {"RECONC_ACCT": "140000", "PMNTTRMS": "ZB01", "CREATED_ON": "19941108"}},
+            sales_areas={("1000", "10", "00"): {"CURRENCY": "EUR", "ZTERM": "ZB01", "VSBED": "01", "VWERK": "1000",
+                                                "KALKS": "1", "INCO1": "CIF"}},
+        ),
+        CustomerRecord(
+            number="0000003000", account_group="0001",
+            address={"NAME": "Thomas Bush Inc.", "CITY": "Chicago", "POSTL_COD1": "60603",
+                     "STREET": "4000 Lake Shore Drive", "COUNTRY": "US", "COUNTRYISO": "US", "REGION": "IL",
+                     "LANGU": "E", "LANGU_ISO": "EN", "CURRENCY": "USD", "CURRENCY_ISO": "USD", "SORT1": "BUSH"},
+            general={"CREATED_ON": "19950213", "CREATED_BY": "IDES", "TAXJURCODE": "IL0000000"},
+            company_codes={"3000": {"RECONC_ACCT": "120000", "PMNTTRMS": "0001", "CREATED_ON": "19950213"}},
+            sales_areas={("3000", "10", "00"): {"CURRENCY": "USD", "ZTERM": "0001", "VSBED": "01", "VWERK": "3000",
+                                                "KALKS": "1", "INCO1": "FOB"}},
+        ),
+    ]
+
+
+class SimulatedSap:
+    """An in-memory SAP system reachable through `shared.sap.simulator.Connection`.
+
+    `credentials` (user, password): when given, connections must log on with them (LogonError
+    otherwise); when None, any logon is accepted.
+    """
+
+    def __init__(self, customizing: Customizing | None = None, credentials: tuple[str, str] | None = None,
+                 faults: FaultPlan | None = None, with_reference_customers: bool = True) -> None:
+        self.customizing = customizing or Customizing()
+        self.credentials = credentials
+        self.faults = faults or FaultPlan()
+        self.customers: dict[str, CustomerRecord] = {}
+        self.sessions: dict[int, Session] = {}
+        self.calls: Counter[str] = Counter()
+        self.counters: Counter[str] = Counter()
+        self._lock = threading.RLock()
+        self._session_ids = itertools.count(1)
+        self._next_numbers = {group: first for group, (first, _) in self.customizing.number_ranges.items()}
+        if with_reference_customers:
+            for record in _ides_reference_customers():
+                self.customers[record.number] = record
+
+    # ------------------------------------------------------------------ configuration and inspection
+
+    def configure_faults(self, text: str | None) -> FaultPlan:
+        """Replace the fault plan with one parsed from a settings string (see faults.py)."""
+        plan = FaultPlan.parse(text)
+        with self._lock:
+            self.faults = plan
+        return plan
+
+    def add_customer(self, record: CustomerRecord) -> None:
+        """Put a committed customer straight into the database (test setup)."""
+        with self._lock:
+            self.customers[record.number] = record
+
+    def customer(self, number: str) -> CustomerRecord | None:
+        with self._lock:
+            return self.customers.get(number)
+
+    def customers_where(self, address_field: str, value: str) -> list[CustomerRecord]:
+        """Committed customers whose address field (BAPIKNA106 name) holds exactly `value`."""
+        with self._lock:
+            return [r for _, r in sorted(self.customers.items()) if r.address.get(address_field) == value]
+
+    @property
+    def customer_count(self) -> int:
+        with self._lock:
+            return len(self.customers)
+
+    @property
+    def open_sessions(self) -> int:
+        with self._lock:
+            return len(self.sessions)
+
+    def draw_customer_number(self, account_group: str) -> str | None:
+        """The next internal number of the group's range; None when exhausted. Never handed out twice."""
+        with self._lock:
+            interval = self.customizing.number_ranges.get(account_group)
+            if interval is None:
+                return None
+            number = self._next_numbers.get(account_group, interval[0])
+            if number > interval[1]:
+                return None
+            self._next_numbers[account_group] = number + 1
+            return str(number).zfill(10)
+
+    # ------------------------------------------------------------------ the RFC side
+
+    def open_session(self, logon_parameters: Mapping[str, Any]) -> int:
+        """RfcOpenConnection: network faults, logon check, a new session."""
+        self._network_delay()
+        self._raise_if_unreachable()
+        if self.faults.logon_error:
+            raise LogonError("Name or password is incorrect (repeat logon)")
+        if self.credentials is not None:
+            user, password = self.credentials
+            if (str(logon_parameters.get("user", "")).upper() != user.upper()
+                    or logon_parameters.get("passwd") != password):
+                raise LogonError("Name or password is incorrect (repeat logon)")
+        with self._lock:
+            session = Session(next(self._session_ids), str(logon_parameters.get("user", "")).upper())
+            self.sessions[session.session_id] = session
+            self.counters["logons"] += 1
+            return session.session_id
+
+    def close_session(self, session_id: int) -> None:
+        """RfcCloseConnection: what the session did not commit is gone."""
+        with self._lock:
+            self.sessions.pop(session_id, None)
+
+    def call(self, session_id: int, function_name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """RfcInvoke on an open session; raises pyrfc's errors, drops the session on communication errors."""
+        self._network_delay()
+        with self._lock:
+            self.calls[function_name] += 1
+        if function_name not in INTERFACES:
+            raise ABAPApplicationError(f"ID:FL Type:E Number:046 {function_name}", 5, "FU_NOT_FOUND",
+                                       "FL", "E", "046", function_name)
+        inputs = fill_parameters(function_name, params)
+        if not self._reachable() or self.faults.should_fire("communication_before"):
+            self._drop(session_id)
+            raise _partner_not_reached()
+        if self.faults.should_fire("external_runtime_error"):
+            raise ExternalRuntimeError("An invalid handle was passed to the API call", 13, "RFC_INVALID_HANDLE")
+        if function_name == "BAPI_CUSTOMER_CREATEFROMDATA1" and self.faults.should_fire("abap_runtime_error"):
+            self._drop(session_id)  # a short dump ends the ABAP session
+            raise ABAPRuntimeError("The current application triggered a termination with a short dump.", 3,
+                                   "MESSAGE_TYPE_X")
+        with self._lock:
+            session = self.sessions.get(session_id)
+            if session is None:
+                raise _connection_lost()
+            result = FUNCTIONS[function_name](self, session, inputs)
+        if function_name == "BAPI_CUSTOMER_CREATEFROMDATA1" and result["CUSTOMERNO"] and \
+                self.faults.should_fire("communication_after_bapi"):
+            self._drop(session_id)
+            raise _connection_lost()
+        if function_name == "BAPI_TRANSACTION_COMMIT" and self.faults.should_fire("communication_after_commit"):
+            self._drop(session_id)
+            raise _connection_lost()
+        return result
+
+    def _drop(self, session_id: int) -> None:
+        with self._lock:
+            if self.sessions.pop(session_id, None) is not None:
+                self.counters["dropped_sessions"] += 1
+
+    def _reachable(self) -> bool:
+        return not self.faults.down and not self.faults.take_failing_call()
+
+    def _raise_if_unreachable(self) -> None:
+        if not self._reachable():
+            raise _partner_not_reached()
+
+    def _network_delay(self) -> None:
+        if self.faults.latency_ms:
+            time.sleep(self.faults.latency_ms / 1000)
+
+
+def _partner_not_reached() -> CommunicationError:
+    return CommunicationError("partner 'sapsim:3300' not reached", 1, "RFC_COMMUNICATION_FAILURE")
+
+
+def _connection_lost() -> CommunicationError:
+    return CommunicationError("connection closed without message (CM_NO_DATA_RECEIVED)", 1,
+                              "RFC_COMMUNICATION_FAILURE")

@@ -1,0 +1,88 @@
+"""The composition root's adapter choice: settings in, wired `Services` out.
+
+function_app.py (the Functions host's entry point) and the on-premise agent both call `services()`;
+this is the only place that decides which adapter stands behind each port. Adapters are built on
+first use, not at import, so a cold start pays only for what the first request needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from shared.service import Services
+from shared.settings import SapTransport, Settings, SettingsError, WriteBackMode, load_settings
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_services: Services | None = None
+_settings: Settings | None = None
+
+
+def settings() -> Settings:
+    """The validated settings of this process (read once)."""
+    global _settings
+    if _settings is None:
+        _settings = load_settings()
+    return _settings
+
+
+def services() -> Services:
+    global _services
+    if _services is None:
+        with _lock:
+            if _services is None:
+                _services = build_services(settings())
+    return _services
+
+
+def reset() -> None:
+    """Forget settings and adapters (tests that change the environment call this)."""
+    override(None, None)
+
+
+def override(services: Services | None, settings: Settings | None = None) -> None:
+    """Install ready-made services (tests wire fakes or their own simulator this way)."""
+    global _services, _settings
+    with _lock:
+        _services, _settings = services, settings
+
+
+def build_sap_gateway(config: Settings):  # noqa: ANN201 - returns the SapGateway port
+    from shared.sap.rfc import RfcSapGateway
+
+    if config.sap_transport is SapTransport.SIMULATOR:
+        from shared.sap import simulator
+
+        simulator.configure_default_system_from_environment()
+        return RfcSapGateway(config.sap_connection.parameters, rfc_module=simulator)
+    if config.sap_transport is SapTransport.RFC:
+        return RfcSapGateway(config.sap_connection.parameters, rfc_module=None)
+    raise SettingsError("SAP_TRANSPORT=relay: the relay transport comes with the on-premise agent; "
+                        "use simulator or rfc for now")
+
+
+def build_services(config: Settings) -> Services:
+    from shared.storage_queue import storage_retry_queue_from_settings
+    from shared.table_ledger import table_ledger_from_settings
+
+    writeback = None
+    if config.writeback is WriteBackMode.FUNCTION:
+        from shared.salesforce_writeback import writeback_from_settings
+
+        writeback = writeback_from_settings(config)
+    built = Services(
+        sap=build_sap_gateway(config),
+        ledger=table_ledger_from_settings(config),
+        retry_queue=storage_retry_queue_from_settings(config),
+        organisation=config.sap_organisation,
+        retry=config.retry,
+        writeback=writeback,
+        # A claim is stale once the SAP call it guards must have timed out, with room to spare.
+        stale_claim_after=timedelta(seconds=max(60.0, 4 * config.sap_timeout_seconds)),
+    )
+    logger.info("services ready", extra={"sap_transport": config.sap_transport.value,
+                                         "writeback": config.writeback.value})
+    return built

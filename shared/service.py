@@ -1,0 +1,494 @@
+"""Use cases: create a customer (HTTP path), retry one (queue path), report an account's status.
+
+Plain functions over the ports in `Services`; no transport, storage or HTTP detail in here. The
+exactly-once rule lives here: the ledger's conditional insert lets one request per account reach
+SAP, the gateway's duplicate guard covers "SAP committed but the answer was lost", and every
+accepted request ends created, queued, or visibly failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TypeVar
+
+from shared.ledger import (
+    Ledger,
+    LedgerConflict,
+    LedgerEntry,
+    LedgerStatus,
+    LedgerUnavailable,
+    WriteBackStatus,
+)
+from shared.log import sync_context
+from shared.mapping import map_customer_request
+from shared.models import CustomerRequest, InvalidCustomerRequest, MappingWarning
+from shared.retry_queue import RetryKind, RetryMessage, RetryQueue, RetryQueueUnavailable, backoff_seconds
+from shared.salesforce import (
+    AccountWriteBack,
+    SalesforceAuthenticationFailed,
+    SalesforceError,
+    SalesforceRejected,
+    SalesforceUnavailable,
+)
+from shared.sap import (
+    SapBusinessRejection,
+    SapConfigurationError,
+    SapCustomerCreated,
+    SapError,
+    SapGateway,
+    SapMessage,
+    SapPermanentError,
+    SapTransientError,
+)
+from shared.settings import RetrySettings, SapOrganisation
+from shared.validation import parse_customer_request
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_tracking_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Services:
+    """The ports the use cases need; the composition root (shared/bootstrap.py) fills them."""
+
+    sap: SapGateway
+    ledger: Ledger
+    retry_queue: RetryQueue
+    organisation: SapOrganisation
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    writeback: AccountWriteBack | None = None  # None: the flow writes back (or nobody)
+    # A PENDING claim older than this belongs to a worker that died; another may take it over.
+    stale_claim_after: timedelta = timedelta(seconds=120)
+    clock: Callable[[], datetime] = _utc_now
+    new_tracking_id: Callable[[], str] = _new_tracking_id
+
+
+class Outcome(StrEnum):
+    CREATED = "created"  # 201: SAP created the customer now
+    ALREADY_EXISTS = "already_exists"  # 200: the account already has an SAP customer
+    QUEUED = "queued"  # 202: SAP unreachable or busy; the retry queue will create it
+    IN_PROGRESS = "in_progress"  # 202: another request for the same account is creating it
+    REJECTED = "rejected"  # 422: SAP refused the data; a person must fix the account
+    FAILED = "failed"  # 502: SAP failed in a way retrying will not heal (e.g. ABAP runtime error)
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    outcome: Outcome
+    account_id: str
+    tracking_id: str
+    customer_number: str | None = None
+    messages: tuple[SapMessage, ...] = ()
+    warnings: tuple[MappingWarning, ...] = ()
+    rejection: SapMessage | None = None
+    error: str | None = None  # safe to show: codes and SAP texts, no credentials
+    retry_after_seconds: int | None = None
+    writeback: WriteBackStatus = WriteBackStatus.NOT_NEEDED
+
+
+class StorageUnavailable(Exception):
+    """Neither ledger nor queue could record the request: the caller must send it again (HTTP 503)."""
+
+
+# --------------------------------------------------------------------------- HTTP path
+
+
+def create_customer(request: CustomerRequest, services: Services) -> CreateResult:
+    """Create the SAP customer for one validated request, exactly once per account.
+
+    Raises InvalidCustomerRequest (organisational data cannot be resolved: 400) and
+    StorageUnavailable (nothing was recorded: 503). Everything else is a CreateResult.
+    """
+    creation = map_customer_request(request, services.organisation)
+    with sync_context(account_id=request.account_id):
+        entry = _claim_for_create(request.account_id, services)
+        if isinstance(entry, CreateResult):
+            return entry
+        with sync_context(tracking_id=entry.tracking_id):
+            logger.info("create started", extra={"attempt": entry.attempts + 1})
+            started = time.perf_counter()
+            try:
+                created = services.sap.create_customer(creation)
+            except SapBusinessRejection as rejection:
+                return _record_rejection(entry, request, rejection, services, warnings=creation.warnings)
+            except (SapTransientError, SapConfigurationError) as error:
+                return _queue_first_retry(entry, request, error, services, creation.warnings)
+            except SapError as error:  # permanent: retrying gives the same answer
+                return _record_permanent_failure(entry, error, services, creation.warnings)
+            finally:
+                logger.info("SAP call finished", extra={"sap_ms": round((time.perf_counter() - started) * 1000)})
+            return _record_created(entry, created, services, creation.warnings, first_attempt=True)
+
+
+def _claim_for_create(account_id: str, services: Services) -> LedgerEntry | CreateResult:
+    """The stored PENDING entry this request now owns, or the answer when another one owns the account."""
+    now = services.clock()
+    for _ in range(3):  # a lost race re-reads; three rounds settle any interleaving we can get
+        existing = _ledger_call(services.ledger.get, account_id)
+        if existing is None:
+            fresh = LedgerEntry(
+                account_id=account_id,
+                status=LedgerStatus.PENDING,
+                tracking_id=services.new_tracking_id(),
+                created_at=now,
+                updated_at=now,
+            )
+            try:
+                return _ledger_call(services.ledger.claim, fresh)
+            except LedgerConflict:
+                continue
+        answer = _answer_from_ledger(existing, services)
+        if answer is not None:
+            return answer
+        # FAILED (a person fixed the account and the flow sent it again) or a stale PENDING claim.
+        try:
+            return _ledger_call(
+                services.ledger.update,
+                existing.evolve(status=LedgerStatus.PENDING, updated_at=now, last_error=None,
+                                attempts=0 if existing.status is LedgerStatus.FAILED else existing.attempts),
+            )
+        except LedgerConflict:
+            continue
+    existing = _ledger_call(services.ledger.get, account_id)
+    return CreateResult(Outcome.IN_PROGRESS, account_id, existing.tracking_id if existing else "",
+                        retry_after_seconds=services.retry.retry_after_seconds)
+
+
+def _answer_from_ledger(entry: LedgerEntry, services: Services) -> CreateResult | None:
+    if entry.status is LedgerStatus.CREATED:
+        return CreateResult(Outcome.ALREADY_EXISTS, entry.account_id, entry.tracking_id,
+                            customer_number=entry.customer_number, writeback=entry.writeback)
+    if entry.status is LedgerStatus.QUEUED:
+        return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id, error=entry.last_error,
+                            retry_after_seconds=services.retry.retry_after_seconds)
+    if entry.status is LedgerStatus.PENDING and services.clock() - entry.updated_at < services.stale_claim_after:
+        return CreateResult(Outcome.IN_PROGRESS, entry.account_id, entry.tracking_id,
+                            retry_after_seconds=services.retry.retry_after_seconds)
+    return None
+
+
+def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapError, services: Services,
+                       warnings: tuple[MappingWarning, ...]) -> CreateResult:
+    attempts = entry.attempts + 1
+    message = RetryMessage(
+        kind=RetryKind.CREATE,
+        account_id=entry.account_id,
+        tracking_id=entry.tracking_id,
+        payload=request.to_payload(),
+        attempt=attempts,
+        first_seen_at=entry.created_at.isoformat(),
+        last_error=_describe(error),
+    )
+    try:
+        services.retry_queue.enqueue(message, _retry_delay(attempts, error, services))
+    except RetryQueueUnavailable:
+        # Not recorded anywhere: release the claim so the caller's next attempt starts clean. If SAP did
+        # commit before the error, the duplicate guard finds that customer on the next attempt.
+        logger.error("retry queue unavailable; answering 503", extra={"sap_error": type(error).__name__})
+        _release(entry, services)
+        raise StorageUnavailable("the request could not be queued; send it again later") from None
+    _log_sap_problem(error, attempts, queued=True)
+    _update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=_describe(error),
+                                 updated_at=services.clock()), services)
+    return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id, error=_describe(error),
+                        warnings=warnings, retry_after_seconds=services.retry.retry_after_seconds)
+
+
+def _record_created(entry: LedgerEntry, created: SapCustomerCreated, services: Services,
+                    warnings: tuple[MappingWarning, ...], first_attempt: bool) -> CreateResult:
+    logger.info("customer %s in SAP", "found" if created.already_existed else "created",
+                extra={"customer_number": created.customer_number})
+    writeback = WriteBackStatus.PENDING if services.writeback else WriteBackStatus.NOT_NEEDED
+    stored = _update_quietly(entry.evolve(status=LedgerStatus.CREATED, customer_number=created.customer_number,
+                                          attempts=entry.attempts + 1, last_error=None, writeback=writeback,
+                                          updated_at=services.clock()), services)
+    if services.writeback is not None:
+        writeback = _write_back_created(stored, created.customer_number, services, attempt=0)
+    outcome = Outcome.ALREADY_EXISTS if created.already_existed and first_attempt else Outcome.CREATED
+    return CreateResult(outcome, entry.account_id, entry.tracking_id, customer_number=created.customer_number,
+                        messages=created.messages, warnings=warnings, writeback=writeback)
+
+
+def _record_rejection(entry: LedgerEntry, request: CustomerRequest, rejection: SapBusinessRejection,
+                      services: Services, warnings: tuple[MappingWarning, ...] = ()) -> CreateResult:
+    message = rejection.message
+    logger.warning("SAP rejected the account data",
+                   extra={"sap_message_id": message.id, "sap_message_number": message.number})
+    _update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=entry.attempts + 1,
+                                 last_error=_describe(rejection), updated_at=services.clock()), services)
+    if services.writeback is not None:
+        _write_back_failed(request.account_id, f"SAP {message.type} {message.id} {message.number}: {message.text}",
+                           services)
+    return CreateResult(Outcome.REJECTED, entry.account_id, entry.tracking_id, messages=rejection.messages,
+                        rejection=message, warnings=warnings, error=_describe(rejection))
+
+
+def _record_permanent_failure(entry: LedgerEntry, error: SapError, services: Services,
+                              warnings: tuple[MappingWarning, ...] = ()) -> CreateResult:
+    logger.error("SAP failed permanently", extra={"sap_error": type(error).__name__})
+    _update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=entry.attempts + 1,
+                                 last_error=_describe(error), updated_at=services.clock()), services)
+    return CreateResult(Outcome.FAILED, entry.account_id, entry.tracking_id, error=_describe(error),
+                        warnings=warnings)
+
+
+# --------------------------------------------------------------------------- queue path
+
+
+class RetryOutcome(StrEnum):
+    CREATED = "created"
+    WRITTEN_BACK = "written_back"
+    REQUEUED = "requeued"
+    REJECTED = "rejected"
+    GAVE_UP = "gave_up"  # attempts exhausted: parked in the poison queue
+    SKIPPED = "skipped"  # nothing left to do (already created, or another worker owns it)
+
+
+def retry_create_customer(message: RetryMessage, services: Services) -> RetryOutcome:
+    """Handle one retry message. Returns normally when the message is dealt with (done, re-queued
+    with backoff, or parked); raises only when it could not even be re-queued, so the host retries it."""
+    with sync_context(account_id=message.account_id, tracking_id=message.tracking_id):
+        if message.kind is RetryKind.WRITEBACK:
+            return _retry_write_back(message, services)
+        return _retry_create(message, services)
+
+
+def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
+    try:
+        request = parse_customer_request(message.payload)
+        creation = map_customer_request(request, services.organisation)
+    except InvalidCustomerRequest as invalid:
+        # Only possible if settings changed since the request was accepted (e.g. a sales area removed).
+        logger.error("queued request no longer valid", extra={"fields": [e.field for e in invalid.errors]})
+        _store_failure(_ledger_call(services.ledger.get, message.account_id), message,
+                       f"invalid request: {invalid}", services)
+        return RetryOutcome.REJECTED
+
+    claimed = _claim_for_retry(message, services)
+    if claimed is None:
+        return RetryOutcome.SKIPPED
+    try:
+        created = services.sap.create_customer(creation)
+    except SapBusinessRejection as rejection:
+        _record_rejection(claimed, request, rejection, services)
+        return RetryOutcome.REJECTED
+    except (SapTransientError, SapConfigurationError) as error:
+        return _requeue_or_give_up(claimed, message, error, services)
+    except SapError as error:
+        _record_permanent_failure(claimed, error, services)
+        return RetryOutcome.REJECTED
+    logger.info("retry succeeded", extra={"attempt": message.attempt + 1})
+    _record_created(claimed.evolve(attempts=message.attempt), created, services, (), first_attempt=False)
+    return RetryOutcome.CREATED
+
+
+def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry | None:
+    """Mark the entry PENDING for this worker (ETag-guarded) so two workers never call SAP together;
+    None when there is nothing to do or a live worker owns the account."""
+    for _ in range(5):  # a conflict means the entry moved (e.g. PENDING -> QUEUED by the HTTP path): re-read
+        entry = _ledger_call(services.ledger.get, message.account_id)
+        now = services.clock()
+        if entry is not None:
+            if entry.status is LedgerStatus.CREATED:
+                logger.info("already created; retry message dropped")
+                return None
+            if entry.tracking_id != message.tracking_id and (
+                entry.status is not LedgerStatus.PENDING or now - entry.updated_at < services.stale_claim_after
+            ):
+                # A newer request owns the account (it has its own message or is calling SAP now).
+                logger.info("account owned by tracking id %s; retry message dropped", entry.tracking_id)
+                return None
+        try:
+            if entry is None:  # the claim was released after a failed enqueue, or storage was reset
+                return _ledger_call(services.ledger.claim, LedgerEntry(
+                    account_id=message.account_id, status=LedgerStatus.PENDING, tracking_id=message.tracking_id,
+                    created_at=now, updated_at=now, attempts=message.attempt))
+            return _ledger_call(services.ledger.update, entry.evolve(status=LedgerStatus.PENDING, updated_at=now))
+        except LedgerConflict:
+            continue
+    # Still moving after several rounds: let the host deliver this message again later.
+    raise LedgerConflict(f"ledger entry of {message.account_id} kept changing")
+
+
+def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapError,
+                        services: Services) -> RetryOutcome:
+    attempts = message.attempt + 1
+    follow_up = RetryMessage(kind=message.kind, account_id=message.account_id, tracking_id=message.tracking_id,
+                             payload=message.payload, attempt=attempts, first_seen_at=message.first_seen_at,
+                             last_error=_describe(error), customer_number=message.customer_number)
+    if attempts >= services.retry.max_attempts:
+        services.retry_queue.send_to_poison(follow_up)  # raises RetryQueueUnavailable: the host retries
+        logger.error("giving up after %d attempts; message parked in the poison queue", attempts)
+        _store_failure(entry, follow_up, f"gave up after {attempts} attempts: {_describe(error)}", services)
+        return RetryOutcome.GAVE_UP
+    services.retry_queue.enqueue(follow_up, _retry_delay(attempts, error, services))
+    _log_sap_problem(error, attempts, queued=True)
+    _update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=_describe(error),
+                                 updated_at=services.clock()), services)
+    return RetryOutcome.REQUEUED
+
+
+def _store_failure(entry: LedgerEntry | None, message: RetryMessage, error: str, services: Services) -> None:
+    if entry is None:
+        return
+    _update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=message.attempt, last_error=error[:1000],
+                                 updated_at=services.clock()), services)
+    if services.writeback is not None:
+        _write_back_failed(message.account_id, error, services)
+
+
+# --------------------------------------------------------------------------- write-back
+
+
+def _write_back_created(entry: LedgerEntry, customer_number: str, services: Services, attempt: int) -> WriteBackStatus:
+    """Write the number to Salesforce; when Salesforce is down, queue the write-back on its own (it
+    never goes near SAP again, so it cannot create a second customer)."""
+    assert services.writeback is not None
+    try:
+        services.writeback.record_created(entry.account_id, customer_number, services.clock())
+    except SalesforceUnavailable as error:
+        message = RetryMessage(kind=RetryKind.WRITEBACK, account_id=entry.account_id, tracking_id=entry.tracking_id,
+                               payload={}, attempt=attempt + 1, first_seen_at=entry.created_at.isoformat(),
+                               last_error=str(error), customer_number=customer_number)
+        try:
+            services.retry_queue.enqueue(message, _retry_delay(attempt + 1, None, services))
+        except RetryQueueUnavailable:
+            # The customer exists and the ledger says so; the write-back is visibly outstanding.
+            logger.error("write-back could not be queued; ledger shows it pending")
+            return WriteBackStatus.PENDING
+        logger.warning("Salesforce unavailable; write-back queued", extra={"attempt": attempt + 1})
+        _set_writeback(entry.account_id, WriteBackStatus.QUEUED, services, last_error=str(error))
+        return WriteBackStatus.QUEUED
+    except SalesforceError as error:
+        # Rejected (account deleted, field missing) or login failed: retrying the same call will not
+        # help; the ledger keeps the customer number and shows the problem.
+        logger.error("write-back failed: %s", type(error).__name__)
+        _set_writeback(entry.account_id, WriteBackStatus.PENDING, services, last_error=f"write-back: {error}")
+        return WriteBackStatus.PENDING
+    _set_writeback(entry.account_id, WriteBackStatus.DONE, services)
+    return WriteBackStatus.DONE
+
+
+def _retry_write_back(message: RetryMessage, services: Services) -> RetryOutcome:
+    if services.writeback is None or message.customer_number is None:
+        return RetryOutcome.SKIPPED
+    entry = _ledger_call(services.ledger.get, message.account_id)
+    if entry is not None and entry.writeback is WriteBackStatus.DONE:
+        return RetryOutcome.SKIPPED
+    try:
+        services.writeback.record_created(message.account_id, message.customer_number, services.clock())
+    except (SalesforceUnavailable, SalesforceAuthenticationFailed) as error:
+        attempts = message.attempt + 1
+        follow_up = RetryMessage(kind=RetryKind.WRITEBACK, account_id=message.account_id,
+                                 tracking_id=message.tracking_id, payload={}, attempt=attempts,
+                                 first_seen_at=message.first_seen_at, last_error=str(error),
+                                 customer_number=message.customer_number)
+        if attempts >= services.retry.max_attempts:
+            services.retry_queue.send_to_poison(follow_up)
+            logger.error("write-back: giving up after %d attempts; parked in the poison queue", attempts)
+            return RetryOutcome.GAVE_UP
+        services.retry_queue.enqueue(follow_up, _retry_delay(attempts, None, services))
+        return RetryOutcome.REQUEUED
+    except SalesforceRejected as error:
+        logger.error("write-back rejected by Salesforce")
+        _set_writeback(message.account_id, WriteBackStatus.PENDING, services, last_error=f"write-back: {error}")
+        return RetryOutcome.REJECTED
+    _set_writeback(message.account_id, WriteBackStatus.DONE, services)
+    logger.info("write-back done")
+    return RetryOutcome.WRITTEN_BACK
+
+
+def _write_back_failed(account_id: str, error: str, services: Services) -> None:
+    assert services.writeback is not None
+    try:
+        services.writeback.record_failed(account_id, error, services.clock())
+    except SalesforceError as problem:
+        # The ledger holds the failure; the status endpoint and the logs show it.
+        logger.warning("could not write the failure to Salesforce: %s", type(problem).__name__)
+
+
+def _set_writeback(account_id: str, status: WriteBackStatus, services: Services, last_error: str | None = None) -> None:
+    for _ in range(3):
+        entry = _ledger_call(services.ledger.get, account_id)
+        if entry is None or (entry.writeback is status and entry.last_error == last_error):
+            return
+        try:
+            services.ledger.update(entry.evolve(writeback=status, last_error=last_error, updated_at=services.clock()))
+            return
+        except LedgerConflict:
+            continue
+
+
+# --------------------------------------------------------------------------- status
+
+
+def account_status(account_id: str, services: Services) -> LedgerEntry | None:
+    return _ledger_call(services.ledger.get, account_id)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _retry_delay(attempt: int, error: SapError | None, services: Services) -> int:
+    if isinstance(error, SapConfigurationError):
+        # A failed logon repeated quickly locks the SAP user: wait the longest delay every time.
+        return services.retry.max_delay_seconds
+    return backoff_seconds(attempt, services.retry.base_delay_seconds, services.retry.max_delay_seconds)
+
+
+def _describe(error: SapError) -> str:
+    kind = {
+        SapTransientError: "SAP unavailable",
+        SapConfigurationError: "SAP configuration problem",
+        SapPermanentError: "SAP error",
+        SapBusinessRejection: "SAP rejected",
+    }
+    label = next((text for cls, text in kind.items() if isinstance(error, cls)), "SAP error")
+    return f"{label}: {error.detail}"[:1000]
+
+
+def _log_sap_problem(error: SapError, attempt: int, queued: bool) -> None:
+    if isinstance(error, SapConfigurationError):
+        logger.error("SAP configuration problem (check SAP_USER/SAP_PASSWORD and the RFC user); "
+                     "retry in the longest delay", extra={"attempt": attempt, "sap_error": type(error).__name__})
+    else:
+        logger.warning("SAP unavailable; %s", "queued for retry" if queued else "failed",
+                       extra={"attempt": attempt, "sap_error": type(error).__name__})
+
+
+def _ledger_call(operation: Callable[..., _T], *args: object) -> _T:
+    try:
+        return operation(*args)
+    except LedgerUnavailable as error:
+        raise StorageUnavailable(str(error)) from error
+
+
+def _update_quietly(entry: LedgerEntry, services: Services) -> LedgerEntry:
+    """Record progress; a failure here must not undo what SAP already did, so it is logged, not raised."""
+    try:
+        return services.ledger.update(entry)
+    except Exception as error:  # the outcome is already fixed; the ledger catches up on the next event
+        logger.error("ledger update failed: %s", type(error).__name__)
+        return entry
+
+
+def _release(entry: LedgerEntry, services: Services) -> None:
+    try:
+        services.ledger.delete(entry)
+    except Exception as error:  # stale PENDING claims are taken over after stale_claim_after anyway
+        logger.error("could not release the ledger claim: %s", type(error).__name__)

@@ -1,0 +1,103 @@
+"""In-memory fakes of the ports, with the same contracts as the storage adapters (conditional
+insert, ETag checks), for fast service tests. The integration tests run the real adapters."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.ledger import Ledger, LedgerConflict, LedgerEntry, LedgerUnavailable
+from shared.retry_queue import RetryMessage, RetryQueue, RetryQueueUnavailable
+from shared.salesforce import AccountWriteBack, SalesforceUnavailable
+
+
+class InMemoryLedger(Ledger):
+    def __init__(self) -> None:
+        self._rows: dict[str, LedgerEntry] = {}
+        self._etags = itertools.count(1)
+        self._lock = threading.Lock()
+        self.available = True
+
+    def _check(self) -> None:
+        if not self.available:
+            raise LedgerUnavailable("ledger storage down (fake)")
+
+    def get(self, account_id: str) -> LedgerEntry | None:
+        self._check()
+        with self._lock:
+            return self._rows.get(account_id)
+
+    def claim(self, entry: LedgerEntry) -> LedgerEntry:
+        self._check()
+        with self._lock:
+            if entry.account_id in self._rows:
+                raise LedgerConflict(entry.account_id)
+            stored = entry.evolve(etag=str(next(self._etags)))
+            self._rows[entry.account_id] = stored
+            return stored
+
+    def update(self, entry: LedgerEntry) -> LedgerEntry:
+        self._check()
+        with self._lock:
+            current = self._rows.get(entry.account_id)
+            if current is None or current.etag != entry.etag:
+                raise LedgerConflict(entry.account_id)
+            stored = entry.evolve(etag=str(next(self._etags)))
+            self._rows[entry.account_id] = stored
+            return stored
+
+    def delete(self, entry: LedgerEntry) -> None:
+        self._check()
+        with self._lock:
+            current = self._rows.get(entry.account_id)
+            if current is None or current.etag != entry.etag:
+                raise LedgerConflict(entry.account_id)
+            del self._rows[entry.account_id]
+
+
+@dataclass
+class QueuedMessage:
+    message: RetryMessage
+    delay_seconds: int
+
+
+@dataclass
+class InMemoryRetryQueue(RetryQueue):
+    queued: list[QueuedMessage] = field(default_factory=list)
+    poison: list[RetryMessage] = field(default_factory=list)
+    available: bool = True
+
+    def enqueue(self, message: RetryMessage, delay_seconds: int = 0) -> None:
+        if not self.available:
+            raise RetryQueueUnavailable("queue storage down (fake)")
+        self.queued.append(QueuedMessage(message, delay_seconds))
+
+    def send_to_poison(self, message: RetryMessage) -> None:
+        if not self.available:
+            raise RetryQueueUnavailable("queue storage down (fake)")
+        self.poison.append(message)
+
+    def take_all(self) -> list[RetryMessage]:
+        taken, self.queued = [q.message for q in self.queued], []
+        return taken
+
+
+@dataclass
+class RecordingWriteBack(AccountWriteBack):
+    """Records what would be written to Salesforce; can be switched to 'unavailable'."""
+
+    created: dict[str, list[str]] = field(default_factory=dict)
+    failed: dict[str, list[str]] = field(default_factory=dict)
+    unavailable: bool = False
+
+    def record_created(self, account_id: str, customer_number: str, synced_at: datetime) -> None:
+        if self.unavailable:
+            raise SalesforceUnavailable("503 SERVER_UNAVAILABLE (fake)")
+        self.created.setdefault(account_id, []).append(customer_number)
+
+    def record_failed(self, account_id: str, error: str, synced_at: datetime) -> None:
+        if self.unavailable:
+            raise SalesforceUnavailable("503 SERVER_UNAVAILABLE (fake)")
+        self.failed.setdefault(account_id, []).append(error)

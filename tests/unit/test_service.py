@@ -1,0 +1,248 @@
+"""The use cases over the real simulator and in-memory fakes of ledger, queue and write-back."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from shared.ledger import LedgerStatus, WriteBackStatus
+from shared.models import InvalidCustomerRequest
+from shared.retry_queue import RetryKind
+from shared.sap import simulator
+from shared.service import (
+    Outcome,
+    RetryOutcome,
+    Services,
+    StorageUnavailable,
+    account_status,
+    create_customer,
+    retry_create_customer,
+)
+from shared.validation import parse_customer_request
+from tests.conftest import sample
+
+
+def _request(name: str = "german-account", **changes: str):
+    payload = sample(name)
+    payload.update(changes)
+    return parse_customer_request(payload)
+
+
+def _customers_for(system: simulator.SimulatedSap, account_id: str) -> list:
+    return system.customers_where("SORT2", account_id.upper())
+
+
+def drain(services: Services) -> list[RetryOutcome]:
+    """Run the queue trigger's use case until the fake queue is empty (delays are not waited for)."""
+    outcomes = []
+    for _ in range(50):
+        messages = services.retry_queue.take_all()
+        if not messages:
+            return outcomes
+        outcomes.extend(retry_create_customer(message, services) for message in messages)
+    raise AssertionError("retry queue did not drain")
+
+
+def test_create_then_replay_returns_the_same_number(fake_services, sap_system):
+    request = _request()
+    first = create_customer(request, fake_services)
+    second = create_customer(request, fake_services)
+
+    assert first.outcome is Outcome.CREATED
+    assert first.customer_number is not None and len(first.customer_number) == 10
+    assert second.outcome is Outcome.ALREADY_EXISTS
+    assert second.customer_number == first.customer_number
+    assert len(_customers_for(sap_system, request.account_id)) == 1
+    entry = account_status(request.account_id, fake_services)
+    assert entry.status is LedgerStatus.CREATED and entry.customer_number == first.customer_number
+    assert fake_services.writeback.created == {request.account_id: [first.customer_number]}
+    assert entry.writeback is WriteBackStatus.DONE
+
+
+def test_transient_failure_is_queued_and_the_retry_creates_once(fake_services, sap_system):
+    sap_system.faults.arm("communication_before")
+    request = _request()
+
+    result = create_customer(request, fake_services)
+
+    assert result.outcome is Outcome.QUEUED
+    assert result.retry_after_seconds == fake_services.retry.retry_after_seconds
+    [queued] = fake_services.retry_queue.queued
+    assert queued.message.kind is RetryKind.CREATE and queued.message.attempt == 1
+    assert 1 <= queued.delay_seconds <= fake_services.retry.max_delay_seconds
+    assert account_status(request.account_id, fake_services).status is LedgerStatus.QUEUED
+    # while queued, the flow sending the same account again gets the same tracking id, no second create
+    again = create_customer(request, fake_services)
+    assert again.outcome is Outcome.QUEUED and again.tracking_id == result.tracking_id
+
+    assert drain(fake_services) == [RetryOutcome.CREATED]
+    [customer] = _customers_for(sap_system, request.account_id)
+    entry = account_status(request.account_id, fake_services)
+    assert entry.status is LedgerStatus.CREATED and entry.customer_number == customer.number
+    assert entry.attempts == 2
+    assert fake_services.writeback.created[request.account_id] == [customer.number]
+
+
+def test_answer_lost_after_commit_is_healed_by_the_duplicate_guard(fake_services, sap_system):
+    sap_system.faults.arm("communication_after_commit")
+    request = _request("us-account")
+
+    assert create_customer(request, fake_services).outcome is Outcome.QUEUED
+    assert len(_customers_for(sap_system, request.account_id)) == 1  # SAP did commit
+
+    assert drain(fake_services) == [RetryOutcome.CREATED]
+    [customer] = _customers_for(sap_system, request.account_id)
+    assert account_status(request.account_id, fake_services).customer_number == customer.number
+
+
+def test_communication_error_before_commit_leaves_no_customer(fake_services, sap_system):
+    sap_system.faults.arm("communication_after_bapi")
+    request = _request()
+
+    assert create_customer(request, fake_services).outcome is Outcome.QUEUED
+    assert _customers_for(sap_system, request.account_id) == []
+
+
+def test_business_rejection_is_final_and_written_to_salesforce(fake_services, sap_system):
+    request = _request("us-account", salesOrganization="3000", distributionChannel="10", division="00",
+                       referenceCustomer="0000001000")  # 1000 exists only in sales area 1000/10/00
+
+    result = create_customer(request, fake_services)
+
+    assert result.outcome is Outcome.REJECTED
+    assert result.rejection is not None and result.rejection.type in ("E", "A")
+    assert result.rejection.id and result.rejection.number and result.rejection.text
+    assert fake_services.retry_queue.queued == []
+    entry = account_status(request.account_id, fake_services)
+    assert entry.status is LedgerStatus.FAILED and result.rejection.text in entry.last_error
+    [written] = fake_services.writeback.failed[request.account_id]
+    assert result.rejection.id in written and result.rejection.number in written
+
+
+def test_a_failed_account_can_be_sent_again_once_fixed(fake_services, sap_system):
+    bad = _request("us-account", referenceCustomer="0000001000")
+    assert create_customer(bad, fake_services).outcome is Outcome.REJECTED
+
+    fixed = create_customer(_request("us-account"), fake_services)
+
+    assert fixed.outcome is Outcome.CREATED
+    assert account_status(bad.account_id, fake_services).attempts == 1
+
+
+def test_logon_error_waits_the_longest_delay_and_is_reported_as_configuration(fake_services, sap_system, caplog):
+    sap_system.faults.logon_error = True
+    request = _request()
+
+    result = create_customer(request, fake_services)
+
+    assert result.outcome is Outcome.QUEUED
+    assert "configuration" in result.error
+    [queued] = fake_services.retry_queue.queued
+    assert queued.delay_seconds == fake_services.retry.max_delay_seconds
+    assert any("configuration problem" in r.getMessage() for r in caplog.records)
+    # the retry does not hammer SAP either: again the longest delay
+    fake_services.retry_queue.take_all()
+    assert retry_create_customer(queued.message, fake_services) is RetryOutcome.REQUEUED
+    assert fake_services.retry_queue.queued[0].delay_seconds == fake_services.retry.max_delay_seconds
+
+
+def test_attempts_run_out_into_the_poison_queue(fake_services, sap_system):
+    sap_system.faults.down = True
+    request = _request()
+    create_customer(request, fake_services)
+
+    outcomes = drain(fake_services)
+
+    assert outcomes[-1] is RetryOutcome.GAVE_UP
+    assert len(outcomes) == fake_services.retry.max_attempts - 1
+    [parked] = fake_services.retry_queue.poison
+    assert parked.attempt == fake_services.retry.max_attempts
+    entry = account_status(request.account_id, fake_services)
+    assert entry.status is LedgerStatus.FAILED and "gave up" in entry.last_error
+
+
+def test_queue_down_answers_storage_unavailable_and_releases_the_claim(fake_services, sap_system):
+    sap_system.faults.arm("communication_before")
+    fake_services.retry_queue.available = False
+    request = _request()
+
+    with pytest.raises(StorageUnavailable):
+        create_customer(request, fake_services)
+
+    assert account_status(request.account_id, fake_services) is None
+    fake_services.retry_queue.available = True
+    assert create_customer(request, fake_services).outcome is Outcome.CREATED
+
+
+def test_ledger_down_answers_storage_unavailable_before_sap_is_called(fake_services, sap_system):
+    fake_services.ledger.available = False
+    with pytest.raises(StorageUnavailable):
+        create_customer(_request(), fake_services)
+    assert sap_system.calls.get("BAPI_CUSTOMER_CREATEFROMDATA1", 0) == 0
+
+
+def test_salesforce_down_queues_the_write_back_alone(fake_services, sap_system):
+    fake_services.writeback.unavailable = True
+    request = _request()
+
+    result = create_customer(request, fake_services)
+
+    assert result.outcome is Outcome.CREATED and result.writeback is WriteBackStatus.QUEUED
+    [queued] = fake_services.retry_queue.queued
+    assert queued.message.kind is RetryKind.WRITEBACK
+    assert queued.message.customer_number == result.customer_number
+    creates_before = sap_system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"]
+
+    fake_services.writeback.unavailable = False
+    assert drain(fake_services) == [RetryOutcome.WRITTEN_BACK]
+    assert sap_system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == creates_before
+    assert fake_services.writeback.created[request.account_id] == [result.customer_number]
+    assert account_status(request.account_id, fake_services).writeback is WriteBackStatus.DONE
+
+
+def test_concurrent_duplicates_reach_sap_once(fake_services, sap_system):
+    sap_system.configure_faults("latency_ms=20")
+    request = _request()
+    results = []
+    barrier = threading.Barrier(8)
+
+    def send() -> None:
+        barrier.wait()
+        results.append(create_customer(request, fake_services))
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(_customers_for(sap_system, request.account_id)) == 1
+    created = [r for r in results if r.outcome is Outcome.CREATED]
+    assert len(created) == 1
+    assert {r.outcome for r in results} <= {Outcome.CREATED, Outcome.IN_PROGRESS, Outcome.ALREADY_EXISTS}
+    assert all(r.tracking_id == created[0].tracking_id for r in results)
+
+
+def test_a_stale_claim_of_a_dead_worker_is_taken_over(fake_services, sap_system):
+    request = _request()
+    now = fake_services.clock()
+    fake_services.clock = lambda: now
+    from shared.ledger import LedgerEntry
+
+    fake_services.ledger.claim(LedgerEntry(request.account_id, LedgerStatus.PENDING, "dead-worker",
+                                           created_at=now, updated_at=now))
+    assert create_customer(request, fake_services).outcome is Outcome.IN_PROGRESS
+
+    fake_services.clock = lambda: now + timedelta(seconds=61)
+    result = create_customer(request, fake_services)
+    assert result.outcome is Outcome.CREATED and result.tracking_id == "dead-worker"
+
+
+def test_missing_sales_area_is_a_field_error(fake_services):
+    payload = sample("us-account")
+    payload.pop("companyCode")
+    with pytest.raises(InvalidCustomerRequest) as raised:
+        create_customer(parse_customer_request(payload), fake_services)
+    assert [e.field for e in raised.value.errors] == ["salesOrganization"]

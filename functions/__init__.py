@@ -1,0 +1,1 @@
+"""Thin triggers, one blueprint per feature: parse the request, call shared/, shape the response."""

@@ -1,0 +1,65 @@
+"""HTTP plumbing shared by the HTTP blueprints: reading a JSON body safely, writing JSON answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import azure.functions as func
+
+from shared.models import FieldError
+
+# Salesforce accounts are small; anything near this is not a CreateSAPCustomer request.
+MAX_BODY_BYTES = 64 * 1024
+
+
+class BadRequest(Exception):
+    def __init__(self, errors: list[FieldError], account_id: str | None = None) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+        self.account_id = account_id
+
+
+def json_response(body: dict[str, Any], status_code: int, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status_code=status_code,
+        mimetype="application/json",
+        charset="utf-8",
+        headers=headers,
+    )
+
+
+def bad_request(error: BadRequest) -> func.HttpResponse:
+    return json_response(
+        {
+            "accountId": error.account_id,
+            "error": "invalid_request",
+            "message": "The request has invalid fields; see errors.",
+            "errors": [e.to_json() for e in error.errors],
+        },
+        400,
+    )
+
+
+def read_json_object(request: func.HttpRequest) -> object:
+    """The parsed body; BadRequest for a wrong content type, an oversized body, bad UTF-8 or bad JSON."""
+    content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise BadRequest([FieldError("Content-Type", f"must be application/json, not '{content_type or 'missing'}'")])
+    body = request.get_body() or b""
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequest([FieldError("body", f"is {len(body)} bytes; the limit is {MAX_BODY_BYTES} bytes")])
+    if not body.strip():
+        raise BadRequest([FieldError("body", "is empty; expected a JSON object")])
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise BadRequest([FieldError("body", f"is not UTF-8 (byte {error.start})")]) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BadRequest([FieldError("body", f"is not valid JSON: {error.msg} at line {error.lineno} "
+                                             f"column {error.colno}")]) from None
+    except RecursionError:
+        raise BadRequest([FieldError("body", "is nested too deeply")]) from None

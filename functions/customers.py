@@ -1,0 +1,123 @@
+"""CreateSAPCustomer (POST /api/customers) and GetSAPCustomerStatus (GET /api/customers/{accountId})."""
+
+from __future__ import annotations
+
+import logging
+
+import azure.functions as func
+
+from functions._http import BadRequest, bad_request, json_response, read_json_object
+from shared import bootstrap
+from shared.ledger import LedgerEntry
+from shared.log import sync_context
+from shared.models import FieldError, InvalidCustomerRequest
+from shared.salesforce_id import InvalidSalesforceId, normalize_salesforce_id
+from shared.service import CreateResult, Outcome, StorageUnavailable, account_status, create_customer
+from shared.validation import parse_customer_request
+
+logger = logging.getLogger(__name__)
+
+bp = func.Blueprint()
+
+_STATUS_CODES = {
+    Outcome.CREATED: 201,
+    Outcome.ALREADY_EXISTS: 200,
+    Outcome.QUEUED: 202,
+    Outcome.IN_PROGRESS: 202,
+    Outcome.REJECTED: 422,
+    Outcome.FAILED: 502,
+}
+
+
+@bp.function_name("CreateSAPCustomer")
+@bp.route(route="customers", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def create_sap_customer(req: func.HttpRequest) -> func.HttpResponse:
+    account_id: str | None = None
+    try:
+        payload = read_json_object(req)
+        if isinstance(payload, dict) and isinstance(payload.get("accountId"), str):
+            account_id = payload["accountId"]
+        request = parse_customer_request(payload)
+        account_id = request.account_id
+        with sync_context(account_id=account_id):
+            result = create_customer(request, bootstrap.services())
+    except BadRequest as error:
+        return bad_request(error)
+    except InvalidCustomerRequest as invalid:
+        return bad_request(BadRequest(invalid.errors, account_id))
+    except StorageUnavailable:
+        retry_after = bootstrap.settings().retry.retry_after_seconds
+        return json_response(
+            {"accountId": account_id, "error": "unavailable",
+             "message": "Storage is unavailable; the request was not recorded. Send it again later."},
+            503, headers={"Retry-After": str(retry_after)},
+        )
+    return _create_response(result, req)
+
+
+def _create_response(result: CreateResult, req: func.HttpRequest) -> func.HttpResponse:
+    body: dict[str, object] = {
+        "accountId": result.account_id,
+        "status": result.outcome.value,
+        "trackingId": result.tracking_id,
+    }
+    headers: dict[str, str] = {}
+    if result.customer_number:
+        body["customerNumber"] = result.customer_number
+    if result.messages:
+        body["messages"] = [m.to_json() for m in result.messages]
+    if result.warnings:
+        body["warnings"] = [w.to_json() for w in result.warnings]
+    if result.outcome in (Outcome.CREATED, Outcome.ALREADY_EXISTS):
+        body["writeBack"] = result.writeback.value
+    if result.outcome in (Outcome.QUEUED, Outcome.IN_PROGRESS):
+        body["retryAfterSeconds"] = result.retry_after_seconds
+        headers["Retry-After"] = str(result.retry_after_seconds)
+        headers["Location"] = _status_url(req, result.account_id)
+        if result.error:
+            body["reason"] = result.error
+    if result.outcome is Outcome.REJECTED and result.rejection is not None:
+        body["error"] = "sap_rejected"
+        body["sapMessage"] = result.rejection.to_json()
+    if result.outcome is Outcome.FAILED:
+        body["error"] = "sap_failed"
+        body["message"] = result.error
+    return json_response(body, _STATUS_CODES[result.outcome], headers=headers or None)
+
+
+def _status_url(req: func.HttpRequest, account_id: str) -> str:
+    base = req.url.split("?")[0].rstrip("/")
+    return f"{base}/{account_id}"
+
+
+@bp.function_name("GetSAPCustomerStatus")
+@bp.route(route="customers/{accountId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_sap_customer_status(req: func.HttpRequest) -> func.HttpResponse:
+    raw_id = req.route_params.get("accountId", "")
+    try:
+        account_id = normalize_salesforce_id(raw_id)
+    except InvalidSalesforceId as error:
+        return bad_request(BadRequest([FieldError("accountId", str(error))], raw_id))
+    try:
+        entry = account_status(account_id, bootstrap.services())
+    except StorageUnavailable:
+        return json_response({"accountId": account_id, "error": "unavailable", "message": "Storage is unavailable."},
+                             503, headers={"Retry-After": "30"})
+    if entry is None:
+        return json_response({"accountId": account_id, "error": "not_found",
+                              "message": "No create request is known for this account."}, 404)
+    return json_response(status_body(entry), 200)
+
+
+def status_body(entry: LedgerEntry) -> dict[str, object]:
+    return {
+        "accountId": entry.account_id,
+        "status": entry.status.value,
+        "customerNumber": entry.customer_number,
+        "trackingId": entry.tracking_id,
+        "attempts": entry.attempts,
+        "lastError": entry.last_error,
+        "writeBack": entry.writeback.value,
+        "createdAt": entry.created_at.isoformat(),
+        "updatedAt": entry.updated_at.isoformat(),
+    }

@@ -1,0 +1,30 @@
+"""RetryCreateSAPCustomer: the queue trigger that finishes what the HTTP path could not."""
+
+from __future__ import annotations
+
+import logging
+
+import azure.functions as func
+
+from shared import bootstrap
+from shared.retry_queue import InvalidRetryMessage, RetryMessage
+from shared.service import retry_create_customer
+
+logger = logging.getLogger(__name__)
+
+bp = func.Blueprint()
+
+# The queue name is an app setting (%...% is resolved by the host); the default is in local.settings.
+@bp.function_name("RetryCreateSAPCustomer")
+@bp.queue_trigger(arg_name="msg", queue_name="%RETRY_QUEUE_NAME%", connection="AzureWebJobsStorage")
+def retry_create_sap_customer(msg: func.QueueMessage) -> None:
+    try:
+        message = RetryMessage.from_json(msg.get_body())
+    except InvalidRetryMessage as error:
+        # Not ours or a version we cannot read: raising lets the host park it in the poison queue
+        # after maxDequeueCount, where the replay command shows it.
+        logger.error("unreadable retry message %s: %s", msg.id, error)
+        raise
+    outcome = retry_create_customer(message, bootstrap.services())
+    logger.info("retry message handled: %s", outcome.value,
+                extra={"dequeue_count": msg.dequeue_count, "attempt": message.attempt})

@@ -160,6 +160,7 @@ class FakeSalesforce:
         self._extra_fields: dict[str, int | None] = {}
         self._dropped_fields: set[str] = set()
         self._sessions: set[str] = set()
+        self._issued_tokens: list[str] = []  # every token ever issued, for leak tests
         self._query_cursors: dict[str, list[dict[str, Any]]] = {}
         self._patches: Counter[str] = Counter()
         self._token_requests: Counter[str] = Counter()
@@ -305,6 +306,11 @@ class FakeSalesforce:
 
     # ----------------------------------------------------------------------------- fault controls
 
+    def issued_tokens(self) -> list[str]:
+        """Every access token this fake has handed out (tests assert none of them is logged)."""
+        with self._lock:
+            return list(self._issued_tokens)
+
     def expire_all_sessions(self) -> None:
         with self._lock:
             self._sessions.clear()
@@ -394,6 +400,7 @@ class FakeSalesforce:
         access_token = f"{ORGANIZATION_ID}!{secrets.token_urlsafe(48)}"
         with self._lock:
             self._sessions.add(access_token)
+            self._issued_tokens.append(access_token)
         identity_url = f"{self.base_url}/id/{ORGANIZATION_ID}/{USER_ID}"
         issued_at = str(int(_now().timestamp() * 1000))
         # Salesforce signs id + issued_at with the consumer secret so a client can check the answer.

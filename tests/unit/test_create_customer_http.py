@@ -1,0 +1,213 @@
+"""CreateSAPCustomer and the status endpoint through the real blueprint functions and
+azure.functions request/response objects, over the simulator and in-memory ports."""
+
+from __future__ import annotations
+
+import json
+
+import azure.functions as func
+import pytest
+
+from functions.customers import create_sap_customer, get_sap_customer_status
+from functions.health import health
+from shared.sap.rfc import RfcSapGateway
+from tests.conftest import sample
+
+URL = "http://localhost:7071/api/customers"
+
+
+def post(body: bytes | str | dict, content_type: str = "application/json") -> tuple[int, dict, dict]:
+    if isinstance(body, dict):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    response = create_sap_customer(func.HttpRequest("POST", URL, headers={"Content-Type": content_type}, body=body))
+    return response.status_code, json.loads(response.get_body()), dict(response.headers)
+
+
+def errors_by_field(body: dict) -> dict[str, str]:
+    return {error["field"]: error["message"] for error in body["errors"]}
+
+
+@pytest.mark.parametrize(
+    ("sample_name", "sales_area", "country", "language", "region"),
+    [
+        ("german-account", ("1000", "10", "00"), "DE", "D", "09"),
+        ("us-account", ("3000", "10", "00"), "US", "E", "CA"),
+    ],
+)
+def test_valid_account_is_created_and_reads_back_from_sap(fake_services, sample_name, sales_area, country,
+                                                          language, region):
+    payload = sample(sample_name)
+
+    status, body, _ = post(payload)
+
+    assert status == 201, body
+    number = body["customerNumber"]
+    assert len(number) == 10 and number.isdigit()
+    assert body["status"] == "created" and body["trackingId"]
+    detail = RfcSapGateway({}, rfc_module=__import__("shared.sap.simulator", fromlist=["x"])).read_customer(number)
+    address = detail["CUSTOMERADDRESS"]
+    stored_name = " ".join(address[f] for f in ("NAME", "NAME_2", "NAME_3", "NAME_4") if address.get(f))
+    assert stored_name == payload["name"]
+    assert address["CITY"] == payload["city"]
+    assert address["STREET"] == payload["street"]
+    assert address["POSTL_COD1"] == payload["postalCode"]
+    assert address["COUNTRY"] == country
+    assert address["REGION"] == region
+    assert address["LANGU"] == language
+    areas = {(row["SALESORG"], row["DISTRCHN"], row["DIVISION"]) for row in detail["SALESAREAS"]}
+    assert areas == {sales_area}
+
+
+def test_replay_answers_200_with_the_same_number(fake_services):
+    _, first, _ = post(sample("german-account"))
+    status, second, _ = post(sample("german-account"))
+    assert status == 200
+    assert second["customerNumber"] == first["customerNumber"] and second["status"] == "already_exists"
+
+
+def test_fifteen_character_id_is_answered_with_the_eighteen_character_id(fake_services):
+    status, body, _ = post(sample("us-account"))  # the sample carries a 15-character Id
+    assert status == 201 and body["accountId"] == "001Dn00000XyZ12IAF"
+
+
+def test_long_name_is_split_without_loss_and_shortened_street_is_a_warning(fake_services):
+    payload = sample("german-account")
+    payload["street"] = "Industriestraße 12, Gebäude 7, Hintereingang über den Hof links"
+    status, body, _ = post(payload)
+    assert status == 201
+    assert [w["field"] for w in body["warnings"]] == ["street"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"accountId": None}, "accountId", "required"),
+        ({"accountId": "001Dn00000AbCdEAAA"}, "accountId", "checksum"),
+        ({"country": "Atlantis"}, "country", "Atlantis"),
+        ({"postalCode": "8033"}, "postalCode", "postal code"),
+        ({"name": "x" * 141}, "name", "140"),
+        ({"city": 42}, "city", "must be a string"),
+        ({"division": ["00"]}, "division", "must be a string"),
+    ],
+)
+def test_invalid_field_is_400_naming_the_field(fake_services, change, field, reason):
+    payload = sample("german-account")
+    payload.update(change)
+    payload = {k: v for k, v in payload.items() if v is not None}
+
+    status, body, _ = post(payload)
+
+    assert status == 400
+    assert field in errors_by_field(body)
+    assert reason.lower() in errors_by_field(body)[field].lower()
+
+
+def test_every_problem_is_reported_at_once(fake_services):
+    status, body, _ = post(sample("invalid-account"))
+    assert status == 400
+    assert {"accountId", "name", "country", "currencyIsoCode", "language"} <= set(errors_by_field(body))
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "field"),
+    [
+        (b"{not json", "application/json", "body"),
+        (b"[1, 2, 3]", "application/json", "body"),
+        (b'"just a string"', "application/json", "body"),
+        (b"", "application/json", "body"),
+        (b"\xff\xfe{}", "application/json", "body"),
+        (json.dumps(sample("german-account")).encode(), "text/plain", "Content-Type"),
+        (json.dumps(sample("german-account")).encode(), "", "Content-Type"),
+        (b'{"name": "' + b"a" * (1024 * 1024) + b'"}', "application/json", "body"),
+        (b"[" * 100_000 + b"]" * 100_000, "application/json", "body"),
+    ],
+    ids=["not-json", "array", "string", "empty", "not-utf8", "text-plain", "no-content-type", "1MB", "deep"],
+)
+def test_malformed_requests_are_400_never_500(fake_services, body, content_type, field):
+    status, answer, _ = post(body, content_type)
+    assert status == 400
+    assert field in errors_by_field(answer)
+
+
+def test_json_with_charset_is_accepted(fake_services):
+    status, _, _ = post(sample("german-account"), "application/json; charset=utf-8")
+    assert status == 201
+
+
+@pytest.mark.parametrize(
+    ("change", "expect_in_text"),
+    [
+        ({"salesOrganization": "9999", "distributionChannel": "10", "division": "00", "companyCode": None,
+          "referenceCustomer": "0000001000"}, "9999"),
+        ({"salesOrganization": "3000", "distributionChannel": "10", "division": "00", "companyCode": None,
+          "referenceCustomer": "0000001000"}, "0000001000"),
+    ],
+    ids=["unknown-sales-area", "reference-customer-not-in-sales-area"],
+)
+def test_sap_rejection_is_422_with_sap_message(fake_services, change, expect_in_text):
+    payload = sample("german-account")
+    payload.update(change)
+    payload = {k: v for k, v in payload.items() if v is not None}
+
+    status, body, _ = post(payload)
+
+    assert status == 422, body
+    message = body["sapMessage"]
+    assert message["type"] in ("E", "A") and message["id"] and message["number"]
+    assert expect_in_text in message["text"]
+    assert body["error"] == "sap_rejected"
+
+
+def test_region_missing_in_sap_customising_is_422(fake_services, sap_system):
+    # ISO 3166-2 knows Bavaria, so validation passes; this SAP system's T005S does not have it.
+    del sap_system.customizing.regions["DE"]["09"]
+    status, body, _ = post(sample("german-account"))
+    assert status == 422
+    assert "09" in body["sapMessage"]["text"]
+
+
+def test_sap_unreachable_is_202_with_retry_after_and_location(fake_services, sap_system):
+    sap_system.faults.down = True
+    status, body, headers = post(sample("german-account"))
+    assert status == 202
+    assert body["status"] == "queued" and body["trackingId"]
+    assert int(headers["Retry-After"]) == body["retryAfterSeconds"] > 0
+    assert headers["Location"].endswith("/api/customers/001Dn00000AbCdEIAV")
+
+
+def test_storage_down_is_503_with_retry_after(fake_services):
+    fake_services.ledger.available = False
+    status, body, headers = post(sample("german-account"))
+    assert status == 503 and "Retry-After" in headers
+    assert body["accountId"] == "001Dn00000AbCdEIAV"
+
+
+def test_abap_runtime_error_is_502_and_visible_in_the_status(fake_services, sap_system):
+    sap_system.faults.arm("abap_runtime_error")
+    status, body, _ = post(sample("german-account"))
+    assert status == 502 and body["error"] == "sap_failed"
+    state = status_of("001Dn00000AbCdEIAV")
+    assert state[0] == 200 and state[1]["status"] == "failed" and state[1]["lastError"]
+
+
+def status_of(account_id: str) -> tuple[int, dict]:
+    response = get_sap_customer_status(func.HttpRequest("GET", f"{URL}/{account_id}", body=b"",
+                                                        route_params={"accountId": account_id}))
+    return response.status_code, json.loads(response.get_body())
+
+
+def test_status_endpoint(fake_services):
+    _, created, _ = post(sample("german-account"))
+    status, body = status_of("001Dn00000AbCdE")  # 15-character form finds the same account
+    assert status == 200
+    assert body["customerNumber"] == created["customerNumber"] and body["status"] == "created"
+    assert status_of("001Dn00000XyZ12IAF")[0] == 404
+    assert status_of("not-an-id")[0] == 400
+
+
+def test_health(fake_services):
+    response = health(func.HttpRequest("GET", "http://localhost/api/health", body=b"", params={"sap": "true"}))
+    body = json.loads(response.get_body())
+    assert response.status_code == 200 and body["checks"]["sap"]["ok"] is True

@@ -1,0 +1,96 @@
+"""The product as it runs: the local host serving function_app.py over real HTTP, Azurite for the
+ledger and the retry queue, the SAP simulator, and the fake Salesforce over HTTPS."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from azure.data.tables import TableClient
+from azure.storage.queue import QueueClient
+
+from devhost import LocalHost
+from devtools.azurite import AzuriteEndpoints
+from devtools.fake_salesforce import FakeSalesforce
+from shared import bootstrap
+from shared.sap import simulator
+from tests.integration.conftest import azurite, unique_name  # noqa: F401 - fixtures shared with integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class RunningProduct:
+    base_url: str
+    sap: simulator.SimulatedSap
+    salesforce: FakeSalesforce
+    queue: QueueClient
+    poison: QueueClient
+    ledger: TableClient
+
+    def post(self, payload: dict, session: requests.Session | None = None) -> requests.Response:
+        return (session or requests).post(f"{self.base_url}/api/customers", json=payload, timeout=30)
+
+    def status(self, account_id: str) -> dict:
+        return requests.get(f"{self.base_url}/api/customers/{account_id}", timeout=30).json()
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 90, what: str = "condition") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.25)
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+    def queues_empty(self) -> bool:
+        return self.queue.get_queue_properties().approximate_message_count == 0
+
+    def sap_customers_of(self, account_id: str) -> list:
+        return self.sap.customers_where("SORT2", account_id.upper())
+
+
+@pytest.fixture
+def product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+            ) -> Iterator[RunningProduct]:
+    queue_name, table_name = f"retry{unique_name}", f"ledger{unique_name}"
+    with FakeSalesforce() as salesforce:
+        settings = {
+            "AzureWebJobsStorage": azurite.connection_string,
+            "FUNCTIONS_WORKER_RUNTIME": "python",
+            "SAP_TRANSPORT": "simulator",
+            "SAP_SIMULATOR_FAULTS": "",
+            "RETRY_QUEUE_NAME": queue_name,
+            "LEDGER_TABLE_NAME": table_name,
+            "RETRY_MAX_ATTEMPTS": "12",
+            "RETRY_BASE_DELAY_SECONDS": "1",
+            "RETRY_MAX_DELAY_SECONDS": "2",
+            "RETRY_AFTER_SECONDS": "5",
+            "SALESFORCE_WRITEBACK": "function",
+            "SALESFORCE_AUTH": "client_credentials",
+            "SALESFORCE_LOGIN_URL": salesforce.base_url,
+            "SALESFORCE_CLIENT_ID": salesforce.credentials.client_id,
+            "SALESFORCE_CLIENT_SECRET": salesforce.credentials.client_secret,
+            "REQUESTS_CA_BUNDLE": str(salesforce.ca_path),
+            "PYTHON_THREADPOOL_THREAD_COUNT": "32",
+        }
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        bootstrap.reset()
+        system = simulator.SimulatedSap()
+        with simulator.use_system(system):
+            host = LocalHost(str(ROOT), port=0, polling_cap_seconds=0.5).start()
+            try:
+                # The first request builds the services, which applies SAP_SIMULATOR_FAULTS to the
+                # simulator; do it now so the faults a test sets afterwards stay in force.
+                assert requests.get(f"{host.base_url}/api/health", timeout=30).status_code == 200
+                queue = QueueClient.from_connection_string(azurite.connection_string, queue_name)
+                poison = QueueClient.from_connection_string(azurite.connection_string, f"{queue_name}-poison")
+                ledger = TableClient.from_connection_string(azurite.connection_string, table_name)
+                yield RunningProduct(host.base_url, system, salesforce, queue, poison, ledger)
+            finally:
+                host.stop()
+                bootstrap.reset()

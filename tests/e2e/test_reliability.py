@@ -1,0 +1,137 @@
+"""Exactly one SAP customer per account, under duplicates, SAP faults, outages and Salesforce outages."""
+
+from __future__ import annotations
+
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from azure.core.exceptions import ResourceNotFoundError
+
+from devtools.fake_salesforce import salesforce_id18
+from tests.conftest import sample
+from tests.e2e.conftest import RunningProduct
+
+pytestmark = pytest.mark.e2e
+
+CITIES = [("München", "80331", "Bayern"), ("Hamburg", "20095", "Hamburg"), ("Köln", "50667", "Nordrhein-Westfalen")]
+
+
+def accounts(count: int, seed: int) -> list[dict]:
+    """Distinct valid German accounts with real 18-character Ids."""
+    rng = random.Random(seed)
+    made = []
+    for index in range(count):
+        city, postal_code, state = rng.choice(CITIES)
+        account_id = salesforce_id18(f"001Dn{seed:03d}{index:07d}")
+        made.append(dict(sample("german-account"), accountId=account_id, name=f"Kunde {seed}-{index} GmbH",
+                         city=city, postalCode=postal_code, state=state))
+    return made
+
+
+def seed_salesforce(product: RunningProduct, payloads: list[dict]) -> None:
+    for payload in payloads:
+        product.salesforce.add_account(payload["accountId"], Name=payload["name"])
+
+
+def poison_count(product: RunningProduct) -> int:
+    try:
+        return product.poison.get_queue_properties().approximate_message_count
+    except ResourceNotFoundError:
+        return 0
+
+
+def all_written_back(product: RunningProduct, payloads: list[dict]) -> bool:
+    return all((product.salesforce.account(p["accountId"]) or {}).get("SAP_Customer_Number__c") for p in payloads)
+
+
+def assert_one_customer_each_and_salesforce_agrees(product: RunningProduct, payloads: list[dict]) -> None:
+    for payload in payloads:
+        customers = product.sap_customers_of(payload["accountId"])
+        assert len(customers) == 1, f"{payload['accountId']}: {len(customers)} SAP customers"
+        account = product.salesforce.account(payload["accountId"])
+        assert account["SAP_Customer_Number__c"] == customers[0].number
+        assert account["SAP_Sync_Status__c"] == "Synced"
+        assert product.status(payload["accountId"])["customerNumber"] == customers[0].number
+
+
+def test_duplicate_storm_with_sap_faults_creates_exactly_one_customer_per_account(product: RunningProduct):
+    payloads = accounts(100, seed=1)
+    seed_salesforce(product, payloads)
+    product.sap.configure_faults("communication_before=0.1,communication_after_commit=0.05,seed=7")
+    sends = [p for p in payloads for _ in range(5)]
+    random.Random(3).shuffle(sends)
+
+    with ThreadPoolExecutor(max_workers=50) as pool, requests.Session() as session:
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=50)
+        session.mount("http://", adapter)
+        statuses = list(pool.map(lambda p: product.post(p, session).status_code, sends))
+
+    assert set(statuses) <= {200, 201, 202}, sorted(set(statuses))
+    assert product.sap.faults.fired.get("communication_before", 0) > 0
+    assert product.sap.faults.fired.get("communication_after_commit", 0) > 0
+    product.wait_until(lambda: all_written_back(product, payloads) and product.queues_empty(), timeout=120,
+                       what="the retry queue to drain and every number to reach Salesforce")
+
+    assert_one_customer_each_and_salesforce_agrees(product, payloads)
+    our_customers = {c.number for p in payloads for c in product.sap_customers_of(p["accountId"])}
+    assert len(our_customers) == 100
+    assert poison_count(product) == 0
+
+
+def test_sap_outage_queues_every_create_and_the_queue_trigger_completes_them(product: RunningProduct):
+    payloads = accounts(50, seed=2)
+    seed_salesforce(product, payloads)
+    product.sap.faults.down = True
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(product.post, payloads))
+
+    assert [a.status_code for a in answers] == [202] * 50
+    assert all(a.json()["trackingId"] and a.headers["Retry-After"] for a in answers)
+    assert all(product.status(p["accountId"])["status"] in ("queued", "pending") for p in payloads[:5])
+    product.sap.faults.down = False
+    product.wait_until(lambda: all_written_back(product, payloads) and product.queues_empty(), timeout=90,
+                       what="the outage backlog to drain")
+
+    assert_one_customer_each_and_salesforce_agrees(product, payloads)
+    assert all(product.status(p["accountId"])["status"] == "created" for p in payloads)
+    assert poison_count(product) == 0
+
+
+def test_salesforce_down_after_the_sap_create_never_creates_a_second_customer(product: RunningProduct):
+    [payload] = accounts(1, seed=3)
+    seed_salesforce(product, [payload])
+    product.salesforce.set_unavailable(True)
+
+    answer = product.post(payload)
+
+    assert answer.status_code == 201 and answer.json()["writeBack"] == "queued"
+    number = answer.json()["customerNumber"]
+    # Salesforce stays down through several write-back retries: SAP is not called again
+    product.wait_until(lambda: product.status(payload["accountId"])["lastError"] is not None, timeout=10,
+                       what="the write-back failure to show")
+    creates = product.sap.calls["BAPI_CUSTOMER_CREATEFROMDATA1"]
+    product.salesforce.set_unavailable(False)
+    product.wait_until(lambda: all_written_back(product, [payload]) and product.queues_empty(), timeout=30,
+                       what="the write-back")
+
+    assert product.salesforce.account(payload["accountId"])["SAP_Customer_Number__c"] == number
+    assert product.sap.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == creates == 1
+    assert len(product.sap_customers_of(payload["accountId"])) == 1
+    assert product.status(payload["accountId"])["writeBack"] == "done"
+
+
+def test_sap_rejection_is_written_to_the_account_as_failed(product: RunningProduct):
+    [payload] = accounts(1, seed=4)
+    seed_salesforce(product, [payload])
+    payload = dict(payload, referenceCustomer="0000003000")  # exists only in sales area 3000/10/00
+
+    answer = product.post(payload)
+
+    assert answer.status_code == 422
+    account = product.salesforce.account(payload["accountId"])
+    assert account["SAP_Sync_Status__c"] == "Failed"
+    assert answer.json()["sapMessage"]["text"] in account["SAP_Sync_Error__c"]
+    assert not account.get("SAP_Customer_Number__c")

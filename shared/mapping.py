@@ -35,6 +35,7 @@ COMPANY_DATA_LENGTHS: dict[str, int] = {
     "CURRENCY": 5,
     "CURRENCY_ISO": 3,
     "TEL1_NUMBR": 30,
+    "TEL1_EXT": 10,
     "SORT1": 20,
     "SORT2": 20,
 }
@@ -440,7 +441,11 @@ def _company_data(request: CustomerRequest, errors: list[FieldError],
             "phone", f"not passed to SAP: longer than the {COMPANY_DATA_LENGTHS['TEL1_NUMBR']} characters "
                      "SAP holds (TEL1_NUMBR)"))
     elif phone:
-        data["TEL1_NUMBR"] = phone
+        # Validation writes an extension the way RFC 3966 does ("+4989123;ext=45"); SAP keeps it apart.
+        number, _, extension = phone.partition(";ext=")
+        data["TEL1_NUMBR"] = number
+        if extension:
+            data["TEL1_EXT"] = extension[: COMPANY_DATA_LENGTHS["TEL1_EXT"]]
 
     # Search term 1 is what SAP users search customers by in the F4 help and reports (the dialog
     # transaction asks for it); the BAPI does not derive it, so fill it the usual way: the name in

@@ -244,7 +244,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if default_area_text
         else None,
         sales_areas=_sales_areas(_text(env, "SAP_SALES_AREAS") or _DEFAULT_SALES_AREAS),
-        account_id_field=(_text(env, "SAP_ACCOUNT_ID_FIELD") or "SORT2").upper(),
+        account_id_field=_account_id_field(env),
     )
 
     relay_url = _text(env, "SAP_RELAY_URL")
@@ -285,6 +285,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
 
 
+# Address search terms: 20 characters hold an 18-character Id, and BAPI_CUSTOMER_FIND can search them.
+ACCOUNT_ID_FIELDS = ("SORT2", "SORT1")
+
+
+def _account_id_field(env: Mapping[str, str]) -> str:
+    field_name = (_text(env, "SAP_ACCOUNT_ID_FIELD") or "SORT2").upper()
+    if field_name not in ACCOUNT_ID_FIELDS:
+        raise SettingsError(f"SAP_ACCOUNT_ID_FIELD: '{field_name}' is not one of {', '.join(ACCOUNT_ID_FIELDS)}")
+    return field_name
+
+
 def _require_rfc_logon(connection: Mapping[str, str]) -> None:
     has_application_server = "ashost" in connection and "sysnr" in connection
     has_message_server = "mshost" in connection and ("sysid" in connection or "msserv" in connection)
@@ -322,7 +333,9 @@ def _salesforce_settings(env: Mapping[str, str], writeback: WriteBackMode | None
     needed = {
         SalesforceAuth.CLIENT_CREDENTIALS: ("SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET"),
         SalesforceAuth.JWT: ("SALESFORCE_CLIENT_ID", "SALESFORCE_USERNAME", "SALESFORCE_PRIVATE_KEY"),
-        SalesforceAuth.PASSWORD: ("SALESFORCE_USERNAME", "SALESFORCE_PASSWORD"),
+        # the OAuth username-password flow needs the connected app too
+        SalesforceAuth.PASSWORD: ("SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET", "SALESFORCE_USERNAME",
+                                  "SALESFORCE_PASSWORD"),
     }[auth]
     for name in needed:
         if _text(env, name) is None:

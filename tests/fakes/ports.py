@@ -52,7 +52,9 @@ class InMemoryLedger(Ledger):
         self._check()
         with self._lock:
             current = self._rows.get(entry.account_id)
-            if current is None or current.etag != entry.etag:
+            if current is None:  # like Table storage: deleting what is gone is not an error
+                return
+            if current.etag != entry.etag:
                 raise LedgerConflict(entry.account_id)
             del self._rows[entry.account_id]
 

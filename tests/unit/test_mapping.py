@@ -520,3 +520,10 @@ def test_an_account_id_field_that_displaces_request_data_says_so():
 def test_an_account_id_field_that_cannot_carry_the_id_is_a_settings_error(field_name):
     with pytest.raises(SettingsError, match="SAP_ACCOUNT_ID_FIELD"):
         map_customer_request(request(), dataclasses.replace(IDES, account_id_field=field_name))
+
+
+def test_phone_extension_goes_to_its_own_sap_field():
+    company_data, warnings = company_data_and_warnings(phone="+4989123456;ext=45")
+    assert company_data["TEL1_NUMBR"] == "+4989123456"
+    assert company_data["TEL1_EXT"] == "45"
+    assert warnings == ()

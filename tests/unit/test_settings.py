@@ -1,0 +1,93 @@
+"""Settings are validated at start, with a message that names the setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import (
+    SalesArea,
+    SalesforceAuth,
+    SapTransport,
+    SettingsError,
+    WriteBackMode,
+    load_settings,
+)
+
+
+def test_defaults_run_the_simulator_with_the_ides_sales_areas():
+    settings = load_settings({})
+    assert settings.sap_transport is SapTransport.SIMULATOR
+    assert settings.writeback is WriteBackMode.OFF
+    areas = settings.sap_organisation.sales_areas
+    assert areas[SalesArea("1000", "10", "00")].company_code == "1000"
+    assert areas[SalesArea("3000", "10", "00")].reference_customer == "0000003000"
+    assert settings.retry.queue_name == "sap-customer-retry"
+
+
+@pytest.mark.parametrize(
+    ("environment", "named"),
+    [
+        ({"SAP_TRANSPORT": "carrier-pigeon"}, "SAP_TRANSPORT"),
+        ({"RETRY_MAX_ATTEMPTS": "many"}, "RETRY_MAX_ATTEMPTS"),
+        ({"RETRY_MAX_ATTEMPTS": "0"}, "RETRY_MAX_ATTEMPTS"),
+        ({"RETRY_MAX_DELAY_SECONDS": str(8 * 24 * 3600)}, "RETRY_MAX_DELAY_SECONDS"),
+        ({"SAP_TIMEOUT_SECONDS": "-1"}, "SAP_TIMEOUT_SECONDS"),
+        ({"SAP_SALES_AREAS": "{not json"}, "SAP_SALES_AREAS"),
+        ({"SAP_SALES_AREAS": '{"1000-10": {"companyCode": "1000"}}'}, "SAP_SALES_AREAS"),
+        ({"SAP_SALES_AREAS": '{"1000/10/00": {"plant": "1000"}}'}, "SAP_SALES_AREAS"),
+        ({"SAP_DEFAULT_SALES_AREA": "1000"}, "SAP_DEFAULT_SALES_AREA"),
+        ({"SAP_ACCOUNT_ID_FIELD": "NAME"}, "SAP_ACCOUNT_ID_FIELD"),
+        ({"SAP_TRANSPORT": "rfc"}, "SAP_ASHOST"),
+        ({"SAP_TRANSPORT": "rfc", "SAP_ASHOST": "sap", "SAP_SYSNR": "00", "SAP_CLIENT": "800"}, "SAP_USER"),
+        ({"SAP_TRANSPORT": "rfc", "SAP_ASHOST": "sap", "SAP_SYSNR": "00", "SAP_CLIENT": "800",
+          "SAP_USER": "RFC_SF"}, "SAP_PASSWORD"),
+        ({"SAP_TRANSPORT": "relay"}, "SAP_RELAY_URL"),
+        ({"SALESFORCE_WRITEBACK": "function"}, "SALESFORCE_AUTH"),
+        ({"SALESFORCE_WRITEBACK": "function", "SALESFORCE_AUTH": "jwt", "SALESFORCE_CLIENT_ID": "id",
+          "SALESFORCE_USERNAME": "u"}, "SALESFORCE_PRIVATE_KEY"),
+        ({"SALESFORCE_WRITEBACK": "function", "SALESFORCE_AUTH": "password", "SALESFORCE_USERNAME": "u",
+          "SALESFORCE_PASSWORD": "p"}, "SALESFORCE_CLIENT_ID"),
+        ({"SALESFORCE_AUTH": "kerberos"}, "SALESFORCE_AUTH"),
+    ],
+)
+def test_a_wrong_setting_is_named(environment, named):
+    with pytest.raises(SettingsError) as raised:
+        load_settings(environment)
+    assert str(raised.value).startswith(named)
+
+
+def test_message_server_logon_with_snc_is_accepted():
+    settings = load_settings({
+        "SAP_TRANSPORT": "rfc", "SAP_MSHOST": "sapms", "SAP_SYSID": "ECC", "SAP_GROUP": "PUBLIC",
+        "SAP_CLIENT": "800", "SAP_USER": "RFC_SF", "SAP_SNC_PARTNERNAME": "p:CN=ECC", "SAP_SNC_QOP": "9",
+    })
+    assert settings.sap_connection.parameters == {
+        "mshost": "sapms", "sysid": "ECC", "group": "PUBLIC", "client": "800", "user": "RFC_SF",
+        "snc_partnername": "p:CN=ECC", "snc_qop": "9",
+    }
+
+
+def test_secrets_never_show_in_a_repr():
+    settings = load_settings({
+        "SAP_TRANSPORT": "rfc", "SAP_ASHOST": "sap", "SAP_SYSNR": "00", "SAP_CLIENT": "800",
+        "SAP_USER": "RFC_SF", "SAP_PASSWORD": "Sup3rSecret!", "AzureWebJobsStorage": "AccountKey=abc123==",
+        "SALESFORCE_WRITEBACK": "function", "SALESFORCE_AUTH": "client_credentials",
+        "SALESFORCE_CLIENT_ID": "3MVG9", "SALESFORCE_CLIENT_SECRET": "clientSecret42",
+    })
+    assert settings.salesforce.auth is SalesforceAuth.CLIENT_CREDENTIALS
+    text = repr(settings)
+    for secret in ("Sup3rSecret!", "abc123", "clientSecret42"):
+        assert secret not in text
+
+
+def test_sales_areas_setting_and_company_code_lookup():
+    settings = load_settings({
+        "SAP_SALES_AREAS": '{"2000/12/00": {"companyCode": "2000", "referenceCustomer": "0000002000"},'
+                           ' "2000/10/00": {"companyCode": "2000"}}',
+        "SAP_DEFAULT_SALES_AREA": "2000/12/00",
+    })
+    organisation = settings.sap_organisation
+    assert organisation.default_sales_area == SalesArea("2000", "12", "00")
+    assert set(organisation.sales_areas_of_company_code("2000")) == {SalesArea("2000", "12", "00"),
+                                                                    SalesArea("2000", "10", "00")}
+    assert organisation.sales_areas[SalesArea("2000", "10", "00")].reference_customer is None

@@ -1,0 +1,125 @@
+"""Command line of the operations commands.
+
+    python -m admin poison list [--max N] [--json]
+    python -m admin poison replay (--id MESSAGE_ID | --all) [--yes]
+    python -m admin status ACCOUNT_ID [--json]
+
+Settings come from the environment, read by the app's own `shared.settings.load_settings`.
+Exit codes: 0 done; 1 nothing done (declined, unknown message or account); 2 bad arguments or
+settings; 3 storage unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from azure.core.exceptions import AzureError
+
+from admin import ExitCode, poison
+from shared.ledger import LedgerUnavailable
+from shared.log import configure_logging
+from shared.retry_queue import RetryQueueUnavailable
+from shared.salesforce_id import InvalidSalesforceId, normalize_account_id
+from shared.service import StorageUnavailable, account_status
+from shared.settings import Settings, SettingsError, load_settings
+
+_STORAGE_HINT = ("check AzureWebJobsStorage (or AzureWebJobsStorage__accountName and your Azure login) "
+                 "and that this machine may reach the storage account")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m admin",
+                                     description="Operations commands of the SAP customer sync.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    poison_parser = commands.add_parser("poison", help="messages the retry queue gave up on")
+    poison_commands = poison_parser.add_subparsers(dest="poison_command", required=True)
+    listing = poison_commands.add_parser("list", help="show the parked messages (ids and errors only)")
+    listing.add_argument("--max", type=int, default=poison.PEEK_LIMIT, metavar="N",
+                         help=f"show at most N messages (1 to {poison.PEEK_LIMIT}, a Storage peek limit)")
+    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    replay = poison_commands.add_parser("replay", help="move parked messages back to the retry queue")
+    which = replay.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", dest="message_id", metavar="MESSAGE_ID", help="replay this message only")
+    which.add_argument("--all", action="store_true", help="replay every readable message")
+    replay.add_argument("--yes", action="store_true", help="do not ask (required when stdin is not a terminal)")
+
+    status = commands.add_parser("status", help="the ledger entry of one Salesforce account")
+    status.add_argument("account_id", metavar="ACCOUNT_ID", help="15 or 18 character Salesforce Account Id")
+    status.add_argument("--json", action="store_true", help="JSON instead of text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "poison" and args.poison_command == "list" and not 1 <= args.max <= poison.PEEK_LIMIT:
+        parser.error(f"--max must be between 1 and {poison.PEEK_LIMIT}")
+    try:
+        settings = load_settings()
+        if args.command == "status":
+            return _status(settings, args.account_id, args.json)
+        return _poison(settings, args)
+    except SettingsError as error:
+        _fail(f"settings: {error}")
+        return ExitCode.USAGE
+    except (RetryQueueUnavailable, LedgerUnavailable, StorageUnavailable) as error:
+        _fail(f"storage unreachable: {error}; {_STORAGE_HINT}")
+        return ExitCode.STORAGE_UNREACHABLE
+    except AzureError as error:
+        # Not an outage (e.g. a missing role assignment answered 403 elsewhere, or a wrong endpoint).
+        first_line = (str(error).splitlines() or [""])[0]
+        _fail(f"storage error: {type(error).__name__}: {first_line}")
+        return ExitCode.STORAGE_UNREACHABLE
+
+
+def _poison(settings: Settings, args: argparse.Namespace) -> int:
+    if args.poison_command == "replay" and not args.yes and not _interactive():
+        _fail("stdin is not a terminal, so nobody can confirm: add --yes to replay")
+        return ExitCode.USAGE
+    from shared.storage_queue import storage_retry_queue_from_settings
+
+    queue = storage_retry_queue_from_settings(settings)
+    if args.poison_command == "list":
+        return poison.list_poison(queue, args.max, args.json)
+    return poison.replay(queue, args.message_id, confirm=not args.yes)
+
+
+def _status(settings: Settings, raw_account_id: str, as_json: bool) -> int:
+    try:
+        account_id = normalize_account_id(raw_account_id)
+    except InvalidSalesforceId as error:
+        _fail(f"ACCOUNT_ID: {error}")
+        return ExitCode.USAGE
+    from shared.table_ledger import table_ledger_from_settings
+
+    # Only the ledger: an operator asking for a status must not need SAP logon settings or the RFC SDK.
+    entry = account_status(account_id, table_ledger_from_settings(settings))
+    if entry is None:
+        _fail(f"no ledger entry for account {account_id}: no create request is known for it")
+        return ExitCode.NOTHING_DONE
+    body = entry.to_status_json()
+    if as_json:
+        print(json.dumps(body, indent=2))
+    else:
+        width = max(len(key) for key in body)
+        print("\n".join(f"{key.ljust(width)}  {'-' if value is None else value}" for key, value in body.items()))
+    return ExitCode.DONE
+
+
+def _interactive() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    # The command prints its own one-line errors; adapter warnings would only repeat them.
+    configure_logging(logging.ERROR)
+    sys.exit(main())

@@ -8,7 +8,6 @@ import azure.functions as func
 
 from functions._http import BadRequest, bad_request, json_response, read_json_object
 from shared import bootstrap
-from shared.ledger import LedgerEntry
 from shared.log import sync_context
 from shared.models import FieldError, InvalidCustomerRequest
 from shared.salesforce_id import InvalidSalesforceId, normalize_salesforce_id
@@ -99,25 +98,11 @@ def get_sap_customer_status(req: func.HttpRequest) -> func.HttpResponse:
     except InvalidSalesforceId as error:
         return bad_request(BadRequest([FieldError("accountId", str(error))], raw_id))
     try:
-        entry = account_status(account_id, bootstrap.services())
+        entry = account_status(account_id, bootstrap.services().ledger)
     except StorageUnavailable:
         return json_response({"accountId": account_id, "error": "unavailable", "message": "Storage is unavailable."},
                              503, headers={"Retry-After": "30"})
     if entry is None:
         return json_response({"accountId": account_id, "error": "not_found",
                               "message": "No create request is known for this account."}, 404)
-    return json_response(status_body(entry), 200)
-
-
-def status_body(entry: LedgerEntry) -> dict[str, object]:
-    return {
-        "accountId": entry.account_id,
-        "status": entry.status.value,
-        "customerNumber": entry.customer_number,
-        "trackingId": entry.tracking_id,
-        "attempts": entry.attempts,
-        "lastError": entry.last_error,
-        "writeBack": entry.writeback.value,
-        "createdAt": entry.created_at.isoformat(),
-        "updatedAt": entry.updated_at.isoformat(),
-    }
+    return json_response(entry.to_status_json(), 200)

@@ -39,6 +39,20 @@ class LedgerEntry:
     def evolve(self, **changes: object) -> LedgerEntry:
         return replace(self, **changes)  # type: ignore[arg-type]
 
+    def to_status_json(self) -> dict[str, object]:
+        """The account's state as GET /api/customers/{accountId} and `admin status` show it."""
+        return {
+            "accountId": self.account_id,
+            "status": self.status.value,
+            "customerNumber": self.customer_number,
+            "trackingId": self.tracking_id,
+            "attempts": self.attempts,
+            "lastError": self.last_error,
+            "writeBack": self.writeback.value,
+            "createdAt": self.created_at.isoformat(),
+            "updatedAt": self.updated_at.isoformat(),
+        }
+
 
 class LedgerConflict(Exception):
     """The entry changed since it was read (ETag mismatch) or already exists (claim lost)."""

@@ -437,8 +437,9 @@ def _set_writeback(account_id: str, status: WriteBackStatus, services: Services,
 # --------------------------------------------------------------------------- status
 
 
-def account_status(account_id: str, services: Services) -> LedgerEntry | None:
-    return _ledger_call(services.ledger.get, account_id)
+def account_status(account_id: str, ledger: Ledger) -> LedgerEntry | None:
+    """The ledger's entry for the account (only the ledger: status needs no SAP connection)."""
+    return _ledger_call(ledger.get, account_id)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -55,7 +55,7 @@ def test_create_then_replay_returns_the_same_number(fake_services, sap_system):
     assert second.outcome is Outcome.ALREADY_EXISTS
     assert second.customer_number == first.customer_number
     assert len(_customers_for(sap_system, request.account_id)) == 1
-    entry = account_status(request.account_id, fake_services)
+    entry = account_status(request.account_id, fake_services.ledger)
     assert entry.status is LedgerStatus.CREATED and entry.customer_number == first.customer_number
     assert fake_services.writeback.created == {request.account_id: [first.customer_number]}
     assert entry.writeback is WriteBackStatus.DONE
@@ -72,14 +72,14 @@ def test_transient_failure_is_queued_and_the_retry_creates_once(fake_services, s
     [queued] = fake_services.retry_queue.queued
     assert queued.message.kind is RetryKind.CREATE and queued.message.attempt == 1
     assert 1 <= queued.delay_seconds <= fake_services.retry.max_delay_seconds
-    assert account_status(request.account_id, fake_services).status is LedgerStatus.QUEUED
+    assert account_status(request.account_id, fake_services.ledger).status is LedgerStatus.QUEUED
     # while queued, the flow sending the same account again gets the same tracking id, no second create
     again = create_customer(request, fake_services)
     assert again.outcome is Outcome.QUEUED and again.tracking_id == result.tracking_id
 
     assert drain(fake_services) == [RetryOutcome.CREATED]
     [customer] = _customers_for(sap_system, request.account_id)
-    entry = account_status(request.account_id, fake_services)
+    entry = account_status(request.account_id, fake_services.ledger)
     assert entry.status is LedgerStatus.CREATED and entry.customer_number == customer.number
     assert entry.attempts == 2
     assert fake_services.writeback.created[request.account_id] == [customer.number]
@@ -94,7 +94,7 @@ def test_answer_lost_after_commit_is_healed_by_the_duplicate_guard(fake_services
 
     assert drain(fake_services) == [RetryOutcome.CREATED]
     [customer] = _customers_for(sap_system, request.account_id)
-    assert account_status(request.account_id, fake_services).customer_number == customer.number
+    assert account_status(request.account_id, fake_services.ledger).customer_number == customer.number
 
 
 def test_communication_error_before_commit_leaves_no_customer(fake_services, sap_system):
@@ -115,7 +115,7 @@ def test_business_rejection_is_final_and_written_to_salesforce(fake_services, sa
     assert result.rejection is not None and result.rejection.type in ("E", "A")
     assert result.rejection.id and result.rejection.number and result.rejection.text
     assert fake_services.retry_queue.queued == []
-    entry = account_status(request.account_id, fake_services)
+    entry = account_status(request.account_id, fake_services.ledger)
     assert entry.status is LedgerStatus.FAILED and result.rejection.text in entry.last_error
     [written] = fake_services.writeback.failed[request.account_id]
     assert result.rejection.id in written and result.rejection.number in written
@@ -128,7 +128,7 @@ def test_a_failed_account_can_be_sent_again_once_fixed(fake_services, sap_system
     fixed = create_customer(_request("us-account"), fake_services)
 
     assert fixed.outcome is Outcome.CREATED
-    assert account_status(bad.account_id, fake_services).attempts == 1
+    assert account_status(bad.account_id, fake_services.ledger).attempts == 1
 
 
 def test_logon_error_waits_the_longest_delay_and_is_reported_as_configuration(fake_services, sap_system, caplog):
@@ -159,7 +159,7 @@ def test_attempts_run_out_into_the_poison_queue(fake_services, sap_system):
     assert len(outcomes) == fake_services.retry.max_attempts - 1
     [parked] = fake_services.retry_queue.poison
     assert parked.attempt == fake_services.retry.max_attempts
-    entry = account_status(request.account_id, fake_services)
+    entry = account_status(request.account_id, fake_services.ledger)
     assert entry.status is LedgerStatus.FAILED and "gave up" in entry.last_error
 
 
@@ -171,7 +171,7 @@ def test_queue_down_answers_storage_unavailable_and_releases_the_claim(fake_serv
     with pytest.raises(StorageUnavailable):
         create_customer(request, fake_services)
 
-    assert account_status(request.account_id, fake_services) is None
+    assert account_status(request.account_id, fake_services.ledger) is None
     fake_services.retry_queue.available = True
     assert create_customer(request, fake_services).outcome is Outcome.CREATED
 
@@ -199,7 +199,7 @@ def test_salesforce_down_queues_the_write_back_alone(fake_services, sap_system):
     assert drain(fake_services) == [RetryOutcome.WRITTEN_BACK]
     assert sap_system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == creates_before
     assert fake_services.writeback.created[request.account_id] == [result.customer_number]
-    assert account_status(request.account_id, fake_services).writeback is WriteBackStatus.DONE
+    assert account_status(request.account_id, fake_services.ledger).writeback is WriteBackStatus.DONE
 
 
 def test_concurrent_duplicates_reach_sap_once(fake_services, sap_system):

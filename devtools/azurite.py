@@ -308,6 +308,14 @@ def _terminate_group(pid: int, wait: float = 1.0) -> None:
         os.killpg(group, signal.SIGKILL)
 
 
+def started_azurite_pid() -> int | None:
+    """The pid of the Azurite this process started and that still runs, else None (reused or none)."""
+    started = _started
+    if started is None or started.process.poll() is not None:
+        return None
+    return started.process.pid
+
+
 def stop_azurite() -> None:
     """Stop the Azurite this process started, if any (never one started by someone else)."""
     global _started

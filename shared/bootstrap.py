@@ -57,9 +57,11 @@ def build_sap_gateway(config: Settings):  # noqa: ANN201 - returns the SapGatewa
         from shared.sap import simulator
 
         simulator.configure_default_system_from_environment()
-        return RfcSapGateway(config.sap_connection.parameters, rfc_module=simulator)
+        return RfcSapGateway(config.sap_connection.parameters, rfc_module=simulator,
+                             timeout_seconds=config.sap_timeout_seconds)
     if config.sap_transport is SapTransport.RFC:
-        return RfcSapGateway(config.sap_connection.parameters, rfc_module=None)
+        return RfcSapGateway(config.sap_connection.parameters, rfc_module=None,
+                             timeout_seconds=config.sap_timeout_seconds)
     raise SettingsError("SAP_TRANSPORT=relay: the relay transport comes with the on-premise agent; "
                         "use simulator or rfc for now")
 

@@ -114,8 +114,11 @@ class RfcSapGateway(SapGateway):
     """
 
     def __init__(self, logon_parameters: Mapping[str, str], rfc_module: Any = None,
-                 module_loader: Callable[[], Any] = import_rfc_module) -> None:
+                 module_loader: Callable[[], Any] = import_rfc_module, timeout_seconds: float | None = None) -> None:
         self._logon_parameters = dict(logon_parameters)
+        # pyrfc 3 cancels an RFC call that runs longer than config["timeout"] seconds; without it a
+        # hung SAP work process would hold the function (and its ledger claim) until the host kills it.
+        self._connection_config = {"timeout": max(1, round(timeout_seconds))} if timeout_seconds else {}
         self._module = rfc_module
         self._module_loader = module_loader
 
@@ -245,7 +248,7 @@ class RfcSapGateway(SapGateway):
         module = self._rfc()
         connection = None
         try:
-            connection = module.Connection(**self._logon_parameters)
+            connection = module.Connection(config=self._connection_config, **self._logon_parameters)
             return work(connection)
         except module.RFCError as error:
             raise self._classified(error, module) from None

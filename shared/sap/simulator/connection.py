@@ -29,6 +29,7 @@ class Connection:
             "dtime": options.get("dtime", False),
             "return_import_params": options.get("return_import_params", False),
             "rstrip": options.get("rstrip", True),
+            "timeout": options.get("timeout"),
         }
         self._system = system if system is not None else default_system()
         self._params = dict(params)

@@ -135,3 +135,22 @@ def test_sap_rejection_is_written_to_the_account_as_failed(product: RunningProdu
     assert account["SAP_Sync_Status__c"] == "Failed"
     assert answer.json()["sapMessage"]["text"] in account["SAP_Sync_Error__c"]
     assert not account.get("SAP_Customer_Number__c")
+
+
+def test_a_create_sap_first_refuses_is_completed_by_the_queue_trigger(product: RunningProduct):
+    [payload] = accounts(1, seed=5)
+    seed_salesforce(product, [payload])
+    product.sap.faults.arm("communication_before")  # the next SAP call fails: SAP "unreachable" once
+
+    answer = product.post(payload)
+
+    assert answer.status_code == 202
+    assert answer.headers["Location"].endswith(f"/api/customers/{payload['accountId']}")
+    status_url = answer.headers["Location"]
+    product.wait_until(lambda: requests.get(status_url, timeout=10).json()["status"] == "created", timeout=30,
+                       what="the queue trigger to create the customer")
+    state = requests.get(status_url, timeout=10).json()
+    assert state["attempts"] == 2 and state["trackingId"] == answer.json()["trackingId"]
+    [customer] = product.sap_customers_of(payload["accountId"])
+    assert state["customerNumber"] == customer.number
+    assert product.post(payload).json()["customerNumber"] == customer.number  # and a replay says so

@@ -55,6 +55,24 @@ QUEUE_CLIENT_DEFAULTS: dict[str, Any] = {
 }
 
 
+# The Python worker runs up to 32 invocations at once (PYTHON_THREADPOOL_THREAD_COUNT default); with
+# requests' default pool of 10 connections the rest would open and drop a TCP connection per call.
+_POOL_SIZE = 32
+
+
+def _pooled_transport(connection_timeout: float, read_timeout: float) -> Any:
+    import requests
+    from azure.core.pipeline.transport import RequestsTransport
+
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=_POOL_SIZE)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    # A transport given to a client keeps its own timeouts, so they are set here, not as client options.
+    return RequestsTransport(session=session, session_owner=False, connection_timeout=connection_timeout,
+                             read_timeout=read_timeout)
+
+
 def is_storage_unavailable(error: Exception) -> bool:
     """Failures that mean "storage cannot be reached right now" rather than "the request was wrong".
 
@@ -133,6 +151,7 @@ def table_service_client(
     from azure.data.tables import TableServiceClient
 
     options = {**TABLE_CLIENT_DEFAULTS, **client_options}
+    options.setdefault("transport", _pooled_transport(options["connection_timeout"], options["read_timeout"]))
     connection = _connection_string(settings)
     if connection is not None:
         return TableServiceClient.from_connection_string(connection, **options)
@@ -152,6 +171,7 @@ def queue_service_client(
         "retry_policy": ExponentialRetry(initial_backoff=0.5, increment_base=2, retry_total=3, random_jitter_range=1),
         **client_options,
     }
+    options.setdefault("transport", _pooled_transport(options["connection_timeout"], options["read_timeout"]))
     connection = _connection_string(settings)
     if connection is not None:
         return QueueServiceClient.from_connection_string(connection, **options)

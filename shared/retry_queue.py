@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +35,10 @@ class RetryMessage:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+
+    def next_attempt(self, last_error: str) -> RetryMessage:
+        """The message that carries the work on after one more failed attempt."""
+        return replace(self, attempt=self.attempt + 1, last_error=last_error)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RetryMessage:

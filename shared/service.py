@@ -327,10 +327,8 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
 
 def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapError,
                         services: Services) -> RetryOutcome:
-    attempts = message.attempt + 1
-    follow_up = RetryMessage(kind=message.kind, account_id=message.account_id, tracking_id=message.tracking_id,
-                             payload=message.payload, attempt=attempts, first_seen_at=message.first_seen_at,
-                             last_error=_describe(error), customer_number=message.customer_number)
+    follow_up = message.next_attempt(_describe(error))
+    attempts = follow_up.attempt
     if attempts >= services.retry.max_attempts:
         services.retry_queue.send_to_poison(follow_up)  # raises RetryQueueUnavailable: the host retries
         logger.error("giving up after %d attempts; message parked in the poison queue", attempts)
@@ -356,32 +354,40 @@ def _store_failure(entry: LedgerEntry | None, message: RetryMessage, error: str,
 
 
 def _write_back_created(entry: LedgerEntry, customer_number: str, services: Services, attempt: int) -> WriteBackStatus:
-    """Write the number to Salesforce; when Salesforce is down, queue the write-back on its own (it
-    never goes near SAP again, so it cannot create a second customer)."""
+    """Write the number to Salesforce; when Salesforce is down or refuses our login, queue the
+    write-back on its own (it never goes near SAP again, so it cannot create a second customer)."""
     assert services.writeback is not None
     try:
         services.writeback.record_created(entry.account_id, customer_number, services.clock())
-    except SalesforceUnavailable as error:
+    except (SalesforceUnavailable, SalesforceAuthenticationFailed) as error:
         message = RetryMessage(kind=RetryKind.WRITEBACK, account_id=entry.account_id, tracking_id=entry.tracking_id,
                                payload={}, attempt=attempt + 1, first_seen_at=entry.created_at.isoformat(),
                                last_error=str(error), customer_number=customer_number)
         try:
-            services.retry_queue.enqueue(message, _retry_delay(attempt + 1, None, services))
+            services.retry_queue.enqueue(message, _write_back_delay(attempt + 1, error, services))
         except RetryQueueUnavailable:
             # The customer exists and the ledger says so; the write-back is visibly outstanding.
             logger.error("write-back could not be queued; ledger shows it pending")
+            _set_writeback(entry.account_id, WriteBackStatus.PENDING, services, last_error=f"write-back: {error}")
             return WriteBackStatus.PENDING
-        logger.warning("Salesforce unavailable; write-back queued", extra={"attempt": attempt + 1})
-        _set_writeback(entry.account_id, WriteBackStatus.QUEUED, services, last_error=str(error))
+        logger.warning("write-back queued: %s", type(error).__name__, extra={"attempt": attempt + 1})
+        _set_writeback(entry.account_id, WriteBackStatus.QUEUED, services, last_error=f"write-back: {error}")
         return WriteBackStatus.QUEUED
     except SalesforceError as error:
-        # Rejected (account deleted, field missing) or login failed: retrying the same call will not
-        # help; the ledger keeps the customer number and shows the problem.
-        logger.error("write-back failed: %s", type(error).__name__)
+        # Rejected (account deleted, field not deployed): the same call fails again; the ledger keeps
+        # the customer number and shows the problem for a person to fix.
+        logger.error("write-back rejected: %s", type(error).__name__)
         _set_writeback(entry.account_id, WriteBackStatus.PENDING, services, last_error=f"write-back: {error}")
         return WriteBackStatus.PENDING
     _set_writeback(entry.account_id, WriteBackStatus.DONE, services)
     return WriteBackStatus.DONE
+
+
+def _write_back_delay(attempt: int, error: SalesforceError, services: Services) -> int:
+    if isinstance(error, SalesforceAuthenticationFailed):
+        # Repeated failed logins can lock the integration user: wait the longest delay every time.
+        return services.retry.max_delay_seconds
+    return _retry_delay(attempt, None, services)
 
 
 def _retry_write_back(message: RetryMessage, services: Services) -> RetryOutcome:
@@ -393,16 +399,16 @@ def _retry_write_back(message: RetryMessage, services: Services) -> RetryOutcome
     try:
         services.writeback.record_created(message.account_id, message.customer_number, services.clock())
     except (SalesforceUnavailable, SalesforceAuthenticationFailed) as error:
-        attempts = message.attempt + 1
-        follow_up = RetryMessage(kind=RetryKind.WRITEBACK, account_id=message.account_id,
-                                 tracking_id=message.tracking_id, payload={}, attempt=attempts,
-                                 first_seen_at=message.first_seen_at, last_error=str(error),
-                                 customer_number=message.customer_number)
+        follow_up = message.next_attempt(str(error))
+        attempts = follow_up.attempt
         if attempts >= services.retry.max_attempts:
             services.retry_queue.send_to_poison(follow_up)
             logger.error("write-back: giving up after %d attempts; parked in the poison queue", attempts)
+            _set_writeback(message.account_id, WriteBackStatus.PENDING, services,
+                           last_error=f"write-back gave up after {attempts} attempts: {error}")
             return RetryOutcome.GAVE_UP
-        services.retry_queue.enqueue(follow_up, _retry_delay(attempts, None, services))
+        services.retry_queue.enqueue(follow_up, _write_back_delay(attempts, error, services))
+        _set_writeback(message.account_id, WriteBackStatus.QUEUED, services, last_error=f"write-back: {error}")
         return RetryOutcome.REQUEUED
     except SalesforceRejected as error:
         logger.error("write-back rejected by Salesforce")

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from shared.ledger import Ledger, LedgerConflict, LedgerEntry, LedgerUnavailable
 from shared.retry_queue import RetryMessage, RetryQueue, RetryQueueUnavailable
-from shared.salesforce import AccountWriteBack, SalesforceUnavailable
+from shared.salesforce import AccountWriteBack, SalesforceAuthenticationFailed, SalesforceUnavailable
 
 
 class InMemoryLedger(Ledger):
@@ -93,8 +93,11 @@ class RecordingWriteBack(AccountWriteBack):
     created: dict[str, list[str]] = field(default_factory=dict)
     failed: dict[str, list[str]] = field(default_factory=dict)
     unavailable: bool = False
+    login_fails: bool = False
 
     def record_created(self, account_id: str, customer_number: str, synced_at: datetime) -> None:
+        if self.login_fails:
+            raise SalesforceAuthenticationFailed("invalid_client (fake)")
         if self.unavailable:
             raise SalesforceUnavailable("503 SERVER_UNAVAILABLE (fake)")
         self.created.setdefault(account_id, []).append(customer_number)

@@ -246,3 +246,36 @@ def test_missing_sales_area_is_a_field_error(fake_services):
     with pytest.raises(InvalidCustomerRequest) as raised:
         create_customer(parse_customer_request(payload), fake_services)
     assert [e.field for e in raised.value.errors] == ["salesOrganization"]
+
+
+def test_salesforce_login_failure_queues_the_write_back_with_the_longest_delay(fake_services, sap_system):
+    fake_services.writeback.login_fails = True
+    request = _request()
+
+    result = create_customer(request, fake_services)
+
+    assert result.outcome is Outcome.CREATED and result.writeback is WriteBackStatus.QUEUED
+    [queued] = fake_services.retry_queue.queued
+    assert queued.delay_seconds == fake_services.retry.max_delay_seconds
+    entry = account_status(request.account_id, fake_services.ledger)
+    assert entry.writeback is WriteBackStatus.QUEUED and "invalid_client" in entry.last_error
+
+    fake_services.writeback.login_fails = False
+    assert drain(fake_services) == [RetryOutcome.WRITTEN_BACK]
+    entry = account_status(request.account_id, fake_services.ledger)
+    assert entry.writeback is WriteBackStatus.DONE and entry.last_error is None
+
+
+def test_write_back_attempts_run_out_into_the_poison_queue_and_show_in_the_ledger(fake_services, sap_system):
+    fake_services.writeback.unavailable = True
+    request = _request()
+    create_customer(request, fake_services)
+
+    outcomes = drain(fake_services)
+
+    assert outcomes[-1] is RetryOutcome.GAVE_UP
+    [parked] = fake_services.retry_queue.poison
+    assert parked.kind is RetryKind.WRITEBACK
+    entry = account_status(request.account_id, fake_services.ledger)
+    assert entry.status is LedgerStatus.CREATED and "gave up" in entry.last_error
+    assert sap_system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 1

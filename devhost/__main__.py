@@ -33,13 +33,27 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# What every LogRecord has; anything else on a record is a structured field the app passed (extra=...).
+_STANDARD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class StructuredFieldsFormatter(logging.Formatter):
+    """Appends the structured fields an app attaches to its records (Application Insights would show
+    them as customDimensions), so correlation ids are visible in the local console too."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        fields = {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRIBUTES and v not in (None, "")}
+        if not fields:
+            return text
+        return f"{text}  [{' '.join(f'{key}={value}' for key, value in sorted(fields.items()))}]"
+
+
 def configure_console_logging(verbose: bool) -> None:
     """Root handler first, so the app's records (root logger, INFO) reach the console as in the real host."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stdout,
-    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(StructuredFieldsFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     # The Storage SDK logs every request at INFO; the poll loop would drown the app's own lines.
     for noisy in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -211,3 +211,10 @@ def test_health(fake_services):
     response = health(func.HttpRequest("GET", "http://localhost/api/health", body=b"", params={"sap": "true"}))
     body = json.loads(response.get_body())
     assert response.status_code == 200 and body["checks"]["sap"]["ok"] is True
+
+
+@pytest.mark.parametrize(("name", "expected"), [("german-account", 201), ("us-account", 201),
+                                                ("japanese-account", 201), ("invalid-account", 400)])
+def test_every_sample_answers_as_the_readme_says(fake_services, name, expected):
+    status, body, _ = post(sample(name))
+    assert status == expected, body

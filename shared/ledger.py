@@ -33,6 +33,9 @@ class LedgerEntry:
     attempts: int = 0
     last_error: str | None = None
     writeback: WriteBackStatus = WriteBackStatus.NOT_NEEDED
+    # Identifies the one retry message that owns a QUEUED entry; copies of older messages (host
+    # redeliveries, replays) carry another token and are dropped.
+    retry_token: str | None = None
     # Opaque optimistic-concurrency token (the table's ETag); None for an entry not yet stored.
     etag: str | None = None
 

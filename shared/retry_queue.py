@@ -31,14 +31,17 @@ class RetryMessage:
     first_seen_at: str  # ISO 8601 UTC
     last_error: str | None = None
     customer_number: str | None = None  # set for WRITEBACK
+    # Matches LedgerEntry.retry_token while this message owns the QUEUED entry (CREATE only).
+    retry_token: str | None = None
     version: int = field(default=MESSAGE_VERSION)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
 
-    def next_attempt(self, last_error: str) -> RetryMessage:
+    def next_attempt(self, last_error: str, retry_token: str | None = None) -> RetryMessage:
         """The message that carries the work on after one more failed attempt."""
-        return replace(self, attempt=self.attempt + 1, last_error=last_error)
+        return replace(self, attempt=self.attempt + 1, last_error=last_error,
+                       retry_token=retry_token or self.retry_token)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RetryMessage:
@@ -57,6 +60,7 @@ class RetryMessage:
                 first_seen_at=str(data["first_seen_at"]),
                 last_error=data.get("last_error"),
                 customer_number=data.get("customer_number"),
+                retry_token=data.get("retry_token"),
             )
         except InvalidRetryMessage:
             raise
@@ -65,7 +69,8 @@ class RetryMessage:
 
 
 def backoff_seconds(attempt: int, base_seconds: int, max_seconds: int, rng: random.Random | None = None) -> int:
-    """Exponential backoff with full jitter: uniform in [base, min(max, base * 2**(attempt-1))]."""
+    """Exponential backoff with jitter: uniform in [base, min(max, base * 2**(attempt-1))], so retries of
+    many accounts that failed together (an SAP outage) spread out instead of arriving in waves."""
     ceiling = min(max_seconds, base_seconds * 2 ** max(attempt - 1, 0))
     if ceiling <= base_seconds:
         return ceiling

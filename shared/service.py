@@ -72,10 +72,17 @@ class Services:
     organisation: SapOrganisation
     retry: RetrySettings = field(default_factory=RetrySettings)
     writeback: AccountWriteBack | None = None  # None: the flow writes back (or nobody)
-    # A PENDING claim older than this belongs to a worker that died; another may take it over.
-    stale_claim_after: timedelta = timedelta(seconds=120)
+    # A PENDING claim older than this belongs to a worker that died; another may take it over. It must
+    # exceed the longest SAP unit of work (the composition root derives it from SAP_TIMEOUT_SECONDS).
+    stale_claim_after: timedelta = timedelta(seconds=240)
     clock: Callable[[], datetime] = _utc_now
     new_tracking_id: Callable[[], str] = _new_tracking_id
+
+    def queued_is_stale(self, entry: LedgerEntry) -> bool:
+        """A QUEUED entry whose message should have run long ago: the message was lost (e.g. parked by
+        the host after repeated crashes), so a new request may take the account over."""
+        overdue = timedelta(seconds=self.retry.max_delay_seconds) + 2 * self.stale_claim_after
+        return self.clock() - entry.updated_at > overdue
 
 
 class Outcome(StrEnum):
@@ -155,11 +162,12 @@ def _claim_for_create(account_id: str, services: Services) -> LedgerEntry | Crea
         answer = _answer_from_ledger(existing, services)
         if answer is not None:
             return answer
-        # FAILED (a person fixed the account and the flow sent it again) or a stale PENDING claim.
+        # FAILED (a person fixed the account and the flow sent it again), a stale PENDING claim, or a
+        # QUEUED entry whose message was lost. Clearing the retry token makes any old message a stranger.
         try:
             return _ledger_call(
                 services.ledger.update,
-                existing.evolve(status=LedgerStatus.PENDING, updated_at=now, last_error=None,
+                existing.evolve(status=LedgerStatus.PENDING, updated_at=now, last_error=None, retry_token=None,
                                 attempts=0 if existing.status is LedgerStatus.FAILED else existing.attempts),
             )
         except LedgerConflict:
@@ -173,8 +181,9 @@ def _answer_from_ledger(entry: LedgerEntry, services: Services) -> CreateResult 
     if entry.status is LedgerStatus.CREATED:
         return CreateResult(Outcome.ALREADY_EXISTS, entry.account_id, entry.tracking_id,
                             customer_number=entry.customer_number, writeback=entry.writeback)
-    if entry.status is LedgerStatus.QUEUED:
-        return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id, error=entry.last_error,
+    if entry.status is LedgerStatus.QUEUED and not services.queued_is_stale(entry):
+        return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id,
+                            error=_category_of_text(entry.last_error),
                             retry_after_seconds=services.retry.retry_after_seconds)
     if entry.status is LedgerStatus.PENDING and services.clock() - entry.updated_at < services.stale_claim_after:
         return CreateResult(Outcome.IN_PROGRESS, entry.account_id, entry.tracking_id,
@@ -193,6 +202,7 @@ def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapE
         attempt=attempts,
         first_seen_at=entry.created_at.isoformat(),
         last_error=_describe(error),
+        retry_token=_new_retry_token(),
     )
     try:
         services.retry_queue.enqueue(message, _retry_delay(attempts, error, services))
@@ -204,8 +214,8 @@ def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapE
         raise StorageUnavailable("the request could not be queued; send it again later") from None
     _log_sap_problem(error, attempts, queued=True)
     _update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=_describe(error),
-                                 updated_at=services.clock()), services)
-    return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id, error=_describe(error),
+                                 retry_token=message.retry_token, updated_at=services.clock()), services)
+    return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id, error=_category(error),
                         warnings=warnings, retry_after_seconds=services.retry.retry_after_seconds)
 
 
@@ -256,7 +266,8 @@ class RetryOutcome(StrEnum):
     REQUEUED = "requeued"
     REJECTED = "rejected"
     GAVE_UP = "gave_up"  # attempts exhausted: parked in the poison queue
-    SKIPPED = "skipped"  # nothing left to do (already created, or another worker owns it)
+    SKIPPED = "skipped"  # nothing left to do (already created, or another message owns the account)
+    DEFERRED = "deferred"  # a live worker holds the account: the same message comes back later
 
 
 def retry_create_customer(message: RetryMessage, services: Services) -> RetryOutcome:
@@ -280,7 +291,11 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
         return RetryOutcome.REJECTED
 
     claimed = _claim_for_retry(message, services)
-    if claimed is None:
+    if claimed is RetryOutcome.DEFERRED:
+        # Same message, same attempt, back after the time a live claim may take to finish.
+        services.retry_queue.enqueue(message, int(services.stale_claim_after.total_seconds() // 2) or 1)
+        return RetryOutcome.DEFERRED
+    if not isinstance(claimed, LedgerEntry):
         return RetryOutcome.SKIPPED
     try:
         created = services.sap.create_customer(creation)
@@ -297,28 +312,37 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
     return RetryOutcome.CREATED
 
 
-def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry | None:
-    """Mark the entry PENDING for this worker (ETag-guarded) so two workers never call SAP together;
-    None when there is nothing to do or a live worker owns the account."""
-    for _ in range(5):  # a conflict means the entry moved (e.g. PENDING -> QUEUED by the HTTP path): re-read
+def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry | RetryOutcome:
+    """Mark the entry PENDING for this message (ETag-guarded) so two workers never call SAP together.
+
+    SKIPPED when there is nothing to do or another message owns the account; DEFERRED while a live
+    worker (the HTTP path or another copy of this message) holds it.
+    """
+    for _ in range(5):  # a conflict means the entry moved under us: re-read and decide again
         entry = _ledger_call(services.ledger.get, message.account_id)
         now = services.clock()
         if entry is not None:
             if entry.status is LedgerStatus.CREATED:
                 logger.info("already created; retry message dropped")
-                return None
-            if entry.tracking_id != message.tracking_id and (
-                entry.status is not LedgerStatus.PENDING or now - entry.updated_at < services.stale_claim_after
-            ):
-                # A newer request owns the account (it has its own message or is calling SAP now).
-                logger.info("account owned by tracking id %s; retry message dropped", entry.tracking_id)
-                return None
+                return RetryOutcome.SKIPPED
+            if entry.status is LedgerStatus.PENDING and now - entry.updated_at < services.stale_claim_after:
+                logger.info("account is being created by another worker; retry deferred")
+                return RetryOutcome.DEFERRED
+            if entry.status is LedgerStatus.QUEUED and entry.retry_token != message.retry_token \
+                    and not services.queued_is_stale(entry):
+                logger.info("another retry message owns the account; this copy is dropped")
+                return RetryOutcome.SKIPPED
+            if entry.status is LedgerStatus.FAILED and entry.tracking_id != message.tracking_id:
+                logger.info("a newer request owns the account; retry message dropped")
+                return RetryOutcome.SKIPPED
         try:
             if entry is None:  # the claim was released after a failed enqueue, or storage was reset
                 return _ledger_call(services.ledger.claim, LedgerEntry(
                     account_id=message.account_id, status=LedgerStatus.PENDING, tracking_id=message.tracking_id,
                     created_at=now, updated_at=now, attempts=message.attempt))
-            return _ledger_call(services.ledger.update, entry.evolve(status=LedgerStatus.PENDING, updated_at=now))
+            # FAILED with our tracking id: an operator replayed this message from the poison queue.
+            return _ledger_call(services.ledger.update, entry.evolve(
+                status=LedgerStatus.PENDING, tracking_id=message.tracking_id, retry_token=None, updated_at=now))
         except LedgerConflict:
             continue
     # Still moving after several rounds: let the host deliver this message again later.
@@ -327,7 +351,7 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
 
 def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapError,
                         services: Services) -> RetryOutcome:
-    follow_up = message.next_attempt(_describe(error))
+    follow_up = message.next_attempt(_describe(error), retry_token=_new_retry_token())
     attempts = follow_up.attempt
     if attempts >= services.retry.max_attempts:
         services.retry_queue.send_to_poison(follow_up)  # raises RetryQueueUnavailable: the host retries
@@ -337,7 +361,7 @@ def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapErr
     services.retry_queue.enqueue(follow_up, _retry_delay(attempts, error, services))
     _log_sap_problem(error, attempts, queued=True)
     _update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=_describe(error),
-                                 updated_at=services.clock()), services)
+                                 retry_token=follow_up.retry_token, updated_at=services.clock()), services)
     return RetryOutcome.REQUEUED
 
 
@@ -429,15 +453,21 @@ def _write_back_failed(account_id: str, error: str, services: Services) -> None:
 
 
 def _set_writeback(account_id: str, status: WriteBackStatus, services: Services, last_error: str | None = None) -> None:
-    for _ in range(3):
-        entry = _ledger_call(services.ledger.get, account_id)
-        if entry is None or (entry.writeback is status and entry.last_error == last_error):
-            return
-        try:
-            services.ledger.update(entry.evolve(writeback=status, last_error=last_error, updated_at=services.clock()))
-            return
-        except LedgerConflict:
-            continue
+    """Record the write-back state; best effort, because SAP's customer exists whatever happens here
+    (a failure is logged and the status shows the previous state)."""
+    try:
+        for _ in range(3):
+            entry = services.ledger.get(account_id)
+            if entry is None or (entry.writeback is status and entry.last_error == last_error):
+                return
+            try:
+                services.ledger.update(entry.evolve(writeback=status, last_error=last_error,
+                                                    updated_at=services.clock()))
+                return
+            except LedgerConflict:
+                continue
+    except Exception as error:  # storage down after SAP succeeded: the answer must still be the number
+        logger.error("ledger update of the write-back state failed: %s", type(error).__name__)
 
 
 # --------------------------------------------------------------------------- status
@@ -458,14 +488,35 @@ def _retry_delay(attempt: int, error: SapError | None, services: Services) -> in
     return backoff_seconds(attempt, services.retry.base_delay_seconds, services.retry.max_delay_seconds)
 
 
+def _new_retry_token() -> str:
+    return uuid.uuid4().hex
+
+
+_CATEGORIES = {
+    SapTransientError: "SAP unavailable",
+    SapConfigurationError: "SAP configuration problem",
+    SapBusinessRejection: "SAP rejected",
+    SapPermanentError: "SAP error",
+}
+
+
+def _category(error: SapError) -> str:
+    """What the caller is told: the kind of problem, not SAP's host names or RFC details."""
+    label = next((text for cls, text in _CATEGORIES.items() if isinstance(error, cls)), "SAP error")
+    return f"{label} ({error.detail.split(':', 1)[0]})" if ":" in error.detail else label
+
+
+def _category_of_text(last_error: str | None) -> str | None:
+    """The category part of a stored last_error ("SAP unavailable: CommunicationError: ...")."""
+    if not last_error:
+        return None
+    label, _, rest = last_error.partition(": ")
+    kind = rest.split(":", 1)[0] if rest else ""
+    return f"{label} ({kind})" if kind and kind.isidentifier() else label
+
+
 def _describe(error: SapError) -> str:
-    kind = {
-        SapTransientError: "SAP unavailable",
-        SapConfigurationError: "SAP configuration problem",
-        SapPermanentError: "SAP error",
-        SapBusinessRejection: "SAP rejected",
-    }
-    label = next((text for cls, text in kind.items() if isinstance(error, cls)), "SAP error")
+    label = next((text for cls, text in _CATEGORIES.items() if isinstance(error, cls)), "SAP error")
     return f"{label}: {error.detail}"[:1000]
 
 

@@ -63,6 +63,8 @@ def _to_entity(entry: LedgerEntry) -> dict[str, Any]:
         entity["CustomerNumber"] = entry.customer_number
     if entry.last_error is not None:
         entity["LastError"] = entry.last_error[:_MAX_ERROR_LENGTH]
+    if entry.retry_token is not None:
+        entity["RetryToken"] = entry.retry_token
     return entity
 
 
@@ -84,6 +86,7 @@ def _from_entity(entity: Mapping[str, Any], etag: str | None) -> LedgerEntry:
         attempts=int(entity.get("Attempts", 0)),
         last_error=entity.get("LastError"),
         writeback=WriteBackStatus(entity.get("WriteBack", WriteBackStatus.NOT_NEEDED.value)),
+        retry_token=entity.get("RetryToken"),
         etag=etag,
     )
 

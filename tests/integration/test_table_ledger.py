@@ -81,7 +81,7 @@ def test_round_trip_of_every_field(ledger):
     changed = claimed.evolve(
         status=LedgerStatus.CREATED, customer_number="0000012345", attempts=3,
         last_error="SAP unreachable: RFC_COMMUNICATION_FAILURE", writeback=WriteBackStatus.QUEUED,
-        updated_at=later,
+        updated_at=later, retry_token="5f0c2d",
     )
 
     updated = ledger.update(changed)
@@ -93,6 +93,7 @@ def test_round_trip_of_every_field(ledger):
     assert read.customer_number == "0000012345"
     assert read.attempts == 3
     assert read.last_error == "SAP unreachable: RFC_COMMUNICATION_FAILURE"
+    assert read.retry_token == "5f0c2d"
     assert read.writeback is WriteBackStatus.QUEUED
     assert read.created_at == NOW and read.created_at.tzinfo is not None
     assert read.updated_at == later and read.updated_at.utcoffset() == timedelta(0)

@@ -9,7 +9,7 @@ import pytest
 
 from shared.ledger import LedgerStatus, WriteBackStatus
 from shared.models import InvalidCustomerRequest
-from shared.retry_queue import RetryKind
+from shared.retry_queue import RetryKind, RetryMessage
 from shared.sap import simulator
 from shared.service import (
     Outcome,
@@ -279,3 +279,133 @@ def test_write_back_attempts_run_out_into_the_poison_queue_and_show_in_the_ledge
     entry = account_status(request.account_id, fake_services.ledger)
     assert entry.status is LedgerStatus.CREATED and "gave up" in entry.last_error
     assert sap_system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 1
+
+
+# --- races between the HTTP path, the queue trigger, redeliveries and replays -------------------------
+
+
+def _queued_message(fake_services, sap_system, request):
+    """A create that failed transiently: the ledger is QUEUED and owned by the returned message."""
+    sap_system.faults.arm("communication_before")
+    assert create_customer(request, fake_services).outcome is Outcome.QUEUED
+    [message] = fake_services.retry_queue.take_all()
+    return message
+
+
+def test_a_retry_arriving_while_a_live_worker_holds_the_account_is_deferred_not_run(fake_services, sap_system):
+    request = _request()
+    message = _queued_message(fake_services, sap_system, request)
+    entry = account_status(request.account_id, fake_services.ledger)
+    fake_services.ledger.update(entry.evolve(status=LedgerStatus.PENDING, updated_at=fake_services.clock()))
+    creates = sap_system.calls.get("BAPI_CUSTOMER_CREATEFROMDATA1", 0)
+
+    assert retry_create_customer(message, fake_services) is RetryOutcome.DEFERRED
+
+    assert sap_system.calls.get("BAPI_CUSTOMER_CREATEFROMDATA1", 0) == creates
+    [deferred] = fake_services.retry_queue.queued
+    assert deferred.message == message and deferred.delay_seconds > 0  # same attempt, comes back later
+
+
+def test_two_copies_of_one_retry_message_create_one_customer(fake_services, sap_system):
+    request = _request()
+    message = _queued_message(fake_services, sap_system, request)
+    sap_system.configure_faults("latency_ms=30")
+    outcomes: list[RetryOutcome] = []
+    barrier = threading.Barrier(2)
+
+    def handle() -> None:
+        barrier.wait()
+        outcomes.append(retry_create_customer(message, fake_services))
+
+    threads = [threading.Thread(target=handle) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == sorted([RetryOutcome.CREATED, RetryOutcome.DEFERRED])
+    assert len(_customers_for(sap_system, request.account_id)) == 1
+    sap_system.configure_faults("")
+    assert drain(fake_services) == [RetryOutcome.SKIPPED]  # the deferred copy finds the work done
+
+
+def test_an_older_copy_of_a_retry_message_is_dropped_once_a_newer_one_owns_the_account(fake_services, sap_system):
+    request = _request()
+    first = _queued_message(fake_services, sap_system, request)
+    sap_system.faults.arm("communication_before")
+    assert retry_create_customer(first, fake_services) is RetryOutcome.REQUEUED  # owner is now the follow-up
+
+    assert retry_create_customer(first, fake_services) is RetryOutcome.SKIPPED  # a host redelivery of `first`
+    assert drain(fake_services) == [RetryOutcome.CREATED]
+    assert len(_customers_for(sap_system, request.account_id)) == 1
+
+
+def test_a_poison_replay_racing_a_resend_from_the_flow_creates_one_customer(fake_services, sap_system):
+    request = _request()
+    sap_system.faults.down = True
+    create_customer(request, fake_services)
+    drain(fake_services)
+    [parked] = fake_services.retry_queue.poison
+    assert account_status(request.account_id, fake_services.ledger).status is LedgerStatus.FAILED
+    sap_system.faults.down = False
+    sap_system.configure_faults("latency_ms=30")
+    replayed = RetryMessage.from_json(parked.to_json())
+    results: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def replay() -> None:
+        barrier.wait()
+        results.append(retry_create_customer(replayed, fake_services))
+
+    def resend() -> None:
+        barrier.wait()
+        results.append(create_customer(request, fake_services).outcome)
+
+    threads = [threading.Thread(target=replay), threading.Thread(target=resend)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    sap_system.configure_faults("")
+    drain(fake_services)
+    assert len(_customers_for(sap_system, request.account_id)) == 1
+    assert account_status(request.account_id, fake_services.ledger).status is LedgerStatus.CREATED
+
+
+def test_a_queued_account_whose_message_was_lost_is_taken_over_by_a_resend(fake_services, sap_system):
+    request = _request()
+    _queued_message(fake_services, sap_system, request)  # taken off the queue and never handled
+    assert create_customer(request, fake_services).outcome is Outcome.QUEUED  # still within its delay
+    now = fake_services.clock()
+    fake_services.clock = lambda: now + timedelta(seconds=fake_services.retry.max_delay_seconds) \
+        + 3 * fake_services.stale_claim_after
+
+    result = create_customer(request, fake_services)
+
+    assert result.outcome is Outcome.CREATED
+    assert len(_customers_for(sap_system, request.account_id)) == 1
+
+
+def test_storage_failing_after_the_sap_create_still_answers_with_the_number(fake_services, sap_system):
+    request = _request()
+    real_update = fake_services.ledger.update
+
+    def update_then_fail(entry):
+        stored = real_update(entry)
+        fake_services.ledger.available = False  # storage goes down right after recording CREATED
+        return stored
+
+    fake_services.ledger.update = update_then_fail
+
+    result = create_customer(request, fake_services)
+
+    assert result.outcome is Outcome.CREATED and result.customer_number
+    assert fake_services.writeback.created[request.account_id] == [result.customer_number]
+
+
+def test_the_202_answer_names_the_kind_of_problem_not_sap_internals(fake_services, sap_system):
+    sap_system.faults.down = True
+    result = create_customer(_request(), fake_services)
+    assert result.error == "SAP unavailable (CommunicationError)"
+    assert "partner" not in create_customer(_request(), fake_services).error

@@ -243,16 +243,17 @@ def _language_code(value: str) -> str:
 
 
 def _sap_key(value: str, length: int) -> str:
-    # SAP organisational keys are upper case; SAP upper-cases them on entry as well.
-    key = value.upper()
-    if not key.isascii() or not _ALNUM.fullmatch(key) or len(key) > length:
+    # SAP organisational keys are upper case; SAP upper-cases them on entry as well. ASCII is checked
+    # first: upper-casing turns some letters into ASCII ("ß" -> "SS").
+    key = value.upper() if value.isascii() else ""
+    if not key or not _ALNUM.fullmatch(key) or len(key) > length:
         raise _Invalid(f"{_quoted(value)} must be 1 to {length} letters or digits")
     return key
 
 
 def _reference_customer(value: str) -> str:
-    key = value.upper()
-    if not key.isascii() or not _ALNUM.fullmatch(key) or len(key) > 10:
+    key = value.upper() if value.isascii() else ""
+    if not key or not _ALNUM.fullmatch(key) or len(key) > 10:
         raise _Invalid(f"{_quoted(value)} must be an SAP customer number: up to 10 letters or digits")
     # Numeric SAP customer numbers are stored with leading zeros (conversion exit ALPHA).
     return key.zfill(10) if key.isdigit() else key
@@ -401,7 +402,17 @@ def _separator_layout(examples: tuple[str, ...]) -> tuple[str, int] | None:
     return max(layouts, key=lambda layout: layouts[layout]) if layouts else None
 
 
+def _ascii_digits(value: str) -> str:
+    """Any decimal digit as its ASCII digit: full-width digits (common in Japanese input) become 0-9.
+    The postal-code patterns use \\d, which would otherwise let Arabic-Indic or other digits through to SAP."""
+    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in value)
+
+
 def _postal_code(value: str, country: _Country) -> str:
+    value = _ascii_digits(value)
+    if not value.isascii():
+        raise _Invalid(f"{_quoted(value)} is not a valid postal code for {country.name}: only Latin letters, "
+                       "digits, spaces and hyphens")
     rules = _address_rules(country.alpha_2)
     if not rules.postal_code_patterns:
         return value

@@ -7,6 +7,7 @@ import pytest
 from shared.models import CustomerRequest, FieldError, InvalidCustomerRequest
 from shared.reference import default_language_for_country, sap_language_key, sap_region_code, sap_regions
 from shared.validation import country_code_for_name, parse_customer_request
+from tests.conftest import sample
 
 ACCOUNT_15 = "001A000001HZy1T"
 ACCOUNT_18 = "001A000001HZy1TIAT"
@@ -506,3 +507,22 @@ def test_sap_regions_lists_each_countrys_keys():
 def test_default_language_for_country(country_code, language):
     assert default_language_for_country(country_code) == language
     sap_language_key(language)
+
+
+@pytest.mark.parametrize(
+    "postal_code",
+    ["\uff18\uff10\uff13\uff13\uff11", "\u0668\u0660\u0663\u0663\u0661",
+     "\U0001d7d6\U0001d7ce\U0001d7d1\U0001d7d1\U0001d7cf"],
+    ids=["full-width", "arabic-indic", "mathematical-bold"],
+)
+def test_postal_code_digits_of_other_scripts_become_ascii(postal_code):
+    payload = dict(sample("german-account"), postalCode=postal_code)
+    assert parse_customer_request(payload).postal_code == "80331"
+
+
+@pytest.mark.parametrize(("field", "value"), [("companyCode", "\u00df"), ("referenceCustomer", "\u0131")])
+def test_organisational_keys_must_be_ascii_before_upper_casing(field, value):
+    payload = dict(sample("german-account"), **{field: value})
+    with pytest.raises(InvalidCustomerRequest) as raised:
+        parse_customer_request(payload)
+    assert [error.field for error in raised.value.errors] == [field]

@@ -42,6 +42,13 @@ def bad_request(error: BadRequest) -> func.HttpResponse:
     )
 
 
+def configuration_problem(error: Exception, account_id: str | None = None) -> func.HttpResponse:
+    """A setting is missing or malformed (normally caught at start): 503, naming the setting."""
+    return json_response({"accountId": account_id, "error": "configuration",
+                          "message": f"The function app is misconfigured: {error}"}, 503,
+                         headers={"Retry-After": "300"})
+
+
 def read_json_object(request: func.HttpRequest) -> object:
     """The parsed body; BadRequest for a wrong content type, an oversized body, bad UTF-8 or bad JSON."""
     content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
@@ -63,3 +70,5 @@ def read_json_object(request: func.HttpRequest) -> object:
                                              f"column {error.colno}")]) from None
     except RecursionError:
         raise BadRequest([FieldError("body", "is nested too deeply")]) from None
+    except ValueError as error:  # e.g. an integer of more than 4300 digits (CPython's conversion limit)
+        raise BadRequest([FieldError("body", f"is not acceptable JSON: {str(error)[:120]}")]) from None

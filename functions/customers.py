@@ -6,12 +6,13 @@ import logging
 
 import azure.functions as func
 
-from functions._http import BadRequest, bad_request, json_response, read_json_object
+from functions._http import BadRequest, bad_request, configuration_problem, json_response, read_json_object
 from shared import bootstrap
 from shared.log import sync_context
 from shared.models import FieldError, InvalidCustomerRequest
 from shared.salesforce_id import InvalidSalesforceId, normalize_salesforce_id
 from shared.service import CreateResult, Outcome, StorageUnavailable, account_status, create_customer
+from shared.settings import SettingsError
 from shared.validation import parse_customer_request
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ def create_sap_customer(req: func.HttpRequest) -> func.HttpResponse:
         return bad_request(error)
     except InvalidCustomerRequest as invalid:
         return bad_request(BadRequest(invalid.errors, account_id))
+    except SettingsError as error:
+        logger.error("configuration problem: %s", error)
+        return configuration_problem(error, account_id)
     except StorageUnavailable:
         retry_after = bootstrap.settings().retry.retry_after_seconds
         return json_response(
@@ -99,6 +103,8 @@ def get_sap_customer_status(req: func.HttpRequest) -> func.HttpResponse:
         return bad_request(BadRequest([FieldError("accountId", str(error))], raw_id))
     try:
         entry = account_status(account_id, bootstrap.services().ledger)
+    except SettingsError as error:
+        return configuration_problem(error, account_id)
     except StorageUnavailable:
         return json_response({"accountId": account_id, "error": "unavailable", "message": "Storage is unavailable."},
                              503, headers={"Retry-After": "30"})

@@ -8,6 +8,7 @@ first use, not at import, so a cold start pays only for what the first request n
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from datetime import timedelta
 
@@ -27,6 +28,26 @@ def settings() -> Settings:
     if _settings is None:
         _settings = load_settings()
     return _settings
+
+
+def check_start_settings() -> Settings:
+    """Everything that can be checked without touching the network, at start: a missing or malformed
+    setting stops the host with a message naming it, instead of failing the first request."""
+    config = settings()
+    from shared.storage_clients import require_storage_connection
+
+    require_storage_connection(config)
+    if not os.environ.get("RETRY_QUEUE_NAME"):
+        # The queue trigger binds to %RETRY_QUEUE_NAME%; without it the host cannot index the app.
+        raise SettingsError("RETRY_QUEUE_NAME: required: RetryCreateSAPCustomer's queue trigger reads it "
+                            "(e.g. sap-customer-retry)")
+    if config.sap_transport is SapTransport.SIMULATOR:
+        from shared.sap.simulator import FaultPlan
+
+        FaultPlan.parse(os.environ.get("SAP_SIMULATOR_FAULTS"))
+    elif config.sap_transport is SapTransport.RELAY:
+        build_sap_gateway(config)  # says that the relay transport is not there yet
+    return config
 
 
 def services() -> Services:
@@ -82,8 +103,10 @@ def build_services(config: Settings) -> Services:
         organisation=config.sap_organisation,
         retry=config.retry,
         writeback=writeback,
-        # A claim is stale once the SAP call it guards must have timed out, with room to spare.
-        stale_claim_after=timedelta(seconds=max(60.0, 4 * config.sap_timeout_seconds)),
+        # A claim is stale once the SAP unit it guards must have ended: up to 4 RFC steps (logon, guard,
+        # create, commit) of at most SAP_TIMEOUT_SECONDS each, plus one retry started within the
+        # first timeout (see RfcSapGateway), with room to spare.
+        stale_claim_after=timedelta(seconds=max(60.0, 8 * config.sap_timeout_seconds)),
     )
     logger.info("services ready", extra={"sap_transport": config.sap_transport.value,
                                          "writeback": config.writeback.value})

@@ -259,12 +259,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     retry = RetrySettings(
         queue_name=_text(env, "RETRY_QUEUE_NAME") or RetrySettings.queue_name,
         max_attempts=_integer(env, "RETRY_MAX_ATTEMPTS", RetrySettings.max_attempts, minimum=1),
-        base_delay_seconds=_integer(env, "RETRY_BASE_DELAY_SECONDS", RetrySettings.base_delay_seconds),
-        max_delay_seconds=_integer(env, "RETRY_MAX_DELAY_SECONDS", RetrySettings.max_delay_seconds),
-        retry_after_seconds=_integer(env, "RETRY_AFTER_SECONDS", RetrySettings.retry_after_seconds),
+        # At least a second: a zero delay would retry in a tight loop (and hammer a locked SAP user).
+        base_delay_seconds=_integer(env, "RETRY_BASE_DELAY_SECONDS", RetrySettings.base_delay_seconds, minimum=1),
+        max_delay_seconds=_integer(env, "RETRY_MAX_DELAY_SECONDS", RetrySettings.max_delay_seconds, minimum=1),
+        retry_after_seconds=_integer(env, "RETRY_AFTER_SECONDS", RetrySettings.retry_after_seconds, minimum=1),
     )
-    if retry.max_delay_seconds > 7 * 24 * 3600:
-        raise SettingsError("RETRY_MAX_DELAY_SECONDS: a queue message cannot stay invisible beyond 7 days")
+    if retry.max_delay_seconds < retry.base_delay_seconds:
+        raise SettingsError("RETRY_MAX_DELAY_SECONDS: must not be below RETRY_BASE_DELAY_SECONDS")
+    if retry.max_delay_seconds >= 7 * 24 * 3600:
+        # A message lives 7 days; Storage refuses a visibility timeout that reaches its expiry.
+        raise SettingsError("RETRY_MAX_DELAY_SECONDS: must be below 604800 (7 days, a queue message's lifetime)")
 
     writeback = _choice(env, "SALESFORCE_WRITEBACK", WriteBackMode, WriteBackMode.OFF)
     salesforce = _salesforce_settings(env, writeback)

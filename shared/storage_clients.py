@@ -137,6 +137,13 @@ def identity_credential(environ: Mapping[str, str] | None = None) -> TokenCreden
     return _credential(kind.lower() if kind else None, _identity_setting(env, "clientId"))
 
 
+def require_storage_connection(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+    """SettingsError unless a connection string or identity-based endpoints are configured."""
+    if _connection_string(settings) is None and (service_uri("table", environ) is None
+                                                 or service_uri("queue", environ) is None):
+        raise _missing_connection()
+
+
 def _missing_connection() -> SettingsError:
     return SettingsError(
         f"{CONNECTION_SETTING}: required (a storage connection string, UseDevelopmentStorage=true for Azurite, "

@@ -119,6 +119,7 @@ class RfcSapGateway(SapGateway):
         # pyrfc 3 cancels an RFC call that runs longer than config["timeout"] seconds; without it a
         # hung SAP work process would hold the function (and its ledger claim) until the host kills it.
         self._connection_config = {"timeout": max(1, round(timeout_seconds))} if timeout_seconds else {}
+        self._timeout_seconds = timeout_seconds
         self._module = rfc_module
         self._module_loader = module_loader
 
@@ -233,10 +234,15 @@ class RfcSapGateway(SapGateway):
         return self._module
 
     def _unit(self, work: Callable[[Any], _T]) -> _T:
-        """Run `work` on a fresh connection; retry once on a fresh connection after ExternalRuntimeError."""
+        """Run `work` on a fresh connection; retry once on a fresh connection after ExternalRuntimeError,
+        but only while the first try ended within one timeout, so a unit never runs past about five
+        timeouts (the ledger's stale-claim window is sized on that)."""
+        started = time.monotonic()
         try:
             return self._unit_once(work)
         except _RetryOnFreshConnection as first:
+            if self._timeout_seconds and time.monotonic() - started > self._timeout_seconds:
+                raise SapTransientError(first.detail) from None
             logger.warning("SAP unit failed with an RFC library error, retrying once on a new connection: %s",
                            first.detail)
         try:

@@ -9,7 +9,7 @@ import azure.functions as func
 import pytest
 
 from functions.customers import create_sap_customer, get_sap_customer_status
-from functions.health import health
+from functions.health import health, health_sap
 from shared.sap.rfc import RfcSapGateway
 from tests.conftest import sample
 
@@ -207,10 +207,40 @@ def test_status_endpoint(fake_services):
     assert status_of("not-an-id")[0] == 400
 
 
-def test_health(fake_services):
-    response = health(func.HttpRequest("GET", "http://localhost/api/health", body=b"", params={"sap": "true"}))
-    body = json.loads(response.get_body())
-    assert response.status_code == 200 and body["checks"]["sap"]["ok"] is True
+def test_health_touches_neither_sap_nor_storage(fake_services, sap_system):
+    sap_system.faults.down = True
+    fake_services.ledger.available = False
+    response = health(func.HttpRequest("GET", "http://localhost/api/health", body=b""))
+    assert response.status_code == 200 and json.loads(response.get_body())["status"] == "healthy"
+    assert sap_system.calls.get("RFC_PING", 0) == 0
+
+
+def test_sap_health_pings_sap(fake_services, sap_system):
+    request = func.HttpRequest("GET", "http://localhost/api/health/sap", body=b"")
+    body = json.loads(health_sap(request).get_body())
+    assert body["checks"]["sap"]["ok"] is True and sap_system.calls["RFC_PING"] == 1
+    sap_system.faults.down = True
+    response = health_sap(request)
+    assert response.status_code == 503
+    assert json.loads(response.get_body())["checks"]["sap"]["error"] == "SapTransientError"
+
+
+def test_a_json_integer_beyond_pythons_conversion_limit_is_400(fake_services):
+    status, body, _ = post('{"accountId": "001Dn00000AbCdEIAV", "extra": ' + "9" * 5000 + "}")
+    assert status == 400 and "body" in errors_by_field(body)
+
+
+def test_a_setting_missing_at_request_time_is_503_naming_it(monkeypatch):
+    from shared import bootstrap
+
+    monkeypatch.delenv("AzureWebJobsStorage", raising=False)
+    bootstrap.reset()
+    try:
+        status, body, headers = post(sample("german-account"))
+    finally:
+        bootstrap.reset()
+    assert status == 503 and body["error"] == "configuration"
+    assert "AzureWebJobsStorage" in body["message"] and "Retry-After" in headers
 
 
 @pytest.mark.parametrize(("name", "expected"), [("german-account", 201), ("us-account", 201),

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+from shared.bootstrap import build_services
 from shared.settings import load_settings
 
 HOST = json.loads((Path(__file__).resolve().parents[2] / "host.json").read_text())
@@ -28,9 +29,12 @@ def test_a_crashing_retry_is_not_redelivered_in_a_tight_loop_and_ends_in_the_poi
     assert 1 < queues["maxDequeueCount"] <= 10
 
 
-def test_an_invocation_may_outlive_the_sap_timeout():
-    settings = load_settings({})
-    assert _duration(HOST["functionTimeout"]) > timedelta(seconds=2 * settings.sap_timeout_seconds)
+def test_an_invocation_outlives_the_stale_claim_window_which_outlives_the_longest_sap_unit():
+    settings = load_settings({"AzureWebJobsStorage": "UseDevelopmentStorage=true"})
+    services = build_services(settings)
+    # an RFC unit: up to 4 steps of one timeout each, plus one retry started within the first timeout
+    longest_sap_unit = timedelta(seconds=5 * settings.sap_timeout_seconds)
+    assert longest_sap_unit < services.stale_claim_after < _duration(HOST["functionTimeout"])
 
 
 def test_routes_live_under_api():

@@ -30,7 +30,9 @@ def test_defaults_run_the_simulator_with_the_ides_sales_areas():
         ({"SAP_TRANSPORT": "carrier-pigeon"}, "SAP_TRANSPORT"),
         ({"RETRY_MAX_ATTEMPTS": "many"}, "RETRY_MAX_ATTEMPTS"),
         ({"RETRY_MAX_ATTEMPTS": "0"}, "RETRY_MAX_ATTEMPTS"),
-        ({"RETRY_MAX_DELAY_SECONDS": str(8 * 24 * 3600)}, "RETRY_MAX_DELAY_SECONDS"),
+        ({"RETRY_MAX_DELAY_SECONDS": str(7 * 24 * 3600)}, "RETRY_MAX_DELAY_SECONDS"),
+        ({"RETRY_BASE_DELAY_SECONDS": "0"}, "RETRY_BASE_DELAY_SECONDS"),
+        ({"RETRY_BASE_DELAY_SECONDS": "60", "RETRY_MAX_DELAY_SECONDS": "30"}, "RETRY_MAX_DELAY_SECONDS"),
         ({"SAP_TIMEOUT_SECONDS": "-1"}, "SAP_TIMEOUT_SECONDS"),
         ({"SAP_SALES_AREAS": "{not json"}, "SAP_SALES_AREAS"),
         ({"SAP_SALES_AREAS": '{"1000-10": {"companyCode": "1000"}}'}, "SAP_SALES_AREAS"),
@@ -91,3 +93,44 @@ def test_sales_areas_setting_and_company_code_lookup():
     assert set(organisation.sales_areas_of_company_code("2000")) == {SalesArea("2000", "12", "00"),
                                                                     SalesArea("2000", "10", "00")}
     assert organisation.sales_areas[SalesArea("2000", "10", "00")].reference_customer is None
+
+
+@pytest.mark.parametrize(
+    ("environment", "named"),
+    [
+        ({"RETRY_QUEUE_NAME": "q"}, "AzureWebJobsStorage"),
+        ({"AzureWebJobsStorage": "UseDevelopmentStorage=true"}, "RETRY_QUEUE_NAME"),
+        ({"AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "q",
+          "SAP_SIMULATOR_FAULTS": "bogus=1"}, "SAP_SIMULATOR_FAULTS"),
+        ({"AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "q",
+          "SAP_TRANSPORT": "relay", "SAP_RELAY_URL": "https://x.servicebus.windows.net/sap",
+          "SAP_RELAY_KEY_NAME": "send", "SAP_RELAY_KEY": "k"}, "SAP_TRANSPORT"),
+    ],
+)
+def test_the_start_check_names_what_the_first_request_would_trip_over(monkeypatch, environment, named):
+    from shared import bootstrap
+
+    for name in ("AzureWebJobsStorage", "RETRY_QUEUE_NAME", "SAP_SIMULATOR_FAULTS", "SAP_TRANSPORT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    bootstrap.reset()
+    try:
+        with pytest.raises(SettingsError) as raised:
+            bootstrap.check_start_settings()
+    finally:
+        bootstrap.reset()
+    assert named in str(raised.value)
+
+
+def test_identity_based_storage_passes_the_start_check(monkeypatch):
+    from shared import bootstrap
+
+    monkeypatch.delenv("AzureWebJobsStorage", raising=False)
+    monkeypatch.setenv("AzureWebJobsStorage__accountName", "stsapsync")
+    monkeypatch.setenv("RETRY_QUEUE_NAME", "sap-customer-retry")
+    bootstrap.reset()
+    try:
+        assert bootstrap.check_start_settings().sap_transport is SapTransport.SIMULATOR
+    finally:
+        bootstrap.reset()

@@ -28,6 +28,8 @@ import random
 import threading
 from dataclasses import dataclass, field
 
+from shared.settings import SettingsError
+
 PROBABILITIES = (
     "communication_before",
     "communication_after_bapi",
@@ -40,7 +42,7 @@ _TRUE = {"1", "true", "yes", "on", "x"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-class FaultSettingsError(ValueError):
+class FaultSettingsError(SettingsError):
     """The fault settings string names an unknown fault or carries a malformed value."""
 
 

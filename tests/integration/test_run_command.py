@@ -6,6 +6,8 @@ import json
 import os
 import queue
 import re
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import requests
 
 from devtools import azurite
 from devtools.run import (
@@ -117,6 +118,16 @@ class RunningCommand:
             self.process.wait()
 
 
+def _paste(command_line: str) -> tuple[int, dict]:
+    """Run a printed curl command from the repository root; (HTTP status, JSON body)."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    done = subprocess.run([*shlex.split(command_line), "--noproxy", "*", "-w", "\n%{http_code}"],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30, check=False)
+    body, _, status = done.stdout.rpartition("\n")
+    return int(status), json.loads(body)
+
+
 @pytest.fixture
 def run_environment() -> dict[str, str]:
     """The developer's environment minus our settings, with a ledger table and retry queue of this test's
@@ -148,25 +159,23 @@ def test_run_serves_the_readme_requests_and_a_stop_ends_all_it_started(run_envir
     assert run.wait_for_line(READY_LINE) is not None, run.output()
     assert "--data @samples/german-account.json" in run.output()
 
-    sample = (PROJECT_ROOT / "samples" / "german-account.json").read_bytes()
-    invalid = (PROJECT_ROOT / "samples" / "invalid-account.json").read_bytes()
-    session = requests.Session()
-    session.trust_env = False
-    url = f"http://127.0.0.1:{port}/api/customers"
-    headers = {"Content-Type": "application/json"}
+    # The commands exactly as printed, as a newcomer would paste them (curl is on Linux and macOS).
+    printed = [line.strip() for line in run.lines if line.strip().startswith("curl ")]
+    create = next(line for line in printed if "german-account.json" in line)
+    invalid = next(line for line in printed if "invalid-account.json" in line)
 
-    created = session.post(url, data=sample, headers=headers, timeout=30)
-    assert created.status_code == 201, created.text
-    customer_number = created.json()["customerNumber"]
+    status, created = _paste(create)
+    assert status == 201, created
+    customer_number = created["customerNumber"]
     assert re.fullmatch(r"\d{10}", customer_number)
 
-    replayed = session.post(url, data=sample, headers=headers, timeout=30)
-    assert replayed.status_code == 200, replayed.text
-    assert replayed.json()["customerNumber"] == customer_number
+    status, replayed = _paste(create)
+    assert status == 200, replayed
+    assert replayed["customerNumber"] == customer_number
 
-    rejected = session.post(url, data=invalid, headers=headers, timeout=30)
-    assert rejected.status_code == 400, rejected.text
-    fields = {error["field"] for error in rejected.json()["errors"]}
+    status, rejected = _paste(invalid)
+    assert status == 400, rejected
+    fields = {error["field"] for error in rejected["errors"]}
     assert {"name", "country"} <= fields
 
     os.kill(run.process.pid, stop_signal)

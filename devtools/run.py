@@ -58,7 +58,8 @@ _console_lock = threading.Lock()
 
 def say(text: str = "") -> None:
     """One line (or block) to the console, never interleaved with a line of the host's output."""
-    with _console_lock:
+    # OSError: the terminal is gone (SIGHUP), and the clean-up must still run.
+    with _console_lock, contextlib.suppress(OSError):
         print(text, flush=True)
 
 
@@ -431,7 +432,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     project_root = PROJECT_ROOT
     os.chdir(project_root)  # the printed commands use paths relative to the repository root
     run = Run()
-    previous = {number: signal.signal(number, _raise_stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP: the terminal was closed; the children run in sessions of their own and would outlive it.
+    stop_signals = [signal.SIGINT, signal.SIGTERM, *(getattr(signal, name) for name in ("SIGHUP", "SIGQUIT")
+                                                     if hasattr(signal, name))]
+    previous = {number: signal.signal(number, _raise_stop) for number in stop_signals}
     try:
         return _serve(arguments, run, project_root)
     except StopRequested:

@@ -149,7 +149,8 @@ def started_runs() -> Iterator[list[RunningCommand]]:
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+                         ids=["ctrl-c", "sigterm", "terminal-closed"])
 def test_run_serves_the_readme_requests_and_a_stop_ends_all_it_started(run_environment, started_runs, stop_signal):
     azurite_was_running = all(state == "azurite" for state in azurite.azurite_status().values())
     port = _free_port()

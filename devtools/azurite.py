@@ -96,6 +96,8 @@ class _StartedAzurite:
 
 # The Azurite this process started, if any: the only one stop_azurite() may stop.
 _started: _StartedAzurite | None = None
+# Azurites this process started earlier on other endpoints; stop_azurite ends them too, so none outlives us.
+_earlier: list[_StartedAzurite] = []
 
 
 def tools_dir(project_root: Path | None = None) -> Path:
@@ -224,6 +226,8 @@ def _reuse_or_start(project_root: Path | None, endpoints: AzuriteEndpoints, time
     executable = install_azurite(project_root)
     log_path = _log_file(project_root)
     process = _spawn(executable, endpoints, log_path, tools_dir(project_root))
+    if _started is not None and _started.process.poll() is None:
+        _earlier.append(_started)
     _started = _StartedAzurite(process, endpoints, log_path)
     atexit.register(stop_azurite)
     try:
@@ -317,14 +321,14 @@ def started_azurite_pid() -> int | None:
 
 
 def stop_azurite() -> None:
-    """Stop the Azurite this process started, if any (never one started by someone else)."""
+    """Stop every Azurite this process started, if any (never one started by someone else)."""
     global _started
     started, _started = _started, None
-    if started is None:
-        return
-    _terminate_group(started.process.pid)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        started.process.wait(timeout=5)
+    for instance in [*_earlier, *([started] if started is not None else [])]:
+        _terminate_group(instance.process.pid)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            instance.process.wait(timeout=5)
+    _earlier.clear()
 
 
 def _start_background(project_root: Path | None) -> int:

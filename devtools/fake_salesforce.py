@@ -716,7 +716,7 @@ def main(argv: list[str] | None = None) -> None:
                                    BillingCountryCode="DE")
         credentials = fake.credentials
         print(f"Fake Salesforce at {fake.base_url} (login URL and instance URL)")
-        print(f"CA certificate: {fake.ca_path}   (e.g. REQUESTS_CA_BUNDLE={fake.ca_path})")
+        print(f"CA certificate: {fake.ca_path}   (the app: SALESFORCE_CA_BUNDLE={fake.ca_path})")
         print(f"JWT private key: {fake.jwt_private_key_path}")
         print(f"Demo account: {demo_id}")
         print("Settings:")

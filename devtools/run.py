@@ -252,15 +252,15 @@ def start_fake_salesforce(samples_dir: Path) -> tuple[FakeSalesforce, list[str],
         "SALESFORCE_INSTANCE_URL": fake.base_url,
         "SALESFORCE_CLIENT_ID": fake.credentials.client_id,
         "SALESFORCE_CLIENT_SECRET": fake.credentials.client_secret,
-        # The fake's certificate comes from its own CA; requests in the host trusts it through this.
-        "REQUESTS_CA_BUNDLE": fake.ca_path,
+        # The fake's certificate comes from its own CA; only the Salesforce adapter trusts it.
+        "SALESFORCE_CA_BUNDLE": fake.ca_path,
     }
     return fake, seeded, settings
 
 
 def fake_salesforce_help(settings: Mapping[str, str], account_id: str) -> str:
     base_url = settings["SALESFORCE_INSTANCE_URL"]
-    ca = shlex.quote(settings["REQUESTS_CA_BUNDLE"])
+    ca = shlex.quote(settings["SALESFORCE_CA_BUNDLE"])
     token_command = (
         f"curl -s --cacert {ca} {base_url}/services/oauth2/token -d grant_type=client_credentials "
         f"-d client_id={settings['SALESFORCE_CLIENT_ID']} -d client_secret={settings['SALESFORCE_CLIENT_SECRET']}"

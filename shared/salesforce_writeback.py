@@ -59,6 +59,19 @@ _REQUIRED_SETTINGS: dict[SalesforceAuth, tuple[tuple[str, str], ...]] = {
 }
 
 
+class _TrustingAdapter(requests.adapters.HTTPAdapter):
+    """Verifies Salesforce's certificate against SALESFORCE_CA_BUNDLE. Set on the adapter because
+    requests lets a REQUESTS_CA_BUNDLE in the environment override a session's own `verify`."""
+
+    def __init__(self, ca_bundle: str) -> None:
+        super().__init__()
+        self._ca_bundle = ca_bundle
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs["verify"] = self._ca_bundle
+        return super().send(request, **kwargs)
+
+
 class SimpleSalesforceWriteBack(AccountWriteBack):
     """Updates the SAP sync fields of an Account. Thread-safe; logs in lazily and keeps the session."""
 
@@ -67,6 +80,8 @@ class SimpleSalesforceWriteBack(AccountWriteBack):
         _check_settings(settings)
         self._settings = settings
         self._http = session if session is not None else requests.Session()
+        if session is None and settings.ca_bundle:
+            self._http.mount("https://", _TrustingAdapter(settings.ca_bundle))
         self._timeout_seconds = timeout_seconds
         self._login_lock = threading.Lock()
         self._client: Salesforce | None = None

@@ -115,6 +115,9 @@ class SalesforceSettings:
     password: str | None = field(default=None, repr=False)
     security_token: str | None = field(default=None, repr=False)
     private_key: str | None = field(default=None, repr=False)
+    # A CA bundle for Salesforce's TLS certificate only (a test double or a TLS-inspecting proxy);
+    # the rest of the app keeps the system's CAs.
+    ca_bundle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -328,6 +331,7 @@ def _salesforce_settings(env: Mapping[str, str], writeback: WriteBackMode | None
         password=_text(env, "SALESFORCE_PASSWORD"),
         security_token=_text(env, "SALESFORCE_SECURITY_TOKEN"),
         private_key=_text(env, "SALESFORCE_PRIVATE_KEY"),
+        ca_bundle=_text(env, "SALESFORCE_CA_BUNDLE"),
     )
     if writeback is not WriteBackMode.FUNCTION:
         return settings

@@ -1,19 +1,28 @@
-"""Fixtures shared by every test folder: a fresh simulated SAP and services wired to fakes."""
+"""Fixtures shared by every test folder: a fresh simulated SAP, services wired to fakes, and Azurite.
+
+Azurite is the test session's own, on free ports, not the developer's on 10000-10002: a `scripts/run`
+in another terminal may stop that one (Ctrl-C stops what it started) in the middle of a test run, and
+tests must not see a developer's data. One session fixture here, so a session never starts two.
+"""
 
 from __future__ import annotations
 
 import json
+import socket
+import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from devtools.azurite import AzuriteEndpoints, ensure_azurite, stop_azurite
 from shared import bootstrap
 from shared.sap import simulator
 from shared.sap.rfc import RfcSapGateway
 from shared.service import Services
-from shared.settings import RetrySettings, load_settings
+from shared.settings import RetrySettings, Settings, load_settings
 from tests.fakes.ports import InMemoryLedger, InMemoryRetryQueue, RecordingWriteBack
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -53,3 +62,36 @@ def fake_services(sap_gateway: RfcSapGateway) -> Iterator[Services]:
     bootstrap.override(services, settings)
     yield services
     bootstrap.reset()
+
+
+def _free_ports(count: int) -> list[int]:
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[AzuriteEndpoints]:
+    blob, queue, table = _free_ports(3)
+    endpoints = ensure_azurite(endpoints=AzuriteEndpoints(blob_port=blob, queue_port=queue, table_port=table))
+    yield endpoints
+    stop_azurite()
+
+
+@pytest.fixture
+def storage_settings(azurite: AzuriteEndpoints) -> Settings:
+    """Settings pointing at Azurite, with a ledger table and retry queue of this test's own."""
+    suffix = uuid.uuid4().hex[:12]
+    return Settings(
+        storage_connection=azurite.connection_string,
+        ledger_table_name=f"ledger{suffix}",
+        retry=RetrySettings(queue_name=f"retry-{suffix}"),
+    )
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """Lower-case letters and digits only: valid as a table and as a queue name."""
+    return f"t{uuid.uuid4().hex[:16]}"

@@ -18,7 +18,6 @@ from devtools.azurite import AzuriteEndpoints
 from devtools.fake_salesforce import FakeSalesforce
 from shared import bootstrap
 from shared.sap import simulator
-from tests.integration.conftest import azurite, unique_name  # noqa: F401 - fixtures shared with integration
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,8 +53,7 @@ class RunningProduct:
 
 
 @pytest.fixture
-def product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch  # noqa: F811
-            ) -> Iterator[RunningProduct]:
+def product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningProduct]:
     queue_name, table_name = f"retry{unique_name}", f"ledger{unique_name}"
     with FakeSalesforce() as salesforce:
         settings = {
@@ -74,7 +72,7 @@ def product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.Mon
             "SALESFORCE_LOGIN_URL": salesforce.base_url,
             "SALESFORCE_CLIENT_ID": salesforce.credentials.client_id,
             "SALESFORCE_CLIENT_SECRET": salesforce.credentials.client_secret,
-            "REQUESTS_CA_BUNDLE": str(salesforce.ca_path),
+            "SALESFORCE_CA_BUNDLE": str(salesforce.ca_path),
             "PYTHON_THREADPOOL_THREAD_COUNT": "32",
         }
         for name, value in settings.items():

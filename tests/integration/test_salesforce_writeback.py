@@ -195,3 +195,15 @@ def test_jwt_audience_follows_salesforce_rules():
     assert jwt_audience("https://acme--uat.sandbox.my.salesforce.com") == "https://test.salesforce.com"
     assert jwt_audience("https://test.salesforce.com") == "https://test.salesforce.com"
     assert jwt_audience("https://127.0.0.1:8443/") == "https://127.0.0.1:8443"
+
+
+def test_salesforce_ca_bundle_setting_trusts_the_fake_for_salesforce_only(fake):
+    account_id = fake.add_account("001Dn00000CaBunAAA"[:15], Name="CA Test")
+    settings = fake.salesforce_settings(SalesforceAuth.CLIENT_CREDENTIALS)
+
+    with pytest.raises(SalesforceUnavailable):  # the system CAs do not know the fake's certificate
+        SimpleSalesforceWriteBack(settings).record_created(account_id, "0000100001", datetime.now(UTC))
+
+    trusting = SimpleSalesforceWriteBack(dataclasses.replace(settings, ca_bundle=str(fake.ca_path)))
+    trusting.record_created(account_id, "0000100001", datetime.now(UTC))
+    assert fake.account(account_id)["SAP_Customer_Number__c"] == "0000100001"

@@ -190,8 +190,11 @@ class RfcSapGateway(SapGateway):
         commit_messages = _messages(commit.get("RETURN"))
         failed = next((m for m in commit_messages if m.type in _ERROR_TYPES), None)
         if failed is not None:
+            # The update task terminated (lock, database or update-module problem): nothing was
+            # committed, and such causes usually pass, so the create is queued for a retry; if it
+            # keeps failing it ends in the poison queue, visibly.
             self._rollback_quietly(connection)
-            raise SapPermanentError(f"BAPI_TRANSACTION_COMMIT failed for customer {number}: "
+            raise SapTransientError(f"BAPI_TRANSACTION_COMMIT failed for customer {number}: "
                                     f"{failed.type} {failed.id} {failed.number}: {failed.text}")
         return SapCustomerCreated(number, messages=messages + commit_messages)
 

@@ -16,6 +16,7 @@ from shared.sap import (
     SapTransientError,
     simulator,
 )
+from shared.sap import simulator as simulator_module
 from shared.sap.rfc import RfcSapGateway
 from shared.sap.simulator import SimulatedSap
 
@@ -144,9 +145,19 @@ def test_communication_error_after_commit_is_healed_by_the_duplicate_guard(gatew
     assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 1
 
 
-def test_commit_failure_is_permanent_and_rolled_back(gateway, system):
+def test_commit_failure_is_rolled_back_and_may_be_retried(gateway, system):
     system.faults.arm("commit_failure")
-    with pytest.raises(SapPermanentError, match="BAPI_TRANSACTION_COMMIT failed"):
+    with pytest.raises(SapTransientError, match="BAPI_TRANSACTION_COMMIT failed"):
+        gateway.create_customer(german_creation())
+    assert customers_of(system, GERMAN_ACCOUNT) == []
+    assert gateway.create_customer(german_creation()).already_existed is False  # the retry creates it once
+    assert len(customers_of(system, GERMAN_ACCOUNT)) == 1
+
+
+def test_a_call_slower_than_the_timeout_is_canceled_and_transient(system):
+    system.configure_faults("latency_ms=1500")
+    gateway = RfcSapGateway({}, rfc_module=simulator_module, timeout_seconds=1)
+    with pytest.raises(SapTransientError, match="RFC_CANCELED"):
         gateway.create_customer(german_creation())
     assert customers_of(system, GERMAN_ACCOUNT) == []
 

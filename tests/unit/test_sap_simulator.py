@@ -240,10 +240,45 @@ def test_communication_error_drops_the_session_so_a_later_commit_commits_nothing
     system.faults.arm("communication_before")
     with pytest.raises(CommunicationError):
         connection.call("RFC_PING")
-    assert not connection.alive
-    connection.call("BAPI_TRANSACTION_COMMIT", WAIT="X")  # silently on a new session
+    assert connection.alive  # pyrfc reconnected inside the failing call: a new, empty session
+    connection.call("BAPI_TRANSACTION_COMMIT", WAIT="X")  # commits nothing
     connection.close()
     assert system.customer(number) is None
+
+
+def test_a_failed_reconnect_raises_its_own_error_and_closes_the_connection(system):
+    connection = Connection(system=system)
+    system.faults.arm("communication_before")
+    system.faults.logon_error = True  # e.g. the password was changed meanwhile
+    with pytest.raises(LogonError):
+        connection.call("RFC_PING")
+    system.faults.logon_error = False
+    with pytest.raises(RFCError) as raised:
+        connection.call("RFC_PING")
+    assert "closed" in str(raised.value) and not isinstance(raised.value, CommunicationError)
+
+
+def test_a_closed_connection_refuses_calls_until_reopened(system):
+    connection = Connection(system=system)
+    connection.close()
+    with pytest.raises(RFCError):
+        connection.call("RFC_PING")
+    connection.open()
+    assert connection.call("RFC_PING") == {}
+
+
+def test_timeout_cancels_a_slow_call_on_a_new_session(system):
+    system.configure_faults("latency_ms=300")
+    connection = Connection(config={"timeout": 0.05}, system=system)
+    with pytest.raises(CommunicationError) as raised:
+        connection.call("RFC_PING")
+    assert (raised.value.code, raised.value.key) == (7, "RFC_CANCELED")
+    assert connection.alive
+
+
+def test_unknown_config_options_are_refused_like_pyrfc(system):
+    with pytest.raises(RFCError):
+        Connection(config={"timeout": 1, "bogus": 1}, system=system)
 
 
 def test_communication_error_after_commit_loses_only_the_answer(system):

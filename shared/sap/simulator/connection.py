@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from shared.sap.simulator.errors import CommunicationError, RFCError
 from shared.sap.simulator.system import SimulatedSap
 
+# pyrfc 3's Connection(config=...) options; anything else is refused as pyrfc refuses it.
+_CONFIG_OPTIONS = {"dtime", "return_import_params", "rstrip", "timeout"}
+
 
 class Connection:
     """A client connection (one RFC session) to a SimulatedSap.
 
-    Like pyrfc's: construction logs on (LogonError, CommunicationError); after a CommunicationError
-    the session is gone and the next call silently opens a new one, so a COMMIT sent after it
-    commits nothing; close() ends the session and with it everything not committed.
+    Like pyrfc 3's: construction logs on (LogonError, CommunicationError). A CommunicationError
+    drops the session and the failing call reconnects at once (a new, empty session, so a COMMIT
+    sent after it commits nothing); if that reconnect fails, its error is raised instead and the
+    connection is closed. close() ends the session and with it everything not committed; a call on a
+    closed connection raises RFCError. config "timeout" (or the call's options "timeout") cancels a
+    call that takes longer: CommunicationError code 7 RFC_CANCELED, on a new session.
 
     Differences from pyrfc: `system=` picks the simulated system (default: the process-wide one),
     and logon parameters may be empty (a simulator needs no address).
@@ -25,6 +32,9 @@ class Connection:
         from shared.sap.simulator import default_system
 
         options = dict(config or {})
+        unsupported = set(options) - _CONFIG_OPTIONS
+        if unsupported:
+            raise RFCError(f"Connection config option not supported: {', '.join(sorted(unsupported))}")
         self.__config = {
             "dtime": options.get("dtime", False),
             "return_import_params": options.get("return_import_params", False),
@@ -34,6 +44,7 @@ class Connection:
         self._system = system if system is not None else default_system()
         self._params = dict(params)
         self._session_id: int | None = None
+        self._closed = False
         self._open()
 
     # pyrfc's public surface --------------------------------------------------------------
@@ -54,6 +65,7 @@ class Connection:
         self._open()
 
     def close(self) -> None:
+        self._closed = True
         if self._session_id is not None:
             self._system.close_session(self._session_id)
             self._session_id = None
@@ -77,13 +89,22 @@ class Connection:
         if not isinstance(func_name, str):
             raise RFCError("Remote function module name must be unicode string, received:", func_name,
                            type(func_name))
-        if self._session_id is None:
-            self._open()  # pyrfc reconnects silently: a new, empty session
-        assert self._session_id is not None
+        if self._closed or self._session_id is None:
+            raise RFCError("RFC invocation rejected because the connection is closed")
+        timeout = (options or {}).get("timeout") or self.__config["timeout"]
+        if timeout and self._system.faults.latency_ms / 1000 > timeout:
+            time.sleep(timeout)
+            canceled = self._session_id
+            self._system.close_session(canceled)
+            self._session_id = None
+            self._reconnect_or_raise()
+            raise CommunicationError(f"Connection was canceled: {canceled}. New handle: {self._session_id}", 7,
+                                     "RFC_CANCELED")
         try:
             result = self._system.call(self._session_id, func_name, params)
         except CommunicationError:
             self._session_id = None
+            self._reconnect_or_raise()
             raise
         not_requested = set((options or {}).get("not_requested", ()))
         answer = {name: value for name, value in result.items() if name not in not_requested}
@@ -92,5 +113,14 @@ class Connection:
         return answer
 
     def _open(self) -> None:
+        self._closed = False
         if self._session_id is None:
             self._session_id = self._system.open_session(self._params)
+
+    def _reconnect_or_raise(self) -> None:
+        """pyrfc reopens inside the failing call; a failed reopen (e.g. LogonError) is what the caller sees."""
+        try:
+            self._session_id = self._system.open_session(self._params)
+        except RFCError:
+            self._closed = True
+            raise

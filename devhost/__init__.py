@@ -10,8 +10,9 @@ What it mirrors from the Functions host
   into the environment (variables already set win), `%SETTING%` in queue names resolved.
 * HTTP: route templates (`{id}`, `{id?}`, `{id:int}`, `{*rest}`, defaults, multi-part segments) with
   ASP.NET Core precedence, default route = function name, methods (none = all), host.json
-  extensions.http.routePrefix (default "api"), 404/405, 100 MB body limit, unhandled exception -> 500
-  with the traceback in the log, HttpResponse status/headers/mimetype/charset, `context` parameter.
+  extensions.http.routePrefix (default "api"), 404 (also for a wrong method, like the host), 100 MB
+  body limit, unhandled exception -> 500 with the traceback in the log, HttpResponse
+  status/headers/mimetype/charset, `context` parameter.
 * Queues: host.json extensions.queues batchSize, newBatchThreshold, maxPollingInterval,
   visibilityTimeout, maxDequeueCount, messageEncoding (base64 / none); "<queue>-poison".
 

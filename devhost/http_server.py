@@ -84,17 +84,15 @@ class HttpTriggerHandler:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         raw_path = request.rel_url.raw_path
-        allowed: list[str] = []
         for route in self._routes:
             matched = route.template.match(raw_path)
             if matched is None:
                 continue
             if route.methods and request.method.upper() not in route.methods:
-                allowed.extend(route.methods)
                 continue
             return await self._invoke(route, request, matched.route_params)
-        if allowed:
-            return web.Response(status=405, headers={"Allow": ", ".join(dict.fromkeys(allowed))})
+        # The Functions host treats the methods as part of the route: a known path called with another
+        # method is a 404 there too, not a 405.
         return web.Response(status=404)
 
     async def _invoke(self, route: HttpRoute, request: web.Request, route_params: dict[str, str]) -> web.Response:

@@ -16,9 +16,14 @@ pick_python() {
   return 1
 }
 
-if [ ! -x .venv/bin/python ]; then
+# A .venv left half-made (no pip, e.g. python3-venv missing when it was created) is made again.
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
   echo "==> creating .venv"
-  "$(pick_python)" -m venv .venv
+  rm -rf .venv
+  "$(pick_python)" -m venv .venv || {
+    echo "error: could not create a virtual environment (on Debian/Ubuntu: apt-get install python3-venv)" >&2
+    exit 1
+  }
 fi
 stamp=".venv/.requirements.sha256"
 wanted="$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -32,6 +33,23 @@ def _request(name: str = "german-account", **changes: str):
 
 def _customers_for(system: simulator.SimulatedSap, account_id: str) -> list:
     return system.customers_where("SORT2", account_id.upper())
+
+
+def run_together(*work: Callable[[], object]) -> list[object]:
+    """Start the callables at the same instant on threads of their own; their results, in finishing order."""
+    results: list[object] = []
+    barrier = threading.Barrier(len(work))
+
+    def run(job: Callable[[], object]) -> None:
+        barrier.wait()
+        results.append(job())
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def drain(services: Services) -> list[RetryOutcome]:
@@ -205,18 +223,8 @@ def test_salesforce_down_queues_the_write_back_alone(fake_services, sap_system):
 def test_concurrent_duplicates_reach_sap_once(fake_services, sap_system):
     sap_system.configure_faults("latency_ms=20")
     request = _request()
-    results = []
-    barrier = threading.Barrier(8)
 
-    def send() -> None:
-        barrier.wait()
-        results.append(create_customer(request, fake_services))
-
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_together(*[lambda: create_customer(request, fake_services)] * 8)
 
     assert len(_customers_for(sap_system, request.account_id)) == 1
     created = [r for r in results if r.outcome is Outcome.CREATED]
@@ -310,18 +318,8 @@ def test_two_copies_of_one_retry_message_create_one_customer(fake_services, sap_
     request = _request()
     message = _queued_message(fake_services, sap_system, request)
     sap_system.configure_faults("latency_ms=30")
-    outcomes: list[RetryOutcome] = []
-    barrier = threading.Barrier(2)
 
-    def handle() -> None:
-        barrier.wait()
-        outcomes.append(retry_create_customer(message, fake_services))
-
-    threads = [threading.Thread(target=handle) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_together(*[lambda: retry_create_customer(message, fake_services)] * 2)
 
     assert sorted(outcomes) == sorted([RetryOutcome.CREATED, RetryOutcome.DEFERRED])
     assert len(_customers_for(sap_system, request.account_id)) == 1
@@ -350,22 +348,9 @@ def test_a_poison_replay_racing_a_resend_from_the_flow_creates_one_customer(fake
     sap_system.faults.down = False
     sap_system.configure_faults("latency_ms=30")
     replayed = RetryMessage.from_json(parked.to_json())
-    results: list[object] = []
-    barrier = threading.Barrier(2)
 
-    def replay() -> None:
-        barrier.wait()
-        results.append(retry_create_customer(replayed, fake_services))
-
-    def resend() -> None:
-        barrier.wait()
-        results.append(create_customer(request, fake_services).outcome)
-
-    threads = [threading.Thread(target=replay), threading.Thread(target=resend)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(lambda: retry_create_customer(replayed, fake_services),
+                 lambda: create_customer(request, fake_services))
 
     sap_system.configure_faults("")
     drain(fake_services)

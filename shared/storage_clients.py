@@ -15,13 +15,6 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from azure.core.exceptions import (
-    ClientAuthenticationError,
-    HttpResponseError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
-
 from shared.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -79,6 +72,14 @@ def is_storage_unavailable(error: Exception) -> bool:
     Authentication failures count: a managed-identity token endpoint that is down, or a role
     assignment still propagating, heal on their own, and the caller must not be told the data was bad.
     """
+    # Imported here: the start-up settings check imports this module, and azure.core costs ~20 ms.
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
     if isinstance(error, ServiceRequestError | ServiceResponseError | ClientAuthenticationError):
         return True
     if isinstance(error, HttpResponseError):

@@ -38,7 +38,7 @@ from shared.models import CustomerRequest, FieldError, InvalidCustomerRequest
 from shared.reference import sap_language_key, sap_region_code, sap_regions
 from shared.salesforce_id import InvalidSalesforceId, normalize_account_id
 
-__all__ = ["MAX_LENGTHS", "country_code_for_name", "parse_customer_request"]
+__all__ = ["CONTRACT_FIELDS", "MAX_LENGTHS", "country_code_for_name", "parse_customer_request"]
 
 # Salesforce field lengths, or what SAP can hold without loss where that is less
 # (name: KNA1 NAME1..NAME4 hold 4 x 35 characters and the mapping splits it).
@@ -55,8 +55,9 @@ MAX_LENGTHS: dict[str, int] = {
 }
 # SAP key lengths: BUKRS, VKORG, VTWEG, SPART.
 _SAP_KEY_LENGTHS = {"companyCode": 4, "salesOrganization": 4, "distributionChannel": 2, "division": 2}
-# The contract's properties, in the order errors are reported.
-_FIELDS = (
+# The contract's properties, in the order errors are reported (the README's table and the custom
+# connector's swagger list the same; a test holds them together).
+CONTRACT_FIELDS = (
     "accountId", "name", "street", "city", "postalCode", "state", "stateCode", "country", "countryCode",
     "phone", "currencyIsoCode", "language", "companyCode", "salesOrganization", "distributionChannel",
     "division", "referenceCustomer",
@@ -98,7 +99,7 @@ def parse_customer_request(payload: object) -> CustomerRequest:
 
     errors: dict[str, str] = {}
     raw: dict[str, str | None] = {}
-    for field in _FIELDS:
+    for field in CONTRACT_FIELDS:
         try:
             raw[field] = _read_string(payload.get(field), field)
         except _Invalid as problem:
@@ -161,7 +162,7 @@ def parse_customer_request(payload: object) -> CustomerRequest:
 
 
 def _field_order(field: str) -> int:
-    return _FIELDS.index(field) if field in _FIELDS else len(_FIELDS)
+    return CONTRACT_FIELDS.index(field) if field in CONTRACT_FIELDS else len(CONTRACT_FIELDS)
 
 
 # --- plain values -------------------------------------------------------------------------------

@@ -1,0 +1,38 @@
+"""The request contract is one: the validator's fields, the README's table and the samples agree."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from shared.validation import CONTRACT_FIELDS, MAX_LENGTHS
+from tests.conftest import SAMPLES, sample
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def _request_table() -> dict[str, str]:
+    """First column (the property names) -> the row, of the table under `POST /api/customers`."""
+    section = README.split("### `POST /api/customers`", 1)[1].split("\n### ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    table: dict[str, str] = {}
+    for row in rows:
+        first_cell = row.split("|")[1]
+        for name in re.findall(r"`([A-Za-z]+)`", first_cell):
+            table[name] = row
+    return table
+
+
+def test_the_readme_documents_exactly_the_fields_the_validator_reads():
+    assert set(_request_table()) == set(CONTRACT_FIELDS)
+
+
+def test_the_readme_states_the_name_limit_the_validator_enforces():
+    assert f"up to {MAX_LENGTHS['name']} characters" in _request_table()["name"]
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in SAMPLES.glob("*.json")))
+def test_samples_use_only_contract_fields(name):
+    assert set(sample(name)) <= set(CONTRACT_FIELDS)

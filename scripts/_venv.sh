@@ -26,7 +26,8 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -m pip --version >/dev/null 2
   }
 fi
 stamp=".venv/.requirements.sha256"
-wanted="$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)"
+# sha256sum on Linux, shasum on macOS
+wanted="$(cat requirements.txt requirements-dev.txt | { sha256sum 2>/dev/null || shasum -a 256; } | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   echo "==> installing requirements into .venv"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null

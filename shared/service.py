@@ -292,8 +292,10 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
 
     claimed = _claim_for_retry(message, services)
     if claimed is RetryOutcome.DEFERRED:
-        # Same message, same attempt, back after the time a live claim may take to finish.
-        services.retry_queue.enqueue(message, int(services.stale_claim_after.total_seconds() // 2) or 1)
+        # Same message, same attempt, back soon: the holder usually finishes within seconds, and a
+        # re-check costs one ledger read (bounded by half the claim window for very long base delays).
+        half_window = int(services.stale_claim_after.total_seconds() // 2) or 1
+        services.retry_queue.enqueue(message, min(services.retry.base_delay_seconds, half_window))
         return RetryOutcome.DEFERRED
     if not isinstance(claimed, LedgerEntry):
         return RetryOutcome.SKIPPED

@@ -106,7 +106,7 @@ def build_services(config: Settings) -> Services:
         # A claim is stale once the SAP unit it guards must have ended: up to 4 RFC steps (logon, guard,
         # create, commit) of at most SAP_TIMEOUT_SECONDS each, plus one retry started within the
         # first timeout (see RfcSapGateway), with room to spare.
-        stale_claim_after=timedelta(seconds=max(60.0, 8 * config.sap_timeout_seconds)),
+        stale_claim_after=timedelta(seconds=max(10.0, 8 * config.sap_timeout_seconds)),
     )
     logger.info("services ready", extra={"sap_transport": config.sap_transport.value,
                                          "writeback": config.writeback.value})

@@ -15,6 +15,9 @@ MESSAGE_VERSION = 1
 class RetryKind(StrEnum):
     CREATE = "create"  # SAP has not (knowingly) created the customer yet
     WRITEBACK = "writeback"  # SAP has; only the Salesforce write-back is outstanding
+    # A 202 in_progress promised the caller the account would be finished; this message keeps that
+    # promise should the worker holding the claim die: it takes over a stale claim, else does nothing.
+    CHECK = "check"
 
 
 class InvalidRetryMessage(ValueError):

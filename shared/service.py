@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
@@ -123,7 +123,7 @@ def create_customer(request: CustomerRequest, services: Services) -> CreateResul
     """
     creation = map_customer_request(request, services.organisation)
     with sync_context(account_id=request.account_id):
-        entry = _claim_for_create(request.account_id, services)
+        entry = _claim_for_create(request, services)
         if isinstance(entry, CreateResult):
             return entry
         with sync_context(tracking_id=entry.tracking_id):
@@ -142,8 +142,9 @@ def create_customer(request: CustomerRequest, services: Services) -> CreateResul
             return _record_created(entry, created, services, creation.warnings, first_attempt=True)
 
 
-def _claim_for_create(account_id: str, services: Services) -> LedgerEntry | CreateResult:
+def _claim_for_create(request: CustomerRequest, services: Services) -> LedgerEntry | CreateResult:
     """The stored PENDING entry this request now owns, or the answer when another one owns the account."""
+    account_id = request.account_id
     now = services.clock()
     for _ in range(3):  # a lost race re-reads; three rounds settle any interleaving we can get
         existing = _ledger_call(services.ledger.get, account_id)
@@ -161,6 +162,8 @@ def _claim_for_create(account_id: str, services: Services) -> LedgerEntry | Crea
                 continue
         answer = _answer_from_ledger(existing, services)
         if answer is not None:
+            if answer.outcome is Outcome.IN_PROGRESS:
+                _queue_check(existing, request, services)
             return answer
         # FAILED (a person fixed the account and the flow sent it again), a stale PENDING claim, or a
         # QUEUED entry whose message was lost. Clearing the retry token makes any old message a stranger.
@@ -173,8 +176,22 @@ def _claim_for_create(account_id: str, services: Services) -> LedgerEntry | Crea
         except LedgerConflict:
             continue
     existing = _ledger_call(services.ledger.get, account_id)
+    if existing is not None:
+        _queue_check(existing, request, services)
     return CreateResult(Outcome.IN_PROGRESS, account_id, existing.tracking_id if existing else "",
                         retry_after_seconds=services.retry.retry_after_seconds)
+
+
+def _queue_check(entry: LedgerEntry, request: CustomerRequest, services: Services) -> None:
+    """Back a 202 in_progress with a message: if the worker holding the claim dies, the message finds the
+    claim stale and finishes the account, so the accepted request is never only a promise."""
+    message = RetryMessage(kind=RetryKind.CHECK, account_id=entry.account_id, tracking_id=entry.tracking_id,
+                           payload=request.to_payload(), attempt=entry.attempts,
+                           first_seen_at=entry.created_at.isoformat())
+    try:
+        services.retry_queue.enqueue(message, int(services.stale_claim_after.total_seconds()) + 1)
+    except RetryQueueUnavailable:
+        raise StorageUnavailable("the request could not be queued; send it again later") from None
 
 
 def _answer_from_ledger(entry: LedgerEntry, services: Services) -> CreateResult | None:
@@ -295,7 +312,8 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
         # Same message, same attempt, back soon: the holder usually finishes within seconds, and a
         # re-check costs one ledger read (bounded by half the claim window for very long base delays).
         half_window = int(services.stale_claim_after.total_seconds() // 2) or 1
-        services.retry_queue.enqueue(message, min(services.retry.base_delay_seconds, half_window))
+        delay = half_window if message.kind is RetryKind.CHECK else min(services.retry.base_delay_seconds, half_window)
+        services.retry_queue.enqueue(message, delay)
         return RetryOutcome.DEFERRED
     if not isinstance(claimed, LedgerEntry):
         return RetryOutcome.SKIPPED
@@ -323,6 +341,8 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
     for _ in range(5):  # a conflict means the entry moved under us: re-read and decide again
         entry = _ledger_call(services.ledger.get, message.account_id)
         now = services.clock()
+        if message.kind is RetryKind.CHECK and (entry is None or entry.status is not LedgerStatus.PENDING):
+            return RetryOutcome.SKIPPED  # the claim holder finished: created, queued or visibly failed
         if entry is not None:
             if entry.status is LedgerStatus.CREATED:
                 logger.info("already created; retry message dropped")
@@ -334,15 +354,18 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
                     and not services.queued_is_stale(entry):
                 logger.info("another retry message owns the account; this copy is dropped")
                 return RetryOutcome.SKIPPED
-            if entry.status is LedgerStatus.FAILED and entry.tracking_id != message.tracking_id:
-                logger.info("a newer request owns the account; retry message dropped")
+            if entry.status is LedgerStatus.FAILED and (entry.tracking_id != message.tracking_id
+                                                        or message.attempt != 0):
+                # Only an operator's replay (attempt reset to 0) reopens a failed account; an old copy
+                # of a message must not create it from a payload a person may have corrected since.
+                logger.info("account failed; retry message dropped")
                 return RetryOutcome.SKIPPED
         try:
             if entry is None:  # the claim was released after a failed enqueue, or storage was reset
                 return _ledger_call(services.ledger.claim, LedgerEntry(
                     account_id=message.account_id, status=LedgerStatus.PENDING, tracking_id=message.tracking_id,
                     created_at=now, updated_at=now, attempts=message.attempt))
-            # FAILED with our tracking id: an operator replayed this message from the poison queue.
+            # FAILED and an operator's replay, QUEUED and ours, or a stale PENDING claim of a dead worker.
             return _ledger_call(services.ledger.update, entry.evolve(
                 status=LedgerStatus.PENDING, tracking_id=message.tracking_id, retry_token=None, updated_at=now))
         except LedgerConflict:
@@ -353,7 +376,7 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
 
 def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapError,
                         services: Services) -> RetryOutcome:
-    follow_up = message.next_attempt(_describe(error), retry_token=_new_retry_token())
+    follow_up = replace(message.next_attempt(_describe(error), retry_token=_new_retry_token()), kind=RetryKind.CREATE)
     attempts = follow_up.attempt
     if attempts >= services.retry.max_attempts:
         services.retry_queue.send_to_poison(follow_up)  # raises RetryQueueUnavailable: the host retries

@@ -61,6 +61,9 @@ def product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.Mon
             "FUNCTIONS_WORKER_RUNTIME": "python",
             "SAP_TRANSPORT": "simulator",
             "SAP_SIMULATOR_FAULTS": "",
+            # Claims count as abandoned after 8 x this (10 s at least): the follow-up messages of
+            # 202 in_progress answers come back after that, so the queue drains within the tests.
+            "SAP_TIMEOUT_SECONDS": "1",
             "RETRY_QUEUE_NAME": queue_name,
             "LEDGER_TABLE_NAME": table_name,
             "RETRY_MAX_ATTEMPTS": "12",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
-from shared.ledger import LedgerStatus, WriteBackStatus
+from shared.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.models import InvalidCustomerRequest
 from shared.retry_queue import RetryKind, RetryMessage
 from shared.sap import simulator
@@ -237,7 +238,6 @@ def test_a_stale_claim_of_a_dead_worker_is_taken_over(fake_services, sap_system)
     request = _request()
     now = fake_services.clock()
     fake_services.clock = lambda: now
-    from shared.ledger import LedgerEntry
 
     fake_services.ledger.claim(LedgerEntry(request.account_id, LedgerStatus.PENDING, "dead-worker",
                                            created_at=now, updated_at=now))
@@ -394,3 +394,46 @@ def test_the_202_answer_names_the_kind_of_problem_not_sap_internals(fake_service
     result = create_customer(_request(), fake_services)
     assert result.error == "SAP unavailable (CommunicationError)"
     assert "partner" not in create_customer(_request(), fake_services).error
+
+
+def test_an_in_progress_answer_is_backed_by_a_check_that_finishes_a_dead_workers_claim(fake_services, sap_system):
+    request = _request()
+    now = fake_services.clock()
+    fake_services.clock = lambda: now
+    fake_services.ledger.claim(LedgerEntry(request.account_id, LedgerStatus.PENDING, "dead-worker",
+                                           created_at=now, updated_at=now))
+
+    assert create_customer(request, fake_services).outcome is Outcome.IN_PROGRESS
+
+    [check] = fake_services.retry_queue.queued
+    assert check.message.kind is RetryKind.CHECK
+    assert check.delay_seconds > fake_services.stale_claim_after.total_seconds()  # back once the claim is stale
+    fake_services.clock = lambda: now + fake_services.stale_claim_after + timedelta(seconds=1)
+    assert drain(fake_services) == [RetryOutcome.CREATED]
+    [customer] = _customers_for(sap_system, request.account_id)
+    assert account_status(request.account_id, fake_services.ledger).customer_number == customer.number
+
+
+def test_a_check_does_nothing_once_the_claim_holder_finished(fake_services, sap_system):
+    request = _request()
+    assert create_customer(request, fake_services).outcome is Outcome.CREATED
+    check = RetryMessage(kind=RetryKind.CHECK, account_id=request.account_id, tracking_id="t", payload={},
+                         attempt=0, first_seen_at="2026-11-27T00:00:00+00:00")
+    assert retry_create_customer(dataclasses.replace(check, payload=request.to_payload()), fake_services) \
+        is RetryOutcome.SKIPPED
+    assert sap_system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 1
+
+
+def test_an_old_copy_of_a_message_does_not_reopen_a_failed_account(fake_services, sap_system):
+    request = _request()
+    sap_system.faults.down = True
+    create_customer(request, fake_services)
+    [first] = fake_services.retry_queue.queued
+    drain(fake_services)
+    assert account_status(request.account_id, fake_services.ledger).status is LedgerStatus.FAILED
+    sap_system.faults.down = False
+
+    assert retry_create_customer(first.message, fake_services) is RetryOutcome.SKIPPED  # a late redelivery
+    assert _customers_for(sap_system, request.account_id) == []
+    replay = dataclasses.replace(fake_services.retry_queue.poison[0], attempt=0)  # what `admin poison replay` sends
+    assert retry_create_customer(replay, fake_services) is RetryOutcome.CREATED

@@ -89,8 +89,10 @@ def _create_response(result: CreateResult, req: func.HttpRequest) -> func.HttpRe
 
 
 def _status_url(req: func.HttpRequest, account_id: str) -> str:
-    base = req.url.split("?")[0].rstrip("/")
-    return f"{base}/{account_id}"
+    # Relative (RFC 9110 section 10.2.2): the client resolves it against the URL it called, so a
+    # forged Host header is never reflected and no public base URL needs configuring behind a proxy.
+    # The route prefix is host.json's routePrefix ("api"); account_id is the normalised 18-character Id.
+    return f"/api/customers/{account_id}"
 
 
 @bp.function_name("GetSAPCustomerStatus")

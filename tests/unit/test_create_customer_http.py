@@ -177,6 +177,22 @@ def test_sap_unreachable_is_202_with_retry_after_and_location(fake_services, sap
     assert headers["Location"].endswith("/api/customers/001Dn00000AbCdEIAV")
 
 
+@pytest.mark.parametrize("url", [URL, "http://evil.example/api/customers", "https://evil.example:8443/api/customers?x=1"])
+def test_location_is_the_relative_status_path_whatever_the_host_header(fake_services, sap_system, url):
+    # The Functions host builds req.url from the Host header, so a forged Host reaches the function in both.
+    sap_system.faults.down = True
+    body = json.dumps(sample("german-account")).encode()
+    request = func.HttpRequest("POST", url, headers={"Content-Type": "application/json", "Host": "evil.example"},
+                               body=body)
+
+    response = create_sap_customer(request)
+
+    assert response.status_code == 202
+    location = response.headers["Location"]
+    assert "evil.example" not in location
+    assert location == "/api/customers/001Dn00000AbCdEIAV"
+
+
 def test_storage_down_is_503_with_retry_after(fake_services):
     fake_services.ledger.available = False
     status, body, headers = post(sample("german-account"))

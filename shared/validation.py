@@ -9,6 +9,20 @@ Rules worth knowing:
 * Unknown extra properties are ignored: Salesforce flows add their own (attributes, Id, ...).
 * Every known property must be a JSON string or null. Empty or whitespace-only strings count as
   missing; values are trimmed; runs of whitespace in `name` collapse to one space.
+* Invisible and deceptive characters, in every property (see `_visible_text`):
+  - rejected: control characters (Cc; street may have line breaks and tabs), lone surrogates, and the
+    bidirectional embeddings, overrides and isolates U+202A-U+202E, U+2066-U+2069: they make text
+    display in another order than it is stored ("Trojan Source"), so they are never silently fixed;
+  - stripped: every other format character (Unicode category Cf: zero-width space U+200B, word joiner
+    U+2060, BOM U+FEFF, soft hyphen U+00AD, the marks LRM/RLM/ALM, tags, ...) and the Hangul filler
+    letters: they show nothing, so removing them loses nothing a reader sees; except the few Cf number
+    signs that render visibly (U+0600-U+0605, U+06DD, U+070F, U+0890, U+0891, U+08E2, U+110BD, U+110CD);
+  - kept only where they are spelling: ZWNJ/ZWJ (U+200C/U+200D) between two non-ASCII letters, marks
+    or symbols (Persian, Indic conjuncts, emoji sequences) or right after a combining mark (a virama:
+    word-final Malayalam or Bengali forms); stripped anywhere else (edges, next to spaces, ASCII, doubled);
+  - a value must keep a visible character (a letter, digit, punctuation or symbol other than the braille
+    blank): a name of only invisible characters is "is required: must contain visible characters".
+  Limits apply to the cleaned value.
 * `accountId` and `name` are required, and `countryCode` (ISO 3166-1 alpha-2 or alpha-3) or
   `country` (English name, common variants such as "USA" or "UK" included). Both given: they must agree.
 * `city` is always required, because SAP's address management requires it; `postalCode` and the
@@ -78,6 +92,19 @@ _COUNTRY_ALIASES: dict[str, str] = {
 _LANGUAGE_ALIASES = {"iw": "he", "in": "id", "ji": "yi", "nb": "no", "nn": "no"}
 
 _WHITESPACE_RUN = re.compile(r"\s+")
+# Bidirectional embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): rejected.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Zero-width non-joiner and joiner: spelling in Persian, Indic scripts and emoji sequences; kept in words.
+_JOINERS = frozenset("\u200c\u200d")
+# Format characters that render visibly (number signs spanning the digits after them): kept as sent.
+_VISIBLE_FORMAT = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2"
+                            "\U000110bd\U000110cd")
+# Letters that render as nothing (Hangul fillers): stripped like invisible format characters.
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+# Symbols that render as nothing: allowed, but they do not make a value visible.
+_BLANK_SYMBOLS = frozenset("\u2800")
+# Fields whose value is always required: "only invisible characters" is reported as required.
+_REQUIRED_TEXT = frozenset({"accountId", "name", "city"})
 _LANGUAGE_TAG = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*")
 _ALNUM = re.compile(r"[A-Z0-9]+")
 
@@ -174,9 +201,9 @@ def _read_string(value: object, field: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise _Invalid(f"must be a string, not {_json_type(value)}")
-    text = value.strip()
-    if not text:
+    if not value.strip():
         return None
+    text = _visible_text(value).strip()
     # Street is a Salesforce text area: line breaks are its content, the mapping splits lines.
     allowed = "\n\r\t" if field == "street" else ""
     for char in text:
@@ -185,10 +212,45 @@ def _read_string(value: object, field: str) -> str | None:
             raise _Invalid("contains an invalid character (a lone UTF-16 surrogate)")
         if category == "Cc" and char not in allowed:
             raise _Invalid(f"must not contain control characters (found U+{ord(char):04X})")
+        if char in _BIDI_CONTROLS:
+            raise _Invalid(f"must not contain bidirectional control characters (found U+{ord(char):04X}): "
+                           "they make the text display in another order than it is stored")
+    if not any(unicodedata.category(char)[0] in "LNPS" and char not in _BLANK_SYMBOLS for char in text):
+        invisible = next(char for char in value if not char.isspace())
+        required = "is required: " if field in _REQUIRED_TEXT else ""
+        raise _Invalid(f"{required}must contain visible characters (found only invisible ones, "
+                       f"e.g. U+{ord(invisible):04X})")
     limit = MAX_LENGTHS.get(field)
     if limit is not None and len(text) > limit:
         raise _Invalid(f"must be at most {limit} characters long, not {len(text)}")
     return text
+
+
+def _visible_text(value: str) -> str:
+    """The value without invisible characters (the module docstring's rule); rejected ones are kept for the check."""
+    kept = [char for char in value if not _is_invisible(char)]
+    text: list[str] = []
+    for index, char in enumerate(kept):
+        if char in _JOINERS:
+            before = text[-1] if text else ""
+            after = kept[index + 1] if index + 1 < len(kept) else ""
+            after_mark = bool(before) and unicodedata.category(before)[0] == "M"
+            if not (_joinable(before) and (_joinable(after) or after_mark)):
+                continue
+        text.append(char)
+    return "".join(text)
+
+
+def _is_invisible(char: str) -> bool:
+    if char in _INVISIBLE_LETTERS:
+        return True
+    return (unicodedata.category(char) == "Cf" and char not in _BIDI_CONTROLS and char not in _JOINERS
+            and char not in _VISIBLE_FORMAT)
+
+
+def _joinable(char: str) -> bool:
+    """A character ZWJ/ZWNJ may stand next to: a non-ASCII letter, mark or symbol."""
+    return bool(char) and not char.isascii() and unicodedata.category(char)[0] in "LMS"
 
 
 def _json_type(value: object) -> str:

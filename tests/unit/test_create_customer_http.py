@@ -104,6 +104,41 @@ def test_invalid_field_is_400_naming_the_field(fake_services, change, field, rea
     assert reason.lower() in errors_by_field(body)[field].lower()
 
 
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"name": "\u200b\u200b\u200b"}, "name", "is required: must contain visible characters"),
+        ({"name": "Acme \u202eHbmG"}, "name", "bidirectional control characters (found U+202E)"),
+        ({"street": "Leopoldstraße\u202e 21"}, "street", "bidirectional control characters (found U+202E)"),
+    ],
+    ids=["zero-width-name", "rlo-in-name", "rlo-in-street"],
+)
+def test_invisible_or_deceptive_text_is_400_naming_the_field_and_creates_nothing(fake_services, sap_system, change,
+                                                                                 field, reason):
+    payload = sample("german-account")
+    payload.update(change)
+
+    status, body, _ = post(payload)
+
+    assert status == 400
+    assert reason in errors_by_field(body)[field]
+    assert sap_system.calls.get("BAPI_CUSTOMER_CREATEFROMDATA1", 0) == 0
+
+
+def test_a_byte_order_mark_in_the_name_is_not_stored_in_sap(fake_services):
+    payload = sample("german-account")
+    payload["name"] = "\ufeff" + payload["name"] + "\u200b"
+
+    status, body, _ = post(payload)
+
+    assert status == 201, body
+    detail = RfcSapGateway({}, rfc_module=__import__("shared.sap.simulator", fromlist=["x"])).read_customer(
+        body["customerNumber"])
+    address = detail["CUSTOMERADDRESS"]
+    stored_name = " ".join(address[f] for f in ("NAME", "NAME_2", "NAME_3", "NAME_4") if address.get(f))
+    assert stored_name == sample("german-account")["name"]
+
+
 def test_every_problem_is_reported_at_once(fake_services):
     status, body, _ = post(sample("invalid-account"))
     assert status == 400

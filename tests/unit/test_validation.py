@@ -195,6 +195,82 @@ def test_lone_surrogates_are_rejected():
     assert "surrogate" in errors_of(with_(GERMAN, city="M\ud800nchen"))["city"]
 
 
+# --- invisible and deceptive characters ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["\u200b", "\u200b\u200b\u200b", "\ufeff", " \u200b \u2060 ", "\u00ad\u200c\u200d",
+                                  "\u3164", "\u2800", "\u0301", "\u200e\u200f"])
+def test_a_name_of_only_invisible_characters_is_required_not_created(name):
+    message = errors_of(with_(GERMAN, name=name))["name"]
+    assert message.startswith("is required: must contain visible characters")
+
+
+def test_a_city_of_only_invisible_characters_is_required_and_an_optional_field_is_an_error_not_blank():
+    assert errors_of(with_(GERMAN, city="\u200b"))["city"].startswith("is required: must contain visible characters")
+    assert errors_of(with_(GERMAN, street="\ufeff\u200b"))["street"].startswith("must contain visible characters")
+
+
+@pytest.mark.parametrize("field", ["name", "street", "city", "state", "phone", "postalCode", "accountId"])
+@pytest.mark.parametrize("control", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
+                                     "\u2069"])
+def test_bidirectional_controls_are_rejected_naming_the_field(field, control):
+    value = str(GERMAN[field])
+    message = errors_of(with_(GERMAN, **{field: value[:2] + control + value[2:]}))[field]
+    assert f"bidirectional control characters (found U+{ord(control):04X})" in message
+
+
+def test_right_to_left_override_in_name_and_street_is_rejected_not_stored():
+    errors = errors_of(with_(GERMAN, name="Acme \u202eHbmG", street="Leopoldstraße\u202e 21"))
+    assert set(errors) == {"name", "street"}
+    assert "U+202E" in errors["name"] and "U+202E" in errors["street"]
+
+
+def test_byte_order_mark_and_zero_width_characters_are_stripped_never_stored_as_sent():
+    request = parse_customer_request(with_(GERMAN, name="\ufeffMüller\u200b Maschinen\u00adbau\u2060 GmbH\ufeff",
+                                           street="Leopold\ufeffstraße 12", city="\u200bMünchen",
+                                           postalCode="80\u200b802", phone="\u200e089 1234567\u200f"))
+    assert request.name == "Müller Maschinenbau GmbH"
+    assert request.street == "Leopoldstraße 12"
+    assert request.city == "München"
+    assert request.postal_code == "80802"
+    assert request.phone == "+49891234567"
+
+
+def test_lengths_count_the_visible_characters():
+    assert parse_customer_request(with_(GERMAN, name="x\u200b" * 140)).name == "x" * 140
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian: ZWNJ inside a word
+        "\u0915\u094d\u200d\u0937",  # Devanagari: ZWJ after a virama (half form)
+        "\u0dc1\u0dca\u200d\u0dbb\u0dd3",  # Sinhala "Sri": ZWJ between virama and ra
+        "\u0d05\u0d35\u0d28\u0d4d\u200d",  # Malayalam: word-final chillu in the older encoding
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467 Familie",  # emoji ZWJ sequence
+    ],
+)
+def test_joiners_that_are_part_of_the_spelling_are_kept(name):
+    assert parse_customer_request(with_(GERMAN, name=name)).name == name
+
+
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [
+        ("Ac\u200dme", "Acme"),  # between ASCII letters: spells nothing
+        ("\u200cAcme\u200d", "Acme"),  # at the edges
+        ("Acme \u200d GmbH", "Acme GmbH"),  # next to spaces
+        ("\u0645\u06cc\u200c\u200c\u062e", "\u0645\u06cc\u200c\u062e"),  # doubled: one is enough
+    ],
+)
+def test_joiners_elsewhere_are_stripped(name, kept):
+    assert parse_customer_request(with_(GERMAN, name=name)).name == kept
+
+
+def test_visible_format_characters_are_kept():
+    assert parse_customer_request(with_(GERMAN, name="Acme \u0600\u0661\u0662")).name == "Acme \u0600\u0661\u0662"
+
+
 @pytest.mark.parametrize(
     ("field", "limit"),
     [("name", 140), ("street", 255), ("city", 40), ("postalCode", 10), ("phone", 40), ("state", 80)],

@@ -1,7 +1,8 @@
 """Fault injection for the simulated SAP system: what can go wrong between us and a real SAP.
 
 Settings string (SAP_SIMULATOR_FAULTS, or SimulatedSap.configure_faults), comma-separated
-`name=value` pairs; names not given keep their defaults (off):
+`fault=value` items; a yes/no fault may stand alone (`down` means `down=true`); faults not given keep
+their defaults (off):
 
   latency_ms=20                     every connect and call waits this long (outside the system lock)
   communication_before=0.1          probability of CommunicationError before a call runs (nothing happened)
@@ -38,6 +39,16 @@ PROBABILITIES = (
     "abap_runtime_error",
 )
 ARMABLE = (*PROBABILITIES, "commit_failure")
+FLAGS = ("down", "logon_error")
+_NUMBERS = ("latency_ms", "fail_next_calls", "seed")
+KNOWN = ("latency_ms", *PROBABILITIES, "fail_next_calls", *FLAGS, "seed")
+SETTING = "SAP_SIMULATOR_FAULTS"
+_EXPECTED = {
+    **dict.fromkeys(PROBABILITIES, "a probability from 0 to 1, e.g. 0.1"),
+    **dict.fromkeys(_NUMBERS, "a whole number of at least 0"),
+    **dict.fromkeys(FLAGS, "true or false (or the bare name for true)"),
+}
+_EXAMPLES = {**dict.fromkeys(PROBABILITIES, "0.1"), "latency_ms": "20", "fail_next_calls": "3", "seed": "1"}
 _TRUE = {"1", "true", "yes", "on", "x"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -67,7 +78,11 @@ class FaultPlan:
 
     @classmethod
     def parse(cls, text: str | None) -> FaultPlan:
-        """A plan from the settings string described in the module docstring."""
+        """A plan from the settings string described in the module docstring.
+
+        A bad item raises FaultSettingsError with one line that names the setting, the item and what
+        is expected (worded so that the log redaction filter leaves it readable).
+        """
         plan = cls()
         for item in (text or "").split(","):
             if not item.strip():
@@ -75,35 +90,42 @@ class FaultPlan:
             name, separator, raw = item.partition("=")
             name, raw = name.strip().lower(), raw.strip()
             if not separator:
-                raise FaultSettingsError(f"SAP_SIMULATOR_FAULTS: '{item.strip()}' is not name=value")
+                if name in FLAGS:
+                    raw = "true"  # a bare yes/no fault switches it on
+                elif name in _NUMBERS or name in PROBABILITIES:
+                    raise FaultSettingsError(
+                        f"{SETTING}: '{item.strip()}' needs a value, e.g. {name}={_EXAMPLES[name]}"
+                    )
             plan._set(name, raw)
         return plan
 
     def _set(self, name: str, raw: str) -> None:
+        if name not in KNOWN:
+            raise FaultSettingsError(
+                f"{SETTING}: unknown fault '{name}' (known: {', '.join(KNOWN)}; "
+                f"e.g. {SETTING}=down or {SETTING}=communication_before=0.3,latency_ms=20)"
+            )
         try:
             if name in PROBABILITIES:
                 value = float(raw)
                 if not 0.0 <= value <= 1.0:
                     raise ValueError
                 self.probabilities[name] = value
-            elif name in ("latency_ms", "fail_next_calls", "seed"):
+            elif name in _NUMBERS:
                 number = int(raw)
                 if number < 0:
                     raise ValueError
                 setattr(self, name, number)
                 if name == "seed":
                     self._random.seed(number)
-            elif name in ("down", "logon_error"):
+            else:
                 if raw.lower() not in _TRUE | _FALSE:
                     raise ValueError
                 setattr(self, name, raw.lower() in _TRUE)
-            else:
-                known = ", ".join(("latency_ms", *PROBABILITIES, "fail_next_calls", "down", "logon_error", "seed"))
-                raise FaultSettingsError(f"SAP_SIMULATOR_FAULTS: unknown fault '{name}' (known: {known})")
-        except ValueError as error:
-            if isinstance(error, FaultSettingsError):
-                raise
-            raise FaultSettingsError(f"SAP_SIMULATOR_FAULTS: '{raw}' is not a valid value for {name}") from None
+        except ValueError:
+            raise FaultSettingsError(
+                f"{SETTING}: '{raw}' is not a valid value for {name}: expected {_EXPECTED[name]}"
+            ) from None
 
     def arm(self, name: str, times: int = 1) -> None:
         """Make the next `times` opportunities of this fault fire for sure."""

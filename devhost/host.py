@@ -14,7 +14,7 @@ from aiohttp import web
 
 from devhost.app_loader import HTTP_TRIGGER, QUEUE_TRIGGER, FunctionSpec, ImportState, load_functions
 from devhost.config import HostConfig, load_local_settings, read_host_config
-from devhost.http_server import HttpRoute, build_http_app, build_routes
+from devhost.http_server import ConnectionGuard, HttpLimits, HttpRoute, build_http_app, build_routes
 from devhost.invocation import Invoker
 from devhost.queue_listener import QueueListener, make_listener
 
@@ -42,16 +42,21 @@ class LocalHost:
     `start()` runs the host on its own thread and event loop and returns once it listens (port 0 picks a
     free port; see `base_url`); `stop()` shuts it down. `serve_forever()` is the blocking form the CLI uses.
     `polling_cap_seconds` caps host.json's maxPollingInterval (None honours host.json as it is).
+    `http_limits` bounds what one client may cost: body size and read timeouts, open and idle
+    connections (see HttpLimits; the defaults suit a laptop).
     """
 
     def __init__(self, app_dir: str | os.PathLike[str] = ".", *, host: str = "127.0.0.1", port: int = 7071,
                  polling_cap_seconds: float | None = DEFAULT_POLLING_CAP_SECONDS,
-                 shutdown_timeout_seconds: float = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS) -> None:
+                 shutdown_timeout_seconds: float = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+                 http_limits: HttpLimits | None = None) -> None:
         self.app_dir = Path(app_dir).resolve()
         self.host = host
         self.port = port
         self.polling_cap_seconds = polling_cap_seconds
         self.shutdown_timeout_seconds = shutdown_timeout_seconds
+        self.http_limits = http_limits or HttpLimits()
+        self.connection_guard: ConnectionGuard | None = None
         self.config = HostConfig()
         self.functions: list[FunctionSpec] = []
         self.http_routes: list[HttpRoute] = []
@@ -60,6 +65,7 @@ class LocalHost:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
         self._http_executor: ThreadPoolExecutor | None = None
         self._stop_requested: asyncio.Event | None = None
         self._import_state: ImportState | None = None
@@ -89,15 +95,24 @@ class LocalHost:
             for spec in self.functions if spec.kind == QUEUE_TRIGGER
         ]
         self.unserved = [spec for spec in self.functions if spec.kind not in (HTTP_TRIGGER, QUEUE_TRIGGER)]
-        app = build_http_app(self.http_routes, Invoker(self._http_executor, str(self.app_dir)))
+        self.connection_guard = ConnectionGuard(self.http_limits)
+        app = build_http_app(self.http_routes, Invoker(self._http_executor, str(self.app_dir)), self.http_limits,
+                             self.connection_guard)
+        # auto_decompress off: the trigger handler decompresses the body itself, against the size cap.
+        # keepalive_timeout: an idle keep-alive connection goes as the guard's idle timeout says.
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                                     shutdown_timeout=self.shutdown_timeout_seconds)
+                                     shutdown_timeout=self.shutdown_timeout_seconds, auto_decompress=False,
+                                     keepalive_timeout=self.http_limits.idle_timeout_seconds,
+                                     lingering_time=self.http_limits.lingering_seconds)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, backlog=_LISTEN_BACKLOG)
-        await site.start()
+        assert self._runner.server is not None
+        # Our own listening socket rather than web.TCPSite: every connection goes through the guard.
+        self._listener = await self._loop.create_server(
+            self.connection_guard.protocol_factory(self._runner.server), self.host, self.port,
+            backlog=_LISTEN_BACKLOG, reuse_address=True,
+        )
         if self.port == 0:
-            server = site._server  # aiohttp exposes the bound port only through the server's sockets
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self.port = self._listener.sockets[0].getsockname()[1]
         for listener in self.queue_listeners:
             listener.start().add_done_callback(self._poll_task_ended)
         self._log_banner()
@@ -134,9 +149,14 @@ class LocalHost:
     async def _stop_async(self) -> None:
         listeners = self.queue_listeners
         await asyncio.gather(*(listener.stop(self.shutdown_timeout_seconds) for listener in listeners))
+        if self._listener is not None:
+            self._listener.close()  # stop accepting
         if self._runner is not None:
-            # Stops accepting, then waits up to shutdown_timeout for requests in flight.
+            # Closes idle connections, then waits up to shutdown_timeout for requests in flight.
             await self._runner.cleanup()
+        if self._listener is not None:
+            await self._listener.wait_closed()
+            self._listener = None
         if self._http_executor is not None:
             self._http_executor.shutdown(wait=False, cancel_futures=True)
         logger.info("Local host stopped")

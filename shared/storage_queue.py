@@ -8,14 +8,20 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueClient, QueueServiceClient, TextBase64EncodePolicy
 
 from shared.retry_queue import InvalidRetryMessage, RetryMessage, RetryQueue, RetryQueueUnavailable
 from shared.settings import Settings
-from shared.storage_clients import is_storage_unavailable, queue_service_client
+from shared.storage_clients import (
+    PROBE_CALL_OPTIONS,
+    describe_storage_error,
+    is_missing_container,
+    is_storage_unavailable,
+    queue_service_client,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,25 +81,54 @@ class StorageRetryQueue(RetryQueue):
         with self._ensure_lock:
             if queue.queue_name in self._ensured:
                 return
-            try:
-                queue.create_queue()
-                logger.info("queue %s created", queue.queue_name)
-            except ResourceExistsError:
-                pass
+            self._create(queue)
+            self._ensured.add(queue.queue_name)
+
+    @staticmethod
+    def _create(queue: QueueClient) -> None:
+        try:
+            queue.create_queue()
+            logger.info("queue %s created", queue.queue_name)
+        except ResourceExistsError:
+            pass
+
+    def _recreate(self, queue: QueueClient) -> None:
+        with self._ensure_lock:
+            logger.warning("queue %s is missing (storage restarted empty?); creating it again", queue.queue_name)
+            self._create(queue)
             self._ensured.add(queue.queue_name)
 
     def _call(self, queue: QueueClient, operation: Callable[[], _Result]) -> _Result:
+        """Run one storage call. A missing queue is created again and the call repeated once; every
+        storage error becomes RetryQueueUnavailable, so callers answer 503 instead of failing raw."""
         try:
             self._ensure(queue)
-            return operation()
-        except AzureError as error:
-            if is_storage_unavailable(error):
-                logger.warning("queue %s unavailable: %s", queue.queue_name, type(error).__name__)
-                raise RetryQueueUnavailable(f"queue {queue.queue_name} unavailable ({type(error).__name__})") from error
-            raise
-        except OSError as error:
-            logger.warning("queue %s unreachable: %s", queue.queue_name, type(error).__name__)
-            raise RetryQueueUnavailable(f"queue {queue.queue_name} unreachable ({type(error).__name__})") from error
+            try:
+                return operation()
+            except ResourceNotFoundError as error:
+                if not is_missing_container(error):
+                    raise
+                self._recreate(queue)
+                return operation()
+        except (AzureError, OSError) as error:
+            described = describe_storage_error(error)
+            if isinstance(error, OSError) or is_storage_unavailable(error):
+                logger.warning("queue %s unavailable: %s", queue.queue_name, described)
+            else:  # not an outage the SDK recognises (a 400, a 404 after re-creating the queue): say so louder
+                logger.error("queue %s storage error: %s", queue.queue_name, described)
+            raise RetryQueueUnavailable(f"queue {queue.queue_name} unavailable ({described})") from error
+
+    def probe(self) -> None:
+        """One cheap call with short timeouts and no retries, for the health check: returns when the
+        queue service answers (a missing queue counts: it is created on first use); else
+        RetryQueueUnavailable."""
+        try:
+            self._main.get_queue_properties(**PROBE_CALL_OPTIONS)
+        except (AzureError, OSError) as error:
+            if is_missing_container(error):
+                return
+            described = describe_storage_error(error)
+            raise RetryQueueUnavailable(f"queue {self.queue_name} unavailable ({described})") from error
 
     def enqueue(self, message: RetryMessage, delay_seconds: int = 0) -> None:
         self._call(
@@ -118,11 +153,14 @@ class StorageRetryQueue(RetryQueue):
         return peeked
 
     def replay_poison(self, message_id: str | None = None) -> int:
-        """Move parked messages (all, or the one with message_id) back to the main queue with the
-        attempt count reset. A message leaves the poison queue only after the main queue has it, so
-        a failure part-way duplicates at worst (the ledger makes a duplicate harmless), never loses."""
+        """Move parked messages (all readable ones, or the one with message_id) back to the main queue
+        with the attempt count reset; returns how many moved. A message leaves the poison queue only
+        after the main queue has it, so a failure part-way duplicates at worst (the ledger makes a
+        duplicate harmless), never loses. Every message received but not replayed (other ids,
+        unreadable ones, the rest of a batch, everything after an error) is made visible again at once,
+        so a `list` right afterwards shows it."""
         replayed = 0
-        held_back: list[tuple[str, str]] = []  # (id, pop receipt) of messages left in the poison queue
+        held: dict[str, str] = {}  # id -> pop receipt of received messages not (yet) replayed
         try:
             while True:
                 batch = self._call(
@@ -134,32 +172,44 @@ class StorageRetryQueue(RetryQueue):
                 )
                 if not batch:
                     break
+                held.update((item.id, item.pop_receipt) for item in batch)
                 for item in batch:
                     if message_id is not None and item.id != message_id:
-                        held_back.append((item.id, item.pop_receipt))
                         continue
                     parsed = parse_queue_body(item.content)
                     if isinstance(parsed, str):
                         logger.warning("poison message %s is not a retry message; left in place", item.id)
-                        held_back.append((item.id, item.pop_receipt))
                         continue
                     self.enqueue(replace(parsed, attempt=0))
-                    self._call(self._poison, lambda item=item: self._poison.delete_message(item.id, item.pop_receipt))
+                    self._delete_replayed(item.id, item.pop_receipt)
+                    del held[item.id]
                     replayed += 1
                     if message_id is not None:
                         return replayed
         finally:
-            self._release(held_back)
+            self._release(held)
         logger.info("replayed %s message(s) from %s", replayed, self.poison_queue_name)
         return replayed
 
-    def _release(self, held_back: list[tuple[str, str]]) -> None:
-        # Make skipped messages visible again at once instead of after the hold time.
-        for message_id, pop_receipt in held_back:
+    def _delete_replayed(self, message_id: str, pop_receipt: str) -> None:
+        try:
+            self._poison.delete_message(message_id, pop_receipt)
+        except ResourceNotFoundError:
+            # The hold ran out and someone else received it meanwhile (or the queue is gone): it is in
+            # the main queue now and may show up here again; replaying it twice is a harmless duplicate.
+            logger.warning("poison message %s was replayed but could not be removed (its hold ran out)", message_id)
+        except (AzureError, OSError) as error:
+            described = describe_storage_error(error)
+            raise RetryQueueUnavailable(f"queue {self.poison_queue_name} unavailable ({described})") from error
+
+    def _release(self, held: Mapping[str, str]) -> None:
+        # Make the messages received but not replayed visible again now instead of after the hold time.
+        for message_id, pop_receipt in held.items():
             try:
                 self._poison.update_message(message_id, pop_receipt, visibility_timeout=0)
-            except AzureError:
-                logger.warning("poison message %s stays hidden for up to %ss", message_id, _REPLAY_HOLD_SECONDS)
+            except (AzureError, OSError) as error:
+                logger.warning("poison message %s stays hidden for up to %ss: %s", message_id, _REPLAY_HOLD_SECONDS,
+                               describe_storage_error(error))
 
     def approximate_count(self, queue_name: str | None = None) -> int:
         """Messages in the main queue, or in queue_name (e.g. self.poison_queue_name); approximate."""
@@ -171,7 +221,9 @@ class StorageRetryQueue(RetryQueue):
 
 
 def storage_retry_queue_from_settings(
-    settings: Settings, *, environ: Mapping[str, str] | None = None
+    settings: Settings, *, environ: Mapping[str, str] | None = None, **client_options: Any
 ) -> StorageRetryQueue:
-    """The retry queue the app uses: connection string or identity-based connection, see storage_clients."""
-    return StorageRetryQueue(queue_service_client(settings, environ=environ), settings.retry.queue_name)
+    """The retry queue the app uses: connection string or identity-based connection, see storage_clients.
+    client_options override the client defaults (the operations commands use shorter timeouts)."""
+    return StorageRetryQueue(queue_service_client(settings, environ=environ, **client_options),
+                             settings.retry.queue_name)

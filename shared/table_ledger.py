@@ -19,7 +19,13 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.ledger import Ledger, LedgerConflict, LedgerEntry, LedgerStatus, LedgerUnavailable, WriteBackStatus
 from shared.settings import Settings
-from shared.storage_clients import is_storage_unavailable, table_service_client
+from shared.storage_clients import (
+    PROBE_CALL_OPTIONS,
+    describe_storage_error,
+    is_missing_container,
+    is_storage_unavailable,
+    table_service_client,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +41,9 @@ _MAX_ERROR_LENGTH = 8000
 
 _Result = TypeVar("_Result")
 
-# Tables known to exist, per endpoint: create_table runs once per process and table, not per call.
+# Tables known to exist, per endpoint: create_table runs once per process and table, not per call. A
+# table that disappears later (storage restarted empty, someone deleted it) answers TableNotFound;
+# the call then creates it again and repeats once (see TableLedger._call).
 _ensured_tables: set[tuple[str, str]] = set()
 _ensure_lock = threading.Lock()
 
@@ -110,28 +118,63 @@ class TableLedger(Ledger):
         with _ensure_lock:
             if key in _ensured_tables:
                 return
-            try:
-                self._table.create_table()
-                logger.info("ledger table %s created", self._table.table_name)
-            except ResourceExistsError:
-                pass
+            self._create_table()
             _ensured_tables.add(key)
 
+    def _create_table(self) -> None:
+        try:
+            self._table.create_table()
+            logger.info("ledger table %s created", self._table.table_name)
+        except ResourceExistsError:
+            pass
+
+    def _recreate_table(self) -> None:
+        with _ensure_lock:
+            logger.warning("ledger table %s is missing (storage restarted empty?); creating it again",
+                           self._table.table_name)
+            self._create_table()
+            _ensured_tables.add((self._table.url, self._table.table_name))
+
     def _call(self, account_id: str, operation: Callable[[], _Result]) -> _Result:
-        """Run one storage call; storage outages become LedgerUnavailable, everything else propagates."""
+        """Run one storage call. A missing table is created again and the call repeated once. Entity
+        outcomes the callers interpret (exists, modified, not found) propagate; every other storage
+        error becomes LedgerUnavailable, so callers answer 503 instead of failing with a raw SDK error."""
         try:
             self._ensure_table()
-            return operation()
-        except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
+            try:
+                return operation()
+            except ResourceNotFoundError as error:
+                if not is_missing_container(error):
+                    raise
+                self._recreate_table()
+                return operation()
+        except (ResourceExistsError, ResourceModifiedError):
             raise
-        except AzureError as error:
-            if is_storage_unavailable(error):
-                logger.warning("ledger storage unavailable for account %s: %s", account_id, type(error).__name__)
-                raise LedgerUnavailable(f"ledger storage unavailable ({type(error).__name__})") from error
-            raise
-        except OSError as error:
-            logger.warning("ledger storage unreachable for account %s: %s", account_id, type(error).__name__)
-            raise LedgerUnavailable(f"ledger storage unreachable ({type(error).__name__})") from error
+        except ResourceNotFoundError as error:
+            if not is_missing_container(error):
+                raise
+            raise self._unavailable(account_id, error) from error
+        except (AzureError, OSError) as error:
+            raise self._unavailable(account_id, error) from error
+
+    def _unavailable(self, account_id: str, error: Exception) -> LedgerUnavailable:
+        described = describe_storage_error(error)
+        if isinstance(error, OSError) or is_storage_unavailable(error):
+            logger.warning("ledger storage unavailable for account %s: %s", account_id, described)
+        else:  # not an outage the SDK recognises (a 400, a 404 after re-creating the table): say so louder
+            logger.error("ledger storage error for account %s: %s", account_id, described)
+        return LedgerUnavailable(f"ledger storage unavailable ({described})")
+
+    def probe(self) -> None:
+        """One cheap read with short timeouts and no retries, for the health check: returns when the
+        table service answers (a missing table counts: it is created on first use); else
+        LedgerUnavailable. A point read of a row that never exists needs no more rights than the app has."""
+        try:
+            self._table.get_entity("__health__", "probe", **PROBE_CALL_OPTIONS)
+        except ResourceNotFoundError:
+            return  # the expected answer: the service is there (with or without the table)
+        except (AzureError, OSError) as error:
+            raise LedgerUnavailable(f"ledger storage unavailable ({describe_storage_error(error)})") from error
 
     def get(self, account_id: str) -> LedgerEntry | None:
         try:
@@ -190,6 +233,8 @@ class TableLedger(Ledger):
         )
 
 
-def table_ledger_from_settings(settings: Settings, *, environ: Mapping[str, str] | None = None) -> TableLedger:
-    """The ledger the app uses: connection string or identity-based connection, see storage_clients."""
-    return TableLedger(table_service_client(settings, environ=environ), settings.ledger_table_name)
+def table_ledger_from_settings(settings: Settings, *, environ: Mapping[str, str] | None = None,
+                               **client_options: Any) -> TableLedger:
+    """The ledger the app uses: connection string or identity-based connection, see storage_clients.
+    client_options override the client defaults (the operations commands use shorter timeouts)."""
+    return TableLedger(table_service_client(settings, environ=environ, **client_options), settings.ledger_table_name)

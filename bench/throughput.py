@@ -21,7 +21,7 @@ def run(iterations: int = ITERATIONS) -> list[Measurement]:
     from shared.settings import load_settings
     from shared.validation import parse_customer_request
 
-    organisation = load_settings({}).sap_organisation
+    organisation = load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation
     payloads = load_samples()
     for index in range(WARM_UP):  # reference data is loaded once per process; the cold-start benchmark counts it
         map_customer_request(parse_customer_request(payloads[index % len(payloads)]), organisation)

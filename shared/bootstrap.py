@@ -79,12 +79,25 @@ def build_sap_gateway(config: Settings):  # noqa: ANN201 - returns the SapGatewa
 
         simulator.configure_default_system_from_environment()
         return RfcSapGateway(config.sap_connection.parameters, rfc_module=simulator,
-                             timeout_seconds=config.sap_timeout_seconds)
+                             timeout_seconds=config.sap_timeout_seconds,
+                             no_match_messages=config.sap_find_no_match_messages or simulator.NO_MATCH_MESSAGES)
     if config.sap_transport is SapTransport.RFC:
+        if not config.sap_find_no_match_messages:
+            logger.warning("SAP_FIND_NO_MATCH_MESSAGE is not set: an account whose create outcome is unknown "
+                           "will be held for review instead of searched (see the README)")
         return RfcSapGateway(config.sap_connection.parameters, rfc_module=None,
-                             timeout_seconds=config.sap_timeout_seconds)
+                             timeout_seconds=config.sap_timeout_seconds,
+                             no_match_messages=config.sap_find_no_match_messages)
     raise SettingsError("SAP_TRANSPORT=relay: the relay transport comes with the on-premise agent; "
                         "use simulator or rfc for now")
+
+
+def stale_claim_window(sap_timeout_seconds: float) -> timedelta:
+    """A claim is stale once the SAP unit it guards must have ended (the gateway's own bound on one
+    unit), plus a little for the ledger write that follows."""
+    from shared.sap.rfc import RfcSapGateway
+
+    return timedelta(seconds=max(10.0, RfcSapGateway.longest_unit_seconds(sap_timeout_seconds) + 5))
 
 
 def build_services(config: Settings) -> Services:
@@ -103,10 +116,7 @@ def build_services(config: Settings) -> Services:
         organisation=config.sap_organisation,
         retry=config.retry,
         writeback=writeback,
-        # A claim is stale once the SAP unit it guards must have ended: up to 4 RFC steps (logon, guard,
-        # create, commit) of at most SAP_TIMEOUT_SECONDS each, plus one retry started within the
-        # first timeout (see RfcSapGateway), with room to spare.
-        stale_claim_after=timedelta(seconds=max(10.0, 8 * config.sap_timeout_seconds)),
+        stale_claim_after=stale_claim_window(config.sap_timeout_seconds),
     )
     logger.info("services ready", extra={"sap_transport": config.sap_transport.value,
                                          "writeback": config.writeback.value})

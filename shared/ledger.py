@@ -13,6 +13,9 @@ class LedgerStatus(StrEnum):
     QUEUED = "queued"  # a transient failure: the retry queue owns it
     CREATED = "created"  # SAP has the customer; customer_number is set
     FAILED = "failed"  # permanent: SAP rejected the data, or attempts ran out
+    # An earlier attempt may have created the customer and the duplicate guard cannot tell which (or
+    # whether): never created automatically; an operator resolves it (`python -m admin resolve`).
+    NEEDS_REVIEW = "needs_review"
 
 
 class WriteBackStatus(StrEnum):
@@ -36,6 +39,15 @@ class LedgerEntry:
     # Identifies the one retry message that owns a QUEUED entry; copies of older messages (host
     # redeliveries, replays) carry another token and are dropped.
     retry_token: str | None = None
+    # The stable kind of last_error (shared.sap.errors: transient, outcome_unknown, misconfigured, ...).
+    error_kind: str | None = None
+    # An attempt's line broke after the create or commit was sent: SAP may hold the customer, so every
+    # later attempt searches before it creates. Cleared only by a created/adopted customer or an operator.
+    outcome_unknown: bool = False
+    # The customer was found by the duplicate guard (created by an earlier attempt), not created now.
+    adopted: bool = False
+    # The request while the entry needs review, so an operator's `resolve --create` can send it again.
+    payload: dict[str, str] | None = None
     # Opaque optimistic-concurrency token (the table's ETag); None for an entry not yet stored.
     etag: str | None = None
 
@@ -51,6 +63,9 @@ class LedgerEntry:
             "trackingId": self.tracking_id,
             "attempts": self.attempts,
             "lastError": self.last_error,
+            "errorKind": self.error_kind,
+            "outcomeUnknown": self.outcome_unknown,
+            "adopted": self.adopted,
             "writeBack": self.writeback.value,
             "createdAt": self.created_at.isoformat(),
             "updatedAt": self.updated_at.isoformat(),

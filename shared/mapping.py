@@ -12,13 +12,19 @@ logged, and nothing in this module logs.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from shared.models import CustomerCreation, CustomerRequest, FieldError, InvalidCustomerRequest, MappingWarning
 from shared.reference import default_language_for_country, sap_language_key, sap_region_code
-from shared.settings import SalesArea, SapOrganisation, SettingsError
+from shared.sap_lengths import longest_prefix_within, utf16_units
+from shared.settings import SalesArea, SapOrganisation
 
-# BAPIKNA106 (PI_COMPANYDATA): the fields the mapping fills, with their lengths in characters.
+# BAPIKNA106 (PI_COMPANYDATA): the fields the mapping fills, with the widths it shortens to when the
+# live metadata allows at least that much. They are KNA1's widths (NAME1..4, ORT01, STRAS are 35
+# characters), the narrowest table the BAPI writes the customer to; a wider BAPIKNA106 field (the
+# central address allows 40 and 60) would be cut in KNA1 without a word. The rfc adapter reads the
+# real lengths from SAP (`SapInterface.company_data_lengths`); the mapping uses the smaller of the two.
+# Lengths count UTF-16 code units, as a Unicode SAP system does (shared/sap_lengths.py).
 COMPANY_DATA_LENGTHS: dict[str, int] = {
     "NAME": 35,
     "NAME_2": 35,
@@ -36,12 +42,13 @@ COMPANY_DATA_LENGTHS: dict[str, int] = {
     "CURRENCY_ISO": 3,
     "TEL1_NUMBR": 30,
     "TEL1_EXT": 10,
-    "SORT1": 20,
-    "SORT2": 20,
 }
+# Every PI_COMPANYDATA field the mapping may send (the rfc adapter checks each against SAP's metadata).
+COMPANY_DATA_FIELDS: tuple[str, ...] = tuple(COMPANY_DATA_LENGTHS)
+# BAPIKNA102 (PI_COPYREFERENCE): sales organisation, distribution channel, division, reference customer.
+COPY_REFERENCE_FIELDS: tuple[str, ...] = ("SALESORG", "DISTR_CHAN", "DIVISION", "REF_CUSTMR")
 NAME_FIELDS = ("NAME", "NAME_2", "NAME_3", "NAME_4")
-NAME_WIDTH = 35
-SORT1_WIDTH = COMPANY_DATA_LENGTHS["SORT1"]
+NAME_WIDTH = COMPANY_DATA_LENGTHS["NAME"]
 
 # BAPIKNA102 (PI_COPYREFERENCE) key lengths: VKORG, VTWEG, SPART, KUNNR.
 _SALES_ORGANIZATION_LENGTH = 4
@@ -49,38 +56,34 @@ _DISTRIBUTION_CHANNEL_LENGTH = 2
 _DIVISION_LENGTH = 2
 _CUSTOMER_NUMBER_LENGTH = 10
 
-# A Salesforce Id has 18 characters; the field that carries it must hold them all, and must not
-# be a name line (the name may need all four).
-_ACCOUNT_ID_LENGTH = 18
-ACCOUNT_ID_FIELDS = tuple(
-    name for name, length in COMPANY_DATA_LENGTHS.items()
-    if length >= _ACCOUNT_ID_LENGTH and name not in NAME_FIELDS
-)
 
-# The request fields (camelCase, as the caller knows them) that feed each shortened SAP field.
-_REQUEST_FIELD_OF = {"STREET": "street", "CITY": "city", "TEL1_NUMBR": "phone"}
+def effective_lengths(live_lengths: Mapping[str, int] | None) -> dict[str, int]:
+    """The widths the mapping shortens to: the smaller of ours and the live system's, per field."""
+    if not live_lengths:
+        return dict(COMPANY_DATA_LENGTHS)
+    return {name: min(width, live_lengths.get(name, width)) for name, width in COMPANY_DATA_LENGTHS.items()}
 
 
 # --------------------------------------------------------------------------- names
 
 
 def split_name_with_separators(name: str, width: int = NAME_WIDTH, lines: int = 4) -> tuple[list[str], list[str]]:
-    """The name as at most `lines` parts of at most `width` characters, and what each break consumed.
+    """The name as at most `lines` parts of at most `width` UTF-16 units, and what each break consumed.
 
     `separators[i]` is what was taken out between `parts[i]` and `parts[i + 1]`: " " when the break
     fell on a space, "" when a word was cut, so `join_name(parts, separators) == name` always.
 
     Rule: fill lines word by word; a word longer than `width` starts a new line and is cut every
-    `width` characters. If that needs more than `lines` lines, cut the whole name every `width`
-    characters instead (4 x 35 = 140 always fits); a space that falls on such a cut is consumed as
-    the break, so no part starts or ends with a blank (SAP would drop a trailing one).
+    `width` units. If that needs more than `lines` lines, cut the whole name every `width` units
+    instead; a space that falls on such a cut is consumed as the break, so no part starts or ends
+    with a blank (SAP would drop a trailing one). A cut never splits a character.
     Raises ValueError if even that does not fit (the name is longer than width x lines).
     """
     parts, separators = _split_on_words(name, width)
     if len(parts) > lines:
         parts, separators = _split_hard(name, width)
     if len(parts) > lines:
-        raise ValueError(f"a name of {len(name)} characters does not fit {lines} lines of {width}")
+        raise ValueError(f"a name of {utf16_units(name)} units does not fit {lines} lines of {width}")
     return parts, separators
 
 
@@ -99,16 +102,25 @@ def join_name(parts: Sequence[str], separators: Sequence[str]) -> str:
     return joined
 
 
+def _pieces(word: str, width: int) -> list[str]:
+    """The word cut into pieces of at most `width` units (one piece when it fits)."""
+    pieces: list[str] = []
+    while word:
+        piece = longest_prefix_within(word, width) or word[0]
+        pieces.append(piece)
+        word = word[len(piece):]
+    return pieces or [""]
+
+
 def _split_on_words(name: str, width: int) -> tuple[list[str], list[str]]:
     parts: list[str] = []
     separators: list[str] = []
     current: str | None = None
     for word in name.split(" "):
-        pieces = [word[start:start + width] for start in range(0, len(word), width)] or [""]
-        for piece_index, piece in enumerate(pieces):
+        for piece_index, piece in enumerate(_pieces(word, width)):
             if current is None:
                 current = piece
-            elif piece_index == 0 and len(current) + 1 + len(piece) <= width:
+            elif piece_index == 0 and utf16_units(current) + 1 + utf16_units(piece) <= width:
                 current = f"{current} {piece}"
             else:
                 parts.append(current)
@@ -124,7 +136,7 @@ def _split_hard(name: str, width: int) -> tuple[list[str], list[str]]:
     separators: list[str] = []
     position = 0
     while True:
-        chunk = name[position:position + width]
+        chunk = longest_prefix_within(name[position:], width) or name[position:position + 1]
         position += len(chunk)
         if position >= len(name):
             parts.append(chunk)
@@ -182,7 +194,7 @@ def shorten_street(street: str, width: int = COMPANY_DATA_LENGTHS["STREET"]) -> 
     """
     lines = [" ".join(line.split()) for line in _LINE_BREAK.split(street)]
     one_line = ", ".join(line for line in lines if line)
-    if len(one_line) <= width:
+    if utf16_units(one_line) <= width:
         return one_line, False
     abbreviated = _ABBREVIATION_PATTERN.sub(lambda match: _STREET_ABBREVIATIONS[match.group(1).lower()], one_line)
     abbreviated = _GERMAN_STREET_SUFFIX.sub(lambda match: match.group(1)[:3] + ".", abbreviated)
@@ -192,51 +204,44 @@ def shorten_street(street: str, width: int = COMPANY_DATA_LENGTHS["STREET"]) -> 
 def shorten_city(city: str, width: int = COMPANY_DATA_LENGTHS["CITY"]) -> tuple[str, bool]:
     """The city cut at the last word boundary that fits `width`, and whether it had to be cut."""
     one_line = " ".join(city.split())
-    if len(one_line) <= width:
+    if utf16_units(one_line) <= width:
         return one_line, False
     return _cut_at_word_boundary(one_line, width), True
 
 
 def _cut_at_word_boundary(text: str, width: int) -> str:
-    if len(text) <= width:
+    if utf16_units(text) <= width:
         return text
-    boundary = text.rfind(" ", 0, width + 1)
-    cut = text[:boundary] if boundary > 0 else text[:width]
+    fitting = longest_prefix_within(text, width)
+    # A space just after the part that fits is a word boundary too.
+    boundary = len(fitting) if text[len(fitting):len(fitting) + 1] == " " else fitting.rfind(" ")
+    cut = text[:boundary] if boundary > 0 else fitting
     # "Main St. 1, Building 5," reads better without the dangling separator.
-    return cut.rstrip(" ,;-/") or text[:width]
+    return cut.rstrip(" ,;-/") or fitting
 
 
 # --------------------------------------------------------------------------- the mapping
 
 
-def map_customer_request(request: CustomerRequest, organisation: SapOrganisation) -> CustomerCreation:
+def map_customer_request(request: CustomerRequest, organisation: SapOrganisation,
+                         live_lengths: Mapping[str, int] | None = None) -> CustomerCreation:
     """The BAPI_CUSTOMER_CREATEFROMDATA1 parameters for one validated request.
 
+    `live_lengths` are the PI_COMPANYDATA lengths the live system reported (the rfc adapter's
+    metadata check); values are shortened to the smaller of those and COMPANY_DATA_LENGTHS.
     Raises InvalidCustomerRequest (every field problem at once) when the sales area or the reference
-    customer cannot be resolved or a value cannot be stored in SAP at all, and SettingsError when
-    SAP_ACCOUNT_ID_FIELD names a field that cannot carry the account Id.
+    customer cannot be resolved or a value cannot be stored in SAP at all.
     """
-    account_id_field = _account_id_field(organisation)
+    lengths = effective_lengths(live_lengths)
     errors: list[FieldError] = []
     warnings: list[MappingWarning] = []
 
     sales_area = _resolve_sales_area(request, organisation, errors)
     reference_customer = _resolve_reference_customer(request, organisation, sales_area, errors)
-    company_data = _company_data(request, errors, warnings)
+    company_data = _company_data(request, lengths, errors, warnings)
     if errors:
         raise InvalidCustomerRequest(errors)
     assert sales_area is not None and reference_customer is not None  # no errors means both resolved
-
-    replaced = company_data.get(account_id_field)
-    if replaced and account_id_field in _REQUEST_FIELD_OF:
-        # The duplicate guard cannot work without the Id, so the Id wins over request data; say so.
-        warnings.append(MappingWarning(
-            _REQUEST_FIELD_OF[account_id_field],
-            f"not passed to SAP: {account_id_field} carries the Salesforce account Id (SAP_ACCOUNT_ID_FIELD)",
-        ))
-    # SORT1 is derived from the name only for SAP's search help; if it is configured to carry the
-    # Id, the Id wins because the guard that prevents a second customer depends on it.
-    company_data[account_id_field] = request.account_id
 
     return CustomerCreation(
         account_id=request.account_id,
@@ -245,26 +250,12 @@ def map_customer_request(request: CustomerRequest, organisation: SapOrganisation
             # Everything optional (transport zone, reconciliation account, payment terms, ...) is
             # copied from the reference customer; the empty structure keeps the parameter shape explicit.
             "PI_OPT_COMPANYDATA": {},
-            "PI_COPYREFERENCE": {
-                "SALESORG": sales_area.sales_organization,
-                "DISTR_CHAN": sales_area.distribution_channel,
-                "DIVISION": sales_area.division,
-                "REF_CUSTMR": reference_customer,
-            },
+            "PI_COPYREFERENCE": dict(zip(COPY_REFERENCE_FIELDS, (
+                sales_area.sales_organization, sales_area.distribution_channel, sales_area.division,
+                reference_customer), strict=True)),
         },
         warnings=tuple(warnings),
-        account_id_field=account_id_field,
     )
-
-
-def _account_id_field(organisation: SapOrganisation) -> str:
-    field_name = organisation.account_id_field.strip().upper()
-    if field_name not in ACCOUNT_ID_FIELDS:
-        raise SettingsError(
-            f"SAP_ACCOUNT_ID_FIELD: '{organisation.account_id_field}' cannot carry an 18-character account Id; "
-            f"use one of {', '.join(ACCOUNT_ID_FIELDS)}"
-        )
-    return field_name
 
 
 def _sap_key(value: str | None) -> str | None:
@@ -375,34 +366,36 @@ def _customer_number(value: str, field_name: str, origin: str, errors: list[Fiel
     return value
 
 
-def _company_data(request: CustomerRequest, errors: list[FieldError],
+def _company_data(request: CustomerRequest, lengths: Mapping[str, int], errors: list[FieldError],
                   warnings: list[MappingWarning]) -> dict[str, str]:
     data: dict[str, str] = {}
+    name_width = min(lengths[field_name] for field_name in NAME_FIELDS)
     try:
-        name_lines = split_name(request.name)
+        name_lines = split_name(request.name, name_width)
     except ValueError:
-        errors.append(FieldError("name", f"at most {NAME_WIDTH * len(NAME_FIELDS)} characters"))
+        errors.append(FieldError("name", f"at most {name_width * len(NAME_FIELDS)} characters for SAP "
+                                         f"({len(NAME_FIELDS)} name lines of {name_width})"))
         name_lines = []
     if not request.name.strip():
         errors.append(FieldError("name", "required"))
     data.update((field_name, line) for field_name, line in zip(NAME_FIELDS, name_lines, strict=False) if line)
 
     if request.street:
-        street, shortened = shorten_street(request.street)
+        street, shortened = shorten_street(request.street, lengths["STREET"])
         if street:
             data["STREET"] = street
         if shortened:
-            warnings.append(_shortened("street", "STREET", street))
+            warnings.append(_shortened("street", "STREET", street, lengths))
     if request.city:
-        city, shortened = shorten_city(request.city)
+        city, shortened = shorten_city(request.city, lengths["CITY"])
         if city:
             data["CITY"] = city
         if shortened:
-            warnings.append(_shortened("city", "CITY", city))
+            warnings.append(_shortened("city", "CITY", city, lengths))
 
     postal_code = (request.postal_code or "").strip()
-    if len(postal_code) > COMPANY_DATA_LENGTHS["POSTL_COD1"]:
-        errors.append(FieldError("postalCode", f"at most {COMPANY_DATA_LENGTHS['POSTL_COD1']} characters "
+    if utf16_units(postal_code) > lengths["POSTL_COD1"]:
+        errors.append(FieldError("postalCode", f"at most {lengths['POSTL_COD1']} characters "
                                                "for SAP (POSTL_COD1)"))
     elif postal_code:
         data["POSTL_COD1"] = postal_code
@@ -416,7 +409,7 @@ def _company_data(request: CustomerRequest, errors: list[FieldError],
         # SAP's region keys (T005S) are mostly the ISO suffix; where they are not (Germany's are
         # "01".."16"), the reference table knows the SAP key.
         region = sap_region_code(country, region_suffix) or region_suffix
-        if len(region) > COMPANY_DATA_LENGTHS["REGION"]:
+        if len(region) > lengths["REGION"]:
             errors.append(FieldError("stateCode", f"SAP has no region key for {country}-{region_suffix}"))
         else:
             data["REGION"] = region
@@ -428,31 +421,27 @@ def _company_data(request: CustomerRequest, errors: list[FieldError],
 
     currency = _sap_key(request.currency_code)
     if currency is not None:
-        if len(currency) > COMPANY_DATA_LENGTHS["CURRENCY_ISO"]:
+        if len(currency) > lengths["CURRENCY_ISO"]:
             errors.append(FieldError("currencyIsoCode", "expected an ISO 4217 code"))
         else:
             # Standard customising keys currencies (TCURC) by their ISO code too.
             data["CURRENCY"] = currency
             data["CURRENCY_ISO"] = currency
 
-    phone = (request.phone or "").strip()
-    if len(phone) > COMPANY_DATA_LENGTHS["TEL1_NUMBR"]:
+    # Validation writes an extension the way RFC 3966 does ("+4989123;ext=45"); SAP keeps it apart.
+    number, _, extension = (request.phone or "").strip().partition(";ext=")
+    if utf16_units(number) > lengths["TEL1_NUMBR"]:
         warnings.append(MappingWarning(
-            "phone", f"not passed to SAP: longer than the {COMPANY_DATA_LENGTHS['TEL1_NUMBR']} characters "
-                     "SAP holds (TEL1_NUMBR)"))
-    elif phone:
-        # Validation writes an extension the way RFC 3966 does ("+4989123;ext=45"); SAP keeps it apart.
-        number, _, extension = phone.partition(";ext=")
+            "phone", f"not passed to SAP: longer than the {lengths['TEL1_NUMBR']} characters SAP holds (TEL1_NUMBR)"))
+    elif number:
         data["TEL1_NUMBR"] = number
-        if extension:
-            data["TEL1_EXT"] = extension[: COMPANY_DATA_LENGTHS["TEL1_EXT"]]
+        if utf16_units(extension) > lengths["TEL1_EXT"]:
+            warnings.append(MappingWarning(
+                "phone", f"extension not passed to SAP: longer than the {lengths['TEL1_EXT']} characters SAP "
+                         "holds (TEL1_EXT)"))
+        elif extension:
+            data["TEL1_EXT"] = extension
 
-    # Search term 1 is what SAP users search customers by in the F4 help and reports (the dialog
-    # transaction asks for it); the BAPI does not derive it, so fill it the usual way: the name in
-    # upper case, cut to the field.
-    sort1 = request.name.upper()[:SORT1_WIDTH].rstrip()
-    if sort1:
-        data["SORT1"] = sort1
     return data
 
 
@@ -474,7 +463,7 @@ def _add_language(request: CustomerRequest, country: str, data: dict[str, str], 
     data["LANGU_ISO"] = default.upper()
 
 
-def _shortened(request_field: str, sap_field: str, stored: str) -> MappingWarning:
-    width = COMPANY_DATA_LENGTHS[sap_field]
+def _shortened(request_field: str, sap_field: str, stored: str, lengths: Mapping[str, int]) -> MappingWarning:
+    width = lengths[sap_field]
     return MappingWarning(request_field, f"{request_field} shortened to {width} characters for SAP ({sap_field}): "
                                          f"stored '{stored}'")

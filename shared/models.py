@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -85,5 +86,6 @@ class CustomerCreation:
     account_id: str
     parameters: dict[str, dict[str, str]]
     warnings: tuple[MappingWarning, ...] = field(default=())
-    # The BAPIKNA106 field (and so ADRC/KNA1 search field) that carries account_id for the guard.
-    account_id_field: str = "SORT2"
+    # Set when an earlier attempt's outcome is unknown (the line broke after the create or commit was
+    # sent): the gateway then looks for a customer created since this moment before it creates one.
+    search_since: datetime | None = None

@@ -27,7 +27,7 @@ from shared.ledger import (
 )
 from shared.log import sync_context
 from shared.mapping import map_customer_request
-from shared.models import CustomerRequest, InvalidCustomerRequest, MappingWarning
+from shared.models import CustomerCreation, CustomerRequest, InvalidCustomerRequest, MappingWarning
 from shared.retry_queue import RetryKind, RetryMessage, RetryQueue, RetryQueueUnavailable, backoff_seconds
 from shared.salesforce import (
     AccountWriteBack,
@@ -40,9 +40,13 @@ from shared.sap import (
     SapBusinessRejection,
     SapConfigurationError,
     SapCustomerCreated,
+    SapDriverMissing,
     SapError,
     SapGateway,
+    SapInterfaceMismatch,
     SapMessage,
+    SapNeedsReview,
+    SapOutcomeUnknown,
     SapPermanentError,
     SapTransientError,
 )
@@ -92,6 +96,8 @@ class Outcome(StrEnum):
     IN_PROGRESS = "in_progress"  # 202: another request for the same account is creating it
     REJECTED = "rejected"  # 422: SAP refused the data; a person must fix the account
     FAILED = "failed"  # 502: SAP failed in a way retrying will not heal (e.g. ABAP runtime error)
+    # 202: an earlier attempt may have created the customer and the guard cannot tell: held for an operator
+    NEEDS_REVIEW = "needs_review"
 
 
 @dataclass(frozen=True)
@@ -112,27 +118,42 @@ class StorageUnavailable(Exception):
     """Neither ledger nor queue could record the request: the caller must send it again (HTTP 503)."""
 
 
+class SapNotReady(Exception):
+    """The SAP side is set up wrongly in a way no retry heals (driver or SDK missing, the live system's
+    interface lacks what we send): nothing was recorded; HTTP 503 `configuration`."""
+
+
 # --------------------------------------------------------------------------- HTTP path
 
 
 def create_customer(request: CustomerRequest, services: Services) -> CreateResult:
     """Create the SAP customer for one validated request, exactly once per account.
 
-    Raises InvalidCustomerRequest (organisational data cannot be resolved: 400) and
-    StorageUnavailable (nothing was recorded: 503). Everything else is a CreateResult.
+    Raises InvalidCustomerRequest (organisational data cannot be resolved: 400), SapNotReady (the SAP
+    driver or interface is wrong: 503, nothing recorded) and StorageUnavailable (nothing was recorded:
+    503). Everything else is a CreateResult.
     """
-    creation = map_customer_request(request, services.organisation)
     with sync_context(account_id=request.account_id):
+        try:
+            live_lengths = _live_lengths(services)
+        except (SapDriverMissing, SapInterfaceMismatch) as error:
+            logger.error("SAP is not set up for this product: %s", error.detail)
+            raise SapNotReady(error.detail) from None
+        mapped = map_customer_request(request, services.organisation, live_lengths)
         entry = _claim_for_create(request, services)
         if isinstance(entry, CreateResult):
             return entry
+        creation = _with_guard(mapped, entry)
         with sync_context(tracking_id=entry.tracking_id):
-            logger.info("create started", extra={"attempt": entry.attempts + 1})
+            logger.info("create started", extra={"attempt": entry.attempts + 1,
+                                                  "search_first": creation.search_since is not None})
             started = time.perf_counter()
             try:
                 created = services.sap.create_customer(creation)
             except SapBusinessRejection as rejection:
                 return _record_rejection(entry, request, rejection, services, warnings=creation.warnings)
+            except SapNeedsReview as review:
+                return _record_needs_review(entry, request, review, services)
             except (SapTransientError, SapConfigurationError) as error:
                 return _queue_first_retry(entry, request, error, services, creation.warnings)
             except SapError as error:  # permanent: retrying gives the same answer
@@ -140,6 +161,22 @@ def create_customer(request: CustomerRequest, services: Services) -> CreateResul
             finally:
                 logger.info("SAP call finished", extra={"sap_ms": round((time.perf_counter() - started) * 1000)})
             return _record_created(entry, created, services, creation.warnings, first_attempt=True)
+
+
+def _live_lengths(services: Services) -> dict[str, int] | None:
+    """The live system's PI_COMPANYDATA lengths, or None while SAP cannot be reached (the create then
+    fails the same way and is queued; the retry maps again). Driver and interface problems raise."""
+    try:
+        return dict(services.sap.check_interface().company_data_lengths)
+    except (SapDriverMissing, SapInterfaceMismatch):
+        raise
+    except SapError:
+        return None
+
+
+def _with_guard(creation: CustomerCreation, entry: LedgerEntry) -> CustomerCreation:
+    """The create command for this attempt: searching SAP first when an earlier attempt's outcome is unknown."""
+    return replace(creation, search_since=entry.created_at if entry.outcome_unknown else None)
 
 
 def _claim_for_create(request: CustomerRequest, services: Services) -> LedgerEntry | CreateResult:
@@ -167,10 +204,13 @@ def _claim_for_create(request: CustomerRequest, services: Services) -> LedgerEnt
             return answer
         # FAILED (a person fixed the account and the flow sent it again), a stale PENDING claim, or a
         # QUEUED entry whose message was lost. Clearing the retry token makes any old message a stranger.
+        # A stale claim's worker died somewhere in its SAP unit: what it did there is unknown.
         try:
             return _ledger_call(
                 services.ledger.update,
                 existing.evolve(status=LedgerStatus.PENDING, updated_at=now, last_error=None, retry_token=None,
+                                error_kind=None,
+                                outcome_unknown=existing.outcome_unknown or existing.status is LedgerStatus.PENDING,
                                 attempts=0 if existing.status is LedgerStatus.FAILED else existing.attempts),
             )
         except LedgerConflict:
@@ -195,12 +235,14 @@ def _queue_check(entry: LedgerEntry, request: CustomerRequest, services: Service
 
 
 def _answer_from_ledger(entry: LedgerEntry, services: Services) -> CreateResult | None:
+    if entry.status is LedgerStatus.NEEDS_REVIEW:
+        return CreateResult(Outcome.NEEDS_REVIEW, entry.account_id, entry.tracking_id, error=entry.last_error)
     if entry.status is LedgerStatus.CREATED:
         return CreateResult(Outcome.ALREADY_EXISTS, entry.account_id, entry.tracking_id,
                             customer_number=entry.customer_number, writeback=entry.writeback)
     if entry.status is LedgerStatus.QUEUED and not services.queued_is_stale(entry):
         return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id,
-                            error=_category_of_text(entry.last_error),
+                            error=_category_of_stored(entry),
                             retry_after_seconds=services.retry.retry_after_seconds)
     if entry.status is LedgerStatus.PENDING and services.clock() - entry.updated_at < services.stale_claim_after:
         return CreateResult(Outcome.IN_PROGRESS, entry.account_id, entry.tracking_id,
@@ -231,22 +273,25 @@ def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapE
         raise StorageUnavailable("the request could not be queued; send it again later") from None
     _log_sap_problem(error, attempts, queued=True)
     _update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=_describe(error),
-                                 retry_token=message.retry_token, updated_at=services.clock()), services)
+                                 error_kind=error.kind, retry_token=message.retry_token,
+                                 outcome_unknown=entry.outcome_unknown or isinstance(error, SapOutcomeUnknown),
+                                 updated_at=services.clock()), services)
     return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id, error=_category(error),
                         warnings=warnings, retry_after_seconds=services.retry.retry_after_seconds)
 
 
 def _record_created(entry: LedgerEntry, created: SapCustomerCreated, services: Services,
                     warnings: tuple[MappingWarning, ...], first_attempt: bool) -> CreateResult:
-    logger.info("customer %s in SAP", "found" if created.already_existed else "created",
+    logger.info("customer %s in SAP", "adopted" if created.adopted else "created",
                 extra={"customer_number": created.customer_number})
     writeback = WriteBackStatus.PENDING if services.writeback else WriteBackStatus.NOT_NEEDED
     stored = _update_quietly(entry.evolve(status=LedgerStatus.CREATED, customer_number=created.customer_number,
-                                          attempts=entry.attempts + 1, last_error=None, writeback=writeback,
-                                          updated_at=services.clock()), services)
+                                          attempts=entry.attempts + 1, last_error=None, error_kind=None,
+                                          writeback=writeback, outcome_unknown=False, adopted=created.adopted,
+                                          payload=None, updated_at=services.clock()), services)
     if services.writeback is not None:
         writeback = _write_back_created(stored, created.customer_number, services, attempt=0)
-    outcome = Outcome.ALREADY_EXISTS if created.already_existed and first_attempt else Outcome.CREATED
+    outcome = Outcome.ALREADY_EXISTS if created.adopted and first_attempt else Outcome.CREATED
     return CreateResult(outcome, entry.account_id, entry.tracking_id, customer_number=created.customer_number,
                         messages=created.messages, warnings=warnings, writeback=writeback)
 
@@ -257,7 +302,8 @@ def _record_rejection(entry: LedgerEntry, request: CustomerRequest, rejection: S
     logger.warning("SAP rejected the account data",
                    extra={"sap_message_id": message.id, "sap_message_number": message.number})
     _update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=entry.attempts + 1,
-                                 last_error=_describe(rejection), updated_at=services.clock()), services)
+                                 last_error=_describe(rejection), error_kind=rejection.kind,
+                                 updated_at=services.clock()), services)
     if services.writeback is not None:
         _write_back_failed(request.account_id, f"SAP {message.type} {message.id} {message.number}: {message.text}",
                            services)
@@ -269,9 +315,22 @@ def _record_permanent_failure(entry: LedgerEntry, error: SapError, services: Ser
                               warnings: tuple[MappingWarning, ...] = ()) -> CreateResult:
     logger.error("SAP failed permanently", extra={"sap_error": type(error).__name__})
     _update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=entry.attempts + 1,
-                                 last_error=_describe(error), updated_at=services.clock()), services)
+                                 last_error=_describe(error), error_kind=error.kind,
+                                 updated_at=services.clock()), services)
     return CreateResult(Outcome.FAILED, entry.account_id, entry.tracking_id, error=_describe(error),
                         warnings=warnings)
+
+
+def _record_needs_review(entry: LedgerEntry, request: CustomerRequest, review: SapNeedsReview,
+                         services: Services) -> CreateResult:
+    """Hold the account for an operator: never created automatically from here on."""
+    logger.error("duplicate guard cannot decide; account held for review",
+                 extra={"candidates": len(review.candidates)})
+    detail = _describe(review)
+    _update_quietly(entry.evolve(status=LedgerStatus.NEEDS_REVIEW, attempts=entry.attempts + 1, last_error=detail,
+                                 error_kind=review.kind, retry_token=None, payload=request.to_payload(),
+                                 updated_at=services.clock()), services)
+    return CreateResult(Outcome.NEEDS_REVIEW, entry.account_id, entry.tracking_id, error=detail)
 
 
 # --------------------------------------------------------------------------- queue path
@@ -285,6 +344,7 @@ class RetryOutcome(StrEnum):
     GAVE_UP = "gave_up"  # attempts exhausted: parked in the poison queue
     SKIPPED = "skipped"  # nothing left to do (already created, or another message owns the account)
     DEFERRED = "deferred"  # a live worker holds the account: the same message comes back later
+    NEEDS_REVIEW = "needs_review"  # the duplicate guard could not decide: held for an operator
 
 
 def retry_create_customer(message: RetryMessage, services: Services) -> RetryOutcome:
@@ -299,7 +359,11 @@ def retry_create_customer(message: RetryMessage, services: Services) -> RetryOut
 def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
     try:
         request = parse_customer_request(message.payload)
-        creation = map_customer_request(request, services.organisation)
+        try:
+            live_lengths = _live_lengths(services)
+        except SapError:  # driver or interface wrong: the create below fails the same way and is re-queued
+            live_lengths = None
+        mapped = map_customer_request(request, services.organisation, live_lengths)
     except InvalidCustomerRequest as invalid:
         # Only possible if settings changed since the request was accepted (e.g. a sales area removed).
         logger.error("queued request no longer valid", extra={"fields": [e.field for e in invalid.errors]})
@@ -318,10 +382,13 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
     if not isinstance(claimed, LedgerEntry):
         return RetryOutcome.SKIPPED
     try:
-        created = services.sap.create_customer(creation)
+        created = services.sap.create_customer(_with_guard(mapped, claimed))
     except SapBusinessRejection as rejection:
         _record_rejection(claimed, request, rejection, services)
         return RetryOutcome.REJECTED
+    except SapNeedsReview as review:
+        _record_needs_review(claimed, request, review, services)
+        return RetryOutcome.NEEDS_REVIEW
     except (SapTransientError, SapConfigurationError) as error:
         return _requeue_or_give_up(claimed, message, error, services)
     except SapError as error:
@@ -347,6 +414,9 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
             if entry.status is LedgerStatus.CREATED:
                 logger.info("already created; retry message dropped")
                 return RetryOutcome.SKIPPED
+            if entry.status is LedgerStatus.NEEDS_REVIEW:
+                logger.info("account held for review; retry message dropped")
+                return RetryOutcome.SKIPPED
             if entry.status is LedgerStatus.PENDING and now - entry.updated_at < services.stale_claim_after:
                 logger.info("account is being created by another worker; retry deferred")
                 return RetryOutcome.DEFERRED
@@ -365,9 +435,11 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
                 return _ledger_call(services.ledger.claim, LedgerEntry(
                     account_id=message.account_id, status=LedgerStatus.PENDING, tracking_id=message.tracking_id,
                     created_at=now, updated_at=now, attempts=message.attempt))
-            # FAILED and an operator's replay, QUEUED and ours, or a stale PENDING claim of a dead worker.
+            # FAILED and an operator's replay, QUEUED and ours, or a stale PENDING claim of a dead worker
+            # (whose SAP unit may have created the customer: the outcome is unknown).
             return _ledger_call(services.ledger.update, entry.evolve(
-                status=LedgerStatus.PENDING, tracking_id=message.tracking_id, retry_token=None, updated_at=now))
+                status=LedgerStatus.PENDING, tracking_id=message.tracking_id, retry_token=None, updated_at=now,
+                outcome_unknown=entry.outcome_unknown or entry.status is LedgerStatus.PENDING))
         except LedgerConflict:
             continue
     # Still moving after several rounds: let the host deliver this message again later.
@@ -381,12 +453,16 @@ def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapErr
     if attempts >= services.retry.max_attempts:
         services.retry_queue.send_to_poison(follow_up)  # raises RetryQueueUnavailable: the host retries
         logger.error("giving up after %d attempts; message parked in the poison queue", attempts)
-        _store_failure(entry, follow_up, f"gave up after {attempts} attempts: {_describe(error)}", services)
+        _store_failure(entry.evolve(outcome_unknown=entry.outcome_unknown or isinstance(error, SapOutcomeUnknown),
+                                    error_kind=error.kind),
+                       follow_up, f"gave up after {attempts} attempts: {_describe(error)}", services)
         return RetryOutcome.GAVE_UP
     services.retry_queue.enqueue(follow_up, _retry_delay(attempts, error, services))
     _log_sap_problem(error, attempts, queued=True)
     _update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=_describe(error),
-                                 retry_token=follow_up.retry_token, updated_at=services.clock()), services)
+                                 error_kind=error.kind, retry_token=follow_up.retry_token,
+                                 outcome_unknown=entry.outcome_unknown or isinstance(error, SapOutcomeUnknown),
+                                 updated_at=services.clock()), services)
     return RetryOutcome.REQUEUED
 
 
@@ -498,6 +574,53 @@ def _set_writeback(account_id: str, status: WriteBackStatus, services: Services,
 # --------------------------------------------------------------------------- status
 
 
+class CannotResolve(Exception):
+    """The account is not in a state an operator's resolve applies to (message says why)."""
+
+
+def resolve_needs_review(account_id: str, services: Services, *, customer_number: str | None = None,
+                         create: bool = False) -> LedgerEntry:
+    """An operator's decision on an account held for review.
+
+    `customer_number`: this SAP customer is the account's (the operator checked it in SAP); the
+    ledger records it as adopted and the number is written back. `create`: no earlier attempt
+    created one; the held request is queued and created without searching again.
+    """
+    if (customer_number is None) == (not create):
+        raise ValueError("give either customer_number or create=True")
+    entry = _ledger_call(services.ledger.get, account_id)
+    if entry is None:
+        raise CannotResolve(f"no ledger entry for {account_id}")
+    if entry.status is not LedgerStatus.NEEDS_REVIEW:
+        raise CannotResolve(f"{account_id} is {entry.status.value}; only needs_review accounts are resolved")
+    with sync_context(account_id=account_id, tracking_id=entry.tracking_id):
+        if customer_number is not None:
+            number = customer_number.strip()
+            number = number.zfill(10) if number.isdigit() else number
+            if not number or len(number) > 10:
+                raise CannotResolve(f"'{customer_number}' is not an SAP customer number (at most 10 characters)")
+            logger.warning("operator resolved the account to an existing SAP customer",
+                           extra={"customer_number": number})
+            created = SapCustomerCreated(number, adopted=True)
+            _record_created(entry.evolve(attempts=max(entry.attempts - 1, 0)), created, services, (),
+                            first_attempt=False)
+            return _ledger_call(services.ledger.get, account_id) or entry
+        if entry.payload is None:
+            raise CannotResolve(f"{account_id} holds no request to create from; have the flow send it again")
+        message = RetryMessage(kind=RetryKind.CREATE, account_id=account_id, tracking_id=entry.tracking_id,
+                               payload=dict(entry.payload), attempt=0, first_seen_at=entry.created_at.isoformat(),
+                               last_error="operator: create", retry_token=_new_retry_token())
+        try:
+            services.retry_queue.enqueue(message, 0)
+        except RetryQueueUnavailable:
+            raise StorageUnavailable("the create could not be queued; nothing changed") from None
+        logger.warning("operator resolved the account: create without searching")
+        # The operator vouches that no earlier attempt created a customer: no search before this create.
+        return _ledger_call(services.ledger.update, entry.evolve(
+            status=LedgerStatus.QUEUED, retry_token=message.retry_token, outcome_unknown=False, payload=None,
+            last_error="operator chose to create", error_kind=None, updated_at=services.clock()))
+
+
 def account_status(account_id: str, ledger: Ledger) -> LedgerEntry | None:
     """The ledger's entry for the account (only the ledger: status needs no SAP connection)."""
     return _ledger_call(ledger.get, account_id)
@@ -518,6 +641,8 @@ def _new_retry_token() -> str:
 
 
 _CATEGORIES = {
+    SapNeedsReview: "held for review",
+    SapOutcomeUnknown: "SAP unavailable, outcome unknown",
     SapTransientError: "SAP unavailable",
     SapConfigurationError: "SAP configuration problem",
     SapBusinessRejection: "SAP rejected",
@@ -531,13 +656,14 @@ def _category(error: SapError) -> str:
     return f"{label} ({error.detail.split(':', 1)[0]})" if ":" in error.detail else label
 
 
-def _category_of_text(last_error: str | None) -> str | None:
-    """The category part of a stored last_error ("SAP unavailable: CommunicationError: ...")."""
-    if not last_error:
+_KIND_LABELS = {error_class.kind: label for error_class, label in reversed(_CATEGORIES.items())}
+
+
+def _category_of_stored(entry: LedgerEntry) -> str | None:
+    """What the caller is told about a stored failure: its kind's label, from the stored kind."""
+    if entry.error_kind is None:
         return None
-    label, _, rest = last_error.partition(": ")
-    kind = rest.split(":", 1)[0] if rest else ""
-    return f"{label} ({kind})" if kind and kind.isidentifier() else label
+    return _KIND_LABELS.get(entry.error_kind, "SAP error")
 
 
 def _describe(error: SapError) -> str:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
+from shared.hosting import running_in_azure
+
 _Choice = TypeVar("_Choice", bound=StrEnum)
 
 
@@ -76,8 +78,6 @@ class SapOrganisation:
 
     default_sales_area: SalesArea | None = None
     sales_areas: Mapping[SalesArea, SalesAreaSetup] = field(default_factory=dict)
-    # The SAP address field that carries the Salesforce account Id for the duplicate guard.
-    account_id_field: str = "SORT2"
 
     def sales_areas_of_company_code(self, company_code: str) -> list[SalesArea]:
         return [area for area, setup in self.sales_areas.items() if setup.company_code == company_code]
@@ -129,6 +129,8 @@ class Settings:
     sap_relay_key_name: str | None = None
     sap_relay_key: str | None = field(default=None, repr=False)
     sap_timeout_seconds: float = 30.0
+    # The (ID, NUMBER) messages with which BAPI_CUSTOMER_FIND says "nothing found" on this system.
+    sap_find_no_match_messages: tuple[tuple[str, str], ...] = ()
     storage_connection: str | None = field(default=None, repr=False)
     ledger_table_name: str = "sapcustomerledger"
     retry: RetrySettings = field(default_factory=RetrySettings)
@@ -232,7 +234,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise SettingsError naming the first one that is wrong."""
     env = os.environ if environ is None else environ
 
-    transport = _choice(env, "SAP_TRANSPORT", SapTransport, SapTransport.SIMULATOR)
+    transport = _choice(env, "SAP_TRANSPORT", SapTransport, None)
+    if transport is None:
+        # No default: a deployed app must say which SAP it talks to, so it can never land on the simulator.
+        raise SettingsError("SAP_TRANSPORT: required: rfc (pyrfc in this process), relay (the on-premise "
+                            "agent) or simulator (local runs and tests only)")
+    if transport is SapTransport.SIMULATOR and running_in_azure(env):
+        raise SettingsError("SAP_TRANSPORT: simulator is refused inside an Azure-hosted function app "
+                            "(WEBSITE_SITE_NAME is set); use rfc or relay")
     connection = {
         parameter: value
         for setting, parameter in _SAP_CONNECTION_SETTINGS.items()
@@ -247,7 +256,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if default_area_text
         else None,
         sales_areas=_sales_areas(_text(env, "SAP_SALES_AREAS") or _DEFAULT_SALES_AREAS),
-        account_id_field=_account_id_field(env),
     )
 
     relay_url = _text(env, "SAP_RELAY_URL")
@@ -284,6 +292,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sap_relay_key_name=relay_key_name,
         sap_relay_key=relay_key,
         sap_timeout_seconds=_number(env, "SAP_TIMEOUT_SECONDS", 30.0),
+        sap_find_no_match_messages=_no_match_messages(env),
         storage_connection=_text(env, "AzureWebJobsStorage"),
         ledger_table_name=_text(env, "LEDGER_TABLE_NAME") or "sapcustomerledger",
         retry=retry,
@@ -292,15 +301,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-# Address search terms: 20 characters hold an 18-character Id, and BAPI_CUSTOMER_FIND can search them.
-ACCOUNT_ID_FIELDS = ("SORT2", "SORT1")
-
-
-def _account_id_field(env: Mapping[str, str]) -> str:
-    field_name = (_text(env, "SAP_ACCOUNT_ID_FIELD") or "SORT2").upper()
-    if field_name not in ACCOUNT_ID_FIELDS:
-        raise SettingsError(f"SAP_ACCOUNT_ID_FIELD: '{field_name}' is not one of {', '.join(ACCOUNT_ID_FIELDS)}")
-    return field_name
+def _no_match_messages(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """SAP_FIND_NO_MATCH_MESSAGE: "F2 173" or "F2/173", several separated by commas."""
+    text = _text(env, "SAP_FIND_NO_MATCH_MESSAGE")
+    if text is None:
+        return ()
+    messages = []
+    for item in text.split(","):
+        parts = item.replace("/", " ").split()
+        if len(parts) != 2 or not parts[1].isdigit() or len(parts[1]) > 3:
+            raise SettingsError(f"SAP_FIND_NO_MATCH_MESSAGE: '{item.strip()}' is not 'MESSAGE_CLASS NUMBER' "
+                                "(e.g. 'F2 173')")
+        messages.append((parts[0].upper(), parts[1].zfill(3)))
+    return tuple(messages)
 
 
 def _require_rfc_logon(connection: Mapping[str, str]) -> None:

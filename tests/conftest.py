@@ -40,16 +40,23 @@ def sap_system() -> Iterator[simulator.SimulatedSap]:
         yield system
 
 
+def simulated_gateway(**options: object) -> RfcSapGateway:
+    """The production rfc adapter over the simulator (the process default system unless `system=`
+    is given through a logon parameter), knowing how the simulator's FIND says "nothing found"."""
+    return RfcSapGateway({}, rfc_module=simulator, no_match_messages=simulator.NO_MATCH_MESSAGES,
+                         **options)  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def sap_gateway(sap_system: simulator.SimulatedSap) -> RfcSapGateway:
-    return RfcSapGateway({}, rfc_module=simulator)
+    return simulated_gateway()
 
 
 @pytest.fixture
 def fake_services(sap_gateway: RfcSapGateway) -> Iterator[Services]:
     """Services over the simulator and in-memory ledger/queue/write-back; installed in bootstrap so the
     HTTP functions use them too."""
-    settings = load_settings({})
+    settings = load_settings({"SAP_TRANSPORT": "simulator"})
     services = Services(
         sap=sap_gateway,
         ledger=InMemoryLedger(),

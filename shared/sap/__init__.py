@@ -5,10 +5,13 @@ from shared.sap.errors import (
     SapConfigurationError,
     SapDriverMissing,
     SapError,
+    SapInterfaceMismatch,
+    SapNeedsReview,
+    SapOutcomeUnknown,
     SapPermanentError,
     SapTransientError,
 )
-from shared.sap.gateway import SapCustomerCreated, SapGateway, SapMessage
+from shared.sap.gateway import SapCustomerCreated, SapGateway, SapInterface, SapMessage
 
 __all__ = [
     "SapBusinessRejection",
@@ -17,7 +20,11 @@ __all__ = [
     "SapDriverMissing",
     "SapError",
     "SapGateway",
+    "SapInterface",
+    "SapInterfaceMismatch",
     "SapMessage",
+    "SapNeedsReview",
+    "SapOutcomeUnknown",
     "SapPermanentError",
     "SapTransientError",
 ]

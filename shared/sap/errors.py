@@ -1,4 +1,20 @@
-"""What can go wrong in SAP, classified by what the caller should do about it."""
+"""What can go wrong in SAP, classified by what the caller should do about it.
+
+    SapError                      base; `detail` is safe to log and to return (never credentials)
+    ├── SapTransientError         may heal by itself (network, SAP down or busy): queue, retry later
+    │   └── SapOutcomeUnknown     the line broke after the create or its commit was sent: SAP may
+    │                             hold the customer, so the next attempt searches before it creates
+    ├── SapPermanentError         fails the same way again (ABAP runtime error, odd answer): no retry
+    ├── SapConfigurationError     logon or setup problem; never retried in a loop (logons lock users)
+    │   ├── SapDriverMissing      pyrfc/pyrfcx or the SAP NW RFC SDK is not installed
+    │   └── SapInterfaceMismatch  the live system lacks a function, parameter or field we send
+    ├── SapBusinessRejection      SAP refused the data (RETURN type E/A): a person fixes the account
+    └── SapNeedsReview            an earlier create may have reached SAP and the search cannot tell
+                                  which customer (several matches, or the search failed): an operator
+                                  decides; nothing is created automatically
+
+Each class has a stable `kind` that the ledger stores as a field (never re-parsed from text).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +24,8 @@ from shared.sap.gateway import SapMessage
 class SapError(Exception):
     """Base class. `detail` is safe to log and to return (never credentials)."""
 
+    kind = "permanent"
+
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -16,22 +34,42 @@ class SapError(Exception):
 class SapTransientError(SapError):
     """May heal by itself (network, SAP down or busy, lost session): queue and retry later."""
 
+    kind = "transient"
+
+
+class SapOutcomeUnknown(SapTransientError):
+    """The connection broke (or the call timed out or was cancelled) after BAPI_CUSTOMER_CREATEFROMDATA1
+    or BAPI_TRANSACTION_COMMIT was sent: SAP may have committed the customer."""
+
+    kind = "outcome_unknown"
+
 
 class SapPermanentError(SapError):
     """Will fail the same way again (ABAP runtime error, unexpected answer): do not retry."""
+
+    kind = "permanent"
 
 
 class SapConfigurationError(SapError):
     """Logon or setup problem (wrong user/password, locked user, missing RFC SDK). Never retried in
     a loop: repeated failed logons lock the SAP user."""
 
+    kind = "misconfigured"
+
 
 class SapDriverMissing(SapConfigurationError):
     """pyrfc (or pyrfcx) or the SAP NW RFC SDK it needs is not installed."""
 
 
+class SapInterfaceMismatch(SapConfigurationError):
+    """The live system's metadata lacks a function module, parameter or field that we send or read
+    (another release, or a wrong assumption of ours): nothing is sent until it is fixed."""
+
+
 class SapBusinessRejection(SapError):
     """SAP refused the data (RETURN type E or A). A person must fix the account; never retried."""
+
+    kind = "rejected"
 
     def __init__(self, messages: tuple[SapMessage, ...]) -> None:
         if not messages:
@@ -40,3 +78,13 @@ class SapBusinessRejection(SapError):
         super().__init__(f"{first.type} {first.id} {first.number}: {first.text}")
         self.messages = messages
         self.message = first
+
+
+class SapNeedsReview(SapError):
+    """The duplicate guard could not decide: `candidates` are the SAP customers that may be ours."""
+
+    kind = "needs_review"
+
+    def __init__(self, detail: str, candidates: tuple[str, ...] = ()) -> None:
+        super().__init__(detail)
+        self.candidates = candidates

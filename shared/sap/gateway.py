@@ -1,10 +1,10 @@
-"""The port through which the service talks to SAP, whatever the transport."""
+"""The port through which the use cases talk to SAP, whatever the transport (rfc now, relay next)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from shared.models import CustomerCreation
 
@@ -26,25 +26,34 @@ class SapMessage:
 class SapCustomerCreated:
     customer_number: str
     messages: tuple[SapMessage, ...] = field(default=())
-    # True when the duplicate guard found a customer that an earlier, lost answer had created.
-    already_existed: bool = False
+    # True when the duplicate guard found the customer an earlier attempt (whose answer was lost)
+    # created, instead of creating another one.
+    adopted: bool = False
+
+
+@dataclass(frozen=True)
+class SapInterface:
+    """What the live system's metadata says about the fields the mapping fills.
+
+    `company_data_lengths`: PI_COMPANYDATA (BAPIKNA106) CHAR field -> length in UTF-16 code units.
+    """
+
+    company_data_lengths: Mapping[str, int]
 
 
 class SapGateway(ABC):
-    """Create customers in SAP. Errors: see shared.sap.errors (transient, permanent, configuration,
-    business rejection)."""
+    """Create customers in SAP. Errors: see shared.sap.errors."""
+
+    @abstractmethod
+    def check_interface(self) -> SapInterface:
+        """Hold every function, parameter and field we send or read against the live system's metadata
+        (once; later calls answer from memory). Raises SapInterfaceMismatch naming what is missing."""
 
     @abstractmethod
     def create_customer(self, creation: CustomerCreation) -> SapCustomerCreated:
-        """Look the account up with the duplicate guard; create and commit on one session if absent."""
-
-    @abstractmethod
-    def find_customer_by_account_id(self, account_id: str, account_id_field: str = "SORT2") -> str | None:
-        """The SAP customer number that carries this Salesforce account Id, if any (committed data)."""
-
-    @abstractmethod
-    def read_customer(self, customer_number: str) -> dict[str, Any]:
-        """BAPI_CUSTOMER_GETDETAIL2's answer by parameter name (for status pages and tests)."""
+        """Create and commit on one session. When `creation.search_since` is set (an earlier attempt's
+        outcome is unknown), first look for the customer that attempt may have created: adopt one
+        match, create when there is none, raise SapNeedsReview when it cannot tell."""
 
     @abstractmethod
     def ping(self) -> None:

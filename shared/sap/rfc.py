@@ -1,19 +1,29 @@
 """RfcSapGateway: the SapGateway port over pyrfc (or pyrfcx, or the simulator, which mirrors both).
 
-One connection, i.e. one RFC session, per unit of work: a create runs the duplicate guard,
-BAPI_CUSTOMER_CREATEFROMDATA1 and BAPI_TRANSACTION_COMMIT on the same session, because pyrfc
-reconnects silently after a communication error and a COMMIT on the new session commits nothing.
+One connection, i.e. one RFC session, per unit of work: the duplicate guard's search, the create
+BAPI and BAPI_TRANSACTION_COMMIT run on the same session, because pyrfc 3.4 reopens the connection
+inside call() after errors of several groups (communication, ABAP runtime, logon, external runtime)
+and a COMMIT on the new session commits nothing (SAP/PyRFC src/pyrfc/_cyrfc.pyx, Connection.call).
+
+Before the first create the adapter reads the function descriptions of every function module it
+calls (`get_function_description`) and checks each parameter and field it sends or reads
+(`REQUIRED_INTERFACE`): pyrfc refuses an unknown field, and silently truncates an over-long CHAR
+value, so the CHAR lengths the mapping shortens to come from this metadata too.
 
 pyrfc's errors are classified by what the caller should do:
-  CommunicationError                        -> SapTransientError (queue and retry later)
-  ExternalRuntimeError                      -> one retry of the whole unit on a fresh connection,
-                                               then SapTransientError; except the RFC library's
-                                               verdicts on our data (invalid parameter or field name,
-                                               value too long, conversion): SapPermanentError
+  CommunicationError                        -> SapTransientError (queue and retry later); once the
+                                               create or commit was sent: SapOutcomeUnknown
+  ExternalRuntimeError                      -> one retry of the whole unit on a fresh connection
+                                               (only while nothing was created), then
+                                               SapTransientError; except the RFC library's verdicts
+                                               on our data (invalid parameter or field name,
+                                               conversion): SapPermanentError
   LogonError, ExternalAuthorizationError    -> SapConfigurationError (never retried: logons lock users)
   ABAPApplicationError, ABAPRuntimeError,
   ExternalApplicationError, other RFCError  -> SapPermanentError
   RETURN type E/A of the create BAPI        -> SapBusinessRejection (after a rollback)
+  pyrfc without its native module, pyrfcx
+  without the SDK (SdkNotFoundError)        -> SapDriverMissing
 Error details never carry the password: pyrfc messages may echo logon parameters, so they are masked.
 """
 
@@ -22,45 +32,83 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from shared.log import redact
+from shared.mapping import COMPANY_DATA_FIELDS, COPY_REFERENCE_FIELDS
 from shared.models import CustomerCreation
 from shared.sap.errors import (
     SapBusinessRejection,
     SapConfigurationError,
     SapDriverMissing,
     SapError,
+    SapInterfaceMismatch,
+    SapNeedsReview,
+    SapOutcomeUnknown,
     SapPermanentError,
     SapTransientError,
 )
-from shared.sap.gateway import SapCustomerCreated, SapGateway, SapMessage
+from shared.sap.gateway import SapCustomerCreated, SapGateway, SapInterface, SapMessage
+from shared.sap_lengths import utf16_units
 
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-# Where BAPI_CUSTOMER_FIND finds each BAPIKNA106 field that may carry the account Id (ADRC: the
-# customer's address, where the BAPI stores it).
-GUARD_SEARCH_FIELDS: dict[str, tuple[str, str]] = {
-    "SORT1": ("ADRC", "SORT1"),
-    "SORT2": ("ADRC", "SORT2"),
-    "CITY": ("ADRC", "CITY1"),
-    "STREET": ("ADRC", "STREET"),
-    "TEL1_NUMBR": ("ADRC", "TEL_NUMBER"),
+_MESSAGE_FIELDS = ("TYPE", "ID", "NUMBER", "MESSAGE")
+# Every function module, parameter and field this adapter sends or reads. The metadata check holds
+# each one against the live system; nothing else is ever sent.
+REQUIRED_INTERFACE: dict[str, dict[str, tuple[str, ...]]] = {
+    "BAPI_CUSTOMER_CREATEFROMDATA1": {
+        "PI_COMPANYDATA": COMPANY_DATA_FIELDS,
+        "PI_OPT_COMPANYDATA": (),
+        "PI_COPYREFERENCE": COPY_REFERENCE_FIELDS,
+        "CUSTOMERNO": (),
+        "RETURN": _MESSAGE_FIELDS,
+    },
+    "BAPI_TRANSACTION_COMMIT": {"WAIT": (), "RETURN": _MESSAGE_FIELDS},
+    "BAPI_TRANSACTION_ROLLBACK": {"RETURN": _MESSAGE_FIELDS},
+    "BAPI_CUSTOMER_FIND": {
+        "MAX_CNT": (),
+        "PL_HOLD": (),
+        "SELOPT_TAB": ("TABNAME", "FIELDNAME", "FIELDVALUE"),
+        "RESULT_TAB": ("CUSTOMER", *_MESSAGE_FIELDS),
+    },
+    "BAPI_CUSTOMER_GETDETAIL2": {
+        "CUSTOMERNO": (),
+        "CUSTOMERADDRESS": ("NAME", "NAME_2", "NAME_3", "NAME_4", "CITY", "POSTL_CODE", "STREET", "COUNTRY"),
+        "CUSTOMERGENERALDETAIL": ("CREAT_DATE", "ENTERED_BY"),
+        "RETURN": _MESSAGE_FIELDS,
+    },
 }
-# SAP keeps search terms in upper case, so the guard looks for the Id as SAP stored it. An 18-character
-# Salesforce Id stays unique in upper case: that is what its last three characters are for.
-_UPPER_CASE_FIELDS = {"SORT1", "SORT2"}
+
+# The guard searches KNA1 (BAPI_CUSTOMER_FIND searches KNA1/KNB1 fields, never the address tables):
+# name line 1, postal code, city, country, each from the value we sent in PI_COMPANYDATA.
+_GUARD_CRITERIA = (("NAME1", "NAME"), ("PSTLZ", "POSTL_COD1"), ("ORT01", "CITY"), ("LAND1", "COUNTRY"))
+# How a candidate's GETDETAIL2 address is compared with what we sent (BAPICUSTOMER_04 -> BAPIKNA106).
+_COMPARED_ADDRESS = (("NAME", "NAME"), ("NAME_2", "NAME_2"), ("NAME_3", "NAME_3"), ("NAME_4", "NAME_4"),
+                     ("CITY", "CITY"), ("POSTL_CODE", "POSTL_COD1"), ("STREET", "STREET"), ("COUNTRY", "COUNTRY"))
+# More candidates than this and the guard does not try to tell them apart: an operator decides.
+MAX_GUARD_CANDIDATES = 5
+# One unit of work (logon, metadata, guard, create, commit) gets this many RFC timeouts in all; each
+# call is cancelled at the unit's deadline. The ledger's stale-claim window derives from it.
+_UNIT_BUDGET_IN_TIMEOUTS = 4
+# SAP stores KNA1-ERDAT in the system's time zone; one day of slack so a create just after midnight
+# UTC is not missed on a system west of UTC (a false candidate is still compared field by field).
+_CREATED_DATE_SLACK = timedelta(days=1)
+
 _ERROR_TYPES = ("E", "A")
 # ExternalRuntimeError codes that judge the data we sent, not the line: the same call fails again.
 _DATA_ERROR_CODES = {
     20,  # RFC_INVALID_PARAMETER: "field 'X' not found"
     21,  # RFC_CODEPAGE_CONVERSION_FAILURE
     22,  # RFC_CONVERSION_FAILURE
-    23,  # RFC_BUFFER_TOO_SMALL: value longer than the field
+    23,  # RFC_BUFFER_TOO_SMALL
 }
 _SECRET_PARAMETERS = ("passwd", "password", "snc_myname", "x509cert", "mysapsso2")
 
@@ -70,28 +118,38 @@ _INSTALL_HINT = (
     "LD_LIBRARY_PATH (PATH on Windows)"
 )
 _SDK_HINT = (
-    "the SAP NW RFC SDK library (libsapnwrfc) could not be loaded: install the SAP NW RFC SDK, set "
-    "SAPNWRFC_HOME and put its lib directory on LD_LIBRARY_PATH (PATH on Windows)"
+    "the SAP NW RFC SDK library (libsapnwrfc) could not be loaded: install the SAP NW RFC SDK and set "
+    "SAPNWRFC_HOME (pyrfc also needs its lib directory on LD_LIBRARY_PATH, PATH on Windows)"
 )
 
 
 def import_rfc_module() -> Any:
-    """pyrfc, else pyrfcx. Raises the ImportError that explains best why neither loads (a missing
-    SDK library beats a missing package)."""
+    """pyrfc (SAP's, or pyrfcx's drop-in of the same name), else pyrfcx. Raises the ImportError that
+    explains best why neither loads (a missing SDK library beats a missing package).
+
+    SAP's pyrfc swallows a failed import of its native module (`__init__` prints the error and goes
+    on), so `import pyrfc` can succeed without `pyrfc.Connection`: that counts as not loaded."""
     errors: list[ImportError] = []
     for name in ("pyrfc", "pyrfcx"):
         try:
-            return importlib.import_module(name)
+            module = importlib.import_module(name)
         except ImportError as error:
             errors.append(error)
+            continue
+        if not hasattr(module, "Connection"):
+            errors.append(ImportError(f"{name} is installed but its native module did not load (libsapnwrfc "
+                                      "missing?)"))
+            continue
+        return module
     raise next((e for e in errors if _is_sdk_missing(e)), errors[0])
 
 
-def _is_sdk_missing(error: ImportError) -> bool:
-    return "sapnwrfc" in str(error).lower()
+def _is_sdk_missing(error: BaseException) -> bool:
+    text = str(error).lower()
+    return "sapnwrfc" in text or "native module" in text
 
 
-def _driver_missing(error: ImportError) -> SapDriverMissing:
+def _driver_missing(error: BaseException) -> SapDriverMissing:
     if _is_sdk_missing(error):
         return SapDriverMissing(_SDK_HINT)
     return SapDriverMissing(f"{_INSTALL_HINT} ({error})")
@@ -105,16 +163,30 @@ class _RetryOnFreshConnection(Exception):
         self.detail = detail
 
 
+@dataclass
+class _Session:
+    """One RFC session of a unit of work: the connection, when the unit must end (time.monotonic();
+    None without a timeout), and how far it got (once the create was sent, a broken line leaves its
+    outcome unknown)."""
+
+    connection: Any
+    deadline: float | None = None
+    create_sent: bool = False
+
+
 class RfcSapGateway(SapGateway):
-    """Creates and reads customers over RFC.
+    """Creates customers over RFC.
 
     `rfc_module` is a pyrfc-like module (Connection and pyrfc's exception classes): the simulator
     module, or None to import pyrfc (else pyrfcx) on first use through `module_loader`, which
     returns the module or raises ImportError (then SapDriverMissing says what to install).
+    `no_match_messages`: the (ID, NUMBER) pairs with which BAPI_CUSTOMER_FIND says "nothing found"
+    on this system; any other error row makes the guard hold the account for review.
     """
 
     def __init__(self, logon_parameters: Mapping[str, str], rfc_module: Any = None,
-                 module_loader: Callable[[], Any] = import_rfc_module, timeout_seconds: float | None = None) -> None:
+                 module_loader: Callable[[], Any] = import_rfc_module, timeout_seconds: float | None = None,
+                 no_match_messages: Collection[tuple[str, str]] = ()) -> None:
         self._logon_parameters = dict(logon_parameters)
         # pyrfc 3 cancels an RFC call that runs longer than config["timeout"] seconds; without it a
         # hung SAP work process would hold the function (and its ledger claim) until the host kills it.
@@ -122,42 +194,67 @@ class RfcSapGateway(SapGateway):
         self._timeout_seconds = timeout_seconds
         self._module = rfc_module
         self._module_loader = module_loader
+        self._no_match_messages = {(message_id.strip().upper(), number.strip().zfill(3))
+                                   for message_id, number in no_match_messages}
+        self._interface: SapInterface | None = None
+        self._interface_lock = threading.Lock()
+
+    @property
+    def rfc_user(self) -> str:
+        return str(self._logon_parameters.get("user", "")).strip().upper()
+
+    @staticmethod
+    def longest_unit_seconds(timeout_seconds: float) -> float:
+        """The longest one unit of work can hold a claim: its call budget (every call is cancelled at
+        the unit's deadline, a retry on a fresh connection included) plus one timeout for the logon,
+        which pyrfc cannot cancel. The ledger's stale-claim window is derived from this."""
+        return (_UNIT_BUDGET_IN_TIMEOUTS + 1) * timeout_seconds
 
     # ------------------------------------------------------------------ the port
 
+    def check_interface(self) -> SapInterface:
+        if self._interface is None:
+            with self._interface_lock:
+                if self._interface is None:
+                    self._interface = self._unit(self._read_interface)
+        return self._interface
+
     def create_customer(self, creation: CustomerCreation) -> SapCustomerCreated:
+        lengths = self.check_interface().company_data_lengths
+        too_long = [name for name, value in creation.parameters.get("PI_COMPANYDATA", {}).items()
+                    if name in lengths and utf16_units(value) > lengths[name]]
+        if too_long:
+            # Mapped before the live lengths were known (SAP was unreachable then): the SDK would cut
+            # these silently. The retry maps the request again with the lengths now known.
+            raise SapTransientError(f"PI_COMPANYDATA {', '.join(too_long)} longer than this SAP system holds; "
+                                    "the request is mapped again on retry")
         started = time.monotonic()
-        logger.info("SAP create started for account %s", creation.account_id,
-                    extra={"account_id": creation.account_id})
         outcome = "failed"
         try:
-            created = self._unit(lambda connection: self._create_on(connection, creation))
-            outcome = "found by duplicate guard" if created.already_existed else "created"
+            created = self._unit(lambda session: self._create_on(session, creation))
+            outcome = "adopted by the duplicate guard" if created.adopted else "created"
             return created
         except SapBusinessRejection:
             outcome = "rejected"
             raise
+        except SapNeedsReview:
+            outcome = "held for review"
+            raise
         finally:
             elapsed_ms = round((time.monotonic() - started) * 1000)
-            logger.info("SAP create %s for account %s in %d ms", outcome, creation.account_id, elapsed_ms,
+            logger.info("SAP create %s in %d ms", outcome, elapsed_ms,
                         extra={"account_id": creation.account_id, "duration_ms": elapsed_ms})
-
-    def find_customer_by_account_id(self, account_id: str, account_id_field: str = "SORT2") -> str | None:
-        return self._unit(lambda connection: self._find(connection, account_id, account_id_field))
 
     def read_customer(self, customer_number: str, company_code: str | None = None) -> dict[str, Any]:
         """GETDETAIL2's answer plus GETSALESAREAS' SALESAREAS (and its RETURN as SALESAREAS_RETURN)."""
-        # KUNNR's conversion exit pads numbers; pyrfc runs no conversion exits, so we do.
-        number = customer_number.strip()
-        if number.isdigit():
-            number = number.zfill(10)
+        number = _padded_customer_number(customer_number)
 
-        def read(connection: Any) -> dict[str, Any]:
+        def read(session: _Session) -> dict[str, Any]:
             parameters = {"CUSTOMERNO": number}
             if company_code:
                 parameters["COMPANYCODE"] = company_code
-            detail = dict(self._call(connection, "BAPI_CUSTOMER_GETDETAIL2", **parameters))
-            areas = self._call(connection, "BAPI_CUSTOMER_GETSALESAREAS", CUSTOMERNO=number)
+            detail = dict(self._call(session, "BAPI_CUSTOMER_GETDETAIL2", **parameters))
+            areas = self._call(session, "BAPI_CUSTOMER_GETSALESAREAS", CUSTOMERNO=number)
             detail["SALESAREAS"] = list(areas.get("SALESAREAS", []))
             detail["SALESAREAS_RETURN"] = areas.get("RETURN", {})
             return detail
@@ -165,64 +262,129 @@ class RfcSapGateway(SapGateway):
         return self._unit(read)
 
     def ping(self) -> None:
-        self._unit(lambda connection: self._call(connection, "RFC_PING"))
+        self._unit(lambda session: self._call(session, "RFC_PING"))
+
+    # ------------------------------------------------------------------ the metadata check
+
+    def _read_interface(self, session: _Session) -> SapInterface:
+        lengths: dict[str, int] = {}
+        for function_name, parameters in REQUIRED_INTERFACE.items():
+            description = self._describe(session.connection, function_name)
+            declared = {str(parameter["name"]): parameter for parameter in description.parameters}
+            for parameter_name, field_names in parameters.items():
+                parameter = declared.get(parameter_name)
+                if parameter is None:
+                    raise SapInterfaceMismatch(f"{function_name} has no parameter {parameter_name} in this SAP "
+                                               "system; this release is not supported as configured")
+                fields = {str(f["name"]): f for f in _fields_of(parameter)}
+                for field_name in field_names:
+                    if field_name not in fields:
+                        raise SapInterfaceMismatch(
+                            f"{function_name} parameter {parameter_name} has no field {field_name} in this SAP "
+                            "system; nothing is sent until the mapping and the release agree")
+                if function_name == "BAPI_CUSTOMER_CREATEFROMDATA1" and parameter_name == "PI_COMPANYDATA":
+                    lengths = {name: _char_units(field) for name, field in fields.items()
+                               if field.get("field_type") == "RFCTYPE_CHAR"}
+        logger.info("SAP interface checked against the live metadata",
+                    extra={"functions": len(REQUIRED_INTERFACE)})
+        return SapInterface(company_data_lengths=lengths)
+
+    def _describe(self, connection: Any, function_name: str) -> Any:
+        module = self._rfc()
+        try:
+            return connection.get_function_description(function_name)
+        except module.ABAPApplicationError as error:
+            raise SapInterfaceMismatch(f"function module {function_name} is not available in this SAP system "
+                                       f"(or not remote-enabled for the RFC user): {self._safe(error)}") from None
 
     # ------------------------------------------------------------------ the create unit
 
-    def _create_on(self, connection: Any, creation: CustomerCreation) -> SapCustomerCreated:
-        existing = self._find(connection, creation.account_id, creation.account_id_field)
-        if existing is not None:
-            logger.warning("duplicate guard: account %s already has SAP customer %s", creation.account_id,
-                           existing, extra={"account_id": creation.account_id})
-            return SapCustomerCreated(existing, already_existed=True)
+    def _create_on(self, session: _Session, creation: CustomerCreation) -> SapCustomerCreated:
+        if creation.search_since is not None:
+            adopted = self._find_earlier_create(session, creation)
+            if adopted is not None:
+                logger.warning("duplicate guard: adopted SAP customer %s created by an earlier attempt", adopted,
+                               extra={"account_id": creation.account_id, "customer_number": adopted})
+                return SapCustomerCreated(adopted, adopted=True)
 
-        answer = self._call(connection, "BAPI_CUSTOMER_CREATEFROMDATA1", **creation.parameters)
+        session.create_sent = True
+        answer = self._call(session, "BAPI_CUSTOMER_CREATEFROMDATA1", **creation.parameters)
         messages = _messages(answer.get("RETURN"))
         if any(m.type in _ERROR_TYPES for m in messages):
-            self._rollback_quietly(connection)
+            self._rollback_quietly(session)
             raise SapBusinessRejection(messages)
         number = str(answer.get("CUSTOMERNO") or "").strip()
         if not number:
-            self._rollback_quietly(connection)
+            self._rollback_quietly(session)
             raise SapPermanentError("BAPI_CUSTOMER_CREATEFROMDATA1 returned neither a customer number nor an error")
 
-        commit = self._call(connection, "BAPI_TRANSACTION_COMMIT", WAIT="X")
+        commit = self._call(session, "BAPI_TRANSACTION_COMMIT", WAIT="X")
         commit_messages = _messages(commit.get("RETURN"))
         failed = next((m for m in commit_messages if m.type in _ERROR_TYPES), None)
         if failed is not None:
             # The update task terminated (lock, database or update-module problem): nothing was
-            # committed, and such causes usually pass, so the create is queued for a retry; if it
-            # keeps failing it ends in the poison queue, visibly.
-            self._rollback_quietly(connection)
+            # committed, SAP says so, and such causes usually pass, so the create is queued for a retry.
+            self._rollback_quietly(session)
+            session.create_sent = False  # SAP told us the outcome: nothing was saved
             raise SapTransientError(f"BAPI_TRANSACTION_COMMIT failed for customer {number}: "
                                     f"{failed.type} {failed.id} {failed.number}: {failed.text}")
         return SapCustomerCreated(number, messages=messages + commit_messages)
 
-    def _find(self, connection: Any, account_id: str, account_id_field: str) -> str | None:
-        field_name = account_id_field.strip().upper()
-        if field_name not in GUARD_SEARCH_FIELDS:
-            raise SapConfigurationError(
-                f"the duplicate guard cannot search {field_name}; use one of {', '.join(GUARD_SEARCH_FIELDS)}")
-        table, column = GUARD_SEARCH_FIELDS[field_name]
-        value = account_id.upper() if field_name in _UPPER_CASE_FIELDS else account_id
-        answer = self._call(connection, "BAPI_CUSTOMER_FIND", MAX_CNT=10, PL_HOLD="",
-                            SELOPT_TAB=[{"TABNAME": table, "FIELDNAME": column, "FIELDVALUE": value}])
-        failed = next((m for m in _messages(answer.get("RETURN")) if m.type in _ERROR_TYPES), None)
-        if failed is not None:
-            # A guard that cannot search must not let a create through: it could duplicate a customer.
-            raise SapPermanentError(f"duplicate guard (BAPI_CUSTOMER_FIND) failed: "
-                                    f"{failed.type} {failed.id} {failed.number}: {failed.text}")
-        numbers = sorted({str(row.get("CUSTOMER", "")).strip() for row in answer.get("RESULT_TAB", [])} - {""})
-        if len(numbers) > 1:
-            logger.warning("duplicate guard: %d SAP customers carry account %s; using the oldest, %s",
-                           len(numbers), account_id, numbers[0], extra={"account_id": account_id})
-        return numbers[0] if numbers else None
+    def _find_earlier_create(self, session: _Session, creation: CustomerCreation) -> str | None:
+        """The customer an earlier attempt created, None when there is none; SapNeedsReview when unsure."""
+        assert creation.search_since is not None
+        company = creation.parameters.get("PI_COMPANYDATA", {})
+        criteria = [{"TABNAME": "KNA1", "FIELDNAME": column, "FIELDVALUE": company[field]}
+                    for column, field in _GUARD_CRITERIA if company.get(field)]
+        answer = self._call(session, "BAPI_CUSTOMER_FIND", MAX_CNT=MAX_GUARD_CANDIDATES + 1, PL_HOLD="",
+                            SELOPT_TAB=criteria)
+        rows = list(answer.get("RESULT_TAB", []))
+        numbers = sorted({str(row.get("CUSTOMER", "")).strip() for row in rows} - {""})
+        if not numbers:
+            problems = [m for m in _messages(rows) if m.type in _ERROR_TYPES]
+            if problems and all((m.id.upper(), m.number.zfill(3)) in self._no_match_messages for m in problems):
+                return None
+            shown = "; ".join(f"{m.type} {m.id} {m.number}: {m.text}" for m in problems) or "an empty answer"
+            raise SapNeedsReview(f"the search for a customer an earlier attempt may have created did not say "
+                                 f"'nothing found' in a way this system is configured to recognise "
+                                 f"(SAP_FIND_NO_MATCH_MESSAGE): {shown}")
+        if len(numbers) > MAX_GUARD_CANDIDATES:
+            raise SapNeedsReview(f"more than {MAX_GUARD_CANDIDATES} SAP customers match the account's name and "
+                                 "address; an earlier attempt may have created one of them", tuple(numbers))
+        ours = [number for number in numbers if self._created_by_us(session, number, company, creation)]
+        if len(ours) > 1:
+            raise SapNeedsReview(f"{len(ours)} SAP customers match the account and were created by the RFC user "
+                                 f"since the first attempt: {', '.join(ours)}", tuple(ours))
+        return ours[0] if ours else None
 
-    def _rollback_quietly(self, connection: Any) -> None:
+    def _created_by_us(self, session: _Session, number: str, company: Mapping[str, str],
+                       creation: CustomerCreation) -> bool:
+        assert creation.search_since is not None
+        detail = self._call(session, "BAPI_CUSTOMER_GETDETAIL2", CUSTOMERNO=number)
+        failed = next((m for m in _messages(detail.get("RETURN")) if m.type in _ERROR_TYPES), None)
+        if failed is not None:
+            raise SapNeedsReview(f"candidate {number} could not be read: {failed.type} {failed.id} {failed.number}: "
+                                 f"{failed.text}", (number,))
+        address = detail.get("CUSTOMERADDRESS", {})
+        for stored_name, sent_name in _COMPARED_ADDRESS:
+            stored = str(address.get(stored_name, "")).strip()
+            sent = str(company.get(sent_name, "")).strip()
+            # BAPICUSTOMER_04 may hold fewer characters than we sent: compare what it can show.
+            if stored != sent[: len(stored)] or (not stored and sent):
+                return False
+        general = detail.get("CUSTOMERGENERALDETAIL", {})
+        created_on = str(general.get("CREAT_DATE", "")).strip()
+        earliest = (creation.search_since - _CREATED_DATE_SLACK).strftime("%Y%m%d")
+        if not created_on or created_on < earliest:
+            return False
+        created_by = str(general.get("ENTERED_BY", "")).strip().upper()
+        return created_by == self.rfc_user
+
+    def _rollback_quietly(self, session: _Session) -> None:
         # The session ends with the connection anyway; a failed rollback changes nothing for the caller.
         module = self._rfc()
         try:
-            self._call(connection, "BAPI_TRANSACTION_ROLLBACK")
+            self._call(session, "BAPI_TRANSACTION_ROLLBACK")
         except (module.RFCError, SapError) as error:
             logger.warning("rollback failed (%s); closing the session discards the work", type(error).__name__)
 
@@ -231,36 +393,46 @@ class RfcSapGateway(SapGateway):
     def _rfc(self) -> Any:
         if self._module is None:
             try:
-                self._module = self._module_loader()
+                module = self._module_loader()
             except ImportError as error:
                 raise _driver_missing(error) from None
+            if not hasattr(module, "Connection"):
+                raise _driver_missing(ImportError("pyrfc's native module did not load"))
+            self._module = module
         return self._module
 
-    def _unit(self, work: Callable[[Any], _T]) -> _T:
-        """Run `work` on a fresh connection; retry once on a fresh connection after ExternalRuntimeError,
-        but only while the first try ended within one timeout, so a unit never runs past about five
-        timeouts (the ledger's stale-claim window is sized on that)."""
-        started = time.monotonic()
+    def _unit(self, work: Callable[[_Session], _T]) -> _T:
+        """Run `work` on a fresh connection within the unit's deadline; retry once on a fresh connection
+        after ExternalRuntimeError while nothing was sent that could have created a customer."""
+        deadline = (time.monotonic() + _UNIT_BUDGET_IN_TIMEOUTS * self._timeout_seconds
+                    if self._timeout_seconds else None)
         try:
-            return self._unit_once(work)
+            return self._unit_once(work, deadline)
         except _RetryOnFreshConnection as first:
-            if self._timeout_seconds and time.monotonic() - started > self._timeout_seconds:
+            if deadline is not None and deadline - time.monotonic() < (self._timeout_seconds or 0):
                 raise SapTransientError(first.detail) from None
             logger.warning("SAP unit failed with an RFC library error, retrying once on a new connection: %s",
                            first.detail)
         try:
-            return self._unit_once(work)
+            return self._unit_once(work, deadline)
         except _RetryOnFreshConnection as second:
             raise SapTransientError(second.detail) from None
 
-    def _unit_once(self, work: Callable[[Any], _T]) -> _T:
+    def _unit_once(self, work: Callable[[_Session], _T], deadline: float | None) -> _T:
         module = self._rfc()
         connection = None
+        session = _Session(connection=None, deadline=deadline)
         try:
             connection = module.Connection(config=self._connection_config, **self._logon_parameters)
-            return work(connection)
+            session.connection = connection
+            return work(session)
         except module.RFCError as error:
-            raise self._classified(error, module) from None
+            raise self._classified(error, module, session) from None
+        except Exception as error:
+            # pyrfcx raises SdkNotFoundError (neither RFCError nor ImportError) from Connection().
+            if connection is None and type(error).__name__ == "SdkNotFoundError":
+                raise _driver_missing(error) from None
+            raise
         finally:
             if connection is not None:
                 try:
@@ -268,20 +440,31 @@ class RfcSapGateway(SapGateway):
                 except module.RFCError as error:
                     logger.debug("closing the SAP connection failed: %s", self._safe(error))
 
-    def _call(self, connection: Any, function_name: str, **parameters: Any) -> dict[str, Any]:
+    def _call(self, session: _Session, function_name: str, **parameters: Any) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if session.deadline is not None:
+            remaining = session.deadline - time.monotonic()
+            if remaining <= 0:
+                detail = f"{function_name} not sent: the unit of work ran out of time"
+                raise SapOutcomeUnknown(detail) if session.create_sent else SapTransientError(detail)
+            # pyrfc's per-call timeout (seconds) cancels the call at the unit's deadline.
+            options["timeout"] = max(1, min(round(remaining), round(self._timeout_seconds or remaining)))
         try:
-            return connection.call(function_name, **parameters)
+            return session.connection.call(function_name, options=options or None, **parameters)
         except TypeError as error:
             # pyrfc refuses values of the wrong type before anything reaches SAP: our bug, not SAP's.
             raise SapPermanentError(f"{function_name}: pyrfc refused a parameter: {self._safe(error)}") from None
 
-    def _classified(self, error: Exception, module: Any) -> Exception:
+    def _classified(self, error: Exception, module: Any, session: _Session) -> Exception:
         detail = f"{type(error).__name__}: {self._safe(error)}"
         if isinstance(error, module.CommunicationError):
-            return SapTransientError(detail)
+            # Includes RFC_CANCELED (the config timeout): the call may have run to the end in SAP.
+            return SapOutcomeUnknown(detail) if session.create_sent else SapTransientError(detail)
         if isinstance(error, module.ExternalRuntimeError):
             if getattr(error, "code", None) in _DATA_ERROR_CODES:
                 return SapPermanentError(detail)
+            if session.create_sent:
+                return SapOutcomeUnknown(detail)  # never re-run a create blindly: the next attempt searches
             return _RetryOnFreshConnection(detail)
         if isinstance(error, module.LogonError | module.ExternalAuthorizationError):
             return SapConfigurationError(detail)
@@ -298,8 +481,24 @@ class RfcSapGateway(SapGateway):
         return redact(text)
 
 
+def _padded_customer_number(customer_number: str) -> str:
+    # KUNNR's conversion exit pads numbers; pyrfc runs no conversion exits, so we do.
+    number = customer_number.strip()
+    return number.zfill(10) if number.isdigit() else number
+
+
+def _fields_of(parameter: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    description = parameter.get("type_description")
+    return list(getattr(description, "fields", []) or [])
+
+
+def _char_units(field: Mapping[str, Any]) -> int:
+    # uc_length is the field's size in bytes of UTF-16 (pyrfc's TypeDescription), i.e. 2 per code unit.
+    return int(field.get("uc_length", 0)) // 2
+
+
 def _messages(returned: Any) -> tuple[SapMessage, ...]:
-    """BAPIRETURN1/BAPIRET2 (one structure or table rows) as SapMessages, initial rows left out."""
+    """BAPIRETURN1/BAPIRET2/BAPIKNA111 (one structure or table rows) as SapMessages, initial rows left out."""
     rows = returned if isinstance(returned, list) else [returned] if isinstance(returned, Mapping) else []
     return tuple(
         SapMessage(

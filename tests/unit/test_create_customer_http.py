@@ -52,7 +52,7 @@ def test_valid_account_is_created_and_reads_back_from_sap(fake_services, sample_
     assert stored_name == payload["name"]
     assert address["CITY"] == payload["city"]
     assert address["STREET"] == payload["street"]
-    assert address["POSTL_COD1"] == payload["postalCode"]
+    assert address["POSTL_CODE"] == payload["postalCode"]
     assert address["COUNTRY"] == country
     assert address["REGION"] == region
     assert address["LANGU"] == language
@@ -285,6 +285,7 @@ def test_a_setting_missing_at_request_time_is_503_naming_it(monkeypatch):
     from shared import bootstrap
 
     monkeypatch.delenv("AzureWebJobsStorage", raising=False)
+    monkeypatch.setenv("SAP_TRANSPORT", "simulator")
     bootstrap.reset()
     try:
         status, body, headers = post(sample("german-account"))

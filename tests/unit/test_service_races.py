@@ -26,9 +26,10 @@ from typing import Any
 import pytest
 
 from shared.ledger import LedgerConflict, LedgerEntry, LedgerStatus, WriteBackStatus
+from shared.mapping import split_name
 from shared.models import CustomerRequest
 from shared.retry_queue import RetryMessage
-from shared.sap import SapCustomerCreated, SapGateway, simulator
+from shared.sap import SapCustomerCreated, SapGateway, SapInterface, simulator
 from shared.service import Services, StorageUnavailable, create_customer, retry_create_customer
 from shared.validation import parse_customer_request
 from tests.conftest import sample
@@ -61,11 +62,8 @@ class CrashingGateway(SapGateway):
             raise WorkerCrashed("killed after SAP answered")
         return created
 
-    def find_customer_by_account_id(self, account_id: str, account_id_field: str = "SORT2") -> str | None:
-        return self._real.find_customer_by_account_id(account_id, account_id_field)
-
-    def read_customer(self, customer_number: str) -> dict[str, Any]:
-        return self._real.read_customer(customer_number)
+    def check_interface(self) -> SapInterface:
+        return self._real.check_interface()
 
     def ping(self) -> None:
         self._real.ping()
@@ -74,6 +72,9 @@ class CrashingGateway(SapGateway):
 def _request_for(index: int) -> CustomerRequest:
     payload = sample(SAMPLES[index % len(SAMPLES)])
     payload["accountId"] = f"001Dn00000Rac{index:02d}"  # 15 characters; parsing adds the checksum suffix
+    # Each account its own company: SAP holds no Salesforce Id, so a name tells the accounts apart, and
+    # the duplicate guard must never see another account's customer as a plausible match.
+    payload["name"] = f"{index:02d} {payload['name']}"
     return parse_customer_request(payload)
 
 
@@ -333,7 +334,7 @@ class World:
         return entry
 
     def _customers(self, request: CustomerRequest) -> list[simulator.CustomerRecord]:
-        return self.sap.customers_where("SORT2", request.account_id.upper())
+        return self.sap.customers_where("NAME", split_name(request.name)[0])
 
     # ------------------------------------------------------------------ bookkeeping
 

@@ -14,8 +14,26 @@ from shared.settings import (
 )
 
 
+def test_sap_transport_has_no_default_and_the_start_check_names_it():
+    with pytest.raises(SettingsError) as raised:
+        load_settings({})
+    assert str(raised.value).startswith("SAP_TRANSPORT: required")
+
+
+@pytest.mark.parametrize("marker", ["WEBSITE_SITE_NAME", "WEBSITE_INSTANCE_ID"])
+def test_the_simulator_is_refused_inside_an_azure_hosted_app(marker):
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"SAP_TRANSPORT": "simulator", marker: "func-sap-sync-prod"})
+    assert str(raised.value).startswith("SAP_TRANSPORT: simulator is refused")
+
+
+def test_find_no_match_message_setting_is_parsed_into_class_and_number():
+    settings = load_settings({"SAP_TRANSPORT": "simulator", "SAP_FIND_NO_MATCH_MESSAGE": "f2 173, FN/5"})
+    assert settings.sap_find_no_match_messages == (("F2", "173"), ("FN", "005"))
+
+
 def test_defaults_run_the_simulator_with_the_ides_sales_areas():
-    settings = load_settings({})
+    settings = load_settings({"SAP_TRANSPORT": "simulator"})
     assert settings.sap_transport is SapTransport.SIMULATOR
     assert settings.writeback is WriteBackMode.OFF
     areas = settings.sap_organisation.sales_areas
@@ -38,7 +56,7 @@ def test_defaults_run_the_simulator_with_the_ides_sales_areas():
         ({"SAP_SALES_AREAS": '{"1000-10": {"companyCode": "1000"}}'}, "SAP_SALES_AREAS"),
         ({"SAP_SALES_AREAS": '{"1000/10/00": {"plant": "1000"}}'}, "SAP_SALES_AREAS"),
         ({"SAP_DEFAULT_SALES_AREA": "1000"}, "SAP_DEFAULT_SALES_AREA"),
-        ({"SAP_ACCOUNT_ID_FIELD": "NAME"}, "SAP_ACCOUNT_ID_FIELD"),
+        ({"SAP_FIND_NO_MATCH_MESSAGE": "F2"}, "SAP_FIND_NO_MATCH_MESSAGE"),
         ({"SAP_TRANSPORT": "rfc"}, "SAP_ASHOST"),
         ({"SAP_TRANSPORT": "rfc", "SAP_ASHOST": "sap", "SAP_SYSNR": "00", "SAP_CLIENT": "800"}, "SAP_USER"),
         ({"SAP_TRANSPORT": "rfc", "SAP_ASHOST": "sap", "SAP_SYSNR": "00", "SAP_CLIENT": "800",
@@ -54,7 +72,7 @@ def test_defaults_run_the_simulator_with_the_ides_sales_areas():
 )
 def test_a_wrong_setting_is_named(environment, named):
     with pytest.raises(SettingsError) as raised:
-        load_settings(environment)
+        load_settings({"SAP_TRANSPORT": "simulator", **environment})
     assert str(raised.value).startswith(named)
 
 
@@ -84,6 +102,7 @@ def test_secrets_never_show_in_a_repr():
 
 def test_sales_areas_setting_and_company_code_lookup():
     settings = load_settings({
+        "SAP_TRANSPORT": "simulator",
         "SAP_SALES_AREAS": '{"2000/12/00": {"companyCode": "2000", "referenceCustomer": "0000002000"},'
                            ' "2000/10/00": {"companyCode": "2000"}}',
         "SAP_DEFAULT_SALES_AREA": "2000/12/00",

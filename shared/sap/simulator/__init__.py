@@ -40,10 +40,12 @@ from shared.sap.simulator.errors import (
     RFCTypeError,
 )
 from shared.sap.simulator.faults import FaultPlan, FaultSettingsError
-from shared.sap.simulator.functions import CustomerRecord
+from shared.sap.simulator.functions import MESSAGES, CustomerRecord
+from shared.sap.simulator.interfaces import FunctionDescription, TypeDescription
 from shared.sap.simulator.system import SimulatedSap
 
 __all__ = [
+    "NO_MATCH_MESSAGES",
     "ABAPApplicationError",
     "ABAPRuntimeError",
     "CommunicationError",
@@ -56,18 +58,24 @@ __all__ = [
     "ExternalRuntimeError",
     "FaultPlan",
     "FaultSettingsError",
+    "FunctionDescription",
     "LogonError",
     "PostalCodeRule",
     "RFCError",
     "RFCLibError",
     "RFCTypeError",
     "SimulatedSap",
+    "TypeDescription",
     "configure_default_system_from_environment",
     "default_system",
     "reset_default_system",
     "simulator_system_from_environment",
     "use_system",
 ]
+
+# How the simulator's BAPI_CUSTOMER_FIND says "nothing found" (functions.py MESSAGES["no_customer_found"]);
+# the composition root hands it to the rfc adapter when SAP_FIND_NO_MATCH_MESSAGE is not set.
+NO_MATCH_MESSAGES: tuple[tuple[str, str], ...] = (MESSAGES["no_customer_found"][:2],)
 
 _default_lock = threading.Lock()
 _default: SimulatedSap | None = None

@@ -6,8 +6,23 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from shared.sap.simulator.errors import CommunicationError, RFCError
+from shared.hosting import running_in_azure
+from shared.sap.simulator.errors import (
+    ABAPApplicationError,
+    ABAPRuntimeError,
+    CommunicationError,
+    ExternalRuntimeError,
+    LogonError,
+    RFCError,
+)
+from shared.sap.simulator.interfaces import FunctionDescription
 from shared.sap.simulator.system import SimulatedSap
+
+# pyrfc 3.4 reopens the connection inside call() when RfcInvoke fails with one of these error groups
+# (ABAP_RUNTIME_FAILURE, LOGON_FAILURE, COMMUNICATION_FAILURE, EXTERNAL_RUNTIME_FAILURE) or with code
+# RFC_ABAP_MESSAGE (4) (SAP/PyRFC src/pyrfc/_cyrfc.pyx, Connection.call; pyrfcx's _RECONNECT_GROUPS).
+_REOPENING_ERRORS = (CommunicationError, ABAPRuntimeError, LogonError, ExternalRuntimeError)
+_RFC_ABAP_MESSAGE = 4
 
 # pyrfc 3's Connection(config=...) options; anything else is refused as pyrfc refuses it.
 _CONFIG_OPTIONS = {"dtime", "return_import_params", "rstrip", "timeout"}
@@ -31,6 +46,10 @@ class Connection:
                  **params: Any) -> None:
         from shared.sap.simulator import default_system
 
+        if running_in_azure():
+            # Never a fake SAP in production: a deployed app that reaches here was misconfigured.
+            raise RFCError("the SAP simulator refuses to serve inside an Azure-hosted function app "
+                           "(WEBSITE_SITE_NAME is set); set SAP_TRANSPORT to rfc or relay")
         options = dict(config or {})
         unsupported = set(options) - _CONFIG_OPTIONS
         if unsupported:
@@ -45,6 +64,7 @@ class Connection:
         self._params = dict(params)
         self._session_id: int | None = None
         self._closed = False
+        self._dead_handle = False
         self._open()
 
     # pyrfc's public surface --------------------------------------------------------------
@@ -83,14 +103,38 @@ class Connection:
         return self.alive
 
     def ping(self) -> None:
-        self.call("RFC_PING")
+        if self._closed or self._session_id is None:
+            raise RFCError("RFC invocation rejected because the connection is closed")
+        try:
+            self._system.invoke(self._session_id, "RFC_PING", {})
+        except CommunicationError:
+            self._session_id = None  # the handle is dead; pyrfc does not reopen after RfcPing
+            self._dead_handle = True
+            raise
+
+    def get_function_description(self, func_name: str) -> FunctionDescription:
+        """RfcGetFunctionDesc, as pyrfc's: the interface in pyrfc's FunctionDescription shape."""
+        if self._closed or self._session_id is None:
+            raise RFCError("RFC invocation rejected because the connection is closed")
+        name = func_name.upper()
+        try:
+            return self._system.describe(name)
+        except KeyError:
+            raise ABAPApplicationError(f"ID:FL Type:E Number:046 {name}", 5, "FU_NOT_FOUND",
+                                       "FL", "E", "046", name) from None
 
     def call(self, func_name: str, options: Mapping[str, Any] | None = None, **params: Any) -> dict[str, Any]:
         if not isinstance(func_name, str):
             raise RFCError("Remote function module name must be unicode string, received:", func_name,
                            type(func_name))
+        if self._dead_handle:
+            self._dead_handle = False
+            self._reconnect_or_raise()
+            raise ExternalRuntimeError("An invalid handle was passed to the API call", 13, "RFC_INVALID_HANDLE")
         if self._closed or self._session_id is None:
-            raise RFCError("RFC invocation rejected because the connection is closed")
+            raise RFCError(f"Remote function module '{func_name}' invocation rejected because the connection "
+                           "is closed")
+        inputs = self._system.prepare(func_name, params)
         timeout = (options or {}).get("timeout") or self.__config["timeout"]
         if timeout and self._system.faults.latency_ms / 1000 > timeout:
             time.sleep(timeout)
@@ -101,10 +145,13 @@ class Connection:
             raise CommunicationError(f"Connection was canceled: {canceled}. New handle: {self._session_id}", 7,
                                      "RFC_CANCELED")
         try:
-            result = self._system.call(self._session_id, func_name, params)
-        except CommunicationError:
-            self._session_id = None
-            self._reconnect_or_raise()
+            result = self._system.invoke(self._session_id, func_name, inputs)
+        except RFCError as error:
+            if isinstance(error, _REOPENING_ERRORS) or (
+                    isinstance(error, ABAPApplicationError) and getattr(error, "code", None) == _RFC_ABAP_MESSAGE):
+                self._system.close_session(self._session_id)
+                self._session_id = None
+                self._reconnect_or_raise()
             raise
         not_requested = set((options or {}).get("not_requested", ()))
         answer = {name: value for name, value in result.items() if name not in not_requested}

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from shared.sap.simulator.interfaces import blank, shaped
@@ -38,6 +37,7 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "number_range_exhausted": ("F2", "170", "No internal number left in number range for account group &1"),
     "search_field_unknown": ("F2", "171", "Field &1-&2 cannot be used to search customers"),
     "search_criteria_missing": ("F2", "172", "Enter at least one selection criterion"),
+    "no_customer_found": ("F2", "173", "No customer found for the selection criteria"),
     "postal_code_required": ("AM", "214", "Enter a postal code for country &1"),
     "postal_code_length": ("AM", "215", "Postal code &1 must have length &2 (country &3)"),
     "postal_code_too_long": ("AM", "216", "Postal code &1 must not be longer than &2 characters (country &3)"),
@@ -68,23 +68,17 @@ class CustomerRecord:
     sales_areas: dict[SalesAreaKey, dict[str, str]] = field(default_factory=dict)
 
     def kna1(self) -> dict[str, str]:
+        """The record as table KNA1 holds it (the fields BAPI_CUSTOMER_FIND can search). KNA1's name,
+        city and street columns are 35 characters (NAME1_GP, ORT01_GP, STRAS_GP; U): longer address
+        values live on in the central address only."""
         a = self.address
         return {
-            "KUNNR": self.number, "KTOKD": self.account_group, "NAME1": a.get("NAME", ""),
-            "NAME2": a.get("NAME_2", ""), "NAME3": a.get("NAME_3", ""), "NAME4": a.get("NAME_4", ""),
-            "ORT01": a.get("CITY", ""), "PSTLZ": a.get("POSTL_COD1", ""), "STRAS": a.get("STREET", ""),
+            "KUNNR": self.number, "KTOKD": self.account_group, "NAME1": a.get("NAME", "")[:35],
+            "NAME2": a.get("NAME_2", "")[:35], "NAME3": a.get("NAME_3", "")[:35], "NAME4": a.get("NAME_4", "")[:35],
+            "ORT01": a.get("CITY", "")[:35], "PSTLZ": a.get("POSTL_COD1", ""), "STRAS": a.get("STREET", "")[:35],
             "LAND1": a.get("COUNTRY", ""), "REGIO": a.get("REGION", ""), "SPRAS": a.get("LANGU", ""),
-            "TELF1": a.get("TEL1_NUMBR", ""), "SORTL": a.get("SORT1", "")[:10],
-        }
-
-    def adrc(self) -> dict[str, str]:
-        a = self.address
-        return {
-            "NAME1": a.get("NAME", ""), "NAME2": a.get("NAME_2", ""), "NAME3": a.get("NAME_3", ""),
-            "NAME4": a.get("NAME_4", ""), "CITY1": a.get("CITY", ""), "POST_CODE1": a.get("POSTL_COD1", ""),
-            "STREET": a.get("STREET", ""), "COUNTRY": a.get("COUNTRY", ""), "REGION": a.get("REGION", ""),
-            "LANGU": a.get("LANGU", ""), "TEL_NUMBER": a.get("TEL1_NUMBR", ""), "SORT1": a.get("SORT1", ""),
-            "SORT2": a.get("SORT2", ""),
+            "TELF1": a.get("TEL1_NUMBR", "")[:16], "ERDAT": self.general.get("CREAT_DATE", ""),
+            "ERNAM": self.general.get("ENTERED_BY", ""),
         }
 
 
@@ -98,11 +92,16 @@ class _Rejected(Exception):
 
 
 def message(structure: str, key: str, *variables: str, message_type: str = "E") -> dict[str, Any]:
-    """A BAPIRETURN1/BAPIRET2 row for one catalogue message, variables in MESSAGE_V1..V4."""
+    """A BAPIRETURN1/BAPIRET1/BAPIRET2/BAPIKNA111 row for one catalogue message, variables in
+    MESSAGE_V1..V4; BAPIRETURN has CODE (class and number together) instead of ID and NUMBER."""
     message_class, number, text = MESSAGES[key]
     for index, variable in enumerate(variables, start=1):
         text = text.replace(f"&{index}", variable)
-    values: dict[str, Any] = {"TYPE": message_type, "ID": message_class, "NUMBER": number, "MESSAGE": text}
+    values: dict[str, Any] = {"TYPE": message_type, "MESSAGE": text}
+    if structure == "BAPIRETURN":
+        values["CODE"] = f"{message_class}{number}"
+    else:
+        values.update({"ID": message_class, "NUMBER": number})
     for index, variable in enumerate(variables[:4], start=1):
         values[f"MESSAGE_V{index}"] = variable
     return shaped(structure, values)
@@ -155,13 +154,13 @@ def _validated_customer(system: SimulatedSap, session: Session, inputs: dict[str
 
     optional = inputs["PI_OPT_COMPANYDATA"]
     general = {
-        "CREATED_ON": date.today().strftime("%Y%m%d"),
-        "CREATED_BY": session.user,
+        "CREAT_DATE": system.today().strftime("%Y%m%d"),
+        "ENTERED_BY": session.user,
         "TRANSPZONE": optional["TRANSPZONE"] or reference.general.get("TRANSPZONE", ""),
         "TAXJURCODE": optional["TAXJURCODE"] or reference.general.get("TAXJURCODE", ""),
     }
     company_data = dict(reference.company_codes.get(company_code, {}))
-    company_data.update({"CREATED_ON": general["CREATED_ON"]})
+    company_data.update({"CREATED_ON": general["CREAT_DATE"]})
     if optional["CONTROL_ACCOUNT"]:
         company_data["RECONC_ACCT"] = optional["CONTROL_ACCOUNT"]
     if optional["PMNTTRMS"]:
@@ -237,10 +236,6 @@ def _validated_address(system: SimulatedSap, company: dict[str, Any]) -> dict[st
         "CURRENCY": currency,
         "CURRENCY_ISO": customizing.currencies[currency],
     })
-    # Search terms are upper case in SAP (their domains do not allow lower case).
-    for search_term in ("SORT1", "SORT2"):
-        if search_term in address:
-            address[search_term] = address[search_term].upper()
     return address
 
 
@@ -274,72 +269,81 @@ def _check_region(system: SimulatedSap, region: str, country: str, required: boo
 
 
 def get_detail2(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    structures = system.structures
     answer: dict[str, Any] = {
-        "CUSTOMERADDRESS": blank("BAPICUSTOMER_04"),
-        "CUSTOMERGENERALDETAIL": blank("BAPICUSTOMER_KNA1"),
-        "CUSTOMERCOMPANYDETAIL": blank("BAPICUSTOMER_COMPANYDATA"),
-        "RETURN": blank("BAPIRET2"),
+        "CUSTOMERADDRESS": blank("BAPICUSTOMER_04", structures),
+        "CUSTOMERGENERALDETAIL": blank("BAPICUSTOMER_KNA1", structures),
+        "CUSTOMERCOMPANYDETAIL": blank("BAPICUSTOMER_COMPANYDATA", structures),
+        "RETURN": blank("BAPIRET1", structures),
         "CUSTOMERBANKDETAIL": [],
     }
     record = system.customers.get(inputs["CUSTOMERNO"])
     if record is None:
-        answer["RETURN"] = message("BAPIRET2", "customer_not_found", inputs["CUSTOMERNO"])
+        answer["RETURN"] = message("BAPIRET1", "customer_not_found", inputs["CUSTOMERNO"])
         return answer
-    address = {name: value for name, value in record.address.items() if name in answer["CUSTOMERADDRESS"]}
+    # BAPICUSTOMER_04 names some fields differently from BAPIKNA106 (POSTL_CODE, TELEPHONE).
+    renamed = {"POSTL_COD1": "POSTL_CODE", "TEL1_NUMBR": "TELEPHONE"}
+    address_fields = structures["BAPICUSTOMER_04"]
+    address = {}
+    for name, value in record.address.items():
+        target = renamed.get(name, name)
+        if target in address_fields:
+            address[target] = value[: address_fields[target][1]]
     address["CUSTOMER"] = record.number
-    address["TELEPHONE1"] = record.address.get("TEL1_NUMBR", "")
-    answer["CUSTOMERADDRESS"] = shaped("BAPICUSTOMER_04", address)
-    answer["CUSTOMERGENERALDETAIL"] = shaped("BAPICUSTOMER_KNA1", {
-        "ACCNT_GRP": record.account_group, "SORT_TERM": record.address.get("SORT1", "")[:10], **record.general,
-    })
+    answer["CUSTOMERADDRESS"] = shaped("BAPICUSTOMER_04", address, structures)
+    general_fields = structures["BAPICUSTOMER_KNA1"]
+    general = {name: value for name, value in
+               {"CUSTOMER": record.number, "ACCNT_GRP": record.account_group, **record.general}.items()
+               if name in general_fields}
+    answer["CUSTOMERGENERALDETAIL"] = shaped("BAPICUSTOMER_KNA1", general, structures)
     company_code = inputs["COMPANYCODE"]
     if company_code and company_code in record.company_codes:
         answer["CUSTOMERCOMPANYDETAIL"] = shaped("BAPICUSTOMER_COMPANYDATA", {
             **record.company_codes[company_code], "COMP_CODE": company_code,
-        })
+        }, structures)
     return answer
 
 
 def get_sales_areas(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     record = system.customers.get(inputs["CUSTOMERNO"])
     if record is None:
-        return {"RETURN": message("BAPIRETURN1", "customer_not_found", inputs["CUSTOMERNO"]), "SALESAREAS": []}
+        return {"RETURN": message("BAPIRETURN", "customer_not_found", inputs["CUSTOMERNO"]), "SALESAREAS": []}
     rows = [
         shaped("BAPIKNVVKY", {"CUSTOMER": record.number, "SALESORG": organization, "DISTRCHN": channel,
                               "DIVISION": division})
         for organization, channel, division in sorted(record.sales_areas)
     ]
-    return {"RETURN": blank("BAPIRETURN1"), "SALESAREAS": rows}
+    return {"RETURN": blank("BAPIRETURN"), "SALESAREAS": rows}
 
 
 def find(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    """BAPI_CUSTOMER_FIND over KNA1. Criteria rows are combined with AND (U: whether the real BAPI
+    ANDs or ORs rows of different fields is one of the SE37 checks the README lists). Messages
+    arrive as RESULT_TAB rows: "nothing found" is one row with TYPE E and no CUSTOMER (issue 7 review)."""
     criteria = inputs["SELOPT_TAB"]
-    answer: dict[str, Any] = {"RETURN": blank("BAPIRETURN1"), "SELOPT_TAB": criteria, "RESULT_TAB": []}
+    answer: dict[str, Any] = {"SELOPT_TAB": criteria, "RESULT_TAB": []}
     if not criteria:
-        answer["RETURN"] = message("BAPIRETURN1", "search_criteria_missing")
+        answer["RESULT_TAB"] = [message("BAPIKNA111", "search_criteria_missing")]
         return answer
-    views: dict[str, Callable[[CustomerRecord], dict[str, str]]] = {
-        "KNA1": CustomerRecord.kna1, "ADRC": CustomerRecord.adrc,
-    }
-    sample = CustomerRecord("", "", {})
+    searchable = set(CustomerRecord("", "", {}).kna1())
     for row in criteria:
-        view = views.get(row["TABNAME"])
-        if view is None or row["FIELDNAME"] not in view(sample):
-            answer["RETURN"] = message("BAPIRETURN1", "search_field_unknown", row["TABNAME"], row["FIELDNAME"])
+        if row["TABNAME"] != "KNA1" or row["FIELDNAME"] not in searchable:
+            answer["RESULT_TAB"] = [message("BAPIKNA111", "search_field_unknown", row["TABNAME"], row["FIELDNAME"])]
             return answer
     wildcards = inputs["PL_HOLD"] == "X"
     limit = inputs["MAX_CNT"]
     first = criteria[0]
     for number in sorted(system.customers):
-        record = system.customers[number]
-        if all(_matches(views[row["TABNAME"]](record)[row["FIELDNAME"]], row["FIELDVALUE"], wildcards)
-               for row in criteria):
-            answer["RESULT_TAB"].append(shaped("BAPICUSTOMER_FIND_RESULT", {
-                "CUSTOMER": number, "TABNAME": first["TABNAME"], "FIELDNAME": first["FIELDNAME"],
-                "FIELDVALUE": views[first["TABNAME"]](record)[first["FIELDNAME"]],
+        view = system.customers[number].kna1()
+        if all(_matches(view[row["FIELDNAME"]], row["FIELDVALUE"], wildcards) for row in criteria):
+            answer["RESULT_TAB"].append(shaped("BAPIKNA111", {
+                "CUSTOMER": number, "TABNAME": "KNA1", "FIELDNAME": first["FIELDNAME"],
+                "FIELDVALUE": view[first["FIELDNAME"]], "TYPE": "S",
             }))
             if limit and len(answer["RESULT_TAB"]) >= limit:
                 break
+    if not answer["RESULT_TAB"]:
+        answer["RESULT_TAB"] = [message("BAPIKNA111", "no_customer_found")]
     return answer
 
 

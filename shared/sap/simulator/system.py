@@ -6,12 +6,14 @@ connections. Latency is slept outside the lock, so slow calls overlap as they wo
 
 from __future__ import annotations
 
+import copy
 import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from shared.sap.simulator.customizing import Customizing
@@ -24,7 +26,15 @@ from shared.sap.simulator.errors import (
 )
 from shared.sap.simulator.faults import FaultPlan
 from shared.sap.simulator.functions import FUNCTIONS, CustomerRecord
-from shared.sap.simulator.interfaces import INTERFACES, fill_parameters
+from shared.sap.simulator.interfaces import (
+    INTERFACES,
+    STRUCTURES,
+    FunctionDescription,
+    Structures,
+    Truncations,
+    fill_parameters,
+    function_description,
+)
 
 
 @dataclass
@@ -43,8 +53,8 @@ def _ides_reference_customers() -> list[CustomerRecord]:
             number="0000001000", account_group="0001",
             address={"NAME": "Becker Berlin", "CITY": "Berlin", "POSTL_COD1": "13467", "STREET": "Calvinstr. 36",
                      "COUNTRY": "DE", "COUNTRYISO": "DE", "REGION": "11", "LANGU": "D", "LANGU_ISO": "DE",
-                     "CURRENCY": "EUR", "CURRENCY_ISO": "EUR", "SORT1": "BECKER"},
-            general={"CREATED_ON": "19941108", "CREATED_BY": "IDES", "TRANSPZONE": "D000020000"},
+                     "CURRENCY": "EUR", "CURRENCY_ISO": "EUR"},
+            general={"CREAT_DATE": "19941108", "ENTERED_BY": "IDES", "TRANSPZONE": "D000020000"},
             company_codes={"1000": {"RECONC_ACCT": "140000", "PMNTTRMS": "ZB01", "CREATED_ON": "19941108"}},
             sales_areas={("1000", "10", "00"): {"CURRENCY": "EUR", "ZTERM": "ZB01", "VSBED": "01", "VWERK": "1000",
                                                 "KALKS": "1", "INCO1": "CIF"}},
@@ -53,8 +63,8 @@ def _ides_reference_customers() -> list[CustomerRecord]:
             number="0000003000", account_group="0001",
             address={"NAME": "Thomas Bush Inc.", "CITY": "Chicago", "POSTL_COD1": "60603",
                      "STREET": "4000 Lake Shore Drive", "COUNTRY": "US", "COUNTRYISO": "US", "REGION": "IL",
-                     "LANGU": "E", "LANGU_ISO": "EN", "CURRENCY": "USD", "CURRENCY_ISO": "USD", "SORT1": "BUSH"},
-            general={"CREATED_ON": "19950213", "CREATED_BY": "IDES", "TAXJURCODE": "IL0000000"},
+                     "LANGU": "E", "LANGU_ISO": "EN", "CURRENCY": "USD", "CURRENCY_ISO": "USD"},
+            general={"CREAT_DATE": "19950213", "ENTERED_BY": "IDES", "TAXJURCODE": "IL0000000"},
             company_codes={"3000": {"RECONC_ACCT": "120000", "PMNTTRMS": "0001", "CREATED_ON": "19950213"}},
             sales_areas={("3000", "10", "00"): {"CURRENCY": "USD", "ZTERM": "0001", "VSBED": "01", "VWERK": "3000",
                                                 "KALKS": "1", "INCO1": "FOB"}},
@@ -66,12 +76,17 @@ class SimulatedSap:
     """An in-memory SAP system reachable through `shared.sap.simulator.Connection`.
 
     `credentials` (user, password): when given, connections must log on with them (LogonError
-    otherwise); when None, any logon is accepted.
+    otherwise); when None, any logon is accepted. `structures` replaces the DDIC structures (another
+    release: a field missing, another length); `today` is the system date KNA1-ERDAT gets.
     """
 
     def __init__(self, customizing: Customizing | None = None, credentials: tuple[str, str] | None = None,
-                 faults: FaultPlan | None = None, with_reference_customers: bool = True) -> None:
+                 faults: FaultPlan | None = None, with_reference_customers: bool = True,
+                 structures: Structures | None = None, today: Callable[[], date] = date.today) -> None:
         self.customizing = customizing or Customizing()
+        self.structures: Structures = copy.deepcopy(dict(structures if structures is not None else STRUCTURES))
+        self.today = today
+        self.truncations = Truncations()
         self.credentials = credentials
         self.faults = faults or FaultPlan()
         self.customers: dict[str, CustomerRecord] = {}
@@ -107,6 +122,15 @@ class SimulatedSap:
         """Committed customers whose address field (BAPIKNA106 name) holds exactly `value`."""
         with self._lock:
             return [r for _, r in sorted(self.customers.items()) if r.address.get(address_field) == value]
+
+    def created_customers(self) -> list[CustomerRecord]:
+        """Committed customers other than the reference customers the system starts with."""
+        with self._lock:
+            return [r for _, r in sorted(self.customers.items()) if r.general.get("ENTERED_BY") != "IDES"]
+
+    def describe(self, function_name: str) -> FunctionDescription:
+        """RfcGetFunctionDesc: the function's interface as this system's DDIC has it."""
+        return function_description(function_name, self.structures)
 
     @property
     def customer_count(self) -> int:
@@ -154,19 +178,29 @@ class SimulatedSap:
         with self._lock:
             self.sessions.pop(session_id, None)
 
+    def prepare(self, function_name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """RfcGetFunctionDesc + filling the container: what pyrfc does before RfcInvoke. Its errors
+        (unknown function, unknown field, wrong type) never reconnect (pyrfc tests the reconnect
+        groups on RfcInvoke's error only; pyrfcx's facade says the same)."""
+        if function_name not in INTERFACES:
+            raise ABAPApplicationError(f"ID:FL Type:E Number:046 {function_name}", 5, "FU_NOT_FOUND",
+                                       "FL", "E", "046", function_name)
+        return fill_parameters(function_name, params, self.structures, self.truncations)
+
     def call(self, session_id: int, function_name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """prepare + invoke (tests that talk to the system without a Connection)."""
+        return self.invoke(session_id, function_name, self.prepare(function_name, params))
+
+    def invoke(self, session_id: int, function_name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """RfcInvoke on an open session; raises pyrfc's errors, drops the session on communication errors."""
         self._network_delay()
         with self._lock:
             self.calls[function_name] += 1
-        if function_name not in INTERFACES:
-            raise ABAPApplicationError(f"ID:FL Type:E Number:046 {function_name}", 5, "FU_NOT_FOUND",
-                                       "FL", "E", "046", function_name)
-        inputs = fill_parameters(function_name, params)
         if not self._reachable() or self.faults.should_fire("communication_before"):
             self._drop(session_id)
             raise _partner_not_reached()
         if self.faults.should_fire("external_runtime_error"):
+            self._drop(session_id)  # pyrfc reopens after EXTERNAL_RUNTIME_FAILURE: the old session is gone
             raise ExternalRuntimeError("An invalid handle was passed to the API call", 13, "RFC_INVALID_HANDLE")
         if function_name == "BAPI_CUSTOMER_CREATEFROMDATA1" and self.faults.should_fire("abap_runtime_error"):
             self._drop(session_id)  # a short dump ends the ABAP session
@@ -205,6 +239,7 @@ class SimulatedSap:
 
 def _partner_not_reached() -> CommunicationError:
     return CommunicationError("partner 'sapsim:3300' not reached", 1, "RFC_COMMUNICATION_FAILURE")
+
 
 
 def _connection_lost() -> CommunicationError:

@@ -122,7 +122,7 @@ class SalesforceSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    sap_transport: SapTransport = SapTransport.SIMULATOR
+    sap_transport: SapTransport | None = SapTransport.SIMULATOR  # None only where SAP is not needed
     sap_connection: SapConnectionSettings = field(default_factory=SapConnectionSettings)
     sap_organisation: SapOrganisation = field(default_factory=SapOrganisation)
     sap_relay_url: str | None = None
@@ -230,12 +230,15 @@ def _sales_areas(text: str) -> dict[SalesArea, SalesAreaSetup]:
     return areas
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate every setting; raise SettingsError naming the first one that is wrong."""
+def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: bool = True) -> Settings:
+    """Read and validate every setting; raise SettingsError naming the first one that is wrong.
+
+    `sap_required=False` is for the operations command, which needs storage (and Salesforce for a
+    write-back) but never SAP: SAP_TRANSPORT may then be missing."""
     env = os.environ if environ is None else environ
 
     transport = _choice(env, "SAP_TRANSPORT", SapTransport, None)
-    if transport is None:
+    if transport is None and sap_required:
         # No default: a deployed app must say which SAP it talks to, so it can never land on the simulator.
         raise SettingsError("SAP_TRANSPORT: required: rfc (pyrfc in this process), relay (the on-premise "
                             "agent) or simulator (local runs and tests only)")

@@ -17,6 +17,7 @@ from devhost import LocalHost
 from devtools.azurite import AzuriteEndpoints
 from devtools.fake_salesforce import FakeSalesforce
 from shared import bootstrap
+from shared.mapping import split_name
 from shared.sap import simulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,8 +49,10 @@ class RunningProduct:
     def queues_empty(self) -> bool:
         return self.queue.get_queue_properties().approximate_message_count == 0
 
-    def sap_customers_of(self, account_id: str) -> list:
-        return self.sap.customers_where("SORT2", account_id.upper())
+    def sap_customers_of(self, payload: dict) -> list:
+        """SAP holds no Salesforce Id (BAPIKNA106 has no field for one): the tests give every account a
+        name of its own (its first name line tells them apart)."""
+        return self.sap.customers_where("NAME", split_name(payload["name"])[0])
 
 
 @pytest.fixture
@@ -61,8 +64,8 @@ def product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.Mon
             "FUNCTIONS_WORKER_RUNTIME": "python",
             "SAP_TRANSPORT": "simulator",
             "SAP_SIMULATOR_FAULTS": "",
-            # Claims count as abandoned after 8 x this (10 s at least): the follow-up messages of
-            # 202 in_progress answers come back after that, so the queue drains within the tests.
+            # Claims count as abandoned after the gateway's bound on one unit (5 x this) + 5 s (10 s
+            # at least): the follow-up messages of 202 in_progress answers come back after that.
             "SAP_TIMEOUT_SECONDS": "1",
             "RETRY_QUEUE_NAME": queue_name,
             "LEDGER_TABLE_NAME": table_name,

@@ -3,6 +3,7 @@ listed without personal data, replayed with the command, and completes."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from datetime import timedelta
@@ -11,6 +12,7 @@ import pytest
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueServiceClient
 
+from admin import ExitCode
 from admin.__main__ import main
 from shared.ledger import LedgerStatus
 from shared.retry_queue import RetryMessage
@@ -103,7 +105,7 @@ def test_a_poison_message_replayed_with_the_command_completes(services, sap_syst
     assert "Replayed 1 message(s)" in capsys.readouterr().out
     assert drain(services, raw_queues) == [RetryOutcome.CREATED]
 
-    [customer] = sap_system.customers_where("SORT2", account_id.upper())
+    [customer] = sap_system.created_customers()
     entry = services.ledger.get(account_id)
     assert entry.status is LedgerStatus.CREATED and entry.customer_number == customer.number
     queue = services.retry_queue
@@ -174,3 +176,27 @@ def test_malformed_setting_exits_2_naming_it(monkeypatch, capsys):
 
     assert main(["status", "001Dn00000AbCdEIAV"]) == 2
     assert "RETRY_MAX_ATTEMPTS" in capsys.readouterr().err
+
+
+def test_admin_resolve_completes_an_account_held_for_review(services, sap_system: simulator.SimulatedSap,
+                                                           raw_queues, capsys):
+    """Two plausible SAP matches after a lost answer: held as needs_review (the ledger on Azurite), shown by
+    `admin status`, and `admin resolve --customer` records the operator's choice; nothing is created."""
+    request = parse_customer_request(sample("german-account"))
+    account_id = request.account_id
+    sap_system.faults.arm("communication_after_commit")
+    assert create_customer(request, services).outcome is Outcome.QUEUED
+    [first] = sap_system.created_customers()
+    sap_system.add_customer(dataclasses.replace(first, number="0000199999"))
+    assert drain(services, raw_queues) == [RetryOutcome.NEEDS_REVIEW]
+
+    assert main(["status", account_id]) == 0
+    assert "needs_review" in capsys.readouterr().out
+    assert main(["resolve", account_id, "--create"]) == ExitCode.USAGE  # no terminal to confirm on
+    assert main(["resolve", account_id, "--customer", first.number, "--yes"]) == 0
+    assert first.number in capsys.readouterr().out
+
+    entry = services.ledger.get(account_id)
+    assert entry.status is LedgerStatus.CREATED and entry.customer_number == first.number and entry.adopted
+    assert len(sap_system.created_customers()) == 2  # the operator's choice, no third customer
+    assert main(["resolve", account_id, "--create", "--yes"]) == ExitCode.NOTHING_DONE  # not held any more

@@ -1,0 +1,79 @@
+"""`python -m admin resolve`: an operator's decision on an account the duplicate guard held for review.
+
+The guard holds an account (status needs_review) when an earlier attempt may have created the SAP
+customer and it cannot tell which: several matching customers, or a search that failed. Check in
+SAP (XD03 / BAPI_CUSTOMER_GETDETAIL2, the candidates are in `lastError`), then either name the
+customer that is the account's (`--customer`), or say that none is and let it be created (`--create`).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from admin import ExitCode
+from shared.ledger import LedgerStatus
+from shared.models import CustomerCreation
+from shared.salesforce_id import InvalidSalesforceId, normalize_account_id
+from shared.sap import SapConfigurationError, SapCustomerCreated, SapGateway, SapInterface
+from shared.service import CannotResolve, Services, resolve_needs_review
+from shared.settings import Settings, WriteBackMode
+
+
+class _NoSap(SapGateway):
+    """The command never talks to SAP: a create it decides on runs in the function app's queue trigger."""
+
+    def check_interface(self) -> SapInterface:
+        raise SapConfigurationError("the operations command does not connect to SAP")
+
+    def create_customer(self, creation: CustomerCreation) -> SapCustomerCreated:
+        raise SapConfigurationError("the operations command does not connect to SAP")
+
+    def ping(self) -> None:
+        raise SapConfigurationError("the operations command does not connect to SAP")
+
+
+def resolve(settings: Settings, raw_account_id: str, customer_number: str | None, create: bool,
+            confirm: bool) -> int:
+    try:
+        account_id = normalize_account_id(raw_account_id)
+    except InvalidSalesforceId as error:
+        print(f"error: ACCOUNT_ID: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+    if confirm and (sys.stdin is None or not sys.stdin.isatty()):
+        print("error: stdin is not a terminal, so nobody can confirm: add --yes", file=sys.stderr)
+        return ExitCode.USAGE
+    if confirm and not _confirmed(account_id, customer_number):
+        print("nothing changed")
+        return ExitCode.NOTHING_DONE
+    services = _services(settings)
+    try:
+        entry = resolve_needs_review(account_id, services, customer_number=customer_number, create=create)
+    except CannotResolve as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return ExitCode.NOTHING_DONE
+    if entry.status is LedgerStatus.CREATED:
+        print(f"{account_id}: SAP customer {entry.customer_number} recorded (write-back: {entry.writeback.value})")
+    else:
+        print(f"{account_id}: queued for creation; the function app's queue trigger creates it "
+              f"(follow with: python -m admin status {account_id})")
+    return ExitCode.DONE
+
+
+def _confirmed(account_id: str, customer_number: str | None) -> bool:
+    what = f"record SAP customer {customer_number} for" if customer_number else "create a new SAP customer for"
+    return input(f"{what} {account_id}? [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _services(settings: Settings) -> Services:
+    from shared.storage_clients import COMMAND_CLIENT_OPTIONS
+    from shared.storage_queue import storage_retry_queue_from_settings
+    from shared.table_ledger import table_ledger_from_settings
+
+    writeback = None
+    if settings.writeback is WriteBackMode.FUNCTION:
+        from shared.salesforce_writeback import writeback_from_settings
+
+        writeback = writeback_from_settings(settings)
+    return Services(sap=_NoSap(), ledger=table_ledger_from_settings(settings, **COMMAND_CLIENT_OPTIONS),
+                    retry_queue=storage_retry_queue_from_settings(settings, **COMMAND_CLIENT_OPTIONS),
+                    organisation=settings.sap_organisation, retry=settings.retry, writeback=writeback)

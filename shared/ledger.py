@@ -23,6 +23,9 @@ class WriteBackStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
     QUEUED = "queued"
+    # Salesforce answered permanently (account deleted, field not deployed, no access): the same call
+    # fails again, so nothing retries it; the status API and `admin status` show it with lastError.
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)

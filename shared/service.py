@@ -502,8 +502,8 @@ def _write_back_created(entry: LedgerEntry, customer_number: str, services: Serv
         # Rejected (account deleted, field not deployed): the same call fails again; the ledger keeps
         # the customer number and shows the problem for a person to fix.
         logger.error("write-back rejected: %s", type(error).__name__)
-        _set_writeback(entry.account_id, WriteBackStatus.PENDING, services, last_error=f"write-back: {error}")
-        return WriteBackStatus.PENDING
+        _set_writeback(entry.account_id, WriteBackStatus.FAILED, services, last_error=f"write-back: {error}")
+        return WriteBackStatus.FAILED
     _set_writeback(entry.account_id, WriteBackStatus.DONE, services)
     return WriteBackStatus.DONE
 
@@ -537,7 +537,7 @@ def _retry_write_back(message: RetryMessage, services: Services) -> RetryOutcome
         return RetryOutcome.REQUEUED
     except SalesforceRejected as error:
         logger.error("write-back rejected by Salesforce")
-        _set_writeback(message.account_id, WriteBackStatus.PENDING, services, last_error=f"write-back: {error}")
+        _set_writeback(message.account_id, WriteBackStatus.FAILED, services, last_error=f"write-back: {error}")
         return RetryOutcome.REJECTED
     _set_writeback(message.account_id, WriteBackStatus.DONE, services)
     logger.info("write-back done")

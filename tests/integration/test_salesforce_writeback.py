@@ -207,3 +207,23 @@ def test_salesforce_ca_bundle_setting_trusts_the_fake_for_salesforce_only(fake):
     trusting = SimpleSalesforceWriteBack(dataclasses.replace(settings, ca_bundle=str(fake.ca_path)))
     trusting.record_created(account_id, "0000100001", datetime.now(UTC))
     assert fake.account(account_id)["SAP_Customer_Number__c"] == "0000100001"
+
+
+def test_an_account_missing_in_salesforce_makes_the_write_back_failed_not_pending_forever(fake, fake_services):
+    """Salesforce answers 404 for the account: a permanent answer, so write-back ends `failed` with the
+    reason in the status (and is not queued again), while the SAP customer stays recorded."""
+    from shared.ledger import WriteBackStatus
+    from shared.service import Outcome, create_customer
+    from shared.validation import parse_customer_request
+    from tests.conftest import sample
+
+    services = dataclasses.replace(fake_services, writeback=_writeback(fake))  # the account was never added
+    request = parse_customer_request(sample("german-account"))
+
+    result = create_customer(request, services)
+
+    assert result.outcome is Outcome.CREATED and result.writeback is WriteBackStatus.FAILED
+    status = services.ledger.get(request.account_id).to_status_json()
+    assert status["status"] == "created" and status["writeBack"] == "failed"
+    assert "write-back" in status["lastError"]
+    assert services.retry_queue.take_all() == []  # nothing retries a permanent answer

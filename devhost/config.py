@@ -28,6 +28,18 @@ class HostConfigError(Exception):
     """host.json or local.settings.json cannot be read, or a value in it has the wrong form."""
 
 
+class AppSettingsError(HostConfigError):
+    """function_app.py refused its settings while it was imported (its own start-up check): a message that
+    names the setting is all a developer needs, so it is reported as one line, without a traceback."""
+
+
+def is_settings_error(error: BaseException) -> bool:
+    """An app's own settings check: its exception class (or a base) is called ...SettingsError, as the
+    Functions apps in this repository name it (shared.settings.SettingsError). The host imports nothing of
+    the app to decide this."""
+    return any(cls.__name__.endswith("SettingsError") for cls in type(error).__mro__)
+
+
 @dataclass(frozen=True)
 class QueueOptions:
     """extensions.queues of host.json, with the Functions host's defaults."""

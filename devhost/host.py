@@ -12,8 +12,15 @@ from pathlib import Path
 
 from aiohttp import web
 
-from devhost.app_loader import HTTP_TRIGGER, QUEUE_TRIGGER, FunctionSpec, ImportState, load_functions
-from devhost.config import HostConfig, load_local_settings, read_host_config
+from devhost.app_loader import (
+    HTTP_TRIGGER,
+    QUEUE_TRIGGER,
+    AppLoadError,
+    FunctionSpec,
+    ImportState,
+    load_functions,
+)
+from devhost.config import AppSettingsError, HostConfig, is_settings_error, load_local_settings, read_host_config
 from devhost.http_server import ConnectionGuard, HttpLimits, HttpRoute, build_http_app, build_routes
 from devhost.invocation import Invoker
 from devhost.queue_listener import QueueListener, make_listener
@@ -82,7 +89,14 @@ class LocalHost:
             logger.info("local.settings.json: %d values loaded (%s)", len(names), ", ".join(sorted(names)))
         self.config = read_host_config(self.app_dir)
         self._import_state = ImportState()
-        self.functions = load_functions(self.app_dir)
+        try:
+            self.functions = load_functions(self.app_dir)
+        except AppLoadError as error:
+            cause = error.__cause__
+            if cause is not None and is_settings_error(cause):
+                # e.g. "SAP_SIMULATOR_FAULTS: 'x' is not ...": the app's message says it all.
+                raise AppSettingsError(f"function_app.py refused its settings: {cause}") from None
+            raise
 
     async def _start_async(self) -> None:
         self._loop = asyncio.get_running_loop()

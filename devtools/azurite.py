@@ -3,10 +3,12 @@
 Tests and `scripts/` call `ensure_azurite()`: it reuses an Azurite that already listens on the
 default ports (a developer's own, or one started by `python -m devtools.azurite start --background`)
 and otherwise starts one in the background that lives as long as this Python process (or until
-`stop_azurite()`).
+`stop_azurite()`). Its data is in memory (tests: empty at every start) unless a `location` is given;
+`scripts/run` and the command line below keep it on disk in `.local/azurite/` of the checkout.
 
     python -m devtools.azurite install                 # npm install into .tools/ (idempotent)
-    python -m devtools.azurite start [--background]    # foreground until Ctrl-C, or detached
+    python -m devtools.azurite start [--background]    # foreground until Ctrl-C, or detached; data in
+                                                       # .local/azurite (--location DIR, --in-memory)
     python -m devtools.azurite status
     python -m devtools.azurite stop                    # stops the one `start --background` left running
 """
@@ -23,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -45,6 +48,12 @@ ACCOUNT_NAME = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Local run-time data of the checkout (git-ignored): Azurite's storage, the SAP simulator's customers.
+LOCAL_DATA_DIR_NAME = ".local"
+AZURITE_DATA_DIR_NAME = "azurite"
+# Azurite on disk flushes its databases when it stops; in memory there is nothing to flush.
+STOP_GRACE_ON_DISK_SECONDS = 10.0
+STOP_GRACE_IN_MEMORY_SECONDS = 1.0
 
 
 class AzuriteError(RuntimeError):
@@ -92,6 +101,11 @@ class _StartedAzurite:
     process: subprocess.Popen[bytes]
     endpoints: AzuriteEndpoints
     log_path: Path
+    location: Path | None = None  # None: in memory
+
+    @property
+    def stop_grace_seconds(self) -> float:
+        return STOP_GRACE_IN_MEMORY_SECONDS if self.location is None else STOP_GRACE_ON_DISK_SECONDS
 
 
 # The Azurite this process started, if any: the only one stop_azurite() may stop.
@@ -102,6 +116,11 @@ _earlier: list[_StartedAzurite] = []
 
 def tools_dir(project_root: Path | None = None) -> Path:
     return (project_root or PROJECT_ROOT) / ".tools"
+
+
+def default_location(project_root: Path | None = None) -> Path:
+    """Where Azurite keeps its data on disk for local runs: .local/azurite in the checkout (git-ignored)."""
+    return (project_root or PROJECT_ROOT) / LOCAL_DATA_DIR_NAME / AZURITE_DATA_DIR_NAME
 
 
 def azurite_executable(project_root: Path | None = None) -> Path:
@@ -132,14 +151,39 @@ def install_azurite(project_root: Path | None = None) -> Path:
     tools.mkdir(parents=True, exist_ok=True)
     command = [shutil.which("npm") or "npm", "install", "--prefix", str(tools), "--no-audit", "--no-fund",
                f"azurite@{AZURITE_VERSION}"]
-    logger.info("installing azurite %s into %s", AZURITE_VERSION, tools)
-    result = subprocess.run(command, cwd=tools, capture_output=True, text=True, check=False)
+    logger.info("installing azurite %s from npm into %s (once; about 15 s, needs the npm registry)",
+                AZURITE_VERSION, tools)
+    started = time.monotonic()
+    with _progress(f"installing azurite {AZURITE_VERSION}", started):
+        result = subprocess.run(command, cwd=tools, capture_output=True, text=True, check=False)
     if result.returncode != 0 or not executable.exists():
         raise AzuriteError(
             f"npm install azurite@{AZURITE_VERSION} failed (exit {result.returncode}); needs Node 20 and npm "
             f"with access to the npm registry.\n{result.stderr.strip()[-2000:]}"
         )
+    logger.info("installed azurite %s in %.0f s", AZURITE_VERSION, time.monotonic() - started)
     return executable
+
+
+PROGRESS_INTERVAL_SECONDS = 5.0
+
+
+@contextlib.contextmanager
+def _progress(what: str, started: float, interval: float = PROGRESS_INTERVAL_SECONDS) -> Iterator[None]:
+    """A line every few seconds while a silent step (npm install) runs, so nobody thinks it hangs."""
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(interval):
+            logger.info("... still %s (%.0f s)", what, time.monotonic() - started)
+
+    ticker = threading.Thread(target=tick, name="progress", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
 
 
 def _port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -201,16 +245,22 @@ def ensure_azurite(
     *,
     endpoints: AzuriteEndpoints | None = None,
     timeout_seconds: float = START_TIMEOUT_SECONDS,
+    location: Path | None = None,
 ) -> AzuriteEndpoints:
-    """Return the endpoints of a running Azurite, starting one in the background when none runs."""
+    """Return the endpoints of a running Azurite, starting one in the background when none runs.
+
+    `location`: the folder a started Azurite keeps its data in (created when missing); None keeps it
+    in memory. An Azurite that already runs is reused as it is, wherever it keeps its data.
+    """
     endpoints = endpoints or AzuriteEndpoints()
     if _started is not None and _started.process.poll() is None and _started.endpoints == endpoints:
         return endpoints
     with _start_lock(project_root):
-        return _reuse_or_start(project_root, endpoints, timeout_seconds)
+        return _reuse_or_start(project_root, endpoints, timeout_seconds, location)
 
 
-def _reuse_or_start(project_root: Path | None, endpoints: AzuriteEndpoints, timeout_seconds: float) -> AzuriteEndpoints:
+def _reuse_or_start(project_root: Path | None, endpoints: AzuriteEndpoints, timeout_seconds: float,
+                    location: Path | None = None) -> AzuriteEndpoints:
     global _started
     status = azurite_status(endpoints)
     if all(state == "azurite" for state in status.values()):
@@ -225,10 +275,12 @@ def _reuse_or_start(project_root: Path | None, endpoints: AzuriteEndpoints, time
 
     executable = install_azurite(project_root)
     log_path = _log_file(project_root)
-    process = _spawn(executable, endpoints, log_path, tools_dir(project_root))
+    if location is not None:
+        location.mkdir(parents=True, exist_ok=True)
+    process = _spawn(executable, endpoints, log_path, tools_dir(project_root), location)
     if _started is not None and _started.process.poll() is None:
         _earlier.append(_started)
-    _started = _StartedAzurite(process, endpoints, log_path)
+    _started = _StartedAzurite(process, endpoints, log_path, location)
     atexit.register(stop_azurite)
     try:
         _wait_until_listening(process, endpoints, log_path, timeout_seconds)
@@ -240,15 +292,19 @@ def _reuse_or_start(project_root: Path | None, endpoints: AzuriteEndpoints, time
             logger.info("another azurite won the start race on %s; reusing it", endpoints.host)
             return endpoints
         raise
-    logger.info("azurite started (pid %s), log %s", process.pid, log_path)
+    logger.info("azurite started (pid %s), data %s, log %s", process.pid,
+                location if location is not None else "in memory", log_path)
     return endpoints
 
 
-def _command(executable: Path, endpoints: AzuriteEndpoints) -> list[str]:
+def _command(executable: Path, endpoints: AzuriteEndpoints, location: Path | None = None) -> list[str]:
+    # In memory: tests start from empty storage and leave nothing on disk. On disk: a local run keeps
+    # accepted requests and queued retries across restarts.
+    persistence = ["--inMemoryPersistence"] if location is None else ["--location", str(location)]
     return [
         str(executable),
         "--skipApiVersionCheck",  # current Python SDKs send API versions newer than Azurite knows
-        "--inMemoryPersistence",  # tests start from empty storage and leave nothing on disk
+        *persistence,
         "--silent",
         "--disableTelemetry",  # no calls home from test runs (and none possible on offline machines)
         "--loose",
@@ -258,7 +314,8 @@ def _command(executable: Path, endpoints: AzuriteEndpoints) -> list[str]:
     ]
 
 
-def _spawn(executable: Path, endpoints: AzuriteEndpoints, log_path: Path, cwd: Path) -> subprocess.Popen[bytes]:
+def _spawn(executable: Path, endpoints: AzuriteEndpoints, log_path: Path, cwd: Path,
+           location: Path | None = None) -> subprocess.Popen[bytes]:
     # Own process group (session): the npm shim starts node as a child, and stop must reach both
     # without ever signalling the test runner's group.
     options: dict[str, object] = {}
@@ -268,7 +325,7 @@ def _spawn(executable: Path, endpoints: AzuriteEndpoints, log_path: Path, cwd: P
         options["start_new_session"] = True
     with log_path.open("ab") as log:
         return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
-            _command(executable, endpoints), cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
+            _command(executable, endpoints, location), cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT, **options,
         )
 
@@ -287,9 +344,11 @@ def _wait_until_listening(
     raise AzuriteError(f"Azurite did not listen on {endpoints.ports()} within {timeout_seconds:.0f} s; see {log_path}")
 
 
-def _terminate_group(pid: int, wait: float = 1.0) -> None:
+def _terminate_group(pid: int, wait: float = STOP_GRACE_IN_MEMORY_SECONDS,
+                     process: subprocess.Popen[bytes] | None = None) -> None:
     # Azurite's graceful shutdown waits for idle keep-alive connections (the test process still holds
-    # pooled ones), and in-memory storage has nothing to flush, so the grace period is short.
+    # pooled ones); in-memory storage has nothing to flush, so its grace period is short, while one on
+    # disk gets the time to write its databases.
     if os.name == "nt":
         subprocess.run(["taskkill", "/PID", str(pid), "/T", "/F"], capture_output=True, check=False)
         return
@@ -303,6 +362,8 @@ def _terminate_group(pid: int, wait: float = 1.0) -> None:
         os.killpg(group, signal.SIGTERM)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
+        if process is not None:
+            process.poll()  # reap our child: a zombie would still count as a member of the group
         try:
             os.killpg(group, 0)
         except ProcessLookupError:
@@ -325,32 +386,33 @@ def stop_azurite() -> None:
     global _started
     started, _started = _started, None
     for instance in [*_earlier, *([started] if started is not None else [])]:
-        _terminate_group(instance.process.pid)
+        _terminate_group(instance.process.pid, instance.stop_grace_seconds, instance.process)
         with contextlib.suppress(subprocess.TimeoutExpired):
             instance.process.wait(timeout=5)
     _earlier.clear()
 
 
-def _start_background(project_root: Path | None) -> int:
+def _start_background(project_root: Path | None, location: Path | None) -> int:
     """Start Azurite detached from this process and leave a pid file for `stop`."""
     global _started
-    endpoints = ensure_azurite(project_root)
+    endpoints = ensure_azurite(project_root, location=location)
     if _started is None:
         print(f"azurite already running on {endpoints.host} {endpoints.ports()}")
         return 0
     pid = _started.process.pid
     _started = None  # detach: it must outlive this command
-    _pid_file(project_root).write_text(str(pid))
-    print(f"azurite started in the background (pid {pid}); log {_log_file(project_root)}")
+    _pid_file(project_root).write_text(f"{pid}\n{'' if location is None else location}")
+    print(f"azurite started in the background (pid {pid}); data {location or 'in memory'}; "
+          f"log {_log_file(project_root)}")
     return 0
 
 
-def _start_foreground(project_root: Path | None) -> int:
-    endpoints = ensure_azurite(project_root)
+def _start_foreground(project_root: Path | None, location: Path | None) -> int:
+    endpoints = ensure_azurite(project_root, location=location)
     if _started is None:
         print(f"azurite already running on {endpoints.host} {endpoints.ports()}; nothing to do")
         return 0
-    print(f"azurite running on {endpoints.host} {endpoints.ports()}; Ctrl-C stops it")
+    print(f"azurite running on {endpoints.host} {endpoints.ports()}, data {location or 'in memory'}; Ctrl-C stops it")
     print(f"AzureWebJobsStorage={endpoints.connection_string}")
     try:
         _started.process.wait()
@@ -374,9 +436,10 @@ def _stop_background(project_root: Path | None) -> int:
     if not pid_file.exists():
         print("no background azurite recorded (nothing to stop)")
         return 0
-    pid = int(pid_file.read_text().strip() or 0)
+    pid_text, _, location = pid_file.read_text().partition("\n")
+    pid = int(pid_text.strip() or 0)
     if pid > 0 and _is_azurite_process(pid):
-        _terminate_group(pid)
+        _terminate_group(pid, STOP_GRACE_ON_DISK_SECONDS if location.strip() else STOP_GRACE_IN_MEMORY_SECONDS)
     pid_file.unlink(missing_ok=True)
     print(f"azurite (pid {pid}) stopped")
     return 0
@@ -387,14 +450,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["install", "start", "stop", "status", "connection-string"])
     parser.add_argument("--background", action="store_true", help="start: detach and return")
     parser.add_argument("--project-root", type=Path, default=None)
+    parser.add_argument("--location", type=Path, default=None,
+                        help="start: folder for Azurite's data (default: .local/azurite in the checkout)")
+    parser.add_argument("--in-memory", action="store_true", help="start: keep the data in memory only")
     args = parser.parse_args(argv)
+    location = None if args.in_memory else (args.location or default_location(args.project_root))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         if args.command == "install":
             print(f"azurite {AZURITE_VERSION}: {install_azurite(args.project_root)}")
             return 0
         if args.command == "start":
-            return _start_background(args.project_root) if args.background else _start_foreground(args.project_root)
+            if args.background:
+                return _start_background(args.project_root, location)
+            return _start_foreground(args.project_root, location)
         if args.command == "stop":
             return _stop_background(args.project_root)
         if args.command == "connection-string":

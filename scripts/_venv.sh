@@ -18,7 +18,7 @@ pick_python() {
 
 # A .venv left half-made (no pip, e.g. python3-venv missing when it was created) is made again.
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
-  echo "==> creating .venv"
+  echo "==> creating .venv (a few seconds)"
   rm -rf .venv
   "$(pick_python)" -m venv .venv || {
     echo "error: could not create a virtual environment (on Debian/Ubuntu: apt-get install python3-venv)" >&2
@@ -29,10 +29,16 @@ stamp=".venv/.requirements.sha256"
 # sha256sum on Linux, shasum on macOS
 wanted="$(cat requirements.txt requirements-dev.txt | { sha256sum 2>/dev/null || shasum -a 256; } | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-  echo "==> installing requirements into .venv"
+  # pip is silent for many seconds per step with --quiet: show one line per package instead.
+  echo "==> installing requirements into .venv (the first time takes a minute or two)"
+  echo "    upgrading pip"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  echo "    installing requirements-dev.txt"
+  PYTHONUNBUFFERED=1 .venv/bin/python -m pip install --disable-pip-version-check --progress-bar off \
+      -r requirements-dev.txt |
+    awk '/^(Collecting|Installing collected packages|Successfully installed)/ { print "    " $0; fflush() }'
   echo "$wanted" > "$stamp"
+  echo "    requirements installed"
 fi
 PY="$ROOT/.venv/bin/python"
 export PY

@@ -5,9 +5,16 @@ Core Tools are installed, otherwise the local host (`python -m devhost`). Waits 
 GET /api/health answers, prints copy-paste commands, and streams the host's log. Ctrl-C (or SIGTERM)
 stops everything this run started, and only that.
 
+Local data survives: Azurite keeps its storage in .local/azurite/ of the checkout (git-ignored) and the
+SAP simulator its customers in .local/sap-simulator.jsonl (local host only), so requests answered 202
+are finished after a restart. A host that dies on its own (a crash, kill -9) is started again while
+Azurite keeps running, and its queue trigger finishes the queued retries; one that keeps dying ends
+the run. --fresh starts with empty storage.
+
     scripts/run                               # port 7071, SAP simulator, write-back off
     scripts/run --port 7072 --sap-faults "communication_before=0.3"
     scripts/run --salesforce fake             # write-back on, to a fake Salesforce in this process
+    scripts/run --fresh                       # empty storage and simulator first
     SAP_TRANSPORT=rfc SAP_ASHOST=... scripts/run   # variables already set win over the defaults
 """
 
@@ -27,6 +34,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +60,13 @@ OUTPUT_TAIL_LINES = 40
 # Written once the host is spawned, so tests and scripts can check that a stop left nothing behind.
 PIDS_LINE_PREFIX = "started pids:"
 READY_LINE = "==> ready"
+# A host that exits on its own is started again, unless it did so this often within the window.
+MAX_RESTARTS = 3
+RESTART_WINDOW_SECONDS = 60.0
+RESTART_LINE = "==> restarting the functions host"
+SAP_SIMULATOR_STATE_FILE = "sap-simulator.jsonl"
+# What `python -m admin` reads (README, Operations); printed with this run's values.
+ADMIN_SETTINGS = (STORAGE_SETTING, "RETRY_QUEUE_NAME", "LEDGER_TABLE_NAME")
 
 _console_lock = threading.Lock()
 
@@ -121,13 +136,182 @@ def uses_local_storage(connection: str | None) -> bool:
     return "usedevelopmentstorage=true" in compact or azurite.ACCOUNT_NAME in compact
 
 
+_LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+def azurite_endpoints(connection: str | None) -> azurite.AzuriteEndpoints:
+    """The Azurite a local storage setting names: the default ports for UseDevelopmentStorage=true,
+    else the ports of its explicit Blob/Queue/TableEndpoint (a service not named keeps its default)."""
+    ports: dict[str, int] = {}
+    for part in (connection or "").split(";"):
+        key, _, value = part.partition("=")
+        service = key.strip().lower().removesuffix("endpoint")
+        if service not in ("blob", "queue", "table") or not key.strip().lower().endswith("endpoint"):
+            continue
+        parsed = urllib.parse.urlsplit(value.strip())
+        if parsed.hostname not in _LOCAL_HOSTS or parsed.port is None:
+            raise RunError(f"{STORAGE_SETTING}: {key.strip()} {value.strip()!r} is not an Azurite on this machine "
+                           f"(expected http://127.0.0.1:PORT/{azurite.ACCOUNT_NAME})")
+        ports[service] = parsed.port
+    return azurite.AzuriteEndpoints(
+        blob_port=ports.get("blob", azurite.DEFAULT_BLOB_PORT),
+        queue_port=ports.get("queue", azurite.DEFAULT_QUEUE_PORT),
+        table_port=ports.get("table", azurite.DEFAULT_TABLE_PORT),
+    )
+
+
+def display_path(path: Path, root: Path = PROJECT_ROOT) -> str:
+    """A path as a developer would type it from the repository root."""
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def admin_environment(environment: Mapping[str, str]) -> str:
+    """The `export` line that gives `python -m admin` the storage this run uses (README, Operations)."""
+    assignments = [f"{name}={shlex.quote(environment[name])}" for name in ADMIN_SETTINGS if environment.get(name)]
+    return "export " + " ".join(assignments)
+
+
 # ----------------------------------------------------------------------------- the functions host
 
 
-def host_command(port: int, func_executable: str | None) -> list[str]:
+def host_command(port: int, func_executable: str | None, sap_state: Path | None = None) -> list[str]:
+    """func start, or the local host; with `sap_state`, the local host keeps the SAP simulator's
+    customers in that file (serve_local_host)."""
     if func_executable is not None:
         return [func_executable, "start", "--port", str(port)]
-    return [sys.executable, "-m", "devhost", "--app-dir", ".", "--port", str(port)]
+    devhost_arguments = ["--app-dir", ".", "--port", str(port)]
+    if sap_state is None:
+        return [sys.executable, "-m", "devhost", *devhost_arguments]
+    return [sys.executable, "-c", _SERVE_LOCAL_HOST, "--sap-state", str(sap_state), *devhost_arguments]
+
+
+_SERVE_LOCAL_HOST = "import sys; from devtools.run import serve_local_host; sys.exit(serve_local_host())"
+
+
+def serve_local_host(argv: Sequence[str] | None = None) -> int:
+    """`python -m devhost` in the host process scripts/run starts, with `--sap-state FILE` first: the SAP
+    simulator (SAP_TRANSPORT=simulator) then keeps its committed customers in FILE across restarts."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["--sap-state"]:
+        state = Path(arguments[1])
+        arguments = arguments[2:]
+        if (os.environ.get("SAP_TRANSPORT") or "simulator").strip().lower() == "simulator":
+            install_journaled_simulator(state)
+    from devhost.__main__ import main as devhost_main
+
+    return devhost_main(arguments)
+
+
+# ----------------------------------------------------------------------------- the SAP simulator on disk
+
+
+class SapJournal:
+    """The SAP simulator's committed customers and drawn numbers as JSON lines, appended as they happen.
+
+    Local runs only: without it a host restart would forget the customers the ledger points at and hand
+    out their numbers again. Each line is {"customer": {...}} (a committed record, written before
+    BAPI_TRANSACTION_COMMIT answers) or {"drawn": {"group": "0001", "number": "0000100007"}}. A torn
+    last line (the process died while writing it) is skipped.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def read(self) -> tuple[list[dict[str, object]], dict[str, int]]:
+        """(committed customer records as written, the highest number drawn per account group)."""
+        customers: list[dict[str, object]] = []
+        drawn: dict[str, int] = {}
+        if not self.path.exists():
+            return customers, drawn
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry.get("customer"), dict):
+                customers.append(entry["customer"])
+            elif isinstance(entry.get("drawn"), dict):
+                group, number = str(entry["drawn"].get("group")), int(entry["drawn"].get("number", 0))
+                drawn[group] = max(drawn.get(group, 0), number)
+        return customers, drawn
+
+    def append(self, entry: dict[str, object]) -> None:
+        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as journal:
+                journal.write(line)
+
+
+def _record_to_json(record: object) -> dict[str, object]:
+    import dataclasses
+
+    data = dataclasses.asdict(record)  # type: ignore[call-overload]
+    # Sales areas are keyed by (organisation, channel, division) tuples, which JSON objects cannot be.
+    data["sales_areas"] = [[list(key), value] for key, value in record.sales_areas.items()]  # type: ignore[attr-defined]
+    return data
+
+
+def journaled_simulator(path: Path):  # noqa: ANN201 - a shared.sap.simulator.SimulatedSap
+    """A SimulatedSap that starts with the customers in `path` and appends every commit to it."""
+    import dataclasses
+
+    from shared.sap.simulator import CustomerRecord, SimulatedSap
+
+    journal = SapJournal(path)
+    known = {item.name for item in dataclasses.fields(CustomerRecord)}
+
+    class JournaledCustomers(dict):  # type: ignore[type-arg]
+        # BAPI_TRANSACTION_COMMIT puts each record with customers[number] = record (under the system
+        # lock, before it answers), so a customer the ledger knows is always in the journal.
+        def __setitem__(self, number: str, record: CustomerRecord) -> None:
+            journal.append({"customer": _record_to_json(record)})
+            super().__setitem__(number, record)
+
+    class JournaledSimulatedSap(SimulatedSap):
+        def draw_customer_number(self, account_group: str) -> str | None:
+            number = super().draw_customer_number(account_group)
+            if number is not None:
+                journal.append({"drawn": {"group": account_group, "number": number}})
+            return number
+
+    system = JournaledSimulatedSap()
+    customers = JournaledCustomers()
+    dict.update(customers, system.customers)  # the reference customers every system starts with
+    records, drawn = journal.read()
+    restored = 0
+    for data in records:
+        try:
+            areas = {tuple(key): value for key, value in data.get("sales_areas") or []}  # type: ignore[union-attr]
+            record = CustomerRecord(**{**{k: v for k, v in data.items() if k in known}, "sales_areas": areas})
+        except (TypeError, ValueError):
+            continue  # written by another version of the record; nothing to build it from
+        dict.__setitem__(customers, record.number, record)
+        restored += 1
+        drawn[record.account_group] = max(drawn.get(record.account_group, 0), int(record.number))
+    system.customers = customers
+    # Never hand out a number twice: skip, through the public call, what earlier runs drew.
+    for group, last in drawn.items():
+        while True:
+            number = SimulatedSap.draw_customer_number(system, group)
+            if number is None or int(number) >= last:
+                break
+    system.restored_customers = restored
+    return system
+
+
+def install_journaled_simulator(path: Path):  # noqa: ANN201 - a shared.sap.simulator.SimulatedSap
+    """Make the journaled simulator the process default (bootstrap applies faults and logon to it)."""
+    from shared.sap import simulator
+
+    system = simulator.reset_default_system(journaled_simulator(path))
+    print(f"SAP simulator: {system.restored_customers} customer(s) from earlier runs, kept in {display_path(path)}",
+          flush=True)
+    return system
 
 
 @dataclass
@@ -277,7 +461,16 @@ def fake_salesforce_help(settings: Mapping[str, str], account_id: str) -> str:
 # ----------------------------------------------------------------------------- the banner
 
 
-def ready_banner(port: int, environment: Mapping[str, str], samples_dir: Path) -> str:
+def _faults_line(environment: Mapping[str, str]) -> str | None:
+    faults = (environment.get("SAP_SIMULATOR_FAULTS") or "").strip()
+    if not faults or (environment.get("SAP_TRANSPORT") or "simulator").strip().lower() != "simulator":
+        return None
+    return (f"SAP simulator faults ACTIVE: {faults} (SAP_SIMULATOR_FAULTS): expect 202s that the queue trigger "
+            "finishes later, or failures")
+
+
+def ready_banner(port: int, environment: Mapping[str, str], samples_dir: Path,
+                 storage_lines: Sequence[str] = ()) -> str:
     base_url = f"http://localhost:{port}"
     german = samples_dir / "german-account.json"
     try:
@@ -287,9 +480,12 @@ def ready_banner(port: int, environment: Mapping[str, str], samples_dir: Path) -
     post = f"curl -s -X POST {base_url}/api/customers -H 'Content-Type: application/json' --data @{SAMPLES_DIR}/"
     transport = environment.get("SAP_TRANSPORT") or "simulator"
     writeback = environment.get("SALESFORCE_WRITEBACK") or "off"
+    faults = _faults_line(environment)
     return "\n".join([
         "",
         f"{READY_LINE}: the functions answer on {base_url} (SAP {transport}, write-back {writeback}).",
+        *([faults] if faults else []),
+        *storage_lines,
         "Try it (from the repository root):",
         "  # create a customer: 201 with its SAP customerNumber; run it again: 200 with the same number",
         f"  {post}german-account.json",
@@ -297,6 +493,9 @@ def ready_banner(port: int, environment: Mapping[str, str], samples_dir: Path) -
         f"  {post}invalid-account.json",
         "  # what the ledger knows about the account",
         f"  curl -s {base_url}/api/customers/{status_id}",
+        "Operations commands (README, Operations) read this run's storage with these settings; in another terminal:",
+        f"  {admin_environment(environment)}",
+        f"  .venv/bin/python -m admin status {status_id}",
         "Ctrl-C stops everything this command started.",
         "",
     ])
@@ -322,13 +521,29 @@ class Run:
         azurite.stop_azurite()
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number (1-65535)") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (1-65535)")
+    return port
+
+
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scripts/run", description=__doc__.split("\n\n")[1])
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="HTTP port of the functions (default: 7071)")
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
+                        help="HTTP port of the functions, 1-65535 (default: 7071)")
     parser.add_argument("--salesforce", choices=["off", "fake"], default="off",
                         help="fake: write SAP numbers back to a fake Salesforce started with this command")
     parser.add_argument("--sap-faults", default=None, metavar="FAULTS",
-                        help='SAP simulator fault injection, e.g. "communication_before=0.1,latency_ms=20"')
+                        help='SAP simulator fault injection, e.g. "communication_before=0.1,latency_ms=20" or "down"')
+    parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / azurite.LOCAL_DATA_DIR_NAME, metavar="DIR",
+                        help="where local storage (DIR/azurite) and the SAP simulator's customers "
+                             f"(DIR/{SAP_SIMULATOR_STATE_FILE}) are kept (default: .local in the checkout)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start with empty storage: delete what earlier runs kept in the data dir first")
     return parser.parse_args(argv)
 
 
@@ -353,13 +568,78 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
+def _empty_data_dir(data_dir: Path, endpoints: azurite.AzuriteEndpoints) -> None:
+    """--fresh: what earlier runs kept goes, unless an Azurite this run cannot stop still serves it."""
+    if any(state != "free" for state in azurite.azurite_status(endpoints).values()):
+        raise RunError(f"--fresh: something already listens on the Azurite ports {sorted(endpoints.ports().values())} "
+                       "(an Azurite not started by this run?), so its storage cannot be emptied; stop it first "
+                       "(python -m devtools.azurite stop, or Ctrl-C in the other scripts/run)")
+    storage = data_dir / azurite.AZURITE_DATA_DIR_NAME
+    shutil.rmtree(storage, ignore_errors=True)
+    (data_dir / SAP_SIMULATOR_STATE_FILE).unlink(missing_ok=True)
+    say(f"==> --fresh: emptied {display_path(storage)} and {display_path(data_dir / SAP_SIMULATOR_STATE_FILE)}")
+
+
+@dataclass
+class _HostLauncher:
+    """Starts (and after a crash, starts again) the functions host with the same command and settings."""
+
+    run: Run
+    command: list[str]
+    environment: dict[str, str]
+    project_root: Path
+    port: int
+
+    def start(self) -> None:
+        self.run.host = HostProcess(self.command, self.environment, self.project_root).start()
+        say(f"{PIDS_LINE_PREFIX} host={self.run.host.pid} azurite={self.run.azurite_pid or 'reused'}")
+        health_url = f"http://127.0.0.1:{self.port}/api/health"
+        try:
+            wait_until_healthy(self.run.host, health_url)
+        except RunError:
+            self.run.host.wait_for_output(timeout=0.5)
+            say("\nerror: the functions did not come up. Last lines of the host's output:")
+            say("\n".join(f"  | {line}" for line in self.run.host.tail))
+            raise
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def _supervise(launcher: _HostLauncher, storage_note: str) -> int:
+    """Waits for the host; one that exits on its own is started again (Azurite keeps running), until it
+    has done so MAX_RESTARTS times within RESTART_WINDOW_SECONDS."""
+    restarts: list[float] = []
+    while True:
+        host = launcher.run.host
+        assert host is not None and host.process is not None
+        code = host.process.wait()
+        host.wait_for_output()
+        host.stop()  # whatever the leader left behind in its group
+        now = time.monotonic()
+        restarts = [at for at in restarts if now - at < RESTART_WINDOW_SECONDS]
+        if len(restarts) >= MAX_RESTARTS:
+            say(f"error: the functions host exited on its own ({_describe_exit(code)}), {len(restarts) + 1} times "
+                f"within {RESTART_WINDOW_SECONDS:.0f} s; stopping the rest. {storage_note}")
+            return 1
+        restarts.append(now)
+        say(f"{RESTART_LINE}: it exited on its own ({_describe_exit(code)}). {storage_note}")
+        launcher.start()
+        say(f"{READY_LINE} again: the functions answer on http://localhost:{launcher.port} (restart "
+            f"{len(restarts)} of at most {MAX_RESTARTS} within {RESTART_WINDOW_SECONDS:.0f} s)")
+
+
 def _serve(arguments: argparse.Namespace, run: Run, project_root: Path) -> int:
     if not _port_is_free(arguments.port):
         raise RunError(f"port {arguments.port} is in use (another scripts/run or func start?); "
                        "stop it or pick another with --port")
     options: dict[str, str] = {}
     if arguments.sap_faults is not None:
-        _check_sap_faults(arguments.sap_faults)
         options["SAP_SIMULATOR_FAULTS"] = arguments.sap_faults
 
     func_executable = shutil.which("func")
@@ -375,17 +655,40 @@ def _serve(arguments: argparse.Namespace, run: Run, project_root: Path) -> int:
         # The local host reads local.settings.json too (variables already set win), so a developer's own
         # file keeps priority over the embedded defaults.
         defaults = {name: value for name, value in embedded_defaults(project_root).items() if name not in file_values}
-    storage = {**file_values, **defaults, **os.environ}.get(STORAGE_SETTING)
+    effective = {**file_values, **defaults, **os.environ, **options}
+    storage = effective.get(STORAGE_SETTING)
+    simulator_in_use = (effective.get("SAP_TRANSPORT") or "simulator").strip().lower() == "simulator"
+    if simulator_in_use and effective.get("SAP_SIMULATOR_FAULTS"):
+        # One line now, rather than the host failing to import the app.
+        _check_sap_faults(effective["SAP_SIMULATOR_FAULTS"])
 
+    data_dir = arguments.data_dir.resolve()
+    sap_state = data_dir / SAP_SIMULATOR_STATE_FILE if func_executable is None and simulator_in_use else None
+    storage_lines: list[str] = []
     if uses_local_storage(storage):
+        endpoints = azurite_endpoints(storage)
+        if arguments.fresh:
+            _empty_data_dir(data_dir, endpoints)
+        location = data_dir / azurite.AZURITE_DATA_DIR_NAME
         say("==> Azurite (storage emulator)")
         try:
-            azurite.ensure_azurite(project_root)
+            azurite.ensure_azurite(project_root, endpoints=endpoints, location=location)
         except azurite.AzuriteError as error:
             raise RunError(str(error)) from None
         run.azurite_pid = azurite.started_azurite_pid()
         if run.azurite_pid is None:
             say("    (not started by this run, so it keeps running afterwards)")
+            storage_lines.append(f"Storage: the Azurite already running on ports {sorted(endpoints.ports().values())} "
+                                 "(not started by this run; its data is wherever it was told to keep it).")
+        else:
+            storage_lines.append(f"Storage: Azurite, kept on disk in {display_path(location)}/ "
+                                 "(survives restarts; scripts/run --fresh starts empty).")
+    elif arguments.fresh:
+        raise RunError(f"--fresh: {STORAGE_SETTING} is not local Azurite storage; this run empties nothing there")
+    if sap_state is not None:
+        storage_lines.append(f"SAP simulator: customers kept in {display_path(sap_state)}.")
+    elif simulator_in_use:
+        storage_lines.append("SAP simulator: customers in the host's memory (func start), gone when it stops.")
 
     fake_account_id = None
     if arguments.salesforce == "fake":
@@ -398,30 +701,25 @@ def _serve(arguments: argparse.Namespace, run: Run, project_root: Path) -> int:
         options["VIRTUAL_ENV"] = sys.prefix
         options["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     environment = host_environment(os.environ, defaults, options)
-    command = host_command(arguments.port, func_executable)
+    command = host_command(arguments.port, func_executable, sap_state)
     host_name = "func start" if func_executable else "the local host (python -m devhost; no func on PATH)"
     say(f"==> functions: {host_name} on port {arguments.port}")
-    run.host = HostProcess(command, environment, project_root).start()
-    say(f"{PIDS_LINE_PREFIX} host={run.host.pid} azurite={run.azurite_pid or 'reused'}")
+    faults = _faults_line(environment)
+    if faults:
+        say(f"    {faults}")
+    launcher = _HostLauncher(run, command, environment, project_root, arguments.port)
+    launcher.start()
 
-    health_url = f"http://127.0.0.1:{arguments.port}/api/health"
-    try:
-        wait_until_healthy(run.host, health_url)
-    except RunError:
-        run.host.wait_for_output(timeout=0.5)
-        say("\nerror: the functions did not come up. Last lines of the host's output:")
-        say("\n".join(f"  | {line}" for line in run.host.tail))
-        raise
-
-    say(ready_banner(arguments.port, environment, project_root / SAMPLES_DIR))
+    say(ready_banner(arguments.port, environment, project_root / SAMPLES_DIR, storage_lines))
     if fake_account_id is not None:
         say(fake_salesforce_help(options, fake_account_id) + "\n")
 
-    assert run.host.process is not None
-    code = run.host.process.wait()
-    run.host.wait_for_output()
-    say(f"error: the functions host exited on its own (code {code}); stopping the rest")
-    return 1
+    if run.azurite_pid is not None or not uses_local_storage(storage):
+        storage_note = ("Storage keeps running: accepted requests and queued retries are kept, and the "
+                        "restarted host's queue trigger finishes them.")
+    else:
+        storage_note = "The reused Azurite keeps running: queued retries are kept."
+    return _supervise(launcher, storage_note)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -714,11 +714,15 @@ def _serve(arguments: argparse.Namespace, run: Run, project_root: Path) -> int:
     if fake_account_id is not None:
         say(fake_salesforce_help(options, fake_account_id) + "\n")
 
-    if run.azurite_pid is not None or not uses_local_storage(storage):
-        storage_note = ("Storage keeps running: accepted requests and queued retries are kept, and the "
-                        "restarted host's queue trigger finishes them.")
+    if not uses_local_storage(storage):
+        storage_note = "Storage is not local; the restarted host's queue trigger finishes the queued retries."
+    elif run.azurite_pid is not None:
+        storage_note = (f"Azurite keeps running (pid {run.azurite_pid}, data in "
+                        f"{display_path(data_dir / azurite.AZURITE_DATA_DIR_NAME)}/): accepted requests and queued "
+                        "retries are kept, and the restarted host's queue trigger finishes them.")
     else:
-        storage_note = "The reused Azurite keeps running: queued retries are kept."
+        storage_note = ("The reused Azurite keeps running: accepted requests and queued retries are kept, and the "
+                        "restarted host's queue trigger finishes them.")
     return _supervise(launcher, storage_note)
 
 

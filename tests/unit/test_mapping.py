@@ -7,7 +7,9 @@ import dataclasses
 import pytest
 
 from shared.mapping import (
+    COMPANY_DATA_FIELDS,
     COMPANY_DATA_LENGTHS,
+    effective_lengths,
     join_name,
     map_customer_request,
     shorten_city,
@@ -16,7 +18,8 @@ from shared.mapping import (
     split_name_with_separators,
 )
 from shared.models import CustomerRequest, FieldError, InvalidCustomerRequest, MappingWarning
-from shared.settings import SalesArea, SalesAreaSetup, SapOrganisation, SettingsError
+from shared.sap_lengths import utf16_units
+from shared.settings import SalesArea, SalesAreaSetup, SapOrganisation
 
 ACCOUNT_ID = "001Aj00000AbCdEIAV"
 AREA_1000 = SalesArea("1000", "10", "00")
@@ -76,14 +79,12 @@ def test_german_customer_maps_region_language_and_default_sales_area():
             "CURRENCY": "EUR",
             "CURRENCY_ISO": "EUR",
             "TEL1_NUMBR": "+49891234567",
-            "SORT1": "MÜLLER MASCHINENBAU",
-            "SORT2": ACCOUNT_ID,
         },
         "PI_OPT_COMPANYDATA": {},
         "PI_COPYREFERENCE": {"SALESORG": "1000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000001000"},
     }
     assert creation.account_id == ACCOUNT_ID
-    assert creation.account_id_field == "SORT2"
+    assert creation.search_since is None  # set by the service only when an earlier outcome is unknown
     assert creation.warnings == ()
 
 
@@ -123,8 +124,6 @@ def test_us_customer_with_explicit_sales_area_and_reference_customer():
             "CURRENCY": "USD",
             "CURRENCY_ISO": "USD",
             "TEL1_NUMBR": "+14155550123",
-            "SORT1": "ACME CORPORATION",
-            "SORT2": ACCOUNT_ID,
         },
         "PI_OPT_COMPANYDATA": {},
         "PI_COPYREFERENCE": {"SALESORG": "3000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000004711"},
@@ -138,8 +137,26 @@ def test_only_fields_with_a_value_are_passed():
     # The language comes from the country when the request has none; currency is left to SAP.
     assert company_data == {
         "NAME": "Acme GmbH", "COUNTRY": "DE", "COUNTRYISO": "DE", "LANGU": "D", "LANGU_ISO": "DE",
-        "SORT1": "ACME GMBH", "SORT2": ACCOUNT_ID,
     }
+
+
+def test_the_mapping_fills_only_fields_of_sap_s_published_bapikna106():
+    company_data = map_customer_request(request(street="Hauptstr. 5", city="Köln", postal_code="50667",
+                                                phone="+49221123;ext=7", currency_code="EUR"), IDES).parameters[
+        "PI_COMPANYDATA"]
+
+    assert set(company_data) <= set(COMPANY_DATA_FIELDS)
+    # BAPIKNA106 has no SORT1, SORT2, FORM_OF_AD or POBX_PCD: pyrfc would refuse the whole call.
+    assert not {"SORT1", "SORT2", "FORM_OF_AD", "POBX_PCD"} & set(COMPANY_DATA_FIELDS)
+
+
+def test_the_account_id_is_not_carried_into_sap():
+    # No field of CREATEFROMDATA1 can carry an 18-character Salesforce Id into a searchable place; the
+    # duplicate guard searches by name and address instead.
+    company_data = map_customer_request(request(), IDES).parameters["PI_COMPANYDATA"]
+
+    assert ACCOUNT_ID not in company_data.values()
+    assert ACCOUNT_ID.upper() not in company_data.values()
 
 
 def company_data_of(**changes: str | None) -> dict[str, str]:
@@ -390,11 +407,38 @@ def test_a_name_longer_than_140_characters_is_a_field_error():
     assert [error.field for error in errors_of(request(name="A" * 141))] == ["name"]
 
 
-def test_sort1_is_the_upper_cased_name_cut_to_20_characters():
-    company_data = map_customer_request(request(name="Müller und Söhne Feinmechanik"), IDES).parameters[
-        "PI_COMPANYDATA"]
+def test_a_name_is_measured_in_utf16_code_units():
+    # A Unicode SAP counts UTF-16 code units: an emoji outside the BMP takes two.
+    name = "🙂" * 18  # 18 characters, 36 units
 
-    assert company_data["SORT1"] == "MÜLLER UND SÖHNE FEI"
+    lines = name_lines(name)
+
+    assert lines == {"NAME": "🙂" * 17, "NAME_2": "🙂"}  # never half an emoji
+    assert utf16_units(lines["NAME"]) == 34
+
+
+def test_a_name_of_35_units_with_an_emoji_stays_on_one_line():
+    name = "A" + "🙂" * 17  # 18 characters, 35 units
+
+    assert name_lines(name) == {"NAME": name}
+
+
+def test_split_name_cuts_by_utf16_units_and_never_splits_a_character():
+    assert split_name("🙂" * 20, 30) == ["🙂" * 15, "🙂" * 5]
+    assert split_name("x" + "🙂" * 20, 30) == ["x" + "🙂" * 14, "🙂" * 6]
+    assert split_name("Ab 🙂🙂🙂", 5) == ["Ab", "🙂🙂", "🙂"]
+
+
+def test_a_name_of_more_than_140_units_is_a_field_error_even_with_fewer_characters():
+    name = "🙂" * 71  # 71 characters, 142 units
+
+    assert [error.field for error in errors_of(request(name=name))] == ["name"]
+
+
+def test_emoji_that_fill_140_units_do_not_fit_because_no_line_holds_half_of_one():
+    # A line of 35 units holds 17 emoji (34 units): four lines hold 68, so 69 (138 units) do not fit.
+    assert len(name_lines("🙂" * 68)) == 4
+    assert [error.field for error in errors_of(request(name="🙂" * 69))] == ["name"]
 
 
 # --------------------------------------------------------------------------- street, city, phone
@@ -476,50 +520,118 @@ def test_a_phone_longer_than_sap_holds_is_left_out_with_a_warning():
     company_data, warnings = company_data_and_warnings(phone="+49 89 1234567 ext. 123456789012345")
 
     assert "TEL1_NUMBR" not in company_data
+    assert "TEL1_EXT" not in company_data
     assert [warning.field for warning in warnings] == ["phone"]
     assert "TEL1_NUMBR" in warnings[0].message
+    assert "not passed" in warnings[0].message
+
+
+def test_an_extension_longer_than_sap_holds_is_left_out_with_a_warning_while_the_number_is_passed():
+    company_data, warnings = company_data_and_warnings(phone="+4989123456;ext=12345678901")  # 11 digits
+
+    assert company_data["TEL1_NUMBR"] == "+4989123456"
+    assert "TEL1_EXT" not in company_data
+    assert [warning.field for warning in warnings] == ["phone"]
+    assert "TEL1_EXT" in warnings[0].message and "extension not passed" in warnings[0].message
+
+
+def test_an_extension_of_exactly_ten_characters_is_passed():
+    company_data, warnings = company_data_and_warnings(phone="+4989123456;ext=1234567890")
+
+    assert company_data["TEL1_EXT"] == "1234567890"
+    assert warnings == ()
 
 
 def test_a_postal_code_longer_than_sap_holds_is_a_field_error():
     assert [error.field for error in errors_of(request(postal_code="12345-67890"))] == ["postalCode"]
 
 
-def test_every_company_data_value_fits_its_field():
+@pytest.mark.parametrize(("filler", "name_length"), [("Ä", 140), ("🙂", 68)], ids=["latin", "emoji"])
+def test_every_company_data_value_fits_its_field(filler, name_length):
     company_data, _ = company_data_and_warnings(
-        name="Ä" * 140, street="S" * 80, city="C " * 30, postal_code="1234567890", region_code="BY",
-        phone="+" + "1" * 29, currency_code="EUR", language_code="de")
+        name=filler * name_length, street=filler * 80, city=(filler + " ") * 30, postal_code="1234567890",
+        region_code="BY", phone="+" + "1" * 29, currency_code="EUR", language_code="de")
 
-    assert all(len(value) <= COMPANY_DATA_LENGTHS[key] for key, value in company_data.items())
-
-
-# --------------------------------------------------------------------------- account Id field
+    assert all(utf16_units(value) <= COMPANY_DATA_LENGTHS[key] for key, value in company_data.items())
 
 
-def test_the_account_id_goes_into_the_configured_field_and_wins_over_sort1():
-    organisation = dataclasses.replace(IDES, account_id_field="SORT1")
-
-    creation = map_customer_request(request(), organisation)
-
-    assert creation.account_id_field == "SORT1"
-    assert creation.parameters["PI_COMPANYDATA"]["SORT1"] == ACCOUNT_ID
-    assert "SORT2" not in creation.parameters["PI_COMPANYDATA"]
-    assert creation.warnings == ()
+def test_a_street_and_a_city_are_shortened_by_utf16_units():
+    assert shorten_street("🙂" * 20) == ("🙂" * 17, True)
+    emoji = "🙂" * 15  # 30 units
+    assert shorten_city(f"Köln {emoji} Ehrenfeld") == (f"Köln {emoji}", True)
 
 
-def test_an_account_id_field_that_displaces_request_data_says_so():
-    organisation = dataclasses.replace(IDES, account_id_field="tel1_numbr")
-
-    creation = map_customer_request(request(phone="+49891234567"), organisation)
-
-    assert creation.account_id_field == "TEL1_NUMBR"
-    assert creation.parameters["PI_COMPANYDATA"]["TEL1_NUMBR"] == ACCOUNT_ID
-    assert [warning.field for warning in creation.warnings] == ["phone"]
+# --------------------------------------------------------------------------- live lengths
 
 
-@pytest.mark.parametrize("field_name", ["POSTL_COD1", "NAME_4", "KUNNR"])
-def test_an_account_id_field_that_cannot_carry_the_id_is_a_settings_error(field_name):
-    with pytest.raises(SettingsError, match="SAP_ACCOUNT_ID_FIELD"):
-        map_customer_request(request(), dataclasses.replace(IDES, account_id_field=field_name))
+def test_the_widths_are_the_smaller_of_kna1_s_and_the_live_system_s():
+    lengths = effective_lengths({"NAME": 30, "STREET": 60, "CITY": 40, "TEL1_EXT": 4, "SORT2": 20})
+
+    assert (lengths["NAME"], lengths["STREET"], lengths["CITY"], lengths["TEL1_EXT"]) == (30, 35, 35, 4)
+    assert lengths["POSTL_COD1"] == COMPANY_DATA_LENGTHS["POSTL_COD1"]  # not reported: ours
+    assert set(lengths) == set(COMPANY_DATA_LENGTHS)  # a live field the mapping does not fill adds nothing
+    assert effective_lengths(None) == COMPANY_DATA_LENGTHS == effective_lengths({})
+
+
+def test_wider_live_lengths_change_nothing():
+    customer_request = request(name="Nordwind Handelsgesellschaft mbH KGa", street="1234 North Martin Luther King "
+                               "Boulevard", city="Llanfair Pwllgwyngyll Gogerychwyrndrobwll")
+    wide = {"NAME": 40, "NAME_2": 40, "NAME_3": 40, "NAME_4": 40, "STREET": 60, "CITY": 40}
+
+    assert map_customer_request(customer_request, IDES, wide) == map_customer_request(customer_request, IDES)
+
+
+def test_a_shorter_live_name_splits_the_name_at_the_live_width():
+    creation = map_customer_request(request(name="Nordwind Handelsgesellschaft mbH KG"), IDES, {"NAME": 30})
+
+    company_data = creation.parameters["PI_COMPANYDATA"]
+    assert (company_data["NAME"], company_data["NAME_2"]) == ("Nordwind Handelsgesellschaft", "mbH KG")
+
+
+def test_a_shorter_live_name_line_narrows_all_four_lines_and_the_name_limit():
+    assert [error.message for error in errors_of_live(request(name="A" * 121), {"NAME_3": 30})] == [
+        "at most 120 characters for SAP (4 name lines of 30)"]
+    company_data = map_customer_request(request(name="A" * 120), IDES, {"NAME_3": 30}).parameters["PI_COMPANYDATA"]
+    assert [company_data[f"NAME{suffix}"] for suffix in ("", "_2", "_3", "_4")] == ["A" * 30] * 4
+
+
+def test_shorter_live_street_and_city_are_shortened_with_warnings_naming_the_live_width():
+    creation = map_customer_request(request(street="Hauptstraße 5, Hinterhaus", city="Frankfurt am Main"), IDES,
+                                    {"STREET": 20, "CITY": 12})
+
+    company_data = creation.parameters["PI_COMPANYDATA"]
+    assert (company_data["STREET"], company_data["CITY"]) == ("Hauptstr. 5", "Frankfurt am")
+    assert [warning.message for warning in creation.warnings] == [
+        "street shortened to 20 characters for SAP (STREET): stored 'Hauptstr. 5'",
+        "city shortened to 12 characters for SAP (CITY): stored 'Frankfurt am'",
+    ]
+
+
+def test_shorter_live_phone_fields_leave_out_what_does_not_fit():
+    company_data, warnings = live_company_data_and_warnings({"TEL1_NUMBR": 10}, phone="+4989123456")
+    assert "TEL1_NUMBR" not in company_data
+    assert "longer than the 10 characters" in warnings[0].message
+
+    company_data, warnings = live_company_data_and_warnings({"TEL1_EXT": 2}, phone="+4989123456;ext=123")
+    assert company_data["TEL1_NUMBR"] == "+4989123456" and "TEL1_EXT" not in company_data
+    assert "longer than the 2 characters" in warnings[0].message
+
+
+def test_a_postal_code_longer_than_the_live_field_is_a_field_error_naming_the_live_length():
+    assert errors_of_live(request(postal_code="80331"), {"POSTL_COD1": 4}) == [
+        FieldError("postalCode", "at most 4 characters for SAP (POSTL_COD1)")]
+
+
+def errors_of_live(call_request: CustomerRequest, live_lengths: dict[str, int]) -> list[FieldError]:
+    with pytest.raises(InvalidCustomerRequest) as raised:
+        map_customer_request(call_request, IDES, live_lengths)
+    return raised.value.errors
+
+
+def live_company_data_and_warnings(live_lengths: dict[str, int],
+                                   **changes: str | None) -> tuple[dict[str, str], tuple[MappingWarning, ...]]:
+    creation = map_customer_request(request(**changes), IDES, live_lengths)
+    return creation.parameters["PI_COMPANYDATA"], creation.warnings
 
 
 def test_phone_extension_goes_to_its_own_sap_field():

@@ -1,5 +1,6 @@
 """Properties of the mapping over arbitrary input: names never lose a character, the mapping only
-ever fails with InvalidCustomerRequest, and whatever it passes fits SAP's fields."""
+ever fails with InvalidCustomerRequest, and whatever it passes fits SAP's fields, measured as a Unicode
+SAP measures them (UTF-16 code units) and narrowed to what the live system reports."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.mapping import (
+    COMPANY_DATA_FIELDS,
     COMPANY_DATA_LENGTHS,
     NAME_FIELDS,
+    effective_lengths,
     join_name,
     map_customer_request,
     split_name,
@@ -17,10 +20,16 @@ from shared.mapping import (
 )
 from shared.models import CustomerCreation, CustomerRequest, InvalidCustomerRequest
 from shared.reference import sap_language_key
+from shared.sap_lengths import utf16_units
 from shared.settings import SalesArea, SalesAreaSetup, SapOrganisation
 
-# Printable characters of any script, spaces included; no control characters or surrogates.
+# Printable characters of any script, spaces included; no control characters or surrogates. Characters
+# outside the Basic Multilingual Plane (emoji, CJK extension B) take two UTF-16 code units in SAP.
 PRINTABLE = st.characters(exclude_categories=("Cc", "Cf", "Cs", "Co", "Cn"))
+ASTRAL = st.sampled_from(["🙂", "😀", "🏭", "𠜎", "𠀋"])
+# Four lines of 35 units always hold a name of 137 units: a line can fall one unit short only where the
+# next character would straddle its end (no line holds half a surrogate pair), 3 x 34 + 35 = 137.
+SURELY_SPLITTABLE_UNITS = 4 * 35 - 3
 
 
 def normalise(text: str) -> str:
@@ -30,17 +39,35 @@ def normalise(text: str) -> str:
 
 WORDS = st.one_of(
     st.text(PRINTABLE.filter(lambda character: not character.isspace()), min_size=1, max_size=40),
+    st.text(ASTRAL, min_size=1, max_size=25),
     st.sampled_from(["Street", "Avenue", "Road", "Straße", "Bahnhofstrasse", "GmbH", "&", "Co.", "Suite"]),
 )
 
 
-def phrases(max_size: int) -> st.SearchStrategy[str]:
-    """Word sequences up to max_size characters: hypothesis' plain text rarely gets long enough."""
-    return st.lists(WORDS, min_size=1, max_size=40).map(lambda words: normalise(" ".join(words)[:max_size])).filter(
-        bool)
+def within_units(text: str, units: int) -> str:
+    """The longest prefix of `text` of at most `units` UTF-16 code units."""
+    while utf16_units(text) > units:
+        text = text[:-1]
+    return text
 
 
-NAMES = st.one_of(st.text(PRINTABLE, min_size=1, max_size=140).map(normalise).filter(bool), phrases(140))
+def phrases(max_units: int) -> st.SearchStrategy[str]:
+    """Word sequences up to max_units code units: hypothesis' plain text rarely gets long enough."""
+    return st.lists(WORDS, min_size=1, max_size=40).map(
+        lambda words: normalise(within_units(" ".join(words), max_units))).filter(bool)
+
+
+def names(max_units: int) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.text(PRINTABLE, min_size=1, max_size=max_units).map(normalise).filter(
+            lambda name: bool(name) and utf16_units(name) <= max_units),
+        phrases(max_units),
+    )
+
+
+# Names that always fit four lines of 35 units; and names up to SAP's 140 units, which may not.
+NAMES = names(SURELY_SPLITTABLE_UNITS)
+NAMES_UP_TO_140_UNITS = names(140)
 FREE_TEXT = st.one_of(
     st.text(st.one_of(PRINTABLE, st.sampled_from("\n\r ")), max_size=255),
     st.lists(phrases(80), min_size=1, max_size=3).map("\n".join),
@@ -48,34 +75,63 @@ FREE_TEXT = st.one_of(
 CITIES = st.one_of(st.text(PRINTABLE, max_size=40).map(normalise), phrases(40))
 
 
-@settings(max_examples=500, deadline=None)
-@given(NAMES)
-def test_split_name_fits_four_lines_of_35_and_loses_no_character(name):
-    parts, separators = split_name_with_separators(name)
-
-    assert parts == split_name(name)
+def assert_split_well(name: str, parts: list[str], separators: list[str], width: int = 35) -> None:
     assert 1 <= len(parts) <= 4
-    assert all(0 < len(part) <= 35 for part in parts)
+    assert all(0 < utf16_units(part) <= width for part in parts)
     assert join_name(parts, separators) == name
     assert set(separators) <= {" ", ""}
     # SAP does not keep a trailing blank, and a leading one would be taken for an empty line start.
     assert not any(part != part.strip() for part in parts)
 
 
+@settings(max_examples=500, deadline=None)
+@given(NAMES)
+def test_split_name_fits_four_lines_of_35_units_and_loses_no_character(name):
+    parts, separators = split_name_with_separators(name)
+
+    assert parts == split_name(name)
+    assert_split_well(name, parts, separators)
+
+
+@settings(max_examples=300, deadline=None)
+@given(NAMES_UP_TO_140_UNITS)
+def test_a_name_of_up_to_140_units_splits_well_or_fails_only_for_characters_straddling_a_line(name):
+    try:
+        parts, separators = split_name_with_separators(name)
+    except ValueError:
+        # Only where no line can hold half a surrogate pair: a name of BMP characters always fits.
+        assert utf16_units(name) > SURELY_SPLITTABLE_UNITS
+        assert utf16_units(name) > len(name)
+        return
+    assert_split_well(name, parts, separators)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=2, max_value=40).flatmap(
+    lambda width: st.tuples(st.just(width), names(4 * width - 3))))
+def test_split_name_at_any_width_fits_and_never_splits_a_character(width_and_name):
+    width, name = width_and_name
+
+    parts, separators = split_name_with_separators(name, width)
+
+    assert_split_well(name, parts, separators, width)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(PRINTABLE.filter(lambda character: not character.isspace()), min_size=1, max_size=34),
-                min_size=1, max_size=4).map(" ".join).filter(lambda name: len(name) <= 35))
+                min_size=1, max_size=4).map(" ".join).filter(lambda name: utf16_units(name) <= 35))
 def test_a_name_that_fits_one_line_is_not_split(name):
     assert split_name(name) == [name]
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(st.one_of(PRINTABLE, st.just(" ")), max_size=140))
+@given(st.text(st.one_of(PRINTABLE, ASTRAL, st.just(" ")), max_size=140).filter(
+    lambda name: utf16_units(name) <= SURELY_SPLITTABLE_UNITS))
 def test_even_unnormalised_names_come_back_exactly(name):
     parts, separators = split_name_with_separators(name)
 
     assert len(parts) <= 4
-    assert all(len(part) <= 35 for part in parts)
+    assert all(utf16_units(part) <= 35 for part in parts)
     assert join_name(parts, separators) == name
 
 
@@ -120,7 +176,8 @@ SALES_AREA_FIELDS = st.one_of(
 
 
 @st.composite
-def customer_requests(draw: st.DrawFn, organisational_data: bool = True) -> CustomerRequest:
+def customer_requests(draw: st.DrawFn, organisational_data: bool = True,
+                      name_strategy: st.SearchStrategy[str] = NAMES) -> CustomerRequest:
     """Requests built from valid pieces; without `organisational_data` they leave it all to settings
     except a reference customer, so that any organisation with a default sales area resolves them."""
     country, region = draw(country_and_region())
@@ -137,13 +194,14 @@ def customer_requests(draw: st.DrawFn, organisational_data: bool = True) -> Cust
         postal_code = draw(optional(st.from_regex(r"[0-9A-Z]{1,5}([ -][0-9A-Z]{1,4})?", fullmatch=True)))
     return CustomerRequest(
         account_id="001" + draw(st.text(ALPHANUMERIC, min_size=15, max_size=15)),
-        name=draw(NAMES),
+        name=draw(name_strategy),
         country_code=country,
         region_code=region,
         street=draw(optional(FREE_TEXT)),
         city=draw(optional(CITIES)),
         postal_code=postal_code,
-        phone=draw(optional(st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True) | st.text(PRINTABLE, max_size=40))),
+        phone=draw(optional(st.from_regex(r"\+[1-9][0-9]{6,14}(;ext=[0-9]{1,12})?", fullmatch=True)
+                            | st.text(st.one_of(PRINTABLE, ASTRAL), max_size=40))),
         currency_code=draw(optional(st.sampled_from(CURRENCIES))),
         language_code=language,
         company_code=company_code,
@@ -165,16 +223,29 @@ def organisations(draw: st.DrawFn, with_default: bool = False) -> SapOrganisatio
                                  reference_customer=draw(optional(st.sampled_from(["1000", "0000003000"]))))
             for area in areas
         },
-        account_id_field=draw(st.sampled_from(["SORT2", "SORT1"])),
     )
 
 
-def assert_fits_sap(creation: CustomerCreation, customer_request: CustomerRequest) -> None:
+# What another release's BAPIKNA106 may report (in UTF-16 units): the free-text fields narrower or wider
+# than KNA1's, the keys at least as wide as their codes (no release holds a country key in one character).
+LIVE_LENGTHS = st.fixed_dictionaries({}, optional={
+    "NAME": st.integers(20, 60), "NAME_2": st.integers(20, 60), "NAME_3": st.integers(20, 60),
+    "NAME_4": st.integers(20, 60), "CITY": st.integers(10, 60), "STREET": st.integers(10, 80),
+    "POSTL_COD1": st.integers(5, 12), "TEL1_NUMBR": st.integers(8, 40), "TEL1_EXT": st.integers(1, 12),
+    "COUNTRY": st.integers(3, 5), "COUNTRYISO": st.integers(2, 3), "REGION": st.integers(3, 4),
+    "LANGU": st.integers(1, 2), "LANGU_ISO": st.integers(2, 3), "CURRENCY": st.integers(5, 6),
+    "CURRENCY_ISO": st.integers(3, 4),
+})
+
+
+def assert_fits_sap(creation: CustomerCreation, customer_request: CustomerRequest,
+                    live_lengths: dict[str, int] | None = None) -> None:
+    widths = effective_lengths(live_lengths)
     company_data = creation.parameters["PI_COMPANYDATA"]
+    assert set(company_data) <= set(COMPANY_DATA_FIELDS)
     for field_name, value in company_data.items():
         assert value, field_name
-        assert len(value) <= COMPANY_DATA_LENGTHS[field_name], field_name
-    assert company_data[creation.account_id_field] == customer_request.account_id
+        assert utf16_units(value) <= widths[field_name] <= COMPANY_DATA_LENGTHS[field_name], field_name
     name_lines = [company_data[field_name] for field_name in NAME_FIELDS if field_name in company_data]
     assert "".join(name_lines).replace(" ", "") == customer_request.name.replace(" ", "")
 
@@ -186,14 +257,15 @@ def assert_fits_sap(creation: CustomerCreation, customer_request: CustomerReques
 
 
 @settings(max_examples=200, deadline=None)
-@given(customer_requests(), organisations())
-def test_mapping_fails_only_with_field_errors_and_everything_it_passes_fits(customer_request, organisation):
+@given(customer_requests(name_strategy=NAMES_UP_TO_140_UNITS), organisations(), st.none() | LIVE_LENGTHS)
+def test_mapping_fails_only_with_field_errors_and_everything_it_passes_fits(customer_request, organisation,
+                                                                            live_lengths):
     try:
-        creation = map_customer_request(customer_request, organisation)
+        creation = map_customer_request(customer_request, organisation, live_lengths)
     except InvalidCustomerRequest as invalid:
         assert invalid.errors
         return
-    assert_fits_sap(creation, customer_request)
+    assert_fits_sap(creation, customer_request, live_lengths)
 
 
 @settings(max_examples=200, deadline=None)
@@ -203,3 +275,40 @@ def test_requests_whose_organisational_data_resolve_always_map_and_fit(customer_
 
     assert_fits_sap(creation, customer_request)
     assert {warning.field for warning in creation.warnings} <= {"street", "city", "phone"}
+
+
+@st.composite
+def narrower_names(draw: st.DrawFn) -> tuple[dict[str, int], CustomerRequest]:
+    """Live lengths with narrower name lines, and a request whose name surely fits them."""
+    # A narrower postal code field refuses a longer code as a field error (tests/unit/test_mapping.py).
+    live_lengths = {name: length for name, length in draw(LIVE_LENGTHS).items() if name != "POSTL_COD1"}
+    width = min(effective_lengths(live_lengths)[field_name] for field_name in NAME_FIELDS)
+    customer_request = draw(customer_requests(organisational_data=False, name_strategy=names(4 * width - 3)))
+    return live_lengths, customer_request
+
+
+@settings(max_examples=200, deadline=None)
+@given(narrower_names(), organisations(with_default=True))
+def test_requests_map_and_fit_the_live_lengths_whatever_they_are(lengths_and_request, organisation):
+    live_lengths, customer_request = lengths_and_request
+
+    creation = map_customer_request(customer_request, organisation, live_lengths)
+
+    assert_fits_sap(creation, customer_request, live_lengths)
+    assert {warning.field for warning in creation.warnings} <= {"street", "city", "phone"}
+
+
+WIDER_LIVE_LENGTHS = st.fixed_dictionaries({}, optional={
+    field_name: st.integers(length, length + 40) for field_name, length in COMPANY_DATA_LENGTHS.items()})
+
+
+@settings(max_examples=200, deadline=None)
+@given(customer_requests(), organisations(), WIDER_LIVE_LENGTHS)
+def test_live_lengths_wider_than_kna1_change_nothing(customer_request, organisation, live_lengths):
+    def mapped(lengths: dict[str, int] | None) -> object:
+        try:
+            return map_customer_request(customer_request, organisation, lengths)
+        except InvalidCustomerRequest as invalid:
+            return invalid.errors
+
+    assert mapped(live_lengths) == mapped(None)

@@ -1,8 +1,10 @@
-"""The simulated SAP: pyrfc's surface and errors, the BAPIs' checks, the LUW, faults, settings."""
+"""The simulated SAP: pyrfc's surface and errors, SAP's published interfaces, the BAPIs' checks, the LUW,
+pyrfc 3.4's truncation and reconnect, faults, settings."""
 
 from __future__ import annotations
 
 import threading
+from datetime import date
 
 import pytest
 
@@ -12,22 +14,52 @@ from shared.sap.simulator import (
     ABAPRuntimeError,
     CommunicationError,
     Connection,
+    CustomerRecord,
     ExternalRuntimeError,
     FaultPlan,
     FaultSettingsError,
+    FunctionDescription,
     LogonError,
     RFCError,
     RFCLibError,
     SimulatedSap,
+    TypeDescription,
 )
+from shared.sap.simulator.interfaces import INTERFACES, STRUCTURES
 
 REFERENCE_1000 = {"SALESORG": "1000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000001000"}
 REFERENCE_3000 = {"SALESORG": "3000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000003000"}
+MESSAGE_FIELDS = ["TYPE", "ID", "NUMBER", "MESSAGE", "LOG_NO", "LOG_MSG_NO",
+                  "MESSAGE_V1", "MESSAGE_V2", "MESSAGE_V3", "MESSAGE_V4"]
+
+# --------------------------------------------------------------------------- SAP's published interfaces
+# The evidence, written out literally so that a change to the simulator cannot carry it along.
+# BAPIKNA106 (names and order): classes generated from a live ERP's WSDL in the public repository
+# luisurbinanet/tactusoft-svn, affinityWebServices/src/com/tactusoft/webservice/client/objects/Bapikna106.java.
+# BAPIKNA105, BAPIKNA110 (names), BAPIRETURN, BAPIRET1: the same folder's Bapikna105.java, Bapikna110.java,
+# Bapireturn.java, Bapiret1.java. BAPIKNA110's lengths, BAPIKNA111 and BAPICUSTOMER_04: project issue 7's
+# review of SAP's published interfaces.
+BAPIKNA106_PUBLISHED = [
+    "TITLE", "TITLE_KEY", "NAME", "NAME_2", "NAME_3", "NAME_4", "C_O_NAME", "CITY", "DISTRICT", "CITY_NO",
+    "POSTL_COD1", "POSTL_COD2", "POSTL_COD3", "PO_BOX", "PO_BOX_CIT", "DELIV_DIS", "STREET", "HOUSE_NO",
+    "BUILDING", "FLOOR", "ROOM_NO", "COUNTRY", "LANGU", "REGION", "TEL1_NUMBR", "TEL1_EXT", "FAX_NUMBER",
+    "FAX_EXTENS", "E_MAIL", "COUNTRYISO", "LANGU_ISO", "CURRENCY", "CURRENCY_ISO",
+]
+BAPIKNA105_PUBLISHED = ["TRANSPZONE", "CONTROL_ACCOUNT", "PMNTTRMS", "SHIP_COND", "DELYG_PLNT", "PART_DLV",
+                        "C_CTR_AREA", "TAXJURCODE"]
+BAPIKNA110_PUBLISHED = {"COMP_CODE": 4, "TABNAME": 30, "FIELDNAME": 30, "FIELDVALUE": 132}
+BAPIKNA111_PUBLISHED = [
+    "COMP_CODE", "TABNAME", "FIELDNAME", "FIELDVALUE", "CUSTOMER", "PSTG_BLK_G", "PSTG_BLK_C", "DEL_FLAG_G",
+    "DEL_FLAG_C", "TYPE", "ID", "NUMBER", "MESSAGE", "LOG_NO", "LOG_MSG_NO",
+    "MESSAGE_V1", "MESSAGE_V2", "MESSAGE_V3", "MESSAGE_V4",
+]
 
 
-def company(**changes: str) -> dict[str, str]:
-    data = {"NAME": "Müller Maschinenbau GmbH", "CITY": "München", "POSTL_COD1": "80331", "STREET": "Hauptstr. 5",
-            "COUNTRY": "DE", "REGION": "09", "LANGU": "D", "SORT2": "001AJ00000ABCDEIAV"}
+def company(**changes: str | None) -> dict[str, str]:
+    data: dict[str, str | None] = {
+        "NAME": "Müller Maschinenbau GmbH", "CITY": "München", "POSTL_COD1": "80331", "STREET": "Hauptstr. 5",
+        "COUNTRY": "DE", "REGION": "09", "LANGU": "D",
+    }
     data.update(changes)
     return {name: value for name, value in data.items() if value is not None}
 
@@ -49,6 +81,134 @@ def rejection(system: SimulatedSap, data: dict[str, str], reference: dict[str, s
     assert answer["CUSTOMERNO"] == ""
     assert answer["RETURN"]["TYPE"] == "E"
     return answer["RETURN"]
+
+
+def parameter(description: FunctionDescription, name: str) -> dict:
+    [found] = [p for p in description.parameters if p["name"] == name]
+    return found
+
+
+def field_names(description: FunctionDescription, parameter_name: str) -> list[str]:
+    return [f["name"] for f in parameter(description, parameter_name)["type_description"].fields]
+
+
+def kna1_selection(**values: str) -> list[dict[str, str]]:
+    return [{"TABNAME": "KNA1", "FIELDNAME": name, "FIELDVALUE": value} for name, value in values.items()]
+
+
+def without(structure: str, field_name: str) -> dict:
+    return {**STRUCTURES, structure: {k: v for k, v in STRUCTURES[structure].items() if k != field_name}}
+
+
+# --------------------------------------------------------------------------- the published interfaces
+
+
+def test_the_simulated_structures_are_the_published_field_lists():
+    assert list(STRUCTURES["BAPIKNA106"]) == BAPIKNA106_PUBLISHED
+    assert len(BAPIKNA106_PUBLISHED) == 33
+    assert not {"SORT1", "SORT2", "FORM_OF_AD", "POBX_PCD"} & set(STRUCTURES["BAPIKNA106"])
+    assert list(STRUCTURES["BAPIKNA105"]) == BAPIKNA105_PUBLISHED
+    assert {name: length for name, (_, length) in STRUCTURES["BAPIKNA110"].items()} == BAPIKNA110_PUBLISHED
+    assert all(abap_type == "C" for abap_type, _ in STRUCTURES["BAPIKNA110"].values())
+    assert list(STRUCTURES["BAPIKNA111"]) == BAPIKNA111_PUBLISHED
+    # BAPIRETURN carries class and number together in CODE; BAPIRET1 and BAPIRETURN1 keep them apart.
+    assert "CODE" in STRUCTURES["BAPIRETURN"]
+    assert not {"ID", "NUMBER"} & set(STRUCTURES["BAPIRETURN"])
+    assert list(STRUCTURES["BAPIRET1"]) == MESSAGE_FIELDS
+    assert list(STRUCTURES["BAPIRETURN1"]) == MESSAGE_FIELDS
+    address = set(STRUCTURES["BAPICUSTOMER_04"])
+    assert {"POSTL_CODE", "TELEPHONE", "SORT_FLD", "MATCHCODE1", "MATCHCODE2", "MATCHCODE3"} <= address
+    assert not {"CURRENCY", "E_MAIL", "POSTL_COD1", "SORT1", "SORT2"} & address
+    assert {"CREAT_DATE", "ENTERED_BY"} <= set(STRUCTURES["BAPICUSTOMER_KNA1"])
+    assert not {"CREATED_ON", "CREATED_BY"} & set(STRUCTURES["BAPICUSTOMER_KNA1"])
+
+
+def test_the_function_modules_use_the_published_structures():
+    def row(function: str, parameter_name: str) -> str | None:
+        return INTERFACES[function][parameter_name].structure
+
+    assert row("BAPI_CUSTOMER_CREATEFROMDATA1", "PI_COMPANYDATA") == "BAPIKNA106"
+    assert row("BAPI_CUSTOMER_CREATEFROMDATA1", "PI_OPT_COMPANYDATA") == "BAPIKNA105"
+    assert row("BAPI_CUSTOMER_CREATEFROMDATA1", "RETURN") == "BAPIRETURN1"
+    assert row("BAPI_CUSTOMER_GETDETAIL2", "RETURN") == "BAPIRET1"
+    assert row("BAPI_CUSTOMER_GETDETAIL2", "CUSTOMERADDRESS") == "BAPICUSTOMER_04"
+    assert row("BAPI_CUSTOMER_GETDETAIL2", "CUSTOMERGENERALDETAIL") == "BAPICUSTOMER_KNA1"
+    assert row("BAPI_CUSTOMER_GETSALESAREAS", "RETURN") == "BAPIRETURN"
+    assert row("BAPI_CUSTOMER_FIND", "SELOPT_TAB") == "BAPIKNA110"
+    assert row("BAPI_CUSTOMER_FIND", "RESULT_TAB") == "BAPIKNA111"
+    assert "RETURN" not in INTERFACES["BAPI_CUSTOMER_FIND"]  # its messages arrive as RESULT_TAB rows
+
+
+def test_function_description_of_createfromdata1_has_pyrfcs_shape_and_the_published_names(system):
+    with Connection(system=system) as connection:
+        description = connection.get_function_description("BAPI_CUSTOMER_CREATEFROMDATA1")
+    assert isinstance(description, FunctionDescription)
+    assert description.name == "BAPI_CUSTOMER_CREATEFROMDATA1"
+    assert all(set(p) >= {"name", "parameter_type", "direction", "nuc_length", "uc_length", "optional",
+                          "type_description"} for p in description.parameters)
+    company_data = parameter(description, "PI_COMPANYDATA")
+    assert (company_data["parameter_type"], company_data["direction"], company_data["optional"]) == (
+        "RFCTYPE_STRUCTURE", "RFC_IMPORT", True)
+    row = company_data["type_description"]
+    assert isinstance(row, TypeDescription) and row.name == "BAPIKNA106"
+    assert field_names(description, "PI_COMPANYDATA") == BAPIKNA106_PUBLISHED
+    assert field_names(description, "PI_OPT_COMPANYDATA") == BAPIKNA105_PUBLISHED
+    name = next(f for f in row.fields if f["name"] == "NAME")
+    assert set(name) >= {"name", "field_type", "nuc_length", "uc_length", "nuc_offset", "uc_offset", "decimals"}
+    # pyrfc reports lengths in bytes: one per character non-Unicode, two (UTF-16) in a Unicode system.
+    assert name["field_type"] == "RFCTYPE_CHAR" and name["uc_length"] == 2 * name["nuc_length"]
+    assert row.uc_length == sum(f["uc_length"] for f in row.fields)
+    assert parameter(description, "PI_COPYREFERENCE")["optional"] is False
+    assert parameter(description, "CUSTOMERNO")["direction"] == "RFC_EXPORT"
+    assert parameter(description, "RETURN")["type_description"].name == "BAPIRETURN1"
+
+
+def test_function_descriptions_of_the_other_bapis_show_the_published_structures(system):
+    with Connection(system=system) as connection:
+        find = connection.get_function_description("BAPI_CUSTOMER_FIND")
+        detail = connection.get_function_description("BAPI_CUSTOMER_GETDETAIL2")
+        areas = connection.get_function_description("BAPI_CUSTOMER_GETSALESAREAS")
+    selection = parameter(find, "SELOPT_TAB")
+    assert (selection["parameter_type"], selection["direction"]) == ("RFCTYPE_TABLE", "RFC_TABLES")
+    assert {f["name"]: f["nuc_length"] for f in selection["type_description"].fields} == BAPIKNA110_PUBLISHED
+    assert {f["name"]: f["uc_length"] for f in selection["type_description"].fields} == {
+        name: 2 * length for name, length in BAPIKNA110_PUBLISHED.items()}
+    assert field_names(find, "RESULT_TAB") == BAPIKNA111_PUBLISHED
+    assert "RETURN" not in [p["name"] for p in find.parameters]
+    assert parameter(detail, "RETURN")["type_description"].name == "BAPIRET1"
+    assert field_names(detail, "RETURN") == MESSAGE_FIELDS
+    assert "POSTL_CODE" in field_names(detail, "CUSTOMERADDRESS")
+    assert {"CREAT_DATE", "ENTERED_BY"} <= set(field_names(detail, "CUSTOMERGENERALDETAIL"))
+    assert parameter(areas, "RETURN")["type_description"].name == "BAPIRETURN"
+    assert "CODE" in field_names(areas, "RETURN") and "ID" not in field_names(areas, "RETURN")
+
+
+def test_function_description_of_an_unknown_function_is_fu_not_found(system):
+    with Connection(system=system) as connection, pytest.raises(ABAPApplicationError) as raised:
+        connection.get_function_description("Z_DOES_NOT_EXIST")
+    assert (raised.value.key, raised.value.code) == ("FU_NOT_FOUND", 5)
+
+
+def test_another_release_is_simulated_with_other_structures():
+    shorter_name = {**STRUCTURES, "BAPIKNA106": {**STRUCTURES["BAPIKNA106"], "NAME": ("C", 30)}}
+    system = SimulatedSap(structures=shorter_name)
+    other = SimulatedSap(structures=without("BAPIKNA106", "TEL1_EXT"))
+    with Connection(system=system) as connection:
+        description = connection.get_function_description("BAPI_CUSTOMER_CREATEFROMDATA1")
+        answer = create(connection, company(NAME="x" * 31))
+    fields = parameter(description, "PI_COMPANYDATA")["type_description"].fields
+    name = next(f for f in fields if f["name"] == "NAME")
+    assert (name["nuc_length"], name["uc_length"]) == (30, 60)
+    assert answer["CUSTOMERNO"] and system.truncations.fields == ["PI_COMPANYDATA-NAME"]
+    with Connection(system=other) as connection:
+        description = connection.get_function_description("BAPI_CUSTOMER_CREATEFROMDATA1")
+        assert "TEL1_EXT" not in field_names(description, "PI_COMPANYDATA")
+        with pytest.raises(ExternalRuntimeError) as raised:
+            create(connection, company(TEL1_EXT="45"))
+    assert raised.value.message == "field 'TEL1_EXT' not found"
+    assert other.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0
+    # The default system is untouched by either.
+    assert STRUCTURES["BAPIKNA106"]["NAME"] == ("C", 40) and "TEL1_EXT" in STRUCTURES["BAPIKNA106"]
 
 
 # --------------------------------------------------------------------------- pyrfc's surface
@@ -84,19 +244,55 @@ def test_unknown_parameter_and_field_names_are_rejected_like_pyrfc(system):
         with pytest.raises(ExternalRuntimeError) as raised:
             create(connection, company(NAME1="typo"))
         assert raised.value.message == "field 'NAME1' not found"
+        # The fields the old simulator invented are not in SAP's BAPIKNA106.
+        for invented in ("SORT1", "SORT2", "FORM_OF_AD", "POBX_PCD"):
+            with pytest.raises(ExternalRuntimeError) as raised:
+                create(connection, company(**{invented: "X"}))
+            assert raised.value.message == f"field '{invented}' not found"
+    assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0  # refused before anything reached SAP
 
 
-def test_values_too_long_or_of_the_wrong_type_never_reach_sap(system):
+def test_values_of_the_wrong_type_never_reach_sap(system):
     with Connection(system=system) as connection:
-        with pytest.raises(ExternalRuntimeError) as raised:
-            create(connection, company(NAME="x" * 36))
-        assert raised.value.key == "RFC_BUFFER_TOO_SMALL"
         with pytest.raises(TypeError) as type_error:
             create(connection, company(POSTL_COD1=80331))  # type: ignore[arg-type]
         assert type_error.value.args[0] == "an string is required, received"
         with pytest.raises(TypeError):
-            connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB={"TABNAME": "ADRC"})
+            connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB={"TABNAME": "KNA1"})
+    assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0 and system.calls["BAPI_CUSTOMER_FIND"] == 0
     assert system.customer_count == 2  # only IDES's reference customers
+
+
+def test_a_value_too_long_for_its_field_is_truncated_silently_and_recorded(system):
+    with Connection(system=system) as connection:
+        answer = create(connection, company(NAME="x" * 41))  # BAPIKNA106-NAME holds 40
+        assert answer["RETURN"]["TYPE"] == ""  # no error: pyrfc 3.4 cuts the value without a word
+        connection.call("BAPI_TRANSACTION_COMMIT")
+    record = system.customer(answer["CUSTOMERNO"])
+    assert record is not None and record.address["NAME"] == "x" * 40
+    assert system.truncations.fields == ["PI_COMPANYDATA-NAME"]
+
+
+def test_truncation_counts_utf16_code_units_and_never_keeps_half_a_character(system):
+    with Connection(system=system) as connection:
+        fits = create(connection, company(NAME="🙂" * 20))  # 20 characters, 40 code units: fits
+        assert system.truncations.fields == []
+        cut = create(connection, company(NAME="🙂" * 21))  # 42 units
+        odd = create(connection, company(NAME="x" + "🙂" * 20))  # 41 units: the 20th emoji does not fit
+        connection.call("BAPI_TRANSACTION_COMMIT")
+    assert system.customer(fits["CUSTOMERNO"]).address["NAME"] == "🙂" * 20
+    assert system.customer(cut["CUSTOMERNO"]).address["NAME"] == "🙂" * 20
+    assert system.customer(odd["CUSTOMERNO"]).address["NAME"] == "x" + "🙂" * 19
+    assert system.truncations.fields == ["PI_COMPANYDATA-NAME", "PI_COMPANYDATA-NAME"]
+
+
+def test_table_rows_are_truncated_too_and_trailing_blanks_are_not_a_truncation(system):
+    with Connection(system=system) as connection:
+        connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1="y" * 133))
+        answer = create(connection, company(STREET="Hauptstr. 5   "))
+        connection.call("BAPI_TRANSACTION_COMMIT")
+    assert system.truncations.fields == ["SELOPT_TAB-FIELDVALUE"]
+    assert system.customer(answer["CUSTOMERNO"]).address["STREET"] == "Hauptstr. 5"
 
 
 def test_connection_is_a_context_manager_and_pings(system):
@@ -110,9 +306,10 @@ def test_connection_is_a_context_manager_and_pings(system):
 # --------------------------------------------------------------------------- create and read
 
 
-def test_create_commit_read_back(system):
-    with Connection(system=system) as connection:
-        answer = create(connection, company(TEL1_NUMBR="+49891234567", SORT1="MUELLER"))
+def test_create_commit_read_back():
+    system = SimulatedSap(today=lambda: date(2024, 2, 29))
+    with Connection(system=system, user="rfc_user") as connection:
+        answer = create(connection, company(TEL1_NUMBR="+49891234567"))
         assert answer["RETURN"]["TYPE"] == ""
         number = answer["CUSTOMERNO"]
         assert len(number) == 10 and number.isdigit()
@@ -120,22 +317,27 @@ def test_create_commit_read_back(system):
         detail = connection.call("BAPI_CUSTOMER_GETDETAIL2", CUSTOMERNO=number, COMPANYCODE="1000")
         areas = connection.call("BAPI_CUSTOMER_GETSALESAREAS", CUSTOMERNO=number)
     address = detail["CUSTOMERADDRESS"]
-    assert (address["CUSTOMER"], address["NAME"], address["CITY"], address["REGION"]) == (
-        number, "Müller Maschinenbau GmbH", "München", "09")
-    # Currency from the country (T005-WAERS), ISO codes filled from the R/3 keys.
-    assert (address["CURRENCY"], address["COUNTRYISO"], address["LANGU_ISO"], address["TELEPHONE1"]) == (
-        "EUR", "DE", "DE", "+49891234567")
+    assert (address["CUSTOMER"], address["NAME"], address["CITY"], address["POSTL_CODE"], address["REGION"]) == (
+        number, "Müller Maschinenbau GmbH", "München", "80331", "09")
+    # ISO codes filled from the R/3 keys; BAPICUSTOMER_04 calls the phone TELEPHONE.
+    assert (address["COUNTRYISO"], address["LANGU_ISO"], address["TELEPHONE"]) == ("DE", "DE", "+49891234567")
+    assert set(address) == set(STRUCTURES["BAPICUSTOMER_04"])  # no CURRENCY, no E_MAIL, no SORT1/2
+    general = detail["CUSTOMERGENERALDETAIL"]
+    assert (general["CREAT_DATE"], general["ENTERED_BY"], general["ACCNT_GRP"]) == ("20240229", "RFC_USER", "0001")
+    assert set(detail["RETURN"]) == set(MESSAGE_FIELDS) and detail["RETURN"]["TYPE"] == ""  # BAPIRET1
     assert detail["CUSTOMERCOMPANYDETAIL"]["COMP_CODE"] == "1000"
     assert detail["CUSTOMERCOMPANYDETAIL"]["RECONC_ACCT"] == "140000"  # copied from the reference customer
-    assert detail["CUSTOMERGENERALDETAIL"]["ACCNT_GRP"] == "0001"
     assert areas["SALESAREAS"] == [{"CUSTOMER": number, "SALESORG": "1000", "DISTRCHN": "10", "DIVISION": "00"}]
+    assert set(areas["RETURN"]) == set(STRUCTURES["BAPIRETURN"]) and areas["RETURN"]["TYPE"] == ""
+    record = system.customer(number)
+    assert record is not None and record.address["CURRENCY"] == "EUR"  # from the country (T005-WAERS)
 
 
 def test_iso_codes_are_used_when_no_r3_key_is_given_and_the_r3_key_wins_over_iso(system):
     with Connection(system=system) as connection:
         by_iso = create(connection, company(COUNTRY=None, LANGU=None, COUNTRYISO="DE", LANGU_ISO="EN",
-                                            CURRENCY_ISO="CHF", SORT2="A"))
-        both = create(connection, company(COUNTRYISO="US", LANGU_ISO="EN", SORT2="B"))
+                                            CURRENCY_ISO="CHF"))
+        both = create(connection, company(COUNTRYISO="US", LANGU_ISO="EN"))
         connection.call("BAPI_TRANSACTION_COMMIT")
     first = system.customer(by_iso["CUSTOMERNO"])
     second = system.customer(both["CUSTOMERNO"])
@@ -182,6 +384,7 @@ def test_personal_and_company_data_together_are_rejected(system):
         answer = connection.call("BAPI_CUSTOMER_CREATEFROMDATA1", PI_PERSONALDATA={"LASTNAME": "Doe"},
                                  PI_COMPANYDATA=company(), PI_COPYREFERENCE=REFERENCE_1000)
     assert answer["RETURN"]["TYPE"] == "E" and answer["CUSTOMERNO"] == ""
+    assert (answer["RETURN"]["ID"], answer["RETURN"]["NUMBER"]) == ("F2", "160")
 
 
 def test_getdetail2_of_an_unknown_customer_is_an_error(system):
@@ -190,23 +393,92 @@ def test_getdetail2_of_an_unknown_customer_is_an_error(system):
         # pyrfc runs no conversion exits: "1000" is not customer 0000001000.
         unpadded = connection.call("BAPI_CUSTOMER_GETDETAIL2", CUSTOMERNO="1000")
     assert answer["RETURN"]["TYPE"] == "E" and answer["CUSTOMERADDRESS"]["NAME"] == ""
+    assert (answer["RETURN"]["ID"], answer["RETURN"]["NUMBER"]) == ("F2", "163")
     assert unpadded["RETURN"]["TYPE"] == "E"
 
 
-def test_find_searches_committed_customers_with_and_without_placeholders(system):
+def test_getsalesareas_of_an_unknown_customer_answers_bapireturn_with_a_code(system):
     with Connection(system=system) as connection:
-        number = create(connection, company(SORT2="001aj00000abcdeiav"))["CUSTOMERNO"]
-        selection = [{"TABNAME": "ADRC", "FIELDNAME": "SORT2", "FIELDVALUE": "001AJ00000ABCDEIAV"}]
-        assert connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=selection)["RESULT_TAB"] == []  # not committed
+        answer = connection.call("BAPI_CUSTOMER_GETSALESAREAS", CUSTOMERNO="0000999999")
+    assert (answer["RETURN"]["TYPE"], answer["RETURN"]["CODE"]) == ("E", "F2163")
+    assert answer["RETURN"]["MESSAGE"] == "Customer 0000999999 does not exist"
+    assert answer["SALESAREAS"] == []
+
+
+# --------------------------------------------------------------------------- BAPI_CUSTOMER_FIND
+
+
+def test_find_searches_committed_kna1_customers_with_and_without_placeholders(system):
+    with Connection(system=system) as connection:
+        number = create(connection)["CUSTOMERNO"]
+        selection = kna1_selection(NAME1="Müller Maschinenbau GmbH", PSTLZ="80331", ORT01="München", LAND1="DE")
+        before = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=selection)  # not committed yet
         connection.call("BAPI_TRANSACTION_COMMIT")
         exact = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=selection)
         wildcard = connection.call("BAPI_CUSTOMER_FIND", PL_HOLD="X", MAX_CNT=5,
-                                   SELOPT_TAB=[{"TABNAME": "KNA1", "FIELDNAME": "NAME1", "FIELDVALUE": "Müller*"}])
-        unknown = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=[{"TABNAME": "KNA1", "FIELDNAME": "NOPE",
-                                                                     "FIELDVALUE": "x"}])
-    assert [row["CUSTOMER"] for row in exact["RESULT_TAB"]] == [number]  # SORT2 is stored upper case
+                                   SELOPT_TAB=kna1_selection(NAME1="Müller*"))
+        literal = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1="Müller*"))
+        other_city = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1="Müller Maschinenbau GmbH",
+                                                                                     ORT01="Berlin"))
+    assert "RETURN" not in exact  # BAPI_CUSTOMER_FIND has no RETURN parameter
+    [found] = exact["RESULT_TAB"]
+    assert (found["CUSTOMER"], found["TYPE"], found["TABNAME"]) == (number, "S", "KNA1")
+    assert set(found) == set(BAPIKNA111_PUBLISHED)
     assert [row["CUSTOMER"] for row in wildcard["RESULT_TAB"]] == [number]
-    assert unknown["RETURN"]["TYPE"] == "E"
+    for nothing in (before, literal, other_city):
+        [row] = nothing["RESULT_TAB"]
+        assert (row["TYPE"], row["ID"], row["NUMBER"], row["CUSTOMER"]) == ("E", "F2", "173", "")
+
+
+def test_find_says_nothing_found_as_one_error_row_without_a_customer(system):
+    with Connection(system=system) as connection:
+        answer = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1="Nobody Ltd."))
+    [row] = answer["RESULT_TAB"]
+    assert (row["TYPE"], row["ID"], row["NUMBER"], row["CUSTOMER"]) == ("E", "F2", "173", "")
+    assert row["MESSAGE"] == "No customer found for the selection criteria"
+    assert simulator.NO_MATCH_MESSAGES == (("F2", "173"),)
+
+
+@pytest.mark.parametrize(("selection", "number", "variables"), [
+    ([{"TABNAME": "ADRC", "FIELDNAME": "SORT2", "FIELDVALUE": "X"}], "171", ("ADRC", "SORT2")),
+    ([{"TABNAME": "KNA1", "FIELDNAME": "NOPE", "FIELDVALUE": "x"}], "171", ("KNA1", "NOPE")),
+    ([], "172", ("", "")),
+])
+def test_a_bad_selection_is_an_error_row_too(system, selection, number, variables):
+    with Connection(system=system) as connection:
+        answer = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=selection)
+    [row] = answer["RESULT_TAB"]
+    assert (row["TYPE"], row["ID"], row["NUMBER"], row["CUSTOMER"]) == ("E", "F2", number, "")
+    assert (row["MESSAGE_V1"], row["MESSAGE_V2"]) == variables
+
+
+def test_find_searches_kna1_whose_name_column_holds_35_characters(system):
+    long_name = "Nordwind Handelsgesellschaft mbH KG Nord"  # 40 characters: BAPIKNA106 holds them, KNA1 not
+    with Connection(system=system) as connection:
+        number = create(connection, company(NAME=long_name))["CUSTOMERNO"]
+        connection.call("BAPI_TRANSACTION_COMMIT")
+        whole = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1=long_name))
+        first_35 = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1=long_name[:35]))
+    assert [row["CUSTOMER"] for row in whole["RESULT_TAB"]] == [""]
+    assert [row["CUSTOMER"] for row in first_35["RESULT_TAB"]] == [number]
+
+
+def test_find_stops_at_max_cnt(system):
+    with Connection(system=system) as connection:
+        for _ in range(3):
+            create(connection)
+        connection.call("BAPI_TRANSACTION_COMMIT")
+        answer = connection.call("BAPI_CUSTOMER_FIND", MAX_CNT=2,
+                                 SELOPT_TAB=kna1_selection(NAME1="Müller Maschinenbau GmbH"))
+    assert len(answer["RESULT_TAB"]) == 2 and all(row["CUSTOMER"] for row in answer["RESULT_TAB"])
+
+
+def test_created_customers_leaves_out_the_ides_reference_customers(system):
+    with Connection(system=system) as connection:
+        number = create(connection)["CUSTOMERNO"]
+        connection.call("BAPI_TRANSACTION_COMMIT")
+    assert [record.number for record in system.created_customers()] == [number]
+    assert [record.number for record in system.customers_where("NAME", "Becker Berlin")] == ["0000001000"]
 
 
 # --------------------------------------------------------------------------- the LUW
@@ -246,6 +518,81 @@ def test_communication_error_drops_the_session_so_a_later_commit_commits_nothing
     assert system.customer(number) is None
 
 
+@pytest.mark.parametrize(("fault", "error", "call"), [
+    ("abap_runtime_error", ABAPRuntimeError, lambda connection: create(connection)),
+    ("external_runtime_error", ExternalRuntimeError, lambda connection: connection.call("RFC_PING")),
+])
+def test_a_short_dump_or_an_rfc_library_error_reopens_a_new_session(system, fault, error, call):
+    connection = Connection(system=system)
+    number = create(connection)["CUSTOMERNO"]
+    system.faults.arm(fault)
+    with pytest.raises(error):
+        call(connection)
+    assert connection.alive and system.counters["logons"] == 2  # pyrfc 3.4 reopened inside call()
+    connection.call("BAPI_TRANSACTION_COMMIT", WAIT="X")  # on the new session: commits nothing
+    connection.close()
+    assert system.customer(number) is None
+
+
+@pytest.mark.parametrize(("error", "reopens"), [
+    (CommunicationError("partner not reached", 1, "RFC_COMMUNICATION_FAILURE"), True),
+    (ABAPRuntimeError("short dump", 3, "MESSAGE_TYPE_X"), True),
+    (LogonError("user locked"), True),
+    (ExternalRuntimeError("invalid handle", 13, "RFC_INVALID_HANDLE"), True),
+    (ABAPApplicationError("an ABAP message", 4, "RFC_ABAP_MESSAGE"), True),
+    (ABAPApplicationError("an ABAP exception", 5, "NOT_FOUND"), False),
+])
+def test_call_reopens_after_the_error_groups_pyrfc_34_reopens_after(system, monkeypatch, error, reopens):
+    connection = Connection(system=system)
+    number = create(connection)["CUSTOMERNO"]
+    invoke = system.invoke
+    failures = [error]
+
+    def failing_once(session_id: int, function_name: str, inputs: dict) -> dict:
+        if failures:
+            raise failures.pop()
+        return invoke(session_id, function_name, inputs)
+
+    monkeypatch.setattr(system, "invoke", failing_once)
+    with pytest.raises(type(error)):
+        connection.call("RFC_PING")
+    assert connection.alive
+    assert system.counters["logons"] == (2 if reopens else 1)
+    connection.call("BAPI_TRANSACTION_COMMIT", WAIT="X")
+    connection.close()
+    # A new session lost the uncommitted customer; the old one still held it.
+    assert (system.customer(number) is None) is reopens
+
+
+def test_errors_while_filling_parameters_never_reopen(system):
+    connection = Connection(system=system)
+    number = create(connection)["CUSTOMERNO"]
+    with pytest.raises(ExternalRuntimeError):
+        create(connection, company(SORT2="X"))
+    with pytest.raises(TypeError):
+        create(connection, company(NAME=42))  # type: ignore[arg-type]
+    with pytest.raises(ABAPApplicationError):
+        connection.call("Z_DOES_NOT_EXIST")
+    assert system.counters["logons"] == 1
+    connection.call("BAPI_TRANSACTION_COMMIT", WAIT="X")  # the same session: the customer is committed
+    connection.close()
+    assert system.customer(number) is not None
+
+
+def test_ping_never_reopens(system):
+    connection = Connection(system=system)
+    number = create(connection)["CUSTOMERNO"]
+    system.faults.arm("communication_before")
+    with pytest.raises(CommunicationError):
+        connection.ping()
+    assert not connection.alive and system.counters["logons"] == 1  # RfcPing: no reconnect
+    assert system.open_sessions == 0  # and the session, with its uncommitted customer, is gone
+    with pytest.raises(RFCError):
+        connection.call("BAPI_TRANSACTION_COMMIT", WAIT="X")  # the dead handle does not commit quietly
+    connection.close()
+    assert system.customer(number) is None
+
+
 def test_a_failed_reconnect_raises_its_own_error_and_closes_the_connection(system):
     connection = Connection(system=system)
     system.faults.arm("communication_before")
@@ -263,6 +610,8 @@ def test_a_closed_connection_refuses_calls_until_reopened(system):
     connection.close()
     with pytest.raises(RFCError):
         connection.call("RFC_PING")
+    with pytest.raises(RFCError):
+        connection.get_function_description("RFC_PING")
     connection.open()
     assert connection.call("RFC_PING") == {}
 
@@ -296,7 +645,7 @@ def test_concurrent_creates_draw_distinct_numbers(system):
 
     def work(index: int) -> None:
         with Connection(system=system) as connection:
-            number = create(connection, company(SORT2=f"ACCOUNT{index}"))["CUSTOMERNO"]
+            number = create(connection, company(NAME=f"Account {index} GmbH"))["CUSTOMERNO"]
             connection.call("BAPI_TRANSACTION_COMMIT")
         with lock:
             numbers.append(number)
@@ -308,6 +657,8 @@ def test_concurrent_creates_draw_distinct_numbers(system):
         thread.join()
     assert len(set(numbers)) == 16
     assert system.counters["committed_customers"] == 16
+    assert sorted(record.address["NAME"] for record in system.created_customers()) == sorted(
+        f"Account {index} GmbH" for index in range(16))
 
 
 # --------------------------------------------------------------------------- faults and settings
@@ -342,6 +693,7 @@ def test_abap_runtime_error_in_the_create_bapi(system):
     system.faults.arm("abap_runtime_error")
     with Connection(system=system) as connection, pytest.raises(ABAPRuntimeError):
         create(connection)
+    assert system.created_customers() == []
 
 
 def test_credentials_are_checked_when_configured():
@@ -367,3 +719,9 @@ def test_calls_per_function_are_counted(system):
         connection.ping()
         connection.ping()
     assert system.calls["RFC_PING"] == 2
+
+
+def test_the_ides_reference_customers_were_created_by_another_user(system):
+    becker = system.customer("0000001000")
+    assert isinstance(becker, CustomerRecord)
+    assert becker.general["ENTERED_BY"] == "IDES" and becker.kna1()["ERNAM"] == "IDES"

@@ -274,7 +274,7 @@ def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapE
     _log_sap_problem(error, attempts, queued=True)
     _update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=_describe(error),
                                  error_kind=error.kind, retry_token=message.retry_token,
-                                 outcome_unknown=entry.outcome_unknown or isinstance(error, SapOutcomeUnknown),
+                                 outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
                                  updated_at=services.clock()), services)
     return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id, error=_category(error),
                         warnings=warnings, retry_after_seconds=services.retry.retry_after_seconds)
@@ -316,6 +316,7 @@ def _record_permanent_failure(entry: LedgerEntry, error: SapError, services: Ser
     logger.error("SAP failed permanently", extra={"sap_error": type(error).__name__})
     _update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=entry.attempts + 1,
                                  last_error=_describe(error), error_kind=error.kind,
+                                 outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
                                  updated_at=services.clock()), services)
     return CreateResult(Outcome.FAILED, entry.account_id, entry.tracking_id, error=_describe(error),
                         warnings=warnings)
@@ -453,7 +454,7 @@ def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapErr
     if attempts >= services.retry.max_attempts:
         services.retry_queue.send_to_poison(follow_up)  # raises RetryQueueUnavailable: the host retries
         logger.error("giving up after %d attempts; message parked in the poison queue", attempts)
-        _store_failure(entry.evolve(outcome_unknown=entry.outcome_unknown or isinstance(error, SapOutcomeUnknown),
+        _store_failure(entry.evolve(outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
                                     error_kind=error.kind),
                        follow_up, f"gave up after {attempts} attempts: {_describe(error)}", services)
         return RetryOutcome.GAVE_UP
@@ -461,7 +462,7 @@ def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapErr
     _log_sap_problem(error, attempts, queued=True)
     _update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=_describe(error),
                                  error_kind=error.kind, retry_token=follow_up.retry_token,
-                                 outcome_unknown=entry.outcome_unknown or isinstance(error, SapOutcomeUnknown),
+                                 outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
                                  updated_at=services.clock()), services)
     return RetryOutcome.REQUEUED
 

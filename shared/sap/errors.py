@@ -25,6 +25,9 @@ class SapError(Exception):
     """Base class. `detail` is safe to log and to return (never credentials)."""
 
     kind = "permanent"
+    # True when the error struck after the create or its commit was sent: SAP may hold the customer
+    # whatever the error's kind, so the next attempt (a retry, a resend from the flow) searches first.
+    outcome_unknown = False
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -42,6 +45,7 @@ class SapOutcomeUnknown(SapTransientError):
     or BAPI_TRANSACTION_COMMIT was sent: SAP may have committed the customer."""
 
     kind = "outcome_unknown"
+    outcome_unknown = True
 
 
 class SapPermanentError(SapError):

@@ -456,7 +456,17 @@ class RfcSapGateway(SapGateway):
             raise SapPermanentError(f"{function_name}: pyrfc refused a parameter: {self._safe(error)}") from None
 
     def _classified(self, error: Exception, module: Any, session: _Session) -> Exception:
+        classified = self._classified_by_kind(error, module, session)
+        if session.create_sent and isinstance(classified, SapError):
+            classified.outcome_unknown = True
+        return classified
+
+    def _classified_by_kind(self, error: Exception, module: Any, session: _Session) -> Exception:
         detail = f"{type(error).__name__}: {self._safe(error)}"
+        if session.create_sent and isinstance(error, module.LogonError):
+            # pyrfc reopens inside the failing call; a LogonError here is the reopen failing after the line
+            # broke, with the create (or its commit) already sent: what SAP did is unknown.
+            return SapOutcomeUnknown(detail)
         if isinstance(error, module.CommunicationError):
             # Includes RFC_CANCELED (the config timeout): the call may have run to the end in SAP.
             return SapOutcomeUnknown(detail) if session.create_sent else SapTransientError(detail)

@@ -419,9 +419,6 @@ def test_communication_error_after_commit_is_healed_by_the_duplicate_guard(gatew
     assert system.calls["BAPI_CUSTOMER_GETDETAIL2"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="production bug: a LogonError from pyrfc's reopen inside call() after the "
-                                       "COMMIT was sent is classified SapConfigurationError, so the committed "
-                                       "customer's outcome is not marked unknown and a replay would not search")
 def test_a_failed_reopen_after_the_commit_was_sent_still_leaves_the_outcome_unknown(gateway, system, monkeypatch):
     gateway.check_interface()
     system.faults.arm("communication_after_commit")
@@ -438,7 +435,15 @@ def test_a_failed_reopen_after_the_commit_was_sent_still_leaves_the_outcome_unkn
     with pytest.raises(SapError) as raised:
         gateway.create_customer(german_creation())
     assert len(created_numbers(system)) == 1  # SAP committed the customer
-    assert isinstance(raised.value, SapOutcomeUnknown)
+    assert isinstance(raised.value, SapOutcomeUnknown) and raised.value.outcome_unknown
+
+
+def test_an_abap_dump_after_the_create_was_sent_is_permanent_but_leaves_the_outcome_unknown(gateway, system):
+    gateway.check_interface()
+    system.faults.arm("abap_runtime_error")
+    with pytest.raises(SapError) as raised:
+        gateway.create_customer(german_creation())
+    assert raised.value.kind == "permanent" and raised.value.outcome_unknown
 
 
 def test_commit_failure_is_rolled_back_and_may_be_retried(gateway, system):

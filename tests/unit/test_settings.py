@@ -117,9 +117,10 @@ def test_sales_areas_setting_and_company_code_lookup():
 @pytest.mark.parametrize(
     ("environment", "named"),
     [
-        ({"RETRY_QUEUE_NAME": "q"}, "AzureWebJobsStorage"),
-        ({"AzureWebJobsStorage": "UseDevelopmentStorage=true"}, "RETRY_QUEUE_NAME"),
-        ({"AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "q",
+        ({"AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "q"}, "SAP_TRANSPORT"),
+        ({"SAP_TRANSPORT": "simulator", "RETRY_QUEUE_NAME": "q"}, "AzureWebJobsStorage"),
+        ({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": "UseDevelopmentStorage=true"}, "RETRY_QUEUE_NAME"),
+        ({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "q",
           "SAP_SIMULATOR_FAULTS": "bogus=1"}, "SAP_SIMULATOR_FAULTS"),
         ({"AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "q",
           "SAP_TRANSPORT": "relay", "SAP_RELAY_URL": "https://x.servicebus.windows.net/sap",
@@ -148,6 +149,7 @@ def test_identity_based_storage_passes_the_start_check(monkeypatch):
     monkeypatch.delenv("AzureWebJobsStorage", raising=False)
     monkeypatch.setenv("AzureWebJobsStorage__accountName", "stsapsync")
     monkeypatch.setenv("RETRY_QUEUE_NAME", "sap-customer-retry")
+    monkeypatch.setenv("SAP_TRANSPORT", "simulator")
     bootstrap.reset()
     try:
         assert bootstrap.check_start_settings().sap_transport is SapTransport.SIMULATOR

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
+from shared.claims import Answer, ClaimNew, ClaimWindows, Defer, Reply, Skip, TakeOver, decide_create, decide_retry
 from shared.ledger import (
     Ledger,
     LedgerConflict,
@@ -82,11 +83,9 @@ class Services:
     clock: Callable[[], datetime] = _utc_now
     new_tracking_id: Callable[[], str] = _new_tracking_id
 
-    def queued_is_stale(self, entry: LedgerEntry) -> bool:
-        """A QUEUED entry whose message should have run long ago: the message was lost (e.g. parked by
-        the host after repeated crashes), so a new request may take the account over."""
-        overdue = timedelta(seconds=self.retry.max_delay_seconds) + 2 * self.stale_claim_after
-        return self.clock() - entry.updated_at > overdue
+    @property
+    def windows(self) -> ClaimWindows:
+        return ClaimWindows.from_bounds(self.stale_claim_after, self.retry.max_delay_seconds)
 
 
 class Outcome(StrEnum):
@@ -182,39 +181,23 @@ def _with_guard(creation: CustomerCreation, entry: LedgerEntry) -> CustomerCreat
 def _claim_for_create(request: CustomerRequest, services: Services) -> LedgerEntry | CreateResult:
     """The stored PENDING entry this request now owns, or the answer when another one owns the account."""
     account_id = request.account_id
-    now = services.clock()
     for _ in range(3):  # a lost race re-reads; three rounds settle any interleaving we can get
         existing = _ledger_call(services.ledger.get, account_id)
-        if existing is None:
-            fresh = LedgerEntry(
-                account_id=account_id,
-                status=LedgerStatus.PENDING,
-                tracking_id=services.new_tracking_id(),
-                created_at=now,
-                updated_at=now,
-            )
-            try:
-                return _ledger_call(services.ledger.claim, fresh)
-            except LedgerConflict:
-                continue
-        answer = _answer_from_ledger(existing, services)
-        if answer is not None:
-            if answer.outcome is Outcome.IN_PROGRESS:
-                _queue_check(existing, request, services)
-            return answer
-        # FAILED (a person fixed the account and the flow sent it again), a stale PENDING claim, or a
-        # QUEUED entry whose message was lost. Clearing the retry token makes any old message a stranger.
-        # A stale claim's worker died somewhere in its SAP unit: what it did there is unknown.
+        now = services.clock()
+        decision = decide_create(existing, now, services.windows)
         try:
-            return _ledger_call(
-                services.ledger.update,
-                existing.evolve(status=LedgerStatus.PENDING, updated_at=now, last_error=None, retry_token=None,
-                                error_kind=None,
-                                outcome_unknown=existing.outcome_unknown or existing.status is LedgerStatus.PENDING,
-                                attempts=0 if existing.status is LedgerStatus.FAILED else existing.attempts),
-            )
+            if isinstance(decision, ClaimNew):
+                return _ledger_call(services.ledger.claim, LedgerEntry(
+                    account_id=account_id, status=LedgerStatus.PENDING, tracking_id=services.new_tracking_id(),
+                    created_at=now, updated_at=now))
+            if isinstance(decision, TakeOver):
+                return _ledger_call(services.ledger.update, decision.claim)
         except LedgerConflict:
             continue
+        assert existing is not None and isinstance(decision, Reply)
+        if decision.answer is Answer.IN_PROGRESS:
+            _queue_check(existing, request, services)
+        return _answer_from_ledger(existing, decision.answer, services)
     existing = _ledger_call(services.ledger.get, account_id)
     if existing is not None:
         _queue_check(existing, request, services)
@@ -234,20 +217,16 @@ def _queue_check(entry: LedgerEntry, request: CustomerRequest, services: Service
         raise StorageUnavailable("the request could not be queued; send it again later") from None
 
 
-def _answer_from_ledger(entry: LedgerEntry, services: Services) -> CreateResult | None:
-    if entry.status is LedgerStatus.NEEDS_REVIEW:
+def _answer_from_ledger(entry: LedgerEntry, answer: Answer, services: Services) -> CreateResult:
+    if answer is Answer.NEEDS_REVIEW:
         return CreateResult(Outcome.NEEDS_REVIEW, entry.account_id, entry.tracking_id, error=entry.last_error)
-    if entry.status is LedgerStatus.CREATED:
+    if answer is Answer.ALREADY_EXISTS:
         return CreateResult(Outcome.ALREADY_EXISTS, entry.account_id, entry.tracking_id,
                             customer_number=entry.customer_number, writeback=entry.writeback)
-    if entry.status is LedgerStatus.QUEUED and not services.queued_is_stale(entry):
-        return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id,
-                            error=_category_of_stored(entry),
-                            retry_after_seconds=services.retry.retry_after_seconds)
-    if entry.status is LedgerStatus.PENDING and services.clock() - entry.updated_at < services.stale_claim_after:
-        return CreateResult(Outcome.IN_PROGRESS, entry.account_id, entry.tracking_id,
-                            retry_after_seconds=services.retry.retry_after_seconds)
-    return None
+    outcome = Outcome.QUEUED if answer is Answer.QUEUED else Outcome.IN_PROGRESS
+    return CreateResult(outcome, entry.account_id, entry.tracking_id,
+                        error=_category_of_stored(entry) if answer is Answer.QUEUED else None,
+                        retry_after_seconds=services.retry.retry_after_seconds)
 
 
 def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapError, services: Services,
@@ -409,38 +388,21 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
     for _ in range(5):  # a conflict means the entry moved under us: re-read and decide again
         entry = _ledger_call(services.ledger.get, message.account_id)
         now = services.clock()
-        if message.kind is RetryKind.CHECK and (entry is None or entry.status is not LedgerStatus.PENDING):
-            return RetryOutcome.SKIPPED  # the claim holder finished: created, queued or visibly failed
-        if entry is not None:
-            if entry.status is LedgerStatus.CREATED:
-                logger.info("already created; retry message dropped")
-                return RetryOutcome.SKIPPED
-            if entry.status is LedgerStatus.NEEDS_REVIEW:
-                logger.info("account held for review; retry message dropped")
-                return RetryOutcome.SKIPPED
-            if entry.status is LedgerStatus.PENDING and now - entry.updated_at < services.stale_claim_after:
-                logger.info("account is being created by another worker; retry deferred")
-                return RetryOutcome.DEFERRED
-            if entry.status is LedgerStatus.QUEUED and entry.retry_token != message.retry_token \
-                    and not services.queued_is_stale(entry):
-                logger.info("another retry message owns the account; this copy is dropped")
-                return RetryOutcome.SKIPPED
-            if entry.status is LedgerStatus.FAILED and (entry.tracking_id != message.tracking_id
-                                                        or message.attempt != 0):
-                # Only an operator's replay (attempt reset to 0) reopens a failed account; an old copy
-                # of a message must not create it from a payload a person may have corrected since.
-                logger.info("account failed; retry message dropped")
-                return RetryOutcome.SKIPPED
+        decision = decide_retry(entry, is_check=message.kind is RetryKind.CHECK, message_token=message.retry_token,
+                                message_tracking_id=message.tracking_id, message_attempt=message.attempt,
+                                now=now, windows=services.windows)
+        if isinstance(decision, Skip):
+            logger.info("retry message dropped: %s", decision.reason)
+            return RetryOutcome.SKIPPED
+        if isinstance(decision, Defer):
+            logger.info("account is being created by another worker; retry deferred")
+            return RetryOutcome.DEFERRED
         try:
-            if entry is None:  # the claim was released after a failed enqueue, or storage was reset
+            if isinstance(decision, ClaimNew):
                 return _ledger_call(services.ledger.claim, LedgerEntry(
                     account_id=message.account_id, status=LedgerStatus.PENDING, tracking_id=message.tracking_id,
                     created_at=now, updated_at=now, attempts=message.attempt))
-            # FAILED and an operator's replay, QUEUED and ours, or a stale PENDING claim of a dead worker
-            # (whose SAP unit may have created the customer: the outcome is unknown).
-            return _ledger_call(services.ledger.update, entry.evolve(
-                status=LedgerStatus.PENDING, tracking_id=message.tracking_id, retry_token=None, updated_at=now,
-                outcome_unknown=entry.outcome_unknown or entry.status is LedgerStatus.PENDING))
+            return _ledger_call(services.ledger.update, decision.claim)
         except LedgerConflict:
             continue
     # Still moving after several rounds: let the host deliver this message again later.

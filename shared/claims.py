@@ -1,0 +1,133 @@
+"""Who may work on an account: the ledger's claim rules as pure decisions (no I/O, no clock of their own).
+
+The use cases read the ledger entry, ask one of these functions what to do, and carry the decision
+out with an ETag-guarded write; a lost race re-reads and asks again. Every rule of exactly-once that
+is a choice (not a storage mechanism) lives here, so it can be read in one place and tested as a table
+(tests/unit/test_claim_rules.py).
+
+    decide_create(entry, now, windows)          a request from the flow (HTTP path)
+    decide_retry(entry, message, now, windows)   a retry or check message (queue path)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from shared.ledger import LedgerEntry, LedgerStatus
+
+
+@dataclass(frozen=True)
+class ClaimWindows:
+    """How long a claim or a queued entry may stay untouched before it counts as abandoned.
+
+    `stale_claim_after`: a PENDING claim older than this belongs to a worker that died (the SAP
+    gateway's bound on one unit of work, plus a margin). `queued_overdue_after`: a QUEUED entry whose
+    message should have run long ago (the longest retry delay plus two claim windows) lost its message.
+    """
+
+    stale_claim_after: timedelta
+    queued_overdue_after: timedelta
+
+    @classmethod
+    def from_bounds(cls, stale_claim_after: timedelta, max_retry_delay_seconds: int) -> ClaimWindows:
+        return cls(stale_claim_after, timedelta(seconds=max_retry_delay_seconds) + 2 * stale_claim_after)
+
+
+class Answer(StrEnum):
+    """What a request is told without touching SAP, because the ledger already knows."""
+
+    ALREADY_EXISTS = "already_exists"  # created: the same number again
+    QUEUED = "queued"  # a retry message owns the account
+    IN_PROGRESS = "in_progress"  # a live worker holds the claim
+    NEEDS_REVIEW = "needs_review"  # held for an operator
+
+
+@dataclass(frozen=True)
+class ClaimNew:
+    """No entry: insert a fresh PENDING claim (a conditional insert; losing it means re-read)."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class TakeOver:
+    """Replace the entry with this PENDING claim (ETag-guarded): reopened FAILED, stale claim, lost message."""
+
+    claim: LedgerEntry
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Nothing to do for this message (the reason is logged)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Defer:
+    """A live worker holds the account: the same message comes back later."""
+
+
+CreateDecision = ClaimNew | Reply | TakeOver
+RetryDecision = ClaimNew | TakeOver | Skip | Defer
+
+
+def _claim_is_live(entry: LedgerEntry, now: datetime, windows: ClaimWindows) -> bool:
+    return entry.status is LedgerStatus.PENDING and now - entry.updated_at < windows.stale_claim_after
+
+
+def _queued_is_overdue(entry: LedgerEntry, now: datetime, windows: ClaimWindows) -> bool:
+    return now - entry.updated_at > windows.queued_overdue_after
+
+
+def decide_create(entry: LedgerEntry | None, now: datetime, windows: ClaimWindows) -> CreateDecision:
+    """A request from the flow for the account whose ledger entry is `entry`."""
+    if entry is None:
+        return ClaimNew()
+    if entry.status is LedgerStatus.NEEDS_REVIEW:
+        return Reply(Answer.NEEDS_REVIEW)  # only an operator decides; a resend never creates
+    if entry.status is LedgerStatus.CREATED:
+        return Reply(Answer.ALREADY_EXISTS)
+    if entry.status is LedgerStatus.QUEUED and not _queued_is_overdue(entry, now, windows):
+        return Reply(Answer.QUEUED)
+    if _claim_is_live(entry, now, windows):
+        return Reply(Answer.IN_PROGRESS)
+    # FAILED (a person fixed the account and the flow sent it again), a stale PENDING claim, or a QUEUED
+    # entry whose message was lost. Clearing the retry token makes any old message a stranger. A stale
+    # claim's worker died somewhere in its SAP unit: what it did there is unknown, so search first.
+    return TakeOver(entry.evolve(
+        status=LedgerStatus.PENDING, updated_at=now, last_error=None, retry_token=None, error_kind=None,
+        outcome_unknown=entry.outcome_unknown or entry.status is LedgerStatus.PENDING,
+        attempts=0 if entry.status is LedgerStatus.FAILED else entry.attempts))
+
+
+def decide_retry(entry: LedgerEntry | None, *, is_check: bool, message_token: str | None,
+                 message_tracking_id: str, message_attempt: int, now: datetime,
+                 windows: ClaimWindows) -> RetryDecision:
+    """A retry (or check) message for the account whose ledger entry is `entry`."""
+    if is_check and (entry is None or entry.status is not LedgerStatus.PENDING):
+        return Skip("the claim holder finished: created, queued or visibly failed")
+    if entry is None:
+        return ClaimNew()  # the claim was released after a failed enqueue, or storage was reset
+    if entry.status is LedgerStatus.CREATED:
+        return Skip("already created")
+    if entry.status is LedgerStatus.NEEDS_REVIEW:
+        return Skip("held for review")
+    if _claim_is_live(entry, now, windows):
+        return Defer()
+    if entry.status is LedgerStatus.QUEUED and entry.retry_token != message_token \
+            and not _queued_is_overdue(entry, now, windows):
+        return Skip("another retry message owns the account")
+    if entry.status is LedgerStatus.FAILED and (entry.tracking_id != message_tracking_id or message_attempt != 0):
+        # Only an operator's replay (attempt reset to 0) reopens a failed account; an old copy of a
+        # message must not create it from a payload a person may have corrected since.
+        return Skip("account failed; only a replay reopens it")
+    # FAILED and an operator's replay, QUEUED and ours (or overdue), or a stale claim of a dead worker.
+    return TakeOver(entry.evolve(
+        status=LedgerStatus.PENDING, tracking_id=message_tracking_id, retry_token=None, updated_at=now,
+        outcome_unknown=entry.outcome_unknown or entry.status is LedgerStatus.PENDING))

@@ -1,0 +1,109 @@
+"""The ledger's claim rules as tables: for each state of an account, what a request or a message may do."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.claims import (
+    Answer,
+    ClaimNew,
+    ClaimWindows,
+    Defer,
+    Reply,
+    Skip,
+    TakeOver,
+    decide_create,
+    decide_retry,
+)
+from shared.ledger import LedgerEntry, LedgerStatus
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+WINDOWS = ClaimWindows.from_bounds(timedelta(seconds=155), max_retry_delay_seconds=3600)
+FRESH = NOW - timedelta(seconds=10)  # well inside the claim window
+STALE = NOW - timedelta(seconds=200)  # past the claim window, not past the queued-overdue window
+OVERDUE = NOW - timedelta(seconds=3600 + 2 * 155 + 1)
+
+
+def entry(status: LedgerStatus, updated_at: datetime = FRESH, **fields: object) -> LedgerEntry:
+    values: dict[str, object] = {"account_id": "001Dn00000AbCdEIAV", "status": status, "tracking_id": "t1",
+                                 "created_at": NOW - timedelta(hours=1), "updated_at": updated_at, "attempts": 2}
+    values.update(fields)
+    return LedgerEntry(**values)  # type: ignore[arg-type]
+
+
+def test_the_queued_overdue_window_is_the_longest_delay_plus_two_claim_windows():
+    assert WINDOWS.queued_overdue_after == timedelta(seconds=3600 + 310)
+
+
+@pytest.mark.parametrize(("state", "expected"), [
+    (None, ClaimNew()),
+    (entry(LedgerStatus.CREATED, customer_number="0000100000"), Reply(Answer.ALREADY_EXISTS)),
+    (entry(LedgerStatus.NEEDS_REVIEW, updated_at=OVERDUE), Reply(Answer.NEEDS_REVIEW)),
+    (entry(LedgerStatus.QUEUED), Reply(Answer.QUEUED)),
+    (entry(LedgerStatus.QUEUED, updated_at=STALE), Reply(Answer.QUEUED)),
+    (entry(LedgerStatus.PENDING), Reply(Answer.IN_PROGRESS)),
+], ids=["no entry", "created", "needs review, however old", "queued", "queued, late but not overdue",
+        "live claim"])
+def test_a_request_from_the_flow_is_answered_from_the_ledger_or_claims(state, expected):
+    assert decide_create(state, NOW, WINDOWS) == expected
+
+
+@pytest.mark.parametrize(("state", "unknown_after", "attempts_after"), [
+    (entry(LedgerStatus.FAILED, last_error="SAP rejected: ...", retry_token="old"), False, 0),
+    (entry(LedgerStatus.FAILED, outcome_unknown=True), True, 0),
+    (entry(LedgerStatus.PENDING, updated_at=STALE), True, 2),
+    (entry(LedgerStatus.QUEUED, updated_at=OVERDUE, retry_token="lost"), False, 2),
+], ids=["failed is reopened by a resend", "failed after an unknown outcome still searches",
+        "a dead worker's claim: outcome unknown", "queued whose message was lost"])
+def test_a_request_takes_over_failed_stale_and_lost_entries(state, unknown_after, attempts_after):
+    decision = decide_create(state, NOW, WINDOWS)
+
+    assert isinstance(decision, TakeOver)
+    claim = decision.claim
+    assert claim.status is LedgerStatus.PENDING and claim.updated_at == NOW and claim.etag == state.etag
+    assert claim.retry_token is None and claim.last_error is None
+    assert claim.outcome_unknown is unknown_after and claim.attempts == attempts_after
+
+
+def retry(state: LedgerEntry | None, *, check: bool = False, token: str | None = "mine", tracking: str = "t1",
+          attempt: int = 3):
+    return decide_retry(state, is_check=check, message_token=token, message_tracking_id=tracking,
+                        message_attempt=attempt, now=NOW, windows=WINDOWS)
+
+
+@pytest.mark.parametrize(("state", "kwargs", "expected"), [
+    (None, {}, ClaimNew),
+    (None, {"check": True}, Skip),
+    (entry(LedgerStatus.CREATED), {}, Skip),
+    (entry(LedgerStatus.CREATED), {"check": True}, Skip),
+    (entry(LedgerStatus.NEEDS_REVIEW, updated_at=OVERDUE), {}, Skip),
+    (entry(LedgerStatus.PENDING), {}, Defer),
+    (entry(LedgerStatus.PENDING), {"check": True}, Defer),
+    (entry(LedgerStatus.PENDING, updated_at=STALE), {"check": True}, TakeOver),
+    (entry(LedgerStatus.QUEUED, retry_token="mine", updated_at=STALE), {}, TakeOver),
+    (entry(LedgerStatus.QUEUED, retry_token="other"), {}, Skip),
+    (entry(LedgerStatus.QUEUED, retry_token="other", updated_at=OVERDUE), {}, TakeOver),
+    (entry(LedgerStatus.QUEUED, retry_token="mine"), {"check": True}, Skip),
+    (entry(LedgerStatus.FAILED), {"attempt": 0}, TakeOver),
+    (entry(LedgerStatus.FAILED), {"attempt": 3}, Skip),
+    (entry(LedgerStatus.FAILED), {"attempt": 0, "tracking": "another request"}, Skip),
+], ids=["no entry: claim", "check without entry: holder finished", "created", "check of created",
+        "needs review", "live claim: defer", "check of a live claim: defer", "check of a dead claim: take over",
+        "queued and ours", "queued, another message owns it", "queued, owner overdue", "check of queued",
+        "failed and a replay (attempt 0)", "failed and an old copy", "failed and a replay of another request"])
+def test_a_retry_message_claims_skips_or_defers(state, kwargs, expected):
+    assert isinstance(retry(state, **kwargs), expected)
+
+
+def test_a_message_that_takes_over_a_dead_workers_claim_marks_the_outcome_unknown():
+    decision = retry(entry(LedgerStatus.PENDING, updated_at=STALE), check=True, tracking="t2")
+
+    assert isinstance(decision, TakeOver)
+    assert decision.claim.outcome_unknown and decision.claim.tracking_id == "t2" and decision.claim.retry_token is None
+
+
+def test_a_message_that_takes_over_its_queued_entry_keeps_a_known_outcome():
+    decision = retry(entry(LedgerStatus.QUEUED, retry_token="mine", updated_at=STALE))
+    assert isinstance(decision, TakeOver) and decision.claim.outcome_unknown is False

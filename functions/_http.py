@@ -49,6 +49,12 @@ def configuration_problem(error: Exception, account_id: str | None = None) -> fu
                          headers={"Retry-After": "300"})
 
 
+def storage_unavailable(message: str, retry_after_seconds: int, account_id: str | None = None) -> func.HttpResponse:
+    """Storage (ledger table or retry queue) cannot be reached: 503 with a JSON body and Retry-After."""
+    return json_response({"accountId": account_id, "error": "unavailable", "message": message}, 503,
+                         headers={"Retry-After": str(retry_after_seconds)})
+
+
 def read_json_object(request: func.HttpRequest) -> object:
     """The parsed body; BadRequest for a wrong content type, an oversized body, bad UTF-8 or bad JSON."""
     content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()

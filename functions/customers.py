@@ -6,12 +6,19 @@ import logging
 
 import azure.functions as func
 
-from functions._http import BadRequest, bad_request, configuration_problem, json_response, read_json_object
+from functions._http import (
+    BadRequest,
+    bad_request,
+    configuration_problem,
+    json_response,
+    read_json_object,
+    storage_unavailable,
+)
 from shared import bootstrap
 from shared.log import sync_context
 from shared.models import FieldError, InvalidCustomerRequest
 from shared.salesforce_id import InvalidSalesforceId, normalize_salesforce_id
-from shared.service import CreateResult, Outcome, StorageUnavailable, account_status, create_customer
+from shared.service import CreateResult, Outcome, SapNotReady, StorageUnavailable, account_status, create_customer
 from shared.settings import SettingsError
 from shared.validation import parse_customer_request
 
@@ -26,6 +33,8 @@ _STATUS_CODES = {
     Outcome.IN_PROGRESS: 202,
     Outcome.REJECTED: 422,
     Outcome.FAILED: 502,
+    # Accepted and held: an operator decides (the flow's 202 branch does nothing; resolve writes back).
+    Outcome.NEEDS_REVIEW: 202,
 }
 
 
@@ -45,16 +54,12 @@ def create_sap_customer(req: func.HttpRequest) -> func.HttpResponse:
         return bad_request(error)
     except InvalidCustomerRequest as invalid:
         return bad_request(BadRequest(invalid.errors, account_id))
-    except SettingsError as error:
+    except (SettingsError, SapNotReady) as error:
         logger.error("configuration problem: %s", error)
         return configuration_problem(error, account_id)
     except StorageUnavailable:
-        retry_after = bootstrap.settings().retry.retry_after_seconds
-        return json_response(
-            {"accountId": account_id, "error": "unavailable",
-             "message": "Storage is unavailable; the request was not recorded. Send it again later."},
-            503, headers={"Retry-After": str(retry_after)},
-        )
+        return storage_unavailable("Storage is unavailable; the request was not recorded. Send it again later.",
+                                   bootstrap.settings().retry.retry_after_seconds, account_id)
     return _create_response(result, req)
 
 
@@ -82,6 +87,11 @@ def _create_response(result: CreateResult, req: func.HttpRequest) -> func.HttpRe
     if result.outcome is Outcome.REJECTED and result.rejection is not None:
         body["error"] = "sap_rejected"
         body["sapMessage"] = result.rejection.to_json()
+    if result.outcome is Outcome.NEEDS_REVIEW:
+        body["error"] = "needs_review"
+        body["message"] = ("An earlier attempt may have created this customer in SAP and the duplicate guard "
+                           "cannot tell which; an operator resolves it. Nothing more is created automatically.")
+        headers["Location"] = _status_url(req, result.account_id)
     if result.outcome is Outcome.FAILED:
         body["error"] = "sap_failed"
         body["message"] = result.error
@@ -108,8 +118,8 @@ def get_sap_customer_status(req: func.HttpRequest) -> func.HttpResponse:
     except SettingsError as error:
         return configuration_problem(error, account_id)
     except StorageUnavailable:
-        return json_response({"accountId": account_id, "error": "unavailable", "message": "Storage is unavailable."},
-                             503, headers={"Retry-After": "30"})
+        return storage_unavailable("Storage is unavailable.", bootstrap.settings().retry.retry_after_seconds,
+                                   account_id)
     if entry is None:
         return json_response({"accountId": account_id, "error": "not_found",
                               "message": "No create request is known for this account."}, 404)

@@ -249,22 +249,41 @@ def test_run_serves_the_readme_requests_and_a_stop_ends_all_it_started(run_envir
     assert (data_dir / "azurite").is_dir(), "the run keeps its storage on disk in the data dir"
 
 
-@pytest.mark.e2e
-def test_a_run_reuses_an_azurite_it_did_not_start_and_leaves_it_running(run_environment, data_dir, started_runs):
+@pytest.fixture
+def someone_elses_azurite(run_environment: dict[str, str]) -> Iterator[azurite.AzuriteEndpoints]:
+    """An Azurite on the test's ports that this test process (not the run) started, in memory; not through
+    ensure_azurite, whose stop_azurite would also end the test session's Azurite."""
     endpoints = azurite_endpoints(run_environment["AzureWebJobsStorage"])
-    azurite.ensure_azurite(endpoints=endpoints)  # this test's, in memory: "someone else's" to the run
+    command = [str(azurite.install_azurite()), "--inMemoryPersistence", "--silent", "--skipApiVersionCheck",
+               "--loose", "--disableTelemetry",
+               "--blobHost", endpoints.host, "--blobPort", str(endpoints.blob_port),
+               "--queueHost", endpoints.host, "--queuePort", str(endpoints.queue_port),
+               "--tableHost", endpoints.host, "--tablePort", str(endpoints.table_port)]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        run = RunningCommand.start("--port", str(_free_port()), "--data-dir", str(data_dir),
-                                   environment=run_environment)
-        started_runs.append(run)
-        assert run.started_pids()["azurite"] is None
-        assert run.wait_for_line(READY_LINE) is not None, run.output()
-        assert "not started by this run" in run.output()
-        os.kill(run.process.pid, signal.SIGINT)
-        assert run.process.wait(timeout=STOP_DEADLINE_SECONDS) == 0, run.output()
-        assert all(state == "azurite" for state in azurite.azurite_status(endpoints).values())
+        deadline = time.monotonic() + START_DEADLINE_SECONDS
+        while not all(state == "azurite" for state in azurite.azurite_status(endpoints).values()):
+            assert process.poll() is None and time.monotonic() < deadline, "Azurite did not start"
+            time.sleep(0.2)
+        yield endpoints
     finally:
-        azurite.stop_azurite()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.mark.e2e
+def test_a_run_reuses_an_azurite_it_did_not_start_and_leaves_it_running(run_environment, data_dir, started_runs,
+                                                                        someone_elses_azurite):
+    run = RunningCommand.start("--port", str(_free_port()), "--data-dir", str(data_dir), environment=run_environment)
+    started_runs.append(run)
+    assert run.started_pids()["azurite"] is None
+    assert run.wait_for_line(READY_LINE) is not None, run.output()
+    assert "not started by this run" in run.output()
+    os.kill(run.process.pid, signal.SIGINT)
+    assert run.process.wait(timeout=STOP_DEADLINE_SECONDS) == 0, run.output()
+    assert all(state == "azurite" for state in azurite.azurite_status(someone_elses_azurite).values())
 
 
 @pytest.mark.e2e

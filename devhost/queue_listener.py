@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import azure.functions as func
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueMessage as StorageQueueMessage
 from azure.storage.queue.aio import QueueClient
 
@@ -36,6 +36,9 @@ DEFAULT_CONNECTION = "AzureWebJobsStorage"
 MIN_POLLING_INTERVAL_SECONDS = 0.1
 # The host hides a dequeued message for 10 minutes while its function runs.
 IN_FLIGHT_VISIBILITY_SECONDS = 600
+# While storage fails, polling backs off from 1 s to 10 s and logs one short line per failed poll.
+FAILURE_BACKOFF_MIN_SECONDS = 1.0
+FAILURE_BACKOFF_MAX_SECONDS = 10.0
 POISON_SUFFIX = "-poison"
 
 
@@ -86,6 +89,31 @@ def queue_client(connection: str, queue_name: str, environ: Mapping[str, str] | 
     )
 
 
+def _is_missing_queue(error: BaseException) -> bool:
+    return isinstance(error, ResourceNotFoundError) and str(getattr(error, "error_code", "") or "") == "QueueNotFound"
+
+
+def _is_storage_error(error: BaseException) -> bool:
+    return isinstance(error, AzureError | OSError)
+
+
+def describe_error(error: BaseException) -> str:
+    """A storage error in a few words (type, and the reason or error code), for one log line."""
+    kind = type(error).__name__
+    text = str(error).lower()
+    for needle, reason in (("connection refused", "connection refused"), ("connect call failed", "connection refused"),
+                           ("cannot connect", "cannot connect"), ("timed out", "timed out"),
+                           ("timeout", "timed out"), ("reset by peer", "connection reset"),
+                           ("server disconnected", "connection closed")):
+        if needle in text:
+            return f"{kind}: {reason}"
+    code = getattr(error, "error_code", None)
+    if code:
+        return f"{kind}: {code}"
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return f"{kind}: {first_line[:100]}" if first_line else kind
+
+
 def decode_body(content: str, encoding: str) -> bytes:
     if encoding == "none":
         return content.encode("utf-8")
@@ -130,18 +158,39 @@ class QueueListener:
         self._invoker = Invoker(self._executor, function_directory)
 
     async def run(self) -> None:
-        await self._create_queue(self._client)
         interval = MIN_POLLING_INTERVAL_SECONDS
+        failures = 0
+        queue_ready = False
+        recreated = False  # created again after "queue not found"; a second one in a row counts as a failure
         while not self._stopping.is_set():
             if len(self._in_flight) > self._options.new_batch_threshold:
                 self._slot_freed.clear()
                 await self._wait_for(self._slot_freed, None)
                 continue
             try:
+                if not queue_ready:
+                    await self._create_queue(self._client)
+                    queue_ready = True
                 messages = await self._receive()
-            except Exception:
-                logger.exception("polling queue %s failed; retrying in %.1f s", self.target.queue_name, interval)
-                messages = []
+            except Exception as error:
+                if _is_missing_queue(error) and not recreated:
+                    # Storage came back empty (Azurite restarted in memory) or the queue was deleted.
+                    logger.warning("queue %s is missing; creating it again", self.target.queue_name)
+                    queue_ready, recreated = False, True
+                    continue
+                failures += 1
+                delay = min(FAILURE_BACKOFF_MIN_SECONDS * 2 ** (failures - 1), FAILURE_BACKOFF_MAX_SECONDS)
+                # One line, no traceback: storage being away is an expected state, not a bug in the host
+                # (anything else keeps its traceback).
+                logger.warning("polling queue %s failed (%s); next try in %.0f s", self.target.queue_name,
+                               describe_error(error), delay, exc_info=not _is_storage_error(error))
+                await self._wait_for(self._stopping, delay)
+                continue
+            recreated = False
+            if failures:
+                logger.info("polling queue %s works again after %d failed attempt(s)", self.target.queue_name,
+                            failures)
+                failures = 0
             if messages:
                 interval = MIN_POLLING_INTERVAL_SECONDS
                 for message in messages:
@@ -164,8 +213,10 @@ class QueueListener:
 
     async def _receive(self) -> list[StorageQueueMessage]:
         batch_size = self._options.batch_size
+        # No SDK retries (its default waits 15 s and more between them): the poll loop backs off itself.
         pages = self._client.receive_messages(
-            messages_per_page=batch_size, max_messages=batch_size, visibility_timeout=IN_FLIGHT_VISIBILITY_SECONDS
+            messages_per_page=batch_size, max_messages=batch_size, visibility_timeout=IN_FLIGHT_VISIBILITY_SECONDS,
+            retry_total=0,
         )
         return [message async for message in pages]
 
@@ -203,8 +254,10 @@ class QueueListener:
         except ResourceNotFoundError:
             # Deleted or re-received elsewhere while it ran: its pop receipt is stale, nothing left to do.
             logger.warning("queue %s message %s vanished before it could be settled", queue_name, message.id)
-        except Exception:
-            logger.exception("queue %s: settling message %s failed", queue_name, message.id)
+        except Exception as error:
+            # Storage down while settling: the message becomes visible again after its in-flight time.
+            logger.warning("queue %s: settling message %s failed (%s)", queue_name, message.id, describe_error(error),
+                           exc_info=not _is_storage_error(error))
 
     async def _move_to_poison(self, message: StorageQueueMessage, reason: str) -> None:
         poison_queue = self._poison_client.queue_name

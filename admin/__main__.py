@@ -3,10 +3,12 @@
     python -m admin poison list [--max N] [--json]
     python -m admin poison replay (--id MESSAGE_ID | --all) [--yes]
     python -m admin status ACCOUNT_ID [--json]
+    python -m admin resolve ACCOUNT_ID (--customer NUMBER | --create) [--yes]
 
 Settings come from the environment, read by the app's own `shared.settings.load_settings`.
-Exit codes: 0 done; 1 nothing done (declined, unknown message or account); 2 bad arguments or
-settings; 3 storage unreachable.
+Exit codes: 0 done; 1 not done or not all done (declined, unknown message or account, messages left
+in the poison queue after `replay --all`); 2 bad arguments or settings; 3 storage unreachable.
+Storage is asked with short timeouts and one retry, so an unreachable account fails in seconds.
 """
 
 from __future__ import annotations
@@ -51,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="the ledger entry of one Salesforce account")
     status.add_argument("account_id", metavar="ACCOUNT_ID", help="15 or 18 character Salesforce Account Id")
     status.add_argument("--json", action="store_true", help="JSON instead of text")
+
+    resolve = commands.add_parser("resolve", help="decide an account held for review (status needs_review)")
+    resolve.add_argument("account_id", metavar="ACCOUNT_ID", help="15 or 18 character Salesforce Account Id")
+    decision = resolve.add_mutually_exclusive_group(required=True)
+    decision.add_argument("--customer", metavar="NUMBER",
+                          help="this SAP customer is the account's (checked in SAP, e.g. XD03): record and write back")
+    decision.add_argument("--create", action="store_true",
+                          help="no earlier attempt created one: create it now, without searching again")
+    resolve.add_argument("--yes", action="store_true", help="do not ask (required when stdin is not a terminal)")
     return parser
 
 
@@ -60,9 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "poison" and args.poison_command == "list" and not 1 <= args.max <= poison.PEEK_LIMIT:
         parser.error(f"--max must be between 1 and {poison.PEEK_LIMIT}")
     try:
-        settings = load_settings()
+        settings = load_settings(sap_required=False)
         if args.command == "status":
             return _status(settings, args.account_id, args.json)
+        if args.command == "resolve":
+            from admin.resolve import resolve
+
+            return resolve(settings, args.account_id, args.customer, args.create, confirm=not args.yes)
         return _poison(settings, args)
     except SettingsError as error:
         _fail(f"settings: {error}")
@@ -81,9 +96,10 @@ def _poison(settings: Settings, args: argparse.Namespace) -> int:
     if args.poison_command == "replay" and not args.yes and not _interactive():
         _fail("stdin is not a terminal, so nobody can confirm: add --yes to replay")
         return ExitCode.USAGE
+    from shared.storage_clients import COMMAND_CLIENT_OPTIONS
     from shared.storage_queue import storage_retry_queue_from_settings
 
-    queue = storage_retry_queue_from_settings(settings)
+    queue = storage_retry_queue_from_settings(settings, **COMMAND_CLIENT_OPTIONS)
     if args.poison_command == "list":
         return poison.list_poison(queue, args.max, args.json)
     return poison.replay(queue, args.message_id, confirm=not args.yes)
@@ -95,10 +111,11 @@ def _status(settings: Settings, raw_account_id: str, as_json: bool) -> int:
     except InvalidSalesforceId as error:
         _fail(f"ACCOUNT_ID: {error}")
         return ExitCode.USAGE
+    from shared.storage_clients import COMMAND_CLIENT_OPTIONS
     from shared.table_ledger import table_ledger_from_settings
 
     # Only the ledger: an operator asking for a status must not need SAP logon settings or the RFC SDK.
-    entry = account_status(account_id, table_ledger_from_settings(settings))
+    entry = account_status(account_id, table_ledger_from_settings(settings, **COMMAND_CLIENT_OPTIONS))
     if entry is None:
         _fail(f"no ledger entry for account {account_id}: no create request is known for it")
         return ExitCode.NOTHING_DONE

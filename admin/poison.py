@@ -85,7 +85,8 @@ def _table(rows: list[dict[str, object]]) -> str:
 
 
 def replay(queue: StorageRetryQueue, message_id: str | None, confirm: bool) -> int:
-    """Move one message (message_id) or all readable ones back to the main queue, attempts reset."""
+    """Move one message (message_id) or all readable ones back to the main queue, attempts reset.
+    0 when that is done; 1 when declined, the id is unknown, or (with --all) messages remain."""
     target = f"message {message_id}" if message_id else (
         f"about {queue.approximate_count(queue.poison_queue_name)} message(s)")
     if confirm and not _confirmed(f"Replay {target} from {queue.poison_queue_name} to {queue.queue_name}? [y/N] "):
@@ -93,14 +94,25 @@ def replay(queue: StorageRetryQueue, message_id: str | None, confirm: bool) -> i
         return ExitCode.NOTHING_DONE
     replayed = queue.replay_poison(message_id)
     print(f"Replayed {replayed} message(s) from {queue.poison_queue_name} to {queue.queue_name}.")
-    if message_id and replayed == 0:
-        print(f"No readable poison message has id {message_id}; `python -m admin poison list` shows the ids.",
-              file=sys.stderr)
+    if message_id:
+        if replayed == 0:
+            print(f"error: no readable poison message has id {message_id}; `python -m admin poison list` shows "
+                  "the ids", file=sys.stderr)
+            return ExitCode.NOTHING_DONE
+        return ExitCode.DONE
+    remaining = _remaining(queue)
+    if remaining:
+        print(f"error: {remaining} message(s) remain in {queue.poison_queue_name} (not retry messages, or parked "
+              "while the replay ran); `python -m admin poison list` shows them", file=sys.stderr)
         return ExitCode.NOTHING_DONE
-    left = queue.peek_poison(PEEK_LIMIT)
-    if left and message_id is None:
-        print(f"{len(left)} message(s) stay in {queue.poison_queue_name} (unreadable, or arrived meanwhile).")
     return ExitCode.DONE
+
+
+def _remaining(queue: StorageRetryQueue) -> int:
+    # The visible ones first (replay has just released what it left); the count also sees messages
+    # another replay holds at this moment, which must not pass for "nothing left" either.
+    visible = len(queue.peek_poison(PEEK_LIMIT))
+    return visible or queue.approximate_count(queue.poison_queue_name)
 
 
 def _confirmed(question: str) -> bool:

@@ -497,8 +497,6 @@ def _published(path: str, ignore: tuple[re.Pattern[str], re.Pattern[str]]) -> bo
     return bool(negative.match(path)) or not positive.match(path)
 
 
-@pytest.mark.xfail(strict=True, reason=".funcignore needs a `.local` line (scripts/run's data dir); "
-                   ".funcignore is not among this change's files")
 def test_funcignore_keeps_the_local_run_data_out_of_a_publish():
     ignore = _core_tools_ignore((PROJECT_ROOT / ".funcignore").read_text(encoding="utf-8"))
     local_data = [".local/azurite/__azurite_db_queue__.json", ".local/azurite/__queuestorage__/x",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -73,6 +74,14 @@ def _to_entity(entry: LedgerEntry) -> dict[str, Any]:
         entity["LastError"] = entry.last_error[:_MAX_ERROR_LENGTH]
     if entry.retry_token is not None:
         entity["RetryToken"] = entry.retry_token
+    if entry.error_kind is not None:
+        entity["ErrorKind"] = entry.error_kind
+    if entry.outcome_unknown:
+        entity["OutcomeUnknown"] = True
+    if entry.adopted:
+        entity["Adopted"] = True
+    if entry.payload is not None:
+        entity["Payload"] = json.dumps(entry.payload, ensure_ascii=False)
     return entity
 
 
@@ -95,6 +104,10 @@ def _from_entity(entity: Mapping[str, Any], etag: str | None) -> LedgerEntry:
         last_error=entity.get("LastError"),
         writeback=WriteBackStatus(entity.get("WriteBack", WriteBackStatus.NOT_NEEDED.value)),
         retry_token=entity.get("RetryToken"),
+        error_kind=entity.get("ErrorKind"),
+        outcome_unknown=bool(entity.get("OutcomeUnknown", False)),
+        adopted=bool(entity.get("Adopted", False)),
+        payload=json.loads(entity["Payload"]) if entity.get("Payload") else None,
         etag=etag,
     )
 

@@ -99,6 +99,24 @@ def test_round_trip_of_every_field(ledger):
     assert read.updated_at == later and read.updated_at.utcoffset() == timedelta(0)
 
 
+def test_round_trip_of_the_duplicate_guard_fields_and_the_held_request(ledger):
+    claimed = ledger.claim(pending())
+    held = claimed.evolve(status=LedgerStatus.NEEDS_REVIEW, error_kind="needs_review", outcome_unknown=True,
+                          payload={"accountId": ACCOUNT_ID, "name": "Müller & Söhne 🙂", "countryCode": "DE"})
+
+    ledger.update(held)
+    read = ledger.get(ACCOUNT_ID)
+
+    assert read.status is LedgerStatus.NEEDS_REVIEW and read.error_kind == "needs_review"
+    assert read.outcome_unknown is True and read.adopted is False
+    assert read.payload == held.payload
+
+    ledger.update(read.evolve(status=LedgerStatus.CREATED, adopted=True, outcome_unknown=False, payload=None,
+                              error_kind=None, customer_number="0000100000"))
+    done = ledger.get(ACCOUNT_ID)
+    assert done.adopted is True and done.outcome_unknown is False and done.payload is None and done.error_kind is None
+
+
 def test_replace_clears_values_that_are_no_longer_set(ledger):
     claimed = ledger.claim(pending().evolve(last_error="timeout", customer_number="0000000001"))
 

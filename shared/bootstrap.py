@@ -12,8 +12,8 @@ import os
 import threading
 from datetime import timedelta
 
-from shared.service import Services
 from shared.settings import SapTransport, Settings, SettingsError, WriteBackMode, load_settings
+from shared.usecases import Services
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def check_start_settings() -> Settings:
     """Everything that can be checked without touching the network, at start: a missing or malformed
     setting stops the host with a message naming it, instead of failing the first request."""
     config = settings()
-    from shared.storage_clients import require_storage_connection
+    from shared.storage.clients import require_storage_connection
 
     require_storage_connection(config)
     if not os.environ.get("RETRY_QUEUE_NAME"):
@@ -101,12 +101,12 @@ def stale_claim_window(sap_timeout_seconds: float) -> timedelta:
 
 
 def build_services(config: Settings) -> Services:
-    from shared.storage_queue import storage_retry_queue_from_settings
-    from shared.table_ledger import table_ledger_from_settings
+    from shared.storage.queue import storage_retry_queue_from_settings
+    from shared.storage.table_ledger import table_ledger_from_settings
 
     writeback = None
     if config.writeback is WriteBackMode.FUNCTION:
-        from shared.salesforce_writeback import writeback_from_settings
+        from shared.salesforce.simple_salesforce import writeback_from_settings
 
         writeback = writeback_from_settings(config)
     built = Services(

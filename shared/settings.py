@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
+from shared.core.organisation import SalesArea, SalesAreaSetup, SapOrganisation
+from shared.core.retry_policy import RetryPolicy
 from shared.hosting import running_in_azure
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
@@ -42,48 +44,6 @@ class SalesforceAuth(StrEnum):
 
 
 @dataclass(frozen=True)
-class SalesArea:
-    sales_organization: str
-    distribution_channel: str
-    division: str
-
-    @classmethod
-    def parse(cls, text: str, setting: str) -> SalesArea:
-        parts = [part.strip() for part in text.split("/")]
-        if len(parts) != 3 or not all(parts):
-            raise SettingsError(
-                f"{setting}: '{text}' is not a sales area; expected SALESORG/CHANNEL/DIVISION, e.g. 1000/10/00"
-            )
-        return cls(*parts)
-
-    def __str__(self) -> str:
-        return f"{self.sales_organization}/{self.distribution_channel}/{self.division}"
-
-
-@dataclass(frozen=True)
-class SalesAreaSetup:
-    """What the integration team knows about one sales area of their SAP customising."""
-
-    # The company code the sales organisation belongs to (TVKO-BUKRS). The BAPI does not take a
-    # company code: SAP derives it from the sales organisation, so we check a request against it.
-    company_code: str | None = None
-    # BAPI_CUSTOMER_CREATEFROMDATA1 copies every field we do not pass (account group, reconciliation
-    # account, payment terms, ...) from this customer; it must exist in the sales area.
-    reference_customer: str | None = None
-
-
-@dataclass(frozen=True)
-class SapOrganisation:
-    """Organisational defaults that the mapping applies when a request leaves them out."""
-
-    default_sales_area: SalesArea | None = None
-    sales_areas: Mapping[SalesArea, SalesAreaSetup] = field(default_factory=dict)
-
-    def sales_areas_of_company_code(self, company_code: str) -> list[SalesArea]:
-        return [area for area, setup in self.sales_areas.items() if setup.company_code == company_code]
-
-
-@dataclass(frozen=True)
 class SapConnectionSettings:
     """pyrfc logon parameters (application server or message server logon, SNC optional)."""
 
@@ -95,12 +55,10 @@ class SapConnectionSettings:
 
 
 @dataclass(frozen=True)
-class RetrySettings:
+class RetrySettings(RetryPolicy):
+    """The retry policy (shared.core.retry_policy) and the queue it works on."""
+
     queue_name: str = "sap-customer-retry"
-    max_attempts: int = 8
-    base_delay_seconds: int = 30
-    max_delay_seconds: int = 3600
-    retry_after_seconds: int = 60  # what a 202 tells the caller
 
 
 @dataclass(frozen=True)
@@ -223,7 +181,7 @@ def _sales_areas(text: str) -> dict[SalesArea, SalesAreaSetup]:
     for key, setup in data.items():
         if not isinstance(setup, dict) or not set(setup) <= {"companyCode", "referenceCustomer"}:
             raise SettingsError(f"{name}: '{key}' must map to an object with companyCode and/or referenceCustomer")
-        areas[SalesArea.parse(key, name)] = SalesAreaSetup(
+        areas[_sales_area(key, name)] = SalesAreaSetup(
             company_code=str(setup["companyCode"]) if setup.get("companyCode") else None,
             reference_customer=str(setup["referenceCustomer"]) if setup.get("referenceCustomer") else None,
         )
@@ -255,7 +213,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
 
     default_area_text = _text(env, "SAP_DEFAULT_SALES_AREA")
     organisation = SapOrganisation(
-        default_sales_area=SalesArea.parse(default_area_text, "SAP_DEFAULT_SALES_AREA")
+        default_sales_area=_sales_area(default_area_text, "SAP_DEFAULT_SALES_AREA")
         if default_area_text
         else None,
         sales_areas=_sales_areas(_text(env, "SAP_SALES_AREAS") or _DEFAULT_SALES_AREAS),
@@ -302,6 +260,13 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         writeback=writeback,
         salesforce=salesforce,
     )
+
+
+def _sales_area(text: str, setting: str) -> SalesArea:
+    try:
+        return SalesArea.parse(text, setting)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _no_match_messages(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

@@ -11,7 +11,7 @@ from shared.sap.errors import (
     SapPermanentError,
     SapTransientError,
 )
-from shared.sap.gateway import SapCustomerCreated, SapGateway, SapInterface, SapMessage
+from shared.sap.port import SapCustomerCreated, SapGateway, SapInterface, SapMessage
 
 __all__ = [
     "SapBusinessRejection",

@@ -18,7 +18,7 @@ Each class has a stable `kind` that the ledger stores as a field (never re-parse
 
 from __future__ import annotations
 
-from shared.sap.gateway import SapMessage
+from shared.sap.port import SapMessage
 
 
 class SapError(Exception):

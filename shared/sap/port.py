@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from shared.models import CustomerCreation
+from shared.core.models import CustomerCreation
 
 
 @dataclass(frozen=True)

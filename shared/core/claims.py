@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from shared.ledger import LedgerEntry, LedgerStatus
+from shared.core.ledger import LedgerEntry, LedgerStatus
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,16 @@ from typing import Any, TypeVar
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueClient, QueueServiceClient, TextBase64EncodePolicy
 
-from shared.retry_queue import InvalidRetryMessage, RetryMessage, RetryQueue, RetryQueueUnavailable
+from shared.core.retry_message import InvalidRetryMessage, RetryMessage
 from shared.settings import Settings
-from shared.storage_clients import (
+from shared.storage.clients import (
     PROBE_CALL_OPTIONS,
     describe_storage_error,
     is_missing_container,
     is_storage_unavailable,
     queue_service_client,
 )
+from shared.storage.port import RetryQueue, RetryQueueUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from shared.models import CustomerCreation, CustomerRequest, FieldError, InvalidCustomerRequest, MappingWarning
-from shared.reference import default_language_for_country, sap_language_key, sap_region_code
-from shared.sap_lengths import longest_prefix_within, utf16_units
-from shared.settings import SalesArea, SapOrganisation
+from shared.core.models import CustomerCreation, CustomerRequest, FieldError, InvalidCustomerRequest, MappingWarning
+from shared.core.organisation import SalesArea, SapOrganisation
+from shared.core.reference import default_language_for_country, sap_language_key, sap_region_code
+from shared.core.sap_lengths import longest_prefix_within, utf16_units
 
 # BAPIKNA106 (PI_COMPANYDATA): the fields the mapping fills, with the widths it shortens to when the
 # live metadata allows at least that much. They are KNA1's widths (NAME1..4, ORT01, STRAS are 35

@@ -18,15 +18,16 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
-from shared.ledger import Ledger, LedgerConflict, LedgerEntry, LedgerStatus, LedgerUnavailable, WriteBackStatus
+from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.settings import Settings
-from shared.storage_clients import (
+from shared.storage.clients import (
     PROBE_CALL_OPTIONS,
     describe_storage_error,
     is_missing_container,
     is_storage_unavailable,
     table_service_client,
 )
+from shared.storage.port import Ledger, LedgerConflict, LedgerUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,49 @@
+"""One retry policy for every delay: retries of a create, of a write-back, deferrals and checks.
+
+Pure: the numbers come from settings (RETRY_*), the claim window from the SAP gateway's own bound.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+def backoff_seconds(attempt: int, base_seconds: int, max_seconds: int, rng: random.Random | None = None) -> int:
+    """Exponential backoff with jitter: uniform in [base, min(max, base * 2**(attempt-1))], so retries of
+    many accounts that failed together (an SAP outage) spread out instead of arriving in waves."""
+    ceiling = min(max_seconds, base_seconds * 2 ** max(attempt - 1, 0))
+    if ceiling <= base_seconds:
+        return ceiling
+    return (rng or random).randint(base_seconds, ceiling)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_delay_seconds: int = 30
+    max_delay_seconds: int = 3600
+    retry_after_seconds: int = 60  # what a 202 tells the caller
+
+    def delay_before(self, attempt: int, *, patient: bool = False) -> int:
+        """The delay before attempt number `attempt`. `patient`: a failed logon (SAP or Salesforce)
+        repeated quickly locks the user, so such a retry always waits the longest delay."""
+        if patient:
+            return self.max_delay_seconds
+        return backoff_seconds(attempt, self.base_delay_seconds, self.max_delay_seconds)
+
+    def gives_up(self, attempt: int) -> bool:
+        """True when `attempt` attempts have been made and no more may follow (then: the poison queue)."""
+        return attempt >= self.max_attempts
+
+    @staticmethod
+    def check_delay(stale_claim_after: timedelta) -> int:
+        """A check message comes back once the claim it backs would be stale."""
+        return int(stale_claim_after.total_seconds()) + 1
+
+    def deferred_delay(self, stale_claim_after: timedelta, *, is_check: bool) -> int:
+        """A message that met a live claim comes back soon: the holder usually finishes within seconds,
+        and a re-check costs one ledger read (bounded by half the claim window for long base delays)."""
+        half_window = int(stale_claim_after.total_seconds() // 2) or 1
+        return half_window if is_check else min(self.base_delay_seconds, half_window)

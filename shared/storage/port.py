@@ -1,0 +1,54 @@
+"""The storage ports the use cases need: the ledger and the retry queue (adapters beside this file).
+
+    LedgerConflict          the entry changed since it was read, or another request claimed it first
+    LedgerUnavailable       storage cannot be reached: the caller answers 503 rather than risk a duplicate
+    RetryQueueUnavailable   a message could not be queued
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from shared.core.ledger import LedgerEntry
+from shared.core.retry_message import RetryMessage
+
+
+class LedgerConflict(Exception):
+    """The entry changed since it was read (ETag mismatch) or already exists (claim lost)."""
+
+
+class LedgerUnavailable(Exception):
+    """Storage cannot be reached; the caller answers 503 rather than risk a duplicate."""
+
+
+class Ledger(ABC):
+    @abstractmethod
+    def get(self, account_id: str) -> LedgerEntry | None: ...
+
+    @abstractmethod
+    def claim(self, entry: LedgerEntry) -> LedgerEntry:
+        """Insert if no row exists for the account (conditional insert). Returns the stored entry
+        with its etag; raises LedgerConflict when another request got there first."""
+
+    @abstractmethod
+    def update(self, entry: LedgerEntry) -> LedgerEntry:
+        """Replace the row if its etag still matches entry.etag; returns the entry with the new etag;
+        raises LedgerConflict otherwise."""
+
+    @abstractmethod
+    def delete(self, entry: LedgerEntry) -> None:
+        """Remove the row if its etag still matches (used to release a claim that never reached SAP)."""
+
+
+class RetryQueueUnavailable(Exception):
+    """The message could not be queued (storage down)."""
+
+
+class RetryQueue(ABC):
+    @abstractmethod
+    def enqueue(self, message: RetryMessage, delay_seconds: int = 0) -> None:
+        """Queue the message, invisible for delay_seconds. Raises RetryQueueUnavailable."""
+
+    @abstractmethod
+    def send_to_poison(self, message: RetryMessage) -> None:
+        """Park a message that ran out of attempts in `<queue>-poison` for the replay command."""

@@ -1,0 +1,33 @@
+"""The use cases: plain functions over the ports in `Services` (no transport, storage or HTTP detail).
+
+    create_customer          the HTTP path (create.py)
+    retry_create_customer    the queue path: a retry, check or write-back message (retry.py)
+    account_status           the ledger's entry for an account (status.py)
+    resolve_needs_review     an operator's decision on an account held for review (status.py)
+"""
+
+from shared.usecases.create import create_customer
+from shared.usecases.retry import retry_create_customer
+from shared.usecases.services import (
+    CreateResult,
+    Outcome,
+    RetryOutcome,
+    SapNotReady,
+    Services,
+    StorageUnavailable,
+)
+from shared.usecases.status import CannotResolve, account_status, resolve_needs_review
+
+__all__ = [
+    "CannotResolve",
+    "CreateResult",
+    "Outcome",
+    "RetryOutcome",
+    "SapNotReady",
+    "Services",
+    "StorageUnavailable",
+    "account_status",
+    "create_customer",
+    "resolve_needs_review",
+    "retry_create_customer",
+]

@@ -1,0 +1,103 @@
+"""One attempt at SAP, shared by the HTTP and the queue path: preparing it (live lengths, the guard)
+and recording its outcome in the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
+from shared.core.models import CustomerCreation, CustomerRequest, MappingWarning
+from shared.core.retry_message import RetryMessage
+from shared.sap import (
+    SapBusinessRejection,
+    SapCustomerCreated,
+    SapDriverMissing,
+    SapError,
+    SapInterfaceMismatch,
+    SapNeedsReview,
+)
+from shared.usecases.services import CreateResult, Outcome, Services, describe, update_quietly
+from shared.usecases.writeback import write_back_created, write_back_failed
+
+logger = logging.getLogger(__name__)
+
+
+def live_lengths(services: Services) -> dict[str, int] | None:
+    """The live system's PI_COMPANYDATA lengths, or None while SAP cannot be reached (the create then
+    fails the same way and is queued; the retry maps again). Driver and interface problems raise."""
+    try:
+        return dict(services.sap.check_interface().company_data_lengths)
+    except (SapDriverMissing, SapInterfaceMismatch):
+        raise
+    except SapError:
+        return None
+
+
+def with_guard(creation: CustomerCreation, entry: LedgerEntry) -> CustomerCreation:
+    """The create command for this attempt: searching SAP first when an earlier attempt's outcome is unknown."""
+    return replace(creation, search_since=entry.created_at if entry.outcome_unknown else None)
+
+
+def record_created(entry: LedgerEntry, created: SapCustomerCreated, services: Services,
+                    warnings: tuple[MappingWarning, ...], first_attempt: bool) -> CreateResult:
+    logger.info("customer %s in SAP", "adopted" if created.adopted else "created",
+                extra={"customer_number": created.customer_number})
+    writeback = WriteBackStatus.PENDING if services.writeback else WriteBackStatus.NOT_NEEDED
+    stored = update_quietly(entry.evolve(status=LedgerStatus.CREATED, customer_number=created.customer_number,
+                                          attempts=entry.attempts + 1, last_error=None, error_kind=None,
+                                          writeback=writeback, outcome_unknown=False, adopted=created.adopted,
+                                          payload=None, updated_at=services.clock()), services)
+    if services.writeback is not None:
+        writeback = write_back_created(stored, created.customer_number, services, attempt=0)
+    outcome = Outcome.ALREADY_EXISTS if created.adopted and first_attempt else Outcome.CREATED
+    return CreateResult(outcome, entry.account_id, entry.tracking_id, customer_number=created.customer_number,
+                        messages=created.messages, warnings=warnings, writeback=writeback)
+
+
+def record_rejection(entry: LedgerEntry, request: CustomerRequest, rejection: SapBusinessRejection,
+                      services: Services, warnings: tuple[MappingWarning, ...] = ()) -> CreateResult:
+    message = rejection.message
+    logger.warning("SAP rejected the account data",
+                   extra={"sap_message_id": message.id, "sap_message_number": message.number})
+    update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=entry.attempts + 1,
+                                 last_error=describe(rejection), error_kind=rejection.kind,
+                                 updated_at=services.clock()), services)
+    if services.writeback is not None:
+        write_back_failed(request.account_id, f"SAP {message.type} {message.id} {message.number}: {message.text}",
+                           services)
+    return CreateResult(Outcome.REJECTED, entry.account_id, entry.tracking_id, messages=rejection.messages,
+                        rejection=message, warnings=warnings, error=describe(rejection))
+
+
+def record_permanent_failure(entry: LedgerEntry, error: SapError, services: Services,
+                              warnings: tuple[MappingWarning, ...] = ()) -> CreateResult:
+    logger.error("SAP failed permanently", extra={"sap_error": type(error).__name__})
+    update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=entry.attempts + 1,
+                                 last_error=describe(error), error_kind=error.kind,
+                                 outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
+                                 updated_at=services.clock()), services)
+    return CreateResult(Outcome.FAILED, entry.account_id, entry.tracking_id, error=describe(error),
+                        warnings=warnings)
+
+
+def record_needs_review(entry: LedgerEntry, request: CustomerRequest, review: SapNeedsReview,
+                         services: Services) -> CreateResult:
+    """Hold the account for an operator: never created automatically from here on."""
+    logger.error("duplicate guard cannot decide; account held for review",
+                 extra={"candidates": len(review.candidates)})
+    detail = describe(review)
+    update_quietly(entry.evolve(status=LedgerStatus.NEEDS_REVIEW, attempts=entry.attempts + 1, last_error=detail,
+                                 error_kind=review.kind, retry_token=None, payload=request.to_payload(),
+                                 updated_at=services.clock()), services)
+    return CreateResult(Outcome.NEEDS_REVIEW, entry.account_id, entry.tracking_id, error=detail)
+
+
+def store_failure(entry: LedgerEntry | None, message: RetryMessage, error: str, services: Services) -> None:
+    if entry is None:
+        return
+    update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=message.attempt, last_error=error[:1000],
+                                 updated_at=services.clock()), services)
+    if services.writeback is not None:
+        write_back_failed(message.account_id, error, services)

@@ -1,0 +1,172 @@
+"""The HTTP path: create the SAP customer for one validated request, exactly once per account.
+
+The ledger's conditional insert lets one request per account reach SAP (the rules: shared.core.claims),
+the gateway's duplicate guard covers "SAP may have committed but the answer was lost", and every
+accepted request ends created, queued, held for review, or visibly failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from shared.core.claims import Answer, ClaimNew, Reply, TakeOver, decide_create
+from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.mapping import map_customer_request
+from shared.core.models import CustomerRequest, MappingWarning
+from shared.core.retry_message import RetryKind, RetryMessage
+from shared.log import sync_context
+from shared.sap import (
+    SapBusinessRejection,
+    SapConfigurationError,
+    SapDriverMissing,
+    SapError,
+    SapInterfaceMismatch,
+    SapNeedsReview,
+    SapTransientError,
+)
+from shared.storage.port import LedgerConflict, RetryQueueUnavailable
+from shared.usecases.attempts import (
+    live_lengths,
+    record_created,
+    record_needs_review,
+    record_permanent_failure,
+    record_rejection,
+    with_guard,
+)
+from shared.usecases.services import (
+    CreateResult,
+    Outcome,
+    SapNotReady,
+    Services,
+    StorageUnavailable,
+    category,
+    category_of_stored,
+    describe,
+    ledger_call,
+    log_sap_problem,
+    new_retry_token,
+    release,
+    retry_delay,
+    update_quietly,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def create_customer(request: CustomerRequest, services: Services) -> CreateResult:
+    """Create the SAP customer for one validated request, exactly once per account.
+
+    Raises InvalidCustomerRequest (organisational data cannot be resolved: 400), SapNotReady (the SAP
+    driver or interface is wrong: 503, nothing recorded) and StorageUnavailable (nothing was recorded:
+    503). Everything else is a CreateResult.
+    """
+    with sync_context(account_id=request.account_id):
+        try:
+            lengths = live_lengths(services)
+        except (SapDriverMissing, SapInterfaceMismatch) as error:
+            logger.error("SAP is not set up for this product: %s", error.detail)
+            raise SapNotReady(error.detail) from None
+        mapped = map_customer_request(request, services.organisation, lengths)
+        entry = _claim_for_create(request, services)
+        if isinstance(entry, CreateResult):
+            return entry
+        creation = with_guard(mapped, entry)
+        with sync_context(tracking_id=entry.tracking_id):
+            logger.info("create started", extra={"attempt": entry.attempts + 1,
+                                                  "search_first": creation.search_since is not None})
+            started = time.perf_counter()
+            try:
+                created = services.sap.create_customer(creation)
+            except SapBusinessRejection as rejection:
+                return record_rejection(entry, request, rejection, services, warnings=creation.warnings)
+            except SapNeedsReview as review:
+                return record_needs_review(entry, request, review, services)
+            except (SapTransientError, SapConfigurationError) as error:
+                return _queue_first_retry(entry, request, error, services, creation.warnings)
+            except SapError as error:  # permanent: retrying gives the same answer
+                return record_permanent_failure(entry, error, services, creation.warnings)
+            finally:
+                logger.info("SAP call finished", extra={"sap_ms": round((time.perf_counter() - started) * 1000)})
+            return record_created(entry, created, services, creation.warnings, first_attempt=True)
+
+
+def _claim_for_create(request: CustomerRequest, services: Services) -> LedgerEntry | CreateResult:
+    """The stored PENDING entry this request now owns, or the answer when another one owns the account."""
+    account_id = request.account_id
+    for _ in range(3):  # a lost race re-reads; three rounds settle any interleaving we can get
+        existing = ledger_call(services.ledger.get, account_id)
+        now = services.clock()
+        decision = decide_create(existing, now, services.windows)
+        try:
+            if isinstance(decision, ClaimNew):
+                return ledger_call(services.ledger.claim, LedgerEntry(
+                    account_id=account_id, status=LedgerStatus.PENDING, tracking_id=services.new_tracking_id(),
+                    created_at=now, updated_at=now))
+            if isinstance(decision, TakeOver):
+                return ledger_call(services.ledger.update, decision.claim)
+        except LedgerConflict:
+            continue
+        assert existing is not None and isinstance(decision, Reply)
+        if decision.answer is Answer.IN_PROGRESS:
+            _queue_check(existing, request, services)
+        return _answer_from_ledger(existing, decision.answer, services)
+    existing = ledger_call(services.ledger.get, account_id)
+    if existing is not None:
+        _queue_check(existing, request, services)
+    return CreateResult(Outcome.IN_PROGRESS, account_id, existing.tracking_id if existing else "",
+                        retry_after_seconds=services.retry.retry_after_seconds)
+
+
+def _queue_check(entry: LedgerEntry, request: CustomerRequest, services: Services) -> None:
+    """Back a 202 in_progress with a message: if the worker holding the claim dies, the message finds the
+    claim stale and finishes the account, so the accepted request is never only a promise."""
+    message = RetryMessage(kind=RetryKind.CHECK, account_id=entry.account_id, tracking_id=entry.tracking_id,
+                           payload=request.to_payload(), attempt=entry.attempts,
+                           first_seen_at=entry.created_at.isoformat())
+    try:
+        services.retry_queue.enqueue(message, services.retry.check_delay(services.stale_claim_after))
+    except RetryQueueUnavailable:
+        raise StorageUnavailable("the request could not be queued; send it again later") from None
+
+
+def _answer_from_ledger(entry: LedgerEntry, answer: Answer, services: Services) -> CreateResult:
+    if answer is Answer.NEEDS_REVIEW:
+        return CreateResult(Outcome.NEEDS_REVIEW, entry.account_id, entry.tracking_id, error=entry.last_error)
+    if answer is Answer.ALREADY_EXISTS:
+        return CreateResult(Outcome.ALREADY_EXISTS, entry.account_id, entry.tracking_id,
+                            customer_number=entry.customer_number, writeback=entry.writeback)
+    outcome = Outcome.QUEUED if answer is Answer.QUEUED else Outcome.IN_PROGRESS
+    return CreateResult(outcome, entry.account_id, entry.tracking_id,
+                        error=category_of_stored(entry) if answer is Answer.QUEUED else None,
+                        retry_after_seconds=services.retry.retry_after_seconds)
+
+
+def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapError, services: Services,
+                       warnings: tuple[MappingWarning, ...]) -> CreateResult:
+    attempts = entry.attempts + 1
+    message = RetryMessage(
+        kind=RetryKind.CREATE,
+        account_id=entry.account_id,
+        tracking_id=entry.tracking_id,
+        payload=request.to_payload(),
+        attempt=attempts,
+        first_seen_at=entry.created_at.isoformat(),
+        last_error=describe(error),
+        retry_token=new_retry_token(),
+    )
+    try:
+        services.retry_queue.enqueue(message, retry_delay(attempts, error, services))
+    except RetryQueueUnavailable:
+        # Not recorded anywhere: release the claim so the caller's next attempt starts clean. If SAP did
+        # commit before the error, the duplicate guard finds that customer on the next attempt.
+        logger.error("retry queue unavailable; answering 503", extra={"sap_error": type(error).__name__})
+        release(entry, services)
+        raise StorageUnavailable("the request could not be queued; send it again later") from None
+    log_sap_problem(error, attempts, queued=True)
+    update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=describe(error),
+                                 error_kind=error.kind, retry_token=message.retry_token,
+                                 outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
+                                 updated_at=services.clock()), services)
+    return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id, error=category(error),
+                        warnings=warnings, retry_after_seconds=services.retry.retry_after_seconds)

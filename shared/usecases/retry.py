@@ -1,0 +1,145 @@
+"""The queue path: handle one retry message (create, check or write-back)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from shared.core.claims import ClaimNew, Defer, Skip, decide_retry
+from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.mapping import map_customer_request
+from shared.core.models import InvalidCustomerRequest
+from shared.core.retry_message import RetryKind, RetryMessage
+from shared.core.validation import parse_customer_request
+from shared.log import sync_context
+from shared.sap import (
+    SapBusinessRejection,
+    SapConfigurationError,
+    SapError,
+    SapNeedsReview,
+    SapTransientError,
+)
+from shared.storage.port import LedgerConflict
+from shared.usecases.attempts import (
+    live_lengths,
+    record_created,
+    record_needs_review,
+    record_permanent_failure,
+    record_rejection,
+    store_failure,
+    with_guard,
+)
+from shared.usecases.services import (
+    RetryOutcome,
+    Services,
+    describe,
+    ledger_call,
+    log_sap_problem,
+    new_retry_token,
+    retry_delay,
+    update_quietly,
+)
+from shared.usecases.writeback import retry_write_back
+
+logger = logging.getLogger(__name__)
+
+
+def retry_create_customer(message: RetryMessage, services: Services) -> RetryOutcome:
+    """Handle one retry message. Returns normally when the message is dealt with (done, re-queued
+    with backoff, or parked); raises only when it could not even be re-queued, so the host retries it."""
+    with sync_context(account_id=message.account_id, tracking_id=message.tracking_id):
+        if message.kind is RetryKind.WRITEBACK:
+            return retry_write_back(message, services)
+        return _retry_create(message, services)
+
+
+def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
+    try:
+        request = parse_customer_request(message.payload)
+        try:
+            lengths = live_lengths(services)
+        except SapError:  # driver or interface wrong: the create below fails the same way and is re-queued
+            lengths = None
+        mapped = map_customer_request(request, services.organisation, lengths)
+    except InvalidCustomerRequest as invalid:
+        # Only possible if settings changed since the request was accepted (e.g. a sales area removed).
+        logger.error("queued request no longer valid", extra={"fields": [e.field for e in invalid.errors]})
+        store_failure(ledger_call(services.ledger.get, message.account_id), message,
+                       f"invalid request: {invalid}", services)
+        return RetryOutcome.REJECTED
+
+    claimed = _claim_for_retry(message, services)
+    if claimed is RetryOutcome.DEFERRED:
+        # Same message, same attempt, back soon: the holder usually finishes within seconds, and a
+        # re-check costs one ledger read (bounded by half the claim window for very long base delays).
+        delay = services.retry.deferred_delay(services.stale_claim_after, is_check=message.kind is RetryKind.CHECK)
+        services.retry_queue.enqueue(message, delay)
+        return RetryOutcome.DEFERRED
+    if not isinstance(claimed, LedgerEntry):
+        return RetryOutcome.SKIPPED
+    try:
+        created = services.sap.create_customer(with_guard(mapped, claimed))
+    except SapBusinessRejection as rejection:
+        record_rejection(claimed, request, rejection, services)
+        return RetryOutcome.REJECTED
+    except SapNeedsReview as review:
+        record_needs_review(claimed, request, review, services)
+        return RetryOutcome.NEEDS_REVIEW
+    except (SapTransientError, SapConfigurationError) as error:
+        return _requeue_or_give_up(claimed, message, error, services)
+    except SapError as error:
+        record_permanent_failure(claimed, error, services)
+        return RetryOutcome.REJECTED
+    logger.info("retry succeeded", extra={"attempt": message.attempt + 1})
+    record_created(claimed.evolve(attempts=message.attempt), created, services, (), first_attempt=False)
+    return RetryOutcome.CREATED
+
+
+def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry | RetryOutcome:
+    """Mark the entry PENDING for this message (ETag-guarded) so two workers never call SAP together.
+
+    SKIPPED when there is nothing to do or another message owns the account; DEFERRED while a live
+    worker (the HTTP path or another copy of this message) holds it.
+    """
+    for _ in range(5):  # a conflict means the entry moved under us: re-read and decide again
+        entry = ledger_call(services.ledger.get, message.account_id)
+        now = services.clock()
+        decision = decide_retry(entry, is_check=message.kind is RetryKind.CHECK, message_token=message.retry_token,
+                                message_tracking_id=message.tracking_id, message_attempt=message.attempt,
+                                now=now, windows=services.windows)
+        if isinstance(decision, Skip):
+            logger.info("retry message dropped: %s", decision.reason)
+            return RetryOutcome.SKIPPED
+        if isinstance(decision, Defer):
+            logger.info("account is being created by another worker; retry deferred")
+            return RetryOutcome.DEFERRED
+        try:
+            if isinstance(decision, ClaimNew):
+                return ledger_call(services.ledger.claim, LedgerEntry(
+                    account_id=message.account_id, status=LedgerStatus.PENDING, tracking_id=message.tracking_id,
+                    created_at=now, updated_at=now, attempts=message.attempt))
+            return ledger_call(services.ledger.update, decision.claim)
+        except LedgerConflict:
+            continue
+    # Still moving after several rounds: let the host deliver this message again later.
+    raise LedgerConflict(f"ledger entry of {message.account_id} kept changing")
+
+
+def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapError,
+                        services: Services) -> RetryOutcome:
+    follow_up = replace(message.next_attempt(describe(error), retry_token=new_retry_token()), kind=RetryKind.CREATE)
+    attempts = follow_up.attempt
+    if services.retry.gives_up(attempts):
+        services.retry_queue.send_to_poison(follow_up)  # raises RetryQueueUnavailable: the host retries
+        logger.error("giving up after %d attempts; message parked in the poison queue", attempts)
+        store_failure(entry.evolve(outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
+                                    error_kind=error.kind),
+                       follow_up, f"gave up after {attempts} attempts: {describe(error)}", services)
+        return RetryOutcome.GAVE_UP
+    services.retry_queue.enqueue(follow_up, retry_delay(attempts, error, services))
+    log_sap_problem(error, attempts, queued=True)
+    update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=describe(error),
+                                 error_kind=error.kind, retry_token=follow_up.retry_token,
+                                 outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
+                                 updated_at=services.clock()), services)
+    return RetryOutcome.REQUEUED

@@ -1,0 +1,191 @@
+"""What every use case shares: the ports (`Services`), the answers, and how failures are recorded and told.
+
+The composition root (shared/bootstrap.py) fills `Services`; the use cases in this package are plain
+functions over it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TypeVar
+
+from shared.core.claims import ClaimWindows
+from shared.core.ledger import LedgerEntry, WriteBackStatus
+from shared.core.models import MappingWarning
+from shared.core.organisation import SapOrganisation
+from shared.core.retry_policy import RetryPolicy
+from shared.salesforce.port import (
+    AccountWriteBack,
+)
+from shared.sap import (
+    SapBusinessRejection,
+    SapConfigurationError,
+    SapError,
+    SapGateway,
+    SapMessage,
+    SapNeedsReview,
+    SapOutcomeUnknown,
+    SapPermanentError,
+    SapTransientError,
+)
+from shared.storage.port import Ledger, LedgerUnavailable, RetryQueue
+
+logger = logging.getLogger(__name__)
+
+
+_T = TypeVar("_T")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_tracking_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+
+
+class Services:
+    """The ports the use cases need; the composition root (shared/bootstrap.py) fills them."""
+
+    sap: SapGateway
+    ledger: Ledger
+    retry_queue: RetryQueue
+    organisation: SapOrganisation
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    writeback: AccountWriteBack | None = None  # None: the flow writes back (or nobody)
+    # A PENDING claim older than this belongs to a worker that died; another may take it over. It must
+    # exceed the longest SAP unit of work (the composition root derives it from SAP_TIMEOUT_SECONDS).
+    stale_claim_after: timedelta = timedelta(seconds=240)
+    clock: Callable[[], datetime] = utc_now
+    new_tracking_id: Callable[[], str] = new_tracking_id
+
+    @property
+    def windows(self) -> ClaimWindows:
+        return ClaimWindows.from_bounds(self.stale_claim_after, self.retry.max_delay_seconds)
+
+
+class Outcome(StrEnum):
+    CREATED = "created"  # 201: SAP created the customer now
+    ALREADY_EXISTS = "already_exists"  # 200: the account already has an SAP customer
+    QUEUED = "queued"  # 202: SAP unreachable or busy; the retry queue will create it
+    IN_PROGRESS = "in_progress"  # 202: another request for the same account is creating it
+    REJECTED = "rejected"  # 422: SAP refused the data; a person must fix the account
+    FAILED = "failed"  # 502: SAP failed in a way retrying will not heal (e.g. ABAP runtime error)
+    # 202: an earlier attempt may have created the customer and the guard cannot tell: held for an operator
+    NEEDS_REVIEW = "needs_review"
+
+
+@dataclass(frozen=True)
+
+
+class CreateResult:
+    outcome: Outcome
+    account_id: str
+    tracking_id: str
+    customer_number: str | None = None
+    messages: tuple[SapMessage, ...] = ()
+    warnings: tuple[MappingWarning, ...] = ()
+    rejection: SapMessage | None = None
+    error: str | None = None  # safe to show: codes and SAP texts, no credentials
+    retry_after_seconds: int | None = None
+    writeback: WriteBackStatus = WriteBackStatus.NOT_NEEDED
+
+
+class RetryOutcome(StrEnum):
+    CREATED = "created"
+    WRITTEN_BACK = "written_back"
+    REQUEUED = "requeued"
+    REJECTED = "rejected"
+    GAVE_UP = "gave_up"  # attempts exhausted: parked in the poison queue
+    SKIPPED = "skipped"  # nothing left to do (already created, or another message owns the account)
+    DEFERRED = "deferred"  # a live worker holds the account: the same message comes back later
+    NEEDS_REVIEW = "needs_review"  # the duplicate guard could not decide: held for an operator
+
+
+class StorageUnavailable(Exception):
+    """Neither ledger nor queue could record the request: the caller must send it again (HTTP 503)."""
+
+
+class SapNotReady(Exception):
+    """The SAP side is set up wrongly in a way no retry heals (driver or SDK missing, the live system's
+    interface lacks what we send): nothing was recorded; HTTP 503 `configuration`."""
+
+
+def retry_delay(attempt: int, error: SapError | None, services: Services) -> int:
+    # A failed logon repeated quickly locks the SAP user: a configuration problem waits the longest delay.
+    return services.retry.delay_before(attempt, patient=isinstance(error, SapConfigurationError))
+
+
+def new_retry_token() -> str:
+    return uuid.uuid4().hex
+
+
+_CATEGORIES = {
+    SapNeedsReview: "held for review",
+    SapOutcomeUnknown: "SAP unavailable, outcome unknown",
+    SapTransientError: "SAP unavailable",
+    SapConfigurationError: "SAP configuration problem",
+    SapBusinessRejection: "SAP rejected",
+    SapPermanentError: "SAP error",
+}
+
+
+def category(error: SapError) -> str:
+    """What the caller is told: the kind of problem, not SAP's host names or RFC details."""
+    label = next((text for cls, text in _CATEGORIES.items() if isinstance(error, cls)), "SAP error")
+    return f"{label} ({error.detail.split(':', 1)[0]})" if ":" in error.detail else label
+
+
+_KIND_LABELS = {error_class.kind: label for error_class, label in reversed(_CATEGORIES.items())}
+
+
+def category_of_stored(entry: LedgerEntry) -> str | None:
+    """What the caller is told about a stored failure: its kind's label, from the stored kind."""
+    if entry.error_kind is None:
+        return None
+    return _KIND_LABELS.get(entry.error_kind, "SAP error")
+
+
+def describe(error: SapError) -> str:
+    label = next((text for cls, text in _CATEGORIES.items() if isinstance(error, cls)), "SAP error")
+    return f"{label}: {error.detail}"[:1000]
+
+
+def log_sap_problem(error: SapError, attempt: int, queued: bool) -> None:
+    if isinstance(error, SapConfigurationError):
+        logger.error("SAP configuration problem (check SAP_USER/SAP_PASSWORD and the RFC user); "
+                     "retry in the longest delay", extra={"attempt": attempt, "sap_error": type(error).__name__})
+    else:
+        logger.warning("SAP unavailable; %s", "queued for retry" if queued else "failed",
+                       extra={"attempt": attempt, "sap_error": type(error).__name__})
+
+
+def ledger_call(operation: Callable[..., _T], *args: object) -> _T:
+    try:
+        return operation(*args)
+    except LedgerUnavailable as error:
+        raise StorageUnavailable(str(error)) from error
+
+
+def update_quietly(entry: LedgerEntry, services: Services) -> LedgerEntry:
+    """Record progress; a failure here must not undo what SAP already did, so it is logged, not raised."""
+    try:
+        return services.ledger.update(entry)
+    except Exception as error:  # the outcome is already fixed; the ledger catches up on the next event
+        logger.error("ledger update failed: %s", type(error).__name__)
+        return entry
+
+
+def release(entry: LedgerEntry, services: Services) -> None:
+    try:
+        services.ledger.delete(entry)
+    except Exception as error:  # stale PENDING claims are taken over after stale_claim_after anyway
+        logger.error("could not release the ledger claim: %s", type(error).__name__)

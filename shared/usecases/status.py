@@ -1,0 +1,69 @@
+"""An account's state, and an operator's decision on an account held for review."""
+
+from __future__ import annotations
+
+import logging
+
+from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.retry_message import RetryKind, RetryMessage
+from shared.log import sync_context
+from shared.sap import (
+    SapCustomerCreated,
+)
+from shared.storage.port import Ledger, RetryQueueUnavailable
+from shared.usecases.attempts import record_created
+from shared.usecases.services import Services, StorageUnavailable, ledger_call, new_retry_token
+
+logger = logging.getLogger(__name__)
+
+
+class CannotResolve(Exception):
+    """The account is not in a state an operator's resolve applies to (message says why)."""
+
+
+def resolve_needs_review(account_id: str, services: Services, *, customer_number: str | None = None,
+                         create: bool = False) -> LedgerEntry:
+    """An operator's decision on an account held for review.
+
+    `customer_number`: this SAP customer is the account's (the operator checked it in SAP); the
+    ledger records it as adopted and the number is written back. `create`: no earlier attempt
+    created one; the held request is queued and created without searching again.
+    """
+    if (customer_number is None) == (not create):
+        raise ValueError("give either customer_number or create=True")
+    entry = ledger_call(services.ledger.get, account_id)
+    if entry is None:
+        raise CannotResolve(f"no ledger entry for {account_id}")
+    if entry.status is not LedgerStatus.NEEDS_REVIEW:
+        raise CannotResolve(f"{account_id} is {entry.status.value}; only needs_review accounts are resolved")
+    with sync_context(account_id=account_id, tracking_id=entry.tracking_id):
+        if customer_number is not None:
+            number = customer_number.strip()
+            number = number.zfill(10) if number.isdigit() else number
+            if not number or len(number) > 10:
+                raise CannotResolve(f"'{customer_number}' is not an SAP customer number (at most 10 characters)")
+            logger.warning("operator resolved the account to an existing SAP customer",
+                           extra={"customer_number": number})
+            created = SapCustomerCreated(number, adopted=True)
+            record_created(entry.evolve(attempts=max(entry.attempts - 1, 0)), created, services, (),
+                            first_attempt=False)
+            return ledger_call(services.ledger.get, account_id) or entry
+        if entry.payload is None:
+            raise CannotResolve(f"{account_id} holds no request to create from; have the flow send it again")
+        message = RetryMessage(kind=RetryKind.CREATE, account_id=account_id, tracking_id=entry.tracking_id,
+                               payload=dict(entry.payload), attempt=0, first_seen_at=entry.created_at.isoformat(),
+                               last_error="operator: create", retry_token=new_retry_token())
+        try:
+            services.retry_queue.enqueue(message, 0)
+        except RetryQueueUnavailable:
+            raise StorageUnavailable("the create could not be queued; nothing changed") from None
+        logger.warning("operator resolved the account: create without searching")
+        # The operator vouches that no earlier attempt created a customer: no search before this create.
+        return ledger_call(services.ledger.update, entry.evolve(
+            status=LedgerStatus.QUEUED, retry_token=message.retry_token, outcome_unknown=False, payload=None,
+            last_error="operator chose to create", error_kind=None, updated_at=services.clock()))
+
+
+def account_status(account_id: str, ledger: Ledger) -> LedgerEntry | None:
+    """The ledger's entry for the account (only the ledger: status needs no SAP connection)."""
+    return ledger_call(ledger.get, account_id)

@@ -1,0 +1,142 @@
+"""The SapGateway contract: what every implementation of the SAP port must do, whatever the transport.
+
+Each test runs against every gateway in GATEWAYS: the production rfc adapter on the simulator, and the
+same adapter behind the versioned wire format (shared/sap/wire.py), as the relay transport will carry
+it. The relay transport joins this list when it exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.core.mapping import map_customer_request
+from shared.core.models import CustomerCreation
+from shared.core.validation import parse_customer_request
+from shared.sap import (
+    SapBusinessRejection,
+    SapCustomerCreated,
+    SapError,
+    SapGateway,
+    SapInterface,
+    SapNeedsReview,
+    SapOutcomeUnknown,
+    SapTransientError,
+    simulator,
+    wire,
+)
+from shared.settings import load_settings
+from tests.conftest import sample, simulated_gateway
+
+
+class WireGateway(SapGateway):
+    """The port across the wire format: every command, answer and error is encoded and decoded on the way."""
+
+    def __init__(self, far_side: SapGateway) -> None:
+        self._far = far_side
+
+    def check_interface(self) -> SapInterface:
+        try:
+            answer = wire.encode_interface(self._far.check_interface())
+        except SapError as error:
+            answer = wire.encode_error(error)
+        return wire.decode_interface(answer)
+
+    def create_customer(self, creation: CustomerCreation) -> SapCustomerCreated:
+        command = wire.decode_create(wire.encode_create(creation))
+        try:
+            answer = wire.encode_created(self._far.create_customer(command))
+        except SapError as error:
+            answer = wire.encode_error(error)
+        return wire.decode_result(answer)
+
+    def ping(self) -> None:
+        self._far.ping()
+
+
+GATEWAYS: dict[str, Callable[[], SapGateway]] = {
+    "rfc adapter on the simulator": simulated_gateway,
+    "rfc adapter behind the wire format": lambda: WireGateway(simulated_gateway()),
+}
+
+
+@pytest.fixture
+def system() -> Iterator[simulator.SimulatedSap]:
+    with simulator.use_system(simulator.SimulatedSap()) as fresh:
+        yield fresh
+
+
+@pytest.fixture(params=list(GATEWAYS))
+def gateway(request: pytest.FixtureRequest, system: simulator.SimulatedSap) -> SapGateway:
+    return GATEWAYS[request.param]()
+
+
+def creation(name: str = "german-account", **changes: str) -> CustomerCreation:
+    gateway_lengths = simulated_gateway().check_interface().company_data_lengths
+    request = parse_customer_request({**sample(name), **changes})
+    return map_customer_request(request, load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation,
+                                gateway_lengths)
+
+
+def test_the_interface_reports_company_data_lengths_in_utf16_units(gateway):
+    lengths = gateway.check_interface().company_data_lengths
+    assert lengths["NAME"] >= 35 and lengths["POSTL_COD1"] == 10 and lengths["COUNTRY"] == 3
+
+
+def test_a_valid_account_is_created_with_a_ten_digit_number(gateway, system):
+    created = gateway.create_customer(creation())
+    assert len(created.customer_number) == 10 and created.customer_number.isdigit() and not created.adopted
+    assert [record.number for record in system.created_customers()] == [created.customer_number]
+
+
+def test_a_rejection_carries_sap_type_id_number_and_text(gateway, system):
+    with pytest.raises(SapBusinessRejection) as raised:
+        gateway.create_customer(creation(referenceCustomer="0000003000"))  # not in sales area 1000/10/00
+    message = raised.value.message
+    assert (message.type, message.id, message.number) == ("E", "VR", "112")
+    assert "0000003000" in message.text and system.created_customers() == []
+
+
+def test_sap_down_is_transient_and_nothing_is_created(gateway, system):
+    gateway.check_interface()
+    system.faults.down = True
+    with pytest.raises(SapTransientError) as raised:
+        gateway.create_customer(creation())
+    assert not raised.value.outcome_unknown
+
+
+def test_a_line_broken_after_the_commit_is_an_unknown_outcome(gateway, system):
+    gateway.check_interface()
+    system.faults.arm("communication_after_commit")
+    with pytest.raises(SapOutcomeUnknown) as raised:
+        gateway.create_customer(creation())
+    assert raised.value.outcome_unknown and len(system.created_customers()) == 1
+
+
+def test_with_search_since_the_earlier_create_is_adopted_not_repeated(gateway, system):
+    first = creation()
+    gateway.check_interface()
+    system.faults.arm("communication_after_commit")
+    with pytest.raises(SapOutcomeUnknown):
+        gateway.create_customer(first)
+
+    adopted = gateway.create_customer(dataclasses.replace(first, search_since=datetime.now(UTC)))
+
+    [record] = system.created_customers()
+    assert adopted.adopted and adopted.customer_number == record.number
+
+
+def test_two_plausible_matches_are_needs_review_with_the_candidates(gateway, system):
+    first = creation()
+    created = gateway.create_customer(first)
+    twin = dataclasses.replace(system.customer(created.customer_number), number="0000199999")
+    system.add_customer(twin)
+
+    with pytest.raises(SapNeedsReview) as raised:
+        gateway.create_customer(dataclasses.replace(first, search_since=datetime.now(UTC)))
+
+    assert set(raised.value.candidates) == {created.customer_number, "0000199999"}
+    assert len(system.created_customers()) == 2

@@ -1,0 +1,88 @@
+"""The SAP wire format: every command, answer and error survives the trip; anything else is refused."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.core.models import CustomerCreation
+from shared.sap import (
+    SapBusinessRejection,
+    SapConfigurationError,
+    SapCustomerCreated,
+    SapDriverMissing,
+    SapError,
+    SapInterface,
+    SapInterfaceMismatch,
+    SapMessage,
+    SapNeedsReview,
+    SapOutcomeUnknown,
+    SapPermanentError,
+    SapTransientError,
+    wire,
+)
+
+CREATION = CustomerCreation(
+    account_id="001Dn00000AbCdEIAV",
+    parameters={"PI_COMPANYDATA": {"NAME": "Müller 🙂 GmbH", "COUNTRY": "DE"}, "PI_OPT_COMPANYDATA": {},
+                "PI_COPYREFERENCE": {"SALESORG": "1000", "DISTR_CHAN": "10", "DIVISION": "00",
+                                     "REF_CUSTMR": "0000001000"}},
+    search_since=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+)
+
+
+def test_a_create_command_round_trips_without_the_warnings_it_never_needs():
+    decoded = wire.decode_create(wire.encode_create(CREATION))
+    assert decoded.account_id == CREATION.account_id and decoded.parameters == CREATION.parameters
+    assert decoded.search_since == CREATION.search_since
+
+
+def test_a_created_answer_round_trips_with_its_messages_and_adoption():
+    created = SapCustomerCreated("0000100000", (SapMessage("S", "F2", "171", "created"),), adopted=True)
+    assert wire.decode_result(wire.encode_created(created)) == created
+
+
+@pytest.mark.parametrize("error", [
+    SapTransientError("partner not reached"),
+    SapOutcomeUnknown("connection closed after the commit"),
+    SapPermanentError("short dump"),
+    SapConfigurationError("logon failed"),
+    SapDriverMissing("SDK missing"),
+    SapInterfaceMismatch("no field TEL1_EXT"),
+    SapBusinessRejection((SapMessage("E", "AM", "215", "Postal code 8033 must have length 5"),)),
+    SapNeedsReview("2 candidates", ("0000100000", "0000100001")),
+], ids=lambda error: type(error).__name__)
+def test_every_error_kind_comes_back_as_the_same_class_with_its_detail(error):
+    with pytest.raises(SapError) as raised:
+        wire.decode_result(wire.encode_error(error))
+    assert type(raised.value) is type(error) and raised.value.detail == error.detail
+    assert raised.value.kind == error.kind
+
+
+def test_the_unknown_outcome_flag_of_a_permanent_error_survives():
+    dump = SapPermanentError("short dump after the create was sent")
+    dump.outcome_unknown = True
+    with pytest.raises(SapPermanentError) as raised:
+        wire.decode_result(wire.encode_error(dump))
+    assert raised.value.outcome_unknown
+
+
+def test_an_interface_round_trips_and_an_interface_error_is_raised():
+    interface = SapInterface({"NAME": 40, "STREET": 60})
+    assert wire.decode_interface(wire.encode_interface(interface)) == interface
+    with pytest.raises(SapInterfaceMismatch):
+        wire.decode_interface(wire.encode_error(SapInterfaceMismatch("no field NAME")))
+
+
+@pytest.mark.parametrize("text", [
+    "not json", "[]", json.dumps({"version": 2, "type": "created", "customerNumber": "1"}),
+    json.dumps({"version": 1, "type": "create"}), json.dumps({"version": 1, "type": "error", "error": "gremlins"}),
+    json.dumps({"version": 1, "type": "error", "error": "rejected", "messages": []}),
+])
+def test_anything_that_is_not_a_version_1_message_is_refused(text):
+    with pytest.raises(wire.WireFormatError):
+        wire.decode_create(text)
+    with pytest.raises(wire.WireFormatError):
+        wire.decode_result(text)

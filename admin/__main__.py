@@ -22,12 +22,11 @@ from collections.abc import Sequence
 from azure.core.exceptions import AzureError
 
 from admin import ExitCode, poison
-from shared.ledger import LedgerUnavailable
+from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
 from shared.log import configure_logging
-from shared.retry_queue import RetryQueueUnavailable
-from shared.salesforce_id import InvalidSalesforceId, normalize_account_id
-from shared.service import StorageUnavailable, account_status
 from shared.settings import Settings, SettingsError, load_settings
+from shared.storage.port import LedgerUnavailable, RetryQueueUnavailable
+from shared.usecases import StorageUnavailable, account_status
 
 _STORAGE_HINT = ("check AzureWebJobsStorage (or AzureWebJobsStorage__accountName and your Azure login) "
                  "and that this machine may reach the storage account")
@@ -96,8 +95,8 @@ def _poison(settings: Settings, args: argparse.Namespace) -> int:
     if args.poison_command == "replay" and not args.yes and not _interactive():
         _fail("stdin is not a terminal, so nobody can confirm: add --yes to replay")
         return ExitCode.USAGE
-    from shared.storage_clients import COMMAND_CLIENT_OPTIONS
-    from shared.storage_queue import storage_retry_queue_from_settings
+    from shared.storage.clients import COMMAND_CLIENT_OPTIONS
+    from shared.storage.queue import storage_retry_queue_from_settings
 
     queue = storage_retry_queue_from_settings(settings, **COMMAND_CLIENT_OPTIONS)
     if args.poison_command == "list":
@@ -111,8 +110,8 @@ def _status(settings: Settings, raw_account_id: str, as_json: bool) -> int:
     except InvalidSalesforceId as error:
         _fail(f"ACCOUNT_ID: {error}")
         return ExitCode.USAGE
-    from shared.storage_clients import COMMAND_CLIENT_OPTIONS
-    from shared.table_ledger import table_ledger_from_settings
+    from shared.storage.clients import COMMAND_CLIENT_OPTIONS
+    from shared.storage.table_ledger import table_ledger_from_settings
 
     # Only the ledger: an operator asking for a status must not need SAP logon settings or the RFC SDK.
     entry = account_status(account_id, table_ledger_from_settings(settings, **COMMAND_CLIENT_OPTIONS))

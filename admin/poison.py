@@ -10,8 +10,8 @@ import json
 import sys
 
 from admin import ExitCode
-from shared.retry_queue import RetryMessage
-from shared.storage_queue import StorageRetryQueue
+from shared.core.retry_message import RetryMessage
+from shared.storage.queue import StorageRetryQueue
 
 # A Storage peek returns at most 32 messages, always from the front of the queue.
 PEEK_LIMIT = 32

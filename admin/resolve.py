@@ -11,12 +11,12 @@ from __future__ import annotations
 import sys
 
 from admin import ExitCode
-from shared.ledger import LedgerStatus
-from shared.models import CustomerCreation
-from shared.salesforce_id import InvalidSalesforceId, normalize_account_id
+from shared.core.ledger import LedgerStatus
+from shared.core.models import CustomerCreation
+from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
 from shared.sap import SapConfigurationError, SapCustomerCreated, SapGateway, SapInterface
-from shared.service import CannotResolve, Services, resolve_needs_review
 from shared.settings import Settings, WriteBackMode
+from shared.usecases import CannotResolve, Services, resolve_needs_review
 
 
 class _NoSap(SapGateway):
@@ -65,13 +65,13 @@ def _confirmed(account_id: str, customer_number: str | None) -> bool:
 
 
 def _services(settings: Settings) -> Services:
-    from shared.storage_clients import COMMAND_CLIENT_OPTIONS
-    from shared.storage_queue import storage_retry_queue_from_settings
-    from shared.table_ledger import table_ledger_from_settings
+    from shared.storage.clients import COMMAND_CLIENT_OPTIONS
+    from shared.storage.queue import storage_retry_queue_from_settings
+    from shared.storage.table_ledger import table_ledger_from_settings
 
     writeback = None
     if settings.writeback is WriteBackMode.FUNCTION:
-        from shared.salesforce_writeback import writeback_from_settings
+        from shared.salesforce.simple_salesforce import writeback_from_settings
 
         writeback = writeback_from_settings(settings)
     return Services(sap=_NoSap(), ledger=table_ledger_from_settings(settings, **COMMAND_CLIENT_OPTIONS),

@@ -29,8 +29,8 @@ imported = time.perf_counter()
 import json
 from pathlib import Path
 from shared import bootstrap
-from shared.mapping import map_customer_request
-from shared.validation import parse_customer_request
+from shared.core.mapping import map_customer_request
+from shared.core.validation import parse_customer_request
 
 organisation = bootstrap.settings().sap_organisation
 payloads = [json.loads(Path("samples", name + ".json").read_text("utf-8")) for name in NAMES]

@@ -44,10 +44,10 @@ def child_main(creates: int = CREATES) -> None:
     import function_app
     from bench.common import account_id15, load_samples, silence_log_output
     from shared import bootstrap
-    from shared.salesforce_id import normalize_salesforce_id
+    from shared.core.salesforce_id import normalize_salesforce_id
     from shared.sap import simulator
     from shared.sap.rfc import RfcSapGateway
-    from shared.service import Services
+    from shared.usecases import Services
     from tests.fakes.ports import InMemoryLedger, InMemoryRetryQueue
 
     rss_after_import = _peak_rss_mb()

@@ -17,9 +17,9 @@ TARGET_US = 500.0
 
 
 def run(iterations: int = ITERATIONS) -> list[Measurement]:
-    from shared.mapping import map_customer_request
+    from shared.core.mapping import map_customer_request
+    from shared.core.validation import parse_customer_request
     from shared.settings import load_settings
-    from shared.validation import parse_customer_request
 
     organisation = load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation
     payloads = load_samples()

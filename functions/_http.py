@@ -7,7 +7,7 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.models import FieldError
+from shared.core.models import FieldError
 
 # Salesforce accounts are small; anything near this is not a CreateSAPCustomer request.
 MAX_BODY_BYTES = 64 * 1024

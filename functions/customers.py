@@ -15,12 +15,12 @@ from functions._http import (
     storage_unavailable,
 )
 from shared import bootstrap
+from shared.core.models import FieldError, InvalidCustomerRequest
+from shared.core.salesforce_id import InvalidSalesforceId, normalize_salesforce_id
+from shared.core.validation import parse_customer_request
 from shared.log import sync_context
-from shared.models import FieldError, InvalidCustomerRequest
-from shared.salesforce_id import InvalidSalesforceId, normalize_salesforce_id
-from shared.service import CreateResult, Outcome, SapNotReady, StorageUnavailable, account_status, create_customer
 from shared.settings import SettingsError
-from shared.validation import parse_customer_request
+from shared.usecases import CreateResult, Outcome, SapNotReady, StorageUnavailable, account_status, create_customer
 
 logger = logging.getLogger(__name__)
 

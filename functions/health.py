@@ -10,11 +10,10 @@ import azure.functions as func
 
 from functions._http import json_response
 from shared import bootstrap
-from shared.ledger import LedgerUnavailable
-from shared.retry_queue import RetryQueueUnavailable
 from shared.sap import SapError
-from shared.service import Services
 from shared.settings import SettingsError
+from shared.storage.port import LedgerUnavailable, RetryQueueUnavailable
+from shared.usecases import Services
 
 logger = logging.getLogger(__name__)
 

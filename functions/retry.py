@@ -7,8 +7,8 @@ import logging
 import azure.functions as func
 
 from shared import bootstrap
-from shared.retry_queue import InvalidRetryMessage, RetryMessage
-from shared.service import retry_create_customer
+from shared.core.retry_message import InvalidRetryMessage, RetryMessage
+from shared.usecases import retry_create_customer
 
 logger = logging.getLogger(__name__)
 

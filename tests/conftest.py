@@ -21,8 +21,8 @@ from devtools.azurite import AzuriteEndpoints, ensure_azurite, stop_azurite
 from shared import bootstrap
 from shared.sap import simulator
 from shared.sap.rfc import RfcSapGateway
-from shared.service import Services
 from shared.settings import RetrySettings, Settings, load_settings
+from shared.usecases import Services
 from tests.fakes.ports import InMemoryLedger, InMemoryRetryQueue, RecordingWriteBack
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -17,7 +17,7 @@ from devhost import LocalHost
 from devtools.azurite import AzuriteEndpoints
 from devtools.fake_salesforce import FakeSalesforce
 from shared import bootstrap
-from shared.mapping import split_name
+from shared.core.mapping import split_name
 from shared.sap import simulator
 
 ROOT = Path(__file__).resolve().parents[2]

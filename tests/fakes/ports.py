@@ -8,9 +8,10 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.ledger import Ledger, LedgerConflict, LedgerEntry, LedgerUnavailable
-from shared.retry_queue import RetryMessage, RetryQueue, RetryQueueUnavailable
-from shared.salesforce import AccountWriteBack, SalesforceAuthenticationFailed, SalesforceUnavailable
+from shared.core.ledger import LedgerEntry
+from shared.core.retry_message import RetryMessage
+from shared.salesforce.port import AccountWriteBack, SalesforceAuthenticationFailed, SalesforceUnavailable
+from shared.storage.port import Ledger, LedgerConflict, LedgerUnavailable, RetryQueue, RetryQueueUnavailable
 
 
 class InMemoryLedger(Ledger):

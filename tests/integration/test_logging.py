@@ -13,10 +13,10 @@ import pytest
 from devtools.fake_salesforce import FakeSalesforce
 from functions.customers import create_sap_customer
 from shared import log
-from shared.retry_queue import RetryMessage
-from shared.salesforce_writeback import SimpleSalesforceWriteBack
-from shared.service import retry_create_customer
+from shared.core.retry_message import RetryMessage
+from shared.salesforce.simple_salesforce import SimpleSalesforceWriteBack
 from shared.settings import SalesforceAuth
+from shared.usecases import retry_create_customer
 from tests.conftest import sample
 
 
@@ -76,7 +76,7 @@ def test_no_personal_data_or_secret_reaches_a_log_record(fake_services, sap_syst
     for value in personal + secrets:
         assert value not in output, f"{value!r} leaked into the logs"
     # every record the application logged during a sync names its account
-    ours = [r for r in records if r.name.startswith(("shared.service", "shared.sap"))]
+    ours = [r for r in records if r.name.startswith(("shared.usecases", "shared.sap"))]
     assert ours and all(r.account_id for r in ours)
     assert any(r.tracking_id for r in ours)
 

@@ -14,15 +14,15 @@ from azure.storage.queue import QueueServiceClient
 
 from admin import ExitCode
 from admin.__main__ import main
-from shared.ledger import LedgerStatus
-from shared.retry_queue import RetryMessage
+from shared.core.ledger import LedgerStatus
+from shared.core.retry_message import RetryMessage
+from shared.core.validation import parse_customer_request
 from shared.sap import simulator
 from shared.sap.rfc import RfcSapGateway
-from shared.service import Outcome, RetryOutcome, Services, create_customer, retry_create_customer
 from shared.settings import RetrySettings, load_settings
-from shared.storage_queue import StorageRetryQueue, parse_queue_body
-from shared.table_ledger import TableLedger
-from shared.validation import parse_customer_request
+from shared.storage.queue import StorageRetryQueue, parse_queue_body
+from shared.storage.table_ledger import TableLedger
+from shared.usecases import Outcome, RetryOutcome, Services, create_customer, retry_create_customer
 from tests.conftest import sample
 
 pytestmark = pytest.mark.azurite

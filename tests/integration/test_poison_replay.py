@@ -14,8 +14,8 @@ import pytest
 from azure.storage.queue import QueueServiceClient
 
 from admin.__main__ import main
-from shared.retry_queue import RetryKind, RetryMessage
-from shared.storage_queue import StorageRetryQueue, parse_queue_body
+from shared.core.retry_message import RetryKind, RetryMessage
+from shared.storage.queue import StorageRetryQueue, parse_queue_body
 
 pytestmark = pytest.mark.azurite
 

@@ -511,7 +511,7 @@ def test_funcignore_publishes_the_app_and_nothing_for_development():
         for folder in ("functions", "shared") for path in sorted((PROJECT_ROOT / folder).rglob("*"))
         if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".md")
     ]
-    assert "shared/reference/sap_regions.json" in app_files
+    assert "shared/core/reference/sap_regions.json" in app_files
     assert [path for path in app_files if not _published(path, ignore)] == []
 
     development_files = [

@@ -12,12 +12,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from devtools.fake_salesforce import FakeSalesforce, salesforce_id18
-from shared.salesforce import (
-    SalesforceAuthenticationFailed,
-    SalesforceRejected,
-    SalesforceUnavailable,
-)
-from shared.salesforce_writeback import SimpleSalesforceWriteBack, jwt_audience, writeback_from_settings
+from shared.salesforce.port import SalesforceAuthenticationFailed, SalesforceRejected, SalesforceUnavailable
+from shared.salesforce.simple_salesforce import SimpleSalesforceWriteBack, jwt_audience, writeback_from_settings
 from shared.settings import SalesforceAuth, Settings, SettingsError, WriteBackMode
 
 ACCOUNT_ID = salesforce_id18("001Dn00000XyZab")
@@ -212,9 +208,9 @@ def test_salesforce_ca_bundle_setting_trusts_the_fake_for_salesforce_only(fake):
 def test_an_account_missing_in_salesforce_makes_the_write_back_failed_not_pending_forever(fake, fake_services):
     """Salesforce answers 404 for the account: a permanent answer, so write-back ends `failed` with the
     reason in the status (and is not queued again), while the SAP customer stays recorded."""
-    from shared.ledger import WriteBackStatus
-    from shared.service import Outcome, create_customer
-    from shared.validation import parse_customer_request
+    from shared.core.ledger import WriteBackStatus
+    from shared.core.validation import parse_customer_request
+    from shared.usecases import Outcome, create_customer
     from tests.conftest import sample
 
     services = dataclasses.replace(fake_services, writeback=_writeback(fake))  # the account was never added

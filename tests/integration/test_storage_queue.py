@@ -9,9 +9,10 @@ import socket
 import pytest
 from azure.storage.queue import QueueServiceClient
 
-from shared.retry_queue import RetryKind, RetryMessage, RetryQueueUnavailable
+from shared.core.retry_message import RetryKind, RetryMessage
 from shared.settings import Settings
-from shared.storage_queue import StorageRetryQueue, storage_retry_queue_from_settings
+from shared.storage.port import RetryQueueUnavailable
+from shared.storage.queue import StorageRetryQueue, storage_retry_queue_from_settings
 
 pytestmark = pytest.mark.azurite
 

@@ -30,13 +30,14 @@ from devhost import LocalHost
 from devtools.azurite import AzuriteEndpoints, install_azurite
 from devtools.fake_salesforce import salesforce_id18
 from shared import bootstrap
-from shared.ledger import LedgerConflict, LedgerEntry, LedgerStatus, LedgerUnavailable
-from shared.retry_queue import RetryKind, RetryMessage, RetryQueueUnavailable
+from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.retry_message import RetryKind, RetryMessage
 from shared.sap import simulator
 from shared.settings import Settings
-from shared.storage_clients import queue_service_client, table_service_client
-from shared.storage_queue import StorageRetryQueue
-from shared.table_ledger import TableLedger
+from shared.storage.clients import queue_service_client, table_service_client
+from shared.storage.port import LedgerConflict, LedgerUnavailable, RetryQueueUnavailable
+from shared.storage.queue import StorageRetryQueue
+from shared.storage.table_ledger import TableLedger
 from tests.conftest import sample
 
 pytestmark = [pytest.mark.azurite, pytest.mark.e2e]

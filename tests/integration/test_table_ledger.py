@@ -10,10 +10,11 @@ import pytest
 from azure.data.tables import TableServiceClient
 from azure.identity import ManagedIdentityCredential
 
-from shared.ledger import LedgerConflict, LedgerEntry, LedgerStatus, LedgerUnavailable, WriteBackStatus
+from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.settings import Settings, SettingsError
-from shared.storage_clients import queue_service_client, table_service_client
-from shared.table_ledger import TableLedger, table_ledger_from_settings
+from shared.storage.clients import queue_service_client, table_service_client
+from shared.storage.port import LedgerConflict, LedgerUnavailable
+from shared.storage.table_ledger import TableLedger, table_ledger_from_settings
 
 pytestmark = pytest.mark.azurite
 

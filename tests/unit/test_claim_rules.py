@@ -6,18 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.claims import (
-    Answer,
-    ClaimNew,
-    ClaimWindows,
-    Defer,
-    Reply,
-    Skip,
-    TakeOver,
-    decide_create,
-    decide_retry,
-)
-from shared.ledger import LedgerEntry, LedgerStatus
+from shared.core.claims import Answer, ClaimNew, ClaimWindows, Defer, Reply, Skip, TakeOver, decide_create, decide_retry
+from shared.core.ledger import LedgerEntry, LedgerStatus
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 WINDOWS = ClaimWindows.from_bounds(timedelta(seconds=155), max_retry_delay_seconds=3600)

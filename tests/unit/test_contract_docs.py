@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.validation import CONTRACT_FIELDS, MAX_LENGTHS
+from shared.core.validation import CONTRACT_FIELDS, MAX_LENGTHS
 from tests.conftest import SAMPLES, sample
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")

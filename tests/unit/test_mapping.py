@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from shared.mapping import (
+from shared.core.mapping import (
     COMPANY_DATA_FIELDS,
     COMPANY_DATA_LENGTHS,
     effective_lengths,
@@ -17,9 +17,9 @@ from shared.mapping import (
     split_name,
     split_name_with_separators,
 )
-from shared.models import CustomerRequest, FieldError, InvalidCustomerRequest, MappingWarning
-from shared.sap_lengths import utf16_units
-from shared.settings import SalesArea, SalesAreaSetup, SapOrganisation
+from shared.core.models import CustomerRequest, FieldError, InvalidCustomerRequest, MappingWarning
+from shared.core.organisation import SalesArea, SalesAreaSetup, SapOrganisation
+from shared.core.sap_lengths import utf16_units
 
 ACCOUNT_ID = "001Aj00000AbCdEIAV"
 AREA_1000 = SalesArea("1000", "10", "00")

@@ -8,7 +8,7 @@ import pycountry
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.mapping import (
+from shared.core.mapping import (
     COMPANY_DATA_FIELDS,
     COMPANY_DATA_LENGTHS,
     NAME_FIELDS,
@@ -18,10 +18,10 @@ from shared.mapping import (
     split_name,
     split_name_with_separators,
 )
-from shared.models import CustomerCreation, CustomerRequest, InvalidCustomerRequest
-from shared.reference import sap_language_key
-from shared.sap_lengths import utf16_units
-from shared.settings import SalesArea, SalesAreaSetup, SapOrganisation
+from shared.core.models import CustomerCreation, CustomerRequest, InvalidCustomerRequest
+from shared.core.organisation import SalesArea, SalesAreaSetup, SapOrganisation
+from shared.core.reference import sap_language_key
+from shared.core.sap_lengths import utf16_units
 
 # Printable characters of any script, spaces included; no control characters or surrogates. Characters
 # outside the Basic Multilingual Plane (emoji, CJK extension B) take two UTF-16 code units in SAP.

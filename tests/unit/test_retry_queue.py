@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from shared.retry_queue import InvalidRetryMessage, RetryKind, RetryMessage, backoff_seconds
+from shared.core.retry_message import InvalidRetryMessage, RetryKind, RetryMessage
+from shared.core.retry_policy import backoff_seconds
 
 
 def message(**changes: object) -> RetryMessage:

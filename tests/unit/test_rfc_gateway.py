@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shared.mapping import map_customer_request
-from shared.models import CustomerCreation, CustomerRequest
+from shared.core.mapping import map_customer_request
+from shared.core.models import CustomerCreation, CustomerRequest
+from shared.core.sap_lengths import utf16_units
 from shared.sap import (
     SapBusinessRejection,
     SapConfigurationError,
@@ -30,7 +31,6 @@ from shared.sap import simulator as simulator_module
 from shared.sap.rfc import MAX_GUARD_CANDIDATES, REQUIRED_INTERFACE, RfcSapGateway
 from shared.sap.simulator import CustomerRecord, SimulatedSap
 from shared.sap.simulator.interfaces import STRUCTURES
-from shared.sap_lengths import utf16_units
 from shared.settings import load_settings
 
 GERMAN_ACCOUNT = "001Aj00000AbCdEIAV"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.salesforce_id import (
+from shared.core.salesforce_id import (
     InvalidSalesforceId,
     checksum_suffix,
     normalize_account_id,

@@ -13,12 +13,13 @@ import pytest
 
 from functions.customers import create_sap_customer
 from shared import bootstrap
-from shared.ledger import LedgerStatus, WriteBackStatus
-from shared.mapping import split_name
+from shared.core.ledger import LedgerStatus, WriteBackStatus
+from shared.core.mapping import split_name
+from shared.core.validation import parse_customer_request
 from shared.sap import simulator
 from shared.sap.rfc import RfcSapGateway
 from shared.sap.simulator.interfaces import STRUCTURES
-from shared.service import (
+from shared.usecases import (
     CannotResolve,
     Outcome,
     RetryOutcome,
@@ -27,7 +28,6 @@ from shared.service import (
     resolve_needs_review,
     retry_create_customer,
 )
-from shared.validation import parse_customer_request
 from tests.conftest import sample, simulated_gateway
 
 URL = "http://localhost:7071/api/customers"

@@ -9,12 +9,13 @@ from datetime import timedelta
 
 import pytest
 
-from shared.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
-from shared.mapping import split_name
-from shared.models import InvalidCustomerRequest
-from shared.retry_queue import RetryKind, RetryMessage
+from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
+from shared.core.mapping import split_name
+from shared.core.models import InvalidCustomerRequest
+from shared.core.retry_message import RetryKind, RetryMessage
+from shared.core.validation import parse_customer_request
 from shared.sap import simulator
-from shared.service import (
+from shared.usecases import (
     Outcome,
     RetryOutcome,
     Services,
@@ -23,7 +24,6 @@ from shared.service import (
     create_customer,
     retry_create_customer,
 )
-from shared.validation import parse_customer_request
 from tests.conftest import sample
 
 

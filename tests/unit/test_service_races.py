@@ -1,4 +1,4 @@
-"""Randomised interleavings against the exactly-once rules of shared/service.py.
+"""Randomised interleavings against the exactly-once rules of shared/core/claims.py and shared/usecases/.
 
 A seeded schedule mixes what production does to a handful of accounts: the flow sending them (also
 several times at once), the queue trigger handling retry messages, the host redelivering a message
@@ -25,13 +25,14 @@ from typing import Any
 
 import pytest
 
-from shared.ledger import LedgerConflict, LedgerEntry, LedgerStatus, WriteBackStatus
-from shared.mapping import split_name
-from shared.models import CustomerRequest
-from shared.retry_queue import RetryMessage
+from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
+from shared.core.mapping import split_name
+from shared.core.models import CustomerRequest
+from shared.core.retry_message import RetryMessage
+from shared.core.validation import parse_customer_request
 from shared.sap import SapCustomerCreated, SapGateway, SapInterface, simulator
-from shared.service import Services, StorageUnavailable, create_customer, retry_create_customer
-from shared.validation import parse_customer_request
+from shared.storage.port import LedgerConflict
+from shared.usecases import Services, StorageUnavailable, create_customer, retry_create_customer
 from tests.conftest import sample
 
 SEEDS = range(30)

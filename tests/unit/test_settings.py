@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.settings import (
-    SalesArea,
-    SalesforceAuth,
-    SapTransport,
-    SettingsError,
-    WriteBackMode,
-    load_settings,
-)
+from shared.core.organisation import SalesArea
+from shared.settings import SalesforceAuth, SapTransport, SettingsError, WriteBackMode, load_settings
 
 
 def test_sap_transport_has_no_default_and_the_start_check_names_it():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.models import CustomerRequest, FieldError, InvalidCustomerRequest
-from shared.reference import default_language_for_country, sap_language_key, sap_region_code, sap_regions
-from shared.validation import country_code_for_name, parse_customer_request
+from shared.core.models import CustomerRequest, FieldError, InvalidCustomerRequest
+from shared.core.reference import default_language_for_country, sap_language_key, sap_region_code, sap_regions
+from shared.core.validation import country_code_for_name, parse_customer_request
 from tests.conftest import sample
 
 ACCOUNT_15 = "001A000001HZy1T"

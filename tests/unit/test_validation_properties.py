@@ -7,8 +7,8 @@ import unicodedata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.models import CustomerRequest, InvalidCustomerRequest
-from shared.validation import parse_customer_request
+from shared.core.models import CustomerRequest, InvalidCustomerRequest
+from shared.core.validation import parse_customer_request
 
 CONTRACT_KEYS = (
     "accountId", "name", "street", "city", "postalCode", "state", "stateCode", "country", "countryCode",

@@ -2,7 +2,7 @@
 
 Pure functions, no I/O. What SAP cannot hold is never dropped silently: names are spread over the
 four KNA1 name lines without losing a character, street and city are shortened by the documented
-rules below and every shortening is reported as a MappingWarning. Organisational data that cannot
+rules of shortening.py and every shortening is reported as a MappingWarning. Organisational data that cannot
 be resolved is an InvalidCustomerRequest naming each field (and the setting to change).
 
 Warnings may carry the stored (personal) value because they go back to the caller; they are never
@@ -12,12 +12,22 @@ logged, and nothing in this module logs.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from shared.core.models import CustomerCreation, CustomerRequest, FieldError, InvalidCustomerRequest, MappingWarning
 from shared.core.organisation import SalesArea, SapOrganisation
 from shared.core.reference import default_language_for_country, sap_language_key, sap_region_code
-from shared.core.sap_lengths import longest_prefix_within, utf16_units
+from shared.core.sap_lengths import utf16_units
+from shared.core.shortening import (  # noqa: F401 - the name rules are part of the mapping's surface
+    CITY_WIDTH,
+    NAME_WIDTH,
+    STREET_WIDTH,
+    join_name,
+    shorten_city,
+    shorten_street,
+    split_name,
+    split_name_with_separators,
+)
 
 # BAPIKNA106 (PI_COMPANYDATA): the fields the mapping fills, with the widths it shortens to when the
 # live metadata allows at least that much. They are KNA1's widths (NAME1..4, ORT01, STRAS are 35
@@ -26,13 +36,13 @@ from shared.core.sap_lengths import longest_prefix_within, utf16_units
 # real lengths from SAP (`SapInterface.company_data_lengths`); the mapping uses the smaller of the two.
 # Lengths count UTF-16 code units, as a Unicode SAP system does (shared/sap_lengths.py).
 COMPANY_DATA_LENGTHS: dict[str, int] = {
-    "NAME": 35,
-    "NAME_2": 35,
-    "NAME_3": 35,
-    "NAME_4": 35,
-    "CITY": 35,
+    "NAME": NAME_WIDTH,
+    "NAME_2": NAME_WIDTH,
+    "NAME_3": NAME_WIDTH,
+    "NAME_4": NAME_WIDTH,
+    "CITY": CITY_WIDTH,
     "POSTL_COD1": 10,
-    "STREET": 35,
+    "STREET": STREET_WIDTH,
     "COUNTRY": 3,
     "COUNTRYISO": 2,
     "REGION": 3,
@@ -48,7 +58,6 @@ COMPANY_DATA_FIELDS: tuple[str, ...] = tuple(COMPANY_DATA_LENGTHS)
 # BAPIKNA102 (PI_COPYREFERENCE): sales organisation, distribution channel, division, reference customer.
 COPY_REFERENCE_FIELDS: tuple[str, ...] = ("SALESORG", "DISTR_CHAN", "DIVISION", "REF_CUSTMR")
 NAME_FIELDS = ("NAME", "NAME_2", "NAME_3", "NAME_4")
-NAME_WIDTH = COMPANY_DATA_LENGTHS["NAME"]
 
 # BAPIKNA102 (PI_COPYREFERENCE) key lengths: VKORG, VTWEG, SPART, KUNNR.
 _SALES_ORGANIZATION_LENGTH = 4
@@ -62,162 +71,6 @@ def effective_lengths(live_lengths: Mapping[str, int] | None) -> dict[str, int]:
     if not live_lengths:
         return dict(COMPANY_DATA_LENGTHS)
     return {name: min(width, live_lengths.get(name, width)) for name, width in COMPANY_DATA_LENGTHS.items()}
-
-
-# --------------------------------------------------------------------------- names
-
-
-def split_name_with_separators(name: str, width: int = NAME_WIDTH, lines: int = 4) -> tuple[list[str], list[str]]:
-    """The name as at most `lines` parts of at most `width` UTF-16 units, and what each break consumed.
-
-    `separators[i]` is what was taken out between `parts[i]` and `parts[i + 1]`: " " when the break
-    fell on a space, "" when a word was cut, so `join_name(parts, separators) == name` always.
-
-    Rule: fill lines word by word; a word longer than `width` starts a new line and is cut every
-    `width` units. If that needs more than `lines` lines, cut the whole name every `width` units
-    instead; a space that falls on such a cut is consumed as the break, so no part starts or ends
-    with a blank (SAP would drop a trailing one). A cut never splits a character.
-    Raises ValueError if even that does not fit (the name is longer than width x lines).
-    """
-    parts, separators = _split_on_words(name, width)
-    if len(parts) > lines:
-        parts, separators = _split_hard(name, width)
-    if len(parts) > lines:
-        raise ValueError(f"a name of {utf16_units(name)} units does not fit {lines} lines of {width}")
-    return parts, separators
-
-
-def split_name(name: str, width: int = NAME_WIDTH, lines: int = 4) -> list[str]:
-    """The name over SAP's name lines (NAME, NAME_2, ...); see split_name_with_separators for the rule."""
-    return split_name_with_separators(name, width, lines)[0]
-
-
-def join_name(parts: Sequence[str], separators: Sequence[str]) -> str:
-    """The inverse of split_name_with_separators: the name exactly as it was before the split."""
-    if len(separators) != max(len(parts) - 1, 0):
-        raise ValueError("expected one separator between each two parts")
-    joined = parts[0] if parts else ""
-    for separator, part in zip(separators, parts[1:], strict=True):
-        joined += separator + part
-    return joined
-
-
-def _pieces(word: str, width: int) -> list[str]:
-    """The word cut into pieces of at most `width` units (one piece when it fits)."""
-    pieces: list[str] = []
-    while word:
-        piece = longest_prefix_within(word, width) or word[0]
-        pieces.append(piece)
-        word = word[len(piece):]
-    return pieces or [""]
-
-
-def _split_on_words(name: str, width: int) -> tuple[list[str], list[str]]:
-    parts: list[str] = []
-    separators: list[str] = []
-    current: str | None = None
-    for word in name.split(" "):
-        for piece_index, piece in enumerate(_pieces(word, width)):
-            if current is None:
-                current = piece
-            elif piece_index == 0 and utf16_units(current) + 1 + utf16_units(piece) <= width:
-                current = f"{current} {piece}"
-            else:
-                parts.append(current)
-                # A new word consumed the space before it; the rest of a cut word consumed nothing.
-                separators.append(" " if piece_index == 0 else "")
-                current = piece
-    parts.append(current or "")
-    return parts, separators
-
-
-def _split_hard(name: str, width: int) -> tuple[list[str], list[str]]:
-    parts: list[str] = []
-    separators: list[str] = []
-    position = 0
-    while True:
-        chunk = longest_prefix_within(name[position:], width) or name[position:position + 1]
-        position += len(chunk)
-        if position >= len(name):
-            parts.append(chunk)
-            return parts, separators
-        separator = ""
-        if name[position] == " ":
-            separator = " "
-            position += 1
-        elif chunk.endswith(" "):
-            separator = " "
-            chunk = chunk[:-1]
-        parts.append(chunk)
-        separators.append(separator)
-
-
-# --------------------------------------------------------------------------- street and city
-
-# Applied word-wise to a street that does not fit, before anything is cut. Postal-service
-# abbreviations that a carrier and a reader both recognise; directions (North, West) are left
-# alone because they are as often part of a street's proper name.
-_STREET_ABBREVIATIONS = {
-    "street": "St.",
-    "avenue": "Ave.",
-    "boulevard": "Blvd.",
-    "road": "Rd.",
-    "drive": "Dr.",
-    "lane": "Ln.",
-    "court": "Ct.",
-    "place": "Pl.",
-    "square": "Sq.",
-    "highway": "Hwy.",
-    "parkway": "Pkwy.",
-    "suite": "Ste.",
-    "building": "Bldg.",
-    "floor": "Fl.",
-    "apartment": "Apt.",
-    "straße": "Str.",
-    "strasse": "Str.",
-}
-# Whole words only, never followed by a dot already ("Street." must not become "St..").
-_ABBREVIATION_PATTERN = re.compile(
-    r"\b(" + "|".join(sorted(_STREET_ABBREVIATIONS, key=len, reverse=True)) + r")\b(?!\.)", re.IGNORECASE
-)
-# German compounds carry the street type as a suffix: Bahnhofstraße -> Bahnhofstr.
-_GERMAN_STREET_SUFFIX = re.compile(r"(?<=\w)(stra(?:ß|ss)e)\b(?!\.)", re.IGNORECASE)
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-def shorten_street(street: str, width: int = COMPANY_DATA_LENGTHS["STREET"]) -> tuple[str, bool]:
-    """The street as SAP's one-line STREET field holds it, and whether it had to be shortened.
-
-    Rule: lines become one line joined by ", " (always: STREET has one line); if that is longer than
-    `width`, the street types in _STREET_ABBREVIATIONS are abbreviated; if still too long, it is cut
-    at the last word boundary that fits (a single word longer than `width` is cut at `width`).
-    """
-    lines = [" ".join(line.split()) for line in _LINE_BREAK.split(street)]
-    one_line = ", ".join(line for line in lines if line)
-    if utf16_units(one_line) <= width:
-        return one_line, False
-    abbreviated = _ABBREVIATION_PATTERN.sub(lambda match: _STREET_ABBREVIATIONS[match.group(1).lower()], one_line)
-    abbreviated = _GERMAN_STREET_SUFFIX.sub(lambda match: match.group(1)[:3] + ".", abbreviated)
-    return _cut_at_word_boundary(abbreviated, width), True
-
-
-def shorten_city(city: str, width: int = COMPANY_DATA_LENGTHS["CITY"]) -> tuple[str, bool]:
-    """The city cut at the last word boundary that fits `width`, and whether it had to be cut."""
-    one_line = " ".join(city.split())
-    if utf16_units(one_line) <= width:
-        return one_line, False
-    return _cut_at_word_boundary(one_line, width), True
-
-
-def _cut_at_word_boundary(text: str, width: int) -> str:
-    if utf16_units(text) <= width:
-        return text
-    fitting = longest_prefix_within(text, width)
-    # A space just after the part that fits is a word boundary too.
-    boundary = len(fitting) if text[len(fitting):len(fitting) + 1] == " " else fitting.rfind(" ")
-    cut = text[:boundary] if boundary > 0 else fitting
-    # "Main St. 1, Building 5," reads better without the dangling separator.
-    return cut.rstrip(" ,;-/") or fitting
 
 
 # --------------------------------------------------------------------------- the mapping

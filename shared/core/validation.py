@@ -1,5 +1,9 @@
 """Validation of the CreateSAPCustomer request body (pure functions, no I/O).
 
+Why one module of this length: it is the request contract, one rule next to its field, and the
+text rules (invisible characters, scripts) that every field shares; split, a reader would have to
+assemble the contract from several files. Reference data it uses lives in core/reference/.
+
 The body is a flat JSON object with camelCase properties, one per Salesforce field the flow passes
 (see ARCHITECTURE.md, "Contract of CreateSAPCustomer"). `parse_customer_request` turns it into a
 normalised `CustomerRequest` or raises `InvalidCustomerRequest` carrying every problem at once, one

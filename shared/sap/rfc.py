@@ -1,5 +1,9 @@
 """RfcSapGateway: the SapGateway port over pyrfc (or pyrfcx, or the simulator, which mirrors both).
 
+Why one module of this length: the unit of work, the metadata check, the duplicate guard and the
+classification of pyrfc's errors share one session and one notion of "how far the unit got"; they
+are everything this project knows about pyrfc, and a reader checks them against SAP's behaviour together.
+
 One connection, i.e. one RFC session, per unit of work: the duplicate guard's search, the create
 BAPI and BAPI_TRANSACTION_COMMIT run on the same session, because pyrfc 3.4 reopens the connection
 inside call() after errors of several groups (communication, ABAP runtime, logon, external runtime)

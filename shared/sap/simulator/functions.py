@@ -1,5 +1,8 @@
 """What the simulated function modules do: the BAPI behaviour, on the system's state.
 
+Why one module of this length: one function per function module the product calls, with the message
+catalogue they share; each reads like the BAPI's documentation, in one place.
+
 Every function gets the system (whose lock the caller holds), the calling session and the filled
 import parameters, and returns the export and table parameters as pyrfc would.
 

@@ -1,5 +1,8 @@
 """Function module interfaces (as SE37 shows them) and what pyrfc 3.4 does when it fills parameters.
 
+Why one module of this length: it is the DDIC of the simulated system (structures and interfaces, each
+with where it comes from) and the metadata pyrfc reports from it; both must agree field for field.
+
 Where each fact comes from (V = verified against a published source, U = unverified):
 * BAPIKNA106 (PI_COMPANYDATA): the 33 field names and their order, V: classes generated from a live
   ERP's WSDL in the public repository luisurbinanet/tactusoft-svn (`affinityWebServices/src/com/

@@ -7,7 +7,7 @@ that names it instead of failing the first request.
 
 import azure.functions as func
 
-from functions import customers, health, retry
+from functions import customers, health, retry, sweep
 from shared import bootstrap
 from shared.log import configure_logging
 
@@ -18,3 +18,4 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(customers.bp)
 app.register_functions(retry.bp)
 app.register_functions(health.bp)
+app.register_functions(sweep.bp)

@@ -4,6 +4,8 @@
     python -m admin poison replay (--id MESSAGE_ID | --all) [--yes]
     python -m admin status ACCOUNT_ID [--json]
     python -m admin resolve ACCOUNT_ID (--customer NUMBER | --create) [--yes]
+    python -m admin list [--status STATUS ...] [--older-than MINUTES] [--max N] [--json]
+    python -m admin sweep [--dry-run]
 
 Settings come from the environment, read by the app's own `shared.settings.load_settings`.
 Exit codes: 0 done; 1 not done or not all done (declined, unknown message or account, messages left
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 from azure.core.exceptions import AzureError
 
 from admin import ExitCode, poison
+from shared.core.ledger import LedgerStatus
 from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
 from shared.log import configure_logging
 from shared.settings import Settings, SettingsError, load_settings
@@ -61,18 +64,39 @@ def _parser() -> argparse.ArgumentParser:
     decision.add_argument("--create", action="store_true",
                           help="no earlier attempt created one: create it now, without searching again")
     resolve.add_argument("--yes", action="store_true", help="do not ask (required when stdin is not a terminal)")
+
+    listing = commands.add_parser("list", help="accounts by ledger status (e.g. stuck pending, needs_review)")
+    listing.add_argument("--status", action="append", choices=[status.value for status in LedgerStatus],
+                         help="only this status (repeat for several; default: all)")
+    listing.add_argument("--older-than", type=int, metavar="MINUTES", dest="older_than",
+                         help="only entries unchanged for at least MINUTES")
+    listing.add_argument("--max", type=int, default=100, metavar="N", help="at most N accounts (default 100)")
+    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+
+    sweep = commands.add_parser("sweep", help="queue a check for every abandoned claim and lost retry message")
+    sweep.add_argument("--dry-run", action="store_true", help="only list what would be checked")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "list" and not 1 <= args.max <= 1000:
+        parser.error("--max must be between 1 and 1000")
     if args.command == "poison" and args.poison_command == "list" and not 1 <= args.max <= poison.PEEK_LIMIT:
         parser.error(f"--max must be between 1 and {poison.PEEK_LIMIT}")
     try:
         settings = load_settings(sap_required=False)
         if args.command == "status":
             return _status(settings, args.account_id, args.json)
+        if args.command == "list":
+            from admin.listing import list_accounts
+
+            return list_accounts(settings, args.status, args.older_than, args.max, args.json)
+        if args.command == "sweep":
+            from admin.listing import sweep
+
+            return sweep(settings, args.dry_run)
         if args.command == "resolve":
             from admin.resolve import resolve
 

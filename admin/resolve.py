@@ -11,25 +11,11 @@ from __future__ import annotations
 import sys
 
 from admin import ExitCode
+from admin.wiring import operations_services
 from shared.core.ledger import LedgerStatus
-from shared.core.models import CustomerCreation
 from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
-from shared.sap import SapConfigurationError, SapCustomerCreated, SapGateway, SapInterface
-from shared.settings import Settings, WriteBackMode
-from shared.usecases import CannotResolve, Services, resolve_needs_review
-
-
-class _NoSap(SapGateway):
-    """The command never talks to SAP: a create it decides on runs in the function app's queue trigger."""
-
-    def check_interface(self) -> SapInterface:
-        raise SapConfigurationError("the operations command does not connect to SAP")
-
-    def create_customer(self, creation: CustomerCreation) -> SapCustomerCreated:
-        raise SapConfigurationError("the operations command does not connect to SAP")
-
-    def ping(self) -> None:
-        raise SapConfigurationError("the operations command does not connect to SAP")
+from shared.settings import Settings
+from shared.usecases import CannotResolve, resolve_needs_review
 
 
 def resolve(settings: Settings, raw_account_id: str, customer_number: str | None, create: bool,
@@ -45,7 +31,7 @@ def resolve(settings: Settings, raw_account_id: str, customer_number: str | None
     if confirm and not _confirmed(account_id, customer_number):
         print("nothing changed")
         return ExitCode.NOTHING_DONE
-    services = _services(settings)
+    services = operations_services(settings)
     try:
         entry = resolve_needs_review(account_id, services, customer_number=customer_number, create=create)
     except CannotResolve as problem:
@@ -62,18 +48,3 @@ def resolve(settings: Settings, raw_account_id: str, customer_number: str | None
 def _confirmed(account_id: str, customer_number: str | None) -> bool:
     what = f"record SAP customer {customer_number} for" if customer_number else "create a new SAP customer for"
     return input(f"{what} {account_id}? [y/N] ").strip().lower() in ("y", "yes")
-
-
-def _services(settings: Settings) -> Services:
-    from shared.storage.clients import COMMAND_CLIENT_OPTIONS
-    from shared.storage.queue import storage_retry_queue_from_settings
-    from shared.storage.table_ledger import table_ledger_from_settings
-
-    writeback = None
-    if settings.writeback is WriteBackMode.FUNCTION:
-        from shared.salesforce.simple_salesforce import writeback_from_settings
-
-        writeback = writeback_from_settings(settings)
-    return Services(sap=_NoSap(), ledger=table_ledger_from_settings(settings, **COMMAND_CLIENT_OPTIONS),
-                    retry_queue=storage_retry_queue_from_settings(settings, **COMMAND_CLIENT_OPTIONS),
-                    organisation=settings.sap_organisation, retry=settings.retry, writeback=writeback)

@@ -110,7 +110,11 @@ def decide_retry(entry: LedgerEntry | None, *, is_check: bool, message_token: st
                  message_tracking_id: str, message_attempt: int, now: datetime,
                  windows: ClaimWindows) -> RetryDecision:
     """A retry (or check) message for the account whose ledger entry is `entry`."""
-    if is_check and (entry is None or entry.status is not LedgerStatus.PENDING):
+    if is_check and (entry is None or not (
+            entry.status is LedgerStatus.PENDING
+            or (entry.status is LedgerStatus.QUEUED and _queued_is_overdue(entry, now, windows)))):
+        # A check (of an in_progress answer, or from the sweep) finishes a dead worker's claim or a
+        # queued entry whose message was lost; anything else finished without it.
         return Skip("the claim holder finished: created, queued or visibly failed")
     if entry is None:
         return ClaimNew()  # the claim was released after a failed enqueue, or storage was reset

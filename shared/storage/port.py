@@ -8,8 +8,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection
+from datetime import datetime
 
-from shared.core.ledger import LedgerEntry
+from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.retry_message import RetryMessage
 
 
@@ -38,6 +40,13 @@ class Ledger(ABC):
     @abstractmethod
     def delete(self, entry: LedgerEntry) -> None:
         """Remove the row if its etag still matches (used to release a claim that never reached SAP)."""
+
+    @abstractmethod
+    def find(self, statuses: Collection[LedgerStatus], updated_before: datetime | None = None,
+             limit: int = 1000) -> list[LedgerEntry]:
+        """Entries in one of `statuses` (last changed before `updated_before`, when given), at most
+        `limit`: what the sweep, the operations command and monitoring look for. A scan of the table,
+        never on a request's path."""
 
 
 class RetryQueueUnavailable(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -196,6 +196,29 @@ class TableLedger(Ledger):
         except ResourceNotFoundError:
             return None
         return _from_entity(entity, entity.metadata.get("etag"))
+
+    def find(self, statuses: Collection[LedgerStatus], updated_before: datetime | None = None,
+             limit: int = 1000) -> list[LedgerEntry]:
+        chosen = sorted({LedgerStatus(status).value for status in statuses})
+        if not chosen:
+            return []
+        parameters: dict[str, Any] = {f"s{index}": value for index, value in enumerate(chosen)}
+        # The SDK substitutes @names word by word (split on blanks): parentheses stand apart.
+        query = "( " + " or ".join(f"Status eq @s{index}" for index in range(len(chosen))) + " )"
+        query += f" and RowKey eq '{ROW_KEY}'"
+        if updated_before is not None:
+            parameters["before"] = _utc(updated_before)
+            query += " and UpdatedAt lt @before"
+
+        def scan() -> list[LedgerEntry]:
+            found: list[LedgerEntry] = []
+            for entity in self._table.query_entities(query, parameters=parameters, results_per_page=min(limit, 1000)):
+                found.append(_from_entity(entity, entity.metadata.get("etag")))
+                if len(found) >= limit:
+                    break
+            return found
+
+        return self._call("(query)", scan)
 
     def claim(self, entry: LedgerEntry) -> LedgerEntry:
         try:

@@ -4,6 +4,7 @@
     retry_create_customer    the queue path: a retry, check or write-back message (retry.py)
     account_status           the ledger's entry for an account (status.py)
     resolve_needs_review     an operator's decision on an account held for review (status.py)
+    sweep_abandoned          finish dead workers' claims and lost messages (sweep.py)
 """
 
 from shared.usecases.create import create_customer
@@ -17,6 +18,7 @@ from shared.usecases.services import (
     StorageUnavailable,
 )
 from shared.usecases.status import CannotResolve, account_status, resolve_needs_review
+from shared.usecases.sweep import SweepReport, sweep_abandoned
 
 __all__ = [
     "CannotResolve",
@@ -26,8 +28,10 @@ __all__ = [
     "SapNotReady",
     "Services",
     "StorageUnavailable",
+    "SweepReport",
     "account_status",
     "create_customer",
     "resolve_needs_review",
     "retry_create_customer",
+    "sweep_abandoned",
 ]

@@ -61,7 +61,7 @@ def record_rejection(entry: LedgerEntry, request: CustomerRequest, rejection: Sa
     message = rejection.message
     logger.warning("SAP rejected the account data",
                    extra={"sap_message_id": message.id, "sap_message_number": message.number})
-    update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=entry.attempts + 1,
+    update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=entry.attempts + 1, payload=None,
                                  last_error=describe(rejection), error_kind=rejection.kind,
                                  updated_at=services.clock()), services)
     if services.writeback is not None:
@@ -74,7 +74,7 @@ def record_rejection(entry: LedgerEntry, request: CustomerRequest, rejection: Sa
 def record_permanent_failure(entry: LedgerEntry, error: SapError, services: Services,
                               warnings: tuple[MappingWarning, ...] = ()) -> CreateResult:
     logger.error("SAP failed permanently", extra={"sap_error": type(error).__name__})
-    update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=entry.attempts + 1,
+    update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=entry.attempts + 1, payload=None,
                                  last_error=describe(error), error_kind=error.kind,
                                  outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
                                  updated_at=services.clock()), services)
@@ -98,6 +98,6 @@ def store_failure(entry: LedgerEntry | None, message: RetryMessage, error: str, 
     if entry is None:
         return
     update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=message.attempt, last_error=error[:1000],
-                                 updated_at=services.clock()), services)
+                                 payload=None, updated_at=services.clock()), services)
     if services.writeback is not None:
         write_back_failed(message.account_id, error, services)

@@ -99,12 +99,14 @@ def _claim_for_create(request: CustomerRequest, services: Services) -> LedgerEnt
         now = services.clock()
         decision = decide_create(existing, now, services.windows)
         try:
+            # The claim holds the request until the account is created, so the sweep can finish it
+            # should this worker die and the caller never send it again (same write, no extra round trip).
             if isinstance(decision, ClaimNew):
                 return ledger_call(services.ledger.claim, LedgerEntry(
                     account_id=account_id, status=LedgerStatus.PENDING, tracking_id=services.new_tracking_id(),
-                    created_at=now, updated_at=now))
+                    created_at=now, updated_at=now, payload=request.to_payload()))
             if isinstance(decision, TakeOver):
-                return ledger_call(services.ledger.update, decision.claim)
+                return ledger_call(services.ledger.update, decision.claim.evolve(payload=request.to_payload()))
         except LedgerConflict:
             continue
         assert existing is not None and isinstance(decision, Reply)

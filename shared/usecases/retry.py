@@ -117,8 +117,11 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
             if isinstance(decision, ClaimNew):
                 return ledger_call(services.ledger.claim, LedgerEntry(
                     account_id=message.account_id, status=LedgerStatus.PENDING, tracking_id=message.tracking_id,
-                    created_at=now, updated_at=now, attempts=message.attempt))
-            return ledger_call(services.ledger.update, decision.claim)
+                    created_at=now, updated_at=now, attempts=message.attempt, payload=dict(message.payload)))
+            claim = decision.claim
+            if message.kind is not RetryKind.WRITEBACK and message.payload:
+                claim = claim.evolve(payload=dict(message.payload))
+            return ledger_call(services.ledger.update, claim)
         except LedgerConflict:
             continue
     # Still moving after several rounds: let the host deliver this message again later.

@@ -60,7 +60,7 @@ def resolve_needs_review(account_id: str, services: Services, *, customer_number
         logger.warning("operator resolved the account: create without searching")
         # The operator vouches that no earlier attempt created a customer: no search before this create.
         return ledger_call(services.ledger.update, entry.evolve(
-            status=LedgerStatus.QUEUED, retry_token=message.retry_token, outcome_unknown=False, payload=None,
+            status=LedgerStatus.QUEUED, retry_token=message.retry_token, outcome_unknown=False,
             last_error="operator chose to create", error_kind=None, updated_at=services.clock()))
 
 

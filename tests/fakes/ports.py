@@ -49,6 +49,13 @@ class InMemoryLedger(Ledger):
             self._rows[entry.account_id] = stored
             return stored
 
+    def find(self, statuses, updated_before=None, limit: int = 1000) -> list[LedgerEntry]:
+        self._check()
+        with self._lock:
+            rows = [row for row in self._rows.values() if row.status in set(statuses)
+                    and (updated_before is None or row.updated_at < updated_before)]
+        return sorted(rows, key=lambda row: row.account_id)[:limit]
+
     def delete(self, entry: LedgerEntry) -> None:
         self._check()
         with self._lock:

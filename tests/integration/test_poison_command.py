@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.data.tables import TableServiceClient
@@ -14,7 +14,7 @@ from azure.storage.queue import QueueServiceClient
 
 from admin import ExitCode
 from admin.__main__ import main
-from shared.core.ledger import LedgerStatus
+from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.retry_message import RetryMessage
 from shared.core.validation import parse_customer_request
 from shared.sap import simulator
@@ -200,3 +200,31 @@ def test_admin_resolve_completes_an_account_held_for_review(services, sap_system
     assert entry.status is LedgerStatus.CREATED and entry.customer_number == first.number and entry.adopted
     assert len(sap_system.created_customers()) == 2  # the operator's choice, no third customer
     assert main(["resolve", account_id, "--create", "--yes"]) == ExitCode.NOTHING_DONE  # not held any more
+
+
+def test_admin_list_finds_a_stuck_claim_and_admin_sweep_finishes_it(services, sap_system: simulator.SimulatedSap,
+                                                                     raw_queues, capsys):
+    """A claim left `pending` by a dead worker (Table storage on Azurite, its real query): `list --status
+    pending --older-than` shows it, `sweep` queues a check, and the queue trigger finishes it."""
+    request = parse_customer_request(sample("german-account"))
+    account_id = request.account_id
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    services.ledger.claim(LedgerEntry(account_id=account_id, status=LedgerStatus.PENDING, tracking_id="t-dead",
+                                      created_at=long_ago, updated_at=long_ago, payload=request.to_payload()))
+
+    assert main(["list", "--status", "pending", "--older-than", "30"]) == 0
+    listed = capsys.readouterr().out
+    assert account_id in listed and "pending" in listed
+    assert main(["list", "--status", "created"]) == 0
+    assert "No accounts with status created" in capsys.readouterr().out
+
+    assert main(["sweep", "--dry-run"]) == 0
+    assert account_id in capsys.readouterr().out
+    assert main(["sweep"]) == 0
+    assert "Queued a check for 1 abandoned account(s)." in capsys.readouterr().out
+    assert drain(services, raw_queues) == [RetryOutcome.CREATED]
+
+    assert services.ledger.get(account_id).status is LedgerStatus.CREATED
+    assert main(["list", "--status", "created", "--json"]) == 0
+    [shown] = json.loads(capsys.readouterr().out)["accounts"]
+    assert shown["accountId"] == account_id and shown["customerNumber"]

@@ -232,3 +232,19 @@ def test_identity_based_connection_with_explicit_service_uri():
 def test_no_storage_connection_is_a_settings_error():
     with pytest.raises(SettingsError, match="AzureWebJobsStorage"):
         table_ledger_from_settings(Settings(), environ={})
+
+
+def test_find_returns_entries_of_the_given_statuses_changed_before_a_moment(ledger):
+    old = NOW - timedelta(days=1)
+    for index, (status, updated) in enumerate([(LedgerStatus.PENDING, old), (LedgerStatus.PENDING, NOW),
+                                               (LedgerStatus.QUEUED, old), (LedgerStatus.CREATED, old)]):
+        ledger.claim(pending(f"001Dn00000Find{index}AAA").evolve(status=status, updated_at=updated))
+
+    stale = ledger.find([LedgerStatus.PENDING], updated_before=NOW - timedelta(minutes=1))
+    both = ledger.find([LedgerStatus.PENDING, LedgerStatus.QUEUED])
+
+    assert [entry.account_id for entry in stale] == ["001Dn00000Find0AAA"]
+    assert sorted(entry.account_id for entry in both) == ["001Dn00000Find0AAA", "001Dn00000Find1AAA",
+                                                          "001Dn00000Find2AAA"]
+    assert len(ledger.find([LedgerStatus.PENDING, LedgerStatus.QUEUED], limit=2)) == 2
+    assert ledger.find([]) == []

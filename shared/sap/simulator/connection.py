@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -137,7 +136,7 @@ class Connection:
         inputs = self._system.prepare(func_name, params)
         timeout = (options or {}).get("timeout") or self.__config["timeout"]
         if timeout and self._system.faults.latency_ms / 1000 > timeout:
-            time.sleep(timeout)
+            self._system.sleep(timeout)  # the call runs until pyrfc cancels it
             canceled = self._session_id
             self._system.close_session(canceled)
             self._session_id = None

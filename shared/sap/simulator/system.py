@@ -77,15 +77,19 @@ class SimulatedSap:
 
     `credentials` (user, password): when given, connections must log on with them (LogonError
     otherwise); when None, any logon is accepted. `structures` replaces the DDIC structures (another
-    release: a field missing, another length); `today` is the system date KNA1-ERDAT gets.
+    release: a field missing, another length); `today` is the system date KNA1-ERDAT gets. `sleep` is
+    how the system waits out its latency and a connection its call timeout (time.sleep; a test passes
+    one that only records the wait, so a slow SAP costs it no time).
     """
 
     def __init__(self, customizing: Customizing | None = None, credentials: tuple[str, str] | None = None,
                  faults: FaultPlan | None = None, with_reference_customers: bool = True,
-                 structures: Structures | None = None, today: Callable[[], date] = date.today) -> None:
+                 structures: Structures | None = None, today: Callable[[], date] = date.today,
+                 sleep: Callable[[float], object] = time.sleep) -> None:
         self.customizing = customizing or Customizing()
         self.structures: Structures = copy.deepcopy(dict(structures if structures is not None else STRUCTURES))
         self.today = today
+        self.sleep = sleep
         self.truncations = Truncations()
         self.credentials = credentials
         self.faults = faults or FaultPlan()
@@ -234,7 +238,7 @@ class SimulatedSap:
 
     def _network_delay(self) -> None:
         if self.faults.latency_ms:
-            time.sleep(self.faults.latency_ms / 1000)
+            self.sleep(self.faults.latency_ms / 1000)
 
 
 def _partner_not_reached() -> CommunicationError:

@@ -7,6 +7,7 @@ functions over it.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -154,9 +155,18 @@ def category_of_stored(entry: LedgerEntry) -> str | None:
     return _KIND_LABELS.get(entry.error_kind, "SAP error")
 
 
+# The SAP address in an RFC library message ("partner 'sap01.corp:3300' not reached", "ASHOST=10.1.2.3"):
+# the ledger's lastError is shown by the status API, which a flow's owner may read; the address is not theirs.
+_SAP_ADDRESS = re.compile(r"(?i)(partner\s+')[^']*(')|\b((?:as|ms|gw)host\s*[=:]\s*)\S+")
+
+
 def describe(error: SapError) -> str:
+    """What the ledger keeps of an error (and the status API shows): its category and detail, without
+    the SAP system's address."""
     label = next((text for cls, text in _CATEGORIES.items() if isinstance(error, cls)), "SAP error")
-    return f"{label}: {error.detail}"[:1000]
+    detail = _SAP_ADDRESS.sub(lambda m: f"{m.group(1)}***{m.group(2)}" if m.group(1) else f"{m.group(3)}***",
+                              error.detail)
+    return f"{label}: {detail}"[:1000]
 
 
 def log_sap_problem(error: SapError, attempt: int, queued: bool) -> None:

@@ -441,3 +441,14 @@ def test_an_old_copy_of_a_message_does_not_reopen_a_failed_account(fake_services
     assert _customers_for(sap_system, request.account_id) == []
     replay = dataclasses.replace(fake_services.retry_queue.poison[0], attempt=0)  # what `admin poison replay` sends
     assert retry_create_customer(replay, fake_services) is RetryOutcome.CREATED
+
+
+def test_the_status_never_shows_the_sap_systems_address(fake_services, sap_system):
+    request = _request()
+    sap_system.faults.down = True
+    create_customer(request, fake_services)
+
+    status = account_status(request.account_id, fake_services.ledger).to_status_json()
+
+    assert "sapsim" not in status["lastError"] and "3300" not in status["lastError"]
+    assert "partner '***' not reached" in status["lastError"]

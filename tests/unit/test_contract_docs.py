@@ -36,3 +36,19 @@ def test_the_readme_states_the_name_limit_the_validator_enforces():
 @pytest.mark.parametrize("name", sorted(path.stem for path in SAMPLES.glob("*.json")))
 def test_samples_use_only_contract_fields(name):
     assert set(sample(name)) <= set(CONTRACT_FIELDS)
+
+
+def test_the_readme_says_what_the_defaults_do_with_a_request_without_organisational_data(fake_services):
+    from shared.core.models import InvalidCustomerRequest
+    from shared.core.validation import parse_customer_request
+    from shared.usecases import create_customer
+
+    row = _request_table()["salesOrganization"]
+    assert "unless `SAP_DEFAULT_SALES_AREA` is set" in row and "400 naming `salesOrganization`" in row
+    organisational = ("companyCode", "salesOrganization", "distributionChannel", "division")
+    payload = {key: value for key, value in sample("german-account").items() if key not in organisational}
+
+    with pytest.raises(InvalidCustomerRequest) as raised:
+        create_customer(parse_customer_request(payload), fake_services)
+
+    assert [error.field for error in raised.value.errors] == ["salesOrganization"]

@@ -1,4 +1,5 @@
 """Fixtures shared by every test folder: a fresh simulated SAP, services wired to fakes, and Azurite.
+Helpers and fakes are in tests/support/ and tests/fakes/, never imported from here.
 
 Azurite is the test session's own, on free ports, not the developer's on 10000-10002: a `scripts/run`
 in another terminal may stop that one (Ctrl-C stops what it started) in the middle of a test run, and
@@ -7,13 +8,9 @@ tests must not see a developer's data. One session fixture here, so a session ne
 
 from __future__ import annotations
 
-import json
-import socket
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -24,12 +21,8 @@ from shared.sap.rfc import RfcSapGateway
 from shared.settings import RetrySettings, Settings, load_settings
 from shared.usecases import Services
 from tests.fakes.ports import InMemoryLedger, InMemoryRetryQueue, RecordingWriteBack
-
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-
-
-def sample(name: str) -> dict:
-    return json.loads((SAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+from tests.support.network import free_ports
+from tests.support.sap import simulated_gateway
 
 
 @pytest.fixture
@@ -38,13 +31,6 @@ def sap_system() -> Iterator[simulator.SimulatedSap]:
     system = simulator.SimulatedSap()
     with simulator.use_system(system):
         yield system
-
-
-def simulated_gateway(**options: object) -> RfcSapGateway:
-    """The production rfc adapter over the simulator (the process default system unless `system=`
-    is given through a logon parameter), knowing how the simulator's FIND says "nothing found"."""
-    return RfcSapGateway({}, rfc_module=simulator, no_match_messages=simulator.NO_MATCH_MESSAGES,
-                         **options)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -71,17 +57,9 @@ def fake_services(sap_gateway: RfcSapGateway) -> Iterator[Services]:
     bootstrap.reset()
 
 
-def _free_ports(count: int) -> list[int]:
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-
-
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[AzuriteEndpoints]:
-    blob, queue, table = _free_ports(3)
+    blob, queue, table = free_ports(3)
     endpoints = ensure_azurite(endpoints=AzuriteEndpoints(blob_port=blob, queue_port=queue, table_port=table))
     yield endpoints
     stop_azurite()

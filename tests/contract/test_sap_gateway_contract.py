@@ -29,7 +29,8 @@ from shared.sap import (
     wire,
 )
 from shared.settings import load_settings
-from tests.conftest import sample, simulated_gateway
+from tests.support.samples import sample
+from tests.support.sap import simulated_gateway
 
 
 class WireGateway(SapGateway):

@@ -11,8 +11,8 @@ import requests
 from azure.core.exceptions import ResourceNotFoundError
 
 from devtools.fake_salesforce import salesforce_id18
-from tests.conftest import sample
-from tests.e2e.conftest import RunningProduct
+from tests.support.product import RunningProduct
+from tests.support.samples import sample
 
 pytestmark = pytest.mark.e2e
 

@@ -35,14 +35,6 @@ def _client(fake: FakeSalesforce) -> Salesforce:
                       session=fake.session())
 
 
-def test_id18_matches_salesforce_checksum():
-    # Published example pair from Salesforce's documentation of case-safe Ids.
-    assert salesforce_id18("001A0000006Vm9r") == "001A0000006Vm9rIAC"
-    assert salesforce_id18("001A0000006Vm9rIAC") == "001A0000006Vm9rIAC"
-    with pytest.raises(ValueError):
-        salesforce_id18("not-an-id")
-
-
 def test_token_answer_has_salesforce_shape(fake):
     credentials = fake.credentials
     response = _token(fake, grant_type="client_credentials", client_id=credentials.client_id,

@@ -23,7 +23,7 @@ from shared.settings import RetrySettings, load_settings
 from shared.storage.queue import StorageRetryQueue, parse_queue_body
 from shared.storage.table_ledger import TableLedger
 from shared.usecases import Outcome, RetryOutcome, Services, create_customer, retry_create_customer
-from tests.conftest import sample
+from tests.support.samples import sample
 
 pytestmark = pytest.mark.azurite
 

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,41 +17,16 @@ import requests
 from azure.storage.queue import QueueClient
 
 from devtools.fake_salesforce import salesforce_id18
-from devtools.run import MAX_RESTARTS, READY_LINE, RESTART_LINE, SAP_SIMULATOR_STATE_FILE, journaled_simulator
-from shared.sap import simulator
-from tests.conftest import sample
-from tests.integration.test_run_command import (
-    STOP_DEADLINE_SECONDS,
-    RunningCommand,
-    _free_port,
-    _process_exists,
-    isolated_run_environment,
-)
+from devtools.run import MAX_RESTARTS, READY_LINE, RESTART_LINE, SAP_SIMULATOR_STATE_FILE
+from tests.support.network import free_port
+from tests.support.run_command import STOP_DEADLINE_SECONDS, RunningCommand, process_exists
+from tests.support.samples import sample
 
 pytestmark = pytest.mark.e2e
 # Retries come back after exactly this (attempt 1: the base; later ones: capped at the same maximum), long
 # enough for the kill to come before the first retry is dequeued.
 RETRY_DELAY_SECONDS = 6
 FINISH_DEADLINE_SECONDS = 40.0
-
-
-
-@pytest.fixture
-def run_environment() -> dict[str, str]:
-    return isolated_run_environment()
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "local"
-
-
-@pytest.fixture
-def started_runs() -> Iterator[list[RunningCommand]]:
-    runs: list[RunningCommand] = []
-    yield runs
-    for run in runs:  # a failed assertion must not leave a host (or an Azurite) behind
-        run.stop()
 
 
 def _accounts(count: int) -> list[dict]:
@@ -92,7 +66,7 @@ def test_a_killed_host_comes_back_and_finishes_every_accepted_request_once_witho
         "RETRY_BASE_DELAY_SECONDS": str(RETRY_DELAY_SECONDS),
         "RETRY_MAX_DELAY_SECONDS": str(RETRY_DELAY_SECONDS),
     })
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     run = RunningCommand.start("--port", str(port), "--data-dir", str(data_dir), environment=run_environment)
     started_runs.append(run)
@@ -114,7 +88,7 @@ def test_a_killed_host_comes_back_and_finishes_every_accepted_request_once_witho
     queue = QueueClient.from_connection_string(run_environment["AzureWebJobsStorage"],
                                                run_environment["RETRY_QUEUE_NAME"])
     assert queue.get_queue_properties().approximate_message_count >= len(queued)
-    assert first["azurite"] is not None and _process_exists(first["azurite"])
+    assert first["azurite"] is not None and process_exists(first["azurite"])
 
     second = run.started_pids(nth=2)
     assert second["host"] != first["host"] and second["azurite"] == first["azurite"]
@@ -137,12 +111,12 @@ def test_a_killed_host_comes_back_and_finishes_every_accepted_request_once_witho
         assert customer["number"] == status["customerNumber"]
     assert len(journal) == len(accepted), "no other customer was created, before or after the crash"
     assert len({record["number"] for record in journal}) == len(journal), "no number handed out twice"
-    assert _process_exists(first["azurite"])
+    assert process_exists(first["azurite"])
 
 
 def test_a_host_that_keeps_dying_ends_the_run_with_exit_1_and_stops_storage(run_environment, data_dir,
                                                                              started_runs):
-    run = RunningCommand.start("--port", str(_free_port()), "--data-dir", str(data_dir), environment=run_environment)
+    run = RunningCommand.start("--port", str(free_port()), "--data-dir", str(data_dir), environment=run_environment)
     started_runs.append(run)
     azurite_pid = run.started_pids()["azurite"]
     for start in range(1, MAX_RESTARTS + 2):  # the first start and MAX_RESTARTS restarts, each killed when ready
@@ -153,14 +127,14 @@ def test_a_host_that_keeps_dying_ends_the_run_with_exit_1_and_stops_storage(run_
 
     assert run.process.wait(timeout=STOP_DEADLINE_SECONDS) == 1, run.output()
     assert f"{MAX_RESTARTS + 1} times within" in run.output()
-    assert azurite_pid is not None and not _process_exists(azurite_pid)
+    assert azurite_pid is not None and not process_exists(azurite_pid)
 
 
 def test_storage_survives_a_stop_and_start_of_the_run_and_fresh_empties_it(run_environment, data_dir, started_runs):
     [payload] = _accounts(1)
 
     def start(*extra: str) -> tuple[RunningCommand, str]:
-        port = _free_port()
+        port = free_port()
         run = RunningCommand.start("--port", str(port), "--data-dir", str(data_dir), *extra,
                                    environment=run_environment)
         started_runs.append(run)
@@ -187,25 +161,3 @@ def test_storage_survives_a_stop_and_start_of_the_run_and_fresh_empties_it(run_e
     assert requests.get(f"{base_url}/api/customers/{payload['accountId']}", timeout=10).status_code == 404
     assert _journal(data_dir) == []
     stop(run)
-
-
-def test_the_simulator_journal_keeps_customers_and_never_reuses_a_number(tmp_path):
-    journal = tmp_path / SAP_SIMULATOR_STATE_FILE
-    first = journaled_simulator(journal)
-    with simulator.use_system(first), simulator.Connection() as connection:
-        created = connection.call(
-            "BAPI_CUSTOMER_CREATEFROMDATA1",
-            PI_COPYREFERENCE={"SALESORG": "1000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000001000"},
-            PI_COMPANYDATA={"NAME": "Journal GmbH", "CITY": "München", "POSTL_COD1": "80331", "STREET": "Weg 1",
-                            "COUNTRY": "DE", "REGION": "09", "LANGU": "D"},
-        )
-        number = created["CUSTOMERNO"]
-        assert number, created
-        connection.call("BAPI_TRANSACTION_COMMIT", WAIT="X")
-    journal.write_text(journal.read_text(encoding="utf-8") + '{"customer": {"numb', encoding="utf-8")  # torn line
-
-    second = journaled_simulator(journal)
-    assert second.restored_customers == 1
-    assert second.customer(number) is not None
-    assert second.customer("0000001000") is not None  # the reference customers are still there
-    assert int(second.draw_customer_number("0001")) > int(number)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from devtools.fake_salesforce import FakeSalesforce, salesforce_id18
 from shared.salesforce.port import SalesforceAuthenticationFailed, SalesforceRejected, SalesforceUnavailable
-from shared.salesforce.simple_salesforce import SimpleSalesforceWriteBack, jwt_audience, writeback_from_settings
+from shared.salesforce.simple_salesforce import SimpleSalesforceWriteBack, writeback_from_settings
 from shared.settings import SalesforceAuth, Settings, SettingsError, WriteBackMode
+from tests.support.concurrency import run_together
 
 ACCOUNT_ID = salesforce_id18("001Dn00000XyZab")
 SYNCED_AT = datetime(2024, 5, 17, 9, 30, 15, 250000, tzinfo=UTC)
@@ -69,15 +68,8 @@ def test_concurrent_calls_on_an_expired_session_share_one_new_login(fake):
     writeback = _writeback(fake)
     writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
     fake.expire_all_sessions()
-    start = threading.Barrier(6)
 
-    def write() -> None:
-        start.wait()
-        writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
-
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        for future in [pool.submit(write) for _ in range(6)]:
-            future.result()
+    run_together(*[lambda: writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)] * 6)
     assert fake.token_requests == 2
     assert fake.patch_count(ACCOUNT_ID) == 7
 
@@ -186,13 +178,6 @@ def test_factory_builds_from_settings(fake):
     assert fake.account(ACCOUNT_ID)["SAP_Customer_Number__c"] == "0000100042"
 
 
-def test_jwt_audience_follows_salesforce_rules():
-    assert jwt_audience("https://acme.my.salesforce.com") == "https://login.salesforce.com"
-    assert jwt_audience("https://acme--uat.sandbox.my.salesforce.com") == "https://test.salesforce.com"
-    assert jwt_audience("https://test.salesforce.com") == "https://test.salesforce.com"
-    assert jwt_audience("https://127.0.0.1:8443/") == "https://127.0.0.1:8443"
-
-
 def test_salesforce_ca_bundle_setting_trusts_the_fake_for_salesforce_only(fake):
     account_id = fake.add_account("001Dn00000CaBunAAA"[:15], Name="CA Test")
     settings = fake.salesforce_settings(SalesforceAuth.CLIENT_CREDENTIALS)
@@ -211,7 +196,7 @@ def test_an_account_missing_in_salesforce_makes_the_write_back_failed_not_pendin
     from shared.core.ledger import WriteBackStatus
     from shared.core.validation import parse_customer_request
     from shared.usecases import Outcome, create_customer
-    from tests.conftest import sample
+    from tests.support.samples import sample
 
     services = dataclasses.replace(fake_services, writeback=_writeback(fake))  # the account was never added
     request = parse_customer_request(sample("german-account"))

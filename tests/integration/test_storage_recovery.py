@@ -38,7 +38,7 @@ from shared.storage.clients import queue_service_client, table_service_client
 from shared.storage.port import LedgerConflict, LedgerUnavailable, RetryQueueUnavailable
 from shared.storage.queue import StorageRetryQueue
 from shared.storage.table_ledger import TableLedger
-from tests.conftest import sample
+from tests.support.samples import sample
 
 pytestmark = [pytest.mark.azurite, pytest.mark.e2e]
 

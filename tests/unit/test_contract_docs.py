@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.core.validation import CONTRACT_FIELDS, MAX_LENGTHS
-from tests.conftest import SAMPLES, sample
+from tests.support.samples import sample, sample_names
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
@@ -33,7 +33,7 @@ def test_the_readme_states_the_name_limit_the_validator_enforces():
     assert f"up to {MAX_LENGTHS['name']} characters" in _request_table()["name"]
 
 
-@pytest.mark.parametrize("name", sorted(path.stem for path in SAMPLES.glob("*.json")))
+@pytest.mark.parametrize("name", sample_names())
 def test_samples_use_only_contract_fields(name):
     assert set(sample(name)) <= set(CONTRACT_FIELDS)
 

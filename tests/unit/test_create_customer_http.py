@@ -11,7 +11,7 @@ import pytest
 from functions.customers import create_sap_customer, get_sap_customer_status
 from functions.health import health, health_sap
 from shared.sap.rfc import RfcSapGateway
-from tests.conftest import sample
+from tests.support.samples import sample
 
 URL = "http://localhost:7071/api/customers"
 

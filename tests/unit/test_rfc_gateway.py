@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -32,6 +31,7 @@ from shared.sap.rfc import MAX_GUARD_CANDIDATES, REQUIRED_INTERFACE, RfcSapGatew
 from shared.sap.simulator import CustomerRecord, SimulatedSap
 from shared.sap.simulator.interfaces import STRUCTURES
 from shared.settings import load_settings
+from tests.support.concurrency import run_together
 
 GERMAN_ACCOUNT = "001Aj00000AbCdEIAV"
 US_ACCOUNT = "001Aj00000XyZwVIAW"
@@ -456,20 +456,33 @@ def test_commit_failure_is_rolled_back_and_may_be_retried(gateway, system):
     assert len(created_numbers(system)) == 1
 
 
-def test_a_create_slower_than_the_timeout_is_canceled_and_its_outcome_unknown(system):
+@pytest.fixture
+def slow_system() -> Iterator[tuple[SimulatedSap, list[float]]]:
+    """A system 1.5 s away, and what it waited: recorded instead of slept, so the test takes no time."""
+    waits: list[float] = []
+    system = SimulatedSap(today=lambda: TODAY, sleep=waits.append)
     system.configure_faults("latency_ms=1500")
+    with simulator.use_system(system):
+        yield system, waits
+
+
+def test_a_create_slower_than_the_timeout_is_canceled_and_its_outcome_unknown(slow_system):
+    system, waits = slow_system
     gateway = RfcSapGateway({}, rfc_module=simulator_module, timeout_seconds=1)
     with pytest.raises(SapOutcomeUnknown, match="RFC_CANCELED"):
         gateway.create_customer(german_creation())
     assert created_numbers(system) == []
+    # Every logon waits the 1.5 s latency; one call, the create, is cut off at the 1 s timeout.
+    assert [wait for wait in waits if wait != 1.5] == [1]
 
 
-def test_a_canceled_call_before_anything_was_created_is_plain_transient(system):
-    system.configure_faults("latency_ms=1500")
+def test_a_canceled_call_before_anything_was_created_is_plain_transient(slow_system):
+    _, waits = slow_system
     gateway = RfcSapGateway({}, rfc_module=simulator_module, timeout_seconds=1)
     with pytest.raises(SapTransientError, match="RFC_CANCELED") as raised:
         gateway.ping()
     assert not isinstance(raised.value, SapOutcomeUnknown)
+    assert [wait for wait in waits if wait != 1.5] == [1]
 
 
 def test_sap_down_is_transient(gateway, system):
@@ -774,27 +787,11 @@ def test_pyrfcx_without_the_sdk_is_a_missing_driver():
 
 
 def test_eight_threads_creating_different_accounts_get_distinct_numbers(gateway, system):
-    numbers: list[str] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
+    def create(index: int) -> Callable[[], str]:
+        creation = german_creation(f"001Aj00000Thread{index}A", NAME=f"Thread {index} AG")
+        return lambda: gateway.create_customer(creation).customer_number
 
-    def create(index: int) -> None:
-        try:
-            creation = german_creation(f"001Aj00000Thread{index}A", NAME=f"Thread {index} AG")
-            created = gateway.create_customer(creation)
-        except BaseException as error:  # reported by the assertion below, not swallowed
-            with lock:
-                errors.append(error)
-            return
-        with lock:
-            numbers.append(created.customer_number)
-
-    threads = [threading.Thread(target=create, args=(index,)) for index in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    numbers = run_together(*[create(index) for index in range(8)])  # a thread's exception fails the test here
     assert len(numbers) == 8 and len(set(numbers)) == 8
     assert system.counters["committed_customers"] == 8
     assert sorted(customers_named(system, f"Thread {index} AG")[0] for index in range(8)) == sorted(numbers)

@@ -28,7 +28,8 @@ from shared.usecases import (
     resolve_needs_review,
     retry_create_customer,
 )
-from tests.conftest import sample, simulated_gateway
+from tests.support.samples import sample
+from tests.support.sap import simulated_gateway
 
 URL = "http://localhost:7071/api/customers"
 

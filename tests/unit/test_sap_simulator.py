@@ -3,7 +3,7 @@ pyrfc 3.4's truncation and reconnect, faults, settings."""
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -26,6 +26,7 @@ from shared.sap.simulator import (
     TypeDescription,
 )
 from shared.sap.simulator.interfaces import INTERFACES, STRUCTURES
+from tests.support.concurrency import run_together
 
 REFERENCE_1000 = {"SALESORG": "1000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000001000"}
 REFERENCE_3000 = {"SALESORG": "3000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000003000"}
@@ -618,11 +619,25 @@ def test_a_closed_connection_refuses_calls_until_reopened(system):
 
 def test_timeout_cancels_a_slow_call_on_a_new_session(system):
     system.configure_faults("latency_ms=300")
+    waits: list[float] = []
+    system.sleep = waits.append  # recorded, not slept
     connection = Connection(config={"timeout": 0.05}, system=system)
     with pytest.raises(CommunicationError) as raised:
         connection.call("RFC_PING")
     assert (raised.value.code, raised.value.key) == (7, "RFC_CANCELED")
     assert connection.alive
+    # the logon's latency, the call cut off at the timeout, the new session's logon
+    assert waits == [0.3, 0.05, 0.3]
+
+
+def test_latency_is_waited_through_the_injected_sleep_before_every_logon_and_call():
+    waits: list[float] = []
+    system = SimulatedSap(sleep=waits.append)
+    system.configure_faults("latency_ms=20")
+    with Connection(system=system) as connection:
+        connection.call("RFC_PING")
+        connection.call("RFC_PING")
+    assert waits == [0.02, 0.02, 0.02]
 
 
 def test_unknown_config_options_are_refused_like_pyrfc(system):
@@ -640,21 +655,15 @@ def test_communication_error_after_commit_loses_only_the_answer(system):
 
 
 def test_concurrent_creates_draw_distinct_numbers(system):
-    numbers: list[str] = []
-    lock = threading.Lock()
+    def work(index: int) -> Callable[[], str]:
+        def create_and_commit() -> str:
+            with Connection(system=system) as connection:
+                number = create(connection, company(NAME=f"Account {index} GmbH"))["CUSTOMERNO"]
+                connection.call("BAPI_TRANSACTION_COMMIT")
+            return number
+        return create_and_commit
 
-    def work(index: int) -> None:
-        with Connection(system=system) as connection:
-            number = create(connection, company(NAME=f"Account {index} GmbH"))["CUSTOMERNO"]
-            connection.call("BAPI_TRANSACTION_COMMIT")
-        with lock:
-            numbers.append(number)
-
-    threads = [threading.Thread(target=work, args=(index,)) for index in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    numbers = run_together(*[work(index) for index in range(16)])
     assert len(set(numbers)) == 16
     assert system.counters["committed_customers"] == 16
     assert sorted(record.address["NAME"] for record in system.created_customers()) == sorted(

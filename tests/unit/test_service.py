@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -24,7 +22,8 @@ from shared.usecases import (
     create_customer,
     retry_create_customer,
 )
-from tests.conftest import sample
+from tests.support.concurrency import run_together
+from tests.support.samples import sample
 
 
 def _request(name: str = "german-account", **changes: str):
@@ -38,23 +37,6 @@ def _customers_for(system: simulator.SimulatedSap, account_id: str) -> list:
     for one), so the samples' names tell accounts apart; every create here is of the sample's name."""
     first_lines = {split_name(sample(name)["name"])[0] for name in ("german-account", "us-account")}
     return [record for record in system.created_customers() if record.address.get("NAME") in first_lines]
-
-
-def run_together(*work: Callable[[], object]) -> list[object]:
-    """Start the callables at the same instant on threads of their own; their results, in finishing order."""
-    results: list[object] = []
-    barrier = threading.Barrier(len(work))
-
-    def run(job: Callable[[], object]) -> None:
-        barrier.wait()
-        results.append(job())
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def drain(services: Services) -> list[RetryOutcome]:

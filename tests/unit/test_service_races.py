@@ -33,7 +33,8 @@ from shared.core.validation import parse_customer_request
 from shared.sap import SapCustomerCreated, SapGateway, SapInterface, simulator
 from shared.storage.port import LedgerConflict
 from shared.usecases import Services, StorageUnavailable, create_customer, retry_create_customer
-from tests.conftest import sample
+from tests.support.concurrency import run_together
+from tests.support.samples import sample
 
 SEEDS = range(30)
 STEPS = 40
@@ -238,17 +239,7 @@ class World:
         return self.send(request)
 
     def _run_together(self, work: list[Callable[[], None]]) -> None:
-        barrier = threading.Barrier(len(work))
-
-        def run(job: Callable[[], None]) -> None:
-            barrier.wait()
-            job()
-
-        threads = [threading.Thread(target=run, args=(job,)) for job in work]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_together(*work)
         if len(work) > 1:
             self._record(f"-- the last {len(work)} ran together")
 

@@ -12,7 +12,7 @@ from shared.core.mapping import split_name
 from shared.core.validation import parse_customer_request
 from shared.sap import SapGateway, SapInterface
 from shared.usecases import RetryOutcome, Services, create_customer, retry_create_customer, sweep_abandoned
-from tests.conftest import sample
+from tests.support.samples import sample
 
 
 class WorkerDied(BaseException):

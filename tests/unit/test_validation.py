@@ -7,7 +7,7 @@ import pytest
 from shared.core.models import CustomerRequest, FieldError, InvalidCustomerRequest
 from shared.core.reference import default_language_for_country, sap_language_key, sap_region_code, sap_regions
 from shared.core.validation import country_code_for_name, parse_customer_request
-from tests.conftest import sample
+from tests.support.samples import sample
 
 ACCOUNT_15 = "001A000001HZy1T"
 ACCOUNT_18 = "001A000001HZy1TIAT"

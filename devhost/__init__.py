@@ -10,11 +10,15 @@ What it mirrors from the Functions host
   into the environment (variables already set win), `%SETTING%` in queue names resolved.
 * HTTP: route templates (`{id}`, `{id?}`, `{id:int}`, `{*rest}`, defaults, multi-part segments) with
   ASP.NET Core precedence, default route = function name, methods (none = all), host.json
-  extensions.http.routePrefix (default "api"), 404 (also for a wrong method, like the host), 100 MB
-  body limit, unhandled exception -> 500 with the traceback in the log, HttpResponse
-  status/headers/mimetype/charset, `context` parameter.
+  extensions.http.routePrefix (default "api"), 404 (also for a wrong method, like the host), a 64 KiB
+  body limit (stricter than the host's 100 MB), unhandled exception -> 500 with the traceback in the
+  log, HttpResponse status/headers/mimetype/charset/cookies, `context` parameter.
+* Bindings through azure.functions' own converters, as the worker: HttpRequestConverter builds the
+  request, HttpResponseConverter encodes the answer, QueueMessageInConverter builds the QueueMessage.
 * Queues: host.json extensions.queues batchSize, newBatchThreshold, maxPollingInterval,
-  visibilityTimeout, maxDequeueCount, messageEncoding (base64 / none); "<queue>-poison".
+  visibilityTimeout, maxDequeueCount, messageEncoding (base64 / none); "<queue>-poison"; a message
+  being processed kept invisible and renewed (a 30 s window, the host's is 10 minutes: a killed host's
+  message is back within 30 s); the trigger queues created before start() returns.
 
 What it does NOT have (the real host does)
 * Keys and auth levels: not enforced, as with `func start`; no /admin API, no key management.
@@ -23,9 +27,9 @@ What it does NOT have (the real host does)
 * Bindings other than the HTTP response: input bindings receive None, output bindings drop the value
   with a warning (queue output, table, blob, ...).
 * Durable Functions, the scale controller, dynamic concurrency, extension bundles, retry policies
-  (`@app.retry`), functionTimeout, visibility renewal of long runs (a message is hidden 10 minutes),
-  Application Insights / OpenTelemetry export, host.json logging levels, HTTP streaming, ASGI/WSGI
-  specifics beyond a plain HTTP trigger, proxies, the admin and health endpoints, hot reload.
+  (`@app.retry`), functionTimeout, Application Insights / OpenTelemetry export, host.json logging
+  levels, HTTP streaming, ASGI/WSGI specifics beyond a plain HTTP trigger, proxies, the admin and
+  health endpoints, hot reload.
 * Local default: maxPollingInterval is capped at 2 s (`--max-polling-interval`, `polling_cap_seconds`).
 """
 

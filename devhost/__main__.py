@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from devhost.app_loader import AppLoadError
 from devhost.config import HostConfigError
 from devhost.host import DEFAULT_POLLING_CAP_SECONDS, DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, LocalHost
-from devhost.queue_listener import QueueConnectionError
+from devhost.queue_listener import IN_FLIGHT_VISIBILITY_SECONDS, QueueConnectionError
 from devhost.routing import RouteTemplateError
 
 logger = logging.getLogger("devhost")
@@ -29,6 +29,10 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--shutdown-timeout", type=float, default=DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, metavar="SECONDS",
                         help="how long to wait for running invocations at shutdown (default: %(default)s)")
+    parser.add_argument("--in-flight-visibility", type=float, default=IN_FLIGHT_VISIBILITY_SECONDS, metavar="SECONDS",
+                        help="how long a queue message being processed stays invisible, renewed every half of it "
+                             "while it runs; a crashed host's message is visible again within it "
+                             "(default: %(default)g)")
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -78,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=arguments.port,
         polling_cap_seconds=arguments.max_polling_interval or None,
         shutdown_timeout_seconds=arguments.shutdown_timeout,
+        in_flight_visibility_seconds=arguments.in_flight_visibility,
     )
     try:
         local_host.load()

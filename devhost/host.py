@@ -23,7 +23,7 @@ from devhost.app_loader import (
 from devhost.config import AppSettingsError, HostConfig, is_settings_error, load_local_settings, read_host_config
 from devhost.http_server import ConnectionGuard, HttpLimits, HttpRoute, build_http_app, build_routes
 from devhost.invocation import Invoker
-from devhost.queue_listener import QueueListener, make_listener
+from devhost.queue_listener import IN_FLIGHT_VISIBILITY_SECONDS, QueueListener, make_listener
 
 logger = logging.getLogger("devhost")
 
@@ -51,18 +51,23 @@ class LocalHost:
     `polling_cap_seconds` caps host.json's maxPollingInterval (None honours host.json as it is).
     `http_limits` bounds what one client may cost: body size and read timeouts, open and idle
     connections (see HttpLimits; the defaults suit a laptop).
+    `in_flight_visibility_seconds`: how long a queue message being processed stays invisible (renewed every
+    half of it while the function runs); the message of a host that died is visible again within it.
+    The queues of the queue triggers exist when `start()` returns (created when missing).
     """
 
     def __init__(self, app_dir: str | os.PathLike[str] = ".", *, host: str = "127.0.0.1", port: int = 7071,
                  polling_cap_seconds: float | None = DEFAULT_POLLING_CAP_SECONDS,
                  shutdown_timeout_seconds: float = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
-                 http_limits: HttpLimits | None = None) -> None:
+                 http_limits: HttpLimits | None = None,
+                 in_flight_visibility_seconds: float = IN_FLIGHT_VISIBILITY_SECONDS) -> None:
         self.app_dir = Path(app_dir).resolve()
         self.host = host
         self.port = port
         self.polling_cap_seconds = polling_cap_seconds
         self.shutdown_timeout_seconds = shutdown_timeout_seconds
         self.http_limits = http_limits or HttpLimits()
+        self.in_flight_visibility_seconds = in_flight_visibility_seconds
         self.connection_guard: ConnectionGuard | None = None
         self.config = HostConfig()
         self.functions: list[FunctionSpec] = []
@@ -105,7 +110,8 @@ class LocalHost:
         http_specs = [spec for spec in self.functions if spec.kind == HTTP_TRIGGER]
         self.http_routes = build_routes(http_specs, self.config.route_prefix)
         self.queue_listeners = [
-            make_listener(spec, self.config.queues, self.polling_cap_seconds, str(self.app_dir))
+            make_listener(spec, self.config.queues, self.polling_cap_seconds, str(self.app_dir),
+                          in_flight_visibility_seconds=self.in_flight_visibility_seconds)
             for spec in self.functions if spec.kind == QUEUE_TRIGGER
         ]
         self.unserved = [spec for spec in self.functions if spec.kind not in (HTTP_TRIGGER, QUEUE_TRIGGER)]
@@ -127,6 +133,9 @@ class LocalHost:
         )
         if self.port == 0:
             self.port = self._listener.sockets[0].getsockname()[1]
+        # Before start() returns: a message sent right after it must find its queue (bounded per queue;
+        # storage unreachable is logged and the poll loop creates the queue later).
+        await asyncio.gather(*(listener.prepare() for listener in self.queue_listeners))
         for listener in self.queue_listeners:
             listener.start().add_done_callback(self._poll_task_ended)
         self._log_banner()
@@ -148,7 +157,8 @@ class LocalHost:
         for listener in self.queue_listeners:
             target = listener.target
             lines.append(f"        {target.function_name}: queueTrigger (queue: {target.queue_name}, connection: "
-                         f"{target.connection}, polling up to {listener.max_polling_interval:g} s)")
+                         f"{target.connection}, polling up to {listener.max_polling_interval:g} s, "
+                         f"in flight hidden {listener.in_flight_visibility_seconds} s and renewed)")
         for spec in self.unserved:
             lines.append(f"        {spec.name}: {spec.trigger_type} (not served by the local host)")
         for spec in self.functions:

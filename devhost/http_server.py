@@ -1,4 +1,5 @@
-"""HTTP triggers: route table, request building and response shaping (aiohttp server).
+"""HTTP triggers: route table, the request handed to azure.functions' HttpRequestConverter, and the answer
+made from what its HttpResponseConverter encoded (aiohttp server).
 
 Also what keeps a laptop's host alive under abuse: the request body is read as a stream against a
 size cap (on the wire and after gzip/deflate decompression) and a read timeout, and the number of
@@ -13,12 +14,12 @@ import logging
 import zlib
 from dataclasses import dataclass, field
 
-import azure.functions as func
 from aiohttp import web
 from multidict import CIMultiDict
 
 from devhost.app_loader import FunctionSpec
-from devhost.invocation import InvocationResult, Invoker
+from devhost.bindings import http_answer, http_trigger_data
+from devhost.invocation import InvocationResult, Invoker, log_executed
 from devhost.routing import RouteTemplate, sort_by_precedence
 
 logger = logging.getLogger("devhost.http")
@@ -362,23 +363,14 @@ def _joined(pairs: object) -> dict[str, str]:
     return joined
 
 
-def _response_from(result: object) -> web.Response:
-    if result is None:
-        # No HTTP output set: the host answers 204 No Content.
-        return web.Response(status=204)
-    if isinstance(result, str):
-        return web.Response(status=200, body=result.encode("utf-8"), content_type="text/plain", charset="utf-8")
-    if not isinstance(result, func.HttpResponse):
-        raise TypeError(
-            f"an HTTP function must return azure.functions.HttpResponse or str, got {type(result).__name__}"
-        )
-    headers = CIMultiDict((name, value) for name, value in result.headers.items()
-                          if name.lower() not in _HOP_BY_HOP_HEADERS)
-    if "content-type" not in headers:
-        # Same rule as azure.functions' HttpResponseConverter: text types carry the charset.
-        mimetype = result.mimetype
-        headers["Content-Type"] = f"{mimetype}; charset={result.charset}" if mimetype.startswith("text/") else mimetype
-    return web.Response(status=result.status_code, body=result.get_body(), headers=headers)
+def response_for(result: InvocationResult) -> web.Response:
+    """The answer for a finished invocation: its HTTP output as HttpResponseConverter encoded it, or a bare 500
+    when it failed (as from the host; the traceback is in the console log)."""
+    if not result.succeeded:
+        return web.Response(status=500)
+    answer = http_answer(result.http_output)
+    headers = CIMultiDict((name, value) for name, value in answer.headers if name.lower() not in _HOP_BY_HOP_HEADERS)
+    return web.Response(status=answer.status, body=answer.body, headers=headers)
 
 
 class HttpTriggerHandler:
@@ -410,32 +402,18 @@ class HttpTriggerHandler:
             if refused.status == 408:
                 response.force_close()  # the rest may never come; do not wait for it
             return response
-        http_request = func.HttpRequest(
+        trigger = http_trigger_data(
             method=request.method,
             url=str(request.url),
             headers=_joined(request.headers.items()),
-            params=_joined(request.query.items()),
+            query=_joined(request.query.items()),
             route_params=route_params,
             body=body,
         )
-
-        response: web.Response | None = None
-
-        def shape(result: InvocationResult) -> str:
-            """Turns the function's result into the HTTP response; its text ends the Executed log line."""
-            nonlocal response
-            if result.succeeded:
-                value = result.http_output.get() if result.http_output is not None else result.value
-                try:
-                    response = _response_from(value)
-                except TypeError:
-                    logger.exception("Functions.%s: the function's result is not an HTTP response", route.spec.name)
-            status = response.status if response is not None else 500
-            return f"httpTrigger {request.method} {request.rel_url.path} -> {status}"
-
-        await self._invoker.invoke(route.spec, http_request, shape)
-        # An unhandled exception is a bare 500, as from the host; the traceback is in the console log.
-        return response if response is not None else web.Response(status=500)
+        result = await self._invoker.invoke(route.spec, trigger)
+        response = response_for(result)
+        log_executed(result, f"httpTrigger {request.method} {request.rel_url.path} -> {response.status}")
+        return response
 
 
 def build_http_app(routes: list[HttpRoute], invoker: Invoker, limits: HttpLimits | None = None,

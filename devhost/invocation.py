@@ -1,4 +1,5 @@
-"""Calls a user function the way the Python worker does: sync ones in a thread pool, async ones awaited."""
+"""Calls a user function the way the Python worker does: trigger decoded and HTTP output encoded by
+azure.functions' converters, sync functions in a thread pool, async ones awaited; returns an InvocationResult."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from azure.functions import meta
+
 from devhost.app_loader import HTTP_OUTPUT, CollectedOutput, DiscardedOutput, FunctionSpec
+from devhost.bindings import TriggerData, decode_trigger, encode_http_output
 
 logger = logging.getLogger("devhost.invocation")
 
@@ -43,16 +46,42 @@ class InvocationContext:
         self.retry_context = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class InvocationResult:
+    """What one invocation produced; the caller (HTTP server, queue listener) acts on it.
+
+    `value` is what the function returned (or set on its `Out[HttpResponse]` parameter); `http_output`
+    is that value as azure.functions' HttpResponseConverter encodes it (HTTP triggers only; None when the
+    function set no HTTP output); `error` is the exception that failed the invocation (raised by the
+    function, or the output could not be encoded), None on success.
+    """
+
     invocation_id: str
-    succeeded: bool
+    function_name: str
+    duration_ms: float
     value: Any = None
-    http_output: CollectedOutput | None = None
-    duration_ms: float = 0.0
+    http_output: meta.Datum | None = None
+    error: BaseException | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error is None
+
+
+def log_executed(result: InvocationResult, detail: str) -> None:
+    """The host's one line per invocation, e.g. "Executed 'Functions.x' (Succeeded, Id=..., Duration=3ms)"."""
+    logger.info(
+        "Executed 'Functions.%s' (%s, Id=%s, Duration=%dms) %s",
+        result.function_name, "Succeeded" if result.succeeded else "Failed", result.invocation_id,
+        result.duration_ms, detail,
+    )
 
 
 class Invoker:
+    """Runs functions as the worker does: the trigger decoded by its azure.functions converter, the function
+    called (sync ones on the executor, async ones awaited), its HTTP output encoded by HttpResponseConverter.
+    `invoke` returns an InvocationResult and has no other effect than logging a failure's traceback."""
+
     def __init__(self, executor: Executor, function_directory: str) -> None:
         self._executor = executor
         self._function_directory = function_directory
@@ -78,27 +107,34 @@ class Invoker:
             arguments["context"] = InvocationContext(invocation_id, spec.name, self._function_directory)
         return arguments, http_output
 
-    async def invoke(self, spec: FunctionSpec, trigger_value: Any, describe: Callable[[InvocationResult], str]
-                     ) -> InvocationResult:
-        """Runs the function; logs one line (and the traceback when it raises) like the host's Executed line."""
+    @staticmethod
+    def _has_http_output(spec: FunctionSpec) -> bool:
+        return any(str(binding.get("type", "")).lower() == HTTP_OUTPUT for binding in spec.bindings)
+
+    async def invoke(self, spec: FunctionSpec, trigger: TriggerData) -> InvocationResult:
+        """Runs the function once for this trigger data and returns what came of it."""
         invocation_id = str(uuid.uuid4())
-        arguments, http_output = self._arguments(spec, trigger_value, invocation_id)
         started = time.perf_counter()
-        result = InvocationResult(invocation_id=invocation_id, succeeded=False, http_output=http_output)
+        value: Any = None
+        http_output: meta.Datum | None = None
+        error: BaseException | None = None
         try:
+            # Decoding and encoding are part of the invocation, as in the worker: an error there fails it.
+            arguments, collected = self._arguments(spec, decode_trigger(trigger), invocation_id)
             if spec.is_async:
-                result.value = await spec.user_function(**arguments)
+                value = await spec.user_function(**arguments)
             else:
                 loop = asyncio.get_running_loop()
-                result.value = await loop.run_in_executor(self._executor, lambda: spec.user_function(**arguments))
-            result.succeeded = True
-        except Exception as error:
+                value = await loop.run_in_executor(self._executor, lambda: spec.user_function(**arguments))
+            if collected is not None:
+                value = collected.get()
+            if self._has_http_output(spec):
+                http_output = encode_http_output(value)
+        except Exception as raised:
+            error = raised
             logger.error("Exception while executing function: Functions.%s (Id=%s)", spec.name, invocation_id,
-                         exc_info=(type(error), error, _user_frames(error.__traceback__)))
-        result.duration_ms = (time.perf_counter() - started) * 1000
-        logger.info(
-            "Executed 'Functions.%s' (%s, Id=%s, Duration=%dms) %s",
-            spec.name, "Succeeded" if result.succeeded else "Failed", invocation_id, result.duration_ms,
-            describe(result),
+                         exc_info=(type(raised), raised, _user_frames(raised.__traceback__)))
+        return InvocationResult(
+            invocation_id=invocation_id, function_name=spec.name, duration_ms=(time.perf_counter() - started) * 1000,
+            value=value, http_output=http_output, error=error,
         )
-        return result

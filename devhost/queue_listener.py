@@ -1,10 +1,13 @@
 """Queue triggers: polls Azure Storage queues (Azurite locally) with the Functions host's semantics.
 
-Per queue, as the host's QueueListener does: fetch up to batchSize messages, hidden for 10 minutes
-while they run; fetch again when no more than newBatchThreshold are still running; back off
-exponentially from 100 ms to maxPollingInterval while the queue is empty. After a run: success
-deletes the message; failure makes it visible again after visibilityTimeout, or, once its
-dequeue count has reached maxDequeueCount, copies it to "<queue>-poison" and deletes it.
+Per queue, as the host's QueueListener does: fetch up to batchSize messages; fetch again when no more
+than newBatchThreshold are still running; back off exponentially from 100 ms to maxPollingInterval
+while the queue is empty. While a message runs it is kept invisible and its invisibility renewed
+(update_message every half window), as the host does; the window is short (30 s by default, the host
+uses 10 minutes), so the message of a host that crashed is visible again within that window. After a
+run: success deletes the message; failure makes it visible again after visibilityTimeout, or, once
+its dequeue count has reached maxDequeueCount, copies it to "<queue>-poison" and deletes it.
+The function gets its QueueMessage from azure.functions' QueueMessageInConverter.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import base64
 import binascii
 import contextlib
 import logging
+import math
 import os
 import random
 from collections.abc import Mapping
@@ -21,21 +25,27 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import azure.functions as func
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueMessage as StorageQueueMessage
 from azure.storage.queue.aio import QueueClient
 
 from devhost.app_loader import FunctionSpec
+from devhost.bindings import TriggerData, queue_trigger_data
 from devhost.config import HostConfigError, QueueOptions, development_storage_connection_string, resolve_app_settings
-from devhost.invocation import InvocationResult, Invoker
+from devhost.invocation import Invoker, log_executed
 
 logger = logging.getLogger("devhost.queue")
 
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
 MIN_POLLING_INTERVAL_SECONDS = 0.1
-# The host hides a dequeued message for 10 minutes while its function runs.
-IN_FLIGHT_VISIBILITY_SECONDS = 600
+# How long a message being processed stays invisible; renewed every half of it while the function runs,
+# so this is also how soon the message of a crashed (killed) host is visible again. The Functions host
+# uses 10 minutes and renews likewise (unverified here: from the WebJobs queue listener as this module
+# described it before, not checked against its source in this environment); locally a crash should
+# not cost 10 minutes of waiting. Not host.json's visibilityTimeout: that is the delay after a failure.
+IN_FLIGHT_VISIBILITY_SECONDS = 30.0
+# At most this long (per queue) is start() held up by creating the queue; the poll loop tries again later.
+CREATE_QUEUE_TIMEOUT_SECONDS = 10.0
 # While storage fails, polling backs off from 1 s to 10 s and logs one short line per failed poll.
 FAILURE_BACKOFF_MIN_SECONDS = 1.0
 FAILURE_BACKOFF_MAX_SECONDS = 10.0
@@ -89,8 +99,20 @@ def queue_client(connection: str, queue_name: str, environ: Mapping[str, str] | 
     )
 
 
+def _error_code(error: BaseException) -> str:
+    # A plain string for some errors, a StorageErrorCode (a str enum: its value is the code) for others.
+    code = getattr(error, "error_code", None) or ""
+    return str(getattr(code, "value", code))
+
+
 def _is_missing_queue(error: BaseException) -> bool:
-    return isinstance(error, ResourceNotFoundError) and str(getattr(error, "error_code", "") or "") == "QueueNotFound"
+    return isinstance(error, ResourceNotFoundError) and _error_code(error) == "QueueNotFound"
+
+
+def _is_lost_message(error: BaseException) -> bool:
+    """The message is no longer ours: deleted (404 MessageNotFound), or received again elsewhere after its
+    invisibility ran out (400 PopReceiptMismatch: another receive gave it a new pop receipt)."""
+    return isinstance(error, ResourceNotFoundError) or _error_code(error) == "PopReceiptMismatch"
 
 
 def _is_storage_error(error: BaseException) -> bool:
@@ -120,25 +142,88 @@ def decode_body(content: str, encoding: str) -> bytes:
     return base64.b64decode(content, validate=True)
 
 
-def to_function_message(message: StorageQueueMessage, body: bytes) -> func.QueueMessage:
-    from azure.functions.queue import QueueMessage
-
-    return QueueMessage(
-        id=message.id,
+def trigger_data(message: StorageQueueMessage, body: bytes) -> TriggerData:
+    """The Datum and trigger metadata the worker hands QueueMessageInConverter for this message."""
+    return queue_trigger_data(
+        message_id=message.id,
         body=body,
         dequeue_count=message.dequeue_count,
-        expiration_time=message.expires_on,
         insertion_time=message.inserted_on,
-        time_next_visible=message.next_visible_on,
+        expiration_time=message.expires_on,
+        next_visible_time=message.next_visible_on,
         pop_receipt=message.pop_receipt,
     )
+
+
+def visibility_seconds(seconds: float) -> int:
+    """The Storage API takes whole seconds; at least 1 (0 would make the message visible at once)."""
+    return max(1, math.ceil(seconds))
+
+
+class VisibilityLease:
+    """Keeps one received message invisible while its function runs: update_message with a new visibility
+    timeout every half window, as the host renews it. `pop_receipt` is the current one (each update
+    returns a new one) for settling the message afterwards.
+
+    `async with VisibilityLease(...)`: renewal runs until the block ends; an update in progress is
+    finished, not cancelled, so the receipt stays known.
+    """
+
+    def __init__(self, client: QueueClient, message: StorageQueueMessage, window_seconds: float,
+                 queue_name: str) -> None:
+        self._client = client
+        self.message_id: str = message.id
+        self.pop_receipt: str | None = message.pop_receipt
+        self._window = visibility_seconds(window_seconds)
+        self._interval = self._window / 2
+        self._queue_name = queue_name
+        self._done = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.renewals = 0
+
+    async def _renew_until_done(self) -> None:
+        interval = self._interval
+        while not self._done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._done.wait(), interval)
+            if self._done.is_set():
+                return
+            try:
+                updated = await self._client.update_message(self.message_id, self.pop_receipt,
+                                                            visibility_timeout=self._window, retry_total=0)
+            except Exception as error:
+                if not _is_lost_message(error):
+                    # Storage away: try again soon; the message is visible again once the window has passed.
+                    logger.warning("queue %s message %s: renewing its invisibility failed (%s)", self._queue_name,
+                                   self.message_id, describe_error(error), exc_info=not _is_storage_error(error))
+                    interval = max(0.5, self._interval / 4)
+                    continue
+                # Deleted, or received again elsewhere (its invisibility had run out): nothing to keep.
+                logger.warning("queue %s message %s: cannot renew its invisibility any more (gone or taken "
+                               "over)", self._queue_name, self.message_id)
+                return
+            self.pop_receipt = updated.pop_receipt
+            self.renewals += 1
+            logger.debug("queue %s message %s: invisible for %d s more (renewal %d)", self._queue_name,
+                         self.message_id, self._window, self.renewals)
+            interval = self._interval
+
+    async def __aenter__(self) -> VisibilityLease:
+        self._task = asyncio.create_task(self._renew_until_done(), name=f"renew-{self.message_id}")
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._done.set()
+        if self._task is not None:
+            await self._task
 
 
 class QueueListener:
     """Polls one queue for one function until `stop()`."""
 
     def __init__(self, spec: FunctionSpec, target: QueueTarget, client: QueueClient, poison_client: QueueClient,
-                 options: QueueOptions, polling_cap_seconds: float | None, function_directory: str) -> None:
+                 options: QueueOptions, polling_cap_seconds: float | None, function_directory: str,
+                 in_flight_visibility_seconds: float = IN_FLIGHT_VISIBILITY_SECONDS) -> None:
         self.spec = spec
         self.target = target
         self._client = client
@@ -148,6 +233,8 @@ class QueueListener:
         if polling_cap_seconds:
             max_interval = min(max_interval, polling_cap_seconds)
         self.max_polling_interval = max(max_interval, MIN_POLLING_INTERVAL_SECONDS)
+        self.in_flight_visibility_seconds = visibility_seconds(in_flight_visibility_seconds)
+        self._queue_ready = False
         self._in_flight: set[asyncio.Task[None]] = set()
         self._poll_task: asyncio.Task[None] | None = None
         self._slot_freed = asyncio.Event()
@@ -160,7 +247,6 @@ class QueueListener:
     async def run(self) -> None:
         interval = MIN_POLLING_INTERVAL_SECONDS
         failures = 0
-        queue_ready = False
         recreated = False  # created again after "queue not found"; a second one in a row counts as a failure
         while not self._stopping.is_set():
             if len(self._in_flight) > self._options.new_batch_threshold:
@@ -168,15 +254,15 @@ class QueueListener:
                 await self._wait_for(self._slot_freed, None)
                 continue
             try:
-                if not queue_ready:
+                if not self._queue_ready:
                     await self._create_queue(self._client)
-                    queue_ready = True
+                    self._queue_ready = True
                 messages = await self._receive()
             except Exception as error:
                 if _is_missing_queue(error) and not recreated:
                     # Storage came back empty (Azurite restarted in memory) or the queue was deleted.
                     logger.warning("queue %s is missing; creating it again", self.target.queue_name)
-                    queue_ready, recreated = False, True
+                    self._queue_ready, recreated = False, True
                     continue
                 failures += 1
                 delay = min(FAILURE_BACKOFF_MIN_SECONDS * 2 ** (failures - 1), FAILURE_BACKOFF_MAX_SECONDS)
@@ -215,7 +301,7 @@ class QueueListener:
         batch_size = self._options.batch_size
         # No SDK retries (its default waits 15 s and more between them): the poll loop backs off itself.
         pages = self._client.receive_messages(
-            messages_per_page=batch_size, max_messages=batch_size, visibility_timeout=IN_FLIGHT_VISIBILITY_SECONDS,
+            messages_per_page=batch_size, max_messages=batch_size, visibility_timeout=self.in_flight_visibility_seconds,
             retry_total=0,
         )
         return [message async for message in pages]
@@ -224,6 +310,23 @@ class QueueListener:
     async def _create_queue(client: QueueClient) -> None:
         with contextlib.suppress(ResourceExistsError):
             await client.create_queue()
+
+    async def prepare(self, timeout_seconds: float = CREATE_QUEUE_TIMEOUT_SECONDS) -> bool:
+        """Creates the queue when missing (idempotent), before polling starts, so that a message sent right
+        after the host started finds it. Storage unreachable: False and one log line; polling creates the
+        queue once storage answers."""
+        try:
+            await asyncio.wait_for(self._create_queue_without_retries(), timeout_seconds)
+        except Exception as error:
+            logger.warning("queue %s could not be created at start (%s); polling will try again",
+                           self.target.queue_name, describe_error(error), exc_info=not _is_storage_error(error))
+            return False
+        self._queue_ready = True
+        return True
+
+    async def _create_queue_without_retries(self) -> None:
+        with contextlib.suppress(ResourceExistsError):
+            await self._client.create_queue(retry_total=0)
 
     async def _process(self, message: StorageQueueMessage) -> None:
         queue_name = self.target.queue_name
@@ -239,31 +342,35 @@ class QueueListener:
                 await self._move_to_poison(message, "not valid base64 (messageEncoding is base64)")
                 return
 
-            def describe(result: InvocationResult) -> str:
-                return f"queueTrigger {queue_name} message {message.id} dequeueCount={message.dequeue_count}"
-
-            result = await self._invoker.invoke(self.spec, to_function_message(message, body), describe)
+            async with VisibilityLease(self._client, message, self.in_flight_visibility_seconds,
+                                       queue_name) as lease:
+                result = await self._invoker.invoke(self.spec, trigger_data(message, body))
+            log_executed(result, f"queueTrigger {queue_name} message {message.id} "
+                                 f"dequeueCount={message.dequeue_count}")
             if result.succeeded:
-                await self._client.delete_message(message.id, message.pop_receipt)
+                await self._client.delete_message(message.id, lease.pop_receipt)
             elif (message.dequeue_count or 0) >= self._options.max_dequeue_count:
-                await self._move_to_poison(message, f"failed {message.dequeue_count} times (maxDequeueCount)")
+                await self._move_to_poison(message, f"failed {message.dequeue_count} times (maxDequeueCount)",
+                                           lease.pop_receipt)
             else:
                 await self._client.update_message(
-                    message.id, message.pop_receipt, visibility_timeout=int(self._options.visibility_timeout_seconds)
+                    message.id, lease.pop_receipt, visibility_timeout=int(self._options.visibility_timeout_seconds)
                 )
-        except ResourceNotFoundError:
-            # Deleted or re-received elsewhere while it ran: its pop receipt is stale, nothing left to do.
-            logger.warning("queue %s message %s vanished before it could be settled", queue_name, message.id)
         except Exception as error:
+            if _is_lost_message(error):
+                # Deleted or re-received elsewhere while it ran: its pop receipt is stale, nothing left to do.
+                logger.warning("queue %s message %s vanished before it could be settled (%s)", queue_name,
+                               message.id, describe_error(error))
+                return
             # Storage down while settling: the message becomes visible again after its in-flight time.
             logger.warning("queue %s: settling message %s failed (%s)", queue_name, message.id, describe_error(error),
                            exc_info=not _is_storage_error(error))
 
-    async def _move_to_poison(self, message: StorageQueueMessage, reason: str) -> None:
+    async def _move_to_poison(self, message: StorageQueueMessage, reason: str, pop_receipt: str | None = None) -> None:
         poison_queue = self._poison_client.queue_name
         await self._create_queue(self._poison_client)
         await self._poison_client.send_message(message.content)
-        await self._client.delete_message(message.id, message.pop_receipt)
+        await self._client.delete_message(message.id, pop_receipt or message.pop_receipt)
         logger.warning("queue %s message %s moved to %s: %s", self.target.queue_name, message.id, poison_queue, reason)
 
     def start(self) -> asyncio.Task[None]:
@@ -290,7 +397,8 @@ class QueueListener:
 
 
 def make_listener(spec: FunctionSpec, options: QueueOptions, polling_cap_seconds: float | None,
-                  function_directory: str, environ: Mapping[str, Any] | None = None) -> QueueListener:
+                  function_directory: str, environ: Mapping[str, Any] | None = None,
+                  in_flight_visibility_seconds: float = IN_FLIGHT_VISIBILITY_SECONDS) -> QueueListener:
     target = queue_target(spec, environ)
     return QueueListener(
         spec,
@@ -300,4 +408,5 @@ def make_listener(spec: FunctionSpec, options: QueueOptions, polling_cap_seconds
         options,
         polling_cap_seconds,
         function_directory,
+        in_flight_visibility_seconds,
     )

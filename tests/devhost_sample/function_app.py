@@ -23,6 +23,14 @@ _observations: dict[str, list[dict[str, object]]] = {}
 _observations_lock = threading.Lock()
 
 
+def _type_name(value: object) -> str:
+    return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
+def _time(moment: object) -> str | None:
+    return moment.isoformat() if moment is not None else None  # type: ignore[attr-defined]
+
+
 def _observe(message: func.QueueMessage, function_name: str, outcome: str) -> str:
     key = str(json.loads(message.get_body())["key"])
     with _observations_lock:
@@ -31,7 +39,13 @@ def _observe(message: func.QueueMessage, function_name: str, outcome: str) -> st
             "dequeueCount": message.dequeue_count,
             "messageId": message.id,
             "hasPopReceipt": bool(message.pop_receipt),
-            "insertedAt": message.insertion_time.isoformat() if message.insertion_time else None,
+            "popReceipt": message.pop_receipt,
+            "insertedAt": _time(message.insertion_time),
+            "expiresAt": _time(message.expiration_time),
+            "nextVisibleAt": _time(message.time_next_visible),
+            "messageType": _type_name(message),
+            "bodyType": _type_name(message.get_body()),
+            "json": message.get_json(),
             "outcome": outcome,
             "monotonic": time.monotonic(),
         })
@@ -88,6 +102,51 @@ async def slow_async(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(status_code=204)
 
 
+@app.route(route="inspect/{name}", methods=["POST"])
+def inspect_request(req: func.HttpRequest) -> func.HttpResponse:
+    """What the function received, so tests can check it is what azure.functions' converter builds."""
+    seen = {
+        "requestType": _type_name(req),
+        "headersType": _type_name(req.headers),
+        "method": req.method,
+        "routeParams": dict(req.route_params),
+        "params": dict(req.params),
+        "contentType": req.headers.get("Content-Type"),
+        "body": req.get_body().decode("utf-8"),
+        "json": req.get_json(),
+    }
+    return func.HttpResponse(json.dumps(seen), mimetype="application/json")
+
+
+def sample_answer(kind: str) -> object:
+    """What GET /sample/answers/{kind} returns; the tests encode the same value with HttpResponseConverter."""
+    if kind == "text":
+        return "plain text result"
+    if kind == "none":
+        return None
+    if kind == "html":
+        return func.HttpResponse("<p>hi</p>", status_code=202, mimetype="text/html", charset="utf-8")
+    if kind == "cookies":
+        return func.HttpResponse(
+            b"\x00\x01binary", status_code=201, mimetype="application/octet-stream",
+            headers={"X-One": "1", "Set-Cookie": "session=abc; Path=/; HttpOnly"},
+        )
+    if kind == "repeated":
+        response = func.HttpResponse("r", headers={"X-Repeated": "first"})
+        response.headers.add("X-Repeated", "second")
+        response.headers.add("Set-Cookie", "a=1")
+        response.headers.add("Set-Cookie", "b=2; Max-Age=60")
+        return response
+    if kind == "dict":
+        return {"not": "an HttpResponse"}
+    raise KeyError(kind)
+
+
+@app.route(route="answers/{kind}", methods=["GET"])
+def answers(req: func.HttpRequest) -> func.HttpResponse:
+    return sample_answer(req.route_params["kind"])  # type: ignore[return-value]
+
+
 @app.route(route="observations/{key}", methods=["GET"])
 def observations(req: func.HttpRequest) -> func.HttpResponse:
     with _observations_lock:
@@ -109,6 +168,15 @@ def flaky_worker(message: func.QueueMessage) -> None:
 def always_fails(message: func.QueueMessage) -> None:
     _observe(message, "always_fails", "failed")
     raise ValueError("this message can never be handled")
+
+
+@app.queue_trigger(arg_name="message", queue_name="%SAMPLE_SLOW_QUEUE%", connection="AzureWebJobsStorage")
+def slow_worker(message: func.QueueMessage) -> None:
+    """Runs for the message's "seconds" (longer than the in-flight window in the tests)."""
+    key = _observe(message, "slow_worker", "started")
+    time.sleep(float(message.get_json().get("seconds", 0)))
+    _observe(message, "slow_worker", "finished")
+    logger.info("slow_worker: handled %s", key)
 
 
 @app.timer_trigger(schedule="0 */5 * * * *", arg_name="timer", run_on_startup=False)

@@ -15,7 +15,6 @@ import sys
 import time
 import zlib
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import azure.functions as func
@@ -25,6 +24,8 @@ import requests
 from devhost import LocalHost
 from devhost.http_server import MAX_REQUEST_BODY_BYTES, HttpLimits
 from functions import _http
+from tests.support.concurrency import run_together
+from tests.support.network import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LIMIT = MAX_REQUEST_BODY_BYTES
@@ -56,12 +57,6 @@ def echo_app(tmp_path_factory) -> Path:
     return app_dir
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class HostProcess:
     def __init__(self, process: subprocess.Popen[bytes], port: int) -> None:
         self.process = process
@@ -80,7 +75,7 @@ class HostProcess:
 def host_process(echo_app, tmp_path_factory) -> Iterator[HostProcess]:
     if not Path("/proc/self/status").exists():
         pytest.skip("needs /proc to read the host's memory")
-    port = _free_port()
+    port = free_port()
     log = (tmp_path_factory.mktemp("log") / "devhost.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "devhost", "--app-dir", str(echo_app), "--port", str(port)],
@@ -161,8 +156,7 @@ def test_four_gzip_bombs_at_once_get_the_json_400_and_the_host_memory_stays_boun
                              headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
 
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        responses = list(pool.map(lambda _: send(), range(4)))
+    responses = run_together(*[send] * 4)
     assert time.monotonic() - started < 10
     for response in responses:
         _assert_body_error(response, 400, "invalid_request", f"is more than {LIMIT} bytes once decompressed (gzip)")

@@ -161,23 +161,6 @@ def test_status_of_an_unknown_account(admin_env, capsys):
     assert "no ledger entry" in capsys.readouterr().err
 
 
-def test_missing_storage_setting_exits_2_with_one_line(monkeypatch, capsys):
-    for name in ("AzureWebJobsStorage", "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__queueServiceUri",
-                 "AzureWebJobsStorage__tableServiceUri"):
-        monkeypatch.delenv(name, raising=False)
-
-    assert main(["poison", "list"]) == 2
-    [line] = capsys.readouterr().err.splitlines()
-    assert line.startswith("error: settings: AzureWebJobsStorage")
-
-
-def test_malformed_setting_exits_2_naming_it(monkeypatch, capsys):
-    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "many")
-
-    assert main(["status", "001Dn00000AbCdEIAV"]) == 2
-    assert "RETRY_MAX_ATTEMPTS" in capsys.readouterr().err
-
-
 def test_admin_resolve_completes_an_account_held_for_review(services, sap_system: simulator.SimulatedSap,
                                                            raw_queues, capsys):
     """Two plausible SAP matches after a lost answer: held as needs_review (the ledger on Azurite), shown by

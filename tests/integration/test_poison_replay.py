@@ -5,10 +5,8 @@ README's: 0 done, 1 not (all) done, 2 usage, 3 storage unreachable, each failure
 from __future__ import annotations
 
 import json
-import socket
 import time
 import uuid
-from contextlib import ExitStack
 
 import pytest
 from azure.storage.queue import QueueServiceClient
@@ -16,6 +14,7 @@ from azure.storage.queue import QueueServiceClient
 from admin.__main__ import main
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.storage.queue import StorageRetryQueue, parse_queue_body
+from tests.support.network import free_ports
 
 pytestmark = pytest.mark.azurite
 
@@ -136,11 +135,7 @@ def test_replay_without_id_or_all_is_a_usage_error_exit_2(queue_name, capsys):
 
 
 def _unreachable_storage(monkeypatch) -> None:
-    with ExitStack() as stack:  # ports nobody listens on: bound for a moment, then closed again
-        sockets = [stack.enter_context(socket.socket()) for _ in range(2)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        queue_port, table_port = (sock.getsockname()[1] for sock in sockets)
+    queue_port, table_port = free_ports(2)  # ports nobody listens on: bound for a moment, then closed again
     monkeypatch.setenv("AzureWebJobsStorage",
                        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
                        f"QueueEndpoint=http://127.0.0.1:{queue_port}/devstoreaccount1;"

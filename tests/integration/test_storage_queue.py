@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 
 import pytest
 from azure.storage.queue import QueueServiceClient
@@ -13,6 +12,7 @@ from shared.core.retry_message import RetryKind, RetryMessage
 from shared.settings import Settings
 from shared.storage.port import RetryQueueUnavailable
 from shared.storage.queue import StorageRetryQueue, storage_retry_queue_from_settings
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.azurite
 
@@ -121,14 +121,8 @@ def test_replay_of_an_empty_poison_queue(queue):
     assert queue.replay_poison() == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_storage_down_raises_retry_queue_unavailable(azurite, unique_name):
-    connection = azurite.connection_string.replace(f":{azurite.queue_port}/", f":{_free_port()}/")
+    connection = azurite.connection_string.replace(f":{azurite.queue_port}/", f":{free_port()}/")
     service = QueueServiceClient.from_connection_string(connection, retry_total=0, connection_timeout=1)
     queue = StorageRetryQueue(service, unique_name)
 

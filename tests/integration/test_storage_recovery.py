@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,20 +38,13 @@ from shared.storage.clients import queue_service_client, table_service_client
 from shared.storage.port import LedgerConflict, LedgerUnavailable, RetryQueueUnavailable
 from shared.storage.queue import StorageRetryQueue
 from shared.storage.table_ledger import TableLedger
+from tests.support.network import free_ports
 from tests.support.samples import sample
 
 pytestmark = [pytest.mark.azurite, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 60.0
-
-
-def _free_ports(count: int) -> list[int]:
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = WAIT_SECONDS) -> object:
@@ -70,7 +63,7 @@ class OwnAzurite:
     `location` keeps its data on disk across restarts; without it every start is empty (in memory)."""
 
     def __init__(self, work_dir: Path, location: Path | None = None) -> None:
-        blob, queue, table = _free_ports(3)
+        blob, queue, table = free_ports(3)
         self.endpoints = AzuriteEndpoints(blob_port=blob, queue_port=queue, table_port=table)
         self.location = location
         self.work_dir = work_dir
@@ -435,6 +428,10 @@ def test_ledger_and_retry_queue_create_their_table_and_queue_again_after_azurite
     assert queue.approximate_count(queue.poison_queue_name) == 1
 
 
+def _public_methods(cls: type) -> set[str]:
+    return {name for name, member in vars(cls).items() if callable(member) and not name.startswith("_")}
+
+
 def test_every_ledger_and_retry_queue_call_raises_its_unavailable_error_while_azurite_is_down(
         own_azurite: OwnAzurite):
     ledger, queue = _adapters(own_azurite, retry_total=0)  # no retries: the mapping is under test, not the wait
@@ -443,14 +440,33 @@ def test_every_ledger_and_retry_queue_call_raises_its_unavailable_error_while_az
 
     own_azurite.stop()
 
-    for operation in (lambda: ledger.get(stored.account_id), lambda: ledger.claim(_entry(new_account()["accountId"])),
-                      lambda: ledger.update(stored.evolve(status=LedgerStatus.CREATED)), ledger.probe):
+    ledger_calls = {
+        "get": lambda: ledger.get(stored.account_id),
+        "claim": lambda: ledger.claim(_entry(new_account()["accountId"])),
+        "update": lambda: ledger.update(stored.evolve(status=LedgerStatus.CREATED)),
+        "delete": lambda: ledger.delete(stored),
+        "find": lambda: ledger.find([LedgerStatus.PENDING]),
+        "probe": ledger.probe,
+    }
+    queue_calls = {
+        "enqueue": lambda: queue.enqueue(_message(stored.account_id)),
+        "send_to_poison": lambda: queue.send_to_poison(_message(stored.account_id)),
+        "approximate_count": queue.approximate_count,
+        "peek_poison": queue.peek_poison,
+        "replay_poison": queue.replay_poison,
+        "probe": queue.probe,
+    }
+    # "every": a call the adapters gain must be added here
+    assert set(ledger_calls) == _public_methods(TableLedger)
+    assert set(queue_calls) == _public_methods(StorageRetryQueue)
+    for name, operation in ledger_calls.items():
         with pytest.raises(LedgerUnavailable):
             operation()
-    for operation in (lambda: queue.enqueue(_message(stored.account_id)), lambda: queue.send_to_poison(
-            _message(stored.account_id)), queue.approximate_count, queue.peek_poison, queue.replay_poison, queue.probe):
+            pytest.fail(f"TableLedger.{name} returned while Azurite was down")
+    for name, operation in queue_calls.items():
         with pytest.raises(RetryQueueUnavailable):
             operation()
+            pytest.fail(f"StorageRetryQueue.{name} returned while Azurite was down")
 
 
 def test_with_the_apps_client_settings_an_unreachable_storage_fails_a_call_within_a_few_seconds(

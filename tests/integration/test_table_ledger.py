@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import socket
-import threading
+import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from azure.data.tables import TableServiceClient
-from azure.identity import ManagedIdentityCredential
 
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
-from shared.settings import Settings, SettingsError
-from shared.storage.clients import queue_service_client, table_service_client
+from shared.settings import Settings
 from shared.storage.port import LedgerConflict, LedgerUnavailable
 from shared.storage.table_ledger import TableLedger, table_ledger_from_settings
+from tests.support.concurrency import run_together
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.azurite
 
@@ -53,25 +53,17 @@ def test_second_claim_of_an_account_conflicts(ledger):
 
 def test_concurrent_claims_have_exactly_one_winner(ledger):
     ledger.get("001Dn00000WarmUpAAA")  # creates the table before the race, as the first request would
-    barrier = threading.Barrier(10)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def claim(number: int) -> None:
-        barrier.wait()
-        try:
-            ledger.claim(pending().evolve(tracking_id=f"trk-{number}"))
-            outcome = "won"
-        except LedgerConflict:
-            outcome = "conflict"
-        with lock:
-            outcomes.append(outcome)
+    def claim(number: int) -> Callable[[], str]:
+        def attempt() -> str:
+            try:
+                ledger.claim(pending().evolve(tracking_id=f"trk-{number}"))
+            except LedgerConflict:
+                return "conflict"
+            return "won"
+        return attempt
 
-    threads = [threading.Thread(target=claim, args=(number,)) for number in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_together(*[claim(number) for number in range(10)])
 
     assert sorted(outcomes) == ["conflict"] * 9 + ["won"]
 
@@ -82,13 +74,17 @@ def test_round_trip_of_every_field(ledger):
     changed = claimed.evolve(
         status=LedgerStatus.CREATED, customer_number="0000012345", attempts=3,
         last_error="SAP unreachable: RFC_COMMUNICATION_FAILURE", writeback=WriteBackStatus.QUEUED,
-        updated_at=later, retry_token="5f0c2d",
+        updated_at=later, retry_token="5f0c2d", error_kind="outcome_unknown", outcome_unknown=True, adopted=True,
+        payload={"accountId": ACCOUNT_ID, "name": "Müller & Söhne 🙂", "countryCode": "DE"},
     )
+    # Every field is set, none to its default, so a field the table drops or garbles fails below.
+    assert [f.name for f in dataclasses.fields(LedgerEntry) if getattr(changed, f.name) == f.default] == []
 
     updated = ledger.update(changed)
     read = ledger.get(ACCOUNT_ID)
 
     assert read == updated
+    assert dataclasses.replace(read, etag=None) == dataclasses.replace(changed, etag=None)
     assert read.etag != claimed.etag
     assert read.status is LedgerStatus.CREATED
     assert read.customer_number == "0000012345"
@@ -98,6 +94,8 @@ def test_round_trip_of_every_field(ledger):
     assert read.writeback is WriteBackStatus.QUEUED
     assert read.created_at == NOW and read.created_at.tzinfo is not None
     assert read.updated_at == later and read.updated_at.utcoffset() == timedelta(0)
+    assert (read.error_kind, read.outcome_unknown, read.adopted) == ("outcome_unknown", True, True)
+    assert read.payload == changed.payload
 
 
 def test_round_trip_of_the_duplicate_guard_fields_and_the_held_request(ledger):
@@ -181,22 +179,8 @@ def test_accounts_are_independent(ledger):
     assert ledger.get("001Dn00000ZyXwVIAV") == other
 
 
-def test_use_development_storage_shortcut_means_azurites_default_endpoint(unique_name):
-    # The tests' own Azurite runs on free ports, so this checks where the shortcut points, not a call.
-    ledger = table_ledger_from_settings(Settings(storage_connection="UseDevelopmentStorage=true",
-                                                 ledger_table_name=unique_name))
-
-    assert ledger._table.url.startswith("http://127.0.0.1:10002/devstoreaccount1")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_storage_down_raises_ledger_unavailable(azurite, unique_name):
-    port = _free_port()  # nothing listens here
+    port = free_port()  # nothing listens here
     connection = azurite.connection_string.replace(f":{azurite.table_port}/", f":{port}/")
     service = TableServiceClient.from_connection_string(connection, retry_total=0, connection_timeout=1)
     ledger = TableLedger(service, unique_name)
@@ -205,33 +189,6 @@ def test_storage_down_raises_ledger_unavailable(azurite, unique_name):
         ledger.get(ACCOUNT_ID)
     with pytest.raises(LedgerUnavailable):
         ledger.claim(pending())
-
-
-def test_identity_based_connection_from_the_account_name():
-    environ = {
-        "AzureWebJobsStorage__accountName": "sapsyncstore",
-        "AzureWebJobsStorage__credential": "managedidentity",
-        "AzureWebJobsStorage__clientId": "00000000-0000-0000-0000-000000000001",
-    }
-
-    tables = table_service_client(Settings(), environ=environ)
-    queues = queue_service_client(Settings(), environ=environ)
-
-    assert tables.url.startswith("https://sapsyncstore.table.core.windows.net")
-    assert queues.url.startswith("https://sapsyncstore.queue.core.windows.net")
-    assert isinstance(tables.credential, ManagedIdentityCredential)
-    assert queues.credential is tables.credential
-
-
-def test_identity_based_connection_with_explicit_service_uri():
-    environ = {"AzureWebJobsStorage__tableServiceUri": "https://ledger.table.example.net"}
-
-    assert table_service_client(Settings(), environ=environ).url.startswith("https://ledger.table.example.net")
-
-
-def test_no_storage_connection_is_a_settings_error():
-    with pytest.raises(SettingsError, match="AzureWebJobsStorage"):
-        table_ledger_from_settings(Settings(), environ={})
 
 
 def test_find_returns_entries_of_the_given_statuses_changed_before_a_moment(ledger):

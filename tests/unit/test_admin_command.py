@@ -1,0 +1,23 @@
+"""`python -m admin` refuses missing or malformed settings before it touches storage (exit 2, one line);
+against a real Azurite: tests/integration/test_poison_command.py and test_poison_replay.py."""
+
+from __future__ import annotations
+
+from admin.__main__ import main
+
+
+def test_missing_storage_setting_exits_2_with_one_line(monkeypatch, capsys):
+    for name in ("AzureWebJobsStorage", "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__queueServiceUri",
+                 "AzureWebJobsStorage__tableServiceUri"):
+        monkeypatch.delenv(name, raising=False)
+
+    assert main(["poison", "list"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: settings: AzureWebJobsStorage")
+
+
+def test_malformed_setting_exits_2_naming_it(monkeypatch, capsys):
+    monkeypatch.setenv("RETRY_MAX_ATTEMPTS", "many")
+
+    assert main(["status", "001Dn00000AbCdEIAV"]) == 2
+    assert "RETRY_MAX_ATTEMPTS" in capsys.readouterr().err

@@ -185,7 +185,18 @@ def test_stopped_fake_refuses_connections():
 
 
 def test_settings_helper_covers_every_auth_mode(fake):
+    # What each flow sends besides the client id (that each set logs in: test_salesforce_writeback.py).
+    credentials = {
+        SalesforceAuth.CLIENT_CREDENTIALS: {"client_secret"},
+        SalesforceAuth.JWT: {"username", "private_key"},
+        SalesforceAuth.PASSWORD: {"client_secret", "username", "password", "security_token"},
+    }
+    assert set(credentials) == set(SalesforceAuth)
     for auth in SalesforceAuth:
         settings = fake.salesforce_settings(auth)
+        assert settings.auth is auth
         assert settings.login_url == fake.base_url
         assert settings.client_id == fake.credentials.client_id
+        given = {name for name in ("client_secret", "username", "password", "security_token", "private_key")
+                 if getattr(settings, name) is not None}
+        assert given == credentials[auth], auth

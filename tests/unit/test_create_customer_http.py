@@ -4,6 +4,8 @@ azure.functions request/response objects, over the simulator and in-memory ports
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import azure.functions as func
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from functions.customers import create_sap_customer, get_sap_customer_status
 from functions.health import health, health_sap
 from shared.sap.rfc import RfcSapGateway
-from tests.support.samples import sample
+from tests.support.samples import sample, sample_names
 
 URL = "http://localhost:7071/api/customers"
 
@@ -142,7 +144,9 @@ def test_a_byte_order_mark_in_the_name_is_not_stored_in_sap(fake_services):
 def test_every_problem_is_reported_at_once(fake_services):
     status, body, _ = post(sample("invalid-account"))
     assert status == 400
-    assert {"accountId", "name", "country", "currencyIsoCode", "language"} <= set(errors_by_field(body))
+    # the sample's five problems, each once (its postal code cannot be judged without a known country)
+    assert sorted(error["field"] for error in body["errors"]) == sorted(
+        ["accountId", "name", "country", "currencyIsoCode", "language"])
 
 
 @pytest.mark.parametrize(
@@ -295,8 +299,41 @@ def test_a_setting_missing_at_request_time_is_503_naming_it(monkeypatch):
     assert "AzureWebJobsStorage" in body["message"] and "Retry-After" in headers
 
 
-@pytest.mark.parametrize(("name", "expected"), [("german-account", 201), ("us-account", 201),
-                                                ("japanese-account", 201), ("invalid-account", 400)])
-def test_every_sample_answers_as_the_readme_says(fake_services, name, expected):
+def _readme_posts() -> list[tuple[str, str]]:
+    """The README's curl examples that POST a sample, in order: (sample name, the comment after `#`)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"^curl .*-X POST .*--data @samples/([\w-]+)\.json\s+#\s*(.+)$", readme, re.MULTILINE)
+
+
+def test_the_readmes_sample_requests_answer_as_its_comments_say(fake_services):
+    posts = _readme_posts()
+    assert len(posts) >= 2, "the README's Quick start posts samples with the expected answer as a comment"
+    numbers: dict[str, str] = {}
+    for name, comment in posts:
+        code = re.match(r"(\d{3})\b", comment)
+        assert code, f"the README's comment on {name} starts with the status: {comment!r}"
+        expected = int(code.group(1))
+        status, body, _ = post(sample(name))
+        assert status == expected, (name, comment, body)
+        if status in (200, 201):
+            number = numbers.setdefault(name, body["customerNumber"])
+            if "same number" in comment:
+                assert body["customerNumber"] == number, (name, comment)
+        if "one error per field" in comment:
+            fields = [error["field"] for error in body["errors"]]
+            assert fields and len(fields) == len(set(fields)), (name, fields)
+
+
+@pytest.mark.parametrize("name", sample_names())
+def test_every_sample_file_is_created_except_an_invalid_one_which_gets_field_errors(fake_services, name):
     status, body, _ = post(sample(name))
-    assert status == expected, body
+    if name.startswith("invalid"):
+        assert status == 400 and body["errors"], body
+    else:
+        assert status == 201 and body["customerNumber"], body
+
+
+def test_the_samples_include_a_valid_and_an_invalid_account():
+    names = sample_names()
+    assert any(name.startswith("invalid") for name in names)
+    assert any(not name.startswith("invalid") for name in names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
@@ -21,6 +22,9 @@ def message(**changes: object) -> RetryMessage:
 
 def test_json_round_trip_keeps_every_field():
     original = message(kind=RetryKind.WRITEBACK, customer_number="0000100000")
+    # every field set, none (but the format's version) left at its default
+    assert [f.name for f in dataclasses.fields(RetryMessage)
+            if f.name != "version" and getattr(original, f.name) == f.default] == []
     assert RetryMessage.from_json(original.to_json()) == original
     assert json.loads(original.to_json())["version"] == 1
 

@@ -44,7 +44,7 @@ def test_a_created_answer_round_trips_with_its_messages_and_adoption():
     assert wire.decode_result(wire.encode_created(created)) == created
 
 
-@pytest.mark.parametrize("error", [
+ONE_OF_EACH_ERROR = [
     SapTransientError("partner not reached"),
     SapOutcomeUnknown("connection closed after the commit"),
     SapPermanentError("short dump"),
@@ -53,7 +53,18 @@ def test_a_created_answer_round_trips_with_its_messages_and_adoption():
     SapInterfaceMismatch("no field TEL1_EXT"),
     SapBusinessRejection((SapMessage("E", "AM", "215", "Postal code 8033 must have length 5"),)),
     SapNeedsReview("2 candidates", ("0000100000", "0000100001")),
-], ids=lambda error: type(error).__name__)
+]
+
+
+def _subclasses(cls: type) -> set[type]:
+    return {sub for direct in cls.__subclasses__() for sub in {direct, *_subclasses(direct)}}
+
+
+def test_the_error_list_holds_one_of_every_sap_error_class():
+    assert {type(error) for error in ONE_OF_EACH_ERROR} == _subclasses(SapError)
+
+
+@pytest.mark.parametrize("error", ONE_OF_EACH_ERROR, ids=lambda error: type(error).__name__)
 def test_every_error_kind_comes_back_as_the_same_class_with_its_detail(error):
     with pytest.raises(SapError) as raised:
         wire.decode_result(wire.encode_error(error))

@@ -207,6 +207,15 @@ def _read_string(value: object, field: str) -> str | None:
         raise _Invalid(f"must be a string, not {_json_type(value)}")
     if not value.strip():
         return None
+    if value.isascii():
+        text = value.strip()
+        # Printable ASCII holds no control, invisible or bidi character and shows every non-blank one:
+        # the rules below cannot change it (most values are like this; the per-character rules cost).
+        if text.isprintable():
+            limit = MAX_LENGTHS.get(field)
+            if limit is not None and len(text) > limit:
+                raise _Invalid(f"must be at most {limit} characters long, not {len(text)}")
+            return text
     text = _visible_text(value).strip()
     # Street is a Salesforce text area: line breaks are its content, the mapping splits lines.
     allowed = "\n\r\t" if field == "street" else ""

@@ -15,8 +15,9 @@ from functions.customers import create_sap_customer
 from shared import bootstrap
 from shared.core.ledger import LedgerStatus, WriteBackStatus
 from shared.core.mapping import split_name
+from shared.core.models import CustomerCreation
 from shared.core.validation import parse_customer_request
-from shared.sap import simulator
+from shared.sap import SapPermanentError, simulator
 from shared.sap.rfc import RfcSapGateway
 from shared.sap.simulator.interfaces import STRUCTURES
 from shared.usecases import (
@@ -228,3 +229,14 @@ def test_a_stale_claim_is_taken_over_with_a_search_first(fake_services, sap_syst
 
     assert result.outcome is Outcome.ALREADY_EXISTS  # adopted, not created twice
     assert len(customers_named(sap_system, request.name)) == 1
+
+
+@pytest.mark.parametrize("marker", ["WEBSITE_SITE_NAME", "WEBSITE_INSTANCE_ID"])
+def test_the_simulator_itself_refuses_to_serve_inside_an_azure_hosted_app(monkeypatch, marker):
+    """Defence in depth beside the settings check: even wired by hand, no fake SAP answers in Azure."""
+    monkeypatch.setenv(marker, "func-sap-sync-prod")
+    with pytest.raises(simulator.RFCError, match="refuses to serve inside an Azure-hosted function app"):
+        simulator.Connection(system=simulator.SimulatedSap())
+    gateway = simulated_gateway()
+    with pytest.raises(SapPermanentError):
+        gateway.create_customer(CustomerCreation("001Dn00000AbCdEIAV", {}))

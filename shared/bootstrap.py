@@ -46,7 +46,7 @@ def check_start_settings() -> Settings:
 
         FaultPlan.parse(os.environ.get("SAP_SIMULATOR_FAULTS"))
     elif config.sap_transport is SapTransport.RELAY:
-        build_sap_gateway(config)  # says that the relay transport is not there yet
+        build_sap_gateway(config)  # builds the transport only: no network until the first call
     return config
 
 
@@ -88,8 +88,16 @@ def build_sap_gateway(config: Settings):  # noqa: ANN201 - returns the SapGatewa
         return RfcSapGateway(config.sap_connection.parameters, rfc_module=None,
                              timeout_seconds=config.sap_timeout_seconds,
                              no_match_messages=config.sap_find_no_match_messages)
-    raise SettingsError("SAP_TRANSPORT=relay: the relay transport comes with the on-premise agent; "
-                        "use simulator or rfc for now")
+    from shared.sap.relay import RELAY_RESPONSE_LIMIT_SECONDS, RelaySapGateway
+
+    if not (config.sap_relay_url and config.sap_relay_key_name and config.sap_relay_key):
+        raise SettingsError("SAP_RELAY_URL, SAP_RELAY_KEY_NAME and SAP_RELAY_KEY: required when SAP_TRANSPORT=relay")
+    # Wait as long as the agent's unit of work may take (same SAP_TIMEOUT_SECONDS on both sides), never
+    # past the relay's own limit, so the claim window below still bounds one attempt.
+    read_timeout = min(RELAY_RESPONSE_LIMIT_SECONDS + 5,
+                       RfcSapGateway.longest_unit_seconds(config.sap_timeout_seconds) + 2)
+    return RelaySapGateway(config.sap_relay_url, config.sap_relay_key_name, config.sap_relay_key,
+                           base_url=config.sap_relay_base_url, read_timeout_seconds=read_timeout)
 
 
 def stale_claim_window(sap_timeout_seconds: float) -> timedelta:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from shared.core.organisation import SalesArea, SalesAreaSetup, SapOrganisation
 from shared.core.retry_policy import RetryPolicy
@@ -86,6 +87,8 @@ class Settings:
     sap_relay_url: str | None = None
     sap_relay_key_name: str | None = None
     sap_relay_key: str | None = field(default=None, repr=False)
+    # Where relay requests actually go when not the namespace itself (tests: the relay double over http).
+    sap_relay_base_url: str | None = None
     sap_timeout_seconds: float = 30.0
     # The (ID, NUMBER) messages with which BAPI_CUSTOMER_FIND says "nothing found" on this system.
     sap_find_no_match_messages: tuple[tuple[str, str], ...] = ()
@@ -222,11 +225,14 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
     relay_url = _text(env, "SAP_RELAY_URL")
     relay_key_name = _text(env, "SAP_RELAY_KEY_NAME")
     relay_key = _text(env, "SAP_RELAY_KEY")
+    relay_base_url = _text(env, "SAP_RELAY_BASE_URL")
     if transport is SapTransport.RELAY:
         for name, value in (("SAP_RELAY_URL", relay_url), ("SAP_RELAY_KEY_NAME", relay_key_name),
                             ("SAP_RELAY_KEY", relay_key)):
             if value is None:
                 raise SettingsError(f"{name}: required when SAP_TRANSPORT=relay")
+        relay_url = _relay_url(relay_url or "")
+        relay_base_url = _relay_base_url(relay_base_url, env, ("http", "https"))
 
     retry = RetrySettings(
         queue_name=_text(env, "RETRY_QUEUE_NAME") or RetrySettings.queue_name,
@@ -252,6 +258,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         sap_relay_url=relay_url,
         sap_relay_key_name=relay_key_name,
         sap_relay_key=relay_key,
+        sap_relay_base_url=relay_base_url,
         sap_timeout_seconds=_number(env, "SAP_TIMEOUT_SECONDS", 30.0),
         sap_find_no_match_messages=_no_match_messages(env),
         storage_connection=_text(env, "AzureWebJobsStorage"),
@@ -260,6 +267,63 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         writeback=writeback,
         salesforce=salesforce,
     )
+
+
+def _relay_url(text: str, name: str = "SAP_RELAY_URL") -> str:
+    """SAP_RELAY_URL: the hybrid connection, https://{namespace}/{hybrid connection name}."""
+    parts = urlsplit(text)
+    if parts.scheme != "https" or not parts.hostname or not parts.path.strip("/") or parts.query:
+        raise SettingsError(f"{name}: '{text}' is not https://{{namespace}}/{{hybrid connection}} "
+                            "(e.g. https://contoso.servicebus.windows.net/sap-agent)")
+    return f"https://{parts.netloc}/{parts.path.strip('/')}"
+
+
+def _relay_base_url(text: str | None, env: Mapping[str, str], schemes: tuple[str, ...],
+                    name: str = "SAP_RELAY_BASE_URL") -> str | None:
+    """SAP_RELAY_BASE_URL: where the relay's requests go instead of the namespace (a local relay double);
+    refused in Azure, where the namespace itself is the only relay."""
+    if text is None:
+        return None
+    if running_in_azure(env):
+        raise SettingsError(f"{name}: refused inside an Azure-hosted app (it points the relay "
+                            "transport at a local relay double); remove it")
+    parts = urlsplit(text)
+    if parts.scheme not in schemes or not parts.hostname or parts.path.strip("/") or parts.query:
+        raise SettingsError(f"{name}: '{text}' is not {' or '.join(schemes)}://host:port "
+                            "(e.g. http://127.0.0.1:9352)")
+    return text.rstrip("/")
+
+
+@dataclass(frozen=True)
+class RelayListenerSettings:
+    """The on-premise agent's side of the hybrid connection (a rule with the Listen right)."""
+
+    url: str  # https://{namespace}/{hybrid connection}
+    key_name: str
+    key: str = field(repr=False)
+    base_url: str | None = None  # ws://host:port of a local relay double instead of wss://{namespace}
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path.strip("/")
+
+    @property
+    def listen_url(self) -> str:
+        base = self.base_url or f"wss://{urlsplit(self.url).netloc}"
+        return f"{base}/$hc/{self.path}?sb-hc-action=listen"
+
+
+def load_relay_listener_settings(environ: Mapping[str, str] | None = None) -> RelayListenerSettings:
+    """AGENT_RELAY_URL, AGENT_RELAY_KEY_NAME, AGENT_RELAY_KEY (a Listen rule), AGENT_RELAY_BASE_URL."""
+    env = os.environ if environ is None else environ
+    values = {name: _text(env, name) for name in ("AGENT_RELAY_URL", "AGENT_RELAY_KEY_NAME", "AGENT_RELAY_KEY")}
+    for name, value in values.items():
+        if value is None:
+            raise SettingsError(f"{name}: required by the on-premise agent")
+    url = _relay_url(values["AGENT_RELAY_URL"] or "", "AGENT_RELAY_URL")
+    base_url = _relay_base_url(_text(env, "AGENT_RELAY_BASE_URL"), env, ("ws", "wss"), "AGENT_RELAY_BASE_URL")
+    return RelayListenerSettings(url, values["AGENT_RELAY_KEY_NAME"] or "", values["AGENT_RELAY_KEY"] or "",
+                                 base_url)
 
 
 def _sales_area(text: str, setting: str) -> SalesArea:

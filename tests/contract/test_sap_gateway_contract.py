@@ -1,8 +1,8 @@
 """The SapGateway contract: what every implementation of the SAP port must do, whatever the transport.
 
 Each test runs against every gateway in GATEWAYS: the production rfc adapter on the simulator, and the
-same adapter behind the versioned wire format (shared/sap/wire.py), as the relay transport will carry
-it. The relay transport joins this list when it exists.
+same adapter behind the versioned wire format (shared/sap/wire.py), and the relay transport through the
+relay double (devtools/relay_double.py) to the on-premise agent (agent/), which serves that adapter.
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from agent.api import AgentApi
+from agent.listener import RelayListener
+from agent.thread import ListenerThread
+from devtools.relay_double import RelayDouble, RelayDoubleThread
 from shared.core.mapping import map_customer_request
 from shared.core.models import CustomerCreation
 from shared.core.validation import parse_customer_request
@@ -28,7 +32,8 @@ from shared.sap import (
     simulator,
     wire,
 )
-from shared.settings import load_settings
+from shared.sap.relay import RelaySapGateway
+from shared.settings import RelayListenerSettings, load_settings
 from tests.support.samples import sample
 from tests.support.sap import simulated_gateway
 
@@ -58,10 +63,36 @@ class WireGateway(SapGateway):
         self._far.ping()
 
 
+RELAY_KEY_NAME, RELAY_KEY, RELAY_URL = "RootManageSharedAccessKey", "contract-key", "https://contract.relay/sap"
+_relay: dict[str, object] = {}
+
+
+def relay_gateway() -> SapGateway:
+    """The relay transport -> the relay double -> the agent -> a fresh rfc adapter on the simulator."""
+    api: AgentApi = _relay["api"]  # type: ignore[assignment]
+    api.gateway = simulated_gateway()
+    double: RelayDouble = _relay["double"]  # type: ignore[assignment]
+    return RelaySapGateway(RELAY_URL, RELAY_KEY_NAME, RELAY_KEY, base_url=double.base_url, read_timeout_seconds=10)
+
+
 GATEWAYS: dict[str, Callable[[], SapGateway]] = {
     "rfc adapter on the simulator": simulated_gateway,
     "rfc adapter behind the wire format": lambda: WireGateway(simulated_gateway()),
+    "relay transport -> relay double -> agent": relay_gateway,
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def relay_and_agent() -> Iterator[None]:
+    """One relay double and one agent for the module; each relay test gets a fresh gateway behind it."""
+    api = AgentApi(simulated_gateway(), path="sap")
+    with RelayDoubleThread({RELAY_KEY_NAME: RELAY_KEY}, namespace="contract.relay") as double:
+        settings = RelayListenerSettings(RELAY_URL, RELAY_KEY_NAME, RELAY_KEY,
+                                         base_url=f"ws://{double.host}:{double.port}")
+        with ListenerThread(lambda: RelayListener(settings, api)):
+            _relay.update(api=api, double=double)
+            yield
+            _relay.clear()
 
 
 @pytest.fixture

@@ -117,8 +117,8 @@ def test_sales_areas_setting_and_company_code_lookup():
         ({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "q",
           "SAP_SIMULATOR_FAULTS": "bogus=1"}, "SAP_SIMULATOR_FAULTS"),
         ({"AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "q",
-          "SAP_TRANSPORT": "relay", "SAP_RELAY_URL": "https://x.servicebus.windows.net/sap",
-          "SAP_RELAY_KEY_NAME": "send", "SAP_RELAY_KEY": "k"}, "SAP_TRANSPORT"),
+          "SAP_TRANSPORT": "relay", "SAP_RELAY_URL": "http://x.servicebus.windows.net/sap",
+          "SAP_RELAY_KEY_NAME": "send", "SAP_RELAY_KEY": "k"}, "SAP_RELAY_URL"),
     ],
 )
 def test_the_start_check_names_what_the_first_request_would_trip_over(monkeypatch, environment, named):

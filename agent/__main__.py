@@ -1,0 +1,81 @@
+"""python -m agent: listen on the hybrid connection until SIGTERM or Ctrl-C, then finish the requests in
+flight and stop.
+
+Settings (environment):
+    AGENT_RELAY_URL        https://{namespace}/{hybrid connection}
+    AGENT_RELAY_KEY_NAME   a rule with the Listen right, and AGENT_RELAY_KEY its key
+    AGENT_RELAY_BASE_URL   ws://127.0.0.1:PORT of a local relay double instead of wss://{namespace}
+    SAP_TRANSPORT          rfc (pyrfc with the SAP_* logon settings) or simulator; SAP_TIMEOUT_SECONDS,
+                           SAP_FIND_NO_MATCH_MESSAGE, SAP_SIMULATOR_FAULTS as for the function app
+    AGENT_CONCURRENCY      SAP units of work at a time (default 4)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+from agent.api import AgentApi
+from agent.listener import RelayListener
+from shared.sap.port import SapGateway
+from shared.settings import SapTransport, Settings, SettingsError, load_relay_listener_settings, load_settings
+
+logger = logging.getLogger("agent")
+
+
+def build_gateway(config: Settings) -> SapGateway:
+    """The agent's own SAP gateway: the rfc adapter on pyrfc, or on the simulator (never the relay)."""
+    from shared.sap.rfc import RfcSapGateway
+
+    if config.sap_transport is SapTransport.SIMULATOR:
+        from shared.sap import simulator
+
+        simulator.configure_default_system_from_environment()
+        return RfcSapGateway(config.sap_connection.parameters, rfc_module=simulator,
+                             timeout_seconds=config.sap_timeout_seconds,
+                             no_match_messages=config.sap_find_no_match_messages or simulator.NO_MATCH_MESSAGES)
+    if config.sap_transport is SapTransport.RFC:
+        return RfcSapGateway(config.sap_connection.parameters, rfc_module=None,
+                             timeout_seconds=config.sap_timeout_seconds,
+                             no_match_messages=config.sap_find_no_match_messages)
+    raise SettingsError("SAP_TRANSPORT: the agent talks to SAP itself: rfc or simulator, not relay")
+
+
+def build_listener(environ: dict[str, str] | None = None) -> RelayListener:
+    env = dict(os.environ if environ is None else environ)
+    relay = load_relay_listener_settings(env)
+    gateway = build_gateway(load_settings(env))
+    try:
+        concurrency = int(env.get("AGENT_CONCURRENCY", "4"))
+    except ValueError:
+        raise SettingsError("AGENT_CONCURRENCY: not a whole number") from None
+    if concurrency < 1:
+        raise SettingsError("AGENT_CONCURRENCY: at least 1")
+    return RelayListener(relay, AgentApi(gateway, path=relay.path, concurrency=concurrency))
+
+
+async def _run(listener: RelayListener) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, listener.stop)
+    await listener.run()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        listener = build_listener()
+    except SettingsError as error:
+        print(f"agent: {error}", file=sys.stderr)
+        return 2
+    asyncio.run(_run(listener))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""The agent's narrow, versioned API over the SAP gateway port: the wire format of shared/sap/wire.py on
+three operations, never a generic RFC proxy.
+
+    POST /v1/create      wire create -> 200 wire created | wire error (the fail-closed lookup included:
+                         a create with `searchSince` searches before it creates, in the gateway)
+    GET  /v1/interface   -> 200 wire interface | wire error
+    POST /v1/ping        -> 204 | 200 wire error
+
+Anything else is 404 (unknown operation) or 405; a body over MAX_BODY_BYTES is 413; a body that is not
+a version-1 wire create is 400. SAP calls (pyrfc is blocking) run in worker threads, at most
+`concurrency` at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from agent.listener import RelayRequest, RelayResponse
+from shared.sap import wire
+from shared.sap.errors import SapError
+from shared.sap.port import SapGateway
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 256 * 1024  # a create is a few kB; the function app's own request limit is 64 KiB
+_JSON = {"Content-Type": "application/json"}
+
+
+class AgentApi:
+    def __init__(self, gateway: SapGateway, *, path: str, concurrency: int = 4) -> None:
+        self.gateway = gateway
+        self.path = path.strip("/")
+        self._slots = asyncio.Semaphore(concurrency)
+        self._operations = {
+            "/v1/create": ("POST", self._create),
+            "/v1/interface": ("GET", self._interface),
+            "/v1/ping": ("POST", self._ping),
+        }
+
+    def _operation(self, target: str) -> str:
+        path = target.split("?", 1)[0]
+        prefix = f"/{self.path}"
+        # The requestTarget is the path below the hybrid connection (the relay double; hyco-https hands
+        # it on as req.url); accept it with the hybrid connection's name in front too.
+        if path == prefix or path.startswith(prefix + "/"):
+            path = path[len(prefix):]
+        return path.rstrip("/") or "/"
+
+    async def __call__(self, request: RelayRequest) -> RelayResponse:
+        operation = self._operation(request.target)
+        if operation not in self._operations:
+            return RelayResponse(404, b'{"error": "unknown operation"}', _JSON)
+        method, serve = self._operations[operation]
+        if request.method.upper() != method:
+            return RelayResponse(405, b'{"error": "method not allowed"}', {**_JSON, "Allow": method})
+        if len(request.body) > MAX_BODY_BYTES:
+            return RelayResponse(413, b'{"error": "body too large"}', _JSON)
+        async with self._slots:
+            return await serve(request)
+
+    async def _create(self, request: RelayRequest) -> RelayResponse:
+        try:
+            creation = wire.decode_create(request.body)
+        except wire.WireFormatError as error:
+            return RelayResponse(400, wire_error_body(f"not a wire create: {error}"), _JSON)
+        try:
+            answer = wire.encode_created(await asyncio.to_thread(self.gateway.create_customer, creation))
+        except SapError as error:
+            answer = wire.encode_error(error)
+        return RelayResponse(200, answer.encode(), _JSON)
+
+    async def _interface(self, request: RelayRequest) -> RelayResponse:
+        try:
+            answer = wire.encode_interface(await asyncio.to_thread(self.gateway.check_interface))
+        except SapError as error:
+            answer = wire.encode_error(error)
+        return RelayResponse(200, answer.encode(), _JSON)
+
+    async def _ping(self, request: RelayRequest) -> RelayResponse:
+        try:
+            await asyncio.to_thread(self.gateway.ping)
+        except SapError as error:
+            return RelayResponse(200, wire.encode_error(error).encode(), _JSON)
+        return RelayResponse(204)
+
+
+def wire_error_body(detail: str) -> bytes:
+    import json
+
+    return json.dumps({"error": "bad_request", "detail": detail}).encode()

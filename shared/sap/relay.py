@@ -1,0 +1,172 @@
+"""SAP_TRANSPORT=relay: the SAP port over HTTPS to an Azure Relay Hybrid Connection, behind which the
+on-premise agent (agent/) serves the same port with pyrfc.
+
+Each call is one HTTP request carrying the versioned wire format of shared/sap/wire.py:
+
+    POST {hybrid connection}/v1/create      body: wire create     200: wire created | wire error
+    GET  {hybrid connection}/v1/interface                         200: wire interface | wire error
+    POST {hybrid connection}/v1/ping                              204, or 200: wire error
+
+The relay's own token travels in `ServiceBusAuthorization` (a SAS token of a rule with the Send right;
+`Authorization` stays free for end-to-end proof, issue 10). What the relay answers itself is classified
+like the rfc adapter's errors:
+
+    502, 503, refused or timed-out connect  -> SapTransientError  (no listener: nothing was delivered)
+    504, a cut connection, a read timeout   -> SapOutcomeUnknown for a create (delivered, not answered:
+                                               the agent may have created the customer), else transient
+    401, 403, 404, other 4xx                -> SapConfigurationError (token, rule or hybrid connection)
+    an unreadable answer to a create        -> SapOutcomeUnknown (fail closed); to anything else permanent
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from shared.core.models import CustomerCreation
+from shared.sap import wire
+from shared.sap.errors import (
+    SapConfigurationError,
+    SapError,
+    SapOutcomeUnknown,
+    SapPermanentError,
+    SapTransientError,
+)
+from shared.sap.port import SapCustomerCreated, SapGateway, SapInterface
+
+# The relay cuts a response that has not started within 60 s with a 504 (issue 10, Facts); waiting a
+# little longer lets that 504 arrive instead of our own read timeout.
+RELAY_RESPONSE_LIMIT_SECONDS = 60.0
+TOKEN_LIFETIME_SECONDS = 3600
+TOKEN_RENEW_BEFORE_SECONDS = 300
+API_PREFIX = "/v1"
+
+
+def sas_token(resource_uri: str, key_name: str, key: str, expires_in_seconds: int = TOKEN_LIFETIME_SECONDS,
+              now: float | None = None) -> str:
+    """`SharedAccessSignature sr=<url-encoded http URI>&sig=<HMAC-SHA256>&se=<expiry>&skn=<rule>` for the
+    hybrid connection `resource_uri`, which is turned into http:// without `$hc/`, query or port as
+    hyco-https's createRelayToken does."""
+    parts = urlsplit(resource_uri)
+    resource = f"http://{parts.hostname}/{parts.path.replace('$hc/', '').strip('/')}"
+    expiry = int((time.time() if now is None else now) + expires_in_seconds)
+    encoded = quote(resource, safe="")
+    digest = hmac.new(key.encode(), f"{encoded}\n{expiry}".encode(), hashlib.sha256).digest()
+    signature = quote(base64.b64encode(digest).decode(), safe="")
+    return f"SharedAccessSignature sr={encoded}&sig={signature}&se={expiry}&skn={key_name}"
+
+
+class RelaySapGateway(SapGateway):
+    """The SAP port across the hybrid connection `url` (https://{namespace}/{name}).
+
+    `base_url` sends the requests elsewhere (http://127.0.0.1:PORT of the relay double) while the
+    token still names `url`, as it would in Azure."""
+
+    def __init__(self, url: str, key_name: str, key: str, *, base_url: str | None = None,
+                 connect_timeout_seconds: float = 5.0,
+                 read_timeout_seconds: float = RELAY_RESPONSE_LIMIT_SECONDS + 5,
+                 session: requests.Session | None = None) -> None:
+        parts = urlsplit(url)
+        self._url = url.rstrip("/")
+        self._endpoint = ((base_url.rstrip("/") + parts.path.rstrip("/")) if base_url else self._url)
+        self._key_name, self._key = key_name, key
+        self._timeouts = (connect_timeout_seconds, read_timeout_seconds)
+        self._session = session or requests.Session()
+        self._lock = threading.Lock()
+        self._token: tuple[str, float] | None = None
+        self._interface: SapInterface | None = None
+
+    # ------------------------------------------------------------------ the port
+
+    def check_interface(self) -> SapInterface:
+        if self._interface is None:
+            response = self._call("GET", "/interface", None, create=False)
+            try:
+                self._interface = wire.decode_interface(response.content)
+            except wire.WireFormatError as error:
+                raise SapPermanentError(f"the SAP agent's interface answer is unreadable: {error}") from None
+        return self._interface
+
+    def create_customer(self, creation: CustomerCreation) -> SapCustomerCreated:
+        response = self._call("POST", "/create", wire.encode_create(creation).encode(), create=True)
+        try:
+            return wire.decode_result(response.content)
+        except wire.WireFormatError as error:
+            raise SapOutcomeUnknown(f"the SAP agent's answer to a create is unreadable: {error}") from None
+
+    def ping(self) -> None:
+        response = self._call("POST", "/ping", b"", create=False)
+        if response.status_code == 204:
+            return
+        try:
+            data = json.loads(response.content)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and data.get("version") == wire.WIRE_VERSION and data.get("type") == "error":
+            try:
+                raise wire.error_from_wire(data)
+            except wire.WireFormatError as error:
+                raise SapPermanentError(f"the SAP agent's ping answer is unreadable: {error}") from None
+        raise SapPermanentError(f"the SAP agent answered the ping with {response.status_code}")
+
+    # ------------------------------------------------------------------ the wire
+
+    def _relay_token(self) -> str:
+        with self._lock:
+            if self._token is None or self._token[1] - time.time() < TOKEN_RENEW_BEFORE_SECONDS:
+                token = sas_token(self._url, self._key_name, self._key, TOKEN_LIFETIME_SECONDS)
+                self._token = (token, time.time() + TOKEN_LIFETIME_SECONDS)
+            return self._token[0]
+
+    def _call(self, method: str, operation: str, body: bytes | None, *, create: bool) -> requests.Response:
+        unanswered: type[SapError] = SapOutcomeUnknown if create else SapTransientError
+        headers = {"ServiceBusAuthorization": self._relay_token(), "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self._session.request(method, f"{self._endpoint}{API_PREFIX}{operation}", data=body,
+                                             headers=headers, timeout=self._timeouts)
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as error:
+            raise SapTransientError(f"relay unreachable ({type(error).__name__})") from None
+        except requests.exceptions.ConnectionError as error:
+            if _never_connected(error):
+                raise SapTransientError("relay unreachable (connection refused)") from None
+            raise unanswered(f"the relay connection broke before the SAP agent answered "
+                             f"({type(error).__name__})") from None
+        except requests.exceptions.RequestException as error:  # read timeout, a cut body
+            raise unanswered(f"no answer from the SAP agent through the relay ({type(error).__name__})") from None
+        status = response.status_code
+        if status in (200, 204):
+            return response
+        if status in (502, 503):
+            raise SapTransientError(f"relay: no SAP agent listening ({status})")
+        if status == 504:
+            raise unanswered("relay: the SAP agent did not answer in time (504)")
+        if status in (401, 403):
+            raise SapConfigurationError(f"relay refused the SAS token ({status}): check SAP_RELAY_KEY_NAME, "
+                                        "SAP_RELAY_KEY and the rule's Send right")
+        if status == 404:
+            raise SapConfigurationError("relay: no such hybrid connection or agent operation (404): check "
+                                        "SAP_RELAY_URL and the agent's version")
+        if 400 <= status < 500:
+            raise SapConfigurationError(f"the SAP agent refused the request ({status})")
+        if create:
+            raise SapOutcomeUnknown(f"the SAP agent failed while creating ({status})")
+        raise SapTransientError(f"the SAP agent failed ({status})")
+
+
+def _never_connected(error: requests.exceptions.ConnectionError) -> bool:
+    """True when the TCP connection was never made (refused, no route, DNS), so nothing was sent."""
+    from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
+
+    reason = error.args[0] if error.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, NewConnectionError | NameResolutionError)

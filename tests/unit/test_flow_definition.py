@@ -1,0 +1,349 @@
+"""flow/ (the Power Automate solution source): the definition parses, its actions call operations and
+parameters that exist in the connector's swagger, it reads and writes Salesforce fields that exist in
+salesforce/ and fit, its pieces refer to each other, and its condition keeps its own write-back from
+starting it again."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from shared.salesforce import simple_salesforce
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTION = ROOT / "flow" / "solution"
+[WORKFLOW_FILE] = sorted((SOLUTION / "Workflows").glob("*.json"))
+FLOW = json.loads(WORKFLOW_FILE.read_text(encoding="utf-8"))
+DEFINITION = FLOW["properties"]["definition"]
+SWAGGER = json.loads((ROOT / "connector" / "apiDefinition.swagger.json").read_text(encoding="utf-8"))
+SF_FIELDS = ROOT / "salesforce" / "force-app" / "main" / "default" / "objects" / "Account" / "fields"
+SF_NS = {"md": "http://soap.sforce.com/2006/04/metadata"}
+CONDITION = "Is_a_new_customer_without_SAP_number"
+CREATE = "Create_SAP_customer"
+# Standard Account fields (Salesforce's Account object reference) the flow may read.
+STANDARD_ACCOUNT_FIELDS = {
+    "Id", "Name", "Type", "BillingStreet", "BillingCity", "BillingPostalCode", "BillingState", "BillingStateCode",
+    "BillingCountry", "BillingCountryCode", "Phone", "CurrencyIsoCode", "LastModifiedById", "LastModifiedDate",
+}
+INTEGRATION_USER = "005Dn000001IntUSER"
+PEOPLE = "005Dn000001PersonAA"
+
+
+def all_actions(actions: dict | None = None, scope: str = "") -> Iterator[tuple[str, dict, dict]]:
+    """(name, action, its sibling actions) for every action, nested ones included."""
+    actions = DEFINITION["actions"] if actions is None else actions
+    for name, action in actions.items():
+        yield name, action, actions
+        yield from all_actions(action.get("actions", {}), name)
+        yield from all_actions(action.get("else", {}).get("actions", {}), name)
+        for case in action.get("cases", {}).values():
+            yield from all_actions(case.get("actions", {}), name)
+
+
+ACTIONS = {name: action for name, action, _ in all_actions()}
+
+
+def connector_calls(connection: str) -> dict[str, dict]:
+    return {name: action for name, action in ACTIONS.items()
+            if action["type"] == "OpenApiConnection" and action["inputs"]["host"]["connectionName"] == connection}
+
+
+def swagger_operations() -> dict[str, dict]:
+    return {op["operationId"]: op for item in SWAGGER["paths"].values() for op in item.values()}
+
+
+def resolve(schema: dict) -> dict:
+    ref = schema.get("$ref")
+    return SWAGGER["definitions"][ref.rsplit("/", 1)[1]] if ref else schema
+
+
+def sf_field(name: str) -> ElementTree.Element | None:
+    path = SF_FIELDS / f"{name}.field-meta.xml"
+    return ElementTree.parse(path).getroot() if path.is_file() else None
+
+
+def sf_text(element: ElementTree.Element, tag: str) -> str | None:
+    found = element.find(f"md:{tag}", SF_NS)
+    return None if found is None else found.text
+
+
+def flow_text() -> str:
+    return WORKFLOW_FILE.read_text(encoding="utf-8")
+
+
+# --- it parses and holds together ----------------------------------------------------------------------
+
+
+def test_the_definition_parses_as_a_logic_apps_workflow():
+    assert FLOW["schemaVersion"] == "1.0.0.0"
+    assert DEFINITION["$schema"].endswith("/workflowdefinition.json#")
+    assert {"$connections", "$authentication"} <= set(DEFINITION["parameters"])
+    assert ACTIONS and all("type" in action for action in ACTIONS.values())
+
+
+def test_the_trigger_is_salesforce_when_a_record_is_modified_on_account():
+    [(name, trigger)] = DEFINITION["triggers"].items()
+    assert name == "When_a_record_is_modified"
+    host = trigger["inputs"]["host"]
+    assert host["connectionName"] == "shared_salesforce" and host["operationId"] == "GetOnUpdatedItems"
+    assert trigger["inputs"]["parameters"]["table"] == "Account"
+    assert trigger["recurrence"]["frequency"] == "Minute" and trigger["recurrence"]["interval"] >= 1
+    assert trigger["splitOn"] == "@triggerOutputs()?['body/value']"
+
+
+def test_every_run_after_names_a_sibling():
+    for name, action, siblings in all_actions():
+        assert set(action.get("runAfter", {})) <= set(siblings) - {name}, name
+
+
+def test_action_names_are_unique():
+    names = [name for name, _, _ in all_actions()]
+    assert len(names) == len(set(names))
+
+
+def test_every_connection_is_a_connection_reference_of_the_solution():
+    customizations = ElementTree.parse(SOLUTION / "Other" / "Customizations.xml").getroot()
+    references = {ref.get("connectionreferencelogicalname"): ref.findtext("connectorid")
+                  for ref in customizations.iter("connectionreference")}
+    flow_references = FLOW["properties"]["connectionReferences"]
+    every = [*ACTIONS.values(), *DEFINITION["triggers"].values()]
+    used = {action["inputs"]["host"]["connectionName"] for action in every if action["type"] == "OpenApiConnection"}
+    assert used == set(flow_references)
+    for name, reference in flow_references.items():
+        logical = reference["connection"]["connectionReferenceLogicalName"]
+        assert logical in references, logical
+        assert references[logical].rsplit("/", 1)[1] == reference["api"]["name"], name
+    for action in [*ACTIONS.values(), *DEFINITION["triggers"].values()]:
+        if action["type"] == "OpenApiConnection":
+            host = action["inputs"]["host"]
+            assert host["apiId"].rsplit("/", 1)[1] == flow_references[host["connectionName"]]["api"]["name"]
+
+
+def test_the_solution_lists_the_workflow_and_its_environment_variables():
+    manifest = ElementTree.parse(SOLUTION / "Other" / "Solution.xml").getroot()
+    components = manifest.find("SolutionManifest/RootComponents")
+    workflow_ids = {c.get("id").strip("{}").lower() for c in components if c.get("type") == "29"}
+    variables = {c.get("schemaName") for c in components if c.get("type") == "380"}
+    customizations = ElementTree.parse(SOLUTION / "Other" / "Customizations.xml").getroot()
+    [workflow] = customizations.iter("Workflow")
+    assert workflow.get("WorkflowId").strip("{}").lower() in workflow_ids
+    assert (SOLUTION / workflow.findtext("JsonFileName").lstrip("/")) == WORKFLOW_FILE
+    assert WORKFLOW_FILE.stem.lower().endswith(workflow.get("WorkflowId").strip("{}").lower())
+    schema_names = {spec["metadata"]["schemaName"] for name, spec in DEFINITION["parameters"].items()
+                    if not name.startswith("$")}
+    assert schema_names == variables
+    for schema_name in schema_names:
+        path = SOLUTION / "environmentvariabledefinitions" / schema_name / "environmentvariabledefinition.xml"
+        assert ElementTree.parse(path).getroot().get("schemaname") == schema_name
+
+
+def test_every_parameter_the_flow_uses_is_declared():
+    used = set(re.findall(r"parameters\('([^']+)'\)", flow_text()))
+    assert used <= set(DEFINITION["parameters"])
+
+
+# --- the connector: operations, parameters and answers from the swagger ----------------------------------
+
+
+def test_every_connector_action_is_an_operation_with_parameters_of_the_swagger():
+    operations = swagger_operations()
+    calls = connector_calls("shared_sapcustomersync")
+    assert set(calls) == {CREATE}
+    for name, action in calls.items():
+        operation = operations[action["inputs"]["host"]["operationId"]]
+        body = next((resolve(p["schema"]) for p in operation["parameters"] if p["in"] == "body"), {"properties": {}})
+        others = {p["name"] for p in operation["parameters"] if p["in"] != "body"}
+        for parameter in action["inputs"]["parameters"]:
+            kind, _, prop = parameter.partition("/")
+            assert (kind == "body" and prop in body["properties"]) or parameter in others, f"{name}: {parameter}"
+        required = set(body.get("required", []))
+        assert {f"body/{prop}" for prop in required} <= set(action["inputs"]["parameters"]), name
+
+
+def _schema_has(schemas: list[dict], path: list[str]) -> bool:
+    for schema in schemas:
+        current = resolve(schema)
+        for part in path:
+            current = resolve(current.get("properties", {}).get(part, {}))
+            if not current:
+                break
+        else:
+            return True
+    return False
+
+
+def test_every_answer_property_the_flow_reads_is_in_the_swaggers_responses():
+    responses = swagger_operations()["CreateSAPCustomer"]["responses"]
+    schemas = [response["schema"] for response in responses.values() if "schema" in response]
+    read = re.findall(rf"outputs\('{CREATE}'\)\?\['body/([^']+)'\]", flow_text())
+    assert read
+    for path in read:
+        assert _schema_has(schemas, path.split("/")), path
+
+
+def test_the_branches_are_answers_the_swagger_declares():
+    codes = {int(code) for code in re.findall(rf"\"@outputs\('{CREATE}'\)\?\['statusCode'\]\",\s*(\d+)", flow_text())}
+    assert codes == {200, 201, 202, 422}
+    assert {str(code) for code in codes} <= set(swagger_operations()["CreateSAPCustomer"]["responses"])
+
+
+def test_the_answer_branches_run_also_after_a_failed_call():
+    # A 4xx/5xx answer fails the action; the branch on the status code must still run.
+    after = ACTIONS["Created_or_already_there"]["runAfter"][CREATE]
+    assert {"Succeeded", "Failed", "TimedOut"} <= set(after)
+
+
+# --- Salesforce fields: exist and fit ---------------------------------------------------------------------
+
+
+def test_every_account_field_the_flow_reads_exists():
+    read = set(re.findall(r"triggerOutputs\(\)\?\['body/([A-Za-z_]+)'\]", flow_text())) - {"value"}
+    for name in read:
+        assert name in STANDARD_ACCOUNT_FIELDS or sf_field(name) is not None, name
+
+
+def test_every_custom_field_passed_to_the_connector_fits_the_request_property():
+    request = resolve(swagger_operations()["CreateSAPCustomer"]["parameters"][0]["schema"])["properties"]
+    for parameter, value in ACTIONS[CREATE]["inputs"]["parameters"].items():
+        match = re.fullmatch(r"@triggerOutputs\(\)\?\['body/([A-Za-z_]+__c)'\]", value)
+        if match:
+            element = sf_field(match.group(1))
+            assert element is not None and sf_text(element, "type") == "Text", value
+            prop = parameter.removeprefix("body/")
+            assert int(sf_text(element, "length")) <= request[prop]["maxLength"], prop
+
+
+def test_every_field_the_flow_writes_exists_fits_and_is_the_integration_users_to_write():
+    permission_set = ElementTree.parse(ROOT / "salesforce" / "force-app" / "main" / "default" / "permissionsets"
+                                       / "SAP_Customer_Sync_Integration.permissionset-meta.xml").getroot()
+    editable = {p.find("md:field", SF_NS).text.removeprefix("Account.")
+                for p in permission_set.findall("md:fieldPermissions", SF_NS)
+                if p.find("md:editable", SF_NS).text == "true"}
+    updates = connector_calls("shared_salesforce")
+    assert set(updates) == {"Update_account_synced", "Update_account_failed"}
+    for name, action in updates.items():
+        assert action["inputs"]["host"]["operationId"] == "PatchItem"
+        assert action["inputs"]["parameters"]["table"] == "Account"
+        for parameter, value in action["inputs"]["parameters"].items():
+            if not parameter.startswith("item/"):
+                continue
+            field = parameter.removeprefix("item/")
+            element = sf_field(field)
+            assert element is not None and field in editable, f"{name}: {field}"
+            if sf_text(element, "type") == "Picklist":
+                allowed = {sf_text(v, "fullName") for v in element.iterfind(".//md:value", SF_NS)}
+                assert value in allowed, f"{name}: {field} = {value}"
+            if sf_text(element, "type") == "Text" and value.startswith("@take("):
+                assert value.endswith(f", {sf_text(element, 'length')})"), f"{name}: {field} is cut to its length"
+    assert ACTIONS["Update_account_synced"]["inputs"]["parameters"]["item/SAP_Sync_Status__c"] == \
+        simple_salesforce.STATUS_SYNCED
+    assert ACTIONS["Update_account_failed"]["inputs"]["parameters"]["item/SAP_Sync_Status__c"] == \
+        simple_salesforce.STATUS_FAILED
+
+
+# --- the condition: a new customer goes through, the flow's own write-back does not --------------------------
+
+
+_TRIGGER = re.compile(r"triggerOutputs\(\)\?\['body/([A-Za-z_]+)'\]")
+_PARAMETER = re.compile(r"parameters\('([^']+)'\)")
+
+
+def evaluate(value: object, record: dict, parameters: dict) -> object:
+    """The few workflow-language forms the condition uses: triggerOutputs()?['body/X'], parameters('..'), empty(..)."""
+    if not isinstance(value, str) or not value.startswith("@"):
+        return value
+    expression = value[1:]
+    if expression.startswith("empty(") and expression.endswith(")"):
+        inner = evaluate("@" + expression[len("empty("):-1], record, parameters)
+        return inner in (None, "", [], {})
+    if match := _TRIGGER.fullmatch(expression):
+        return record.get(match.group(1))
+    if match := _PARAMETER.fullmatch(expression):
+        return parameters[match.group(1)]
+    raise AssertionError(f"the test cannot evaluate {value}")
+
+
+def holds(condition: dict, record: dict, parameters: dict) -> bool:
+    [(operator, operands)] = condition.items()
+    if operator == "and":
+        return all(holds(operand, record, parameters) for operand in operands)
+    if operator == "or":
+        return any(holds(operand, record, parameters) for operand in operands)
+    if operator == "not":
+        return not holds(operands, record, parameters)
+    if operator == "equals":
+        left, right = (evaluate(operand, record, parameters) for operand in operands)
+        return left == right
+    raise AssertionError(f"the test knows no operator {operator}")
+
+
+def parameters() -> dict:
+    values = {name: spec.get("defaultValue") for name, spec in DEFINITION["parameters"].items()}
+    [user] = [name for name, spec in DEFINITION["parameters"].items()
+              if spec.get("metadata", {}).get("schemaName") == "sapsync_IntegrationUserId"]
+    values[user] = INTEGRATION_USER
+    return values
+
+
+def starts(record: dict, condition: dict | None = None) -> bool:
+    return holds(condition or ACTIONS[CONDITION]["expression"], record, parameters())
+
+
+def written_by_the_flow(record: dict, update: str) -> dict:
+    """The record after the flow's update action (as the integration user)."""
+    changed = dict(record, LastModifiedById=INTEGRATION_USER)
+    for parameter, value in ACTIONS[update]["inputs"]["parameters"].items():
+        if parameter.startswith("item/"):
+            changed[parameter.removeprefix("item/")] = "0000100042" if value.startswith("@") else value
+    return changed
+
+
+NEW_CUSTOMER = {"Id": "001Dn00000AbCdEIAV", "Name": "Acme", "Type": "Customer", "SAP_Customer_Number__c": None,
+                "LastModifiedById": PEOPLE}
+
+
+def test_the_condition_lets_a_new_customer_through():
+    assert starts(NEW_CUSTOMER)
+    assert starts({**NEW_CUSTOMER, "SAP_Customer_Number__c": ""})
+
+
+@pytest.mark.parametrize("change", [{"Type": "Prospect"}, {"Type": None}, {"SAP_Customer_Number__c": "0000100042"}])
+def test_the_condition_stops_other_accounts(change):
+    assert not starts({**NEW_CUSTOMER, **change})
+
+
+def test_the_create_call_is_inside_the_condition():
+    assert CREATE in ACTIONS[CONDITION]["actions"] and CREATE not in DEFINITION["actions"]
+
+
+@pytest.mark.parametrize("update", ["Update_account_synced", "Update_account_failed"])
+def test_the_flows_own_write_back_does_not_start_it_again(update):
+    assert not starts(written_by_the_flow(NEW_CUSTOMER, update))
+
+
+def test_the_function_apps_write_back_does_not_start_it_either():
+    sent: list[dict] = []
+    writer = object.__new__(simple_salesforce.SimpleSalesforceWriteBack)
+    writer._update_account = lambda account_id, values: sent.append(values)
+    writer.record_created(NEW_CUSTOMER["Id"], "0000100042", datetime.now(UTC))
+    writer.record_failed(NEW_CUSTOMER["Id"], "E F2 173: rejected", datetime.now(UTC))
+    for values in sent:
+        assert not starts({**NEW_CUSTOMER, **values, "LastModifiedById": INTEGRATION_USER})
+
+
+def test_a_failed_write_back_would_loop_without_the_integration_user_clause():
+    """Why the clause is there: after a 422 the number is still empty and the type still Customer."""
+    expression = ACTIONS[CONDITION]["expression"]
+    without = {"and": [operand for operand in expression["and"] if "not" not in operand]}
+    assert starts(written_by_the_flow(NEW_CUSTOMER, "Update_account_failed"), without)
+
+
+def test_a_person_fixing_a_failed_account_starts_it_again():
+    failed = written_by_the_flow(NEW_CUSTOMER, "Update_account_failed")
+    assert starts({**failed, "BillingPostalCode": "80331", "LastModifiedById": PEOPLE})

@@ -95,6 +95,8 @@ class RelayListener:
                         await self._serve(session, ws)
                 except (aiohttp.ClientError, OSError, TimeoutError) as error:
                     logger.warning("relay control channel failed: %s", type(error).__name__)
+                except Exception:  # the agent keeps listening whatever one connection did
+                    logger.exception("relay control channel failed unexpectedly")
                 finally:
                     self.connected.clear()
                 if self._stopping.is_set():
@@ -133,8 +135,12 @@ class RelayListener:
                     self._dispatch(session, ws, send_lock, waiting_for_body, message.data)
                     waiting_for_body = None
                 elif message.type == aiohttp.WSMsgType.TEXT:
-                    request = json.loads(message.data).get("request")
-                    if request is None:
+                    try:
+                        request = json.loads(message.data).get("request")
+                    except (ValueError, AttributeError):
+                        logger.warning("ignored a control channel message that is not a JSON object")
+                        continue
+                    if not isinstance(request, dict):
                         continue  # `accept` (WebSocket rendezvous) is not served by this listener
                     if not request.get("method"):
                         self._spawn(self._rendezvous_request(session, request))
@@ -190,7 +196,7 @@ class RelayListener:
     async def _guarded(self, work: Awaitable[None]) -> None:
         try:
             await work
-        except (aiohttp.ClientError, OSError, ConnectionError, TimeoutError, ValueError, KeyError) as error:
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError, KeyError, TypeError) as error:
             # The answer is lost; the relay tells the sender (504) and the function app treats the
             # outcome as unknown.
             logger.warning("could not answer a relayed request: %s", type(error).__name__)

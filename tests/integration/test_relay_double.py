@@ -190,3 +190,20 @@ def test_a_listener_too_slow_is_a_504_and_one_that_vanishes_too(relay):
     while double.listener_count() != 1 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert send(double, "/v1/echo").status_code == 504 and received.is_set()
+
+
+def test_the_constants_we_share_with_hyco_https_are_the_ones_in_its_source(hyco_package):
+    import re
+
+    from agent.listener import MAX_CONTROL_CHANNEL_BODY as AGENT_LIMIT
+    from agent.listener import RECONNECT_DELAYS_SECONDS
+    from devtools.relay_double import MAX_CONTROL_CHANNEL_BODY as DOUBLE_LIMIT
+
+    server = (hyco_package / "lib" / "HybridConnectionHttpsServer.js").read_text()
+    outgoing = (hyco_package / "lib" / "_hyco_outgoing.js").read_text()
+    delays = re.search(r"reconnectDelays = \[([\d, ]+)\]", server)
+    assert delays and tuple(float(d) for d in delays.group(1).split(",")) == RECONNECT_DELAYS_SECONDS
+    assert "new moment.duration(1, 'hours')" in server  # renewal interval of a token function
+    assert "'ServiceBusAuthorization': token" in server  # the listener's token header
+    assert "maxControlChannelMessageSize = 64 * 1024" in outgoing
+    assert AGENT_LIMIT == DOUBLE_LIMIT == 64 * 1024

@@ -219,3 +219,64 @@ def test_the_agent_settings_build_the_listen_url_and_hide_the_key():
     assert local.listen_url == "ws://127.0.0.1:9352/$hc/sap-agent?sb-hc-action=listen"
     with pytest.raises(SettingsError, match=r"^AGENT_RELAY_KEY:"):
         load_relay_listener_settings({"AGENT_RELAY_URL": URL, "AGENT_RELAY_KEY_NAME": "listen"})
+
+
+def test_a_big_answer_to_a_small_request_goes_through_the_rendezvous(relay):
+    big = bytes(range(256)) * 400  # 102 400 bytes
+
+    async def large(request: RelayRequest) -> RelayResponse:
+        return RelayResponse(200, big, {"Content-Type": "application/octet-stream"})
+
+    with ListenerThread(lambda: RelayListener(listener_settings(relay.double), large)):
+        import requests
+
+        from shared.sap.relay import sas_token
+
+        answer = requests.get(f"{relay.double.base_url}/sap/v1/big",
+                              headers={"ServiceBusAuthorization": sas_token(URL, KEY_NAME, KEY)}, timeout=10)
+    assert answer.status_code == 200 and answer.content == big
+    assert relay.double.stats.rendezvous_requests == 0 and relay.double.stats.rendezvous_responses == 1
+
+
+def test_a_listener_whose_token_expires_is_closed_and_comes_back_with_a_new_one(relay):
+    async def ok(request: RelayRequest) -> RelayResponse:
+        return RelayResponse(204)
+
+    thread = ListenerThread(lambda: RelayListener(listener_settings(relay.double), ok, token_lifetime_seconds=2,
+                                                  renew_every_seconds=3600))
+    with thread as listener:
+        deadline = time.monotonic() + 8
+        while listener.connections < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert listener.connections >= 2  # the double closed it with 1008 at expiry; it reconnected
+        relay.call(relay.double.wait_for_listeners(1))
+        transport(relay.double).ping()
+
+
+def test_stopping_the_agent_finishes_the_request_in_flight(relay):
+    import threading
+
+    started = threading.Event()
+
+    async def slowish(request: RelayRequest) -> RelayResponse:
+        started.set()
+        await asyncio.sleep(0.5)
+        return RelayResponse(204)
+
+    thread = ListenerThread(lambda: RelayListener(listener_settings(relay.double), slowish))
+    thread.start()
+    outcome: list[object] = []
+    pinging = threading.Thread(target=lambda: outcome.append(_ping(relay.double)))
+    pinging.start()
+    assert started.wait(5)
+    thread.stop()
+    pinging.join(10)
+    assert outcome == [None]
+
+
+def _ping(double: RelayDouble) -> object:
+    try:
+        transport(double).ping()
+    except Exception as error:  # the test reports what the ping raised
+        return error
+    return None

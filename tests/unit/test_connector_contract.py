@@ -249,6 +249,17 @@ def test_the_icon_is_a_small_png_on_the_brand_colour():
     assert re.fullmatch(r"#[0-9a-fA-F]{6}", colour) and colour.lower() not in ("#ffffff", "#007ee5")
 
 
+def test_the_icon_is_what_make_icon_draws_from_the_brand_colour():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_icon", CONNECTOR / "make_icon.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    background = module.brand_colour()
+    drawn = module.png(module.SIZE, module.SIZE, lambda x, y: module.WHITE if module.is_glyph(x, y) else background)
+    assert (CONNECTOR / "icon.png").read_bytes() == drawn, "run python connector/make_icon.py"
+
+
 # --- the request: validator and swagger --------------------------------------------------------------
 
 

@@ -356,6 +356,13 @@ def test_the_create_responses_are_the_status_codes_the_function_answers():
     assert codes == set(customers._STATUS_CODES.values()) | CREATE_EXTRA_CODES
 
 
+def test_the_create_responses_are_the_readmes_answers_table():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### `POST /api/customers`", 1)[1].split("\n### ", 1)[0]
+    documented = {int(code) for code in re.findall(r"^\| (\d{3})\b", section, flags=re.MULTILINE)}
+    assert documented == {int(code) for code in operation("CreateSAPCustomer")[2]["responses"]}
+
+
 def test_the_status_operation_responses_are_the_codes_it_answers():
     assert {int(code) for code in operation("GetSAPCustomerSyncStatus")[2]["responses"]} == STATUS_CODES_OF_GET
 

@@ -7,7 +7,8 @@ Settings (environment):
     AGENT_RELAY_BASE_URL   ws://127.0.0.1:PORT of a local relay double instead of wss://{namespace}
     SAP_TRANSPORT          rfc (pyrfc with the SAP_* logon settings) or simulator; SAP_TIMEOUT_SECONDS,
                            SAP_FIND_NO_MATCH_MESSAGE, SAP_SIMULATOR_FAULTS as for the function app
-    AGENT_CONCURRENCY      SAP units of work at a time (default 4)
+    AGENT_CONCURRENCY      SAP units of work at a time (default 4), and as many pooled RFC connections:
+                           reused across requests, pinged after idle, replaced after a failure
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from shared.settings import SapTransport, Settings, SettingsError, load_relay_li
 logger = logging.getLogger("agent")
 
 
-def build_gateway(config: Settings) -> SapGateway:
-    """The agent's own SAP gateway: the rfc adapter on pyrfc, or on the simulator (never the relay)."""
+def build_gateway(config: Settings, pool_size: int = 0) -> SapGateway:
+    """The agent's own SAP gateway: the rfc adapter on pyrfc, or on the simulator (never the relay),
+    with a pool of `pool_size` RFC connections (0: a logon per unit of work)."""
     from shared.sap.rfc import RfcSapGateway
 
     if config.sap_transport is SapTransport.SIMULATOR:
@@ -37,24 +39,26 @@ def build_gateway(config: Settings) -> SapGateway:
         simulator.configure_default_system_from_environment()
         return RfcSapGateway(config.sap_connection.parameters, rfc_module=simulator,
                              timeout_seconds=config.sap_timeout_seconds,
-                             no_match_messages=config.sap_find_no_match_messages or simulator.NO_MATCH_MESSAGES)
+                             no_match_messages=config.sap_find_no_match_messages or simulator.NO_MATCH_MESSAGES,
+                             pool_size=pool_size)
     if config.sap_transport is SapTransport.RFC:
         return RfcSapGateway(config.sap_connection.parameters, rfc_module=None,
                              timeout_seconds=config.sap_timeout_seconds,
-                             no_match_messages=config.sap_find_no_match_messages)
+                             no_match_messages=config.sap_find_no_match_messages, pool_size=pool_size)
     raise SettingsError("SAP_TRANSPORT: the agent talks to SAP itself: rfc or simulator, not relay")
 
 
 def build_listener(environ: dict[str, str] | None = None) -> RelayListener:
     env = dict(os.environ if environ is None else environ)
     relay = load_relay_listener_settings(env)
-    gateway = build_gateway(load_settings(env))
     try:
         concurrency = int(env.get("AGENT_CONCURRENCY", "4"))
     except ValueError:
         raise SettingsError("AGENT_CONCURRENCY: not a whole number") from None
     if concurrency < 1:
         raise SettingsError("AGENT_CONCURRENCY: at least 1")
+    # One pooled RFC connection per unit of work that may run at a time: no unit waits for a connection.
+    gateway = build_gateway(load_settings(env), pool_size=concurrency)
     return RelayListener(relay, AgentApi(gateway, path=relay.path, concurrency=concurrency))
 
 
@@ -63,7 +67,12 @@ async def _run(listener: RelayListener) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, listener.stop)
-    await listener.run()
+    try:
+        await listener.run()
+    finally:
+        close = getattr(getattr(listener.handler, "gateway", None), "close", None)
+        if callable(close):
+            close()  # the pooled RFC connections: log off from SAP
 
 
 def main() -> int:

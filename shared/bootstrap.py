@@ -80,14 +80,16 @@ def build_sap_gateway(config: Settings):  # noqa: ANN201 - returns the SapGatewa
         simulator.configure_default_system_from_environment()
         return RfcSapGateway(config.sap_connection.parameters, rfc_module=simulator,
                              timeout_seconds=config.sap_timeout_seconds,
-                             no_match_messages=config.sap_find_no_match_messages or simulator.NO_MATCH_MESSAGES)
+                             no_match_messages=config.sap_find_no_match_messages or simulator.NO_MATCH_MESSAGES,
+                             pool_size=config.sap_pool_size)
     if config.sap_transport is SapTransport.RFC:
         if not config.sap_find_no_match_messages:
             logger.warning("SAP_FIND_NO_MATCH_MESSAGE is not set: an account whose create outcome is unknown "
                            "will be held for review instead of searched (see the README)")
         return RfcSapGateway(config.sap_connection.parameters, rfc_module=None,
                              timeout_seconds=config.sap_timeout_seconds,
-                             no_match_messages=config.sap_find_no_match_messages)
+                             no_match_messages=config.sap_find_no_match_messages,
+                             pool_size=config.sap_pool_size)
     from shared.sap.relay import RELAY_RESPONSE_LIMIT_SECONDS, RelaySapGateway
 
     if not (config.sap_relay_url and config.sap_relay_key_name and config.sap_relay_key):

@@ -90,6 +90,8 @@ class Settings:
     # Where relay requests actually go when not the namespace itself (tests: the relay double over http).
     sap_relay_base_url: str | None = None
     sap_timeout_seconds: float = 30.0
+    # RFC connections kept and reused across requests (rfc and simulator transports); 0: a logon per unit.
+    sap_pool_size: int = 0
     # The (ID, NUMBER) messages with which BAPI_CUSTOMER_FIND says "nothing found" on this system.
     sap_find_no_match_messages: tuple[tuple[str, str], ...] = ()
     storage_connection: str | None = field(default=None, repr=False)
@@ -260,6 +262,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         sap_relay_key=relay_key,
         sap_relay_base_url=relay_base_url,
         sap_timeout_seconds=_number(env, "SAP_TIMEOUT_SECONDS", 30.0),
+        sap_pool_size=_integer(env, "SAP_POOL_SIZE", 0, minimum=0),
         sap_find_no_match_messages=_no_match_messages(env),
         storage_connection=_text(env, "AzureWebJobsStorage"),
         ledger_table_name=_text(env, "LEDGER_TABLE_NAME") or "sapcustomerledger",

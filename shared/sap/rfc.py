@@ -8,6 +8,10 @@ One connection, i.e. one RFC session, per unit of work: the duplicate guard's se
 BAPI and BAPI_TRANSACTION_COMMIT run on the same session, because pyrfc 3.4 reopens the connection
 inside call() after errors of several groups (communication, ABAP runtime, logon, external runtime)
 and a COMMIT on the new session commits nothing (SAP/PyRFC src/pyrfc/_cyrfc.pyx, Connection.call).
+With `pool_size` the connections come from a bounded pool (shared/sap/pool.py) instead of a logon per
+unit: a unit still holds one connection for its whole duration, a connection idle longer than
+`idle_check_seconds` is pinged before reuse, and any error in a unit discards its connection (the
+session may have been reopened inside call()).
 
 Before the first create the adapter reads the function descriptions of every function module it
 calls (`get_function_description`) and checks each parameter and field it sends or reads
@@ -58,6 +62,7 @@ from shared.sap.errors import (
     SapPermanentError,
     SapTransientError,
 )
+from shared.sap.pool import DEFAULT_IDLE_CHECK_SECONDS, ConnectionPool, PoolClosed, PoolExhausted
 from shared.sap.port import SapCustomerCreated, SapGateway, SapInterface, SapMessage
 
 logger = logging.getLogger(__name__)
@@ -186,11 +191,14 @@ class RfcSapGateway(SapGateway):
     returns the module or raises ImportError (then SapDriverMissing says what to install).
     `no_match_messages`: the (ID, NUMBER) pairs with which BAPI_CUSTOMER_FIND says "nothing found"
     on this system; any other error row makes the guard hold the account for review.
+    `pool_size`: 0 (default) opens a connection per unit of work; N > 0 keeps up to N connections in a
+    pool reused across units (see shared/sap/pool.py); `close()` closes them.
     """
 
     def __init__(self, logon_parameters: Mapping[str, str], rfc_module: Any = None,
                  module_loader: Callable[[], Any] = import_rfc_module, timeout_seconds: float | None = None,
-                 no_match_messages: Collection[tuple[str, str]] = ()) -> None:
+                 no_match_messages: Collection[tuple[str, str]] = (), pool_size: int = 0,
+                 idle_check_seconds: float = DEFAULT_IDLE_CHECK_SECONDS) -> None:
         self._logon_parameters = dict(logon_parameters)
         # pyrfc 3 cancels an RFC call that runs longer than config["timeout"] seconds; without it a
         # hung SAP work process would hold the function (and its ledger claim) until the host kills it.
@@ -202,6 +210,11 @@ class RfcSapGateway(SapGateway):
                                    for message_id, number in no_match_messages}
         self._interface: SapInterface | None = None
         self._interface_lock = threading.Lock()
+        if pool_size < 0:
+            raise ValueError("pool_size: 0 (no pool) or more")
+        self.pool: ConnectionPool | None = (
+            ConnectionPool(self._open_connection, pool_size, idle_check_seconds=idle_check_seconds)
+            if pool_size else None)
 
     @property
     def rfc_user(self) -> str:
@@ -267,6 +280,11 @@ class RfcSapGateway(SapGateway):
 
     def ping(self) -> None:
         self._unit(lambda session: self._call(session, "RFC_PING"))
+
+    def close(self) -> None:
+        """Close the pooled connections (those in use when they come back); nothing without a pool."""
+        if self.pool is not None:
+            self.pool.close()
 
     # ------------------------------------------------------------------ the metadata check
 
@@ -422,14 +440,28 @@ class RfcSapGateway(SapGateway):
         except _RetryOnFreshConnection as second:
             raise SapTransientError(second.detail) from None
 
+    def _open_connection(self) -> Any:
+        return self._rfc().Connection(config=self._connection_config, **self._logon_parameters)
+
     def _unit_once(self, work: Callable[[_Session], _T], deadline: float | None) -> _T:
         module = self._rfc()
         connection = None
         session = _Session(connection=None, deadline=deadline)
+        succeeded = False
         try:
-            connection = module.Connection(config=self._connection_config, **self._logon_parameters)
+            if self.pool is None:
+                connection = self._open_connection()
+            else:
+                try:
+                    connection = self.pool.acquire(deadline)
+                except PoolExhausted as error:
+                    raise SapTransientError(f"no SAP connection free in time: {error}") from None
+                except PoolClosed as error:
+                    raise SapTransientError(f"the SAP agent is shutting down: {error}") from None
             session.connection = connection
-            return work(session)
+            result = work(session)
+            succeeded = True
+            return result
         except module.RFCError as error:
             raise self._classified(error, module, session) from None
         except Exception as error:
@@ -438,7 +470,11 @@ class RfcSapGateway(SapGateway):
                 raise _driver_missing(error) from None
             raise
         finally:
-            if connection is not None:
+            if connection is not None and self.pool is not None:
+                # Any error in the unit (an RFCError, a SapError, anything) discards the connection:
+                # pyrfc may have reopened it inside call(), and with it the session is not the unit's.
+                self.pool.release(connection, discard=not succeeded)
+            elif connection is not None:
                 try:
                     connection.close()
                 except module.RFCError as error:

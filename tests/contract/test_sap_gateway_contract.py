@@ -78,6 +78,7 @@ def relay_gateway() -> SapGateway:
 GATEWAYS: dict[str, Callable[[], SapGateway]] = {
     "rfc adapter on the simulator": simulated_gateway,
     "rfc adapter behind the wire format": lambda: WireGateway(simulated_gateway()),
+    "rfc adapter on a pool of 2 connections": lambda: simulated_gateway(pool_size=2),
     "relay transport -> relay double -> agent": relay_gateway,
 }
 

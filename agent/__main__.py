@@ -7,6 +7,8 @@ Settings (environment):
     AGENT_RELAY_BASE_URL   ws://127.0.0.1:PORT of a local relay double instead of wss://{namespace}
     SAP_TRANSPORT          rfc (pyrfc with the SAP_* logon settings) or simulator; SAP_TIMEOUT_SECONDS,
                            SAP_FIND_NO_MATCH_MESSAGE, SAP_SIMULATOR_FAULTS as for the function app
+    AGENT_PROOF_KEY        the key of the function app's proof on each request (its SAP_AGENT_PROOF_KEY):
+                           required with SAP_TRANSPORT=rfc; AGENT_PROOF=off (local tests only) checks none
     AGENT_CONCURRENCY      SAP units of work at a time (default 4), and as many pooled RFC connections:
                            reused across requests, pinged after idle, replaced after a failure
 """
@@ -23,7 +25,14 @@ import sys
 from agent.api import AgentApi
 from agent.listener import RelayListener
 from shared.sap.port import SapGateway
-from shared.settings import SapTransport, Settings, SettingsError, load_relay_listener_settings, load_settings
+from shared.settings import (
+    SapTransport,
+    Settings,
+    SettingsError,
+    load_agent_proof_key,
+    load_relay_listener_settings,
+    load_settings,
+)
 
 logger = logging.getLogger("agent")
 
@@ -51,6 +60,10 @@ def build_gateway(config: Settings, pool_size: int = 0) -> SapGateway:
 def build_listener(environ: dict[str, str] | None = None) -> RelayListener:
     env = dict(os.environ if environ is None else environ)
     relay = load_relay_listener_settings(env)
+    proof_key = load_agent_proof_key(env)
+    if proof_key is None:
+        logger.warning("the agent checks no proof of the function app (AGENT_PROOF=off, or the simulator "
+                       "without AGENT_PROOF_KEY): anyone with Send rights on the hybrid connection is served")
     try:
         concurrency = int(env.get("AGENT_CONCURRENCY", "4"))
     except ValueError:
@@ -59,7 +72,8 @@ def build_listener(environ: dict[str, str] | None = None) -> RelayListener:
         raise SettingsError("AGENT_CONCURRENCY: at least 1")
     # One pooled RFC connection per unit of work that may run at a time: no unit waits for a connection.
     gateway = build_gateway(load_settings(env), pool_size=concurrency)
-    return RelayListener(relay, AgentApi(gateway, path=relay.path, concurrency=concurrency))
+    return RelayListener(relay, AgentApi(gateway, path=relay.path, concurrency=concurrency,
+                                                proof_key=proof_key))
 
 
 async def _run(listener: RelayListener) -> None:

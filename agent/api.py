@@ -7,7 +7,10 @@ three operations, never a generic RFC proxy.
     POST /v1/ping        -> 204 | 200 wire error
 
 Anything else is 404 (unknown operation) or 405; a body over MAX_BODY_BYTES is 413; a body that is not
-a version-1 wire create is 400. SAP calls (pyrfc is blocking) run in worker threads, at most
+a version-1 wire create is 400. With a `proof_key` (AGENT_PROOF_KEY), a request of an allowed operation
+without the function app's proof (shared/sap/relay.py PROOF_HEADER: HMAC-SHA256 over method, operation,
+timestamp and the body's SHA-256), with a wrong one or with a timestamp more than 5 minutes off is 401 with
+a wire error (configuration), and never reaches SAP. SAP calls (pyrfc is blocking) run in worker threads, at most
 `concurrency` at a time.
 """
 
@@ -18,8 +21,9 @@ import logging
 
 from agent.listener import RelayRequest, RelayResponse
 from shared.sap import wire
-from shared.sap.errors import SapError
+from shared.sap.errors import SapConfigurationError, SapError
 from shared.sap.port import SapGateway
+from shared.sap.relay import PROOF_HEADER, ProofError, verify_proof
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +32,10 @@ _JSON = {"Content-Type": "application/json"}
 
 
 class AgentApi:
-    def __init__(self, gateway: SapGateway, *, path: str, concurrency: int = 4) -> None:
+    def __init__(self, gateway: SapGateway, *, path: str, concurrency: int = 4,
+                 proof_key: bytes | str | None = None) -> None:
         self.gateway = gateway
+        self.proof_key = proof_key.encode() if isinstance(proof_key, str) else proof_key
         self.path = path.strip("/")
         self._slots = asyncio.Semaphore(concurrency)
         self._operations = {
@@ -56,6 +62,13 @@ class AgentApi:
             return RelayResponse(405, b'{"error": "method not allowed"}', {**_JSON, "Allow": method})
         if len(request.body) > MAX_BODY_BYTES:
             return RelayResponse(413, b'{"error": "body too large"}', _JSON)
+        if self.proof_key:
+            proof = next((v for k, v in request.headers.items() if k.lower() == PROOF_HEADER.lower()), None)
+            try:
+                verify_proof(proof, self.proof_key, request.method, operation, request.body)
+            except ProofError as error:
+                logger.warning("refused a relayed request without a valid proof: %s", error)
+                return RelayResponse(401, wire.encode_error(SapConfigurationError(str(error))).encode(), _JSON)
         async with self._slots:
             return await serve(request)
 

@@ -11,6 +11,9 @@ Every protocol fact below names its source:
     [double]  a choice of this double where neither says what Azure does
 
 Plain ws:// and http:// on 127.0.0.1; the tokens are real SAS tokens checked against configured keys.
+A sender's Entra token (`ServiceBusAuthorization: Bearer <token>`, [doc] scope
+`https://relay.azure.net//.default`) is accepted only when the double is given `bearer_tokens` (one
+test token, or a callable that judges the token): it checks no JWT, which Azure does.
 
     python -m devtools.relay_double --port 9352 --key-name RootManageSharedAccessKey --key SECRET
 """
@@ -29,7 +32,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
@@ -157,8 +160,11 @@ class RelayDouble:
 
     def __init__(self, keys: Mapping[str, str], *, paths: tuple[str, ...] = ("sap",),
                  namespace: str = "relay-double.servicebus.windows.net", host: str = "127.0.0.1", port: int = 0,
-                 response_timeout_seconds: float = RESPONSE_TIMEOUT_SECONDS) -> None:
+                 response_timeout_seconds: float = RESPONSE_TIMEOUT_SECONDS,
+                 bearer_tokens: str | Callable[[str], bool] | None = None) -> None:
         self.keys = dict(keys)
+        self.bearer_tokens = bearer_tokens  # [double] test Entra tokens a sender may present
+        self.bearer_seen: list[str] = []  # the bearer tokens senders presented, accepted or not
         self.paths = tuple(p.strip("/") for p in paths)
         self.namespace = namespace
         self.host, self.port = host, port
@@ -372,13 +378,27 @@ class RelayDouble:
 
     # ------------------------------------------------------------------ senders
 
+    def _bearer_accepted(self, bearer: str) -> bool:
+        if self.bearer_tokens is None or not bearer:
+            return False
+        if callable(self.bearer_tokens):
+            return bool(self.bearer_tokens(bearer))
+        return hmac.compare_digest(bearer.encode(), self.bearer_tokens.encode())
+
     async def _send(self, request: web.Request, path: str, target: str) -> web.StreamResponse:
         # [doc] sender: plain HTTPS to https://{namespace}/{path}/..., token in ServiceBusAuthorization
         # (`Authorization` stays free for end-to-end auth and is passed on).
-        try:
-            verify_token(self._token(request), self.keys, self.namespace, path)
-        except TokenError as error:
-            return web.Response(status=401, text=str(error))
+        token = self._token(request)
+        if token and token.startswith("Bearer "):
+            bearer = token[len("Bearer "):]
+            self.bearer_seen.append(bearer)
+            if not self._bearer_accepted(bearer):
+                return web.Response(status=401, text="Entra token refused")
+        else:
+            try:
+                verify_token(token, self.keys, self.namespace, path)
+            except TokenError as error:
+                return web.Response(status=401, text=str(error))
         if self.unavailable:
             return web.Response(status=503, text="relay double set unavailable")
         listeners = self._listeners.get(path, [])

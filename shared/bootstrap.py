@@ -11,9 +11,13 @@ import logging
 import os
 import threading
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from shared.settings import SapTransport, Settings, SettingsError, WriteBackMode, load_settings
 from shared.usecases import Services
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken
 
 logger = logging.getLogger(__name__)
 
@@ -92,14 +96,39 @@ def build_sap_gateway(config: Settings):  # noqa: ANN201 - returns the SapGatewa
                              pool_size=config.sap_pool_size)
     from shared.sap.relay import RELAY_RESPONSE_LIMIT_SECONDS, RelaySapGateway
 
-    if not (config.sap_relay_url and config.sap_relay_key_name and config.sap_relay_key):
-        raise SettingsError("SAP_RELAY_URL, SAP_RELAY_KEY_NAME and SAP_RELAY_KEY: required when SAP_TRANSPORT=relay")
+    if not config.sap_relay_url:
+        raise SettingsError("SAP_RELAY_URL: required when SAP_TRANSPORT=relay")
+    if not config.sap_relay_key:
+        logger.info("relay: sending with the managed identity (Entra token for the Azure Relay Sender role)")
+    if not config.sap_agent_proof_key:
+        logger.warning("SAP_AGENT_PROOF_KEY is not set: requests carry no proof for the agent, which refuses "
+                       "them unless it runs with AGENT_PROOF=off (see agent/README.md)")
     # Wait as long as the agent's unit of work may take (same SAP_TIMEOUT_SECONDS on both sides), never
     # past the relay's own limit, so the claim window below still bounds one attempt.
     read_timeout = min(RELAY_RESPONSE_LIMIT_SECONDS + 5,
                        RfcSapGateway.longest_unit_seconds(config.sap_timeout_seconds) + 2)
     return RelaySapGateway(config.sap_relay_url, config.sap_relay_key_name, config.sap_relay_key,
+                           credential=None if config.sap_relay_key else ManagedIdentity(config.sap_relay_client_id),
+                           proof_key=config.sap_agent_proof_key,
                            base_url=config.sap_relay_base_url, read_timeout_seconds=read_timeout)
+
+
+class ManagedIdentity:
+    """The function app's managed identity for the relay's Entra token (`client_id`: a user-assigned
+    identity's AZURE_CLIENT_ID; none: the system-assigned one, or locally the developer's az login):
+    azure-identity's DefaultAzureCredential, imported on the first token, not with function_app (cold
+    start is measured by scripts/bench)."""
+
+    def __init__(self, client_id: str | None = None) -> None:
+        self.client_id = client_id
+        self._credential: Any = None
+
+    def get_token(self, *scopes: str, **options: Any) -> AccessToken:
+        if self._credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            self._credential = DefaultAzureCredential(managed_identity_client_id=self.client_id)
+        return self._credential.get_token(*scopes, **options)
 
 
 def stale_claim_window(sap_timeout_seconds: float) -> timedelta:

@@ -89,6 +89,10 @@ class Settings:
     sap_relay_key: str | None = field(default=None, repr=False)
     # Where relay requests actually go when not the namespace itself (tests: the relay double over http).
     sap_relay_base_url: str | None = None
+    # A user-assigned managed identity's client id for the relay's Entra token (none: system-assigned).
+    sap_relay_client_id: str | None = None
+    # The app's own proof for the on-premise agent (HMAC key shared with the agent's AGENT_PROOF_KEY).
+    sap_agent_proof_key: str | None = field(default=None, repr=False)
     sap_timeout_seconds: float = 30.0
     # RFC connections kept and reused across requests (rfc and simulator transports); 0: a logon per unit.
     sap_pool_size: int = 0
@@ -228,11 +232,17 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
     relay_key_name = _text(env, "SAP_RELAY_KEY_NAME")
     relay_key = _text(env, "SAP_RELAY_KEY")
     relay_base_url = _text(env, "SAP_RELAY_BASE_URL")
+    agent_proof_key = _text(env, "SAP_AGENT_PROOF_KEY")
     if transport is SapTransport.RELAY:
-        for name, value in (("SAP_RELAY_URL", relay_url), ("SAP_RELAY_KEY_NAME", relay_key_name),
-                            ("SAP_RELAY_KEY", relay_key)):
-            if value is None:
-                raise SettingsError(f"{name}: required when SAP_TRANSPORT=relay")
+        if relay_url is None:
+            raise SettingsError("SAP_RELAY_URL: required when SAP_TRANSPORT=relay")
+        # Neither: the managed identity sends (Entra token); both: the SAS Send rule; one alone is a mistake.
+        if (relay_key_name is None) != (relay_key is None):
+            missing = "SAP_RELAY_KEY" if relay_key is None else "SAP_RELAY_KEY_NAME"
+            raise SettingsError(f"{missing}: required with the other SAS setting (or set neither to send "
+                                "with the managed identity)")
+        if agent_proof_key is not None:
+            _proof_key(agent_proof_key, "SAP_AGENT_PROOF_KEY")
         relay_url = _relay_url(relay_url or "")
         relay_base_url = _relay_base_url(relay_base_url, env, ("http", "https"))
 
@@ -261,6 +271,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         sap_relay_key_name=relay_key_name,
         sap_relay_key=relay_key,
         sap_relay_base_url=relay_base_url,
+        sap_relay_client_id=_text(env, "AZURE_CLIENT_ID"),
+        sap_agent_proof_key=agent_proof_key,
         sap_timeout_seconds=_number(env, "SAP_TIMEOUT_SECONDS", 30.0),
         sap_pool_size=_integer(env, "SAP_POOL_SIZE", 0, minimum=0),
         sap_find_no_match_messages=_no_match_messages(env),
@@ -327,6 +339,37 @@ def load_relay_listener_settings(environ: Mapping[str, str] | None = None) -> Re
     base_url = _relay_base_url(_text(env, "AGENT_RELAY_BASE_URL"), env, ("ws", "wss"), "AGENT_RELAY_BASE_URL")
     return RelayListenerSettings(url, values["AGENT_RELAY_KEY_NAME"] or "", values["AGENT_RELAY_KEY"] or "",
                                  base_url)
+
+
+MIN_PROOF_KEY_LENGTH = 32
+
+
+def _proof_key(text: str, name: str) -> str:
+    if len(text) < MIN_PROOF_KEY_LENGTH:
+        raise SettingsError(f"{name}: at least {MIN_PROOF_KEY_LENGTH} characters (e.g. `openssl rand -base64 48`)")
+    return text
+
+
+def load_agent_proof_key(environ: Mapping[str, str] | None = None) -> str | None:
+    """The on-premise agent's AGENT_PROOF_KEY (the function app's SAP_AGENT_PROOF_KEY): the key the
+    function app's proof on each request must be signed with; None when the agent checks no proof.
+
+    AGENT_PROOF=on requires the key; AGENT_PROOF=off checks no proof (local tests only, logged);
+    unset: required when the agent talks to a real SAP (SAP_TRANSPORT=rfc), optional with the simulator
+    (checked when given)."""
+    env = os.environ if environ is None else environ
+    mode = (_text(env, "AGENT_PROOF") or "").lower()
+    if mode not in ("", "on", "off"):
+        raise SettingsError("AGENT_PROOF: on or off")
+    if mode == "off":
+        return None
+    key = _text(env, "AGENT_PROOF_KEY")
+    if key is None:
+        if mode == "on" or (_text(env, "SAP_TRANSPORT") or "").lower() != SapTransport.SIMULATOR.value:
+            raise SettingsError("AGENT_PROOF_KEY: required by the on-premise agent (the function app's "
+                                "SAP_AGENT_PROOF_KEY); AGENT_PROOF=off only for local tests")
+        return None
+    return _proof_key(key, "AGENT_PROOF_KEY")
 
 
 def _sales_area(text: str, setting: str) -> SalesArea:

@@ -7,9 +7,13 @@ Each call is one HTTP request carrying the versioned wire format of shared/sap/w
     GET  {hybrid connection}/v1/interface                         200: wire interface | wire error
     POST {hybrid connection}/v1/ping                              204, or 200: wire error
 
-The relay's own token travels in `ServiceBusAuthorization` (a SAS token of a rule with the Send right;
-`Authorization` stays free for end-to-end proof, issue 10). What the relay answers itself is classified
-like the rfc adapter's errors:
+The relay's own token travels in `ServiceBusAuthorization`: by default an Entra token of the function
+app's managed identity for `https://relay.azure.net//.default` (the *Azure Relay Sender* role), or a SAS
+token of a rule with the Send right when SAP_RELAY_KEY_NAME/SAP_RELAY_KEY are set. The app's own proof
+for the agent (issue 10, defence in depth) travels in PROOF_HEADER: an HMAC-SHA256 with the shared
+SAP_AGENT_PROOF_KEY over the method, the operation's path, a timestamp and the body's SHA-256 (see
+`proof_header` and `verify_proof`). What the relay answers itself is classified like the rfc adapter's
+errors:
 
     502, 503, refused or timed-out connect  -> SapTransientError  (no listener: nothing was delivered)
     504, a cut connection, a read timeout   -> SapOutcomeUnknown for a create (delivered, not answered:
@@ -26,6 +30,7 @@ import hmac
 import json
 import threading
 import time
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -47,6 +52,52 @@ RELAY_RESPONSE_LIMIT_SECONDS = 60.0
 TOKEN_LIFETIME_SECONDS = 3600
 TOKEN_RENEW_BEFORE_SECONDS = 300
 API_PREFIX = "/v1"
+RELAY_ENTRA_SCOPE = "https://relay.azure.net//.default"  # the double slash is Azure Relay's (issue 10, Facts)
+ENTRA_RENEW_BEFORE_SECONDS = 300
+
+# The app's own proof for the agent: a header of its own (`ServiceBusAuthorization` is the relay's,
+# `Authorization` stays free), `v1 t=<unix seconds>,sig=<base64 HMAC-SHA256>`.
+PROOF_HEADER = "X-Sap-Sync-Proof"
+PROOF_VERSION = "v1"
+PROOF_WINDOW_SECONDS = 300  # a timestamp further off than this, either way, is refused (replay window)
+
+
+class ProofError(ValueError):
+    """A request without the app's proof, with a malformed or wrong one, or with a stale timestamp."""
+
+
+def _proof_signature(key: bytes, method: str, path: str, timestamp: int, body: bytes) -> str:
+    message = "\n".join((PROOF_VERSION, method.upper(), path, str(timestamp),
+                         hashlib.sha256(body).hexdigest())).encode()
+    return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+
+
+def proof_header(key: bytes, method: str, path: str, body: bytes, now: float | None = None) -> str:
+    """The PROOF_HEADER value for one request: `path` is the agent's operation (`/v1/create`), without the
+    hybrid connection's name and without a query."""
+    timestamp = int(time.time() if now is None else now)
+    return f"{PROOF_VERSION} t={timestamp},sig={_proof_signature(key, method, path, timestamp, body)}"
+
+
+def verify_proof(value: str | None, key: bytes, method: str, path: str, body: bytes, *,
+                 now: float | None = None, window_seconds: int = PROOF_WINDOW_SECONDS) -> None:
+    """Raises ProofError unless `value` is a PROOF_HEADER value signed with `key` over this very request
+    and its timestamp is within `window_seconds` of now."""
+    if not value:
+        raise ProofError(f"no {PROOF_HEADER} header")
+    version, _, rest = value.strip().partition(" ")
+    fields = dict(part.partition("=")[::2] for part in rest.split(",") if "=" in part)
+    if version != PROOF_VERSION or "t" not in fields or "sig" not in fields:
+        raise ProofError(f"{PROOF_HEADER} is not '{PROOF_VERSION} t=<unix seconds>,sig=<signature>'")
+    try:
+        timestamp = int(fields["t"])
+    except ValueError:
+        raise ProofError(f"{PROOF_HEADER}: the timestamp is not a whole number") from None
+    expected = _proof_signature(key, method, path, timestamp, body)
+    if not hmac.compare_digest(expected.encode(), fields["sig"].strip().encode()):
+        raise ProofError(f"{PROOF_HEADER}: wrong signature")
+    if abs((time.time() if now is None else now) - timestamp) > window_seconds:
+        raise ProofError(f"{PROOF_HEADER}: the timestamp is more than {window_seconds} s off")
 
 
 def sas_token(resource_uri: str, key_name: str, key: str, expires_in_seconds: int = TOKEN_LIFETIME_SECONDS,
@@ -66,17 +117,28 @@ def sas_token(resource_uri: str, key_name: str, key: str, expires_in_seconds: in
 class RelaySapGateway(SapGateway):
     """The SAP port across the hybrid connection `url` (https://{namespace}/{name}).
 
+    The relay token: a SAS token when `key_name` and `key` are given, else an Entra token for
+    RELAY_ENTRA_SCOPE from `credential` (anything with azure-core's `get_token(scope)`; the composition
+    root passes the managed identity, shared/bootstrap.py), cached until shortly before it expires.
+    `proof_key`: the app's own proof for the agent (PROOF_HEADER) on every request.
     `base_url` sends the requests elsewhere (http://127.0.0.1:PORT of the relay double) while the
     token still names `url`, as it would in Azure."""
 
-    def __init__(self, url: str, key_name: str, key: str, *, base_url: str | None = None,
-                 connect_timeout_seconds: float = 5.0,
+    def __init__(self, url: str, key_name: str | None = None, key: str | None = None, *,
+                 credential: Any = None, proof_key: bytes | str | None = None,
+                 base_url: str | None = None, connect_timeout_seconds: float = 5.0,
                  read_timeout_seconds: float = RELAY_RESPONSE_LIMIT_SECONDS + 5,
                  session: requests.Session | None = None) -> None:
+        if bool(key_name) != bool(key):
+            raise ValueError("a SAS token needs both the rule's name and its key")
+        if not key and credential is None:
+            raise ValueError("no relay credential: a SAS rule (key_name, key) or an Entra `credential`")
         parts = urlsplit(url)
         self._url = url.rstrip("/")
         self._endpoint = ((base_url.rstrip("/") + parts.path.rstrip("/")) if base_url else self._url)
         self._key_name, self._key = key_name, key
+        self._credential = credential
+        self._proof_key = proof_key.encode() if isinstance(proof_key, str) else proof_key
         self._timeouts = (connect_timeout_seconds, read_timeout_seconds)
         self._session = session or requests.Session()
         self._lock = threading.Lock()
@@ -118,11 +180,31 @@ class RelaySapGateway(SapGateway):
 
     # ------------------------------------------------------------------ the wire
 
+    @property
+    def uses_managed_identity(self) -> bool:
+        return not self._key
+
     def _relay_token(self) -> str:
         with self._lock:
-            if self._token is None or self._token[1] - time.time() < TOKEN_RENEW_BEFORE_SECONDS:
-                token = sas_token(self._url, self._key_name, self._key, TOKEN_LIFETIME_SECONDS)
-                self._token = (token, time.time() + TOKEN_LIFETIME_SECONDS)
+            if self._key_name and self._key:
+                if self._token is None or self._token[1] - time.time() < TOKEN_RENEW_BEFORE_SECONDS:
+                    token = sas_token(self._url, self._key_name, self._key, TOKEN_LIFETIME_SECONDS)
+                    self._token = (token, time.time() + TOKEN_LIFETIME_SECONDS)
+                return self._token[0]
+            if self._token is None or self._token[1] - time.time() < ENTRA_RENEW_BEFORE_SECONDS:
+                try:
+                    access = self._credential.get_token(RELAY_ENTRA_SCOPE)
+                except Exception as error:
+                    # Nothing was sent. azure-identity's "no such identity" / "refused" errors are setup
+                    # problems (named, not imported: the agent never imports azure); anything else (the
+                    # identity endpoint briefly unreachable) is worth a retry.
+                    kind = type(error).__name__
+                    if kind in ("CredentialUnavailableError", "ClientAuthenticationError"):
+                        raise SapConfigurationError(f"no Entra token for the relay from the managed identity "
+                                                    f"({kind}): check the identity, AZURE_CLIENT_ID or set "
+                                                    "SAP_RELAY_KEY_NAME/SAP_RELAY_KEY") from None
+                    raise SapTransientError(f"no Entra token for the relay yet ({kind})") from None
+                self._token = (f"Bearer {access.token}", float(access.expires_on))
             return self._token[0]
 
     def _call(self, method: str, operation: str, body: bytes | None, *, create: bool) -> requests.Response:
@@ -130,6 +212,8 @@ class RelaySapGateway(SapGateway):
         headers = {"ServiceBusAuthorization": self._relay_token(), "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
+        if self._proof_key:
+            headers[PROOF_HEADER] = proof_header(self._proof_key, method, f"{API_PREFIX}{operation}", body or b"")
         try:
             response = self._session.request(method, f"{self._endpoint}{API_PREFIX}{operation}", data=body,
                                              headers=headers, timeout=self._timeouts)
@@ -149,9 +233,15 @@ class RelaySapGateway(SapGateway):
             raise SapTransientError(f"relay: no SAP agent listening ({status})")
         if status == 504:
             raise unanswered("relay: the SAP agent did not answer in time (504)")
+        if status == 401 and _is_wire_error(response):
+            # The agent itself refused: no or a wrong proof (SAP_AGENT_PROOF_KEY / AGENT_PROOF_KEY).
+            raise SapConfigurationError(f"the SAP agent refused the request (401): "
+                                        f"{json.loads(response.content).get('detail', '')}")
         if status in (401, 403):
-            raise SapConfigurationError(f"relay refused the SAS token ({status}): check SAP_RELAY_KEY_NAME, "
-                                        "SAP_RELAY_KEY and the rule's Send right")
+            credential = ("the managed identity's token: check its Azure Relay Sender role"
+                          if self.uses_managed_identity
+                          else "the SAS token: check SAP_RELAY_KEY_NAME, SAP_RELAY_KEY and the rule's Send right")
+            raise SapConfigurationError(f"relay refused {credential} ({status})")
         if status == 404:
             raise SapConfigurationError("relay: no such hybrid connection or agent operation (404): check "
                                         "SAP_RELAY_URL and the agent's version")
@@ -160,6 +250,14 @@ class RelaySapGateway(SapGateway):
         if create:
             raise SapOutcomeUnknown(f"the SAP agent failed while creating ({status})")
         raise SapTransientError(f"the SAP agent failed ({status})")
+
+
+def _is_wire_error(response: requests.Response) -> bool:
+    try:
+        data = json.loads(response.content)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("version") == wire.WIRE_VERSION and data.get("type") == "error"
 
 
 def _never_connected(error: requests.exceptions.ConnectionError) -> bool:

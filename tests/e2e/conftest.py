@@ -4,21 +4,14 @@ ledger and the retry queue, the SAP simulator, and the fake Salesforce over HTTP
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import requests
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
-from devhost import LocalHost
 from devtools.azurite import AzuriteEndpoints
 from devtools.fake_salesforce import FakeSalesforce
-from shared import bootstrap
-from shared.sap import simulator
-from tests.support.product import RunningProduct
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.product import RunningProduct, local_host_serving_the_app
 
 
 @pytest.fixture
@@ -47,20 +40,8 @@ def product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.Mon
             "SALESFORCE_CA_BUNDLE": str(salesforce.ca_path),
             "PYTHON_THREADPOOL_THREAD_COUNT": "32",
         }
-        for name, value in settings.items():
-            monkeypatch.setenv(name, value)
-        bootstrap.reset()
-        system = simulator.SimulatedSap()
-        with simulator.use_system(system):
-            host = LocalHost(str(ROOT), port=0, polling_cap_seconds=0.5).start()
-            try:
-                # The first request builds the services, which applies SAP_SIMULATOR_FAULTS to the
-                # simulator; do it now so the faults a test sets afterwards stay in force.
-                assert requests.get(f"{host.base_url}/api/health", timeout=30).status_code == 200
-                queue = QueueClient.from_connection_string(azurite.connection_string, queue_name)
-                poison = QueueClient.from_connection_string(azurite.connection_string, f"{queue_name}-poison")
-                ledger = TableClient.from_connection_string(azurite.connection_string, table_name)
-                yield RunningProduct(host.base_url, system, salesforce, queue, poison, ledger)
-            finally:
-                host.stop()
-                bootstrap.reset()
+        with local_host_serving_the_app(settings, monkeypatch) as (base_url, system):
+            queue = QueueClient.from_connection_string(azurite.connection_string, queue_name)
+            poison = QueueClient.from_connection_string(azurite.connection_string, f"{queue_name}-poison")
+            ledger = TableClient.from_connection_string(azurite.connection_string, table_name)
+            yield RunningProduct(base_url, system, salesforce, queue, poison, ledger)

@@ -26,10 +26,8 @@ import requests
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueServiceClient
 
-from devhost import LocalHost
 from devtools.azurite import AzuriteEndpoints, install_azurite
 from devtools.fake_salesforce import salesforce_id18
-from shared import bootstrap
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.sap import simulator
@@ -39,11 +37,11 @@ from shared.storage.port import LedgerConflict, LedgerUnavailable, RetryQueueUna
 from shared.storage.queue import StorageRetryQueue
 from shared.storage.table_ledger import TableLedger
 from tests.support.network import free_ports
+from tests.support.product import local_host_serving_the_app
 from tests.support.samples import sample
 
 pytestmark = [pytest.mark.azurite, pytest.mark.e2e]
 
-ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 60.0
 
 
@@ -189,19 +187,8 @@ def _run_product(azurite: OwnAzurite, monkeypatch: pytest.MonkeyPatch) -> Iterat
         "RETRY_AFTER_SECONDS": "5",
         "SALESFORCE_WRITEBACK": "off",
     }
-    for name, value in settings.items():
-        monkeypatch.setenv(name, value)
-    bootstrap.reset()
-    system = simulator.SimulatedSap()
-    with simulator.use_system(system):
-        host = LocalHost(str(ROOT), port=0, polling_cap_seconds=0.5).start()
-        try:
-            # The first request builds the services (and applies SAP_SIMULATOR_FAULTS to the simulator).
-            assert requests.get(f"{host.base_url}/api/health", timeout=30).status_code == 200
-            yield Product(host.base_url, system, azurite, queue_name, table_name)
-        finally:
-            host.stop()
-            bootstrap.reset()
+    with local_host_serving_the_app(settings, monkeypatch) as (base_url, system):
+        yield Product(base_url, system, azurite, queue_name, table_name)
 
 
 @pytest.fixture

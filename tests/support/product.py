@@ -3,17 +3,44 @@ Salesforce, the retry and poison queues and the ledger table."""
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
+from devhost import LocalHost
 from devtools.fake_salesforce import FakeSalesforce
+from shared import bootstrap
 from shared.core.mapping import split_name
 from shared.sap import simulator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextlib.contextmanager
+def local_host_serving_the_app(settings: Mapping[str, str],
+                               monkeypatch) -> Iterator[tuple[str, simulator.SimulatedSap]]:
+    """The local host serving function_app.py with these app settings over a fresh SAP simulator:
+    yields its base URL and the simulator; stops the host and forgets the services afterwards."""
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    bootstrap.reset()
+    system = simulator.SimulatedSap()
+    with simulator.use_system(system):
+        host = LocalHost(str(ROOT), port=0, polling_cap_seconds=0.5).start()
+        try:
+            # The first request builds the services, which applies SAP_SIMULATOR_FAULTS to the
+            # simulator; do it now so the faults a test sets afterwards stay in force.
+            assert requests.get(f"{host.base_url}/api/health", timeout=30).status_code == 200
+            yield host.base_url, system
+        finally:
+            host.stop()
+            bootstrap.reset()
 
 
 @dataclass

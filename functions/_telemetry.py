@@ -51,7 +51,7 @@ def invocation(function_name: str, *, counts_invalid_requests: bool = False) -> 
 def _traced(function_name: str, context: Any, counts_invalid_requests: bool, function: Callable[..., Any],
             args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     attached = telemetry.host_span_attached()
-    carrier = None if attached else _trace_context_headers(context)
+    carrier = None if attached else (_trace_context_headers(context) or _request_headers(args, kwargs))
     attributes = {"faas.name": function_name}
     invocation_id = getattr(context, "invocation_id", None)
     if invocation_id:
@@ -78,3 +78,14 @@ def _trace_context_headers(context: Any) -> dict[str, str] | None:
         return None
     state = getattr(trace_context, "trace_state", None)
     return {"traceparent": str(parent), **({"tracestate": str(state)} if state else {})}
+
+
+def _request_headers(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, str] | None:
+    """The caller's own traceparent on an HTTP trigger's request, where no host passed a trace context
+    (the local host): in Azure the host continues it and hands the result on in `context.trace_context`."""
+    for value in (*args, *kwargs.values()):
+        headers = getattr(value, "headers", None)
+        if headers is not None and hasattr(headers, "get") and headers.get("traceparent"):
+            state = headers.get("tracestate")
+            return {"traceparent": str(headers.get("traceparent")), **({"tracestate": str(state)} if state else {})}
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -52,15 +53,38 @@ class CapturedTelemetry:
         return points
 
     def exported_text(self) -> str:
-        """Every span, log record and metric as the exporters would serialise them (names, attributes,
-        events, status, bodies, exception attributes), in one text."""
+        """The text of every span, log record and metric as the exporters would serialise them (names,
+        attributes, events, status, bodies, exception attributes), one string value per line.
+
+        Numbers, timestamps and ids (trace, span, tracking ids: 16 or more hex digits) are left out:
+        their digits would match a postal code or a phone number by chance."""
         parts = [span.to_json() for span in self.spans()]
         parts += [record.to_json() for record in self.logs()]
         data = self.metric_reader.get_metrics_data()
         if data is not None:
             parts.append(data.to_json())
-        # the serialisers escape non-ASCII; read them back so "Müller" is searched as written
-        return "\n".join(json.dumps(json.loads(part), ensure_ascii=False) for part in parts)
+        strings: list[str] = []
+        for part in parts:
+            _strings_of(json.loads(part), strings)
+        return "\n".join(strings)
+
+
+_NOT_TEXT = frozenset({"trace_id", "span_id", "parent_id", "start_time", "end_time", "timestamp",
+                       "observed_timestamp", "time_unix_nano", "start_time_unix_nano"})
+_ID = re.compile(r"(?i)\b(?:0x)?[0-9a-f]{16,}\b")
+
+
+def _strings_of(value: Any, into: list[str]) -> None:
+    if isinstance(value, str):
+        into.append(_ID.sub("<id>", value))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in _NOT_TEXT:
+                into.append(str(key))
+                _strings_of(item, into)
+    elif isinstance(value, list):
+        for item in value:
+            _strings_of(item, into)
 
 
 @contextlib.contextmanager

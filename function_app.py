@@ -10,8 +10,12 @@ import azure.functions as func
 from functions import customers, health, retry, sweep
 from shared import bootstrap
 from shared.log import configure_logging
+from shared.telemetry import exporter
 
 configure_logging()
+# Application Insights: on only with a connection string or the worker's telemetry setting; OpenTelemetry
+# is imported only then (shared/telemetry), so a cold start without it pays nothing.
+exporter.start("function")
 bootstrap.check_start_settings()
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)

@@ -33,6 +33,7 @@ from shared.settings import (
     load_relay_listener_settings,
     load_settings,
 )
+from shared.telemetry import exporter
 
 logger = logging.getLogger("agent")
 
@@ -92,6 +93,7 @@ async def _run(listener: RelayListener) -> None:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
+        exporter.start("agent")  # Application Insights with AGENT_APPLICATIONINSIGHTS_CONNECTION_STRING only
         listener = build_listener()
     except SettingsError as error:
         print(f"agent: {error}", file=sys.stderr)

@@ -20,6 +20,7 @@ import asyncio
 import logging
 
 from agent.listener import RelayRequest, RelayResponse
+from shared import telemetry
 from shared.sap import wire
 from shared.sap.errors import SapConfigurationError, SapError
 from shared.sap.port import SapGateway
@@ -54,7 +55,21 @@ class AgentApi:
         return path.rstrip("/") or "/"
 
     async def __call__(self, request: RelayRequest) -> RelayResponse:
+        """Answer one relayed request inside a SERVER span that continues the function app's trace (the
+        W3C traceparent/tracestate it sent, which the relay hands on in `requestHeaders`)."""
         operation = self._operation(request.target)
+        known = operation if operation in self._operations else "unknown operation"  # no caller-chosen names
+        attributes = {"http.request.method": request.method.upper(), "url.path": known, "sap.agent.path": self.path}
+        with telemetry.span(f"{request.method.upper()} {known}", kind="server", attributes=attributes,
+                            parent_headers=request.headers) as current:
+            response = await self._answer(request, operation)
+            if current is not None:
+                current.set_attribute("http.response.status_code", response.status)
+                if response.status >= 500:
+                    telemetry.mark_failed(current, f"HTTP {response.status}")
+            return response
+
+    async def _answer(self, request: RelayRequest, operation: str) -> RelayResponse:
         if operation not in self._operations:
             return RelayResponse(404, b'{"error": "unknown operation"}', _JSON)
         method, serve = self._operations[operation]

@@ -14,6 +14,7 @@ from functions._http import (
     read_json_object,
     storage_unavailable,
 )
+from functions._telemetry import invocation
 from shared import bootstrap
 from shared.core.models import FieldError, InvalidCustomerRequest
 from shared.core.salesforce_id import InvalidSalesforceId, normalize_salesforce_id
@@ -40,7 +41,9 @@ _STATUS_CODES = {
 
 @bp.function_name("CreateSAPCustomer")
 @bp.route(route="customers", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-def create_sap_customer(req: func.HttpRequest) -> func.HttpResponse:
+@invocation("CreateSAPCustomer", counts_invalid_requests=True)
+# `context` exactly func.Context (the worker checks); None where a test calls the function directly.
+def create_sap_customer(req: func.HttpRequest, context: func.Context = None) -> func.HttpResponse:
     account_id: str | None = None
     try:
         payload = read_json_object(req)

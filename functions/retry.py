@@ -6,6 +6,7 @@ import logging
 
 import azure.functions as func
 
+from functions._telemetry import invocation
 from shared import bootstrap
 from shared.core.retry_message import InvalidRetryMessage, RetryMessage
 from shared.usecases import retry_create_customer
@@ -17,7 +18,9 @@ bp = func.Blueprint()
 # The queue name is an app setting (%...% is resolved by the host); the default is in local.settings.
 @bp.function_name("RetryCreateSAPCustomer")
 @bp.queue_trigger(arg_name="msg", queue_name="%RETRY_QUEUE_NAME%", connection="AzureWebJobsStorage")
-def retry_create_sap_customer(msg: func.QueueMessage) -> None:
+@invocation("RetryCreateSAPCustomer")
+# `context` exactly func.Context (the worker checks); None where a test calls the function directly.
+def retry_create_sap_customer(msg: func.QueueMessage, context: func.Context = None) -> None:
     try:
         message = RetryMessage.from_json(msg.get_body())
     except InvalidRetryMessage as error:

@@ -148,7 +148,7 @@ def build_services(config: Settings) -> Services:
         from shared.salesforce.simple_salesforce import writeback_from_settings
 
         writeback = writeback_from_settings(config)
-    built = Services(
+    built = instrumented(Services(
         sap=build_sap_gateway(config),
         ledger=table_ledger_from_settings(config),
         retry_queue=storage_retry_queue_from_settings(config),
@@ -156,7 +156,25 @@ def build_services(config: Settings) -> Services:
         retry=config.retry,
         writeback=writeback,
         stale_claim_after=stale_claim_window(config.sap_timeout_seconds),
-    )
+    ), config.sap_transport.value if config.sap_transport else "none")
     logger.info("services ready", extra={"sap_transport": config.sap_transport.value,
                                          "writeback": config.writeback.value})
     return built
+
+
+def instrumented(services: Services, transport: str = "") -> Services:
+    """`services` with spans and durations around the SAP and write-back ports and OpenTelemetry's
+    metrics port, while telemetry is on (shared/telemetry); unchanged while it is off."""
+    from shared import telemetry
+
+    if not telemetry.enabled():
+        return services
+    from dataclasses import replace
+
+    from shared.telemetry.instrumented import TimedWriteBack, TracedSapGateway
+
+    if isinstance(services.sap, TracedSapGateway):
+        return services
+    metrics = telemetry.sync_metrics()
+    return replace(services, metrics=metrics, sap=TracedSapGateway(services.sap, metrics, transport),
+                   writeback=TimedWriteBack(services.writeback, metrics) if services.writeback else None)

@@ -1,8 +1,10 @@
 """Structured logging with correlation ids, and a guard that keeps personal data and secrets out.
 
-Every record logged inside `sync_context(account_id=..., tracking_id=...)` carries those ids as
-attributes (`account_id`, `tracking_id`); Application Insights turns such attributes into
-customDimensions. Modules log with `logging.getLogger(__name__)` and pass only ids, codes and counts.
+Every record logged inside `sync_context(account_id=..., tracking_id=..., invocation_id=...)` carries
+those ids as attributes (`account_id`, `tracking_id`, `invocation_id`: the Functions host's id of the
+invocation, set by functions/_telemetry.py); OpenTelemetry's logging handler turns such attributes into
+customDimensions in Application Insights, and adds the trace's operation_Id. Modules log with
+`logging.getLogger(__name__)` and pass only ids, codes and counts.
 `RedactingFilter` is the safety net for what slips through: it masks secrets and the values of
 fields that hold personal data (street, phone, name, ...).
 """
@@ -17,7 +19,7 @@ from collections.abc import Iterator
 
 _CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("sync_context", default={})  # noqa: B039
 
-CORRELATION_FIELDS = ("account_id", "tracking_id")
+CORRELATION_FIELDS = ("account_id", "tracking_id", "invocation_id")
 
 # key=value, "key": "value" and key: value forms of secrets and personal data
 _SENSITIVE_KEYS = (
@@ -43,7 +45,7 @@ def redact(text: str) -> str:
 
 @contextlib.contextmanager
 def sync_context(**ids: str | None) -> Iterator[None]:
-    """Attach correlation ids (account_id, tracking_id) to every record logged inside."""
+    """Attach correlation ids (account_id, tracking_id, invocation_id) to every record logged inside."""
     merged = {**_CONTEXT.get(), **{k: v for k, v in ids.items() if v}}
     token = _CONTEXT.set(merged)
     try:

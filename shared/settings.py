@@ -341,6 +341,54 @@ def load_relay_listener_settings(environ: Mapping[str, str] | None = None) -> Re
                                  base_url)
 
 
+@dataclass(frozen=True)
+class TelemetrySettings:
+    """Application Insights through OpenTelemetry (shared/telemetry): off unless a connection string is set.
+
+    `worker_exports`: PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY=true, with which the Functions Python
+    worker itself calls `configure_azure_monitor()` before it imports function_app (Azure/azure-functions-
+    python-worker, dispatcher.py `initialize_azure_monitor`); the app then only uses the providers the
+    worker set, so there is never a second exporter."""
+
+    connection_string: str | None = field(default=None, repr=False)
+    worker_exports: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.worker_exports or self.connection_string is not None
+
+
+def _connection_string(env: Mapping[str, str], name: str) -> str | None:
+    text = _text(env, name)
+    if text is not None and "instrumentationkey=" not in text.lower():
+        raise SettingsError(f"{name}: not an Application Insights connection string "
+                            "(InstrumentationKey=...;IngestionEndpoint=...)")
+    return text
+
+
+def load_telemetry_settings(environ: Mapping[str, str] | None = None, *, agent: bool = False) -> TelemetrySettings:
+    """The function app: APPLICATIONINSIGHTS_CONNECTION_STRING, PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY and,
+    for Entra ingestion, APPLICATIONINSIGHTS_AUTHENTICATION_STRING (`Authorization=AAD[;ClientId=<id>]`, read
+    by the Azure Monitor exporter itself, checked here so a typo fails at start instead of every export).
+    The on-premise agent: AGENT_APPLICATIONINSIGHTS_CONNECTION_STRING (its own, so a developer's shell that
+    has the function app's settings does not make a local agent export)."""
+    env = os.environ if environ is None else environ
+    if agent:
+        return TelemetrySettings(
+            connection_string=_connection_string(env, "AGENT_APPLICATIONINSIGHTS_CONNECTION_STRING"))
+    authentication = _text(env, "APPLICATIONINSIGHTS_AUTHENTICATION_STRING")
+    if authentication is not None:
+        pairs = dict(part.partition("=")[::2] for part in authentication.split(";") if part)
+        pairs = {key.strip().lower(): value.strip() for key, value in pairs.items()}
+        if pairs.get("authorization") != "AAD" or not set(pairs) <= {"authorization", "clientid"}:
+            raise SettingsError("APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD' (system-assigned "
+                                "identity) or 'Authorization=AAD;ClientId=<client id>' (user-assigned)")
+    # The worker's own test of the setting (azure_functions_worker/utils/common.py is_true_like).
+    worker = (_text(env, "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY") or "").lower() in ("1", "true", "t", "yes", "y")
+    return TelemetrySettings(connection_string=_connection_string(env, "APPLICATIONINSIGHTS_CONNECTION_STRING"),
+                             worker_exports=worker)
+
+
 MIN_PROOF_KEY_LENGTH = 32
 
 

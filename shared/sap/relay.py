@@ -35,6 +35,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from shared import telemetry
 from shared.core.models import CustomerCreation
 from shared.sap import wire
 from shared.sap.errors import (
@@ -214,6 +215,9 @@ class RelaySapGateway(SapGateway):
             headers["Content-Type"] = "application/json"
         if self._proof_key:
             headers[PROOF_HEADER] = proof_header(self._proof_key, method, f"{API_PREFIX}{operation}", body or b"")
+        # W3C trace context for the agent (the relay hands request headers on in `requestHeaders`), so
+        # the agent's span joins this trace; outside the proof, which signs the body only.
+        telemetry.inject(headers)
         try:
             response = self._session.request(method, f"{self._endpoint}{API_PREFIX}{operation}", data=body,
                                              headers=headers, timeout=self._timeouts)

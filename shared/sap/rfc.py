@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from shared import telemetry
 from shared.core.mapping import COMPANY_DATA_FIELDS, COPY_REFERENCE_FIELDS
 from shared.core.models import CustomerCreation
 from shared.core.sap_lengths import utf16_units
@@ -490,7 +491,10 @@ class RfcSapGateway(SapGateway):
             # pyrfc's per-call timeout (seconds) cancels the call at the unit's deadline.
             options["timeout"] = max(1, min(round(remaining), round(self._timeout_seconds or remaining)))
         try:
-            return session.connection.call(function_name, options=options or None, **parameters)
+            # One span per RFC function call (in the agent: children of its request's span); no parameters.
+            with telemetry.span(f"RFC {function_name}", kind="client",
+                                attributes={"rpc.system": "sap_rfc", "rpc.method": function_name}):
+                return session.connection.call(function_name, options=options or None, **parameters)
         except TypeError as error:
             # pyrfc refuses values of the wrong type before anything reaches SAP: our bug, not SAP's.
             raise SapPermanentError(f"{function_name}: pyrfc refused a parameter: {self._safe(error)}") from None

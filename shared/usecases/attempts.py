@@ -18,6 +18,7 @@ from shared.sap import (
     SapInterfaceMismatch,
     SapNeedsReview,
 )
+from shared.telemetry.port import SyncOutcome
 from shared.usecases.services import CreateResult, Outcome, Services, describe, update_quietly
 from shared.usecases.writeback import write_back_created, write_back_failed
 
@@ -44,6 +45,7 @@ def record_created(entry: LedgerEntry, created: SapCustomerCreated, services: Se
                     warnings: tuple[MappingWarning, ...], first_attempt: bool) -> CreateResult:
     logger.info("customer %s in SAP", "adopted" if created.adopted else "created",
                 extra={"customer_number": created.customer_number})
+    services.metrics.outcome(SyncOutcome.ADOPTED if created.adopted else SyncOutcome.CREATED)
     writeback = WriteBackStatus.PENDING if services.writeback else WriteBackStatus.NOT_NEEDED
     stored = update_quietly(entry.evolve(status=LedgerStatus.CREATED, customer_number=created.customer_number,
                                           attempts=entry.attempts + 1, last_error=None, error_kind=None,
@@ -61,6 +63,7 @@ def record_rejection(entry: LedgerEntry, request: CustomerRequest, rejection: Sa
     message = rejection.message
     logger.warning("SAP rejected the account data",
                    extra={"sap_message_id": message.id, "sap_message_number": message.number})
+    services.metrics.outcome(SyncOutcome.REJECTED, reason="sap_rejected")
     update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=entry.attempts + 1, payload=None,
                                  last_error=describe(rejection), error_kind=rejection.kind,
                                  updated_at=services.clock()), services)
@@ -74,6 +77,7 @@ def record_rejection(entry: LedgerEntry, request: CustomerRequest, rejection: Sa
 def record_permanent_failure(entry: LedgerEntry, error: SapError, services: Services,
                               warnings: tuple[MappingWarning, ...] = ()) -> CreateResult:
     logger.error("SAP failed permanently", extra={"sap_error": type(error).__name__})
+    services.metrics.outcome(SyncOutcome.REJECTED, reason="sap_failed")
     update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=entry.attempts + 1, payload=None,
                                  last_error=describe(error), error_kind=error.kind,
                                  outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
@@ -87,6 +91,7 @@ def record_needs_review(entry: LedgerEntry, request: CustomerRequest, review: Sa
     """Hold the account for an operator: never created automatically from here on."""
     logger.error("duplicate guard cannot decide; account held for review",
                  extra={"candidates": len(review.candidates)})
+    services.metrics.outcome(SyncOutcome.NEEDS_REVIEW)
     detail = describe(review)
     update_quietly(entry.evolve(status=LedgerStatus.NEEDS_REVIEW, attempts=entry.attempts + 1, last_error=detail,
                                  error_kind=review.kind, retry_token=None, payload=request.to_payload(),

@@ -26,6 +26,7 @@ from shared.sap import (
     SapTransientError,
 )
 from shared.storage.port import LedgerConflict, RetryQueueUnavailable
+from shared.telemetry.port import SyncOutcome
 from shared.usecases.attempts import (
     live_lengths,
     record_created,
@@ -136,6 +137,7 @@ def _answer_from_ledger(entry: LedgerEntry, answer: Answer, services: Services) 
     if answer is Answer.NEEDS_REVIEW:
         return CreateResult(Outcome.NEEDS_REVIEW, entry.account_id, entry.tracking_id, error=entry.last_error)
     if answer is Answer.ALREADY_EXISTS:
+        services.metrics.outcome(SyncOutcome.REPLAYED)
         return CreateResult(Outcome.ALREADY_EXISTS, entry.account_id, entry.tracking_id,
                             customer_number=entry.customer_number, writeback=entry.writeback)
     outcome = Outcome.QUEUED if answer is Answer.QUEUED else Outcome.IN_PROGRESS
@@ -166,6 +168,7 @@ def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapE
         release(entry, services)
         raise StorageUnavailable("the request could not be queued; send it again later") from None
     log_sap_problem(error, attempts, queued=True)
+    services.metrics.outcome(SyncOutcome.QUEUED)
     update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=describe(error),
                                  error_kind=error.kind, retry_token=message.retry_token,
                                  outcome_unknown=entry.outcome_unknown or error.outcome_unknown,

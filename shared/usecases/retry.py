@@ -20,6 +20,7 @@ from shared.sap import (
     SapTransientError,
 )
 from shared.storage.port import LedgerConflict
+from shared.telemetry.port import SyncOutcome
 from shared.usecases.attempts import (
     live_lengths,
     record_created,
@@ -64,6 +65,7 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
     except InvalidCustomerRequest as invalid:
         # Only possible if settings changed since the request was accepted (e.g. a sales area removed).
         logger.error("queued request no longer valid", extra={"fields": [e.field for e in invalid.errors]})
+        services.metrics.outcome(SyncOutcome.REJECTED, reason="invalid_request")
         store_failure(ledger_call(services.ledger.get, message.account_id), message,
                        f"invalid request: {invalid}", services)
         return RetryOutcome.REJECTED
@@ -135,12 +137,14 @@ def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapErr
     if services.retry.gives_up(attempts):
         services.retry_queue.send_to_poison(follow_up)  # raises RetryQueueUnavailable: the host retries
         logger.error("giving up after %d attempts; message parked in the poison queue", attempts)
+        services.metrics.outcome(SyncOutcome.POISONED)
         store_failure(entry.evolve(outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
                                     error_kind=error.kind),
                        follow_up, f"gave up after {attempts} attempts: {describe(error)}", services)
         return RetryOutcome.GAVE_UP
     services.retry_queue.enqueue(follow_up, retry_delay(attempts, error, services))
     log_sap_problem(error, attempts, queued=True)
+    services.metrics.outcome(SyncOutcome.RETRIED)
     update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=describe(error),
                                  error_kind=error.kind, retry_token=follow_up.retry_token,
                                  outcome_unknown=entry.outcome_unknown or error.outcome_unknown,

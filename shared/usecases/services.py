@@ -35,6 +35,7 @@ from shared.sap import (
     SapTransientError,
 )
 from shared.storage.port import Ledger, LedgerUnavailable, RetryQueue
+from shared.telemetry.port import NoMetrics, SyncMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class Services:
     stale_claim_after: timedelta = timedelta(seconds=240)
     clock: Callable[[], datetime] = utc_now
     new_tracking_id: Callable[[], str] = new_tracking_id
+    # Where outcomes are counted (sapsync.creates); the composition root passes OpenTelemetry's when on.
+    metrics: SyncMetrics = field(default_factory=NoMetrics)
 
     @property
     def windows(self) -> ClaimWindows:

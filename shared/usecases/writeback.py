@@ -17,6 +17,7 @@ from shared.salesforce.port import (
     SalesforceUnavailable,
 )
 from shared.storage.port import LedgerConflict, RetryQueueUnavailable
+from shared.telemetry.port import SyncOutcome
 from shared.usecases.services import RetryOutcome, Services, ledger_call
 
 logger = logging.getLogger(__name__)
@@ -71,10 +72,12 @@ def retry_write_back(message: RetryMessage, services: Services) -> RetryOutcome:
         if services.retry.gives_up(attempts):
             services.retry_queue.send_to_poison(follow_up)
             logger.error("write-back: giving up after %d attempts; parked in the poison queue", attempts)
+            services.metrics.outcome(SyncOutcome.POISONED, reason="writeback")
             set_writeback(message.account_id, WriteBackStatus.PENDING, services,
                            last_error=f"write-back gave up after {attempts} attempts: {error}")
             return RetryOutcome.GAVE_UP
         services.retry_queue.enqueue(follow_up, write_back_delay(attempts, error, services))
+        services.metrics.outcome(SyncOutcome.RETRIED, reason="writeback")
         set_writeback(message.account_id, WriteBackStatus.QUEUED, services, last_error=f"write-back: {error}")
         return RetryOutcome.REQUEUED
     except SalesforceRejected as error:

@@ -11,7 +11,8 @@ What it speaks, with Salesforce's JSON bodies and status codes:
 * GET and PATCH /services/data/vNN.N/sobjects/Account/{id}: 15- and 18-character Ids for one record.
 * GET /services/data/vNN.N/query?q=SELECT ... FROM Account [WHERE f = 'v' [AND ...]] [ORDER BY f] [LIMIT n],
   paged with nextRecordsUrl (batch size `query_batch_size`).
-Fault controls for tests: `expire_all_sessions()`, `fail_next(n, status)`, `set_unavailable(flag)`.
+Fault controls for tests: `expire_all_sessions()`, `fail_next(n, status)`, `set_unavailable(flag)`,
+`refuse_logins(flag)` (every token request: 400 invalid_grant, as for a frozen or deactivated user).
 
     python -m devtools.fake_salesforce --port 8443     # prints base URL, CA file and demo credentials
 """
@@ -167,6 +168,7 @@ class FakeSalesforce:
         self._failures_left = 0
         self._failure_status = 503
         self._unavailable = False
+        self._refusing_logins = False
         self._cursor_numbers = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -326,6 +328,13 @@ class FakeSalesforce:
         with self._lock:
             self._unavailable = unavailable
 
+    def refuse_logins(self, refusing: bool) -> None:
+        """While set, the token endpoint refuses every grant (400 invalid_grant: authentication failure,
+        what Salesforce answers for a frozen or deactivated integration user); sessions already issued
+        keep working."""
+        with self._lock:
+            self._refusing_logins = refusing
+
     # ----------------------------------------------------------------------------- request handling
     # Each returns (status, JSON body or None); the handler writes it.
 
@@ -376,6 +385,8 @@ class FakeSalesforce:
         grant_type = field("grant_type")
         with self._lock:
             self._token_requests[grant_type or "(none)"] += 1
+            if self._refusing_logins:
+                return 400, {"error": "invalid_grant", "error_description": "authentication failure"}
         expected = self.credentials
         invalid_client = {"error": "invalid_client", "error_description": "invalid client credentials"}
         invalid_client_id = {"error": "invalid_client_id", "error_description": "client identifier invalid"}

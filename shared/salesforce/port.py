@@ -34,3 +34,8 @@ class AccountWriteBack(ABC):
 
     @abstractmethod
     def record_failed(self, account_id: str, error: str, synced_at: datetime) -> None: ...
+
+    @abstractmethod
+    def check_login(self) -> None:
+        """Log in afresh with the configured credentials and make one cheap call on the new session (the
+        health check). Raises SalesforceAuthenticationFailed or SalesforceUnavailable."""

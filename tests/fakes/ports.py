@@ -149,3 +149,9 @@ class RecordingWriteBack(AccountWriteBack):
         if self.unavailable:
             raise SalesforceUnavailable("503 SERVER_UNAVAILABLE (fake)")
         self.failed.setdefault(account_id, []).append(error)
+
+    def check_login(self) -> None:
+        if self.login_fails:
+            raise SalesforceAuthenticationFailed("invalid_client (fake)")
+        if self.unavailable:
+            raise SalesforceUnavailable("503 SERVER_UNAVAILABLE (fake)")

@@ -12,7 +12,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -23,11 +23,16 @@ from simple_salesforce import Salesforce
 from simple_salesforce import exceptions as sf_errors
 
 from shared.salesforce.port import (
+    ACCOUNT_TYPE_FIELD,
     CUSTOMER_NUMBER_FIELD,
+    CUSTOMER_TYPE,
+    REQUEST_PROPERTY_FIELDS,
     SYNC_ERROR_FIELD,
     SYNC_STATUS_FIELD,
     SYNCED_AT_FIELD,
+    AccountPage,
     AccountWriteBack,
+    CustomerAccounts,
     SalesforceAuthenticationFailed,
     SalesforceError,
     SalesforceRejected,
@@ -240,6 +245,63 @@ class SimpleSalesforceWriteBack(AccountWriteBack):
                                                             json=fields, timeout=timeout),
                               f"account {account_id}")
         logger.info("Salesforce account updated", extra={"account_id": account_id})
+
+
+# The flow's condition as SOQL; `= null` is SOQL's test for an empty field. Field names from the port.
+CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL = (
+    f"SELECT {', '.join(dict.fromkeys(REQUEST_PROPERTY_FIELDS.values()))} FROM Account "
+    f"WHERE {ACCOUNT_TYPE_FIELD} = '{CUSTOMER_TYPE}' AND {CUSTOMER_NUMBER_FIELD} = null ORDER BY Id"
+)
+# A query page may be as large as 2,000 records (the REST API's default and maximum batch size).
+_NEXT_RECORDS_PATH = re.compile(r"^/services/data/v\d+\.\d+/query/[A-Za-z0-9-]+$")
+
+
+class SimpleSalesforceAccounts(CustomerAccounts):
+    """The accounts to reconcile, with simple-salesforce's query and query_more, page by page.
+
+    Salesforce's Query resource answers at most one batch (up to 2,000 records, possibly fewer) with
+    `totalSize`, `done` and, while `done` is false, `nextRecordsUrl`, the path of the next batch
+    (developer.salesforce.com, REST API Developer Guide, "Query" and "Execute a SOQL Query"); every
+    page is followed until `done`. An expired session is renewed and the same page asked again (the
+    query locator outlives a session)."""
+
+    def __init__(self, settings: SalesforceSettings, session: requests.Session | None = None,
+                 timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+                 connection: SalesforceConnection | None = None) -> None:
+        self._connection = connection or SalesforceConnection(settings, session, timeout_seconds)
+
+    def customers_without_sap_number(self) -> Iterator[AccountPage]:
+        connection = self._connection
+        timeout = connection.timeout_seconds
+        answer = connection.call(lambda client: client.query(CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL, timeout=timeout),
+                                 "the account query")
+        pages = 1
+        while True:
+            yield _account_page(answer)
+            if answer.get("done", True):
+                break
+            next_url = answer.get("nextRecordsUrl")
+            if not isinstance(next_url, str) or not _NEXT_RECORDS_PATH.match(next_url):
+                # Fail closed: a result that says "not done" without a usable next page cannot be completed.
+                raise SalesforceUnavailable("Salesforce's query answer is not done but has no usable nextRecordsUrl")
+            answer = connection.call(lambda client, url=next_url: client.query_more(url, identifier_is_url=True,
+                                                                                    timeout=timeout),
+                                     "the account query's next page")
+            pages += 1
+        logger.info("Salesforce account query read", extra={"pages": pages})
+
+
+def _account_page(answer: Any) -> AccountPage:
+    if not isinstance(answer, dict) or not isinstance(answer.get("records"), list):
+        raise SalesforceUnavailable("Salesforce's query answer has no records list")
+    requests_ = tuple({prop: record.get(field) for prop, field in REQUEST_PROPERTY_FIELDS.items()}
+                      for record in answer["records"] if isinstance(record, dict))
+    total = answer.get("totalSize")
+    return AccountPage(requests_, int(total) if isinstance(total, int) else len(requests_))
+
+
+def accounts_from_settings(settings: Settings, session: requests.Session | None = None) -> SimpleSalesforceAccounts:
+    return SimpleSalesforceAccounts(settings.salesforce, session=session)
 
 
 def writeback_from_settings(settings: Settings, session: requests.Session | None = None) -> SimpleSalesforceWriteBack:

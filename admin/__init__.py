@@ -1,4 +1,4 @@
-"""Operations commands for the sync: `python -m admin --help`.
+"""Operations commands for the sync: `python -m admin --help` (docs/operations.md tells when to use which).
 
 Run them where the function app's settings are in the environment: Azure Cloud Shell with the app
 settings exported, or locally with `AzureWebJobsStorage=UseDevelopmentStorage=true` for Azurite.
@@ -10,7 +10,21 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    DONE = 0
-    NOTHING_DONE = 1  # declined at the prompt, or no such message or account
+    """One table for every subcommand, so a script can branch on the number alone."""
+
+    DONE = 0  # done, or nothing to do
+    NOTHING_DONE = 1  # not done or not all done: declined, no such message or account, something left over
     USAGE = 2  # bad arguments or settings (argparse uses 2 for usage errors too)
     STORAGE_UNREACHABLE = 3
+    SALESFORCE_FAILED = 4  # Salesforce refused the login or did not answer
+    WORK_FOUND = 5  # a dry run found work: run it again with --apply
+
+
+EXIT_CODES_HELP = """exit codes (every subcommand):
+  0  done, or nothing to do
+  1  not done or not all done (declined at the prompt; no such message or account; messages left in
+     the poison queue; accounts reconcile could not queue because their data is invalid)
+  2  bad arguments or settings
+  3  storage unreachable (the ledger table or the retry queue)
+  4  Salesforce refused the login or did not answer (reconcile)
+  5  dry run found work: `reconcile` without --apply found accounts to queue"""

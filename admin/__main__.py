@@ -1,16 +1,18 @@
-"""Command line of the operations commands.
+"""Command line of the operations commands: one command, `python -m admin`, with subcommands.
 
+    python -m admin status ACCOUNT_ID [--json]
+    python -m admin list [--status STATUS ...] [--since TIME] [--older-than MINUTES] [--max N]
+                         [--continue TOKEN] [--json]
     python -m admin poison list [--max N] [--json]
     python -m admin poison replay (--id MESSAGE_ID | --all) [--yes]
-    python -m admin status ACCOUNT_ID [--json]
     python -m admin resolve ACCOUNT_ID (--customer NUMBER | --create) [--yes]
-    python -m admin list [--status STATUS ...] [--older-than MINUTES] [--max N] [--json]
     python -m admin sweep [--dry-run]
+    python -m admin reconcile [--apply] [--json] [--no-progress] [--show N]
 
-Settings come from the environment, read by the app's own `shared.settings.load_settings`.
-Exit codes: 0 done; 1 not done or not all done (declined, unknown message or account, messages left
-in the poison queue after `replay --all`); 2 bad arguments or settings; 3 storage unreachable.
-Storage is asked with short timeouts and one retry, so an unreachable account fails in seconds.
+`python -m admin SUBCOMMAND --help` explains each. Settings come from the environment, read by the
+app's own `shared.settings.load_settings`. The exit codes are one table for all (admin.ExitCode,
+printed by --help). Storage is asked with short timeouts and one retry, so an unreachable account
+fails in seconds.
 """
 
 from __future__ import annotations
@@ -19,44 +21,106 @@ import argparse
 import json
 import logging
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from azure.core.exceptions import AzureError
 
-from admin import ExitCode, poison
+from admin import EXIT_CODES_HELP, ExitCode, poison
 from shared.core.ledger import LedgerStatus
+from shared.core.listing import parse_instant, parse_statuses
 from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
 from shared.log import configure_logging
+from shared.salesforce.port import SalesforceError
 from shared.settings import Settings, SettingsError, load_settings
-from shared.storage.port import LedgerUnavailable, RetryQueueUnavailable
+from shared.storage.port import InvalidContinuation, LedgerUnavailable, RetryQueueUnavailable
 from shared.usecases import StorageUnavailable, account_status
 
 _STORAGE_HINT = ("check AzureWebJobsStorage (or AzureWebJobsStorage__accountName and your Azure login) "
                  "and that this machine may reach the storage account")
+_SALESFORCE_HINT = "check SALESFORCE_AUTH, SALESFORCE_LOGIN_URL and the connected app's credentials"
+_LIST_LIMIT = 10_000
+
+
+def _instant(text: str) -> object:
+    try:
+        return parse_instant(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _statuses(text: str) -> tuple[str, ...]:
+    try:
+        return tuple(status.value for status in parse_statuses(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _paragraphs(text: str) -> str:
+    # Prose is wrapped; lines that start with two blanks are examples and kept as they are.
+    return "\n".join(line if line.startswith("  ") else textwrap.fill(line, 100) for line in text.split("\n"))
+
+
+def _subcommand(commands: argparse._SubParsersAction, name: str, summary: str,
+                description: str) -> argparse.ArgumentParser:
+    return commands.add_parser(name, help=summary, description=_paragraphs(description), epilog=EXIT_CODES_HELP,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m admin",
-                                     description="Operations commands of the SAP customer sync.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="python -m admin", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_CODES_HELP,
+        description=_paragraphs("Operations commands of the SAP customer sync: see an account, list the ledger, "
+                                "repair what failed. Settings come from the environment (the function app's app "
+                                "settings). `python -m admin SUBCOMMAND --help` explains each."))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
 
-    poison_parser = commands.add_parser("poison", help="messages the retry queue gave up on")
-    poison_commands = poison_parser.add_subparsers(dest="poison_command", required=True)
-    listing = poison_commands.add_parser("list", help="show the parked messages (ids and errors only)")
-    listing.add_argument("--max", type=int, default=poison.PEEK_LIMIT, metavar="N",
-                         help=f"show at most N messages (1 to {poison.PEEK_LIMIT}, a Storage peek limit)")
+    status = _subcommand(commands, "status", "the ledger entry of one Salesforce account",
+                         "Show what the sync knows of one account: status, SAP customer number, attempts, "
+                         "last error, write-back. Reads the ledger only (no SAP, no Salesforce).")
+    status.add_argument("account_id", metavar="ACCOUNT_ID", help="15 or 18 character Salesforce Account Id")
+    status.add_argument("--json", action="store_true", help="JSON instead of text")
+
+    listing = _subcommand(commands, "list", "accounts by ledger status and time (the sync log)",
+                          "List ledger entries in account-id order, the same as GET /api/customers. Examples:\n"
+                          "  list --status pending --older-than 10   claims older than ten minutes (a dead worker's?)\n"
+                          "  list --status needs_review              accounts an operator must resolve\n"
+                          "  list --since 2026-05-01T00:00:00Z       everything changed since then")
+    listing.add_argument("--status", action="append", type=_statuses, metavar="STATUS",
+                         help=f"only this status ({', '.join(status.value for status in LedgerStatus)}); "
+                              "several separated by commas or the option repeated; default: all")
+    listing.add_argument("--since", type=_instant, metavar="TIME",
+                         help="only entries changed at or after TIME (ISO 8601 with offset, or a date: midnight UTC)")
+    listing.add_argument("--older-than", type=int, metavar="MINUTES", dest="older_than",
+                         help="only entries unchanged for at least MINUTES")
+    listing.add_argument("--max", type=int, default=100, metavar="N",
+                         help=f"at most N accounts (1 to {_LIST_LIMIT}, default 100); more are announced with a "
+                              "token for --continue")
+    listing.add_argument("--continue", dest="continuation", metavar="TOKEN",
+                         help="go on where an earlier list stopped (the token it printed)")
     listing.add_argument("--json", action="store_true", help="JSON instead of a table")
-    replay = poison_commands.add_parser("replay", help="move parked messages back to the retry queue")
+
+    poison_parser = _subcommand(commands, "poison", "messages the retry queue gave up on",
+                                "See and replay what the retry queue parked in <queue>-poison.")
+    poison_commands = poison_parser.add_subparsers(dest="poison_command", required=True, metavar="ACTION")
+    peek = _subcommand(poison_commands, "list", "show the parked messages (ids and errors only)",
+                       "Show the parked messages without taking them: ids, accounts, attempts, errors; never "
+                       "the request's personal data.")
+    peek.add_argument("--max", type=int, default=poison.PEEK_LIMIT, metavar="N",
+                      help=f"show at most N messages (1 to {poison.PEEK_LIMIT}, a Storage peek limit)")
+    peek.add_argument("--json", action="store_true", help="JSON instead of a table")
+    replay = _subcommand(poison_commands, "replay", "move parked messages back to the retry queue",
+                         "Move parked messages back to the retry queue with their attempts reset; the queue "
+                         "trigger then tries them again (the ledger keeps them exactly-once).")
     which = replay.add_mutually_exclusive_group(required=True)
     which.add_argument("--id", dest="message_id", metavar="MESSAGE_ID", help="replay this message only")
     which.add_argument("--all", action="store_true", help="replay every readable message")
     replay.add_argument("--yes", action="store_true", help="do not ask (required when stdin is not a terminal)")
 
-    status = commands.add_parser("status", help="the ledger entry of one Salesforce account")
-    status.add_argument("account_id", metavar="ACCOUNT_ID", help="15 or 18 character Salesforce Account Id")
-    status.add_argument("--json", action="store_true", help="JSON instead of text")
-
-    resolve = commands.add_parser("resolve", help="decide an account held for review (status needs_review)")
+    resolve = _subcommand(commands, "resolve", "decide an account held for review (status needs_review)",
+                          "The duplicate guard holds an account when an earlier attempt may have created its SAP "
+                          "customer and it cannot tell which. Check in SAP (XD03; the candidates are in lastError), "
+                          "then name the customer that is the account's, or say none is.")
     resolve.add_argument("account_id", metavar="ACCOUNT_ID", help="15 or 18 character Salesforce Account Id")
     decision = resolve.add_mutually_exclusive_group(required=True)
     decision.add_argument("--customer", metavar="NUMBER",
@@ -65,26 +129,36 @@ def _parser() -> argparse.ArgumentParser:
                           help="no earlier attempt created one: create it now, without searching again")
     resolve.add_argument("--yes", action="store_true", help="do not ask (required when stdin is not a terminal)")
 
-    listing = commands.add_parser("list", help="accounts by ledger status (e.g. stuck pending, needs_review)")
-    listing.add_argument("--status", action="append", choices=[status.value for status in LedgerStatus],
-                         help="only this status (repeat for several; default: all)")
-    listing.add_argument("--older-than", type=int, metavar="MINUTES", dest="older_than",
-                         help="only entries unchanged for at least MINUTES")
-    listing.add_argument("--max", type=int, default=100, metavar="N", help="at most N accounts (default 100)")
-    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
-
-    sweep = commands.add_parser("sweep", help="queue a check for every abandoned claim and lost retry message")
+    sweep = _subcommand(commands, "sweep", "queue a check for every abandoned claim and lost retry message",
+                        "What the SweepAbandonedClaims timer does every 5 minutes, now: stale pending claims and "
+                        "overdue queued entries get a check message that finishes them.")
     sweep.add_argument("--dry-run", action="store_true", help="only list what would be checked")
+
+    reconcile = _subcommand(
+        commands, "reconcile", "queue Salesforce customers without an SAP number that the sync never saw",
+        "Query Salesforce (SOQL, every result page) for accounts of Type Customer without an SAP customer "
+        "number, and queue a create for each one the ledger does not know (the function app's queue trigger "
+        "creates it). Dry run by default: nothing is written until --apply.\n"
+        "Exactly once: an account the ledger knows (created, pending, queued, needs_review, failed) is never "
+        "queued; queueing claims the account in the ledger first, so a second run, or the flow sending it "
+        "meanwhile, does not queue it again.")
+    reconcile.add_argument("--apply", action="store_true", help="queue the creates (default: only report them)")
+    reconcile.add_argument("--json", action="store_true", help="the summary as JSON (no progress bar)")
+    reconcile.add_argument("--no-progress", action="store_true", help="no progress bar")
+    reconcile.add_argument("--show", type=int, default=10, metavar="N",
+                           help="list at most N account ids per group in the summary (default 10)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "list" and not 1 <= args.max <= 1000:
-        parser.error("--max must be between 1 and 1000")
+    if args.command == "list" and not 1 <= args.max <= _LIST_LIMIT:
+        parser.error(f"--max must be between 1 and {_LIST_LIMIT}")
     if args.command == "poison" and args.poison_command == "list" and not 1 <= args.max <= poison.PEEK_LIMIT:
         parser.error(f"--max must be between 1 and {poison.PEEK_LIMIT}")
+    if args.command == "reconcile" and args.show < 0:
+        parser.error("--show must be 0 or more")
     try:
         settings = load_settings(sap_required=False)
         if args.command == "status":
@@ -92,7 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             from admin.listing import list_accounts
 
-            return list_accounts(settings, args.status, args.older_than, args.max, args.json)
+            statuses = sorted({status for group in args.status for status in group}) if args.status else None
+            return list_accounts(settings, statuses, args.older_than, args.max, args.json,
+                                 since=args.since, continuation=args.continuation)
         if args.command == "sweep":
             from admin.listing import sweep
 
@@ -101,13 +177,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             from admin.resolve import resolve
 
             return resolve(settings, args.account_id, args.customer, args.create, confirm=not args.yes)
+        if args.command == "reconcile":
+            from admin.reconcile import reconcile
+
+            return reconcile(settings, apply=args.apply, as_json=args.json,
+                             progress=not (args.no_progress or args.json), show=args.show)
         return _poison(settings, args)
     except SettingsError as error:
         _fail(f"settings: {error}")
         return ExitCode.USAGE
+    except InvalidContinuation as error:
+        _fail(f"--continue: {error}")
+        return ExitCode.USAGE
     except (RetryQueueUnavailable, LedgerUnavailable, StorageUnavailable) as error:
         _fail(f"storage unreachable: {error}; {_STORAGE_HINT}")
         return ExitCode.STORAGE_UNREACHABLE
+    except SalesforceError as error:
+        _fail(f"Salesforce: {error}; {_SALESFORCE_HINT}")
+        return ExitCode.SALESFORCE_FAILED
     except AzureError as error:
         # Not an outage (e.g. a missing role assignment answered 403 elsewhere, or a wrong endpoint).
         first_line = (str(error).splitlines() or [""])[0]

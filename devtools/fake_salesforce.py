@@ -10,8 +10,16 @@ What it speaks, with Salesforce's JSON bodies and status codes:
   public key registered here) grants.
 * GET and PATCH /services/data/vNN.N/sobjects/Account/{id}: 15- and 18-character Ids for one record.
 * GET /services/data/vNN.N/query?q=SELECT ... FROM Account [WHERE f = 'v' [AND ...]] [ORDER BY f] [LIMIT n],
-  paged with nextRecordsUrl (batch size `query_batch_size`).
-Fault controls for tests: `expire_all_sessions()`, `fail_next(n, status)`, `set_unavailable(flag)`.
+  paged as the REST API's Query resource documents it (developer.salesforce.com, REST API Developer
+  Guide, "Query" and "Query More Results"): every answer has `totalSize` (the whole result's count),
+  `done` and `records`; while `done` is false, `nextRecordsUrl` (/services/data/vNN.N/query/<locator>-<offset>)
+  is fetched with GET for the next batch. Batch size: the request's `Sforce-Query-Options: batchSize=N`
+  ("Query Options Header": default 2,000, minimum 200, maximum 2,000, and "no guarantee that the
+  requested batch size is the actual batch size"), capped by this fake's own `query_batch_size` (which
+  may be smaller than 200, as a real org's batches may be, so tests see several pages cheaply).
+  Not modelled: the locator's expiry (15 minutes idle on a real org), queryAll, relationship queries.
+Fault controls for tests: `expire_all_sessions()`, `fail_next(n, status)`, `set_unavailable(flag)`,
+`refuse_logins(flag)` (every token request: 400 invalid_grant, as for a frozen or deactivated user).
 
     python -m devtools.fake_salesforce --port 8443     # prints base URL, CA file and demo credentials
 """
@@ -72,13 +80,23 @@ ACCOUNT_FIELDS: dict[str, int | None] = {
     "CreatedDate": None,
     "LastModifiedDate": None,
     "SystemModstamp": None,
+    # The custom fields of salesforce/force-app (lengths from their field-meta.xml).
     "SAP_Customer_Number__c": 10,
     "SAP_Sync_Status__c": 255,
     "SAP_Sync_Error__c": 255,
     "SAP_Synced_At__c": None,
+    "SAP_Company_Code__c": 4,
+    "SAP_Sales_Organization__c": 4,
+    "SAP_Distribution_Channel__c": 2,
+    "SAP_Division__c": 2,
+    "SAP_Reference_Customer__c": 10,
 }
 DATETIME_FIELDS = frozenset({"CreatedDate", "LastModifiedDate", "SystemModstamp", "SAP_Synced_At__c"})
 READ_ONLY_FIELDS = frozenset({"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp"})
+
+# The Query Options header's bounds (REST API Developer Guide, "Query Options Header").
+QUERY_BATCH_DEFAULT = 2000
+QUERY_BATCH_MINIMUM = 200
 
 _ID_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _ID_PATTERN = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
@@ -164,9 +182,11 @@ class FakeSalesforce:
         self._query_cursors: dict[str, list[dict[str, Any]]] = {}
         self._patches: Counter[str] = Counter()
         self._token_requests: Counter[str] = Counter()
+        self._query_requests = 0
         self._failures_left = 0
         self._failure_status = 503
         self._unavailable = False
+        self._refusing_logins = False
         self._cursor_numbers = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -300,6 +320,12 @@ class FakeSalesforce:
         with self._lock:
             return sum(self._token_requests.values())
 
+    @property
+    def query_requests(self) -> int:
+        """Successful query and query-more requests (one per result page served)."""
+        with self._lock:
+            return self._query_requests
+
     def token_requests_by_grant(self) -> dict[str, int]:
         with self._lock:
             return dict(self._token_requests)
@@ -325,6 +351,13 @@ class FakeSalesforce:
         """While set, every request, token requests included, gets 503 SERVER_UNAVAILABLE."""
         with self._lock:
             self._unavailable = unavailable
+
+    def refuse_logins(self, refusing: bool) -> None:
+        """While set, the token endpoint refuses every grant (400 invalid_grant: authentication failure,
+        what Salesforce answers for a frozen or deactivated integration user); sessions already issued
+        keep working."""
+        with self._lock:
+            self._refusing_logins = refusing
 
     # ----------------------------------------------------------------------------- request handling
     # Each returns (status, JSON body or None); the handler writes it.
@@ -362,11 +395,12 @@ class FakeSalesforce:
                 return self._patch_account(parts[2], body)
             return 405, _method_not_allowed(method, "GET,PATCH,HEAD,DELETE")
         if parts[0] == "query" and method == "GET":
+            batch_size = _requested_batch_size(headers.get("Sforce-Query-Options"))
             if len(parts) == 1:
                 query = parse_qs(url.query).get("q", [""])[0]
-                return self._query(query, version)
+                return self._query(query, version, batch_size)
             if len(parts) == 2:
-                return self._query_more(parts[1], version)
+                return self._query_more(parts[1], version, batch_size)
         return 404, _NOT_FOUND
 
     def _token(self, form: Mapping[str, list[str]]) -> tuple[int, Any]:
@@ -376,6 +410,8 @@ class FakeSalesforce:
         grant_type = field("grant_type")
         with self._lock:
             self._token_requests[grant_type or "(none)"] += 1
+            if self._refusing_logins:
+                return 400, {"error": "invalid_grant", "error_description": "authentication failure"}
         expected = self.credentials
         invalid_client = {"error": "invalid_client", "error_description": "invalid client credentials"}
         invalid_client_id = {"error": "invalid_client_id", "error_description": "client identifier invalid"}
@@ -507,23 +543,26 @@ class FakeSalesforce:
             self._patches[record_id] += 1
         return 204, None
 
-    def _query(self, soql: str, version: str) -> tuple[int, Any]:
+    def _query(self, soql: str, version: str, batch_size: int) -> tuple[int, Any]:
         try:
             rows = self._run_query(soql, version)
         except _QueryError as error:
             return 400, error.body
-        return 200, self._page(rows, 0, None, version)
+        return 200, self._page(rows, 0, None, version, batch_size)
 
-    def _query_more(self, locator: str, version: str) -> tuple[int, Any]:
+    def _query_more(self, locator: str, version: str, batch_size: int) -> tuple[int, Any]:
         cursor, _, offset = locator.rpartition("-")
         with self._lock:
             rows = self._query_cursors.get(cursor)
         if rows is None or not offset.isdigit():
             return 400, [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
-        return 200, self._page(rows, int(offset), cursor, version)
+        return 200, self._page(rows, int(offset), cursor, version, batch_size)
 
-    def _page(self, rows: list[dict[str, Any]], offset: int, cursor: str | None, version: str) -> dict[str, Any]:
-        end = offset + self.query_batch_size
+    def _page(self, rows: list[dict[str, Any]], offset: int, cursor: str | None, version: str,
+              batch_size: int = QUERY_BATCH_DEFAULT) -> dict[str, Any]:
+        with self._lock:
+            self._query_requests += 1
+        end = offset + min(batch_size, self.query_batch_size)
         page: dict[str, Any] = {"totalSize": len(rows), "done": end >= len(rows), "records": rows[offset:end]}
         if end < len(rows):
             if cursor is None:
@@ -559,6 +598,14 @@ class FakeSalesforce:
         if field is None:
             raise _QueryError("INVALID_FIELD", f"No such column '{name}' on entity 'Account'.")
         return field
+
+
+def _requested_batch_size(header: str | None) -> int:
+    """Sforce-Query-Options: batchSize=N, clamped to the documented 200..2,000 (default 2,000)."""
+    match = re.search(r"batchSize\s*=\s*(\d+)", header or "", re.IGNORECASE)
+    if match is None:
+        return QUERY_BATCH_DEFAULT
+    return max(QUERY_BATCH_MINIMUM, min(int(match.group(1)), QUERY_BATCH_DEFAULT))
 
 
 def _attributes(record_id: str, version: str) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""CreateSAPCustomer (POST /api/customers) and GetSAPCustomerStatus (GET /api/customers/{accountId})."""
+"""CreateSAPCustomer (POST /api/customers), GetSAPCustomerStatus (GET /api/customers/{accountId}) and
+ListSAPCustomerSyncs (GET /api/customers?status=&since=&pageSize=&continuationToken=: the ledger as a log)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,23 @@ from functions._http import (
 )
 from functions._telemetry import invocation
 from shared import bootstrap
+from shared.core.listing import InvalidListingQuery, parse_listing_query
 from shared.core.models import FieldError, InvalidCustomerRequest
 from shared.core.salesforce_id import InvalidSalesforceId, normalize_salesforce_id
 from shared.core.validation import parse_customer_request
 from shared.log import sync_context
 from shared.settings import SettingsError
-from shared.usecases import CreateResult, Outcome, SapNotReady, StorageUnavailable, account_status, create_customer
+from shared.storage.port import InvalidContinuation
+from shared.usecases import (
+    CreateResult,
+    Outcome,
+    SapNotReady,
+    StorageUnavailable,
+    account_status,
+    create_customer,
+    list_accounts,
+    listing_json,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -127,3 +139,23 @@ def get_sap_customer_status(req: func.HttpRequest) -> func.HttpResponse:
         return json_response({"accountId": account_id, "error": "not_found",
                               "message": "No create request is known for this account."}, 404)
     return json_response(entry.to_status_json(), 200)
+
+
+@bp.function_name("ListSAPCustomerSyncs")
+@bp.route(route="customers", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def list_sap_customer_syncs(req: func.HttpRequest) -> func.HttpResponse:
+    """The ledger's entries by status and time, a page at a time, in account-id order (Table storage's
+    own order: it cannot sort by time). Follow `continuationToken` until an answer has none."""
+    try:
+        query = parse_listing_query(req.params.get("status"), req.params.get("since"), req.params.get("pageSize"),
+                                    req.params.get("continuationToken"))
+        page = list_accounts(query, bootstrap.services().ledger)
+    except InvalidListingQuery as invalid:
+        return bad_request(BadRequest(invalid.errors))
+    except InvalidContinuation as error:
+        return bad_request(BadRequest([FieldError("continuationToken", str(error))]))
+    except SettingsError as error:
+        return configuration_problem(error)
+    except StorageUnavailable:
+        return storage_unavailable("Storage is unavailable.", bootstrap.settings().retry.retry_after_seconds)
+    return json_response(listing_json(page), 200)

@@ -1,4 +1,6 @@
-"""Health: GET /api/health (anonymous; no data, only whether the parts answer)."""
+"""Health: GET /api/health (anonymous, cheap: settings and storage), GET /api/health/sap (SAP through the
+configured transport) and GET /api/health/deep (SAP, storage and Salesforce at once, in bounded time);
+the last two behind the function key. No data, only whether the parts answer and how fast."""
 
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ import azure.functions as func
 
 from functions._http import json_response
 from shared import bootstrap
-from shared.sap import SapError
 from shared.settings import SettingsError
 from shared.storage.port import LedgerUnavailable, RetryQueueUnavailable
 from shared.usecases import Services
+from shared.usecases.health import DEPENDENCY_TIMEOUT_SECONDS, check_dependencies, check_sap, run_checks
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +35,6 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
         return json_response({"status": "unhealthy", "checks": {"settings": {"ok": False, "error": str(error)}}}, 503)
     checks: dict[str, Any] = {"settings": {"ok": True, "sapTransport": config.sap_transport.value}}
     storage = _storage_check(services)
-    if storage is None:  # adapters without a probe (in-memory fakes in tests): nothing to ask
-        return json_response({"status": "healthy", "checks": checks}, 200)
     checks["storage"] = storage
     if not storage["ok"]:
         return json_response({"status": "unhealthy", "storage": "unavailable", "checks": checks}, 503,
@@ -42,13 +42,9 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     return json_response({"status": "healthy", "storage": "available", "checks": checks}, 200)
 
 
-def _storage_check(services: Services) -> dict[str, Any] | None:
-    """Probe the ledger table and the retry queue; None when neither adapter can be probed."""
-    probes = [(name, getattr(port, "probe", None)) for name, port in
-              (("ledger", services.ledger), ("retryQueue", services.retry_queue))]
-    probes = [(name, probe) for name, probe in probes if callable(probe)]
-    if not probes:
-        return None
+def _storage_check(services: Services) -> dict[str, Any]:
+    """Probe the ledger table and the retry queue."""
+    probes = [("ledger", services.ledger.probe), ("retryQueue", services.retry_queue.probe)]
     result: dict[str, Any] = {"ok": True}
     for name, probe in probes:
         started = time.perf_counter()
@@ -70,25 +66,39 @@ def _storage_check(services: Services) -> dict[str, Any] | None:
     return result
 
 
+def _settings_problem(error: SettingsError) -> func.HttpResponse:
+    return json_response({"status": "unhealthy", "failed": ["settings"],
+                          "checks": {"settings": {"status": "failed", "ok": False, "error": str(error)}}}, 503)
+
+
 @bp.function_name("HealthSap")
 @bp.route(route="health/sap", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def health_sap(req: func.HttpRequest) -> func.HttpResponse:
-    """RFC_PING through the configured transport. Behind the function key: every call is an SAP logon,
-    and an anonymous caller must not be able to lock the RFC user with a wrong password configured."""
+    """RFC_PING and the metadata self-check through the configured transport, in bounded time. Behind
+    the function key: every call is an SAP logon, and an anonymous caller must not be able to lock the
+    RFC user with a wrong password configured."""
     try:
         services = bootstrap.services()
     except SettingsError as error:
-        return json_response({"status": "unhealthy", "checks": {"settings": {"ok": False, "error": str(error)}}}, 503)
-    started = time.perf_counter()
+        return _settings_problem(error)
+    sap = run_checks({"sap": lambda: check_sap(services.sap)}, DEPENDENCY_TIMEOUT_SECONDS)["sap"]
+    body = sap.to_json()
+    if sap.ok:
+        body["interface"] = "checked"
+    return json_response({"status": "healthy" if sap.ok else "unhealthy", "failed": [] if sap.ok else ["sap"],
+                          "checks": {"sap": body}}, 200 if sap.ok else 503)
+
+
+@bp.function_name("HealthDeep")
+@bp.route(route="health/deep", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def health_deep(req: func.HttpRequest) -> func.HttpResponse:
+    """SAP (through the configured transport), storage (the ledger table and the retry queue) and
+    Salesforce (a real login, when the function app writes back), at once: each with its status and
+    latency; 200 when all are fine, 503 naming what failed. Behind the function key, like health/sap:
+    it logs on to SAP and to Salesforce."""
     try:
-        services.sap.ping()
-        # The metadata self-check: every function, parameter and field we send exists in this system.
-        services.sap.check_interface()
-    except SapError as error:
-        sap: dict[str, Any] = {"ok": False, "error": type(error).__name__}
-        if error.kind == "misconfigured":  # driver, SDK or interface: the detail names what to fix
-            sap["message"] = error.detail
-        return json_response({"status": "unhealthy", "checks": {"sap": sap}}, 503)
-    elapsed = round((time.perf_counter() - started) * 1000, 1)
-    return json_response({"status": "healthy", "checks": {"sap": {"ok": True, "ms": elapsed, "interface": "checked"}}},
-                         200)
+        services = bootstrap.services()
+    except SettingsError as error:
+        return _settings_problem(error)
+    report = check_dependencies(services)
+    return json_response(report.to_json(), 200 if report.healthy else 503)

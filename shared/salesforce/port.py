@@ -1,15 +1,42 @@
-"""Write-back of the SAP outcome to the Salesforce account (port; the adapter lives beside it)."""
+"""Salesforce's side (ports; the adapter lives beside them): the write-back of the SAP outcome to the
+account, and the query for customers that have no SAP number yet (the reconcile)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 # The custom fields on Account (see salesforce/ for their metadata).
 CUSTOMER_NUMBER_FIELD = "SAP_Customer_Number__c"
 SYNC_STATUS_FIELD = "SAP_Sync_Status__c"
 SYNC_ERROR_FIELD = "SAP_Sync_Error__c"
 SYNCED_AT_FIELD = "SAP_Synced_At__c"
+
+# Which accounts become SAP customers: the flow's condition (flow/solution/Workflows/..., "Is a new customer
+# without SAP number"): Type = Customer and SAP_Customer_Number__c empty.
+ACCOUNT_TYPE_FIELD = "Type"
+CUSTOMER_TYPE = "Customer"
+
+# The Account field behind each CreateSAPCustomer request property: the flow's "Create SAP customer"
+# parameters, field for field (tests/unit/test_reconcile.py holds the two together).
+REQUEST_PROPERTY_FIELDS: Mapping[str, str] = {
+    "accountId": "Id",
+    "name": "Name",
+    "street": "BillingStreet",
+    "city": "BillingCity",
+    "postalCode": "BillingPostalCode",
+    "state": "BillingState",
+    "country": "BillingCountry",
+    "phone": "Phone",
+    "companyCode": "SAP_Company_Code__c",
+    "salesOrganization": "SAP_Sales_Organization__c",
+    "distributionChannel": "SAP_Distribution_Channel__c",
+    "division": "SAP_Division__c",
+    "referenceCustomer": "SAP_Reference_Customer__c",
+}
 
 
 class SalesforceError(Exception):
@@ -34,3 +61,25 @@ class AccountWriteBack(ABC):
 
     @abstractmethod
     def record_failed(self, account_id: str, error: str, synced_at: datetime) -> None: ...
+
+    @abstractmethod
+    def check_login(self) -> None:
+        """Log in afresh with the configured credentials and make one cheap call on the new session (the
+        health check). Raises SalesforceAuthenticationFailed or SalesforceUnavailable."""
+
+
+@dataclass(frozen=True)
+class AccountPage:
+    """One page of a query's result: the accounts as CreateSAPCustomer request bodies (camelCase, as the
+    flow would send them), and the size of the whole result (Salesforce's totalSize)."""
+
+    requests: tuple[Mapping[str, Any], ...]
+    total_size: int
+
+
+class CustomerAccounts(ABC):
+    @abstractmethod
+    def customers_without_sap_number(self) -> Iterator[AccountPage]:
+        """Every account the flow would send (Type = Customer, no SAP customer number), a result page at
+        a time, following the query's pages to the end. Raises SalesforceAuthenticationFailed or
+        SalesforceUnavailable (also part-way: the pages already yielded stay valid)."""

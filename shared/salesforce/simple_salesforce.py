@@ -12,8 +12,9 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import jwt
@@ -22,11 +23,16 @@ from simple_salesforce import Salesforce
 from simple_salesforce import exceptions as sf_errors
 
 from shared.salesforce.port import (
+    ACCOUNT_TYPE_FIELD,
     CUSTOMER_NUMBER_FIELD,
+    CUSTOMER_TYPE,
+    REQUEST_PROPERTY_FIELDS,
     SYNC_ERROR_FIELD,
     SYNC_STATUS_FIELD,
     SYNCED_AT_FIELD,
+    AccountPage,
     AccountWriteBack,
+    CustomerAccounts,
     SalesforceAuthenticationFailed,
     SalesforceError,
     SalesforceRejected,
@@ -44,6 +50,7 @@ STATUS_FAILED = "Failed"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # Salesforce accepts a JWT assertion for at most 3 minutes after it was issued.
 _JWT_LIFETIME_SECONDS = 180
+_Result = TypeVar("_Result")
 _SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
 
 # Which settings each OAuth flow needs, by their app-setting names.
@@ -72,8 +79,11 @@ class _TrustingAdapter(requests.adapters.HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-class SimpleSalesforceWriteBack(AccountWriteBack):
-    """Updates the SAP sync fields of an Account. Thread-safe; logs in lazily and keeps the session."""
+class SalesforceConnection:
+    """One login (OAuth token request against `settings.login_url`) and the simple-salesforce client on
+    its session, shared by the write-back and the account queries. Thread-safe; logs in lazily, keeps
+    the session, and renews an expired one once (simple-salesforce cannot refresh a session it did not
+    obtain itself)."""
 
     def __init__(self, settings: SalesforceSettings, session: requests.Session | None = None,
                  timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS) -> None:
@@ -82,50 +92,35 @@ class SimpleSalesforceWriteBack(AccountWriteBack):
         self._http = session if session is not None else requests.Session()
         if session is None and settings.ca_bundle:
             self._http.mount("https://", _TrustingAdapter(settings.ca_bundle))
-        self._timeout_seconds = timeout_seconds
+        self.timeout_seconds = timeout_seconds
         self._login_lock = threading.Lock()
         self._client: Salesforce | None = None
 
-    def record_created(self, account_id: str, customer_number: str, synced_at: datetime) -> None:
-        self._update_account(account_id, {
-            CUSTOMER_NUMBER_FIELD: customer_number,
-            SYNC_STATUS_FIELD: STATUS_SYNCED,
-            SYNC_ERROR_FIELD: None,
-            SYNCED_AT_FIELD: _salesforce_datetime(synced_at),
-        })
-
-    def record_failed(self, account_id: str, error: str, synced_at: datetime) -> None:
-        self._update_account(account_id, {
-            SYNC_STATUS_FIELD: STATUS_FAILED,
-            SYNC_ERROR_FIELD: truncate_sync_error(error),
-            SYNCED_AT_FIELD: _salesforce_datetime(synced_at),
-        })
-
-    # ----------------------------------------------------------------------------- calls
-
-    def _update_account(self, account_id: str, fields: dict[str, Any]) -> None:
-        if not _SALESFORCE_ID.match(account_id):
-            # It goes into the URL path; anything else could address another resource.
-            raise SalesforceRejected(f"'{account_id}' is not a Salesforce Id")
+    def call(self, operation: Callable[[Salesforce], _Result], what: str) -> _Result:
+        """Run `operation` on the logged-in client; an expired session is renewed and the operation run
+        once more. simple-salesforce's and requests' errors become the port's (`what` names the
+        resource in their messages, e.g. "account 001..." or "the account query")."""
         try:
             client = self._logged_in_client()
             try:
-                self._patch(client, account_id, fields)
+                return operation(client)
             except sf_errors.SalesforceExpiredSession:
                 logger.info("Salesforce session expired; logging in again")
                 client = self._login_again(expired=client)
-                self._patch(client, account_id, fields)
+                return operation(client)
         except SalesforceError:
             raise
         except sf_errors.SalesforceError as error:
-            raise _translate(error, account_id) from None
+            raise _translate(error, what) from None
         except requests.RequestException as error:
             raise SalesforceUnavailable(f"Salesforce unreachable: {type(error).__name__}") from None
-        logger.info("Salesforce account updated", extra={"account_id": account_id})
 
-    def _patch(self, client: Salesforce, account_id: str, fields: dict[str, Any]) -> None:
-        # restful() rather than client.Account.update(): only it passes a timeout on to requests.
-        client.restful(f"sobjects/Account/{account_id}", method="PATCH", json=fields, timeout=self._timeout_seconds)
+    def fresh_login(self) -> Salesforce:
+        """A new login, whatever session is kept (the health check proves the credentials still work)."""
+        client = self._login()
+        with self._login_lock:
+            self._client = client
+        return client
 
     def _logged_in_client(self) -> Salesforce:
         with self._login_lock:
@@ -159,7 +154,7 @@ class SimpleSalesforceWriteBack(AccountWriteBack):
         url = f"{self._settings.login_url.rstrip('/')}/services/oauth2/token"
         try:
             response = self._http.post(url, data=self._token_form(), headers={"Accept": "application/json"},
-                                       timeout=self._timeout_seconds)
+                                       timeout=self.timeout_seconds)
         except requests.RequestException as error:
             raise SalesforceUnavailable(f"Salesforce login unreachable: {type(error).__name__}") from None
         if response.status_code >= 500 or response.status_code == 429:
@@ -202,6 +197,111 @@ class SimpleSalesforceWriteBack(AccountWriteBack):
         except (ValueError, TypeError, jwt.PyJWTError):
             # The key text itself must not reach the message.
             raise SalesforceAuthenticationFailed("SALESFORCE_PRIVATE_KEY is not a usable RSA private key") from None
+
+
+# The cheapest call that proves a session works for what the app does with it (it reads and writes
+# Accounts): one Id, no record data.
+_SESSION_CHECK_QUERY = "SELECT Id FROM Account LIMIT 1"
+
+
+class SimpleSalesforceWriteBack(AccountWriteBack):
+    """Updates the SAP sync fields of an Account. Thread-safe; logs in lazily and keeps the session."""
+
+    def __init__(self, settings: SalesforceSettings, session: requests.Session | None = None,
+                 timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+                 connection: SalesforceConnection | None = None) -> None:
+        self._connection = connection or SalesforceConnection(settings, session, timeout_seconds)
+
+    def record_created(self, account_id: str, customer_number: str, synced_at: datetime) -> None:
+        self._update_account(account_id, {
+            CUSTOMER_NUMBER_FIELD: customer_number,
+            SYNC_STATUS_FIELD: STATUS_SYNCED,
+            SYNC_ERROR_FIELD: None,
+            SYNCED_AT_FIELD: _salesforce_datetime(synced_at),
+        })
+
+    def record_failed(self, account_id: str, error: str, synced_at: datetime) -> None:
+        self._update_account(account_id, {
+            SYNC_STATUS_FIELD: STATUS_FAILED,
+            SYNC_ERROR_FIELD: truncate_sync_error(error),
+            SYNCED_AT_FIELD: _salesforce_datetime(synced_at),
+        })
+
+    def check_login(self) -> None:
+        connection = self._connection
+        client = connection.fresh_login()
+        connection.call(lambda _: client.query(_SESSION_CHECK_QUERY, timeout=connection.timeout_seconds),
+                        "the session check")
+
+    # ----------------------------------------------------------------------------- calls
+
+    def _update_account(self, account_id: str, fields: dict[str, Any]) -> None:
+        if not _SALESFORCE_ID.match(account_id):
+            # It goes into the URL path; anything else could address another resource.
+            raise SalesforceRejected(f"'{account_id}' is not a Salesforce Id")
+        timeout = self._connection.timeout_seconds
+        # restful() rather than client.Account.update(): only it passes a timeout on to requests.
+        self._connection.call(lambda client: client.restful(f"sobjects/Account/{account_id}", method="PATCH",
+                                                            json=fields, timeout=timeout),
+                              f"account {account_id}")
+        logger.info("Salesforce account updated", extra={"account_id": account_id})
+
+
+# The flow's condition as SOQL; `= null` is SOQL's test for an empty field. Field names from the port.
+CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL = (
+    f"SELECT {', '.join(dict.fromkeys(REQUEST_PROPERTY_FIELDS.values()))} FROM Account "
+    f"WHERE {ACCOUNT_TYPE_FIELD} = '{CUSTOMER_TYPE}' AND {CUSTOMER_NUMBER_FIELD} = null ORDER BY Id"
+)
+# A query page may be as large as 2,000 records (the REST API's default and maximum batch size).
+_NEXT_RECORDS_PATH = re.compile(r"^/services/data/v\d+\.\d+/query/[A-Za-z0-9-]+$")
+
+
+class SimpleSalesforceAccounts(CustomerAccounts):
+    """The accounts to reconcile, with simple-salesforce's query and query_more, page by page.
+
+    Salesforce's Query resource answers at most one batch (up to 2,000 records, possibly fewer) with
+    `totalSize`, `done` and, while `done` is false, `nextRecordsUrl`, the path of the next batch
+    (developer.salesforce.com, REST API Developer Guide, "Query" and "Execute a SOQL Query"); every
+    page is followed until `done`. An expired session is renewed and the same page asked again (the
+    query locator outlives a session)."""
+
+    def __init__(self, settings: SalesforceSettings, session: requests.Session | None = None,
+                 timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+                 connection: SalesforceConnection | None = None) -> None:
+        self._connection = connection or SalesforceConnection(settings, session, timeout_seconds)
+
+    def customers_without_sap_number(self) -> Iterator[AccountPage]:
+        connection = self._connection
+        timeout = connection.timeout_seconds
+        answer = connection.call(lambda client: client.query(CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL, timeout=timeout),
+                                 "the account query")
+        pages = 1
+        while True:
+            yield _account_page(answer)
+            if answer.get("done", True):
+                break
+            next_url = answer.get("nextRecordsUrl")
+            if not isinstance(next_url, str) or not _NEXT_RECORDS_PATH.match(next_url):
+                # Fail closed: a result that says "not done" without a usable next page cannot be completed.
+                raise SalesforceUnavailable("Salesforce's query answer is not done but has no usable nextRecordsUrl")
+            answer = connection.call(lambda client, url=next_url: client.query_more(url, identifier_is_url=True,
+                                                                                    timeout=timeout),
+                                     "the account query's next page")
+            pages += 1
+        logger.info("Salesforce account query read", extra={"pages": pages})
+
+
+def _account_page(answer: Any) -> AccountPage:
+    if not isinstance(answer, dict) or not isinstance(answer.get("records"), list):
+        raise SalesforceUnavailable("Salesforce's query answer has no records list")
+    requests_ = tuple({prop: record.get(field) for prop, field in REQUEST_PROPERTY_FIELDS.items()}
+                      for record in answer["records"] if isinstance(record, dict))
+    total = answer.get("totalSize")
+    return AccountPage(requests_, int(total) if isinstance(total, int) else len(requests_))
+
+
+def accounts_from_settings(settings: Settings, session: requests.Session | None = None) -> SimpleSalesforceAccounts:
+    return SimpleSalesforceAccounts(settings.salesforce, session=session)
 
 
 def writeback_from_settings(settings: Settings, session: requests.Session | None = None) -> SimpleSalesforceWriteBack:
@@ -261,10 +361,10 @@ def _error_codes(error: sf_errors.SalesforceError) -> str:
     return "; ".join(codes)
 
 
-def _translate(error: sf_errors.SalesforceError, account_id: str) -> SalesforceError:
+def _translate(error: sf_errors.SalesforceError, subject: str) -> SalesforceError:
     status = error.status
     detail = _error_codes(error)
-    what = f"Salesforce answered {status}" + (f" {detail}" if detail else "") + f" for account {account_id}"
+    what = f"Salesforce answered {status}" + (f" {detail}" if detail else "") + f" for {subject}"
     if isinstance(error, sf_errors.SalesforceAuthenticationFailed):
         return SalesforceAuthenticationFailed(f"Salesforce login failed (code: {error.code})")
     if isinstance(error, sf_errors.SalesforceExpiredSession):

@@ -2,6 +2,7 @@
 
     LedgerConflict          the entry changed since it was read, or another request claimed it first
     LedgerUnavailable       storage cannot be reached: the caller answers 503 rather than risk a duplicate
+    InvalidContinuation     a listing's continuation token that this ledger did not hand out
     RetryQueueUnavailable   a message could not be queued
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Collection
 from datetime import datetime
 
 from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.listing import LedgerPage, ListingQuery
 from shared.core.retry_message import RetryMessage
 
 
@@ -21,6 +23,10 @@ class LedgerConflict(Exception):
 
 class LedgerUnavailable(Exception):
     """Storage cannot be reached; the caller answers 503 rather than risk a duplicate."""
+
+
+class InvalidContinuation(ValueError):
+    """A continuation token this ledger did not hand out (malformed, or not a position in this table)."""
 
 
 class Ledger(ABC):
@@ -48,6 +54,19 @@ class Ledger(ABC):
         `limit`: what the sweep, the operations command and monitoring look for. A scan of the table,
         never on a request's path."""
 
+    @abstractmethod
+    def list_entries(self, query: ListingQuery) -> LedgerPage:
+        """One page of the entries in `query.statuses` changed at or after `query.updated_since` (and
+        before `query.updated_before`), in account-id order, at most `query.page_size`, starting where
+        `query.continuation` (the previous page's token) points. A page may hold fewer entries than
+        asked, even none, and still carry a token: the listing ends only when the token is None.
+        Raises InvalidContinuation for a token it did not hand out, LedgerUnavailable."""
+
+    @abstractmethod
+    def probe(self) -> None:
+        """One cheap call with short timeouts for a health check: returns when storage answers, else
+        raises LedgerUnavailable."""
+
 
 class RetryQueueUnavailable(Exception):
     """The message could not be queued (storage down)."""
@@ -61,3 +80,8 @@ class RetryQueue(ABC):
     @abstractmethod
     def send_to_poison(self, message: RetryMessage) -> None:
         """Park a message that ran out of attempts in `<queue>-poison` for the replay command."""
+
+    @abstractmethod
+    def probe(self) -> None:
+        """One cheap call with short timeouts for a health check: returns when the queue service
+        answers, else raises RetryQueueUnavailable."""

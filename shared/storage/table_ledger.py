@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import threading
@@ -12,6 +14,7 @@ from typing import Any, TypeVar
 from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
+    HttpResponseError,
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
@@ -19,6 +22,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
+from shared.core.listing import LedgerPage, ListingQuery
 from shared.settings import Settings
 from shared.storage.clients import (
     PROBE_CALL_OPTIONS,
@@ -27,7 +31,7 @@ from shared.storage.clients import (
     is_storage_unavailable,
     table_service_client,
 )
-from shared.storage.port import Ledger, LedgerConflict, LedgerUnavailable
+from shared.storage.port import InvalidContinuation, Ledger, LedgerConflict, LedgerUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +46,12 @@ ROW_KEY = "ledger"
 _MAX_ERROR_LENGTH = 8000
 
 _Result = TypeVar("_Result")
+
+# One listing page asks the table service at most this often: a filter that matches little of a large
+# table makes the service answer short (even empty) pages with a continuation (it stops at partition
+# boundaries and after 5 s of work); the caller then gets a short page and the token to go on from.
+_LISTING_ROUND_TRIPS = 10
+_TOKEN_PREFIX = "t1."
 
 # Tables known to exist, per endpoint: create_table runs once per process and table, not per call. A
 # table that disappears later (storage restarted empty, someone deleted it) answers TableNotFound;
@@ -220,6 +230,52 @@ class TableLedger(Ledger):
 
         return self._call("(query)", scan)
 
+    def list_entries(self, query: ListingQuery) -> LedgerPage:
+        position = _decode_continuation(query.continuation)
+        parameters: dict[str, Any] = {}
+        clauses = [f"RowKey eq '{ROW_KEY}'"]
+        chosen = sorted({LedgerStatus(status).value for status in query.statuses})
+        if not chosen:
+            return LedgerPage(())
+        if set(chosen) != {status.value for status in LedgerStatus}:
+            parameters.update({f"s{index}": value for index, value in enumerate(chosen)})
+            # The SDK substitutes @names word by word (split on blanks): parentheses stand apart.
+            clauses.append("( " + " or ".join(f"Status eq @s{index}" for index in range(len(chosen))) + " )")
+        if query.updated_since is not None:
+            parameters["since"] = _utc(query.updated_since)
+            clauses.append("UpdatedAt ge @since")
+        if query.updated_before is not None:
+            parameters["before"] = _utc(query.updated_before)
+            clauses.append("UpdatedAt lt @before")
+        text = " and ".join(clauses)
+
+        def pages() -> LedgerPage:
+            found: list[LedgerEntry] = []
+            token: dict[str, str] | None = position
+            for _ in range(_LISTING_ROUND_TRIPS):
+                # `top` is what is still wanted, so the service never returns more than the page can take
+                # and its continuation points exactly after the last entry handed out.
+                paged = self._table.query_entities(text, parameters=parameters,
+                                                   results_per_page=query.page_size - len(found)
+                                                   ).by_page(continuation_token=token)
+                try:
+                    page = next(paged)
+                except StopIteration:
+                    return LedgerPage(tuple(found))
+                found.extend(_from_entity(entity, entity.metadata.get("etag")) for entity in page)
+                token = paged.continuation_token  # type: ignore[attr-defined]
+                if not token or len(found) >= query.page_size:
+                    break
+            return LedgerPage(tuple(found), _encode_continuation(token) if token else None)
+
+        try:
+            return self._call("(listing)", pages)
+        except LedgerUnavailable as error:
+            cause = error.__cause__
+            if position is not None and isinstance(cause, HttpResponseError) and cause.status_code == 400:
+                raise InvalidContinuation("the continuation token does not point into this ledger") from None
+            raise
+
     def claim(self, entry: LedgerEntry) -> LedgerEntry:
         try:
             metadata = self._call(entry.account_id, lambda: self._table.create_entity(_to_entity(entry)))
@@ -268,6 +324,28 @@ class TableLedger(Ledger):
             last_error=entry.last_error[:_MAX_ERROR_LENGTH] if entry.last_error is not None else None,
             etag=metadata["etag"],
         )
+
+
+def _encode_continuation(token: Mapping[str, str]) -> str:
+    """The service's next partition and row key, as one opaque URL-safe string."""
+    data = json.dumps({"p": token.get("PartitionKey"), "r": token.get("RowKey")}, separators=(",", ":"))
+    return _TOKEN_PREFIX + base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+
+def _decode_continuation(text: str | None) -> dict[str, str] | None:
+    if text is None:
+        return None
+    if not text.startswith(_TOKEN_PREFIX):
+        raise InvalidContinuation("the continuation token is not one this service handed out")
+    body = text[len(_TOKEN_PREFIX):]
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (binascii.Error, ValueError):
+        raise InvalidContinuation("the continuation token is not one this service handed out") from None
+    if not isinstance(data, dict) or not all(isinstance(data.get(key), str | None) for key in ("p", "r")) \
+            or not (data.get("p") or data.get("r")):
+        raise InvalidContinuation("the continuation token is not one this service handed out")
+    return {"PartitionKey": data.get("p") or "", "RowKey": data.get("r") or ""}
 
 
 def table_ledger_from_settings(settings: Settings, *, environ: Mapping[str, str] | None = None,

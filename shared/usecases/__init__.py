@@ -3,11 +3,13 @@
     create_customer          the HTTP path (create.py)
     retry_create_customer    the queue path: a retry, check or write-back message (retry.py)
     account_status           the ledger's entry for an account (status.py)
+    list_accounts            a page of ledger entries by status and time (listing.py)
     resolve_needs_review     an operator's decision on an account held for review (status.py)
     sweep_abandoned          finish dead workers' claims and lost messages (sweep.py)
 """
 
 from shared.usecases.create import create_customer
+from shared.usecases.listing import list_accounts, listing_json
 from shared.usecases.retry import retry_create_customer
 from shared.usecases.services import (
     CreateResult,
@@ -31,6 +33,8 @@ __all__ = [
     "SweepReport",
     "account_status",
     "create_customer",
+    "list_accounts",
+    "listing_json",
     "resolve_needs_review",
     "retry_create_customer",
     "sweep_abandoned",

@@ -9,9 +9,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.core.ledger import LedgerEntry
+from shared.core.listing import LedgerPage, ListingQuery
 from shared.core.retry_message import RetryMessage
 from shared.salesforce.port import AccountWriteBack, SalesforceAuthenticationFailed, SalesforceUnavailable
-from shared.storage.port import Ledger, LedgerConflict, LedgerUnavailable, RetryQueue, RetryQueueUnavailable
+from shared.storage.port import (
+    InvalidContinuation,
+    Ledger,
+    LedgerConflict,
+    LedgerUnavailable,
+    RetryQueue,
+    RetryQueueUnavailable,
+)
+
+_TOKEN_PREFIX = "m1."
 
 
 class InMemoryLedger(Ledger):
@@ -56,6 +66,27 @@ class InMemoryLedger(Ledger):
                     and (updated_before is None or row.updated_at < updated_before)]
         return sorted(rows, key=lambda row: row.account_id)[:limit]
 
+    def list_entries(self, query: ListingQuery) -> LedgerPage:
+        """Like the table: account-id order, `page_size` at most, a token naming where the next page starts."""
+        self._check()
+        after = ""
+        if query.continuation is not None:
+            if not query.continuation.startswith(_TOKEN_PREFIX) or len(query.continuation) == len(_TOKEN_PREFIX):
+                raise InvalidContinuation("the continuation token is not one this service handed out")
+            after = query.continuation[len(_TOKEN_PREFIX):]
+        wanted = set(query.statuses)
+        with self._lock:
+            rows = sorted((row for row in self._rows.values() if row.account_id > after and row.status in wanted
+                           and (query.updated_since is None or row.updated_at >= query.updated_since)
+                           and (query.updated_before is None or row.updated_at < query.updated_before)),
+                          key=lambda row: row.account_id)
+        page = rows[:query.page_size]
+        more = len(rows) > query.page_size
+        return LedgerPage(tuple(page), _TOKEN_PREFIX + page[-1].account_id if more else None)
+
+    def probe(self) -> None:
+        self._check()
+
     def delete(self, entry: LedgerEntry) -> None:
         self._check()
         with self._lock:
@@ -89,6 +120,10 @@ class InMemoryRetryQueue(RetryQueue):
             raise RetryQueueUnavailable("queue storage down (fake)")
         self.poison.append(message)
 
+    def probe(self) -> None:
+        if not self.available:
+            raise RetryQueueUnavailable("queue storage down (fake)")
+
     def take_all(self) -> list[RetryMessage]:
         taken, self.queued = [q.message for q in self.queued], []
         return taken
@@ -114,3 +149,9 @@ class RecordingWriteBack(AccountWriteBack):
         if self.unavailable:
             raise SalesforceUnavailable("503 SERVER_UNAVAILABLE (fake)")
         self.failed.setdefault(account_id, []).append(error)
+
+    def check_login(self) -> None:
+        if self.login_fails:
+            raise SalesforceAuthenticationFailed("invalid_client (fake)")
+        if self.unavailable:
+            raise SalesforceUnavailable("503 SERVER_UNAVAILABLE (fake)")

@@ -29,6 +29,7 @@ from azure.storage.queue import QueueServiceClient
 from devtools.azurite import AzuriteEndpoints, install_azurite
 from devtools.fake_salesforce import salesforce_id18
 from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.listing import ListingQuery
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.sap import simulator
 from shared.settings import Settings
@@ -433,6 +434,7 @@ def test_every_ledger_and_retry_queue_call_raises_its_unavailable_error_while_az
         "update": lambda: ledger.update(stored.evolve(status=LedgerStatus.CREATED)),
         "delete": lambda: ledger.delete(stored),
         "find": lambda: ledger.find([LedgerStatus.PENDING]),
+        "list_entries": lambda: ledger.list_entries(ListingQuery()),
         "probe": ledger.probe,
     }
     queue_calls = {

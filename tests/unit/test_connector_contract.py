@@ -21,7 +21,7 @@ import pytest
 from openapi_spec_validator import OpenAPIV2SpecValidator, validate
 
 from functions import customers
-from functions.customers import create_sap_customer, get_sap_customer_status
+from functions.customers import create_sap_customer, get_sap_customer_status, list_sap_customer_syncs
 from shared.core.ledger import LedgerStatus, WriteBackStatus
 from shared.core.models import InvalidCustomerRequest
 from shared.core.validation import CONTRACT_FIELDS, MAX_LENGTHS, parse_customer_request
@@ -34,10 +34,12 @@ SCHEMAS = ROOT.parent / "shared" / "schemas" / "power-platform"
 needs_schemas = pytest.mark.skipif(not SCHEMAS.is_dir(), reason=f"{SCHEMAS} is absent (Microsoft's connector schemas)")
 
 # operationId in the swagger -> function name registered in functions/customers.py
-OPERATIONS = {"CreateSAPCustomer": "CreateSAPCustomer", "GetSAPCustomerSyncStatus": "GetSAPCustomerStatus"}
+OPERATIONS = {"CreateSAPCustomer": "CreateSAPCustomer", "GetSAPCustomerSyncStatus": "GetSAPCustomerStatus",
+              "ListSAPCustomerSyncs": "ListSAPCustomerSyncs"}
 # Answers that do not come from _STATUS_CODES: functions/_http.py's bad_request and the two 503s.
 CREATE_EXTRA_CODES = {400, 503}
 STATUS_CODES_OF_GET = {200, 400, 404, 503}
+STATUS_CODES_OF_LIST = {200, 400, 503}
 VISIBILITY = {"important", "advanced", "internal"}
 
 
@@ -171,7 +173,7 @@ def test_connector_metadata_names_website_privacy_policy_and_categories():
     assert all(isinstance(value, str) and value for value in metadata.values())
 
 
-def test_the_operations_are_exactly_the_two_the_flow_uses():
+def test_the_operations_are_exactly_the_routes_of_the_customers_blueprint():
     ids = [op["operationId"] for item in SWAGGER["paths"].values() for op in item.values()]
     assert sorted(ids) == sorted(OPERATIONS)
 
@@ -367,6 +369,20 @@ def test_the_status_operation_responses_are_the_codes_it_answers():
     assert {int(code) for code in operation("GetSAPCustomerSyncStatus")[2]["responses"]} == STATUS_CODES_OF_GET
 
 
+def test_the_list_operation_responses_are_the_codes_it_answers():
+    assert {int(code) for code in operation("ListSAPCustomerSyncs")[2]["responses"]} == STATUS_CODES_OF_LIST
+
+
+def test_the_list_operations_parameters_are_what_the_function_reads():
+    from shared.core.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+    parameters = {parameter["name"]: parameter for parameter in operation("ListSAPCustomerSyncs")[2]["parameters"]}
+    assert set(parameters) == {"status", "since", "pageSize", "continuationToken"}
+    assert all(parameter["in"] == "query" and not parameter["required"] for parameter in parameters.values())
+    assert (parameters["pageSize"]["maximum"], parameters["pageSize"]["default"]) == (MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
+    assert all(status.value in parameters["status"]["description"] for status in LedgerStatus)
+
+
 def _enum(operation_id: str, code: int, prop: str) -> set[str]:
     schema = resolve(operation(operation_id)[2]["responses"][str(code)]["schema"])
     return set(schema["properties"][prop]["enum"])
@@ -470,6 +486,23 @@ def test_failed_answers_match_the_swagger(fake_services, sap_system):
     response = post(sample("german-account"))
     assert response.status_code == 502
     assert_documented("CreateSAPCustomer", response)
+
+
+def list_syncs(**params: str) -> func.HttpResponse:
+    return list_sap_customer_syncs(func.HttpRequest("GET", URL, body=b"", params=params))
+
+
+def test_list_answers_match_the_swagger(fake_services):
+    assert post(sample("german-account")).status_code == 201
+    listed = list_syncs(status="created", pageSize="1")
+    assert listed.status_code == 200
+    assert [entry["status"] for entry in assert_documented("ListSAPCustomerSyncs", listed)["accounts"]] == ["created"]
+    bad = list_syncs(status="done", since="yesterday")
+    assert bad.status_code == 400
+    assert {error["field"] for error in assert_documented("ListSAPCustomerSyncs", bad)["errors"]} == {"status", "since"}
+    fake_services.ledger.available = False
+    down = list_syncs()
+    assert down.status_code == 503 and assert_documented("ListSAPCustomerSyncs", down)
 
 
 def test_unavailable_answers_match_the_swagger(fake_services):

@@ -262,11 +262,13 @@ def test_status_endpoint(fake_services):
     assert status_of("not-an-id")[0] == 400
 
 
-def test_health_touches_neither_sap_nor_storage(fake_services, sap_system):
+def test_health_never_touches_sap_and_reports_storage(fake_services, sap_system):
     sap_system.faults.down = True
-    fake_services.ledger.available = False
     response = health(func.HttpRequest("GET", "http://localhost/api/health", body=b""))
     assert response.status_code == 200 and json.loads(response.get_body())["status"] == "healthy"
+    fake_services.ledger.available = False
+    response = health(func.HttpRequest("GET", "http://localhost/api/health", body=b""))
+    assert response.status_code == 503 and json.loads(response.get_body())["storage"] == "unavailable"
     assert sap_system.calls.get("RFC_PING", 0) == 0
 
 

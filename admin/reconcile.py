@@ -1,0 +1,126 @@
+"""`python -m admin reconcile [--apply]`: Salesforce customers without an SAP number that the sync never
+saw (the flow was off, a run was lost) are queued for creation, exactly once (shared.usecases.reconcile).
+
+A dry run by default; a progress bar (rich) on a terminal while the accounts are read and looked up;
+a summary at the end; exit codes a script can branch on (admin.ExitCode): 0 nothing to do or all
+queued, 5 a dry run found accounts to queue, 1 accounts that cannot be queued (their data is what the
+flow's request would be refused for), 3 storage, 4 Salesforce.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from admin import ExitCode
+from admin.wiring import operations_services
+from shared.core.reconcile import ReconcileAction
+from shared.settings import Settings
+from shared.usecases.reconcile import ReconcileReport, reconcile_customers
+
+# Fewer accounts than this are read in a moment: no bar to flash by.
+PROGRESS_FROM = 100
+
+_KNOWN_LABELS = {
+    ReconcileAction.CREATED_NOT_WRITTEN_BACK: "created in SAP, number not yet in Salesforce",
+    ReconcileAction.IN_PROGRESS: "in progress (pending or queued)",
+    ReconcileAction.NEEDS_REVIEW: "held for review (admin resolve)",
+    ReconcileAction.FAILED: "failed (fix the account, or admin poison replay)",
+}
+
+
+def reconcile(settings: Settings, *, apply: bool, as_json: bool, progress: bool, show: int,
+              console: Any = None) -> int:
+    from shared.salesforce.simple_salesforce import accounts_from_settings
+
+    services = operations_services(settings)
+    accounts = accounts_from_settings(settings)
+    with _progress_bar(progress, console) as advance:
+        report = reconcile_customers(accounts, services, apply=apply, progress=advance)
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(summary(report, show))
+    return exit_code(report)
+
+
+def exit_code(report: ReconcileReport) -> int:
+    if not report.applied and report.found_work:
+        return ExitCode.WORK_FOUND
+    if report.invalid:
+        return ExitCode.NOTHING_DONE
+    return ExitCode.DONE
+
+
+def summary(report: ReconcileReport, show: int) -> str:
+    def accounts(ids: list[str]) -> str:
+        if not ids or show == 0:
+            return ""
+        listed = ", ".join(ids[:show])
+        return f": {listed}" + (f" and {len(ids) - show} more" if len(ids) > show else "")
+
+    lines = [f"Salesforce customers without an SAP number: {report.seen} read"
+             + (f" (Salesforce counted {report.total})" if report.total != report.seen else "")]
+    if report.applied:
+        lines.append(f"  queued for creation now: {len(report.queued)}{accounts(report.queued)}")
+    else:
+        lines.append(f"  would be queued: {len(report.queued)}{accounts(report.queued)}"
+                     + ("  (dry run: run again with --apply to queue them)" if report.queued else ""))
+    known = sum(len(ids) for ids in report.skipped.values())
+    lines.append(f"  already known to the sync, left alone: {known}")
+    for action, label in _KNOWN_LABELS.items():
+        ids = report.skipped.get(action, [])
+        if ids:
+            lines.append(f"    {label}: {len(ids)}{accounts(ids)}")
+    if report.invalid:
+        lines.append(f"  not queued, the request would be refused (fix these fields in Salesforce): "
+                     f"{len(report.invalid)}")
+        for account_id, fields in list(report.invalid.items())[:show]:
+            lines.append(f"    {account_id}: {', '.join(fields)}")
+        if len(report.invalid) > show:
+            lines.append(f"    and {len(report.invalid) - show} more (--json lists all)")
+    if report.taken_meanwhile:
+        lines.append(f"  claimed by another request meanwhile (not queued again): "
+                     f"{len(report.taken_meanwhile)}{accounts(report.taken_meanwhile)}")
+    if report.applied and report.queued:
+        lines.append("The function app's queue trigger creates them; follow with "
+                     "`python -m admin list --status queued,pending` or `status ACCOUNT_ID`.")
+    return "\n".join(lines)
+
+
+@contextmanager
+def _progress_bar(enabled: bool, console: Any = None) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on stderr (stdout keeps the summary clean for a pipe), shown only on a
+    terminal and only once the result is large enough to take a while."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = console or Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    bar = Progress(TextColumn("reconcile"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=console, transient=False)
+    task: list[Any] = []
+
+    def advance(done: int, total: int) -> None:
+        if total < PROGRESS_FROM:
+            return
+        if not task:
+            bar.start()
+            task.append(bar.add_task("accounts", total=total))
+        bar.update(task[0], completed=done, total=total)
+
+    try:
+        yield advance
+    finally:
+        if task:
+            bar.stop()
+        elif sys.stderr is not None:
+            sys.stderr.flush()

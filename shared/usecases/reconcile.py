@@ -1,0 +1,161 @@
+"""The reconcile: Salesforce customers without an SAP number that the sync never saw are queued for
+creation, exactly once (the rule: shared.core.reconcile).
+
+The accounts come from Salesforce (every result page of the query the flow's condition makes); each is
+looked up in the ledger. One the ledger does not know is validated and mapped as the HTTP path would,
+then, with `apply`, claimed in the ledger as `queued` (conditional insert, owned by a new retry token)
+and its create message put on the retry queue; the function app's queue trigger creates it. Without
+`apply` (a dry run) nothing is written and the report says what would be queued.
+
+Why the retry queue and not a create here: the operations command never talks to SAP, and the queue
+trigger is the one path that already creates with backoff, the duplicate guard and the write-back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.mapping import map_customer_request
+from shared.core.models import InvalidCustomerRequest
+from shared.core.reconcile import ReconcileAction, decide_reconcile
+from shared.core.retry_message import RetryKind, RetryMessage
+from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
+from shared.core.validation import parse_customer_request
+from shared.log import sync_context
+from shared.salesforce.port import CustomerAccounts
+from shared.storage.port import LedgerConflict, RetryQueueUnavailable
+from shared.usecases.services import Services, StorageUnavailable, ledger_call, new_retry_token, release
+
+logger = logging.getLogger(__name__)
+
+RECONCILE_NOTE = "queued by reconcile (Salesforce customer without an SAP number)"
+
+# Accounts looked up and queued at once (storage round trips in flight; the clients pool 32 connections).
+WORKERS = 8
+
+# (accounts handled so far, accounts in the whole result): the command's progress bar.
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ReconcileReport:
+    applied: bool
+    total: int = 0  # Salesforce's totalSize of the query
+    seen: int = 0  # accounts read from every page
+    queued: list[str] = field(default_factory=list)  # queued now, or (dry run) that would be
+    skipped: dict[ReconcileAction, list[str]] = field(default_factory=dict)  # known to the ledger
+    # Accounts the flow's request would be refused for (400): the field names only, never values.
+    invalid: dict[str, list[str]] = field(default_factory=dict)
+    taken_meanwhile: list[str] = field(default_factory=list)  # another request claimed it first
+
+    @property
+    def found_work(self) -> bool:
+        return bool(self.queued)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "applied": self.applied,
+            "totalSize": self.total,
+            "seen": self.seen,
+            "queued" if self.applied else "wouldQueue": len(self.queued),
+            "queuedAccounts" if self.applied else "wouldQueueAccounts": self.queued,
+            "known": {action.value: len(ids) for action, ids in self.skipped.items()},
+            "knownAccounts": {action.value: ids for action, ids in self.skipped.items()},
+            "invalid": self.invalid,
+            "takenMeanwhile": self.taken_meanwhile,
+        }
+
+
+def reconcile_customers(accounts: CustomerAccounts, services: Services, *, apply: bool,
+                        progress: Progress | None = None, workers: int = WORKERS) -> ReconcileReport:
+    """Queue a create for every Salesforce customer without an SAP number that the ledger does not know.
+    Raises SalesforceError (login, query), StorageUnavailable (the ledger or the queue; a claim whose
+    message could not be queued is released first, so a later run queues it again).
+
+    The accounts of a page are looked up (and queued) on `workers` threads: each is one or three storage
+    round trips of its own, and the ledger's conditional insert keeps them apart."""
+    report = ReconcileReport(applied=apply)
+    seen: set[str] = set()
+    lock = threading.Lock()
+    with ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="reconcile") as pool:
+        for page in accounts.customers_without_sap_number():
+            report.total = max(report.total, page.total_size)
+            work = []
+            for payload in page.requests:
+                account_id = _account_id(payload, report)
+                # Each account once, even should a page boundary move under a changing result.
+                if account_id is not None and account_id not in seen:
+                    seen.add(account_id)
+                    work.append(pool.submit(_reconcile_one, account_id, payload, services, apply, report, lock))
+            done_in_page = len(page.requests) - len(work)
+            report.seen += done_in_page
+            for future in as_completed(work):
+                future.result()  # StorageUnavailable stops the run (the pool finishes what it started)
+                report.seen += 1
+                if progress is not None:
+                    progress(report.seen, max(report.total, report.seen))
+    for ids in (report.queued, report.taken_meanwhile, *report.skipped.values()):
+        ids.sort()  # the threads finish in any order; the summary lists in account-id order
+    logger.info("reconcile finished", extra={"applied": apply, "seen": report.seen, "queued": len(report.queued)})
+    return report
+
+
+def _account_id(payload: Mapping[str, Any], report: ReconcileReport) -> str | None:
+    raw_id = str(payload.get("accountId") or "")
+    try:
+        return normalize_account_id(raw_id)
+    except InvalidSalesforceId:
+        report.invalid[raw_id or "(no Id)"] = ["accountId"]
+        return None
+
+
+def _reconcile_one(account_id: str, payload: Mapping[str, Any], services: Services, apply: bool,
+                   report: ReconcileReport, lock: threading.Lock) -> None:
+    decision = decide_reconcile(ledger_call(services.ledger.get, account_id))
+    if decision.action is not ReconcileAction.ENQUEUE:
+        with lock:
+            report.skipped.setdefault(decision.action, []).append(account_id)
+        return
+    try:
+        # What the HTTP path checks before it claims: a request it would refuse is not queued either.
+        request = parse_customer_request(dict(payload))
+        map_customer_request(request, services.organisation)
+    except InvalidCustomerRequest as invalid:
+        with lock:
+            report.invalid[account_id] = [error.field for error in invalid.errors]
+        return
+    queued = _claim_and_queue(request.account_id, request.to_payload(), services) if apply else True
+    with lock:
+        (report.queued if queued else report.taken_meanwhile).append(account_id)
+
+
+def _claim_and_queue(account_id: str, payload: dict[str, str], services: Services) -> bool:
+    """Claim the account as `queued` (owned by a new retry token), then queue its create; False when
+    another request claimed it first (it owns the account now)."""
+    now = services.clock()
+    token = new_retry_token()
+    entry = LedgerEntry(account_id=account_id, status=LedgerStatus.QUEUED, tracking_id=services.new_tracking_id(),
+                        created_at=now, updated_at=now, retry_token=token, last_error=RECONCILE_NOTE,
+                        payload=payload)
+    try:
+        # The request stays in the entry, so should the message be lost the sweep still finishes it.
+        claimed = ledger_call(services.ledger.claim, entry)
+    except LedgerConflict:
+        return False
+    message = RetryMessage(kind=RetryKind.CREATE, account_id=account_id, tracking_id=claimed.tracking_id,
+                           payload=payload, attempt=0, first_seen_at=now.isoformat(), last_error=RECONCILE_NOTE,
+                           retry_token=token)
+    with sync_context(account_id=account_id, tracking_id=claimed.tracking_id):
+        try:
+            services.retry_queue.enqueue(message, 0)
+        except RetryQueueUnavailable:
+            release(claimed, services)  # not queued: the next run must find the account unknown again
+            raise StorageUnavailable("the retry queue is unavailable; the reconcile stopped") from None
+        logger.info("reconcile: create queued")
+    return True

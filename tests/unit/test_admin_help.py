@@ -1,0 +1,50 @@
+"""`python -m admin` is one command: every subcommand has its --help, each help carries the one exit
+code table (admin.ExitCode), and bad arguments exit 2 before any setting or storage is read."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from admin import EXIT_CODES_HELP, ExitCode
+from admin.__main__ import main
+
+SUBCOMMANDS = [["status"], ["list"], ["poison"], ["poison", "list"], ["poison", "replay"], ["resolve"], ["sweep"],
+               ["reconcile"]]
+
+
+@pytest.mark.parametrize("words", [[], *SUBCOMMANDS], ids=lambda words: " ".join(words) or "admin")
+def test_every_subcommand_has_help_with_the_exit_codes(words, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main([*words, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: python -m admin {' '.join(words)}".rstrip()) and "exit codes" in out
+
+
+def test_the_help_table_is_the_exit_code_enum():
+    documented = {int(code) for code in re.findall(r"^  (\d) ", EXIT_CODES_HELP, flags=re.MULTILINE)}
+    assert documented == {int(code) for code in ExitCode}
+
+
+@pytest.mark.parametrize("arguments", [
+    ["list", "--status", "open"],
+    ["list", "--since", "2026-05-01T08:00"],
+    ["list", "--max", "0"],
+    ["reconcile", "--show", "-1"],
+    ["frobnicate"],
+])
+def test_bad_arguments_exit_2_naming_the_option(arguments, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(arguments)
+    assert exited.value.code == ExitCode.USAGE
+    assert "error:" in capsys.readouterr().err
+
+
+def test_reconcile_without_salesforce_settings_exits_2_naming_the_setting(monkeypatch, capsys):
+    monkeypatch.setenv("AzureWebJobsStorage", "UseDevelopmentStorage=true")
+    for name in ("SALESFORCE_AUTH", "SALESFORCE_WRITEBACK"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["reconcile"]) == ExitCode.USAGE
+    assert "SALESFORCE_AUTH" in capsys.readouterr().err

@@ -1,0 +1,234 @@
+"""The reconcile's rule (a table), its field list against the flow and the Salesforce metadata, and the
+use case over in-memory ports: what is queued, what is left alone, what is refused, and what happens
+when storage fails half-way. Against the fake Salesforce and Azurite: tests/integration/test_reconcile_command.py."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from admin import ExitCode
+from admin.reconcile import _progress_bar, exit_code, summary
+from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.reconcile import ReconcileAction, decide_reconcile
+from shared.core.retry_message import RetryKind
+from shared.core.validation import CONTRACT_FIELDS
+from shared.salesforce.port import (
+    ACCOUNT_TYPE_FIELD,
+    CUSTOMER_NUMBER_FIELD,
+    CUSTOMER_TYPE,
+    REQUEST_PROPERTY_FIELDS,
+    AccountPage,
+    CustomerAccounts,
+    SalesforceUnavailable,
+)
+from shared.salesforce.simple_salesforce import CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL, SimpleSalesforceAccounts
+from shared.usecases import StorageUnavailable
+from shared.usecases.reconcile import ReconcileReport, reconcile_customers
+from tests.support.samples import sample
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 5, 17, 9, 30, tzinfo=UTC)
+
+
+def entry(status: LedgerStatus) -> LedgerEntry:
+    return LedgerEntry(account_id="001Dn00000AbCdEIAV", status=status, tracking_id="t", created_at=NOW,
+                       updated_at=NOW)
+
+
+@pytest.mark.parametrize(
+    ("status", "action"),
+    [
+        (None, ReconcileAction.ENQUEUE),
+        (LedgerStatus.CREATED, ReconcileAction.CREATED_NOT_WRITTEN_BACK),
+        (LedgerStatus.PENDING, ReconcileAction.IN_PROGRESS),
+        (LedgerStatus.QUEUED, ReconcileAction.IN_PROGRESS),
+        (LedgerStatus.NEEDS_REVIEW, ReconcileAction.NEEDS_REVIEW),
+        (LedgerStatus.FAILED, ReconcileAction.FAILED),
+    ],
+)
+def test_only_an_account_the_ledger_does_not_know_is_queued(status, action):
+    assert decide_reconcile(None if status is None else entry(status)).action is action
+
+
+# --- one field list: the flow's, the metadata's, the query's ---------------------------------------------
+
+FLOW = json.loads(next((ROOT / "flow" / "solution" / "Workflows").glob("*.json")).read_text(encoding="utf-8"))
+
+
+def _find(node: object, key: str) -> Iterator[dict]:
+    if isinstance(node, dict):
+        if key in node:
+            yield node[key]
+        for value in node.values():
+            yield from _find(value, key)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _find(value, key)
+
+
+def test_the_request_is_built_from_the_same_account_fields_as_the_flows():
+    [create] = [action for action in _find(FLOW, "Create_SAP_customer") if isinstance(action, dict)]
+    flow_fields = {name.removeprefix("body/"): value.split("'body/")[1].split("'")[0]
+                   for name, value in create["inputs"]["parameters"].items()}
+    assert flow_fields == dict(REQUEST_PROPERTY_FIELDS)
+    assert set(REQUEST_PROPERTY_FIELDS) <= set(CONTRACT_FIELDS)
+
+
+def test_the_query_is_the_flows_condition():
+    [condition] = [action for action in _find(FLOW, "Is_a_new_customer_without_SAP_number")
+                   if isinstance(action, dict)]
+    text = json.dumps(condition["expression"])
+    assert f"body/{ACCOUNT_TYPE_FIELD}" in text and f'"{CUSTOMER_TYPE}"' in text
+    assert f"body/{CUSTOMER_NUMBER_FIELD}" in text
+    assert f"WHERE {ACCOUNT_TYPE_FIELD} = '{CUSTOMER_TYPE}' AND {CUSTOMER_NUMBER_FIELD} = null" \
+        in CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL
+
+
+def test_every_custom_field_the_query_reads_is_deployed_by_the_metadata():
+    deployed = {path.name.removesuffix(".field-meta.xml")
+                for path in (ROOT / "salesforce/force-app/main/default/objects/Account/fields").glob("*.xml")}
+    custom = {field for field in REQUEST_PROPERTY_FIELDS.values() if field.endswith("__c")}
+    assert custom and custom <= deployed and CUSTOMER_NUMBER_FIELD in deployed
+
+
+# --- the use case over in-memory ports -------------------------------------------------------------------
+
+
+class Accounts(CustomerAccounts):
+    def __init__(self, *pages: list[dict]) -> None:
+        self.pages = pages
+
+    def customers_without_sap_number(self) -> Iterator[AccountPage]:
+        total = sum(len(page) for page in self.pages)
+        for page in self.pages:
+            yield AccountPage(tuple(page), total)
+
+
+def request(number: int, **changes: str | None) -> dict:
+    return {**sample("german-account"), "accountId": f"001Dn{number:010d}", "name": f"Kunde {number}", **changes}
+
+
+def test_a_dry_run_writes_nothing_and_reports_what_it_would_queue(fake_services):
+    report = reconcile_customers(Accounts([request(1), request(2)], [request(3)]), fake_services, apply=False)
+    assert len(report.queued) == 3 and report.seen == 3 and report.total == 3
+    assert fake_services.retry_queue.queued == [] and fake_services.ledger.get(report.queued[0]) is None
+    assert exit_code(report) == ExitCode.WORK_FOUND
+
+
+def test_apply_claims_each_account_as_queued_and_queues_its_create(fake_services):
+    report = reconcile_customers(Accounts([request(1), request(2)]), fake_services, apply=True)
+    messages = fake_services.retry_queue.take_all()
+    assert sorted(message.account_id for message in messages) == report.queued
+    for message in messages:
+        stored = fake_services.ledger.get(message.account_id)
+        assert message.kind is RetryKind.CREATE and message.attempt == 0
+        assert stored.status is LedgerStatus.QUEUED and stored.retry_token == message.retry_token
+        assert stored.payload == message.payload  # the sweep can finish it should the message be lost
+    assert exit_code(report) == ExitCode.DONE
+    assert reconcile_customers(Accounts([request(1), request(2)]), fake_services, apply=True).queued == []
+
+
+def test_accounts_the_ledger_knows_are_left_alone_and_counted(fake_services):
+    created = reconcile_customers(Accounts([request(1)]), fake_services, apply=True).queued[0]
+    stored = fake_services.ledger.get(created)
+    fake_services.ledger.update(stored.evolve(status=LedgerStatus.CREATED, customer_number="0000100001"))
+    report = reconcile_customers(Accounts([request(1), request(2)]), fake_services, apply=False)
+    assert report.skipped == {ReconcileAction.CREATED_NOT_WRITTEN_BACK: [created]}
+    assert len(report.queued) == 1 and "created in SAP, number not yet in Salesforce: 1" in summary(report, 10)
+
+
+def test_an_account_the_flow_would_be_refused_for_is_not_queued_and_named_by_field_only(fake_services):
+    report = reconcile_customers(Accounts([request(1, city=None, phone="not a phone"), request(2),
+                                           {"accountId": "not-an-id", "name": "Secret Name"}]),
+                                 fake_services, apply=True)
+    assert len(report.queued) == 1
+    assert report.invalid == {"001Dn0000000001IAA": ["city", "phone"], "not-an-id": ["accountId"]}
+    shown = json.dumps(report.to_json()) + summary(report, 10)
+    assert "Secret Name" not in shown and "not a phone" not in shown
+    assert exit_code(report) == ExitCode.NOTHING_DONE
+
+
+def test_a_queue_failure_releases_the_claim_so_a_later_run_queues_it(fake_services):
+    fake_services.retry_queue.available = False
+    with pytest.raises(StorageUnavailable):
+        reconcile_customers(Accounts([request(1)]), fake_services, apply=True, workers=1)
+    assert fake_services.ledger.get("001Dn0000000001IAA") is None
+    fake_services.retry_queue.available = True
+    assert reconcile_customers(Accounts([request(1)]), fake_services, apply=True).queued == ["001Dn0000000001IAA"]
+
+
+def test_an_account_claimed_by_another_request_meanwhile_is_not_queued_again(fake_services):
+    ledger = fake_services.ledger
+    original_get = ledger.get
+
+    def get_then_lose_the_race(account_id: str):
+        found = original_get(account_id)
+        if found is None:  # the flow's request claims the account right after our read
+            ledger.claim(entry(LedgerStatus.PENDING).evolve(account_id=account_id))
+        return found
+
+    ledger.get = get_then_lose_the_race
+    report = reconcile_customers(Accounts([request(1)]), fake_services, apply=True)
+    assert report.queued == [] and report.taken_meanwhile == ["001Dn0000000001IAA"]
+    assert fake_services.retry_queue.queued == []
+
+
+def test_an_account_on_two_pages_is_counted_once(fake_services):
+    report = reconcile_customers(Accounts([request(1)], [request(1), request(2)]), fake_services, apply=True)
+    assert len(report.queued) == 2 and len(fake_services.retry_queue.queued) == 2
+
+
+def test_the_summary_lists_a_bounded_number_of_ids():
+    report = ReconcileReport(applied=False, seen=30, total=30, queued=[f"001Dn{n:010d}AAA" for n in range(30)])
+    text = summary(report, 3)
+    assert "would be queued: 30" in text and "and 27 more" in text and "--apply" in text
+
+
+def test_the_progress_bar_draws_on_a_terminal_once_the_result_is_large():
+    from rich.console import Console
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    with _progress_bar(True, console) as advance:
+        for done in range(1, 201):
+            advance(done, 200)
+    assert "200/200" in screen.getvalue()
+    quiet = io.StringIO()
+    with _progress_bar(True, Console(file=quiet, force_terminal=False)) as advance:
+        assert advance is None  # a pipe or a log file gets the summary only
+
+
+# --- the adapter fails closed on a result it cannot complete ----------------------------------------------
+
+
+class CannedConnection:
+    timeout_seconds = 1.0
+
+    def __init__(self, *answers: dict) -> None:
+        self.answers = list(answers)
+
+    def call(self, operation, what):
+        answer = self.answers.pop(0)
+
+        class Client:
+            def query(self, *args, **kwargs):
+                return answer
+
+            def query_more(self, *args, **kwargs):
+                return answer
+
+        return operation(Client())
+
+
+def test_a_result_not_done_without_a_next_page_is_an_error_not_a_short_list():
+    connection = CannedConnection({"totalSize": 3, "done": False, "records": [{"Id": "001Dn00000AbCdEIAV"}]})
+    pages = SimpleSalesforceAccounts(None, connection=connection).customers_without_sap_number()
+    assert len(next(pages).requests) == 1
+    with pytest.raises(SalesforceUnavailable):
+        next(pages)

@@ -96,3 +96,7 @@ class TimedWriteBack(AccountWriteBack):
 
     def record_failed(self, account_id: str, error: str, synced_at: datetime) -> None:
         self._timed("record_failed", lambda: self.inner.record_failed(account_id, error, synced_at))
+
+    def check_login(self) -> None:
+        # The health check's login is not a write-back: passed through, not timed as one.
+        self.inner.check_login()

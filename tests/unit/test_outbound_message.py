@@ -30,7 +30,8 @@ from tests.support.samples import sample
 
 # Microsoft's captured Salesforce request (aspnet/WebHooks test/.../RequestBodies/Salesforce.xml), with
 # the sObject changed from Contact to Account: whitespace between elements, a 15-character org id.
-CAPTURED = b"""<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+CAPTURED = b"""<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
  <soapenv:Body>
   <notifications xmlns="http://soap.sforce.com/2005/09/outbound">
    <OrganizationId>00D1I000003qqqE</OrganizationId>

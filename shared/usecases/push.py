@@ -19,7 +19,9 @@ Answers, and why (Salesforce retries every message that is not acknowledged, for
 
 from __future__ import annotations
 
+import contextvars
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -36,6 +38,9 @@ from shared.usecases.services import Services, StorageUnavailable, ledger_call, 
 from shared.usecases.writeback import write_back_failed
 
 logger = logging.getLogger(__name__)
+
+# Notifications of one message decided side by side (storage round trips, no SAP).
+PARALLEL_NOTIFICATIONS = 8
 
 
 class PushNotConfigured(Exception):
@@ -73,7 +78,17 @@ def receive_outbound_message(message: OutboundMessage, organization_id: str | No
         logger.warning("outbound message from another Salesforce organisation refused",
                        extra={"action_id": message.action_id})
         raise ForeignOrganisation("the message comes from another Salesforce organisation")
-    results = tuple(accept_change(account_change(notification), services) for notification in message.notifications)
+    changes = [account_change(notification) for notification in message.notifications]
+    if len(changes) == 1:
+        results: tuple[NotificationResult, ...] = (accept_change(changes[0], services),)
+    else:
+        # Each notification is a few storage round trips; side by side, 100 of them take about as long
+        # as a dozen one after another. The ledger's conditional writes keep two notifications of one
+        # account apart (they carry the same data anyway: Salesforce reads the record when it sends).
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_NOTIFICATIONS, len(changes)),
+                                thread_name_prefix="push") as pool:
+            results = tuple(pool.map(lambda change: contextvars.copy_context().run(accept_change, change, services),
+                                     changes))
     counts = {outcome.value: sum(r.outcome is outcome for r in results) for outcome in PushOutcome}
     logger.info("outbound message accepted", extra={"notifications": len(results), **counts})
     return results
@@ -109,8 +124,10 @@ def _account_id(change: AccountChange) -> str | None:
 
 def _record(change: AccountChange, account_id: str, request: CustomerRequest | InvalidCustomerRequest,
             services: Services) -> NotificationResult:
-    for _ in range(3):  # a lost race re-reads and decides again
-        entry = ledger_call(services.ledger.get, account_id)
+    for round_ in range(4):  # a lost race re-reads and decides again
+        # Most notifications are of accounts the ledger has never seen: the first round tries the
+        # conditional insert without reading (one round trip less); a conflict means read and decide.
+        entry = None if round_ == 0 else ledger_call(services.ledger.get, account_id)
         now = services.clock()
         decision = decide_push(entry, change.last_modified, now, services.windows)
         if isinstance(decision, Ignore):

@@ -87,8 +87,10 @@ def receive_outbound_message(message: OutboundMessage, organization_id: str | No
         # account apart (they carry the same data anyway: Salesforce reads the record when it sends).
         with ThreadPoolExecutor(max_workers=min(PARALLEL_NOTIFICATIONS, len(changes)),
                                 thread_name_prefix="push") as pool:
-            results = tuple(pool.map(lambda change: contextvars.copy_context().run(accept_change, change, services),
-                                     changes))
+            # Each task runs in its own copy of this call's context, so the log records keep its ids.
+            futures = [pool.submit(contextvars.copy_context().run, accept_change, change, services)
+                       for change in changes]
+            results = tuple(future.result() for future in futures)
     counts = {outcome.value: sum(r.outcome is outcome for r in results) for outcome in PushOutcome}
     logger.info("outbound message accepted", extra={"notifications": len(results), **counts})
     return results

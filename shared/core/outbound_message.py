@@ -23,14 +23,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from xml.etree.ElementTree import Element, ParseError
-from xml.sax.saxutils import escape
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from typing import TYPE_CHECKING
 
 from shared.core import account_fields
 from shared.core.salesforce_org import same_organisation
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 SOAP_ENVELOPE_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
@@ -97,6 +96,11 @@ def parse_outbound_message(body: bytes) -> OutboundMessage:
         raise MalformedOutboundMessage(f"body is {len(body)} bytes; the limit is {MAX_MESSAGE_BYTES} bytes")
     if not body.strip():
         raise MalformedOutboundMessage("body is empty; expected a SOAP envelope with notifications")
+    # Imported on the first message, not with function_app: the XML parser costs tens of milliseconds
+    # of every cold start otherwise (scripts/bench measures the import of function_app).
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, fromstring
+
     try:
         root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as refused:
@@ -214,4 +218,9 @@ def fault(code: str, text: str) -> bytes:
     if code not in ("Client", "Server"):
         raise ValueError(f"unknown SOAP fault code {code}")
     return _ENVELOPE.format(body=f"<soapenv:Fault><faultcode>soapenv:{code}</faultcode>"
-                                 f"<faultstring>{escape(text)}</faultstring></soapenv:Fault>").encode()
+                                 f"<faultstring>{_escape(text)}</faultstring></soapenv:Fault>").encode()
+
+
+def _escape(text: str) -> str:
+    """Character data for XML: the three characters that must not appear as they are."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -217,3 +217,13 @@ def test_the_ledger_down_answers_503_before_anything_is_queued(push):
     response = send(outbound_message([account(22)]))
     assert response.status_code == 503 and "Storage is unavailable" in fault_text(response)
     assert push.retry_queue.queued == []
+
+
+def test_the_organisation_setting_is_normalised_and_a_wrong_one_stops_the_start():
+    from shared.settings import SettingsError
+
+    assert load_settings({"SAP_TRANSPORT": "simulator", "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID[:15]}
+                         ).salesforce.organization_id == ORGANIZATION_ID
+    assert load_settings({"SAP_TRANSPORT": "simulator"}).salesforce.organization_id is None
+    with pytest.raises(SettingsError, match="SALESFORCE_ORGANIZATION_ID: .*00D"):
+        load_settings({"SAP_TRANSPORT": "simulator", "SALESFORCE_ORGANIZATION_ID": "001Dn00000AbCdEIAV"})

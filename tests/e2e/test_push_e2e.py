@@ -166,3 +166,19 @@ def test_a_malformed_body_is_a_clear_400_and_salesforces_resend_is_accepted_whol
     assert acknowledged(post(product, body))  # Salesforce sends the message again, whole
     product.wait_until(lambda: numbers_recorded(product, fields), timeout=30, what="the resend to be created")
     assert_one_customer_each(product, fields)
+
+
+def test_with_sap_down_the_message_is_acknowledged_at_once_and_the_customers_follow(product):
+    fields = accounts(5, series=6)
+    seed(product, fields)
+    product.sap.faults.down = True
+    response = post(product, outbound_message(fields))
+    assert acknowledged(response)  # SAP is never called while Salesforce waits for the answer
+    assert response.elapsed.total_seconds() < 10
+    product.wait_until(lambda: all(product.status(a["Id"])["attempts"] >= 1 for a in fields), timeout=30,
+                       what="the queue trigger to find SAP down and queue each account again")
+    assert all(product.status(a["Id"])["status"] in ("queued", "pending") for a in fields)
+    assert all(product.sap_customers_of({"name": a["Name"]}) == [] for a in fields)
+    product.sap.faults.down = False
+    product.wait_until(lambda: numbers_recorded(product, fields), timeout=60, what="the customers after the outage")
+    assert_one_customer_each(product, fields)

@@ -225,5 +225,5 @@ def test_the_organisation_setting_is_normalised_and_a_wrong_one_stops_the_start(
     assert load_settings({"SAP_TRANSPORT": "simulator", "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID[:15]}
                          ).salesforce.organization_id == ORGANIZATION_ID
     assert load_settings({"SAP_TRANSPORT": "simulator"}).salesforce.organization_id is None
-    with pytest.raises(SettingsError, match="SALESFORCE_ORGANIZATION_ID: .*00D"):
+    with pytest.raises(SettingsError, match=r"SALESFORCE_ORGANIZATION_ID: .*00D"):
         load_settings({"SAP_TRANSPORT": "simulator", "SALESFORCE_ORGANIZATION_ID": "001Dn00000AbCdEIAV"})

@@ -7,7 +7,7 @@ that names it instead of failing the first request.
 
 import azure.functions as func
 
-from functions import customers, health, retry, sweep
+from functions import customers, health, push, retry, sweep
 from shared import bootstrap
 from shared.log import configure_logging
 from shared.telemetry import exporter
@@ -23,3 +23,4 @@ app.register_functions(customers.bp)
 app.register_functions(retry.bp)
 app.register_functions(health.bp)
 app.register_functions(sweep.bp)
+app.register_functions(push.bp)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from shared.core.organisation import SalesArea, SalesAreaSetup, SapOrganisation
 from shared.core.retry_policy import RetryPolicy
+from shared.core.salesforce_org import organization_id
 from shared.hosting import running_in_azure
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
@@ -77,6 +78,8 @@ class SalesforceSettings:
     # A CA bundle for Salesforce's TLS certificate only (a test double or a TLS-inspecting proxy);
     # the rest of the app keeps the system's CAs.
     ca_bundle: str | None = None
+    # The org whose outbound messages the push path accepts (18-character form); None: it accepts none.
+    organization_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -457,6 +460,17 @@ def _require_rfc_logon(connection: Mapping[str, str]) -> None:
         raise SettingsError("SAP_PASSWORD (or SNC via SAP_SNC_PARTNERNAME): required when SAP_TRANSPORT=rfc")
 
 
+def _organization_id(text: str | None) -> str | None:
+    """SALESFORCE_ORGANIZATION_ID: the org's 15- or 18-character Id (Setup > Company Information)."""
+    if text is None:
+        return None
+    try:
+        return organization_id(text)
+    except ValueError as error:
+        raise SettingsError(f"SALESFORCE_ORGANIZATION_ID: {error} (Setup > Company Information > "
+                            "Salesforce.com Organization ID, e.g. 00D5g000004XyZ1EAK)") from None
+
+
 def _salesforce_settings(env: Mapping[str, str], writeback: WriteBackMode | None) -> SalesforceSettings:
     auth = _choice(env, "SALESFORCE_AUTH", SalesforceAuth, None)
     settings = SalesforceSettings(
@@ -471,6 +485,7 @@ def _salesforce_settings(env: Mapping[str, str], writeback: WriteBackMode | None
         security_token=_text(env, "SALESFORCE_SECURITY_TOKEN"),
         private_key=_text(env, "SALESFORCE_PRIVATE_KEY"),
         ca_bundle=_text(env, "SALESFORCE_CA_BUNDLE"),
+        organization_id=_organization_id(_text(env, "SALESFORCE_ORGANIZATION_ID")),
     )
     if writeback is not WriteBackMode.FUNCTION:
         return settings

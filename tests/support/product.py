@@ -14,6 +14,7 @@ from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from devhost import LocalHost
+from devhost.http_server import HttpLimits
 from devtools.fake_salesforce import FakeSalesforce
 from shared import bootstrap
 from shared.core.mapping import split_name
@@ -23,16 +24,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextlib.contextmanager
-def local_host_serving_the_app(settings: Mapping[str, str],
-                               monkeypatch) -> Iterator[tuple[str, simulator.SimulatedSap]]:
+def local_host_serving_the_app(settings: Mapping[str, str], monkeypatch,
+                               http_limits: HttpLimits | None = None) -> Iterator[tuple[str, simulator.SimulatedSap]]:
     """The local host serving function_app.py with these app settings over a fresh SAP simulator:
-    yields its base URL and the simulator; stops the host and forgets the services afterwards."""
+    yields its base URL and the simulator; stops the host and forgets the services afterwards.
+    `http_limits`: the host's request limits, when a test needs others than the laptop defaults."""
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     bootstrap.reset()
     system = simulator.SimulatedSap()
     with simulator.use_system(system):
-        host = LocalHost(str(ROOT), port=0, polling_cap_seconds=0.5).start()
+        host = LocalHost(str(ROOT), port=0, polling_cap_seconds=0.5, http_limits=http_limits).start()
         try:
             # The first request builds the services, which applies SAP_SIMULATOR_FAULTS to the
             # simulator; do it now so the faults a test sets afterwards stay in force.

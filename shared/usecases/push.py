@@ -1,0 +1,207 @@
+"""The push path: accept the account changes of one Salesforce outbound message by queueing them.
+
+Nothing here calls SAP. Each notification is decided from the account's ledger entry
+(shared.core.push_rules), recorded there as QUEUED with the request, and handed to the retry queue
+as a create message; the queue trigger (RetryCreateSAPCustomer, shared.usecases.retry) creates the
+customer and writes the number back. So the answer to Salesforce takes ledger and queue writes only,
+well within its 60-second timeout whatever SAP does, and the ledger keeps it to one customer per
+account however often, late or out of order Salesforce delivers.
+
+Answers, and why (Salesforce retries every message that is not acknowledged, for up to 24 hours):
+* every notification decided (queued, ignored, or rejected as invalid data): acknowledge. Invalid
+  account data is a permanent rejection: retrying could only repeat it, so it is acknowledged and
+  made visible instead (the ledger's FAILED entry with the field errors, SAP_Sync_Error__c through
+  the write-back, an error log line with the account id);
+* storage unavailable: StorageUnavailable (the trigger answers 503): nothing of this message is
+  lost, Salesforce sends it again, and what was already queued is ignored then;
+* another org's message, or no org configured: refused before anything is read or written.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.models import CustomerRequest, InvalidCustomerRequest
+from shared.core.outbound_message import AccountChange, OutboundMessage, account_change, is_from_organisation
+from shared.core.push_rules import AcceptNew, Ignore, Reopen, decide_push
+from shared.core.retry_message import RetryKind, RetryMessage
+from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
+from shared.core.validation import parse_customer_request
+from shared.log import sync_context
+from shared.storage.port import LedgerConflict, RetryQueueUnavailable
+from shared.usecases.services import Services, StorageUnavailable, ledger_call, new_retry_token
+from shared.usecases.writeback import write_back_failed
+
+logger = logging.getLogger(__name__)
+
+# Notifications of one message decided side by side (storage round trips, no SAP).
+PARALLEL_NOTIFICATIONS = 8
+
+
+class PushNotConfigured(Exception):
+    """No Salesforce organisation is configured: every message is refused (fail closed)."""
+
+
+class ForeignOrganisation(Exception):
+    """The message names another Salesforce organisation than the configured one."""
+
+
+class PushOutcome(StrEnum):
+    QUEUED = "queued"  # recorded and handed to the queue trigger, which creates the customer
+    IGNORED = "ignored"  # nothing to do (a copy, a late arrival, already created, not a new customer)
+    REJECTED = "rejected"  # invalid account data: recorded as failed and written back, not retried
+
+
+@dataclass(frozen=True)
+class NotificationResult:
+    notification_id: str
+    account_id: str | None
+    outcome: PushOutcome
+    reason: str | None = None
+
+
+def receive_outbound_message(message: OutboundMessage, organization_id: str | None,
+                             services: Services) -> tuple[NotificationResult, ...]:
+    """Decide every notification of a message from `organization_id` (the configured org's Id).
+
+    Raises PushNotConfigured, ForeignOrganisation (nothing read or written) and StorageUnavailable
+    (some notifications may be queued already; the resend finds them queued and ignores them).
+    """
+    if not organization_id:
+        raise PushNotConfigured("SALESFORCE_ORGANIZATION_ID is not set; the push path accepts no message")
+    if not is_from_organisation(message, organization_id):
+        logger.warning("outbound message from another Salesforce organisation refused",
+                       extra={"action_id": message.action_id})
+        raise ForeignOrganisation("the message comes from another Salesforce organisation")
+    changes = [account_change(notification) for notification in message.notifications]
+    if len(changes) == 1:
+        results: tuple[NotificationResult, ...] = (accept_change(changes[0], services),)
+    else:
+        # Each notification is a few storage round trips; side by side, 100 of them take about as long
+        # as a dozen one after another. The ledger's conditional writes keep two notifications of one
+        # account apart (they carry the same data anyway: Salesforce reads the record when it sends).
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_NOTIFICATIONS, len(changes)),
+                                thread_name_prefix="push") as pool:
+            # Each task runs in its own copy of this call's context, so the log records keep its ids.
+            futures = [pool.submit(contextvars.copy_context().run, accept_change, change, services)
+                       for change in changes]
+            results = tuple(future.result() for future in futures)
+    counts = {outcome.value: sum(r.outcome is outcome for r in results) for outcome in PushOutcome}
+    logger.info("outbound message accepted", extra={"notifications": len(results), **counts})
+    return results
+
+
+def accept_change(change: AccountChange, services: Services) -> NotificationResult:
+    """Queue, ignore or reject one account change (the module docstring gives the answers)."""
+    account_id = _account_id(change)
+    with sync_context(account_id=account_id or change.account_id):
+        if account_id is None:
+            # No account to record it against; Salesforce never sends this for an Account notification.
+            logger.error("notification without a valid Account Id ignored",
+                         extra={"notification_id": change.notification_id})
+            return NotificationResult(change.notification_id, change.account_id, PushOutcome.REJECTED,
+                                      "Id: not an Account Id")
+        reason = change.not_a_candidate()
+        if reason is not None:
+            logger.info("notification ignored: %s", reason, extra={"notification_id": change.notification_id})
+            return NotificationResult(change.notification_id, account_id, PushOutcome.IGNORED, reason)
+        try:
+            request: CustomerRequest | InvalidCustomerRequest = parse_customer_request(change.payload)
+        except InvalidCustomerRequest as invalid:
+            request = invalid
+        return _record(change, account_id, request, services)
+
+
+def _account_id(change: AccountChange) -> str | None:
+    try:
+        return normalize_account_id(change.account_id or "")
+    except InvalidSalesforceId:
+        return None
+
+
+def _record(change: AccountChange, account_id: str, request: CustomerRequest | InvalidCustomerRequest,
+            services: Services) -> NotificationResult:
+    for round_ in range(4):  # a lost race re-reads and decides again
+        # Most notifications are of accounts the ledger has never seen: the first round tries the
+        # conditional insert without reading (one round trip less); a conflict means read and decide.
+        entry = None if round_ == 0 else ledger_call(services.ledger.get, account_id)
+        now = services.clock()
+        decision = decide_push(entry, change.last_modified, now, services.windows)
+        if isinstance(decision, Ignore):
+            logger.info("notification ignored: %s", decision.reason, extra={"notification_id": change.notification_id})
+            return NotificationResult(change.notification_id, account_id, PushOutcome.IGNORED, decision.reason)
+        try:
+            if isinstance(request, InvalidCustomerRequest):
+                return _reject(change, account_id, entry, decision, request, services)
+            return _queue(change, account_id, entry, decision, request, services)
+        except LedgerConflict:
+            continue
+    logger.warning("ledger entry kept changing; the notification is left to the work already in hand",
+                   extra={"notification_id": change.notification_id})
+    return NotificationResult(change.notification_id, account_id, PushOutcome.IGNORED, "ledger entry kept changing")
+
+
+def _write(entry: LedgerEntry, decision: AcceptNew | Reopen, services: Services) -> LedgerEntry:
+    if isinstance(decision, AcceptNew):
+        return ledger_call(services.ledger.claim, entry)
+    return ledger_call(services.ledger.update, entry)
+
+
+def _queue(change: AccountChange, account_id: str, entry: LedgerEntry | None, decision: AcceptNew | Reopen,
+           request: CustomerRequest, services: Services) -> NotificationResult:
+    now = services.clock()
+    token = new_retry_token()
+    if isinstance(decision, AcceptNew):
+        claim = LedgerEntry(account_id=account_id, status=LedgerStatus.QUEUED, tracking_id=services.new_tracking_id(),
+                            created_at=now, updated_at=now)
+    else:
+        claim = decision.claim
+    claim = claim.evolve(retry_token=token, payload=request.to_payload(), updated_at=now)
+    stored = _write(claim, decision, services)
+    message = RetryMessage(kind=RetryKind.CREATE, account_id=account_id, tracking_id=stored.tracking_id,
+                           payload=request.to_payload(), attempt=stored.attempts,
+                           first_seen_at=stored.created_at.isoformat(), retry_token=token)
+    try:
+        services.retry_queue.enqueue(message, 0)
+    except RetryQueueUnavailable:
+        _undo(stored, entry, services)
+        raise StorageUnavailable("the account could not be queued; Salesforce sends the message again") from None
+    with sync_context(tracking_id=stored.tracking_id):
+        logger.info("account queued for creation", extra={"notification_id": change.notification_id})
+    return NotificationResult(change.notification_id, account_id, PushOutcome.QUEUED)
+
+
+def _undo(stored: LedgerEntry, previous: LedgerEntry | None, services: Services) -> None:
+    """Take the QUEUED entry back so that Salesforce's resend is accepted again. Should this fail too,
+    the entry holds the request and the sweep finishes it once it is overdue."""
+    try:
+        if previous is None:
+            services.ledger.delete(stored)
+        else:
+            services.ledger.update(previous.evolve(etag=stored.etag))
+    except Exception as error:
+        logger.error("could not take back the queued entry (the sweep finishes it): %s", type(error).__name__)
+
+
+def _reject(change: AccountChange, account_id: str, entry: LedgerEntry | None, decision: AcceptNew | Reopen,
+            invalid: InvalidCustomerRequest, services: Services) -> NotificationResult:
+    now = services.clock()
+    error = f"invalid account data: {invalid}"[:1000]
+    if isinstance(decision, AcceptNew):
+        failed = LedgerEntry(account_id=account_id, status=LedgerStatus.FAILED, tracking_id=services.new_tracking_id(),
+                             created_at=now, updated_at=now)
+    else:
+        failed = decision.claim.evolve(status=LedgerStatus.FAILED, retry_token=None, payload=None)
+    stored = _write(failed.evolve(last_error=error, error_kind="invalid_request", updated_at=now), decision, services)
+    with sync_context(tracking_id=stored.tracking_id):
+        # Field names only: the values may be personal data.
+        logger.error("account rejected: invalid account data",
+                     extra={"notification_id": change.notification_id, "fields": [e.field for e in invalid.errors]})
+        if services.writeback is not None:
+            write_back_failed(account_id, error, services)
+    return NotificationResult(change.notification_id, account_id, PushOutcome.REJECTED, error)

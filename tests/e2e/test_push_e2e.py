@@ -1,0 +1,184 @@
+"""The push path as it runs: Salesforce's outbound messages posted over real HTTP to the local host
+serving function_app.py, the ledger and the retry queue in Azurite, the queue trigger creating the
+customers in the SAP simulator and writing the numbers back to the fake Salesforce."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from xml.etree import ElementTree
+
+import pytest
+import requests
+from azure.data.tables import TableClient
+from azure.storage.queue import QueueClient
+
+from devhost.http_server import HttpLimits
+from devtools.azurite import AzuriteEndpoints
+from devtools.fake_salesforce import FakeSalesforce, salesforce_id18
+from shared.core.outbound_message import MAX_MESSAGE_BYTES, OUTBOUND_NS
+from tests.support.outbound_messages import (
+    ORGANIZATION_ID,
+    OTHER_ORGANIZATION_ID,
+    account_fields_of,
+    outbound_message,
+    salesforce_datetime,
+    soap_headers,
+)
+from tests.support.product import RunningProduct, local_host_serving_the_app
+from tests.support.samples import sample
+
+pytestmark = pytest.mark.e2e
+
+SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
+
+
+@pytest.fixture
+def product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningProduct]:
+    queue_name, table_name = f"retry{unique_name}", f"ledger{unique_name}"
+    with FakeSalesforce() as salesforce:
+        settings = {
+            "AzureWebJobsStorage": azurite.connection_string,
+            "FUNCTIONS_WORKER_RUNTIME": "python",
+            "SAP_TRANSPORT": "simulator",
+            "SAP_SIMULATOR_FAULTS": "",
+            "SAP_TIMEOUT_SECONDS": "1",
+            "RETRY_QUEUE_NAME": queue_name,
+            "LEDGER_TABLE_NAME": table_name,
+            "RETRY_BASE_DELAY_SECONDS": "1",
+            "RETRY_MAX_DELAY_SECONDS": "2",
+            "SALESFORCE_WRITEBACK": "function",
+            "SALESFORCE_AUTH": "client_credentials",
+            "SALESFORCE_LOGIN_URL": salesforce.base_url,
+            "SALESFORCE_CLIENT_ID": salesforce.credentials.client_id,
+            "SALESFORCE_CLIENT_SECRET": salesforce.credentials.client_secret,
+            "SALESFORCE_CA_BUNDLE": str(salesforce.ca_path),
+            "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID[:15],  # as Setup shows it; messages carry 18
+            "PYTHON_THREADPOOL_THREAD_COUNT": "16",
+        }
+        # A message of 100 accounts is about 80 KB; the Functions host takes up to 100 MB, the local
+        # host's laptop default is the customers API's 64 KiB.
+        limits = HttpLimits(max_body_bytes=MAX_MESSAGE_BYTES)
+        with local_host_serving_the_app(settings, monkeypatch, http_limits=limits) as (base_url, system):
+            queue = QueueClient.from_connection_string(azurite.connection_string, queue_name)
+            poison = QueueClient.from_connection_string(azurite.connection_string, f"{queue_name}-poison")
+            ledger = TableClient.from_connection_string(azurite.connection_string, table_name)
+            yield RunningProduct(base_url, system, salesforce, queue, poison, ledger)
+
+
+def accounts(count: int, series: int, **fields: str | None) -> list[dict[str, str | None]]:
+    made = []
+    for index in range(count):
+        payload = dict(sample("german-account"), accountId=salesforce_id18(f"001Dn{series:03d}{index:07d}"),
+                       name=f"Push {series}-{index} GmbH")
+        made.append(account_fields_of(payload, **fields))
+    return made
+
+
+def post(product: RunningProduct, body: bytes) -> requests.Response:
+    return requests.post(f"{product.base_url}/api/salesforce/outbound-messages", data=body,
+                         headers=soap_headers(), timeout=30)
+
+
+def acknowledged(response: requests.Response) -> bool:
+    root = ElementTree.fromstring(response.content)
+    return response.status_code == 200 and root.findtext(
+        f"{SOAP}Body/{{{OUTBOUND_NS}}}notificationsResponse/{{{OUTBOUND_NS}}}Ack") == "true"
+
+
+def seed(product: RunningProduct, fields: list[dict[str, str | None]]) -> None:
+    for account in fields:
+        product.salesforce.add_account(account["Id"], Name=account["Name"])
+
+
+def numbers_recorded(product: RunningProduct, fields: list[dict[str, str | None]]) -> bool:
+    return all((product.salesforce.account(a["Id"]) or {}).get("SAP_Customer_Number__c") for a in fields) \
+        and product.queues_empty()
+
+
+def assert_one_customer_each(product: RunningProduct, fields: list[dict[str, str | None]]) -> None:
+    for account in fields:
+        customers = product.sap_customers_of({"name": account["Name"]})
+        assert len(customers) == 1, f"{account['Id']}: {len(customers)} SAP customers"
+        assert product.salesforce.account(account["Id"])["SAP_Customer_Number__c"] == customers[0].number
+        assert product.status(account["Id"])["customerNumber"] == customers[0].number
+
+
+def test_a_message_of_100_accounts_is_acknowledged_and_creates_each_customer_once(product):
+    fields = accounts(100, series=1)
+    seed(product, fields)
+    response = post(product, outbound_message(fields))
+    assert acknowledged(response), response.text
+    assert response.headers["Content-Type"].startswith("text/xml")
+    product.wait_until(lambda: numbers_recorded(product, fields), timeout=60,
+                       what="the queue trigger to create the 100 customers and write the numbers back")
+    assert_one_customer_each(product, fields)
+
+
+def test_a_replayed_message_even_sent_concurrently_creates_no_second_customer(product):
+    fields = accounts(10, series=2)
+    seed(product, fields)
+    body = outbound_message(fields)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: post(product, body), range(4)))
+    assert all(acknowledged(answer) for answer in answers)
+    product.wait_until(lambda: numbers_recorded(product, fields), timeout=60, what="the numbers to be recorded")
+    assert acknowledged(post(product, body))  # a day later, Salesforce's retry of a lost ack
+    product.wait_until(product.queues_empty, timeout=30, what="the queue to drain")
+    assert_one_customer_each(product, fields)
+
+
+def test_an_older_notification_arriving_after_a_newer_one_does_not_overwrite_it(product):
+    now = datetime.now(UTC)
+    [newer] = accounts(1, series=3, Name="Push Neu GmbH", LastModifiedDate=salesforce_datetime(now))
+    older = dict(newer, Name="Push Alt GmbH", LastModifiedDate=salesforce_datetime(now - timedelta(minutes=10)))
+    seed(product, [newer])
+    assert acknowledged(post(product, outbound_message([newer])))
+    product.wait_until(lambda: numbers_recorded(product, [newer]), timeout=30, what="the newer change to be created")
+    assert acknowledged(post(product, outbound_message([older])))
+    product.wait_until(product.queues_empty, timeout=30, what="the queue to drain")
+    assert len(product.sap_customers_of({"name": "Push Neu GmbH"})) == 1
+    assert product.sap_customers_of({"name": "Push Alt GmbH"}) == []
+
+
+def test_a_message_from_another_organisation_is_refused_and_nothing_is_recorded(product):
+    fields = accounts(2, series=4)
+    response = post(product, outbound_message(fields, organization_id=OTHER_ORGANIZATION_ID))
+    assert response.status_code == 403
+    assert "OrganizationId" in ElementTree.fromstring(response.content).findtext(f"{SOAP}Body/{SOAP}Fault/faultstring")
+    assert all(requests.get(f"{product.base_url}/api/customers/{a['Id']}", timeout=30).status_code == 404
+               for a in fields)
+    assert product.queues_empty()
+
+
+def test_a_malformed_body_is_a_clear_400_and_salesforces_resend_is_accepted_whole(product):
+    fields = accounts(3, series=5)
+    seed(product, fields)
+    body = outbound_message(fields)
+    cut = post(product, body[: len(body) // 2])  # the connection broke mid-message
+    assert cut.status_code == 400
+    fault = ElementTree.fromstring(cut.content).find(f"{SOAP}Body/{SOAP}Fault")
+    assert fault.findtext("faultcode") == "soapenv:Client"
+    assert "not well-formed XML" in fault.findtext("faultstring")
+    assert all(requests.get(f"{product.base_url}/api/customers/{a['Id']}", timeout=30).status_code == 404
+               for a in fields)
+    assert acknowledged(post(product, body))  # Salesforce sends the message again, whole
+    product.wait_until(lambda: numbers_recorded(product, fields), timeout=30, what="the resend to be created")
+    assert_one_customer_each(product, fields)
+
+
+def test_with_sap_down_the_message_is_acknowledged_at_once_and_the_customers_follow(product):
+    fields = accounts(5, series=6)
+    seed(product, fields)
+    product.sap.faults.down = True
+    response = post(product, outbound_message(fields))
+    assert acknowledged(response)  # SAP is never called while Salesforce waits for the answer
+    assert response.elapsed.total_seconds() < 10
+    product.wait_until(lambda: all(product.status(a["Id"])["attempts"] >= 1 for a in fields), timeout=30,
+                       what="the queue trigger to find SAP down and queue each account again")
+    assert all(product.status(a["Id"])["status"] in ("queued", "pending") for a in fields)
+    assert all(product.sap_customers_of({"name": a["Name"]}) == [] for a in fields)
+    product.sap.faults.down = False
+    product.wait_until(lambda: numbers_recorded(product, fields), timeout=60, what="the customers after the outage")
+    assert_one_customer_each(product, fields)

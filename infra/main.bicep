@@ -163,9 +163,6 @@ param alertEmail string = ''
 @minValue(0)
 param failedCreatesThreshold int = 5
 
-@description('Key Vault purge protection (recommended; off only for throw-away environments you want to purge with azd down --purge).')
-param keyVaultPurgeProtection bool = true
-
 // ---------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------
@@ -232,16 +229,16 @@ module keyVault 'app/keyvault.bicep' = {
     location: location
     tags: tags
     name: keyVaultName
-    purgeProtection: keyVaultPurgeProtection
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
-    // Secret name -> value; an empty value makes no secret (and no setting refers to it).
+    // Only the secrets given as parameters; the others the operator sets in the vault (docs/deploy.md).
     secrets: {
-      'salesforce-client-secret': salesforceClientSecret
-      'salesforce-private-key': salesforcePrivateKey
-      'salesforce-password': salesforcePassword
-      'salesforce-security-token': salesforceSecurityToken
-      'sap-agent-proof-key': usesRelayAgent ? sapAgentProofKey : ''
-      'sap-password': usesRfc ? sapPassword : ''
+      items: concat(
+        empty(salesforceClientSecret) ? [] : [{ name: 'salesforce-client-secret', value: salesforceClientSecret }],
+        empty(salesforcePrivateKey) ? [] : [{ name: 'salesforce-private-key', value: salesforcePrivateKey }],
+        empty(salesforcePassword) ? [] : [{ name: 'salesforce-password', value: salesforcePassword }],
+        empty(salesforceSecurityToken) ? [] : [{ name: 'salesforce-security-token', value: salesforceSecurityToken }],
+        usesRelayAgent && !empty(sapAgentProofKey) ? [{ name: 'sap-agent-proof-key', value: sapAgentProofKey }] : [],
+        usesRfc && !empty(sapPassword) ? [{ name: 'sap-password', value: sapPassword }] : [])
     }
   }
 }
@@ -371,6 +368,8 @@ module api 'app/api.bicep' = {
     containerImage: containerImage
     dedicatedPlanSku: dedicatedPlanSku
     relayNamespaceName: connectivity == 'appServiceHybridConnection' ? relay.outputs.name : ''
+    sapGatewayHost: sapGatewayHost
+    sapGatewayPort: sapGatewayPort
     appServiceHybridConnectionName: connectivity == 'appServiceHybridConnection' ? relay.outputs.appServiceHybridConnectionName : ''
   }
   dependsOn: [

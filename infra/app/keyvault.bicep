@@ -7,10 +7,9 @@ param name string
 param location string
 param tags object
 param logAnalyticsWorkspaceId string
-param purgeProtection bool = true
 
 @secure()
-@description('Secret name -> value; an empty value creates no secret (the operator may set it later).')
+@description('{ items: [ { name, value } ] }: the secrets to create (main.bicep leaves out those not given; the operator may set them later).')
 param secrets object
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
@@ -26,8 +25,9 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
-    // The service refuses false once set and accepts only true or null.
-    enablePurgeProtection: purgeProtection ? true : null
+    // On: a deleted vault or secret can be recovered for 90 days and not purged before (so `azd down
+    // --purge` cannot purge it, and a new environment needs a new name).
+    enablePurgeProtection: true
     publicNetworkAccess: 'Enabled'
     networkAcls: {
       // Flex Consumption without VNet integration resolves Key Vault references over the public
@@ -38,11 +38,9 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-var givenSecrets = filter(items(secrets), secret => !empty(secret.value))
-
-resource vaultSecrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for secret in givenSecrets: {
+resource vaultSecrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for secret in secrets.items: {
   parent: vault
-  name: secret.key
+  name: secret.name
   tags: tags
   properties: {
     value: secret.value

@@ -26,7 +26,7 @@ def parse_bicep(path: Path) -> dict[str, Any]:
 
 
 @functools.cache
-def _tree_sitter_parser():  # noqa: ANN202 - tree_sitter.Parser
+def _tree_sitter_parser():  # -> tree_sitter.Parser
     import tree_sitter
     import tree_sitter_bicep
 

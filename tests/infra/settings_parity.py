@@ -89,7 +89,7 @@ class Unresolved:
     where: str
 
 
-class _Unresolvable(Exception):  # noqa: N818 - internal signal
+class _Unresolvable(Exception):  # an internal signal, never raised out of CodeSettings
     pass
 
 
@@ -296,7 +296,8 @@ def _env_read_argument(node: ast.AST) -> ast.expr | None:
     """The name argument of an environment read: env.get(X), env[X], os.getenv(X)."""
     if isinstance(node, ast.Call) and node.args:
         func = node.func
-        if isinstance(func, ast.Attribute) and func.attr in ("get", "pop", "setdefault") and _is_environment(func.value):
+        if isinstance(func, ast.Attribute) and func.attr in ("get", "pop", "setdefault") \
+                and _is_environment(func.value):
             return node.args[0]
         if isinstance(func, ast.Attribute) and func.attr == "getenv" and isinstance(func.value, ast.Name) \
                 and func.value.id == "os":

@@ -75,7 +75,7 @@ def test_every_tracked_resource_is_tagged():
 
 
 def test_the_function_app_is_https_only_with_tls_1_2_and_no_ftp_or_basic_auth():
-    [(path, _, site)] = _declared("Microsoft.Web/sites")
+    [(_, _, site)] = _declared("Microsoft.Web/sites")
     properties = site["config"]["properties"]
     assert properties["httpsOnly"] is True
     site_config = properties["siteConfig"]
@@ -138,7 +138,8 @@ def test_every_hybrid_connection_requires_client_authorization():
 @pytest.mark.parametrize("path", BICEP_FILES, ids=_id)
 def test_every_monitored_resource_has_a_diagnostic_setting_to_log_analytics(path):
     declared = {symbol for symbol, r in resources(path).items() if r["type"] in MONITORED_TYPES and not r["existing"]}
-    diagnostics = [r["config"] for r in resources(path).values() if r["type"] == "Microsoft.Insights/diagnosticSettings"]
+    diagnostics = [r["config"] for r in resources(path).values()
+                   if r["type"] == "Microsoft.Insights/diagnosticSettings"]
     assert all(d["properties"]["workspaceId"] == "logAnalyticsWorkspaceId" for d in diagnostics)
     assert declared <= {d["scope"] for d in diagnostics}, f"without diagnostic settings: {declared}"
 

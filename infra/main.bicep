@@ -436,5 +436,5 @@ output LEDGER_TABLE_NAME string = ledgerTableName
 // and where AGENT_RELAY_KEY is (a Key Vault secret; never an output).
 output AGENT_RELAY_URL string = usesRelayAgent ? relay.outputs.agentHybridConnectionUrl : ''
 output AGENT_RELAY_KEY_NAME string = usesRelayAgent ? relay.outputs.agentListenRuleName : ''
-output AGENT_RELAY_KEY_SECRET string = usesRelayAgent ? relay.outputs.agentListenKeySecretName : ''
+output AGENT_RELAY_KEY_IN_KEY_VAULT string = usesRelayAgent ? relay.outputs.agentListenKeySecretName : ''
 output ON_FLEX_CONSUMPTION bool = onFlexConsumption

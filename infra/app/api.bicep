@@ -139,9 +139,11 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      httpLoggingEnabled: true
-      detailedErrorLoggingEnabled: true
-      requestTracingEnabled: true
+      // App Service's own logs and the health check exist on the Dedicated plan only; on Flex
+      // Consumption the host's logs go to App Insights and FunctionAppLogs (diagnostic setting below).
+      httpLoggingEnabled: !onFlexConsumption
+      detailedErrorLoggingEnabled: !onFlexConsumption
+      requestTracingEnabled: !onFlexConsumption
       healthCheckPath: onFlexConsumption ? null : '/api/health'
       alwaysOn: !onFlexConsumption
       linuxFxVersion: onFlexConsumption ? null : 'DOCKER|${containerImage}'

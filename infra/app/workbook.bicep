@@ -1,8 +1,11 @@
 // The operations workbook: sync funnel, SAP latency, queue depth, poisoned and needs_review creates.
 // Its log queries are queries/*.kql (loaded below; docs/monitoring-kql.md quotes them). Workbook JSON
 // (Notebook/1.0 with KqlItem/1.0 query items, item type 3, and MetricsItem/2.0 metric items, type 10)
-// follows the shape of the workbook templates Microsoft publishes; the exact keys of the metric item are
-// unverified here. Microsoft.Insights/workbooks@2022-04-01: kind shared, name a GUID, sourceId the App
+// follows the shape of the workbook templates Microsoft publishes. A metric item names its metric
+// '{namespace}-{category}-{metric}', as Microsoft's storage capacity workbook names
+// 'microsoft.storage/storageaccounts/queueservices-Capacity-QueueCapacity' (azure-docs, workbooks
+// how-to); QueueMessageCount is in the same Capacity category (supported-metrics reference). The rest of
+// the metric item's keys are copied from published workbooks, not checked against a schema. Microsoft.Insights/workbooks@2022-04-01: kind shared, name a GUID, sourceId the App
 // Insights resource the queries run against.
 
 param location string
@@ -80,7 +83,7 @@ var content = {
         metrics: [
           {
             namespace: 'microsoft.storage/storageaccounts/queueservices'
-            metric: 'microsoft.storage/storageaccounts/queueservices--QueueMessageCount'
+            metric: 'microsoft.storage/storageaccounts/queueservices-Capacity-QueueMessageCount'
             aggregation: 4
           }
         ]

@@ -41,7 +41,6 @@ param pythonVersion string = '3.11'
 
 @description('Flex Consumption instance memory (MB).')
 @allowed([
-  512
   2048
   4096
 ])

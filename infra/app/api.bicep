@@ -4,8 +4,9 @@
 // app/api.bicep: functionAppConfig.deployment.storage (a blob container, user-assigned identity auth),
 // runtime {name: python, version}, scaleAndConcurrency {instanceMemoryMB, maximumInstanceCount}, and
 // Microsoft.Web/sites@2024-04-01 as the plain Flex Consumption templates in Azure-Samples use it.
-// Flex Consumption takes no FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION app settings (the
-// runtime is functionAppConfig's); Microsoft's Flex Consumption docs say so (not re-read for this file).
+// Flex Consumption takes no FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION app settings: the
+// runtime is functionAppConfig's (Microsoft's "Flex Consumption plan deprecations" in the app settings
+// reference, as the community Flex Consumption migration guide summarises it; not re-read here).
 //
 // appServiceHybridConnection: a Dedicated Linux plan (App Service Hybrid Connections exist on Basic and
 // higher, not on Flex Consumption) running the user's custom container (kind functionapp,linux,container,

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from devtools.checkov_tool import ensure_checkov
+from devtools.checkov_tool import checkov_command
 from tests.infra.bicep import INFRA, ROOT, bicep_files
 
 CONFIG = INFRA / ".checkov.yaml"
@@ -17,8 +17,7 @@ CONFIG = INFRA / ".checkov.yaml"
 
 @pytest.fixture(scope="module")
 def report() -> dict:
-    checkov = ensure_checkov()
-    run = subprocess.run([str(checkov), "-d", str(INFRA), "--config-file", str(CONFIG), "-o", "json"],
+    run = subprocess.run([*checkov_command(), "-d", str(INFRA), "--config-file", str(CONFIG), "-o", "json"],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.stdout.strip(), f"checkov printed nothing (exit {run.returncode}): {run.stderr[-2000:]}"
     data = json.loads(run.stdout)

@@ -1,0 +1,245 @@
+// The function app and its plan.
+//
+// relayAgent and vnet: Flex Consumption (plan sku FC1, Linux), shaped after the anchor sample's
+// app/api.bicep: functionAppConfig.deployment.storage (a blob container, user-assigned identity auth),
+// runtime {name: python, version}, scaleAndConcurrency {instanceMemoryMB, maximumInstanceCount}, and
+// Microsoft.Web/sites@2024-04-01 as the plain Flex Consumption templates in Azure-Samples use it.
+// Flex Consumption takes no FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION app settings: the
+// runtime is functionAppConfig's (Microsoft's "Flex Consumption plan deprecations" in the app settings
+// reference, as the community Flex Consumption migration guide summarises it; not re-read here).
+//
+// appServiceHybridConnection: a Dedicated Linux plan (App Service Hybrid Connections exist on Basic and
+// higher, not on Flex Consumption) running the user's custom container (kind functionapp,linux,container,
+// linuxFxVersion DOCKER|image) that holds the SAP NW RFC SDK and the pyrfc wheel, pulled with the
+// managed identity (acrUseManagedIdentityCreds); the hybrid connection to the SAP gateway is attached
+// with Microsoft.Web/sites/hybridConnectionNamespaces/relays (properties as in the Azure Verified Module
+// avm/res/web/site/hybrid-connection-namespace/relay: serviceBusNamespace, serviceBusSuffix, relayName,
+// relayArmUri, hostname, port, sendKeyName, sendKeyValue).
+
+param name string
+param planName string
+param location string
+param tags object
+param connectivity string
+param pythonVersion string
+param instanceMemoryMB int
+param maximumInstanceCount int
+param identityId string
+param identityClientId string
+param storageAccountName string
+param deploymentContainerName string
+param applicationInsightsName string
+param logAnalyticsWorkspaceId string
+@description('The settings the code reads (main.bicep); the host\'s own are added here.')
+param appSettings object
+param subnetId string = ''
+param containerImage string = ''
+param dedicatedPlanSku string = 'P0v3'
+param relayNamespaceName string = ''
+param appServiceHybridConnectionName string = ''
+@description('appServiceHybridConnection: the SAP gateway endpoint the hybrid connection stands for.')
+param sapGatewayHost string = ''
+param sapGatewayPort int = 3300
+
+var onFlexConsumption = connectivity != 'appServiceHybridConnection'
+var serviceName = 'api' // azure.yaml's service name; azd finds the app by the azd-service-name tag
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: onFlexConsumption ? 'functionapp' : 'linux'
+  sku: onFlexConsumption ? {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  } : {
+    name: dedicatedPlanSku
+  }
+  properties: {
+    reserved: true // Linux
+  }
+}
+
+// The host's settings (not read by the code): identity-based AzureWebJobsStorage, as the anchor sets
+// __credential/__clientId/__blobServiceUri, plus __queueServiceUri and __tableServiceUri because the app
+// uses both (shared/storage/clients.py reads those and __credential/__clientId too).
+var storageSettings = {
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
+  AzureWebJobsStorage__queueServiceUri: storage.properties.primaryEndpoints.queue
+  AzureWebJobsStorage__tableServiceUri: storage.properties.primaryEndpoints.table
+}
+
+// App Insights with local auth off: Entra ingestion with the user-assigned identity (anchor sample).
+var monitoringSettings = {
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+}
+
+// Only outside Flex Consumption: the runtime and version the host would otherwise take from
+// functionAppConfig; the container brings its own files (no App Service storage mount).
+var dedicatedHostSettings = onFlexConsumption ? {} : {
+  FUNCTIONS_EXTENSION_VERSION: '~4'
+  FUNCTIONS_WORKER_RUNTIME: 'python'
+  WEBSITES_ENABLE_APP_SERVICE_STORAGE: 'false'
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: union(tags, {
+    'azd-service-name': serviceName
+  })
+  kind: onFlexConsumption ? 'functionapp,linux' : 'functionapp,linux,container'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientAffinityEnabled: false
+    publicNetworkAccess: 'Enabled'
+    // Key Vault references resolve with the user-assigned identity (it holds Key Vault Secrets User).
+    keyVaultReferenceIdentity: identityId
+    virtualNetworkSubnetId: empty(subnetId) ? null : subnetId
+    vnetRouteAllEnabled: !empty(subnetId)
+    functionAppConfig: onFlexConsumption ? {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      runtime: {
+        name: 'python'
+        version: pythonVersion
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+    } : null
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      // App Service's own logs and the health check exist on the Dedicated plan only; on Flex
+      // Consumption the host's logs go to App Insights and FunctionAppLogs (diagnostic setting below).
+      httpLoggingEnabled: !onFlexConsumption
+      detailedErrorLoggingEnabled: !onFlexConsumption
+      requestTracingEnabled: !onFlexConsumption
+      healthCheckPath: onFlexConsumption ? null : '/api/health'
+      alwaysOn: !onFlexConsumption
+      linuxFxVersion: onFlexConsumption ? null : 'DOCKER|${containerImage}'
+      acrUseManagedIdentityCreds: !onFlexConsumption
+      acrUserManagedIdentityID: onFlexConsumption ? null : identityClientId
+    }
+  }
+}
+
+// No basic-auth publishing (FTP or SCM): azd and `func azure functionapp publish` deploy with Entra.
+// The app settings as one appsettings config resource (as the Azure Verified Module for sites writes
+// appSettingsKeyValuePairs): the code's settings from main.bicep plus the host's own above.
+// checkov reads every Microsoft.Web/sites/config as a site's siteConfig; this one holds app settings
+// only, and the site above sets what these checks look for (or they do not apply to a Python function
+// app with function keys), so they are suppressed here, for this resource only:
+resource siteAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_13:callers authenticate with function keys (the custom connector), not App Service Authentication
+  // checkov:skip=CKV_AZURE_63:HTTP logging is the site's siteConfig.httpLoggingEnabled (set above)
+  // checkov:skip=CKV_AZURE_65:detailed error logging is the site's siteConfig.detailedErrorLoggingEnabled (set above)
+  // checkov:skip=CKV_AZURE_66:failed request tracing is the site's siteConfig.requestTracingEnabled (set above)
+  // checkov:skip=CKV_AZURE_80:.NET Framework version does not apply to a Python app
+  // checkov:skip=CKV_AZURE_88:Azure Files mounts do not apply: the app keeps its state in tables and queues
+  // checkov:skip=CKV_AZURE_222:the site's public access is a design choice skipped in infra/.checkov.yaml
+  parent: site
+  name: 'appsettings'
+  properties: union(appSettings, storageSettings, monitoringSettings, dedicatedHostSettings)
+}
+
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource relayNamespace 'Microsoft.Relay/namespaces@2021-11-01' existing = if (!onFlexConsumption) {
+  name: empty(relayNamespaceName) ? 'unused' : relayNamespaceName
+}
+
+resource sapGatewayConnection 'Microsoft.Relay/namespaces/hybridConnections@2021-11-01' existing = if (!onFlexConsumption) {
+  parent: relayNamespace
+  name: empty(appServiceHybridConnectionName) ? 'unused' : appServiceHybridConnectionName
+}
+
+resource sapGatewaySendRule 'Microsoft.Relay/namespaces/hybridConnections/authorizationRules@2021-11-01' existing = if (!onFlexConsumption) {
+  parent: sapGatewayConnection
+  name: 'appservice-send'
+}
+
+var relayEndpoint = onFlexConsumption ? '' : relayNamespace.properties.serviceBusEndpoint
+
+resource siteHybridConnection 'Microsoft.Web/sites/hybridConnectionNamespaces/relays@2024-04-01' = if (!onFlexConsumption) {
+  name: '${site.name}/${relayNamespaceName}/${appServiceHybridConnectionName}'
+  properties: {
+    serviceBusNamespace: relayNamespaceName
+    // '.servicebus.windows.net' out of 'https://{ns}.servicebus.windows.net:443/', as the AVM module does.
+    serviceBusSuffix: onFlexConsumption ? '' : split(substring(relayEndpoint, indexOf(relayEndpoint, '.servicebus')), ':')[0]
+    relayName: appServiceHybridConnectionName
+    relayArmUri: sapGatewayConnection.id
+    hostname: sapGatewayHost
+    port: sapGatewayPort
+    sendKeyName: sapGatewaySendRule.name
+    sendKeyValue: onFlexConsumption ? '' : sapGatewaySendRule.listKeys().primaryKey
+  }
+}
+
+resource siteDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: site
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+output name string = site.name
+output id string = site.id
+output url string = 'https://${site.properties.defaultHostName}'

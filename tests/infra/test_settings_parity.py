@@ -1,0 +1,106 @@
+"""The app settings the code reads are exactly those infra/ provisions, apart from the settings listed
+with their reason in tests/infra/settings_parity.py (NOT_PROVISIONED, HOST_ONLY)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from tests.infra.settings_parity import (
+    HOST_ONLY,
+    NOT_PROVISIONED,
+    CodeSettings,
+    bicep_settings,
+    code_files,
+)
+
+
+@pytest.fixture(scope="module")
+def code() -> CodeSettings:
+    return CodeSettings(code_files())
+
+
+def test_every_environment_read_in_the_code_names_a_setting_the_extractor_resolves(code):
+    assert not code.unresolved, "reads whose setting name tests/infra/settings_parity.py cannot resolve: " + \
+        "; ".join(f"{u.where}: {u.expression}" for u in code.unresolved)
+
+
+def test_every_setting_the_code_reads_is_provisioned_in_bicep(code):
+    provisioned = {setting.name for setting in bicep_settings()}
+    missing = sorted(set(code.names) - provisioned - set(NOT_PROVISIONED))
+    assert not missing, "\n".join(
+        f"{name}: read by the code ({', '.join(code.names[name][:2])}) but not provisioned: add one line "
+        f"`{name}: ...` to an app-settings object (commonSettings or the variant's) in infra/main.bicep, or "
+        f"list it in NOT_PROVISIONED in tests/infra/settings_parity.py with the reason" for name in missing)
+
+
+def test_every_setting_bicep_provisions_is_read_by_the_code_or_the_host(code):
+    provisioned = {setting.name: setting for setting in bicep_settings()}
+    unread = sorted(set(provisioned) - set(code.names) - set(HOST_ONLY))
+    assert not unread, "\n".join(
+        f"{name}: provisioned in {provisioned[name].file} ({provisioned[name].variable}) but read by no code in "
+        f"function_app.py, functions/ or shared/: remove it, or list it in HOST_ONLY in "
+        f"tests/infra/settings_parity.py with the reason" for name in unread)
+
+
+def test_the_exception_lists_hold_no_stale_entry(code):
+    provisioned = {setting.name for setting in bicep_settings()}
+    stale = sorted(name for name in NOT_PROVISIONED if name not in code.names or name in provisioned)
+    stale += sorted(name for name in HOST_ONLY if name not in provisioned)
+    assert not stale, f"entries in tests/infra/settings_parity.py that no longer hold: {stale}"
+
+
+def test_no_setting_is_provisioned_twice_with_different_sources():
+    seen: dict[str, set[str]] = {}
+    for setting in bicep_settings():
+        seen.setdefault(setting.name, set()).add(setting.file)
+    assert all(len(files) == 1 for files in seen.values()), {n: f for n, f in seen.items() if len(f) > 1}
+
+
+# --- the extractor itself, on small modules ---
+
+
+def _extract(tmp_path, source: str) -> CodeSettings:
+    module = tmp_path / "module.py"
+    module.write_text(textwrap.dedent(source))
+    return CodeSettings([module], root=tmp_path)
+
+
+def test_the_extractor_finds_literal_reads_helpers_loops_and_f_strings(tmp_path):
+    code = _extract(tmp_path, """
+        import os
+        PREFIX = "Storage"
+        MARKERS = ("SITE_A", "SITE_B")
+        LOGON = {"SAP_X": "x", "SAP_Y": "y"}
+
+        def _text(env, name):
+            return env.get(name)
+
+        def _identity(env, name):
+            return env.get(f"{PREFIX}__{name}")
+
+        def uri(service, environ=None):
+            env = os.environ if environ is None else environ
+            return _identity(env, f"{service}Uri")
+
+        def load(env):
+            uri("table", env)
+            uri("queue", env)
+            _text(env, "NEW_SETTING")
+            {p: _text(env, s) for s, p in LOGON.items()}
+            any(env.get(m) for m in MARKERS)
+            os.environ["DIRECT"]
+            return os.getenv("VIA_GETENV"), "%BOUND_IN_TRIGGER%"
+    """)
+    assert set(code.names) == {"NEW_SETTING", "SAP_X", "SAP_Y", "SITE_A", "SITE_B", "DIRECT", "VIA_GETENV",
+                               "Storage__tableUri", "Storage__queueUri", "BOUND_IN_TRIGGER"}
+    assert not code.unresolved
+
+
+def test_the_extractor_reports_a_read_it_cannot_resolve(tmp_path):
+    code = _extract(tmp_path, """
+        def load(env, names):
+            return [env.get(name.upper()) for name in names]
+    """)
+    assert [u.expression for u in code.unresolved] == ["name.upper()"]

@@ -132,6 +132,9 @@ param salesforceClientId string = ''
 @description('SALESFORCE_USERNAME: the integration user (jwt, password).')
 param salesforceUsername string = ''
 
+@description('SALESFORCE_ORGANIZATION_ID: the org whose outbound messages the push path accepts (15 or 18 characters; empty: the push path refuses every message with 503 and Salesforce keeps it).')
+param salesforceOrganizationId string = ''
+
 @secure()
 @description('SALESFORCE_CLIENT_SECRET (client_credentials, password): stored in Key Vault.')
 param salesforceClientSecret string = ''
@@ -299,6 +302,7 @@ var commonSettings = {
   SALESFORCE_API_VERSION: salesforceApiVersion
   SALESFORCE_CLIENT_ID: salesforceClientId
   SALESFORCE_USERNAME: salesforceUsername
+  SALESFORCE_ORGANIZATION_ID: salesforceOrganizationId
 }
 
 // Secrets: Key Vault references only, set where the variant or the Salesforce auth mode needs them.

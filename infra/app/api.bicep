@@ -83,6 +83,9 @@ var storageSettings = {
 var monitoringSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // The Python worker configures azure-monitor-opentelemetry itself before it imports function_app, so
+  // the app adds no second exporter (docs/monitoring.md; host.json telemetryMode OpenTelemetry).
+  PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
 }
 
 // Only outside Flex Consumption: the runtime and version the host would otherwise take from

@@ -57,6 +57,10 @@ NOT_PROVISIONED: dict[str, str] = {
     "AGENT_RELAY_BASE_URL": "the on-premise agent's, local tests only",
     "AGENT_PROOF": "the on-premise agent's (off for local tests only)",
     "AGENT_PROOF_KEY": "the on-premise agent's (the function app's SAP_AGENT_PROOF_KEY)",
+    "AGENT_APPLICATIONINSIGHTS_CONNECTION_STRING": "the on-premise agent's own exporter (docs/monitoring.md)",
+    # telemetry the worker configures in Azure
+    "OTEL_SERVICE_NAME": "read only where the app configures the exporter itself (a local connection string); "
+                         "in Azure the worker exports and App Insights names the role after the app",
 }
 
 # Provisioned in Azure, read by the Functions host or the platform rather than by the code.

@@ -374,14 +374,26 @@ class RfcSapGateway(SapGateway):
         if len(numbers) > MAX_GUARD_CANDIDATES:
             raise SapNeedsReview(f"more than {MAX_GUARD_CANDIDATES} SAP customers match the account's name and "
                                  "address; an earlier attempt may have created one of them", tuple(numbers))
-        ours = [number for number in numbers if self._created_by_us(session, number, company, creation)]
+        created_by = {number: self._recent_match_created_by(session, number, company, creation) for number in numbers}
+        ours = [number for number, user in created_by.items() if user == self.rfc_user]
         if len(ours) > 1:
             raise SapNeedsReview(f"{len(ours)} SAP customers match the account and were created by the RFC user "
                                  f"since the first attempt: {', '.join(ours)}", tuple(ours))
-        return ours[0] if ours else None
+        if ours:
+            return ours[0]
+        # Fail closed: a customer with the same address created since the first attempt by another user may
+        # be ours all the same (another agent logged on as another RFC user, after a failover) or a person's
+        # in SAP GUI. Either way a create now could make a second one: an operator decides.
+        others = [number for number, user in created_by.items() if user is not None]
+        if others:
+            raise SapNeedsReview(f"{len(others)} SAP customer(s) match the account and were created since the first "
+                                 f"attempt by another user than the RFC user: {', '.join(others)}", tuple(others))
+        return None
 
-    def _created_by_us(self, session: _Session, number: str, company: Mapping[str, str],
-                       creation: CustomerCreation) -> bool:
+    def _recent_match_created_by(self, session: _Session, number: str, company: Mapping[str, str],
+                                 creation: CustomerCreation) -> str | None:
+        """Who created candidate `number` (ENTERED_BY), when it has the account's address and was created since
+        the first attempt (with a day's slack); None when it is not such a match."""
         assert creation.search_since is not None
         detail = self._call(session, "BAPI_CUSTOMER_GETDETAIL2", CUSTOMERNO=number)
         failed = next((m for m in _messages(detail.get("RETURN")) if m.type in _ERROR_TYPES), None)
@@ -394,14 +406,13 @@ class RfcSapGateway(SapGateway):
             sent = str(company.get(sent_name, "")).strip()
             # BAPICUSTOMER_04 may hold fewer characters than we sent: compare what it can show.
             if stored != sent[: len(stored)] or (not stored and sent):
-                return False
+                return None
         general = detail.get("CUSTOMERGENERALDETAIL", {})
         created_on = str(general.get("CREAT_DATE", "")).strip()
         earliest = (creation.search_since - _CREATED_DATE_SLACK).strftime("%Y%m%d")
         if not created_on or created_on < earliest:
-            return False
-        created_by = str(general.get("ENTERED_BY", "")).strip().upper()
-        return created_by == self.rfc_user
+            return None
+        return str(general.get("ENTERED_BY", "")).strip().upper()
 
     def _rollback_quietly(self, session: _Session) -> None:
         # The session ends with the connection anyway; a failed rollback changes nothing for the caller.

@@ -530,8 +530,19 @@ def test_two_customers_created_by_earlier_attempts_need_review(gateway, system):
     assert created_numbers(system) == [first, second]
 
 
-def test_a_same_named_customer_created_by_another_user_is_not_adopted(gateway, system):
+def test_a_matching_customer_created_since_the_first_attempt_by_another_user_needs_review(gateway, system):
+    # Another agent logged on as another RFC user may have created it after a failover, or a person did:
+    # neither adopted nor created again (fail closed).
     system.add_customer(existing_customer("0000900001", entered_by="OTHER"))
+    with pytest.raises(SapNeedsReview) as raised:
+        gateway.create_customer(searching(german_creation()))
+    assert raised.value.candidates == ("0000900001",)
+    assert customers_named(system) == ["0000900001"]
+    assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0
+
+
+def test_a_matching_customer_of_another_user_from_before_the_first_attempt_does_not_stop_the_create(gateway, system):
+    system.add_customer(existing_customer("0000900001", entered_by="OTHER", created_on=date(2024, 5, 15)))
     created = gateway.create_customer(searching(german_creation()))
     assert not created.adopted and created.customer_number != "0000900001"
     assert sorted(customers_named(system)) == sorted(["0000900001", created.customer_number])

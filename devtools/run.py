@@ -694,8 +694,10 @@ def _serve(arguments: argparse.Namespace, run: Run, project_root: Path) -> int:
     data_dir = arguments.data_dir.resolve()
     state_file = None
     if simulator_in_use:
-        # A state file the user named wins; otherwise the data dir's, for the host's own simulator
-        # (func start's Python worker inherits the variable) or for the agent's.
+        # A state file the user named wins; otherwise the data dir's, for the host's own simulator or
+        # for the agent's. func start passes it on too: Core Tools v4 skip a local.settings.json value
+        # whose variable is already set (StartHostAction.UpdateEnvironmentVariables, as cited in
+        # Azure/azure-functions-core-tools PR 5108; not run here, no Core Tools on this machine).
         state_file = Path(effective.get("SAP_SIMULATOR_STATE_FILE") or data_dir / SAP_SIMULATOR_STATE_FILE)
         state_file = state_file.expanduser().resolve()
         options["SAP_SIMULATOR_STATE_FILE"] = str(state_file)

@@ -84,10 +84,10 @@ class SapDatabase:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._seen = 0  # the highest customers.seq this instance has read
+        # isolation_level=None: no implicit transactions; every write says BEGIN IMMEDIATE itself.
+        self._connection = sqlite3.connect(self.path, timeout=busy_timeout_seconds, isolation_level=None,
+                                           check_same_thread=False)
         try:
-            # isolation_level=None: no implicit transactions; every write says BEGIN IMMEDIATE itself.
-            self._connection = sqlite3.connect(self.path, timeout=busy_timeout_seconds, isolation_level=None,
-                                               check_same_thread=False)
             self._switch_to_wal(busy_timeout_seconds)
             self._connection.execute("PRAGMA synchronous=FULL")
             with self._write() as connection:
@@ -101,7 +101,11 @@ class SapDatabase:
                     raise SapStateError(f"{self.path}: SAP simulator state of schema {row[0]}, this code reads "
                                         f"{SCHEMA_VERSION}; delete the file (scripts/run --fresh) to start empty")
         except sqlite3.DatabaseError as error:
+            self._connection.close()
             raise SapStateError(f"{self.path}: not usable as the SAP simulator's state: {error}") from None
+        except SapStateError:
+            self._connection.close()
+            raise
 
     def _switch_to_wal(self, timeout_seconds: float) -> None:
         """PRAGMA journal_mode=WAL, which needs the file to itself for a moment: two processes opening a
@@ -211,8 +215,8 @@ class CommittedCustomers(MutableMapping[str, CustomerRecord]):
     def __setitem__(self, number: str, record: CustomerRecord) -> None:
         self.update({number: record})
 
-    def update(self, other: Mapping[str, CustomerRecord] | Iterable[tuple[str, CustomerRecord]] = (),
-               /, **_: CustomerRecord) -> None:
+    def update(self, other: Mapping[str, CustomerRecord] | Iterable[tuple[str, CustomerRecord]] = (),  # type: ignore[override]
+               /) -> None:
         """All of them in one transaction: BAPI_TRANSACTION_COMMIT's LUW is all or nothing."""
         pairs = list(other.items() if isinstance(other, Mapping) else other)
         for number, record in pairs:

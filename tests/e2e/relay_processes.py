@@ -105,29 +105,48 @@ class RelayTopology:
                      if not k.startswith(("SAP_", "AGENT_", "SALESFORCE_", "WEBSITE_"))}
         return {**inherited, "PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1,localhost", **settings}
 
-    def start_agent(self, faults: str = "") -> Child:
-        """An agent on the shared state file; returns once the relay double counts one more listener.
-        Every agent logs on as the same RFC user, as agent/README.md requires of agents that share a
-        hybrid connection: the duplicate guard adopts only customers its own RFC user created."""
+    def start(self, *agent_faults: str) -> tuple[Child, list[Child]]:
+        """The functions host and one agent per fault setting, started side by side (Python's start-up
+        is most of the wait); returns once the host answers and every agent listens."""
         before = self.double.listener_count()
-        agent = self._spawn("agent", [sys.executable, "-m", "agent"], self._environment({
+        agents = [self._spawn_agent(faults) for faults in agent_faults]
+        host = self._spawn_host()
+        self._wait(lambda: _answers(f"{self.base_url}/api/health"), host, "the functions host to answer")
+        for agent in agents:
+            self._wait(lambda: self.double.listener_count() >= before + len(agents), agent, "the agents to listen")
+        return host, agents
+
+    def start_agent(self, faults: str = "") -> Child:
+        """An agent on the shared state file; returns once the relay double counts one more listener."""
+        before = self.double.listener_count()
+        agent = self._spawn_agent(faults)
+        self._wait(lambda: self.double.listener_count() > before, agent, "the agent to listen")
+        return agent
+
+    def _spawn_agent(self, faults: str) -> Child:
+        """Every agent logs on as the same RFC user, as agent/README.md requires of agents that share a
+        hybrid connection: the duplicate guard adopts only customers its own RFC user created."""
+        return self._spawn("agent", [sys.executable, "-m", "agent"], self._environment({
             "AGENT_RELAY_URL": URL, "AGENT_RELAY_KEY_NAME": LISTEN_RULE, "AGENT_RELAY_KEY": LISTEN_KEY,
             "AGENT_RELAY_BASE_URL": f"ws://{self.double.host}:{self.double.port}", "AGENT_PROOF_KEY": PROOF_KEY,
             "AGENT_CONCURRENCY": "8", "SAP_TRANSPORT": "simulator", "SAP_TIMEOUT_SECONDS": "1",
             "SAP_SIMULATOR_STATE_FILE": str(self.state_file), "SAP_SIMULATOR_FAULTS": faults,
             "SAP_USER": AGENT_RFC_USER,
         }))
-        self._wait(lambda: self.double.listener_count() > before, agent, "the agent to listen")
-        return agent
 
     def start_host(self) -> Child:
         """The functions host on a new port; returns once GET /api/health answers 200."""
+        host = self._spawn_host()
+        self._wait(lambda: _answers(f"{self.base_url}/api/health"), host, "the functions host to answer")
+        return host
+
+    def _spawn_host(self) -> Child:
         port = free_port()
+        # A message the host was working on when it died is visible again after --in-flight-visibility.
         host = self._spawn("host", [sys.executable, "-m", "devhost", "--app-dir", ".", "--port", str(port),
                                     "--max-polling-interval", "0.5", "--in-flight-visibility", "4"],
                            self._environment(self.host_settings))
         self.base_url = f"http://127.0.0.1:{port}"
-        self._wait(lambda: _answers(f"{self.base_url}/api/health"), host, "the functions host to answer")
         return host
 
     def wait_for_listeners(self, count: int) -> None:

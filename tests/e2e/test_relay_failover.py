@@ -45,8 +45,7 @@ def assert_exactly_one_customer_each(topology: RelayTopology, payloads: list[dic
 
 def test_creates_while_the_agent_is_stopped_answer_202_and_complete_exactly_once_when_it_is_back(topology):
     before, during = accounts(3, seed=101), accounts(4, seed=102)
-    agent = topology.start_agent()
-    topology.start_host()
+    _, [agent] = topology.start("")
     assert [topology.post(p) for p in before] == [201] * 3
 
     agent.stop()  # SIGTERM: the agent finishes what it serves and leaves the hybrid connection
@@ -65,8 +64,7 @@ def test_creates_while_the_agent_is_stopped_answer_202_and_complete_exactly_once
 
 def test_kill_9_of_the_functions_host_mid_storm_loses_nothing_and_creates_each_account_once(topology):
     payloads = accounts(10, seed=103)
-    topology.start_agent(faults=STORM_FAULTS + ",seed=3")
-    host = topology.start_host()
+    host, _ = topology.start(STORM_FAULTS + ",seed=3")
     storm = Storm(topology, storm_of(payloads, 4, seed=1)).start()
 
     storm.wait_for_answers(10)
@@ -88,8 +86,7 @@ def test_kill_9_of_the_functions_host_mid_storm_loses_nothing_and_creates_each_a
 
 def test_kill_9_of_the_agent_mid_storm_leaves_one_customer_per_account_in_its_sap_state(topology):
     payloads = accounts(10, seed=104)
-    agent = topology.start_agent(faults=STORM_FAULTS + ",seed=4")
-    topology.start_host()
+    _, [agent] = topology.start(STORM_FAULTS + ",seed=4")
     storm = Storm(topology, storm_of(payloads, 4, seed=2)).start()
 
     storm.wait_for_answers(12)
@@ -106,9 +103,7 @@ def test_kill_9_of_the_agent_mid_storm_leaves_one_customer_per_account_in_its_sa
 
 def test_two_agents_on_one_hybrid_connection_one_killed_the_other_keeps_serving(topology):
     payloads, later = accounts(10, seed=105), accounts(4, seed=106)
-    first = topology.start_agent(faults=STORM_FAULTS + ",seed=6")
-    topology.start_agent(faults=STORM_FAULTS + ",seed=7")
-    topology.start_host()
+    _, [first, _] = topology.start(STORM_FAULTS + ",seed=6", STORM_FAULTS + ",seed=7")
     storm = Storm(topology, storm_of(payloads, 4, seed=3)).start()
 
     storm.wait_for_answers(12)
@@ -130,8 +125,7 @@ def test_two_agents_on_one_hybrid_connection_one_killed_the_other_keeps_serving(
 def test_a_customer_a_killed_agent_committed_is_found_by_the_next_agent_and_not_created_again(topology):
     [payload] = accounts(1, seed=107)
     # Every COMMIT of this agent commits and then loses its answer: the app cannot know the outcome.
-    doomed = topology.start_agent(faults="communication_after_commit=1")
-    topology.start_host()
+    _, [doomed] = topology.start("communication_after_commit=1")
     assert topology.post(payload) == 202
     [committed] = topology.sap_customers_of(payload)
     assert committed.general["ENTERED_BY"] == AGENT_RFC_USER

@@ -7,6 +7,8 @@ Settings (environment):
     AGENT_RELAY_BASE_URL   ws://127.0.0.1:PORT of a local relay double instead of wss://{namespace}
     SAP_TRANSPORT          rfc (pyrfc with the SAP_* logon settings) or simulator; SAP_TIMEOUT_SECONDS,
                            SAP_FIND_NO_MATCH_MESSAGE, SAP_SIMULATOR_FAULTS as for the function app
+    SAP_SIMULATOR_STATE_FILE  with the simulator: its SAP database in this SQLite file, shared by every
+                           agent (and host) that names it and kept across restarts (local tests only)
     AGENT_PROOF_KEY        the key of the function app's proof on each request (its SAP_AGENT_PROOF_KEY):
                            required with SAP_TRANSPORT=rfc; AGENT_PROOF=off (local tests only) checks none
     AGENT_CONCURRENCY      SAP units of work at a time (default 4), and as many pooled RFC connections:
@@ -46,7 +48,10 @@ def build_gateway(config: Settings, pool_size: int = 0) -> SapGateway:
     if config.sap_transport is SapTransport.SIMULATOR:
         from shared.sap import simulator
 
-        simulator.configure_default_system_from_environment()
+        system = simulator.configure_default_system_from_environment()
+        state_file = getattr(system, "state_file", None)
+        logger.info("SAP: the simulator, its database %s", f"in {state_file} (shared with every process that "
+                    "names it)" if state_file else "in this process's memory (gone when the agent stops)")
         return RfcSapGateway(config.sap_connection.parameters, rfc_module=simulator,
                              timeout_seconds=config.sap_timeout_seconds,
                              no_match_messages=config.sap_find_no_match_messages or simulator.NO_MATCH_MESSAGES,

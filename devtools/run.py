@@ -5,13 +5,21 @@ Core Tools are installed, otherwise the local host (`python -m devhost`). Waits 
 GET /api/health answers, prints copy-paste commands, and streams the host's log. Ctrl-C (or SIGTERM)
 stops everything this run started, and only that.
 
+Two topologies. local (the default): the functions call the SAP simulator in their own process.
+relay: as in production, the functions (SAP_TRANSPORT=relay) reach SAP only through a hybrid
+connection, here a relay double on loopback (devtools/relay_double.py, in this process), behind which
+the on-premise agent (`python -m agent`, a process of its own) serves the SAP simulator; the double's
+rules and the app's proof key are made up for the run.
+
 Local data survives: Azurite keeps its storage in .local/azurite/ of the checkout (git-ignored) and the
-SAP simulator its customers in .local/sap-simulator.jsonl (local host only), so requests answered 202
-are finished after a restart. A host that dies on its own (a crash, kill -9) is started again while
-Azurite keeps running, and its queue trigger finishes the queued retries; one that keeps dying ends
-the run. --fresh starts with empty storage.
+SAP simulator its customers and number range in .local/sap-simulator.sqlite3 (shared/sap/simulator/
+store.py, SAP_SIMULATOR_STATE_FILE), so requests answered 202 are finished after a restart. A host or
+agent that dies on its own (a crash, kill -9) is started again while the rest keeps running, and the
+host's queue trigger finishes the queued retries; one that keeps dying ends the run. --fresh starts
+with empty storage and an empty SAP.
 
     scripts/run                               # port 7071, SAP simulator, write-back off
+    scripts/run --topology relay              # functions -> relay double -> agent -> SAP simulator
     scripts/run --port 7072 --sap-faults "communication_before=0.3"
     scripts/run --salesforce fake             # write-back on, to a fake Salesforce in this process
     scripts/run --fresh                       # empty storage and simulator first
@@ -23,6 +31,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -36,7 +45,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -46,6 +55,7 @@ from devtools import azurite
 
 if TYPE_CHECKING:
     from devtools.fake_salesforce import FakeSalesforce
+    from devtools.relay_double import RelayDoubleThread
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SETTINGS_FILE = "local.settings.example.json"
@@ -64,7 +74,21 @@ READY_LINE = "==> ready"
 MAX_RESTARTS = 3
 RESTART_WINDOW_SECONDS = 60.0
 RESTART_LINE = "==> restarting the functions host"
-SAP_SIMULATOR_STATE_FILE = "sap-simulator.jsonl"
+AGENT_RESTART_LINE = "==> restarting the agent"
+RESTART_LINES = {"host": RESTART_LINE, "agent": AGENT_RESTART_LINE}
+CHILD_NAMES = {"host": "functions host", "agent": "agent"}
+SUPERVISE_POLL_SECONDS = 0.2
+# The SAP simulator's database (shared/sap/simulator/store.py), in the data dir unless
+# SAP_SIMULATOR_STATE_FILE names another file; the JSON-lines journal of earlier versions is not read.
+SAP_SIMULATOR_STATE_FILE = "sap-simulator.sqlite3"
+LEGACY_SAP_JOURNAL = "sap-simulator.jsonl"
+TOPOLOGIES = ("local", "relay")
+# --topology relay: the hybrid connection as the relay double plays it (tokens name this namespace).
+RELAY_NAMESPACE = "relay-double.servicebus.windows.net"
+RELAY_PATH = "sap"
+RELAY_URL = f"https://{RELAY_NAMESPACE}/{RELAY_PATH}"
+RELAY_SEND_RULE, RELAY_LISTEN_RULE = "sap-sync-send", "sap-sync-listen"
+AGENT_READY_TIMEOUT_SECONDS = 30.0
 # What `python -m admin` reads (README, Operations); printed with this run's values.
 ADMIN_SETTINGS = (STORAGE_SETTING, "RETRY_QUEUE_NAME", "LEDGER_TABLE_NAME")
 
@@ -177,141 +201,94 @@ def admin_environment(environment: Mapping[str, str]) -> str:
 # ----------------------------------------------------------------------------- the functions host
 
 
-def host_command(port: int, func_executable: str | None, sap_state: Path | None = None) -> list[str]:
-    """func start, or the local host; with `sap_state`, the local host keeps the SAP simulator's
-    customers in that file (serve_local_host)."""
+def host_command(port: int, func_executable: str | None) -> list[str]:
+    """func start, or the local host."""
     if func_executable is not None:
         return [func_executable, "start", "--port", str(port)]
-    devhost_arguments = ["--app-dir", ".", "--port", str(port)]
-    if sap_state is None:
-        return [sys.executable, "-m", "devhost", *devhost_arguments]
-    return [sys.executable, "-c", _SERVE_LOCAL_HOST, "--sap-state", str(sap_state), *devhost_arguments]
+    return [sys.executable, "-m", "devhost", "--app-dir", ".", "--port", str(port)]
 
 
-_SERVE_LOCAL_HOST = "import sys; from devtools.run import serve_local_host; sys.exit(serve_local_host())"
+def agent_command() -> list[str]:
+    return [sys.executable, "-m", "agent"]
 
 
-def serve_local_host(argv: Sequence[str] | None = None) -> int:
-    """`python -m devhost` in the host process scripts/run starts, with `--sap-state FILE` first: the SAP
-    simulator (SAP_TRANSPORT=simulator) then keeps its committed customers in FILE across restarts."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:1] == ["--sap-state"]:
-        state = Path(arguments[1])
-        arguments = arguments[2:]
-        if (os.environ.get("SAP_TRANSPORT") or "simulator").strip().lower() == "simulator":
-            install_journaled_simulator(state)
-    from devhost.__main__ import main as devhost_main
-
-    return devhost_main(arguments)
+# ----------------------------------------------------------------------------- the SAP simulator's state
 
 
-# ----------------------------------------------------------------------------- the SAP simulator on disk
+def sap_state_line(state_file: Path) -> str:
+    """What the SAP simulator keeps from earlier runs (read before anything starts)."""
+    from shared.sap.simulator.store import SapStateError, created_customers_in
+
+    try:
+        count = len(created_customers_in(state_file)) if state_file.exists() else 0
+    except SapStateError as error:
+        raise RunError(f"{error} (or point SAP_SIMULATOR_STATE_FILE elsewhere)") from None
+    return (f"SAP simulator: customers kept in {display_path(state_file)} (SQLite; {count} from earlier runs; "
+            "scripts/run --fresh starts empty).")
 
 
-class SapJournal:
-    """The SAP simulator's committed customers and drawn numbers as JSON lines, appended as they happen.
-
-    Local runs only: without it a host restart would forget the customers the ledger points at and hand
-    out their numbers again. Each line is {"customer": {...}} (a committed record, written before
-    BAPI_TRANSACTION_COMMIT answers) or {"drawn": {"group": "0001", "number": "0000100007"}}. A torn
-    last line (the process died while writing it) is skipped.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def read(self) -> tuple[list[dict[str, object]], dict[str, int]]:
-        """(committed customer records as written, the highest number drawn per account group)."""
-        customers: list[dict[str, object]] = []
-        drawn: dict[str, int] = {}
-        if not self.path.exists():
-            return customers, drawn
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry.get("customer"), dict):
-                customers.append(entry["customer"])
-            elif isinstance(entry.get("drawn"), dict):
-                group, number = str(entry["drawn"].get("group")), int(entry["drawn"].get("number", 0))
-                drawn[group] = max(drawn.get(group, 0), number)
-        return customers, drawn
-
-    def append(self, entry: dict[str, object]) -> None:
-        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as journal:
-                journal.write(line)
+def remove_sap_state(state_file: Path) -> None:
+    """The state file and SQLite's companions (write-ahead log, shared memory index)."""
+    for path in (state_file, state_file.with_name(state_file.name + "-wal"),
+                 state_file.with_name(state_file.name + "-shm")):
+        path.unlink(missing_ok=True)
 
 
-def _record_to_json(record: object) -> dict[str, object]:
-    import dataclasses
-
-    data = dataclasses.asdict(record)  # type: ignore[call-overload]
-    # Sales areas are keyed by (organisation, channel, division) tuples, which JSON objects cannot be.
-    data["sales_areas"] = [[list(key), value] for key, value in record.sales_areas.items()]  # type: ignore[attr-defined]
-    return data
+# ----------------------------------------------------------------------------- the relay topology
 
 
-def journaled_simulator(path: Path):  # noqa: ANN201 - a shared.sap.simulator.SimulatedSap
-    """A SimulatedSap that starts with the customers in `path` and appends every commit to it."""
-    import dataclasses
+@dataclass(frozen=True)
+class RelaySetup:
+    """The hybrid connection of a local relay topology: the relay double's address, its two rules (the
+    app sends, the agent listens, as on Azure) and the app's proof key for the agent; all made up per
+    run, never written anywhere."""
 
-    from shared.sap.simulator import CustomerRecord, SimulatedSap
+    base_url: str
+    send_rule: tuple[str, str]
+    listen_rule: tuple[str, str]
+    proof_key: str
+    url: str = RELAY_URL
 
-    journal = SapJournal(path)
-    known = {item.name for item in dataclasses.fields(CustomerRecord)}
+    @classmethod
+    def new(cls, base_url: str) -> RelaySetup:
+        import secrets
 
-    class JournaledCustomers(dict):  # type: ignore[type-arg]
-        # BAPI_TRANSACTION_COMMIT puts each record with customers[number] = record (under the system
-        # lock, before it answers), so a customer the ledger knows is always in the journal.
-        def __setitem__(self, number: str, record: CustomerRecord) -> None:
-            journal.append({"customer": _record_to_json(record)})
-            super().__setitem__(number, record)
+        return cls(base_url=base_url, send_rule=(RELAY_SEND_RULE, secrets.token_urlsafe(32)),
+                   listen_rule=(RELAY_LISTEN_RULE, secrets.token_urlsafe(32)), proof_key=secrets.token_urlsafe(32))
 
-    class JournaledSimulatedSap(SimulatedSap):
-        def draw_customer_number(self, account_group: str) -> str | None:
-            number = super().draw_customer_number(account_group)
-            if number is not None:
-                journal.append({"drawn": {"group": account_group, "number": number}})
-            return number
+    @property
+    def keys(self) -> dict[str, str]:
+        return dict([self.send_rule, self.listen_rule])
 
-    system = JournaledSimulatedSap()
-    customers = JournaledCustomers()
-    dict.update(customers, system.customers)  # the reference customers every system starts with
-    records, drawn = journal.read()
-    restored = 0
-    for data in records:
-        try:
-            areas = {tuple(key): value for key, value in data.get("sales_areas") or []}  # type: ignore[union-attr]
-            record = CustomerRecord(**{**{k: v for k, v in data.items() if k in known}, "sales_areas": areas})
-        except (TypeError, ValueError):
-            continue  # written by another version of the record; nothing to build it from
-        dict.__setitem__(customers, record.number, record)
-        restored += 1
-        drawn[record.account_group] = max(drawn.get(record.account_group, 0), int(record.number))
-    system.customers = customers
-    # Never hand out a number twice: skip, through the public call, what earlier runs drew.
-    for group, last in drawn.items():
-        while True:
-            number = SimulatedSap.draw_customer_number(system, group)
-            if number is None or int(number) >= last:
-                break
-    system.restored_customers = restored
-    return system
+    def host_settings(self) -> dict[str, str]:
+        """The function app on SAP_TRANSPORT=relay, sending through the double with the Send rule."""
+        return {"SAP_TRANSPORT": "relay", "SAP_RELAY_URL": self.url, "SAP_RELAY_KEY_NAME": self.send_rule[0],
+                "SAP_RELAY_KEY": self.send_rule[1], "SAP_RELAY_BASE_URL": self.base_url,
+                "SAP_AGENT_PROOF_KEY": self.proof_key}
+
+    def agent_settings(self) -> dict[str, str]:
+        return {"AGENT_RELAY_URL": self.url, "AGENT_RELAY_KEY_NAME": self.listen_rule[0],
+                "AGENT_RELAY_KEY": self.listen_rule[1],
+                "AGENT_RELAY_BASE_URL": "ws://" + self.base_url.removeprefix("http://"),
+                "AGENT_PROOF_KEY": self.proof_key}
 
 
-def install_journaled_simulator(path: Path):  # noqa: ANN201 - a shared.sap.simulator.SimulatedSap
-    """Make the journaled simulator the process default (bootstrap applies faults and logon to it)."""
-    from shared.sap import simulator
-
-    system = simulator.reset_default_system(journaled_simulator(path))
-    print(f"SAP simulator: {system.restored_customers} customer(s) from earlier runs, kept in {display_path(path)}",
-          flush=True)
-    return system
+def relay_environments(environment: Mapping[str, str], relay: RelaySetup,
+                       state_file: Path | None) -> tuple[dict[str, str], dict[str, str]]:
+    """(the host's, the agent's) environment: the SAP simulator, its faults and its state file belong
+    to the agent, which talks to SAP; the host reaches it only through the relay. A user's
+    SAP_TRANSPORT=rfc (with the SAP_* logon) puts the agent in front of that SAP instead."""
+    own = ("SAP_SIMULATOR_", "AGENT_")
+    host = {name: value for name, value in environment.items() if not name.startswith(own)}
+    host.update(relay.host_settings())
+    agent = {name: value for name, value in environment.items() if not name.startswith("SAP_RELAY_")}
+    agent.pop("SAP_AGENT_PROOF_KEY", None)
+    if (agent.get("SAP_TRANSPORT") or "").strip().lower() != "rfc":
+        agent["SAP_TRANSPORT"] = "simulator"
+        if state_file is not None:
+            agent["SAP_SIMULATOR_STATE_FILE"] = str(state_file)
+    agent.update(relay.agent_settings())
+    return host, agent
 
 
 @dataclass
@@ -322,6 +299,7 @@ class HostProcess:
     environment: Mapping[str, str]
     cwd: Path
     console: IO[str] = field(default_factory=lambda: sys.stdout)
+    label: str = ""  # in front of each line of its output (the agent's, next to the host's)
     process: subprocess.Popen[bytes] | None = None
     tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=OUTPUT_TAIL_LINES))
     _pump: threading.Thread | None = None
@@ -352,7 +330,7 @@ class HostProcess:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             self.tail.append(line)
             with _console_lock:
-                self.console.write(line + "\n")
+                self.console.write(self.label + line + "\n")
                 self.console.flush()
 
     def wait_for_output(self, timeout: float = 2.0) -> None:
@@ -401,6 +379,19 @@ def wait_until_healthy(host: HostProcess, url: str, timeout_seconds: float = HEA
             return
         time.sleep(0.2)
     raise RunError(f"the functions host did not answer GET {url} with 200 within {timeout_seconds:.0f} s")
+
+
+def wait_until_listening(agent: HostProcess, listening: Callable[[], bool],
+                         timeout_seconds: float = AGENT_READY_TIMEOUT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        code = agent.exit_code()
+        if code is not None:
+            raise RunError(f"the agent exited with code {code} while starting")
+        if listening():
+            return
+        time.sleep(0.1)
+    raise RunError(f"the agent did not listen on the relay double within {timeout_seconds:.0f} s")
 
 
 # ----------------------------------------------------------------------------- fake Salesforce
@@ -509,12 +500,20 @@ class Run:
     """What this run started, so that a stop ends exactly that."""
 
     host: HostProcess | None = None
+    agent: HostProcess | None = None
+    relay_double: RelayDoubleThread | None = None
     fake_salesforce: FakeSalesforce | None = None
     azurite_pid: int | None = None
 
     def stop(self) -> None:
+        # The host first: its requests in flight still reach the agent, which then finishes its own.
         if self.host is not None:
             self.host.stop()
+        if self.agent is not None:
+            self.agent.stop()
+        if self.relay_double is not None:
+            self.relay_double.__exit__(None, None, None)
+            self.relay_double = None
         if self.fake_salesforce is not None:
             self.fake_salesforce.stop()
         # Only ever the Azurite this process started (also one a Ctrl-C caught halfway through starting).
@@ -535,6 +534,10 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scripts/run", description=__doc__.split("\n\n")[1])
     parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
                         help="HTTP port of the functions, 1-65535 (default: 7071)")
+    parser.add_argument("--topology", choices=TOPOLOGIES, default="local",
+                        help="local: the functions call the SAP simulator in their own process (default); "
+                             "relay: the functions call SAP over a local relay double and the on-premise agent "
+                             "(python -m agent), which serves the simulator")
     parser.add_argument("--salesforce", choices=["off", "fake"], default="off",
                         help="fake: write SAP numbers back to a fake Salesforce started with this command")
     parser.add_argument("--sap-faults", default=None, metavar="FAULTS",
@@ -568,38 +571,52 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
-def _empty_data_dir(data_dir: Path, endpoints: azurite.AzuriteEndpoints) -> None:
+def _empty_data_dir(data_dir: Path, endpoints: azurite.AzuriteEndpoints | None, state_file: Path | None) -> None:
     """--fresh: what earlier runs kept goes, unless an Azurite this run cannot stop still serves it."""
-    if any(state != "free" for state in azurite.azurite_status(endpoints).values()):
-        raise RunError(f"--fresh: something already listens on the Azurite ports {sorted(endpoints.ports().values())} "
-                       "(an Azurite not started by this run?), so its storage cannot be emptied; stop it first "
-                       "(python -m devtools.azurite stop, or Ctrl-C in the other scripts/run)")
-    storage = data_dir / azurite.AZURITE_DATA_DIR_NAME
-    shutil.rmtree(storage, ignore_errors=True)
-    (data_dir / SAP_SIMULATOR_STATE_FILE).unlink(missing_ok=True)
-    say(f"==> --fresh: emptied {display_path(storage)} and {display_path(data_dir / SAP_SIMULATOR_STATE_FILE)}")
+    emptied = []
+    if endpoints is not None:
+        if any(state != "free" for state in azurite.azurite_status(endpoints).values()):
+            raise RunError(f"--fresh: something already listens on the Azurite ports "
+                           f"{sorted(endpoints.ports().values())} (an Azurite not started by this run?), so its "
+                           "storage cannot be emptied; stop it first (python -m devtools.azurite stop, or Ctrl-C "
+                           "in the other scripts/run)")
+        storage = data_dir / azurite.AZURITE_DATA_DIR_NAME
+        shutil.rmtree(storage, ignore_errors=True)
+        emptied.append(display_path(storage))
+    if state_file is not None:
+        remove_sap_state(state_file)
+        emptied.append(display_path(state_file))
+    say(f"==> --fresh: emptied {' and '.join(emptied)}")
 
 
 @dataclass
-class _HostLauncher:
-    """Starts (and after a crash, starts again) the functions host with the same command and settings."""
+class _Launcher:
+    """Starts (and after a crash, starts again) one child, the functions host or the agent, with the same
+    command and settings, and waits until it is ready."""
 
     run: Run
+    kind: str  # "host" or "agent": the Run attribute and the word in messages
     command: list[str]
     environment: dict[str, str]
     project_root: Path
-    port: int
+    ready: Callable[[HostProcess], None]
+    pids_line: Callable[[HostProcess], str]
+    label: str = ""
+
+    @property
+    def child(self) -> HostProcess | None:
+        return getattr(self.run, self.kind)
 
     def start(self) -> None:
-        self.run.host = HostProcess(self.command, self.environment, self.project_root).start()
-        say(f"{PIDS_LINE_PREFIX} host={self.run.host.pid} azurite={self.run.azurite_pid or 'reused'}")
-        health_url = f"http://127.0.0.1:{self.port}/api/health"
+        child = HostProcess(self.command, self.environment, self.project_root, label=self.label).start()
+        setattr(self.run, self.kind, child)
+        say(f"{PIDS_LINE_PREFIX} {self.pids_line(child)}")
         try:
-            wait_until_healthy(self.run.host, health_url)
+            self.ready(child)
         except RunError:
-            self.run.host.wait_for_output(timeout=0.5)
-            say("\nerror: the functions did not come up. Last lines of the host's output:")
-            say("\n".join(f"  | {line}" for line in self.run.host.tail))
+            child.wait_for_output(timeout=0.5)
+            say(f"\nerror: the {CHILD_NAMES[self.kind]} did not come up. Last lines of its output:")
+            say("\n".join(f"  | {line}" for line in child.tail))
             raise
 
 
@@ -611,33 +628,43 @@ def _describe_exit(code: int) -> str:
     return f"exit code {code}"
 
 
-def _supervise(launcher: _HostLauncher, storage_note: str) -> int:
-    """Waits for the host; one that exits on its own is started again (Azurite keeps running), until it
-    has done so MAX_RESTARTS times within RESTART_WINDOW_SECONDS."""
-    restarts: list[float] = []
+def _supervise(launchers: Sequence[_Launcher], notes: Mapping[str, str], port: int) -> int:
+    """Waits for the children; one that exits on its own is started again (Azurite and the others keep
+    running), until it has done so MAX_RESTARTS times within RESTART_WINDOW_SECONDS."""
+    restarts: dict[str, list[float]] = {launcher.kind: [] for launcher in launchers}
     while True:
-        host = launcher.run.host
-        assert host is not None and host.process is not None
-        code = host.process.wait()
-        host.wait_for_output()
-        host.stop()  # whatever the leader left behind in its group
-        now = time.monotonic()
-        restarts = [at for at in restarts if now - at < RESTART_WINDOW_SECONDS]
-        if len(restarts) >= MAX_RESTARTS:
-            say(f"error: the functions host exited on its own ({_describe_exit(code)}), {len(restarts) + 1} times "
-                f"within {RESTART_WINDOW_SECONDS:.0f} s; stopping the rest. {storage_note}")
-            return 1
-        restarts.append(now)
-        say(f"{RESTART_LINE}: it exited on its own ({_describe_exit(code)}). {storage_note}")
-        launcher.start()
-        say(f"{READY_LINE} again: the functions answer on http://localhost:{launcher.port} (restart "
-            f"{len(restarts)} of at most {MAX_RESTARTS} within {RESTART_WINDOW_SECONDS:.0f} s)")
+        for launcher in launchers:
+            child = launcher.child
+            assert child is not None and child.process is not None
+            code = child.process.poll()
+            if code is None:
+                continue
+            child.wait_for_output()
+            child.stop()  # whatever the leader left behind in its group
+            now = time.monotonic()
+            recent = [at for at in restarts[launcher.kind] if now - at < RESTART_WINDOW_SECONDS]
+            restarts[launcher.kind] = recent
+            name = CHILD_NAMES[launcher.kind]
+            if len(recent) >= MAX_RESTARTS:
+                say(f"error: the {name} exited on its own ({_describe_exit(code)}), {len(recent) + 1} times "
+                    f"within {RESTART_WINDOW_SECONDS:.0f} s; stopping the rest. {notes[launcher.kind]}")
+                return 1
+            recent.append(now)
+            say(f"{RESTART_LINES[launcher.kind]}: it exited on its own ({_describe_exit(code)}). "
+                f"{notes[launcher.kind]}")
+            launcher.start()
+            what = (f"the functions answer on http://localhost:{port}" if launcher.kind == "host"
+                    else "the agent listens on the hybrid connection")
+            say(f"{READY_LINE} again: {what} (restart {len(recent)} of at most {MAX_RESTARTS} within "
+                f"{RESTART_WINDOW_SECONDS:.0f} s)")
+        time.sleep(SUPERVISE_POLL_SECONDS)
 
 
 def _serve(arguments: argparse.Namespace, run: Run, project_root: Path) -> int:
     if not _port_is_free(arguments.port):
         raise RunError(f"port {arguments.port} is in use (another scripts/run or func start?); "
                        "stop it or pick another with --port")
+    relay_topology = arguments.topology == "relay"
     options: dict[str, str] = {}
     if arguments.sap_faults is not None:
         options["SAP_SIMULATOR_FAULTS"] = arguments.sap_faults
@@ -657,18 +684,31 @@ def _serve(arguments: argparse.Namespace, run: Run, project_root: Path) -> int:
         defaults = {name: value for name, value in embedded_defaults(project_root).items() if name not in file_values}
     effective = {**file_values, **defaults, **os.environ, **options}
     storage = effective.get(STORAGE_SETTING)
-    simulator_in_use = (effective.get("SAP_TRANSPORT") or "simulator").strip().lower() == "simulator"
+    transport = (effective.get("SAP_TRANSPORT") or "simulator").strip().lower()
+    # With the relay topology the agent talks to SAP: the simulator, unless the user set rfc.
+    simulator_in_use = transport != "rfc" if relay_topology else transport == "simulator"
     if simulator_in_use and effective.get("SAP_SIMULATOR_FAULTS"):
         # One line now, rather than the host failing to import the app.
         _check_sap_faults(effective["SAP_SIMULATOR_FAULTS"])
 
     data_dir = arguments.data_dir.resolve()
-    sap_state = data_dir / SAP_SIMULATOR_STATE_FILE if func_executable is None and simulator_in_use else None
+    state_file = None
+    if simulator_in_use:
+        # A state file the user named wins; otherwise the data dir's, for the host's own simulator or
+        # for the agent's. func start passes it on too: Core Tools v4 skip a local.settings.json value
+        # whose variable is already set (StartHostAction.UpdateEnvironmentVariables, as cited in
+        # Azure/azure-functions-core-tools PR 5108; not run here, no Core Tools on this machine).
+        state_file = Path(effective.get("SAP_SIMULATOR_STATE_FILE") or data_dir / SAP_SIMULATOR_STATE_FILE)
+        state_file = state_file.expanduser().resolve()
+        options["SAP_SIMULATOR_STATE_FILE"] = str(state_file)
     storage_lines: list[str] = []
-    if uses_local_storage(storage):
-        endpoints = azurite_endpoints(storage)
-        if arguments.fresh:
-            _empty_data_dir(data_dir, endpoints)
+    endpoints = azurite_endpoints(storage) if uses_local_storage(storage) else None
+    if arguments.fresh:
+        if endpoints is None and state_file is None:
+            raise RunError(f"--fresh: {STORAGE_SETTING} is not local Azurite storage and no SAP simulator runs; "
+                           "this run empties nothing")
+        _empty_data_dir(data_dir, endpoints, state_file)
+    if endpoints is not None:
         location = data_dir / azurite.AZURITE_DATA_DIR_NAME
         say("==> Azurite (storage emulator)")
         try:
@@ -683,12 +723,12 @@ def _serve(arguments: argparse.Namespace, run: Run, project_root: Path) -> int:
         else:
             storage_lines.append(f"Storage: Azurite, kept on disk in {display_path(location)}/ "
                                  "(survives restarts; scripts/run --fresh starts empty).")
-    elif arguments.fresh:
-        raise RunError(f"--fresh: {STORAGE_SETTING} is not local Azurite storage; this run empties nothing there")
-    if sap_state is not None:
-        storage_lines.append(f"SAP simulator: customers kept in {display_path(sap_state)}.")
-    elif simulator_in_use:
-        storage_lines.append("SAP simulator: customers in the host's memory (func start), gone when it stops.")
+    if state_file is not None:
+        storage_lines.append(sap_state_line(state_file))
+    legacy_journal = data_dir / LEGACY_SAP_JOURNAL
+    if simulator_in_use and legacy_journal.exists():
+        storage_lines.append(f"Note: {display_path(legacy_journal)} (an older run's SAP simulator journal) is no "
+                             "longer read; delete it, or scripts/run --fresh.")
 
     fake_account_id = None
     if arguments.salesforce == "fake":
@@ -701,29 +741,61 @@ def _serve(arguments: argparse.Namespace, run: Run, project_root: Path) -> int:
         options["VIRTUAL_ENV"] = sys.prefix
         options["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     environment = host_environment(os.environ, defaults, options)
-    command = host_command(arguments.port, func_executable, sap_state)
+    launchers: list[_Launcher] = []
+    notes = {"agent": "The SAP simulator's state is in its file: the restarted agent finds every customer "
+                      "committed before; the app queued the creates in the gap and its queue trigger finishes them."}
+    if relay_topology:
+        from devtools.relay_double import RelayDoubleThread
+
+        say("==> relay: a local relay double (Azure Relay's side of the hybrid connection)")
+        relay = RelaySetup.new(base_url="")
+        run.relay_double = RelayDoubleThread(relay.keys, namespace=RELAY_NAMESPACE, paths=(RELAY_PATH,))
+        double = run.relay_double.__enter__()
+        relay = dataclasses.replace(relay, base_url=double.base_url)
+        say(f"    listening on {double.base_url} (hybrid connection {RELAY_URL}; rules {relay.send_rule[0]} "
+            f"for the app, {relay.listen_rule[0]} for the agent; keys made up for this run)")
+        environment, agent_environment = relay_environments(environment, relay, state_file)
+        say("==> agent: python -m agent (the on-premise SAP agent"
+            f"{', SAP simulator' if agent_environment['SAP_TRANSPORT'] == 'simulator' else ', SAP over rfc'})")
+        faults = _faults_line(agent_environment)
+        if faults:
+            say(f"    {faults}")
+
+        def agent_ready(agent: HostProcess) -> None:
+            wait_until_listening(agent, lambda: double.listener_count(RELAY_PATH) > 0)
+
+        agent_launcher = _Launcher(run, "agent", agent_command(), agent_environment, project_root, agent_ready,
+                                   lambda agent: f"agent={agent.pid}", label="agent | ")
+        agent_launcher.start()
+        launchers.append(agent_launcher)
+    command = host_command(arguments.port, func_executable)
     host_name = "func start" if func_executable else "the local host (python -m devhost; no func on PATH)"
-    say(f"==> functions: {host_name} on port {arguments.port}")
+    say(f"==> functions: {host_name} on port {arguments.port}"
+        + (" (SAP_TRANSPORT=relay, through the relay double to the agent)" if relay_topology else ""))
     faults = _faults_line(environment)
     if faults:
         say(f"    {faults}")
-    launcher = _HostLauncher(run, command, environment, project_root, arguments.port)
-    launcher.start()
+    health_url = f"http://127.0.0.1:{arguments.port}/api/health"
+    host_launcher = _Launcher(run, "host", command, environment, project_root,
+                              lambda host: wait_until_healthy(host, health_url),
+                              lambda host: f"host={host.pid} azurite={run.azurite_pid or 'reused'}")
+    host_launcher.start()
+    launchers.append(host_launcher)
 
     say(ready_banner(arguments.port, environment, project_root / SAMPLES_DIR, storage_lines))
     if fake_account_id is not None:
         say(fake_salesforce_help(options, fake_account_id) + "\n")
 
-    if not uses_local_storage(storage):
-        storage_note = "Storage is not local; the restarted host's queue trigger finishes the queued retries."
+    if endpoints is None:
+        notes["host"] = "Storage is not local; the restarted host's queue trigger finishes the queued retries."
     elif run.azurite_pid is not None:
-        storage_note = (f"Azurite keeps running (pid {run.azurite_pid}, data in "
-                        f"{display_path(data_dir / azurite.AZURITE_DATA_DIR_NAME)}/): accepted requests and queued "
-                        "retries are kept, and the restarted host's queue trigger finishes them.")
+        notes["host"] = (f"Azurite keeps running (pid {run.azurite_pid}, data in "
+                         f"{display_path(data_dir / azurite.AZURITE_DATA_DIR_NAME)}/): accepted requests and queued "
+                         "retries are kept, and the restarted host's queue trigger finishes them.")
     else:
-        storage_note = ("The reused Azurite keeps running: accepted requests and queued retries are kept, and the "
-                        "restarted host's queue trigger finishes them.")
-    return _supervise(launcher, storage_note)
+        notes["host"] = ("The reused Azurite keeps running: accepted requests and queued retries are kept, and the "
+                         "restarted host's queue trigger finishes them.")
+    return _supervise(launchers, notes, arguments.port)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

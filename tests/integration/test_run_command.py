@@ -270,3 +270,45 @@ def test_the_fake_salesforce_is_seeded_with_every_sample_that_has_an_account_id(
             assert account is not None and account["Name"] == payload["name"], payload["accountId"]
     finally:
         fake.stop()
+
+
+@pytest.mark.e2e
+def test_the_relay_topology_serves_through_the_agent_restarts_a_killed_agent_and_a_stop_ends_all(
+        run_environment, data_dir, started_runs):
+    run = RunningCommand.start("--topology", "relay", "--port", str(free_port()), "--data-dir", str(data_dir),
+                               environment=run_environment)
+    started_runs.append(run)
+    assert run.wait_for_line(READY_LINE) is not None, run.output()
+    pids = _pids_of(run)
+    assert set(pids) >= {"agent", "host"}, run.output()
+    assert "SAP relay" in run.output() and "agent | " in run.output(), "the agent's own log is shown, marked"
+
+    create = next(line.strip() for line in run.lines if "german-account.json" in line and "curl " in line)
+    status, created = _paste(create)
+    assert status == 201, created
+
+    os.kill(pids["agent"][0], signal.SIGKILL)
+    assert run.wait_for_line(f"{READY_LINE} again: the agent listens") is not None, run.output()
+    restarted = _pids_of(run)["agent"]
+    assert len(restarted) == 2 and "killed by SIGKILL" in run.output()
+    status, replayed = _paste(create)
+    assert status == 200 and replayed["customerNumber"] == created["customerNumber"]
+    # The SAP state is the agent's, in the data dir: the restarted agent holds the customer, once.
+    from shared.sap.simulator.store import created_customers_in
+
+    assert [c.number for c in created_customers_in(data_dir / "sap-simulator.sqlite3")] == [created["customerNumber"]]
+
+    os.kill(run.process.pid, signal.SIGTERM)
+    assert run.process.wait(timeout=STOP_DEADLINE_SECONDS) == 0, run.output()
+    for pid in [*restarted, *pids["host"], *pids.get("azurite", [])]:
+        assert not process_exists(pid) and not group_exists(pid), pid
+
+
+def _pids_of(run: RunningCommand) -> dict[str, list[int]]:
+    """Every pid the run printed, by what it is (each start of the agent and of the host prints a line)."""
+    found: dict[str, list[int]] = {}
+    for line in run.lines:
+        if line.startswith(PIDS_LINE_PREFIX):
+            for name, value in re.findall(r"(\w+)=(\d+)", line):
+                found.setdefault(name, []).append(int(value))
+    return found

@@ -1,12 +1,12 @@
 """scripts/run when the functions host dies: storage stays up, the host comes back, accepted work is finished.
 
 "Created exactly once" is judged with what survives a host: the ledger (Azurite on disk) and the SAP
-simulator's journal (.local/sap-simulator.jsonl, written before a commit answers), never a resend.
+simulator's database (.local/sap-simulator.sqlite3, written before a commit answers), never a resend.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 import signal
 import time
@@ -18,6 +18,7 @@ from azure.storage.queue import QueueClient
 
 from devtools.fake_salesforce import salesforce_id18
 from devtools.run import MAX_RESTARTS, READY_LINE, RESTART_LINE, SAP_SIMULATOR_STATE_FILE
+from shared.sap.simulator.store import created_customers_in
 from tests.support.network import free_port
 from tests.support.run_command import STOP_DEADLINE_SECONDS, RunningCommand, process_exists
 from tests.support.samples import sample
@@ -35,16 +36,11 @@ def _accounts(count: int) -> list[dict]:
 
 
 def _journal(data_dir: Path) -> list[dict]:
+    """The customers the runs created, read from the SAP simulator's state file after the fact."""
     path = data_dir / SAP_SIMULATOR_STATE_FILE
     if not path.exists():
         return []
-    entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entries.append(json.loads(line))
-        except ValueError:
-            continue
-    return [entry["customer"] for entry in entries if "customer" in entry]
+    return [dataclasses.asdict(record) for record in created_customers_in(path)]
 
 
 def _customers_named(journal: list[dict], name: str) -> list[dict]:

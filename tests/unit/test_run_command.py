@@ -1,5 +1,5 @@
 """`scripts/run`'s pieces that start nothing: its settings and their defaults, the host command, where
-Azurite runs, the line for the operations commands, .funcignore, and the SAP simulator's journal (the
+Azurite runs, the line for the operations commands, .funcignore, the relay topology's settings (the
 command itself runs in tests/integration/test_run_command.py)."""
 
 from __future__ import annotations
@@ -10,16 +10,15 @@ from pathlib import Path
 
 from devtools import azurite
 from devtools.run import (
-    SAP_SIMULATOR_STATE_FILE,
+    RelaySetup,
     admin_environment,
     azurite_endpoints,
     embedded_defaults,
     host_command,
     host_environment,
-    journaled_simulator,
+    relay_environments,
     uses_local_storage,
 )
-from shared.sap import simulator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,11 +47,6 @@ def test_settings_the_user_set_win_over_defaults_and_options_win_over_both():
 def test_the_local_host_is_the_fallback_when_core_tools_are_missing():
     assert host_command(7071, "/usr/local/bin/func") == ["/usr/local/bin/func", "start", "--port", "7071"]
     assert host_command(7072, None)[1:] == ["-m", "devhost", "--app-dir", ".", "--port", "7072"]
-    # With a simulator state file the same devhost runs behind a wrapper that keeps SAP's customers there.
-    wrapped = host_command(7073, None, Path("/data/sap-simulator.jsonl"))
-    assert wrapped[1] == "-c" and "serve_local_host" in wrapped[2]
-    assert wrapped[3:] == ["--sap-state", "/data/sap-simulator.jsonl", "--app-dir", ".", "--port", "7073"]
-    assert host_command(7071, "/usr/local/bin/func", Path("/x")) == ["/usr/local/bin/func", "start", "--port", "7071"]
 
 
 def test_azurite_is_needed_only_for_development_storage():
@@ -110,7 +104,7 @@ def _published(path: str, ignore: tuple[re.Pattern[str], re.Pattern[str]]) -> bo
 def test_funcignore_keeps_the_local_run_data_out_of_a_publish():
     ignore = _core_tools_ignore((PROJECT_ROOT / ".funcignore").read_text(encoding="utf-8"))
     local_data = [".local/azurite/__azurite_db_queue__.json", ".local/azurite/__queuestorage__/x",
-                  ".local/sap-simulator.jsonl"]
+                  ".local/sap-simulator.sqlite3", ".local/sap-simulator.sqlite3-wal"]
     assert [path for path in local_data if _published(path, ignore)] == []
 
 
@@ -134,26 +128,31 @@ def test_funcignore_publishes_the_app_and_nothing_for_development():
     assert [path for path in development_files if _published(path, ignore)] == []
 
 
-# ----------------------------------------------------------------------------- the simulator's journal
+# ----------------------------------------------------------------------------- the relay topology
 
 
-def test_the_simulator_journal_keeps_customers_and_never_reuses_a_number(tmp_path):
-    journal = tmp_path / SAP_SIMULATOR_STATE_FILE
-    first = journaled_simulator(journal)
-    with simulator.use_system(first), simulator.Connection() as connection:
-        created = connection.call(
-            "BAPI_CUSTOMER_CREATEFROMDATA1",
-            PI_COPYREFERENCE={"SALESORG": "1000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000001000"},
-            PI_COMPANYDATA={"NAME": "Journal GmbH", "CITY": "München", "POSTL_COD1": "80331", "STREET": "Weg 1",
-                            "COUNTRY": "DE", "REGION": "09", "LANGU": "D"},
-        )
-        number = created["CUSTOMERNO"]
-        assert number, created
-        connection.call("BAPI_TRANSACTION_COMMIT", WAIT="X")
-    journal.write_text(journal.read_text(encoding="utf-8") + '{"customer": {"numb', encoding="utf-8")  # torn line
+def test_the_relay_topology_gives_the_host_the_send_rule_and_the_agent_the_listen_rule_and_sap():
+    relay = RelaySetup.new("http://127.0.0.1:9352")
+    environment = {"SAP_TRANSPORT": "simulator", "SAP_SIMULATOR_FAULTS": "down", "SAP_TIMEOUT_SECONDS": "3",
+                   "LEDGER_TABLE_NAME": "ledger"}
 
-    second = journaled_simulator(journal)
-    assert second.restored_customers == 1
-    assert second.customer(number) is not None
-    assert second.customer("0000001000") is not None  # the reference customers are still there
-    assert int(second.draw_customer_number("0001")) > int(number)
+    host, agent = relay_environments(environment, relay, Path("/data/sap.sqlite3"))
+
+    assert (host["SAP_TRANSPORT"], host["SAP_RELAY_BASE_URL"]) == ("relay", "http://127.0.0.1:9352")
+    assert (host["SAP_RELAY_KEY_NAME"], host["SAP_RELAY_KEY"]) == relay.send_rule
+    assert not any(name.startswith(("SAP_SIMULATOR_", "AGENT_")) for name in host), "SAP is the agent's"
+    assert (agent["SAP_TRANSPORT"], agent["SAP_SIMULATOR_FAULTS"]) == ("simulator", "down")
+    assert agent["SAP_SIMULATOR_STATE_FILE"] == "/data/sap.sqlite3"
+    assert (agent["AGENT_RELAY_KEY_NAME"], agent["AGENT_RELAY_KEY"]) == relay.listen_rule
+    assert agent["AGENT_RELAY_BASE_URL"] == "ws://127.0.0.1:9352"
+    assert not any(name.startswith("SAP_RELAY_") for name in agent) and "SAP_AGENT_PROOF_KEY" not in agent
+    assert agent["AGENT_PROOF_KEY"] == host["SAP_AGENT_PROOF_KEY"] == relay.proof_key and len(relay.proof_key) >= 32
+    assert host["SAP_TIMEOUT_SECONDS"] == agent["SAP_TIMEOUT_SECONDS"] == "3", "one bound on a unit, both sides"
+    assert relay.send_rule[1] != relay.listen_rule[1] != RelaySetup.new("").listen_rule[1], "made up per run"
+
+
+def test_the_relay_topology_puts_an_agent_in_front_of_a_real_sap_when_the_user_set_rfc():
+    _, agent = relay_environments({"SAP_TRANSPORT": "rfc", "SAP_ASHOST": "sap.example"},
+                                  RelaySetup.new("http://127.0.0.1:1"), None)
+    assert (agent["SAP_TRANSPORT"], agent["SAP_ASHOST"]) == ("rfc", "sap.example")
+    assert "SAP_SIMULATOR_STATE_FILE" not in agent

@@ -16,6 +16,11 @@ Environment (read by `simulator_system_from_environment` / `configure_default_sy
                           seed=1"; names and meaning: shared/sap/simulator/faults.py
   SAP_SIMULATOR_USER, SAP_SIMULATOR_PASSWORD
                           when both are set, connections must log on with them (else LogonError)
+  SAP_SIMULATOR_STATE_FILE
+                          a file (SQLite, created when missing) that holds the committed customers and
+                          the number range, shared by every process that names it and kept across
+                          restarts (store.py); unset: in this process's memory. Local runs and tests
+                          only: refused in an Azure-hosted app.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
+from shared.hosting import running_in_azure
 from shared.sap.simulator.connection import Connection
 from shared.sap.simulator.customizing import Country, Customizing, PostalCodeRule
 from shared.sap.simulator.errors import (
@@ -43,9 +50,11 @@ from shared.sap.simulator.faults import FaultPlan, FaultSettingsError
 from shared.sap.simulator.functions import MESSAGES, CustomerRecord
 from shared.sap.simulator.interfaces import FunctionDescription, TypeDescription
 from shared.sap.simulator.system import SimulatedSap
+from shared.settings import SettingsError
 
 __all__ = [
     "NO_MATCH_MESSAGES",
+    "STATE_FILE_SETTING",
     "ABAPApplicationError",
     "ABAPRuntimeError",
     "CommunicationError",
@@ -70,6 +79,7 @@ __all__ = [
     "default_system",
     "reset_default_system",
     "simulator_system_from_environment",
+    "state_file_from_environment",
     "use_system",
 ]
 
@@ -117,16 +127,49 @@ def _credentials(environ: Mapping[str, str]) -> tuple[str, str] | None:
     return (user, password) if user and password else None
 
 
-def simulator_system_from_environment(environ: Mapping[str, str] | None = None) -> SimulatedSap:
-    """A new system configured from SAP_SIMULATOR_FAULTS / SAP_SIMULATOR_USER / SAP_SIMULATOR_PASSWORD."""
+STATE_FILE_SETTING = "SAP_SIMULATOR_STATE_FILE"
+
+
+def state_file_from_environment(environ: Mapping[str, str] | None = None) -> Path | None:
+    """SAP_SIMULATOR_STATE_FILE as an absolute path; None when unset. Refused in Azure, where no
+    simulator may stand in for SAP (settings.py refuses SAP_TRANSPORT=simulator there too)."""
     env = os.environ if environ is None else environ
-    return SimulatedSap(credentials=_credentials(env), faults=FaultPlan.parse(env.get("SAP_SIMULATOR_FAULTS")))
+    text = (env.get(STATE_FILE_SETTING) or "").strip()
+    if not text:
+        return None
+    if running_in_azure(env):
+        raise SettingsError(f"{STATE_FILE_SETTING}: the SAP simulator's state file is for local runs and tests; "
+                            "it is refused inside an Azure-hosted app (WEBSITE_SITE_NAME is set)")
+    return Path(text).expanduser().resolve()
+
+
+def _new_system(env: Mapping[str, str], **options: object) -> SimulatedSap:
+    state_file = state_file_from_environment(env)
+    if state_file is None:
+        return SimulatedSap(**options)  # type: ignore[arg-type]
+    from shared.sap.simulator.store import SapStateError, SimulatedSapOnFile
+
+    try:
+        return SimulatedSapOnFile(state_file, **options)
+    except SapStateError as error:
+        raise SettingsError(f"{STATE_FILE_SETTING}: {error}") from None
+
+
+def simulator_system_from_environment(environ: Mapping[str, str] | None = None) -> SimulatedSap:
+    """A new system configured from SAP_SIMULATOR_FAULTS / SAP_SIMULATOR_USER / SAP_SIMULATOR_PASSWORD,
+    its database in SAP_SIMULATOR_STATE_FILE when that is set."""
+    env = os.environ if environ is None else environ
+    return _new_system(env, credentials=_credentials(env), faults=FaultPlan.parse(env.get("SAP_SIMULATOR_FAULTS")))
 
 
 def configure_default_system_from_environment(environ: Mapping[str, str] | None = None) -> SimulatedSap:
-    """Apply the environment's faults and credentials to the default system, keeping its data."""
+    """Apply the environment's faults and credentials to the default system, keeping its data. With
+    SAP_SIMULATOR_STATE_FILE, the default system becomes one on that file first (unless it already is)."""
     env = os.environ if environ is None else environ
+    state_file = state_file_from_environment(env)
     system = default_system()
+    if state_file is not None and getattr(system, "state_file", None) != state_file:
+        system = reset_default_system(_new_system(env))
     system.configure_faults(env.get("SAP_SIMULATOR_FAULTS"))
     system.credentials = _credentials(env)
     return system

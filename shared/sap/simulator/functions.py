@@ -366,8 +366,8 @@ def commit(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> di
     if system.faults.should_fire("commit_failure"):
         system.counters["rollbacks"] += 1
         return {"RETURN": message("BAPIRET2", "update_terminated")}
-    for record in pending:
-        system.customers[record.number] = record
+    # One write for the whole LUW (with a state file: one SQLite transaction, on disk before COMMIT answers).
+    system.customers.update({record.number: record for record in pending})
     system.counters["commits"] += 1
     system.counters["committed_customers"] += len(pending)
     return {"RETURN": blank("BAPIRET2")}

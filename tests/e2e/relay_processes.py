@@ -1,0 +1,272 @@
+"""The production topology as separate processes, for the crash and failover tests: the functions host
+(`python -m devhost`, SAP_TRANSPORT=relay) -> the relay double (in the test process) -> one or more
+on-premise agents (`python -m agent`, each its own process) -> the SAP simulator's state in one SQLite
+file that all agents share, as one SAP's database. Any of them can be stopped, killed with SIGKILL and
+started again; storage (Azurite) and the SAP state outlive them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from devtools.fake_salesforce import salesforce_id18
+from devtools.relay_double import RelayDouble, RelayDoubleThread
+from shared.core.mapping import split_name
+from shared.sap.simulator.functions import CustomerRecord
+from shared.sap.simulator.store import created_customers_in
+from tests.support.network import free_port
+from tests.support.samples import sample
+
+ROOT = Path(__file__).resolve().parents[2]
+NAMESPACE = "relay-failover.servicebus.windows.net"
+URL = f"https://{NAMESPACE}/sap"
+SEND_RULE, SEND_KEY = "app-send", "relay-failover-send-key"
+LISTEN_RULE, LISTEN_KEY = "agent-listen", "relay-failover-listen-key"
+PROOF_KEY = "relay-failover-proof-key-" + "p" * 16
+START_DEADLINE_SECONDS = 30.0
+AGENT_RFC_USER = "SAP_SYNC_RFC"
+TERMINAL = ("created", "failed", "needs_review")
+# What SAP does wrong during the storms (shared/sap/simulator/faults.py): lines that break before a
+# call, after the create BAPI ran and after COMMIT committed (the last two leave the outcome unknown, so
+# the next attempt searches KNA1 first); a little latency, so that a kill lands in the middle of units.
+STORM_FAULTS = "communication_before=0.1,communication_after_bapi=0.05,communication_after_commit=0.05,latency_ms=25"
+
+
+def accounts(count: int, seed: int) -> list[dict]:
+    """Distinct valid German accounts with real 18-character Ids and a name of their own each."""
+    return [dict(sample("german-account"), accountId=salesforce_id18(f"001Dn{seed:03d}{index:07d}"),
+                 name=f"Relais {seed}-{index} GmbH") for index in range(count)]
+
+
+@dataclass
+class Child:
+    """One process in a session of its own, its output in a log file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: nothing of the process gets to clean up (no answer, no log-off, no goodbye frame)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM, as systemd or docker stop would: requests in flight are finished first."""
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # anything it left in its group
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class RelayTopology:
+    double: RelayDouble
+    state_file: Path
+    workdir: Path
+    host_settings: dict[str, str]
+    children: list[Child] = field(default_factory=list)
+    base_url: str = ""
+
+    # ------------------------------------------------------------------ processes
+
+    def _spawn(self, name: str, command: list[str], environment: dict[str, str]) -> Child:
+        log_path = self.workdir / f"{name}-{len(self.children)}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(command, cwd=ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        child = Child(name, process, log_path)
+        self.children.append(child)
+        return child
+
+    def _environment(self, settings: dict[str, str]) -> dict[str, str]:
+        inherited = {k: v for k, v in os.environ.items()
+                     if not k.startswith(("SAP_", "AGENT_", "SALESFORCE_", "WEBSITE_"))}
+        return {**inherited, "PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1,localhost", **settings}
+
+    def start(self, *agent_faults: str) -> tuple[Child, list[Child]]:
+        """The functions host and one agent per fault setting, started side by side (Python's start-up
+        is most of the wait); returns once the host answers and every agent listens."""
+        before = self.double.listener_count()
+        agents = [self._spawn_agent(faults) for faults in agent_faults]
+        host = self._spawn_host()
+        self._wait(lambda: _answers(f"{self.base_url}/api/health"), host, "the functions host to answer")
+        for agent in agents:
+            self._wait(lambda: self.double.listener_count() >= before + len(agents), agent, "the agents to listen")
+        return host, agents
+
+    def start_agent(self, faults: str = "") -> Child:
+        """An agent on the shared state file; returns once the relay double counts one more listener."""
+        before = self.double.listener_count()
+        agent = self._spawn_agent(faults)
+        self._wait(lambda: self.double.listener_count() > before, agent, "the agent to listen")
+        return agent
+
+    def _spawn_agent(self, faults: str) -> Child:
+        """Every agent logs on as the same RFC user, as agent/README.md requires of agents that share a
+        hybrid connection: the duplicate guard adopts only customers its own RFC user created."""
+        return self._spawn("agent", [sys.executable, "-m", "agent"], self._environment({
+            "AGENT_RELAY_URL": URL, "AGENT_RELAY_KEY_NAME": LISTEN_RULE, "AGENT_RELAY_KEY": LISTEN_KEY,
+            "AGENT_RELAY_BASE_URL": f"ws://{self.double.host}:{self.double.port}", "AGENT_PROOF_KEY": PROOF_KEY,
+            "AGENT_CONCURRENCY": "8", "SAP_TRANSPORT": "simulator", "SAP_TIMEOUT_SECONDS": "1",
+            "SAP_SIMULATOR_STATE_FILE": str(self.state_file), "SAP_SIMULATOR_FAULTS": faults,
+            "SAP_USER": AGENT_RFC_USER,
+        }))
+
+    def start_host(self) -> Child:
+        """The functions host on a new port; returns once GET /api/health answers 200."""
+        host = self._spawn_host()
+        self._wait(lambda: _answers(f"{self.base_url}/api/health"), host, "the functions host to answer")
+        return host
+
+    def _spawn_host(self) -> Child:
+        port = free_port()
+        # A message the host was working on when it died is visible again after --in-flight-visibility.
+        host = self._spawn("host", [sys.executable, "-m", "devhost", "--app-dir", ".", "--port", str(port),
+                                    "--max-polling-interval", "0.5", "--in-flight-visibility", "4"],
+                           self._environment(self.host_settings))
+        self.base_url = f"http://127.0.0.1:{port}"
+        return host
+
+    def wait_for_listeners(self, count: int) -> None:
+        self._wait(lambda: self.double.listener_count() == count, None, f"{count} listener(s) on the relay")
+
+    def _wait(self, condition: Callable[[], bool], child: Child | None, what: str) -> None:
+        deadline = time.monotonic() + START_DEADLINE_SECONDS
+        while not condition():
+            if child is not None and not child.alive():
+                raise AssertionError(f"{child.name} exited ({child.process.returncode}) before {what}:\n{child.log()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            time.sleep(0.05)
+
+    # ------------------------------------------------------------------ the app and SAP
+
+    def post(self, payload: dict, session: requests.Session | None = None) -> int | None:
+        """The HTTP status, or None when no answer came (the host died with the request in flight)."""
+        try:
+            return (session or requests).post(f"{self.base_url}/api/customers", json=payload, timeout=30).status_code
+        except requests.ConnectionError:
+            return None
+
+    def status(self, account_id: str) -> dict:
+        answer = requests.get(f"{self.base_url}/api/customers/{account_id}", timeout=10)
+        return answer.json() if answer.status_code == 200 else {}
+
+    def wait_until_settled(self, payloads: Iterable[dict], timeout: float = 60) -> dict[str, dict]:
+        """Every account's ledger entry once all are created, failed or needs_review (no more retries)."""
+        wanted = [p["accountId"] for p in payloads]
+        deadline = time.monotonic() + timeout
+        statuses: dict[str, dict] = {}
+        while time.monotonic() < deadline:
+            statuses = {account: self.status(account) for account in wanted}
+            if all(s.get("status") in TERMINAL for s in statuses.values()):
+                return statuses
+            time.sleep(0.3)
+        unsettled = {a: s.get("status") for a, s in statuses.items() if s.get("status") not in TERMINAL}
+        raise AssertionError(f"not settled within {timeout} s: {unsettled}\n" + self.logs())
+
+    def sap_customers_of(self, payload: dict) -> list[CustomerRecord]:
+        """From the agents' SAP state file (SAP holds no Salesforce Id: each account has a name of its own)."""
+        name = split_name(payload["name"])[0]
+        return [c for c in created_customers_in(self.state_file) if c.address.get("NAME") == name]
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {child.name} ({child.log_path.name})\n{child.log()[-3000:]}" for child in self.children)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@contextlib.contextmanager
+def relay_topology(connection_string: str, unique_name: str, workdir: Path) -> Iterator[RelayTopology]:
+    with RelayDoubleThread({SEND_RULE: SEND_KEY, LISTEN_RULE: LISTEN_KEY}, namespace=NAMESPACE,
+                           response_timeout_seconds=20) as double:
+        topology = RelayTopology(double, workdir / "sap.sqlite3", workdir, {
+            "AzureWebJobsStorage": connection_string,
+            "FUNCTIONS_WORKER_RUNTIME": "python",
+            "SAP_TRANSPORT": "relay", "SAP_RELAY_URL": URL, "SAP_RELAY_KEY_NAME": SEND_RULE,
+            "SAP_RELAY_KEY": SEND_KEY, "SAP_RELAY_BASE_URL": double.base_url, "SAP_AGENT_PROOF_KEY": PROOF_KEY,
+            # Claims count as abandoned after the gateway's bound on one unit (5 x this) + 5 s, 10 s at least.
+            "SAP_TIMEOUT_SECONDS": "1",
+            "RETRY_QUEUE_NAME": f"retry{unique_name}", "LEDGER_TABLE_NAME": f"ledger{unique_name}",
+            "RETRY_MAX_ATTEMPTS": "20", "RETRY_BASE_DELAY_SECONDS": "1", "RETRY_MAX_DELAY_SECONDS": "2",
+            "RETRY_AFTER_SECONDS": "2", "SALESFORCE_WRITEBACK": "off", "PYTHON_THREADPOOL_THREAD_COUNT": "32",
+        })
+        try:
+            yield topology
+        finally:
+            for child in reversed(topology.children):
+                child.stop()
+
+
+@dataclass
+class Storm:
+    """Several concurrent sends of the same accounts, in the background; `answered` counts the answers."""
+
+    topology: RelayTopology
+    sends: list[dict]
+    workers: int = 12
+    results: list[tuple[str, int | None]] = field(default_factory=list)
+    answered: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> Storm:
+        pending = list(self.sends)
+
+        def work() -> None:
+            with requests.Session() as session:
+                while True:
+                    with self._lock:
+                        if not pending:
+                            return
+                        payload = pending.pop()
+                    status = self.topology.post(payload, session)
+                    with self._lock:
+                        self.results.append((payload["accountId"], status))
+                        self.answered += status is not None
+
+        self._threads = [threading.Thread(target=work, daemon=True) for _ in range(self.workers)]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def wait_for_answers(self, count: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while self.answered < count:
+            assert time.monotonic() < deadline, f"only {self.answered} answers\n{self.topology.logs()}"
+            time.sleep(0.01)
+
+    def finish(self) -> list[tuple[str, int | None]]:
+        for thread in self._threads:
+            thread.join(timeout=60)
+        return self.results
+
+    def accepted(self) -> set[str]:
+        return {account for account, status in self.results if status in (200, 201, 202)}

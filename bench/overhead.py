@@ -1,0 +1,196 @@
+"""Overhead of one create: what the app adds to SAP's time, against the storage round trips it must make.
+
+The numerator: POST /api/customers over real HTTP to the local host serving function_app (ledger in
+Azurite, the SAP simulator behind the rfc adapter, one pooled connection), minus the time the simulated
+SAP actually spent waiting during that request (its sleeps are timed, so a slow wake-up on a busy
+machine is not charged to the app). The denominator: the same table operations a create makes, with
+the product's own storage client and entities of the same shape, timed alone, one sample right before
+each create, so both sides see the same machine.
+
+The table round trips of a create for a new account (counted during the run, not assumed):
+  1. insert the PENDING claim (a conditional insert: of two requests for one account only one can
+     win it, so only one reaches SAP; it carries the request, so the sweep can finish the account if
+     this worker dies mid-way),
+  2. replace it with CREATED and the customer number (ETag-guarded: a resend, a retry message or the
+     sweep then answers from the ledger and never creates again).
+The app made a third one before these (a read of the entry, to decide); see the README.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.common import Measurement, load_samples, percentile, spread
+from bench.harness import Creator, InvocationTimes, app_settings, azurite, running_app, unique
+
+NAME = "overhead"
+CREATES = 200
+QUICK_CREATES = 8
+WARM_UP = 6
+SAP_LATENCY_MS = 20
+TARGET_RATIO = 1.25
+
+
+class StorageCalls:
+    """Counts the storage requests the app's (synchronous) clients send, per service port."""
+
+    def __init__(self) -> None:
+        self.by_port: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._original: Callable[..., Any] | None = None
+
+    def __enter__(self) -> StorageCalls:
+        from urllib.parse import urlsplit
+
+        from azure.core.pipeline.transport import RequestsTransport
+
+        original = self._original = RequestsTransport.send
+        calls = self
+
+        def counting_send(transport: Any, request: Any, **kwargs: Any) -> Any:
+            port = urlsplit(request.url).port or 0
+            with calls._lock:
+                calls.by_port[port] = calls.by_port.get(port, 0) + 1
+            return original(transport, request, **kwargs)
+
+        RequestsTransport.send = counting_send  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from azure.core.pipeline.transport import RequestsTransport
+
+        RequestsTransport.send = self._original  # type: ignore[method-assign]
+
+    def snapshot(self) -> dict[int, int]:
+        with self._lock:
+            return dict(self.by_port)
+
+
+class TimedSleep:
+    """The simulator's `sleep`, timed: how long SAP's simulated latency really took, per thread total."""
+
+    def __init__(self) -> None:
+        self.total_s = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, seconds: float) -> None:
+        started = time.perf_counter()
+        time.sleep(seconds)
+        elapsed = time.perf_counter() - started
+        with self._lock:
+            self.total_s += elapsed
+
+
+class RawRoundTrips:
+    """The table operations of one create, each timed alone: a read of the entry (which the app made
+    before claiming; see the README), the conditional insert of the claim and the ETag-guarded replace
+    with the result."""
+
+    def __init__(self, settings: Any, table_name: str) -> None:
+        from shared.storage.clients import table_service_client
+
+        self._table = table_service_client(settings).get_table_client(table_name)
+        self._table.create_table()
+        self._payload = load_samples()[0]
+
+    def close(self) -> None:
+        self._table.delete_table()
+
+    def sample(self, number: int, sap_wait_s: float) -> tuple[float, float]:
+        """(read ms, insert + replace ms) for a new account; between insert and replace it waits as long
+        as a create waits for SAP there (untimed): a loopback call after an idle gap costs more than one
+        right after another (the peer and its scheduler wake up), and a create's result write comes after
+        such a gap."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        from shared.core.ledger import LedgerEntry, LedgerStatus
+        from shared.storage.table_ledger import ROW_KEY, _to_entity
+
+        account = f"001Rw{number:013d}"
+        now = datetime.now(UTC)
+        claim = LedgerEntry(account_id=account, status=LedgerStatus.PENDING, tracking_id=f"{number:032x}",
+                            created_at=now, updated_at=now, payload=dict(self._payload, accountId=account))
+        created = claim.evolve(status=LedgerStatus.CREATED, customer_number="0000100000", attempts=1, payload=None)
+        started = time.perf_counter()
+        try:
+            self._table.get_entity(account, ROW_KEY)
+        except ResourceNotFoundError:
+            pass
+        read = time.perf_counter()
+        metadata = self._table.create_entity(_to_entity(claim))
+        claimed = time.perf_counter()
+        time.sleep(sap_wait_s)
+        replacing = time.perf_counter()
+        self._table.update_entity(_to_entity(created), mode=UpdateMode.REPLACE, etag=metadata["etag"],
+                                  match_condition=MatchConditions.IfNotModified)
+        return (read - started) * 1000, (claimed - read + time.perf_counter() - replacing) * 1000
+
+
+def run(quick: bool = False) -> list[Measurement]:
+    from shared.settings import load_settings
+
+    creates = QUICK_CREATES if quick else CREATES
+    endpoints = azurite()
+    settings = app_settings(endpoints.connection_string, SAP_POOL_SIZE="1",
+                            SAP_SIMULATOR_FAULTS=f"latency_ms={SAP_LATENCY_MS}")
+    with running_app(settings) as app:
+        sleep = TimedSleep()
+        app.sap.sleep = sleep
+        client = Creator(app.base_url)
+        for number in range(WARM_UP):  # connections, the SAP interface (once per process), the pool
+            client.create("Wu", number)
+        table_port = endpoints.table_port
+        raw = RawRoundTrips(load_settings(app.settings), unique("benchraw"))
+        reads: list[float] = []
+        writes: list[float] = []
+        e2e: list[float] = []
+        overhead: list[float] = []
+        try:
+            with StorageCalls() as storage, InvocationTimes() as invocations:
+                sap_calls_before = sum(app.sap.calls.values())
+                sap_wait_s = 2 * SAP_LATENCY_MS / 1000  # the create and the commit
+                app_table_calls = 0
+                for number in range(creates):
+                    # One raw sample right before each create: both see the same machine at that moment.
+                    read_ms, write_ms = raw.sample(number, sap_wait_s)
+                    reads.append(read_ms)
+                    writes.append(write_ms)
+                    before, slept = storage.snapshot().get(table_port, 0), sleep.total_s
+                    latency = client.create("Ov", number)
+                    app_table_calls += storage.snapshot().get(table_port, 0) - before
+                    e2e.append(latency)
+                    overhead.append(latency - (sleep.total_s - slept) * 1000)
+        finally:
+            raw.close()
+        table_calls = app_table_calls / creates
+        in_function = [duration - 0.0 for duration in invocations.durations_ms]
+        sap_calls = (sum(app.sap.calls.values()) - sap_calls_before) / creates
+        unexpected = sum(client.unexpected.values())
+    if unexpected:
+        raise RuntimeError(f"overhead: creates answered other than 201: {client.describe_unexpected()}")
+    round_trips = round(table_calls)
+    # The denominator holds the operations the app actually made: with the read when it still reads first.
+    raw_ms = [write + (read if round_trips >= 3 else 0.0) for read, write in zip(reads, writes, strict=True)]
+    p50 = percentile(overhead, 0.5) / percentile(raw_ms, 0.5)
+    p99 = percentile(overhead, 0.99) / percentile(raw_ms, 0.99)
+    return [
+        Measurement("overhead.p50_vs_storage_round_trips", p50, "x", TARGET_RATIO,
+                    note=f"app {percentile(overhead, 0.5):.1f} ms over {percentile(raw_ms, 0.5):.1f} ms of "
+                         f"{round_trips} table round trips"),
+        Measurement("overhead.p99_vs_storage_round_trips", p99, "x", TARGET_RATIO,
+                    note=f"app {percentile(overhead, 0.99):.1f} ms over {percentile(raw_ms, 0.99):.1f} ms"),
+        Measurement("overhead.table_round_trips_per_create", table_calls, "count", 2.0,
+                    note="claim insert + result replace: what exactly-once needs"),
+        Measurement("overhead.e2e_latency", percentile(e2e, 0.5), "ms",
+                    note=f"{creates} sequential creates, SAP {SAP_LATENCY_MS} ms x {sap_calls:.1f} calls; "
+                         f"{spread(e2e)}"),
+        Measurement("overhead.raw_round_trips", percentile(raw_ms, 0.5), "ms", note=spread(raw_ms)),
+        Measurement("overhead.invocation", percentile(in_function, 0.5), "ms",
+                    note=f"the host's invocation time, SAP included: {spread(in_function)}"),
+    ]

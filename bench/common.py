@@ -25,7 +25,7 @@ class Measurement:
 
     Checked figures are ratios against a limit measured in the same run (unit "x", or "%" of a limit),
     so that a shared, busy machine slows both sides alike; `at_least` says the target is a floor
-    (throughput) rather than a ceiling (overhead). `limit` documents what the ratio is taken against.
+    (throughput) rather than a ceiling (overhead); the note says what the ratio is taken against.
     """
 
     name: str

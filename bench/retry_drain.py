@@ -135,17 +135,18 @@ def _storage_work_rate(settings: dict[str, str], messages: list[Any], batch_size
 
     from azure.core import MatchConditions
     from azure.data.tables import UpdateMode
-    from azure.storage.queue import QueueClient
 
     from shared.settings import load_settings
-    from shared.storage.clients import table_service_client
+    from shared.storage.clients import queue_service_client, table_service_client
 
     connection_string = settings["AzureWebJobsStorage"]
-    table = table_service_client(load_settings(settings)).get_table_client(settings["LEDGER_TABLE_NAME"])
+    config = load_settings(settings)
+    table = table_service_client(config).get_table_client(settings["LEDGER_TABLE_NAME"])
     name = unique("benchwork")
     try:
         _fill(connection_string, name, [message.to_json() for message in messages])
-        queue = QueueClient.from_connection_string(connection_string, name)
+        # The product's clients: their transports pool as many connections as threads run (32).
+        queue = queue_service_client(config).get_queue_client(name)
         by_body = {message.to_json(): message.account_id for message in messages}
         slots = threading.Semaphore(in_flight)
 

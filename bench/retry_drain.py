@@ -128,52 +128,65 @@ def _raw_rate(connection_string: str, bodies: list[str], batch_size: int, in_fli
 
 
 def _storage_work_rate(settings: dict[str, str], messages: list[Any], batch_size: int, in_flight: int) -> float:
-    """Retries per second if a retry were only its storage round trips: receive (batched), read the ledger
-    entry, replace it twice (claim, result; ETag-guarded), delete the message; `in_flight` at a time on
-    threads with the product's own clients, as the queue trigger runs them."""
-    import threading
+    """Retries per second if a retry were only its storage round trips, run the way the local host runs
+    the trigger: receive (batched) and delete with the async queue client on the loop, and on worker
+    threads with the product's table client: read the ledger entry, replace it twice (claim, result;
+    ETag-guarded)."""
+    import base64
 
     from azure.core import MatchConditions
     from azure.data.tables import UpdateMode
+    from azure.storage.queue.aio import QueueClient
 
     from shared.settings import load_settings
-    from shared.storage.clients import queue_service_client, table_service_client
+    from shared.storage.clients import table_service_client
 
     connection_string = settings["AzureWebJobsStorage"]
-    config = load_settings(settings)
-    table = table_service_client(config).get_table_client(settings["LEDGER_TABLE_NAME"])
+    table = table_service_client(load_settings(settings)).get_table_client(settings["LEDGER_TABLE_NAME"])
+    by_body = {message.to_json(): message.account_id for message in messages}
+
+    def table_work(content: str) -> None:
+        account = by_body[base64.b64decode(content).decode("utf-8")]
+        entity = table.get_entity(account, "ledger")
+        etag = entity.metadata["etag"]
+        for _ in range(2):
+            etag = table.update_entity(entity, mode=UpdateMode.REPLACE, etag=etag,
+                                       match_condition=MatchConditions.IfNotModified)["etag"]
+
+    async def drain(name: str) -> float:
+        loop = asyncio.get_running_loop()
+        done = 0
+        async with QueueClient.from_connection_string(connection_string, name) as client:
+            with ThreadPoolExecutor(max_workers=in_flight) as threads:
+
+                async def one(message: Any) -> None:
+                    nonlocal done
+                    await loop.run_in_executor(threads, table_work, message.content)
+                    await client.delete_message(message.id, message.pop_receipt)
+                    done += 1
+
+                started = time.perf_counter()
+                tasks: set[asyncio.Task[None]] = set()
+                while done < len(messages):
+                    if len(tasks) <= in_flight - batch_size and done + len(tasks) < len(messages):
+                        batch = [message async for message in client.receive_messages(
+                            messages_per_page=batch_size, max_messages=batch_size, visibility_timeout=30)]
+                        for message in batch:
+                            task = asyncio.create_task(one(message))
+                            tasks.add(task)
+                            task.add_done_callback(tasks.discard)
+                        if batch:
+                            continue
+                    if tasks:
+                        await asyncio.wait(set(tasks), return_when=asyncio.FIRST_COMPLETED)
+                    else:
+                        await asyncio.sleep(0.01)
+                return time.perf_counter() - started
+
     name = unique("benchwork")
     try:
         _fill(connection_string, name, [message.to_json() for message in messages])
-        # The product's clients: their transports pool as many connections as threads run (32).
-        queue = queue_service_client(config).get_queue_client(name)
-        by_body = {message.to_json(): message.account_id for message in messages}
-        slots = threading.Semaphore(in_flight)
-
-        def work(received: Any) -> None:
-            try:
-                import base64
-
-                account = by_body[base64.b64decode(received.content).decode("utf-8")]
-                entity = table.get_entity(account, "ledger")
-                etag = entity.metadata["etag"]
-                for _ in range(2):
-                    etag = table.update_entity(entity, mode=UpdateMode.REPLACE, etag=etag,
-                                               match_condition=MatchConditions.IfNotModified)["etag"]
-                queue.delete_message(received.id, received.pop_receipt)
-            finally:
-                slots.release()
-
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=in_flight) as pool:
-            taken = 0
-            while taken < len(messages):
-                for received in queue.receive_messages(messages_per_page=batch_size, max_messages=batch_size,
-                                                       visibility_timeout=30):
-                    slots.acquire()
-                    pool.submit(work, received)
-                    taken += 1
-        return len(messages) / (time.perf_counter() - started)
+        return len(messages) / asyncio.run(drain(name))
     finally:
         remove_storage(connection_string, None, name)
 
@@ -227,8 +240,8 @@ def run(quick: bool = False) -> list[Measurement]:
         raw_before = _raw_rate(connection_string, bodies, batch_size, in_flight)
         _seed(settings, messages)
         seconds, system = _drain(settings, count)
-        storage_work = _storage_work_rate(settings, messages, batch_size, in_flight)
         raw_after = _raw_rate(connection_string, bodies, batch_size, in_flight)
+        storage_work = _storage_work_rate(settings, messages, batch_size, in_flight)
     finally:
         remove_storage(connection_string, settings["LEDGER_TABLE_NAME"], settings["RETRY_QUEUE_NAME"])
     drain_rate = count / seconds

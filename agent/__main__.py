@@ -26,6 +26,7 @@ import sys
 
 from agent.api import AgentApi
 from agent.listener import RelayListener
+from agent.thread import use_sap_unit_threads
 from shared.sap.port import SapGateway
 from shared.settings import (
     SapTransport,
@@ -63,6 +64,18 @@ def build_gateway(config: Settings, pool_size: int = 0) -> SapGateway:
     raise SettingsError("SAP_TRANSPORT: the agent talks to SAP itself: rfc or simulator, not relay")
 
 
+def agent_concurrency(environ: dict[str, str] | None = None) -> int:
+    """AGENT_CONCURRENCY: SAP units of work at a time (default 4)."""
+    env = os.environ if environ is None else environ
+    try:
+        concurrency = int(env.get("AGENT_CONCURRENCY", "4"))
+    except ValueError:
+        raise SettingsError("AGENT_CONCURRENCY: not a whole number") from None
+    if concurrency < 1:
+        raise SettingsError("AGENT_CONCURRENCY: at least 1")
+    return concurrency
+
+
 def build_listener(environ: dict[str, str] | None = None) -> RelayListener:
     env = dict(os.environ if environ is None else environ)
     relay = load_relay_listener_settings(env)
@@ -70,20 +83,16 @@ def build_listener(environ: dict[str, str] | None = None) -> RelayListener:
     if proof_key is None:
         logger.warning("the agent checks no proof of the function app (AGENT_PROOF=off, or the simulator "
                        "without AGENT_PROOF_KEY): anyone with Send rights on the hybrid connection is served")
-    try:
-        concurrency = int(env.get("AGENT_CONCURRENCY", "4"))
-    except ValueError:
-        raise SettingsError("AGENT_CONCURRENCY: not a whole number") from None
-    if concurrency < 1:
-        raise SettingsError("AGENT_CONCURRENCY: at least 1")
+    concurrency = agent_concurrency(env)
     # One pooled RFC connection per unit of work that may run at a time: no unit waits for a connection.
     gateway = build_gateway(load_settings(env), pool_size=concurrency)
     return RelayListener(relay, AgentApi(gateway, path=relay.path, concurrency=concurrency,
                                                 proof_key=proof_key))
 
 
-async def _run(listener: RelayListener) -> None:
+async def _run(listener: RelayListener, concurrency: int) -> None:
     loop = asyncio.get_running_loop()
+    use_sap_unit_threads(loop, concurrency)
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, listener.stop)
@@ -103,7 +112,7 @@ def main() -> int:
     except SettingsError as error:
         print(f"agent: {error}", file=sys.stderr)
         return 2
-    asyncio.run(_run(listener))
+    asyncio.run(_run(listener, agent_concurrency()))
     return 0
 
 

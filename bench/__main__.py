@@ -1,39 +1,60 @@
-"""Run the benchmarks: `python -m bench [--only NAME ...]` (scripts/bench does this in the venv).
+"""Run the benchmarks: `python -m bench [--quick] [--only NAME ...]` (scripts/bench does this in the venv).
 
 Prints one line per measurement (PASS/FAIL against its target, INFO when it has none), writes
-.benchmarks/results.json and exits 1 when a target is missed or a benchmark could not run.
+.benchmarks/results.json (or --results PATH) and exits 1 when a target is missed, 2 when a benchmark
+could not run. `--quick` runs each with a few samples only: a smoke test of the bench code (the test
+suite runs it), whose verdicts mean nothing, so it exits 0 unless a benchmark broke.
+
+A benchmark is a module bench/<name>.py with `run(quick: bool) -> list[Measurement]`; adding one is
+adding its name to BENCHMARKS.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
 import sys
 import time
 import traceback
-from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
-from bench import cold_start, e2e_latency, memory, throughput
 from bench.common import ROOT, Measurement
 
-BENCHMARKS: dict[str, Callable[[], list[Measurement]]] = {
-    "cold_start": cold_start.run,
-    "validation_mapping": throughput.run,
-    "e2e": e2e_latency.run,
-    "memory": memory.run,
-}
+BENCHMARKS = (
+    "overhead",
+    "sap_throughput",
+    "relay",
+    "cold_start",
+    "retry_drain",
+    "memory",
+)
 RESULTS_PATH = ROOT / ".benchmarks" / "results.json"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these benchmarks")
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, help="run only these benchmarks")
+    parser.add_argument("--quick", action="store_true", help="a few samples each: checks the bench code runs")
+    parser.add_argument("--results", type=Path, default=RESULTS_PATH, help=f"where to write the JSON results "
+                        f"(default: {RESULTS_PATH.relative_to(ROOT)})")
     arguments = parser.parse_args(argv)
     chosen = arguments.only or list(BENCHMARKS)
+    try:
+        return _run(chosen, arguments.quick, arguments.results)
+    finally:
+        from bench.harness import stop_azurite
 
+        stop_azurite()
+
+
+def _run(chosen: list[str], quick: bool, results_path: Path) -> int:
+    print(f"==> {_machine_line()}", flush=True)
+    if quick:
+        print("==> quick mode: a few samples each, to check the bench code runs; the verdicts mean nothing")
     started = time.perf_counter()
     measurements: list[Measurement] = []
     broken: dict[str, str] = {}
@@ -41,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"==> {name}", flush=True)
         benchmark_started = time.perf_counter()
         try:
-            results = BENCHMARKS[name]()
+            results = importlib.import_module(f"bench.{name}").run(quick=quick)
         except Exception as error:  # one broken benchmark must not hide the others' numbers
             traceback.print_exc()
             broken[name] = f"{type(error).__name__}: {error}"
@@ -54,28 +75,39 @@ def main(argv: list[str] | None = None) -> int:
 
     duration_s = time.perf_counter() - started
     failed = [m.name for m in measurements if m.passed is False]
-    _write_results(measurements, broken, duration_s)
+    _write_results(results_path, measurements, broken, duration_s, quick)
     print(f"==> {len(measurements)} measurements in {duration_s:.0f} s; "
-          f"{len(failed)} targets missed, {len(broken)} benchmarks broken; {RESULTS_PATH.relative_to(ROOT)}")
+          f"{len(failed)} targets missed, {len(broken)} benchmarks broken; {results_path}")
     for name in failed:
         print(f"missed: {name}")
-    return 1 if failed or broken else 0
+    if broken:
+        return 2
+    return 1 if failed and not quick else 0
 
 
-def _write_results(measurements: list[Measurement], broken: dict[str, str], duration_s: float) -> None:
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
+def _machine_line() -> str:
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
+    return (f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}; "
+            f"load average {load} (figures are ratios taken within this run)")
+
+
+def _write_results(path: Path, measurements: list[Measurement], broken: dict[str, str], duration_s: float,
+                   quick: bool) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     document = {
+        "quick": quick,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "duration_seconds": round(duration_s, 1),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
+            "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         },
         "measurements": [m.to_json() for m in measurements],
         "broken": broken,
     }
-    RESULTS_PATH.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

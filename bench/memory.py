@@ -1,110 +1,163 @@
-"""Memory: peak RSS of a worker that imports function_app and handles 1000 creates.
+"""Memory: peak RSS of the worker after 1,000 creates, and of the on-premise agent after 1,000 creates.
 
-A fresh child process, so nothing else this run loaded counts. The creates go through the
-CreateSAPCustomer function itself (HTTP request object in, response out) over the service with the
-in-memory ledger and queue of tests/fakes and the SAP simulator; storage clients are left out on
-purpose, the number is about the app's own footprint and its growth per request.
+Each is a fresh child process, so nothing this runner loaded counts:
+* the worker: `python -m devhost` serving function_app (ledger and retry queue in this run's Azurite,
+  the SAP simulator behind the rfc adapter with a pool of 8), 1,000 creates over HTTP from 8 clients;
+* the agent: `python -m agent` (the simulator, AGENT_CONCURRENCY=8) listening on a relay double in this
+  process, 1,000 creates sent through the relay transport the function app uses, from 8 threads.
+Peak RSS is the child's VmHWM (/proc/<pid>/status, Linux), read before it is stopped; the growth over
+the last 900 creates (after the first 100 loaded every reference table and filled every pool) shows
+whether anything accumulates per request.
+
+Bounds: a Flex Consumption instance has 2,048 MB (the default; 4,096 is the other size) for the
+Functions host and the worker, which serves many requests at once: 200 MB for the worker leaves the
+host and a second worker process room. The agent runs on a small VM or container next to SAP beside
+other services; 150 MB keeps it a minor tenant there. Growth: under 10 MB per 900 creates (a leak of
+10 kB per request would show as 9 MB).
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import requests
 
 from bench.common import ROOT, Measurement
+from bench.harness import Creator, app_settings, azurite, free_ports, remove_storage
 
+NAME = "memory"
 CREATES = 1000
-TARGET_MB = 200.0
+QUICK_CREATES = 20
+WARM_CREATES = 100
+QUICK_WARM_CREATES = 5
+CLIENTS = 8
+WORKER_TARGET_MB = 200.0
+AGENT_TARGET_MB = 150.0
+GROWTH_TARGET_MB = 10.0
+START_TIMEOUT_SECONDS = 60
 
 
-def _peak_rss_mb() -> float:
-    """Peak resident set size of this process.
-
-    Linux keeps ru_maxrss across fork and exec, so a child started by a large parent (this runner,
-    after the e2e benchmark) reports the parent's peak; VmHWM belongs to the new address space only.
-    ru_maxrss is the fallback where /proc is missing (macOS reports it in bytes).
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text(encoding="ascii").splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    import resource
-
-    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of another process; a platform without /proc cannot measure a child (RuntimeError)."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        raise RuntimeError("memory: reading a child's peak RSS needs /proc (Linux)")
+    for line in status.read_text(encoding="ascii").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"memory: no VmHWM in {status}")
 
 
-def child_main(creates: int = CREATES) -> None:
-    """Runs in the child: prints one JSON line with the RSS after import and after the creates."""
-    import azure.functions as func
-
-    import function_app
-    from bench.common import account_id15, load_samples, silence_log_output
-    from shared import bootstrap
-    from shared.core.salesforce_id import normalize_salesforce_id
-    from shared.sap import simulator
-    from shared.sap.rfc import RfcSapGateway
-    from shared.usecases import Services
-    from tests.fakes.ports import InMemoryLedger, InMemoryRetryQueue
-
-    rss_after_import = _peak_rss_mb()
-    silence_log_output()
-    settings = bootstrap.settings()
-    system = simulator.reset_default_system()
-    bootstrap.override(Services(sap=RfcSapGateway({}, rfc_module=simulator), ledger=InMemoryLedger(),
-                                retry_queue=InMemoryRetryQueue(), organisation=settings.sap_organisation,
-                                retry=settings.retry), settings)
-    handler = next(function.get_user_function() for function in function_app.app.get_functions()
-                   if function.get_function_name() == "CreateSAPCustomer")
-    payloads = load_samples()
-    rss_after_first_requests = rss_after_import
-    statuses: dict[int, int] = {}
-    for number in range(creates):
-        # The product's own 15 -> 18 conversion: devtools.fake_salesforce would pull requests and
-        # cryptography into the process being measured.
-        payload = dict(payloads[number % len(payloads)], accountId=normalize_salesforce_id(account_id15("Me", number)))
-        request = func.HttpRequest(method="POST", url="http://127.0.0.1/api/customers",
-                                   headers={"Content-Type": "application/json"},
-                                   body=json.dumps(payload).encode("utf-8"))
-        status = handler(request).status_code
-        statuses[status] = statuses.get(status, 0) + 1
-        if number == len(payloads) - 1:
-            rss_after_first_requests = _peak_rss_mb()  # reference data of all three countries loaded
-    print(json.dumps({"rss_after_import_mb": rss_after_import, "peak_rss_mb": _peak_rss_mb(),
-                      "rss_after_first_requests_mb": rss_after_first_requests,
-                      "statuses": statuses, "sap_customers": len(system.customers)}))
+def _child_environment(values: dict[str, str]) -> dict[str, str]:
+    environment = {name: value for name, value in os.environ.items()
+                   if not name.startswith(("SAP_", "SALESFORCE_", "RETRY_", "LEDGER_", "AzureWebJobs", "AGENT_"))}
+    environment.pop("PYTHONPATH", None)
+    environment.update(values)
+    return environment
 
 
-def run(creates: int = CREATES) -> list[Measurement]:
-    from bench.cold_start import child_environment
-
-    completed = subprocess.run([sys.executable, "-m", "bench.memory", "--child", str(creates)], cwd=ROOT,
-                               env=child_environment(), capture_output=True, text=True, timeout=300, check=False)
-    if completed.returncode != 0:
-        raise RuntimeError(f"memory child failed ({completed.returncode}): {completed.stderr[-2000:]}")
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
-    statuses = {int(status): count for status, count in result["statuses"].items()}
-    if statuses != {201: creates}:
-        raise RuntimeError(f"memory child: expected {creates} answers 201, got {statuses}")
-    peak, after_import = float(result["peak_rss_mb"]), float(result["rss_after_import_mb"])
-    after_first = float(result["rss_after_first_requests_mb"])
-    return [
-        Measurement("memory.peak_rss_after_1000_creates", peak, "MB", TARGET_MB,
-                    note=f"{creates} creates through CreateSAPCustomer, in-memory fakes + simulator"),
-        Measurement("memory.rss_after_import", after_import, "MB"),
-        Measurement("memory.rss_after_first_3_creates", after_first, "MB",
-                    note="one per sample: reference data of three countries loaded"),
-        Measurement("memory.growth_over_the_other_creates", peak - after_first, "MB",
-                    note=f"{creates - 3} creates; the simulator's customers and the fake ledger's rows live here"),
-    ]
+@contextlib.contextmanager
+def _child(arguments: list[str], environment: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen([sys.executable, *arguments], cwd=ROOT, env=_child_environment(environment),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
-if __name__ == "__main__":
-    if len(sys.argv) >= 2 and sys.argv[1] == "--child":
-        child_main(int(sys.argv[2]) if len(sys.argv) > 2 else CREATES)
-    else:
-        for measurement in run():
-            print(measurement.line())
+def _wait_until(check: Any, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"memory: the {what} exited ({process.returncode}) before it was ready")
+        with contextlib.suppress(Exception):
+            if check():
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"memory: the {what} was not ready within {START_TIMEOUT_SECONDS} s")
+
+
+def worker(creates: int, warm: int) -> dict[str, float]:
+    [port] = free_ports(1)
+    settings = app_settings(azurite().connection_string, SAP_POOL_SIZE=str(CLIENTS),
+                            PYTHON_THREADPOOL_THREAD_COUNT=str(CLIENTS))
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        with _child(["-m", "devhost", "--port", str(port)], settings) as process:
+            _wait_until(lambda: requests.get(f"{base_url}/api/health", timeout=5).status_code == 200, process,
+                        "local host")
+            after_start = peak_rss_mb(process.pid)
+            client = Creator(base_url)
+            client.concurrently("Mw", warm, CLIENTS)
+            after_warm = peak_rss_mb(process.pid)
+            client.concurrently("Mx", creates - warm, CLIENTS)
+            peak = peak_rss_mb(process.pid)
+            if client.unexpected:
+                raise RuntimeError(f"memory (worker): answers other than 201: {client.describe_unexpected()}")
+    finally:
+        remove_storage(settings["AzureWebJobsStorage"], settings["LEDGER_TABLE_NAME"], settings["RETRY_QUEUE_NAME"])
+    return {"start": after_start, "warm": after_warm, "peak": peak}
+
+
+def agent(creates: int, warm: int) -> dict[str, float]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench.common import load_samples
+    from bench.harness import account_id
+    from devtools.relay_double import RelayDoubleThread
+    from shared.core.mapping import map_customer_request
+    from shared.core.validation import parse_customer_request
+    from shared.sap.relay import RelaySapGateway
+    from shared.settings import load_settings
+
+    key_name, key, namespace = "RootManageSharedAccessKey", "bench-memory-key", "bench-memory.servicebus.windows.net"
+    proof_key = "bench-memory-proof-" + "x" * 40
+    url = f"https://{namespace}/sap"
+    organisation = load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation
+    samples = load_samples()
+
+    def creation(series: str, number: int) -> Any:
+        payload = dict(samples[number % len(samples)], accountId=account_id(series, number))
+        return map_customer_request(parse_customer_request(payload), organisation)
+
+    with RelayDoubleThread({key_name: key}, namespace=namespace, response_timeout_seconds=30) as double:
+        environment = {"AGENT_RELAY_URL": url, "AGENT_RELAY_KEY_NAME": key_name, "AGENT_RELAY_KEY": key,
+                       "AGENT_RELAY_BASE_URL": f"ws://{double.host}:{double.port}", "AGENT_PROOF_KEY": proof_key,
+                       "AGENT_CONCURRENCY": str(CLIENTS), "SAP_TRANSPORT": "simulator"}
+        gateway = RelaySapGateway(url, key_name, key, proof_key=proof_key, base_url=double.base_url)
+        with _child(["-m", "agent"], environment) as process:
+            _wait_until(lambda: double.listener_count() > 0, process, "agent")
+            after_start = peak_rss_mb(process.pid)
+            with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+                list(pool.map(lambda number: gateway.create_customer(creation("Aw", number)), range(warm)))
+                after_warm = peak_rss_mb(process.pid)
+                list(pool.map(lambda number: gateway.create_customer(creation("Ax", number)), range(creates - warm)))
+            peak = peak_rss_mb(process.pid)
+    return {"start": after_start, "warm": after_warm, "peak": peak}
+
+
+def run(quick: bool = False) -> list[Measurement]:
+    creates, warm = (QUICK_CREATES, QUICK_WARM_CREATES) if quick else (CREATES, WARM_CREATES)
+    measurements: list[Measurement] = []
+    for label, measure, target in (("worker", worker, WORKER_TARGET_MB), ("agent", agent, AGENT_TARGET_MB)):
+        result = measure(creates, warm)
+        measurements.append(Measurement(
+            f"memory.{label}_peak_rss_after_{creates}_creates", result["peak"], "MB", target,
+            note=f"after start {result['start']:.0f} MB, after {warm} creates {result['warm']:.0f} MB"))
+        measurements.append(Measurement(
+            f"memory.{label}_growth_over_last_{creates - warm}_creates", result["peak"] - result["warm"], "MB",
+            GROWTH_TARGET_MB, note="nothing may accumulate per request"))
+    return measurements

@@ -1,0 +1,195 @@
+"""Overhead of one create: what the app adds to SAP's time, against the storage round trips it must make.
+
+The numerator: POST /api/customers over real HTTP to the local host serving function_app (ledger in
+Azurite, the SAP simulator behind the rfc adapter, one pooled connection), minus the time the simulated
+SAP actually spent waiting during that request (its sleeps are timed, so a slow wake-up on a busy
+machine is not charged to the app). The denominator: the same table operations a create makes, with
+the product's own storage client and entities of the same shape, timed alone, one sample right before
+each create, so both sides see the same machine.
+
+The table round trips of a create for a new account (counted during the run, not assumed; the check
+fails if there are more):
+  1. insert the PENDING claim (a conditional insert: of two requests for one account only one can
+     win it, so only one reaches SAP; it carries the request, so the sweep can finish the account if
+     this worker dies mid-way),
+  2. replace it with CREATED and the customer number (ETag-guarded: a resend, a retry message or the
+     sweep then answers from the ledger and never creates again).
+A read first is not needed for an account the ledger has never seen (the claim rules decide ClaimNew
+without looking); shared/usecases/create.py reads only after losing the insert. The queue is not
+touched when SAP answers; write-back (off here) adds its Salesforce call and its own ledger writes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.common import Measurement, load_samples, percentile, spread
+from bench.harness import Creator, InvocationTimes, app_settings, azurite, running_app, unique
+
+NAME = "overhead"
+CREATES = 200
+QUICK_CREATES = 8
+WARM_UP = 6
+SAP_LATENCY_MS = 20
+TARGET_RATIO = 1.25
+
+
+class StorageCalls:
+    """Counts the storage requests the app's (synchronous) clients send, per service port."""
+
+    def __init__(self) -> None:
+        self.by_port: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._original: Callable[..., Any] | None = None
+
+    def __enter__(self) -> StorageCalls:
+        from urllib.parse import urlsplit
+
+        from azure.core.pipeline.transport import RequestsTransport
+
+        original = self._original = RequestsTransport.send
+        calls = self
+
+        def counting_send(transport: Any, request: Any, **kwargs: Any) -> Any:
+            port = urlsplit(request.url).port or 0
+            with calls._lock:
+                calls.by_port[port] = calls.by_port.get(port, 0) + 1
+            return original(transport, request, **kwargs)
+
+        RequestsTransport.send = counting_send  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from azure.core.pipeline.transport import RequestsTransport
+
+        RequestsTransport.send = self._original  # type: ignore[method-assign]
+
+    def snapshot(self) -> dict[int, int]:
+        with self._lock:
+            return dict(self.by_port)
+
+
+class TimedSleep:
+    """The simulator's `sleep`, timed: how long SAP's simulated latency really took, per thread total."""
+
+    def __init__(self) -> None:
+        self.total_s = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, seconds: float) -> None:
+        started = time.perf_counter()
+        time.sleep(seconds)
+        elapsed = time.perf_counter() - started
+        with self._lock:
+            self.total_s += elapsed
+
+
+class RawRoundTrips:
+    """The table operations of one create, timed alone: the conditional insert of the claim and the
+    ETag-guarded replace with the result, with the product's own client and entities of the same shape."""
+
+    def __init__(self, settings: Any, table_name: str) -> None:
+        from shared.storage.clients import table_service_client
+
+        self._table = table_service_client(settings).get_table_client(table_name)
+        self._table.create_table()
+        self._payload = load_samples()[0]
+
+    def close(self) -> None:
+        self._table.delete_table()
+
+    def sample(self, number: int, sap_wait_s: float) -> float:
+        """Milliseconds of insert + replace for a new account; between insert and replace it waits as long
+        as a create waits for SAP there (untimed): a loopback call after an idle gap costs more than one
+        right after another (the peer and its scheduler wake up), and a create's result write comes after
+        such a gap."""
+        from azure.core import MatchConditions
+        from azure.data.tables import UpdateMode
+
+        from shared.core.ledger import LedgerEntry, LedgerStatus
+        from shared.storage.table_ledger import _to_entity
+
+        account = f"001Rw{number:013d}"
+        now = datetime.now(UTC)
+        claim = LedgerEntry(account_id=account, status=LedgerStatus.PENDING, tracking_id=f"{number:032x}",
+                            created_at=now, updated_at=now, payload=dict(self._payload, accountId=account))
+        created = claim.evolve(status=LedgerStatus.CREATED, customer_number="0000100000", attempts=1, payload=None)
+        started = time.perf_counter()
+        metadata = self._table.create_entity(_to_entity(claim))
+        claimed = time.perf_counter()
+        time.sleep(sap_wait_s)
+        replacing = time.perf_counter()
+        self._table.update_entity(_to_entity(created), mode=UpdateMode.REPLACE, etag=metadata["etag"],
+                                  match_condition=MatchConditions.IfNotModified)
+        return (claimed - started + time.perf_counter() - replacing) * 1000
+
+
+def run(quick: bool = False) -> list[Measurement]:
+    from shared.settings import load_settings
+
+    creates = QUICK_CREATES if quick else CREATES
+    endpoints = azurite()
+    settings = app_settings(endpoints.connection_string, SAP_POOL_SIZE="1",
+                            SAP_SIMULATOR_FAULTS=f"latency_ms={SAP_LATENCY_MS}")
+    with running_app(settings) as app:
+        sleep = TimedSleep()
+        app.sap.sleep = sleep
+        client = Creator(app.base_url)
+        for number in range(WARM_UP):  # connections, the SAP interface (once per process), the pool
+            client.create("Wu", number)
+        table_port = endpoints.table_port
+        raw = RawRoundTrips(load_settings(app.settings), unique("benchraw"))
+        raw_ms: list[float] = []
+        e2e: list[float] = []
+        overhead: list[float] = []
+        sap_ms: list[float] = []
+        try:
+            with StorageCalls() as storage, InvocationTimes() as invocations:
+                sap_calls_before = sum(app.sap.calls.values())
+                sap_wait_s = 2 * SAP_LATENCY_MS / 1000  # the create and the commit
+                app_table_calls = 0
+                for number in range(creates):
+                    # One raw sample right before each create: both see the same machine at that moment.
+                    raw_ms.append(raw.sample(number, sap_wait_s))
+                    before, slept = storage.snapshot().get(table_port, 0), sleep.total_s
+                    latency = client.create("Ov", number)
+                    app_table_calls += storage.snapshot().get(table_port, 0) - before
+                    e2e.append(latency)
+                    sap_ms.append((sleep.total_s - slept) * 1000)
+                    overhead.append(latency - sap_ms[-1])
+        finally:
+            raw.close()
+        table_calls = app_table_calls / creates
+        in_function = list(invocations.durations_ms)
+        if len(in_function) != creates:
+            raise RuntimeError(f"overhead: {len(in_function)} invocations timed for {creates} creates")
+        # The same without the HTTP around the function: the host's invocation time minus SAP's.
+        function_overhead = [duration - sap for duration, sap in zip(in_function, sap_ms, strict=True)]
+        sap_calls = (sum(app.sap.calls.values()) - sap_calls_before) / creates
+        unexpected = sum(client.unexpected.values())
+    if unexpected:
+        raise RuntimeError(f"overhead: creates answered other than 201: {client.describe_unexpected()}")
+    p50 = percentile(overhead, 0.5) / percentile(raw_ms, 0.5)
+    p99 = percentile(overhead, 0.99) / percentile(raw_ms, 0.99)
+    return [
+        Measurement("overhead.p50_vs_storage_round_trips", p50, "x", TARGET_RATIO,
+                    note=f"app {percentile(overhead, 0.5):.1f} ms over {percentile(raw_ms, 0.5):.1f} ms of "
+                         "2 table round trips"),
+        Measurement("overhead.p99_vs_storage_round_trips", p99, "x", TARGET_RATIO,
+                    note=f"app {percentile(overhead, 0.99):.1f} ms over {percentile(raw_ms, 0.99):.1f} ms"),
+        Measurement("overhead.table_round_trips_per_create", table_calls, "count", 2.0,
+                    note="claim insert + result replace: what exactly-once needs"),
+        Measurement("overhead.e2e_latency", percentile(e2e, 0.5), "ms",
+                    note=f"{creates} sequential creates, SAP {SAP_LATENCY_MS} ms x {sap_calls:.1f} calls; "
+                         f"{spread(e2e)}"),
+        Measurement("overhead.raw_round_trips", percentile(raw_ms, 0.5), "ms", note=spread(raw_ms)),
+        Measurement("overhead.no_http_p50_vs_round_trips",
+                    percentile(function_overhead, 0.5) / percentile(raw_ms, 0.5), "x",
+                    note=f"the host's invocation time minus SAP's: {percentile(function_overhead, 0.5):.1f} ms; "
+                         f"the HTTP request and answer around it add "
+                         f"{percentile(e2e, 0.5) - percentile(in_function, 0.5):.1f} ms at p50"),
+    ]

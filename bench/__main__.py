@@ -31,6 +31,7 @@ BENCHMARKS = (
     "cold_start",
     "retry_drain",
     "memory",
+    "push_latency",
 )
 RESULTS_PATH = ROOT / ".benchmarks" / "results.json"
 

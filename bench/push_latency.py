@@ -25,12 +25,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import random
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,20 +44,6 @@ RECORDED_TIMEOUT_SECONDS = 60
 QUICK_ACCOUNTS = 3
 QUICK_PAUSE_SECONDS = 0.2
 ORGANIZATION_ID = "00D5g000004XyZ1EAK"
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _remove_storage(connection_string: str, table_name: str, queue_name: str) -> None:
@@ -155,6 +139,7 @@ def run(quick: bool = False, single: int | None = None, seed: int = 15) -> list[
     batch_size = QUICK_ACCOUNTS if quick else BATCH_ACCOUNTS
     pause_seconds = QUICK_PAUSE_SECONDS if quick else MAX_PAUSE_SECONDS
     from bench.harness import azurite as bench_azurite
+    from bench.harness import environment
     from devhost import LocalHost
     from devhost.http_server import HttpLimits
     from shared import bootstrap
@@ -178,7 +163,7 @@ def run(quick: bool = False, single: int | None = None, seed: int = 15) -> list[
         "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID,
     }
     try:
-        with _environment(settings):
+        with environment(settings):
             bootstrap.reset()
             with simulator.use_system(simulator.SimulatedSap()):
                 # polling_cap_seconds=None: the queue trigger polls as host.json says, as in Azure. A

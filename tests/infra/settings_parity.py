@@ -43,6 +43,7 @@ NOT_PROVISIONED: dict[str, str] = {
     "SAP_SIMULATOR_FAULTS": "the simulator's fault injection; the simulator is refused in Azure",
     "SAP_SIMULATOR_USER": "the simulator's logon check; the simulator is refused in Azure",
     "SAP_SIMULATOR_PASSWORD": "the simulator's logon check; the simulator is refused in Azure",
+    "SAP_SIMULATOR_STATE_FILE": "the simulator's SQLite database (scripts/run, crash tests); refused in Azure",
     "SALESFORCE_CA_BUNDLE": "a CA for the fake Salesforce or a TLS-inspecting proxy; Azure uses the system CAs",
     # the alternative the deployment does not use
     "SAP_RELAY_KEY_NAME": "a SAS Send rule; the app sends with its managed identity (Azure Relay Sender)",

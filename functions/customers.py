@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from shared.usecases import CreateResult, Outcome
 
 # The validation, the use cases and their ports are imported by each function when it first runs, not
-# with the blueprint: indexing needs only the decorators (cold start, bench/cold_start.py).
+# with the blueprint: indexing needs only the decorators (cold start, bench/cold_start.py). Under
+# bootstrap.first_use(), so that first runs at the same time import one after the other.
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ bp = func.Blueprint()
 
 @functools.cache
 def _status_codes() -> dict[Outcome, int]:
-    from shared.usecases import Outcome
+    with bootstrap.first_use():
+        from shared.usecases import Outcome
 
     return {
         Outcome.CREATED: 201,
@@ -54,9 +56,10 @@ def _status_codes() -> dict[Outcome, int]:
 @invocation("CreateSAPCustomer", counts_invalid_requests=True)
 # `context` exactly func.Context (the worker checks); None where a test calls the function directly.
 def create_sap_customer(req: func.HttpRequest, context: func.Context = None) -> func.HttpResponse:
-    from shared.core.models import InvalidCustomerRequest
-    from shared.core.validation import parse_customer_request
-    from shared.usecases import SapNotReady, StorageUnavailable, create_customer
+    with bootstrap.first_use():
+        from shared.core.models import InvalidCustomerRequest
+        from shared.core.validation import parse_customer_request
+        from shared.usecases import SapNotReady, StorageUnavailable, create_customer
 
     account_id: str | None = None
     try:
@@ -81,7 +84,8 @@ def create_sap_customer(req: func.HttpRequest, context: func.Context = None) -> 
 
 
 def _create_response(result: CreateResult, req: func.HttpRequest) -> func.HttpResponse:
-    from shared.usecases import Outcome
+    with bootstrap.first_use():
+        from shared.usecases import Outcome
 
     body: dict[str, object] = {
         "accountId": result.account_id,
@@ -127,9 +131,10 @@ def _status_url(req: func.HttpRequest, account_id: str) -> str:
 @bp.function_name("GetSAPCustomerStatus")
 @bp.route(route="customers/{accountId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def get_sap_customer_status(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.core.models import FieldError
-    from shared.core.salesforce_id import InvalidSalesforceId, normalize_salesforce_id
-    from shared.usecases import StorageUnavailable, account_status
+    with bootstrap.first_use():
+        from shared.core.models import FieldError
+        from shared.core.salesforce_id import InvalidSalesforceId, normalize_salesforce_id
+        from shared.usecases import StorageUnavailable, account_status
 
     raw_id = req.route_params.get("accountId", "")
     try:
@@ -154,10 +159,11 @@ def get_sap_customer_status(req: func.HttpRequest) -> func.HttpResponse:
 def list_sap_customer_syncs(req: func.HttpRequest) -> func.HttpResponse:
     """The ledger's entries by status and time, a page at a time, in account-id order (Table storage's
     own order: it cannot sort by time). Follow `continuationToken` until an answer has none."""
-    from shared.core.listing import InvalidListingQuery, parse_listing_query
-    from shared.core.models import FieldError
-    from shared.storage.port import InvalidContinuation
-    from shared.usecases import StorageUnavailable, list_accounts, listing_json
+    with bootstrap.first_use():
+        from shared.core.listing import InvalidListingQuery, parse_listing_query
+        from shared.core.models import FieldError
+        from shared.storage.port import InvalidContinuation
+        from shared.usecases import StorageUnavailable, list_accounts, listing_json
 
     try:
         query = parse_listing_query(req.params.get("status"), req.params.get("since"), req.params.get("pageSize"),

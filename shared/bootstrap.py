@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from shared.settings import SapTransport, Settings, SettingsError, WriteBackMode, load_settings
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from azure.core.credentials import AccessToken
 
     from shared.sap.port import SapGateway
@@ -25,9 +27,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_lock = threading.Lock()
+# One lock for the first-use work: building the services, and the imports each trigger makes on its
+# first run (functions/*.py, `with bootstrap.first_use():`). Two threads importing the same package
+# at once can meet in its circular imports (shared.usecases' and shared.sap's __init__ import their
+# own submodules) and one of them fails (importlib's _DeadlockError, or a name missing from a
+# partially initialised module); under one lock the first requests import one at a time, later ones
+# find everything in sys.modules.
+_lock = threading.RLock()
 _services: Services | None = None
 _settings: Settings | None = None
+
+
+def first_use() -> AbstractContextManager[bool]:
+    """The lock the triggers hold while importing what their first run needs (see `_lock`)."""
+    return _lock
 
 
 def settings() -> Settings:

@@ -65,15 +65,20 @@ def test_importing_and_indexing_the_function_app_loads_nothing_the_first_request
     assert loaded == []
 
 
-def _first_run_imports() -> list[tuple[str, str, str]]:
-    """(trigger file, module, name) of every import inside a function of functions/*.py."""
+def _first_run_imports() -> list[tuple[str, str, str, bool]]:
+    """(trigger file, module, name, under bootstrap.first_use()) of every import inside a function of
+    functions/*.py."""
     found = []
     for path in sorted((ROOT / "functions").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                for inner in ast.walk(node):
-                    if isinstance(inner, ast.ImportFrom) and inner.module:
-                        found.extend((path.name, inner.module, alias.name) for alias in inner.names)
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            locked = {id(inner) for block in ast.walk(node) if isinstance(block, ast.With)
+                      and any(ast.unparse(item.context_expr) == "bootstrap.first_use()" for item in block.items)
+                      for inner in ast.walk(block)}
+            found.extend((path.name, inner.module, alias.name, id(inner) in locked)
+                         for inner in ast.walk(node) if isinstance(inner, ast.ImportFrom) and inner.module
+                         for alias in inner.names)
     return found
 
 
@@ -81,7 +86,14 @@ def test_what_each_trigger_imports_on_its_first_run_exists():
     # A trigger's own imports run only when it is called; a name that is not there would fail that
     # first request, not the start, so every one is resolved here.
     imports = _first_run_imports()
-    assert {file for file, _, _ in imports} >= {"customers.py", "health.py", "push.py", "retry.py", "sweep.py"}
-    missing = [(file, f"{module}.{name}") for file, module, name in imports
+    assert {file for file, *_ in imports} >= {"customers.py", "health.py", "push.py", "retry.py", "sweep.py"}
+    missing = [(file, f"{module}.{name}") for file, module, name, _ in imports
                if not hasattr(importlib.import_module(module), name)]
     assert missing == []
+
+
+def test_each_trigger_imports_its_first_run_under_the_composition_roots_lock():
+    # First runs of different functions at once would otherwise import the same packages from two
+    # threads, which can fail one of them in their circular imports (shared/bootstrap.py, _lock).
+    unlocked = [(file, f"{module}.{name}") for file, module, name, locked in _first_run_imports() if not locked]
+    assert unlocked == []

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 
 from functions._http import json_response
 from shared import bootstrap
 from shared.settings import SettingsError
-from shared.storage.port import LedgerUnavailable, RetryQueueUnavailable
-from shared.usecases import Services
-from shared.usecases.health import DEPENDENCY_TIMEOUT_SECONDS, check_dependencies, check_sap, run_checks
+
+if TYPE_CHECKING:
+    from shared.usecases import Services
+
+# The use cases and their ports are imported by each function when it first runs, not with the
+# blueprint: indexing needs only the decorators (cold start, bench/cold_start.py). Under
+# bootstrap.first_use(), so that first runs at the same time import one after the other.
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,9 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 
 def _storage_check(services: Services) -> dict[str, Any]:
     """Probe the ledger table and the retry queue."""
+    with bootstrap.first_use():
+        from shared.storage.port import LedgerUnavailable, RetryQueueUnavailable
+
     probes = [("ledger", services.ledger.probe), ("retryQueue", services.retry_queue.probe)]
     result: dict[str, Any] = {"ok": True}
     for name, probe in probes:
@@ -77,6 +84,9 @@ def health_sap(req: func.HttpRequest) -> func.HttpResponse:
     """RFC_PING and the metadata self-check through the configured transport, in bounded time. Behind
     the function key: every call is an SAP logon, and an anonymous caller must not be able to lock the
     RFC user with a wrong password configured."""
+    with bootstrap.first_use():
+        from shared.usecases.health import DEPENDENCY_TIMEOUT_SECONDS, check_sap, run_checks
+
     try:
         services = bootstrap.services()
     except SettingsError as error:
@@ -96,6 +106,9 @@ def health_deep(req: func.HttpRequest) -> func.HttpResponse:
     Salesforce (a real login, when the function app writes back), at once: each with its status and
     latency; 200 when all are fine, 503 naming what failed. Behind the function key, like health/sap:
     it logs on to SAP and to Salesforce."""
+    with bootstrap.first_use():
+        from shared.usecases.health import check_dependencies
+
     try:
         services = bootstrap.services()
     except SettingsError as error:

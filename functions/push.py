@@ -25,10 +25,11 @@ import logging
 import azure.functions as func
 
 from shared import bootstrap
-from shared.core.outbound_message import MalformedOutboundMessage, acknowledgement, fault, parse_outbound_message
 from shared.settings import SettingsError
-from shared.usecases import StorageUnavailable
-from shared.usecases.push import ForeignOrganisation, PushNotConfigured, receive_outbound_message
+
+# The SOAP parsing, the use case and its ports are imported when the function first runs, not with the
+# blueprint: indexing needs only the decorators (cold start, bench/cold_start.py). Under
+# bootstrap.first_use(), so that first runs at the same time import one after the other.
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,16 @@ def _soap(body: bytes, status_code: int, headers: dict[str, str] | None = None) 
 @bp.function_name("ReceiveSalesforceOutboundMessage")
 @bp.route(route="salesforce/outbound-messages", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def receive_salesforce_outbound_message(req: func.HttpRequest) -> func.HttpResponse:
+    with bootstrap.first_use():
+        from shared.core.outbound_message import (
+            MalformedOutboundMessage,
+            acknowledgement,
+            fault,
+            parse_outbound_message,
+        )
+        from shared.usecases import StorageUnavailable
+        from shared.usecases.push import ForeignOrganisation, PushNotConfigured, receive_outbound_message
+
     try:
         message = parse_outbound_message(req.get_body() or b"")
     except MalformedOutboundMessage as error:

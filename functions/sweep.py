@@ -7,7 +7,10 @@ import logging
 import azure.functions as func
 
 from shared import bootstrap
-from shared.usecases import sweep_abandoned
+
+# The use case and its ports are imported when the function first runs, not with the blueprint:
+# indexing needs only the decorators (cold start, bench/cold_start.py). Under
+# bootstrap.first_use(), so that first runs at the same time import one after the other.
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +23,9 @@ bp = func.Blueprint()
 @bp.function_name("SweepAbandonedClaims")
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False, use_monitor=True)
 def sweep_abandoned_claims(timer: func.TimerRequest) -> None:
+    with bootstrap.first_use():
+        from shared.usecases import sweep_abandoned
+
     report = sweep_abandoned(bootstrap.services())
     if report.checked or report.without_request:
         logger.warning("sweep: %d check(s) queued, %d abandoned without a request",

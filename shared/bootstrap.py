@@ -2,7 +2,9 @@
 
 function_app.py (the Functions host's entry point) and the on-premise agent both call `services()`;
 this is the only place that decides which adapter stands behind each port. Adapters are built on
-first use, not at import, so a cold start pays only for what the first request needs.
+first use, not at import, so a cold start pays only for what the first request needs: importing this
+module loads the settings and nothing of the use cases, the adapters or their SDKs (the first
+request does; bench/cold_start.py measures both, tests/unit/test_cold_start_imports.py keeps it so).
 """
 
 from __future__ import annotations
@@ -14,16 +16,31 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.settings import SapTransport, Settings, SettingsError, WriteBackMode, load_settings
-from shared.usecases import Services
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from azure.core.credentials import AccessToken
+
+    from shared.sap.port import SapGateway
+    from shared.usecases import Services
 
 logger = logging.getLogger(__name__)
 
-_lock = threading.Lock()
+# One lock for the first-use work: building the services, and the imports each trigger makes on its
+# first run (functions/*.py, `with bootstrap.first_use():`). Two threads importing the same package
+# at once can meet in its circular imports (shared.usecases' and shared.sap's __init__ import their
+# own submodules) and one of them fails (importlib's _DeadlockError, or a name missing from a
+# partially initialised module); under one lock the first requests import one at a time, later ones
+# find everything in sys.modules.
+_lock = threading.RLock()
 _services: Services | None = None
 _settings: Settings | None = None
+
+
+def first_use() -> AbstractContextManager[bool]:
+    """The lock the triggers hold while importing what their first run needs (see `_lock`)."""
+    return _lock
 
 
 def settings() -> Settings:
@@ -36,7 +53,8 @@ def settings() -> Settings:
 
 def check_start_settings() -> Settings:
     """Everything that can be checked without touching the network, at start: a missing or malformed
-    setting stops the host with a message naming it, instead of failing the first request."""
+    setting stops the host with a message naming it, instead of failing the first request. Checks
+    only: no adapter is built (that imports the adapters and their SDKs, the first request's cost)."""
     config = settings()
     from shared.storage.clients import require_storage_connection
 
@@ -50,7 +68,9 @@ def check_start_settings() -> Settings:
 
         FaultPlan.parse(os.environ.get("SAP_SIMULATOR_FAULTS"))
     elif config.sap_transport is SapTransport.RELAY:
-        build_sap_gateway(config)  # builds the transport only: no network until the first call
+        # load_settings has checked the relay's URL and its key pair; what building the transport
+        # would add is only these notes, so they are made here and the transport waits for the first call.
+        _check_relay_settings(config)
     return config
 
 
@@ -75,7 +95,7 @@ def override(services: Services | None, settings: Settings | None = None) -> Non
         _services, _settings = services, settings
 
 
-def build_sap_gateway(config: Settings):  # noqa: ANN201 - returns the SapGateway port
+def build_sap_gateway(config: Settings) -> SapGateway:
     from shared.sap.rfc import RfcSapGateway
 
     if config.sap_transport is SapTransport.SIMULATOR:
@@ -96,6 +116,19 @@ def build_sap_gateway(config: Settings):  # noqa: ANN201 - returns the SapGatewa
                              pool_size=config.sap_pool_size)
     from shared.sap.relay import RELAY_RESPONSE_LIMIT_SECONDS, RelaySapGateway
 
+    relay_url = _check_relay_settings(config)
+    # Wait as long as the agent's unit of work may take (same SAP_TIMEOUT_SECONDS on both sides), never
+    # past the relay's own limit, so the claim window below still bounds one attempt.
+    read_timeout = min(RELAY_RESPONSE_LIMIT_SECONDS + 5,
+                       RfcSapGateway.longest_unit_seconds(config.sap_timeout_seconds) + 2)
+    return RelaySapGateway(relay_url, config.sap_relay_key_name, config.sap_relay_key,
+                           credential=None if config.sap_relay_key else ManagedIdentity(config.sap_relay_client_id),
+                           proof_key=config.sap_agent_proof_key,
+                           base_url=config.sap_relay_base_url, read_timeout_seconds=read_timeout)
+
+
+def _check_relay_settings(config: Settings) -> str:
+    """The relay transport's URL, and what its settings mean for the logs: at start and when built."""
     if not config.sap_relay_url:
         raise SettingsError("SAP_RELAY_URL: required when SAP_TRANSPORT=relay")
     if not config.sap_relay_key:
@@ -103,14 +136,7 @@ def build_sap_gateway(config: Settings):  # noqa: ANN201 - returns the SapGatewa
     if not config.sap_agent_proof_key:
         logger.warning("SAP_AGENT_PROOF_KEY is not set: requests carry no proof for the agent, which refuses "
                        "them unless it runs with AGENT_PROOF=off (see agent/README.md)")
-    # Wait as long as the agent's unit of work may take (same SAP_TIMEOUT_SECONDS on both sides), never
-    # past the relay's own limit, so the claim window below still bounds one attempt.
-    read_timeout = min(RELAY_RESPONSE_LIMIT_SECONDS + 5,
-                       RfcSapGateway.longest_unit_seconds(config.sap_timeout_seconds) + 2)
-    return RelaySapGateway(config.sap_relay_url, config.sap_relay_key_name, config.sap_relay_key,
-                           credential=None if config.sap_relay_key else ManagedIdentity(config.sap_relay_client_id),
-                           proof_key=config.sap_agent_proof_key,
-                           base_url=config.sap_relay_base_url, read_timeout_seconds=read_timeout)
+    return config.sap_relay_url
 
 
 class ManagedIdentity:
@@ -142,6 +168,7 @@ def stale_claim_window(sap_timeout_seconds: float) -> timedelta:
 def build_services(config: Settings) -> Services:
     from shared.storage.queue import storage_retry_queue_from_settings
     from shared.storage.table_ledger import table_ledger_from_settings
+    from shared.usecases import Services
 
     writeback = None
     if config.writeback is WriteBackMode.FUNCTION:

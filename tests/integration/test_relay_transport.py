@@ -181,7 +181,7 @@ def test_the_agent_reconnects_after_the_relay_drops_it(relay):
         transport(relay.double).ping()
 
 
-def test_the_start_check_builds_the_relay_transport_without_touching_the_network(monkeypatch):
+def test_the_relay_settings_pass_the_start_check_and_build_the_transport_without_the_network(monkeypatch):
     from shared import bootstrap
 
     environment = {"SAP_TRANSPORT": "relay", "SAP_RELAY_URL": URL, "SAP_RELAY_KEY_NAME": KEY_NAME,

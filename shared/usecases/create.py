@@ -171,10 +171,17 @@ def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapE
     try:
         services.retry_queue.enqueue(message, retry_delay(attempts, error, services))
     except RetryQueueUnavailable:
-        # Not recorded anywhere: release the claim so the caller's next attempt starts clean. If SAP did
-        # commit before the error, the duplicate guard finds that customer on the next attempt.
         logger.error("retry queue unavailable; answering 503", extra={"sap_error": type(error).__name__})
-        release(entry, services)
+        if entry.outcome_unknown or error.outcome_unknown:
+            # SAP may have created the customer: keep the claim and say so, never release it. Releasing
+            # would drop the flag and the next attempt would create without searching (a second customer).
+            # The caller's resend answers "in progress" until the claim is stale, then takes it over and
+            # searches first; the sweep does the same once the queue is back.
+            update_quietly(entry.evolve(last_error=describe(error), error_kind=error.kind, outcome_unknown=True,
+                                        updated_at=services.clock()), services)
+        else:
+            # SAP cannot have created anything: release the claim so the next attempt starts clean.
+            release(entry, services)
         raise StorageUnavailable("the request could not be queued; send it again later") from None
     log_sap_problem(error, attempts, queued=True)
     services.metrics.outcome(SyncOutcome.QUEUED)

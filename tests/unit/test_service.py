@@ -169,7 +169,9 @@ def test_attempts_run_out_into_the_poison_queue(fake_services, sap_system):
 
 
 def test_queue_down_answers_storage_unavailable_and_releases_the_claim(fake_services, sap_system):
-    sap_system.faults.arm("communication_before")
+    # SAP unreachable at logon: nothing was sent, so nothing can have been created. (A communication
+    # error on the create call itself is an unknown outcome: see the next test.)
+    sap_system.faults.down = True
     fake_services.retry_queue.available = False
     request = _request()
 
@@ -178,7 +180,33 @@ def test_queue_down_answers_storage_unavailable_and_releases_the_claim(fake_serv
 
     assert account_status(request.account_id, fake_services.ledger) is None
     fake_services.retry_queue.available = True
+    sap_system.faults.down = False
     assert create_customer(request, fake_services).outcome is Outcome.CREATED
+
+
+def test_queue_down_after_an_unknown_sap_outcome_keeps_the_claim_so_the_next_attempt_searches(
+        fake_services, sap_system):
+    sap_system.faults.arm("communication_after_commit")  # SAP committed; the answer was lost
+    fake_services.retry_queue.available = False
+    request = _request()
+
+    with pytest.raises(StorageUnavailable):
+        create_customer(request, fake_services)
+
+    entry = account_status(request.account_id, fake_services.ledger)
+    assert entry.status is LedgerStatus.PENDING and entry.outcome_unknown
+    with pytest.raises(StorageUnavailable):  # a resend meanwhile is not accepted without a message behind it
+        create_customer(request, fake_services)
+    fake_services.retry_queue.available = True
+    assert create_customer(request, fake_services).outcome is Outcome.IN_PROGRESS  # the claim is not stale yet
+    now = fake_services.clock()
+    fake_services.clock = lambda: now + fake_services.stale_claim_after + timedelta(seconds=1)
+    taken_over = create_customer(request, fake_services)
+
+    # The takeover searched first and adopted the customer SAP had committed (200, adopted: true).
+    assert taken_over.outcome is Outcome.ALREADY_EXISTS
+    assert account_status(request.account_id, fake_services.ledger).adopted
+    assert len(_customers_for(sap_system, request.account_id)) == 1
 
 
 def test_ledger_down_answers_storage_unavailable_before_sap_is_called(fake_services, sap_system):

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from enum import Enum, StrEnum
+from functools import cache
 from typing import Any, get_type_hints
 
 from shared.core.ledger import LedgerEntry, LedgerStatus
@@ -99,6 +100,11 @@ class RetryMessage:
 _NOT_CARRIED = ("account_id", "payload")
 
 
+@cache
+def _entry_field_types() -> dict[str, Any]:
+    return get_type_hints(LedgerEntry)
+
+
 def _entry_to_json(entry: LedgerEntry) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for item in fields(LedgerEntry):
@@ -115,7 +121,7 @@ def _entry_from_json(account_id: str, data: object) -> LedgerEntry | None:
     one: never a reason to refuse a message that is otherwise fine."""
     if not isinstance(data, dict):
         return None
-    hints = get_type_hints(LedgerEntry)
+    hints = _entry_field_types()
     values: dict[str, Any] = {"account_id": account_id, "payload": None}
     try:
         for item in fields(LedgerEntry):

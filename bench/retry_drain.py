@@ -3,13 +3,11 @@ receive-and-delete rate in the same run.
 
 The retries are what a SAP outage leaves behind: per account a QUEUED ledger entry whose retry token
 matches its message, and the message (the product's own RetryMessage, written by its own queue
-adapter), carrying the entry as stored and its ETag, as the product's writers queue it (the entry is
-stored first, then the message). The local host then runs RetryCreateSAPCustomer for each
-(devhost/queue_listener.py: batches of host.json's batchSize, newBatchThreshold, a visibility lease
-per message, delete on success) with the simulator answering at once. Each retry makes the table round
-trips exactly-once needs (claim the entry, guarded by the ETag its message carries, so two copies of
-one message never both reach SAP and a message whose entry changed reads it and decides again; record
-the result) and the queue's receive and delete.
+adapter). The local host then runs RetryCreateSAPCustomer for each (devhost/queue_listener.py: batches
+of host.json's batchSize, newBatchThreshold, a visibility lease per message, delete on success) with
+the simulator answering at once. Each retry makes the table round trips exactly-once needs (read the
+entry: is this message still its owner; claim it, ETag-guarded, so two copies of one message never
+both reach SAP; record the result) and the queue's receive and delete.
 
 The limit: the same number of messages of the same size received (same batch size and in-flight
 bound, the same async client) and deleted as fast as Azurite allows, once before the drain and once
@@ -48,34 +46,27 @@ def _retry_message(number: int) -> Any:
                         retry_token=uuid.uuid4().hex)
 
 
-def _seed_ledger(settings: dict[str, str], messages: list[Any]) -> list[Any]:
-    """QUEUED entries as a SAP outage leaves them; returns the messages carrying the entry each owns
-    (what the product's writers queue: the entry stored first, the message knowing its ETag)."""
+def _seed(settings: dict[str, str], messages: list[Any]) -> None:
+    """QUEUED entries and their messages, as a SAP outage leaves them."""
     from shared.core.ledger import LedgerEntry, LedgerStatus
     from shared.settings import load_settings
+    from shared.storage.queue import storage_retry_queue_from_settings
     from shared.storage.table_ledger import table_ledger_from_settings
 
-    ledger = table_ledger_from_settings(load_settings(settings))
+    config = load_settings(settings)
+    ledger = table_ledger_from_settings(config)
+    queue = storage_retry_queue_from_settings(config)
 
-    def one(message: Any) -> Any:
+    def one(message: Any) -> None:
         now = datetime.now(UTC)
-        stored = ledger.claim(LedgerEntry(account_id=message.account_id, status=LedgerStatus.QUEUED,
-                                          tracking_id=message.tracking_id, created_at=now, updated_at=now, attempts=1,
-                                          last_error=message.last_error, error_kind="transient",
-                                          retry_token=message.retry_token, payload=message.payload))
-        return message.with_written_entry(stored)
+        ledger.claim(LedgerEntry(account_id=message.account_id, status=LedgerStatus.QUEUED,
+                                 tracking_id=message.tracking_id, created_at=now, updated_at=now, attempts=1,
+                                 last_error=message.last_error, error_kind="transient",
+                                 retry_token=message.retry_token, payload=message.payload))
+        queue.enqueue(message, 0)
 
     with ThreadPoolExecutor(max_workers=SEED_THREADS) as pool:
-        return list(pool.map(one, messages))
-
-
-def _seed_queue(settings: dict[str, str], messages: list[Any]) -> None:
-    from shared.settings import load_settings
-    from shared.storage.queue import storage_retry_queue_from_settings
-
-    queue = storage_retry_queue_from_settings(load_settings(settings))
-    with ThreadPoolExecutor(max_workers=SEED_THREADS) as pool:
-        list(pool.map(lambda message: queue.enqueue(message, 0), messages))
+        list(pool.map(one, messages))
 
 
 def _fill(connection_string: str, queue_name: str, bodies: list[str]) -> None:
@@ -139,8 +130,8 @@ def _raw_rate(connection_string: str, bodies: list[str], batch_size: int, in_fli
 def _storage_work_rate(settings: dict[str, str], messages: list[Any], batch_size: int, in_flight: int) -> float:
     """Retries per second if a retry were only its storage round trips, run the way the local host runs
     the trigger: receive (batched) and delete with the async queue client on the loop, and on worker
-    threads with the product's table client: replace the ledger entry twice (claim, result; ETag-guarded,
-    the first on the ETag the message knows: read here before the clock starts)."""
+    threads with the product's table client: read the ledger entry, replace it twice (claim, result;
+    ETag-guarded)."""
     import base64
 
     from azure.core import MatchConditions
@@ -153,11 +144,10 @@ def _storage_work_rate(settings: dict[str, str], messages: list[Any], batch_size
     connection_string = settings["AzureWebJobsStorage"]
     table = table_service_client(load_settings(settings)).get_table_client(settings["LEDGER_TABLE_NAME"])
     by_body = {message.to_json(): message.account_id for message in messages}
-    entities = {message.account_id: table.get_entity(message.account_id, "ledger") for message in messages}
 
     def table_work(content: str) -> None:
         account = by_body[base64.b64decode(content).decode("utf-8")]
-        entity = entities[account]
+        entity = table.get_entity(account, "ledger")
         etag = entity.metadata["etag"]
         for _ in range(2):
             etag = table.update_entity(entity, mode=UpdateMode.REPLACE, etag=etag,
@@ -245,10 +235,10 @@ def run(quick: bool = False) -> list[Measurement]:
     settings = app_settings(connection_string, SAP_POOL_SIZE=str(in_flight),
                             PYTHON_THREADPOOL_THREAD_COUNT=str(in_flight))
     try:
-        messages = _seed_ledger(settings, [_retry_message(number) for number in range(count)])
+        messages = [_retry_message(number) for number in range(count)]
         bodies = [message.to_json() for message in messages]
         raw_before = _raw_rate(connection_string, bodies, batch_size, in_flight)
-        _seed_queue(settings, messages)
+        _seed(settings, messages)
         seconds, system = _drain(settings, count)
         raw_after = _raw_rate(connection_string, bodies, batch_size, in_flight)
         storage_work = _storage_work_rate(settings, messages, batch_size, in_flight)
@@ -263,7 +253,7 @@ def run(quick: bool = False) -> list[Measurement]:
                          f"(before {raw_before:.0f}, after {raw_after:.0f}); {count} messages, batch {batch_size}, "
                          f"{in_flight} in flight"),
         Measurement("retry_drain.rate_vs_its_storage_round_trips", drain_rate / storage_work, "x",
-                    note=f"over {storage_work:.0f}/s for receive + claim + result + delete alone, "
+                    note=f"over {storage_work:.0f}/s for receive + read + claim + result + delete alone, "
                          "the storage work a retry must do"),
         Measurement("retry_drain.seconds", seconds, "s", note=f"{count} retries; SAP logons {logons} (pool)"),
     ]

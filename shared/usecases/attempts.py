@@ -107,14 +107,3 @@ def store_failure(entry: LedgerEntry | None, message: RetryMessage, error: str, 
     if services.writeback is not None:
         write_back_failed(message.account_id, error, services)
 
-
-def store_queued(queued: LedgerEntry, services: Services) -> LedgerEntry | None:
-    """Hand the account to a retry message that is about to be queued: the QUEUED entry, ETag-guarded on
-    the claim it replaces. Returns the stored entry (the message then carries it, see
-    RetryMessage.with_written_entry), or None when the write failed: the message is queued all the same
-    and reads the entry first, as a message always did (the claim stays until taken over)."""
-    try:
-        return services.ledger.update(queued)
-    except Exception as error:  # like update_quietly: the message still goes out and settles the account
-        logger.error("ledger update failed: %s", type(error).__name__)
-        return None

@@ -33,7 +33,6 @@ from shared.usecases.attempts import (
     record_needs_review,
     record_permanent_failure,
     record_rejection,
-    store_queued,
     with_guard,
 )
 from shared.usecases.services import (
@@ -50,6 +49,7 @@ from shared.usecases.services import (
     new_retry_token,
     release,
     retry_delay,
+    update_quietly,
 )
 
 logger = logging.getLogger(__name__)
@@ -168,20 +168,19 @@ def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapE
         last_error=describe(error),
         retry_token=new_retry_token(),
     )
-    # The QUEUED entry first, then the message carrying it (its ETag lets the retry claim unread).
-    queued = store_queued(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=describe(error),
-                                       error_kind=error.kind, retry_token=message.retry_token,
-                                       outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
-                                       updated_at=services.clock()), services)
     try:
-        services.retry_queue.enqueue(message.with_written_entry(queued), retry_delay(attempts, error, services))
+        services.retry_queue.enqueue(message, retry_delay(attempts, error, services))
     except RetryQueueUnavailable:
         # Not recorded anywhere: release the claim so the caller's next attempt starts clean. If SAP did
         # commit before the error, the duplicate guard finds that customer on the next attempt.
         logger.error("retry queue unavailable; answering 503", extra={"sap_error": type(error).__name__})
-        release(queued or entry, services)
+        release(entry, services)
         raise StorageUnavailable("the request could not be queued; send it again later") from None
     log_sap_problem(error, attempts, queued=True)
     services.metrics.outcome(SyncOutcome.QUEUED)
+    update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=describe(error),
+                                 error_kind=error.kind, retry_token=message.retry_token,
+                                 outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
+                                 updated_at=services.clock()), services)
     return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id, error=category(error),
                         warnings=warnings, retry_after_seconds=services.retry.retry_after_seconds)

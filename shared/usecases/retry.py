@@ -19,7 +19,7 @@ from shared.sap import (
     SapNeedsReview,
     SapTransientError,
 )
-from shared.storage.port import LedgerConflict, RetryQueueUnavailable
+from shared.storage.port import LedgerConflict
 from shared.telemetry.port import SyncOutcome
 from shared.usecases.attempts import (
     live_lengths,
@@ -28,7 +28,6 @@ from shared.usecases.attempts import (
     record_permanent_failure,
     record_rejection,
     store_failure,
-    store_queued,
     with_guard,
 )
 from shared.usecases.services import (
@@ -161,20 +160,16 @@ def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapErr
                                     error_kind=error.kind),
                        follow_up, f"gave up after {attempts} attempts: {describe(error)}", services)
         return RetryOutcome.GAVE_UP
-    # The QUEUED entry first, then the message carrying it (its ETag lets the retry claim unread).
-    queued = store_queued(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=describe(error),
-                                       error_kind=error.kind, retry_token=follow_up.retry_token,
-                                       outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
-                                       updated_at=services.clock()), services)
-    try:
-        services.retry_queue.enqueue(follow_up.with_written_entry(queued), retry_delay(attempts, error, services))
-    except RetryQueueUnavailable:
-        # Put our claim back as it was, so the host's redelivery of this message finds what it would
-        # have found had the entry never been queued (a live claim: deferred until stale, then taken
-        # over). Should that fail too, the QUEUED entry holds the request and the sweep finishes it.
-        if queued is not None:
-            update_quietly(entry.evolve(etag=queued.etag), services)
-        raise
+    # The message first, then the QUEUED entry: should this worker die in between, the entry is still
+    # our claim, which the message (or the host's redelivery of this one) takes over once it is stale.
+    # Storing the entry first would let the message carry its ETag and claim unread, but a death in
+    # between would leave a QUEUED entry no message owns, finished only by the sweep once overdue
+    # (bench/README.md, "Round trips exactly-once needs"); so this follow-up reads first.
+    services.retry_queue.enqueue(follow_up, retry_delay(attempts, error, services))
     log_sap_problem(error, attempts, queued=True)
     services.metrics.outcome(SyncOutcome.RETRIED)
+    update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=describe(error),
+                                 error_kind=error.kind, retry_token=follow_up.retry_token,
+                                 outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
+                                 updated_at=services.clock()), services)
     return RetryOutcome.REQUEUED

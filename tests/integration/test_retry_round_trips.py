@@ -1,6 +1,7 @@
 """The table round trips of one retry on Azurite, counted on the wire: a message carrying the entry its
-writer stored claims it unread (claim, result: 2), and one whose entry changed since falls back to
-read and decide, still correct (refused claim, read, claim, result: 4).
+writer stored (the reconcile's and the push path's do) claims it unread (claim, result: 2), and one
+whose entry changed since falls back to read and decide, still correct (refused claim, read, claim,
+result: 4). The HTTP path's retry message carries no entry and reads first (read, claim, result: 3).
 
 The product's own adapters (TableLedger, StorageRetryQueue) and the simulator; the message goes
 through the real queue and back, as the trigger gets it. Every HTTP request of the table client is
@@ -8,7 +9,6 @@ counted (azure-core's raw_request_hook), so a retry of the SDK or a hidden read 
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 
 import pytest
@@ -23,6 +23,7 @@ from shared.settings import Settings, load_settings
 from shared.storage.queue import parse_queue_body, storage_retry_queue_from_settings
 from shared.storage.table_ledger import table_ledger_from_settings
 from shared.usecases import Outcome, RetryOutcome, Services, create_customer, retry_create_customer
+from shared.usecases.reconcile import _claim_and_queue
 from tests.support.samples import sample
 from tests.support.sap import simulated_gateway
 
@@ -59,18 +60,22 @@ def services(storage_settings: Settings, sap_system: simulator.SimulatedSap,
                     retry=RetryPolicy(base_delay_seconds=0))
 
 
-def _queued_through_the_queue(services: Services, system: simulator.SimulatedSap,
-                              storage_settings: Settings) -> RetryMessage:
-    """A create that SAP failed transiently, and its retry message as the trigger receives it."""
-    system.faults.arm("communication_before")
-    request = parse_customer_request(sample("german-account"))
-    assert create_customer(request, services).outcome is Outcome.QUEUED
+def _through_the_queue(storage_settings: Settings) -> RetryMessage:
+    """The one message in the retry queue, as the trigger receives it."""
     queue = QueueClient.from_connection_string(storage_settings.storage_connection, storage_settings.retry.queue_name)
     [item] = queue.peek_messages(max_messages=32)
     message = parse_queue_body(item.content)
     assert isinstance(message, RetryMessage)
     queue.clear_messages()
     return message
+
+
+def _queued_through_the_queue(services: Services, system: simulator.SimulatedSap,
+                              storage_settings: Settings) -> RetryMessage:
+    """An account the reconcile queued (the QUEUED entry stored, then its create queued)."""
+    request = parse_customer_request(sample("german-account"))
+    assert _claim_and_queue(request.account_id, request.to_payload(), services)
+    return _through_the_queue(storage_settings)
 
 
 def test_a_retry_of_an_unchanged_entry_makes_two_table_round_trips(services, sap_system, storage_settings,
@@ -116,12 +121,13 @@ def test_a_copy_of_a_message_that_already_ran_claims_nothing(services, sap_syste
     assert len(sap_system.created_customers()) == 1
 
 
-def test_a_message_from_before_the_change_still_reads_first(services, sap_system, storage_settings,
-                                                            table_requests):
-    message = _queued_through_the_queue(services, sap_system, storage_settings)
-    old = RetryMessage.from_json(dataclasses.replace(message, written_entry=None).to_json())
+def test_the_http_paths_retry_reads_first(services, sap_system, storage_settings, table_requests):
+    sap_system.faults.arm("communication_before")
+    assert create_customer(parse_customer_request(sample("german-account")), services).outcome is Outcome.QUEUED
+    message = _through_the_queue(storage_settings)
     before = table_requests.count
 
-    assert retry_create_customer(old, services) is RetryOutcome.CREATED
+    assert message.written_entry is None
+    assert retry_create_customer(message, services) is RetryOutcome.CREATED
 
     assert table_requests.count - before == 3  # read, claim, result: as every retry did before

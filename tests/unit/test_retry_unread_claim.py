@@ -1,6 +1,10 @@
 """The retry's claim without a read: a message carries the QUEUED entry its writer stored (and that
 entry's ETag), claims it with one ETag-guarded write, and reads only when the entry changed since.
 
+The writers that store the entry before queueing (the reconcile and the push path) attach it; the HTTP
+path's and a retry's follow-up queue the message first (a death in between must leave a claim that
+is taken over once stale, not a QUEUED entry no message owns), so those read first as before.
+
 Over the real simulator and the in-memory ledger (same conditional-write contract as the table; the
 round trips on Azurite are counted in tests/integration/test_retry_round_trips.py)."""
 
@@ -15,8 +19,8 @@ from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.retry_message import RetryMessage
 from shared.core.validation import parse_customer_request
 from shared.sap import simulator
-from shared.storage.port import RetryQueueUnavailable
 from shared.usecases import Outcome, RetryOutcome, Services, create_customer, retry_create_customer
+from shared.usecases.reconcile import _claim_and_queue
 from shared.usecases.sweep import sweep_abandoned
 from tests.fakes.ports import InMemoryLedger
 from tests.support.samples import sample
@@ -61,18 +65,30 @@ def _customers(system: simulator.SimulatedSap) -> int:
 
 
 def _queued(services: Services, system: simulator.SimulatedSap) -> RetryMessage:
-    system.faults.arm("communication_before")
-    assert create_customer(_request(), services).outcome is Outcome.QUEUED
+    """An account the reconcile queued (it stores the QUEUED entry, then queues its create)."""
+    assert _claim_and_queue(_request().account_id, _request().to_payload(), services)
     [message] = services.retry_queue.take_all()
     return RetryMessage.from_json(message.to_json())  # as the trigger gets it: through the queue's JSON
 
 
-def test_the_http_path_queues_a_message_carrying_the_entry_it_stored(fake_services, sap_system, ledger):
+def test_a_writer_that_stores_first_queues_a_message_carrying_the_entry_it_stored(fake_services, sap_system,
+                                                                                  ledger):
     message = _queued(fake_services, sap_system)
 
     stored = ledger.get(message.account_id)
     assert stored is not None and stored.status is LedgerStatus.QUEUED
     assert message.written_entry == stored.evolve(payload=None)  # ETag included
+
+
+def test_the_http_paths_retry_message_carries_no_entry_and_reads_first(fake_services, sap_system, ledger):
+    sap_system.faults.arm("communication_before")
+    assert create_customer(_request(), fake_services).outcome is Outcome.QUEUED
+    [message] = fake_services.retry_queue.take_all()
+    reads = ledger.reads
+
+    assert message.written_entry is None
+    assert retry_create_customer(message, fake_services) is RetryOutcome.CREATED
+    assert ledger.reads == reads + 1
 
 
 def test_a_retry_claims_without_reading_when_the_entry_is_as_written(fake_services, sap_system, ledger):
@@ -142,34 +158,3 @@ def test_a_message_from_before_the_change_still_reads_first(fake_services, sap_s
 
     assert retry_create_customer(old, fake_services) is RetryOutcome.CREATED
     assert ledger.reads == reads + 1
-
-
-def test_a_failed_queued_write_still_queues_a_message_that_reads(fake_services, sap_system, ledger):
-    ledger.fail_next_update = RuntimeError("table refused")  # the claim's QUEUED write
-    message = _queued(fake_services, sap_system)
-
-    assert message.written_entry is None
-    assert ledger.get(message.account_id).status is LedgerStatus.PENDING  # the claim stays until taken over
-    later = fake_services.clock() + fake_services.stale_claim_after + timedelta(seconds=1)
-    fake_services.clock = lambda: later
-    assert retry_create_customer(message, fake_services) is RetryOutcome.CREATED
-
-
-def test_a_requeue_that_cannot_be_queued_puts_the_claim_back_for_the_redelivery(fake_services, sap_system,
-                                                                                 ledger):
-    message = _queued(fake_services, sap_system)
-    sap_system.faults.arm("communication_before")
-    fake_services.retry_queue.available = False
-
-    with pytest.raises(RetryQueueUnavailable):
-        retry_create_customer(message, fake_services)  # the host delivers the message again
-
-    entry = ledger.get(message.account_id)
-    assert entry.status is LedgerStatus.PENDING  # as if the entry had never been queued
-    fake_services.retry_queue.available = True
-    assert retry_create_customer(message, fake_services) is RetryOutcome.DEFERRED  # a live claim
-    later = fake_services.clock() + fake_services.stale_claim_after + timedelta(seconds=1)
-    fake_services.clock = lambda: later
-    [deferred] = fake_services.retry_queue.take_all()
-    assert retry_create_customer(deferred, fake_services) is RetryOutcome.CREATED
-    assert _customers(sap_system) == 1

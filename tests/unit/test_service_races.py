@@ -8,11 +8,12 @@ and Salesforce going down. After every step no account may have two SAP customer
 Salesforce may only ever name the one that exists. At the end, with everything healthy again, every
 account must be CREATED with one number everywhere and nothing left in the retry queue.
 
-Workers also die between storing a QUEUED entry and queueing its message (the writer stores the entry
-first so the message can carry its ETag), which leaves an entry no message owns: the sweep
-(shared/usecases/sweep.py, a timer in production) runs in the schedule and at the end, as it does there.
-Messages that carry their written entry claim it unread; the spy on the ledger counts those claims and
-how many were refused because the entry had changed, and one test checks the schedules make both happen.
+The reconcile queues some accounts too (it stores the QUEUED entry first, and its message carries that
+entry and its ETag, so the create claims it unread); workers also die just before an enqueue, which
+after the reconcile's write leaves an entry no message owns: the sweep (shared/usecases/sweep.py, a timer
+in production) runs in the schedule and at the end, as it does there. The spy on the ledger counts the
+unread claims and how many were refused because the entry had changed since (a copy of the message, a
+resend, a takeover), and one test checks the schedules make both happen.
 
 Time only moves between steps: a claim may be taken over only after stale_claim_after, which by
 contract exceeds the longest SAP unit of work, so moving the clock under a running SAP call would
@@ -40,6 +41,7 @@ from shared.sap import SapCustomerCreated, SapGateway, SapInterface, simulator
 from shared.settings import RetrySettings, load_settings
 from shared.storage.port import LedgerConflict
 from shared.usecases import Services, StorageUnavailable, create_customer, retry_create_customer
+from shared.usecases.reconcile import _claim_and_queue
 from shared.usecases.sweep import sweep_abandoned
 from tests.fakes.ports import InMemoryLedger, InMemoryRetryQueue, RecordingWriteBack
 from tests.support.concurrency import run_together
@@ -157,6 +159,10 @@ class World:
         self.crashes = 0
         self._lock = threading.Lock()
         self.toggle_sap_faults(outage=False)  # start with a flaky SAP: a healthy one settles at once
+        for request in self.requests:  # some accounts start as the reconcile queues them
+            if self.rng.random() < 0.5:
+                self._record(f"reconcile queues {request.account_id}")
+                self.reconcile(request)()
 
     # ------------------------------------------------------------------ one method per operation
 
@@ -173,6 +179,23 @@ class World:
                 pass  # the flow sends again on 503
             except Exception as error:  # anything else is the finding
                 self._unexpected(f"create_customer({request.account_id})", error)
+            finally:
+                _crash_point.where = None
+        return work
+
+    def reconcile(self, request: CustomerRequest, crash: str | None = None) -> Callable[[], None]:
+        """The reconcile finds the account missing and queues its create (nothing, if it is known)."""
+        def work() -> None:
+            _crash_point.where = crash
+            try:
+                _claim_and_queue(request.account_id, request.to_payload(), self.services)
+            except WorkerCrashed:
+                with self._lock:
+                    self.crashes += 1
+            except StorageUnavailable:
+                pass  # the next run finds it again
+            except Exception as error:  # anything else is the finding
+                self._unexpected(f"reconcile({request.account_id})", error)
             finally:
                 _crash_point.where = None
         return work
@@ -307,6 +330,9 @@ class World:
                 return self.handle(message, crash)
         request = self.rng.choice(self.requests)
         crash = "before_enqueue" if self.rng.random() < self.crash_rate / 2 else None
+        if kind > 0.9:
+            self._record(f"reconcile {request.account_id}" + (f" (worker dies {crash})" if crash else ""))
+            return self.reconcile(request, crash)
         self._record(f"flow sends {request.account_id}" + (f" (worker dies {crash})" if crash else ""))
         return self.send(request, crash)
 

@@ -245,11 +245,11 @@ def run(quick: bool = False) -> list[Measurement]:
         raw_before = _raw_rate(connection_string, bodies, batch_size, in_flight)
         _seed(settings, messages)
         seconds, system = _drain(settings, count)
-        raw_after = _raw_rate(connection_string, bodies, batch_size, in_flight)
-        storage_work = _storage_work_rate(settings, messages, batch_size, in_flight)
         carrying = [_retry_message(count + number) for number in range(count)]
         _seed(settings, carrying, carry_entry=True)
         unread_seconds, _ = _drain(settings, count)
+        raw_after = _raw_rate(connection_string, bodies, batch_size, in_flight)
+        storage_work = _storage_work_rate(settings, messages, batch_size, in_flight)
     finally:
         remove_storage(connection_string, settings["LEDGER_TABLE_NAME"], settings["RETRY_QUEUE_NAME"])
     drain_rate = count / seconds

@@ -106,4 +106,3 @@ def store_failure(entry: LedgerEntry | None, message: RetryMessage, error: str, 
                                  payload=None, updated_at=services.clock()), services)
     if services.writeback is not None:
         write_back_failed(message.account_id, error, services)
-

@@ -7,6 +7,8 @@ is a choice (not a storage mechanism) lives here, so it can be read in one place
 
     decide_create(entry, now, windows)          a request from the flow (HTTP path)
     decide_retry(entry, message, now, windows)   a retry or check message (queue path)
+    decide_retry_unread(written, message, ...)   the same, before reading: on the entry as its message's
+                                                 writer stored it (the claim is then ETag-guarded on it)
 """
 
 from __future__ import annotations
@@ -135,3 +137,24 @@ def decide_retry(entry: LedgerEntry | None, *, is_check: bool, message_token: st
     return TakeOver(entry.evolve(
         status=LedgerStatus.PENDING, tracking_id=message_tracking_id, retry_token=None, updated_at=now,
         outcome_unknown=entry.outcome_unknown or entry.status is LedgerStatus.PENDING))
+
+
+def decide_retry_unread(written: LedgerEntry | None, *, is_check: bool, message_token: str | None,
+                        message_tracking_id: str, message_attempt: int, now: datetime,
+                        windows: ClaimWindows) -> TakeOver | None:
+    """The claim to try before reading the entry, or None when only a read can tell.
+
+    `written` is the entry as the message's writer stored it, with the ETag it got then
+    (RetryMessage.written_entry). The claim comes back guarded by that ETag, so it is stored only if
+    nothing has written the entry since: then the entry is exactly `written`, and decide_retry on a
+    fresh read would have made this very claim. Any later write (a second copy of the message, a
+    create's takeover, the sweep's check, an operator, a write-back) changes the ETag, the guarded
+    write is refused, and the caller reads and decides with decide_retry. Only a claim is worth trying:
+    a skip or a deferral decided without a read would act on what may no longer be there.
+    """
+    if written is None or written.etag is None:
+        return None
+    decision = decide_retry(written, is_check=is_check, message_token=message_token,
+                            message_tracking_id=message_tracking_id, message_attempt=message_attempt,
+                            now=now, windows=windows)
+    return decision if isinstance(decision, TakeOver) else None

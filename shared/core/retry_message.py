@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
-from enum import StrEnum
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime
+from enum import Enum, StrEnum
+from functools import cache
+from typing import Any, get_type_hints
+
+from shared.core.ledger import LedgerEntry, LedgerStatus
 
 MESSAGE_VERSION = 1
 
@@ -34,15 +38,35 @@ class RetryMessage:
     customer_number: str | None = None  # set for WRITEBACK
     # Matches LedgerEntry.retry_token while this message owns the QUEUED entry (CREATE only).
     retry_token: str | None = None
+    # The QUEUED ledger entry exactly as this message's writer stored it, ETag included (the writer
+    # stores the entry first, then queues the message: see with_written_entry). While nothing has
+    # written the entry since, that ETag still matches, so the retry claims with one ETag-guarded write
+    # instead of reading first (shared.core.claims.decide_retry_unread). None in messages written
+    # before this field existed, and by writers that do not know the ETag: those read first.
+    written_entry: LedgerEntry | None = None
     version: int = field(default=MESSAGE_VERSION)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+        data = asdict(replace(self, written_entry=None))
+        data["written_entry"] = _entry_to_json(self.written_entry) if self.written_entry is not None else None
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     def next_attempt(self, last_error: str, retry_token: str | None = None) -> RetryMessage:
-        """The message that carries the work on after one more failed attempt."""
+        """The message that carries the work on after one more failed attempt (it has not been
+        written to the ledger yet, so it knows no entry)."""
         return replace(self, attempt=self.attempt + 1, last_error=last_error,
-                       retry_token=retry_token or self.retry_token)
+                       retry_token=retry_token or self.retry_token, written_entry=None)
+
+    def with_written_entry(self, stored: LedgerEntry | None) -> RetryMessage:
+        """This message carrying `stored`, the entry its writer has just stored for it, when that is the
+        QUEUED entry this message owns (same account, its retry token, an ETag); otherwise unchanged,
+        and the retry reads the entry first as it always did."""
+        if stored is None or stored.etag is None or stored.status is not LedgerStatus.QUEUED \
+                or stored.account_id != self.account_id or self.retry_token is None \
+                or stored.retry_token != self.retry_token:
+            return self
+        # The payload is the message's own (the claim writes the message's payload either way).
+        return replace(self, written_entry=stored.evolve(payload=None))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RetryMessage:
@@ -52,9 +76,10 @@ class RetryMessage:
                 raise InvalidRetryMessage("retry message is not a JSON object")
             if data.get("version") != MESSAGE_VERSION:
                 raise InvalidRetryMessage(f"unknown retry message version {data.get('version')!r}")
+            account_id = str(data["account_id"])
             return cls(
                 kind=RetryKind(data["kind"]),
-                account_id=str(data["account_id"]),
+                account_id=account_id,
                 tracking_id=str(data["tracking_id"]),
                 payload=dict(data["payload"]),
                 attempt=int(data["attempt"]),
@@ -62,8 +87,55 @@ class RetryMessage:
                 last_error=data.get("last_error"),
                 customer_number=data.get("customer_number"),
                 retry_token=data.get("retry_token"),
+                written_entry=_entry_from_json(account_id, data.get("written_entry")),
             )
         except InvalidRetryMessage:
             raise
         except (ValueError, KeyError, TypeError) as error:
             raise InvalidRetryMessage(f"malformed retry message: {error}") from None
+
+
+# The entry's fields the message does not repeat: the account is the message's, and the payload is
+# the message's own. Every other LedgerEntry field travels, so a field added there travels too.
+_NOT_CARRIED = ("account_id", "payload")
+
+
+@cache
+def _entry_field_types() -> dict[str, Any]:
+    return get_type_hints(LedgerEntry)
+
+
+def _entry_to_json(entry: LedgerEntry) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for item in fields(LedgerEntry):
+        if item.name in _NOT_CARRIED:
+            continue
+        value = getattr(entry, item.name)
+        data[item.name] = value.isoformat() if isinstance(value, datetime) \
+            else value.value if isinstance(value, Enum) else value
+    return data
+
+
+def _entry_from_json(account_id: str, data: object) -> LedgerEntry | None:
+    """The written entry back, or None (the retry then reads first) for anything that is not exactly
+    one: never a reason to refuse a message that is otherwise fine."""
+    if not isinstance(data, dict):
+        return None
+    hints = _entry_field_types()
+    values: dict[str, Any] = {"account_id": account_id, "payload": None}
+    try:
+        for item in fields(LedgerEntry):
+            if item.name in _NOT_CARRIED:
+                continue
+            if item.name not in data:
+                return None
+            value, kind = data[item.name], hints[item.name]
+            if isinstance(kind, type) and issubclass(kind, Enum):
+                value = kind(value)
+            elif kind is datetime:
+                value = datetime.fromisoformat(value)
+            values[item.name] = value
+        entry = LedgerEntry(**values)
+    except (ValueError, TypeError):
+        return None
+    return entry if entry.etag and entry.status is LedgerStatus.QUEUED else None

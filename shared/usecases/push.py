@@ -167,7 +167,8 @@ def _queue(change: AccountChange, account_id: str, entry: LedgerEntry | None, de
                            payload=request.to_payload(), attempt=stored.attempts,
                            first_seen_at=stored.created_at.isoformat(), retry_token=token)
     try:
-        services.retry_queue.enqueue(message, 0)
+        # The entry is stored first, so the message can carry it: the create claims it unread.
+        services.retry_queue.enqueue(message.with_written_entry(stored), 0)
     except RetryQueueUnavailable:
         _undo(stored, entry, services)
         raise StorageUnavailable("the account could not be queued; Salesforce sends the message again") from None

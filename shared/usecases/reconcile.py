@@ -153,7 +153,8 @@ def _claim_and_queue(account_id: str, payload: dict[str, str], services: Service
                            retry_token=token)
     with sync_context(account_id=account_id, tracking_id=claimed.tracking_id):
         try:
-            services.retry_queue.enqueue(message, 0)
+            # The entry is stored first, so the message can carry it: the create claims it unread.
+            services.retry_queue.enqueue(message.with_written_entry(claimed), 0)
         except RetryQueueUnavailable:
             release(claimed, services)  # not queued: the next run must find the account unknown again
             raise StorageUnavailable("the retry queue is unavailable; the reconcile stopped") from None

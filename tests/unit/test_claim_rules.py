@@ -6,7 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.core.claims import Answer, ClaimNew, ClaimWindows, Defer, Reply, Skip, TakeOver, decide_create, decide_retry
+from shared.core.claims import (
+    Answer,
+    ClaimNew,
+    ClaimWindows,
+    Defer,
+    Reply,
+    Skip,
+    TakeOver,
+    decide_create,
+    decide_retry,
+    decide_retry_unread,
+)
 from shared.core.ledger import LedgerEntry, LedgerStatus
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -97,3 +108,43 @@ def test_a_message_that_takes_over_a_dead_workers_claim_marks_the_outcome_unknow
 def test_a_message_that_takes_over_its_queued_entry_keeps_a_known_outcome():
     decision = retry(entry(LedgerStatus.QUEUED, retry_token="mine", updated_at=STALE))
     assert isinstance(decision, TakeOver) and decision.claim.outcome_unknown is False
+
+
+def unread(written: LedgerEntry | None, *, check: bool = False, token: str | None = "mine", tracking: str = "t1",
+           attempt: int = 3):
+    return decide_retry_unread(written, is_check=check, message_token=token, message_tracking_id=tracking,
+                               message_attempt=attempt, now=NOW, windows=WINDOWS)
+
+
+WRITTEN = {"retry_token": "mine", "etag": "e7"}
+
+
+@pytest.mark.parametrize(("written", "kwargs"), [
+    (entry(LedgerStatus.QUEUED, **WRITTEN), {}),
+    (entry(LedgerStatus.QUEUED, updated_at=STALE, **WRITTEN), {}),
+    (entry(LedgerStatus.QUEUED, updated_at=OVERDUE, **WRITTEN), {}),
+    (entry(LedgerStatus.QUEUED, updated_at=OVERDUE, **WRITTEN), {"attempt": 0}),
+    (entry(LedgerStatus.QUEUED, outcome_unknown=True, **WRITTEN), {"tracking": "t2"}),
+], ids=["queued just now", "queued a while ago", "queued long ago (its delay ran long)", "replayed from poison",
+        "an earlier attempt's outcome unknown"])
+def test_a_message_knowing_its_written_entry_claims_it_unread_exactly_as_after_a_read(written, kwargs):
+    decision = unread(written, **kwargs)
+
+    # The very claim a read of the unchanged entry leads to, guarded by the writer's ETag.
+    assert isinstance(decision, TakeOver) and decision == retry(written, **kwargs)
+    assert decision.claim.etag == "e7" and decision.claim.status is LedgerStatus.PENDING
+
+
+@pytest.mark.parametrize(("written", "kwargs"), [
+    (None, {}),
+    (entry(LedgerStatus.QUEUED, retry_token="mine"), {}),
+    (entry(LedgerStatus.QUEUED, **WRITTEN), {"check": True}),
+    (entry(LedgerStatus.QUEUED, **WRITTEN), {"token": "an older message's"}),
+    (entry(LedgerStatus.PENDING, **WRITTEN), {}),
+    (entry(LedgerStatus.CREATED, **WRITTEN), {}),
+    (entry(LedgerStatus.FAILED, **WRITTEN), {"attempt": 3}),
+], ids=["no written entry (older message): read", "no etag: read", "a check: read",
+        "the entry names another message: read, never skip unread", "a live claim: read, never defer unread",
+        "created: read, never skip unread", "failed: read, never skip unread"])
+def test_without_a_claim_to_try_the_message_reads_first(written, kwargs):
+    assert unread(written, **kwargs) is None

@@ -8,6 +8,13 @@ and Salesforce going down. After every step no account may have two SAP customer
 Salesforce may only ever name the one that exists. At the end, with everything healthy again, every
 account must be CREATED with one number everywhere and nothing left in the retry queue.
 
+The reconcile queues some accounts too (it stores the QUEUED entry first, and its message carries that
+entry and its ETag, so the create claims it unread); workers also die just before an enqueue, which
+after the reconcile's write leaves an entry no message owns: the sweep (shared/usecases/sweep.py, a timer
+in production) runs in the schedule and at the end, as it does there. The spy on the ledger counts the
+unread claims and how many were refused because the entry had changed since (a copy of the message, a
+resend, a takeover), and one test checks the schedules make both happen.
+
 Time only moves between steps: a claim may be taken over only after stale_claim_after, which by
 contract exceeds the longest SAP unit of work, so moving the clock under a running SAP call would
 test a situation the design rules out. A failing seed's schedule is in the assertion message; thread
@@ -28,13 +35,18 @@ import pytest
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.mapping import split_name
 from shared.core.models import CustomerRequest
-from shared.core.retry_message import RetryMessage
+from shared.core.retry_message import RetryKind, RetryMessage
 from shared.core.validation import parse_customer_request
 from shared.sap import SapCustomerCreated, SapGateway, SapInterface, simulator
+from shared.settings import RetrySettings, load_settings
 from shared.storage.port import LedgerConflict
 from shared.usecases import Services, StorageUnavailable, create_customer, retry_create_customer
+from shared.usecases.reconcile import _claim_and_queue
+from shared.usecases.sweep import sweep_abandoned
+from tests.fakes.ports import InMemoryLedger, InMemoryRetryQueue, RecordingWriteBack
 from tests.support.concurrency import run_together
 from tests.support.samples import sample
+from tests.support.sap import simulated_gateway
 
 SEEDS = range(30)
 STEPS = 40
@@ -47,6 +59,36 @@ class WorkerCrashed(BaseException):
 
 
 _crash_point = threading.local()
+_handling = threading.local()  # the message this thread's worker was given, for the spy
+
+
+class UnreadClaimSpy(InMemoryLedger):
+    """The in-memory ledger, counting the claims a message made on the entry it carried (unread) and
+    how many of them the ETag refused because something had written the entry since."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unread_claims = 0
+        self.unread_refused = 0
+        self._count_lock = threading.Lock()
+
+    def update(self, entry: LedgerEntry) -> LedgerEntry:
+        message: RetryMessage | None = getattr(_handling, "message", None)
+        written = message.written_entry if message is not None else None
+        unread = written is not None and entry.status is LedgerStatus.PENDING and entry.etag == written.etag
+        try:
+            stored = super().update(entry)
+        except LedgerConflict:
+            if unread:
+                with self._count_lock:
+                    self.unread_claims += 1
+                    self.unread_refused += 1
+            raise
+        if unread:
+            with self._count_lock:
+                self.unread_claims += 1
+            _handling.message = None  # later writes of this worker are its own, not the unread claim
+        return stored
 
 
 class CrashingGateway(SapGateway):
@@ -96,6 +138,20 @@ class World:
         self.now = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
         services.clock = lambda: self.now
         services.sap = CrashingGateway(services.sap)
+        spy = UnreadClaimSpy()
+        assert not services.ledger.find(list(LedgerStatus))  # a fresh ledger, replaced by the spy
+        services.ledger = self.ledger = spy
+        self._queue = services.retry_queue
+        self._host_enqueue = self._queue.enqueue  # the host's own re-queueing never crashes
+
+        def enqueue_or_die(message: RetryMessage, delay_seconds: int = 0) -> None:
+            # Not before a write-back's message: a death there leaves the ledger showing the write-back
+            # pending, which nothing retries (the same as a queue outage there; shared/usecases/writeback.py).
+            if getattr(_crash_point, "where", None) == "before_enqueue" and message.kind is not RetryKind.WRITEBACK:
+                raise WorkerCrashed("killed between the ledger write and the enqueue")
+            self._host_enqueue(message, delay_seconds)
+
+        self._queue.enqueue = enqueue_or_die  # type: ignore[method-assign]
         self.requests = [_request_for(index) for index in range(self.rng.randint(2, 4))]
         self.handled: list[RetryMessage] = []  # every message a worker has been given, for redeliveries
         self.crash_rate = 0.2
@@ -105,18 +161,45 @@ class World:
         self.crashes = 0
         self._lock = threading.Lock()
         self.toggle_sap_faults(outage=False)  # start with a flaky SAP: a healthy one settles at once
+        for request in self.requests:  # some accounts start as the reconcile queues them
+            if self.rng.random() < 0.5:
+                self._record(f"reconcile queues {request.account_id}")
+                self.reconcile(request)()
 
     # ------------------------------------------------------------------ one method per operation
 
-    def send(self, request: CustomerRequest) -> Callable[[], None]:
-        """The flow sends the account (HTTP path)."""
+    def send(self, request: CustomerRequest, crash: str | None = None) -> Callable[[], None]:
+        """The flow sends the account (HTTP path); a killed worker answers nothing, the flow sends again."""
         def work() -> None:
+            _crash_point.where = crash
             try:
                 create_customer(request, self.services)
+            except WorkerCrashed:
+                with self._lock:
+                    self.crashes += 1
             except StorageUnavailable:
                 pass  # the flow sends again on 503
             except Exception as error:  # anything else is the finding
                 self._unexpected(f"create_customer({request.account_id})", error)
+            finally:
+                _crash_point.where = None
+        return work
+
+    def reconcile(self, request: CustomerRequest, crash: str | None = None) -> Callable[[], None]:
+        """The reconcile finds the account missing and queues its create (nothing, if it is known)."""
+        def work() -> None:
+            _crash_point.where = crash
+            try:
+                _claim_and_queue(request.account_id, request.to_payload(), self.services)
+            except WorkerCrashed:
+                with self._lock:
+                    self.crashes += 1
+            except StorageUnavailable:
+                pass  # the next run finds it again
+            except Exception as error:  # anything else is the finding
+                self._unexpected(f"reconcile({request.account_id})", error)
+            finally:
+                _crash_point.where = None
         return work
 
     def handle(self, message: RetryMessage, crash: str | None = None) -> Callable[[], None]:
@@ -124,22 +207,24 @@ class World:
         makes the same message visible again."""
         def work() -> None:
             _crash_point.where = crash
+            _handling.message = message
             try:
                 retry_create_customer(message, self.services)
             except WorkerCrashed:
                 with self._lock:
                     self.crashes += 1
-                self.services.retry_queue.enqueue(message, 30)
+                self._host_enqueue(message, 30)
             except LedgerConflict:
                 with self._lock:
                     self.ledger_conflicts += 1
-                self.services.retry_queue.enqueue(message, 30)
+                self._host_enqueue(message, 30)
             except StorageUnavailable:
-                self.services.retry_queue.enqueue(message, 30)
+                self._host_enqueue(message, 30)
             except Exception as error:  # anything else is the finding
                 self._unexpected(f"retry_create_customer({message.account_id}, attempt {message.attempt})", error)
             finally:
                 _crash_point.where = None
+                _handling.message = None
         self.handled.append(message)
         return work
 
@@ -162,8 +247,16 @@ class World:
             return
         index = self.rng.randrange(len(poison))
         parked = poison[index] if self.rng.random() < 0.2 else poison.pop(index)
-        self.services.retry_queue.enqueue(dataclasses.replace(_copy(parked), attempt=0), 0)
+        self._host_enqueue(dataclasses.replace(_copy(parked), attempt=0), 0)
         self._record(f"replay poison {parked.account_id} (attempt {parked.attempt})")
+
+    def sweep(self) -> None:
+        """The sweep timer: a check message for every stale claim and overdue queued entry."""
+        try:
+            report = sweep_abandoned(self.services)
+        except StorageUnavailable:
+            return
+        self._record(f"sweep: checks for {list(report.checked)}")
 
     def pass_time(self) -> None:
         stale_claim = self.services.stale_claim_after.total_seconds()
@@ -214,8 +307,10 @@ class World:
             self.replay_poison()
         elif roll < 0.88:
             self.pass_time()
-        elif roll < 0.95:
+        elif roll < 0.92:
             self.toggle_sap_faults()
+        elif roll < 0.95:
+            self.sweep()
         else:
             self.toggle_salesforce()
         self.assert_invariants()
@@ -230,13 +325,18 @@ class World:
         if kind < 0.65:
             message = self.take_message()
             if message is not None:
-                crash = self.rng.choice(["before_sap", "after_sap"]) if self.rng.random() < self.crash_rate else None
+                crash = self.rng.choice(["before_sap", "after_sap", "before_enqueue"]) \
+                    if self.rng.random() < self.crash_rate else None
                 self._record(f"deliver {message.kind} {message.account_id} attempt {message.attempt}"
                              + (f" (worker dies {crash})" if crash else ""))
                 return self.handle(message, crash)
         request = self.rng.choice(self.requests)
-        self._record(f"flow sends {request.account_id}")
-        return self.send(request)
+        crash = "before_enqueue" if self.rng.random() < self.crash_rate / 2 else None
+        if kind > 0.9:
+            self._record(f"reconcile {request.account_id}" + (f" (worker dies {crash})" if crash else ""))
+            return self.reconcile(request, crash)
+        self._record(f"flow sends {request.account_id}" + (f" (worker dies {crash})" if crash else ""))
+        return self.send(request, crash)
 
     def _run_together(self, work: list[Callable[[], None]]) -> None:
         run_together(*work)
@@ -253,6 +353,11 @@ class World:
         self.crash_rate = 0.0
         self._record("settle: SAP healthy, Salesforce up")
         self.drain()
+        # Whatever a dead worker left (a stale claim, a queued entry whose message was never sent) is
+        # past its window by now; the sweep's checks finish it.
+        self.now += timedelta(seconds=self.services.windows.queued_overdue_after.total_seconds() + 1)
+        self.sweep()
+        self.drain()
         for request in self.requests:
             entry = self.services.ledger.get(request.account_id)
             ran_out = entry is not None and entry.status is LedgerStatus.FAILED \
@@ -265,7 +370,7 @@ class World:
         self.assert_all_created()
         while self.services.retry_queue.poison:
             parked = self.services.retry_queue.poison.pop()
-            self.services.retry_queue.enqueue(dataclasses.replace(_copy(parked), attempt=0), 0)
+            self._host_enqueue(dataclasses.replace(_copy(parked), attempt=0), 0)
             self._record(f"settle: replay poison {parked.kind} {parked.account_id}")
         numbers_before_replay = {r.account_id: self._entry(r).customer_number for r in self.requests}
         self.drain()
@@ -373,3 +478,27 @@ def test_an_http_worker_killed_mid_create_is_finished_without_a_later_resend(fak
     world.drain()
 
     assert world._entry(request).status is LedgerStatus.CREATED
+
+
+def _fresh_services() -> Services:
+    """What the fake_services fixture builds, for a test that runs several worlds itself."""
+    settings = load_settings({"SAP_TRANSPORT": "simulator"})
+    return Services(sap=simulated_gateway(), ledger=InMemoryLedger(), retry_queue=InMemoryRetryQueue(),
+                    organisation=settings.sap_organisation,
+                    retry=RetrySettings(max_attempts=4, base_delay_seconds=1, max_delay_seconds=8),
+                    writeback=RecordingWriteBack(), stale_claim_after=timedelta(seconds=60))
+
+
+def test_the_schedules_claim_unread_and_fall_back_when_the_entry_changed():
+    claims = refused = 0
+    for seed in range(8):
+        system = simulator.SimulatedSap()
+        with simulator.use_system(system):
+            world = World(_fresh_services(), system, seed)
+            for _ in range(STEPS):
+                world.step()
+            world.settle()
+        claims += world.ledger.unread_claims
+        refused += world.ledger.unread_refused
+
+    assert claims > refused > 0  # the common path taken, and its fallback too (the entry had changed)

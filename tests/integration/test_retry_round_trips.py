@@ -1,0 +1,133 @@
+"""The table round trips of one retry on Azurite, counted on the wire: a message carrying the entry its
+writer stored (the reconcile's and the push path's do) claims it unread (claim, result: 2), and one
+whose entry changed since falls back to read and decide, still correct (refused claim, read, claim,
+result: 4). The HTTP path's retry message carries no entry and reads first (read, claim, result: 3).
+
+The product's own adapters (TableLedger, StorageRetryQueue) and the simulator; the message goes
+through the real queue and back, as the trigger gets it. Every HTTP request of the table client is
+counted (azure-core's raw_request_hook), so a retry of the SDK or a hidden read would show."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from azure.storage.queue import QueueClient
+
+from shared.core.ledger import LedgerStatus
+from shared.core.retry_message import RetryMessage
+from shared.core.retry_policy import RetryPolicy
+from shared.core.validation import parse_customer_request
+from shared.sap import simulator
+from shared.settings import Settings, load_settings
+from shared.storage.queue import parse_queue_body, storage_retry_queue_from_settings
+from shared.storage.table_ledger import table_ledger_from_settings
+from shared.usecases import Outcome, RetryOutcome, Services, create_customer, retry_create_customer
+from shared.usecases.reconcile import _claim_and_queue
+from tests.support.samples import sample
+from tests.support.sap import simulated_gateway
+
+pytestmark = pytest.mark.azurite
+
+
+class TableRequests:
+    """Counts the table client's HTTP requests."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, request: object) -> None:
+        with self._lock:
+            self.count += 1
+
+
+@pytest.fixture
+def table_requests() -> TableRequests:
+    return TableRequests()
+
+
+@pytest.fixture
+def services(storage_settings: Settings, sap_system: simulator.SimulatedSap,
+             table_requests: TableRequests) -> Services:
+    settings = load_settings({"SAP_TRANSPORT": "simulator"})
+    ledger = table_ledger_from_settings(storage_settings, raw_request_hook=table_requests)
+    # The flow writes back (as in the benchmark): the trips counted are the retry's own.
+    # No backoff: the queued message is visible at once, to be taken off the queue here.
+    return Services(sap=simulated_gateway(), ledger=ledger,
+                    retry_queue=storage_retry_queue_from_settings(storage_settings),
+                    organisation=settings.sap_organisation, writeback=None,
+                    retry=RetryPolicy(base_delay_seconds=0))
+
+
+def _through_the_queue(storage_settings: Settings) -> RetryMessage:
+    """The one message in the retry queue, as the trigger receives it."""
+    queue = QueueClient.from_connection_string(storage_settings.storage_connection, storage_settings.retry.queue_name)
+    [item] = queue.peek_messages(max_messages=32)
+    message = parse_queue_body(item.content)
+    assert isinstance(message, RetryMessage)
+    queue.clear_messages()
+    return message
+
+
+def _queued_through_the_queue(services: Services, system: simulator.SimulatedSap,
+                              storage_settings: Settings) -> RetryMessage:
+    """An account the reconcile queued (the QUEUED entry stored, then its create queued)."""
+    request = parse_customer_request(sample("german-account"))
+    assert _claim_and_queue(request.account_id, request.to_payload(), services)
+    return _through_the_queue(storage_settings)
+
+
+def test_a_retry_of_an_unchanged_entry_makes_two_table_round_trips(services, sap_system, storage_settings,
+                                                                   table_requests):
+    message = _queued_through_the_queue(services, sap_system, storage_settings)
+    assert message.written_entry is not None  # it carries the entry and its ETag
+    before = table_requests.count
+
+    assert retry_create_customer(message, services) is RetryOutcome.CREATED
+
+    assert table_requests.count - before == 2  # the ETag-guarded claim and the result
+    entry = services.ledger.get(message.account_id)
+    assert entry is not None and entry.status is LedgerStatus.CREATED
+    assert len(sap_system.created_customers()) == 1
+
+
+def test_a_retry_whose_entry_changed_falls_back_to_read_and_decide(services, sap_system, storage_settings,
+                                                                   table_requests):
+    message = _queued_through_the_queue(services, sap_system, storage_settings)
+    # Another write since the message was queued (here: an operator's note); the ETag it knew is gone.
+    current = services.ledger.get(message.account_id)
+    assert current is not None
+    services.ledger.update(current.evolve(last_error="operator: looked at it"))
+    before = table_requests.count
+
+    assert retry_create_customer(message, services) is RetryOutcome.CREATED
+
+    assert table_requests.count - before == 4  # refused claim (412), read, claim, result
+    entry = services.ledger.get(message.account_id)
+    assert entry is not None and entry.status is LedgerStatus.CREATED
+    assert len(sap_system.created_customers()) == 1
+
+
+def test_a_copy_of_a_message_that_already_ran_claims_nothing(services, sap_system, storage_settings,
+                                                             table_requests):
+    message = _queued_through_the_queue(services, sap_system, storage_settings)
+    assert retry_create_customer(message, services) is RetryOutcome.CREATED
+    before = table_requests.count
+
+    assert retry_create_customer(message, services) is RetryOutcome.SKIPPED  # the host's redelivery
+
+    assert table_requests.count - before == 2  # refused claim, the read that finds it created
+    assert len(sap_system.created_customers()) == 1
+
+
+def test_the_http_paths_retry_reads_first(services, sap_system, storage_settings, table_requests):
+    sap_system.faults.arm("communication_before")
+    assert create_customer(parse_customer_request(sample("german-account")), services).outcome is Outcome.QUEUED
+    message = _through_the_queue(storage_settings)
+    before = table_requests.count
+
+    assert message.written_entry is None
+    assert retry_create_customer(message, services) is RetryOutcome.CREATED
+
+    assert table_requests.count - before == 3  # read, claim, result: as every retry did before

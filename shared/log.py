@@ -21,23 +21,63 @@ _CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("sync_
 
 CORRELATION_FIELDS = ("account_id", "tracking_id", "invocation_id")
 
-# key=value, "key": "value" and key: value forms of secrets and personal data
-_SENSITIVE_KEYS = (
-    r"passw(?:or)?d|passwd|secret|token|access_token|refresh_token|api[_-]?key|sig|signature|"
-    r"sharedaccesskey|accountkey|private_key|authorization|client_secret|"
-    r"street|phone|tel1_numbr|postalcode|postl_cod1|name|name_2|name_3|name_4|e_mail|email"
+# The names whose values are masked, lower case. They match case-insensitively and also at the end of a
+# longer word ("username", "x-api-key"): what is masked is what follows the name and a ':' or '='.
+SENSITIVE_KEYS = (
+    "password", "passwd", "secret", "token", "access_token", "refresh_token", "api_key", "api-key", "apikey",
+    "sig", "signature", "sharedaccesskey", "accountkey", "private_key", "authorization", "client_secret",
+    "street", "phone", "tel1_numbr", "postalcode", "postl_cod1", "name", "name_2", "name_3", "name_4",
+    "e_mail", "email",
 )
+# key=value, "key": "value" and key: value forms of secrets and personal data
 _KEY_VALUE = re.compile(
     rf"""(?ix)
-    (?P<key>["']?(?:{_SENSITIVE_KEYS})["']?\s*[:=]\s*)
+    (?P<key>["']?(?:{"|".join(re.escape(key) for key in SENSITIVE_KEYS)})["']?\s*[:=]\s*)
     (?P<value>"[^"]*"|'[^']*'|[^\s,;&}}]+)
     """
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[a-z0-9._~+/=-]+")
+# Its names end in sensitive keys ("accountkey", "sharedaccesskey", "signature") followed by "=".
 _CONNECTION_KEY = re.compile(r"(?i)(AccountKey|SharedAccessKey|SharedAccessSignature)=([^;\s]+)")
+_SEPARATOR = re.compile(r"[:=]")
+_LONGEST_KEY = max(len(key) for key in SENSITIVE_KEYS)
+# How far before a separator a key is looked for; whitespace between key and separator is allowed.
+_KEY_WINDOW = 64
+
+
+def _may_need_redaction(text: str) -> bool:
+    """False only when none of the three patterns can match: every record passes through `redact`, and
+    the key-value pattern alone costs about a microsecond per character (it tries every key at every
+    position), while most messages ("create started", the host's "Executed ...") hold no key at all.
+
+    Exact, not a heuristic: `_KEY_VALUE` and `_CONNECTION_KEY` need a key right before a ':' or '='
+    (after optional whitespace and one quote), `_BEARER` needs "bearer" or "basic". Text that is not
+    ASCII always gets the full pass: case-insensitive matching lets some other letters stand for ASCII
+    ones (KELVIN SIGN for "k", LONG S for "s", dotted and dotless I for "i").
+    """
+    if not text.isascii():
+        return True
+    lowered = text.lower()
+    if "bearer" in lowered or "basic" in lowered:
+        return True
+    for separator in _SEPARATOR.finditer(lowered):
+        end = separator.start()
+        before = lowered[max(0, end - _KEY_WINDOW):end].rstrip()
+        if before.endswith(("'", '"')):
+            before = before[:-1]
+        if before.endswith(SENSITIVE_KEYS):
+            return True
+        if end > _KEY_WINDOW and len(before) <= _LONGEST_KEY:
+            return True  # a long run of whitespace: the key may start before the window
+    return False
 
 
 def redact(text: str) -> str:
+    """The text with secrets and personal data masked."""
+    return _masked(text) if _may_need_redaction(text) else text
+
+
+def _masked(text: str) -> str:
     text = _CONNECTION_KEY.sub(lambda m: f"{m.group(1)}=***", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} ***", text)
     return _KEY_VALUE.sub(lambda m: f"{m.group('key')}***", text)

@@ -6,6 +6,7 @@ be read from /proc; the connection tests use an in-process host with small limit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import select
@@ -188,6 +189,26 @@ def test_a_gzip_body_within_the_limit_reaches_the_function_decompressed(host_pro
     broken = requests.post(host_process.url, data=b"\x1f\x8b not gzip at all", timeout=10,
                            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
     assert broken.status_code == 400 and broken.json()["errors"][0]["field"] == "body"
+
+
+def test_a_body_arriving_in_pieces_reaches_the_function_whole(host_process):
+    """What has arrived is taken at once and the rest waited for: pieces of a body sent apart (each
+    within the read timeout) all reach the function, in order."""
+    body = json.dumps({"accountId": "001Dn00000AbCdEIAV", "name": "y" * 3000}).encode()
+    head = (b"POST /api/echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", host_process.port), timeout=10) as connection:
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection.sendall(head + body[:10])
+        for start in range(10, len(body), 1000):
+            time.sleep(0.05)
+            connection.sendall(body[start:start + 1000])
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    echoed = json.loads(answer.partition(b"\r\n\r\n")[2])
+    assert echoed == {"length": len(body), "sha256": hashlib.sha256(body).hexdigest()}
 
 
 def test_a_content_length_over_the_limit_is_refused_before_the_body_is_read(host_process):

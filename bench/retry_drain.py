@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -86,6 +87,30 @@ def _fill(connection_string: str, queue_name: str, bodies: list[str]) -> None:
         list(pool.map(client.send_message, encoded))
 
 
+async def _poll_like_the_listener(client: Any, count: int, batch_size: int, in_flight: int,
+                                  handle: Callable[[Any], Awaitable[None]], handled: Callable[[], int]) -> float:
+    """Seconds until `handled()` reaches `count`: receive batches of `batch_size` and handle each message
+    in its own task, receiving again once no more than newBatchThreshold (in_flight - batch_size) are
+    still running, as the local host's queue listener does."""
+    started = time.perf_counter()
+    tasks: set[asyncio.Task[None]] = set()
+    while handled() < count:
+        if len(tasks) <= in_flight - batch_size and handled() + len(tasks) < count:
+            batch = [message async for message in client.receive_messages(
+                messages_per_page=batch_size, max_messages=batch_size, visibility_timeout=30)]
+            for message in batch:
+                task = asyncio.create_task(handle(message))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            if batch:
+                continue
+        if tasks:
+            await asyncio.wait(set(tasks), return_when=asyncio.FIRST_COMPLETED)
+        else:
+            await asyncio.sleep(0.01)
+    return time.perf_counter() - started
+
+
 async def _receive_and_delete(connection_string: str, queue_name: str, count: int, batch_size: int,
                               in_flight: int) -> float:
     """Seconds to receive and delete `count` messages: batches of `batch_size`, deletes concurrent up to
@@ -102,24 +127,7 @@ async def _receive_and_delete(connection_string: str, queue_name: str, count: in
                 await client.delete_message(message.id, message.pop_receipt)
                 done += 1
 
-        started = time.perf_counter()
-        tasks: set[asyncio.Task[None]] = set()
-        while done < count:
-            # Receive again once no more than newBatchThreshold are still running, as the listener does.
-            if len(tasks) <= in_flight - batch_size and done + len(tasks) < count:
-                batch = [message async for message in client.receive_messages(
-                    messages_per_page=batch_size, max_messages=batch_size, visibility_timeout=30)]
-                for message in batch:
-                    task = asyncio.create_task(delete(message))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-                if batch:
-                    continue
-            if tasks:
-                await asyncio.wait(set(tasks), return_when=asyncio.FIRST_COMPLETED)
-            else:
-                await asyncio.sleep(0.01)
-        return time.perf_counter() - started
+        return await _poll_like_the_listener(client, count, batch_size, in_flight, delete, lambda: done)
 
 
 def _raw_rate(connection_string: str, bodies: list[str], batch_size: int, in_flight: int) -> float:
@@ -170,23 +178,8 @@ def _storage_work_rate(settings: dict[str, str], messages: list[Any], batch_size
                     await client.delete_message(message.id, message.pop_receipt)
                     done += 1
 
-                started = time.perf_counter()
-                tasks: set[asyncio.Task[None]] = set()
-                while done < len(messages):
-                    if len(tasks) <= in_flight - batch_size and done + len(tasks) < len(messages):
-                        batch = [message async for message in client.receive_messages(
-                            messages_per_page=batch_size, max_messages=batch_size, visibility_timeout=30)]
-                        for message in batch:
-                            task = asyncio.create_task(one(message))
-                            tasks.add(task)
-                            task.add_done_callback(tasks.discard)
-                        if batch:
-                            continue
-                    if tasks:
-                        await asyncio.wait(set(tasks), return_when=asyncio.FIRST_COMPLETED)
-                    else:
-                        await asyncio.sleep(0.01)
-                return time.perf_counter() - started
+                return await _poll_like_the_listener(client, len(messages), batch_size, in_flight, one,
+                                                     lambda: done)
 
     name = unique("benchwork")
     try:

@@ -22,6 +22,7 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce import exceptions as sf_errors
 
+from shared.http_sessions import new_session
 from shared.salesforce.port import (
     ACCOUNT_TYPE_FIELD,
     CUSTOMER_NUMBER_FIELD,
@@ -89,7 +90,7 @@ class SalesforceConnection:
                  timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS) -> None:
         _check_settings(settings)
         self._settings = settings
-        self._http = session if session is not None else requests.Session()
+        self._http = session if session is not None else new_session()
         if session is None and settings.ca_bundle:
             self._http.mount("https://", _TrustingAdapter(settings.ca_bundle))
         self.timeout_seconds = timeout_seconds

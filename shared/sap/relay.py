@@ -37,6 +37,7 @@ import requests
 
 from shared import telemetry
 from shared.core.models import CustomerCreation
+from shared.http_sessions import new_session
 from shared.sap import wire
 from shared.sap.errors import (
     SapConfigurationError,
@@ -141,7 +142,7 @@ class RelaySapGateway(SapGateway):
         self._credential = credential
         self._proof_key = proof_key.encode() if isinstance(proof_key, str) else proof_key
         self._timeouts = (connect_timeout_seconds, read_timeout_seconds)
-        self._session = session or requests.Session()
+        self._session = session or new_session()
         self._lock = threading.Lock()
         self._token: tuple[str, float] | None = None
         self._interface: SapInterface | None = None

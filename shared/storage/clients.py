@@ -71,7 +71,9 @@ def _pooled_transport(connection_timeout: float, read_timeout: float) -> Any:
     import requests
     from azure.core.pipeline.transport import RequestsTransport
 
-    session = requests.Session()
+    from shared.http_sessions import new_session
+
+    session = new_session()  # the environment read once, not on every request (shared/http_sessions.py)
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=_POOL_SIZE)
     session.mount("https://", adapter)
     session.mount("http://", adapter)

@@ -45,6 +45,10 @@ NOT_PROVISIONED: dict[str, str] = {
     "SAP_SIMULATOR_PASSWORD": "the simulator's logon check; the simulator is refused in Azure",
     "SAP_SIMULATOR_STATE_FILE": "the simulator's SQLite database (scripts/run, crash tests); refused in Azure",
     "SALESFORCE_CA_BUNDLE": "a CA for the fake Salesforce or a TLS-inspecting proxy; Azure uses the system CAs",
+    # read only to learn whether requests would use them (shared/http_sessions.py); the app never sets them
+    "REQUESTS_CA_BUNDLE": "requests' own CA variable: looked at, never provisioned (Azure uses the system CAs)",
+    "CURL_CA_BUNDLE": "requests' own CA variable: looked at, never provisioned (Azure uses the system CAs)",
+    "NETRC": "requests' netrc location: looked at, never provisioned (no netrc in Azure)",
     # the alternative the deployment does not use
     "SAP_RELAY_KEY_NAME": "a SAS Send rule; the app sends with its managed identity (Azure Relay Sender)",
     "SAP_RELAY_KEY": "a SAS Send key; the app sends with its managed identity (Azure Relay Sender)",

@@ -117,9 +117,13 @@ async def _receive_and_delete(connection_string: str, queue_name: str, count: in
     `in_flight` (the listener's own bounds), the same async client the local host polls with."""
     from azure.storage.queue.aio import QueueClient
 
+    from devhost.queue_listener import queue_transport
+
     done = 0
     slots = asyncio.Semaphore(in_flight)
-    async with QueueClient.from_connection_string(connection_string, queue_name) as client:
+    # The local host's own transport (no per-request look-ups in the environment), so the limit is
+    # what its queue client can do at best.
+    async with QueueClient.from_connection_string(connection_string, queue_name, transport=queue_transport()) as client:
 
         async def delete(message: Any) -> None:
             nonlocal done
@@ -151,6 +155,7 @@ def _storage_work_rate(settings: dict[str, str], messages: list[Any], batch_size
     from azure.data.tables import UpdateMode
     from azure.storage.queue.aio import QueueClient
 
+    from devhost.queue_listener import queue_transport
     from shared.settings import load_settings
     from shared.storage.clients import table_service_client
 
@@ -169,7 +174,7 @@ def _storage_work_rate(settings: dict[str, str], messages: list[Any], batch_size
     async def drain(name: str) -> float:
         loop = asyncio.get_running_loop()
         done = 0
-        async with QueueClient.from_connection_string(connection_string, name) as client:
+        async with QueueClient.from_connection_string(connection_string, name, transport=queue_transport()) as client:
             with ThreadPoolExecutor(max_workers=in_flight) as threads:
 
                 async def one(message: Any) -> None:

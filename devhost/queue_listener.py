@@ -20,7 +20,8 @@ import logging
 import math
 import os
 import random
-from collections.abc import Mapping
+import urllib.request
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +77,33 @@ def _development_storage(connection_string: str) -> str:
     return development_storage_connection_string(f"{proxy.rstrip('/')}:10001" if proxy else "http://127.0.0.1:10001")
 
 
+def aiohttp_reads_environment(proxies: Callable[[], Mapping[str, str]] = urllib.request.getproxies,
+                              netrc_variable: str | None = None, file_exists: Callable[[str], bool] = os.path.exists
+                              ) -> bool:
+    """Whether aiohttp's `trust_env` would find anything: a proxy or a netrc file.
+
+    azure-core's AioHttpTransport opens its session with `trust_env` (its `use_env_settings`, default
+    True), and aiohttp 3.14 then, on *every* request (client.py `_request`), looks up netrc auth in the
+    default executor and the environment's proxy with `asyncio.to_thread`: two thread hand-offs per
+    queue operation. What it reads there (helpers.py `proxies_from_env`, `netrc_from_env`) is
+    `urllib.request.getproxies()` and the NETRC file (or ~/.netrc, ~/_netrc on Windows). The host's
+    environment does not change while it runs, so it is read once, here.
+    """
+    if proxies():
+        return True
+    netrc_variable = os.environ.get("NETRC") if netrc_variable is None else netrc_variable
+    if netrc_variable is not None:
+        return True
+    return any(file_exists(os.path.expanduser(f"~/{name}")) for name in (".netrc", "_netrc"))
+
+
+def queue_transport() -> Any:
+    """The AioHttpTransport of the host's queue clients: `trust_env` only when aiohttp would find something."""
+    from azure.core.pipeline.transport import AioHttpTransport
+
+    return AioHttpTransport(use_env_settings=aiohttp_reads_environment())
+
+
 def queue_client(connection: str, queue_name: str, environ: Mapping[str, str] | None = None) -> QueueClient:
     """A client for the connection the binding names: "X" or "AzureWebJobsX" holds a connection string,
     or "X__queueServiceUri" / "X__serviceUri" a URI for identity-based access (DefaultAzureCredential)."""
@@ -86,13 +114,13 @@ def queue_client(connection: str, queue_name: str, environ: Mapping[str, str] | 
             if value.lower().replace(" ", "").startswith("usedevelopmentstorage=true"):
                 value = _development_storage(value)
             # No message encode/decode policy: the content is read and copied as stored (encoding is ours).
-            return QueueClient.from_connection_string(value, queue_name)
+            return QueueClient.from_connection_string(value, queue_name, transport=queue_transport())
         for suffix in ("__queueServiceUri", "__serviceUri"):
             uri = environ.get(f"{name}{suffix}", "").strip()
             if uri:
                 from azure.identity.aio import DefaultAzureCredential
 
-                return QueueClient(uri, queue_name, credential=DefaultAzureCredential())
+                return QueueClient(uri, queue_name, credential=DefaultAzureCredential(), transport=queue_transport())
     raise QueueConnectionError(
         f"queue connection {connection!r}: set app setting {connection} (connection string, e.g. "
         f"UseDevelopmentStorage=true) or {connection}__queueServiceUri"

@@ -199,8 +199,11 @@ class RfcSapGateway(SapGateway):
     def __init__(self, logon_parameters: Mapping[str, str], rfc_module: Any = None,
                  module_loader: Callable[[], Any] = import_rfc_module, timeout_seconds: float | None = None,
                  no_match_messages: Collection[tuple[str, str]] = (), pool_size: int = 0,
-                 idle_check_seconds: float = DEFAULT_IDLE_CHECK_SECONDS) -> None:
+                 idle_check_seconds: float = DEFAULT_IDLE_CHECK_SECONDS, call_log_level: int = logging.INFO) -> None:
         self._logon_parameters = dict(logon_parameters)
+        # The level of the one "SAP create <outcome> in N ms" record per create: INFO in the agent, where
+        # it is the record of each relayed create; the function app passes DEBUG (shared/bootstrap.py).
+        self._call_log_level = call_log_level
         # pyrfc 3 cancels an RFC call that runs longer than config["timeout"] seconds; without it a
         # hung SAP work process would hold the function (and its ledger claim) until the host kills it.
         self._connection_config = {"timeout": max(1, round(timeout_seconds))} if timeout_seconds else {}
@@ -260,8 +263,8 @@ class RfcSapGateway(SapGateway):
             raise
         finally:
             elapsed_ms = round((time.monotonic() - started) * 1000)
-            logger.info("SAP create %s in %d ms", outcome, elapsed_ms,
-                        extra={"account_id": creation.account_id, "duration_ms": elapsed_ms})
+            logger.log(self._call_log_level, "SAP create %s in %d ms", outcome, elapsed_ms,
+                       extra={"account_id": creation.account_id, "duration_ms": elapsed_ms})
 
     def read_customer(self, customer_number: str, company_code: str | None = None) -> dict[str, Any]:
         """GETDETAIL2's answer plus GETSALESAREAS' SALESAREAS (and its RETURN as SALESAREAS_RETURN)."""

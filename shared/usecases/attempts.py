@@ -43,8 +43,9 @@ def with_guard(creation: CustomerCreation, entry: LedgerEntry) -> CustomerCreati
 
 def record_created(entry: LedgerEntry, created: SapCustomerCreated, services: Services,
                     warnings: tuple[MappingWarning, ...], first_attempt: bool) -> CreateResult:
+    # The one record of a success, first attempt or retry (its attempt number tells which).
     logger.info("customer %s in SAP", "adopted" if created.adopted else "created",
-                extra={"customer_number": created.customer_number})
+                extra={"customer_number": created.customer_number, "attempt": entry.attempts + 1})
     services.metrics.outcome(SyncOutcome.ADOPTED if created.adopted else SyncOutcome.CREATED)
     writeback = WriteBackStatus.PENDING if services.writeback else WriteBackStatus.NOT_NEEDED
     stored = update_quietly(entry.evolve(status=LedgerStatus.CREATED, customer_number=created.customer_number,

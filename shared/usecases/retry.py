@@ -93,7 +93,6 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
     except SapError as error:
         record_permanent_failure(claimed, error, services)
         return RetryOutcome.REJECTED
-    logger.info("retry succeeded", extra={"attempt": message.attempt + 1})
     record_created(claimed.evolve(attempts=message.attempt), created, services, (), first_attempt=False)
     return RetryOutcome.CREATED
 

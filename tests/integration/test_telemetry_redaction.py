@@ -209,7 +209,8 @@ def test_every_record_of_a_sync_carries_account_tracking_and_invocation_ids(capt
         attributes = record.log_record.attributes
         assert attributes.get("account_id") and attributes.get("invocation_id"), record.log_record.body
     # a record of a create that reached SAP names its tracking id too
-    assert any(r.log_record.attributes.get("tracking_id") for r in ours if r.log_record.body == "create started")
+    assert any(r.log_record.attributes.get("tracking_id") for r in ours
+               if r.log_record.body == "customer created in SAP")
 
 
 def test_the_run_is_counted_by_outcome_and_timed(captured):

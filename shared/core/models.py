@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 
@@ -60,7 +60,10 @@ class CustomerRequest:
             "sales_organization": "salesOrganization", "distribution_channel": "distributionChannel",
             "division": "division", "reference_customer": "referenceCustomer",
         }
-        return {names[key]: value for key, value in asdict(self).items() if value is not None}
+        # Field by field (every value is a flat string): `asdict` would deep-copy each one, a tenth of a
+        # millisecond per request. A field missing from `names` still fails loudly here.
+        values = ((member.name, getattr(self, member.name)) for member in fields(self))
+        return {names[name]: value for name, value in values if value is not None}
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from shared.sap.simulator.interfaces import (
     STRUCTURES,
     FunctionDescription,
     Structures,
+    StructureTable,
     Truncations,
     fill_parameters,
     function_description,
@@ -87,7 +88,8 @@ class SimulatedSap:
                  structures: Structures | None = None, today: Callable[[], date] = date.today,
                  sleep: Callable[[float], object] = time.sleep) -> None:
         self.customizing = customizing or Customizing()
-        self.structures: Structures = copy.deepcopy(dict(structures if structures is not None else STRUCTURES))
+        self.structures: Structures = StructureTable(copy.deepcopy(dict(structures if structures is not None
+                                                                        else STRUCTURES)))
         self.today = today
         self.sleep = sleep
         self.truncations = Truncations()

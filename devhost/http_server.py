@@ -418,6 +418,11 @@ class HttpTriggerHandler:
         )
         result = await self._invoker.invoke(route.spec, trigger)
         response = response_for(result)
+        # The answer is sent first, then the host's "Executed" line is written: the Functions host logs it
+        # in its own process, so the caller never waits for it. aiohttp takes a response that is already
+        # sent (finish_response: prepare and write_eof do nothing a second time).
+        await response.prepare(request)
+        await response.write_eof()
         log_executed(result, f"httpTrigger {request.method} {request.rel_url.path} -> {response.status}")
         return response
 

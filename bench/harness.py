@@ -118,7 +118,7 @@ class RunningApp:
 
 
 @contextlib.contextmanager
-def running_app(settings: Mapping[str, str], *, polling_cap_seconds: float = 0.5) -> Iterator[RunningApp]:
+def running_app(settings: Mapping[str, str], *, polling_cap_seconds: float | None = 0.5) -> Iterator[RunningApp]:
     """The local host serving function_app.py with these settings over a fresh simulator; the ledger
     table and queues are removed afterwards."""
     from devhost import LocalHost

@@ -18,7 +18,7 @@ from shared.core.listing import MAX_PAGE_SIZE, ListingQuery
 from shared.settings import Settings
 from shared.usecases import list_accounts as list_ledger
 from shared.usecases import sweep_abandoned
-from shared.usecases.sweep import abandoned
+from shared.usecases.sweep import abandoned, abandoned_writebacks
 
 
 def list_accounts(settings: Settings, statuses: list[str] | None, older_than_minutes: int | None,
@@ -66,10 +66,17 @@ def sweep(settings: Settings, dry_run: bool) -> int:
         found = abandoned(services)
         for entry in found:
             print(f"{entry.account_id}  {entry.status.value}  updated {entry.updated_at.isoformat(timespec='seconds')}")
-        print(f"{len(found)} abandoned account(s); run without --dry-run to queue their checks")
+        writebacks = abandoned_writebacks(services)
+        for entry in writebacks:
+            print(f"{entry.account_id}  created, write-back pending  "
+                  f"updated {entry.updated_at.isoformat(timespec='seconds')}")
+        print(f"{len(found)} abandoned account(s), {len(writebacks)} abandoned write-back(s); "
+              "run without --dry-run to queue their checks and write-backs")
         return ExitCode.DONE
     report = sweep_abandoned(services)
     print(f"Queued a check for {len(report.checked)} abandoned account(s).")
+    if report.writebacks:
+        print(f"Queued the Salesforce write-back again for {len(report.writebacks)} created account(s).")
     if report.without_request:
         print(f"{len(report.without_request)} abandoned account(s) hold no request to finish them with "
               f"(the next send from the flow does): {', '.join(report.without_request)}")

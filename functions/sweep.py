@@ -27,6 +27,6 @@ def sweep_abandoned_claims(timer: func.TimerRequest) -> None:
         from shared.usecases import sweep_abandoned
 
     report = sweep_abandoned(bootstrap.services())
-    if report.checked or report.without_request:
-        logger.warning("sweep: %d check(s) queued, %d abandoned without a request",
-                       len(report.checked), len(report.without_request))
+    if report.checked or report.without_request or report.writebacks:
+        logger.warning("sweep: %d check(s) queued, %d abandoned without a request, %d write-back(s) queued again",
+                       len(report.checked), len(report.without_request), len(report.writebacks))

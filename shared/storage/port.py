@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection
 from datetime import datetime
 
-from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.listing import LedgerPage, ListingQuery
 from shared.core.retry_message import RetryMessage
 
@@ -49,10 +49,10 @@ class Ledger(ABC):
 
     @abstractmethod
     def find(self, statuses: Collection[LedgerStatus], updated_before: datetime | None = None,
-             limit: int = 1000) -> list[LedgerEntry]:
-        """Entries in one of `statuses` (last changed before `updated_before`, when given), at most
-        `limit`: what the sweep, the operations command and monitoring look for. A scan of the table,
-        never on a request's path."""
+             limit: int = 1000, writeback: WriteBackStatus | None = None) -> list[LedgerEntry]:
+        """Entries in one of `statuses` (last changed before `updated_before`, and in write-back state
+        `writeback`, when given), at most `limit`: what the sweep, the operations command and
+        monitoring look for. A scan of the table, never on a request's path."""
 
     @abstractmethod
     def list_entries(self, query: ListingQuery) -> LedgerPage:

@@ -208,7 +208,7 @@ class TableLedger(Ledger):
         return _from_entity(entity, entity.metadata.get("etag"))
 
     def find(self, statuses: Collection[LedgerStatus], updated_before: datetime | None = None,
-             limit: int = 1000) -> list[LedgerEntry]:
+             limit: int = 1000, writeback: WriteBackStatus | None = None) -> list[LedgerEntry]:
         chosen = sorted({LedgerStatus(status).value for status in statuses})
         if not chosen:
             return []
@@ -219,6 +219,9 @@ class TableLedger(Ledger):
         if updated_before is not None:
             parameters["before"] = _utc(updated_before)
             query += " and UpdatedAt lt @before"
+        if writeback is not None:
+            parameters["writeback"] = WriteBackStatus(writeback).value
+            query += " and WriteBack eq @writeback"
 
         def scan() -> list[LedgerEntry]:
             found: list[LedgerEntry] = []

@@ -7,6 +7,13 @@ from the SAP gateway's bound on one unit of work; the longest retry delay plus t
 and a check message is queued for each: it takes the account over with the request the ledger holds,
 searching SAP first where the dead worker may have reached it (shared.core.claims). Run by the
 SweepAbandonedClaims timer function every 5 minutes, and by `python -m admin sweep`.
+
+It also finishes write-backs nobody is doing: a `created` entry whose Salesforce write-back is still
+`pending` past the claim window belongs to a worker that died between recording the customer and
+writing its number back, or that could not queue the write-back's retry (the queue was down). A
+write-back message is queued for each. Writing the same number to the same account again is harmless,
+so a slow but living worker racing it costs one extra Salesforce call, never a wrong value. A write-back
+that gave up is `failed` (only a replay from the poison queue retries it), so the sweep leaves it alone.
 """
 
 from __future__ import annotations
@@ -14,11 +21,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.log import sync_context
 from shared.storage.port import RetryQueueUnavailable
 from shared.usecases.services import Services, StorageUnavailable, ledger_call
+from shared.usecases.writeback import set_writeback
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +38,7 @@ SWEEP_LIMIT = 200
 class SweepReport:
     checked: tuple[str, ...]  # accounts a check message was queued for
     without_request: tuple[str, ...]  # abandoned, but the ledger holds no request to finish them with
+    writebacks: tuple[str, ...] = ()  # created accounts whose abandoned write-back was queued again
 
 
 def abandoned(services: Services, limit: int = SWEEP_LIMIT) -> list[LedgerEntry]:
@@ -39,6 +48,15 @@ def abandoned(services: Services, limit: int = SWEEP_LIMIT) -> list[LedgerEntry]
     stale = ledger_call(services.ledger.find, [LedgerStatus.PENDING], now - windows.stale_claim_after, limit)
     overdue = ledger_call(services.ledger.find, [LedgerStatus.QUEUED], now - windows.queued_overdue_after, limit)
     return (stale + overdue)[:limit]
+
+
+def abandoned_writebacks(services: Services, limit: int = SWEEP_LIMIT) -> list[LedgerEntry]:
+    """`created` entries whose write-back is still `pending` past the claim window (write-back by the
+    function only: with the flow writing back, or write-back off, there is none)."""
+    if services.writeback is None:
+        return []
+    before = services.clock() - services.windows.stale_claim_after
+    return ledger_call(services.ledger.find, [LedgerStatus.CREATED], before, limit, WriteBackStatus.PENDING)
 
 
 def sweep_abandoned(services: Services, limit: int = SWEEP_LIMIT) -> SweepReport:
@@ -60,4 +78,24 @@ def sweep_abandoned(services: Services, limit: int = SWEEP_LIMIT) -> SweepReport
                 raise StorageUnavailable("the sweep could not queue its checks; it runs again later") from None
             logger.warning("abandoned %s entry: check queued", entry.status.value)
             checked.append(entry.account_id)
-    return SweepReport(tuple(checked), tuple(without_request))
+    return SweepReport(tuple(checked), tuple(without_request), tuple(_requeue_writebacks(services, limit)))
+
+
+def _requeue_writebacks(services: Services, limit: int) -> list[str]:
+    queued: list[str] = []
+    for entry in abandoned_writebacks(services, limit):
+        if entry.customer_number is None:  # a created entry always has one; never guess
+            continue
+        with sync_context(account_id=entry.account_id, tracking_id=entry.tracking_id):
+            message = RetryMessage(kind=RetryKind.WRITEBACK, account_id=entry.account_id, tracking_id=entry.tracking_id,
+                                   payload={}, attempt=1, first_seen_at=entry.created_at.isoformat(),
+                                   last_error=entry.last_error, customer_number=entry.customer_number)
+            try:
+                services.retry_queue.enqueue(message, 0)
+            except RetryQueueUnavailable:
+                raise StorageUnavailable("the sweep could not queue its write-backs; it runs again later") from None
+            # Best effort: should this fail, the entry stays `pending` and the next sweep queues it again.
+            set_writeback(entry.account_id, WriteBackStatus.QUEUED, services, last_error=entry.last_error)
+            logger.warning("abandoned write-back: queued again")
+            queued.append(entry.account_id)
+    return queued

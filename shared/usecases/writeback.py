@@ -73,8 +73,10 @@ def retry_write_back(message: RetryMessage, services: Services) -> RetryOutcome:
             services.retry_queue.send_to_poison(follow_up)
             logger.error("write-back: giving up after %d attempts; parked in the poison queue", attempts)
             services.metrics.outcome(SyncOutcome.POISONED, reason="writeback")
-            set_writeback(message.account_id, WriteBackStatus.PENDING, services,
-                           last_error=f"write-back gave up after {attempts} attempts: {error}")
+            # Nothing retries it now but a replay from the poison queue (`admin poison replay`), so it is
+            # not `pending` (the sweep finishes those): failed, with the reason, until the replay.
+            set_writeback(message.account_id, WriteBackStatus.FAILED, services,
+                          last_error=f"write-back gave up after {attempts} attempts: {error}")
             return RetryOutcome.GAVE_UP
         services.retry_queue.enqueue(follow_up, write_back_delay(attempts, error, services))
         services.metrics.outcome(SyncOutcome.RETRIED, reason="writeback")

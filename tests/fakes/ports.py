@@ -59,11 +59,12 @@ class InMemoryLedger(Ledger):
             self._rows[entry.account_id] = stored
             return stored
 
-    def find(self, statuses, updated_before=None, limit: int = 1000) -> list[LedgerEntry]:
+    def find(self, statuses, updated_before=None, limit: int = 1000, writeback=None) -> list[LedgerEntry]:
         self._check()
         with self._lock:
             rows = [row for row in self._rows.values() if row.status in set(statuses)
-                    and (updated_before is None or row.updated_at < updated_before)]
+                    and (updated_before is None or row.updated_at < updated_before)
+                    and (writeback is None or row.writeback is writeback)]
         return sorted(rows, key=lambda row: row.account_id)[:limit]
 
     def list_entries(self, query: ListingQuery) -> LedgerPage:

@@ -205,3 +205,17 @@ def test_find_returns_entries_of_the_given_statuses_changed_before_a_moment(ledg
                                                           "001Dn00000Find2AAA"]
     assert len(ledger.find([LedgerStatus.PENDING, LedgerStatus.QUEUED], limit=2)) == 2
     assert ledger.find([]) == []
+
+
+def test_find_narrows_to_a_write_back_state_on_the_table_itself(ledger):
+    old = NOW - timedelta(days=1)
+    states = [(LedgerStatus.CREATED, WriteBackStatus.PENDING), (LedgerStatus.CREATED, WriteBackStatus.DONE),
+              (LedgerStatus.CREATED, WriteBackStatus.FAILED), (LedgerStatus.QUEUED, WriteBackStatus.PENDING)]
+    for index, (status, writeback) in enumerate(states):
+        ledger.claim(pending(f"001Dn00000Wb{index}AAAAA").evolve(status=status, writeback=writeback, updated_at=old,
+                                                             customer_number="0000100123"))
+
+    found = ledger.find([LedgerStatus.CREATED], NOW, writeback=WriteBackStatus.PENDING)
+
+    assert [(entry.account_id, entry.writeback) for entry in found] == [("001Dn00000Wb0AAAAA",
+                                                                          WriteBackStatus.PENDING)]

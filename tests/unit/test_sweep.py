@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.core.ledger import LedgerStatus
+from shared.core.ledger import LedgerStatus, WriteBackStatus
 from shared.core.mapping import split_name
+from shared.core.retry_message import RetryKind
 from shared.core.validation import parse_customer_request
+from shared.salesforce.port import AccountWriteBack
 from shared.sap import SapGateway, SapInterface
 from shared.usecases import RetryOutcome, Services, create_customer, retry_create_customer, sweep_abandoned
 from tests.support.samples import sample
@@ -142,3 +144,93 @@ def test_a_created_answer_leaves_no_request_in_the_ledger(services):
     request = parse_customer_request(sample("german-account"))
     create_customer(request, services)
     assert services.ledger.get(request.account_id).payload is None
+
+
+class DyingWriteBack(AccountWriteBack):
+    """The worker dies as it starts the Salesforce write-back: the customer is recorded, its number not written."""
+
+    def record_created(self, account_id: str, customer_number: str, synced_at: datetime) -> None:
+        raise WorkerDied
+
+    def record_failed(self, account_id: str, error: str, synced_at: datetime) -> None:
+        raise WorkerDied
+
+    def check_login(self) -> None:
+        pass
+
+
+def test_a_write_back_whose_worker_died_is_finished_by_the_sweep(services, clock, sap_system):
+    request = parse_customer_request(sample("german-account"))
+    with pytest.raises(WorkerDied):
+        create_customer(request, dataclasses.replace(services, writeback=DyingWriteBack()))
+    entry = services.ledger.get(request.account_id)
+    assert (entry.status, entry.writeback) == (LedgerStatus.CREATED, WriteBackStatus.PENDING)
+    assert services.retry_queue.take_all() == []
+
+    assert sweep_abandoned(services).writebacks == ()  # inside the window: the worker may still be at it
+    clock.now += services.stale_claim_after + timedelta(seconds=1)
+    report = sweep_abandoned(services)
+
+    assert report.writebacks == (request.account_id,) and report.checked == ()
+    assert services.ledger.get(request.account_id).writeback is WriteBackStatus.QUEUED
+    assert drain(services) == [RetryOutcome.WRITTEN_BACK]
+    assert services.writeback.created[request.account_id] == [entry.customer_number]
+    assert services.ledger.get(request.account_id).writeback is WriteBackStatus.DONE
+    assert len(sap_system.customers_where("NAME", split_name(request.name)[0])) == 1  # SAP never again
+    assert sweep_abandoned(services).writebacks == ()
+
+
+def test_a_write_back_that_could_not_be_queued_is_queued_by_a_later_sweep(services, clock):
+    request = parse_customer_request(sample("german-account"))
+    services.writeback.unavailable = True
+    services.retry_queue.available = False  # Salesforce down, and the queue for its retry too
+    result = create_customer(request, services)
+    assert result.writeback is WriteBackStatus.PENDING
+    services.writeback.unavailable = False
+    services.retry_queue.available = True
+
+    clock.now += services.stale_claim_after + timedelta(seconds=1)
+    assert sweep_abandoned(services).writebacks == (request.account_id,)
+    assert drain(services) == [RetryOutcome.WRITTEN_BACK]
+    assert services.writeback.created[request.account_id] == [result.customer_number]
+
+
+def test_a_write_back_that_gave_up_is_failed_and_left_to_a_replay_from_the_poison_queue(services, clock):
+    request = parse_customer_request(sample("german-account"))
+    services.writeback.unavailable = True
+    create_customer(request, services)
+    outcomes = drain(services)
+
+    assert outcomes[-1] is RetryOutcome.GAVE_UP
+    entry = services.ledger.get(request.account_id)
+    assert entry.writeback is WriteBackStatus.FAILED and "gave up" in entry.last_error
+    assert [message.kind for message in services.retry_queue.poison] == [RetryKind.WRITEBACK]
+    clock.now += timedelta(days=1)
+    assert sweep_abandoned(services).writebacks == ()
+
+
+@pytest.mark.parametrize(("writeback", "age", "swept"), [
+    (WriteBackStatus.PENDING, timedelta(minutes=10), True),
+    (WriteBackStatus.PENDING, timedelta(seconds=5), False),  # the worker may still be writing it
+    (WriteBackStatus.QUEUED, timedelta(days=1), False),  # its message does it
+    (WriteBackStatus.DONE, timedelta(days=1), False),
+    (WriteBackStatus.FAILED, timedelta(days=1), False),  # rejected or gave up: a person or a replay
+    (WriteBackStatus.NOT_NEEDED, timedelta(days=1), False),
+], ids=["pending-past-window", "pending-recent", "queued", "done", "failed", "not-needed"])
+def test_which_created_accounts_get_their_write_back_again(services, clock, writeback, age, swept):
+    request = parse_customer_request(sample("german-account"))
+    create_customer(request, services)
+    entry = services.ledger.get(request.account_id)
+    services.ledger.update(entry.evolve(writeback=writeback, updated_at=clock.now - age))
+
+    assert sweep_abandoned(services).writebacks == ((request.account_id,) if swept else ())
+
+
+def test_without_write_back_by_the_function_the_sweep_writes_nothing_back(services, clock):
+    request = parse_customer_request(sample("german-account"))
+    create_customer(request, services)
+    entry = services.ledger.get(request.account_id)
+    services.ledger.update(entry.evolve(writeback=WriteBackStatus.PENDING, updated_at=clock.now - timedelta(days=1)))
+
+    assert sweep_abandoned(dataclasses.replace(services, writeback=None)).writebacks == ()
+    assert services.retry_queue.take_all() == []

@@ -420,10 +420,15 @@ class HttpTriggerHandler:
         response = response_for(result)
         # The answer is sent first, then the host's "Executed" line is written: the Functions host logs it
         # in its own process, so the caller never waits for it. aiohttp takes a response that is already
-        # sent (finish_response: prepare and write_eof do nothing a second time).
-        await response.prepare(request)
-        await response.write_eof()
-        log_executed(result, f"httpTrigger {request.method} {request.rel_url.path} -> {response.status}")
+        # sent (finish_response: prepare and write_eof do nothing a second time). A caller that went away
+        # meanwhile: aiohttp's finish_response treats the same ConnectionError as it would have.
+        try:
+            await response.prepare(request)
+            await response.write_eof()
+        except ConnectionError:
+            pass
+        finally:
+            log_executed(result, f"httpTrigger {request.method} {request.rel_url.path} -> {response.status}")
         return response
 
 

@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -210,6 +211,16 @@ def test_literal_route_wins_and_optional_and_catch_all_parameters(local_host):
 def test_default_route_is_the_function_name_and_async_functions_are_awaited(local_host):
     response = requests.get(f"{local_host.base_url}/sample/slow_async", timeout=10)
     assert response.status_code == 204
+
+
+def test_an_invocation_whose_caller_went_away_still_gets_its_executed_line(local_host, caplog):
+    caplog.set_level(logging.INFO, logger="devhost")
+    host, port = local_host.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host.replace("localhost", "127.0.0.1"), int(port)), timeout=10) as caller:
+        caller.sendall(b"GET /sample/slow_async HTTP/1.1\r\nHost: x\r\n\r\n")
+        # Reset at once (no FIN handshake): the answer is written to a connection that is gone.
+        caller.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    assert _eventually_logged(caplog, lambda message: "Executed 'Functions.slow_async'" in message)
 
 
 def test_unhandled_exception_is_a_500_with_the_traceback_in_the_log(local_host, caplog):

@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.log import sync_context
-from shared.storage.port import RetryQueueUnavailable
+from shared.storage.port import LedgerConflict, RetryQueueUnavailable
 from shared.usecases.services import Services, StorageUnavailable, ledger_call
-from shared.usecases.writeback import set_writeback
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +93,14 @@ def _requeue_writebacks(services: Services, limit: int) -> list[str]:
                 services.retry_queue.enqueue(message, 0)
             except RetryQueueUnavailable:
                 raise StorageUnavailable("the sweep could not queue its write-backs; it runs again later") from None
-            # Best effort: should this fail, the entry stays `pending` and the next sweep queues it again.
-            set_writeback(entry.account_id, WriteBackStatus.QUEUED, services, last_error=entry.last_error)
+            # Guarded by the ETag the entry was found with: a worker that finished the write-back since then
+            # (DONE, or FAILED) keeps its state, and the message writes the same number once more. Should
+            # storage refuse, the entry stays `pending` and the next sweep queues it again.
+            try:
+                ledger_call(services.ledger.update, entry.evolve(writeback=WriteBackStatus.QUEUED,
+                                                                 updated_at=services.clock()))
+            except LedgerConflict:
+                logger.info("write-back state changed since the sweep found it; left as it is")
             logger.warning("abandoned write-back: queued again")
             queued.append(entry.account_id)
     return queued

@@ -234,3 +234,25 @@ def test_without_write_back_by_the_function_the_sweep_writes_nothing_back(servic
 
     assert sweep_abandoned(dataclasses.replace(services, writeback=None)).writebacks == ()
     assert services.retry_queue.take_all() == []
+
+
+def test_a_write_back_finished_while_the_sweep_queued_it_again_stays_done(services, clock):
+    request = parse_customer_request(sample("german-account"))
+    with pytest.raises(WorkerDied):
+        create_customer(request, dataclasses.replace(services, writeback=DyingWriteBack()))
+    clock.now += services.stale_claim_after + timedelta(seconds=1)
+    found = services.ledger.get(request.account_id)
+
+    class LateWorker(type(services.retry_queue)):  # the slow worker finishes as the sweep queues
+        def enqueue(self, message, delay_seconds=0):
+            super().enqueue(message, delay_seconds)
+            entry = services.ledger.get(request.account_id)
+            services.ledger.update(entry.evolve(writeback=WriteBackStatus.DONE))
+
+    queue = LateWorker()
+    report = sweep_abandoned(dataclasses.replace(services, retry_queue=queue))
+
+    assert report.writebacks == (request.account_id,)
+    assert services.ledger.get(request.account_id).writeback is WriteBackStatus.DONE  # not set back to queued
+    assert found.writeback is WriteBackStatus.PENDING
+    assert [message.customer_number for message in queue.take_all()] == [found.customer_number]

@@ -77,9 +77,9 @@ def _development_storage(connection_string: str) -> str:
     return development_storage_connection_string(f"{proxy.rstrip('/')}:10001" if proxy else "http://127.0.0.1:10001")
 
 
-def aiohttp_reads_environment(proxies: Callable[[], Mapping[str, str]] = urllib.request.getproxies,
-                              netrc_variable: str | None = None, file_exists: Callable[[str], bool] = os.path.exists
-                              ) -> bool:
+def aiohttp_reads_environment(environ: Mapping[str, str] | None = None,
+                              proxies: Callable[[], Mapping[str, str]] = urllib.request.getproxies,
+                              file_exists: Callable[[str], bool] = os.path.exists) -> bool:
     """Whether aiohttp's `trust_env` would find anything: a proxy or a netrc file.
 
     azure-core's AioHttpTransport opens its session with `trust_env` (its `use_env_settings`, default
@@ -89,19 +89,25 @@ def aiohttp_reads_environment(proxies: Callable[[], Mapping[str, str]] = urllib.
     `urllib.request.getproxies()` and the NETRC file (or ~/.netrc, ~/_netrc on Windows). The host's
     environment does not change while it runs, so it is read once, here.
     """
+    environ = os.environ if environ is None else environ
     if proxies():
         return True
-    netrc_variable = os.environ.get("NETRC") if netrc_variable is None else netrc_variable
-    if netrc_variable is not None:
+    if environ.get("NETRC") is not None:
         return True
     return any(file_exists(os.path.expanduser(f"~/{name}")) for name in (".netrc", "_netrc"))
 
 
 def queue_transport() -> Any:
-    """The AioHttpTransport of the host's queue clients: `trust_env` only when aiohttp would find something."""
-    from azure.core.pipeline.transport import AioHttpTransport
+    """The AioHttpTransport of the host's queue clients: `trust_env` only when aiohttp would find something.
 
-    return AioHttpTransport(use_env_settings=aiohttp_reads_environment())
+    A transport handed to a client keeps its own timeouts (azure-core's 300 s); the storage SDK sets its
+    20 s connect and 60 s read only on the transport it makes itself (base_client_async.py), so they
+    are set here from the SDK's own constants."""
+    from azure.core.pipeline.transport import AioHttpTransport
+    from azure.storage.queue._shared.constants import CONNECTION_TIMEOUT, READ_TIMEOUT
+
+    return AioHttpTransport(use_env_settings=aiohttp_reads_environment(), connection_timeout=CONNECTION_TIMEOUT,
+                            read_timeout=READ_TIMEOUT)
 
 
 def queue_client(connection: str, queue_name: str, environ: Mapping[str, str] | None = None) -> QueueClient:

@@ -94,11 +94,15 @@ def _freeze_what_the_start_made() -> None:
     Those objects live as long as the process, yet every full collection walks them all again: about
     17 ms each with this app's 86,000 tracked objects (bench/README.md, "Overhead"), paid by whichever
     request happens to trigger it. `gc.freeze()` (Python 3.7+) takes them out of every later
-    collection; it costs nothing itself (it joins two lists) and changes nothing else."""
+    collection. Frozen objects are never collected, so a full collection runs first, once: cyclic
+    garbage of the start (or of a build that failed before) is freed, not kept for good. What requests
+    running at that moment hold is frozen with the rest and freed by reference counting when they end,
+    unless it forms a cycle: a one-time, bounded cost."""
     global _frozen
     if not _frozen:
         import gc
 
+        gc.collect()
         gc.freeze()
         _frozen = True
 

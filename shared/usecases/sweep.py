@@ -89,8 +89,12 @@ def _requeue_writebacks(services: Services, limit: int) -> list[str]:
             message = RetryMessage(kind=RetryKind.WRITEBACK, account_id=entry.account_id, tracking_id=entry.tracking_id,
                                    payload={}, attempt=1, first_seen_at=entry.created_at.isoformat(),
                                    last_error=entry.last_error, customer_number=entry.customer_number)
+            # An earlier attempt failed (last_error): its own retry may be queued already, and a failed
+            # login repeated quickly can lock the integration user, so this one waits the longest delay.
+            # None failed (the worker died first): now.
+            delay = 0 if entry.last_error is None else services.retry.delay_before(1, patient=True)
             try:
-                services.retry_queue.enqueue(message, 0)
+                services.retry_queue.enqueue(message, delay)
             except RetryQueueUnavailable:
                 raise StorageUnavailable("the sweep could not queue its write-backs; it runs again later") from None
             # Guarded by the ETag the entry was found with: a worker that finished the write-back since then

@@ -13,7 +13,14 @@ from shared.core.retry_message import RetryKind
 from shared.core.validation import parse_customer_request
 from shared.salesforce.port import AccountWriteBack
 from shared.sap import SapGateway, SapInterface
-from shared.usecases import RetryOutcome, Services, create_customer, retry_create_customer, sweep_abandoned
+from shared.usecases import (
+    RetryOutcome,
+    Services,
+    StorageUnavailable,
+    create_customer,
+    retry_create_customer,
+    sweep_abandoned,
+)
 from tests.support.samples import sample
 
 
@@ -256,3 +263,31 @@ def test_a_write_back_finished_while_the_sweep_queued_it_again_stays_done(servic
     assert services.ledger.get(request.account_id).writeback is WriteBackStatus.DONE  # not set back to queued
     assert found.writeback is WriteBackStatus.PENDING
     assert [message.customer_number for message in queue.take_all()] == [found.customer_number]
+
+
+def test_a_write_back_queued_again_after_a_failed_attempt_waits_the_longest_delay(services, clock):
+    request = parse_customer_request(sample("german-account"))
+    services.writeback.login_fails = True
+    services.retry_queue.available = False  # the login failed, and its retry could not be queued
+    create_customer(request, services)
+    services.writeback.login_fails = False
+    services.retry_queue.available = True
+    clock.now += services.stale_claim_after + timedelta(seconds=1)
+
+    sweep_abandoned(services)
+
+    [queued] = services.retry_queue.queued
+    assert queued.message.kind is RetryKind.WRITEBACK
+    assert queued.delay_seconds == services.retry.max_delay_seconds  # a repeated login failure locks the user
+
+
+def test_the_sweep_reports_storage_down_when_it_cannot_queue_a_write_back(services, clock):
+    request = parse_customer_request(sample("german-account"))
+    with pytest.raises(WorkerDied):
+        create_customer(request, dataclasses.replace(services, writeback=DyingWriteBack()))
+    clock.now += services.stale_claim_after + timedelta(seconds=1)
+    services.retry_queue.available = False
+
+    with pytest.raises(StorageUnavailable):
+        sweep_abandoned(services)
+    assert services.ledger.get(request.account_id).writeback is WriteBackStatus.PENDING  # the next sweep tries again

@@ -100,13 +100,15 @@ def test_a_session_made_without_any_setting_sends_directly_and_skips_the_lookups
     assert looked_up == []
 
 
-def test_the_storage_salesforce_and_relay_clients_use_such_sessions() -> None:
+@pytest.mark.parametrize("trusted", [False, True])
+def test_the_storage_salesforce_and_relay_clients_use_such_sessions(monkeypatch: pytest.MonkeyPatch,
+                                                                    trusted: bool) -> None:
     from shared.salesforce.simple_salesforce import SalesforceConnection
     from shared.sap.relay import RelaySapGateway
     from shared.settings import SalesforceAuth, SalesforceSettings
     from shared.storage.clients import _pooled_transport
 
-    trusted = environment_configures_http()
+    monkeypatch.setattr(http_sessions, "environment_configures_http", lambda: trusted)
     assert _pooled_transport(5, 20).session.trust_env is trusted
     relay = RelaySapGateway("https://example.servicebus.windows.net/sap", key_name="send", key="k" * 44,
                             proof_key="p" * 32)

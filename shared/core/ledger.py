@@ -23,8 +23,9 @@ class WriteBackStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
     QUEUED = "queued"
-    # Salesforce answered permanently (account deleted, field not deployed, no access): the same call
-    # fails again, so nothing retries it; the status API and `admin status` show it with lastError.
+    # Salesforce answered permanently (account deleted, field not deployed, no access), or the write-back
+    # gave up after its last attempt (its message is in the poison queue; `admin poison replay` sends it
+    # again): nothing retries it on its own; the status API and `admin status` show it with lastError.
     FAILED = "failed"
 
 

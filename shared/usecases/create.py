@@ -73,13 +73,13 @@ def create_customer(request: CustomerRequest, services: Services) -> CreateResul
             return entry
         creation = with_guard(mapped, entry)
         with sync_context(tracking_id=entry.tracking_id):
-            # At DEBUG: a sync's records at INFO are its outcome ("customer created in SAP", a rejection,
-            # a queued retry) and the SAP call's "SAP create <outcome> in N ms"; each record is ingested
-            # (and billed) by Application Insights, and costs the request about 0.1 ms here.
+            # At DEBUG: a sync's record at INFO is its outcome ("customer created in SAP", a rejection, a
+            # queued retry); each record is ingested (and billed) by Application Insights, and costs the
+            # request about 0.1 ms here. The SAP call's time: the telemetry's dependency span, for every
+            # transport; the adapter's "SAP create <outcome> in N ms" line is DEBUG in the app, INFO in
+            # the agent (shared/bootstrap.py, agent/__main__.py).
             logger.debug("create started", extra={"attempt": entry.attempts + 1,
                                                    "search_first": creation.search_since is not None})
-            # No record of the SAP call's time here: the rfc adapter logs "SAP create <outcome> in N ms"
-            # (here and in the agent) and the telemetry's dependency span times every transport.
             try:
                 created = services.sap.create_customer(creation)
             except SapBusinessRejection as rejection:

@@ -1,11 +1,18 @@
-"""CreateSAPCustomer (POST /api/customers), GetSAPCustomerStatus (GET /api/customers/{accountId}) and
-ListSAPCustomerSyncs (GET /api/customers?status=&since=&pageSize=&continuationToken=: the ledger as a log)."""
+"""CreateSAPCustomer (POST /api/customers), GetSAPCustomerCreateOutcome (GET
+/api/customers/{accountId}/outcome: the Location of its 202, which the flow engine polls),
+GetSAPCustomerSyncStatus (GET /api/customers/{accountId}) and ListSAPCustomerSyncs (GET
+/api/customers?status=&since=&pageSize=&continuationToken=: the ledger as a log).
+
+The function names are the connector's operation ids (connector/apiDefinition.swagger.json): one name
+per operation, in the swagger, the host's logs and the telemetry alike."""
 
 from __future__ import annotations
 
 import functools
 import logging
+import re
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import azure.functions as func
 
@@ -46,8 +53,10 @@ def _status_codes() -> dict[Outcome, int]:
         Outcome.IN_PROGRESS: 202,
         Outcome.REJECTED: 422,
         Outcome.FAILED: 502,
-        # Accepted and held: an operator decides (the flow's 202 branch does nothing; resolve writes back).
-        Outcome.NEEDS_REVIEW: 202,
+        # Held for an operator: a final answer, not a 202. The flow engine follows a 202's Location until
+        # the answer is not 202 (flow/README.md), and a held account may wait days for `admin resolve`;
+        # 409: the account's state, not the request, stops the create.
+        Outcome.NEEDS_REVIEW: 409,
     }
 
 
@@ -104,43 +113,110 @@ def _create_response(result: CreateResult, req: func.HttpRequest) -> func.HttpRe
     if result.outcome in (Outcome.QUEUED, Outcome.IN_PROGRESS):
         body["retryAfterSeconds"] = result.retry_after_seconds
         headers["Retry-After"] = str(result.retry_after_seconds)
-        headers["Location"] = _status_url(req, result.account_id)
+        headers["Location"] = outcome_url(req, result.account_id)
         if result.error:
             body["reason"] = result.error
-    if result.outcome is Outcome.REJECTED and result.rejection is not None:
+    if result.outcome is Outcome.REJECTED:
         body["error"] = "sap_rejected"
-        body["sapMessage"] = result.rejection.to_json()
+        # One line, the same whether SAP rejected the first attempt or a retry (then only the ledger's
+        # text is left): what the flow writes to SAP_Sync_Error__c.
+        body["reason"] = result.error
+        if result.rejection is not None:
+            body["sapMessage"] = result.rejection.to_json()
     if result.outcome is Outcome.NEEDS_REVIEW:
         body["error"] = "needs_review"
         body["message"] = ("An earlier attempt may have created this customer in SAP and the duplicate guard "
                            "cannot tell which; an operator resolves it. Nothing more is created automatically.")
-        headers["Location"] = _status_url(req, result.account_id)
+        if result.error:
+            body["reason"] = result.error
     if result.outcome is Outcome.FAILED:
         body["error"] = "sap_failed"
         body["message"] = result.error
     return json_response(body, _status_codes()[result.outcome], headers=headers or None)
 
 
-def _status_url(req: func.HttpRequest, account_id: str) -> str:
-    # Relative (RFC 9110 section 10.2.2): the client resolves it against the URL it called, so a
-    # forged Host header is never reflected and no public base URL needs configuring behind a proxy.
+# A host name or address with an optional port (RFC 3986 reg-name / IPv4 / bracketed IPv6): a forwarded
+# host that is anything else (a list, a path, a header injection) is ignored, never reflected.
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+                   r"[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+
+
+def outcome_url(req: func.HttpRequest, account_id: str) -> str:
+    """The absolute URL of the account's create outcome (GetSAPCustomerCreateOutcome): a 202's Location.
+
+    Absolute, because the engine that runs cloud flows and logic apps wants "the absolute path to a URL"
+    in the Location of a 202 (MicrosoftDocs azure-docs articles/logic-apps/logic-apps-create-api-app.md,
+    "Perform long-running tasks with the asynchronous pattern"). Built from the URL the request came to,
+    as the Functions host gives it (the local host, devhost/http_server.py: aiohttp's request.url, from the
+    Host header), or from X-Forwarded-Host / X-Forwarded-Proto when a proxy in front set them (Front
+    Door, API Management, App Service's front end). Unverified here: which of those headers Azure's front
+    end sets for this app; either way the answer names the host the caller reached. A host of another
+    form than a host name, address and port is not used.
+    """
+    url = urlsplit(req.url)
+    forwarded_host = (req.headers.get("X-Forwarded-Host") or "").split(",")[0].strip()
+    forwarded_proto = (req.headers.get("X-Forwarded-Proto") or "").split(",")[0].strip().lower()
+    host = forwarded_host if _HOST.fullmatch(forwarded_host) else url.netloc
+    scheme = forwarded_proto if forwarded_proto in ("http", "https") else (url.scheme or "https")
     # The route prefix is host.json's routePrefix ("api"); account_id is the normalised 18-character Id.
-    return f"/api/customers/{account_id}"
+    path = f"/api/customers/{account_id}/outcome"
+    if not _HOST.fullmatch(host):
+        return path  # no usable host at all: relative, and the caller's poll fails visibly
+    return f"{scheme}://{host}{path}"
 
 
-@bp.function_name("GetSAPCustomerStatus")
-@bp.route(route="customers/{accountId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-def get_sap_customer_status(req: func.HttpRequest) -> func.HttpResponse:
+def _account_id_or_bad_request(req: func.HttpRequest) -> str | func.HttpResponse:
     with bootstrap.first_use():
         from shared.core.models import FieldError
         from shared.core.salesforce_id import InvalidSalesforceId, normalize_salesforce_id
-        from shared.usecases import StorageUnavailable, account_status
 
     raw_id = req.route_params.get("accountId", "")
     try:
-        account_id = normalize_salesforce_id(raw_id)
+        return normalize_salesforce_id(raw_id)
     except InvalidSalesforceId as error:
         return bad_request(BadRequest([FieldError("accountId", str(error))], raw_id))
+
+
+def _not_found(account_id: str) -> func.HttpResponse:
+    return json_response({"accountId": account_id, "error": "not_found",
+                          "message": "No create request is known for this account."}, 404)
+
+
+@bp.function_name("GetSAPCustomerCreateOutcome")
+@bp.route(route="customers/{accountId}/outcome", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_sap_customer_create_outcome(req: func.HttpRequest) -> func.HttpResponse:
+    """What the flow engine polls after a 202: 202 (Location, Retry-After) while the account is pending or
+    queued, then the create's own final answer and status code: 201 with the number, 422 with SAP's
+    reason, 502, or 409 held for review. GetSAPCustomerSyncStatus stays the plain 200 record for admins,
+    scripts and the docs."""
+    with bootstrap.first_use():
+        from shared.usecases import StorageUnavailable, account_status, create_outcome
+
+    account_id = _account_id_or_bad_request(req)
+    if isinstance(account_id, func.HttpResponse):
+        return account_id
+    try:
+        retry_after = bootstrap.settings().retry.retry_after_seconds
+        entry = account_status(account_id, bootstrap.services().ledger)
+    except SettingsError as error:
+        return configuration_problem(error, account_id)
+    except StorageUnavailable:
+        return storage_unavailable("Storage is unavailable.", bootstrap.settings().retry.retry_after_seconds,
+                                   account_id)
+    if entry is None:
+        return _not_found(account_id)
+    return _create_response(create_outcome(entry, retry_after), req)
+
+
+@bp.function_name("GetSAPCustomerSyncStatus")
+@bp.route(route="customers/{accountId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_sap_customer_sync_status(req: func.HttpRequest) -> func.HttpResponse:
+    with bootstrap.first_use():
+        from shared.usecases import StorageUnavailable, account_status
+
+    account_id = _account_id_or_bad_request(req)
+    if isinstance(account_id, func.HttpResponse):
+        return account_id
     try:
         entry = account_status(account_id, bootstrap.services().ledger)
     except SettingsError as error:
@@ -149,8 +225,7 @@ def get_sap_customer_status(req: func.HttpRequest) -> func.HttpResponse:
         return storage_unavailable("Storage is unavailable.", bootstrap.settings().retry.retry_after_seconds,
                                    account_id)
     if entry is None:
-        return json_response({"accountId": account_id, "error": "not_found",
-                              "message": "No create request is known for this account."}, 404)
+        return _not_found(account_id)
     return json_response(entry.to_status_json(), 200)
 
 

@@ -3,6 +3,7 @@
     create_customer          the HTTP path (create.py)
     retry_create_customer    the queue path: a retry, check or write-back message (retry.py)
     account_status           the ledger's entry for an account (status.py)
+    create_outcome           the create's answer as the ledger has it now: what a poll gets (status.py)
     list_accounts            a page of ledger entries by status and time (listing.py)
     resolve_needs_review     an operator's decision on an account held for review (status.py)
     sweep_abandoned          finish dead workers' claims and lost messages (sweep.py)
@@ -19,7 +20,7 @@ from shared.usecases.services import (
     Services,
     StorageUnavailable,
 )
-from shared.usecases.status import CannotResolve, account_status, resolve_needs_review
+from shared.usecases.status import CannotResolve, account_status, create_outcome, resolve_needs_review
 from shared.usecases.sweep import SweepReport, sweep_abandoned
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "SweepReport",
     "account_status",
     "create_customer",
+    "create_outcome",
     "list_accounts",
     "listing_json",
     "resolve_needs_review",

@@ -1,4 +1,5 @@
-"""An account's state, and an operator's decision on an account held for review."""
+"""An account's state, the create's outcome as the ledger has it now, and an operator's decision on an
+account held for review."""
 
 from __future__ import annotations
 
@@ -8,11 +9,20 @@ from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.log import sync_context
 from shared.sap import (
+    SapBusinessRejection,
     SapCustomerCreated,
 )
 from shared.storage.port import Ledger, RetryQueueUnavailable
 from shared.usecases.attempts import record_created
-from shared.usecases.services import Services, StorageUnavailable, ledger_call, new_retry_token
+from shared.usecases.services import (
+    CreateResult,
+    Outcome,
+    Services,
+    StorageUnavailable,
+    category_of_stored,
+    ledger_call,
+    new_retry_token,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -67,3 +77,37 @@ def resolve_needs_review(account_id: str, services: Services, *, customer_number
 def account_status(account_id: str, ledger: Ledger) -> LedgerEntry | None:
     """The ledger's entry for the account (only the ledger: status needs no SAP connection)."""
     return ledger_call(ledger.get, account_id)
+
+
+def create_outcome(entry: LedgerEntry, retry_after_seconds: int) -> CreateResult:
+    """The create's answer as the ledger has it now: what the flow engine gets when it polls the
+    Location of a 202 (functions/customers.py), with the status code the create itself answers.
+
+        pending                        in_progress   (202: poll again)
+        queued                         queued        (202: poll again)
+        created, with a number         created       (201, the number)
+        created, without a number      failed        (never an answer "created" without a number)
+        failed, SAP rejected the data  rejected      (422, SAP's reason)
+        failed, anything else          failed        (502, the last error: permanent, or attempts ran out)
+        needs_review                   needs_review  (held for an operator)
+
+    tests/unit/test_create_customer_http.py holds the table.
+    """
+    account_id, tracking_id = entry.account_id, entry.tracking_id
+    if entry.status is LedgerStatus.PENDING:
+        return CreateResult(Outcome.IN_PROGRESS, account_id, tracking_id, retry_after_seconds=retry_after_seconds)
+    if entry.status is LedgerStatus.QUEUED:
+        return CreateResult(Outcome.QUEUED, account_id, tracking_id, error=category_of_stored(entry),
+                            retry_after_seconds=retry_after_seconds)
+    if entry.status is LedgerStatus.CREATED:
+        if not entry.customer_number:  # fails closed: the flow writes Synced only with a number
+            return CreateResult(Outcome.FAILED, account_id, tracking_id,
+                                error="the ledger records the account as created but holds no customer number; "
+                                      "an operator checks it (admin status)")
+        return CreateResult(Outcome.CREATED, account_id, tracking_id, customer_number=entry.customer_number,
+                            writeback=entry.writeback)
+    if entry.status is LedgerStatus.NEEDS_REVIEW:
+        return CreateResult(Outcome.NEEDS_REVIEW, account_id, tracking_id, error=entry.last_error)
+    if entry.error_kind == SapBusinessRejection.kind:
+        return CreateResult(Outcome.REJECTED, account_id, tracking_id, error=entry.last_error)
+    return CreateResult(Outcome.FAILED, account_id, tracking_id, error=entry.last_error or "failed")

@@ -21,11 +21,16 @@ import pytest
 from openapi_spec_validator import OpenAPIV2SpecValidator, validate
 
 from functions import customers
-from functions.customers import create_sap_customer, get_sap_customer_status, list_sap_customer_syncs
-from shared.core.ledger import LedgerStatus, WriteBackStatus
+from functions.customers import (
+    create_sap_customer,
+    get_sap_customer_create_outcome,
+    get_sap_customer_sync_status,
+    list_sap_customer_syncs,
+)
+from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.models import InvalidCustomerRequest
 from shared.core.validation import CONTRACT_FIELDS, MAX_LENGTHS, parse_customer_request
-from shared.usecases import Outcome
+from shared.usecases import Outcome, retry_create_customer
 from tests.support.samples import sample
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,12 +38,14 @@ CONNECTOR = ROOT / "connector"
 SCHEMAS = ROOT.parent / "shared" / "schemas" / "power-platform"
 needs_schemas = pytest.mark.skipif(not SCHEMAS.is_dir(), reason=f"{SCHEMAS} is absent (Microsoft's connector schemas)")
 
-# operationId in the swagger -> function name registered in functions/customers.py
-OPERATIONS = {"CreateSAPCustomer": "CreateSAPCustomer", "GetSAPCustomerSyncStatus": "GetSAPCustomerStatus",
-              "ListSAPCustomerSyncs": "ListSAPCustomerSyncs"}
+# One name per operation: the swagger's operationId is the function name registered in functions/customers.py.
+OPERATIONS = {"CreateSAPCustomer", "GetSAPCustomerCreateOutcome", "GetSAPCustomerSyncStatus", "ListSAPCustomerSyncs"}
 # Answers that do not come from _status_codes(): functions/_http.py's bad_request and the two 503s.
 CREATE_EXTRA_CODES = {400, 503}
 STATUS_CODES_OF_GET = {200, 400, 404, 503}
+# The create's final answers (shared.usecases.create_outcome never answers already_exists) and the 202,
+# plus a bad id, an unknown account and storage down.
+STATUS_CODES_OF_OUTCOME = {201, 202, 409, 422, 502} | {400, 404, 503}
 STATUS_CODES_OF_LIST = {200, 400, 503}
 VISIBILITY = {"important", "advanced", "internal"}
 
@@ -342,7 +349,7 @@ def registered_http_functions() -> dict[str, dict]:
 @pytest.mark.parametrize("operation_id", sorted(OPERATIONS))
 def test_each_operation_is_a_registered_route_with_the_function_key(operation_id):
     path, method, _ = operation(operation_id)
-    trigger = registered_http_functions()[OPERATIONS[operation_id]]
+    trigger = registered_http_functions()[operation_id]
     assert "/" + trigger["route"] == path
     assert [str(m.value if hasattr(m, "value") else m).lower() for m in trigger["methods"]] == [method]
     assert str(getattr(trigger["authLevel"], "value", trigger["authLevel"])) == "function"
@@ -363,6 +370,45 @@ def test_the_create_responses_are_the_readmes_answers_table():
     section = readme.split("### `POST /api/customers`", 1)[1].split("\n### ", 1)[0]
     documented = {int(code) for code in re.findall(r"^\| (\d{3})\b", section, flags=re.MULTILINE)}
     assert documented == {int(code) for code in operation("CreateSAPCustomer")[2]["responses"]}
+
+
+def test_the_function_names_are_the_operation_ids():
+    assert set(registered_http_functions()) == OPERATIONS
+
+
+def test_the_outcome_operation_responses_are_the_codes_it_answers():
+    codes = {int(code) for code in operation("GetSAPCustomerCreateOutcome")[2]["responses"]}
+    assert codes == STATUS_CODES_OF_OUTCOME
+    assert STATUS_CODES_OF_OUTCOME - {400, 404, 503} == set(customers._status_codes().values()) - {200}
+
+
+def test_the_outcome_operation_is_internal_and_answers_as_the_create_does():
+    _, _, outcome = operation("GetSAPCustomerCreateOutcome")
+    assert outcome["x-ms-visibility"] == "internal"  # the engine polls it; no flow maker picks it
+    create = operation("CreateSAPCustomer")[2]["responses"]
+    for code in STATUS_CODES_OF_OUTCOME & {int(code) for code in create}:
+        assert outcome["responses"][str(code)]["schema"] == create[str(code)]["schema"], code
+        assert outcome["responses"][str(code)].get("headers") == create[str(code)].get("headers"), code
+
+
+_LOWER_WORD = re.compile(r"(?:^|[\s\-/(])([a-z])")
+
+
+def test_every_x_ms_summary_is_title_case():
+    # Microsoft's connector string guidance: x-ms-summary in Title Case (each word capitalised).
+    summaries: list[str] = []
+
+    def collect(node: object) -> None:
+        if isinstance(node, dict):
+            summaries.extend(value for key, value in node.items() if key == "x-ms-summary")
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(SWAGGER)
+    assert summaries and [summary for summary in summaries if _LOWER_WORD.search(summary)] == []
 
 
 def test_the_status_operation_responses_are_the_codes_it_answers():
@@ -431,7 +477,7 @@ def post(payload: dict) -> func.HttpResponse:
 
 
 def get(account_id: str) -> func.HttpResponse:
-    return get_sap_customer_status(func.HttpRequest("GET", f"{URL}/{account_id}", body=b"",
+    return get_sap_customer_sync_status(func.HttpRequest("GET", f"{URL}/{account_id}", body=b"",
                                                     route_params={"accountId": account_id}))
 
 
@@ -442,8 +488,6 @@ def assert_documented(operation_id: str, response: func.HttpResponse) -> dict:
     body = json.loads(response.get_body())
     jsonschema.validate(body, json_schema(spec["schema"]))
     for header in spec.get("headers", {}):
-        if header == "Location" and body.get("status") == "needs_review":
-            continue
         assert header in response.headers, header
     return body
 
@@ -479,6 +523,42 @@ def test_queued_answers_and_the_status_match_the_swagger(fake_services, sap_syst
     assert status.status_code == 200 and assert_documented("GetSAPCustomerSyncStatus", status)["status"] == "queued"
     missing = get("001Dn00000XyZ12IAF")
     assert missing.status_code == 404 and assert_documented("GetSAPCustomerSyncStatus", missing)
+
+
+def outcome_of(account_id: str) -> func.HttpResponse:
+    return get_sap_customer_create_outcome(func.HttpRequest("GET", f"{URL}/{account_id}/outcome", body=b"",
+                                                            route_params={"accountId": account_id}))
+
+
+def test_polled_outcomes_match_the_swagger(fake_services, sap_system):
+    sap_system.faults.down = True
+    assert post(sample("german-account")).status_code == 202
+    queued = outcome_of("001Dn00000AbCdEIAV")
+    assert queued.status_code == 202 and assert_documented("GetSAPCustomerCreateOutcome", queued)
+    sap_system.faults.down = False
+    for message in fake_services.retry_queue.take_all():
+        retry_create_customer(message, fake_services)
+    created = outcome_of("001Dn00000AbCdEIAV")
+    assert created.status_code == 201 and assert_documented("GetSAPCustomerCreateOutcome", created)
+    del sap_system.customizing.regions["US"]["CA"]
+    assert post(sample("us-account")).status_code == 422
+    rejected = outcome_of("001Dn00000XyZ12IAF")
+    assert rejected.status_code == 422 and assert_documented("GetSAPCustomerCreateOutcome", rejected)["reason"]
+    for unknown in ("001Dn00000ZzZ12IAF", "not-an-id"):
+        assert_documented("GetSAPCustomerCreateOutcome", outcome_of(unknown))
+
+
+def test_held_for_review_answers_match_the_swagger(fake_services):
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    fake_services.ledger.claim(LedgerEntry(account_id="001Dn00000AbCdEIAV", status=LedgerStatus.NEEDS_REVIEW,
+                                           tracking_id="t-1", created_at=now, updated_at=now,
+                                           last_error="held for review: 2 candidates", error_kind="needs_review"))
+    held = post(sample("german-account"))
+    assert held.status_code == 409 and assert_documented("CreateSAPCustomer", held)["status"] == "needs_review"
+    polled = outcome_of("001Dn00000AbCdEIAV")
+    assert polled.status_code == 409 and assert_documented("GetSAPCustomerCreateOutcome", polled)
 
 
 def test_failed_answers_match_the_swagger(fake_services, sap_system):

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import azure.functions as func
 import pytest
 
-from functions.customers import create_sap_customer, get_sap_customer_status
+from functions.customers import create_sap_customer, get_sap_customer_create_outcome, get_sap_customer_sync_status
 from functions.health import health, health_sap
+from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.sap.rfc import RfcSapGateway
+from shared.usecases import Outcome, create_outcome, retry_create_customer
 from tests.support.samples import sample, sample_names
 
 URL = "http://localhost:7071/api/customers"
@@ -213,23 +216,37 @@ def test_sap_unreachable_is_202_with_retry_after_and_location(fake_services, sap
     assert status == 202
     assert body["status"] == "queued" and body["trackingId"]
     assert int(headers["Retry-After"]) == body["retryAfterSeconds"] > 0
-    assert headers["Location"].endswith("/api/customers/001Dn00000AbCdEIAV")
+    assert headers["Location"] == "http://localhost:7071/api/customers/001Dn00000AbCdEIAV/outcome"
 
 
-@pytest.mark.parametrize("url", [URL, "http://evil.example/api/customers", "https://evil.example:8443/api/customers?x=1"])
-def test_location_is_the_relative_status_path_whatever_the_host_header(fake_services, sap_system, url):
-    # The Functions host builds req.url from the Host header, so a forged Host reaches the function in both.
+@pytest.mark.parametrize(
+    ("url", "forwarded", "location"),
+    [
+        (URL, {}, "http://localhost:7071"),
+        ("https://sap-sync.azurewebsites.net/api/customers", {}, "https://sap-sync.azurewebsites.net"),
+        ("http://10.0.0.4:8080/api/customers", {"X-Forwarded-Host": "sync.example.com", "X-Forwarded-Proto": "https"},
+         "https://sync.example.com"),
+        ("http://10.0.0.4/api/customers", {"X-Forwarded-Host": "sync.example.com:8443, proxy.internal"},
+         "http://sync.example.com:8443"),
+        # Not a host name: ignored, never reflected.
+        ("https://sap-sync.azurewebsites.net/api/customers", {"X-Forwarded-Host": "evil.example/x?y=\r\nSet-Cookie:a"},
+         "https://sap-sync.azurewebsites.net"),
+        ("https://sap-sync.azurewebsites.net/api/customers", {"X-Forwarded-Proto": "javascript"},
+         "https://sap-sync.azurewebsites.net"),
+    ],
+    ids=["local", "azure", "forwarded", "first-forwarded-of-several", "malformed-host", "unknown-scheme"],
+)
+def test_the_location_of_a_202_is_the_absolute_outcome_url_of_the_host_the_caller_reached(
+        fake_services, sap_system, url, forwarded, location):
+    # The flow engine wants an absolute Location (logic-apps-create-api-app.md, the asynchronous pattern).
     sap_system.faults.down = True
-    body = json.dumps(sample("german-account")).encode()
-    request = func.HttpRequest("POST", url, headers={"Content-Type": "application/json", "Host": "evil.example"},
-                               body=body)
+    request = func.HttpRequest("POST", url, headers={"Content-Type": "application/json", **forwarded},
+                               body=json.dumps(sample("german-account")).encode())
 
     response = create_sap_customer(request)
 
     assert response.status_code == 202
-    location = response.headers["Location"]
-    assert "evil.example" not in location
-    assert location == "/api/customers/001Dn00000AbCdEIAV"
+    assert response.headers["Location"] == f"{location}/api/customers/001Dn00000AbCdEIAV/outcome"
 
 
 def test_storage_down_is_503_with_retry_after(fake_services):
@@ -248,7 +265,7 @@ def test_abap_runtime_error_is_502_and_visible_in_the_status(fake_services, sap_
 
 
 def status_of(account_id: str) -> tuple[int, dict]:
-    response = get_sap_customer_status(func.HttpRequest("GET", f"{URL}/{account_id}", body=b"",
+    response = get_sap_customer_sync_status(func.HttpRequest("GET", f"{URL}/{account_id}", body=b"",
                                                         route_params={"accountId": account_id}))
     return response.status_code, json.loads(response.get_body())
 
@@ -339,3 +356,127 @@ def test_the_samples_include_a_valid_and_an_invalid_account():
     names = sample_names()
     assert any(name.startswith("invalid") for name in names)
     assert any(not name.startswith("invalid") for name in names)
+
+
+# --- the create's outcome, as the flow engine polls it (GetSAPCustomerCreateOutcome) ----------------------
+
+ACCOUNT = "001Dn00000AbCdEIAV"
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def entry(status: LedgerStatus, **fields: object) -> LedgerEntry:
+    return LedgerEntry(account_id=ACCOUNT, status=status, tracking_id="t-1", created_at=NOW, updated_at=NOW,
+                       **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("stored", "outcome", "number", "error"),
+    [
+        (entry(LedgerStatus.PENDING), Outcome.IN_PROGRESS, None, None),
+        (entry(LedgerStatus.QUEUED, error_kind="transient", last_error="SAP unavailable: x"), Outcome.QUEUED, None,
+         "SAP unavailable"),
+        (entry(LedgerStatus.CREATED, customer_number="0000100042", writeback=WriteBackStatus.DONE), Outcome.CREATED,
+         "0000100042", None),
+        (entry(LedgerStatus.CREATED), Outcome.FAILED, None,
+         "the ledger records the account as created but holds no customer number; an operator checks it "
+         "(admin status)"),
+        (entry(LedgerStatus.FAILED, error_kind="rejected", last_error="SAP rejected: E F2 173: no region"),
+         Outcome.REJECTED, None, "SAP rejected: E F2 173: no region"),
+        (entry(LedgerStatus.FAILED, error_kind="permanent", last_error="SAP error: ABAP dump"), Outcome.FAILED, None,
+         "SAP error: ABAP dump"),
+        (entry(LedgerStatus.FAILED, error_kind="transient", last_error="SAP unavailable: gave up after 8 attempts"),
+         Outcome.FAILED, None, "SAP unavailable: gave up after 8 attempts"),
+        (entry(LedgerStatus.NEEDS_REVIEW, error_kind="needs_review", last_error="held for review: 2 candidates"),
+         Outcome.NEEDS_REVIEW, None, "held for review: 2 candidates"),
+    ],
+    ids=["pending", "queued", "created", "created-without-number", "rejected", "permanent", "attempts-ran-out",
+         "held"],
+)
+def test_the_create_outcome_of_each_ledger_state(stored, outcome, number, error):
+    result = create_outcome(stored, 60)
+    assert (result.outcome, result.customer_number, result.error) == (outcome, number, error)
+    assert result.account_id == ACCOUNT and result.tracking_id == "t-1"
+
+
+def test_no_ledger_state_gives_an_outcome_created_without_a_number():
+    for status in LedgerStatus:
+        for number in (None, "", "0000100042"):
+            result = create_outcome(entry(status, customer_number=number), 60)
+            assert result.outcome is not Outcome.CREATED or result.customer_number
+
+
+def poll(location: str) -> tuple[int, dict, dict]:
+    account_id = location.rstrip("/").split("/")[-2]
+    response = get_sap_customer_create_outcome(func.HttpRequest("GET", location, body=b"",
+                                                                route_params={"accountId": account_id}))
+    return response.status_code, json.loads(response.get_body()), dict(response.headers)
+
+
+def drain(services) -> None:
+    for _ in range(20):
+        messages = services.retry_queue.take_all()
+        if not messages:
+            return
+        for message in messages:
+            retry_create_customer(message, services)
+    raise AssertionError("retry queue did not drain")
+
+
+def test_a_queued_create_is_polled_202_with_the_same_headers_then_201_with_the_number(fake_services, sap_system):
+    sap_system.faults.down = True
+    status, first, headers = post(sample("german-account"))
+    assert status == 202
+
+    polled, body, poll_headers = poll(headers["Location"])
+    assert polled == 202 and body["status"] == "queued"
+    assert poll_headers["Location"] == headers["Location"] and poll_headers["Retry-After"] == headers["Retry-After"]
+
+    sap_system.faults.down = False
+    drain(fake_services)
+    polled, body, poll_headers = poll(headers["Location"])
+    assert polled == 201 and body["status"] == "created" and len(body["customerNumber"]) == 10
+    assert body["trackingId"] == first["trackingId"] and "Location" not in poll_headers
+
+
+def test_a_queued_create_that_sap_rejects_is_polled_422_with_sap_s_reason(fake_services, sap_system):
+    sap_system.faults.down = True
+    _, _, headers = post(sample("german-account"))
+    del sap_system.customizing.regions["DE"]["09"]
+    sap_system.faults.down = False
+    drain(fake_services)
+
+    polled, body, _ = poll(headers["Location"])
+
+    assert polled == 422 and body["status"] == "rejected" and body["error"] == "sap_rejected"
+    assert body["reason"].startswith("SAP rejected: E ") and "09" in body["reason"]
+
+
+def test_the_first_answer_of_a_rejection_has_the_same_reason_as_a_polled_one(fake_services, sap_system):
+    del sap_system.customizing.regions["DE"]["09"]
+    status, body, _ = post(sample("german-account"))
+    assert status == 422
+    message = body["sapMessage"]
+    assert body["reason"] == f"SAP rejected: {message['type']} {message['id']} {message['number']}: {message['text']}"
+    assert poll(f"{URL}/{ACCOUNT}/outcome")[:2] == (422, {key: value for key, value in body.items()
+                                                          if key not in ("sapMessage", "messages", "warnings")})
+
+
+def test_an_account_held_for_review_is_a_final_409_not_a_202(fake_services):
+    fake_services.ledger.claim(entry(LedgerStatus.NEEDS_REVIEW, error_kind="needs_review",
+                                     last_error="held for review: 2 candidates"))
+    status, body, headers = post(sample("german-account"))
+    assert status == 409 and body["status"] == "needs_review" and body["error"] == "needs_review"
+    assert "Location" not in headers
+    polled, polled_body, _ = poll(f"{URL}/{ACCOUNT}/outcome")
+    assert polled == 409 and polled_body["reason"] == "held for review: 2 candidates"
+
+
+def test_the_outcome_of_an_unknown_account_is_404_and_of_a_bad_id_400(fake_services):
+    assert poll(f"{URL}/001Dn00000XyZ12IAF/outcome")[0] == 404
+    assert poll(f"{URL}/not-an-id/outcome")[0] == 400
+
+
+def test_the_outcome_is_503_with_retry_after_while_storage_is_down(fake_services):
+    fake_services.ledger.available = False
+    status, body, headers = poll(f"{URL}/{ACCOUNT}/outcome")
+    assert status == 503 and body["error"] == "unavailable" and "Retry-After" in headers

@@ -175,7 +175,8 @@ def test_two_plausible_matches_end_needs_review_and_resolve_with_a_number_comple
     assert create_customer(request, fake_services).outcome is Outcome.ALREADY_EXISTS
 
 
-def test_a_needs_review_answer_over_http_is_202_and_never_creates(fake_services, sap_system):
+def test_a_needs_review_answer_over_http_is_409_and_never_creates(fake_services, sap_system):
+    # 409, a final answer: a 202 would have the flow engine poll its Location until an operator resolves.
     payload = sample("german-account")
     sap_system.faults.arm("communication_after_commit")
     assert post(fake_services, payload)[0] == 202
@@ -185,7 +186,7 @@ def test_a_needs_review_answer_over_http_is_202_and_never_creates(fake_services,
 
     status, body = post(fake_services, payload)
 
-    assert status == 202 and body["status"] == "needs_review" and body["error"] == "needs_review"
+    assert status == 409 and body["status"] == "needs_review" and body["error"] == "needs_review"
     assert len(customers_named(sap_system, payload["name"])) == 2
 
 

@@ -70,6 +70,9 @@ param sapSalesAreas string
 @description('SAP_DEFAULT_SALES_AREA, e.g. 1000/10/00 (empty: none).')
 param sapDefaultSalesArea string = ''
 
+@description('SAP_DEFAULT_LANGUAGE: the language of a customer whose request gives none and whose country has no usual language in the app\'s table, as ISO 639-1 (EN) or SAP\'s one-character key (E). Empty: such requests are refused (400, field language); SAP needs a language key.')
+param sapDefaultLanguage string = ''
+
 @description('SAP_FIND_NO_MATCH_MESSAGE: the message of BAPI_CUSTOMER_FIND for "nothing found" on your system, e.g. "F2 173".')
 param sapFindNoMatchMessage string = ''
 
@@ -284,6 +287,7 @@ var commonSettings = {
   SAP_TRANSPORT: usesRelayAgent ? 'relay' : 'rfc'
   SAP_SALES_AREAS: sapSalesAreas
   SAP_DEFAULT_SALES_AREA: sapDefaultSalesArea
+  SAP_DEFAULT_LANGUAGE: sapDefaultLanguage
   SAP_FIND_NO_MATCH_MESSAGE: sapFindNoMatchMessage
   SAP_TIMEOUT_SECONDS: string(sapTimeoutSeconds)
   SAP_POOL_SIZE: string(sapPoolSize)

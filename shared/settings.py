@@ -16,6 +16,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from shared.core.organisation import SalesArea, SalesAreaSetup, SapOrganisation
+from shared.core.reference import iso_language
 from shared.core.retry_policy import RetryPolicy
 from shared.core.salesforce_org import organization_id
 from shared.hosting import running_in_azure
@@ -181,7 +182,8 @@ def _choice(env: Mapping[str, str], name: str, enum: type[_Choice], default: _Ch
 
 
 def _sales_areas(text: str) -> dict[SalesArea, SalesAreaSetup]:
-    """JSON object: {"1000/10/00": {"companyCode": "1000", "referenceCustomer": "0000001000"}, ...}."""
+    """JSON object: {"1000/10/00": {"companyCode": "1000", "referenceCustomer": "0000001000"}, ...}; an
+    area may add "language" (as SAP_DEFAULT_LANGUAGE) for its customers whose request has none."""
     name = "SAP_SALES_AREAS"
     try:
         data = json.loads(text)
@@ -191,13 +193,26 @@ def _sales_areas(text: str) -> dict[SalesArea, SalesAreaSetup]:
         raise SettingsError(f"{name}: expected a JSON object keyed by SALESORG/CHANNEL/DIVISION")
     areas: dict[SalesArea, SalesAreaSetup] = {}
     for key, setup in data.items():
-        if not isinstance(setup, dict) or not set(setup) <= {"companyCode", "referenceCustomer"}:
-            raise SettingsError(f"{name}: '{key}' must map to an object with companyCode and/or referenceCustomer")
+        if not isinstance(setup, dict) or not set(setup) <= {"companyCode", "referenceCustomer", "language"}:
+            raise SettingsError(f"{name}: '{key}' must map to an object with companyCode, referenceCustomer "
+                                "and/or language")
         areas[_sales_area(key, name)] = SalesAreaSetup(
             company_code=str(setup["companyCode"]) if setup.get("companyCode") else None,
             reference_customer=str(setup["referenceCustomer"]) if setup.get("referenceCustomer") else None,
+            language=_language(str(setup["language"]), f"{name} ('{key}' language)") if setup.get("language")
+            else None,
         )
     return areas
+
+
+def _language(text: str, setting: str) -> str:
+    """A language as SAP shows it, ISO 639-1 ("EN", "de") or SAP's one-character key ("E", "D"): stored as
+    ISO 639-1, the form the request's `language` has, so the mapping sends LANGU and LANGU_ISO alike."""
+    try:
+        return iso_language(text)
+    except KeyError:
+        raise SettingsError(f"{setting}: '{text}' is not a language SAP has a key for; give its ISO 639-1 code "
+                            "(e.g. EN, DE) or SAP's one-character key (e.g. E, D)") from None
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: bool = True) -> Settings:
@@ -229,6 +244,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         if default_area_text
         else None,
         sales_areas=_sales_areas(_text(env, "SAP_SALES_AREAS") or _DEFAULT_SALES_AREAS),
+        default_language=_language(language_text, "SAP_DEFAULT_LANGUAGE")
+        if (language_text := _text(env, "SAP_DEFAULT_LANGUAGE"))
+        else None,
     )
 
     relay_url = _text(env, "SAP_RELAY_URL")

@@ -91,7 +91,7 @@ def map_customer_request(request: CustomerRequest, organisation: SapOrganisation
 
     sales_area = _resolve_sales_area(request, organisation, errors)
     reference_customer = _resolve_reference_customer(request, organisation, sales_area, errors)
-    company_data = _company_data(request, lengths, errors, warnings)
+    company_data = _company_data(request, lengths, _configured_language(organisation, sales_area), errors, warnings)
     if errors:
         raise InvalidCustomerRequest(errors)
     assert sales_area is not None and reference_customer is not None  # no errors means both resolved
@@ -219,8 +219,17 @@ def _customer_number(value: str, field_name: str, origin: str, errors: list[Fiel
     return value
 
 
-def _company_data(request: CustomerRequest, lengths: Mapping[str, int], errors: list[FieldError],
-                  warnings: list[MappingWarning]) -> dict[str, str]:
+def _configured_language(organisation: SapOrganisation, sales_area: SalesArea | None) -> str | None:
+    """The language (ISO 639-1) configured for requests that give none: the sales area's own
+    (SAP_SALES_AREAS "language") before SAP_DEFAULT_LANGUAGE; None when neither is set."""
+    setup = organisation.sales_areas.get(sales_area) if sales_area is not None else None
+    if setup is not None and setup.language:
+        return setup.language
+    return organisation.default_language
+
+
+def _company_data(request: CustomerRequest, lengths: Mapping[str, int], configured_language: str | None,
+                  errors: list[FieldError], warnings: list[MappingWarning]) -> dict[str, str]:
     data: dict[str, str] = {}
     name_width = min(lengths[field_name] for field_name in NAME_FIELDS)
     try:
@@ -270,7 +279,7 @@ def _company_data(request: CustomerRequest, lengths: Mapping[str, int], errors: 
     data["COUNTRY"] = country
     data["COUNTRYISO"] = country
 
-    _add_language(request, country, data, errors)
+    _add_language(request, country, configured_language, data, errors)
 
     currency = _sap_key(request.currency_code)
     if currency is not None:
@@ -298,7 +307,15 @@ def _company_data(request: CustomerRequest, lengths: Mapping[str, int], errors: 
     return data
 
 
-def _add_language(request: CustomerRequest, country: str, data: dict[str, str], errors: list[FieldError]) -> None:
+def _add_language(request: CustomerRequest, country: str, configured: str | None,
+                  data: dict[str, str], errors: list[FieldError]) -> None:
+    """LANGU and LANGU_ISO, always both or an error: SAP's documentation of the create BAPIs says "a
+    language key in R/3 format or ISO 639 standard must also be transferred to the BAPI" (stechno.net,
+    BAPI_CUSTOMER_CREATEFROMDATA, Notes; its successor CREATEFROMDATA1 checks it in SD_CUSTOMER_CHECK_1).
+
+    In order: the request's language, the country's usual language (reference/country_languages.json), the
+    configured one (the sales area's, then SAP_DEFAULT_LANGUAGE). Nothing: a field error, never a create
+    without a language."""
     requested = (request.language_code or "").strip().lower()
     if requested:
         try:
@@ -308,12 +325,19 @@ def _add_language(request: CustomerRequest, country: str, data: dict[str, str], 
             return
         data["LANGU_ISO"] = requested.upper()
         return
-    default = default_language_for_country(country).strip().lower()
-    try:
-        data["LANGU"] = sap_language_key(default)
-    except KeyError:
-        return  # SAP then takes the reference customer's language; the request asked for none
-    data["LANGU_ISO"] = default.upper()
+    # The settings accept only languages SAP has a key for; a country's usual language without one is skipped.
+    for language in (default_language_for_country(country), configured):
+        if not language:
+            continue
+        try:
+            data["LANGU"] = sap_language_key(language)
+        except KeyError:
+            continue
+        data["LANGU_ISO"] = language.upper()
+        return
+    errors.append(FieldError(
+        "language", f"required: the request has none, {country} has no usual language in our table, and no "
+                    "default is configured (SAP_DEFAULT_LANGUAGE, or a sales area's \"language\" in SAP_SALES_AREAS)"))
 
 
 def _shortened(request_field: str, sap_field: str, stored: str, lengths: Mapping[str, int]) -> MappingWarning:

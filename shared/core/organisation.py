@@ -44,6 +44,9 @@ class SalesAreaSetup:
     # BAPI_CUSTOMER_CREATEFROMDATA1 copies every field we do not pass (account group, reconciliation
     # account, payment terms, ...) from this customer; it must exist in the sales area.
     reference_customer: str | None = None
+    # The language (ISO 639-1) for customers of this sales area when neither the request nor the country
+    # table gives one; before SAP_DEFAULT_LANGUAGE (shared/core/mapping.py).
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class SapOrganisation:
 
     default_sales_area: SalesArea | None = None
     sales_areas: Mapping[SalesArea, SalesAreaSetup] = field(default_factory=dict)
+    # SAP_DEFAULT_LANGUAGE as ISO 639-1: the language when nothing else gives one (None: such a request
+    # is refused, since the create BAPIs need a language key).
+    default_language: str | None = None
 
     def sales_areas_of_company_code(self, company_code: str) -> list[SalesArea]:
         return [area for area, setup in self.sales_areas.items() if setup.company_code == company_code]

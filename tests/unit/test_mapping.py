@@ -182,6 +182,47 @@ def test_a_language_sap_has_no_key_for_is_a_field_error():
     assert [error.field for error in errors_of(request(language_code="zz"))] == ["language"]
 
 
+# Kenya: a country reference/country_languages.json gives no usual language.
+NO_USUAL_LANGUAGE = "KE"
+
+
+def test_without_a_language_from_request_or_country_the_configured_default_is_sent():
+    organisation = dataclasses.replace(IDES, default_language="en")
+
+    company_data = map_customer_request(request(country_code=NO_USUAL_LANGUAGE), organisation).parameters[
+        "PI_COMPANYDATA"]
+
+    assert (company_data["LANGU"], company_data["LANGU_ISO"]) == ("E", "EN")
+
+
+def test_the_sales_areas_language_comes_before_the_default_language():
+    organisation = dataclasses.replace(IDES, default_language="en", sales_areas={
+        **IDES.sales_areas, AREA_3000: SalesAreaSetup("3000", "0000003000", language="fr")})
+
+    in_3000 = map_customer_request(request(country_code=NO_USUAL_LANGUAGE, company_code="3000"), organisation)
+    in_1000 = map_customer_request(request(country_code=NO_USUAL_LANGUAGE), organisation)
+
+    assert in_3000.parameters["PI_COMPANYDATA"]["LANGU"] == "F"
+    assert in_1000.parameters["PI_COMPANYDATA"]["LANGU"] == "E"
+
+
+def test_the_request_and_the_country_come_before_any_configured_language():
+    organisation = dataclasses.replace(IDES, default_language="en")
+
+    def language_of(**changes: str | None) -> str:
+        return map_customer_request(request(**changes), organisation).parameters["PI_COMPANYDATA"]["LANGU"]
+
+    assert language_of(country_code="FR") == "F"
+    assert language_of(country_code=NO_USUAL_LANGUAGE, language_code="de") == "D"
+
+
+def test_without_any_language_the_request_is_refused_naming_language_and_the_setting():
+    [error] = errors_of(request(country_code=NO_USUAL_LANGUAGE))
+
+    assert error.field == "language"
+    assert "SAP_DEFAULT_LANGUAGE" in error.message and "KE" in error.message
+
+
 # --------------------------------------------------------------------------- sales area
 
 

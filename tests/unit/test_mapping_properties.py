@@ -214,15 +214,20 @@ def customer_requests(draw: st.DrawFn, organisational_data: bool = True,
 
 @st.composite
 def organisations(draw: st.DrawFn, with_default: bool = False) -> SapOrganisation:
+    """`with_default`: a default sales area and a default language (SAP_DEFAULT_LANGUAGE), so that every
+    request resolves; otherwise either may be missing, and sales areas may carry their own language."""
     areas = draw(st.lists(st.sampled_from(SALES_AREAS), unique=True))
     default = st.sampled_from(SALES_AREAS)
+    language = st.sampled_from(SAP_LANGUAGES)
     return SapOrganisation(
         default_sales_area=draw(default if with_default else st.none() | default),
         sales_areas={
             area: SalesAreaSetup(company_code=area.sales_organization,
-                                 reference_customer=draw(optional(st.sampled_from(["1000", "0000003000"]))))
+                                 reference_customer=draw(optional(st.sampled_from(["1000", "0000003000"]))),
+                                 language=draw(optional(language)))
             for area in areas
         },
+        default_language=draw(language if with_default else optional(language)),
     )
 
 
@@ -243,6 +248,8 @@ def assert_fits_sap(creation: CustomerCreation, customer_request: CustomerReques
     widths = effective_lengths(live_lengths)
     company_data = creation.parameters["PI_COMPANYDATA"]
     assert set(company_data) <= set(COMPANY_DATA_FIELDS)
+    # The create BAPIs need a language key (shared/core/mapping.py _add_language): never a create without one.
+    assert company_data["LANGU"] and company_data["LANGU_ISO"]
     for field_name, value in company_data.items():
         assert value, field_name
         assert utf16_units(value) <= widths[field_name] <= COMPANY_DATA_LENGTHS[field_name], field_name

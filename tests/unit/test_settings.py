@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared.core.organisation import SalesArea
@@ -36,6 +38,19 @@ def test_defaults_run_the_simulator_with_the_ides_sales_areas():
     assert settings.retry.queue_name == "sap-customer-retry"
 
 
+@pytest.mark.parametrize(("given", "stored"), [("EN", "en"), ("de", "de"), ("E", "en"), ("D", "de")])
+def test_the_default_language_is_an_iso_code_or_saps_one_character_key_kept_as_iso(given, stored):
+    environment = {"SAP_TRANSPORT": "simulator", "SAP_DEFAULT_LANGUAGE": given,
+                   "SAP_SALES_AREAS": json.dumps({"1000/10/00": {"referenceCustomer": "1000", "language": given}})}
+    organisation = load_settings(environment).sap_organisation
+    assert organisation.default_language == stored
+    assert organisation.sales_areas[SalesArea("1000", "10", "00")].language == stored
+
+
+def test_without_the_setting_there_is_no_default_language():
+    assert load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation.default_language is None
+
+
 @pytest.mark.parametrize(
     ("environment", "named"),
     [
@@ -50,6 +65,10 @@ def test_defaults_run_the_simulator_with_the_ides_sales_areas():
         ({"SAP_SALES_AREAS": '{"1000-10": {"companyCode": "1000"}}'}, "SAP_SALES_AREAS"),
         ({"SAP_SALES_AREAS": '{"1000/10/00": {"plant": "1000"}}'}, "SAP_SALES_AREAS"),
         ({"SAP_DEFAULT_SALES_AREA": "1000"}, "SAP_DEFAULT_SALES_AREA"),
+        ({"SAP_DEFAULT_LANGUAGE": "english"}, "SAP_DEFAULT_LANGUAGE"),
+        ({"SAP_DEFAULT_LANGUAGE": "sw"}, "SAP_DEFAULT_LANGUAGE"),  # ISO 639-1, but no key in SAP's T002 data
+        ({"SAP_DEFAULT_LANGUAGE": "e"}, "SAP_DEFAULT_LANGUAGE"),  # SAP's keys are case-sensitive: 'E' is English
+        ({"SAP_SALES_AREAS": '{"1000/10/00": {"language": "xx"}}'}, "SAP_SALES_AREAS"),
         ({"SAP_FIND_NO_MATCH_MESSAGE": "F2"}, "SAP_FIND_NO_MATCH_MESSAGE"),
         ({"SAP_TRANSPORT": "rfc"}, "SAP_ASHOST"),
         ({"SAP_TRANSPORT": "rfc", "SAP_ASHOST": "sap", "SAP_SYSNR": "00", "SAP_CLIENT": "800"}, "SAP_USER"),
@@ -87,6 +106,7 @@ def test_secrets_never_show_in_a_repr():
         "SAP_USER": "RFC_SF", "SAP_PASSWORD": "Sup3rSecret!", "AzureWebJobsStorage": "AccountKey=abc123==",
         "SALESFORCE_WRITEBACK": "function", "SALESFORCE_AUTH": "client_credentials",
         "SALESFORCE_CLIENT_ID": "3MVG9", "SALESFORCE_CLIENT_SECRET": "clientSecret42",
+        "SALESFORCE_LOGIN_URL": "https://contoso.my.salesforce.com",  # client credentials need the My Domain
     })
     assert settings.salesforce.auth is SalesforceAuth.CLIENT_CREDENTIALS
     text = repr(settings)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from shared.core.models import CustomerRequest, FieldError, InvalidCustomerRequest
-from shared.core.reference import default_language_for_country, sap_language_key, sap_region_code, sap_regions
+from shared.core.reference import (
+    default_language_for_country,
+    iso_language,
+    sap_language_key,
+    sap_region_code,
+    sap_regions,
+)
 from shared.core.validation import country_code_for_name, parse_customer_request
 from tests.support.samples import sample
 
@@ -578,11 +584,28 @@ def test_sap_regions_lists_each_countrys_keys():
     ("country_code", "language"),
     [("DE", "de"), ("AT", "de"), ("CH", "de"), ("FR", "fr"), ("JP", "ja"), ("US", "en"), ("GB", "en"),
      ("IN", "en"), ("ES", "es"), ("MX", "es"), ("BR", "pt"), ("PT", "pt"), ("IT", "it"), ("NL", "nl"),
-     ("BE", "nl"), ("ZZ", "en")],
+     ("BE", "nl")],
 )
 def test_default_language_for_country(country_code, language):
     assert default_language_for_country(country_code) == language
     sap_language_key(language)
+
+
+@pytest.mark.parametrize("country_code", ["ZZ", "KE"])
+def test_a_country_without_a_usual_language_in_the_table_has_none_rather_than_a_guess(country_code):
+    assert default_language_for_country(country_code) is None
+
+
+@pytest.mark.parametrize(("given", "iso"), [("EN", "en"), ("de", "de"), ("E", "en"), ("D", "de"), ("a", "af"),
+                                           ("A", "ar"), ("1", "zh")])
+def test_a_language_is_read_as_its_iso_code_or_as_saps_one_character_key(given, iso):
+    assert iso_language(given) == iso
+
+
+@pytest.mark.parametrize("given", ["e", "zz", "eng", "", "Z"])
+def test_a_language_sap_has_no_key_for_is_refused(given):
+    with pytest.raises(KeyError):
+        iso_language(given)
 
 
 @pytest.mark.parametrize(

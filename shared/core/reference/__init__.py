@@ -13,7 +13,7 @@ import os
 from functools import cache
 from typing import Any
 
-__all__ = ["default_language_for_country", "sap_language_key", "sap_region_code", "sap_regions"]
+__all__ = ["default_language_for_country", "iso_language", "sap_language_key", "sap_region_code", "sap_regions"]
 
 
 @cache
@@ -83,7 +83,24 @@ def sap_regions(country_code: str) -> dict[str, str]:
     return {row["sap"]: row["name"] for row in data["differs_from_iso"].get(country, [])}
 
 
-def default_language_for_country(country_code: str) -> str:
-    """The ISO 639-1 language a customer in this country is usually served in; 'en' when unknown."""
+def iso_language(language: str) -> str:
+    """The ISO 639-1 code (lower case) for a language given either way SAP shows one: its ISO code
+    ('de', 'EN': T002-LAISO, what SAP's conversion exit ISOLA displays) or SAP's one-character key itself
+    ('D', 'E': T002-SPRAS, case-sensitive: 'a' is Afrikaans, 'A' Arabic). KeyError for a language SAP has
+    no key for in sap_languages.json."""
+    text = language.strip()
+    keys: dict[str, str] = _load("sap_languages.json")["keys"]
+    if len(text) == 1:
+        for iso, key in keys.items():
+            if key == text:
+                return iso
+        raise KeyError(f"{language!r} is not one of SAP's language keys")
+    sap_language_key(text)
+    return text.lower()
+
+
+def default_language_for_country(country_code: str) -> str | None:
+    """The ISO 639-1 language a customer in this country is usually served in; None when the table has
+    none for the country (the mapping then takes a configured default or refuses: it never guesses)."""
     languages: dict[str, str] = _load("country_languages.json")["languages"]
-    return languages.get(country_code.strip().upper(), "en")
+    return languages.get(country_code.strip().upper())

@@ -88,6 +88,7 @@ REQUIRED_INTERFACE: dict[str, dict[str, tuple[str, ...]]] = {
         "PL_HOLD": (),
         "SELOPT_TAB": ("TABNAME", "FIELDNAME", "FIELDVALUE"),
         "RESULT_TAB": ("CUSTOMER", *_MESSAGE_FIELDS),
+        "RETURN": _MESSAGE_FIELDS,
     },
     "BAPI_CUSTOMER_GETDETAIL2": {
         "CUSTOMERNO": (),
@@ -97,14 +98,23 @@ REQUIRED_INTERFACE: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-# The guard searches KNA1 (BAPI_CUSTOMER_FIND searches KNA1/KNB1 fields, never the address tables):
-# name line 1, postal code, city, country, each from the value we sent in PI_COMPANYDATA.
-_GUARD_CRITERIA = (("NAME1", "NAME"), ("PSTLZ", "POSTL_COD1"), ("ORT01", "CITY"), ("LAND1", "COUNTRY"))
-# How a candidate's GETDETAIL2 address is compared with what we sent (BAPICUSTOMER_04 -> BAPIKNA106).
+# The guard's search: ONE selection row, KNA1 name line 1 equal to the NAME we sent (PL_HOLD off, so
+# no placeholders). BAPI_CUSTOMER_FIND searches KNA1/KNB1 fields, never the address tables. One row
+# because whether SAP ANDs several rows or answers one result per row is unverified (BAPIKNA111 echoes
+# the criterion in each result row, which suggests the latter: then LAND1=DE alone would fill the page);
+# with one row both readings give the same answer. The only public caller searches one KNA1 row too
+# (luisurbinanet/tactusoft-svn affinityWebServices/.../client/execute/CustomerExecute.java, find()).
+# KNA1-NAME1 holds 35 characters (NAME1_GP, U): a longer NAME is searched by the part KNA1 keeps.
+_GUARD_SEARCH_FIELD = ("NAME1", "NAME")
+_KNA1_NAME1_LENGTH = 35
+# Everything else is compared per candidate from BAPI_CUSTOMER_GETDETAIL2 (BAPICUSTOMER_04 -> BAPIKNA106).
 _COMPARED_ADDRESS = (("NAME", "NAME"), ("NAME_2", "NAME_2"), ("NAME_3", "NAME_3"), ("NAME_4", "NAME_4"),
                      ("CITY", "CITY"), ("POSTL_CODE", "POSTL_COD1"), ("STREET", "STREET"), ("COUNTRY", "COUNTRY"))
-# More candidates than this and the guard does not try to tell them apart: an operator decides.
+# More candidates than this and the guard does not try to tell them apart: an operator decides. The search
+# asks for one row more (MAX_CNT); an answer that fills the page (rows >= MAX_CNT, whatever customers they
+# name: rows may repeat a customer) may hide the earlier create beyond it, so it is held for review.
 MAX_GUARD_CANDIDATES = 5
+_GUARD_PAGE_ROWS = MAX_GUARD_CANDIDATES + 1
 # One unit of work (logon, metadata, guard, create, commit) gets this many RFC timeouts in all; each
 # call is cancelled at the unit's deadline. The ledger's stale-claim window derives from it.
 _UNIT_BUDGET_IN_TIMEOUTS = 4
@@ -360,23 +370,16 @@ class RfcSapGateway(SapGateway):
         """The customer an earlier attempt created, None when there is none; SapNeedsReview when unsure."""
         assert creation.search_since is not None
         company = creation.parameters.get("PI_COMPANYDATA", {})
-        criteria = [{"TABNAME": "KNA1", "FIELDNAME": column, "FIELDVALUE": company[field]}
-                    for column, field in _GUARD_CRITERIA if company.get(field)]
-        answer = self._call(session, "BAPI_CUSTOMER_FIND", MAX_CNT=MAX_GUARD_CANDIDATES + 1, PL_HOLD="",
-                            SELOPT_TAB=criteria)
-        rows = list(answer.get("RESULT_TAB", []))
-        numbers = sorted({str(row.get("CUSTOMER", "")).strip() for row in rows} - {""})
-        if not numbers:
-            problems = [m for m in _messages(rows) if m.type in _ERROR_TYPES]
-            if problems and all((m.id.upper(), m.number.zfill(3)) in self._no_match_messages for m in problems):
-                return None
-            shown = "; ".join(f"{m.type} {m.id} {m.number}: {m.text}" for m in problems) or "an empty answer"
-            raise SapNeedsReview(f"the search for a customer an earlier attempt may have created did not say "
-                                 f"'nothing found' in a way this system is configured to recognise "
-                                 f"(SAP_FIND_NO_MATCH_MESSAGE): {shown}")
-        if len(numbers) > MAX_GUARD_CANDIDATES:
-            raise SapNeedsReview(f"more than {MAX_GUARD_CANDIDATES} SAP customers match the account's name and "
-                                 "address; an earlier attempt may have created one of them", tuple(numbers))
+        column, field = _GUARD_SEARCH_FIELD
+        name = str(company.get(field, ""))[:_KNA1_NAME1_LENGTH].rstrip()
+        if not name:
+            raise SapNeedsReview("the search for a customer an earlier attempt may have created has no name to "
+                                 "search by")
+        answer = self._call(session, "BAPI_CUSTOMER_FIND", MAX_CNT=_GUARD_PAGE_ROWS, PL_HOLD="",
+                            SELOPT_TAB=[{"TABNAME": "KNA1", "FIELDNAME": column, "FIELDVALUE": name}])
+        numbers = self._search_answer(answer)
+        if numbers is None:
+            return None
         created_by = {number: self._recent_match_created_by(session, number, company, creation) for number in numbers}
         ours = [number for number, user in created_by.items() if user == self.rfc_user]
         if len(ours) > 1:
@@ -392,6 +395,37 @@ class RfcSapGateway(SapGateway):
             raise SapNeedsReview(f"{len(others)} SAP customer(s) match the account and were created since the first "
                                  f"attempt by another user than the RFC user: {', '.join(others)}", tuple(others))
         return None
+
+    def _search_answer(self, answer: Mapping[str, Any]) -> list[str] | None:
+        """BAPI_CUSTOMER_FIND's answer read as the guard needs it: None when it says nothing was found, else
+        the distinct customers it names (at most MAX_GUARD_CANDIDATES); SapNeedsReview when it cannot tell.
+
+        FIND has an export RETURN (BAPIRETURN1) besides RESULT_TAB (BAPIKNA111, which carries message fields
+        too): praveen4students/hmh_backup enterprise-web-services-camel/src/main/java/hmh/sap/rfc/
+        Bapi_Customer_Find_Output.java, and the CustomerFind operation in luisurbinanet/tactusoft-svn
+        affinityWebServices/src/com/tactusoft/webservice/client/locators/Zfi_customers2_BindingStub.java.
+        Where a release says "nothing found" is unverified: tactusoft's caller (execute/CustomerExecute.java)
+        reads a RESULT_TAB row without a customer and TYPE E. So both are read: "nothing found" is an
+        answer naming no customer whose only errors are configured no-match messages
+        (SAP_FIND_NO_MATCH_MESSAGE), in RETURN or in RESULT_TAB, or an answer with no error and no row at
+        all. Any other error or abort message, wherever it stands, leaves the search's outcome unknown:
+        held for review (fail closed), as is a full page."""
+        rows = [row for row in answer.get("RESULT_TAB", []) if isinstance(row, Mapping)]
+        numbers = sorted({str(row.get("CUSTOMER", "")).strip() for row in rows} - {""})
+        problems = [m for m in (*_messages(answer.get("RETURN")), *_messages(rows)) if m.type in _ERROR_TYPES]
+        unrecognised = [m for m in problems if (m.id.upper(), m.number.zfill(3)) not in self._no_match_messages]
+        if unrecognised or (problems and numbers):
+            shown = "; ".join(f"{m.type} {m.id} {m.number}: {m.text}" for m in problems)
+            raise SapNeedsReview(f"the search for a customer an earlier attempt may have created did not say "
+                                 f"'nothing found' in a way this system is configured to recognise "
+                                 f"(SAP_FIND_NO_MATCH_MESSAGE): {shown}", tuple(numbers))
+        if not numbers:
+            return None
+        if len(rows) >= _GUARD_PAGE_ROWS or len(numbers) > MAX_GUARD_CANDIDATES:
+            raise SapNeedsReview(f"the search for the account's name filled its page ({len(rows)} rows naming "
+                                 f"{len(numbers)} SAP customers); an earlier attempt may have created one of them "
+                                 "or one beyond the page", tuple(numbers))
+        return numbers
 
     def _recent_match_created_by(self, session: _Session, number: str, company: Mapping[str, str],
                                  creation: CustomerCreation) -> str | None:

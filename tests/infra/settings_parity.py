@@ -44,6 +44,8 @@ NOT_PROVISIONED: dict[str, str] = {
     "SAP_SIMULATOR_USER": "the simulator's logon check; the simulator is refused in Azure",
     "SAP_SIMULATOR_PASSWORD": "the simulator's logon check; the simulator is refused in Azure",
     "SAP_SIMULATOR_STATE_FILE": "the simulator's SQLite database (scripts/run, crash tests); refused in Azure",
+    "SAP_SIMULATOR_FIND_ROWS": "how the simulator's BAPI_CUSTOMER_FIND combines rows; refused in Azure",
+    "SAP_SIMULATOR_FIND_NO_MATCH": "where the simulator's BAPI_CUSTOMER_FIND says nothing found; refused in Azure",
     "SALESFORCE_CA_BUNDLE": "a CA for the fake Salesforce or a TLS-inspecting proxy; Azure uses the system CAs",
     # read only to learn whether requests would use them (shared/http_sessions.py); the app never sets them
     "REQUESTS_CA_BUNDLE": "requests' own CA variable: looked at, never provisioned (Azure uses the system CAs)",

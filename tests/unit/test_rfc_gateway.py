@@ -92,9 +92,16 @@ def rfc_gateway(**options: object) -> RfcSapGateway:
 
 
 @pytest.fixture
-def system() -> Iterator[SimulatedSap]:
-    with simulator.use_system(SimulatedSap(today=lambda: TODAY)) as fresh:
+def system(request: pytest.FixtureRequest) -> Iterator[SimulatedSap]:
+    """A fresh simulated SAP; a test parametrized through `both_find_semantics` gets each FIND semantics."""
+    find_rows = getattr(request, "param", "and")
+    with simulator.use_system(SimulatedSap(today=lambda: TODAY, find_rows=find_rows)) as fresh:
         yield fresh
+
+
+# Whether BAPI_CUSTOMER_FIND ANDs its selection rows or answers one result per criterion is unverified
+# (shared/sap/simulator/functions.py find): the guard's tests run under both.
+both_find_semantics = pytest.mark.parametrize("system", ["and", "per_criterion"], indirect=True)
 
 
 @pytest.fixture
@@ -392,6 +399,7 @@ def test_sap_rejections_carry_sap_message(gateway, system, creation, message_id,
 # --------------------------------------------------------------------------- lost answers
 
 
+@both_find_semantics
 def test_communication_error_after_the_create_bapi_is_an_unknown_outcome_and_not_retried(gateway, system):
     system.faults.arm("communication_after_bapi")
     with pytest.raises(SapOutcomeUnknown):
@@ -406,6 +414,7 @@ def test_communication_error_after_the_create_bapi_is_an_unknown_outcome_and_not
     assert system.calls["BAPI_CUSTOMER_FIND"] == 1
 
 
+@both_find_semantics
 def test_communication_error_after_commit_is_healed_by_the_duplicate_guard(gateway, system):
     system.faults.arm("communication_after_commit")
     with pytest.raises(SapOutcomeUnknown):
@@ -497,6 +506,7 @@ def test_sap_down_is_transient(gateway, system):
 # --------------------------------------------------------------------------- the duplicate guard
 
 
+@both_find_semantics
 def test_without_search_since_the_guard_never_searches(gateway, system):
     first = gateway.create_customer(german_creation())
     second = gateway.create_customer(german_creation())  # e.g. a second account of the same company
@@ -505,12 +515,14 @@ def test_without_search_since_the_guard_never_searches(gateway, system):
     assert len(customers_named(system)) == 2
 
 
+@both_find_semantics
 def test_nothing_found_creates_the_customer(gateway, system):
     created = gateway.create_customer(searching(german_creation()))
     assert not created.adopted and created_numbers(system) == [created.customer_number]
     assert system.calls["BAPI_CUSTOMER_FIND"] == 1
 
 
+@both_find_semantics
 def test_two_matches_created_by_the_rfc_user_need_review_and_create_nothing(gateway, system):
     system.add_customer(existing_customer("0000900001"))
     system.add_customer(existing_customer("0000900002"))
@@ -521,6 +533,7 @@ def test_two_matches_created_by_the_rfc_user_need_review_and_create_nothing(gate
     assert created_numbers(system) == ["0000900001", "0000900002"]
 
 
+@both_find_semantics
 def test_two_customers_created_by_earlier_attempts_need_review(gateway, system):
     first = gateway.create_customer(german_creation()).customer_number
     second = gateway.create_customer(german_creation()).customer_number
@@ -530,6 +543,7 @@ def test_two_customers_created_by_earlier_attempts_need_review(gateway, system):
     assert created_numbers(system) == [first, second]
 
 
+@both_find_semantics
 def test_a_matching_customer_created_since_the_first_attempt_by_another_user_needs_review(gateway, system):
     # Another agent logged on as another RFC user may have created it after a failover, or a person did:
     # neither adopted nor created again (fail closed).
@@ -541,6 +555,7 @@ def test_a_matching_customer_created_since_the_first_attempt_by_another_user_nee
     assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0
 
 
+@both_find_semantics
 def test_a_matching_customer_of_another_user_from_before_the_first_attempt_does_not_stop_the_create(gateway, system):
     system.add_customer(existing_customer("0000900001", entered_by="OTHER", created_on=date(2024, 5, 15)))
     created = gateway.create_customer(searching(german_creation()))
@@ -548,6 +563,7 @@ def test_a_matching_customer_of_another_user_from_before_the_first_attempt_does_
     assert sorted(customers_named(system)) == sorted(["0000900001", created.customer_number])
 
 
+@both_find_semantics
 def test_the_ides_reference_customer_of_the_same_name_and_address_is_not_adopted(gateway, system):
     becker = german_creation(NAME="Becker Berlin", CITY="Berlin", POSTL_COD1="13467", STREET="Calvinstr. 36",
                              REGION="11", TEL1_NUMBR=None)
@@ -557,12 +573,14 @@ def test_the_ides_reference_customer_of_the_same_name_and_address_is_not_adopted
     assert system.calls["BAPI_CUSTOMER_GETDETAIL2"] == 1  # the IDES customer was read and compared
 
 
+@both_find_semantics
 def test_a_customer_created_before_the_first_attempt_is_not_adopted(gateway, system):
     system.add_customer(existing_customer("0000900001", created_on=date(2024, 5, 15)))
     created = gateway.create_customer(searching(german_creation()))
     assert not created.adopted and created.customer_number != "0000900001"
 
 
+@both_find_semantics
 def test_a_customer_created_one_day_before_search_since_is_adopted(gateway, system):
     # KNA1-ERDAT is SAP's local date: one day of slack so a create just after midnight UTC is not missed.
     system.add_customer(existing_customer("0000900001", created_on=date(2024, 5, 16)))
@@ -571,12 +589,14 @@ def test_a_customer_created_one_day_before_search_since_is_adopted(gateway, syst
     assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0
 
 
+@both_find_semantics
 def test_a_candidate_whose_address_differs_from_what_was_sent_is_not_adopted(gateway, system):
     system.add_customer(existing_customer("0000900001", STREET="Bahnhofstr. 1"))
     created = gateway.create_customer(searching(german_creation()))
     assert not created.adopted and created.customer_number != "0000900001"
 
 
+@both_find_semantics
 def test_the_rfc_user_is_compared_upper_cased(system):
     system.add_customer(existing_customer("0000900001", entered_by="RFC_USER"))
     gateway = RfcSapGateway({**LOGON, "user": "Rfc_User"}, rfc_module=simulator,
@@ -585,6 +605,7 @@ def test_the_rfc_user_is_compared_upper_cased(system):
     assert gateway.create_customer(searching(german_creation())).adopted
 
 
+@both_find_semantics
 def test_more_candidates_than_the_guard_compares_need_review(gateway, system):
     numbers = [f"00009000{index:02d}" for index in range(MAX_GUARD_CANDIDATES + 1)]
     for number in numbers:
@@ -596,6 +617,7 @@ def test_more_candidates_than_the_guard_compares_need_review(gateway, system):
     assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0
 
 
+@both_find_semantics
 def test_an_unreadable_candidate_needs_review(system):
     class UnreadableDetail(simulator.Connection):
         def call(self, func_name, options=None, **params):
@@ -614,8 +636,11 @@ def test_an_unreadable_candidate_needs_review(system):
     assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0
 
 
+@both_find_semantics
 @pytest.mark.parametrize("no_match_messages", [(), (("F2", "999"),)], ids=["not configured", "another message"])
-def test_a_nothing_found_the_gateway_does_not_recognise_fails_closed(system, no_match_messages):
+@pytest.mark.parametrize("said_in", ["result_tab", "return"])
+def test_a_nothing_found_the_gateway_does_not_recognise_fails_closed(system, no_match_messages, said_in):
+    system.find_no_match = said_in
     gateway = RfcSapGateway(LOGON, rfc_module=simulator, no_match_messages=no_match_messages)
     with pytest.raises(SapNeedsReview) as raised:
         gateway.create_customer(searching(german_creation()))
@@ -625,11 +650,13 @@ def test_a_nothing_found_the_gateway_does_not_recognise_fails_closed(system, no_
     assert not gateway.create_customer(german_creation()).adopted
 
 
+@both_find_semantics
 def test_a_no_match_message_is_recognised_however_it_is_configured(system):
     gateway = RfcSapGateway(LOGON, rfc_module=simulator, no_match_messages=[(" f2 ", "173")])
     assert not gateway.create_customer(searching(german_creation())).adopted
 
 
+@both_find_semantics
 def test_a_failing_search_is_transient_and_creates_nothing(gateway, system):
     system.faults.arm("communication_before")  # the first call of the unit is the guard's search
     with pytest.raises(SapTransientError) as raised:
@@ -638,21 +665,145 @@ def test_a_failing_search_is_transient_and_creates_nothing(gateway, system):
     assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0 and created_numbers(system) == []
 
 
-def test_the_guard_searches_kna1_name_postal_code_city_and_country(system, monkeypatch):
-    selections: list[list[dict]] = []
+@both_find_semantics
+def test_the_guard_searches_one_kna1_row_the_name_exactly_and_asks_for_one_row_more_than_it_compares(
+        system, monkeypatch):
+    searches: list[dict] = []
     invoke = system.invoke
 
     def recording(session_id: int, function_name: str, inputs: dict) -> dict:
         if function_name == "BAPI_CUSTOMER_FIND":
-            selections.append(inputs["SELOPT_TAB"])
+            searches.append(inputs)
         return invoke(session_id, function_name, inputs)
 
     monkeypatch.setattr(system, "invoke", recording)
     rfc_gateway().create_customer(searching(german_creation()))
-    [selection] = selections
-    assert {(row["TABNAME"], row["FIELDNAME"], row["FIELDVALUE"]) for row in selection} == {
-        ("KNA1", "NAME1", GERMAN_NAME), ("KNA1", "PSTLZ", "80331"), ("KNA1", "ORT01", "München"),
-        ("KNA1", "LAND1", "DE")}
+    [search] = searches
+    assert [(row["TABNAME"], row["FIELDNAME"], row["FIELDVALUE"]) for row in search["SELOPT_TAB"]] == [
+        ("KNA1", "NAME1", GERMAN_NAME)]
+    assert search["PL_HOLD"] == "" and search["MAX_CNT"] == MAX_GUARD_CANDIDATES + 1
+
+
+@both_find_semantics
+@pytest.mark.parametrize("said_in", ["result_tab", "return", "empty"],
+                         ids=["an error row in RESULT_TAB", "RETURN", "an empty RESULT_TAB"])
+def test_nothing_found_creates_the_customer_wherever_sap_says_it(system, said_in):
+    system.find_no_match = said_in
+    created = rfc_gateway().create_customer(searching(german_creation()))
+    assert not created.adopted and created_numbers(system) == [created.customer_number]
+    assert system.calls["BAPI_CUSTOMER_FIND"] == 1 and system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 1
+
+
+@both_find_semantics
+def test_nothing_found_in_return_with_the_configured_message_creates_and_any_other_message_fails_closed(system):
+    system.find_no_match = "return"
+    system.find_no_match_message = ("ZF", "042")  # this release's own message
+    with pytest.raises(SapNeedsReview) as raised:
+        rfc_gateway().create_customer(searching(german_creation()))  # configured for F2 173 only
+    assert "ZF 042" in raised.value.detail
+    assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0
+    configured = RfcSapGateway(LOGON, rfc_module=simulator, no_match_messages=[("ZF", "42")])
+    created = configured.create_customer(searching(german_creation()))
+    assert not created.adopted and created_numbers(system) == [created.customer_number]
+
+
+def _find_answering(edit: Callable[[dict], None]) -> types.SimpleNamespace:
+    """The simulator module whose BAPI_CUSTOMER_FIND answer is changed by `edit` before the gateway reads it."""
+    class EditedFind(simulator.Connection):
+        def call(self, func_name, options=None, **params):
+            answer = super().call(func_name, options=options, **params)
+            if func_name == "BAPI_CUSTOMER_FIND":
+                edit(answer)
+            return answer
+
+    return module_with(EditedFind)
+
+
+def _error_in_return(answer: dict) -> None:
+    answer["RETURN"] = {**answer["RETURN"], "TYPE": "E", "ID": "F2", "NUMBER": "543",
+                        "MESSAGE": "No authorization to display general data for customer accounts"}
+
+
+@both_find_semantics
+@pytest.mark.parametrize("existing", [False, True], ids=["no customer named", "customers named"])
+def test_an_error_in_return_other_than_nothing_found_holds_the_account_for_review(system, existing):
+    system.find_no_match = "return"
+    if existing:
+        system.add_customer(existing_customer("0000900001"))
+    gateway = RfcSapGateway(LOGON, rfc_module=_find_answering(_error_in_return),
+                            no_match_messages=simulator.NO_MATCH_MESSAGES)
+    with pytest.raises(SapNeedsReview) as raised:
+        gateway.create_customer(searching(german_creation()))
+    assert "F2 543" in raised.value.detail
+    assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0 and system.calls["BAPI_CUSTOMER_GETDETAIL2"] == 0
+
+
+@both_find_semantics
+def test_a_nothing_found_next_to_named_customers_holds_the_account_for_review(system):
+    system.add_customer(existing_customer("0000900001"))
+
+    def also_nothing_found(answer: dict) -> None:
+        answer["RETURN"] = {**answer["RETURN"], "TYPE": "E", "ID": "F2", "NUMBER": "173",
+                            "MESSAGE": "No customer found for the selection criteria"}
+
+    gateway = RfcSapGateway(LOGON, rfc_module=_find_answering(also_nothing_found),
+                            no_match_messages=simulator.NO_MATCH_MESSAGES)
+    with pytest.raises(SapNeedsReview) as raised:
+        gateway.create_customer(searching(german_creation()))
+    assert raised.value.candidates == ("0000900001",)
+    assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0
+
+
+@both_find_semantics
+def test_six_rows_naming_five_customers_fill_the_page_and_need_review(system):
+    # Five customers of the account's name by another user long ago (none of them a match) and a sixth row
+    # repeating one of them (rows per criterion or per company code): the page is full, so the earlier
+    # create may lie beyond it. Before issue 20 the guard counted 5 distinct customers and created again.
+    numbers = [f"00009000{index:02d}" for index in range(MAX_GUARD_CANDIDATES)]
+    for number in numbers:
+        system.add_customer(existing_customer(number, entered_by="OTHER", created_on=date(2020, 1, 1)))
+
+    def one_row_repeated(answer: dict) -> None:
+        answer["RESULT_TAB"] = [*answer["RESULT_TAB"], dict(answer["RESULT_TAB"][0])]
+
+    gateway = RfcSapGateway(LOGON, rfc_module=_find_answering(one_row_repeated),
+                            no_match_messages=simulator.NO_MATCH_MESSAGES)
+    with pytest.raises(SapNeedsReview) as raised:
+        gateway.create_customer(searching(german_creation()))
+    assert raised.value.candidates == tuple(numbers)
+    assert "6 rows naming 5 SAP customers" in raised.value.detail
+    assert system.calls["BAPI_CUSTOMER_GETDETAIL2"] == 0 and system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0
+
+
+@both_find_semantics
+def test_five_rows_naming_five_customers_are_compared_one_by_one(gateway, system):
+    numbers = [f"00009000{index:02d}" for index in range(MAX_GUARD_CANDIDATES)]
+    for number in numbers:
+        system.add_customer(existing_customer(number, entered_by="OTHER", created_on=date(2020, 1, 1)))
+    created = gateway.create_customer(searching(german_creation()))
+    assert not created.adopted and created.customer_number not in numbers
+    assert system.calls["BAPI_CUSTOMER_GETDETAIL2"] == MAX_GUARD_CANDIDATES
+
+
+@both_find_semantics
+def test_customers_of_the_same_name_elsewhere_are_read_and_not_adopted(gateway, system):
+    # One row (the name) finds them; GETDETAIL2 tells them apart by the rest of the address.
+    system.add_customer(existing_customer("0000900001", CITY="Hamburg", POSTL_COD1="20095"))
+    system.add_customer(existing_customer("0000900002", COUNTRY="AT", COUNTRYISO="AT"))
+    created = gateway.create_customer(searching(german_creation()))
+    assert not created.adopted and created.customer_number not in ("0000900001", "0000900002")
+    assert system.calls["BAPI_CUSTOMER_GETDETAIL2"] == 2
+
+
+@both_find_semantics
+def test_a_name_longer_than_kna1_holds_is_searched_by_the_part_kna1_keeps(gateway, system):
+    long_name = "Nordwind Handelsgesellschaft mbH KG Nord"  # 40 characters; KNA1-NAME1 holds 35
+    system.faults.arm("communication_after_commit")
+    with pytest.raises(SapOutcomeUnknown):
+        gateway.create_customer(german_creation(NAME=long_name))
+    [number] = created_numbers(system)
+    again = gateway.create_customer(searching(german_creation(NAME=long_name)))
+    assert again.adopted and again.customer_number == number
 
 
 # --------------------------------------------------------------------------- error classes

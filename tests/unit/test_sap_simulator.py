@@ -26,6 +26,7 @@ from shared.sap.simulator import (
     TypeDescription,
 )
 from shared.sap.simulator.interfaces import INTERFACES, STRUCTURES
+from shared.settings import SettingsError
 from tests.support.concurrency import run_together
 
 REFERENCE_1000 = {"SALESORG": "1000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000001000"}
@@ -38,8 +39,13 @@ MESSAGE_FIELDS = ["TYPE", "ID", "NUMBER", "MESSAGE", "LOG_NO", "LOG_MSG_NO",
 # BAPIKNA106 (names and order): classes generated from a live ERP's WSDL in the public repository
 # luisurbinanet/tactusoft-svn, affinityWebServices/src/com/tactusoft/webservice/client/objects/Bapikna106.java.
 # BAPIKNA105, BAPIKNA110 (names), BAPIRETURN, BAPIRET1: the same folder's Bapikna105.java, Bapikna110.java,
-# Bapireturn.java, Bapiret1.java. BAPIKNA110's lengths, BAPIKNA111 and BAPICUSTOMER_04: project issue 7's
-# review of SAP's published interfaces.
+# Bapireturn.java, Bapiret1.java. BAPIKNA101_1, BAPICUSTOMER_04, BAPICUSTOMER_05, BAPICUSTOMER_02: the same
+# folder's Bapikna1011.java, Bapicustomer04.java, Bapicustomer05.java, Bapicustomer02.java (SOAP "mc-style"
+# names: a capital after the first letter stands for an underscore). BAPIKNA110/BAPIKNA111/BAPIRETURN1 with
+# their lengths and BAPI_CUSTOMER_FIND's parameters: praveen4students/hmh_backup, enterprise-web-services-camel/
+# src/main/java/hmh/sap/rfc/ (Bapikna110Type.java, Bapikna111Type.java, Bapireturn1Type.java,
+# Bapi_Customer_Find_Input.java, Bapi_Customer_Find_Output.java). Totals 803 (BAPIKNA101_1) and 470
+# (BAPIRETURN1): stechno.net's pages of BAPI_CUSTOMER_GETDETAIL1 and BAPI_CUSTOMER_CHANGEFROMDATA1.
 BAPIKNA106_PUBLISHED = [
     "TITLE", "TITLE_KEY", "NAME", "NAME_2", "NAME_3", "NAME_4", "C_O_NAME", "CITY", "DISTRICT", "CITY_NO",
     "POSTL_COD1", "POSTL_COD2", "POSTL_COD3", "PO_BOX", "PO_BOX_CIT", "DELIV_DIS", "STREET", "HOUSE_NO",
@@ -49,6 +55,31 @@ BAPIKNA106_PUBLISHED = [
 BAPIKNA105_PUBLISHED = ["TRANSPZONE", "CONTROL_ACCOUNT", "PMNTTRMS", "SHIP_COND", "DELYG_PLNT", "PART_DLV",
                         "C_CTR_AREA", "TAXJURCODE"]
 BAPIKNA110_PUBLISHED = {"COMP_CODE": 4, "TABNAME": 30, "FIELDNAME": 30, "FIELDVALUE": 132}
+BAPIKNA101_1_PUBLISHED = [
+    "TITLE_P", "FIRSTNAME", "LASTNAME", "MIDDLENAME", "SECONDNAME", "DATE_BIRTH", "CITY", "DISTRICT", "POSTL_COD1",
+    "POSTL_COD2", "PO_BOX", "PO_BOX_CIT", "STREET", "HOUSE_NO", "BUILDING", "FLOOR", "ROOM_NO", "COUNTRY",
+    "COUNTRYISO", "REGION", "TEL1_NUMBR", "TEL1_EXT", "FAX_NUMBER", "FAX_EXTENS", "E_MAIL", "LANGU_P",
+    "LANGUP_ISO", "CURRENCY", "CURRENCY_ISO", "TITLE_KEY", "ONLY_CHANGE_COMADDRESS",
+]
+BAPIKNA101_1_TOTAL_LENGTH = 803
+BAPICUSTOMER_04_PUBLISHED = [
+    "CUSTOMER", "NAME", "NAME_2", "NAME_3", "NAME_4", "CITY", "DISTRICT", "PO_BOX", "POBX_PCD", "POSTL_CODE",
+    "REGION", "COUNTYCODE", "CITY_CODE", "STREET", "TELEPHONE", "COUNTRY", "COUNTRYISO", "POBX_CTY", "LANGU",
+    "LANGU_ISO", "SORT_FLD", "MATCHCODE1", "MATCHCODE2", "MATCHCODE3", "FORMOFADDR", "TELEBOX", "TELEPHONE2",
+    "TELETEX", "TELEX", "TRANSPZONE", "NIELSEN_ID",
+]
+BAPICUSTOMER_05_PUBLISHED = [
+    "CUSTOMER", "COMP_CODE", "CLERK", "HD_OFFICE", "ALT_PAYER", "CUVD_CLEAR", "PMNTTRMS", "ACT_AT_CUS", "CUST_USER",
+    "NEXT_PAYEE", "BUYING_GRP", "INTERNET", "FAX", "PAYMENT_METHODS", "TEL",
+]
+BAPICUSTOMER_02_PUBLISHED = ["CUSTOMER", "BANK_CTRY", "BANK_KEY", "BANK_ACCT", "CTRL_KEY", "PARTNER_BK",
+                             "COLL_AUTH", "BANK_REF"]
+BAPIKNA111_LENGTHS_PUBLISHED = {
+    "COMP_CODE": 4, "TABNAME": 30, "FIELDNAME": 30, "FIELDVALUE": 132, "CUSTOMER": 10, "PSTG_BLK_G": 1,
+    "PSTG_BLK_C": 1, "DEL_FLAG_G": 1, "DEL_FLAG_C": 1, "TYPE": 1, "ID": 20, "NUMBER": 3, "MESSAGE": 220,
+    "LOG_NO": 20, "LOG_MSG_NO": 6, "MESSAGE_V1": 50, "MESSAGE_V2": 50, "MESSAGE_V3": 50, "MESSAGE_V4": 50,
+}
+BAPIRETURN1_TOTAL_LENGTH = 470
 BAPIKNA111_PUBLISHED = [
     "COMP_CODE", "TABNAME", "FIELDNAME", "FIELDVALUE", "CUSTOMER", "PSTG_BLK_G", "PSTG_BLK_C", "DEL_FLAG_G",
     "DEL_FLAG_C", "TYPE", "ID", "NUMBER", "MESSAGE", "LOG_NO", "LOG_MSG_NO",
@@ -117,11 +148,26 @@ def test_the_simulated_structures_are_the_published_field_lists():
     assert not {"ID", "NUMBER"} & set(STRUCTURES["BAPIRETURN"])
     assert list(STRUCTURES["BAPIRET1"]) == MESSAGE_FIELDS
     assert list(STRUCTURES["BAPIRETURN1"]) == MESSAGE_FIELDS
-    address = set(STRUCTURES["BAPICUSTOMER_04"])
-    assert {"POSTL_CODE", "TELEPHONE", "SORT_FLD", "MATCHCODE1", "MATCHCODE2", "MATCHCODE3"} <= address
-    assert not {"CURRENCY", "E_MAIL", "POSTL_COD1", "SORT1", "SORT2"} & address
+    assert list(STRUCTURES["BAPICUSTOMER_04"]) == BAPICUSTOMER_04_PUBLISHED
+    assert not {"TITLE", "FAX_NUMBER", "CURRENCY", "E_MAIL", "POSTL_COD1", "SORT1", "SORT2"} & set(
+        STRUCTURES["BAPICUSTOMER_04"])
+    assert list(STRUCTURES["BAPICUSTOMER_05"]) == BAPICUSTOMER_05_PUBLISHED
+    assert "RECONC_ACCT" not in STRUCTURES["BAPICUSTOMER_05"]
+    assert list(STRUCTURES["BAPICUSTOMER_02"]) == BAPICUSTOMER_02_PUBLISHED
     assert {"CREAT_DATE", "ENTERED_BY"} <= set(STRUCTURES["BAPICUSTOMER_KNA1"])
     assert not {"CREATED_ON", "CREATED_BY"} & set(STRUCTURES["BAPICUSTOMER_KNA1"])
+
+
+def test_the_simulated_structures_have_the_published_lengths():
+    personal = STRUCTURES["BAPIKNA101_1"]
+    assert list(personal) == BAPIKNA101_1_PUBLISHED and len(personal) == 31
+    assert sum(length for _, length in personal.values()) == BAPIKNA101_1_TOTAL_LENGTH
+    assert {name: personal[name][1] for name in ("FIRSTNAME", "LASTNAME", "CITY", "STREET", "E_MAIL",
+                                                 "TEL1_NUMBR")} == {
+        "FIRSTNAME": 40, "LASTNAME": 40, "CITY": 40, "STREET": 60, "E_MAIL": 241, "TEL1_NUMBR": 30}
+    assert {name: length for name, (_, length) in STRUCTURES["BAPIKNA111"].items()} == BAPIKNA111_LENGTHS_PUBLISHED
+    assert sum(length for _, length in STRUCTURES["BAPIRETURN1"].values()) == BAPIRETURN1_TOTAL_LENGTH
+    assert STRUCTURES["BAPIRETURN1"]["NUMBER"] == ("N", 3) and STRUCTURES["BAPIKNA111"]["NUMBER"] == ("N", 3)
 
 
 def test_the_function_modules_use_the_published_structures():
@@ -134,10 +180,21 @@ def test_the_function_modules_use_the_published_structures():
     assert row("BAPI_CUSTOMER_GETDETAIL2", "RETURN") == "BAPIRET1"
     assert row("BAPI_CUSTOMER_GETDETAIL2", "CUSTOMERADDRESS") == "BAPICUSTOMER_04"
     assert row("BAPI_CUSTOMER_GETDETAIL2", "CUSTOMERGENERALDETAIL") == "BAPICUSTOMER_KNA1"
+    assert row("BAPI_CUSTOMER_GETDETAIL2", "CUSTOMERCOMPANYDETAIL") == "BAPICUSTOMER_05"
+    assert row("BAPI_CUSTOMER_GETDETAIL2", "CUSTOMERBANKDETAIL") == "BAPICUSTOMER_02"
     assert row("BAPI_CUSTOMER_GETSALESAREAS", "RETURN") == "BAPIRETURN"
     assert row("BAPI_CUSTOMER_FIND", "SELOPT_TAB") == "BAPIKNA110"
     assert row("BAPI_CUSTOMER_FIND", "RESULT_TAB") == "BAPIKNA111"
-    assert "RETURN" not in INTERFACES["BAPI_CUSTOMER_FIND"]  # its messages arrive as RESULT_TAB rows
+    assert row("BAPI_CUSTOMER_FIND", "RETURN") == "BAPIRETURN1"
+    assert INTERFACES["BAPI_CUSTOMER_FIND"]["RETURN"].direction == "EXPORT"
+    # Not optional in the published interfaces: PI_PERSONALDATA, PI_COPYREFERENCE, SELOPT_TAB, RESULT_TAB.
+    assert not INTERFACES["BAPI_CUSTOMER_CREATEFROMDATA1"]["PI_PERSONALDATA"].optional
+    assert not INTERFACES["BAPI_CUSTOMER_CREATEFROMDATA1"]["PI_COPYREFERENCE"].optional
+    assert INTERFACES["BAPI_CUSTOMER_CREATEFROMDATA1"]["PI_COMPANYDATA"].optional
+    assert not INTERFACES["BAPI_CUSTOMER_FIND"]["SELOPT_TAB"].optional
+    assert not INTERFACES["BAPI_CUSTOMER_FIND"]["RESULT_TAB"].optional
+    assert INTERFACES["BAPI_CUSTOMER_FIND"]["MAX_CNT"].field_type == ("I", 4)
+    assert INTERFACES["BAPI_CUSTOMER_FIND"]["PL_HOLD"].field_type == ("C", 1)
 
 
 def test_function_description_of_createfromdata1_has_pyrfcs_shape_and_the_published_names(system):
@@ -175,7 +232,10 @@ def test_function_descriptions_of_the_other_bapis_show_the_published_structures(
     assert {f["name"]: f["uc_length"] for f in selection["type_description"].fields} == {
         name: 2 * length for name, length in BAPIKNA110_PUBLISHED.items()}
     assert field_names(find, "RESULT_TAB") == BAPIKNA111_PUBLISHED
-    assert "RETURN" not in [p["name"] for p in find.parameters]
+    assert parameter(find, "RESULT_TAB")["optional"] is False
+    assert (parameter(find, "RETURN")["direction"], parameter(find, "RETURN")["type_description"].name) == (
+        "RFC_EXPORT", "BAPIRETURN1")
+    assert field_names(find, "RETURN") == MESSAGE_FIELDS
     assert parameter(detail, "RETURN")["type_description"].name == "BAPIRET1"
     assert field_names(detail, "RETURN") == MESSAGE_FIELDS
     assert "POSTL_CODE" in field_names(detail, "CUSTOMERADDRESS")
@@ -326,8 +386,11 @@ def test_create_commit_read_back():
     general = detail["CUSTOMERGENERALDETAIL"]
     assert (general["CREAT_DATE"], general["ENTERED_BY"], general["ACCNT_GRP"]) == ("20240229", "RFC_USER", "0001")
     assert set(detail["RETURN"]) == set(MESSAGE_FIELDS) and detail["RETURN"]["TYPE"] == ""  # BAPIRET1
-    assert detail["CUSTOMERCOMPANYDETAIL"]["COMP_CODE"] == "1000"
-    assert detail["CUSTOMERCOMPANYDETAIL"]["RECONC_ACCT"] == "140000"  # copied from the reference customer
+    assert (detail["CUSTOMERCOMPANYDETAIL"]["CUSTOMER"], detail["CUSTOMERCOMPANYDETAIL"]["COMP_CODE"]) == (
+        number, "1000")
+    assert detail["CUSTOMERCOMPANYDETAIL"]["PMNTTRMS"] == "ZB01"  # copied from the reference customer
+    # BAPICUSTOMER_05 shows no reconciliation account (it stays in KNB1).
+    assert set(detail["CUSTOMERCOMPANYDETAIL"]) == set(STRUCTURES["BAPICUSTOMER_05"])
     assert areas["SALESAREAS"] == [{"CUSTOMER": number, "SALESORG": "1000", "DISTRCHN": "10", "DIVISION": "00"}]
     assert set(areas["RETURN"]) == set(STRUCTURES["BAPIRETURN"]) and areas["RETURN"]["TYPE"] == ""
     record = system.customer(number)
@@ -421,7 +484,7 @@ def test_find_searches_committed_kna1_customers_with_and_without_placeholders(sy
         literal = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1="Müller*"))
         other_city = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1="Müller Maschinenbau GmbH",
                                                                                      ORT01="Berlin"))
-    assert "RETURN" not in exact  # BAPI_CUSTOMER_FIND has no RETURN parameter
+    assert exact["RETURN"]["TYPE"] == "" and set(exact["RETURN"]) == set(MESSAGE_FIELDS)  # BAPIRETURN1
     [found] = exact["RESULT_TAB"]
     assert (found["CUSTOMER"], found["TYPE"], found["TABNAME"]) == (number, "S", "KNA1")
     assert set(found) == set(BAPIKNA111_PUBLISHED)
@@ -462,6 +525,60 @@ def test_find_searches_kna1_whose_name_column_holds_35_characters(system):
         first_35 = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1=long_name[:35]))
     assert [row["CUSTOMER"] for row in whole["RESULT_TAB"]] == [""]
     assert [row["CUSTOMER"] for row in first_35["RESULT_TAB"]] == [number]
+
+
+def _two_customers_in_munich(system: SimulatedSap) -> tuple[str, str]:
+    with Connection(system=system) as connection:
+        mueller = create(connection)["CUSTOMERNO"]
+        other = create(connection, company(NAME="Schmidt Logistik AG"))["CUSTOMERNO"]
+        connection.call("BAPI_TRANSACTION_COMMIT")
+    return mueller, other
+
+
+def test_find_with_rows_anded_answers_one_row_per_customer_matching_every_criterion():
+    system = SimulatedSap(find_rows="and")
+    mueller, _ = _two_customers_in_munich(system)
+    with Connection(system=system) as connection:
+        answer = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(
+            NAME1="Müller Maschinenbau GmbH", ORT01="München"))
+    assert [(row["CUSTOMER"], row["FIELDNAME"]) for row in answer["RESULT_TAB"]] == [(mueller, "NAME1")]
+
+
+def test_find_with_one_result_per_criterion_answers_a_row_per_criterion_each_customer_matches():
+    system = SimulatedSap(find_rows="per_criterion")
+    mueller, other = _two_customers_in_munich(system)
+    with Connection(system=system) as connection:
+        answer = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(
+            NAME1="Müller Maschinenbau GmbH", ORT01="München"))
+        capped = connection.call("BAPI_CUSTOMER_FIND", MAX_CNT=2, SELOPT_TAB=kna1_selection(
+            NAME1="Müller Maschinenbau GmbH", ORT01="München"))
+    assert [(row["CUSTOMER"], row["FIELDNAME"], row["FIELDVALUE"]) for row in answer["RESULT_TAB"]] == [
+        (mueller, "NAME1", "Müller Maschinenbau GmbH"), (mueller, "ORT01", "München"), (other, "ORT01", "München")]
+    # MAX_CNT counts rows, not customers: two rows name one customer.
+    assert [row["CUSTOMER"] for row in capped["RESULT_TAB"]] == [mueller, mueller]
+
+
+@pytest.mark.parametrize("find_rows", ["and", "per_criterion"])
+def test_find_can_say_nothing_found_in_return_or_not_at_all(find_rows):
+    in_return = SimulatedSap(find_rows=find_rows, find_no_match="return")
+    nowhere = SimulatedSap(find_rows=find_rows, find_no_match="empty")
+    own_message = SimulatedSap(find_rows=find_rows, find_no_match="return", find_no_match_message=("ZF", "042"))
+    answers = []
+    for system in (in_return, nowhere, own_message):
+        with Connection(system=system) as connection:
+            answers.append(connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1="Nobody Ltd.")))
+    said, silent, own = answers
+    assert said["RESULT_TAB"] == [] and (said["RETURN"]["TYPE"], said["RETURN"]["ID"], said["RETURN"]["NUMBER"]) == (
+        "E", "F2", "173")
+    assert silent["RESULT_TAB"] == [] and silent["RETURN"]["TYPE"] == ""
+    assert own["RESULT_TAB"] == [] and (own["RETURN"]["ID"], own["RETURN"]["NUMBER"]) == ("ZF", "042")
+
+
+def test_find_says_a_bad_selection_in_return_when_it_says_nothing_found_there():
+    system = SimulatedSap(find_no_match="return")
+    with Connection(system=system) as connection:
+        answer = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NOPE="x"))
+    assert answer["RESULT_TAB"] == [] and (answer["RETURN"]["TYPE"], answer["RETURN"]["NUMBER"]) == ("E", "171")
 
 
 def test_find_stops_at_max_cnt(system):
@@ -641,8 +758,35 @@ def test_latency_is_waited_through_the_injected_sleep_before_every_logon_and_cal
 
 
 def test_unknown_config_options_are_refused_like_pyrfc(system):
-    with pytest.raises(RFCError):
+    with pytest.raises(RFCError, match="Connection configuration option 'bogus' is not supported"):
         Connection(config={"timeout": 1, "bogus": 1}, system=system)
+
+
+def test_pyrfc_34s_config_options_check_date_and_check_time_are_accepted_and_default_to_true(system):
+    # SAP/PyRFC src/pyrfc/_cyrfc.pyx, Connection.__init__ (version 3.4).
+    with Connection(system=system) as connection:
+        assert (connection.options["check_date"], connection.options["check_time"]) == (True, True)
+    with Connection(config={"check_date": False, "check_time": False}, system=system) as connection:
+        assert (connection.options["check_date"], connection.options["check_time"]) == (False, False)
+
+
+@pytest.mark.parametrize("birth_date", ["2024-02-30", "20240230", "2024023", 20240229])
+def test_a_date_pyrfc_cannot_fill_is_a_type_error_before_sap_is_called(system, birth_date):
+    with Connection(system=system) as connection, pytest.raises(TypeError, match="date value required"):
+        connection.call("BAPI_CUSTOMER_CREATEFROMDATA1", PI_PERSONALDATA={"DATE_BIRTH": birth_date},
+                        PI_COPYREFERENCE=REFERENCE_1000)
+    assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0
+
+
+def test_without_check_date_a_malformed_date_string_reaches_sap(system):
+    with Connection(config={"check_date": False}, system=system) as connection:
+        answer = connection.call("BAPI_CUSTOMER_CREATEFROMDATA1", PI_PERSONALDATA={"DATE_BIRTH": "20240230"},
+                                 PI_COPYREFERENCE=REFERENCE_1000)
+        valid = connection.call("BAPI_CUSTOMER_CREATEFROMDATA1", PI_PERSONALDATA={"DATE_BIRTH": date(1970, 1, 2)},
+                                PI_COPYREFERENCE=REFERENCE_1000)
+    # The simulator refuses personal data (F2 169) once the call has reached it.
+    assert answer["RETURN"]["NUMBER"] == valid["RETURN"]["NUMBER"] == "169"
+    assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 2
 
 
 def test_communication_error_after_commit_loses_only_the_answer(system):
@@ -721,6 +865,23 @@ def test_environment_configures_faults_and_credentials():
         configured = simulator.configure_default_system_from_environment({"SAP_SIMULATOR_FAULTS": "latency_ms=1"})
         assert configured is fresh and fresh.faults.latency_ms == 1
         assert simulator.default_system() is fresh
+
+
+def test_environment_chooses_how_find_answers():
+    environment = {"SAP_SIMULATOR_FIND_ROWS": "per_criterion", "SAP_SIMULATOR_FIND_NO_MATCH": "Return"}
+    system = simulator.simulator_system_from_environment(environment)
+    assert (system.find_rows, system.find_no_match) == ("per_criterion", "return")
+    default = simulator.simulator_system_from_environment({})
+    assert (default.find_rows, default.find_no_match) == ("and", "result_tab")
+    with simulator.use_system(SimulatedSap()) as fresh:
+        simulator.configure_default_system_from_environment({"SAP_SIMULATOR_FIND_ROWS": "per_criterion"})
+        assert fresh.find_rows == "per_criterion"
+    with pytest.raises(SettingsError, match="SAP_SIMULATOR_FIND_ROWS: one of and, per_criterion, not 'or'"):
+        simulator.simulator_system_from_environment({"SAP_SIMULATOR_FIND_ROWS": "or"})
+    with pytest.raises(SettingsError, match="SAP_SIMULATOR_FIND_NO_MATCH"):
+        simulator.simulator_system_from_environment({"SAP_SIMULATOR_FIND_NO_MATCH": "nowhere"})
+    with pytest.raises(ValueError, match="find_rows"):
+        SimulatedSap(find_rows="or")
 
 
 def test_calls_per_function_are_counted(system):

@@ -56,7 +56,7 @@ def test_a_customer_committed_by_one_system_is_found_and_read_by_another_on_the_
     with Connection(system=second) as connection:
         detail = connection.call("BAPI_CUSTOMER_GETDETAIL2", CUSTOMERNO=number, COMPANYCODE="1000")
     assert detail["RETURN"]["TYPE"] == "" and detail["CUSTOMERADDRESS"]["NAME"] == "Geteilt GmbH"
-    assert detail["CUSTOMERCOMPANYDETAIL"]["RECONC_ACCT"] == "140000"
+    assert detail["CUSTOMERCOMPANYDETAIL"]["PMNTTRMS"] == "ZB01"
     assert [c.number for c in second.created_customers()] == [number]
 
 

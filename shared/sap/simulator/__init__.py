@@ -21,6 +21,11 @@ Environment (read by `simulator_system_from_environment` / `configure_default_sy
                           the number range, shared by every process that names it and kept across
                           restarts (store.py); unset: in this process's memory. Local runs and tests
                           only: refused in an Azure-hosted app.
+  SAP_SIMULATOR_FIND_ROWS and (default) | per_criterion: how BAPI_CUSTOMER_FIND combines its selection
+                          rows (functions.find; which one SAP does is unverified)
+  SAP_SIMULATOR_FIND_NO_MATCH
+                          result_tab (default) | return | empty: where BAPI_CUSTOMER_FIND says "nothing
+                          found" (a RESULT_TAB error row, the RETURN export, or nowhere)
 """
 
 from __future__ import annotations
@@ -47,12 +52,14 @@ from shared.sap.simulator.errors import (
     RFCTypeError,
 )
 from shared.sap.simulator.faults import FaultPlan, FaultSettingsError
-from shared.sap.simulator.functions import MESSAGES, CustomerRecord
+from shared.sap.simulator.functions import FIND_NO_MATCH, FIND_ROWS, MESSAGES, CustomerRecord
 from shared.sap.simulator.interfaces import FunctionDescription, TypeDescription
 from shared.sap.simulator.system import SimulatedSap
 from shared.settings import SettingsError
 
 __all__ = [
+    "FIND_NO_MATCH_SETTING",
+    "FIND_ROWS_SETTING",
     "NO_MATCH_MESSAGES",
     "STATE_FILE_SETTING",
     "ABAPApplicationError",
@@ -143,6 +150,25 @@ def state_file_from_environment(environ: Mapping[str, str] | None = None) -> Pat
     return Path(text).expanduser().resolve()
 
 
+FIND_ROWS_SETTING = "SAP_SIMULATOR_FIND_ROWS"
+FIND_NO_MATCH_SETTING = "SAP_SIMULATOR_FIND_NO_MATCH"
+
+
+def _find_options(env: Mapping[str, str]) -> dict[str, str]:
+    """SAP_SIMULATOR_FIND_ROWS / SAP_SIMULATOR_FIND_NO_MATCH as SimulatedSap options (unset: left out)."""
+    options: dict[str, str] = {}
+    for setting, option, allowed, text in (
+            (FIND_ROWS_SETTING, "find_rows", FIND_ROWS, env.get(FIND_ROWS_SETTING)),
+            (FIND_NO_MATCH_SETTING, "find_no_match", FIND_NO_MATCH, env.get(FIND_NO_MATCH_SETTING))):
+        value = (text or "").strip().lower()
+        if not value:
+            continue
+        if value not in allowed:
+            raise SettingsError(f"{setting}: one of {', '.join(allowed)}, not {value!r}")
+        options[option] = value
+    return options
+
+
 def _new_system(env: Mapping[str, str], **options: object) -> SimulatedSap:
     state_file = state_file_from_environment(env)
     if state_file is None:
@@ -156,20 +182,24 @@ def _new_system(env: Mapping[str, str], **options: object) -> SimulatedSap:
 
 
 def simulator_system_from_environment(environ: Mapping[str, str] | None = None) -> SimulatedSap:
-    """A new system configured from SAP_SIMULATOR_FAULTS / SAP_SIMULATOR_USER / SAP_SIMULATOR_PASSWORD,
-    its database in SAP_SIMULATOR_STATE_FILE when that is set."""
+    """A new system configured from SAP_SIMULATOR_FAULTS / SAP_SIMULATOR_USER / SAP_SIMULATOR_PASSWORD /
+    SAP_SIMULATOR_FIND_ROWS / SAP_SIMULATOR_FIND_NO_MATCH, its database in SAP_SIMULATOR_STATE_FILE when set."""
     env = os.environ if environ is None else environ
-    return _new_system(env, credentials=_credentials(env), faults=FaultPlan.parse(env.get("SAP_SIMULATOR_FAULTS")))
+    return _new_system(env, credentials=_credentials(env), faults=FaultPlan.parse(env.get("SAP_SIMULATOR_FAULTS")),
+                       **_find_options(env))
 
 
 def configure_default_system_from_environment(environ: Mapping[str, str] | None = None) -> SimulatedSap:
-    """Apply the environment's faults and credentials to the default system, keeping its data. With
+    """Apply the environment's faults, credentials and FIND answers to the default system, keeping its data. With
     SAP_SIMULATOR_STATE_FILE, the default system becomes one on that file first (unless it already is)."""
     env = os.environ if environ is None else environ
     state_file = state_file_from_environment(env)
+    find_options = _find_options(env)
     system = default_system()
     if state_file is not None and getattr(system, "state_file", None) != state_file:
         system = reset_default_system(_new_system(env))
     system.configure_faults(env.get("SAP_SIMULATOR_FAULTS"))
     system.credentials = _credentials(env)
+    for option, value in find_options.items():
+        setattr(system, option, value)
     return system

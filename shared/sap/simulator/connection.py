@@ -23,8 +23,10 @@ from shared.sap.simulator.system import SimulatedSap
 _REOPENING_ERRORS = (CommunicationError, ABAPRuntimeError, LogonError, ExternalRuntimeError)
 _RFC_ABAP_MESSAGE = 4
 
-# pyrfc 3's Connection(config=...) options; anything else is refused as pyrfc refuses it.
-_CONFIG_OPTIONS = {"dtime", "return_import_params", "rstrip", "timeout"}
+# pyrfc 3.4's Connection(config=...) options; anything else is refused as pyrfc refuses it (SAP/PyRFC
+# src/pyrfc/_cyrfc.pyx, Connection.__init__: dtime, return_import_params, rstrip, check_date, check_time,
+# timeout; check_date and check_time default to True).
+_CONFIG_OPTIONS = ("dtime", "return_import_params", "rstrip", "check_date", "check_time", "timeout")
 
 
 class Connection:
@@ -50,13 +52,15 @@ class Connection:
             raise RFCError("the SAP simulator refuses to serve inside an Azure-hosted function app "
                            "(WEBSITE_SITE_NAME is set); set SAP_TRANSPORT to rfc or relay")
         options = dict(config or {})
-        unsupported = set(options) - _CONFIG_OPTIONS
-        if unsupported:
-            raise RFCError(f"Connection config option not supported: {', '.join(sorted(unsupported))}")
+        for option in options:
+            if option not in _CONFIG_OPTIONS:
+                raise RFCError(f"Connection configuration option '{option}' is not supported")
         self.__config = {
-            "dtime": options.get("dtime", False),
-            "return_import_params": options.get("return_import_params", False),
             "rstrip": options.get("rstrip", True),
+            "return_import_params": options.get("return_import_params", False),
+            "dtime": options.get("dtime", False),
+            "check_date": options.get("check_date", True),
+            "check_time": options.get("check_time", True),
             "timeout": options.get("timeout"),
         }
         self._system = system if system is not None else default_system()
@@ -133,7 +137,7 @@ class Connection:
         if self._closed or self._session_id is None:
             raise RFCError(f"Remote function module '{func_name}' invocation rejected because the connection "
                            "is closed")
-        inputs = self._system.prepare(func_name, params)
+        inputs = self._system.prepare(func_name, params, check_date=bool(self.__config["check_date"]))
         timeout = (options or {}).get("timeout") or self.__config["timeout"]
         if timeout and self._system.faults.latency_ms / 1000 > timeout:
             self._system.sleep(timeout)  # the call runs until pyrfc cancels it

@@ -58,6 +58,16 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
 }
 
 
+# How BAPI_CUSTOMER_FIND combines SELOPT_TAB rows and where it says "nothing found": see find().
+FIND_ROWS_AND = "and"
+FIND_ROWS_PER_CRITERION = "per_criterion"
+FIND_ROWS = (FIND_ROWS_AND, FIND_ROWS_PER_CRITERION)
+FIND_NO_MATCH_IN_RESULT_TAB = "result_tab"
+FIND_NO_MATCH_IN_RETURN = "return"
+FIND_NO_MATCH_EMPTY = "empty"
+FIND_NO_MATCH = (FIND_NO_MATCH_IN_RESULT_TAB, FIND_NO_MATCH_IN_RETURN, FIND_NO_MATCH_EMPTY)
+
+
 @dataclass
 class CustomerRecord:
     """One customer master record: address (BAPIKNA106 names), KNA1 general data, KNB1 per company
@@ -276,7 +286,7 @@ def get_detail2(system: SimulatedSap, session: Session, inputs: dict[str, Any]) 
     answer: dict[str, Any] = {
         "CUSTOMERADDRESS": blank("BAPICUSTOMER_04", structures),
         "CUSTOMERGENERALDETAIL": blank("BAPICUSTOMER_KNA1", structures),
-        "CUSTOMERCOMPANYDETAIL": blank("BAPICUSTOMER_COMPANYDATA", structures),
+        "CUSTOMERCOMPANYDETAIL": blank("BAPICUSTOMER_05", structures),
         "RETURN": blank("BAPIRET1", structures),
         "CUSTOMERBANKDETAIL": [],
     }
@@ -284,11 +294,13 @@ def get_detail2(system: SimulatedSap, session: Session, inputs: dict[str, Any]) 
     if record is None:
         answer["RETURN"] = message("BAPIRET1", "customer_not_found", inputs["CUSTOMERNO"])
         return answer
-    # BAPICUSTOMER_04 names some fields differently from BAPIKNA106 (POSTL_CODE, TELEPHONE).
-    renamed = {"POSTL_COD1": "POSTL_CODE", "TEL1_NUMBR": "TELEPHONE"}
+    # BAPICUSTOMER_04 names some fields differently from BAPIKNA106 (POSTL_CODE, TELEPHONE, FORMOFADDR for
+    # the form of address, POBX_PCD for the PO box postal code); the transport zone is KNA1's.
+    renamed = {"POSTL_COD1": "POSTL_CODE", "TEL1_NUMBR": "TELEPHONE", "TITLE": "FORMOFADDR",
+               "POSTL_COD2": "POBX_PCD"}
     address_fields = structures["BAPICUSTOMER_04"]
     address = {}
-    for name, value in record.address.items():
+    for name, value in {**record.address, "TRANSPZONE": record.general.get("TRANSPZONE", "")}.items():
         target = renamed.get(name, name)
         if target in address_fields:
             address[target] = value[: address_fields[target][1]]
@@ -301,9 +313,12 @@ def get_detail2(system: SimulatedSap, session: Session, inputs: dict[str, Any]) 
     answer["CUSTOMERGENERALDETAIL"] = shaped("BAPICUSTOMER_KNA1", general, structures)
     company_code = inputs["COMPANYCODE"]
     if company_code and company_code in record.company_codes:
-        answer["CUSTOMERCOMPANYDETAIL"] = shaped("BAPICUSTOMER_COMPANYDATA", {
-            **record.company_codes[company_code], "COMP_CODE": company_code,
-        }, structures)
+        # KNB1 as BAPICUSTOMER_05 shows it: no reconciliation account, no creation date (they stay in KNB1).
+        company_fields = structures["BAPICUSTOMER_05"]
+        company = {name: value for name, value in
+                   {**record.company_codes[company_code], "CUSTOMER": record.number, "COMP_CODE": company_code}.items()
+                   if name in company_fields}
+        answer["CUSTOMERCOMPANYDETAIL"] = shaped("BAPICUSTOMER_05", company, structures)
     return answer
 
 
@@ -320,33 +335,57 @@ def get_sales_areas(system: SimulatedSap, session: Session, inputs: dict[str, An
 
 
 def find(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
-    """BAPI_CUSTOMER_FIND over KNA1. Criteria rows are combined with AND (U: whether the real BAPI
-    ANDs or ORs rows of different fields is one of the SE37 checks the README lists). Messages
-    arrive as RESULT_TAB rows: "nothing found" is one row with TYPE E and no CUSTOMER (issue 7 review)."""
+    """BAPI_CUSTOMER_FIND over KNA1, answering SELOPT_TAB (echoed), RESULT_TAB and RETURN (BAPIRETURN1).
+
+    Two things the published interface leaves open, so each simulated system picks (SimulatedSap):
+    * `find_rows`: "and" gives one row per customer matching every criterion (the first criterion
+      echoed); "per_criterion" searches each criterion on its own and gives one row per (criterion,
+      customer), the criterion echoed, so a customer matching two criteria appears twice. Which one
+      SAP does is U (BAPIKNA111 echoing the criterion per row suggests the second; the only public
+      caller, tactusoft's CustomerExecute.find, sends a single KNA1 row, where the two agree).
+    * `find_no_match`: "nothing found" as one RESULT_TAB row with TYPE E and no customer (what
+      tactusoft's caller tests: RESULT_TAB[0].CUSTOMER empty, TYPE "E"), in RETURN with RESULT_TAB empty,
+      or not at all (both empty). Which one a given release does is U. A bad selection (unknown field,
+      no criteria) is said in RESULT_TAB in the first case and in RETURN otherwise.
+    MAX_CNT cuts RESULT_TAB after that many rows (0: no limit), whatever the rows name."""
     criteria = inputs["SELOPT_TAB"]
-    answer: dict[str, Any] = {"SELOPT_TAB": criteria, "RESULT_TAB": []}
+    answer: dict[str, Any] = {"SELOPT_TAB": criteria, "RESULT_TAB": [], "RETURN": blank("BAPIRETURN1")}
     if not criteria:
-        answer["RESULT_TAB"] = [message("BAPIKNA111", "search_criteria_missing")]
-        return answer
+        return _find_says(system, answer, message_row("search_criteria_missing"))
     searchable = set(CustomerRecord("", "", {}).kna1())
     for row in criteria:
         if row["TABNAME"] != "KNA1" or row["FIELDNAME"] not in searchable:
-            answer["RESULT_TAB"] = [message("BAPIKNA111", "search_field_unknown", row["TABNAME"], row["FIELDNAME"])]
-            return answer
+            return _find_says(system, answer, message_row("search_field_unknown", row["TABNAME"], row["FIELDNAME"]))
     wildcards = inputs["PL_HOLD"] == "X"
     limit = inputs["MAX_CNT"]
-    first = criteria[0]
-    for number in sorted(system.customers):
-        view = system.customers[number].kna1()
-        if all(_matches(view[row["FIELDNAME"]], row["FIELDVALUE"], wildcards) for row in criteria):
-            answer["RESULT_TAB"].append(shaped("BAPIKNA111", {
-                "CUSTOMER": number, "TABNAME": "KNA1", "FIELDNAME": first["FIELDNAME"],
-                "FIELDVALUE": view[first["FIELDNAME"]], "TYPE": "S",
-            }))
-            if limit and len(answer["RESULT_TAB"]) >= limit:
-                break
-    if not answer["RESULT_TAB"]:
-        answer["RESULT_TAB"] = [message("BAPIKNA111", "no_customer_found")]
+    views = [(number, system.customers[number].kna1()) for number in sorted(system.customers)]
+    if system.find_rows == FIND_ROWS_AND:
+        hits = [(criteria[0], number, view) for number, view in views
+                if all(_matches(view[row["FIELDNAME"]], row["FIELDVALUE"], wildcards) for row in criteria)]
+    else:
+        hits = [(row, number, view) for row in criteria for number, view in views
+                if _matches(view[row["FIELDNAME"]], row["FIELDVALUE"], wildcards)]
+    answer["RESULT_TAB"] = [
+        shaped("BAPIKNA111", {"CUSTOMER": number, "TABNAME": "KNA1", "FIELDNAME": row["FIELDNAME"],
+                              "FIELDVALUE": view[row["FIELDNAME"]], "TYPE": "S"})
+        for row, number, view in (hits[:limit] if limit else hits)
+    ]
+    if answer["RESULT_TAB"] or system.find_no_match == FIND_NO_MATCH_EMPTY:
+        return answer
+    message_class, number = system.find_no_match_message
+    return _find_says(system, answer, {**message_row("no_customer_found"), "ID": message_class, "NUMBER": number})
+
+
+def message_row(key: str, *variables: str) -> dict[str, Any]:
+    """A catalogue message as BAPIRETURN1's fields (BAPIKNA111 has all of them)."""
+    return message("BAPIRETURN1", key, *variables)
+
+
+def _find_says(system: SimulatedSap, answer: dict[str, Any], said: dict[str, Any]) -> dict[str, Any]:
+    if system.find_no_match == FIND_NO_MATCH_IN_RESULT_TAB:
+        answer["RESULT_TAB"] = [shaped("BAPIKNA111", said)]
+    else:
+        answer["RETURN"] = said
     return answer
 
 

@@ -3,31 +3,55 @@
 Why one module of this length: it is the DDIC of the simulated system (structures and interfaces, each
 with where it comes from) and the metadata pyrfc reports from it; both must agree field for field.
 
-Where each fact comes from (V = verified against a published source, U = unverified):
-* BAPIKNA106 (PI_COMPANYDATA): the 33 field names and their order, V: classes generated from a live
-  ERP's WSDL in the public repository luisurbinanet/tactusoft-svn (`affinityWebServices/src/com/
-  tactusoft/webservice/client/objects/Bapikna106.java`). Lengths U: SAP's published total is 841;
-  the lengths below (central address data elements, e.g. NAME 40, STREET 60) add up to 871, so at
-  least one is wrong. That is why the rfc adapter never trusts this table: it reads the live
+Where each fact comes from (V = verified against a published source, U = unverified). Field names
+in the SOAP classes below are SAP's "mc-style" spelling (an underscore becomes the next letter's capital:
+PobxPcd = POBX_PCD, Formofaddr = FORMOFADDR), so the ABAP names follow from them.
+* Sources: [TS] luisurbinanet/tactusoft-svn, `affinityWebServices/src/com/tactusoft/webservice/client/`
+  (classes generated from a live ERP's WSDL: `objects/*.java`, and `locators/Zfi_customers2_BindingStub.java`
+  for the parameters, their structures and which may be omitted); [HMH] praveen4students/hmh_backup,
+  `enterprise-web-services-camel/src/main/java/hmh/sap/rfc/` (JCo proxies generated from release 620's
+  repository: `Bapi_Customer_Find_Input.java`, `Bapi_Customer_Find_Output.java`, `Bapikna111Type.java`,
+  `Bapireturn1Type.java`, each field with its length and offset); [ST] stechno.net's function pages
+  BAPI_CUSTOMER_GETDETAIL1 and BAPI_CUSTOMER_CHANGEFROMDATA1 (parameter structures and total lengths).
+* BAPIKNA106 (PI_COMPANYDATA): the 33 field names and their order, V [TS] Bapikna106.java. Total 841, V
+  [ST]; the lengths below (central address data elements, e.g. NAME 40, STREET 60) add up to 871, so at
+  least one is wrong (U). That is why the rfc adapter never trusts this table: it reads the live
   system's metadata (`get_function_description`) and takes its lengths from there.
-* BAPIKNA105 (PI_OPT_COMPANYDATA): the 8 field names, V (same source, Bapikna105.java); lengths U.
-* BAPIKNA102 (PI_COPYREFERENCE): names V (Bapikna102.java); lengths of the keys VKORG 4, VTWEG 2,
+* BAPIKNA105 (PI_OPT_COMPANYDATA): the 8 field names, V [TS] Bapikna105.java; total 50, V [ST] (the
+  lengths below add up to 50; each one U).
+* BAPIKNA102 (PI_COPYREFERENCE): names V [TS] Bapikna102.java; lengths of the keys VKORG 4, VTWEG 2,
   SPART 2, KUNNR 10 are the standard domains, U here.
-* BAPIKNA110 (BAPI_CUSTOMER_FIND SELOPT_TAB): COMP_CODE C4, TABNAME C30, FIELDNAME C30, FIELDVALUE
-  C132, V (Bapikna110.java and the project's issue 7 review). BAPIKNA111 (RESULT_TAB): names V,
-  lengths of the message fields U (taken from BAPIRET2).
-* BAPIRETURN1 (CREATEFROMDATA1 RETURN) and BAPIRET1 (GETDETAIL2 RETURN): TYPE, ID, NUMBER, MESSAGE,
-  LOG_NO, LOG_MSG_NO, MESSAGE_V1..V4, names V (Bapiret1.java, Bapireturn1.java). BAPIRETURN
-  (GETSALESAREAS RETURN) has CODE instead of ID/NUMBER, V (Bapireturn.java).
-* BAPICUSTOMER_04 (GETDETAIL2 CUSTOMERADDRESS): POSTL_CODE, TELEPHONE, SORT_FLD, MATCHCODE1..3 and
-  no currency or e-mail, V (issue 7 review); the other names listed are U. BAPICUSTOMER_KNA1
-  (CUSTOMERGENERALDETAIL): CUSTOMER, ADDRESS, CREAT_DATE, ENTERED_BY, ACCNT_GRP, TAXJURCODE,
-  CURRENCY, CURRENCY_ISO, DEL_FLAG_G, PSTG_BLK_G are a subset of the names in BapicustomerKna1.java
-  (V as names, their SAP spelling derived from the Java names, U); the structure has about a
-  hundred more fields that the simulator leaves out.
-* BAPI_CUSTOMER_FIND's scalar parameters MAX_CNT and PL_HOLD, and that it has no RETURN parameter
-  (messages arrive as RESULT_TAB rows), U.
-* BAPIRET2, BAPIKNA101_1, BAPICUSTOMER_COMPANYDATA, BAPICUSTOMER_BANKDETAIL, BAPIKNVVKY: U.
+* BAPIKNA101_1 (PI_PERSONALDATA): the 31 names in their order, V [TS] Bapikna1011.java (ONLY_CHANGE_COMADDRESS
+  also in [ST] CHANGEFROMDATA1's documentation; its X structure BAPIKNA101_1X has 30 one-character flags,
+  [ST]). Total 803, V [ST] (GETDETAIL1 PE_PERSONALDATA, CHANGEFROMDATA1 PI_PERSONALDATA). The single
+  lengths (names 40, CITY 40, STREET 60, TEL1_NUMBR 30, E_MAIL 241: the central address data elements)
+  are U one by one, but they add up to exactly 803.
+* BAPIKNA110 (SELOPT_TAB) and BAPIKNA111 (RESULT_TAB): names, order, types and lengths V [HMH]
+  Bapikna110Type.java / Bapikna111Type.java (also [TS] Bapikna110.java). BAPIKNA111 echoes the criterion
+  (TABNAME, FIELDNAME, FIELDVALUE) in every result row and has COMP_CODE and company-code flags: that
+  suggests one result row per criterion (or per company code), not one per customer; U (see find()).
+* BAPIRETURN1: TYPE C1, ID C20, NUMBER N3, MESSAGE C220, LOG_NO C20, LOG_MSG_NO N6, MESSAGE_V1..V4 C50,
+  V [HMH] Bapireturn1Type.java; total 470, V [ST]. BAPIRET1 (GETDETAIL2 RETURN): the same names, V [TS]
+  Bapiret1.java, lengths U (taken from BAPIRETURN1). BAPIRETURN (GETSALESAREAS RETURN) has CODE instead of
+  ID/NUMBER, V [TS] Bapireturn.java.
+* BAPI_CUSTOMER_FIND: MAX_CNT INT4 (optional, default 0) and PL_HOLD CHAR1 (optional, default SPACE),
+  SELOPT_TAB and RESULT_TAB tables, not optional, and an export RETURN of type BAPIRETURN1, V [HMH]
+  Bapi_Customer_Find_Input/Output.java and [TS] the CustomerFind operation.
+* BAPI_CUSTOMER_CREATEFROMDATA1: PI_PERSONALDATA (BAPIKNA101_1) and PI_COPYREFERENCE may not be omitted,
+  PI_COMPANYDATA, PI_OPT_*, PI_CONSUMEREN, PI_CREDIT_CONTROL_FLAG may, V [TS] the CustomerCreateFromData1
+  operation. What SAP does when a caller leaves a non-optional import out over RFC (pyrfc sends nothing
+  for it) is U; the adapter never relies on it (the simulator fills every import with its initial value).
+* BAPI_CUSTOMER_GETDETAIL2: CUSTOMERADDRESS is BAPICUSTOMER_04, CUSTOMERCOMPANYDETAIL is BAPICUSTOMER_05,
+  CUSTOMERBANKDETAIL rows are BAPICUSTOMER_02, CUSTOMERGENERALDETAIL is BAPICUSTOMER_KNA1, RETURN is
+  BAPIRET1, V [TS] the CustomerGetDetail2 operation. BAPICUSTOMER_04: the 31 names, V [TS]
+  Bapicustomer04.java (FORMOFADDR, not TITLE; no FAX_NUMBER, no E_MAIL, no currency); lengths U (KNA1's
+  column widths: NAME1..4, ORT01, STRAS 35, TELF1 16, ...). BAPICUSTOMER_05: the 15 names, V [TS]
+  Bapicustomer05.java (no reconciliation account); lengths U (KNB1's columns). BAPICUSTOMER_02: the 8
+  names, V [TS] Bapicustomer02.java; lengths U (KNBK's columns). BAPICUSTOMER_KNA1: CUSTOMER, ADDRESS,
+  CREAT_DATE, ENTERED_BY, ACCNT_GRP, TAXJURCODE, CURRENCY, CURRENCY_ISO, DEL_FLAG_G, PSTG_BLK_G are a subset
+  of the names in [TS] BapicustomerKna1.java (V as names); the structure has about a hundred more fields
+  that the simulator leaves out.
+* BAPIRET2, BAPIKNVVKY: U.
 
 What pyrfc 3.4 does before a call reaches SAP (SAP/PyRFC `src/pyrfc/_cyrfc.pyx` fillVariable and
 `tests/test_errors.py`; pyrfcx's README lists the same as "pyrfc 3.4 quirks that the drop-in keeps"):
@@ -35,6 +59,9 @@ What pyrfc 3.4 does before a call reaches SAP (SAP/PyRFC `src/pyrfc/_cyrfc.pyx` 
   message "field 'NAME' not found";
 * a structure that is not a dict / a table that is not a list -> TypeError;
 * a CHAR value that is not a str -> TypeError('an string is required, received', ...);
+* a DATE value that is neither a datetime.date nor a str -> TypeError('date value required, received', ...);
+  with the connection's config check_date (default True) a str must also have 8 characters and, unless
+  blank, be a valid YYYYMMDD date (check_time likewise for TIME, which no simulated field has);
 * a CHAR value longer than its field is **truncated by the SDK, without an error**; length counts
   UTF-16 code units (RfcSetChars gets strlenU of the UTF-16 value). Where a cut would split a
   surrogate pair the simulator drops the whole character (what the SDK does there is U).
@@ -45,6 +72,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from shared.core.sap_lengths import longest_prefix_within, utf16_units
@@ -71,12 +99,16 @@ _MESSAGE_FIELDS: dict[str, Field] = {
 }
 
 STRUCTURES: dict[str, dict[str, Field]] = {
-    # PI_PERSONALDATA (the simulator refuses personal data; kept so the parameter exists)
+    # PI_PERSONALDATA: 31 fields, 803 characters in all [TS] [ST] (the simulator refuses personal data; the
+    # parameter exists because SAP's interface has it and it may not be omitted).
     "BAPIKNA101_1": {
-        "TITLE_P": _c(30), "FIRSTNAME": _c(35), "LASTNAME": _c(35), "MIDDLENAME": _c(35), "DATE_BIRTH": _c(8),
-        "CITY": _c(35), "DISTRICT": _c(35), "POSTL_COD1": _c(10), "STREET": _c(35), "HOUSE_NO": _c(10),
-        "COUNTRY": _c(3), "COUNTRYISO": _c(2), "REGION": _c(3), "LANGU_P": _c(1), "LANGUP_ISO": _c(2),
-        "CURRENCY": _c(5), "CURRENCY_ISO": _c(3), "TEL1_NUMBR": _c(30), "E_MAIL": _c(241),
+        "TITLE_P": _c(30), "FIRSTNAME": _c(40), "LASTNAME": _c(40), "MIDDLENAME": _c(40), "SECONDNAME": _c(40),
+        "DATE_BIRTH": _D, "CITY": _c(40), "DISTRICT": _c(40), "POSTL_COD1": _c(10), "POSTL_COD2": _c(10),
+        "PO_BOX": _c(10), "PO_BOX_CIT": _c(40), "STREET": _c(60), "HOUSE_NO": _c(10), "BUILDING": _c(20),
+        "FLOOR": _c(10), "ROOM_NO": _c(10), "COUNTRY": _c(3), "COUNTRYISO": _c(2), "REGION": _c(3),
+        "TEL1_NUMBR": _c(30), "TEL1_EXT": _c(10), "FAX_NUMBER": _c(30), "FAX_EXTENS": _c(10), "E_MAIL": _c(241),
+        "LANGU_P": _c(1), "LANGUP_ISO": _c(2), "CURRENCY": _c(5), "CURRENCY_ISO": _c(3), "TITLE_KEY": _c(4),
+        "ONLY_CHANGE_COMADDRESS": _c(1),
     },
     # PI_COMPANYDATA: the 33 published fields in their published order (lengths U, see above).
     "BAPIKNA106": {
@@ -102,24 +134,35 @@ STRUCTURES: dict[str, dict[str, Field]] = {
         "MESSAGE_V1": _c(50), "MESSAGE_V2": _c(50), "MESSAGE_V3": _c(50), "MESSAGE_V4": _c(50),
     },
     "BAPIRET2": {**_MESSAGE_FIELDS, "PARAMETER": _c(32), "ROW": _I, "FIELD": _c(30), "SYSTEM": _c(10)},
+    # GETDETAIL2 CUSTOMERADDRESS: the 31 published names in their published order [TS]; lengths U.
     "BAPICUSTOMER_04": {
-        "CUSTOMER": _c(10), "TITLE": _c(15), "NAME": _c(35), "NAME_2": _c(35), "NAME_3": _c(35),
-        "NAME_4": _c(35), "CITY": _c(35), "DISTRICT": _c(35), "POSTL_CODE": _c(10), "STREET": _c(35),
-        "COUNTRY": _c(3), "COUNTRYISO": _c(2), "REGION": _c(3), "LANGU": _c(1), "LANGU_ISO": _c(2),
-        "TELEPHONE": _c(16), "TELEPHONE2": _c(16), "FAX_NUMBER": _c(31), "SORT_FLD": _c(10),
-        "MATCHCODE1": _c(25), "MATCHCODE2": _c(35), "MATCHCODE3": _c(35),
+        "CUSTOMER": _c(10), "NAME": _c(35), "NAME_2": _c(35), "NAME_3": _c(35), "NAME_4": _c(35),
+        "CITY": _c(35), "DISTRICT": _c(35), "PO_BOX": _c(10), "POBX_PCD": _c(10), "POSTL_CODE": _c(10),
+        "REGION": _c(3), "COUNTYCODE": _c(3), "CITY_CODE": _c(4), "STREET": _c(35), "TELEPHONE": _c(16),
+        "COUNTRY": _c(3), "COUNTRYISO": _c(2), "POBX_CTY": _c(3), "LANGU": _c(1), "LANGU_ISO": _c(2),
+        "SORT_FLD": _c(10), "MATCHCODE1": _c(25), "MATCHCODE2": _c(35), "MATCHCODE3": _c(35),
+        "FORMOFADDR": _c(15), "TELEBOX": _c(15), "TELEPHONE2": _c(16), "TELETEX": _c(30), "TELEX": _c(30),
+        "TRANSPZONE": _c(10), "NIELSEN_ID": _c(2),
     },
     "BAPICUSTOMER_KNA1": {
         "CUSTOMER": _c(10), "ADDRESS": _c(10), "CREAT_DATE": _D, "ENTERED_BY": _c(12), "ACCNT_GRP": _c(4),
         "TAXJURCODE": _c(15), "CURRENCY": _c(5), "CURRENCY_ISO": _c(3), "DEL_FLAG_G": _c(1),
         "PSTG_BLK_G": _c(1),
     },
-    "BAPICUSTOMER_COMPANYDATA": {
-        "COMP_CODE": _c(4), "RECONC_ACCT": _c(10), "PMNTTRMS": _c(4), "CURRENCY": _c(5), "CREATED_ON": _D,
+    # GETDETAIL2 CUSTOMERCOMPANYDETAIL: the 15 published names [TS] (no reconciliation account); lengths U.
+    "BAPICUSTOMER_05": {
+        "CUSTOMER": _c(10), "COMP_CODE": _c(4), "CLERK": _c(2), "HD_OFFICE": _c(10), "ALT_PAYER": _c(10),
+        "CUVD_CLEAR": _c(1), "PMNTTRMS": _c(4), "ACT_AT_CUS": _c(12), "CUST_USER": _c(15),
+        "NEXT_PAYEE": _c(10), "BUYING_GRP": _c(10), "INTERNET": _c(130), "FAX": _c(31),
+        "PAYMENT_METHODS": _c(10), "TEL": _c(30),
     },
-    "BAPICUSTOMER_BANKDETAIL": {"BANK_CTRY": _c(3), "BANK_KEY": _c(15), "BANK_ACCT": _c(18)},
+    # GETDETAIL2 CUSTOMERBANKDETAIL rows: the 8 published names [TS]; lengths U.
+    "BAPICUSTOMER_02": {
+        "CUSTOMER": _c(10), "BANK_CTRY": _c(3), "BANK_KEY": _c(15), "BANK_ACCT": _c(18), "CTRL_KEY": _c(2),
+        "PARTNER_BK": _c(4), "COLL_AUTH": _c(1), "BANK_REF": _c(20),
+    },
     "BAPIKNVVKY": {"CUSTOMER": _c(10), "SALESORG": _c(4), "DISTRCHN": _c(2), "DIVISION": _c(2)},
-    # BAPI_CUSTOMER_FIND's selection and result rows
+    # BAPI_CUSTOMER_FIND's selection and result rows [HMH]
     "BAPIKNA110": {"COMP_CODE": _c(4), "TABNAME": _c(30), "FIELDNAME": _c(30), "FIELDVALUE": _c(132)},
     "BAPIKNA111": {
         "COMP_CODE": _c(4), "TABNAME": _c(30), "FIELDNAME": _c(30), "FIELDVALUE": _c(132), "CUSTOMER": _c(10),
@@ -157,7 +200,7 @@ def _table(structure: str, optional: bool = True) -> Parameter:
 INTERFACES: dict[str, dict[str, Parameter]] = {
     "RFC_PING": {},
     "BAPI_CUSTOMER_CREATEFROMDATA1": {
-        "PI_PERSONALDATA": _import_structure("BAPIKNA101_1"),
+        "PI_PERSONALDATA": _import_structure("BAPIKNA101_1", optional=False),
         "PI_OPT_PERSONALDATA": _import_structure("BAPIKNA105"),
         "PI_COMPANYDATA": _import_structure("BAPIKNA106"),
         "PI_OPT_COMPANYDATA": _import_structure("BAPIKNA105"),
@@ -172,9 +215,9 @@ INTERFACES: dict[str, dict[str, Parameter]] = {
         "COMPANYCODE": _import(_c(4)),
         "CUSTOMERADDRESS": _export_structure("BAPICUSTOMER_04"),
         "CUSTOMERGENERALDETAIL": _export_structure("BAPICUSTOMER_KNA1"),
-        "CUSTOMERCOMPANYDETAIL": _export_structure("BAPICUSTOMER_COMPANYDATA"),
+        "CUSTOMERCOMPANYDETAIL": _export_structure("BAPICUSTOMER_05"),
         "RETURN": _export_structure("BAPIRET1"),
-        "CUSTOMERBANKDETAIL": _table("BAPICUSTOMER_BANKDETAIL"),
+        "CUSTOMERBANKDETAIL": _table("BAPICUSTOMER_02"),
     },
     "BAPI_CUSTOMER_GETSALESAREAS": {
         "CUSTOMERNO": _import(_c(10), optional=False),
@@ -184,8 +227,9 @@ INTERFACES: dict[str, dict[str, Parameter]] = {
     "BAPI_CUSTOMER_FIND": {
         "MAX_CNT": _import(_I),
         "PL_HOLD": _import(_c(1)),
+        "RETURN": _export_structure("BAPIRETURN1"),
         "SELOPT_TAB": _table("BAPIKNA110", optional=False),
-        "RESULT_TAB": _table("BAPIKNA111"),
+        "RESULT_TAB": _table("BAPIKNA111", optional=False),
     },
     "BAPI_TRANSACTION_COMMIT": {"WAIT": _import(_c(1)), "RETURN": _export_structure("BAPIRET2")},
     "BAPI_TRANSACTION_ROLLBACK": {"RETURN": _export_structure("BAPIRET2")},
@@ -206,12 +250,35 @@ class Truncations:
         self.fields: list[str] = []
 
 
-def _fill_value(field_type: Field, value: Any, names: tuple[str, ...], truncations: Truncations | None) -> Any:
+def _fill_date(value: Any, check_date: bool) -> str:
+    """pyrfc 3.4's RFCTYPE_DATE filling (SAP/PyRFC `_cyrfc.pyx` fillVariable): a date, or a str that
+    with config check_date (the default) must be 8 characters and, unless blank, a real YYYYMMDD date."""
+    if not value:
+        return ""
+    if type(value) is date:
+        return f"{value.year:04}{value.month:02}{value.day:02}"
+    try:
+        if type(value) is not str:
+            raise ValueError(value)
+        if check_date:
+            if len(value) != 8:
+                raise ValueError(value)
+            if value.strip():
+                date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+    except ValueError:
+        raise TypeError("date value required, received", value, "of type", type(value)) from None
+    return value
+
+
+def _fill_value(field_type: Field, value: Any, names: tuple[str, ...], truncations: Truncations | None,
+                check_date: bool = True) -> Any:
     abap_type, length = field_type
     if abap_type == "I":
         if type(value) is not int:
             raise TypeError("an integer required, received", value, "of type", type(value), *names)
         return value
+    if abap_type == "D":
+        return _fill_date(value, check_date)
     if not isinstance(value, str):
         raise TypeError("an string is required, received", value, "of type", type(value), *names)
     if abap_type == "N" and value and not value.isdigit():
@@ -225,7 +292,7 @@ def _fill_value(field_type: Field, value: Any, names: tuple[str, ...], truncatio
 
 
 def _fill_structure(structures: Structures, structure: str, value: Any, names: tuple[str, ...],
-                    truncations: Truncations | None) -> dict[str, Any]:
+                    truncations: Truncations | None, check_date: bool = True) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise TypeError("dictionary required for structure parameter, received", str(type(value)), *names)
     fields = structures[structure]
@@ -233,13 +300,15 @@ def _fill_structure(structures: Structures, structure: str, value: Any, names: t
     for field_name, field_value in value.items():
         if field_name not in fields:
             raise _field_not_found(field_name)
-        filled[field_name] = _fill_value(fields[field_name], field_value, (field_name, *names), truncations)
+        filled[field_name] = _fill_value(fields[field_name], field_value, (field_name, *names), truncations,
+                                         check_date)
     return filled
 
 
 def fill_parameters(function_name: str, params: Mapping[str, Any], structures: Structures = STRUCTURES,
-                    truncations: Truncations | None = None) -> dict[str, Any]:
-    """The call's parameters checked as pyrfc fills them; every IMPORT/TABLES parameter present."""
+                    truncations: Truncations | None = None, check_date: bool = True) -> dict[str, Any]:
+    """The call's parameters checked as pyrfc fills them; every IMPORT/TABLES parameter present.
+    `check_date`: the connection's config option of that name (pyrfc 3.4; default True)."""
     interface = INTERFACES[function_name]
     filled: dict[str, Any] = {}
     for name, parameter in interface.items():
@@ -255,13 +324,13 @@ def fill_parameters(function_name: str, params: Mapping[str, Any], structures: S
         if parameter.is_table:
             if not isinstance(value, list):
                 raise TypeError("list required for table parameter, received", str(type(value)), name)
-            filled[name] = [_fill_structure(structures, str(parameter.structure), row, (name,), truncations)
-                            for row in value]
+            filled[name] = [_fill_structure(structures, str(parameter.structure), row, (name,), truncations,
+                                            check_date) for row in value]
         elif parameter.structure:
-            filled[name] = _fill_structure(structures, parameter.structure, value, (name,), truncations)
+            filled[name] = _fill_structure(structures, parameter.structure, value, (name,), truncations, check_date)
         else:
             assert parameter.field_type is not None
-            filled[name] = _fill_value(parameter.field_type, value, (name,), truncations)
+            filled[name] = _fill_value(parameter.field_type, value, (name,), truncations, check_date)
     return filled
 
 

@@ -25,7 +25,15 @@ from shared.sap.simulator.errors import (
     LogonError,
 )
 from shared.sap.simulator.faults import FaultPlan
-from shared.sap.simulator.functions import FUNCTIONS, CustomerRecord
+from shared.sap.simulator.functions import (
+    FIND_NO_MATCH,
+    FIND_NO_MATCH_IN_RESULT_TAB,
+    FIND_ROWS,
+    FIND_ROWS_AND,
+    FUNCTIONS,
+    MESSAGES,
+    CustomerRecord,
+)
 from shared.sap.simulator.interfaces import (
     INTERFACES,
     STRUCTURES,
@@ -81,12 +89,30 @@ class SimulatedSap:
     release: a field missing, another length); `today` is the system date KNA1-ERDAT gets. `sleep` is
     how the system waits out its latency and a connection its call timeout (time.sleep; a test passes
     one that only records the wait, so a slow SAP costs it no time).
+
+    How BAPI_CUSTOMER_FIND answers, which the published interface does not settle (functions.find):
+    `find_rows` "and" (a customer must match every SELOPT_TAB row; one result row per customer) or
+    "per_criterion" (each row searched on its own; one result row per criterion a customer matches, the
+    criterion echoed in it, as BAPIKNA111's shape suggests); `find_no_match` where "nothing found" is
+    said: "result_tab" (one RESULT_TAB row with TYPE E and no customer), "return" (the RETURN export,
+    RESULT_TAB empty) or "empty" (no message at all: RESULT_TAB empty, RETURN initial);
+    `find_no_match_message` the (class, number) it says it with. Public attributes: a test may change
+    them on a running system.
     """
 
     def __init__(self, customizing: Customizing | None = None, credentials: tuple[str, str] | None = None,
                  faults: FaultPlan | None = None, with_reference_customers: bool = True,
                  structures: Structures | None = None, today: Callable[[], date] = date.today,
-                 sleep: Callable[[float], object] = time.sleep) -> None:
+                 sleep: Callable[[float], object] = time.sleep, find_rows: str = FIND_ROWS_AND,
+                 find_no_match: str = FIND_NO_MATCH_IN_RESULT_TAB,
+                 find_no_match_message: tuple[str, str] | None = None) -> None:
+        if find_rows not in FIND_ROWS:
+            raise ValueError(f"find_rows: one of {', '.join(FIND_ROWS)}, not {find_rows!r}")
+        if find_no_match not in FIND_NO_MATCH:
+            raise ValueError(f"find_no_match: one of {', '.join(FIND_NO_MATCH)}, not {find_no_match!r}")
+        self.find_rows = find_rows
+        self.find_no_match = find_no_match
+        self.find_no_match_message = find_no_match_message or MESSAGES["no_customer_found"][:2]
         self.customizing = customizing or Customizing()
         self.structures: Structures = StructureTable(copy.deepcopy(dict(structures if structures is not None
                                                                         else STRUCTURES)))
@@ -184,14 +210,15 @@ class SimulatedSap:
         with self._lock:
             self.sessions.pop(session_id, None)
 
-    def prepare(self, function_name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def prepare(self, function_name: str, params: Mapping[str, Any], check_date: bool = True) -> dict[str, Any]:
         """RfcGetFunctionDesc + filling the container: what pyrfc does before RfcInvoke. Its errors
         (unknown function, unknown field, wrong type) never reconnect (pyrfc tests the reconnect
-        groups on RfcInvoke's error only; pyrfcx's facade says the same)."""
+        groups on RfcInvoke's error only; pyrfcx's facade says the same). `check_date`: the
+        connection's config option (pyrfc 3.4)."""
         if function_name not in INTERFACES:
             raise ABAPApplicationError(f"ID:FL Type:E Number:046 {function_name}", 5, "FU_NOT_FOUND",
                                        "FL", "E", "046", function_name)
-        return fill_parameters(function_name, params, self.structures, self.truncations)
+        return fill_parameters(function_name, params, self.structures, self.truncations, check_date)
 
     def call(self, session_id: int, function_name: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """prepare + invoke (tests that talk to the system without a Connection)."""

@@ -18,8 +18,31 @@ What it speaks, with Salesforce's JSON bodies and status codes:
   requested batch size is the actual batch size"), capped by this fake's own `query_batch_size` (which
   may be smaller than 200, as a real org's batches may be, so tests see several pages cheaply).
   Not modelled: the locator's expiry (15 minutes idle on a real org), queryAll, relationship queries.
-Fault controls for tests: `expire_all_sessions()`, `fail_next(n, status)`, `set_unavailable(flag)`,
-`refuse_logins(flag)` (every token request: 400 invalid_grant, as for a frozen or deactivated user).
+* Restricted picklists, with the values of the project's own metadata (salesforce/force-app/.../objects/
+  Account/fields/*.field-meta.xml, `<restricted>true</restricted>`): any other value in a PATCH is refused
+  400 INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST naming the field, as Salesforce refuses it (error code and
+  `fields`: Salesforce's REST error shape; the message "<label>: bad value for restricted picklist field:
+  <value>" as it appears in published Salesforce errors, e.g. SalesforceFoundation/NPSP issue #5409/#5456;
+  the exact message text is unverified). `set_picklist(field, values)` acts as an org whose admin changed
+  the values.
+* Ids in Salesforce's 18-character case-safe form (15 characters + the checksum suffix,
+  shared.core.salesforce_id's algorithm), the organisation's and the user's included.
+* The generic login host: Salesforce's client credentials flow "doesn't support calls to
+  login.salesforce.com or test.salesforce.com" (Salesforce Help 000886201). A token request for
+  grant_type=client_credentials that arrives for such a host is answered 400
+  {"error":"invalid_grant","error_description":"request not supported on this domain"}, the answer
+  reported from a real org (pozil/pub-sub-api-node-client issue #58, whose maintainer, a Salesforce
+  developer advocate, names the org's My Domain as the fix; not reproduced against a real org here).
+  The fake runs on 127.0.0.1, so the generic host is modelled by the Host header: `generic_login_url`
+  (https://localhost:PORT) reaches the same server as a generic login host; `base_url`
+  (https://127.0.0.1:PORT) is the org's My Domain. Host headers login.salesforce.com and
+  test.salesforce.com count as generic too. Other grants are served at either.
+Fault controls for tests: `expire_all_sessions()`, `fail_next(n, status)` (403 answers Salesforce's
+REQUEST_LIMIT_EXCEEDED body: REST API Developer Guide, "Status Codes and Error Responses": "If the error
+code is REQUEST_LIMIT_EXCEEDED, you've exceeded API request limits in your org"; the message text
+"TotalRequests Limit exceeded." is what integrations quote, unverified against Salesforce's own docs),
+`set_unavailable(flag)`, `refuse_logins(flag)` (every token request: 400 invalid_grant, as for a frozen or
+deactivated user).
 
     python -m devtools.fake_salesforce --port 8443     # prints base URL, CA file and demo credentials
 """
@@ -42,6 +65,7 @@ import shutil
 import ssl
 import tempfile
 import threading
+import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -58,10 +82,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from shared.settings import GENERIC_LOGIN_HOSTS as GENERIC_SALESFORCE_LOGIN_HOSTS
 from shared.settings import SalesforceAuth, SalesforceSettings
 
-ORGANIZATION_ID = "00D5g00000FAKEORG"
-USER_ID = "0055g00000FAKEUSR"
+# The project's Salesforce metadata: the picklists the fake restricts as the deployed org would.
+ACCOUNT_FIELDS_METADATA = Path(__file__).resolve().parents[1] / "salesforce" / "force-app" / "main" / "default" \
+    / "objects" / "Account" / "fields"
+_METADATA_NS = {"md": "http://soap.sforce.com/2006/04/metadata"}
+# What Salesforce calls its generic login hosts (shared.settings.GENERIC_LOGIN_HOSTS) and, here, the host name
+# that stands for them on this machine (the certificate covers it).
+GENERIC_LOGIN_HOSTS = GENERIC_SALESFORCE_LOGIN_HOSTS | {"localhost"}
 
 # Account fields the fake knows, with the maximum length of text fields (None: not a text field).
 ACCOUNT_FIELDS: dict[str, int | None] = {
@@ -108,11 +138,13 @@ _QUERY = re.compile(
         (?:\s+LIMIT\s+(?P<limit>\d+))?\s*$""",
     re.IGNORECASE | re.DOTALL | re.VERBOSE,
 )
+_LITERAL = r"'(?:[^'\\]|\\.)*'|null\b|true\b|false\b|-?\d+(?:\.\d+)?"
 _CONDITION = re.compile(
-    r"""\s*(?P<field>\w+)\s*(?P<operator>=|!=)\s*
-        (?P<value>'(?:[^'\\]|\\.)*'|null\b|true\b|false\b|-?\d+(?:\.\d+)?)\s*""",
+    rf"""\s*(?P<field>\w+)\s*(?:(?P<operator>=|!=)\s*(?P<value>{_LITERAL})
+        |(?P<in>NOT\s+IN|IN)\s*\((?P<values>\s*(?:{_LITERAL})\s*(?:,\s*(?:{_LITERAL})\s*)*)\))\s*""",
     re.IGNORECASE | re.VERBOSE,
 )
+_IN_VALUE = re.compile(rf"\s*({_LITERAL})\s*,?", re.IGNORECASE)
 _AND = re.compile(r"AND\b", re.IGNORECASE)
 
 _NOT_FOUND = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
@@ -123,7 +155,10 @@ _FAULT_BODIES: dict[int, list[dict[str, str]]] = {
                       "1234567890-12345 (-1234567890)"}],
     503: [{"errorCode": "SERVER_UNAVAILABLE",
            "message": "Server is temporarily unavailable, please try again later"}],
+    # The org's API request limit (see the module docstring).
+    403: [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
 }
+_NOT_ON_THIS_DOMAIN = {"error": "invalid_grant", "error_description": "request not supported on this domain"}
 
 
 def salesforce_id18(record_id: str) -> str:
@@ -136,6 +171,10 @@ def salesforce_id18(record_id: str) -> str:
         bits = sum(1 << position for position, char in enumerate(chunk) if "A" <= char <= "Z")
         suffix += _ID_SUFFIX_ALPHABET[bits]
     return base + suffix
+
+
+ORGANIZATION_ID = salesforce_id18("00D5g00000FAKEO")
+USER_ID = salesforce_id18("0055g00000FAKEU")
 
 
 def _salesforce_datetime(moment: dt.datetime) -> str:
@@ -188,6 +227,9 @@ class FakeSalesforce:
         self._unavailable = False
         self._refusing_logins = False
         self._cursor_numbers = itertools.count(1)
+        # Restricted picklist field -> its allowed values (API names), from the project's metadata.
+        self._picklists: dict[str, tuple[str, ...]] = dict(restricted_picklists())
+        self._picklist_labels: dict[str, str] = dict(_picklist_labels())
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.credentials = FakeCredentials(
@@ -246,6 +288,12 @@ class FakeSalesforce:
         return f"https://127.0.0.1:{self.port}"
 
     @property
+    def generic_login_url(self) -> str:
+        """The same server reached as Salesforce's generic login host (login.salesforce.com stands for it):
+        client credentials are refused there, as Salesforce refuses them (see the module docstring)."""
+        return f"https://localhost:{self.port}"
+
+    @property
     def ca_path(self) -> str:
         """The CA file to trust. It outlives `stop()`, so a client of a stopped fake sees connection errors."""
         return str(_key_material().directory / "ca.pem")
@@ -291,6 +339,16 @@ class FakeSalesforce:
             record.update(fields, Id=record_id, CreatedDate=stamp, LastModifiedDate=stamp, SystemModstamp=stamp)
             self._accounts[record_id] = record
         return record_id
+
+    def set_picklist(self, field: str, values: tuple[str, ...]) -> None:
+        """Act as an org whose admin changed a restricted picklist's values (e.g. renamed "Synced")."""
+        with self._lock:
+            self._picklists[field] = tuple(values)
+
+    def picklist(self, field: str) -> tuple[str, ...] | None:
+        """The allowed values of a restricted picklist field, or None for any other field."""
+        with self._lock:
+            return self._picklists.get(field)
 
     def drop_field(self, name: str) -> None:
         """Act as an org where this field is not deployed (its metadata is missing): it becomes unknown."""
@@ -370,7 +428,7 @@ class FakeSalesforce:
         if url.path == "/services/oauth2/token":
             if method != "POST":
                 return 405, _method_not_allowed(method, "POST")
-            return self._token(parse_qs(body.decode("utf-8", "replace")))
+            return self._token(parse_qs(body.decode("utf-8", "replace")), headers.get("Host") or "")
         match = _DATA_PATH.match(url.path)
         if match is None:
             return 404, _NOT_FOUND
@@ -403,7 +461,7 @@ class FakeSalesforce:
                 return self._query_more(parts[1], version, batch_size)
         return 404, _NOT_FOUND
 
-    def _token(self, form: Mapping[str, list[str]]) -> tuple[int, Any]:
+    def _token(self, form: Mapping[str, list[str]], host: str) -> tuple[int, Any]:
         def field(name: str) -> str:
             return form.get(name, [""])[0]
 
@@ -412,6 +470,8 @@ class FakeSalesforce:
             self._token_requests[grant_type or "(none)"] += 1
             if self._refusing_logins:
                 return 400, {"error": "invalid_grant", "error_description": "authentication failure"}
+        if grant_type == "client_credentials" and _host_name(host) in GENERIC_LOGIN_HOSTS:
+            return 400, _NOT_ON_THIS_DOMAIN
         expected = self.credentials
         invalid_client = {"error": "invalid_client", "error_description": "invalid client credentials"}
         invalid_client_id = {"error": "invalid_client_id", "error_description": "client identifier invalid"}
@@ -533,6 +593,11 @@ class FakeSalesforce:
                     except ValueError:
                         return 400, [{"message": f"Cannot deserialize instance of datetime from VALUE_STRING value "
                                                  f"for field {field}", "errorCode": "JSON_PARSER_ERROR"}]
+                allowed = self._picklists.get(field)
+                if allowed is not None and value is not None and value not in allowed:
+                    label = self._picklist_labels.get(field, field)
+                    return 400, [{"message": f"{label}: bad value for restricted picklist field: {value}",
+                                  "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "fields": [field]}]
                 limit = lengths.get(field)
                 if limit is not None and isinstance(value, str) and len(value) > limit:
                     return 400, [{"message": f"{field}: data value too large (max length={limit})",
@@ -567,7 +632,7 @@ class FakeSalesforce:
         if end < len(rows):
             if cursor is None:
                 with self._lock:
-                    cursor = f"01g5g{next(self._cursor_numbers):010d}QAA"
+                    cursor = salesforce_id18(f"01g5g{next(self._cursor_numbers):010d}")
                     self._query_cursors[cursor] = rows
             page["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor}-{end}"
         return page
@@ -600,6 +665,34 @@ class FakeSalesforce:
         return field
 
 
+def _host_name(host_header: str) -> str:
+    """The host of a Host header, without its port (an IPv6 literal keeps its brackets)."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host.partition("]")[0] + "]"
+    return host.partition(":")[0]
+
+
+def _restricted_picklist_fields() -> Iterator[tuple[str, ElementTree.Element]]:
+    for path in sorted(ACCOUNT_FIELDS_METADATA.glob("*.field-meta.xml")):
+        root = ElementTree.parse(path).getroot()
+        if root.findtext("md:type", namespaces=_METADATA_NS) == "Picklist" and \
+                root.findtext("md:valueSet/md:restricted", namespaces=_METADATA_NS) == "true":
+            yield root.findtext("md:fullName", namespaces=_METADATA_NS) or path.name.split(".")[0], root
+
+
+def restricted_picklists() -> dict[str, tuple[str, ...]]:
+    """Each restricted picklist field of the project's Account metadata with its values (API names)."""
+    return {name: tuple(value.findtext("md:fullName", namespaces=_METADATA_NS) or ""
+                        for value in root.findall("md:valueSet/md:valueSetDefinition/md:value", _METADATA_NS))
+            for name, root in _restricted_picklist_fields()}
+
+
+def _picklist_labels() -> dict[str, str]:
+    return {name: root.findtext("md:label", namespaces=_METADATA_NS) or name
+            for name, root in _restricted_picklist_fields()}
+
+
 def _requested_batch_size(header: str | None) -> int:
     """Sforce-Query-Options: batchSize=N, clamped to the documented 200..2,000 (default 2,000)."""
     match = re.search(r"batchSize\s*=\s*(\d+)", header or "", re.IGNORECASE)
@@ -623,15 +716,11 @@ def _conditions(where: str) -> Iterator[tuple[str, str, Any]]:
         condition = _CONDITION.match(where, position)
         if condition is None:
             raise _QueryError("MALFORMED_QUERY", "unexpected token in WHERE clause")
-        literal = condition["value"]
-        value: Any
-        if literal.startswith("'"):
-            value = re.sub(r"\\(.)", r"\1", literal[1:-1])
-        elif literal.lower() in ("null", "true", "false"):
-            value = {"null": None, "true": True, "false": False}[literal.lower()]
+        if condition["in"] is not None:
+            values = tuple(_literal(match.group(1)) for match in _IN_VALUE.finditer(condition["values"]))
+            yield condition["field"], " ".join(condition["in"].upper().split()), values
         else:
-            value = float(literal)
-        yield condition["field"], condition["operator"], value
+            yield condition["field"], condition["operator"], _literal(condition["value"])
         position = condition.end()
         if position < len(where):
             conjunction = _AND.match(where, position)
@@ -640,7 +729,22 @@ def _conditions(where: str) -> Iterator[tuple[str, str, Any]]:
             position = conjunction.end()
 
 
+_SOQL_UNESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
+
+
+def _literal(literal: str) -> Any:
+    """A SOQL literal's value (SOQL and SOSL Reference, "Quoted String Escape Sequences")."""
+    if literal.startswith("'"):
+        return re.sub(r"\\(.)", lambda m: _SOQL_UNESCAPES.get(m.group(1), m.group(1)), literal[1:-1])
+    if literal.lower() in ("null", "true", "false"):
+        return {"null": None, "true": True, "false": False}[literal.lower()]
+    return float(literal)
+
+
 def _compare(stored: Any, operator: str, value: Any) -> bool:
+    if operator in ("IN", "NOT IN"):
+        found = any(_compare(stored, "=", candidate) for candidate in value)
+        return found if operator == "IN" else not found
     if isinstance(stored, str) and isinstance(value, str):
         # Text comparison in SOQL ignores case; Ids match in their 15- and 18-char forms.
         with contextlib.suppress(ValueError):

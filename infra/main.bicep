@@ -138,6 +138,9 @@ param salesforceUsername string = ''
 @description('SALESFORCE_ORGANIZATION_ID: the org whose outbound messages the push path accepts (15 or 18 characters; empty: the push path refuses every message with 503 and Salesforce keeps it).')
 param salesforceOrganizationId string = ''
 
+@description('SALESFORCE_CUSTOMER_TYPES: the Account Type values that mean customer, comma-separated (e.g. Customer - Direct,Customer - Channel for the older default picklist). The Salesforce push flow reads its own copy (custom metadata SAP_Customer_Sync_Setting.Default).')
+param salesforceCustomerTypes string = 'Customer'
+
 @secure()
 @description('SALESFORCE_CLIENT_SECRET (client_credentials, password): stored in Key Vault.')
 param salesforceClientSecret string = ''
@@ -307,6 +310,7 @@ var commonSettings = {
   SALESFORCE_CLIENT_ID: salesforceClientId
   SALESFORCE_USERNAME: salesforceUsername
   SALESFORCE_ORGANIZATION_ID: salesforceOrganizationId
+  SALESFORCE_CUSTOMER_TYPES: salesforceCustomerTypes
 }
 
 // Secrets: Key Vault references only, set where the variant or the Salesforce auth mode needs them.

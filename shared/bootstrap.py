@@ -15,7 +15,15 @@ import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from shared.settings import SapTransport, Settings, SettingsError, WriteBackMode, load_settings
+from shared.settings import (
+    PASSWORD_FLOW_DEPRECATED,
+    SalesforceAuth,
+    SapTransport,
+    Settings,
+    SettingsError,
+    WriteBackMode,
+    load_settings,
+)
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -63,6 +71,8 @@ def check_start_settings() -> Settings:
         # The queue trigger binds to %RETRY_QUEUE_NAME%; without it the host cannot index the app.
         raise SettingsError("RETRY_QUEUE_NAME: required: RetryCreateSAPCustomer's queue trigger reads it "
                             "(e.g. sap-customer-retry)")
+    if config.salesforce.auth is SalesforceAuth.PASSWORD:
+        logger.warning(PASSWORD_FLOW_DEPRECATED)
     if config.sap_transport is SapTransport.SIMULATOR:
         from shared.sap.simulator import FaultPlan
 
@@ -213,6 +223,7 @@ def build_services(config: Settings) -> Services:
         retry=config.retry,
         writeback=writeback,
         stale_claim_after=stale_claim_window(config.sap_timeout_seconds),
+        customer_types=config.salesforce.customer_types,
     ), config.sap_transport.value if config.sap_transport else "none")
     logger.info("services ready", extra={"sap_transport": config.sap_transport.value,
                                          "writeback": config.writeback.value})

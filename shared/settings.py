@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from shared.core.account_fields import DEFAULT_CUSTOMER_TYPES
 from shared.core.organisation import SalesArea, SalesAreaSetup, SapOrganisation
 from shared.core.reference import iso_language
 from shared.core.retry_policy import RetryPolicy
@@ -44,6 +45,16 @@ class SalesforceAuth(StrEnum):
     CLIENT_CREDENTIALS = "client_credentials"
     JWT = "jwt"
     PASSWORD = "password"
+
+
+# Salesforce's generic login hosts. The OAuth client credentials flow "doesn't support calls to
+# login.salesforce.com or test.salesforce.com": it needs the org's My Domain login URL (Salesforce Help
+# 000886201, "Migrate from OAuth Username-Password to Client Credentials Flow").
+GENERIC_LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
+# Same article, and Help 005461976: Salesforce is retiring the OAuth username-password flow.
+PASSWORD_FLOW_DEPRECATED = ("SALESFORCE_AUTH=password: Salesforce is retiring the OAuth username-password flow "
+                            "(Salesforce Help 000886201); move to client_credentials with your My Domain "
+                            "login URL in SALESFORCE_LOGIN_URL, or to jwt")
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,9 @@ class SalesforceSettings:
     ca_bundle: str | None = None
     # The org whose outbound messages the push path accepts (18-character form); None: it accepts none.
     organization_id: str | None = None
+    # The Account Type values that mean "customer" (SALESFORCE_CUSTOMER_TYPES): the push path's and the
+    # reconcile's test, as the Salesforce and Power Automate flows have it.
+    customer_types: tuple[str, ...] = DEFAULT_CUSTOMER_TYPES
 
 
 @dataclass(frozen=True)
@@ -489,6 +503,30 @@ def _organization_id(text: str | None) -> str | None:
                             "Salesforce.com Organization ID, e.g. 00D5g000004XyZ1EAK)") from None
 
 
+def _customer_types(text: str | None) -> tuple[str, ...]:
+    """SALESFORCE_CUSTOMER_TYPES: the Account Type picklist values (API names) that mean "customer",
+    comma-separated, e.g. "Customer - Direct,Customer - Channel" (the older default picklist)."""
+    if text is None:
+        return DEFAULT_CUSTOMER_TYPES
+    values = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not values:
+        raise SettingsError("SALESFORCE_CUSTOMER_TYPES: no value; give the Account Type values that mean "
+                            "customer, comma-separated (e.g. Customer - Direct,Customer - Channel)")
+    for value in values:
+        # A picklist value's API name is at most 255 characters (Salesforce's picklist limits).
+        if len(value) > 255 or any(ord(char) < 32 for char in value):
+            raise SettingsError(f"SALESFORCE_CUSTOMER_TYPES: '{value[:40]}' is not an Account Type picklist value")
+    return values
+
+
+def _require_my_domain(login_url: str) -> None:
+    """client_credentials is refused at the generic login hosts (GENERIC_LOGIN_HOSTS): fail at start."""
+    if (urlsplit(login_url).hostname or "").lower() in GENERIC_LOGIN_HOSTS:
+        raise SettingsError(f"SALESFORCE_LOGIN_URL: {login_url} does not take the client credentials flow "
+                            "(SALESFORCE_AUTH=client_credentials); set your org's My Domain login URL, e.g. "
+                            "https://yourcompany.my.salesforce.com (Setup > My Domain; Salesforce Help 000886201)")
+
+
 def _salesforce_settings(env: Mapping[str, str], writeback: WriteBackMode | None) -> SalesforceSettings:
     auth = _choice(env, "SALESFORCE_AUTH", SalesforceAuth, None)
     settings = SalesforceSettings(
@@ -504,7 +542,10 @@ def _salesforce_settings(env: Mapping[str, str], writeback: WriteBackMode | None
         private_key=_text(env, "SALESFORCE_PRIVATE_KEY"),
         ca_bundle=_text(env, "SALESFORCE_CA_BUNDLE"),
         organization_id=_organization_id(_text(env, "SALESFORCE_ORGANIZATION_ID")),
+        customer_types=_customer_types(_text(env, "SALESFORCE_CUSTOMER_TYPES")),
     )
+    if auth is SalesforceAuth.CLIENT_CREDENTIALS:
+        _require_my_domain(settings.login_url)
     if writeback is not WriteBackMode.FUNCTION:
         return settings
     if auth is None:

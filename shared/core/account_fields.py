@@ -33,8 +33,14 @@ REQUEST_PROPERTY_OF_FIELD: dict[str, str] = {
     "SAP_Reference_Customer__c": "referenceCustomer",
 }
 
-# The account's type once it is a customer (the standard Account.Type picklist value both ways in test).
+# The account's type once it is a customer: the standard Account.Type picklist value of a new org, and
+# the default of SALESFORCE_CUSTOMER_TYPES (shared/settings.py), which lists every value that means
+# "customer" in an org (orgs made with the older default picklist have "Customer - Direct" and
+# "Customer - Channel" instead; many orgs rename values). The Salesforce push flow reads the same list from
+# its custom metadata record (salesforce/.../customMetadata/SAP_Customer_Sync_Setting.Default.md-meta.xml),
+# the Power Automate flow from its environment variable sapsync_CustomerTypes.
 CUSTOMER_TYPE = "Customer"
+DEFAULT_CUSTOMER_TYPES: tuple[str, ...] = (CUSTOMER_TYPE,)
 # What the push path checks on each notification before it accepts the account (see
 # shared/core/outbound_message.py, `AccountChange.not_a_candidate`): that it still meets the flow's
 # entry criteria when the message is sent, and when it was last changed (the out-of-order rule).
@@ -49,6 +55,14 @@ STATUS_FAILED = "Failed"
 
 # Every field the outbound message must carry, in the order the metadata lists them.
 OUTBOUND_MESSAGE_FIELDS = (*REQUEST_PROPERTY_OF_FIELD, *PUSH_CHECK_FIELDS)
+
+
+def is_customer_type(account_type: str | None, customer_types: tuple[str, ...]) -> bool:
+    """Whether an Account Type value is one of those that mean "customer". Exact, as Salesforce compares
+    a picklist's API value in a flow's condition and in SOQL's IN on a restricted value set (unverified
+    here: SOQL compares picklist values without regard to case; the values come from one picklist, so the
+    spelling is the picklist's own either way)."""
+    return account_type is not None and account_type in customer_types
 
 
 def request_payload(fields: Mapping[str, str | None]) -> dict[str, str | None]:

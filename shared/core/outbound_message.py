@@ -76,12 +76,13 @@ class AccountChange:
     sync_status: str | None
     last_modified: datetime | None
 
-    def not_a_candidate(self) -> str | None:
+    def not_a_candidate(self, customer_types: tuple[str, ...] = account_fields.DEFAULT_CUSTOMER_TYPES) -> str | None:
         """Why this account is not one to create (the flow's entry criteria, checked again on what was
         sent: Salesforce sends the record as it is when the message goes out, which may be later than
-        the change that queued it), or None when it is one."""
-        if self.account_type != account_fields.CUSTOMER_TYPE:
-            return f"Type is {self.account_type or 'empty'}, not {account_fields.CUSTOMER_TYPE}"
+        the change that queued it), or None when it is one. `customer_types`: the Account Type values
+        that mean customer (SALESFORCE_CUSTOMER_TYPES)."""
+        if not account_fields.is_customer_type(self.account_type, customer_types):
+            return f"Type is {self.account_type or 'empty'}, not {' or '.join(customer_types)}"
         if self.customer_number:
             return "the account already has an SAP customer number"
         if self.sync_status == account_fields.STATUS_FAILED:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.core import account_fields
+
 # The custom fields on Account (see salesforce/ for their metadata).
 CUSTOMER_NUMBER_FIELD = "SAP_Customer_Number__c"
 SYNC_STATUS_FIELD = "SAP_Sync_Status__c"
@@ -16,9 +18,9 @@ SYNC_ERROR_FIELD = "SAP_Sync_Error__c"
 SYNCED_AT_FIELD = "SAP_Synced_At__c"
 
 # Which accounts become SAP customers: the flow's condition (flow/solution/Workflows/..., "Is a new customer
-# without SAP number"): Type = Customer and SAP_Customer_Number__c empty.
-ACCOUNT_TYPE_FIELD = "Type"
-CUSTOMER_TYPE = "Customer"
+# without SAP number"): Type one of SALESFORCE_CUSTOMER_TYPES and SAP_Customer_Number__c empty.
+ACCOUNT_TYPE_FIELD = account_fields.TYPE_FIELD
+CUSTOMER_TYPE = account_fields.CUSTOMER_TYPE  # the default of SALESFORCE_CUSTOMER_TYPES
 
 # The Account field behind each CreateSAPCustomer request property: the flow's "Create SAP customer"
 # parameters, field for field (tests/unit/test_reconcile.py holds the two together).
@@ -80,6 +82,6 @@ class AccountPage:
 class CustomerAccounts(ABC):
     @abstractmethod
     def customers_without_sap_number(self) -> Iterator[AccountPage]:
-        """Every account the flow would send (Type = Customer, no SAP customer number), a result page at
+        """Every account the flow would send (Type one of the customer types, no SAP customer number), a page at
         a time, following the query's pages to the end. Raises SalesforceAuthenticationFailed or
         SalesforceUnavailable (also part-way: the pages already yielded stay valid)."""

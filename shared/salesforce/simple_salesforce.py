@@ -22,11 +22,11 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce import exceptions as sf_errors
 
+from shared.core.account_fields import DEFAULT_CUSTOMER_TYPES
 from shared.http_sessions import new_session
 from shared.salesforce.port import (
     ACCOUNT_TYPE_FIELD,
     CUSTOMER_NUMBER_FIELD,
-    CUSTOMER_TYPE,
     REQUEST_PROPERTY_FIELDS,
     SYNC_ERROR_FIELD,
     SYNC_STATUS_FIELD,
@@ -39,7 +39,7 @@ from shared.salesforce.port import (
     SalesforceRejected,
     SalesforceUnavailable,
 )
-from shared.settings import SalesforceAuth, SalesforceSettings, Settings, SettingsError
+from shared.settings import PASSWORD_FLOW_DEPRECATED, SalesforceAuth, SalesforceSettings, Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,8 @@ class SalesforceConnection:
     def __init__(self, settings: SalesforceSettings, session: requests.Session | None = None,
                  timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS) -> None:
         _check_settings(settings)
+        if settings.auth is SalesforceAuth.PASSWORD:
+            logger.warning(PASSWORD_FLOW_DEPRECATED)
         self._settings = settings
         self._http = session if session is not None else new_session()
         if session is None and settings.ca_bundle:
@@ -168,9 +170,13 @@ class SalesforceConnection:
             code = answer.get("error") if isinstance(answer, dict) else None
             description = answer.get("error_description") if isinstance(answer, dict) else None
             # OAuth error codes and descriptions are fixed texts ("invalid_grant: authentication failure").
+            hint = ""
+            if self._auth is SalesforceAuth.CLIENT_CREDENTIALS and "not supported on this domain" in str(description):
+                # What Salesforce answers client credentials at a generic login host (see devtools/fake_salesforce.py).
+                hint = "; set SALESFORCE_LOGIN_URL to your org's My Domain login URL"
             raise SalesforceAuthenticationFailed(
                 f"Salesforce login ({self._auth.value}) failed with {response.status_code}: "
-                f"{code or 'no error code'}: {description or ''}".rstrip(": ")
+                f"{code or 'no error code'}: {description or ''}".rstrip(": ") + hint
             )
         return answer
 
@@ -248,11 +254,29 @@ class SimpleSalesforceWriteBack(AccountWriteBack):
         logger.info("Salesforce account updated", extra={"account_id": account_id})
 
 
-# The flow's condition as SOQL; `= null` is SOQL's test for an empty field. Field names from the port.
-CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL = (
-    f"SELECT {', '.join(dict.fromkeys(REQUEST_PROPERTY_FIELDS.values()))} FROM Account "
-    f"WHERE {ACCOUNT_TYPE_FIELD} = '{CUSTOMER_TYPE}' AND {CUSTOMER_NUMBER_FIELD} = null ORDER BY Id"
-)
+# SOQL's escape sequences in a quoted string literal (SOQL and SOSL Reference, "Quoted String Escape
+# Sequences"): \n \r \t \b \f \" \' \\. A customer type is a setting, so it is escaped, never pasted in.
+_SOQL_ESCAPES = str.maketrans({"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r",
+                               "\t": "\\t", "\b": "\\b", "\f": "\\f"})
+
+
+def soql_string(value: str) -> str:
+    """A SOQL string literal holding `value`."""
+    return "'" + value.translate(_SOQL_ESCAPES) + "'"
+
+
+def customers_without_sap_number_soql(customer_types: tuple[str, ...] = DEFAULT_CUSTOMER_TYPES) -> str:
+    """The flow's condition as SOQL: Type one of the customer types (SALESFORCE_CUSTOMER_TYPES) and no SAP
+    number; `= null` is SOQL's test for an empty field. Field names from the port."""
+    if not customer_types:
+        raise ValueError("at least one customer type is needed")
+    types = ",".join(soql_string(value) for value in customer_types)
+    return (f"SELECT {', '.join(dict.fromkeys(REQUEST_PROPERTY_FIELDS.values()))} FROM Account "
+            f"WHERE {ACCOUNT_TYPE_FIELD} IN ({types}) AND {CUSTOMER_NUMBER_FIELD} = null ORDER BY Id")
+
+
+# The query with the default customer type ("Customer").
+CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL = customers_without_sap_number_soql()
 # A query page may be as large as 2,000 records (the REST API's default and maximum batch size).
 _NEXT_RECORDS_PATH = re.compile(r"^/services/data/v\d+\.\d+/query/[A-Za-z0-9-]+$")
 
@@ -266,16 +290,20 @@ class SimpleSalesforceAccounts(CustomerAccounts):
     page is followed until `done`. An expired session is renewed and the same page asked again (the
     query locator outlives a session)."""
 
-    def __init__(self, settings: SalesforceSettings, session: requests.Session | None = None,
+    def __init__(self, settings: SalesforceSettings | None, session: requests.Session | None = None,
                  timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-                 connection: SalesforceConnection | None = None) -> None:
+                 connection: SalesforceConnection | None = None,
+                 customer_types: tuple[str, ...] | None = None) -> None:
         self._connection = connection or SalesforceConnection(settings, session, timeout_seconds)
+        if customer_types is None:
+            customer_types = settings.customer_types if settings is not None else DEFAULT_CUSTOMER_TYPES
+        self._soql = customers_without_sap_number_soql(customer_types)
 
     def customers_without_sap_number(self) -> Iterator[AccountPage]:
         connection = self._connection
         timeout = connection.timeout_seconds
-        answer = connection.call(lambda client: client.query(CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL, timeout=timeout),
-                                 "the account query")
+        soql = self._soql
+        answer = connection.call(lambda client: client.query(soql, timeout=timeout), "the account query")
         pages = 1
         while True:
             yield _account_page(answer)

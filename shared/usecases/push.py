@@ -106,7 +106,7 @@ def accept_change(change: AccountChange, services: Services) -> NotificationResu
                          extra={"notification_id": change.notification_id})
             return NotificationResult(change.notification_id, change.account_id, PushOutcome.REJECTED,
                                       "Id: not an Account Id")
-        reason = change.not_a_candidate()
+        reason = change.not_a_candidate(services.customer_types)
         if reason is not None:
             logger.info("notification ignored: %s", reason, extra={"notification_id": change.notification_id})
             return NotificationResult(change.notification_id, account_id, PushOutcome.IGNORED, reason)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
+from shared.core.account_fields import DEFAULT_CUSTOMER_TYPES
 from shared.core.claims import ClaimWindows
 from shared.core.ledger import LedgerEntry, WriteBackStatus
 from shared.core.models import MappingWarning
@@ -70,6 +71,8 @@ class Services:
     new_tracking_id: Callable[[], str] = new_tracking_id
     # Where outcomes are counted (sapsync.creates); the composition root passes OpenTelemetry's when on.
     metrics: SyncMetrics = field(default_factory=NoMetrics)
+    # The Account Type values that mean "customer" (SALESFORCE_CUSTOMER_TYPES): the push path's test.
+    customer_types: tuple[str, ...] = DEFAULT_CUSTOMER_TYPES
 
     @property
     def windows(self) -> ClaimWindows:

@@ -200,3 +200,102 @@ def test_settings_helper_covers_every_auth_mode(fake):
         given = {name for name in ("client_secret", "username", "password", "security_token", "private_key")
                  if getattr(settings, name) is not None}
         assert given == credentials[auth], auth
+
+
+# --- as strict as Salesforce (issue 21) ---------------------------------------------------------------------
+
+def _client_credentials(fake: FakeSalesforce, base_url: str) -> requests.Response:
+    credentials = fake.credentials
+    return fake.session().post(f"{base_url}/services/oauth2/token", timeout=5,
+                               data={"grant_type": "client_credentials", "client_id": credentials.client_id,
+                                     "client_secret": credentials.client_secret})
+
+
+def test_client_credentials_at_the_generic_login_host_are_refused_as_salesforce_refuses_them(fake):
+    refused = _client_credentials(fake, fake.generic_login_url)
+    assert refused.status_code == 400
+    assert refused.json() == {"error": "invalid_grant", "error_description": "request not supported on this domain"}
+    assert _client_credentials(fake, fake.base_url).status_code == 200  # the org's My Domain
+
+
+@pytest.mark.parametrize("host", ["login.salesforce.com", "test.salesforce.com:443"])
+def test_a_host_header_naming_a_generic_login_host_is_refused_too(fake, host):
+    credentials = fake.credentials
+    refused = fake.session().post(f"{fake.base_url}/services/oauth2/token", headers={"Host": host}, timeout=5,
+                                  data={"grant_type": "client_credentials", "client_id": credentials.client_id,
+                                        "client_secret": credentials.client_secret})
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+
+
+def test_the_password_flow_still_works_at_the_generic_login_host(fake):
+    credentials = fake.credentials
+    answer = fake.session().post(f"{fake.generic_login_url}/services/oauth2/token", timeout=5, data={
+        "grant_type": "password", "client_id": credentials.client_id, "client_secret": credentials.client_secret,
+        "username": credentials.username, "password": credentials.password + credentials.security_token})
+    assert answer.status_code == 200 and answer.json()["access_token"]
+
+
+def test_a_value_outside_a_restricted_picklist_is_refused_with_salesforces_error(fake):
+    fake.add_account(ACCOUNT_18, Name="Acme")
+    with pytest.raises(sf_errors.SalesforceMalformedRequest) as raised:
+        _client(fake).Account.update(ACCOUNT_18, {"SAP_Sync_Status__c": "Pending"})
+    assert raised.value.status == 400
+    assert raised.value.content == [{"message": "SAP Sync Status: bad value for restricted picklist field: Pending",
+                                     "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                                     "fields": ["SAP_Sync_Status__c"]}]
+    assert fake.account(ACCOUNT_18)["SAP_Sync_Status__c"] is None  # nothing of the update is applied
+
+
+def test_the_restricted_picklists_are_the_projects_own_metadata(fake):
+    import xml.etree.ElementTree as ElementTree
+
+    from devtools.fake_salesforce import ACCOUNT_FIELDS_METADATA
+
+    namespace = {"md": "http://soap.sforce.com/2006/04/metadata"}
+    root = ElementTree.parse(ACCOUNT_FIELDS_METADATA / "SAP_Sync_Status__c.field-meta.xml").getroot()
+    assert root.findtext("md:valueSet/md:restricted", namespaces=namespace) == "true"
+    values = tuple(v.findtext("md:fullName", namespaces=namespace)
+                   for v in root.findall("md:valueSet/md:valueSetDefinition/md:value", namespace))
+    assert fake.picklist("SAP_Sync_Status__c") == values == ("Synced", "Failed")
+    assert fake.picklist("SAP_Sync_Error__c") is None  # a text field: any value
+
+
+@pytest.mark.parametrize("value", ["Synced", "Failed", None])
+def test_the_picklists_own_values_and_none_are_accepted(fake, value):
+    fake.add_account(ACCOUNT_18, Name="Acme", SAP_Sync_Status__c="Synced")
+    _client(fake).Account.update(ACCOUNT_18, {"SAP_Sync_Status__c": value})
+    assert fake.account(ACCOUNT_18)["SAP_Sync_Status__c"] == value
+
+
+def test_the_request_limit_is_403_request_limit_exceeded(fake):
+    fake.add_account(ACCOUNT_18, Name="Acme")
+    client = _client(fake)
+    fake.fail_next(1, status=403)
+    with pytest.raises(sf_errors.SalesforceRefusedRequest) as raised:
+        client.Account.get(ACCOUNT_18)
+    assert raised.value.status == 403
+    assert raised.value.content == [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+
+
+def test_the_fakes_ids_are_18_characters_with_salesforces_checksum(fake):
+    from devtools import fake_salesforce
+    from shared.core.salesforce_id import normalize_salesforce_id
+
+    answer = _client_credentials(fake, fake.base_url).json()
+    organization_id, user_id = answer["id"].rsplit("/", 2)[1:]
+    for value in (organization_id, user_id, fake_salesforce.ORGANIZATION_ID, fake_salesforce.USER_ID,
+                  answer["access_token"].partition("!")[0]):
+        assert len(value) == 18 and normalize_salesforce_id(value) == value
+    assert organization_id.startswith("00D") and user_id.startswith("005")
+
+
+def test_query_selects_with_in_and_not_in(fake):
+    for number, account_type in enumerate(["Customer - Direct", "Customer - Channel", "Prospect", None]):
+        fake.add_account(f"001Dn0000000{number:03d}", Name=f"A{number}", Type=account_type)
+    client = _client(fake)
+    chosen = client.query_all("SELECT Name FROM Account WHERE Type IN ('Customer - Direct', 'Customer - Channel') "
+                              "ORDER BY Name")
+    assert [r["Name"] for r in chosen["records"]] == ["A0", "A1"]
+    others = client.query_all("SELECT Name FROM Account WHERE Type NOT IN ('Customer - Direct','Customer - Channel') "
+                              "AND Name != 'A3' ORDER BY Name")
+    assert [r["Name"] for r in others["records"]] == ["A2"]

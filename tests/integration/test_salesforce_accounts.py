@@ -75,3 +75,18 @@ def test_the_query_options_header_sets_the_batch_size_within_salesforces_bounds(
         rest = session.get(f"{fake.base_url}{page['nextRecordsUrl']}", timeout=5,
                            headers={"Authorization": f"Bearer {token}"}).json()
         assert len(rest["records"]) == 150 and rest["done"] is True
+
+
+def test_with_the_older_picklist_the_query_selects_both_customer_values(fake):
+    import dataclasses
+
+    direct = fake.add_account("001Dn0000000201", Name="Direct", Type="Customer - Direct")
+    channel = fake.add_account("001Dn0000000202", Name="Channel", Type="Customer - Channel")
+    fake.add_account("001Dn0000000203", Name="Prospect", Type="Prospect")
+    fake.add_account("001Dn0000000204", Name="Plain", Type="Customer")  # not a customer value in this org
+    fake.add_account("001Dn0000000205", Name="Numbered", Type="Customer - Direct", SAP_Customer_Number__c="0000100001")
+    settings = dataclasses.replace(fake.salesforce_settings(SalesforceAuth.CLIENT_CREDENTIALS),
+                                   customer_types=("Customer - Direct", "Customer - Channel"))
+    reader = SimpleSalesforceAccounts(settings, session=fake.session(), timeout_seconds=5)
+    bodies = [body for page in reader.customers_without_sap_number() for body in page.requests]
+    assert [body["accountId"] for body in bodies] == [direct, channel]

@@ -208,3 +208,84 @@ def test_an_account_missing_in_salesforce_makes_the_write_back_failed_not_pendin
     assert status["status"] == "created" and status["writeBack"] == "failed"
     assert "write-back" in status["lastError"]
     assert services.retry_queue.take_all() == []  # nothing retries a permanent answer
+
+
+# --- the fake as strict as Salesforce (issue 21) --------------------------------------------------------------
+
+def test_a_status_outside_the_restricted_picklist_is_rejected_naming_field_and_rule_never_the_value(fake):
+    fake.set_picklist("SAP_Sync_Status__c", ("Done", "Failed"))  # an admin renamed "Synced"
+    with pytest.raises(SalesforceRejected) as raised:
+        _writeback(fake).record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+    message = str(raised.value)
+    assert "400 INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST (SAP_Sync_Status__c)" in message
+    assert "Synced" not in message and "bad value" not in message  # the value and Salesforce's text stay out
+    assert fake.account(ACCOUNT_ID)["SAP_Customer_Number__c"] is None  # Salesforce applies none of the update
+
+
+def test_a_write_back_refused_by_the_picklist_shows_write_back_failed_with_that_reason(fake, fake_services):
+    from shared.core.ledger import WriteBackStatus
+    from shared.core.validation import parse_customer_request
+    from shared.usecases import Outcome, create_customer
+    from tests.support.samples import sample
+
+    request = parse_customer_request(sample("german-account"))
+    fake.add_account(request.account_id, Name="Acme")
+    fake.set_picklist("SAP_Sync_Status__c", ("Done", "Failed"))
+    services = dataclasses.replace(fake_services, writeback=_writeback(fake))
+
+    result = create_customer(request, services)
+
+    assert result.outcome is Outcome.CREATED and result.writeback is WriteBackStatus.FAILED
+    status = services.ledger.get(request.account_id).to_status_json()
+    assert status["status"] == "created" and status["writeBack"] == "failed"
+    assert "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST (SAP_Sync_Status__c)" in status["lastError"]
+    assert "Synced" not in status["lastError"]
+    assert services.retry_queue.take_all() == []  # a permanent answer is not retried
+
+
+def test_403_request_limit_exceeded_is_transient(fake):
+    writeback = _writeback(fake)
+    fake.fail_next(1, status=403)
+    with pytest.raises(SalesforceUnavailable, match="403 REQUEST_LIMIT_EXCEEDED"):
+        writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+    writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)  # the limit heals; no new login
+    assert fake.account(ACCOUNT_ID)["SAP_Customer_Number__c"] == "0000100042" and fake.token_requests == 1
+
+
+def test_a_write_back_over_the_request_limit_is_queued_again_not_failed(fake, fake_services):
+    from shared.core.ledger import WriteBackStatus
+    from shared.core.validation import parse_customer_request
+    from shared.usecases import Outcome, create_customer
+    from tests.support.samples import sample
+
+    request = parse_customer_request(sample("german-account"))
+    fake.add_account(request.account_id, Name="Acme")
+    writeback = _writeback(fake)
+    writeback.check_login()  # a session first, so that the limit hits the update itself
+    fake.fail_next(1, status=403)
+    services = dataclasses.replace(fake_services, writeback=writeback)
+
+    result = create_customer(request, services)
+
+    assert result.outcome is Outcome.CREATED and result.writeback is not WriteBackStatus.FAILED
+    status = services.ledger.get(request.account_id).to_status_json()
+    assert status["writeBack"] in ("pending", "queued") and "REQUEST_LIMIT_EXCEEDED" in status["lastError"]
+
+
+def test_client_credentials_at_the_generic_login_host_fail_with_salesforces_answer_and_the_fix(fake):
+    writeback = _writeback(fake, login_url=fake.generic_login_url)
+    with pytest.raises(SalesforceAuthenticationFailed) as raised:
+        writeback.record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+    message = str(raised.value)
+    assert "400: invalid_grant: request not supported on this domain" in message
+    assert "SALESFORCE_LOGIN_URL" in message and "My Domain" in message
+    assert fake.account(ACCOUNT_ID)["SAP_Customer_Number__c"] is None
+
+
+def test_the_password_flow_logs_that_salesforce_retires_it(fake, caplog):
+    from shared.settings import PASSWORD_FLOW_DEPRECATED
+
+    with caplog.at_level(logging.WARNING, logger="shared.salesforce.simple_salesforce"):
+        _writeback(fake, SalesforceAuth.PASSWORD).record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
+    assert PASSWORD_FLOW_DEPRECATED in [r.getMessage() for r in caplog.records]
+    assert fake.account(ACCOUNT_ID)["SAP_Customer_Number__c"] == "0000100042"  # it still works meanwhile

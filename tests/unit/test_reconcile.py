@@ -86,7 +86,8 @@ def test_the_query_is_the_flows_condition():
     text = json.dumps(condition["expression"])
     assert f"body/{ACCOUNT_TYPE_FIELD}" in text and f'"{CUSTOMER_TYPE}"' in text
     assert f"body/{CUSTOMER_NUMBER_FIELD}" in text
-    assert f"WHERE {ACCOUNT_TYPE_FIELD} = '{CUSTOMER_TYPE}' AND {CUSTOMER_NUMBER_FIELD} = null" \
+    # The default SALESFORCE_CUSTOMER_TYPES (tests/unit/test_push_customer_types.py: several values).
+    assert f"WHERE {ACCOUNT_TYPE_FIELD} IN ('{CUSTOMER_TYPE}') AND {CUSTOMER_NUMBER_FIELD} = null" \
         in CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL
 
 

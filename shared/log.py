@@ -6,7 +6,9 @@ invocation, set by functions/_telemetry.py); OpenTelemetry's logging handler tur
 customDimensions in Application Insights, and adds the trace's operation_Id. Modules log with
 `logging.getLogger(__name__)` and pass only ids, codes and counts.
 `RedactingFilter` is the safety net for what slips through: it masks secrets and the values of
-fields that hold personal data (street, phone, name, ...).
+fields that hold personal data (street, phone, name, ...) in every record but the Functions worker's own
+(WORKER_LOGGERS): those are Microsoft's system records ("Function Name: CreateSAPCustomer, ..."), which the
+host needs legible and which carry no data of ours.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ SENSITIVE_KEYS = (
     "street", "phone", "tel1_numbr", "postalcode", "postl_cod1", "name", "name_2", "name_3", "name_4",
     "e_mail", "email",
 )
-# key=value, "key": "value" and key: value forms of secrets and personal data
+# key=value, "key": "value" and key: value forms of secrets and personal data. Not a parser's position
+# ("unclosed token: line 1, column 1083", expat's message form): a value is never "line N, column N".
 _KEY_VALUE = re.compile(
     rf"""(?ix)
     (?P<key>["']?(?:{"|".join(re.escape(key) for key in SENSITIVE_KEYS)})["']?\s*[:=]\s*)
+    (?!line\s\d+,\scolumn\s\d+)
     (?P<value>"[^"]*"|'[^']*'|[^\s,;&}}]+)
     """
 )
@@ -109,10 +113,28 @@ class CorrelationFilter(logging.Filter):
         return True
 
 
+# The loggers of Microsoft's Python workers, whose records the worker sends to the host as its own
+# ("System" category), exactly as the workers tell them apart (`is_system_log_category`: a name starting
+# with one of these): Azure/azure-functions-python-worker azure_functions_worker/logging.py
+# (SYSTEM_LOG_PREFIX 'azure_functions_worker', SYSTEM_ERROR_LOG_PREFIX 'azure_functions_worker_errors',
+# SDK_LOG_PREFIX 'azure.functions'), proxy_worker/logging.py for Python 3.13+ ('proxy_worker'), and the
+# azure-functions-runtime 1.3.0 library the proxy worker loads (azure_functions_runtime/logging.py:
+# 'azure.functions'). The app never logs under these names (its loggers are its modules' names).
+WORKER_LOGGERS = ("azure_functions_worker", "proxy_worker", "azure.functions")
+
+
+def is_worker_record(record: logging.LogRecord) -> bool:
+    return record.name.startswith(WORKER_LOGGERS)
+
+
 class RedactingFilter(logging.Filter):
-    """Masks secrets and personal data in the formatted message before any handler sees it."""
+    """Masks secrets and personal data in the formatted message before any handler sees it; the Functions
+    worker's own records (WORKER_LOGGERS) pass untouched, since `name` is a sensitive key and the worker's
+    "Function Name: X" would read "Function Name: ***" (issue 20 item 6)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if is_worker_record(record):
+            return True
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message or record.args:
@@ -126,7 +148,9 @@ _INSTALLED = False
 def configure_logging(level: int = logging.INFO) -> None:
     """Install both filters on the root logger's handlers (idempotent; called by the composition root).
 
-    Filters on handlers, not loggers, so records from every module (and library) pass through them.
+    Filters on handlers, not loggers, so records from every module (and library) pass through them; in
+    Azure that includes the worker's own handler to the host, whose system records the redaction leaves
+    as they are (RedactingFilter, WORKER_LOGGERS).
     """
     global _INSTALLED
     root = logging.getLogger()

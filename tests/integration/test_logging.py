@@ -79,3 +79,70 @@ def test_no_personal_data_or_secret_reaches_a_log_record(fake_services, sap_syst
     ours = [r for r in records if r.name.startswith(("shared.usecases", "shared.sap"))]
     assert ours and all(r.account_id for r in ours)
     assert any(r.tracking_id for r in ours)
+
+
+# --- issue 20 item 6: the Functions worker's own records pass the app's logging set-up untouched ---
+
+# What Microsoft's Python workers log under their own loggers, with the message forms of their source:
+# azure_functions_worker/dispatcher.py (Azure/azure-functions-python-worker: "Function Name: {}, Function
+# Binding: {}" when indexing, "function name: ..." per invocation), azure_functions_runtime/handle_event.py
+# (azure-functions-runtime 1.3.0: "Function name: %s, Function Type: %s", and the indexing summary as JSON),
+# proxy_worker (Python 3.13+).
+WORKER_RECORDS = [
+    ("azure_functions_worker", "Function Name: %s, Function Binding: %s",
+     ("CreateSAPCustomer", "[('httpTrigger', 'req'), ('http', '$return')]")),
+    ("azure_functions_worker", "Received FunctionInvocationRequest, request ID: %s, function ID: %s, "
+     "function name: %s, invocation ID: %s", ("r-1", "f-1", "CreateSAPCustomer", "i-1")),
+    ("azure_functions_worker_errors", "Function Name: %s failed to load", ("CreateSAPCustomer",)),
+    ("azure.functions", "Function name: %s, Function Type: %s", ("RetryCreateSAPCustomer", "sync")),
+    ("azure.functions", '{"message": "Successfully indexed function app.", "functions": "Function Name: %s, '
+     'Function Binding: []"}', ("Health",)),
+    ("proxy_worker", "Function Name: %s, token: %s", ("CreateSAPCustomer", "none")),
+]
+
+
+@pytest.fixture
+def worker_handler():
+    """A handler on the root logger as the worker has it (dispatcher.py adds its AsyncLoggingHandler to the
+    root logger, which sends every record to the host), then the app's own set-up, as function_app.py runs
+    it: configure_logging() puts the app's filters on that handler."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    root = logging.getLogger()
+    old_level = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(handler)
+    log.configure_logging()
+    yield records
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+
+
+def test_the_workers_own_records_pass_the_apps_redaction_untouched(worker_handler):
+    for logger_name, message, arguments in WORKER_RECORDS:
+        logging.getLogger(logger_name).info(message, *arguments)
+
+    assert [record.getMessage() for record in worker_handler] == [
+        message % arguments for _, message, arguments in WORKER_RECORDS]
+    assert "***" not in "".join(record.getMessage() for record in worker_handler)
+
+
+def test_the_apps_records_are_still_redacted_on_the_same_handler(worker_handler):
+    logging.getLogger("shared.usecases.create").info("payload name: %s, phone: %s", "Acme", "+498912345")
+    logging.getLogger("functions.customers").warning("token=%s", "s3cr3t")
+    # A library's record in the app's process: redacted too (only the worker's own are exempt).
+    logging.getLogger("urllib3.connectionpool").warning("Authorization: Bearer %s", "eyJhbGciOi.abc")
+
+    messages = [record.getMessage() for record in worker_handler]
+    assert messages[:2] == ["payload name: ***, phone: ***", "token=***"]
+    assert messages[2].startswith("Authorization: ") and "eyJhbGciOi" not in messages[2]
+
+
+def test_a_parsers_position_is_not_taken_for_a_secret(worker_handler):
+    # expat's message form (xml.parsers.expat ErrorString: "unclosed token"), with its position.
+    logging.getLogger("shared.usecases.push").info("not an outbound message: unclosed token: line 1, column 1083")
+
+    [record] = worker_handler
+    assert record.getMessage() == "not an outbound message: unclosed token: line 1, column 1083"
+    assert log.redact("token: line1") == "token: ***"

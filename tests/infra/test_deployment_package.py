@@ -1,20 +1,33 @@
-"""The deployment package, as azd and as Core Tools would build it from a developer's checkout.
+"""The deployment package, as azd and as Core Tools would build it from a developer's checkout, then
+loaded and invoked by Microsoft's Python worker.
 
 The checkout is copied to a temporary folder (the repository's files, tracked or new) with the
 leftovers a developer's machine really has planted around it: the venvs, the Azurite and checkov
 installs, scripts/run's `.local/` (Azurite's data and the SAP simulator's customers), caches and a
 local.settings.json. Both tools' file selection is ported in tests/support/deployment_package.py from
 their source; the real azd and func binaries are not run here.
+
+The package azd builds is then handed to `azure-functions-runtime` (the worker library the Functions
+host runs for Python 3.13, in its own venv: devtools/worker_runtime.py) through
+tests/support/worker_driver.py: the worker indexes function_app.py, reports every function with its
+bindings, and invokes /api/health and a malformed create the way the host would ask it to. Not run:
+the .NET host (routing, function keys) and the gRPC channel. These tests skip only where no
+Python 3.13 is installed.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from devtools.worker_runtime import PythonMissing, ensure_worker_runtime
 from tests.support import deployment_package as package
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,3 +168,138 @@ def test_ignore_syntax_the_ports_do_not_reproduce_is_refused():
             package.GoGitIgnore(line)
         with pytest.raises(package.UnportedPattern):
             package.CoreToolsIgnore(line)
+
+
+# --- the package in Microsoft's worker ----------------------------------------------------------
+
+DRIVER = ROOT / "tests" / "support" / "worker_driver.py"
+SWAGGER = ROOT / "connector" / "apiDefinition.swagger.json"
+HEALTH = {"function": "Health", "method": "GET", "path": "health"}
+MALFORMED_CREATE = {"function": "CreateSAPCustomer", "method": "POST", "path": "customers",
+                    "headers": {"content-type": "application/json"}, "body": '{"accountId": "001'}
+
+
+@pytest.fixture(scope="module")
+def worker_python() -> Path:
+    try:
+        return ensure_worker_runtime()
+    except PythonMissing as missing:
+        pytest.skip(f"Microsoft's worker needs Python 3.13: {missing}")
+
+
+def _copy_package(checkout: Path, funcignore: str, destination: Path) -> Path:
+    for name in package.azd_package(checkout, funcignore):
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(checkout / name, destination / name)
+    return destination
+
+
+def _app_settings(azurite) -> dict[str, str]:
+    """What the app is given in Azure, nothing more (no PYTHONPATH, no developer variables): the tests'
+    settings, the SAP simulator in memory (no SAP_SIMULATOR_STATE_FILE: no state on disk) and queue
+    and table names of this run's own in the test session's Azurite."""
+    suffix = uuid.uuid4().hex[:12]
+    return {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "AzureWebJobsStorage": azurite.connection_string,
+            "SAP_TRANSPORT": "simulator", "RETRY_QUEUE_NAME": f"retry-{suffix}",
+            "LEDGER_TABLE_NAME": f"ledger{suffix}", "FUNCTIONS_WORKER_RUNTIME": "python"}
+
+
+def run_worker(python: Path, app_dir: Path, settings: dict[str, str], steps: list[dict]) -> dict[str, Any]:
+    run = subprocess.run([str(python), "-I", str(DRIVER), str(app_dir)], input=json.dumps(steps), env=settings,
+                         cwd=app_dir, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0 and run.stdout, f"the worker driver failed (exit {run.returncode}): {run.stderr[-4000:]}"
+    return json.loads(run.stdout)
+
+
+def _files(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+@pytest.fixture(scope="module")
+def packaged_app(checkout, tmp_path_factory) -> Path:
+    return _copy_package(checkout, FUNCIGNORE, tmp_path_factory.mktemp("package"))
+
+
+@pytest.fixture(scope="module")
+def worker_run(worker_python, packaged_app, azurite) -> dict[str, Any]:
+    before = _files(packaged_app)
+    results = run_worker(worker_python, packaged_app, _app_settings(azurite), [HEALTH, MALFORMED_CREATE])
+    results["files_added"] = sorted(_files(packaged_app) - before)
+    return results
+
+
+def _registered_function_names(app_dir: Path) -> set[str]:
+    """Every `@...function_name("X")` in the package's functions/ (read as text, not imported)."""
+    return {name for path in (app_dir / "functions").glob("*.py")
+            for name in re.findall(r'@\w+\.function_name\(\s*(?:name\s*=\s*)?"([^"]+)"', path.read_text())}
+
+
+def _trigger(function: dict[str, Any]) -> dict[str, Any]:
+    [trigger] = [b for b in function["bindings"] if b["direction"] == "IN" and b["type"].endswith("Trigger")]
+    return trigger
+
+
+def test_worker_indexes_every_function_of_the_package_with_its_trigger(worker_run, packaged_app):
+    assert worker_run["init"] == {"ok": True, "error": ""}
+    assert worker_run["metadata"] == {"ok": True, "error": ""}
+    indexed = {f["name"]: f for f in worker_run["functions"]}
+    assert set(indexed) == _registered_function_names(packaged_app)
+    assert {"CreateSAPCustomer", "RetryCreateSAPCustomer", "Health"} <= set(indexed)
+    for function in indexed.values():
+        assert function["script_file"] == "function_app.py"
+        assert _trigger(function)["type"] in {"httpTrigger", "queueTrigger", "timerTrigger"}
+    assert _trigger(indexed["RetryCreateSAPCustomer"])["queueName"] == "%RETRY_QUEUE_NAME%"
+
+
+def _route(route: str) -> str:
+    """A Functions route with its parameters' constraints dropped: customers/{id:alpha} -> customers/{id}."""
+    return re.sub(r"\{(\w+)(?::[^}]*)?\}", r"{\1}", route.strip("/"))
+
+
+def test_every_connector_operation_has_a_function_with_its_route_method_and_a_key(worker_run):
+    """connector/apiDefinition.swagger.json, whatever operations it holds today: each (path, method)
+    is served by an indexed HTTP function on the same route under the host's `api` prefix, and an
+    operation that sends the function key is not served anonymously (the key would be ignored)."""
+    swagger = json.loads(SWAGGER.read_text(encoding="utf-8"))
+    route_prefix = json.loads((ROOT / "host.json").read_text())["extensions"]["http"]["routePrefix"]
+    assert swagger["basePath"] == f"/{route_prefix}"
+    http = [_trigger(f) for f in worker_run["functions"] if _trigger(f)["type"] == "httpTrigger"]
+    operations = [(path, method, op) for path, item in swagger["paths"].items()
+                  for method, op in item.items() if method in {"get", "post", "put", "patch", "delete"}]
+    assert operations
+    for path, method, operation in operations:
+        serving = [t for t in http if _route(t["route"]) == _route(path)
+                   and method.upper() in {m.upper() for m in t["methods"]}]
+        assert len(serving) == 1, f"{method.upper()} {path} ({operation.get('operationId')}): {len(serving)} functions"
+        sends_key = bool(operation.get("security", swagger.get("security", [])))
+        if sends_key:
+            assert serving[0]["authLevel"].upper() in {"FUNCTION", "ADMIN"}, (path, method, serving[0]["authLevel"])
+
+
+def test_health_answers_200_through_the_worker(worker_run):
+    [health] = [i for i in worker_run["invocations"] if i["function"] == "Health"]
+    assert health["ok"], health["error"]
+    assert health["status"] == 200, health["body"]
+    assert json.loads(health["body"])["status"] == "healthy"
+
+
+def test_a_malformed_create_gets_400_naming_the_body_through_the_worker(worker_run):
+    [create] = [i for i in worker_run["invocations"] if i["function"] == "CreateSAPCustomer"]
+    assert create["ok"], create["error"]
+    assert create["status"] == 400, create["body"]
+    assert [e["field"] for e in json.loads(create["body"])["errors"]] == ["body"]
+
+
+def test_the_worker_run_writes_no_state_into_the_package(worker_run):
+    assert worker_run["files_added"] == []
+
+
+def test_the_package_a_bare_top_level_name_makes_fails_in_the_worker(worker_python, checkout, azurite,
+                                                                     tmp_path):
+    """The end of the story the bare `salesforce` line told: what azd would deploy fails in the worker
+    with the ModuleNotFoundError seen in Azure (at indexing or at the first invocation)."""
+    bare = FUNCIGNORE.replace("\n/salesforce\n", "\nsalesforce\n")
+    results = run_worker(worker_python, _copy_package(checkout, bare, tmp_path), _app_settings(azurite), [HEALTH])
+    errors = [results["init"]["error"], *(i["error"] for i in results["invocations"])]
+    assert any("No module named 'shared.salesforce'" in error for error in errors), errors

@@ -75,7 +75,10 @@ def install_hyco_https(project_root: Path | None = None) -> Path:
 
 
 # argv: listen URI, resource URI (https://{namespace}/{path}), key name, key, listener name.
-# env: RENEW_MS (shorten hyco's hourly token renewal), HYCO (path of the hyco-https package).
+# env: RENEW_MS (shorten hyco's hourly token renewal), HYCO (path of the hyco-https package), TOKEN (a
+# ready token string instead of SAS: an Entra token handed over bare, as Azure/azure-relay's
+# samples/hybrid-connections/node/rolebasedaccesscontrol/hyco-https/listener.js does with
+# `token: await getTokenFunction()`; hyco-https then sends it as it is in ServiceBusAuthorization).
 LISTENER_SCRIPT = r"""
 'use strict';
 const crypto = require('crypto');
@@ -87,7 +90,8 @@ if (process.env.RENEW_MS) {
 const https = require(process.env.HYCO);
 const sha = (buffer) => crypto.createHash('sha256').update(buffer).digest('hex');
 const server = https.createRelayedServer(
-  { server: listenUri, token: () => https.createRelayToken(resourceUri, keyName, key, 3600) },
+  { server: listenUri,
+    token: process.env.TOKEN || (() => https.createRelayToken(resourceUri, keyName, key, 3600)) },
   (req, res) => {
     const chunks = [];
     req.on('data', (chunk) => chunks.push(Buffer.from(chunk)));

@@ -7,13 +7,44 @@ facts of issue 10) and as Microsoft's own Node listener, npm `hyco-https` 1.4.5
 Every protocol fact below names its source:
 
     [doc]     Microsoft's protocol document, as quoted in issue 10's Facts (not re-read here)
+    [rbac]    Microsoft's clients with Entra tokens: Azure/azure-relay-dotnet (file named) and the
+              role-based access samples of Azure/azure-relay (file named)
     [hyco]    checked in hyco-https 1.4.5's lib/ source (file named)
-    [double]  a choice of this double where neither says what Azure does
+    [double]  a choice of this double where neither says what Azure does (unverified)
 
-Plain ws:// and http:// on 127.0.0.1; the tokens are real SAS tokens checked against configured keys.
-A sender's Entra token (`ServiceBusAuthorization: Bearer <token>`, [doc] scope
-`https://relay.azure.net//.default`) is accepted only when the double is given `bearer_tokens` (one
-test token, or a callable that judges the token): it checks no JWT, which Azure does.
+Plain ws:// and http:// on 127.0.0.1. The token in `ServiceBusAuthorization` (or `sb-hc-token`) is one of
+the two forms the service takes, and nothing else:
+
+* a SAS token `SharedAccessSignature sr=...&sig=...&se=...&skn=...`, checked against the configured
+  keys (signature, expiry, resource);
+* a bare Entra access token (a JWT, scope `https://relay.azure.net//.default`), as Microsoft's clients
+  send it: [rbac] azure-relay-dotnet src/Microsoft.Azure.Relay/HybridConnectionClient.cs and
+  HybridConnectionListener.cs set the header to `token.TokenString`, the raw JWT for an Entra token
+  (Common/JsonSecurityToken.cs); azure-relay samples/hybrid-connections/node/rolebasedaccesscontrol/
+  hyco-https/https-sender.js sends `'ServiceBusAuthorization': accessToken.token` and listener.js hands
+  the same bare token to hyco-https, which puts it in the control channel's header as it is
+  ([hyco] HybridConnectionHttpsServer.js: `headers: { 'ServiceBusAuthorization': token }`). The double
+  checks the JWT's form (three base64url parts, a JSON header) and its `exp` when present, and asks
+  `entra_tokens` whether the token is good and which role it holds; it checks no signature, which
+  Azure does.
+
+[rbac] dotnet/rolebasedaccesscontrol/Program.cs also puts the bare token in `Authorization` or in
+`sb-hc-token`; the double takes `sb-hc-token` but leaves `Authorization` to the end-to-end caller and
+passes it on [double] (our transport never sends the relay's token there).
+
+`Bearer <jwt>` is refused with 401 [double]: no Microsoft client sends that form, so the double does not
+pin it; what the service answers to it is not documented (unverified), 401 fails closed.
+
+Rights ([doc] the protocol guide: 401 for a token that is missing, malformed or invalid, 403 for a
+token not valid for this path and this action): a listener needs the Listen right, a sender the Send
+right. A SAS rule's rights are `rights[key_name]` (default: Listen and Send, as the namespace's
+RootManageSharedAccessKey has with Manage); an Entra token's come from its role: *Azure Relay Listener*
+(Listen), *Azure Relay Sender* (Send), *Azure Relay Owner* (both) (Microsoft's "Authenticate with
+Microsoft Entra ID to access Azure Relay" page names the three roles).
+
+`throttled` answers every send 429 with `Retry-After` [double: the service's throttling of an HTTP
+send is not in the protocol guide; Microsoft's "Azure Relay exceptions" page lists ServerBusy as
+transient, and the app treats 429 so].
 
     python -m devtools.relay_double --port 9352 --key-name RootManageSharedAccessKey --key SECRET
 """
@@ -59,7 +90,67 @@ _NOT_FORWARDED = frozenset({"servicebusauthorization", "host", "content-length",
 
 
 class TokenError(ValueError):
-    """A SAS token that is missing, malformed, expired, for another resource or wrongly signed."""
+    """A token that is missing, malformed, expired, for another resource or wrongly signed (401)."""
+
+
+LISTEN, SEND = "Listen", "Send"
+ALL_RIGHTS = frozenset({LISTEN, SEND})
+# Azure's built-in roles for Azure Relay and the rights they give ("Authenticate with Microsoft Entra ID
+# to access Azure Relay").
+ROLE_RIGHTS: dict[str, frozenset[str]] = {
+    "Azure Relay Listener": frozenset({LISTEN}),
+    "Azure Relay Sender": frozenset({SEND}),
+    "Azure Relay Owner": ALL_RIGHTS,
+}
+# What `entra_tokens` may be: one good token (the Sender role), a token -> role mapping, or a callable
+# that answers a role name, a set of rights, True (the Sender role) or False/None (refused).
+EntraJudge = str | Mapping[str, str] | Callable[[str], object]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Who the token says the caller is: its rights and when it expires."""
+
+    kind: str  # "sas" or "entra"
+    rights: frozenset[str]
+    expires_at: float
+
+
+def _b64url_json(part: str) -> dict:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise TokenError(f"not a JWT: {type(error).__name__}") from None
+    if not isinstance(data, dict):
+        raise TokenError("not a JWT: a part is not a JSON object")
+    return data
+
+
+def jwt_claims(token: str, now: float | None = None) -> dict:
+    """The claims of a JWT-shaped token (header.payload.signature, base64url): the form an Entra access
+    token has. Checks the form and `exp`, never the signature [double]."""
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts[:2]) or any(
+            c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in "".join(parts)):
+        raise TokenError("neither a SharedAccessSignature token nor a bare JWT")
+    if "alg" not in _b64url_json(parts[0]):
+        raise TokenError("not a JWT: its header names no alg")
+    claims = _b64url_json(parts[1])
+    expires = claims.get("exp")
+    if isinstance(expires, int | float) and expires <= (time.time() if now is None else now):
+        raise TokenError("token expired")
+    return claims
+
+
+def unsigned_jwt(claims: Mapping[str, object] | None = None, lifetime_seconds: int = 3600) -> str:
+    """A JWT-shaped token for tests (alg none, no signature), with `aud` and `exp` like an Entra token
+    for the relay's scope; the double's `entra_tokens` says whether it is good."""
+    def part(data: Mapping[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+
+    body = {"aud": "https://relay.azure.net", "exp": int(time.time() + lifetime_seconds),
+            "oid": str(uuid.uuid4()), **(claims or {})}
+    return f"{part({'typ': 'JWT', 'alg': 'none'})}.{part(body)}.c2ln"
 
 
 def sas_token(resource_uri: str, key_name: str, key: str, expires_in_seconds: int = 3600,
@@ -161,10 +252,15 @@ class RelayDouble:
     def __init__(self, keys: Mapping[str, str], *, paths: tuple[str, ...] = ("sap",),
                  namespace: str = "relay-double.servicebus.windows.net", host: str = "127.0.0.1", port: int = 0,
                  response_timeout_seconds: float = RESPONSE_TIMEOUT_SECONDS,
-                 bearer_tokens: str | Callable[[str], bool] | None = None) -> None:
+                 rights: Mapping[str, frozenset[str] | set[str] | tuple[str, ...]] | None = None,
+                 entra_tokens: EntraJudge | None = None) -> None:
         self.keys = dict(keys)
-        self.bearer_tokens = bearer_tokens  # [double] test Entra tokens a sender may present
-        self.bearer_seen: list[str] = []  # the bearer tokens senders presented, accepted or not
+        # A SAS rule's rights by its name; a rule not named has Listen and Send.
+        self.rights = {name: frozenset(given) for name, given in (rights or {}).items()}
+        self.entra_tokens = entra_tokens  # [double] the test Entra tokens and their roles
+        self.entra_seen: list[str] = []  # the Entra tokens callers presented, accepted or not
+        self.throttled = False  # [double] a switch for tests: every send is a 429 with Retry-After
+        self.throttle_retry_after = "7"
         self.paths = tuple(p.strip("/") for p in paths)
         self.namespace = namespace
         self.host, self.port = host, port
@@ -243,6 +339,43 @@ class RelayDouble:
             return web.Response(status=404, text="hybrid connection not found")
         return await self._send(request, path, tail[len(path):])
 
+    def authorize(self, token: str | None, path: str) -> Grant:
+        """The rights `token` gives on hybrid connection `path`; TokenError (401) when it gives none."""
+        if not token:
+            raise TokenError("no token (ServiceBusAuthorization header or sb-hc-token)")
+        if token.startswith("SharedAccessSignature "):
+            verified = verify_token(token, self.keys, self.namespace, path)
+            return Grant("sas", self.rights.get(verified.key_name, ALL_RIGHTS), verified.expires_at)
+        if token[:7].lower() == "bearer ":
+            # [double] no Microsoft client sends this form (see the module's docstring): refused, 401.
+            self.entra_seen.append(token[7:])
+            raise TokenError("`Bearer <token>` is not a relay token: the relay takes the bare Entra token")
+        claims = jwt_claims(token)
+        self.entra_seen.append(token)
+        rights = self._entra_rights(token)
+        if not rights:
+            raise TokenError("Entra token refused")
+        expires = claims.get("exp")
+        return Grant("entra", rights, float(expires) if isinstance(expires, int | float) else time.time() + 3600)
+
+    def _entra_rights(self, token: str) -> frozenset[str]:
+        judge = self.entra_tokens
+        if judge is None:
+            return frozenset()
+        if isinstance(judge, str):
+            verdict: object = "Azure Relay Sender" if hmac.compare_digest(token.encode(), judge.encode()) else None
+        elif isinstance(judge, Mapping):
+            verdict = judge.get(token)
+        else:
+            verdict = judge(token)
+        if verdict is True:
+            return ROLE_RIGHTS["Azure Relay Sender"]
+        if isinstance(verdict, str):
+            return ROLE_RIGHTS.get(verdict, frozenset())
+        if isinstance(verdict, frozenset | set | tuple | list):
+            return frozenset(str(right) for right in verdict) & ALL_RIGHTS
+        return frozenset()
+
     def _token(self, request: web.Request) -> str | None:
         # [doc] listener token in `sb-hc-token` or the `ServiceBusAuthorization` header;
         # [hyco] HybridConnectionHttpsServer.js connectControlChannel sends the ServiceBusAuthorization header;
@@ -253,12 +386,15 @@ class RelayDouble:
 
     async def _listen(self, request: web.Request, path: str) -> web.StreamResponse:
         try:
-            token = verify_token(self._token(request), self.keys, self.namespace, path)
+            grant = self.authorize(self._token(request), path)
         except TokenError as error:
             return web.Response(status=401, text=str(error))  # [doc] handshake errors 401/403/404/500
+        if LISTEN not in grant.rights:
+            # [doc] 403: the token is not valid for this path for this action (a Send-only rule or role).
+            return web.Response(status=403, text="the token does not give the Listen right")
         ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
         await ws.prepare(request)
-        listener = _Listener(ws, path, request.query.get("sb-hc-id") or str(uuid.uuid4()), token.expires_at)
+        listener = _Listener(ws, path, request.query.get("sb-hc-id") or str(uuid.uuid4()), grant.expires_at)
         await self._register(listener)
         try:
             await self._read_control_channel(listener)
@@ -315,8 +451,9 @@ class RelayDouble:
         if "renewToken" in data:
             # [doc]/[hyco] HybridConnectionHttpsServer.js: `{"renewToken": {"token": ...}}` on the control channel.
             try:
-                renewed = verify_token(dict(data["renewToken"]).get("token"), self.keys, self.namespace,
-                                       listener.path)
+                renewed = self.authorize(dict(data["renewToken"]).get("token"), listener.path)
+                if LISTEN not in renewed.rights:
+                    raise TokenError("the renewed token does not give the Listen right")
             except (TokenError, TypeError, ValueError) as error:
                 self.stats.violations.append(f"renewToken refused: {error}")
                 await listener.ws.close(code=CLOSE_POLICY_VIOLATION, message=b"renewToken refused")
@@ -378,27 +515,19 @@ class RelayDouble:
 
     # ------------------------------------------------------------------ senders
 
-    def _bearer_accepted(self, bearer: str) -> bool:
-        if self.bearer_tokens is None or not bearer:
-            return False
-        if callable(self.bearer_tokens):
-            return bool(self.bearer_tokens(bearer))
-        return hmac.compare_digest(bearer.encode(), self.bearer_tokens.encode())
-
     async def _send(self, request: web.Request, path: str, target: str) -> web.StreamResponse:
         # [doc] sender: plain HTTPS to https://{namespace}/{path}/..., token in ServiceBusAuthorization
         # (`Authorization` stays free for end-to-end auth and is passed on).
-        token = self._token(request)
-        if token and token.startswith("Bearer "):
-            bearer = token[len("Bearer "):]
-            self.bearer_seen.append(bearer)
-            if not self._bearer_accepted(bearer):
-                return web.Response(status=401, text="Entra token refused")
-        else:
-            try:
-                verify_token(token, self.keys, self.namespace, path)
-            except TokenError as error:
-                return web.Response(status=401, text=str(error))
+        try:
+            grant = self.authorize(self._token(request), path)
+        except TokenError as error:
+            return web.Response(status=401, text=str(error))  # [doc] 401: missing, malformed or invalid
+        if SEND not in grant.rights:
+            # [doc] 403: the token is not valid for this path for this action (a Listen-only rule or role).
+            return web.Response(status=403, text="the token does not give the Send right")
+        if self.throttled:
+            return web.Response(status=429, text="relay double set throttled",
+                                headers={"Retry-After": self.throttle_retry_after})
         if self.unavailable:
             return web.Response(status=503, text="relay double set unavailable")
         listeners = self._listeners.get(path, [])

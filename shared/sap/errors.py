@@ -1,9 +1,12 @@
 """What can go wrong in SAP, classified by what the caller should do about it.
 
     SapError                      base; `detail` is safe to log and to return (never credentials)
-    ├── SapTransientError         may heal by itself (network, SAP down or busy): queue, retry later
-    │   └── SapOutcomeUnknown     the line broke after the create or its commit was sent: SAP may
-    │                             hold the customer, so the next attempt searches before it creates
+    ├── SapTransientError         may heal by itself (network, SAP down or busy, the relay throttling):
+    │   │                         queue, retry later (`retry_after_seconds`: at the earliest then)
+    │   ├── SapOutcomeUnknown     the line broke after the create or its commit was sent: SAP may
+    │   │                         hold the customer, so the next attempt searches before it creates
+    │   └── SapNotStarted         the agent did not start the unit (it could not have answered within
+    │                             the relay's limit): nothing was sent to SAP
     ├── SapPermanentError         fails the same way again (ABAP runtime error, odd answer): no retry
     ├── SapConfigurationError     logon or setup problem; never retried in a loop (logons lock users)
     │   ├── SapDriverMissing      pyrfc/pyrfcx or the SAP NW RFC SDK is not installed
@@ -35,9 +38,14 @@ class SapError(Exception):
 
 
 class SapTransientError(SapError):
-    """May heal by itself (network, SAP down or busy, lost session): queue and retry later."""
+    """May heal by itself (network, SAP down or busy, lost session): queue and retry later.
+    `retry_after_seconds`: the other side said when to come back (a relay's 429 Retry-After)."""
 
     kind = "transient"
+
+    def __init__(self, detail: str, *, retry_after_seconds: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class SapOutcomeUnknown(SapTransientError):
@@ -46,6 +54,12 @@ class SapOutcomeUnknown(SapTransientError):
 
     kind = "outcome_unknown"
     outcome_unknown = True
+
+
+class SapNotStarted(SapTransientError):
+    """The on-premise agent refused to start the unit of work because it could no longer be answered
+    within the relay's limit on one request (it waited too long for a free slot): no RFC call was made,
+    so nothing was sent to SAP and the outcome is known: no customer. Queue and retry later."""
 
 
 class SapPermanentError(SapError):

@@ -7,24 +7,44 @@ Each call is one HTTP request carrying the versioned wire format of shared/sap/w
     GET  {hybrid connection}/v1/interface                         200: wire interface | wire error
     POST {hybrid connection}/v1/ping                              204, or 200: wire error
 
-The relay's own token travels in `ServiceBusAuthorization`: by default an Entra token of the function
-app's managed identity for `https://relay.azure.net//.default` (the *Azure Relay Sender* role), or a SAS
-token of a rule with the Send right when SAP_RELAY_KEY_NAME/SAP_RELAY_KEY are set. The app's own proof
-for the agent (issue 10, defence in depth) travels in PROOF_HEADER: an HMAC-SHA256 with the shared
-SAP_AGENT_PROOF_KEY over the method, the operation's path, a timestamp and the body's SHA-256 (see
-`proof_header` and `verify_proof`). What the relay answers itself is classified like the rfc adapter's
-errors:
+The relay's own token travels in `ServiceBusAuthorization`, bare, as Microsoft's clients send it: by
+default an Entra token of the function app's managed identity for `https://relay.azure.net//.default`
+(the *Azure Relay Sender* role), or a SAS token (`SharedAccessSignature sr=...&sig=...&se=...&skn=...`)
+of a rule with the Send right when SAP_RELAY_KEY_NAME/SAP_RELAY_KEY are set. No `Bearer ` in front:
+Azure/azure-relay-dotnet sets the header to `token.TokenString` (src/Microsoft.Azure.Relay/
+HybridConnectionClient.cs and HybridConnectionListener.cs), which for an Entra token is the raw JWT
+(Common/JsonSecurityToken.cs `TokenString => this.rawToken`, made by AzureActiveDirectoryTokenProvider.cs
+and ManagedIdentityTokenProvider.cs from the access token alone); Azure/azure-relay's role-based access
+samples send the same raw token (samples/hybrid-connections/node/rolebasedaccesscontrol/hyco-https/
+https-sender.js: `'ServiceBusAuthorization': accessToken.token`; dotnet/rolebasedaccesscontrol/Program.cs:
+`token.TokenString` in a header or in `sb-hc-token`). The app's own proof for the agent (issue 10,
+defence in depth) travels in PROOF_HEADER: an HMAC-SHA256 with the shared SAP_AGENT_PROOF_KEY over the
+method, the operation's path, a timestamp and the body's SHA-256 (see `proof_header` and
+`verify_proof`). What the relay answers itself is classified like the rfc adapter's errors:
 
     502, 503, refused or timed-out connect  -> SapTransientError  (no listener: nothing was delivered)
+    429                                     -> SapTransientError, `retry_after_seconds` from Retry-After
+                                               (the relay throttled the send: nothing was delivered; our
+                                               agent never answers 429 itself)
     504, a cut connection, a read timeout   -> SapOutcomeUnknown for a create (delivered, not answered:
                                                the agent may have created the customer), else transient
-    401, 403, 404, other 4xx                -> SapConfigurationError (token, rule or hybrid connection)
+    200 with the wire error `not_started`   -> SapNotStarted (transient): the agent did not start the
+                                               unit in time (agent/api.py), nothing was sent to SAP
+    401, 403, 404, other 4xx                -> SapConfigurationError (token, rule's rights or role, hybrid
+                                               connection)
     an unreadable answer to a create        -> SapOutcomeUnknown (fail closed); to anything else permanent
+
+Which answers are documented: 401 (token missing, malformed or invalid), 403 (token not valid for this
+path and action, e.g. a Listen-only rule sending), 404 and 504 (no answer within 60 s) are in Microsoft's
+"Azure Relay Hybrid Connections protocol" guide; ServerBusy is transient in Microsoft's "Azure Relay
+exceptions" page. A 429 on the HTTP send is not in either: it is read as HTTP's "too many requests"
+(RFC 6585), a throttle, never a configuration error [unverified for Azure Relay].
 """
 
 from __future__ import annotations
 
 import base64
+import email.utils
 import hashlib
 import hmac
 import json
@@ -48,9 +68,15 @@ from shared.sap.errors import (
 )
 from shared.sap.port import SapCustomerCreated, SapGateway, SapInterface
 
-# The relay cuts a response that has not started within 60 s with a 504 (issue 10, Facts); waiting a
-# little longer lets that 504 arrive instead of our own read timeout.
+# The relay cuts a response that has not started within 60 s with a 504 (Microsoft's "Azure Relay Hybrid
+# Connections protocol" guide); waiting a little longer lets that 504 arrive instead of our own read
+# timeout. The agent answers well within it (agent/api.py, AGENT_ANSWER_DEADLINE_SECONDS).
 RELAY_RESPONSE_LIMIT_SECONDS = 60.0
+# How long the agent may take, from a relayed request's arrival to its answer: 10 s under the relay's
+# limit, for what the relay's 60 s counts and the agent's clock does not (the request's way from the
+# relay to the agent, the answer's way back, a rendezvous connection for a large body). Past it the
+# agent starts no SAP work: it answers `not_started` (agent/api.py). One place for both sides.
+AGENT_ANSWER_DEADLINE_SECONDS = 50.0
 TOKEN_LIFETIME_SECONDS = 3600
 TOKEN_RENEW_BEFORE_SECONDS = 300
 API_PREFIX = "/v1"
@@ -206,7 +232,8 @@ class RelaySapGateway(SapGateway):
                                                     f"({kind}): check the identity, AZURE_CLIENT_ID or set "
                                                     "SAP_RELAY_KEY_NAME/SAP_RELAY_KEY") from None
                     raise SapTransientError(f"no Entra token for the relay yet ({kind})") from None
-                self._token = (f"Bearer {access.token}", float(access.expires_on))
+                # The bare JWT, no "Bearer ": see the module's docstring for Microsoft's clients.
+                self._token = (access.token, float(access.expires_on))
             return self._token[0]
 
     def _call(self, method: str, operation: str, body: bytes | None, *, create: bool) -> requests.Response:
@@ -236,6 +263,10 @@ class RelaySapGateway(SapGateway):
             return response
         if status in (502, 503):
             raise SapTransientError(f"relay: no SAP agent listening ({status})")
+        if status == 429:
+            # A throttle, not a setup problem: come back later, no earlier than the relay asks.
+            raise SapTransientError("relay: too many requests (429), throttled",
+                                    retry_after_seconds=retry_after_seconds(response.headers.get("Retry-After")))
         if status == 504:
             raise unanswered("relay: the SAP agent did not answer in time (504)")
         if status == 401 and _is_wire_error(response):
@@ -255,6 +286,23 @@ class RelaySapGateway(SapGateway):
         if create:
             raise SapOutcomeUnknown(f"the SAP agent failed while creating ({status})")
         raise SapTransientError(f"the SAP agent failed ({status})")
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After (RFC 9110 section 10.2.3): delay-seconds or an HTTP-date; None when absent or unreadable,
+    never negative."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment is None or moment.tzinfo is None:  # an HTTP-date is GMT; a date without a zone is not one
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 def _is_wire_error(response: requests.Response) -> bool:

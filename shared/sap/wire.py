@@ -5,10 +5,15 @@ cases rely on is lost on the way.
 
     {"version": 1, "type": "create", "accountId": "...", "parameters": {...}, "searchSince": "...Z" | null}
     {"version": 1, "type": "created", "customerNumber": "...", "adopted": false, "messages": [...]}
-    {"version": 1, "type": "error", "error": "transient" | "outcome_unknown" | "permanent" | "misconfigured"
-        | "driver_missing" | "interface_mismatch" | "rejected" | "needs_review",
+    {"version": 1, "type": "error", "error": "transient" | "outcome_unknown" | "not_started" | "permanent"
+        | "misconfigured" | "driver_missing" | "interface_mismatch" | "rejected" | "needs_review",
         "detail": "...", "outcomeUnknown": false, "messages": [...], "candidates": [...]}
     {"version": 1, "type": "interface", "companyDataLengths": {"NAME": 40, ...}}
+
+"not_started" is the agent's own answer when it did not start the unit at all (the request could no
+longer be answered within the relay's limit, agent/api.py): nothing was sent to SAP, a transient error.
+An older app that does not know the kind refuses it as unreadable (for a create: outcome unknown, fail
+closed), never as a success.
 
 A message of another version, or that is not one of these, is refused (WireFormatError), never guessed.
 """
@@ -27,6 +32,7 @@ from shared.sap.errors import (
     SapError,
     SapInterfaceMismatch,
     SapNeedsReview,
+    SapNotStarted,
     SapOutcomeUnknown,
     SapPermanentError,
     SapTransientError,
@@ -38,6 +44,7 @@ WIRE_VERSION = 1
 # Most specific first: the first class an error is an instance of names it on the wire.
 _ERROR_NAMES: tuple[tuple[type[SapError], str], ...] = (
     (SapOutcomeUnknown, "outcome_unknown"),
+    (SapNotStarted, "not_started"),
     (SapTransientError, "transient"),
     (SapDriverMissing, "driver_missing"),
     (SapInterfaceMismatch, "interface_mismatch"),

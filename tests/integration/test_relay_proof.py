@@ -13,7 +13,7 @@ from azure.core.credentials import AccessToken
 from agent.api import AgentApi
 from agent.listener import RelayListener
 from agent.thread import ListenerThread
-from devtools.relay_double import RelayDoubleThread
+from devtools.relay_double import RelayDoubleThread, unsigned_jwt
 from shared.core.mapping import map_customer_request
 from shared.core.validation import parse_customer_request
 from shared.sap import SapConfigurationError, SapTransientError, simulator
@@ -26,7 +26,7 @@ KEY_NAME, KEY = "RootManageSharedAccessKey", "relay-proof-test-key"
 NAMESPACE = "relay-double.servicebus.windows.net"
 URL = f"https://{NAMESPACE}/sap"
 PROOF_KEY = "proof-key-" + "p" * 32
-ENTRA_TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.test-entra-token"
+ENTRA_TOKEN = unsigned_jwt({"oid": "function-app-identity"})
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def system() -> Iterator[simulator.SimulatedSap]:
 @pytest.fixture
 def relay() -> Iterator[RelayDoubleThread]:
     runner = RelayDoubleThread({KEY_NAME: KEY}, namespace=NAMESPACE, response_timeout_seconds=5.0,
-                               bearer_tokens=ENTRA_TOKEN)
+                               entra_tokens=ENTRA_TOKEN)
     with runner:
         yield runner
 
@@ -104,29 +104,30 @@ def test_the_transport_sends_the_managed_identitys_entra_token_for_the_relay_sco
     created = gateway.create_customer(creation())
     gateway.ping()
     assert [c.number for c in system.created_customers()] == [created.customer_number]
-    assert relay.double.bearer_seen == [ENTRA_TOKEN, ENTRA_TOKEN]  # ServiceBusAuthorization: Bearer <token>
+    assert relay.double.entra_seen == [ENTRA_TOKEN, ENTRA_TOKEN]  # ServiceBusAuthorization: <token>, bare
     assert credential.scopes == [("https://relay.azure.net//.default",)]  # exactly, once: cached
 
 
 def test_an_entra_token_the_relay_refuses_is_a_configuration_error(relay, agent, system):
-    gateway = RelaySapGateway(URL, credential=FakeCredential("not-the-test-token"), proof_key=PROOF_KEY,
+    gateway = RelaySapGateway(URL, credential=FakeCredential(unsigned_jwt()), proof_key=PROOF_KEY,
                               base_url=relay.double.base_url, read_timeout_seconds=10)
     with pytest.raises(SapConfigurationError, match="managed identity's token"):
         gateway.create_customer(creation())
     assert system.created_customers() == []
 
 
-def test_the_double_judges_bearer_tokens_with_a_callable_and_refuses_them_unless_configured(system):
+def test_the_double_judges_entra_tokens_with_a_callable_and_refuses_them_unless_configured(system):
     seen: list[str] = []
+    good, bad = unsigned_jwt({"oid": "ok-1"}), unsigned_jwt({"oid": "bad"})
     with RelayDoubleThread({KEY_NAME: KEY}, namespace=NAMESPACE,
-                           bearer_tokens=lambda token: seen.append(token) or token.startswith("ok-")) as double:
-        ok = RelaySapGateway(URL, credential=FakeCredential("ok-1"), base_url=double.base_url)
+                           entra_tokens=lambda token: seen.append(token) or token == good) as double:
+        ok = RelaySapGateway(URL, credential=FakeCredential(good), base_url=double.base_url)
         with pytest.raises(SapTransientError, match="no SAP agent listening"):  # past the token check: no listener
             ok.ping()
-        refused = RelaySapGateway(URL, credential=FakeCredential("bad"), base_url=double.base_url)
+        refused = RelaySapGateway(URL, credential=FakeCredential(bad), base_url=double.base_url)
         with pytest.raises(SapConfigurationError):
             refused.ping()
-        assert seen == ["ok-1", "bad"]
+        assert seen == [good, bad]
     with RelayDoubleThread({KEY_NAME: KEY}, namespace=NAMESPACE) as double, pytest.raises(SapConfigurationError):
         RelaySapGateway(URL, credential=FakeCredential(), base_url=double.base_url).ping()
 

@@ -193,13 +193,13 @@ def test_the_entra_token_is_for_the_relay_scope_and_cached_until_shortly_before_
     assert RELAY_ENTRA_SCOPE == "https://relay.azure.net//.default"
     credential = FakeCredential()
     gateway = RelaySapGateway("https://ns.example/sap", credential=credential)
-    assert gateway._relay_token() == "Bearer token-1"
-    assert gateway._relay_token() == "Bearer token-1"
+    assert gateway._relay_token() == "token-1"  # bare, as Microsoft's clients send it (no "Bearer ")
+    assert gateway._relay_token() == "token-1"
     assert credential.scopes == [("https://relay.azure.net//.default",)]
     soon = FakeCredential(lifetime=120)  # inside the renewal margin: fetched again each time
     gateway = RelaySapGateway("https://ns.example/sap", credential=soon)
     gateway._relay_token()
-    assert gateway._relay_token() == "Bearer token-2"
+    assert gateway._relay_token() == "token-2"
 
 
 def test_importing_the_function_app_with_the_managed_identity_does_not_import_azure_identity():

@@ -23,6 +23,7 @@ from shared.sap import (
     SapTransientError,
     wire,
 )
+from shared.sap.errors import SapNotStarted
 
 CREATION = CustomerCreation(
     account_id="001Dn00000AbCdEIAV",
@@ -47,6 +48,7 @@ def test_a_created_answer_round_trips_with_its_messages_and_adoption():
 ONE_OF_EACH_ERROR = [
     SapTransientError("partner not reached"),
     SapOutcomeUnknown("connection closed after the commit"),
+    SapNotStarted("the agent did not start /v1/create in time"),
     SapPermanentError("short dump"),
     SapConfigurationError("logon failed"),
     SapDriverMissing("SDK missing"),
@@ -78,6 +80,16 @@ def test_the_unknown_outcome_flag_of_a_permanent_error_survives():
     with pytest.raises(SapPermanentError) as raised:
         wire.decode_result(wire.encode_error(dump))
     assert raised.value.outcome_unknown
+
+
+def test_not_started_is_its_own_kind_on_the_wire_and_a_transient_error_with_nothing_sent():
+    text = wire.encode_error(SapNotStarted("the agent did not start /v1/create in time"))
+    data = json.loads(text)
+    assert (data["error"], data["outcomeUnknown"]) == ("not_started", False)
+    with pytest.raises(SapTransientError) as raised:
+        wire.decode_result(text)
+    assert isinstance(raised.value, SapNotStarted) and not raised.value.outcome_unknown
+    assert raised.value.kind == "transient"  # the ledger's kind: queued as transient, no outcome-unknown flag
 
 
 def test_an_interface_round_trips_and_an_interface_error_is_raised():

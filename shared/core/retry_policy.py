@@ -5,6 +5,7 @@ Pure: the numbers come from settings (RETRY_*), the claim window from the SAP ga
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +18,29 @@ def backoff_seconds(attempt: int, base_seconds: int, max_seconds: int, rng: rand
     if ceiling <= base_seconds:
         return ceiling
     return (rng or random).randint(base_seconds, ceiling)
+
+
+def delay_after_failure(backoff_seconds: int, *, max_delay_seconds: int, patient: bool = False,
+                        outcome_unknown: bool = False, stale_claim_seconds: int = 0,
+                        retry_after_seconds: float | None = None) -> int:
+    """The delay before the next attempt of a create whose attempt just failed (tests/unit/
+    test_retry_delay_rules.py holds the table):
+
+        patient (a failed logon: repeated quickly it locks the user)  the longest delay, nothing else
+        otherwise                                                     the backoff, but at least
+          - the claim window when the attempt's outcome is unknown: the unit of work it started may
+            still be running (behind the relay, or cut off mid-call), and the claim window is the bound
+            on one unit, so the next attempt cannot overlap it; never shortened by the longest delay
+          - the other side's Retry-After (a relay's 429), up to the longest delay
+    """
+    if patient:
+        return max_delay_seconds
+    delay = backoff_seconds
+    if outcome_unknown:
+        delay = max(delay, stale_claim_seconds)
+    if retry_after_seconds is not None and retry_after_seconds > 0:
+        delay = max(delay, min(math.ceil(retry_after_seconds), max_delay_seconds))
+    return delay
 
 
 @dataclass(frozen=True)
@@ -32,6 +56,14 @@ class RetryPolicy:
         if patient:
             return self.max_delay_seconds
         return backoff_seconds(attempt, self.base_delay_seconds, self.max_delay_seconds)
+
+    def delay_after(self, attempt: int, *, patient: bool = False, outcome_unknown: bool = False,
+                    stale_claim_after: timedelta = timedelta(0), retry_after_seconds: float | None = None) -> int:
+        """The delay before attempt number `attempt`, after a failed one (see `delay_after_failure`)."""
+        return delay_after_failure(self.delay_before(attempt), max_delay_seconds=self.max_delay_seconds,
+                                   patient=patient, outcome_unknown=outcome_unknown,
+                                   stale_claim_seconds=math.ceil(stale_claim_after.total_seconds()),
+                                   retry_after_seconds=retry_after_seconds)
 
     def gives_up(self, attempt: int) -> bool:
         """True when `attempt` attempts have been made and no more may follow (then: the poison queue)."""

@@ -128,7 +128,12 @@ class SapNotReady(Exception):
 
 def retry_delay(attempt: int, error: SapError | None, services: Services) -> int:
     # A failed logon repeated quickly locks the SAP user: a configuration problem waits the longest delay.
-    return services.retry.delay_before(attempt, patient=isinstance(error, SapConfigurationError))
+    # An outcome-unknown failure waits at least the claim window (its unit may still be running); a
+    # throttle at least what the relay asked (shared/core/retry_policy.py, delay_after_failure).
+    return services.retry.delay_after(
+        attempt, patient=isinstance(error, SapConfigurationError),
+        outcome_unknown=error is not None and error.outcome_unknown, stale_claim_after=services.stale_claim_after,
+        retry_after_seconds=getattr(error, "retry_after_seconds", None))
 
 
 def new_retry_token() -> str:

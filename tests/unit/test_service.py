@@ -76,7 +76,10 @@ def test_transient_failure_is_queued_and_the_retry_creates_once(fake_services, s
     assert result.retry_after_seconds == fake_services.retry.retry_after_seconds
     [queued] = fake_services.retry_queue.queued
     assert queued.message.kind is RetryKind.CREATE and queued.message.attempt == 1
-    assert 1 <= queued.delay_seconds <= fake_services.retry.max_delay_seconds
+    # the line broke around the create (outcome unknown): the retry waits at least the claim window, so it
+    # cannot overlap the unit it may have left running (issue 20), even beyond the longest backoff
+    assert account_status(request.account_id, fake_services.ledger).outcome_unknown
+    assert queued.delay_seconds >= fake_services.stale_claim_after.total_seconds()
     assert account_status(request.account_id, fake_services.ledger).status is LedgerStatus.QUEUED
     # while queued, the flow sending the same account again gets the same tracking id, no second create
     again = create_customer(request, fake_services)

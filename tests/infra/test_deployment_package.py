@@ -162,6 +162,104 @@ def test_a_bare_top_level_name_drops_shared_salesforce_from_the_azd_package_only
     assert missing_from(package.core_tools_package(checkout, bare), required) == []
 
 
+# The ports held to their originals' own tests. Azure/azure-functions-core-tools
+# test/Cli/Func.UnitTests/ParserTests/GitIgnoreParserTests.cs (GitIgnoreFile and its Accepts/Denies facts):
+CORE_TOOLS_TEST_FILE = """# This is a comment in a .gitignore file!
+node_modules
+*.log
+
+# Ignore this nonexistent file
+nonexistent
+
+# Do not ignore this file
+!/nonexistent/foo
+
+# Ignore some files
+
+/baz
+
+foo/*.wat
+
+/test1
+
+test2
+
+# Ignore some deep sub folders
+othernonexistent/**/what
+
+# Unignore some other sub folders
+!/othernonexistent/**/what/foo
+
+
+*.swp
+"""
+CORE_TOOLS_ACCEPTS = [
+    ("test/index.js", True), ("wat/test/index.js", True), ("/othernonexistent/blah/adsasd/whatads", True),
+    ("/othernonexistent/blah/adsasd/what/foo", True), ("test2", False), ("test1File.wat", True),
+    ("test.swp", False), ("node_modules/what.js", False), ("foo/bar.wat", False),
+    ("othernonexistent/blah/what", False), ("nonexistent", False), ("nonexistent/bar", False),
+    ("nonexistent/foo", True), ("nonexistent/foo/wat", True), ("test1", False),
+]
+
+
+@pytest.mark.parametrize(("path", "accepted"), CORE_TOOLS_ACCEPTS)
+def test_core_tools_port_agrees_with_gitignoreparser_tests(path, accepted):
+    assert package.CoreToolsIgnore(CORE_TOOLS_TEST_FILE).accepts(path) is accepted
+
+
+# denormal/go-gitignore defn_test.go, _GITMATCH and _GITMATCHES (path, ignored), without the two lines in
+# syntax the port refuses (`*.[oa]`, `\\!important!.txt`) and the cases only those lines decide.
+GO_GITIGNORE_TEST_FILE = """*.html
+*.min.js
+!foo*.html
+foo-excl.html
+vmlinux*
+log/*.log
+!/log/foo.log
+**/logdir/log
+**/foodir/bar
+exclude/**
+!findthis*
+**/hide/**
+subdir/subdir2/
+/rootsubdir/
+dirpattern/
+README.md
+!arch/foo/kernel/vmlinux*
+!htmldoc/*.html
+git-sample-3/*
+!git-sample-3/foo
+git-sample-3/foo/*
+!git-sample-3/foo/bar
+Documentation/*.pdf
+Documentation/**/p*.pdf
+"""
+GO_GITIGNORE_MATCHES = [
+    ("arch/", False), ("arch/foo/kernel/vmlinux.lds.S", False), ("arch/foo/vmlinux.lds.S", True),
+    ("bar/testfile", False), ("dirpattern", False), ("my/other/path/to/dirpattern", False),
+    ("my/path/to/dirpattern/", True), ("my/path/to/dirpattern/some_file.txt", False),
+    ("Documentation/foo-excl.html", True), ("Documentation/foo.html", False),
+    ("Documentation/gitignore.html", True), ("Documentation/test.a.html", True), ("exclude/", True),
+    ("exclude/dir1/dir2/dir3/testfile", True), ("exclude/other_file.txt", True),
+    ("foo/exclude/some_file.txt", False), ("foo/exclude/other/file.txt", False), ("foodir/", False),
+    ("foodir/bar/", True), ("foodir/bar/testfile", False), ("git-sample-3/", False),
+    ("git-sample-3/foo/", False), ("git-sample-3/foo/bar/", False), ("git-sample-3/foo/test/", True),
+    ("git-sample-3/test/", True), ("htmldoc/docs.html", False), ("htmldoc/jslib.min.js", True),
+    ("log/foo.log", False), ("log/test.log", True), ("rootsubdir/", True), ("rootsubdir/foo", False),
+    ("src/findthis.o", False), ("subdir/hide/", True), ("subdir/hide/foo", True), ("subdir/logdir/", False),
+    ("subdir/logdir/log/", True), ("subdir/logdir/log/findthis.log", False), ("subdir/logdir/log/foo.log", False),
+    ("subdir/rootsubdir/", False), ("subdir/subdir2/", True), ("subdir/subdir2/bar", False),
+    ("README.md", True), ("my-path/README.md", True), ("my-path/also/README.md", True),
+    ("Documentation/git.pdf", True), ("Documentation/ppc/ppc.pdf", True), ("tools/perf/Documentation/perf.pdf", False),
+]
+
+
+@pytest.mark.parametrize(("path", "ignored"), GO_GITIGNORE_MATCHES)
+def test_go_gitignore_port_agrees_with_go_gitignores_tests(path, ignored):
+    is_dir = path.endswith("/")
+    assert package.GoGitIgnore(GO_GITIGNORE_TEST_FILE).ignores(path.rstrip("/"), is_dir) is ignored
+
+
 def test_ignore_syntax_the_ports_do_not_reproduce_is_refused():
     for line in ("shared/\\#odd", "[Tt]ests", "tests ", "**tests"):
         with pytest.raises(package.UnportedPattern):

@@ -10,8 +10,9 @@ What it mirrors from the Functions host
   into the environment (variables already set win), `%SETTING%` in queue names resolved.
 * HTTP: route templates (`{id}`, `{id?}`, `{id:int}`, `{*rest}`, defaults, multi-part segments) with
   ASP.NET Core precedence, default route = function name, methods (none = all), host.json
-  extensions.http.routePrefix (default "api"), 404 (also for a wrong method, like the host), a 64 KiB
-  body limit (stricter than the host's 100 MB), unhandled exception -> 500 with the traceback in the
+  extensions.http.routePrefix (default "api"), 404 (also for a wrong method, like the host), a body
+  limit per route (64 KiB unless the function declares its own, e.g. the push endpoint's 1 MiB;
+  stricter than the host's 100 MB), unhandled exception -> 500 with the traceback in the
   log, HttpResponse status/headers/mimetype/charset/cookies, `context` parameter.
 * Bindings through azure.functions' own converters, as the worker: HttpRequestConverter builds the
   request, HttpResponseConverter encodes the answer, QueueMessageInConverter builds the QueueMessage.

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -24,10 +25,22 @@ from devhost.routing import RouteTemplate, sort_by_precedence
 
 logger = logging.getLogger("devhost.http")
 
-# The app's own request limit (functions/_http.py MAX_BODY_BYTES: a Salesforce account is small), not
-# the Functions host's 100 MB: locally nothing bigger is ever legitimate, and a 100 MB body (or a small
-# gzip body that expands to 100 MB) must not cost a laptop hundreds of MB. A test keeps the two equal.
+# A route's request limit unless its function declares its own (below): the app's JSON API limit
+# (functions/_http.py MAX_BODY_BYTES: a Salesforce account is small), not the Functions host's 100 MB:
+# locally nothing bigger is legitimate, and a 100 MB body (or a small gzip body that expands to 100 MB)
+# must not cost a laptop hundreds of MB. A test keeps the two equal.
 MAX_REQUEST_BODY_BYTES = 64 * 1024
+# Each route has its own bound, as in Azure each function has: the Functions host lets every request up to
+# its own host-wide limit (100 MB, FUNCTIONS_REQUEST_BODY_SIZE_LIMIT; Microsoft Learn, "Azure Functions
+# HTTP trigger", Limits) reach the function, which applies its own bound (the push endpoint's 1 MiB,
+# shared/core/outbound_message.py MAX_MESSAGE_BYTES; the JSON API's 64 KiB). Locally the host must refuse
+# early to stay cheap, so it refuses at the route's own bound, never below it: the function declares the
+# bound in its trigger binding (`@bp.route(..., trigger_extra_fields={"maxRequestBodyBytes": N})`, a field
+# of ours that only this local host reads; that the Functions host ignores an unknown field of an HTTP
+# trigger binding is unverified here), or the host is told it per function (HttpLimits.route_body_bytes).
+ROUTE_BODY_LIMIT_FIELD = "maxRequestBodyBytes"
+# However large a route declares its bound, the local host never reads more than this for one request.
+MAX_DECLARED_BODY_BYTES = 16 * 1024 * 1024
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 # Computed by the server from the body we send; the function's values would be wrong after re-encoding.
 _HOP_BY_HOP_HEADERS = {"content-length", "transfer-encoding", "connection"}
@@ -42,7 +55,9 @@ _RAW_DEFLATE_WBITS = -zlib.MAX_WBITS
 class HttpLimits:
     """What one client may cost the host. Defaults suit a laptop; tests pass smaller ones."""
 
-    max_body_bytes: int = MAX_REQUEST_BODY_BYTES
+    max_body_bytes: int = MAX_REQUEST_BODY_BYTES  # a route's bound unless it has its own
+    # Bounds of single routes by function name (overriding what the function declares).
+    route_body_bytes: Mapping[str, int] = field(default_factory=dict)
     # Each read of the body must bring data within this; the whole body must arrive within the total.
     body_read_timeout_seconds: float = 5.0
     body_total_timeout_seconds: float = 15.0
@@ -133,9 +148,10 @@ def _decoder_for(request: web.Request) -> _Decoder | None:
                      "deflate only")
 
 
-async def read_body(request: web.Request, limits: HttpLimits) -> bytes:
-    """The request body, decompressed; BodyRefused when it is too large, malformed or too slow."""
-    limit = limits.max_body_bytes
+async def read_body(request: web.Request, limits: HttpLimits, limit: int | None = None) -> bytes:
+    """The request body, decompressed; BodyRefused when it is larger than `limit` (the route's bound; default
+    the host's), malformed or too slow."""
+    limit = limits.max_body_bytes if limit is None else limit
     declared = request.content_length
     if declared is not None and declared > limit:
         # Refused before reading a byte: the same words as the function's own check.
@@ -338,6 +354,15 @@ class HttpRoute:
     spec: FunctionSpec
     template: RouteTemplate
     methods: tuple[str, ...]  # empty: every method, as when the trigger lists none
+    max_body_bytes: int | None = None  # the route's own request bound; None: the host's (HttpLimits)
+
+    def body_limit(self, limits: HttpLimits) -> int:
+        """This route's request bound: the host's per-function setting, else the function's own, else the
+        host's default."""
+        configured = limits.route_body_bytes.get(self.spec.name)
+        if configured is not None:
+            return configured
+        return self.max_body_bytes if self.max_body_bytes is not None else limits.max_body_bytes
 
     @property
     def display_methods(self) -> str:
@@ -352,12 +377,28 @@ def _trigger_methods(trigger: dict[str, object]) -> tuple[str, ...]:
     return tuple(str(getattr(method, "value", method)).upper() for method in methods)  # type: ignore[union-attr]
 
 
+class RouteDeclarationError(ValueError):
+    """A function declares a request bound the local host cannot take."""
+
+
+def declared_body_limit(spec: FunctionSpec) -> int | None:
+    """The request bound the function declares in its trigger binding (ROUTE_BODY_LIMIT_FIELD), or None."""
+    declared = spec.trigger.get(ROUTE_BODY_LIMIT_FIELD)
+    if declared is None:
+        return None
+    if isinstance(declared, bool) or not isinstance(declared, int) or not 0 < declared <= MAX_DECLARED_BODY_BYTES:
+        raise RouteDeclarationError(f"{spec.name}: {ROUTE_BODY_LIMIT_FIELD} must be a whole number of bytes from 1 "
+                                    f"to {MAX_DECLARED_BODY_BYTES}, not {declared!r}")
+    return declared
+
+
 def build_routes(specs: list[FunctionSpec], route_prefix: str) -> list[HttpRoute]:
     routes = []
     for spec in specs:
         route = str(spec.trigger.get("route") or spec.name).strip("/")
         template = "/".join(part for part in (route_prefix.strip("/"), route) if part)
-        routes.append(HttpRoute(spec=spec, template=RouteTemplate(template), methods=_trigger_methods(spec.trigger)))
+        routes.append(HttpRoute(spec=spec, template=RouteTemplate(template), methods=_trigger_methods(spec.trigger),
+                                max_body_bytes=declared_body_limit(spec)))
     return [route for _, route in sort_by_precedence((route.template, route) for route in routes)]
 
 
@@ -400,7 +441,7 @@ class HttpTriggerHandler:
 
     async def _invoke(self, route: HttpRoute, request: web.Request, route_params: dict[str, str]) -> web.Response:
         try:
-            body = await read_body(request, self._limits)
+            body = await read_body(request, self._limits, route.body_limit(self._limits))
         except BodyRefused as refused:
             logger.warning("Functions.%s: %s %s refused (%d): body %s", route.spec.name, request.method,
                            request.rel_url.path, refused.status, refused.detail)
@@ -435,8 +476,8 @@ class HttpTriggerHandler:
 def build_http_app(routes: list[HttpRoute], invoker: Invoker, limits: HttpLimits | None = None,
                    guard: ConnectionGuard | None = None) -> web.Application:
     limits = limits or HttpLimits()
-    # The handler reads the body itself (read_body); client_max_size only bounds other readers.
-    app = web.Application(client_max_size=limits.max_body_bytes,
+    # The handler reads the body itself (read_body, each route's bound); client_max_size only bounds other readers.
+    app = web.Application(client_max_size=max([limits.max_body_bytes, *(r.body_limit(limits) for r in routes)]),
                           middlewares=[guard.middleware] if guard is not None else [])
     app.router.add_route("*", "/{path:.*}", HttpTriggerHandler(routes, invoker, limits).handle)
     return app

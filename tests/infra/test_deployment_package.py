@@ -62,6 +62,7 @@ DEVELOPER_STATE = [
     ".import_linter_cache/cache.json",
     ".git/HEAD",
     ".vscode/settings.json",
+    ".azure/sapsync-prod/.env",                                # `azd env set` (README "Deploy to Azure")
 ]
 
 # Never in the package, whichever tool builds it (first path component, or a name at any depth).
@@ -71,7 +72,7 @@ NEVER_SHIPPED_TOP_LEVEL = {
     ".python_packages", ".git", ".github", ".ci", ".vscode", "local.settings.json",
     "local.settings.example.json", ".env", "__azurite_db_table__.json", "__blobstorage__",
     "__queuestorage__", ".pytest_cache", ".ruff_cache", ".hypothesis", ".benchmarks",
-    ".import_linter_cache", "azure.yaml", "pyproject.toml", "requirements-dev.txt",
+    ".import_linter_cache", "azure.yaml", "pyproject.toml", "requirements-dev.txt", ".azure",
 }
 NEVER_SHIPPED_ANYWHERE = {"__pycache__", ".funcignore", ".gitignore"}
 
@@ -208,7 +209,7 @@ def test_core_tools_port_agrees_with_gitignoreparser_tests(path, accepted):
 
 
 # denormal/go-gitignore defn_test.go, _GITMATCH and _GITMATCHES (path, ignored), without the two lines in
-# syntax the port refuses (`*.[oa]`, `\\!important!.txt`) and the cases only those lines decide.
+# syntax the port refuses (`*.[oa]`, `\!important!.txt`) and the cases only those lines decide.
 GO_GITIGNORE_TEST_FILE = """*.html
 *.min.js
 !foo*.html

@@ -12,19 +12,29 @@ without the function app's proof (shared/sap/relay.py PROOF_HEADER: HMAC-SHA256 
 timestamp and the body's SHA-256), with a wrong one or with a timestamp more than 5 minutes off is 401 with
 a wire error (configuration), and never reaches SAP. SAP calls (pyrfc is blocking) run in worker threads, at most
 `concurrency` at a time.
+
+A deadline per relayed request: the relay answers 504 to a request its listener has not answered within
+60 s (Microsoft's "Azure Relay Hybrid Connections protocol" guide), and the function app reads a 504 to a
+create as "outcome unknown". So SAP work starts only while it can still be answered in time: a unit of
+work may take up to `unit_budget_seconds` (the gateway's bound: SAP_TIMEOUT_SECONDS times the calls, plus
+the logon), and it starts at the latest `answer_deadline_seconds - unit_budget_seconds` after the
+request's arrival (RelayRequest.received_at). A request that waited longer for one of the `concurrency`
+slots is answered at once with the wire error `not_started` (200): no RFC call was made, the function
+app queues it as a transient failure with nothing sent, and no 504 reaches it for that request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from agent.listener import RelayRequest, RelayResponse
 from shared import telemetry
 from shared.sap import wire
-from shared.sap.errors import SapConfigurationError, SapError
+from shared.sap.errors import SapConfigurationError, SapError, SapNotStarted
 from shared.sap.port import SapGateway
-from shared.sap.relay import PROOF_HEADER, ProofError, verify_proof
+from shared.sap.relay import AGENT_ANSWER_DEADLINE_SECONDS, PROOF_HEADER, ProofError, verify_proof
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +43,22 @@ _JSON = {"Content-Type": "application/json"}
 
 
 class AgentApi:
+    """`unit_budget_seconds`: the longest one unit of work may take (the agent passes RfcSapGateway.
+    longest_unit_seconds of its SAP_TIMEOUT_SECONDS); 0 starts any request still inside its deadline.
+    `answer_deadline_seconds`: from a request's arrival to its answer (tests shorten it)."""
+
     def __init__(self, gateway: SapGateway, *, path: str, concurrency: int = 4,
-                 proof_key: bytes | str | None = None) -> None:
+                 proof_key: bytes | str | None = None, unit_budget_seconds: float = 0.0,
+                 answer_deadline_seconds: float = AGENT_ANSWER_DEADLINE_SECONDS) -> None:
+        if unit_budget_seconds >= answer_deadline_seconds:
+            raise ValueError(f"a unit of work may take {unit_budget_seconds:g} s, not less than the "
+                             f"{answer_deadline_seconds:g} s the agent has to answer: no request could start")
         self.gateway = gateway
         self.proof_key = proof_key.encode() if isinstance(proof_key, str) else proof_key
         self.path = path.strip("/")
+        self.unit_budget_seconds = unit_budget_seconds
+        self.answer_deadline_seconds = answer_deadline_seconds
+        self.not_started = 0  # requests answered `not_started` so far
         self._slots = asyncio.Semaphore(concurrency)
         self._operations = {
             "/v1/create": ("POST", self._create),
@@ -84,8 +105,32 @@ class AgentApi:
             except ProofError as error:
                 logger.warning("refused a relayed request without a valid proof: %s", error)
                 return RelayResponse(401, wire.encode_error(SapConfigurationError(str(error))).encode(), _JSON)
-        async with self._slots:
+        if not await self._slot_in_time(request):
+            self.not_started += 1
+            logger.warning("relayed request not started: it could no longer be answered within %g s of its "
+                           "arrival (all %s slots busy); answered not_started, nothing sent to SAP",
+                           self.answer_deadline_seconds, operation)
+            error = SapNotStarted(f"the SAP agent did not start {operation}: it could not have answered "
+                                  f"within {self.answer_deadline_seconds:g} s (every SAP slot busy)")
+            return RelayResponse(200, wire.encode_error(error).encode(), _JSON)
+        try:
             return await serve(request)
+        finally:
+            self._slots.release()
+
+    async def _slot_in_time(self, request: RelayRequest) -> bool:
+        """Take a slot for SAP work while the unit can still end within the answer deadline; False (and
+        no slot) once the latest start has passed."""
+        latest_start = request.received_at + self.answer_deadline_seconds - self.unit_budget_seconds
+        remaining = latest_start - time.monotonic()
+        if remaining <= 0:
+            return False
+        try:
+            async with asyncio.timeout(remaining):
+                await self._slots.acquire()
+        except TimeoutError:
+            return False
+        return True
 
     async def _create(self, request: RelayRequest) -> RelayResponse:
         try:

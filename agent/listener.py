@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -46,6 +47,9 @@ class RelayRequest:
     target: str
     headers: Mapping[str, str]
     body: bytes
+    # When the relay's request message reached this listener (time.monotonic()): the relay's 60 s for
+    # the answer run from about then, so the agent's deadline does too (agent/api.py).
+    received_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ class RelayListener:
         send_lock = asyncio.Lock()
         renewer = asyncio.create_task(self._renew(ws, send_lock))
         stopper = asyncio.create_task(self._stopping.wait())
-        waiting_for_body: dict | None = None
+        waiting_for_body: tuple[dict, float] | None = None  # the request message and when it arrived
         try:
             while True:
                 receive = asyncio.create_task(ws.receive())
@@ -131,8 +135,10 @@ class RelayListener:
                     await ws.close()
                     return
                 message = receive.result()
+                arrived = time.monotonic()
                 if message.type == aiohttp.WSMsgType.BINARY and waiting_for_body is not None:
-                    self._dispatch(session, ws, send_lock, waiting_for_body, message.data)
+                    request, arrived = waiting_for_body
+                    self._dispatch(session, ws, send_lock, request, message.data, arrived)
                     waiting_for_body = None
                 elif message.type == aiohttp.WSMsgType.TEXT:
                     try:
@@ -143,11 +149,11 @@ class RelayListener:
                     if not isinstance(request, dict):
                         continue  # `accept` (WebSocket rendezvous) is not served by this listener
                     if not request.get("method"):
-                        self._spawn(self._rendezvous_request(session, request))
+                        self._spawn(self._rendezvous_request(session, request, arrived))
                     elif request.get("body"):
-                        waiting_for_body = request
+                        waiting_for_body = (request, arrived)
                     else:
-                        self._dispatch(session, ws, send_lock, request, b"")
+                        self._dispatch(session, ws, send_lock, request, b"", arrived)
                 elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED,
                                       aiohttp.WSMsgType.ERROR):
                     logger.warning("relay closed the control channel (code %s)", ws.close_code)
@@ -168,9 +174,9 @@ class RelayListener:
         task.add_done_callback(self._in_flight.discard)
 
     def _dispatch(self, session: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse,
-                  send_lock: asyncio.Lock, request: dict, body: bytes) -> None:
+                  send_lock: asyncio.Lock, request: dict, body: bytes, arrived: float) -> None:
         async def answer() -> None:
-            response = await self._handle(request, body)
+            response = await self._handle(request, body, arrived)
             if len(response.body) > MAX_CONTROL_CHANNEL_BODY:
                 async with session.ws_connect(request["address"], max_msg_size=0) as rendezvous:
                     await _send_response(rendezvous, request["id"], response)
@@ -180,7 +186,7 @@ class RelayListener:
 
         self._spawn(self._guarded(answer()))
 
-    async def _rendezvous_request(self, session: aiohttp.ClientSession, announcement: dict) -> None:
+    async def _rendezvous_request(self, session: aiohttp.ClientSession, announcement: dict, arrived: float) -> None:
         async def serve() -> None:
             async with session.ws_connect(announcement["address"], max_msg_size=0) as rendezvous:
                 first = await rendezvous.receive()
@@ -188,7 +194,7 @@ class RelayListener:
                 body = b""
                 if request.get("body"):
                     body = (await rendezvous.receive()).data
-                response = await self._handle(request, body)
+                response = await self._handle(request, body, arrived)
                 await _send_response(rendezvous, request.get("id", announcement["id"]), response)
 
         await self._guarded(serve())
@@ -201,10 +207,10 @@ class RelayListener:
             # outcome as unknown.
             logger.warning("could not answer a relayed request: %s", type(error).__name__)
 
-    async def _handle(self, request: dict, body: bytes) -> RelayResponse:
+    async def _handle(self, request: dict, body: bytes, arrived: float) -> RelayResponse:
         relayed = RelayRequest(method=str(request.get("method", "GET")), target=str(request.get("requestTarget", "/")),
                                headers={str(k): str(v) for k, v in dict(request.get("requestHeaders") or {}).items()},
-                               body=body)
+                               body=body, received_at=arrived)
         try:
             response = await self.handler(relayed)
         except Exception:

@@ -157,10 +157,10 @@ def build_sap_gateway(config: Settings) -> SapGateway:
     from shared.sap.relay import RELAY_RESPONSE_LIMIT_SECONDS, RelaySapGateway
 
     relay_url = _check_relay_settings(config)
-    # Wait as long as the agent's unit of work may take (same SAP_TIMEOUT_SECONDS on both sides), never
-    # past the relay's own limit, so the claim window below still bounds one attempt.
-    read_timeout = min(RELAY_RESPONSE_LIMIT_SECONDS + 5,
-                       RfcSapGateway.longest_unit_seconds(config.sap_timeout_seconds) + 2)
+    # Wait for the relay's own answer: the agent answers every request within its deadline (agent/api.py,
+    # under the relay's 60 s) or the relay answers 504, so no unit of the agent is still running when this
+    # attempt gives up, whatever SAP_TIMEOUT_SECONDS either side has.
+    read_timeout = RELAY_RESPONSE_LIMIT_SECONDS + 5
     return RelaySapGateway(relay_url, config.sap_relay_key_name, config.sap_relay_key,
                            credential=None if config.sap_relay_key else ManagedIdentity(config.sap_relay_client_id),
                            proof_key=config.sap_agent_proof_key,

@@ -173,3 +173,37 @@ def test_two_plausible_matches_are_needs_review_with_the_candidates(gateway, sys
 
     assert set(raised.value.candidates) == {created.customer_number, "0000199999"}
     assert len(system.created_customers()) == 2
+
+
+@pytest.mark.parametrize("said_in", ["result_tab", "return", "empty"])
+def test_an_unknown_outcome_whose_search_finds_nothing_is_created_once_wherever_find_says_so(gateway, system,
+                                                                                             said_in):
+    first = creation()
+    gateway.check_interface()
+    system.find_no_match = said_in  # a RESULT_TAB error row, the RETURN export, or no message at all
+    system.faults.arm("communication_after_bapi")  # sent, never committed: SAP holds nothing
+    with pytest.raises(SapOutcomeUnknown):
+        gateway.create_customer(first)
+
+    created = gateway.create_customer(dataclasses.replace(first, search_since=datetime.now(UTC)))
+
+    assert not created.adopted
+    assert [record.number for record in system.created_customers()] == [created.customer_number]
+
+
+def test_a_search_that_fills_its_page_is_needs_review_and_creates_nothing(gateway, system):
+    first = creation()
+    created = gateway.create_customer(first)
+    template = system.customer(created.customer_number)
+    assert template is not None
+    others = [f"00001999{index:02d}" for index in range(5)]  # the same name, by another user, long ago
+    for number in others:
+        system.add_customer(dataclasses.replace(template, number=number,
+                                                general={"CREAT_DATE": "20200101", "ENTERED_BY": "OTHER"}))
+
+    with pytest.raises(SapNeedsReview) as raised:
+        gateway.create_customer(dataclasses.replace(first, search_since=datetime.now(UTC)))
+
+    assert set(raised.value.candidates) == {created.customer_number, *others}
+    assert len(system.created_customers()) == 6
+    assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 1

@@ -6,6 +6,7 @@ the deploy fills in the secret parts, and the Power Automate flow stands down wh
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ElementTree
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from functions import push
 from shared.core import account_fields
 from shared.salesforce import simple_salesforce
 from shared.salesforce.port import CUSTOMER_NUMBER_FIELD, SYNC_STATUS_FIELD
+from tests.support import salesforce_formula
 from tests.unit import test_flow_definition as power_automate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,31 +99,38 @@ def test_the_flow_sends_the_outbound_message_after_the_save(flow, outbound_messa
 
 # --- the entry conditions, evaluated the way Salesforce documents them -----------------------------------
 
-def _value(filter_: ElementTree.Element) -> object:
-    value = filter_.find("md:value", NS)
-    if value.find("md:booleanValue", NS) is not None:
-        return text(value, "md:booleanValue") == "true"
-    return text(value, "md:stringValue")
+# The custom metadata record the flow reads its customer types from (the org's copy of
+# SALESFORCE_CUSTOMER_TYPES; Metadata API "CustomMetadata": customMetadata/<Type>.<Record>.md-meta.xml).
+SETTING_TYPE = SOURCE / "objects" / "SAP_Customer_Sync_Setting__mdt"
+SETTING_RECORD = SOURCE / "customMetadata" / "SAP_Customer_Sync_Setting.Default.md-meta.xml"
+CUSTOMER_TYPES_REFERENCE = "SAP_Customer_Sync_Setting__mdt.Default.Customer_Types__c"
+XSI = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
 
-def meets(record: dict, flow: ElementTree.Element) -> bool:
+def deployed_customer_types() -> str:
+    [value] = [v for v in ElementTree.parse(SETTING_RECORD).getroot().findall("md:values", NS)
+               if text(v, "md:field") == "Customer_Types__c"]
+    assert value.find("md:value", NS).get(XSI) == "xsd:string"
+    return text(value, "md:value")
+
+
+def meets(record: dict, flow: ElementTree.Element, customer_types: str | None = None) -> bool:
+    """The start element's formula (filterFormula; no filters beside it), with the custom metadata record
+    as deployed or as an admin set it (`customer_types`)."""
     start = flow.find("md:start", NS)
-    assert text(start, "md:filterLogic") == "and"
-    results = []
-    for filter_ in start.findall("md:filters", NS):
-        field, operator, value = text(filter_, "md:field"), text(filter_, "md:operator"), _value(filter_)
-        actual = record.get(field) or None
-        results.append({"EqualTo": lambda a, v: a == v, "NotEqualTo": lambda a, v: a != v,
-                        "IsNull": lambda a, v: (a is None) == v}[operator](actual, value))
-    return all(results)
+    assert start.find("md:filters", NS) is None and text(start, "md:filterLogic") is None
+    metadata = {CUSTOMER_TYPES_REFERENCE: deployed_customer_types() if customer_types is None else customer_types}
+    result = salesforce_formula.evaluate(text(start, "md:filterFormula"), record, metadata)
+    assert isinstance(result, bool)
+    return result
 
 
-def starts(before: dict | None, after: dict, flow: ElementTree.Element) -> bool:
+def starts(before: dict | None, after: dict, flow: ElementTree.Element, customer_types: str | None = None) -> bool:
     """A record-triggered flow with "only when a record is updated to meet the condition requirements"
     (doesRequireRecordChangedToMeetCriteria): runs on create when the record meets them, on update only
     when the record did not meet them before the save and does after it."""
     assert text(flow.find("md:start", NS), "md:doesRequireRecordChangedToMeetCriteria") == "true"
-    return meets(after, flow) and (before is None or not meets(before, flow))
+    return meets(after, flow, customer_types) and (before is None or not meets(before, flow, customer_types))
 
 
 PROSPECT = {"Id": "001Dn00000AbCdEIAV", "Name": "Acme", "Type": "Prospect", CUSTOMER_NUMBER_FIELD: None,
@@ -170,9 +179,57 @@ def test_the_flows_and_the_codes_values_are_the_same(flow):
     assert account_fields.STATUS_FAILED == simple_salesforce.STATUS_FAILED
     assert account_fields.CUSTOMER_NUMBER_FIELD == CUSTOMER_NUMBER_FIELD
     assert account_fields.SYNC_STATUS_FIELD == SYNC_STATUS_FIELD
-    values = {text(f, "md:field"): _value(f) for f in flow.find("md:start", NS).findall("md:filters", NS)}
-    assert values == {account_fields.TYPE_FIELD: account_fields.CUSTOMER_TYPE, CUSTOMER_NUMBER_FIELD: True,
-                      SYNC_STATUS_FIELD: account_fields.STATUS_FAILED}
+    formula = text(flow.find("md:start", NS), "md:filterFormula")
+    referenced = set(re.findall(r"\{!\$Record\.(\w+)\}", formula))
+    assert referenced == {account_fields.TYPE_FIELD, CUSTOMER_NUMBER_FIELD, SYNC_STATUS_FIELD}
+    assert f'"{account_fields.STATUS_FAILED}"' in formula
+    assert "{!$CustomMetadata." + CUSTOMER_TYPES_REFERENCE + "}" in formula
+    assert f'"{account_fields.CUSTOMER_TYPE}"' not in formula  # no account type is written into the flow
+
+
+# --- the customer types: one list, SALESFORCE_CUSTOMER_TYPES in the app, the custom metadata record here ----
+
+def test_the_deployed_record_holds_the_apps_default_customer_types():
+    assert tuple(deployed_customer_types().split(",")) == account_fields.DEFAULT_CUSTOMER_TYPES
+
+
+def test_the_record_the_flow_reads_is_a_deployed_custom_metadata_type_field():
+    type_, record, field_name = CUSTOMER_TYPES_REFERENCE.split(".")
+    definition = ElementTree.parse(SETTING_TYPE / f"{type_}.object-meta.xml").getroot()
+    assert text(definition, "md:visibility") == "Public"
+    field_definition = ElementTree.parse(SETTING_TYPE / "fields" / f"{field_name}.field-meta.xml").getroot()
+    assert (text(field_definition, "md:fullName"), text(field_definition, "md:type")) == (field_name, "Text")
+    assert SETTING_RECORD.name == f"{type_.removesuffix('__mdt')}.{record}.md-meta.xml"
+    # Long enough for what the setting accepts in a real org: several picklist values and their commas.
+    assert int(text(field_definition, "md:length")) == 255
+
+
+OLDER_PICKLIST = "Customer - Direct,Customer - Channel"
+
+
+@pytest.mark.parametrize(("customer_types", "account_type", "sent"), [
+    (OLDER_PICKLIST, "Customer - Direct", True),
+    (OLDER_PICKLIST, "Customer - Channel", True),
+    ("Customer - Direct, Customer - Channel", "Customer - Channel", True),
+    ("Customer - Direct , Customer - Channel", "Customer - Direct", True),
+    (OLDER_PICKLIST, "Prospect", False),
+    (OLDER_PICKLIST, "Customer", False),
+    (OLDER_PICKLIST, "Customer - D", False),  # a part of a value is not the value
+    (OLDER_PICKLIST, None, False),
+    ("Customer", "Customer", True),
+])
+def test_the_flow_sends_the_accounts_whose_type_is_in_the_records_list(flow, customer_types, account_type, sent):
+    assert starts(PROSPECT, {**CUSTOMER, "Type": account_type}, flow, customer_types) is sent
+
+
+@pytest.mark.parametrize("customer_types", [OLDER_PICKLIST, "Customer - Direct, Customer - Channel", "Customer"])
+def test_the_flow_and_the_app_read_the_same_list_the_same_way(flow, customer_types):
+    from shared.settings import load_settings
+
+    app = load_settings({"SAP_TRANSPORT": "simulator", "SALESFORCE_CUSTOMER_TYPES": customer_types})
+    for account_type in ("Customer", "Customer - Direct", "Customer - Channel", "Prospect"):
+        in_app = account_fields.is_customer_type(account_type, app.salesforce.customer_types)
+        assert meets({**CUSTOMER, "Type": account_type}, flow, customer_types) is in_app, account_type
 
 
 # --- the Power Automate flow: the same fields, and the switch ----------------------------------------------
@@ -184,16 +241,14 @@ def test_the_power_automate_flow_passes_the_same_fields_under_the_same_propertie
     assert passed == account_fields.REQUEST_PROPERTY_OF_FIELD
 
 
-def _with_trigger(value: str) -> dict:
-    values = power_automate.parameters()
-    [name] = [n for n, spec in power_automate.DEFINITION["parameters"].items()
-              if spec.get("metadata", {}).get("schemaName") == "sapsync_Trigger"]
-    values[name] = value
-    return values
-
-
 def test_the_power_automate_flow_creates_nothing_while_the_push_path_is_the_way_in():
-    condition = power_automate.ACTIONS[power_automate.CONDITION]["expression"]
-    assert power_automate.holds(condition, power_automate.NEW_CUSTOMER, _with_trigger("flow"))
-    assert not power_automate.holds(condition, power_automate.NEW_CUSTOMER, _with_trigger("push"))
+    assert power_automate.starts(power_automate.NEW_CUSTOMER, sapsync_Trigger="flow")
+    assert not power_automate.starts(power_automate.NEW_CUSTOMER, sapsync_Trigger="push")
     assert power_automate.starts(power_automate.NEW_CUSTOMER)  # the default stays the flow
+
+
+@pytest.mark.parametrize("formula", ['BEGINS(TEXT({!$Record.Type}), "Customer")', "{!$Record.Owner.Name}",
+                                     '{!$Label.Customer} & ""', 'ISBLANK({!$Record.Name}) || TRUE'])
+def test_the_formula_evaluator_refuses_what_it_does_not_model(formula):
+    with pytest.raises(salesforce_formula.FormulaNotSupported):
+        salesforce_formula.evaluate(formula, CUSTOMER, {})

@@ -1,12 +1,15 @@
 """flow/ (the Power Automate solution source): the definition parses, its actions call operations and
 parameters that exist in the connector's swagger, it reads and writes Salesforce fields that exist in
-salesforce/ and fit, its pieces refer to each other, and its condition keeps its own write-back from
-starting it again."""
+salesforce/ and fit, its pieces refer to each other, its connector reference has the form Power Platform
+gives a custom connector's API, its condition keeps its own write-back from starting it again, and no
+action writes Synced without a number. The conditions are evaluated by tests/support/flow_engine.py."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import shutil
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from shared.salesforce import simple_salesforce
+from tests.support.flow_engine import Context, reachable, walk
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTION = ROOT / "flow" / "solution"
@@ -189,8 +193,11 @@ def test_every_answer_property_the_flow_reads_is_in_the_swaggers_responses():
 
 def test_the_branches_are_answers_the_swagger_declares():
     codes = {int(code) for code in re.findall(rf"\"@outputs\('{CREATE}'\)\?\['statusCode'\]\",\s*(\d+)", flow_text())}
-    assert codes == {200, 201, 202, 422}
-    assert {str(code) for code in codes} <= set(swagger_operations()["CreateSAPCustomer"]["responses"])
+    # The final answers; a 202 is never final while the asynchronous pattern is on.
+    assert codes == {200, 201, 409, 422, 502}
+    for operation_id in ("CreateSAPCustomer", "GetSAPCustomerCreateOutcome"):
+        declared = set(swagger_operations()[operation_id]["responses"])
+        assert {str(code) for code in codes} - {"200"} <= declared, operation_id
 
 
 def test_the_answer_branches_run_also_after_a_failed_call():
@@ -226,9 +233,13 @@ def test_every_field_the_flow_writes_exists_fits_and_is_the_integration_users_to
                 for p in permission_set.findall("md:fieldPermissions", SF_NS)
                 if p.find("md:editable", SF_NS).text == "true"}
     updates = connector_calls("shared_salesforce")
-    assert set(updates) == {"Update_account_synced", "Update_account_failed"}
+    assert set(updates) == {"Update_account_synced", "Update_account_failed", "Update_account_held"}
     for name, action in updates.items():
-        assert action["inputs"]["host"]["operationId"] == "PatchItem"
+        # "Update record (V3)": PatchItem is "Update record [DEPRECATED]" in Microsoft Learn's Salesforce
+        # connector reference; V3 takes table, id and item, and allows null values (clearing a field).
+        assert action["inputs"]["host"]["operationId"] == "PatchItem_V3"
+        assert set(action["inputs"]["parameters"]) <= {"table", "id", "$select"} | {
+            p for p in action["inputs"]["parameters"] if p.startswith("item/")}
         assert action["inputs"]["parameters"]["table"] == "Account"
         for parameter, value in action["inputs"]["parameters"].items():
             if not parameter.startswith("item/"):
@@ -236,6 +247,9 @@ def test_every_field_the_flow_writes_exists_fits_and_is_the_integration_users_to
             field = parameter.removeprefix("item/")
             element = sf_field(field)
             assert element is not None and field in editable, f"{name}: {field}"
+            if value is None:
+                assert sf_text(element, "required") != "true", f"{name}: {field} cannot be cleared"
+                continue
             if sf_text(element, "type") == "Picklist":
                 allowed = {sf_text(v, "fullName") for v in element.iterfind(".//md:value", SF_NS)}
                 assert value in allowed, f"{name}: {field} = {value}"
@@ -245,54 +259,28 @@ def test_every_field_the_flow_writes_exists_fits_and_is_the_integration_users_to
         simple_salesforce.STATUS_SYNCED
     assert ACTIONS["Update_account_failed"]["inputs"]["parameters"]["item/SAP_Sync_Status__c"] == \
         simple_salesforce.STATUS_FAILED
+    assert ACTIONS["Update_account_synced"]["inputs"]["parameters"]["item/SAP_Sync_Error__c"] is None
 
 
 # --- the condition: a new customer goes through, the flow's own write-back does not --------------------------
 
 
-_TRIGGER = re.compile(r"triggerOutputs\(\)\?\['body/([A-Za-z_]+)'\]")
-_PARAMETER = re.compile(r"parameters\('([^']+)'\)")
-
-
-def evaluate(value: object, record: dict, parameters: dict) -> object:
-    """The few workflow-language forms the condition uses: triggerOutputs()?['body/X'], parameters('..'), empty(..)."""
-    if not isinstance(value, str) or not value.startswith("@"):
-        return value
-    expression = value[1:]
-    if expression.startswith("empty(") and expression.endswith(")"):
-        inner = evaluate("@" + expression[len("empty("):-1], record, parameters)
-        return inner in (None, "", [], {})
-    if match := _TRIGGER.fullmatch(expression):
-        return record.get(match.group(1))
-    if match := _PARAMETER.fullmatch(expression):
-        return parameters[match.group(1)]
-    raise AssertionError(f"the test cannot evaluate {value}")
-
-
-def holds(condition: dict, record: dict, parameters: dict) -> bool:
-    [(operator, operands)] = condition.items()
-    if operator == "and":
-        return all(holds(operand, record, parameters) for operand in operands)
-    if operator == "or":
-        return any(holds(operand, record, parameters) for operand in operands)
-    if operator == "not":
-        return not holds(operands, record, parameters)
-    if operator == "equals":
-        left, right = (evaluate(operand, record, parameters) for operand in operands)
-        return left == right
-    raise AssertionError(f"the test knows no operator {operator}")
-
-
-def parameters() -> dict:
+def parameters(**changes: str) -> dict:
     values = {name: spec.get("defaultValue") for name, spec in DEFINITION["parameters"].items()}
-    [user] = [name for name, spec in DEFINITION["parameters"].items()
-              if spec.get("metadata", {}).get("schemaName") == "sapsync_IntegrationUserId"]
-    values[user] = INTEGRATION_USER
+    by_schema = {spec.get("metadata", {}).get("schemaName"): name for name, spec in DEFINITION["parameters"].items()}
+    values[by_schema["sapsync_IntegrationUserId"]] = INTEGRATION_USER
+    for schema_name, value in changes.items():
+        values[by_schema[schema_name]] = value
     return values
 
 
-def starts(record: dict, condition: dict | None = None) -> bool:
-    return holds(condition or ACTIONS[CONDITION]["expression"], record, parameters())
+def context(record: dict, outputs: dict | None = None, **changes: str) -> Context:
+    return Context(parameters(**changes), {"body": record, "headers": {}},
+                   {CREATE: outputs} if outputs is not None else {})
+
+
+def starts(record: dict, condition: dict | None = None, **changes: str) -> bool:
+    return context(record, **changes).holds(condition or ACTIONS[CONDITION]["expression"])
 
 
 def written_by_the_flow(record: dict, update: str) -> dict:
@@ -300,7 +288,8 @@ def written_by_the_flow(record: dict, update: str) -> dict:
     changed = dict(record, LastModifiedById=INTEGRATION_USER)
     for parameter, value in ACTIONS[update]["inputs"]["parameters"].items():
         if parameter.startswith("item/"):
-            changed[parameter.removeprefix("item/")] = "0000100042" if value.startswith("@") else value
+            written = "0000100042" if isinstance(value, str) and value.startswith("@") else value
+            changed[parameter.removeprefix("item/")] = written
     return changed
 
 
@@ -318,11 +307,37 @@ def test_the_condition_stops_other_accounts(change):
     assert not starts({**NEW_CUSTOMER, **change})
 
 
+@pytest.mark.parametrize(
+    ("customer_types", "account_type", "goes_through"),
+    [
+        ("Customer", "Customer", True),
+        ("Customer", "Customer - Direct", False),
+        # The older default Account Type picklist: "Customer - Direct" and "Customer - Channel".
+        ("Customer - Direct,Customer - Channel", "Customer - Direct", True),
+        ("Customer - Direct,Customer - Channel", "Customer - Channel", True),
+        ("Customer - Direct, Customer - Channel", "Customer - Channel", True),
+        ("Customer - Direct , Customer - Channel", "Customer - Direct", True),
+        ("Customer - Direct,Customer - Channel", "Customer", False),
+        ("Customer - Direct,Customer - Channel", "Prospect", False),
+        ("Customer - Direct,Customer - Channel", None, False),
+        ("Customer - Direct,Customer - Channel", "Direct", False),
+    ],
+)
+def test_the_customer_types_come_from_the_environment_variable(customer_types, account_type, goes_through):
+    record = {**NEW_CUSTOMER, "Type": account_type}
+    assert starts(record, sapsync_CustomerTypes=customer_types) is goes_through
+
+
+def test_no_account_type_is_written_into_the_condition():
+    assert "'Customer'" not in json.dumps(ACTIONS[CONDITION]["expression"])
+    assert '"Customer"' not in json.dumps(ACTIONS[CONDITION]["expression"])
+
+
 def test_the_create_call_is_inside_the_condition():
     assert CREATE in ACTIONS[CONDITION]["actions"] and CREATE not in DEFINITION["actions"]
 
 
-@pytest.mark.parametrize("update", ["Update_account_synced", "Update_account_failed"])
+@pytest.mark.parametrize("update", ["Update_account_synced", "Update_account_failed", "Update_account_held"])
 def test_the_flows_own_write_back_does_not_start_it_again(update):
     assert not starts(written_by_the_flow(NEW_CUSTOMER, update))
 
@@ -347,3 +362,117 @@ def test_a_failed_write_back_would_loop_without_the_integration_user_clause():
 def test_a_person_fixing_a_failed_account_starts_it_again():
     failed = written_by_the_flow(NEW_CUSTOMER, "Update_account_failed")
     assert starts({**failed, "BillingPostalCode": "80331", "LastModifiedById": PEOPLE})
+
+
+# --- the answers: the asynchronous pattern, and never Synced without a number -------------------------------
+
+
+def test_the_create_follows_the_asynchronous_pattern_for_longer_than_the_retry_queue_lives():
+    create = ACTIONS[CREATE]
+    # The engine polls a 202's Location unless DisableAsyncPattern is set (connectors-native-http.md).
+    assert "DisableAsyncPattern" not in str(create.get("operationOptions", ""))
+    match = re.fullmatch(r"P(\d+)D", create["limit"]["timeout"])
+    assert match, create["limit"]
+    from shared.settings import RetrySettings
+
+    policy = RetrySettings()
+    # The longest a queued create can take by default: every attempt after the longest delay.
+    assert int(match.group(1)) * 86400 > policy.max_attempts * policy.max_delay_seconds
+
+
+SYNCED_WRITERS = [name for name, action, _ in walk(DEFINITION["actions"])
+                  if action.get("type") == "OpenApiConnection"
+                  and action["inputs"].get("parameters", {}).get("item/SAP_Sync_Status__c") == "Synced"]
+STATUS_CODES = [None, 200, 201, 202, 400, 401, 404, 409, 422, 429, 500, 502, 503]
+NUMBERS = [None, "", "0000100042"]
+
+
+def answer(status: int | None, number: str | None) -> dict:
+    body = {"accountId": NEW_CUSTOMER["Id"], "status": "created"}
+    if number is not None:
+        body["customerNumber"] = number
+    return {"statusCode": status, "headers": {}, "body": body if status is not None else None}
+
+
+@pytest.mark.parametrize("write_back", ["flow", "function"])
+def test_no_action_writes_synced_where_the_answer_has_no_number(write_back):
+    assert SYNCED_WRITERS == ["Update_account_synced"]
+    ancestors_of = {name: ancestors for name, _, ancestors in walk(DEFINITION["actions"])}
+    reached_with_a_number = False
+    for name in SYNCED_WRITERS:
+        written = ACTIONS[name]["inputs"]["parameters"]["item/SAP_Customer_Number__c"]
+        for status in STATUS_CODES:
+            for number in NUMBERS:
+                state = context(NEW_CUSTOMER, answer(status, number), sapsync_WriteBack=write_back)
+                if reachable(ancestors_of[name], state):
+                    assert number and state.evaluate(written) == number, (status, number)
+                    reached_with_a_number = True
+    assert reached_with_a_number is (write_back == "flow")
+
+
+def test_each_final_answer_reaches_its_own_branch():
+    ancestors_of = {name: ancestors for name, _, ancestors in walk(DEFINITION["actions"])}
+
+    def reached(status: int | None, number: str | None = None) -> set[str]:
+        state = context(NEW_CUSTOMER, answer(status, number), sapsync_WriteBack="flow")
+        return {name for name in ("Update_account_synced", "Update_account_failed", "Update_account_held",
+                                  "Notify_problem") if reachable(ancestors_of[name], state)}
+
+    assert reached(201, "0000100042") == reached(200, "0000100042") == {"Update_account_synced"}
+    assert reached(422) == reached(502) == {"Update_account_failed"}
+    assert reached(409) == {"Update_account_held"}
+    assert reached(202) == reached(400) == reached(None) == reached(201) == {"Notify_problem"}
+
+
+def test_the_failed_branch_writes_sap_s_reason_from_either_answer():
+    written = ACTIONS["Update_account_failed"]["inputs"]["parameters"]["item/SAP_Sync_Error__c"]
+    rejected = {"statusCode": 422, "body": {"reason": "SAP rejected: E F2 173: no region"}}
+    failed = {"statusCode": 502, "body": {"message": "SAP error: ABAP runtime error"}}
+    assert context(NEW_CUSTOMER, rejected).evaluate(written) == "SAP rejected: E F2 173: no region"
+    assert context(NEW_CUSTOMER, failed).evaluate(written) == "SAP error: ABAP runtime error"
+    long = {"statusCode": 422, "body": {"reason": "x" * 400}}
+    assert len(context(NEW_CUSTOMER, long).evaluate(written)) == 255
+
+
+# --- the connector reference: the form Power Platform gives a custom connector's API ---------------------------
+
+
+def connector_name_module():
+    spec = importlib.util.spec_from_file_location("connector_name", ROOT / "flow" / "connector_name.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_custom_connector_reference_has_the_api_name_form_of_published_exports():
+    module = connector_name_module()
+    name = FLOW["properties"]["connectionReferences"]["shared_sapcustomersync"]["api"]["name"]
+    assert module.API_NAME.fullmatch(name), name
+    # The solution component name (sapsync_5Fsap-20customer-20sync) is not what a connection reference names.
+    assert name.startswith("shared_sapsync-5fsap-20customer-20sync-5f")
+    assert module.API_NAME.fullmatch("shared_admin-5foffice-20365-20management-20api-5f218397e7aabcdef") is None
+    assert module.API_NAME.fullmatch("sapsync_5Fsap-20customer-20sync") is None
+
+
+def test_the_connector_name_script_writes_the_environments_name_into_both_files(tmp_path, monkeypatch):
+    module = connector_name_module()
+    copy = tmp_path / "solution"
+    shutil.copytree(SOLUTION, copy)
+    monkeypatch.setattr(module, "SOLUTION", copy)
+    monkeypatch.setattr(module, "CUSTOMIZATIONS", copy / "Other" / "Customizations.xml")
+    assert module.main(["--check"]) == 1  # the placeholder: an import would not find the connector
+    with pytest.raises(ValueError):
+        module.set_name("sapsync_5Fsap-20customer-20sync")
+    name = "shared_sapsync-5fsap-20customer-20sync-5f55ff5bc0051fd172"
+    assert module.main([f"/providers/Microsoft.PowerApps/apis/{name}"]) == 0
+    assert module.main(["--check"]) == 0
+    flow = json.loads(module.workflow_file().read_text(encoding="utf-8"))
+    assert flow["properties"]["connectionReferences"]["shared_sapcustomersync"]["api"]["name"] == name
+    apis = {action["inputs"]["host"]["apiId"] for _, action, _ in walk(flow["properties"]["definition"]["actions"])
+            if action.get("type") == "OpenApiConnection"
+            and action["inputs"]["host"]["connectionName"] == "shared_sapcustomersync"}
+    assert apis == {f"/providers/Microsoft.PowerApps/apis/{name}"}
+    customizations = ElementTree.parse(copy / "Other" / "Customizations.xml").getroot()
+    assert f"/providers/Microsoft.PowerApps/apis/{name}" in {
+        ref.findtext("connectorid") for ref in customizations.iter("connectionreference")}
+    assert (SOLUTION / "Other" / "Customizations.xml").read_text(encoding="utf-8").count("-5fSUFFIX") == 1

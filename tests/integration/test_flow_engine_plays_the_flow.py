@@ -1,0 +1,182 @@
+"""The cloud flow of flow/solution, played by tests/support/flow_engine.py (the engine's asynchronous
+pattern: follow a 202's Location, honour Retry-After within a bound, stop at the first answer that is not
+202) against the function app through the local host, with Azurite for the ledger and the retry queue
+and the SAP simulator. Write-back by the flow (`sapsync_WriteBack=flow`, `SALESFORCE_WRITEBACK=flow`):
+the flow run that got the 202 is the one that writes the number once the queue has created the customer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from devtools.azurite import AzuriteEndpoints
+from shared.core.mapping import split_name
+from shared.sap import simulator
+from tests.support.flow_engine import (
+    CustomConnector,
+    FlowRun,
+    Recorder,
+    mail_recorder,
+    salesforce_recorder,
+    sharepoint_recorder,
+)
+from tests.support.product import local_host_serving_the_app
+from tests.support.samples import sample
+
+ROOT = Path(__file__).resolve().parents[2]
+[WORKFLOW_FILE] = sorted((ROOT / "flow" / "solution" / "Workflows").glob("*.json"))
+FLOW = json.loads(WORKFLOW_FILE.read_text(encoding="utf-8"))
+SWAGGER = json.loads((ROOT / "connector" / "apiDefinition.swagger.json").read_text(encoding="utf-8"))
+INTEGRATION_USER = "005Dn000001IntUSERAA"
+PERSON = "005Dn000001PersonAA"
+
+
+@dataclass
+class Played:
+    run: FlowRun
+    connector: CustomConnector
+    salesforce: Recorder
+    mail: Recorder
+
+    def updates(self) -> list[dict]:
+        return [parameters for operation, parameters in self.salesforce.calls if operation == "PatchItem_V3"]
+
+
+@pytest.fixture
+def function_app(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch) \
+        -> Iterator[tuple[str, simulator.SimulatedSap]]:
+    settings = {
+        "AzureWebJobsStorage": azurite.connection_string,
+        "FUNCTIONS_WORKER_RUNTIME": "python",
+        "SAP_TRANSPORT": "simulator",
+        "SAP_SIMULATOR_FAULTS": "",
+        "SAP_TIMEOUT_SECONDS": "1",
+        "RETRY_QUEUE_NAME": f"retry{unique_name}",
+        "LEDGER_TABLE_NAME": f"ledger{unique_name}",
+        "RETRY_MAX_ATTEMPTS": "12",
+        "RETRY_BASE_DELAY_SECONDS": "1",
+        "RETRY_MAX_DELAY_SECONDS": "2",
+        "RETRY_AFTER_SECONDS": "1",
+        "SALESFORCE_WRITEBACK": "flow",
+    }
+    with local_host_serving_the_app(settings, monkeypatch) as (base_url, system):
+        yield base_url, system
+
+
+def account_record(payload: dict) -> dict:
+    """The Salesforce trigger's record (body/<field>) for a sample request: a new Customer a person saved."""
+    return {
+        "Id": payload["accountId"], "Name": payload["name"], "Type": "Customer",
+        "BillingStreet": payload.get("street"), "BillingCity": payload.get("city"),
+        "BillingPostalCode": payload.get("postalCode"), "BillingState": payload.get("state"),
+        "BillingCountry": payload.get("country"), "Phone": payload.get("phone"),
+        "SAP_Company_Code__c": payload.get("companyCode"),
+        "SAP_Sales_Organization__c": payload.get("salesOrganization"),
+        "SAP_Distribution_Channel__c": payload.get("distributionChannel"),
+        "SAP_Division__c": payload.get("division"), "SAP_Reference_Customer__c": None,
+        "SAP_Customer_Number__c": None, "LastModifiedById": PERSON,
+    }
+
+
+def flow_parameters() -> dict:
+    values = {name: spec.get("defaultValue") for name, spec in FLOW["properties"]["definition"]["parameters"].items()}
+    by_schema = {spec.get("metadata", {}).get("schemaName"): name
+                 for name, spec in FLOW["properties"]["definition"]["parameters"].items()}
+    values[by_schema["sapsync_IntegrationUserId"]] = INTEGRATION_USER
+    values[by_schema["sapsync_WriteBack"]] = "flow"
+    values[by_schema["sapsync_NotifyAddress"]] = "sync-owner@example.com"
+    return values
+
+
+def play(base_url: str, payload: dict, before_poll: Callable[[int, requests.Response], None] | None = None) \
+        -> Played:
+    connector = CustomConnector(SWAGGER, base_url, function_key="local", max_wait_seconds=1.0,
+                                poll_deadline_seconds=90.0, before_poll=before_poll)
+    salesforce, mail = salesforce_recorder(), mail_recorder()
+    run = FlowRun(FLOW, flow_parameters(), account_record(payload), {
+        "shared_sapcustomersync": connector, "shared_salesforce": salesforce,
+        "shared_office365": mail, "shared_sharepointonline": sharepoint_recorder(),
+    }).run()
+    played = Played(run, connector, salesforce, mail)
+    assert_never_synced_without_a_number(played)
+    return played
+
+
+def assert_never_synced_without_a_number(played: Played) -> None:
+    for update in played.updates():
+        if update.get("item/SAP_Sync_Status__c") == "Synced":
+            assert update.get("item/SAP_Customer_Number__c"), update
+
+
+def ledger_status(base_url: str, account_id: str) -> dict:
+    return requests.get(f"{base_url}/api/customers/{account_id}", timeout=30).json()
+
+
+def test_a_queued_create_ends_in_the_created_branch_with_the_number_sap_gave(function_app):
+    base_url, system = function_app
+    payload = sample("german-account")
+    system.faults.down = True  # SAP unreachable: the create is queued, 202
+
+    def sap_comes_back(poll: int, answer: requests.Response) -> None:
+        if poll == 0:
+            assert answer.json()["status"] == "queued"
+            system.faults.down = False
+
+    played = play(base_url, payload, sap_comes_back)
+
+    create = played.run.runs["Create_SAP_customer"]
+    assert played.connector.polls and played.connector.polls[0].status == 202  # it was polled, not answered at once
+    assert create.status == "Succeeded" and create.outputs["statusCode"] == 201
+    number = create.outputs["body"]["customerNumber"]
+    [customer] = system.customers_where("NAME", split_name(payload["name"])[0])
+    assert customer.number == number
+    assert played.run.ran("Update_account_synced") and not played.run.ran("Update_account_failed")
+    [update] = played.updates()
+    assert update["item/SAP_Sync_Status__c"] == "Synced" and update["item/SAP_Customer_Number__c"] == number
+    assert update["id"] == payload["accountId"] and update["item/SAP_Sync_Error__c"] is None
+    assert played.mail.calls == []
+    assert ledger_status(base_url, payload["accountId"])["customerNumber"] == number
+
+
+def test_a_queued_create_that_sap_rejects_ends_in_the_failed_branch_with_sap_s_reason(function_app):
+    base_url, system = function_app
+    payload = sample("german-account")
+    system.faults.down = True
+
+    def sap_comes_back_without_the_region(poll: int, answer: requests.Response) -> None:
+        if poll == 0:
+            del system.customizing.regions["DE"]["09"]  # T005S lacks Bavaria: SAP rejects the retry
+            system.faults.down = False
+
+    played = play(base_url, payload, sap_comes_back_without_the_region)
+
+    create = played.run.runs["Create_SAP_customer"]
+    assert played.connector.polls[0].status == 202
+    assert create.status == "Failed" and create.outputs["statusCode"] == 422
+    assert played.run.ran("Update_account_failed") and not played.run.ran("Update_account_synced")
+    [update] = played.updates()
+    assert update["item/SAP_Sync_Status__c"] == "Failed"
+    assert update["item/SAP_Sync_Error__c"].startswith("SAP rejected: E ") and "09" in update["item/SAP_Sync_Error__c"]
+    assert "item/SAP_Customer_Number__c" not in update
+    [(_, mail)] = played.mail.calls
+    assert mail["emailMessage/To"] == "sync-owner@example.com"
+    assert ledger_status(base_url, payload["accountId"])["status"] == "failed"
+
+
+def test_a_create_answered_at_once_is_written_without_polling(function_app):
+    base_url, _system = function_app
+    payload = sample("german-account")
+
+    played = play(base_url, payload)
+
+    create = played.run.runs["Create_SAP_customer"]
+    assert create.outputs["statusCode"] == 201 and played.connector.polls == []
+    [update] = played.updates()
+    assert update["item/SAP_Sync_Status__c"] == "Synced"
+    assert update["item/SAP_Customer_Number__c"] == create.outputs["body"]["customerNumber"]

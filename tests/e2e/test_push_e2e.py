@@ -36,6 +36,19 @@ SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
 
 @pytest.fixture
 def product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningProduct]:
+    yield from _running_product(azurite, unique_name, monkeypatch)
+
+
+@pytest.fixture
+def older_picklist_product(azurite: AzuriteEndpoints, unique_name: str,
+                           monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningProduct]:
+    """The product in an org made with the older default Account Type picklist."""
+    yield from _running_product(azurite, unique_name, monkeypatch,
+                                SALESFORCE_CUSTOMER_TYPES="Customer - Direct,Customer - Channel")
+
+
+def _running_product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch,
+                     **extra_settings: str) -> Iterator[RunningProduct]:
     queue_name, table_name = f"retry{unique_name}", f"ledger{unique_name}"
     with FakeSalesforce() as salesforce:
         settings = {
@@ -56,6 +69,7 @@ def product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.Mon
             "SALESFORCE_CA_BUNDLE": str(salesforce.ca_path),
             "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID[:15],  # as Setup shows it; messages carry 18
             "PYTHON_THREADPOOL_THREAD_COUNT": "16",
+            **extra_settings,
         }
         # A message of 100 accounts is about 100 KB: the push endpoint's own bound (1 MiB) is its route's,
         # while every other route keeps the local host's 64 KiB (devhost/http_server.py, per-route bounds).
@@ -183,3 +197,20 @@ def test_with_sap_down_the_message_is_acknowledged_at_once_and_the_customers_fol
     product.sap.faults.down = False
     product.wait_until(lambda: numbers_recorded(product, fields), timeout=60, what="the customers after the outage")
     assert_one_customer_each(product, fields)
+
+
+def test_with_the_older_picklist_either_customer_value_creates_and_a_prospect_does_not(older_picklist_product):
+    product = older_picklist_product
+    [direct] = accounts(1, series=7, Type="Customer - Direct")
+    [channel] = accounts(1, series=8, Type="Customer - Channel")
+    [prospect] = accounts(1, series=9, Type="Prospect")
+    [plain] = accounts(1, series=10)  # Type Customer: not one of this org's customer types
+    fields = [direct, channel, prospect, plain]
+    seed(product, fields)
+    assert acknowledged(post(product, outbound_message(fields)))
+    product.wait_until(lambda: numbers_recorded(product, [direct, channel]), timeout=60,
+                       what="the two customers of the org's customer types to be created and written back")
+    assert_one_customer_each(product, [direct, channel])
+    for other in (prospect, plain):
+        assert product.sap_customers_of({"name": other["Name"]}) == []
+        assert product.salesforce.account(other["Id"])["SAP_Customer_Number__c"] is None

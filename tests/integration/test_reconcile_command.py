@@ -161,3 +161,15 @@ def test_a_refused_salesforce_login_exits_4_and_queues_nothing(environment, sale
     assert main(["reconcile", "--apply"]) == ExitCode.SALESFORCE_FAILED
     assert "invalid_grant" in capsys.readouterr().err
     assert queued_messages(environment) == []
+
+
+def test_with_the_older_picklist_the_command_queues_both_customer_values_and_nothing_else(
+        environment, salesforce, monkeypatch, capsys):
+    monkeypatch.setenv("SALESFORCE_CUSTOMER_TYPES", "Customer - Direct,Customer - Channel")
+    direct = salesforce.add_account(account_id(1), **{**customer(1), "Type": "Customer - Direct"})
+    channel = salesforce.add_account(account_id(2), **{**customer(2), "Type": "Customer - Channel"})
+    salesforce.add_account(account_id(3), **{**customer(3), "Type": "Prospect"})
+    salesforce.add_account(account_id(4), **customer(4))  # "Customer": not a value of this org's list
+    assert main(["reconcile", "--apply", "--no-progress"]) == ExitCode.DONE
+    assert "queued for creation now: 2" in capsys.readouterr().out
+    assert sorted(message.account_id for message in queued_messages(environment)) == sorted([direct, channel])

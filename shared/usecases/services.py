@@ -86,7 +86,7 @@ class Outcome(StrEnum):
     IN_PROGRESS = "in_progress"  # 202: another request for the same account is creating it
     REJECTED = "rejected"  # 422: SAP refused the data; a person must fix the account
     FAILED = "failed"  # 502: SAP failed in a way retrying will not heal (e.g. ABAP runtime error)
-    # 202: an earlier attempt may have created the customer and the guard cannot tell: held for an operator
+    # 409: an earlier attempt may have created the customer and the guard cannot tell: held for an operator
     NEEDS_REVIEW = "needs_review"
 
 

@@ -239,6 +239,7 @@ class RelayDoubleStats:
     requests: int = 0
     rendezvous_requests: int = 0
     rendezvous_responses: int = 0
+    timeouts: int = 0  # 504s the double answered: a listener too slow or gone
     renewals: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
 
@@ -569,8 +570,10 @@ class RelayDouble:
             try:
                 head, answer = await asyncio.wait_for(pending.response, self.response_timeout_seconds)
             except TimeoutError:
+                self.stats.timeouts += 1
                 return web.Response(status=504, text="the listener did not answer in time")  # [doc] 504
             except _ListenerGone:
+                self.stats.timeouts += 1
                 return web.Response(status=504, text="the listener went away before it answered")  # [double]
         except ConnectionResetError:
             return web.Response(status=502, text="the listener's connection failed")  # [double] not delivered

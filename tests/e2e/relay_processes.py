@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -88,6 +89,7 @@ class RelayTopology:
     host_settings: dict[str, str]
     children: list[Child] = field(default_factory=list)
     base_url: str = ""
+    agent_settings: dict[str, str] = field(default_factory=dict)  # more for every agent started after
 
     # ------------------------------------------------------------------ processes
 
@@ -131,7 +133,7 @@ class RelayTopology:
             "AGENT_RELAY_BASE_URL": f"ws://{self.double.host}:{self.double.port}", "AGENT_PROOF_KEY": PROOF_KEY,
             "AGENT_CONCURRENCY": "8", "SAP_TRANSPORT": "simulator", "SAP_TIMEOUT_SECONDS": "1",
             "SAP_SIMULATOR_STATE_FILE": str(self.state_file), "SAP_SIMULATOR_FAULTS": faults,
-            "SAP_USER": AGENT_RFC_USER,
+            "SAP_USER": AGENT_RFC_USER, **self.agent_settings,
         }))
 
     def start_host(self) -> Child:
@@ -205,7 +207,9 @@ def _answers(url: str) -> bool:
 
 @contextlib.contextmanager
 def relay_topology(connection_string: str, unique_name: str, workdir: Path) -> Iterator[RelayTopology]:
+    # The app's rule can only send and the agent's only listen, as in Azure (infra/): the double enforces it.
     with RelayDoubleThread({SEND_RULE: SEND_KEY, LISTEN_RULE: LISTEN_KEY}, namespace=NAMESPACE,
+                           rights={SEND_RULE: {"Send"}, LISTEN_RULE: {"Listen"}},
                            response_timeout_seconds=20) as double:
         topology = RelayTopology(double, workdir / "sap.sqlite3", workdir, {
             "AzureWebJobsStorage": connection_string,
@@ -223,6 +227,25 @@ def relay_topology(connection_string: str, unique_name: str, workdir: Path) -> I
         finally:
             for child in reversed(topology.children):
                 child.stop()
+
+
+def storm_of(payloads: list[dict], times: int, seed: int) -> list[dict]:
+    """Each payload `times` over, shuffled: the duplicates a flow's resends and double triggers make."""
+    sends = [payload for payload in payloads for _ in range(times)]
+    random.Random(seed).shuffle(sends)
+    return sends
+
+
+def assert_exactly_one_customer_each(topology: RelayTopology, payloads: list[dict],
+                                     statuses: dict[str, dict]) -> None:
+    for payload in payloads:
+        customers = topology.sap_customers_of(payload)
+        status = statuses[payload["accountId"]]
+        assert len(customers) == 1, f"{payload['accountId']}: {len(customers)} SAP customers, ledger {status}"
+        if status["status"] == "created":
+            assert status["customerNumber"] == customers[0].number
+    numbers = [c.number for p in payloads for c in topology.sap_customers_of(p)]
+    assert len(set(numbers)) == len(numbers)
 
 
 @dataclass

@@ -7,14 +7,22 @@ accepted request must end created (or visibly failed / needs_review), without an
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from devtools.azurite import AzuriteEndpoints
-from tests.e2e.relay_processes import AGENT_RFC_USER, STORM_FAULTS, RelayTopology, Storm, accounts, relay_topology
+from tests.e2e.relay_processes import (
+    AGENT_RFC_USER,
+    STORM_FAULTS,
+    RelayTopology,
+    Storm,
+    accounts,
+    assert_exactly_one_customer_each,
+    relay_topology,
+    storm_of,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -23,24 +31,6 @@ pytestmark = pytest.mark.e2e
 def topology(azurite: AzuriteEndpoints, unique_name: str, tmp_path: Path) -> Iterator[RelayTopology]:
     with relay_topology(azurite.connection_string, unique_name, tmp_path) as running:
         yield running
-
-
-def storm_of(payloads: list[dict], times: int, seed: int) -> list[dict]:
-    sends = [payload for payload in payloads for _ in range(times)]
-    random.Random(seed).shuffle(sends)
-    return sends
-
-
-def assert_exactly_one_customer_each(topology: RelayTopology, payloads: list[dict],
-                                     statuses: dict[str, dict]) -> None:
-    for payload in payloads:
-        customers = topology.sap_customers_of(payload)
-        status = statuses[payload["accountId"]]
-        assert len(customers) == 1, f"{payload['accountId']}: {len(customers)} SAP customers, ledger {status}"
-        if status["status"] == "created":
-            assert status["customerNumber"] == customers[0].number
-    numbers = [c.number for p in payloads for c in topology.sap_customers_of(p)]
-    assert len(set(numbers)) == len(numbers)
 
 
 def test_creates_while_the_agent_is_stopped_answer_202_and_complete_exactly_once_when_it_is_back(topology):

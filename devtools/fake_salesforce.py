@@ -82,6 +82,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from shared.core.salesforce_id import checksum_suffix
 from shared.settings import GENERIC_LOGIN_HOSTS as GENERIC_SALESFORCE_LOGIN_HOSTS
 from shared.settings import SalesforceAuth, SalesforceSettings
 
@@ -128,7 +129,6 @@ READ_ONLY_FIELDS = frozenset({"Id", "CreatedDate", "LastModifiedDate", "SystemMo
 QUERY_BATCH_DEFAULT = 2000
 QUERY_BATCH_MINIMUM = 200
 
-_ID_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _ID_PATTERN = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
 _DATA_PATH = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/(?P<rest>.*)$")
 _QUERY = re.compile(
@@ -162,15 +162,11 @@ _NOT_ON_THIS_DOMAIN = {"error": "invalid_grant", "error_description": "request n
 
 
 def salesforce_id18(record_id: str) -> str:
-    """The case-insensitive 18-character form of a 15- or 18-character Salesforce Id."""
+    """The case-insensitive 18-character form of a 15- or 18-character Salesforce Id (the checksum suffix as
+    shared.core.salesforce_id computes it)."""
     if not _ID_PATTERN.match(record_id):
         raise ValueError(f"'{record_id}' is not a Salesforce Id")
-    base = record_id[:15]
-    suffix = ""
-    for chunk in (base[0:5], base[5:10], base[10:15]):
-        bits = sum(1 << position for position, char in enumerate(chunk) if "A" <= char <= "Z")
-        suffix += _ID_SUFFIX_ALPHABET[bits]
-    return base + suffix
+    return record_id[:15] + checksum_suffix(record_id[:15])
 
 
 ORGANIZATION_ID = salesforce_id18("00D5g00000FAKEO")
@@ -493,7 +489,11 @@ class FakeSalesforce:
         else:
             return 400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"}
 
-        access_token = f"{ORGANIZATION_ID}!{secrets.token_urlsafe(48)}"
+        # As Salesforce's: the org's 15-character Id, "!", the session (REST API Developer Guide, "Understanding
+        # the Username-Password OAuth Authentication Flow": "00Dx0000000BV7z!AR8AQ..."). The identity URL's Ids
+        # are 18 characters in the current OAuth guides' samples (".../id/00Dxx0000001gPLEAY/005xx000001SwiUAAS"),
+        # 15 in that older guide's: unverified which a current org sends; the app reads neither.
+        access_token = f"{ORGANIZATION_ID[:15]}!{secrets.token_urlsafe(48)}"
         with self._lock:
             self._sessions.add(access_token)
             self._issued_tokens.append(access_token)

@@ -283,10 +283,10 @@ def test_the_fakes_ids_are_18_characters_with_salesforces_checksum(fake):
 
     answer = _client_credentials(fake, fake.base_url).json()
     organization_id, user_id = answer["id"].rsplit("/", 2)[1:]
-    for value in (organization_id, user_id, fake_salesforce.ORGANIZATION_ID, fake_salesforce.USER_ID,
-                  answer["access_token"].partition("!")[0]):
+    for value in (organization_id, user_id, fake_salesforce.ORGANIZATION_ID, fake_salesforce.USER_ID):
         assert len(value) == 18 and normalize_salesforce_id(value) == value
     assert organization_id.startswith("00D") and user_id.startswith("005")
+    assert answer["access_token"].partition("!")[0] == organization_id[:15]  # a session names the org's 15
 
 
 def test_query_selects_with_in_and_not_in(fake):

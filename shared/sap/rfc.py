@@ -75,6 +75,7 @@ _MESSAGE_FIELDS = ("TYPE", "ID", "NUMBER", "MESSAGE")
 # each one against the live system; nothing else is ever sent.
 REQUIRED_INTERFACE: dict[str, dict[str, tuple[str, ...]]] = {
     "BAPI_CUSTOMER_CREATEFROMDATA1": {
+        "PI_PERSONALDATA": (),
         "PI_COMPANYDATA": COMPANY_DATA_FIELDS,
         "PI_OPT_COMPANYDATA": (),
         "PI_COPYREFERENCE": COPY_REFERENCE_FIELDS,
@@ -344,7 +345,11 @@ class RfcSapGateway(SapGateway):
                 return SapCustomerCreated(adopted, adopted=True)
 
         session.create_sent = True
-        answer = self._call(session, "BAPI_CUSTOMER_CREATEFROMDATA1", **creation.parameters)
+        # PI_PERSONALDATA may not be omitted (luisurbinanet/tactusoft-svn affinityWebServices/.../locators/
+        # Zfi_customers2_BindingStub.java, CustomerCreateFromData1: PersonalData is not omittable). What SAP
+        # does with a mandatory import an RFC caller leaves out is unverified, so it is sent, initial: the
+        # BAPI then reads company data only ("either personal or company data").
+        answer = self._call(session, "BAPI_CUSTOMER_CREATEFROMDATA1", **{"PI_PERSONALDATA": {}, **creation.parameters})
         messages = _messages(answer.get("RETURN"))
         if any(m.type in _ERROR_TYPES for m in messages):
             self._rollback_quietly(session)

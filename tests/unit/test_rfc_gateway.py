@@ -292,6 +292,22 @@ LONG_US = CustomerRequest(
 )
 
 
+def test_the_create_sends_pi_personaldata_initial_because_it_may_not_be_omitted(system):
+    sent: list[dict] = []
+
+    class Recording(simulator.Connection):
+        def call(self, func_name, options=None, **params):
+            if func_name == "BAPI_CUSTOMER_CREATEFROMDATA1":
+                sent.append(params)  # what the adapter hands pyrfc, before any filling
+            return super().call(func_name, options=options, **params)
+
+    gateway = RfcSapGateway(LOGON, rfc_module=module_with(Recording))
+    assert gateway.create_customer(german_creation()).customer_number
+    [params] = sent
+    assert params["PI_PERSONALDATA"] == {}  # sent, initial: SAP reads company data only
+    assert "PI_PERSONALDATA" in REQUIRED_INTERFACE["BAPI_CUSTOMER_CREATEFROMDATA1"]
+
+
 @pytest.mark.parametrize("customer_request", [LONG_GERMAN, LONG_US], ids=["german", "us"])
 def test_creates_through_the_mapping_send_only_existing_fields_and_nothing_is_truncated(gateway, system,
                                                                                        customer_request):

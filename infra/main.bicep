@@ -1,5 +1,8 @@
-// The whole Azure side of the Salesforce -> SAP customer sync, deployable with `azd up` or
-// `az deployment group create -g <rg> -f infra/main.bicep -p infra/main.parameters.json`.
+// The whole Azure side of the Salesforce -> SAP customer sync, deployed with `azd up` (azd fills
+// main.parameters.json's ${...} placeholders from its environment). Without azd, give the parameters
+// yourself, e.g. `az deployment group create -g <rg> -f infra/main.bicep -p environmentName=<name>
+// sapSalesAreas='{"1000/10/00": {...}}'`: the parameters file holds azd's placeholders, which az would
+// pass as they are.
 //
 // Shaped after Azure-Samples/functions-quickstart-python-http-azd (infra/main.bicep, app/api.bicep,
 // app/rbac.bicep, app/vnet.bicep, abbreviations.json at commit 7ed4638b): user-assigned identity,
@@ -109,13 +112,17 @@ param containerImage string = ''
 param dedicatedPlanSku string = 'P0v3'
 
 // --- Salesforce write-back ---
-@description('SALESFORCE_WRITEBACK: function (this app writes the SAP number back), flow (the flow does it), off.')
+// Off by default: the write-back needs a connected app (client id, secret or key, My Domain login URL)
+// that a first deployment does not have, and the app's start check refuses `function` without them, which
+// would leave the app with no function indexed and no /api/health. Turn it on with its settings
+// (README, Deploy).
+@description('SALESFORCE_WRITEBACK: function (this app writes the SAP number back; needs salesforceClientId and the auth mode\'s secret), flow (the flow does it), off (default, until the connected app is set up).')
 @allowed([
   'function'
   'flow'
   'off'
 ])
-param salesforceWriteback string = 'function'
+param salesforceWriteback string = 'off'
 
 @description('SALESFORCE_AUTH of the connected app.')
 @allowed([
@@ -303,7 +310,9 @@ var commonSettings = {
   // The user-assigned identity for the code's own Entra tokens (relay, DefaultAzureCredential).
   AZURE_CLIENT_ID: appIdentity.properties.clientId
   SALESFORCE_WRITEBACK: salesforceWriteback
-  SALESFORCE_AUTH: salesforceAuth
+  // Only with the write-back on: nothing else in the function app signs in to Salesforce, and the start
+  // check holds a set SALESFORCE_AUTH to its login URL.
+  SALESFORCE_AUTH: writesBack ? salesforceAuth : ''
   SALESFORCE_LOGIN_URL: salesforceLoginUrl
   SALESFORCE_INSTANCE_URL: salesforceInstanceUrl
   SALESFORCE_API_VERSION: salesforceApiVersion

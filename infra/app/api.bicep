@@ -4,9 +4,14 @@
 // app/api.bicep: functionAppConfig.deployment.storage (a blob container, user-assigned identity auth),
 // runtime {name: python, version}, scaleAndConcurrency {instanceMemoryMB, maximumInstanceCount}, and
 // Microsoft.Web/sites@2024-04-01 as the plain Flex Consumption templates in Azure-Samples use it.
-// Flex Consumption takes no FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION app settings: the
-// runtime is functionAppConfig's (Microsoft's "Flex Consumption plan deprecations" in the app settings
-// reference, as the community Flex Consumption migration guide summarises it; not re-read here).
+// Flex Consumption takes none of the site properties and app settings in Microsoft's "Flex Consumption
+// plan deprecations" table (App settings reference for Azure Functions, functions-app-settings.md):
+// no FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION (the runtime is functionAppConfig's), no
+// ftpsState ("FTPS not supported"), alwaysOn or linuxFxVersion, no vnetRouteAllEnabled ("Not used for
+// networking in Flex Consumption"): VNet integration is virtualNetworkSubnetId alone, as Microsoft's Flex
+// Consumption sample sets it (Azure-Samples/functions-quickstart-python-http-azd
+// infra/core/host/functions-flexconsumption.bicep). These are null on Flex (ARM leaves a null out);
+// tests/infra/test_bicep_defaults.py checks the evaluated template against the table.
 //
 // appServiceHybridConnection: a Dedicated Linux plan (App Service Hybrid Connections exist on Basic and
 // higher, not on Flex Consumption) running the user's custom container (kind functionapp,linux,container,
@@ -97,6 +102,7 @@ var dedicatedHostSettings = onFlexConsumption ? {} : {
 }
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_78:Flex Consumption has no FTP(S) and must not set ftpsState (Microsoft's Flex Consumption plan deprecations); the Dedicated variant sets Disabled, and FTP and SCM basic-auth publishing are off below
   name: name
   location: location
   tags: union(tags, {
@@ -117,7 +123,6 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     // Key Vault references resolve with the user-assigned identity (it holds Key Vault Secrets User).
     keyVaultReferenceIdentity: identityId
     virtualNetworkSubnetId: empty(subnetId) ? null : subnetId
-    vnetRouteAllEnabled: !empty(subnetId)
     functionAppConfig: onFlexConsumption ? {
       deployment: {
         storage: {
@@ -141,7 +146,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
+      ftpsState: onFlexConsumption ? null : 'Disabled' // Flex Consumption has no FTP(S) at all
       http20Enabled: true
       // App Service's own logs and the health check exist on the Dedicated plan only; on Flex
       // Consumption the host's logs go to App Insights and FunctionAppLogs (diagnostic setting below).
@@ -149,7 +154,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       detailedErrorLoggingEnabled: !onFlexConsumption
       requestTracingEnabled: !onFlexConsumption
       healthCheckPath: onFlexConsumption ? null : '/api/health'
-      alwaysOn: !onFlexConsumption
+      alwaysOn: onFlexConsumption ? null : true
       linuxFxVersion: onFlexConsumption ? null : 'DOCKER|${containerImage}'
       acrUseManagedIdentityCreds: !onFlexConsumption
       acrUserManagedIdentityID: onFlexConsumption ? null : identityClientId

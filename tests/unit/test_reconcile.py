@@ -84,7 +84,13 @@ def test_the_query_is_the_flows_condition():
     [condition] = [action for action in _find(FLOW, "Is_a_new_customer_without_SAP_number")
                    if isinstance(action, dict)]
     text = json.dumps(condition["expression"])
-    assert f"body/{ACCOUNT_TYPE_FIELD}" in text and f'"{CUSTOMER_TYPE}"' in text
+    # The flow's customer types are its environment variable sapsync_CustomerTypes, the app's
+    # SALESFORCE_CUSTOMER_TYPES: both default to the same list.
+    assert f"body/{ACCOUNT_TYPE_FIELD}" in text and "sapsync_CustomerTypes" in text
+    [types] = [spec for spec in _find(FLOW, "parameters") if isinstance(spec, dict)
+               for spec in spec.values() if isinstance(spec, dict)
+               and spec.get("metadata", {}).get("schemaName") == "sapsync_CustomerTypes"]
+    assert types["defaultValue"] == CUSTOMER_TYPE
     assert f"body/{CUSTOMER_NUMBER_FIELD}" in text
     # The default SALESFORCE_CUSTOMER_TYPES (tests/unit/test_push_customer_types.py: several values).
     assert f"WHERE {ACCOUNT_TYPE_FIELD} IN ('{CUSTOMER_TYPE}') AND {CUSTOMER_NUMBER_FIELD} = null" \

@@ -292,4 +292,5 @@ class Storm:
         return self.results
 
     def accepted(self) -> set[str]:
-        return {account for account, status in self.results if status in (200, 201, 202)}
+        # 409: held for review, an accepted request an operator finishes (it was 202 before issue 21).
+        return {account for account, status in self.results if status in (200, 201, 202, 409)}

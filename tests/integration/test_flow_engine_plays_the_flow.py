@@ -132,6 +132,11 @@ def test_a_queued_create_ends_in_the_created_branch_with_the_number_sap_gave(fun
 
     create = played.run.runs["Create_SAP_customer"]
     assert played.connector.polls and played.connector.polls[0].status == 202  # it was polled, not answered at once
+    # The Location is absolute and names the host the create reached; each wait is the answer's Retry-After
+    # (RETRY_AFTER_SECONDS=1, within the player's bound).
+    assert {poll.location for poll in played.connector.polls} == {
+        f"{base_url}/api/customers/{payload['accountId']}/outcome"}
+    assert {poll.waited_seconds for poll in played.connector.polls} == {1.0}
     assert create.status == "Succeeded" and create.outputs["statusCode"] == 201
     number = create.outputs["body"]["customerNumber"]
     [customer] = system.customers_where("NAME", split_name(payload["name"])[0])

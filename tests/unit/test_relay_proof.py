@@ -26,6 +26,7 @@ from shared.sap.relay import (
     ProofError,
     RelaySapGateway,
     proof_header,
+    retry_after_seconds,
     verify_proof,
 )
 from shared.settings import SettingsError, load_agent_proof_key, load_settings
@@ -210,3 +211,13 @@ def test_importing_the_function_app_with_the_managed_identity_does_not_import_az
                             env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("12", 12.0), (" 7 ", 7.0), ("0", 0.0),
+    ("Thu, 01 Jan 1970 00:01:40 GMT", 60.0),  # an HTTP-date 60 s after "now" below
+    ("Thu, 01 Jan 1970 00:00:10 GMT", 0.0),  # in the past: no wait, never negative
+    (None, None), ("", None), ("soon", None), ("-5", None), ("1.5", None),
+])
+def test_retry_after_is_delay_seconds_or_an_http_date(value, expected):
+    assert retry_after_seconds(value, now=40.0) == expected

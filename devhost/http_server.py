@@ -36,8 +36,11 @@ MAX_REQUEST_BODY_BYTES = 64 * 1024
 # shared/core/outbound_message.py MAX_MESSAGE_BYTES; the JSON API's 64 KiB). Locally the host must refuse
 # early to stay cheap, so it refuses at the route's own bound, never below it: the function declares the
 # bound in its trigger binding (`@bp.route(..., trigger_extra_fields={"maxRequestBodyBytes": N})`, a field
-# of ours that only this local host reads; that the Functions host ignores an unknown field of an HTTP
-# trigger binding is unverified here), or the host is told it per function (HttpLimits.route_body_bytes).
+# of ours that only this local host reads), or the host is told it per function (HttpLimits.route_body_bytes).
+# The Functions host reads a binding with Newtonsoft's default settings, which ignore unknown members
+# (Azure/azure-functions-host src/WebJobs.Script/Description/Binding/BindingMetadata.cs `raw.ToObject`,
+# HttpTriggerBindingMetadata.cs: route, methods, authLevel, webHookType) and keeps the rest as Raw; that the
+# HTTP extension then ignores the field too was not tried against a real host here.
 ROUTE_BODY_LIMIT_FIELD = "maxRequestBodyBytes"
 # However large a route declares its bound, the local host never reads more than this for one request.
 MAX_DECLARED_BODY_BYTES = 16 * 1024 * 1024

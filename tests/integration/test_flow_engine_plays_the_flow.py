@@ -7,6 +7,7 @@ the flow run that got the 202 is the one that writes the number once the queue h
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -172,6 +173,33 @@ def test_a_queued_create_that_sap_rejects_ends_in_the_failed_branch_with_sap_s_r
     [(_, mail)] = played.mail.calls
     assert mail["emailMessage/To"] == "sync-owner@example.com"
     assert ledger_status(base_url, payload["accountId"])["status"] == "failed"
+
+
+def test_a_queued_create_the_guard_cannot_decide_ends_visibly_held_for_review(function_app):
+    base_url, system = function_app
+    payload = sample("german-account")
+    # The line breaks after the commit: SAP has the customer, the app does not know; the retry searches.
+    system.faults.arm("communication_after_commit")
+
+    def a_twin_appears(poll: int, answer: requests.Response) -> None:
+        if poll == 0:
+            [first] = system.customers_where("NAME", split_name(payload["name"])[0])
+            system.add_customer(dataclasses.replace(first, number="0000199999"))  # two plausible matches
+
+    played = play(base_url, payload, a_twin_appears)
+
+    create = played.run.runs["Create_SAP_customer"]
+    assert played.connector.polls[0].status == 202
+    assert create.outputs["statusCode"] == 409 and create.outputs["body"]["status"] == "needs_review"
+    assert played.run.ran("Update_account_held")
+    assert not played.run.ran("Update_account_synced") and not played.run.ran("Update_account_failed")
+    [update] = played.updates()
+    assert update["item/SAP_Sync_Status__c"] is None and "item/SAP_Customer_Number__c" not in update
+    assert update["item/SAP_Sync_Error__c"].startswith("Held for review by an operator: ")
+    assert "0000199999" in update["item/SAP_Sync_Error__c"]
+    assert len(played.mail.calls) == 1
+    assert len(system.customers_where("NAME", split_name(payload["name"])[0])) == 2  # nothing more created
+    assert ledger_status(base_url, payload["accountId"])["status"] == "needs_review"
 
 
 def test_a_create_answered_at_once_is_written_without_polling(function_app):

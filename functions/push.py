@@ -36,6 +36,10 @@ logger = logging.getLogger(__name__)
 bp = func.Blueprint()
 
 _SOAP_XML = "text/xml"  # SOAP 1.1's media type, what Salesforce sends and reads
+# The endpoint's own body bound (shared/core/outbound_message.py MAX_MESSAGE_BYTES; a literal here so that
+# indexing imports no SOAP code; a test keeps the two equal), declared on the trigger for the local host,
+# which refuses larger bodies early (devhost/http_server.py ROUTE_BODY_LIMIT_FIELD); Azure's host ignores it.
+_MESSAGE_BODY_BYTES = 1024 * 1024
 
 
 def _soap(body: bytes, status_code: int, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -43,7 +47,8 @@ def _soap(body: bytes, status_code: int, headers: dict[str, str] | None = None) 
 
 
 @bp.function_name("ReceiveSalesforceOutboundMessage")
-@bp.route(route="salesforce/outbound-messages", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="salesforce/outbound-messages", methods=["POST"], auth_level=func.AuthLevel.FUNCTION,
+          trigger_extra_fields={"maxRequestBodyBytes": _MESSAGE_BODY_BYTES})
 def receive_salesforce_outbound_message(req: func.HttpRequest) -> func.HttpResponse:
     with bootstrap.first_use():
         from shared.core.outbound_message import (

@@ -14,10 +14,9 @@ import requests
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
-from devhost.http_server import HttpLimits
 from devtools.azurite import AzuriteEndpoints
 from devtools.fake_salesforce import FakeSalesforce, salesforce_id18
-from shared.core.outbound_message import MAX_MESSAGE_BYTES, OUTBOUND_NS
+from shared.core.outbound_message import OUTBOUND_NS
 from tests.support.outbound_messages import (
     ORGANIZATION_ID,
     OTHER_ORGANIZATION_ID,
@@ -71,11 +70,9 @@ def _running_product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: p
             "PYTHON_THREADPOOL_THREAD_COUNT": "16",
             **extra_settings,
         }
-        # A message of 100 accounts is about 100 KB: the push endpoint's own bound (1 MiB) is its route's,
-        # while every other route keeps the local host's 64 KiB (devhost/http_server.py, per-route bounds).
-        # The host is told it by function name until functions/push.py declares it in its trigger binding.
-        limits = HttpLimits(route_body_bytes={"ReceiveSalesforceOutboundMessage": MAX_MESSAGE_BYTES})
-        with local_host_serving_the_app(settings, monkeypatch, http_limits=limits) as (base_url, system):
+        # A message of 100 accounts is about 100 KB: the push endpoint declares its own bound (1 MiB) in its
+        # trigger binding, every other route keeps the local host's 64 KiB (devhost/http_server.py).
+        with local_host_serving_the_app(settings, monkeypatch) as (base_url, system):
             queue = QueueClient.from_connection_string(azurite.connection_string, queue_name)
             poison = QueueClient.from_connection_string(azurite.connection_string, f"{queue_name}-poison")
             ledger = TableClient.from_connection_string(azurite.connection_string, table_name)

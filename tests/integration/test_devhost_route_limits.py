@@ -12,7 +12,7 @@ import requests
 
 from devhost import LocalHost
 from devhost.host import LocalHostError
-from devhost.http_server import MAX_REQUEST_BODY_BYTES, HttpLimits, RouteDeclarationError
+from devhost.http_server import MAX_REQUEST_BODY_BYTES, HttpLimits, RouteDeclarationError, declared_body_limit
 from shared.core.outbound_message import MAX_MESSAGE_BYTES, MAX_NOTIFICATIONS, parse_outbound_message
 from tests.support.outbound_messages import account_fields_of, outbound_message, soap_headers
 from tests.support.samples import sample
@@ -107,3 +107,19 @@ def test_a_bound_the_local_host_cannot_take_stops_the_start_naming_the_function(
     with pytest.raises(LocalHostError, match="failed to start: Messages: maxRequestBodyBytes") as raised:
         host.start()
     assert isinstance(raised.value.__cause__, RouteDeclarationError)
+
+
+def test_the_products_push_endpoint_declares_the_bound_its_parser_enforces():
+    """The push function declares its 1 MiB as a literal (indexing imports no SOAP code); it must stay the
+    parser's own MAX_MESSAGE_BYTES, and the create keeps the host's 64 KiB."""
+    import azure.functions as func
+
+    from devhost.app_loader import describe_functions
+    from functions import customers, push
+
+    app = func.FunctionApp()
+    app.register_functions(push.bp)
+    app.register_functions(customers.bp)
+    bounds = {spec.name: declared_body_limit(spec) for spec in describe_functions(app)}
+    assert bounds["ReceiveSalesforceOutboundMessage"] == MAX_MESSAGE_BYTES
+    assert bounds["CreateSAPCustomer"] is None

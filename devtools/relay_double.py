@@ -6,7 +6,8 @@ facts of issue 10) and as Microsoft's own Node listener, npm `hyco-https` 1.4.5
 (Azure/azure-relay-node, lib/HybridConnectionHttpsServer.js and lib/_hyco_outgoing.js), speaks it.
 Every protocol fact below names its source:
 
-    [doc]     Microsoft's protocol document, as quoted in issue 10's Facts (not re-read here)
+    [doc]     Microsoft's "Azure Relay Hybrid Connections protocol" guide (re-read for issue 20 in
+              MicrosoftDocs/azure-docs articles/azure-relay/relay-hybrid-connections-protocol.md)
     [rbac]    Microsoft's clients with Entra tokens: Azure/azure-relay-dotnet (file named) and the
               role-based access samples of Azure/azure-relay (file named)
     [hyco]    checked in hyco-https 1.4.5's lib/ source (file named)
@@ -28,9 +29,12 @@ the two forms the service takes, and nothing else:
   `entra_tokens` whether the token is good and which role it holds; it checks no signature, which
   Azure does.
 
-[rbac] dotnet/rolebasedaccesscontrol/Program.cs also puts the bare token in `Authorization` or in
-`sb-hc-token`; the double takes `sb-hc-token` but leaves `Authorization` to the end-to-end caller and
-passes it on [double] (our transport never sends the relay's token there).
+Where a sender's token is read [doc] ("HTTP request protocol", "Request operation"): `sb-hc-token` in the
+query, else the `ServiceBusAuthorization` header (both always stripped), else, only when neither is
+there, the `Authorization` header, which is then evaluated and stripped; otherwise `Authorization` is
+passed on as it is ([rbac] dotnet/rolebasedaccesscontrol/Program.cs sends the bare token in
+`Authorization` or in `sb-hc-token`). Our transport uses `ServiceBusAuthorization`, so the app's
+`Authorization` stays free.
 
 `Bearer <jwt>` is refused with 401 [double]: no Microsoft client sends that form, so the double does not
 pin it; what the service answers to it is not documented (unverified), 401 fails closed.
@@ -381,7 +385,14 @@ class RelayDouble:
         # [doc] listener token in `sb-hc-token` or the `ServiceBusAuthorization` header;
         # [hyco] HybridConnectionHttpsServer.js connectControlChannel sends the ServiceBusAuthorization header;
         # [hyco] index.js createRelayHttpsUri puts a sender's token in `sb-hc-token` too.
-        return request.headers.get("ServiceBusAuthorization") or request.query.get("sb-hc-token")
+        return request.query.get("sb-hc-token") or request.headers.get("ServiceBusAuthorization")
+
+    def _sender_token(self, request: web.Request) -> tuple[str | None, bool]:
+        """The sender's token, and whether it came from `Authorization` (then it is not passed on) [doc]."""
+        token = self._token(request)
+        if token is None and request.headers.get("Authorization"):
+            return request.headers["Authorization"], True
+        return token, False
 
     # ------------------------------------------------------------------ listeners
 
@@ -519,8 +530,9 @@ class RelayDouble:
     async def _send(self, request: web.Request, path: str, target: str) -> web.StreamResponse:
         # [doc] sender: plain HTTPS to https://{namespace}/{path}/..., token in ServiceBusAuthorization
         # (`Authorization` stays free for end-to-end auth and is passed on).
+        token, from_authorization = self._sender_token(request)
         try:
-            grant = self.authorize(self._token(request), path)
+            grant = self.authorize(token, path)
         except TokenError as error:
             return web.Response(status=401, text=str(error))  # [doc] 401: missing, malformed or invalid
         if SEND not in grant.rights:
@@ -540,7 +552,8 @@ class RelayDouble:
         query = "&".join(f"{quote(k)}={quote(v)}" for k, v in request.query.items()
                          if not k.startswith("sb-hc-"))
         request_id = str(uuid.uuid4())
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED}
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED
+                   and not (from_authorization and k.lower() == "authorization")}
         message = {
             "address": f"ws://{self.host}:{self.port}/$hc/{path}?sb-hc-action=request&sb-hc-id={request_id}",
             "id": request_id,

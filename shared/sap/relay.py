@@ -34,11 +34,15 @@ method, the operation's path, a timestamp and the body's SHA-256 (see `proof_hea
                                                connection)
     an unreadable answer to a create        -> SapOutcomeUnknown (fail closed); to anything else permanent
 
-Which answers are documented: 401 (token missing, malformed or invalid), 403 (token not valid for this
-path and action, e.g. a Listen-only rule sending), 404 and 504 (no answer within 60 s) are in Microsoft's
-"Azure Relay Hybrid Connections protocol" guide; ServerBusy is transient in Microsoft's "Azure Relay
-exceptions" page. A 429 on the HTTP send is not in either: it is read as HTTP's "too many requests"
-(RFC 6585), a throttle, never a configuration error [unverified for Azure Relay].
+Which answers are documented: Microsoft's "Azure Relay Hybrid Connections protocol" guide
+(MicrosoftDocs/azure-docs articles/azure-relay/relay-hybrid-connections-protocol.md, "HTTP request
+protocol") lists 401 (token missing, malformed or invalid), 403 (token not valid for this path and for
+this action: a Listen-only rule or role sending), 404, 500, 502 (no active listener), 503 (not routed
+to any listener) and 504 (routed, not answered within 60 s, counted until the response frame reached
+the service); ServerBusy is transient in Microsoft's "Azure Relay exceptions" page. A 429 on the HTTP
+send is in neither: it is read as HTTP's "too many requests" (RFC 6585), a throttle, never a
+configuration error [unverified for Azure Relay]. The guide also says a response carrying `Via` came
+from the listener; our agent never answers 429, so a 429 is the relay's whether or not it has one.
 """
 
 from __future__ import annotations

@@ -118,6 +118,11 @@ def test_microsofts_listener_with_a_bare_entra_token_serves_a_bare_entra_sender(
                                headers={"ServiceBusAuthorization": SENDER})
         assert answer.status_code == 201 and answer.json()["listener"] == "entra"
         assert LISTENER in double.entra_seen and SENDER in double.entra_seen
+        # The protocol guide: without ServiceBusAuthorization or sb-hc-token, `Authorization` is the relay's
+        # token (as Microsoft's dotnet role-based sample sends it), evaluated and stripped.
+        via_authorization = requests.post(f"{double.base_url}/sap/v1/echo", data=b"hello", timeout=10,
+                                          headers={"Authorization": SENDER})
+        assert via_authorization.status_code == 201 and via_authorization.json()["authorization"] is None
     finally:
         process.terminate()
         process.wait(timeout=10)

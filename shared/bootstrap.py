@@ -161,6 +161,13 @@ def build_sap_gateway(config: Settings) -> SapGateway:
     # under the relay's 60 s) or the relay answers 504, so no unit of the agent is still running when this
     # attempt gives up, whatever SAP_TIMEOUT_SECONDS either side has.
     read_timeout = RELAY_RESPONSE_LIMIT_SECONDS + 5
+    if stale_claim_window(config.sap_timeout_seconds).total_seconds() < read_timeout:
+        # The agent may run a unit up to its answer deadline (50 s) after the request arrived: a claim
+        # taken over sooner (its worker died) could start a second unit beside it.
+        logger.warning("SAP_TIMEOUT_SECONDS=%g makes the claim window %d s, shorter than the relay's answer "
+                       "limit: a claim of a worker that died may be taken over while the agent still runs its "
+                       "unit; keep SAP_TIMEOUT_SECONDS at 12 or more with relay (local tests excepted)",
+                       config.sap_timeout_seconds, stale_claim_window(config.sap_timeout_seconds).total_seconds())
     return RelaySapGateway(relay_url, config.sap_relay_key_name, config.sap_relay_key,
                            credential=None if config.sap_relay_key else ManagedIdentity(config.sap_relay_client_id),
                            proof_key=config.sap_agent_proof_key,
@@ -176,15 +183,6 @@ def _check_relay_settings(config: Settings) -> str:
     if not config.sap_agent_proof_key:
         logger.warning("SAP_AGENT_PROOF_KEY is not set: requests carry no proof for the agent, which refuses "
                        "them unless it runs with AGENT_PROOF=off (see agent/README.md)")
-    from shared.sap.relay import RELAY_RESPONSE_LIMIT_SECONDS
-
-    if stale_claim_window(config.sap_timeout_seconds).total_seconds() < RELAY_RESPONSE_LIMIT_SECONDS + 5:
-        # The agent may run a unit up to its answer deadline (50 s) after the request arrived: a claim
-        # taken over sooner (its worker died) could start a second unit beside it.
-        logger.warning("SAP_TIMEOUT_SECONDS=%g makes the claim window %d s, shorter than the relay's answer "
-                       "limit: a claim of a worker that died may be taken over while the agent still runs its "
-                       "unit; keep SAP_TIMEOUT_SECONDS at 12 or more with relay (local tests excepted)",
-                       config.sap_timeout_seconds, stale_claim_window(config.sap_timeout_seconds).total_seconds())
     return config.sap_relay_url
 
 

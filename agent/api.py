@@ -20,7 +20,9 @@ work may take up to `unit_budget_seconds` (the gateway's bound: SAP_TIMEOUT_SECO
 the logon), and it starts at the latest `answer_deadline_seconds - unit_budget_seconds` after the
 request's arrival (RelayRequest.received_at). A request that waited longer for one of the `concurrency`
 slots is answered at once with the wire error `not_started` (200): no RFC call was made, the function
-app queues it as a transient failure with nothing sent, and no 504 reaches it for that request.
+app queues it as a transient failure with nothing sent, and no 504 reaches it for that request. A create
+reads the live interface first (a unit of its own until the gateway has it cached) and starts its own
+unit only if that still fits; else `not_started` too, the metadata read having changed nothing.
 """
 
 from __future__ import annotations
@@ -106,23 +108,29 @@ class AgentApi:
                 logger.warning("refused a relayed request without a valid proof: %s", error)
                 return RelayResponse(401, wire.encode_error(SapConfigurationError(str(error))).encode(), _JSON)
         if not await self._slot_in_time(request):
-            self.not_started += 1
-            logger.warning("relayed request not started: it could no longer be answered within %g s of its "
-                           "arrival (all %s slots busy); answered not_started, nothing sent to SAP",
-                           self.answer_deadline_seconds, operation)
-            error = SapNotStarted(f"the SAP agent did not start {operation}: it could not have answered "
-                                  f"within {self.answer_deadline_seconds:g} s (every SAP slot busy)")
-            return RelayResponse(200, wire.encode_error(error).encode(), _JSON)
+            return self._not_started(operation, "every SAP slot busy")
         try:
             return await serve(request)
         finally:
             self._slots.release()
 
+    def _latest_start(self, request: RelayRequest) -> float:
+        """The last moment (time.monotonic()) a unit of work may start and still end within the deadline."""
+        return request.received_at + self.answer_deadline_seconds - self.unit_budget_seconds
+
+    def _not_started(self, operation: str, why: str) -> RelayResponse:
+        self.not_started += 1
+        logger.warning("relayed request not started: it could no longer be answered within %g s of its arrival "
+                       "(%s); answered not_started, nothing sent to SAP", self.answer_deadline_seconds, why,
+                       extra={"operation": operation})
+        error = SapNotStarted(f"the SAP agent did not start {operation}: it could not have answered within "
+                              f"{self.answer_deadline_seconds:g} s ({why})")
+        return RelayResponse(200, wire.encode_error(error).encode(), _JSON)
+
     async def _slot_in_time(self, request: RelayRequest) -> bool:
         """Take a slot for SAP work while the unit can still end within the answer deadline; False (and
         no slot) once the latest start has passed."""
-        latest_start = request.received_at + self.answer_deadline_seconds - self.unit_budget_seconds
-        remaining = latest_start - time.monotonic()
+        remaining = self._latest_start(request) - time.monotonic()
         if remaining <= 0:
             return False
         try:
@@ -138,6 +146,12 @@ class AgentApi:
         except wire.WireFormatError as error:
             return RelayResponse(400, wire_error_body(f"not a wire create: {error}"), _JSON)
         try:
+            # The create reads the live interface first, once per gateway (a unit of its own until it is
+            # cached): read it as its own step, so the create's unit starts only if it still fits. The
+            # metadata read changes nothing in SAP, so stopping after it is still "nothing sent".
+            await asyncio.to_thread(self.gateway.check_interface)
+            if time.monotonic() > self._latest_start(request):
+                return self._not_started("/v1/create", "the interface check took the time")
             answer = wire.encode_created(await asyncio.to_thread(self.gateway.create_customer, creation))
         except SapError as error:
             answer = wire.encode_error(error)

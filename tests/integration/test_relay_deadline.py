@@ -7,6 +7,7 @@ app queues that as a transient failure with nothing sent. The deadline is shorte
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -128,6 +129,34 @@ def test_a_request_held_past_its_latest_start_is_not_started_and_never_reaches_s
     assert held.started == [first["accountId"]]  # the second never began a unit of work
     assert len(sap_customers(system, first)) == 1 and sap_customers(system, second) == []
     assert agent.not_started == 1
+
+
+class SlowFirstInterfaceSap(HeldSap):
+    """Its first interface check (the create's metadata read before the gateway caches it) takes past the
+    latest start of a request: the create's own unit must then not begin."""
+
+    def __init__(self) -> None:
+        super().__init__(held_account="")
+        self.interface_checks = 0
+
+    def check_interface(self) -> SapInterface:
+        self.interface_checks += 1
+        if self.interface_checks == 1:
+            time.sleep(DEADLINE - UNIT + 0.5)
+        return self.inner.check_interface()
+
+
+def test_a_create_whose_interface_check_took_its_time_does_not_start_its_unit(relay, system):
+    slow = SlowFirstInterfaceSap()
+    api = AgentApi(slow, path="sap", concurrency=1, unit_budget_seconds=UNIT, answer_deadline_seconds=DEADLINE)
+    settings = RelayListenerSettings(URL, LISTEN_RULE, LISTEN_KEY, base_url=f"ws://{relay.double.host}:{relay.double.port}")
+    with ListenerThread(lambda: RelayListener(settings, api)):
+        with pytest.raises(SapNotStarted, match="interface check"):
+            transport(relay).create_customer(creation_of(payload(3)))
+        assert slow.started == [] and sap_customers(system, payload(3)) == []
+        # the interface is known now: the next create starts at once and is created
+        assert transport(relay).create_customer(creation_of(payload(3))).customer_number.isdigit()
+    assert slow.started == [payload(3)["accountId"]] and len(sap_customers(system, payload(3))) == 1
 
 
 def test_the_app_queues_a_not_started_create_as_transient_without_the_outcome_unknown_flag(relay, agent, held,

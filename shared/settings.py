@@ -52,9 +52,10 @@ class SalesforceAuth(StrEnum):
 # 000886201, "Migrate from OAuth Username-Password to Client Credentials Flow").
 GENERIC_LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
 # Same article, and Help 005461976: Salesforce is retiring the OAuth username-password flow.
-PASSWORD_FLOW_DEPRECATED = ("SALESFORCE_AUTH=password: Salesforce is retiring the OAuth username-password flow "
-                            "(Salesforce Help 000886201); move to client_credentials with your My Domain "
-                            "login URL in SALESFORCE_LOGIN_URL, or to jwt")
+# Worded without a "password: ..." or "password=..." pair, which shared/log.py would mask as a secret.
+PASSWORD_FLOW_DEPRECATED = ("Salesforce is retiring the OAuth username-password flow that SALESFORCE_AUTH "
+                            "password uses (Salesforce Help 000886201); move to client_credentials with your "
+                            "My Domain login URL in SALESFORCE_LOGIN_URL, or to jwt")
 
 
 @dataclass(frozen=True)

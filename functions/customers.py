@@ -30,6 +30,7 @@ from shared.log import sync_context
 from shared.settings import SettingsError
 
 if TYPE_CHECKING:
+    from shared.core.ledger import LedgerEntry
     from shared.usecases import CreateResult, Outcome
 
 # The validation, the use cases and their ports are imported by each function when it first runs, not
@@ -182,35 +183,9 @@ def _not_found(account_id: str) -> func.HttpResponse:
                           "message": "No create request is known for this account."}, 404)
 
 
-@bp.function_name("GetSAPCustomerCreateOutcome")
-@bp.route(route="customers/{accountId}/outcome", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-def get_sap_customer_create_outcome(req: func.HttpRequest) -> func.HttpResponse:
-    """What the flow engine polls after a 202: 202 (Location, Retry-After) while the account is pending or
-    queued, then the create's own final answer and status code: 201 with the number, 422 with SAP's
-    reason, 502, or 409 held for review. GetSAPCustomerSyncStatus stays the plain 200 record for admins,
-    scripts and the docs."""
-    with bootstrap.first_use():
-        from shared.usecases import StorageUnavailable, account_status, create_outcome
-
-    account_id = _account_id_or_bad_request(req)
-    if isinstance(account_id, func.HttpResponse):
-        return account_id
-    try:
-        retry_after = bootstrap.settings().retry.retry_after_seconds
-        entry = account_status(account_id, bootstrap.services().ledger)
-    except SettingsError as error:
-        return configuration_problem(error, account_id)
-    except StorageUnavailable:
-        return storage_unavailable("Storage is unavailable.", bootstrap.settings().retry.retry_after_seconds,
-                                   account_id)
-    if entry is None:
-        return _not_found(account_id)
-    return _create_response(create_outcome(entry, retry_after), req)
-
-
-@bp.function_name("GetSAPCustomerSyncStatus")
-@bp.route(route="customers/{accountId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-def get_sap_customer_sync_status(req: func.HttpRequest) -> func.HttpResponse:
+def _ledger_entry_or_answer(req: func.HttpRequest) -> LedgerEntry | func.HttpResponse:
+    """The ledger's entry for the route's account, or the answer when there is none to read: 400 for a
+    malformed id, 404 for an unknown account, 503 while settings or storage fail."""
     with bootstrap.first_use():
         from shared.usecases import StorageUnavailable, account_status
 
@@ -224,8 +199,31 @@ def get_sap_customer_sync_status(req: func.HttpRequest) -> func.HttpResponse:
     except StorageUnavailable:
         return storage_unavailable("Storage is unavailable.", bootstrap.settings().retry.retry_after_seconds,
                                    account_id)
-    if entry is None:
-        return _not_found(account_id)
+    return _not_found(account_id) if entry is None else entry
+
+
+@bp.function_name("GetSAPCustomerCreateOutcome")
+@bp.route(route="customers/{accountId}/outcome", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_sap_customer_create_outcome(req: func.HttpRequest) -> func.HttpResponse:
+    """What the flow engine polls after a 202: 202 (Location, Retry-After) while the account is pending or
+    queued, then the create's own final answer and status code: 201 with the number, 422 with SAP's
+    reason, 502, or 409 held for review. GetSAPCustomerSyncStatus stays the plain 200 record for admins,
+    scripts and the docs."""
+    with bootstrap.first_use():
+        from shared.usecases import create_outcome
+
+    entry = _ledger_entry_or_answer(req)
+    if isinstance(entry, func.HttpResponse):
+        return entry
+    return _create_response(create_outcome(entry, bootstrap.settings().retry.retry_after_seconds), req)
+
+
+@bp.function_name("GetSAPCustomerSyncStatus")
+@bp.route(route="customers/{accountId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_sap_customer_sync_status(req: func.HttpRequest) -> func.HttpResponse:
+    entry = _ledger_entry_or_answer(req)
+    if isinstance(entry, func.HttpResponse):
+        return entry
     return json_response(entry.to_status_json(), 200)
 
 

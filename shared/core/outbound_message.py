@@ -109,7 +109,11 @@ def parse_outbound_message(body: bytes) -> OutboundMessage:
                                        "references are not accepted)") from None
     except ParseError as error:
         raise MalformedOutboundMessage(f"body is not well-formed XML: {error}") from None
-    except (ValueError, RecursionError) as error:  # e.g. bytes that are no encoding expat knows
+    except (ValueError, LookupError, RecursionError) as error:
+        # expat hands an encoding it does not know to Python's codecs (pyexpat's unknown-encoding handler,
+        # CPython Modules/pyexpat.c), which raise LookupError for a name no codec has ("x-nonsense", or
+        # "rot13", a codec but no text encoding) and UnicodeError (a ValueError) for bytes the codec
+        # cannot decode: either is a body we cannot read, the sender's fault.
         raise MalformedOutboundMessage(f"body is not readable XML: {str(error)[:120]}") from None
     if root.tag != f"{{{SOAP_ENVELOPE_NS}}}Envelope":
         raise MalformedOutboundMessage(f"root element is {_name(root)}, expected a SOAP 1.1 Envelope")

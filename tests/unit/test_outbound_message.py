@@ -154,6 +154,11 @@ MALFORMED = {
     "foreign-field": (_notifications(_ACCOUNT.replace("<sf:Id>001Dn00000AbCdEIAV</sf:Id>", "<Id>x</Id>")),
                       "field Id is not in urn:sobject.enterprise.soap.sforce.com"),
     "too-big": (b" " * (1024 * 1024 + 1), "the limit is 1048576 bytes"),
+    # an encoding no codec knows, and a codec that is no text encoding: Python's codecs raise LookupError
+    "unknown-encoding": (b'<?xml version="1.0" encoding="x-nonsense"?>' + _envelope(""),
+                         "body is not readable XML: unknown encoding: x-nonsense"),
+    "bytes-codec-encoding": (b'<?xml version="1.0" encoding="rot13"?>' + _envelope(""),
+                             "body is not readable XML: 'rot13' is not a text encoding"),
 }
 
 

@@ -151,8 +151,10 @@ def test_without_a_configured_organisation_every_message_is_refused_for_salesfor
 
 
 @pytest.mark.parametrize("body", [b"", b"<not-closed", b'{"accountId": "001Dn00000AbCdEIAV"}',
-                                  outbound_message([account(8)])[:-30]],
-                         ids=["empty", "broken-xml", "json", "truncated"])
+                                  outbound_message([account(8)])[:-30],
+                                  b'<?xml version="1.0" encoding="x-nonsense"?>'
+                                  + outbound_message([account(8)]).partition(b"?>")[2]],
+                         ids=["empty", "broken-xml", "json", "truncated", "unknown-encoding"])
 def test_a_malformed_body_is_a_400_soap_fault_naming_the_problem_and_nothing_is_recorded(push, body):
     response = send(body)
     assert response.status_code == 400

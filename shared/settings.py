@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -283,7 +284,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         relay_base_url = _relay_base_url(relay_base_url, env, ("http", "https"))
 
     retry = RetrySettings(
-        queue_name=_text(env, "RETRY_QUEUE_NAME") or RetrySettings.queue_name,
+        queue_name=_queue_name(_text(env, "RETRY_QUEUE_NAME") or RetrySettings.queue_name),
         max_attempts=_integer(env, "RETRY_MAX_ATTEMPTS", RetrySettings.max_attempts, minimum=1),
         # At least a second: a zero delay would retry in a tight loop (and hammer a locked SAP user).
         base_delay_seconds=_integer(env, "RETRY_BASE_DELAY_SECONDS", RetrySettings.base_delay_seconds, minimum=1),
@@ -312,12 +313,78 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         sap_timeout_seconds=_number(env, "SAP_TIMEOUT_SECONDS", 30.0),
         sap_pool_size=_integer(env, "SAP_POOL_SIZE", 0, minimum=0),
         sap_find_no_match_messages=_no_match_messages(env),
-        storage_connection=_text(env, "AzureWebJobsStorage"),
+        storage_connection=_storage_connection(_text(env, "AzureWebJobsStorage")),
         ledger_table_name=_text(env, "LEDGER_TABLE_NAME") or "sapcustomerledger",
         retry=retry,
         writeback=writeback,
         salesforce=salesforce,
     )
+
+
+# Storage's queue naming rules ("Naming Queues and Metadata", learn.microsoft.com): 3 to 63 lowercase
+# letters, digits and single dashes, a letter or digit at both ends. 56 at most here, so that the poison
+# queue the Functions host adds ("<name>-poison") still fits.
+_QUEUE_NAME = re.compile(r"(?=.{3,56}$)[a-z0-9]+(-[a-z0-9]+)*")
+
+
+def _queue_name(text: str) -> str:
+    if not _QUEUE_NAME.fullmatch(text):
+        raise SettingsError("RETRY_QUEUE_NAME: a Storage queue name: 3 to 56 lowercase letters, digits and single "
+                            "dashes, starting and ending with a letter or digit (56, so that '<name>-poison' "
+                            "stays within Storage's 63), e.g. sap-customer-retry")
+    return text
+
+
+def _storage_connection(text: str | None) -> str | None:
+    """AzureWebJobsStorage's form, checked at start rather than by the SDK's first call (a traceback).
+
+    What the two SDKs the app uses need (azure-core parse_connection_string, azure-data-tables and
+    azure-storage-queue parse_connection_str): Key=Value pairs separated by ';' with no key twice, a
+    credential (AccountName with AccountKey, or SharedAccessSignature) and an endpoint for tables and
+    for queues (TableEndpoint / QueueEndpoint, or AccountName to derive them); or the Azurite shortcut
+    UseDevelopmentStorage=true alone (shared/storage/clients.py expands only that). The message never
+    shows the value: it holds the account key."""
+    if text is None:
+        return None
+    name = "AzureWebJobsStorage"
+    if text.replace(" ", "").rstrip(";").lower() == "usedevelopmentstorage=true":
+        return text
+    pairs = [segment.split("=", 1) for segment in text.rstrip(";").split(";")]
+    if any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
+        raise SettingsError(f"{name}: not a storage connection string: expected Key=Value pairs separated by ';' "
+                            "(AccountName=...;AccountKey=...;EndpointSuffix=...) or UseDevelopmentStorage=true")
+    keys = [key.strip().lower() for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise SettingsError(f"{name}: a key appears twice in the connection string")
+    if "usedevelopmentstorage" in keys:
+        raise SettingsError(f"{name}: UseDevelopmentStorage=true stands alone (the local emulator's shortcut)")
+    if not ({"accountname", "accountkey"} <= set(keys) or "sharedaccesssignature" in keys):
+        raise SettingsError(f"{name}: the connection string has no credential: AccountName with AccountKey, "
+                            "or SharedAccessSignature")
+    for endpoint in ("TableEndpoint", "QueueEndpoint"):
+        if endpoint.lower() not in keys and "accountname" not in keys:
+            raise SettingsError(f"{name}: the connection string names no {endpoint} and no AccountName to "
+                                "derive it from")
+    return text
+
+
+def _guard_search_since(env: Mapping[str, str]) -> datetime | None:
+    """SAP_GUARD_SEARCH_SINCE: an ISO 8601 moment with its offset (2026-12-01T08:00:00Z), not in the future."""
+    name = "SAP_GUARD_SEARCH_SINCE"
+    text = _text(env, name)
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise SettingsError(f"{name}: '{text}' is not an ISO 8601 date and time, e.g. 2026-12-01T08:00:00Z") from None
+    if moment.tzinfo is None:
+        raise SettingsError(f"{name}: '{text}' has no offset; give it in UTC with Z (2026-12-01T08:00:00Z) or with "
+                            "its offset (+01:00)")
+    if moment > datetime.now(UTC):
+        raise SettingsError(f"{name}: '{text}' is in the future; give the moment from which the ledger may have "
+                            "lost writes (a backup's time, or when the product first ran)")
+    return moment.astimezone(UTC)
 
 
 def _relay_url(text: str, name: str = "SAP_RELAY_URL") -> str:

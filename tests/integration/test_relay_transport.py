@@ -185,7 +185,7 @@ def test_the_relay_settings_pass_the_start_check_and_build_the_transport_without
     from shared import bootstrap
 
     environment = {"SAP_TRANSPORT": "relay", "SAP_RELAY_URL": URL, "SAP_RELAY_KEY_NAME": KEY_NAME,
-                   "SAP_RELAY_KEY": KEY, "SAP_RELAY_BASE_URL": "http://127.0.0.1:9", "RETRY_QUEUE_NAME": "q",
+                   "SAP_RELAY_KEY": KEY, "SAP_RELAY_BASE_URL": "http://127.0.0.1:9", "RETRY_QUEUE_NAME": "retry",
                    "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
     for name, value in environment.items():
         monkeypatch.setenv(name, value)

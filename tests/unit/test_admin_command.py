@@ -21,3 +21,20 @@ def test_malformed_setting_exits_2_naming_it(monkeypatch, capsys):
 
     assert main(["status", "001Dn00000AbCdEIAV"]) == 2
     assert "RETRY_MAX_ATTEMPTS" in capsys.readouterr().err
+
+
+def test_a_storage_setting_that_is_no_connection_string_exits_2_before_any_sdk_reads_it(monkeypatch, capsys):
+    monkeypatch.setenv("AzureWebJobsStorage", "garbage")
+
+    assert main(["list"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: settings: AzureWebJobsStorage: not a storage connection string")
+
+
+def test_a_malformed_retry_queue_name_exits_2_naming_it(monkeypatch, capsys):
+    monkeypatch.setenv("AzureWebJobsStorage", "UseDevelopmentStorage=true")
+    monkeypatch.setenv("RETRY_QUEUE_NAME", "Sap_Retry")
+
+    assert main(["poison", "list"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: settings: RETRY_QUEUE_NAME: a Storage queue name")

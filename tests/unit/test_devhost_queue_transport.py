@@ -13,7 +13,7 @@ from devhost.queue_listener import aiohttp_reads_environment, queue_client
 
 @pytest.mark.parametrize(("environ", "proxies", "netrc_files", "expected"), [
     ({}, {}, set(), False),
-    ({"AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "q"}, {}, set(), False),
+    ({"AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "retry"}, {}, set(), False),
     ({}, {"https": "http://proxy.example:3128"}, set(), True),
     ({"NETRC": "/secrets/netrc"}, {}, set(), True),
     ({}, {}, {".netrc"}, True),

@@ -155,7 +155,7 @@ def test_the_other_flows_may_use_the_generic_login_host(auth):
 
 
 def test_the_password_flow_logs_a_deprecation_warning_at_start(monkeypatch, caplog):
-    environment = {**BASE, "AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "q",
+    environment = {**BASE, "AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "retry",
                    "SAP_SIMULATOR_FAULTS": "", "SALESFORCE_AUTH": "password"}
     for name in list(environment):
         monkeypatch.setenv(name, environment[name])

@@ -81,12 +81,44 @@ def test_without_the_setting_there_is_no_default_language():
         ({"SALESFORCE_WRITEBACK": "function", "SALESFORCE_AUTH": "password", "SALESFORCE_USERNAME": "u",
           "SALESFORCE_PASSWORD": "p"}, "SALESFORCE_CLIENT_ID"),
         ({"SALESFORCE_AUTH": "kerberos"}, "SALESFORCE_AUTH"),
+        ({"AzureWebJobsStorage": "garbage"}, "AzureWebJobsStorage: not a storage connection string"),
+        ({"AzureWebJobsStorage": "AccountName=st;AccountKey"}, "AzureWebJobsStorage: not a storage connection"),
+        ({"AzureWebJobsStorage": "AccountName=st;AccountKey=k;accountkey=k"}, "AzureWebJobsStorage: a key appears"),
+        ({"AzureWebJobsStorage": "AccountName=st"}, "AzureWebJobsStorage: the connection string has no credential"),
+        ({"AzureWebJobsStorage": "SharedAccessSignature=sv=1&sig=x;QueueEndpoint=https://st.queue.core.windows.net"},
+         "AzureWebJobsStorage: the connection string names no TableEndpoint"),
+        ({"AzureWebJobsStorage": "UseDevelopmentStorage=true;DevelopmentStorageProxyUri=http://proxy"},
+         "AzureWebJobsStorage: UseDevelopmentStorage=true stands alone"),
+        ({"RETRY_QUEUE_NAME": "q"}, "RETRY_QUEUE_NAME"),  # shorter than 3
+        ({"RETRY_QUEUE_NAME": "Sap_Customer_Retry"}, "RETRY_QUEUE_NAME"),  # upper case and underscores
+        ({"RETRY_QUEUE_NAME": "sap--retry"}, "RETRY_QUEUE_NAME"),  # consecutive dashes
+        ({"RETRY_QUEUE_NAME": "retry-"}, "RETRY_QUEUE_NAME"),
+        ({"RETRY_QUEUE_NAME": "r" * 57}, "RETRY_QUEUE_NAME"),  # its "-poison" queue would exceed 63
     ],
 )
 def test_a_wrong_setting_is_named(environment, named):
     with pytest.raises(SettingsError) as raised:
         load_settings({"SAP_TRANSPORT": "simulator", **environment})
     assert str(raised.value).startswith(named)
+
+
+@pytest.mark.parametrize("connection", [
+    "UseDevelopmentStorage=true",
+    "usedevelopmentstorage = true;",
+    "DefaultEndpointsProtocol=https;AccountName=stsapsync;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net",
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+    "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;",
+    "SharedAccessSignature=sv=2022-11-02&sig=c2ln;TableEndpoint=https://st.table.core.windows.net;"
+    "QueueEndpoint=https://st.queue.core.windows.net",
+], ids=["azurite-shortcut", "shortcut-spaced", "account-key", "explicit-endpoints", "sas"])
+def test_the_storage_connection_forms_the_sdks_read_are_accepted(connection):
+    assert load_settings({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": connection}).storage_connection
+
+
+def test_a_malformed_storage_connection_is_refused_without_showing_its_key():
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": "AccountName=st;AccountKey=s3cr3tKey;x"})
+    assert "s3cr3tKey" not in str(raised.value)
 
 
 def test_message_server_logon_with_snc_is_accepted():
@@ -103,7 +135,8 @@ def test_message_server_logon_with_snc_is_accepted():
 def test_secrets_never_show_in_a_repr():
     settings = load_settings({
         "SAP_TRANSPORT": "rfc", "SAP_ASHOST": "sap", "SAP_SYSNR": "00", "SAP_CLIENT": "800",
-        "SAP_USER": "RFC_SF", "SAP_PASSWORD": "Sup3rSecret!", "AzureWebJobsStorage": "AccountKey=abc123==",
+        "SAP_USER": "RFC_SF", "SAP_PASSWORD": "Sup3rSecret!",
+        "AzureWebJobsStorage": "AccountName=st;AccountKey=abc123==",
         "SALESFORCE_WRITEBACK": "function", "SALESFORCE_AUTH": "client_credentials",
         "SALESFORCE_CLIENT_ID": "3MVG9", "SALESFORCE_CLIENT_SECRET": "clientSecret42",
         "SALESFORCE_LOGIN_URL": "https://contoso.my.salesforce.com",  # client credentials need the My Domain
@@ -131,12 +164,14 @@ def test_sales_areas_setting_and_company_code_lookup():
 @pytest.mark.parametrize(
     ("environment", "named"),
     [
-        ({"AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "q"}, "SAP_TRANSPORT"),
-        ({"SAP_TRANSPORT": "simulator", "RETRY_QUEUE_NAME": "q"}, "AzureWebJobsStorage"),
+        ({"AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "retry"}, "SAP_TRANSPORT"),
+        ({"SAP_TRANSPORT": "simulator", "RETRY_QUEUE_NAME": "retry"}, "AzureWebJobsStorage"),
+        ({"SAP_TRANSPORT": "simulator", "RETRY_QUEUE_NAME": "retry", "AzureWebJobsStorage": "garbage"},
+         "AzureWebJobsStorage"),
         ({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": "UseDevelopmentStorage=true"}, "RETRY_QUEUE_NAME"),
-        ({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "q",
-          "SAP_SIMULATOR_FAULTS": "bogus=1"}, "SAP_SIMULATOR_FAULTS"),
-        ({"AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "q",
+        ({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+          "RETRY_QUEUE_NAME": "retry", "SAP_SIMULATOR_FAULTS": "bogus=1"}, "SAP_SIMULATOR_FAULTS"),
+        ({"AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "retry",
           "SAP_TRANSPORT": "relay", "SAP_RELAY_URL": "http://x.servicebus.windows.net/sap",
           "SAP_RELAY_KEY_NAME": "send", "SAP_RELAY_KEY": "k"}, "SAP_RELAY_URL"),
     ],

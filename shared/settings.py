@@ -368,25 +368,6 @@ def _storage_connection(text: str | None) -> str | None:
     return text
 
 
-def _guard_search_since(env: Mapping[str, str]) -> datetime | None:
-    """SAP_GUARD_SEARCH_SINCE: an ISO 8601 moment with its offset (2026-12-01T08:00:00Z), not in the future."""
-    name = "SAP_GUARD_SEARCH_SINCE"
-    text = _text(env, name)
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise SettingsError(f"{name}: '{text}' is not an ISO 8601 date and time, e.g. 2026-12-01T08:00:00Z") from None
-    if moment.tzinfo is None:
-        raise SettingsError(f"{name}: '{text}' has no offset; give it in UTC with Z (2026-12-01T08:00:00Z) or with "
-                            "its offset (+01:00)")
-    if moment > datetime.now(UTC):
-        raise SettingsError(f"{name}: '{text}' is in the future; give the moment from which the ledger may have "
-                            "lost writes (a backup's time, or when the product first ran)")
-    return moment.astimezone(UTC)
-
-
 def _relay_url(text: str, name: str = "SAP_RELAY_URL") -> str:
     """SAP_RELAY_URL: the hybrid connection, https://{namespace}/{hybrid connection name}."""
     parts = urlsplit(text)

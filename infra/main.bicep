@@ -79,6 +79,9 @@ param sapDefaultLanguage string = ''
 @description('SAP_FIND_NO_MATCH_MESSAGE: the message of BAPI_CUSTOMER_FIND for "nothing found" on your system, e.g. "F2 173".')
 param sapFindNoMatchMessage string = ''
 
+@description('SAP_GUARD_SEARCH_SINCE: the moment (ISO 8601 with offset, e.g. 2026-12-01T08:00:00Z) from which the ledger may have lost writes (restored from a backup, moved to another storage account). While set, the duplicate guard searches SAP before every create for a customer made since then. Empty: it searches only after an unknown outcome.')
+param sapGuardSearchSince string = ''
+
 @description('SAP_TIMEOUT_SECONDS: per RFC call.')
 param sapTimeoutSeconds int = 30
 
@@ -299,6 +302,7 @@ var commonSettings = {
   SAP_DEFAULT_SALES_AREA: sapDefaultSalesArea
   SAP_DEFAULT_LANGUAGE: sapDefaultLanguage
   SAP_FIND_NO_MATCH_MESSAGE: sapFindNoMatchMessage
+  SAP_GUARD_SEARCH_SINCE: sapGuardSearchSince
   SAP_TIMEOUT_SECONDS: string(sapTimeoutSeconds)
   SAP_POOL_SIZE: string(sapPoolSize)
   LEDGER_TABLE_NAME: ledgerTableName

@@ -231,6 +231,7 @@ def build_services(config: Settings) -> Services:
         writeback=writeback,
         stale_claim_after=stale_claim_window(config.sap_timeout_seconds),
         customer_types=config.salesforce.customer_types,
+        guard_search_since=config.sap_guard_search_since,
     ), config.sap_transport.value if config.sap_transport else "none")
     logger.info("services ready", extra={"sap_transport": config.sap_transport.value,
                                          "writeback": config.writeback.value})

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -118,6 +119,10 @@ class Settings:
     sap_pool_size: int = 0
     # The (ID, NUMBER) messages with which BAPI_CUSTOMER_FIND says "nothing found" on this system.
     sap_find_no_match_messages: tuple[tuple[str, str], ...] = ()
+    # SAP_GUARD_SEARCH_SINCE: the moment from which the ledger may have lost writes (restored from a backup,
+    # moved, an emulator killed before it saved); while set, the duplicate guard searches SAP before every
+    # create for a customer made since then (the rule: shared.core.guard_window).
+    sap_guard_search_since: datetime | None = None
     storage_connection: str | None = field(default=None, repr=False)
     ledger_table_name: str = "sapcustomerledger"
     retry: RetrySettings = field(default_factory=RetrySettings)
@@ -313,6 +318,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         sap_timeout_seconds=_number(env, "SAP_TIMEOUT_SECONDS", 30.0),
         sap_pool_size=_integer(env, "SAP_POOL_SIZE", 0, minimum=0),
         sap_find_no_match_messages=_no_match_messages(env),
+        sap_guard_search_since=_guard_search_since(env),
         storage_connection=_storage_connection(_text(env, "AzureWebJobsStorage")),
         ledger_table_name=_text(env, "LEDGER_TABLE_NAME") or "sapcustomerledger",
         retry=retry,
@@ -366,6 +372,25 @@ def _storage_connection(text: str | None) -> str | None:
             raise SettingsError(f"{name}: the connection string names no {endpoint} and no AccountName to "
                                 "derive it from")
     return text
+
+
+def _guard_search_since(env: Mapping[str, str]) -> datetime | None:
+    """SAP_GUARD_SEARCH_SINCE: an ISO 8601 moment with its offset (2026-12-01T08:00:00Z), not in the future."""
+    name = "SAP_GUARD_SEARCH_SINCE"
+    text = _text(env, name)
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise SettingsError(f"{name}: '{text}' is not an ISO 8601 date and time, e.g. 2026-12-01T08:00:00Z") from None
+    if moment.tzinfo is None:
+        raise SettingsError(f"{name}: '{text}' has no offset; give it in UTC with Z (2026-12-01T08:00:00Z) or with "
+                            "its offset (+01:00)")
+    if moment > datetime.now(UTC):
+        raise SettingsError(f"{name}: '{text}' is in the future; give the moment from which the ledger may have "
+                            "lost writes (a backup's time, or when the product first ran)")
+    return moment.astimezone(UTC)
 
 
 def _relay_url(text: str, name: str = "SAP_RELAY_URL") -> str:

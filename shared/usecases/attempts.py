@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from shared.core.guard_window import guard_search_since
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.models import CustomerCreation, CustomerRequest, MappingWarning
 from shared.core.retry_message import RetryMessage
@@ -36,9 +37,11 @@ def live_lengths(services: Services) -> dict[str, int] | None:
         return None
 
 
-def with_guard(creation: CustomerCreation, entry: LedgerEntry) -> CustomerCreation:
-    """The create command for this attempt: searching SAP first when an earlier attempt's outcome is unknown."""
-    return replace(creation, search_since=entry.created_at if entry.outcome_unknown else None)
+def with_guard(creation: CustomerCreation, entry: LedgerEntry, services: Services) -> CustomerCreation:
+    """The create command for this attempt: searching SAP first when an earlier attempt's outcome is unknown,
+    or before every create while SAP_GUARD_SEARCH_SINCE says the ledger may have lost writes."""
+    return replace(creation, search_since=guard_search_since(entry.created_at, entry.outcome_unknown,
+                                                             services.guard_search_since))
 
 
 def record_created(entry: LedgerEntry, created: SapCustomerCreated, services: Services,

@@ -71,7 +71,7 @@ def create_customer(request: CustomerRequest, services: Services) -> CreateResul
         entry = _claim_for_create(request, services)
         if isinstance(entry, CreateResult):
             return entry
-        creation = with_guard(mapped, entry)
+        creation = with_guard(mapped, entry, services)
         with sync_context(tracking_id=entry.tracking_id):
             # At DEBUG: a sync's record at INFO is its outcome ("customer created in SAP", a rejection, a
             # queued retry); each record is ingested (and billed) by Application Insights, and costs the

@@ -81,7 +81,7 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
     if not isinstance(claimed, LedgerEntry):
         return RetryOutcome.SKIPPED
     try:
-        created = services.sap.create_customer(with_guard(mapped, claimed))
+        created = services.sap.create_customer(with_guard(mapped, claimed, services))
     except SapBusinessRejection as rejection:
         record_rejection(claimed, request, rejection, services)
         return RetryOutcome.REJECTED

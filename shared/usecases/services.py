@@ -73,6 +73,9 @@ class Services:
     metrics: SyncMetrics = field(default_factory=NoMetrics)
     # The Account Type values that mean "customer" (SALESFORCE_CUSTOMER_TYPES): the push path's test.
     customer_types: tuple[str, ...] = DEFAULT_CUSTOMER_TYPES
+    # SAP_GUARD_SEARCH_SINCE: while set, the duplicate guard searches SAP before every create, for a customer
+    # made since this moment (the ledger may have lost writes since then: shared.core.guard_window).
+    guard_search_since: datetime | None = None
 
     @property
     def windows(self) -> ClaimWindows:

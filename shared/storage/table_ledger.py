@@ -67,6 +67,18 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+# Table storage keeps Edm.DateTime from 1601-01-01 UTC on ("Understanding the Table service data model",
+# learn.microsoft.com), so nothing stored is earlier; and the SDK writes a filter's year with strftime's %Y
+# (azure-data-tables _common_conversion._to_utc_datetime), which glibc does not pad to four digits, so a
+# `since` of year 999 became a filter no entry matched (an empty page). An earlier bound means the same
+# as this one.
+_EARLIEST_STORED = datetime(1601, 1, 1, tzinfo=UTC)
+
+
+def _filter_time(moment: datetime) -> datetime:
+    return max(_utc(moment), _EARLIEST_STORED)
+
+
 def _to_entity(entry: LedgerEntry) -> dict[str, Any]:
     entity: dict[str, Any] = {
         "PartitionKey": entry.account_id,
@@ -217,7 +229,7 @@ class TableLedger(Ledger):
         query = "( " + " or ".join(f"Status eq @s{index}" for index in range(len(chosen))) + " )"
         query += f" and RowKey eq '{ROW_KEY}'"
         if updated_before is not None:
-            parameters["before"] = _utc(updated_before)
+            parameters["before"] = _filter_time(updated_before)
             query += " and UpdatedAt lt @before"
         if writeback is not None:
             parameters["writeback"] = WriteBackStatus(writeback).value
@@ -245,10 +257,10 @@ class TableLedger(Ledger):
             # The SDK substitutes @names word by word (split on blanks): parentheses stand apart.
             clauses.append("( " + " or ".join(f"Status eq @s{index}" for index in range(len(chosen))) + " )")
         if query.updated_since is not None:
-            parameters["since"] = _utc(query.updated_since)
+            parameters["since"] = _filter_time(query.updated_since)
             clauses.append("UpdatedAt ge @since")
         if query.updated_before is not None:
-            parameters["before"] = _utc(query.updated_before)
+            parameters["before"] = _filter_time(query.updated_before)
             clauses.append("UpdatedAt lt @before")
         text = " and ".join(clauses)
 

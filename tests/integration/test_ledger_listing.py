@@ -96,3 +96,17 @@ def test_an_empty_ledger_lists_nothing(ledger):
 def test_a_token_it_did_not_hand_out_is_refused(filled, token):
     with pytest.raises(InvalidContinuation):
         filled.list_entries(ListingQuery(continuation=token))
+
+
+@pytest.mark.parametrize("year", [999, 1, 1600])
+def test_a_since_before_any_time_the_table_stores_lists_everything(filled, year):
+    # Azure Table storage keeps Edm.DateTime from 1601-01-01 on; an earlier `since` (a typo, or "everything")
+    # bounds nothing, so it lists every entry, never an empty page.
+    since = datetime(year, 1, 1, tzinfo=UTC)
+    listed = [entry for page in every_page(filled, ListingQuery(updated_since=since)) for entry in page]
+    assert listed == [account(number) for number in range(25)]
+
+
+def test_a_before_earlier_than_any_time_the_table_stores_lists_nothing(filled):
+    page = filled.list_entries(ListingQuery(updated_before=datetime(999, 1, 1, tzinfo=UTC)))
+    assert page.entries == () and page.continuation is None

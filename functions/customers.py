@@ -169,11 +169,12 @@ def outcome_url(req: func.HttpRequest, account_id: str) -> str:
 def _account_id_or_bad_request(req: func.HttpRequest) -> str | func.HttpResponse:
     with bootstrap.first_use():
         from shared.core.models import FieldError
-        from shared.core.salesforce_id import InvalidSalesforceId, normalize_salesforce_id
+        from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
 
     raw_id = req.route_params.get("accountId", "")
     try:
-        return normalize_salesforce_id(raw_id)
+        # An Account's Id (key prefix 001), as the create's accountId: the ledger holds nothing else.
+        return normalize_account_id(raw_id)
     except InvalidSalesforceId as error:
         return bad_request(BadRequest([FieldError("accountId", str(error))], raw_id))
 

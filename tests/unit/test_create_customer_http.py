@@ -279,6 +279,18 @@ def test_status_endpoint(fake_services):
     assert status_of("not-an-id")[0] == 400
 
 
+@pytest.mark.parametrize("other_id", ["003Dn00000AbCdE", "005Dn00000AbCdE", "00D5g000004XyZ1"],
+                         ids=["contact", "user", "organisation"])
+def test_status_and_outcome_refuse_an_id_of_another_object_naming_account_id(fake_services, other_id):
+    from shared.core.salesforce_id import checksum_suffix
+
+    for raw in (other_id, other_id + checksum_suffix(other_id)):  # well-formed Ids, but not an Account's
+        status, body = status_of(raw)
+        assert status == 400 and [error["field"] for error in body["errors"]] == ["accountId"]
+        assert "not an Account Id" in body["errors"][0]["message"]
+        assert poll(f"{URL}/{raw}/outcome")[0] == 400
+
+
 def test_health_never_touches_sap_and_reports_storage(fake_services, sap_system):
     sap_system.faults.down = True
     response = health(func.HttpRequest("GET", "http://localhost/api/health", body=b""))

@@ -236,7 +236,9 @@ def _company_data(request: CustomerRequest, lengths: Mapping[str, int], configur
         name_lines = split_name(request.name, name_width)
     except ValueError:
         errors.append(FieldError("name", f"at most {name_width * len(NAME_FIELDS)} characters for SAP "
-                                         f"({len(NAME_FIELDS)} name lines of {name_width})"))
+                                         f"({len(NAME_FIELDS)} name lines of {name_width}), counted in UTF-16 "
+                                         "units as SAP and Salesforce count: an emoji takes 2 and stays whole "
+                                         "on its line"))
         name_lines = []
     if not request.name.strip():
         errors.append(FieldError("name", "required"))

@@ -631,9 +631,19 @@ def test_a_shorter_live_name_splits_the_name_at_the_live_width():
 
 def test_a_shorter_live_name_line_narrows_all_four_lines_and_the_name_limit():
     assert [error.message for error in errors_of_live(request(name="A" * 121), {"NAME_3": 30})] == [
-        "at most 120 characters for SAP (4 name lines of 30)"]
+        "at most 120 characters for SAP (4 name lines of 30), counted in UTF-16 units as SAP and Salesforce "
+        "count: an emoji takes 2 and stays whole on its line"]
     company_data = map_customer_request(request(name="A" * 120), IDES, {"NAME_3": 30}).parameters["PI_COMPANYDATA"]
     assert [company_data[f"NAME{suffix}"] for suffix in ("", "_2", "_3", "_4")] == ["A" * 30] * 4
+
+
+@pytest.mark.parametrize("emoji", [70, 69])
+def test_a_name_of_emoji_refused_for_length_says_the_bound_counts_utf16_units(emoji):
+    # 70 emoji are 70 characters in Python but 140 UTF-16 units, and a 35-unit line holds 17 of them:
+    # a message saying only "at most 140 characters" would contradict the request it refuses.
+    [message] = [error.message for error in errors_of_live(request(name="😀" * emoji), {})]
+    assert message.startswith("at most 140 characters for SAP (4 name lines of 35)")
+    assert "UTF-16 units" in message and "an emoji takes 2" in message
 
 
 def test_shorter_live_street_and_city_are_shortened_with_warnings_naming_the_live_width():

@@ -24,7 +24,8 @@ EXIT_CODES_HELP = """exit codes (every subcommand):
   0  done, or nothing to do
   1  not done or not all done (declined at the prompt; no such message or account; messages left in
      the poison queue; accounts reconcile could not queue because their data is invalid)
-  2  bad arguments or settings
+  2  bad arguments or settings (a number out of its range, a malformed AzureWebJobsStorage or
+     RETRY_QUEUE_NAME): the message names the option or setting
   3  storage unreachable (the ledger table or the retry queue)
   4  Salesforce refused the login or did not answer (reconcile)
   5  dry run found work: `reconcile` without --apply found accounts to queue"""

@@ -22,7 +22,7 @@ import json
 import logging
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from azure.core.exceptions import AzureError
 
@@ -47,6 +47,24 @@ def _instant(text: str) -> object:
         return parse_instant(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number within the bounds, else the subcommand's own usage error
+    (argparse's exit 2) naming the option and its range, never the top-level usage."""
+    expected = f"a whole number from {minimum} to {maximum}" if maximum is not None else \
+        f"a whole number of {minimum} or more"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text[:20]}' is not {expected}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"{value} is not {expected}")
+        return value
+
+    return parse
 
 
 def _statuses(text: str) -> tuple[str, ...]:
@@ -91,9 +109,9 @@ def _parser() -> argparse.ArgumentParser:
                               "several separated by commas or the option repeated; default: all")
     listing.add_argument("--since", type=_instant, metavar="TIME",
                          help="only entries changed at or after TIME (ISO 8601 with offset, or a date: midnight UTC)")
-    listing.add_argument("--older-than", type=int, metavar="MINUTES", dest="older_than",
+    listing.add_argument("--older-than", type=_whole_number(0), metavar="MINUTES", dest="older_than",
                          help="only entries unchanged for at least MINUTES")
-    listing.add_argument("--max", type=int, default=100, metavar="N",
+    listing.add_argument("--max", type=_whole_number(1, _LIST_LIMIT), default=100, metavar="N",
                          help=f"at most N accounts (1 to {_LIST_LIMIT}, default 100); more are announced with a "
                               "token for --continue")
     listing.add_argument("--continue", dest="continuation", metavar="TOKEN",
@@ -106,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     peek = _subcommand(poison_commands, "list", "show the parked messages (ids and errors only)",
                        "Show the parked messages without taking them: ids, accounts, attempts, errors; never "
                        "the request's personal data.")
-    peek.add_argument("--max", type=int, default=poison.PEEK_LIMIT, metavar="N",
+    peek.add_argument("--max", type=_whole_number(1, poison.PEEK_LIMIT), default=poison.PEEK_LIMIT, metavar="N",
                       help=f"show at most N messages (1 to {poison.PEEK_LIMIT}, a Storage peek limit)")
     peek.add_argument("--json", action="store_true", help="JSON instead of a table")
     replay = _subcommand(poison_commands, "replay", "move parked messages back to the retry queue",
@@ -145,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--apply", action="store_true", help="queue the creates (default: only report them)")
     reconcile.add_argument("--json", action="store_true", help="the summary as JSON (no progress bar)")
     reconcile.add_argument("--no-progress", action="store_true", help="no progress bar")
-    reconcile.add_argument("--show", type=int, default=10, metavar="N",
+    reconcile.add_argument("--show", type=_whole_number(0), default=10, metavar="N",
                            help="list at most N account ids per group in the summary (default 10)")
     return parser
 
@@ -153,12 +171,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "list" and not 1 <= args.max <= _LIST_LIMIT:
-        parser.error(f"--max must be between 1 and {_LIST_LIMIT}")
-    if args.command == "poison" and args.poison_command == "list" and not 1 <= args.max <= poison.PEEK_LIMIT:
-        parser.error(f"--max must be between 1 and {poison.PEEK_LIMIT}")
-    if args.command == "reconcile" and args.show < 0:
-        parser.error("--show must be 0 or more")
     try:
         settings = load_settings(sap_required=False)
         if args.command == "status":

@@ -42,6 +42,24 @@ def test_bad_arguments_exit_2_naming_the_option(arguments, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("arguments", "expected"), [
+    (["list", "--older-than", "-5"], "argument --older-than: -5 is not a whole number of 0 or more"),
+    (["list", "--max", "0"], "argument --max: 0 is not a whole number from 1 to 10000"),
+    (["list", "--max", "10001"], "argument --max: 10001 is not a whole number from 1 to 10000"),
+    (["poison", "list", "--max", "33"], "argument --max: 33 is not a whole number from 1 to 32"),
+    (["reconcile", "--show", "-1"], "argument --show: -1 is not a whole number of 0 or more"),
+])
+def test_a_number_out_of_range_is_refused_by_its_subcommand_naming_option_and_range(arguments, expected, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(arguments)
+    assert exited.value.code == ExitCode.USAGE
+    usage, *_, error = capsys.readouterr().err.strip().splitlines()
+    subcommand = " ".join(arguments[:-2])
+    # the subcommand's own usage and error line, not the top-level "python -m admin [-h] SUBCOMMAND ..."
+    assert usage.startswith(f"usage: python -m admin {subcommand} ")
+    assert error == f"python -m admin {subcommand}: error: {expected}"
+
+
 def test_reconcile_without_salesforce_settings_exits_2_naming_the_setting(monkeypatch, capsys):
     monkeypatch.setenv("AzureWebJobsStorage", "UseDevelopmentStorage=true")
     for name in ("SALESFORCE_AUTH", "SALESFORCE_WRITEBACK"):

@@ -105,7 +105,10 @@ def _create_response(result: CreateResult, req: func.HttpRequest) -> func.HttpRe
     headers: dict[str, str] = {}
     if result.customer_number:
         body["customerNumber"] = result.customer_number
-    if result.messages:
+    if result.outcome in (Outcome.CREATED, Outcome.ALREADY_EXISTS):
+        # Always there, [] when SAP returned none: a flow reads it without first testing that it exists.
+        body["messages"] = [m.to_json() for m in result.messages]
+    elif result.messages:
         body["messages"] = [m.to_json() for m in result.messages]
     if result.warnings:
         body["warnings"] = [w.to_json() for w in result.warnings]

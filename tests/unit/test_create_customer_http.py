@@ -270,6 +270,15 @@ def status_of(account_id: str) -> tuple[int, dict]:
     return response.status_code, json.loads(response.get_body())
 
 
+def test_created_and_repeated_answers_always_carry_the_sap_messages_list(fake_services):
+    # README's 201 row and the swagger's CustomerCreated: `messages` is always there, [] when SAP said
+    # nothing (a repeat never reaches SAP), so a flow reads it without testing that it exists.
+    created_status, created, _ = post(sample("german-account"))
+    repeated_status, repeated, _ = post(sample("german-account"))
+    assert created_status == 201 and isinstance(created["messages"], list)
+    assert repeated_status == 200 and repeated["messages"] == []
+
+
 def test_status_endpoint(fake_services):
     _, created, _ = post(sample("german-account"))
     status, body = status_of("001Dn00000AbCdE")  # 15-character form finds the same account

@@ -211,7 +211,7 @@ def _customer_number(value: str, field_name: str, origin: str, errors: list[Fiel
     # KUNNR's conversion exit (ALPHA) pads numeric numbers with leading zeros; pyrfc does not run
     # conversion exits, so "1000" would not find customer 0000001000.
     if len(value) > _CUSTOMER_NUMBER_LENGTH:
-        errors.append(FieldError(field_name, f"'{value}'{origin} is not an SAP customer number: "
+        errors.append(FieldError(field_name, f"is not an SAP customer number{origin}: "
                                              f"at most {_CUSTOMER_NUMBER_LENGTH} characters"))
         return None
     if re.fullmatch(r"[0-9]+", value):
@@ -249,13 +249,14 @@ def _company_data(request: CustomerRequest, lengths: Mapping[str, int], configur
         if street:
             data["STREET"] = street
         if shortened:
-            warnings.append(_shortened("street", "STREET", street, lengths))
+            warnings.append(_shortened("street", "STREET", lengths, "street types abbreviated and, if still too "
+                                                                     "long, cut after the last whole word that fits"))
     if request.city:
         city, shortened = shorten_city(request.city, lengths["CITY"])
         if city:
             data["CITY"] = city
         if shortened:
-            warnings.append(_shortened("city", "CITY", city, lengths))
+            warnings.append(_shortened("city", "CITY", lengths, "cut after the last whole word that fits"))
 
     postal_code = (request.postal_code or "").strip()
     if utf16_units(postal_code) > lengths["POSTL_COD1"]:
@@ -274,7 +275,7 @@ def _company_data(request: CustomerRequest, lengths: Mapping[str, int], configur
         # "01".."16"), the reference table knows the SAP key.
         region = sap_region_code(country, region_suffix) or region_suffix
         if len(region) > lengths["REGION"]:
-            errors.append(FieldError("stateCode", f"SAP has no region key for {country}-{region_suffix}"))
+            errors.append(FieldError("stateCode", "is a region SAP has no region key for (REGION)"))
         else:
             data["REGION"] = region
     # Standard customising keys countries by their ISO code, so COUNTRY and COUNTRYISO agree.
@@ -296,12 +297,13 @@ def _company_data(request: CustomerRequest, lengths: Mapping[str, int], configur
     number, _, extension = (request.phone or "").strip().partition(";ext=")
     if utf16_units(number) > lengths["TEL1_NUMBR"]:
         warnings.append(MappingWarning(
-            "phone", f"not passed to SAP: longer than the {lengths['TEL1_NUMBR']} characters SAP holds (TEL1_NUMBR)"))
+            "phone", f"phone not passed to SAP: longer than the {lengths['TEL1_NUMBR']} characters SAP holds "
+                     "(TEL1_NUMBR)"))
     elif number:
         data["TEL1_NUMBR"] = number
         if utf16_units(extension) > lengths["TEL1_EXT"]:
             warnings.append(MappingWarning(
-                "phone", f"extension not passed to SAP: longer than the {lengths['TEL1_EXT']} characters SAP "
+                "phone", f"phone extension not passed to SAP: longer than the {lengths['TEL1_EXT']} characters SAP "
                          "holds (TEL1_EXT)"))
         elif extension:
             data["TEL1_EXT"] = extension
@@ -323,7 +325,7 @@ def _add_language(request: CustomerRequest, country: str, configured: str | None
         try:
             data["LANGU"] = sap_language_key(requested)
         except KeyError:
-            errors.append(FieldError("language", f"SAP has no language key for '{requested}'"))
+            errors.append(FieldError("language", "is a language SAP has no language key for"))
             return
         data["LANGU_ISO"] = requested.upper()
         return
@@ -342,7 +344,9 @@ def _add_language(request: CustomerRequest, country: str, configured: str | None
                     "default is configured (SAP_DEFAULT_LANGUAGE, or a sales area's \"language\" in SAP_SALES_AREAS)"))
 
 
-def _shortened(request_field: str, sap_field: str, stored: str, lengths: Mapping[str, int]) -> MappingWarning:
+def _shortened(request_field: str, sap_field: str, lengths: Mapping[str, int], how: str) -> MappingWarning:
+    # The rule, never the value: a warning is kept in the ledger, shown by the status API, logged and
+    # written to the account in Salesforce, and a street or city may be personal data.
     width = lengths[sap_field]
     return MappingWarning(request_field, f"{request_field} shortened to {width} characters for SAP ({sap_field}): "
-                                         f"stored '{stored}'")
+                                         f"{how}")

@@ -40,7 +40,10 @@ Rules worth knowing:
   (an extension, if any, follows as ";ext=123").
 * `language` accepts "en", "EN", "en_US", "en-US" and must be one SAP has a language key for.
 
-Messages may echo the offending value of their own field, nothing else from the request.
+Messages name the field's rule, never a value from the request: they reach the ledger's lastError, the
+status and list APIs, `admin list`, Salesforce's SAP_Sync_Error__c and logs, and a value may be personal
+data (a phone, a street). The country's name may appear as the rule's context ("for Germany"); a
+suggestion may name a country code ("did you mean GB?"). tests/unit/test_validation_messages.py holds it.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ from typing import Any
 
 from shared.core.models import CustomerRequest, FieldError, InvalidCustomerRequest
 from shared.core.reference import sap_language_key, sap_region_code, sap_regions
-from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
+from shared.core.salesforce_id import ACCOUNT_KEY_PREFIX, InvalidSalesforceId, normalize_account_id
 
 __all__ = ["CONTRACT_FIELDS", "MAX_LENGTHS", "country_code_for_name", "parse_customer_request"]
 
@@ -278,15 +281,24 @@ def _json_type(value: object) -> str:
     return type(value).__name__
 
 
-def _quoted(value: str, limit: int = 60) -> str:
-    return '"' + (value if len(value) <= limit else value[: limit - 1] + "…") + '"'
-
-
 def _account_id(value: str) -> str:
     try:
         return normalize_account_id(value)
-    except InvalidSalesforceId as problem:
-        raise _Invalid(str(problem)) from None
+    except InvalidSalesforceId:
+        raise _Invalid(_account_id_rule(value)) from None
+
+
+def _account_id_rule(value: str) -> str:
+    """Which rule of a Salesforce Account Id the value breaks, in words that do not repeat it
+    (salesforce_id's own messages quote the Id, for logs of the operator's tools)."""
+    candidate = value.strip()
+    if len(candidate) not in (15, 18):
+        return f"must have 15 or 18 characters, not {len(candidate)}"
+    if not (candidate.isascii() and candidate.isalnum()):
+        return "may contain only the letters A-Z, a-z and the digits 0-9"
+    if not candidate.startswith(ACCOUNT_KEY_PREFIX):
+        return f'is not an Account Id: Account Ids start with "{ACCOUNT_KEY_PREFIX}"'
+    return "has a wrong checksum suffix: its last 3 characters do not belong to its first 15"
 
 
 def _currency_code(value: str) -> str:
@@ -294,7 +306,7 @@ def _currency_code(value: str) -> str:
 
     code = value.upper()
     if len(code) != 3 or not code.isalpha() or not code.isascii() or pycountry.currencies.get(alpha_3=code) is None:
-        raise _Invalid(f"{_quoted(value)} is not an ISO 4217 currency code (e.g. EUR, USD)")
+        raise _Invalid("is not an ISO 4217 currency code (e.g. EUR, USD)")
     return code
 
 
@@ -303,18 +315,18 @@ def _language_code(value: str) -> str:
 
     match = _LANGUAGE_TAG.fullmatch(value)
     if match is None or not value.isascii():
-        raise _Invalid(f'{_quoted(value)} is not a language code (expected ISO 639-1, e.g. "de", "en_US")')
+        raise _Invalid('is not a language code (expected ISO 639-1, e.g. "de", "en_US")')
     code = match.group(1).lower()
     code = _LANGUAGE_ALIASES.get(code, code)
     if len(code) == 3:
         language = pycountry.languages.get(alpha_3=code)
         code = getattr(language, "alpha_2", code)
     if len(code) != 2 or pycountry.languages.get(alpha_2=code) is None:
-        raise _Invalid(f'{_quoted(value)} is not an ISO 639-1 language code (e.g. "de", "en_US")')
+        raise _Invalid('is not an ISO 639-1 language code (e.g. "de", "en_US")')
     try:
         sap_language_key(code)
     except KeyError:
-        raise _Invalid(f"SAP has no language key for {_quoted(value)}") from None
+        raise _Invalid("is a language SAP has no language key for") from None
     return code
 
 
@@ -323,14 +335,14 @@ def _sap_key(value: str, length: int) -> str:
     # first: upper-casing turns some letters into ASCII ("ß" -> "SS").
     key = value.upper() if value.isascii() else ""
     if not key or not _ALNUM.fullmatch(key) or len(key) > length:
-        raise _Invalid(f"{_quoted(value)} must be 1 to {length} letters or digits")
+        raise _Invalid(f"must be 1 to {length} letters or digits")
     return key
 
 
 def _reference_customer(value: str) -> str:
     key = value.upper() if value.isascii() else ""
     if not key or not _ALNUM.fullmatch(key) or len(key) > 10:
-        raise _Invalid(f"{_quoted(value)} must be an SAP customer number: up to 10 letters or digits")
+        raise _Invalid("must be an SAP customer number: up to 10 letters or digits")
     # Numeric SAP customer numbers are stored with leading zeros (conversion exit ALPHA).
     return key.zfill(10) if key.isdigit() else key
 
@@ -408,13 +420,13 @@ def _country(raw: dict[str, str | None], errors: dict[str, str]) -> _Country | N
         if by_code is None:
             hint = _country_from_name(code) if len(code) <= MAX_LENGTHS["country"] else None
             suggestion = f"; did you mean {hint.alpha_2}?" if hint else ""
-            errors["countryCode"] = f"{_quoted(code)} is not an ISO 3166-1 country code{suggestion}"
+            errors["countryCode"] = f"is not an ISO 3166-1 country code{suggestion}"
     if name is not None:
         by_name = _country_from_name(name)
         if by_name is None:
-            errors["country"] = f'{_quoted(name)} is not a country name we know; send countryCode (e.g. "DE")'
+            errors["country"] = 'is not a country name we know; send countryCode (e.g. "DE")'
     if by_code and by_name and by_code != by_name:
-        errors["country"] = f"{_quoted(name)} ({by_name.alpha_2}) does not match countryCode {_quoted(code)}"
+        errors["country"] = "does not match countryCode: the two name different countries"
         return None
     if code is None and name is None and "country" not in errors and "countryCode" not in errors:
         errors["countryCode"] = "is required: give countryCode (ISO 3166-1, e.g. DE) or country"
@@ -487,8 +499,8 @@ def _ascii_digits(value: str) -> str:
 def _postal_code(value: str, country: _Country) -> str:
     value = _ascii_digits(value)
     if not value.isascii():
-        raise _Invalid(f"{_quoted(value)} is not a valid postal code for {country.name}: only Latin letters, "
-                       "digits, spaces and hyphens")
+        raise _Invalid(f"is not a valid postal code for {country.name}: only Latin letters, digits, spaces and "
+                       "hyphens")
     rules = _address_rules(country.alpha_2)
     if not rules.postal_code_patterns:
         return value
@@ -505,10 +517,7 @@ def _postal_code(value: str, country: _Country) -> str:
     for candidate in (preferred, spaced, compact):
         if all(pattern.fullmatch(candidate) for pattern in rules.postal_code_patterns):
             return candidate
-    raise _Invalid(
-        f"{_quoted(value)} is not a valid postal code for {country.name} "
-        f"({_describe_postal_code(rules)})"
-    )
+    raise _Invalid(f"is not a valid postal code for {country.name} ({_describe_postal_code(rules)})")
 
 
 def _describe_postal_code(rules: _AddressRules) -> str:
@@ -601,23 +610,18 @@ def _region(raw: dict[str, str | None], errors: dict[str, str], country: _Countr
             continue
         suffix = _subdivision(value, country, prefer_code=prefer_code)
         if suffix is None:
-            errors[field] = f"{_quoted(value)} is not a state or region of {country.name}"
+            errors[field] = f"is not a state or region of {country.name}"
         else:
             found[field] = suffix
     if "state" in found and "stateCode" in found and found["state"] != found["stateCode"]:
-        errors["stateCode"] = (
-            f"{_quoted(raw['stateCode'] or '')} does not match state {_quoted(raw['state'] or '')} "
-            f"({country.alpha_2}-{found['state']})"
-        )
+        errors["stateCode"] = "does not match state: the two name different regions"
         return None
     if not found:
         return None
     field, suffix = next(iter(found.items()))
     if sap_regions(country.alpha_2) and sap_region_code(country.alpha_2, suffix) is None:
-        errors[field] = (
-            f"SAP has no region key for {_quoted(raw[field] or '')} ({country.alpha_2}-{suffix}); "
-            "ask the SAP team to add it to the region customising"
-        )
+        errors[field] = ("is a region SAP has no region key for; ask the SAP team to add it to the region "
+                         "customising")
         return None
     return suffix
 
@@ -636,6 +640,6 @@ def _phone(value: str, country: _Country | None) -> str:
     if number is None or not phonenumbers.is_valid_number(number):
         where = f" for {country.name}" if country else ""
         hint = "" if country else " (start it with + and the country calling code)"
-        raise _Invalid(f"{_quoted(value)} is not a valid phone number{where}{hint}")
+        raise _Invalid(f"is not a valid phone number{where}{hint}")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return f"{e164};ext={number.extension}" if number.extension else e164

@@ -512,7 +512,8 @@ def test_a_long_street_is_abbreviated_before_anything_is_cut():
 
     assert company_data["STREET"] == "1234 North Martin Luther King Blvd."
     assert warnings == (MappingWarning(
-        "street", "street shortened to 35 characters for SAP (STREET): stored '1234 North Martin Luther King Blvd.'"),)
+        "street", "street shortened to 35 characters for SAP (STREET): street types abbreviated and, if still too "
+                  "long, cut after the last whole word that fits"),)
 
 
 def test_german_street_suffixes_are_abbreviated():
@@ -530,7 +531,9 @@ def test_a_street_still_too_long_is_cut_at_the_last_word_that_fits():
     assert company_data["STREET"] == "Bldg. 5, Fl. 3, 1600 Amphitheatre"
     assert len(warnings) == 1
     assert warnings[0].field == "street"
-    assert warnings[0].message.endswith("stored 'Bldg. 5, Fl. 3, 1600 Amphitheatre'")
+    assert warnings[0].message.startswith("street shortened to 35 characters for SAP (STREET)")
+    # The rule, never the value: the warning is kept in the ledger, logged and written to Salesforce.
+    assert "Amphitheatre" not in warnings[0].message and "Bldg" not in warnings[0].message
 
 
 def test_abbreviations_leave_words_that_merely_contain_them_and_existing_dots_alone():
@@ -549,7 +552,7 @@ def test_a_long_city_is_cut_at_the_last_word_boundary_with_a_warning():
 
     assert company_data["CITY"] == "Llanfair Pwllgwyngyll"
     assert warnings == (MappingWarning(
-        "city", "city shortened to 35 characters for SAP (CITY): stored 'Llanfair Pwllgwyngyll'"),)
+        "city", "city shortened to 35 characters for SAP (CITY): cut after the last whole word that fits"),)
 
 
 def test_a_city_of_exactly_35_characters_is_kept():
@@ -653,8 +656,9 @@ def test_shorter_live_street_and_city_are_shortened_with_warnings_naming_the_liv
     company_data = creation.parameters["PI_COMPANYDATA"]
     assert (company_data["STREET"], company_data["CITY"]) == ("Hauptstr. 5", "Frankfurt am")
     assert [warning.message for warning in creation.warnings] == [
-        "street shortened to 20 characters for SAP (STREET): stored 'Hauptstr. 5'",
-        "city shortened to 12 characters for SAP (CITY): stored 'Frankfurt am'",
+        "street shortened to 20 characters for SAP (STREET): street types abbreviated and, if still too long, cut "
+        "after the last whole word that fits",
+        "city shortened to 12 characters for SAP (CITY): cut after the last whole word that fits",
     ]
 
 

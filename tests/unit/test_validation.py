@@ -160,11 +160,9 @@ def test_all_problems_are_reported_at_once_one_per_field():
         "accountId", "name", "city", "postalCode", "state", "phone", "currencyIsoCode", "language",
         "companyCode", "salesOrganization", "distributionChannel", "division", "referenceCustomer",
     }
-    assert errors["accountId"] == (
-        'wrong checksum suffix "AAA"; the 15-character Id 001A000001HZy1T has suffix "IAT"'
-    )
+    assert errors["accountId"] == "has a wrong checksum suffix: its last 3 characters do not belong to its first 15"
     assert errors["name"] == "is required"
-    assert errors["postalCode"].startswith('"1234" is not a valid postal code for Germany (expected 5 digits, e.g.')
+    assert errors["postalCode"].startswith("is not a valid postal code for Germany (expected 5 digits, e.g.")
 
 
 def test_errors_come_in_contract_order():
@@ -331,14 +329,15 @@ def test_country_or_country_code_is_required():
 
 
 def test_country_and_country_code_must_agree():
-    assert errors_of(with_(GERMAN, countryCode="FR"))["country"] == '"Germany" (DE) does not match countryCode "FR"'
+    assert errors_of(with_(GERMAN, countryCode="FR"))["country"] == (
+        "does not match countryCode: the two name different countries")
     assert parse_customer_request(with_(GERMAN, countryCode="DEU")).country_code == "DE"
 
 
 def test_unknown_country_and_non_iso_code():
     assert "is not a country name we know" in errors_of(with_(GERMAN, country="Atlantis"))["country"]
     message = errors_of(with_(GERMAN, country=..., countryCode="UK"))["countryCode"]
-    assert message == '"UK" is not an ISO 3166-1 country code; did you mean GB?'
+    assert message == "is not an ISO 3166-1 country code; did you mean GB?"
 
 
 # --- postal code --------------------------------------------------------------------------------
@@ -385,7 +384,7 @@ def test_invalid_postal_codes(country_code, postal_code):
 
 def test_postal_code_message_is_specific():
     message = errors_of(with_(GERMAN, postalCode="1234"))["postalCode"]
-    assert message == '"1234" is not a valid postal code for Germany (expected 5 digits, e.g. 26133, 53225)'
+    assert message == "is not a valid postal code for Germany (expected 5 digits, e.g. 26133, 53225)"
 
 
 def test_city_and_postal_code_are_required_where_the_country_requires_them_street_never():
@@ -420,7 +419,7 @@ def test_state_and_state_code_must_agree():
 
 
 def test_region_must_belong_to_the_country():
-    assert errors_of(with_(GERMAN, state="California"))["state"] == '"California" is not a state or region of Germany'
+    assert errors_of(with_(GERMAN, state="California"))["state"] == "is not a state or region of Germany"
     assert "is not a state or region of France" in errors_of(
         {"accountId": ACCOUNT_15, "name": "Acme", "city": "Paris", "postalCode": "75008", "countryCode": "FR",
          "state": "Nowhere"})["state"]
@@ -463,7 +462,7 @@ def test_regions_of_countries_where_sap_needs_one(country_code, fields, postal_c
 def test_region_sap_has_no_key_for_is_rejected():
     payload = {"accountId": ACCOUNT_15, "name": "Acme", "city": "Leh", "countryCode": "IN",
                "postalCode": "194101", "state": "Ladakh"}
-    assert errors_of(payload)["state"].startswith('SAP has no region key for "Ladakh" (IN-LA)')
+    assert errors_of(payload)["state"].startswith("is a region SAP has no region key for; ask the SAP team")
 
 
 # --- phone, currency, language, SAP keys -----------------------------------------------------------
@@ -475,7 +474,7 @@ def test_phone_is_parsed_with_the_country_as_default_region():
 
 
 def test_invalid_phone():
-    assert errors_of(with_(GERMAN, phone="12"))["phone"] == '"12" is not a valid phone number for Germany'
+    assert errors_of(with_(GERMAN, phone="12"))["phone"] == "is not a valid phone number for Germany"
     assert "not a valid phone number" in errors_of(with_(GERMAN, phone="call me"))["phone"]
 
 
@@ -495,7 +494,7 @@ def test_language_forms(typed, code):
 
 
 def test_language_without_sap_key_or_not_a_language():
-    assert errors_of(with_(GERMAN, language="sw"))["language"] == 'SAP has no language key for "sw"'
+    assert errors_of(with_(GERMAN, language="sw"))["language"] == "is a language SAP has no language key for"
     assert "not an ISO 639-1 language code" in errors_of(with_(GERMAN, language="xx"))["language"]
     assert "not a language code" in errors_of(with_(GERMAN, language="english please"))["language"]
 

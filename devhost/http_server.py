@@ -14,6 +14,7 @@ import logging
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -423,6 +424,18 @@ def response_for(result: InvocationResult) -> web.Response:
     return web.Response(status=answer.status, body=answer.body, headers=headers)
 
 
+# What a URL path may show in a log line as it is: RFC 3986's unreserved and sub-delims characters, ':',
+# '@', '/' and '%' (an escape the client sent stays an escape).
+_LOG_SAFE_PATH_CHARACTERS = "/%:@!$&'()*+,;=-._~"
+
+
+def loggable_path(request: web.Request) -> str:
+    """The request's path for a log line: as the client sent it (still percent-encoded), with anything else
+    outside printable ASCII escaped too. The decoded path (rel_url.path) turns "%0D%0A" into a line
+    break, which would let a caller write a forged line into the host's log."""
+    return quote(request.rel_url.raw_path, safe=_LOG_SAFE_PATH_CHARACTERS)
+
+
 class HttpTriggerHandler:
     def __init__(self, routes: list[HttpRoute], invoker: Invoker, limits: HttpLimits | None = None) -> None:
         self._routes = routes
@@ -447,7 +460,7 @@ class HttpTriggerHandler:
             body = await read_body(request, self._limits, route.body_limit(self._limits))
         except BodyRefused as refused:
             logger.warning("Functions.%s: %s %s refused (%d): body %s", route.spec.name, request.method,
-                           request.rel_url.path, refused.status, refused.detail)
+                           loggable_path(request), refused.status, refused.detail)
             response = refused.response()
             if refused.status == 408:
                 response.force_close()  # the rest may never come; do not wait for it
@@ -472,7 +485,7 @@ class HttpTriggerHandler:
         except ConnectionError:
             pass
         finally:
-            log_executed(result, f"httpTrigger {request.method} {request.rel_url.path} -> {response.status}")
+            log_executed(result, f"httpTrigger {request.method} {loggable_path(request)} -> {response.status}")
         return response
 
 
@@ -482,5 +495,10 @@ def build_http_app(routes: list[HttpRoute], invoker: Invoker, limits: HttpLimits
     # The handler reads the body itself (read_body, each route's bound); client_max_size only bounds other readers.
     app = web.Application(client_max_size=max([limits.max_body_bytes, *(r.body_limit(limits) for r in routes)]),
                           middlewares=[guard.middleware] if guard is not None else [])
-    app.router.add_route("*", "/{path:.*}", HttpTriggerHandler(routes, invoker, limits).handle)
+    # Every path reaches the handler, whose route table decides (on the raw path): aiohttp matches this
+    # pattern against the decoded path, where "." would miss an encoded line break ("%0A" answered 404
+    # before the function's route was even looked at). Azure's host decodes such a segment and matches it,
+    # as ASP.NET Core routing does with route values: the reading of its routing docs, not verified against
+    # a running Functions host.
+    app.router.add_route("*", r"/{path:[\s\S]*}", HttpTriggerHandler(routes, invoker, limits).handle)
     return app

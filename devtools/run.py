@@ -114,6 +114,10 @@ class RunError(Exception):
     """The run cannot go on; the message says why and what to do."""
 
 
+class DiedWhileStarting(RunError):
+    """A child exited before it was ready: a crash or a kill like any other, for the supervisor."""
+
+
 def _raise_stop(signal_number: int, _frame: FrameType | None) -> None:
     raise StopRequested(signal_number)
 
@@ -374,7 +378,7 @@ def wait_until_healthy(host: HostProcess, url: str, timeout_seconds: float = HEA
     while time.monotonic() < deadline:
         code = host.exit_code()
         if code is not None:
-            raise RunError(f"the functions host exited with code {code} while starting")
+            raise DiedWhileStarting(f"the functions host exited with code {code} while starting")
         if _health_answers(url):
             return
         time.sleep(0.2)
@@ -387,7 +391,7 @@ def wait_until_listening(agent: HostProcess, listening: Callable[[], bool],
     while time.monotonic() < deadline:
         code = agent.exit_code()
         if code is not None:
-            raise RunError(f"the agent exited with code {code} while starting")
+            raise DiedWhileStarting(f"the agent exited with code {code} while starting")
         if listening():
             return
         time.sleep(0.1)
@@ -607,13 +611,17 @@ class _Launcher:
     def child(self) -> HostProcess | None:
         return getattr(self.run, self.kind)
 
-    def start(self) -> None:
+    def start(self, *, restart: bool = False) -> None:
+        """Starts the child and waits until it is ready. A restarted child that dies before it is ready
+        raises DiedWhileStarting without a report: the supervisor counts it as one more death."""
         child = HostProcess(self.command, self.environment, self.project_root, label=self.label).start()
         setattr(self.run, self.kind, child)
         say(f"{PIDS_LINE_PREFIX} {self.pids_line(child)}")
         try:
             self.ready(child)
-        except RunError:
+        except RunError as error:
+            if restart and isinstance(error, DiedWhileStarting):
+                raise
             child.wait_for_output(timeout=0.5)
             say(f"\nerror: the {CHILD_NAMES[self.kind]} did not come up. Last lines of its output:")
             say("\n".join(f"  | {line}" for line in child.tail))
@@ -652,7 +660,12 @@ def _supervise(launchers: Sequence[_Launcher], notes: Mapping[str, str], port: i
             recent.append(now)
             say(f"{RESTART_LINES[launcher.kind]}: it exited on its own ({_describe_exit(code)}). "
                 f"{notes[launcher.kind]}")
-            launcher.start()
+            try:
+                launcher.start(restart=True)
+            except DiedWhileStarting:
+                # Killed (or crashed) while still starting: the next round sees it dead and counts it, so
+                # only the fourth death within the window ends the run, as the README says.
+                continue
             what = (f"the functions answer on http://localhost:{port}" if launcher.kind == "host"
                     else "the agent listens on the hybrid connection")
             say(f"{READY_LINE} again: {what} (restart {len(recent)} of at most {MAX_RESTARTS} within "

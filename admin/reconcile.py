@@ -1,5 +1,6 @@
 """`python -m admin reconcile [--apply]`: Salesforce customers without an SAP number that the sync never
-saw (the flow was off, a run was lost) are queued for creation, exactly once (shared.usecases.reconcile).
+saw (the flow was off, a run was lost) are queued for creation, exactly once, and those it created whose
+number never reached Salesforce get their write-back queued (shared.usecases.reconcile).
 
 A dry run by default; a progress bar (rich) on a terminal while the accounts are read and looked up;
 a summary at the end; exit codes a script can branch on (admin.ExitCode): 0 nothing to do or all
@@ -69,12 +70,21 @@ def summary(report: ReconcileReport, show: int) -> str:
     else:
         lines.append(f"  would be queued: {len(report.queued)}{accounts(report.queued)}"
                      + ("  (dry run: run again with --apply to queue them)" if report.queued else ""))
+    if report.applied:
+        lines.append(f"  write-back queued now (created in SAP, number not yet in Salesforce): "
+                     f"{len(report.writebacks)}{accounts(report.writebacks)}")
+    elif report.writebacks:
+        lines.append(f"  write-back would be queued (created in SAP, number not yet in Salesforce): "
+                     f"{len(report.writebacks)}{accounts(report.writebacks)}  (dry run: run again with --apply)")
     known = sum(len(ids) for ids in report.skipped.values())
     lines.append(f"  already known to the sync, left alone: {known}")
     for action, label in _KNOWN_LABELS.items():
         ids = report.skipped.get(action, [])
         if ids:
             lines.append(f"    {label}: {len(ids)}{accounts(ids)}")
+            if action is ReconcileAction.CREATED_NOT_WRITTEN_BACK and not report.writeback_by_function:
+                lines.append("      (SALESFORCE_WRITEBACK is not function: the flow writes numbers back, or nobody; "
+                             "with SALESFORCE_WRITEBACK=function, --apply queues their write-back)")
     if report.invalid:
         lines.append(f"  not queued, the request would be refused (fix these fields in Salesforce): "
                      f"{len(report.invalid)}")
@@ -88,6 +98,8 @@ def summary(report: ReconcileReport, show: int) -> str:
     if report.applied and report.queued:
         lines.append("The function app's queue trigger creates them; follow with "
                      "`python -m admin list --status queued,pending` or `status ACCOUNT_ID`.")
+    if report.applied and report.writebacks:
+        lines.append("The function app's queue trigger writes the numbers back; `status ACCOUNT_ID` shows writeBack.")
     return "\n".join(lines)
 
 

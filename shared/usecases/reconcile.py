@@ -7,6 +7,14 @@ then, with `apply`, claimed in the ledger as `queued` (conditional insert, owned
 and its create message put on the retry queue; the function app's queue trigger creates it. Without
 `apply` (a dry run) nothing is written and the report says what would be queued.
 
+An account the ledger knows as `created` is one whose number never reached Salesforce (the query asks for
+customers without one): the write-back was off when it was created, gave up, or the number was cleared
+since. With `apply`, and the write-back done by the function (SALESFORCE_WRITEBACK=function), its
+write-back is queued as the sweep queues an abandoned one (shared.usecases.sweep.queue_write_back): the
+entry is first marked `pending` (so the sweep finishes it should the queue refuse, and a `done` entry
+does not make the message skip), then the message is queued and the entry marked `queued`. Writing the
+same number to the same account again is harmless. The write-back never goes near SAP.
+
 Why the retry queue and not a create here: the operations command never talks to SAP, and the queue
 trigger is the one path that already creates with backoff, the duplicate guard and the write-back.
 """
@@ -20,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.mapping import map_customer_request
 from shared.core.models import InvalidCustomerRequest
 from shared.core.reconcile import ReconcileAction, decide_reconcile
@@ -31,6 +39,7 @@ from shared.log import sync_context
 from shared.salesforce.port import CustomerAccounts
 from shared.storage.port import LedgerConflict, RetryQueueUnavailable
 from shared.usecases.services import Services, StorageUnavailable, ledger_call, new_retry_token, release
+from shared.usecases.sweep import queue_write_back
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +62,14 @@ class ReconcileReport:
     # Accounts the flow's request would be refused for (400): the field names only, never values.
     invalid: dict[str, list[str]] = field(default_factory=dict)
     taken_meanwhile: list[str] = field(default_factory=list)  # another request claimed it first
+    # Created accounts whose write-back was queued now, or (dry run) would be; only with the write-back done by
+    # the function: otherwise they stay in `skipped` (CREATED_NOT_WRITTEN_BACK).
+    writebacks: list[str] = field(default_factory=list)
+    writeback_by_function: bool = False
 
     @property
     def found_work(self) -> bool:
-        return bool(self.queued)
+        return bool(self.queued or self.writebacks)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +82,8 @@ class ReconcileReport:
             "knownAccounts": {action.value: ids for action, ids in self.skipped.items()},
             "invalid": self.invalid,
             "takenMeanwhile": self.taken_meanwhile,
+            "writeBacksQueued" if self.applied else "wouldQueueWriteBacks": len(self.writebacks),
+            "writeBackAccounts": self.writebacks,
         }
 
 
@@ -80,7 +95,7 @@ def reconcile_customers(accounts: CustomerAccounts, services: Services, *, apply
 
     The accounts of a page are looked up (and queued) on `workers` threads: each is one or three storage
     round trips of its own, and the ledger's conditional insert keeps them apart."""
-    report = ReconcileReport(applied=apply)
+    report = ReconcileReport(applied=apply, writeback_by_function=services.writeback is not None)
     seen: set[str] = set()
     lock = threading.Lock()
     with ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="reconcile") as pool:
@@ -100,9 +115,10 @@ def reconcile_customers(accounts: CustomerAccounts, services: Services, *, apply
                 report.seen += 1
                 if progress is not None:
                     progress(report.seen, max(report.total, report.seen))
-    for ids in (report.queued, report.taken_meanwhile, *report.skipped.values()):
+    for ids in (report.queued, report.taken_meanwhile, report.writebacks, *report.skipped.values()):
         ids.sort()  # the threads finish in any order; the summary lists in account-id order
-    logger.info("reconcile finished", extra={"applied": apply, "seen": report.seen, "queued": len(report.queued)})
+    logger.info("reconcile finished", extra={"applied": apply, "seen": report.seen, "queued": len(report.queued),
+                                             "writebacks": len(report.writebacks)})
     return report
 
 
@@ -117,7 +133,14 @@ def _account_id(payload: Mapping[str, Any], report: ReconcileReport) -> str | No
 
 def _reconcile_one(account_id: str, payload: Mapping[str, Any], services: Services, apply: bool,
                    report: ReconcileReport, lock: threading.Lock) -> None:
-    decision = decide_reconcile(ledger_call(services.ledger.get, account_id))
+    entry = ledger_call(services.ledger.get, account_id)
+    decision = decide_reconcile(entry)
+    if (decision.action is ReconcileAction.CREATED_NOT_WRITTEN_BACK and services.writeback is not None
+            and entry is not None and entry.customer_number is not None):
+        repaired = _queue_write_back(entry, services) if apply else True
+        with lock:
+            (report.writebacks if repaired else report.taken_meanwhile).append(account_id)
+        return
     if decision.action is not ReconcileAction.ENQUEUE:
         with lock:
             report.skipped.setdefault(decision.action, []).append(account_id)
@@ -133,6 +156,21 @@ def _reconcile_one(account_id: str, payload: Mapping[str, Any], services: Servic
     queued = _claim_and_queue(request.account_id, request.to_payload(), services) if apply else True
     with lock:
         (report.queued if queued else report.taken_meanwhile).append(account_id)
+
+
+def _queue_write_back(entry: LedgerEntry, services: Services) -> bool:
+    """Queue the write-back of a created account's number; False when the entry changed since it was read."""
+    with sync_context(account_id=entry.account_id, tracking_id=entry.tracking_id):
+        if entry.writeback is not WriteBackStatus.PENDING:
+            try:
+                entry = ledger_call(services.ledger.update, entry.evolve(writeback=WriteBackStatus.PENDING,
+                                                                         updated_at=services.clock()))
+            except LedgerConflict:
+                return False
+        queue_write_back(entry, services, "the retry queue is unavailable; the reconcile stopped (the sweep "
+                                          "queues the write-backs it marked pending)")
+        logger.info("reconcile: write-back queued")
+    return True
 
 
 def _claim_and_queue(account_id: str, payload: dict[str, str], services: Services) -> bool:

@@ -86,25 +86,33 @@ def _requeue_writebacks(services: Services, limit: int) -> list[str]:
         if entry.customer_number is None:  # a created entry always has one; never guess
             continue
         with sync_context(account_id=entry.account_id, tracking_id=entry.tracking_id):
-            message = RetryMessage(kind=RetryKind.WRITEBACK, account_id=entry.account_id, tracking_id=entry.tracking_id,
-                                   payload={}, attempt=1, first_seen_at=entry.created_at.isoformat(),
-                                   last_error=entry.last_error, customer_number=entry.customer_number)
-            # An earlier attempt failed (last_error): its own retry may be queued already, and a failed
-            # login repeated quickly can lock the integration user, so this one waits the longest delay.
-            # None failed (the worker died first): now.
-            delay = 0 if entry.last_error is None else services.retry.delay_before(1, patient=True)
-            try:
-                services.retry_queue.enqueue(message, delay)
-            except RetryQueueUnavailable:
-                raise StorageUnavailable("the sweep could not queue its write-backs; it runs again later") from None
-            # Guarded by the ETag the entry was found with: a worker that finished the write-back since then
-            # (DONE, or FAILED) keeps its state, and the message writes the same number once more. Should
-            # storage refuse, the entry stays `pending` and the next sweep queues it again.
-            try:
-                ledger_call(services.ledger.update, entry.evolve(writeback=WriteBackStatus.QUEUED,
-                                                                 updated_at=services.clock()))
-            except LedgerConflict:
-                logger.info("write-back state changed since the sweep found it; left as it is")
+            queue_write_back(entry, services, "the sweep could not queue its write-backs; it runs again later")
             logger.warning("abandoned write-back: queued again")
             queued.append(entry.account_id)
     return queued
+
+
+def queue_write_back(entry: LedgerEntry, services: Services, unavailable: str) -> None:
+    """Queue the write-back of a `created` entry's number (the sweep's, and the reconcile's repair), then mark
+    the entry `queued`. Raises StorageUnavailable(`unavailable`) when the queue refuses; the entry then keeps
+    its write-back state (`pending`: the next sweep queues it again)."""
+    assert entry.customer_number is not None
+    message = RetryMessage(kind=RetryKind.WRITEBACK, account_id=entry.account_id, tracking_id=entry.tracking_id,
+                           payload={}, attempt=1, first_seen_at=entry.created_at.isoformat(),
+                           last_error=entry.last_error, customer_number=entry.customer_number)
+    # An earlier attempt failed (last_error): its own retry may be queued already, and a failed
+    # login repeated quickly can lock the integration user, so this one waits the longest delay.
+    # None failed (the worker died first): now.
+    delay = 0 if entry.last_error is None else services.retry.delay_before(1, patient=True)
+    try:
+        services.retry_queue.enqueue(message, delay)
+    except RetryQueueUnavailable:
+        raise StorageUnavailable(unavailable) from None
+    # Guarded by the ETag the entry was found with: a worker that finished the write-back since then
+    # (DONE, or FAILED) keeps its state, and the message writes the same number once more. Should
+    # storage refuse, the entry stays `pending` and the next sweep queues it again.
+    try:
+        ledger_call(services.ledger.update, entry.evolve(writeback=WriteBackStatus.QUEUED,
+                                                         updated_at=services.clock()))
+    except LedgerConflict:
+        logger.info("write-back state changed since the entry was read; left as it is")

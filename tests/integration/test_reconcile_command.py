@@ -7,6 +7,7 @@ case creates them and the write-back closes the loop: a third run finds nothing 
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -173,3 +174,47 @@ def test_with_the_older_picklist_the_command_queues_both_customer_values_and_not
     assert main(["reconcile", "--apply", "--no-progress"]) == ExitCode.DONE
     assert "queued for creation now: 2" in capsys.readouterr().out
     assert sorted(message.account_id for message in queued_messages(environment)) == sorted([direct, channel])
+
+
+def test_turning_the_write_back_on_later_the_reconcile_writes_back_the_accounts_created_before(
+        environment, salesforce, sap_gateway, sap_system, monkeypatch, capsys):
+    # Issue 22, item 7: created in SAP while nothing wrote numbers back (SALESFORCE_WRITEBACK unset: off).
+    ids = [salesforce.add_account(account_id(number), **customer(number)) for number in range(4)]
+    assert main(["reconcile", "--apply", "--no-progress"]) == ExitCode.DONE
+    from azure.storage.queue import QueueServiceClient
+
+    services = Services(
+        sap=sap_gateway, ledger=ledger(environment),
+        retry_queue=StorageRetryQueue(QueueServiceClient.from_connection_string(environment["AzureWebJobsStorage"]),
+                                      environment["RETRY_QUEUE_NAME"]),
+        organisation=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation,
+        retry=RetrySettings(queue_name=environment["RETRY_QUEUE_NAME"]), stale_claim_after=timedelta(seconds=60))
+    assert [retry_create_customer(m, services) for m in queued_messages(environment)] == [RetryOutcome.CREATED] * 4
+    assert all(not salesforce.account(record_id).get("SAP_Customer_Number__c") for record_id in ids)
+    capsys.readouterr()
+
+    # Still off: the command lists them and says why it does not queue their write-back.
+    assert main(["reconcile", "--apply", "--no-progress"]) == ExitCode.DONE
+    out = capsys.readouterr().out
+    assert "created in SAP, number not yet in Salesforce: 4" in out and "SALESFORCE_WRITEBACK is not function" in out
+
+    monkeypatch.setenv("SALESFORCE_WRITEBACK", "function")
+    assert main(["reconcile", "--no-progress"]) == ExitCode.WORK_FOUND  # a dry run: found, nothing queued
+    assert "write-back would be queued (created in SAP, number not yet in Salesforce): 4" in capsys.readouterr().out
+    assert queued_messages(environment) == []
+
+    assert main(["reconcile", "--apply", "--no-progress"]) == ExitCode.DONE
+    assert "write-back queued now (created in SAP, number not yet in Salesforce): 4" in capsys.readouterr().out
+    messages = queued_messages(environment)
+    assert sorted(m.account_id for m in messages) == sorted(ids) and {m.kind for m in messages} == {RetryKind.WRITEBACK}
+    creates = sap_system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"]
+    # The function app's queue trigger, now writing back through the fake Salesforce.
+    writing = dataclasses.replace(services, writeback=SimpleSalesforceWriteBack(
+        salesforce.salesforce_settings(SalesforceAuth.CLIENT_CREDENTIALS), session=salesforce.session()))
+    assert [retry_create_customer(m, writing) for m in messages] == [RetryOutcome.WRITTEN_BACK] * 4
+    numbers = {c.number for c in sap_system.created_customers()}
+    assert {salesforce.account(record_id)["SAP_Customer_Number__c"] for record_id in ids} == numbers
+    assert sap_system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == creates  # SAP was not called again
+
+    assert main(["reconcile", "--apply", "--no-progress"]) == ExitCode.DONE
+    assert "Salesforce customers without an SAP number: 0 read" in capsys.readouterr().out

@@ -4,6 +4,7 @@ when storage fails half-way. Against the fake Salesforce and Azurite: tests/inte
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 
 from admin import ExitCode
 from admin.reconcile import _progress_bar, exit_code, summary
-from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.reconcile import ReconcileAction, decide_reconcile
 from shared.core.retry_message import RetryKind
 from shared.core.validation import CONTRACT_FIELDS
@@ -28,7 +29,7 @@ from shared.salesforce.port import (
     SalesforceUnavailable,
 )
 from shared.salesforce.simple_salesforce import CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL, SimpleSalesforceAccounts
-from shared.usecases import StorageUnavailable
+from shared.usecases import RetryOutcome, StorageUnavailable, retry_create_customer
 from shared.usecases.reconcile import ReconcileReport, reconcile_customers
 from tests.support.samples import sample
 
@@ -141,13 +142,63 @@ def test_apply_claims_each_account_as_queued_and_queues_its_create(fake_services
     assert reconcile_customers(Accounts([request(1), request(2)]), fake_services, apply=True).queued == []
 
 
-def test_accounts_the_ledger_knows_are_left_alone_and_counted(fake_services):
+def test_accounts_the_ledger_knows_are_left_alone_and_counted_while_the_function_does_not_write_back(
+        fake_services):
+    # With SALESFORCE_WRITEBACK flow or off nothing here can write a number back: a created account is listed.
+    fake_services = dataclasses.replace(fake_services, writeback=None)
     created = reconcile_customers(Accounts([request(1)]), fake_services, apply=True).queued[0]
     stored = fake_services.ledger.get(created)
     fake_services.ledger.update(stored.evolve(status=LedgerStatus.CREATED, customer_number="0000100001"))
-    report = reconcile_customers(Accounts([request(1), request(2)]), fake_services, apply=False)
-    assert report.skipped == {ReconcileAction.CREATED_NOT_WRITTEN_BACK: [created]}
+    fake_services.retry_queue.take_all()
+    report = reconcile_customers(Accounts([request(1), request(2)]), fake_services, apply=True)
+    assert report.skipped == {ReconcileAction.CREATED_NOT_WRITTEN_BACK: [created]} and report.writebacks == []
     assert len(report.queued) == 1 and "created in SAP, number not yet in Salesforce: 1" in summary(report, 10)
+    assert "SALESFORCE_WRITEBACK is not function" in summary(report, 10)
+    assert [m.kind for m in fake_services.retry_queue.take_all()] == [RetryKind.CREATE]
+
+
+def _created(fake_services, number: int, writeback: WriteBackStatus) -> str:
+    """An account the ledger knows as created with this write-back state (e.g. created while it was off)."""
+    account_id = reconcile_customers(Accounts([request(number)]), fake_services, apply=True).queued[0]
+    fake_services.retry_queue.take_all()
+    stored = fake_services.ledger.get(account_id)
+    fake_services.ledger.update(stored.evolve(status=LedgerStatus.CREATED, customer_number=f"{100000 + number:010d}",
+                                              writeback=writeback, retry_token=None, payload=None))
+    return account_id
+
+
+def test_a_dry_run_reports_the_write_backs_it_would_queue_and_queues_none(fake_services):
+    created = _created(fake_services, 1, WriteBackStatus.NOT_NEEDED)
+    report = reconcile_customers(Accounts([request(1)]), fake_services, apply=False)
+    assert report.writebacks == [created] and report.skipped == {} and report.queued == []
+    assert fake_services.retry_queue.queued == []
+    assert fake_services.ledger.get(created).writeback is WriteBackStatus.NOT_NEEDED
+    assert exit_code(report) == ExitCode.WORK_FOUND
+    assert "write-back would be queued (created in SAP, number not yet in Salesforce): 1" in summary(report, 10)
+    assert report.to_json()["wouldQueueWriteBacks"] == 1
+
+
+@pytest.mark.parametrize("state", list(WriteBackStatus))
+def test_apply_queues_the_write_back_of_a_created_account_whatever_its_write_back_state(fake_services, state):
+    # Salesforce lacks the number (that is what the query asks for), whatever the ledger says about it.
+    created = _created(fake_services, 1, state)
+    report = reconcile_customers(Accounts([request(1)]), fake_services, apply=True)
+    assert report.writebacks == [created] and exit_code(report) == ExitCode.DONE
+    [message] = fake_services.retry_queue.take_all()
+    assert message.kind is RetryKind.WRITEBACK and message.customer_number == "0000100001"
+    assert fake_services.ledger.get(created).writeback is WriteBackStatus.QUEUED
+    # The queue trigger's use case then writes it; SAP is not called.
+    assert retry_create_customer(message, fake_services) is RetryOutcome.WRITTEN_BACK
+    assert fake_services.writeback.created[created] == ["0000100001"]
+    assert fake_services.ledger.get(created).writeback is WriteBackStatus.DONE
+
+
+def test_a_write_back_the_queue_refuses_stays_pending_for_the_sweep(fake_services):
+    created = _created(fake_services, 1, WriteBackStatus.NOT_NEEDED)
+    fake_services.retry_queue.available = False
+    with pytest.raises(StorageUnavailable):
+        reconcile_customers(Accounts([request(1)]), fake_services, apply=True)
+    assert fake_services.ledger.get(created).writeback is WriteBackStatus.PENDING
 
 
 def test_an_account_the_flow_would_be_refused_for_is_not_queued_and_named_by_field_only(fake_services):

@@ -4,6 +4,10 @@ The guard holds an account (status needs_review) when an earlier attempt may hav
 customer and it cannot tell which: several matching customers, or a search that failed. Check in
 SAP (XD03 / BAPI_CUSTOMER_GETDETAIL2, the candidates are in `lastError`), then either name the
 customer that is the account's (`--customer`), or say that none is and let it be created (`--create`).
+
+`--customer` refuses (exit 2) a number the ledger holds for another account, and warns for one the guard
+did not name. `--create` rejects the guard's candidates for good: a later search (should the create's
+outcome be unknown again) leaves them out and starts at the resolve.
 """
 
 from __future__ import annotations
@@ -15,7 +19,13 @@ from admin.wiring import operations_services
 from shared.core.ledger import LedgerStatus
 from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
 from shared.settings import Settings
-from shared.usecases import CannotResolve, resolve_needs_review
+from shared.usecases import (
+    CannotResolve,
+    CustomerHeldByAnotherAccount,
+    account_status,
+    named_by_guard,
+    resolve_needs_review,
+)
 
 
 def resolve(settings: Settings, raw_account_id: str, customer_number: str | None, create: bool,
@@ -32,11 +42,20 @@ def resolve(settings: Settings, raw_account_id: str, customer_number: str | None
         print("nothing changed")
         return ExitCode.NOTHING_DONE
     services = operations_services(settings)
+    held = account_status(account_id, services.ledger) if customer_number is not None else None
     try:
         entry = resolve_needs_review(account_id, services, customer_number=customer_number, create=create)
+    except CustomerHeldByAnotherAccount as problem:
+        # Not this account's to take: a wrong number, or a decision on the other account first.
+        print(f"error: --customer: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
     except CannotResolve as problem:
         print(f"error: {problem}", file=sys.stderr)
         return ExitCode.NOTHING_DONE
+    if held is not None and customer_number is not None and not named_by_guard(held, customer_number):
+        print(f"warning: SAP customer {entry.customer_number} was not one of the duplicate guard's candidates "
+              f"for {account_id} ({', '.join(held.review_candidates) or 'see its lastError'}); recorded as "
+              "the operator said", file=sys.stderr)
     if entry.status is LedgerStatus.CREATED:
         print(f"{account_id}: SAP customer {entry.customer_number} recorded (write-back: {entry.writeback.value})")
     else:

@@ -52,6 +52,15 @@ class LedgerEntry:
     adopted: bool = False
     # The request while the entry needs review, so an operator's `resolve --create` can send it again.
     payload: dict[str, str] | None = None
+    # The SAP customers the duplicate guard named when it held the account for review (what `admin resolve
+    # --customer` expects to be given; another number gets a warning).
+    review_candidates: tuple[str, ...] = ()
+    # SAP customers an operator said are not this account's (`admin resolve --create` rejects the review's
+    # candidates): the guard leaves them out of every later search, so they never hold the account again.
+    rejected_customers: tuple[str, ...] = ()
+    # Where the guard's search window starts when not at the account's first sight (created_at): an
+    # operator's `resolve --create` judged everything before it.
+    search_from: datetime | None = None
     # Opaque optimistic-concurrency token (the table's ETag); None for an entry not yet stored.
     etag: str | None = None
 

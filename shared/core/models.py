@@ -92,3 +92,6 @@ class CustomerCreation:
     # Set when an earlier attempt's outcome is unknown (the line broke after the create or commit was
     # sent): the gateway then looks for a customer created since this moment before it creates one.
     search_since: datetime | None = None
+    # SAP customers the search leaves out (customer_key spelling): those the ledger gives to other accounts
+    # and those an operator rejected for this one (shared.core.guard). The gateway cannot see the ledger.
+    excluded_customers: tuple[str, ...] = ()

@@ -132,8 +132,12 @@ def _entry_from_json(account_id: str, data: object) -> LedgerEntry | None:
             value, kind = data[item.name], hints[item.name]
             if isinstance(kind, type) and issubclass(kind, Enum):
                 value = kind(value)
-            elif kind is datetime:
+            elif kind is datetime or (kind == datetime | None and value is not None):
                 value = datetime.fromisoformat(value)
+            elif kind == tuple[str, ...]:  # customer numbers: a JSON list of strings
+                if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                    return None
+                value = tuple(value)
             values[item.name] = value
         entry = LedgerEntry(**values)
     except (ValueError, TypeError):

@@ -53,7 +53,8 @@ class SapGateway(ABC):
     def create_customer(self, creation: CustomerCreation) -> SapCustomerCreated:
         """Create and commit on one session. When `creation.search_since` is set (an earlier attempt's
         outcome is unknown), first look for the customer that attempt may have created: adopt one
-        match, create when there is none, raise SapNeedsReview when it cannot tell."""
+        match, create when there is none, raise SapNeedsReview when it cannot tell. The search leaves out
+        `creation.excluded_customers` (other accounts' customers, or ones an operator rejected)."""
 
     @abstractmethod
     def ping(self) -> None:

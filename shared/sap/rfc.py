@@ -48,6 +48,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from shared import telemetry
+from shared.core.guard import customer_key
 from shared.core.mapping import COMPANY_DATA_FIELDS, COPY_REFERENCE_FIELDS
 from shared.core.models import CustomerCreation
 from shared.core.sap_lengths import utf16_units
@@ -384,6 +385,13 @@ class RfcSapGateway(SapGateway):
                             SELOPT_TAB=[{"TABNAME": "KNA1", "FIELDNAME": column, "FIELDVALUE": name}])
         numbers = self._search_answer(answer)
         if numbers is None:
+            return None
+        # Customers the use case knows are not this account's (the ledger gives them to other accounts, or an
+        # operator rejected them): not candidates. The page check above still counts them: a full page may
+        # hide the earlier create whatever the rows it shows.
+        excluded = {customer_key(number) for number in creation.excluded_customers}
+        numbers = [number for number in numbers if customer_key(number) not in excluded]
+        if not numbers:
             return None
         created_by = {number: self._recent_match_created_by(session, number, company, creation) for number in numbers}
         ours = [number for number, user in created_by.items() if user == self.rfc_user]

@@ -3,7 +3,8 @@ error kind. The relay transport sends these to the on-premise agent and back; th
 (tests/contract/) runs every gateway also through an encode/decode round trip, so nothing the use
 cases rely on is lost on the way.
 
-    {"version": 1, "type": "create", "accountId": "...", "parameters": {...}, "searchSince": "...Z" | null}
+    {"version": 1, "type": "create", "accountId": "...", "parameters": {...}, "searchSince": "...Z" | null,
+        "excludedCustomers": ["0000100001", ...]}
     {"version": 1, "type": "created", "customerNumber": "...", "adopted": false, "messages": [...]}
     {"version": 1, "type": "error", "error": "transient" | "outcome_unknown" | "not_started" | "permanent"
         | "misconfigured" | "driver_missing" | "interface_mismatch" | "rejected" | "needs_review",
@@ -15,6 +16,10 @@ longer be answered within the relay's limit, agent/api.py): nothing was sent to 
 An older app that does not know the kind refuses it as unreadable (for a create: outcome unknown, fail
 closed), never as a success.
 
+"excludedCustomers" (the customers the guard's search leaves out) was added within version 1 and is sent
+only when not empty: an older agent ignores it, and when its guard then adopts an excluded customer the
+app holds the account for review (shared.core.guard: fail closed); an older app never sends it.
+
 A message of another version, or that is not one of these, is refused (WireFormatError), never guessed.
 """
 
@@ -24,6 +29,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from shared.core.guard import customer_key
 from shared.core.models import CustomerCreation
 from shared.sap.errors import (
     SapBusinessRejection,
@@ -90,8 +96,9 @@ def _message(data: Any) -> SapMessage:
 
 
 def encode_create(creation: CustomerCreation) -> str:
+    excluded = {"excludedCustomers": list(creation.excluded_customers)} if creation.excluded_customers else {}
     return _envelope("create", accountId=creation.account_id, parameters=creation.parameters,
-                     searchSince=creation.search_since.isoformat() if creation.search_since else None)
+                     searchSince=creation.search_since.isoformat() if creation.search_since else None, **excluded)
 
 
 def decode_create(text: str | bytes) -> CustomerCreation:
@@ -100,7 +107,11 @@ def decode_create(text: str | bytes) -> CustomerCreation:
         parameters = {str(name): {str(field): str(value) for field, value in dict(structure).items()}
                       for name, structure in dict(data["parameters"]).items()}
         since = datetime.fromisoformat(data["searchSince"]) if data.get("searchSince") else None
-        return CustomerCreation(account_id=str(data["accountId"]), parameters=parameters, search_since=since)
+        excluded = data.get("excludedCustomers", [])
+        if not isinstance(excluded, list) or not all(isinstance(number, str) for number in excluded):
+            raise ValueError("excludedCustomers is a list of customer numbers")
+        return CustomerCreation(account_id=str(data["accountId"]), parameters=parameters, search_since=since,
+                                excluded_customers=tuple(customer_key(number) for number in excluded))
     except (KeyError, TypeError, ValueError) as error:
         raise WireFormatError(f"malformed create command: {error}") from None
 

@@ -48,6 +48,17 @@ class Ledger(ABC):
         """Remove the row if its etag still matches (used to release a claim that never reached SAP)."""
 
     @abstractmethod
+    def hold_customer(self, customer_number: str, account_id: str) -> str:
+        """Record that `account_id` holds SAP customer `customer_number` (the reverse entry), unless another
+        account holds it already (a conditional insert). Returns the holder: `account_id` when it holds the
+        number now (also when it did before), else the other account, which keeps it. Written before the
+        account's result, so a number is never recorded for two accounts (shared.core.guard)."""
+
+    @abstractmethod
+    def holder_of(self, customer_number: str) -> str | None:
+        """The account the reverse entry gives SAP customer `customer_number` to, None when none does."""
+
+    @abstractmethod
     def find(self, statuses: Collection[LedgerStatus], updated_before: datetime | None = None,
              limit: int = 1000, writeback: WriteBackStatus | None = None) -> list[LedgerEntry]:
         """Entries in one of `statuses` (last changed before `updated_before`, and in write-back state

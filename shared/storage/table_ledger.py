@@ -21,6 +21,7 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
+from shared.core.guard import customer_key
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.listing import LedgerPage, ListingQuery
 from shared.settings import Settings
@@ -40,6 +41,20 @@ logger = logging.getLogger(__name__)
 # Each account has exactly one row; the constant row key names it and leaves room for other
 # row kinds per account later (e.g. an audit trail) without a migration.
 ROW_KEY = "ledger"
+# Who holds which SAP customer: one row per customer number (RowKey, customer_key's spelling) in one
+# partition of its own, holding the account id. Its own partition because a number must be unique across
+# accounts and only an insert into one row key can say "no other account has it" (a conditional insert).
+# An entity group transaction with the account's row is impossible (Azure Table transactions need one
+# PartitionKey: "Performing entity group transactions", Microsoft Learn, Table service REST API), so the
+# reverse row is written first and the account's result after it (shared.usecases.attempts, create_in_sap).
+# That order is the safe one: a worker that dies between the two leaves a reverse row for an account whose
+# result is not written yet; it still keeps the number from every other account (the number IS that
+# account's: its create made it or its guard adopted it), and the account's own next attempt (the claim
+# goes stale, so it searches first) finds the number, sees the ledger gives it to the account, and records
+# it. The other order could record a number for an account and then find it held by another.
+# An account id (15/18 alphanumeric characters) never equals this partition key; the listings filter on
+# RowKey "ledger", which no SAP customer number spells (KUNNR is upper case).
+CUSTOMER_PARTITION = "customer-number"
 
 # A string property holds at most 64 KiB (32 K UTF-16 characters); an oversized error text must not
 # turn a ledger write into a failed request.
@@ -105,7 +120,22 @@ def _to_entity(entry: LedgerEntry) -> dict[str, Any]:
         entity["Adopted"] = True
     if entry.payload is not None:
         entity["Payload"] = json.dumps(entry.payload, ensure_ascii=False)
+    if entry.review_candidates:
+        entity["ReviewCandidates"] = json.dumps(list(entry.review_candidates))
+    if entry.rejected_customers:
+        entity["RejectedCustomers"] = json.dumps(list(entry.rejected_customers))
+    if entry.search_from is not None:
+        entity["SearchFrom"] = _utc(entry.search_from)
     return entity
+
+
+def _numbers(text: object) -> tuple[str, ...]:
+    # Written by _to_entity as a JSON list of strings; anything else (a hand edit) reads as none.
+    try:
+        value = json.loads(str(text)) if text else []
+    except ValueError:
+        return ()
+    return tuple(str(item) for item in value) if isinstance(value, list) else ()
 
 
 def _plain_utc(value: datetime) -> datetime:
@@ -131,6 +161,9 @@ def _from_entity(entity: Mapping[str, Any], etag: str | None) -> LedgerEntry:
         outcome_unknown=bool(entity.get("OutcomeUnknown", False)),
         adopted=bool(entity.get("Adopted", False)),
         payload=json.loads(entity["Payload"]) if entity.get("Payload") else None,
+        review_candidates=_numbers(entity.get("ReviewCandidates")),
+        rejected_customers=_numbers(entity.get("RejectedCustomers")),
+        search_from=_plain_utc(entity["SearchFrom"]) if entity.get("SearchFrom") else None,
         etag=etag,
     )
 
@@ -218,6 +251,28 @@ class TableLedger(Ledger):
         except ResourceNotFoundError:
             return None
         return _from_entity(entity, entity.metadata.get("etag"))
+
+    def hold_customer(self, customer_number: str, account_id: str) -> str:
+        key = customer_key(customer_number)
+        row = {"PartitionKey": CUSTOMER_PARTITION, "RowKey": key, "AccountId": account_id}
+        try:
+            self._call(account_id, lambda: self._table.create_entity(row))
+            return account_id
+        except ResourceExistsError:
+            pass
+        holder = self.holder_of(key)
+        if holder is None:
+            # Only a person deletes a reverse row; the next attempt asks again.
+            raise LedgerConflict(f"SAP customer {key}: its reverse entry changed while it was written")
+        return holder
+
+    def holder_of(self, customer_number: str) -> str | None:
+        key = customer_key(customer_number)
+        try:
+            entity = self._call(key, lambda: self._table.get_entity(CUSTOMER_PARTITION, key))
+        except ResourceNotFoundError:
+            return None
+        return str(entity["AccountId"])
 
     def find(self, statuses: Collection[LedgerStatus], updated_before: datetime | None = None,
              limit: int = 1000, writeback: WriteBackStatus | None = None) -> list[LedgerEntry]:

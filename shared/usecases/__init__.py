@@ -20,12 +20,20 @@ from shared.usecases.services import (
     Services,
     StorageUnavailable,
 )
-from shared.usecases.status import CannotResolve, account_status, create_outcome, resolve_needs_review
+from shared.usecases.status import (
+    CannotResolve,
+    CustomerHeldByAnotherAccount,
+    account_status,
+    create_outcome,
+    named_by_guard,
+    resolve_needs_review,
+)
 from shared.usecases.sweep import SweepReport, sweep_abandoned
 
 __all__ = [
     "CannotResolve",
     "CreateResult",
+    "CustomerHeldByAnotherAccount",
     "Outcome",
     "RetryOutcome",
     "SapNotReady",
@@ -37,6 +45,7 @@ __all__ = [
     "create_outcome",
     "list_accounts",
     "listing_json",
+    "named_by_guard",
     "resolve_needs_review",
     "retry_create_customer",
     "sweep_abandoned",

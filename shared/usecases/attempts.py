@@ -7,6 +7,17 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from shared.core.guard import (
+    MAX_GUARD_ROUNDS,
+    Accept,
+    GuardAnswer,
+    GuardCandidates,
+    GuardCustomer,
+    HoldForReview,
+    SearchAgain,
+    customer_key,
+    decide_guard_answer,
+)
 from shared.core.guard_window import guard_search_since
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.models import CustomerCreation, CustomerRequest, MappingWarning
@@ -20,7 +31,7 @@ from shared.sap import (
     SapNeedsReview,
 )
 from shared.telemetry.port import SyncOutcome
-from shared.usecases.services import CreateResult, Outcome, Services, describe, update_quietly
+from shared.usecases.services import CreateResult, Outcome, Services, describe, ledger_call, update_quietly
 from shared.usecases.writeback import write_back_created, write_back_failed
 
 logger = logging.getLogger(__name__)
@@ -40,8 +51,61 @@ def live_lengths(services: Services) -> dict[str, int] | None:
 def with_guard(creation: CustomerCreation, entry: LedgerEntry, services: Services) -> CustomerCreation:
     """The create command for this attempt: searching SAP first when an earlier attempt's outcome is unknown,
     or before every create while SAP_GUARD_SEARCH_SINCE says the ledger may have lost writes."""
-    return replace(creation, search_since=guard_search_since(entry.created_at, entry.outcome_unknown,
-                                                             services.guard_search_since))
+    # After an operator's `resolve --create` the window starts at the resolve (search_from), and the
+    # candidates the operator rejected are left out of the search: the decision is not asked again.
+    return replace(creation, search_since=guard_search_since(entry.search_from or entry.created_at,
+                                                             entry.outcome_unknown, services.guard_search_since),
+                   excluded_customers=tuple(entry.rejected_customers))
+
+
+def create_in_sap(creation: CustomerCreation, entry: LedgerEntry, services: Services) -> SapCustomerCreated:
+    """The gateway's create, its answer judged against the ledger (shared.core.guard), and the customer held
+    for the account in the ledger (the reverse entry) before the caller records the result.
+
+    A customer the ledger gives to another account is never the answer: the guard searches again without it
+    (and creates when nothing of this account's is left), or the account is held for review. Raises what the
+    gateway raises, SapNeedsReview when the guard cannot decide, StorageUnavailable when the ledger cannot be
+    asked (SAP may then hold the customer: the claim stays, and the next attempt searches first)."""
+    account_id = entry.account_id
+    excluded = tuple(creation.excluded_customers)
+    for _ in range(MAX_GUARD_ROUNDS):
+        review: SapNeedsReview | None = None
+        created: SapCustomerCreated | None = None
+        try:
+            created = services.sap.create_customer(replace(creation, excluded_customers=excluded))
+            answer: GuardAnswer = GuardCustomer(created.customer_number, created.adopted)
+            holders: dict[str, str | None] = {}
+        except SapNeedsReview as raised:
+            review, answer = raised, GuardCandidates(raised.candidates)
+            holders = {customer_key(number): ledger_call(services.ledger.holder_of, number)
+                       for number in raised.candidates}
+        decision = decide_guard_answer(account_id, answer, holders, excluded)
+        if isinstance(decision, Accept):
+            holder = ledger_call(services.ledger.hold_customer, decision.number, account_id)
+            if holder == account_id:
+                if created is None:  # the ledger remembered it: an earlier attempt of this account held it
+                    logger.warning("duplicate guard: the ledger holds SAP customer %s for this account",
+                                   decision.number, extra={"customer_number": decision.number})
+                    return SapCustomerCreated(decision.number, adopted=True)
+                return created
+            # Another account's guard adopted this number between our search (or create) and now: it keeps it.
+            decision = decide_guard_answer(account_id, answer, {decision.number: holder}, excluded)
+        if isinstance(decision, SearchAgain):
+            logger.warning("duplicate guard: SAP customer(s) held by other accounts left out; searching again",
+                           extra={"excluded": len(decision.excluded), "created_now": created is not None
+                                  and not created.adopted})
+            excluded = decision.excluded
+            continue
+        assert isinstance(decision, HoldForReview)
+        if review is not None and set(decision.candidates) == {customer_key(c) for c in review.candidates}:
+            raise review
+        detail = review.detail if review is not None else decision.reason
+        left_out = len(excluded) - len(creation.excluded_customers)
+        if left_out:
+            detail += f" (left out: {left_out} SAP customer(s) the ledger gives to other accounts)"
+        raise SapNeedsReview(detail, decision.candidates)
+    raise SapNeedsReview(f"the duplicate guard found other accounts' customers {MAX_GUARD_ROUNDS} times in a row; "
+                         "an operator decides")
 
 
 def record_created(entry: LedgerEntry, created: SapCustomerCreated, services: Services,
@@ -54,7 +118,8 @@ def record_created(entry: LedgerEntry, created: SapCustomerCreated, services: Se
     stored = update_quietly(entry.evolve(status=LedgerStatus.CREATED, customer_number=created.customer_number,
                                           attempts=entry.attempts + 1, last_error=None, error_kind=None,
                                           writeback=writeback, outcome_unknown=False, adopted=created.adopted,
-                                          payload=None, updated_at=services.clock()), services)
+                                          payload=None, review_candidates=(), updated_at=services.clock()),
+                            services)
     if services.writeback is not None:
         writeback = write_back_created(stored, created.customer_number, services, attempt=0)
     outcome = Outcome.ALREADY_EXISTS if created.adopted and first_attempt else Outcome.CREATED
@@ -99,6 +164,7 @@ def record_needs_review(entry: LedgerEntry, request: CustomerRequest, review: Sa
     detail = describe(review)
     update_quietly(entry.evolve(status=LedgerStatus.NEEDS_REVIEW, attempts=entry.attempts + 1, last_error=detail,
                                  error_kind=review.kind, retry_token=None, payload=request.to_payload(),
+                                 review_candidates=tuple(customer_key(number) for number in review.candidates),
                                  updated_at=services.clock()), services)
     return CreateResult(Outcome.NEEDS_REVIEW, entry.account_id, entry.tracking_id, error=detail)
 

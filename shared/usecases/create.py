@@ -27,6 +27,7 @@ from shared.sap import (
 from shared.storage.port import LedgerConflict, RetryQueueUnavailable
 from shared.telemetry.port import SyncOutcome
 from shared.usecases.attempts import (
+    create_in_sap,
     live_lengths,
     record_created,
     record_needs_review,
@@ -81,7 +82,7 @@ def create_customer(request: CustomerRequest, services: Services) -> CreateResul
             logger.debug("create started", extra={"attempt": entry.attempts + 1,
                                                    "search_first": creation.search_since is not None})
             try:
-                created = services.sap.create_customer(creation)
+                created = create_in_sap(creation, entry, services)
             except SapBusinessRejection as rejection:
                 return record_rejection(entry, request, rejection, services, warnings=creation.warnings)
             except SapNeedsReview as review:

@@ -22,6 +22,7 @@ from shared.sap import (
 from shared.storage.port import LedgerConflict
 from shared.telemetry.port import SyncOutcome
 from shared.usecases.attempts import (
+    create_in_sap,
     live_lengths,
     record_created,
     record_needs_review,
@@ -81,7 +82,7 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
     if not isinstance(claimed, LedgerEntry):
         return RetryOutcome.SKIPPED
     try:
-        created = services.sap.create_customer(with_guard(mapped, claimed, services))
+        created = create_in_sap(with_guard(mapped, claimed, services), claimed, services)
     except SapBusinessRejection as rejection:
         record_rejection(claimed, request, rejection, services)
         return RetryOutcome.REJECTED

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from shared.core.guard import customer_key
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.log import sync_context
@@ -31,13 +32,30 @@ class CannotResolve(Exception):
     """The account is not in a state an operator's resolve applies to (message says why)."""
 
 
+class CustomerHeldByAnotherAccount(CannotResolve):
+    """The SAP customer the operator named is the ledger's for another account: one customer never serves two
+    accounts (the operator checks the other account, `admin status`, before anything changes)."""
+
+
+def named_by_guard(entry: LedgerEntry, customer_number: str) -> bool:
+    """Whether the duplicate guard named this customer when it held the account (its candidates; an entry held
+    before they were recorded names them only in lastError)."""
+    number = customer_key(customer_number)
+    if entry.review_candidates:
+        return number in entry.review_candidates
+    return bool(entry.last_error) and number.lstrip("0") in (entry.last_error or "")
+
+
 def resolve_needs_review(account_id: str, services: Services, *, customer_number: str | None = None,
                          create: bool = False) -> LedgerEntry:
     """An operator's decision on an account held for review.
 
     `customer_number`: this SAP customer is the account's (the operator checked it in SAP); the
-    ledger records it as adopted and the number is written back. `create`: no earlier attempt
-    created one; the held request is queued and created without searching again.
+    ledger records it as adopted and the number is written back, unless the ledger holds it for another
+    account (CustomerHeldByAnotherAccount). `create`: no earlier attempt created one; the held request is
+    queued and created without searching. Should that create's outcome be unknown again, the next search
+    starts at this resolve and leaves out the candidates the operator rejected (search_from,
+    rejected_customers): the operator's decision is not asked again.
     """
     if (customer_number is None) == (not create):
         raise ValueError("give either customer_number or create=True")
@@ -48,10 +66,14 @@ def resolve_needs_review(account_id: str, services: Services, *, customer_number
         raise CannotResolve(f"{account_id} is {entry.status.value}; only needs_review accounts are resolved")
     with sync_context(account_id=account_id, tracking_id=entry.tracking_id):
         if customer_number is not None:
-            number = customer_number.strip()
-            number = number.zfill(10) if number.isdigit() else number
+            number = customer_key(customer_number)
             if not number or len(number) > 10:
                 raise CannotResolve(f"'{customer_number}' is not an SAP customer number (at most 10 characters)")
+            holder = ledger_call(services.ledger.hold_customer, number, account_id)
+            if holder != account_id:
+                raise CustomerHeldByAnotherAccount(
+                    f"SAP customer {number} is the ledger's for account {holder}, not {account_id}; nothing "
+                    f"changed (check it with: python -m admin status {holder})")
             logger.warning("operator resolved the account to an existing SAP customer",
                            extra={"customer_number": number})
             created = SapCustomerCreated(number, adopted=True)
@@ -69,9 +91,12 @@ def resolve_needs_review(account_id: str, services: Services, *, customer_number
             raise StorageUnavailable("the create could not be queued; nothing changed") from None
         logger.warning("operator resolved the account: create without searching")
         # The operator vouches that no earlier attempt created a customer: no search before this create.
+        now = services.clock()
+        rejected = tuple(sorted({*entry.rejected_customers, *entry.review_candidates}))
         return ledger_call(services.ledger.update, entry.evolve(
             status=LedgerStatus.QUEUED, retry_token=message.retry_token, outcome_unknown=False,
-            last_error="operator chose to create", error_kind=None, updated_at=services.clock()))
+            last_error="operator chose to create", error_kind=None, updated_at=now,
+            rejected_customers=rejected, review_candidates=(), search_from=now))
 
 
 def account_status(account_id: str, ledger: Ledger) -> LedgerEntry | None:

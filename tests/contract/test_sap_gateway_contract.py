@@ -207,3 +207,26 @@ def test_a_search_that_fills_its_page_is_needs_review_and_creates_nothing(gatewa
     assert set(raised.value.candidates) == {created.customer_number, *others}
     assert len(system.created_customers()) == 6
     assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 1
+
+
+def test_a_search_leaves_out_the_excluded_customers_and_creates_when_nothing_else_matches(gateway, system):
+    first = creation()
+    other_accounts = gateway.create_customer(first)  # alike in every field: another account's, say the ledger
+
+    created = gateway.create_customer(dataclasses.replace(
+        first, search_since=datetime.now(UTC), excluded_customers=(other_accounts.customer_number,)))
+
+    assert not created.adopted and created.customer_number != other_accounts.customer_number
+    assert len(system.created_customers()) == 2
+
+
+def test_excluding_one_of_two_plausible_matches_adopts_the_other(gateway, system):
+    first = creation()
+    created = gateway.create_customer(first)
+    system.add_customer(dataclasses.replace(system.customer(created.customer_number), number="0000199999"))
+
+    adopted = gateway.create_customer(dataclasses.replace(first, search_since=datetime.now(UTC),
+                                                          excluded_customers=("0000199999",)))
+
+    assert adopted.adopted and adopted.customer_number == created.customer_number
+    assert len(system.created_customers()) == 2

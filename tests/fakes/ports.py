@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from shared.core.guard import customer_key
 from shared.core.ledger import LedgerEntry
 from shared.core.listing import LedgerPage, ListingQuery
 from shared.core.retry_message import RetryMessage
@@ -27,6 +28,7 @@ _TOKEN_PREFIX = "m1."
 class InMemoryLedger(Ledger):
     def __init__(self) -> None:
         self._rows: dict[str, LedgerEntry] = {}
+        self.holders: dict[str, str] = {}  # the reverse entries: customer_key(number) -> account
         self._etags = itertools.count(1)
         self._lock = threading.Lock()
         self.available = True
@@ -58,6 +60,16 @@ class InMemoryLedger(Ledger):
             stored = entry.evolve(etag=str(next(self._etags)))
             self._rows[entry.account_id] = stored
             return stored
+
+    def hold_customer(self, customer_number: str, account_id: str) -> str:
+        self._check()
+        with self._lock:
+            return self.holders.setdefault(customer_key(customer_number), account_id)
+
+    def holder_of(self, customer_number: str) -> str | None:
+        self._check()
+        with self._lock:
+            return self.holders.get(customer_key(customer_number))
 
     def find(self, statuses, updated_before=None, limit: int = 1000, writeback=None) -> list[LedgerEntry]:
         self._check()

@@ -435,6 +435,8 @@ def test_every_ledger_and_retry_queue_call_raises_its_unavailable_error_while_az
         "claim": lambda: ledger.claim(_entry(new_account()["accountId"])),
         "update": lambda: ledger.update(stored.evolve(status=LedgerStatus.CREATED)),
         "delete": lambda: ledger.delete(stored),
+        "hold_customer": lambda: ledger.hold_customer("0000100001", stored.account_id),
+        "holder_of": lambda: ledger.holder_of("0000100001"),
         "find": lambda: ledger.find([LedgerStatus.PENDING]),
         "list_entries": lambda: ledger.list_entries(ListingQuery()),
         "probe": ledger.probe,

@@ -76,6 +76,8 @@ def test_round_trip_of_every_field(ledger):
         last_error="SAP unreachable: RFC_COMMUNICATION_FAILURE", writeback=WriteBackStatus.QUEUED,
         updated_at=later, retry_token="5f0c2d", error_kind="outcome_unknown", outcome_unknown=True, adopted=True,
         payload={"accountId": ACCOUNT_ID, "name": "Müller & Söhne 🙂", "countryCode": "DE"},
+        review_candidates=("0000012345", "0000012346"), rejected_customers=("0000012300",),
+        search_from=later,
     )
     # Every field is set, none to its default, so a field the table drops or garbles fails below.
     assert [f.name for f in dataclasses.fields(LedgerEntry) if getattr(changed, f.name) == f.default] == []

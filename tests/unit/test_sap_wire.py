@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -109,3 +110,24 @@ def test_anything_that_is_not_a_version_1_message_is_refused(text):
         wire.decode_create(text)
     with pytest.raises(wire.WireFormatError):
         wire.decode_result(text)
+
+
+def test_the_customers_a_search_leaves_out_round_trip_and_are_absent_when_there_are_none():
+    creation = CustomerCreation(account_id="001Dn00000TwinAIAA", parameters={"PI_COMPANYDATA": {"NAME": "X"}},
+                                search_since=datetime(2024, 5, 1, tzinfo=UTC),
+                                excluded_customers=("0000100001", "0000100002"))
+
+    assert wire.decode_create(wire.encode_create(creation)) == creation
+    # Sent only when there are some: a command without them is exactly what an older app sends.
+    plain = dataclasses.replace(creation, excluded_customers=())
+    assert "excludedCustomers" not in json.loads(wire.encode_create(plain))
+    assert wire.decode_create(wire.encode_create(plain)).excluded_customers == ()
+
+
+@pytest.mark.parametrize("excluded", ["0000100001", [1, 2], {"a": "b"}])
+def test_a_create_whose_excluded_customers_are_not_a_list_of_numbers_is_refused(excluded):
+    data = json.loads(wire.encode_create(CustomerCreation(account_id="001Dn00000TwinAIAA", parameters={})))
+    data["excludedCustomers"] = excluded
+
+    with pytest.raises(wire.WireFormatError, match="excludedCustomers"):
+        wire.decode_create(json.dumps(data))

@@ -56,7 +56,9 @@ class Ledger(ABC):
 
     @abstractmethod
     def holder_of(self, customer_number: str) -> str | None:
-        """The account the reverse entry gives SAP customer `customer_number` to, None when none does."""
+        """The account the reverse entry gives SAP customer `customer_number` to; without one, an account whose
+        entry records the number (written before reverse entries existed: its reverse entry is back-filled);
+        None when no account has it."""
 
     @abstractmethod
     def find(self, statuses: Collection[LedgerStatus], updated_before: datetime | None = None,

@@ -255,24 +255,44 @@ class TableLedger(Ledger):
     def hold_customer(self, customer_number: str, account_id: str) -> str:
         key = customer_key(customer_number)
         row = {"PartitionKey": CUSTOMER_PARTITION, "RowKey": key, "AccountId": account_id}
-        try:
-            self._call(account_id, lambda: self._table.create_entity(row))
-            return account_id
-        except ResourceExistsError:
-            pass
-        holder = self.holder_of(key)
-        if holder is None:
-            # Only a person deletes a reverse row; the next attempt asks again.
-            raise LedgerConflict(f"SAP customer {key}: its reverse entry changed while it was written")
-        return holder
+        for _ in range(2):
+            try:
+                self._call(account_id, lambda: self._table.create_entity(row))
+                return account_id
+            except ResourceExistsError:
+                pass
+            holder = self._reverse_holder(key)
+            if holder is not None:
+                return holder
+            # The row went away between the insert and the read (only a person deletes one): insert again.
+        raise LedgerUnavailable(f"SAP customer {key}: its reverse entry kept changing while it was written")
 
     def holder_of(self, customer_number: str) -> str | None:
         key = customer_key(customer_number)
+        holder = self._reverse_holder(key)
+        if holder is not None:
+            return holder
+        # An account created before reverse entries existed records its number only in its own row. Asked only
+        # for a number the guard met that no reverse entry names (its adoptions and candidates: rare, after an
+        # unknown outcome), so the scan this costs is rare too; what it finds is back-filled.
+        recorded = self._accounts_recording(key)
+        return self.hold_customer(key, recorded[0]) if recorded else None
+
+    def _reverse_holder(self, key: str) -> str | None:
         try:
             entity = self._call(key, lambda: self._table.get_entity(CUSTOMER_PARTITION, key))
         except ResourceNotFoundError:
             return None
         return str(entity["AccountId"])
+
+    def _accounts_recording(self, key: str) -> list[str]:
+        query = f"RowKey eq '{ROW_KEY}' and CustomerNumber eq @number"
+
+        def scan() -> list[str]:
+            entities = self._table.query_entities(query, parameters={"number": key}, select=["PartitionKey"])
+            return sorted(str(entity["PartitionKey"]) for entity in entities)
+
+        return self._call(key, scan)
 
     def find(self, statuses: Collection[LedgerStatus], updated_before: datetime | None = None,
              limit: int = 1000, writeback: WriteBackStatus | None = None) -> list[LedgerEntry]:

@@ -74,7 +74,11 @@ def create_in_sap(creation: CustomerCreation, entry: LedgerEntry, services: Serv
         try:
             created = services.sap.create_customer(replace(creation, excluded_customers=excluded))
             answer: GuardAnswer = GuardCustomer(created.customer_number, created.adopted)
-            holders: dict[str, str | None] = {}
+            # An adopted customer is asked for first: an account created before reverse entries existed holds
+            # its number only in its own entry (holder_of finds it), which the conditional insert cannot see.
+            # A number created now is new: the insert alone tells.
+            holders: dict[str, str | None] = {customer_key(created.customer_number): ledger_call(
+                services.ledger.holder_of, created.customer_number)} if created.adopted else {}
         except SapNeedsReview as raised:
             review, answer = raised, GuardCandidates(raised.candidates)
             holders = {customer_key(number): ledger_call(services.ledger.holder_of, number)

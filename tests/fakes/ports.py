@@ -68,8 +68,13 @@ class InMemoryLedger(Ledger):
 
     def holder_of(self, customer_number: str) -> str | None:
         self._check()
+        key = customer_key(customer_number)
         with self._lock:
-            return self.holders.get(customer_key(customer_number))
+            if key not in self.holders:  # like the table: an entry from before reverse entries, back-filled
+                recorded = sorted(row.account_id for row in self._rows.values() if row.customer_number == key)
+                if recorded:
+                    self.holders[key] = recorded[0]
+            return self.holders.get(key)
 
     def find(self, statuses, updated_before=None, limit: int = 1000, writeback=None) -> list[LedgerEntry]:
         self._check()

@@ -112,3 +112,12 @@ def test_admin_resolve_customer_of_a_named_candidate_says_nothing_more(admin_led
     assert "warning" not in capsys.readouterr().err
     assert admin_ledger.get(ACCOUNT_A).customer_number == "0000100002"
     assert admin_ledger.holder_of("0000100002") == ACCOUNT_A
+
+
+def test_an_account_created_before_reverse_entries_is_found_by_its_number_and_back_filled(ledger):
+    stored = ledger.claim(held_for_review(ACCOUNT_B))
+    ledger.update(stored.evolve(status=LedgerStatus.CREATED, customer_number="0000100004", review_candidates=()))
+
+    assert ledger.holder_of("100004") == ACCOUNT_B  # from its entry alone
+    assert ledger.hold_customer("0000100004", ACCOUNT_A) == ACCOUNT_B  # the row is written now: B keeps it
+    assert ledger.holder_of("0000100005") is None

@@ -176,3 +176,16 @@ def test_resolve_customer_holds_the_number_for_the_account_and_tells_whether_the
 
     assert resolved.status is LedgerStatus.CREATED and resolved.customer_number == first.number
     assert fake_services.ledger.holder_of(first.number) == request.account_id
+
+
+def test_a_twin_never_adopts_the_customer_of_an_account_created_before_reverse_entries(fake_services, sap_system):
+    a, b = twin(TWIN_A), twin(TWIN_B)
+    sap_system.faults.arm("communication_after_bapi")
+    assert create_customer(a, fake_services).outcome is Outcome.QUEUED
+    created_b = create_customer(b, fake_services)
+    fake_services.ledger.holders.clear()  # B was created by a version that wrote no reverse entry
+
+    assert drain(fake_services) == [RetryOutcome.CREATED]
+
+    assert fake_services.ledger.get(a.account_id).customer_number != created_b.customer_number
+    assert fake_services.ledger.holder_of(created_b.customer_number) == b.account_id

@@ -196,9 +196,10 @@ def display_path(path: Path, root: Path = PROJECT_ROOT) -> str:
         return str(path)
 
 
-def admin_environment(environment: Mapping[str, str]) -> str:
-    """The `export` line that gives `python -m admin` the storage this run uses (README, Operations)."""
-    assignments = [f"{name}={shlex.quote(environment[name])}" for name in ADMIN_SETTINGS if environment.get(name)]
+def admin_environment(environment: Mapping[str, str], names: Sequence[str] = ADMIN_SETTINGS) -> str:
+    """The `export` line that gives `python -m admin` the storage this run uses (README, Operations), and
+    with a fake Salesforce its SALESFORCE_* settings too (made up per run), which `reconcile` needs."""
+    assignments = [f"{name}={shlex.quote(environment[name])}" for name in names if environment.get(name)]
     return "export " + " ".join(assignments)
 
 
@@ -414,14 +415,18 @@ def sample_accounts(samples_dir: Path) -> list[dict[str, object]]:
 
 def start_fake_salesforce(samples_dir: Path) -> tuple[FakeSalesforce, list[str], dict[str, str]]:
     """The fake (started), the 18-character Ids seeded from the samples, and the settings that reach it."""
-    from devtools.fake_salesforce import FakeSalesforce
+    from devtools.fake_salesforce import ORGANIZATION_ID, FakeSalesforce
+    from devtools.outbound_messages import account_fields_of
 
     fake = FakeSalesforce().start()
     seeded = []
     for payload in sample_accounts(samples_dir):
+        # The account as Salesforce holds it (name, billing address, phone, sales area; Type Customer), so
+        # that `admin reconcile` reads what the flow would send, as the push path's message carries it.
+        fields = account_fields_of({key: str(value) for key, value in payload.items() if value is not None})
+        fields = {name: value for name, value in fields.items() if name not in ("Id", "LastModifiedDate")}
         try:
-            seeded.append(fake.add_account(str(payload["accountId"]), Name=str(payload.get("name") or ""),
-                                           Type="Customer"))
+            seeded.append(fake.add_account(str(payload["accountId"]), **fields))
         except ValueError:
             continue  # an Id with a wrong checksum suffix: nothing Salesforce could hold
     settings = {
@@ -433,11 +438,17 @@ def start_fake_salesforce(samples_dir: Path) -> tuple[FakeSalesforce, list[str],
         "SALESFORCE_CLIENT_SECRET": fake.credentials.client_secret,
         # The fake's certificate comes from its own CA; only the Salesforce adapter trusts it.
         "SALESFORCE_CA_BUNDLE": fake.ca_path,
+        # The fake org's Id: the push path accepts outbound messages of this org (unset, it answers every
+        # message 503, as for an app whose org is not configured).
+        "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID,
     }
     return fake, seeded, settings
 
 
-def fake_salesforce_help(settings: Mapping[str, str], account_id: str) -> str:
+PUSH_SAMPLE = "us-account.json"  # a seeded account the create example above does not use
+
+
+def fake_salesforce_help(settings: Mapping[str, str], account_id: str, port: int) -> str:
     base_url = settings["SALESFORCE_INSTANCE_URL"]
     ca = shlex.quote(settings["SALESFORCE_CA_BUNDLE"])
     token_command = (
@@ -450,6 +461,12 @@ def fake_salesforce_help(settings: Mapping[str, str], account_id: str) -> str:
         f"  TOKEN=$({token_command})",
         f"  curl -s --cacert {ca} -H \"Authorization: Bearer $TOKEN\" "
         f"{base_url}/services/data/v61.0/sobjects/Account/{account_id}",
+        f"The push path accepts the fake org's outbound messages (SALESFORCE_ORGANIZATION_ID="
+        f"{settings['SALESFORCE_ORGANIZATION_ID']}); send the one Salesforce would for {SAMPLES_DIR}/{PUSH_SAMPLE} "
+        "(Ack true, then the queue trigger creates it and writes the number back):",
+        f"  .venv/bin/python -m devtools.outbound_messages {SAMPLES_DIR}/{PUSH_SAMPLE} | curl -s -X POST "
+        f"http://localhost:{port}/api/salesforce/outbound-messages -H 'Content-Type: text/xml; charset=utf-8' "
+        "-H 'SOAPAction: \"\"' --data-binary @-",
     ])
 
 
@@ -465,7 +482,7 @@ def _faults_line(environment: Mapping[str, str]) -> str | None:
 
 
 def ready_banner(port: int, environment: Mapping[str, str], samples_dir: Path,
-                 storage_lines: Sequence[str] = ()) -> str:
+                 storage_lines: Sequence[str] = (), admin_settings: Sequence[str] = ADMIN_SETTINGS) -> str:
     base_url = f"http://localhost:{port}"
     german = samples_dir / "german-account.json"
     try:
@@ -489,8 +506,10 @@ def ready_banner(port: int, environment: Mapping[str, str], samples_dir: Path,
         "  # what the ledger knows about the account",
         f"  curl -s {base_url}/api/customers/{status_id}",
         "Operations commands (README, Operations) read this run's storage with these settings; in another terminal:",
-        f"  {admin_environment(environment)}",
+        f"  {admin_environment(environment, admin_settings)}",
         f"  .venv/bin/python -m admin status {status_id}",
+        *(["  .venv/bin/python -m admin reconcile   # dry run: the fake Salesforce's customers the sync never saw"]
+          if "SALESFORCE_AUTH" in admin_settings else []),
         "Ctrl-C stops everything this command started.",
         "",
     ])
@@ -744,9 +763,11 @@ def _serve(arguments: argparse.Namespace, run: Run, project_root: Path) -> int:
                              "longer read; delete it, or scripts/run --fresh.")
 
     fake_account_id = None
+    admin_settings: tuple[str, ...] = ADMIN_SETTINGS
     if arguments.salesforce == "fake":
         run.fake_salesforce, seeded, salesforce_settings = start_fake_salesforce(project_root / SAMPLES_DIR)
         options.update(salesforce_settings)
+        admin_settings += tuple(salesforce_settings)
         fake_account_id = seeded[0] if seeded else None
 
     if func_executable is not None:
@@ -795,9 +816,9 @@ def _serve(arguments: argparse.Namespace, run: Run, project_root: Path) -> int:
     host_launcher.start()
     launchers.append(host_launcher)
 
-    say(ready_banner(arguments.port, environment, project_root / SAMPLES_DIR, storage_lines))
+    say(ready_banner(arguments.port, environment, project_root / SAMPLES_DIR, storage_lines, admin_settings))
     if fake_account_id is not None:
-        say(fake_salesforce_help(options, fake_account_id) + "\n")
+        say(fake_salesforce_help(options, fake_account_id, arguments.port) + "\n")
 
     if endpoints is None:
         notes["host"] = "Storage is not local; the restarted host's queue trigger finishes the queued retries."

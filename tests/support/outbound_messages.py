@@ -1,81 +1,28 @@
-"""Salesforce outbound messages as Salesforce sends them, for the push path's tests and benchmark.
-
-The envelope follows Salesforce's outbound messaging WSDL and the captured request that Microsoft's
-Salesforce receiver tests with (aspnet/WebHooks, test/.../RequestBodies/Salesforce.xml): prefixes
-soapenv/xsi on the envelope, the outbound namespace as the default on `notifications`, and the
-sObject's own `xmlns:sf` declaration on every `sObject`.
-"""
+"""Salesforce outbound messages as Salesforce sends them, for the push path's tests and benchmark: the
+builder is devtools/outbound_messages.py (also the command a newcomer tries the push path with); here
+the organisations the tests configure, and messages from the tests' org by default."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
-from xml.sax.saxutils import escape, quoteattr
 
-from devtools.fake_salesforce import salesforce_id18
-from shared.core import account_fields
+from devtools.outbound_messages import (
+    ACTION_ID,
+    account_fields_of,
+    notification_id,
+    salesforce_datetime,
+    soap_headers,
+)
+from devtools.outbound_messages import outbound_message as _outbound_message
+
+__all__ = ["ACTION_ID", "ORGANIZATION_ID", "OTHER_ORGANIZATION_ID", "account_fields_of", "notification_id",
+           "outbound_message", "salesforce_datetime", "soap_headers"]
 
 ORGANIZATION_ID = "00D5g000004XyZ1EAK"  # the org the tests configure (SALESFORCE_ORGANIZATION_ID)
 OTHER_ORGANIZATION_ID = "00D7Q000009AbCdUAK"
-ACTION_ID = salesforce_id18("04k5g000000Ab1C")
-_NOTIFICATION_IDS = itertools.count(1)
-
-_PROPERTY_FIELD = {prop: name for name, prop in account_fields.REQUEST_PROPERTY_OF_FIELD.items()}
-
-
-def notification_id() -> str:
-    """A fresh 18-character Notification Id (key prefix 04l, as Salesforce's)."""
-    return salesforce_id18(f"04l5g{next(_NOTIFICATION_IDS):010d}")
-
-
-def salesforce_datetime(moment: datetime) -> str:
-    """xsd:dateTime as Salesforce writes it: milliseconds and Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def account_fields_of(payload: Mapping[str, str], *, modified_at: datetime | None = None,
-                      **fields: str | None) -> dict[str, str | None]:
-    """The Account fields (API names) behind a CreateSAPCustomer payload, as a new customer's: Type
-    Customer, no SAP number, no sync status. Properties with no Account field (currencyIsoCode,
-    language, countryCode, stateCode) are dropped: the outbound message carries only Account fields."""
-    result: dict[str, str | None] = {_PROPERTY_FIELD[prop]: value for prop, value in payload.items()
-                                     if prop in _PROPERTY_FIELD}
-    if "country" not in payload and "countryCode" in payload:
-        result["BillingCountry"] = payload["countryCode"]
-    if "state" not in payload and "stateCode" in payload:
-        result["BillingState"] = payload["stateCode"]
-    result[account_fields.TYPE_FIELD] = account_fields.CUSTOMER_TYPE
-    result[account_fields.LAST_MODIFIED_FIELD] = salesforce_datetime(modified_at or datetime.now(UTC))
-    result.update(fields)
-    return result
 
 
 def outbound_message(accounts: Iterable[Mapping[str, str | None]], *, organization_id: str = ORGANIZATION_ID,
                      notification_ids: Iterable[str] | None = None) -> bytes:
-    """One `notifications` call carrying one Notification per account (fields by API name; None is
-    written as xsi:nil, as Salesforce's SOAP API writes a nillable field without a value)."""
-    ids = iter(notification_ids) if notification_ids is not None else None
-    parts = []
-    for fields in accounts:
-        sobject = "".join(
-            f'<sf:{name} xsi:nil="true"/>' if value is None else f"<sf:{name}>{escape(value)}</sf:{name}>"
-            for name, value in fields.items())
-        parts.append(f"<Notification><Id>{next(ids) if ids else notification_id()}</Id>"
-                     '<sObject xsi:type="sf:Account" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">'
-                     f"{sobject}</sObject></Notification>")
-    instance = f"https://example.my.salesforce.com/services/Soap/c/61.0/{organization_id[:15]}"
-    return ('<?xml version="1.0" encoding="UTF-8"?>'
-            '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-            'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-            '<soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound">'
-            f"<OrganizationId>{escape(organization_id)}</OrganizationId><ActionId>{ACTION_ID}</ActionId>"
-            '<SessionId xsi:nil="true"/>'
-            f"<EnterpriseUrl>{escape(instance)}</EnterpriseUrl>"
-            f"<PartnerUrl>{escape(instance.replace('/c/', '/u/'))}</PartnerUrl>"
-            f"{''.join(parts)}</notifications></soapenv:Body></soapenv:Envelope>").encode()
-
-
-def soap_headers() -> dict[str, str]:
-    """What Salesforce sends with the call: SOAP 1.1's content type and an empty SOAPAction."""
-    return {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": quoteattr("")}
+    """One `notifications` call from the tests' org unless `organization_id` names another."""
+    return _outbound_message(accounts, organization_id=organization_id, notification_ids=notification_ids)

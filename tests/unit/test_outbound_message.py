@@ -227,3 +227,16 @@ def test_a_fault_carries_its_code_and_the_text_escaped():
     assert found.findtext("faultstring") == "bad <body> & more"
     with pytest.raises(ValueError):
         fault("Receiver", "SOAP 1.2's code")
+
+
+def test_the_devtools_command_prints_the_fake_orgs_message_for_a_sample_payload(capsysbinary):
+    from devtools.fake_salesforce import ORGANIZATION_ID as FAKE_ORGANIZATION_ID
+    from devtools.outbound_messages import main
+    from tests.support.samples import SAMPLES
+
+    assert main([str(SAMPLES / "us-account.json")]) == 0
+    message = parse_outbound_message(capsysbinary.readouterr().out)
+    [notification] = message.notifications
+    assert message.organization_id == FAKE_ORGANIZATION_ID  # what scripts/run --salesforce fake configures
+    assert notification.fields["Id"] == "001Dn00000XyZ12" and notification.fields["Type"] == "Customer"
+    assert notification.fields["Name"] == sample("us-account")["name"]

@@ -235,6 +235,11 @@ def build_services(config: Settings) -> Services:
     ), config.sap_transport.value if config.sap_transport else "none")
     logger.info("services ready", extra={"sap_transport": config.sap_transport.value,
                                          "writeback": config.writeback.value})
+    if config.sap_guard_search_since is not None:
+        # Said at every start, so the search's cost is never a surprise and the setting is not forgotten.
+        logger.warning("SAP_GUARD_SEARCH_SINCE=%s: the duplicate guard searches SAP before every create (the "
+                       "ledger may have lost writes since then); unset it once the accounts of that period have "
+                       "settled", config.sap_guard_search_since.isoformat())
     return built
 
 

@@ -121,3 +121,14 @@ def test_with_the_setting_a_restored_entry_older_than_the_create_does_not_create
     assert [c.number for c in _customers(sap_system)] == [customer.number]
     entry = account_status(request.account_id, restored)
     assert entry.customer_number == customer.number and entry.adopted
+
+
+def test_the_composition_root_hands_the_setting_to_the_use_cases_and_says_so_at_start(caplog):
+    from shared import bootstrap
+
+    settings = load_settings({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+                              "SAP_GUARD_SEARCH_SINCE": "2026-12-01T08:00:00Z"})
+    with caplog.at_level("WARNING", logger="shared.bootstrap"):
+        services = bootstrap.build_services(settings)
+    assert services.guard_search_since == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    assert any("searches SAP before every create" in record.getMessage() for record in caplog.records)

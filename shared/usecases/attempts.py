@@ -5,7 +5,7 @@ and recording its outcome in the ledger.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from shared.core.guard import (
     MAX_GUARD_ROUNDS,
@@ -29,7 +29,9 @@ from shared.sap import (
     SapError,
     SapInterfaceMismatch,
     SapNeedsReview,
+    SapTransientError,
 )
+from shared.storage.port import LedgerConflict
 from shared.telemetry.port import SyncOutcome
 from shared.usecases.services import CreateResult, Outcome, Services, describe, ledger_call, update_quietly
 from shared.usecases.writeback import write_back_created, write_back_failed
@@ -58,7 +60,17 @@ def with_guard(creation: CustomerCreation, entry: LedgerEntry, services: Service
                    excluded_customers=tuple(entry.rejected_customers))
 
 
-def create_in_sap(creation: CustomerCreation, entry: LedgerEntry, services: Services) -> SapCustomerCreated:
+@dataclass
+class HeldClaim:
+    """The PENDING claim an attempt holds while it calls SAP; the caller records the outcome on `entry` as it is
+    after the call. A guard that searches more than once renews the claim (a new ETag) before each repeated
+    search: each search is a unit of work of its own, and the stale-claim window covers one unit, so without
+    the renewal another worker could take the account over while a later search runs."""
+
+    entry: LedgerEntry
+
+
+def create_in_sap(creation: CustomerCreation, claim: HeldClaim, services: Services) -> SapCustomerCreated:
     """The gateway's create, its answer judged against the ledger (shared.core.guard), and the customer held
     for the account in the ledger (the reverse entry) before the caller records the result.
 
@@ -66,7 +78,7 @@ def create_in_sap(creation: CustomerCreation, entry: LedgerEntry, services: Serv
     (and creates when nothing of this account's is left), or the account is held for review. Raises what the
     gateway raises, SapNeedsReview when the guard cannot decide, StorageUnavailable when the ledger cannot be
     asked (SAP may then hold the customer: the claim stays, and the next attempt searches first)."""
-    account_id = entry.account_id
+    account_id = claim.entry.account_id
     excluded = tuple(creation.excluded_customers)
     for _ in range(MAX_GUARD_ROUNDS):
         review: SapNeedsReview | None = None
@@ -99,6 +111,13 @@ def create_in_sap(creation: CustomerCreation, entry: LedgerEntry, services: Serv
                            extra={"excluded": len(decision.excluded), "created_now": created is not None
                                   and not created.adopted})
             excluded = decision.excluded
+            try:
+                claim.entry = ledger_call(services.ledger.update, claim.entry.evolve(updated_at=services.clock()))
+            except LedgerConflict:
+                # Taken over (the claim went stale regardless): nothing of this round is the account's, and the
+                # worker holding the claim now finishes it. Transient: the caller's own record of it is refused.
+                raise SapTransientError("the account's claim was taken over while the duplicate guard searched "
+                                        "again; the worker holding it finishes the account") from None
             continue
         assert isinstance(decision, HoldForReview)
         if review is not None and set(decision.candidates) == {customer_key(c) for c in review.candidates}:

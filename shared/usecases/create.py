@@ -27,6 +27,7 @@ from shared.sap import (
 from shared.storage.port import LedgerConflict, RetryQueueUnavailable
 from shared.telemetry.port import SyncOutcome
 from shared.usecases.attempts import (
+    HeldClaim,
     create_in_sap,
     live_lengths,
     record_created,
@@ -81,17 +82,18 @@ def create_customer(request: CustomerRequest, services: Services) -> CreateResul
             # the agent (shared/bootstrap.py, agent/__main__.py).
             logger.debug("create started", extra={"attempt": entry.attempts + 1,
                                                    "search_first": creation.search_since is not None})
+            claim = HeldClaim(entry)  # renewed should the guard search more than once
             try:
-                created = create_in_sap(creation, entry, services)
+                created = create_in_sap(creation, claim, services)
             except SapBusinessRejection as rejection:
-                return record_rejection(entry, request, rejection, services, warnings=creation.warnings)
+                return record_rejection(claim.entry, request, rejection, services, warnings=creation.warnings)
             except SapNeedsReview as review:
-                return record_needs_review(entry, request, review, services)
+                return record_needs_review(claim.entry, request, review, services)
             except (SapTransientError, SapConfigurationError) as error:
-                return _queue_first_retry(entry, request, error, services, creation.warnings)
+                return _queue_first_retry(claim.entry, request, error, services, creation.warnings)
             except SapError as error:  # permanent: retrying gives the same answer
-                return record_permanent_failure(entry, error, services, creation.warnings)
-            return record_created(entry, created, services, creation.warnings, first_attempt=True)
+                return record_permanent_failure(claim.entry, error, services, creation.warnings)
+            return record_created(claim.entry, created, services, creation.warnings, first_attempt=True)
 
 
 def _claim_for_create(request: CustomerRequest, services: Services) -> LedgerEntry | CreateResult:

@@ -22,6 +22,7 @@ from shared.sap import (
 from shared.storage.port import LedgerConflict
 from shared.telemetry.port import SyncOutcome
 from shared.usecases.attempts import (
+    HeldClaim,
     create_in_sap,
     live_lengths,
     record_created,
@@ -81,20 +82,21 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
         return RetryOutcome.DEFERRED
     if not isinstance(claimed, LedgerEntry):
         return RetryOutcome.SKIPPED
+    claim = HeldClaim(claimed)  # renewed should the guard search more than once
     try:
-        created = create_in_sap(with_guard(mapped, claimed, services), claimed, services)
+        created = create_in_sap(with_guard(mapped, claimed, services), claim, services)
     except SapBusinessRejection as rejection:
-        record_rejection(claimed, request, rejection, services)
+        record_rejection(claim.entry, request, rejection, services)
         return RetryOutcome.REJECTED
     except SapNeedsReview as review:
-        record_needs_review(claimed, request, review, services)
+        record_needs_review(claim.entry, request, review, services)
         return RetryOutcome.NEEDS_REVIEW
     except (SapTransientError, SapConfigurationError) as error:
-        return _requeue_or_give_up(claimed, message, error, services)
+        return _requeue_or_give_up(claim.entry, message, error, services)
     except SapError as error:
-        record_permanent_failure(claimed, error, services)
+        record_permanent_failure(claim.entry, error, services)
         return RetryOutcome.REJECTED
-    record_created(claimed.evolve(attempts=message.attempt), created, services, (), first_attempt=False)
+    record_created(claim.entry.evolve(attempts=message.attempt), created, services, (), first_attempt=False)
     return RetryOutcome.CREATED
 
 

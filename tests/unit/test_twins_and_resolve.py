@@ -189,3 +189,46 @@ def test_a_twin_never_adopts_the_customer_of_an_account_created_before_reverse_e
 
     assert fake_services.ledger.get(a.account_id).customer_number != created_b.customer_number
     assert fake_services.ledger.holder_of(created_b.customer_number) == b.account_id
+
+
+class SlowRounds(SapGateway):
+    """The real gateway on a clock that moves most of a claim window per call; during its second call the flow
+    sends the account again (what a resend does then is what the claim rules decide)."""
+
+    def __init__(self, real: SapGateway, services: Services, request) -> None:
+        self._real, self.services, self._request = real, services, request
+        self.now = services.clock()
+        self.calls = 0
+        self.resend: Outcome | None = None
+
+    def create_customer(self, creation: Any) -> SapCustomerCreated:
+        self.calls += 1
+        self.now += self.services.stale_claim_after * 0.9
+        if self.calls == 2:
+            self.resend = create_customer(self._request, self.services).outcome
+        return self._real.create_customer(creation)
+
+    def check_interface(self) -> SapInterface:
+        return self._real.check_interface()
+
+    def ping(self) -> None:
+        self._real.ping()
+
+
+def test_a_guard_that_searches_again_renews_its_claim_so_no_resend_takes_the_account_over(fake_services,
+                                                                                          sap_system):
+    a, b = twin(TWIN_A), twin(TWIN_B)
+    sap_system.faults.arm("communication_after_bapi")
+    assert create_customer(a, fake_services).outcome is Outcome.QUEUED
+    taken = create_customer(b, fake_services).customer_number
+    slow = SlowRounds(fake_services.sap, fake_services, a)
+    services = dataclasses.replace(fake_services, sap=slow, clock=lambda: slow.now)
+    slow.services = services
+
+    assert [retry_create_customer(m, services) for m in services.retry_queue.take_all()] == [RetryOutcome.CREATED]
+
+    # Two searches, each most of a window long: the resend during the second found a live claim.
+    assert slow.calls == 2 and slow.resend is Outcome.IN_PROGRESS
+    entry = services.ledger.get(a.account_id)
+    assert entry.status is LedgerStatus.CREATED and entry.customer_number != taken
+    assert len(customers_named(sap_system, a.name)) == 2

@@ -9,6 +9,9 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
+
+from shared.core.ledger import LedgerStatus
 
 
 def backoff_seconds(attempt: int, base_seconds: int, max_seconds: int, rng: random.Random | None = None) -> int:
@@ -41,6 +44,36 @@ def delay_after_failure(backoff_seconds: int, *, max_delay_seconds: int, patient
     if retry_after_seconds is not None and retry_after_seconds > 0:
         delay = max(delay, min(math.ceil(retry_after_seconds), max_delay_seconds))
     return delay
+
+
+class FinalFailure(StrEnum):
+    """Why a create stops trying (no retry follows)."""
+
+    ATTEMPTS_EXHAUSTED = "attempts_exhausted"  # RETRY_MAX_ATTEMPTS transient failures
+    SAP_FAILED = "sap_failed"  # a permanent SAP error (an ABAP runtime error): retrying gives the same
+    REQUEST_INVALID = "request_invalid"  # a queued request no longer maps (settings changed since)
+    SAP_REJECTED = "sap_rejected"  # SAP refused the data (RETURN type E/A) of this create
+
+
+def status_after_final_failure(reason: FinalFailure, *, outcome_unknown: bool) -> LedgerStatus:
+    """Where an account ends when its create stops trying (tests/unit/test_final_failure_rules.py holds the
+    table):
+
+        reason                outcome of an earlier attempt   ends
+        SAP rejected the data either                          failed
+        any other             known (nothing can exist)       failed
+        any other             unknown (SAP may hold it)       needs_review
+
+    `failed` says SAP holds no customer for the account: a person fixes the data and the flow sends it again,
+    which creates. After an unknown outcome (the line broke after the create or commit was sent) that may be
+    false, and a resend would create a second customer; so the account is held for an operator, who checks
+    SAP and resolves it (`admin resolve --customer` or `--create`). A rejection is the exception: the attempt
+    that SAP rejected searched SAP first (every attempt after an unknown outcome does) and found nothing, or
+    it would have adopted the customer or held the account instead of creating.
+    """
+    if reason is FinalFailure.SAP_REJECTED or not outcome_unknown:
+        return LedgerStatus.FAILED
+    return LedgerStatus.NEEDS_REVIEW
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from shared.core.guard_window import guard_search_since
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.models import CustomerCreation, CustomerRequest, MappingWarning
 from shared.core.retry_message import RetryMessage
+from shared.core.retry_policy import FinalFailure, status_after_final_failure
 from shared.sap import (
     SapBusinessRejection,
     SapCustomerCreated,
@@ -136,6 +137,7 @@ def record_created(entry: LedgerEntry, created: SapCustomerCreated, services: Se
     # The one record of a success, first attempt or retry (its attempt number tells which).
     logger.info("customer %s in SAP", "adopted" if created.adopted else "created",
                 extra={"customer_number": created.customer_number, "attempt": entry.attempts + 1})
+    log_warnings(entry.warnings)
     services.metrics.outcome(SyncOutcome.ADOPTED if created.adopted else SyncOutcome.CREATED)
     writeback = WriteBackStatus.PENDING if services.writeback else WriteBackStatus.NOT_NEEDED
     stored = update_quietly(entry.evolve(status=LedgerStatus.CREATED, customer_number=created.customer_number,
@@ -169,11 +171,13 @@ def record_rejection(entry: LedgerEntry, request: CustomerRequest, rejection: Sa
 def record_permanent_failure(entry: LedgerEntry, error: SapError, services: Services,
                               warnings: tuple[MappingWarning, ...] = ()) -> CreateResult:
     logger.error("SAP failed permanently", extra={"sap_error": type(error).__name__})
+    status = record_final_failure(entry, FinalFailure.SAP_FAILED, describe(error), services,
+                                  attempts=entry.attempts + 1, error_kind=error.kind,
+                                  outcome_unknown=entry.outcome_unknown or error.outcome_unknown, write_back=False)
+    if status is LedgerStatus.NEEDS_REVIEW:
+        return CreateResult(Outcome.NEEDS_REVIEW, entry.account_id, entry.tracking_id,
+                            error=held_after_unknown_outcome(describe(error)), warnings=warnings)
     services.metrics.outcome(SyncOutcome.REJECTED, reason="sap_failed")
-    update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=entry.attempts + 1, payload=None,
-                                 last_error=describe(error), error_kind=error.kind,
-                                 outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
-                                 updated_at=services.clock()), services)
     return CreateResult(Outcome.FAILED, entry.account_id, entry.tracking_id, error=describe(error),
                         warnings=warnings)
 
@@ -192,10 +196,48 @@ def record_needs_review(entry: LedgerEntry, request: CustomerRequest, review: Sa
     return CreateResult(Outcome.NEEDS_REVIEW, entry.account_id, entry.tracking_id, error=detail)
 
 
-def store_failure(entry: LedgerEntry | None, message: RetryMessage, error: str, services: Services) -> None:
+def store_failure(entry: LedgerEntry | None, message: RetryMessage, error: str, services: Services,
+                  reason: FinalFailure = FinalFailure.ATTEMPTS_EXHAUSTED) -> LedgerStatus | None:
+    """The queue path's end of a create: failed, or held for review after an unknown outcome."""
     if entry is None:
-        return
-    update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=message.attempt, last_error=error[:1000],
-                                 payload=None, updated_at=services.clock()), services)
-    if services.writeback is not None:
-        write_back_failed(message.account_id, error, services)
+        return None
+    return record_final_failure(entry, reason, error, services, attempts=message.attempt,
+                                error_kind=entry.error_kind, outcome_unknown=entry.outcome_unknown,
+                                payload=dict(message.payload) if message.payload else entry.payload)
+
+
+def record_final_failure(entry: LedgerEntry, reason: FinalFailure, error: str, services: Services, *,
+                         attempts: int, error_kind: str | None, outcome_unknown: bool,
+                         payload: dict[str, str] | None = None, write_back: bool = True) -> LedgerStatus:
+    """Record that the create stops trying: `failed`, or `needs_review` when an earlier attempt's outcome is
+    unknown (shared.core.retry_policy.status_after_final_failure says which, and why). Held for review, the
+    entry keeps the request, so an operator's `resolve --create` can send it again; nothing is written to
+    Salesforce (the account is not failed)."""
+    status = status_after_final_failure(reason, outcome_unknown=outcome_unknown)
+    if status is LedgerStatus.NEEDS_REVIEW:
+        logger.error("create stops trying (%s) after an attempt whose outcome is unknown; account held for review",
+                     reason.value)
+        services.metrics.outcome(SyncOutcome.NEEDS_REVIEW)
+        update_quietly(entry.evolve(status=LedgerStatus.NEEDS_REVIEW, attempts=attempts,
+                                     last_error=held_after_unknown_outcome(error), error_kind=error_kind,
+                                     retry_token=None, outcome_unknown=True, payload=payload or entry.payload,
+                                     updated_at=services.clock()), services)
+        return status
+    update_quietly(entry.evolve(status=LedgerStatus.FAILED, attempts=attempts, last_error=error[:1000],
+                                 error_kind=error_kind, outcome_unknown=outcome_unknown, payload=None,
+                                 updated_at=services.clock()), services)
+    if write_back and services.writeback is not None:
+        write_back_failed(entry.account_id, error, services)
+    return status
+
+
+def held_after_unknown_outcome(error: str) -> str:
+    """lastError of an account held for review because its create stopped after an unknown outcome."""
+    return (f"{error[:800]}; an earlier attempt's outcome is unknown, so SAP may hold the customer: check SAP, "
+            "then `admin resolve --customer NUMBER` or `--create`")
+
+
+def log_warnings(warnings: tuple[MappingWarning, ...]) -> None:
+    """One record per value the mapping changed to fit SAP: the field and the rule, never the value."""
+    for warning in warnings:
+        logger.warning("value changed to fit SAP: %s", warning.message, extra={"field": warning.field})

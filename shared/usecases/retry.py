@@ -10,6 +10,7 @@ from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.mapping import map_customer_request
 from shared.core.models import InvalidCustomerRequest
 from shared.core.retry_message import RetryKind, RetryMessage
+from shared.core.retry_policy import FinalFailure, status_after_final_failure
 from shared.core.validation import parse_customer_request
 from shared.log import sync_context
 from shared.sap import (
@@ -33,6 +34,7 @@ from shared.usecases.attempts import (
     with_guard,
 )
 from shared.usecases.services import (
+    Outcome,
     RetryOutcome,
     Services,
     describe,
@@ -69,7 +71,7 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
         logger.error("queued request no longer valid", extra={"fields": [e.field for e in invalid.errors]})
         services.metrics.outcome(SyncOutcome.REJECTED, reason="invalid_request")
         store_failure(ledger_call(services.ledger.get, message.account_id), message,
-                       f"invalid request: {invalid}", services)
+                      f"invalid request: {invalid}", services, reason=FinalFailure.REQUEST_INVALID)
         return RetryOutcome.REJECTED
 
     claimed = _claim_for_retry(message, services)
@@ -82,6 +84,8 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
         return RetryOutcome.DEFERRED
     if not isinstance(claimed, LedgerEntry):
         return RetryOutcome.SKIPPED
+    # This attempt's mapping changes (a shortened street): recorded with whatever the attempt ends in.
+    claimed = claimed.evolve(warnings=mapped.warnings)
     claim = HeldClaim(claimed)  # renewed should the guard search more than once
     try:
         created = create_in_sap(with_guard(mapped, claimed, services), claim, services)
@@ -94,8 +98,8 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
     except (SapTransientError, SapConfigurationError) as error:
         return _requeue_or_give_up(claim.entry, message, error, services)
     except SapError as error:
-        record_permanent_failure(claim.entry, error, services)
-        return RetryOutcome.REJECTED
+        failed = record_permanent_failure(claim.entry, error, services)
+        return RetryOutcome.NEEDS_REVIEW if failed.outcome is Outcome.NEEDS_REVIEW else RetryOutcome.REJECTED
     record_created(claim.entry.evolve(attempts=message.attempt), created, services, (), first_attempt=False)
     return RetryOutcome.CREATED
 
@@ -155,6 +159,14 @@ def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapErr
     follow_up = replace(message.next_attempt(describe(error), retry_token=new_retry_token()), kind=RetryKind.CREATE)
     attempts = follow_up.attempt
     if services.retry.gives_up(attempts):
+        outcome_unknown = entry.outcome_unknown or error.outcome_unknown
+        if status_after_final_failure(FinalFailure.ATTEMPTS_EXHAUSTED,
+                                      outcome_unknown=outcome_unknown) is LedgerStatus.NEEDS_REVIEW:
+            # SAP may hold the customer: held for an operator (the entry keeps the request), not parked in the
+            # poison queue, whose replay would only be skipped for an account held for review.
+            store_failure(entry.evolve(outcome_unknown=True, error_kind=error.kind), follow_up,
+                          f"gave up after {attempts} attempts: {describe(error)}", services)
+            return RetryOutcome.NEEDS_REVIEW
         services.retry_queue.send_to_poison(follow_up)  # raises RetryQueueUnavailable: the host retries
         logger.error("giving up after %d attempts; message parked in the poison queue", attempts)
         services.metrics.outcome(SyncOutcome.POISONED)

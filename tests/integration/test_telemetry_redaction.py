@@ -139,7 +139,9 @@ def run_everything(sap: simulator.SimulatedSap, salesforce: FakeSalesforce) -> l
     salesforce.add_account(rejected["accountId"], Name="Rejected Corp")
     assert post(rejected).status_code == 422
     assert post(sample("invalid-account")).status_code == 400
-    sap.faults.arm("communication_before", times=50)
+    # SAP unreachable at every logon (nothing sent, every outcome known): the retry gives up into the poison
+    # queue. (A line that broke during the create would end the account held for review instead.)
+    sap.faults.down = True
     assert post(japanese).status_code == 202
     drain(services.retry_queue)  # max_attempts=2: the retry gives up
     assert [message.account_id for message in services.retry_queue.poison] == [japanese["accountId"]]

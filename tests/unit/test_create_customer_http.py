@@ -14,6 +14,8 @@ import pytest
 from functions.customers import create_sap_customer, get_sap_customer_create_outcome, get_sap_customer_sync_status
 from functions.health import health, health_sap
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
+from shared.core.models import CustomerCreation
+from shared.sap import SapCustomerCreated, SapGateway, SapInterface, SapPermanentError
 from shared.sap.rfc import RfcSapGateway
 from shared.usecases import Outcome, create_outcome, retry_create_customer
 from tests.support.samples import sample, sample_names
@@ -90,7 +92,7 @@ def test_long_name_is_split_without_loss_and_shortened_street_is_a_warning(fake_
     [
         ({"accountId": None}, "accountId", "required"),
         ({"accountId": "001Dn00000AbCdEAAA"}, "accountId", "checksum"),
-        ({"country": "Atlantis"}, "country", "Atlantis"),
+        ({"country": "Atlantis"}, "country", "is not a country name we know"),
         ({"postalCode": "8033"}, "postalCode", "postal code"),
         ({"name": "x" * 141}, "name", "140"),
         ({"city": 42}, "city", "must be a string"),
@@ -256,12 +258,41 @@ def test_storage_down_is_503_with_retry_after(fake_services):
     assert body["accountId"] == "001Dn00000AbCdEIAV"
 
 
-def test_abap_runtime_error_is_502_and_visible_in_the_status(fake_services, sap_system):
+def test_abap_runtime_error_after_the_create_was_sent_holds_the_account_for_review(fake_services, sap_system):
+    # The short dump came from the create BAPI: the adapter cannot tell whether SAP kept the customer, and
+    # `failed` would say it did not (shared.core.retry_policy.status_after_final_failure).
     sap_system.faults.arm("abap_runtime_error")
+    status, body, _ = post(sample("german-account"))
+    assert status == 409 and body["error"] == "needs_review" and "outcome is unknown" in body["reason"]
+    state = status_of("001Dn00000AbCdEIAV")
+    assert state[0] == 200 and state[1]["status"] == "needs_review" and state[1]["outcomeUnknown"] is True
+    assert "ABAPRuntimeError" in state[1]["lastError"]
+
+
+class RefusingBeforeSending(SapGateway):
+    """SAP's side fails permanently before anything was sent (pyrfc refusing a parameter): the outcome is
+    known, nothing can exist."""
+
+    def __init__(self, inner: SapGateway) -> None:
+        self.inner = inner
+
+    def check_interface(self) -> SapInterface:
+        return self.inner.check_interface()
+
+    def ping(self) -> None:
+        self.inner.ping()
+
+    def create_customer(self, creation: CustomerCreation) -> SapCustomerCreated:
+        raise SapPermanentError("BAPI_CUSTOMER_CREATEFROMDATA1: pyrfc refused a parameter (test)")
+
+
+def test_a_permanent_sap_error_with_a_known_outcome_is_502_and_failed_in_the_status(fake_services):
+    fake_services.sap = RefusingBeforeSending(fake_services.sap)
     status, body, _ = post(sample("german-account"))
     assert status == 502 and body["error"] == "sap_failed"
     state = status_of("001Dn00000AbCdEIAV")
     assert state[0] == 200 and state[1]["status"] == "failed" and state[1]["lastError"]
+    assert state[1]["outcomeUnknown"] is False
 
 
 def status_of(account_id: str) -> tuple[int, dict]:

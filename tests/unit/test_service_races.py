@@ -42,6 +42,7 @@ from shared.settings import RetrySettings, load_settings
 from shared.storage.port import LedgerConflict
 from shared.usecases import Services, StorageUnavailable, create_customer, retry_create_customer
 from shared.usecases.reconcile import _claim_and_queue
+from shared.usecases.status import resolve_needs_review
 from shared.usecases.sweep import sweep_abandoned
 from tests.fakes.ports import InMemoryLedger, InMemoryRetryQueue, RecordingWriteBack
 from tests.support.concurrency import run_together
@@ -360,9 +361,18 @@ class World:
         self.drain()
         for request in self.requests:
             entry = self.services.ledger.get(request.account_id)
-            ran_out = entry is not None and entry.status is LedgerStatus.FAILED \
-                and (entry.last_error or "").startswith("gave up")
-            if entry is None or ran_out:
+            ran_out = entry is not None and (entry.last_error or "").startswith("gave up")
+            if ran_out and entry.status is LedgerStatus.NEEDS_REVIEW:
+                # Ran out after an unknown outcome: held for the operator, who checks SAP and names the
+                # customer an attempt created, or has it created (shared.core.retry_policy).
+                customers = self._customers(request)
+                self._record(f"settle: operator resolves {request.account_id} "
+                             f"({'customer ' + customers[0].number if customers else 'create'})")
+                if customers:
+                    resolve_needs_review(request.account_id, self.services, customer_number=customers[0].number)
+                else:
+                    resolve_needs_review(request.account_id, self.services, create=True)
+            elif entry is None or (ran_out and entry.status is LedgerStatus.FAILED):
                 self._record(f"settle: flow sends {request.account_id} again")
                 self.send(request)()
         self.drain()

@@ -246,8 +246,17 @@ def _status(settings: Settings, raw_account_id: str, as_json: bool) -> int:
         print(json.dumps(body, indent=2))
     else:
         width = max(len(key) for key in body)
-        print("\n".join(f"{key.ljust(width)}  {'-' if value is None else value}" for key, value in body.items()))
+        print("\n".join(f"{key.ljust(width)}  {_status_text(value)}" for key, value in body.items()))
     return ExitCode.DONE
+
+
+def _status_text(value: object) -> str:
+    """One status value on one line: lists (the warnings) as their messages joined by "; ", "-" for none."""
+    if value is None or value == []:
+        return "-"
+    if isinstance(value, list):
+        return "; ".join(str(item.get("message", item)) if isinstance(item, dict) else str(item) for item in value)
+    return str(value)
 
 
 def _interactive() -> bool:

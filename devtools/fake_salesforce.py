@@ -115,6 +115,7 @@ ACCOUNT_FIELDS: dict[str, int | None] = {
     "SAP_Customer_Number__c": 10,
     "SAP_Sync_Status__c": 255,
     "SAP_Sync_Error__c": 255,
+    "SAP_Sync_Warnings__c": 255,
     "SAP_Synced_At__c": None,
     "SAP_Company_Code__c": 4,
     "SAP_Sales_Organization__c": 4,

@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from shared.core.models import MappingWarning
+
 
 class LedgerStatus(StrEnum):
     PENDING = "pending"  # claimed: a create is under way right now
@@ -61,6 +63,9 @@ class LedgerEntry:
     # Where the guard's search window starts when not at the account's first sight (created_at): an
     # operator's `resolve --create` judged everything before it.
     search_from: datetime | None = None
+    # What the mapping had to change to fit SAP in the last attempt (a shortened street, a phone left
+    # out): field and rule, never the value. Kept with the customer once created.
+    warnings: tuple[MappingWarning, ...] = ()
     # Opaque optimistic-concurrency token (the table's ETag); None for an entry not yet stored.
     etag: str | None = None
 
@@ -79,6 +84,7 @@ class LedgerEntry:
             "errorKind": self.error_kind,
             "outcomeUnknown": self.outcome_unknown,
             "adopted": self.adopted,
+            "warnings": [warning.to_json() for warning in self.warnings],
             "writeBack": self.writeback.value,
             "createdAt": self.created_at.isoformat(),
             "updatedAt": self.updated_at.isoformat(),

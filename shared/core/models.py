@@ -68,13 +68,24 @@ class CustomerRequest:
 
 @dataclass(frozen=True)
 class MappingWarning:
-    """A value that had to be changed to fit SAP, reported to the caller, never silent."""
+    """A value that had to be changed to fit SAP, reported to the caller, never silent.
+
+    `message` states the rule that changed it (e.g. "street shortened to 35 characters for SAP (STREET):
+    ..."), never the value: warnings are kept in the ledger, shown by the status API, logged and written to
+    the Salesforce account."""
 
     field: str
     message: str
 
     def to_json(self) -> dict[str, str]:
         return {"field": self.field, "message": self.message}
+
+    @classmethod
+    def from_json(cls, data: object) -> MappingWarning | None:
+        """The warning from its to_json form; None for anything else (a ledger written by another version)."""
+        if isinstance(data, dict) and isinstance(data.get("field"), str) and isinstance(data.get("message"), str):
+            return cls(data["field"], data["message"])
+        return None
 
 
 @dataclass(frozen=True)

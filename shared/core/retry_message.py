@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any, get_type_hints
 
 from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.models import MappingWarning
 
 MESSAGE_VERSION = 1
 
@@ -111,6 +112,8 @@ def _entry_to_json(entry: LedgerEntry) -> dict[str, Any]:
         if item.name in _NOT_CARRIED:
             continue
         value = getattr(entry, item.name)
+        if item.name == "warnings":  # MappingWarning: its own JSON form
+            value = [warning.to_json() for warning in value]
         data[item.name] = value.isoformat() if isinstance(value, datetime) \
             else value.value if isinstance(value, Enum) else value
     return data
@@ -134,6 +137,11 @@ def _entry_from_json(account_id: str, data: object) -> LedgerEntry | None:
                 value = kind(value)
             elif kind is datetime or (kind == datetime | None and value is not None):
                 value = datetime.fromisoformat(value)
+            elif kind == tuple[MappingWarning, ...]:  # the mapping's warnings: their to_json forms
+                warnings = [MappingWarning.from_json(item) for item in value] if isinstance(value, list) else [None]
+                if None in warnings:
+                    return None
+                value = tuple(warnings)
             elif kind == tuple[str, ...]:  # customer numbers: a JSON list of strings
                 if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                     return None

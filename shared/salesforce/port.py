@@ -4,18 +4,22 @@ account, and the query for customers that have no SAP number yet (the reconcile)
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from shared.core import account_fields
+from shared.core.models import MappingWarning
 
 # The custom fields on Account (see salesforce/ for their metadata).
 CUSTOMER_NUMBER_FIELD = "SAP_Customer_Number__c"
 SYNC_STATUS_FIELD = "SAP_Sync_Status__c"
 SYNC_ERROR_FIELD = "SAP_Sync_Error__c"
 SYNCED_AT_FIELD = "SAP_Synced_At__c"
+# What the mapping changed to fit SAP (field and rule, never the value): a field of its own, so `Synced` stays
+# the one success status and SAP_Sync_Error__c keeps meaning "why it failed".
+SYNC_WARNINGS_FIELD = "SAP_Sync_Warnings__c"
 
 # Which accounts become SAP customers: the flow's condition (flow/solution/Workflows/..., "Is a new customer
 # without SAP number"): Type one of SALESFORCE_CUSTOMER_TYPES and SAP_Customer_Number__c empty.
@@ -59,7 +63,10 @@ class SalesforceAuthenticationFailed(SalesforceError):
 
 class AccountWriteBack(ABC):
     @abstractmethod
-    def record_created(self, account_id: str, customer_number: str, synced_at: datetime) -> None: ...
+    def record_created(self, account_id: str, customer_number: str, synced_at: datetime,
+                       warnings: Sequence[MappingWarning] = ()) -> None:
+        """The number, Synced, and what the mapping changed to fit SAP (SYNC_WARNINGS_FIELD, only when
+        something was changed)."""
 
     @abstractmethod
     def record_failed(self, account_id: str, error: str, synced_at: datetime) -> None: ...

@@ -12,7 +12,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -23,6 +23,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce import exceptions as sf_errors
 
 from shared.core.account_fields import DEFAULT_CUSTOMER_TYPES
+from shared.core.models import MappingWarning
 from shared.http_sessions import new_session
 from shared.salesforce.port import (
     ACCOUNT_TYPE_FIELD,
@@ -30,6 +31,7 @@ from shared.salesforce.port import (
     REQUEST_PROPERTY_FIELDS,
     SYNC_ERROR_FIELD,
     SYNC_STATUS_FIELD,
+    SYNC_WARNINGS_FIELD,
     SYNCED_AT_FIELD,
     AccountPage,
     AccountWriteBack,
@@ -45,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 SYNC_ERROR_MAX_LENGTH = 255  # length of the SAP_Sync_Error__c text field
+SYNC_WARNINGS_MAX_LENGTH = 255  # length of the SAP_Sync_Warnings__c text field
 STATUS_SYNCED = "Synced"
 STATUS_FAILED = "Failed"
 
@@ -219,13 +222,20 @@ class SimpleSalesforceWriteBack(AccountWriteBack):
                  connection: SalesforceConnection | None = None) -> None:
         self._connection = connection or SalesforceConnection(settings, session, timeout_seconds)
 
-    def record_created(self, account_id: str, customer_number: str, synced_at: datetime) -> None:
-        self._update_account(account_id, {
+    def record_created(self, account_id: str, customer_number: str, synced_at: datetime,
+                       warnings: Sequence[MappingWarning] = ()) -> None:
+        fields: dict[str, Any] = {
             CUSTOMER_NUMBER_FIELD: customer_number,
             SYNC_STATUS_FIELD: STATUS_SYNCED,
             SYNC_ERROR_FIELD: None,
             SYNCED_AT_FIELD: _salesforce_datetime(synced_at),
-        })
+        }
+        if warnings:
+            # Only when something was changed: an account is created once, so there is no older warning to
+            # clear, and an org that has not deployed the field yet fails only these write-backs (visibly:
+            # writeBack failed, INVALID_FIELD naming it), not every one.
+            fields[SYNC_WARNINGS_FIELD] = sync_warnings_text(warnings)
+        self._update_account(account_id, fields)
 
     def record_failed(self, account_id: str, error: str, synced_at: datetime) -> None:
         self._update_account(account_id, {
@@ -342,6 +352,15 @@ def truncate_sync_error(error: str) -> str:
     if len(error) <= SYNC_ERROR_MAX_LENGTH:
         return error
     return error[: SYNC_ERROR_MAX_LENGTH - 1] + "…"
+
+
+def sync_warnings_text(warnings: Sequence[MappingWarning]) -> str:
+    """The warnings as SAP_Sync_Warnings__c holds them: their rules (each names its field) joined by "; ", cut
+    to the field's length with a trailing ellipsis. The rules hold no values (shared.core.mapping)."""
+    text = "; ".join(warning.message for warning in warnings)
+    if len(text) <= SYNC_WARNINGS_MAX_LENGTH:
+        return text
+    return text[: SYNC_WARNINGS_MAX_LENGTH - 1] + "…"
 
 
 def jwt_audience(login_url: str) -> str:

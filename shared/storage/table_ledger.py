@@ -24,6 +24,7 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 from shared.core.guard import customer_key
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.listing import LedgerPage, ListingQuery
+from shared.core.models import MappingWarning
 from shared.settings import Settings
 from shared.storage.clients import (
     PROBE_CALL_OPTIONS,
@@ -120,6 +121,9 @@ def _to_entity(entry: LedgerEntry) -> dict[str, Any]:
         entity["Adopted"] = True
     if entry.payload is not None:
         entity["Payload"] = json.dumps(entry.payload, ensure_ascii=False)
+    if entry.warnings:
+        # Field and rule of each change the mapping made to fit SAP, never the value (a few hundred bytes).
+        entity["Warnings"] = json.dumps([warning.to_json() for warning in entry.warnings], ensure_ascii=False)
     if entry.review_candidates:
         entity["ReviewCandidates"] = json.dumps(list(entry.review_candidates))
     if entry.rejected_customers:
@@ -136,6 +140,19 @@ def _numbers(text: object) -> tuple[str, ...]:
     except ValueError:
         return ()
     return tuple(str(item) for item in value) if isinstance(value, list) else ()
+
+
+def _warnings(stored: object) -> tuple[MappingWarning, ...]:
+    """The Warnings property as _to_entity writes it; anything unreadable reads as none rather than failing
+    the read (the entry's status and customer number matter more than its warnings)."""
+    if not isinstance(stored, str) or not stored:
+        return ()
+    try:
+        items = json.loads(stored)
+    except ValueError:
+        return ()
+    warnings = (MappingWarning.from_json(item) for item in items) if isinstance(items, list) else ()
+    return tuple(warning for warning in warnings if warning is not None)
 
 
 def _plain_utc(value: datetime) -> datetime:
@@ -161,6 +178,7 @@ def _from_entity(entity: Mapping[str, Any], etag: str | None) -> LedgerEntry:
         outcome_unknown=bool(entity.get("OutcomeUnknown", False)),
         adopted=bool(entity.get("Adopted", False)),
         payload=json.loads(entity["Payload"]) if entity.get("Payload") else None,
+        warnings=_warnings(entity.get("Warnings")),
         review_candidates=_numbers(entity.get("ReviewCandidates")),
         rejected_customers=_numbers(entity.get("RejectedCustomers")),
         search_from=_plain_utc(entity["SearchFrom"]) if entity.get("SearchFrom") else None,

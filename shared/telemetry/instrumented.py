@@ -7,12 +7,12 @@ with its duration; the same duration goes to sapsync.sap.duration / sapsync.writ
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from shared import telemetry
-from shared.core.models import CustomerCreation
+from shared.core.models import CustomerCreation, MappingWarning
 from shared.log import current_context
 from shared.salesforce.port import AccountWriteBack
 from shared.sap.port import SapCustomerCreated, SapGateway, SapInterface
@@ -91,8 +91,10 @@ class TimedWriteBack(AccountWriteBack):
                 raise
             self._metrics.writeback((time.perf_counter() - started) * 1000, operation, "ok")
 
-    def record_created(self, account_id: str, customer_number: str, synced_at: datetime) -> None:
-        self._timed("record_created", lambda: self.inner.record_created(account_id, customer_number, synced_at))
+    def record_created(self, account_id: str, customer_number: str, synced_at: datetime,
+                       warnings: Sequence[MappingWarning] = ()) -> None:
+        self._timed("record_created",
+                    lambda: self.inner.record_created(account_id, customer_number, synced_at, warnings))
 
     def record_failed(self, account_id: str, error: str, synced_at: datetime) -> None:
         self._timed("record_failed", lambda: self.inner.record_failed(account_id, error, synced_at))

@@ -73,6 +73,8 @@ def create_customer(request: CustomerRequest, services: Services) -> CreateResul
         entry = _claim_for_create(request, services)
         if isinstance(entry, CreateResult):
             return entry
+        # This attempt's mapping changes (a shortened street): recorded with whatever the attempt ends in.
+        entry = entry.evolve(warnings=mapped.warnings)
         creation = with_guard(mapped, entry, services)
         with sync_context(tracking_id=entry.tracking_id):
             # At DEBUG: a sync's record at INFO is its outcome ("customer created in SAP", a rejection, a

@@ -28,7 +28,7 @@ def write_back_created(entry: LedgerEntry, customer_number: str, services: Servi
     write-back on its own (it never goes near SAP again, so it cannot create a second customer)."""
     assert services.writeback is not None
     try:
-        services.writeback.record_created(entry.account_id, customer_number, services.clock())
+        services.writeback.record_created(entry.account_id, customer_number, services.clock(), entry.warnings)
     except (SalesforceUnavailable, SalesforceAuthenticationFailed) as error:
         message = RetryMessage(kind=RetryKind.WRITEBACK, account_id=entry.account_id, tracking_id=entry.tracking_id,
                                payload={}, attempt=attempt + 1, first_seen_at=entry.created_at.isoformat(),
@@ -65,7 +65,9 @@ def retry_write_back(message: RetryMessage, services: Services) -> RetryOutcome:
     if entry is not None and entry.writeback is WriteBackStatus.DONE:
         return RetryOutcome.SKIPPED
     try:
-        services.writeback.record_created(message.account_id, message.customer_number, services.clock())
+        # The warnings from the ledger: the message carries only the number (and may be a poison replay's).
+        services.writeback.record_created(message.account_id, message.customer_number, services.clock(),
+                                          entry.warnings if entry is not None else ())
     except (SalesforceUnavailable, SalesforceAuthenticationFailed) as error:
         follow_up = message.next_attempt(str(error))
         attempts = follow_up.attempt

@@ -211,3 +211,29 @@ def test_with_the_older_picklist_either_customer_value_creates_and_a_prospect_do
     for other in (prospect, plain):
         assert product.sap_customers_of({"name": other["Name"]}) == []
         assert product.salesforce.account(other["Id"])["SAP_Customer_Number__c"] is None
+
+
+LONG_STREET = "Lange Strasse mit sehr vielen Zeichen 123"  # 41 characters: SAP's STREET holds 35
+
+
+def test_a_street_shortened_on_the_push_path_is_warned_in_the_status_the_ledger_and_the_account(product):
+    [account] = accounts(1, series=8, BillingStreet=LONG_STREET)
+    seed(product, [account])
+    assert acknowledged(post(product, outbound_message([account])))
+    product.wait_until(lambda: numbers_recorded(product, [account]), timeout=30, what="the customer to be created")
+
+    [customer] = product.sap_customers_of({"name": account["Name"]})
+    assert customer.address["STREET"] == "Lange Str. mit sehr vielen Zeichen"  # the house number did not fit
+    expected = ("street shortened to 35 characters for SAP (STREET): street types abbreviated and, if still too "
+                "long, cut after the last whole word that fits")
+    # The status API (GET /api/customers/{id}): field and rule.
+    assert product.status(account["Id"])["warnings"] == [{"field": "street", "message": expected}]
+    # The ledger's own record of the attempt.
+    stored = product.ledger.get_entity(account["Id"], "ledger")
+    assert stored["Status"] == "created" and '"field": "street"' in stored["Warnings"]
+    # The account in Salesforce: its own field, beside Synced and the number.
+    written = product.salesforce.account(account["Id"])
+    assert written["SAP_Sync_Warnings__c"] == expected and written["SAP_Sync_Status__c"] == "Synced"
+    # Never the value, in any of the three.
+    for text in (str(product.status(account["Id"])), str(stored), str(written.get("SAP_Sync_Warnings__c"))):
+        assert "Lange" not in text and "Zeichen" not in text

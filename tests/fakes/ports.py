@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.core.guard import customer_key
 from shared.core.ledger import LedgerEntry
 from shared.core.listing import LedgerPage, ListingQuery
+from shared.core.models import MappingWarning
 from shared.core.retry_message import RetryMessage
 from shared.salesforce.port import AccountWriteBack, SalesforceAuthenticationFailed, SalesforceUnavailable
 from shared.storage.port import (
@@ -153,15 +155,20 @@ class RecordingWriteBack(AccountWriteBack):
 
     created: dict[str, list[str]] = field(default_factory=dict)
     failed: dict[str, list[str]] = field(default_factory=dict)
+    # The warnings written with the number, per account.
+    warnings: dict[str, tuple[MappingWarning, ...]] = field(default_factory=dict)
     unavailable: bool = False
     login_fails: bool = False
 
-    def record_created(self, account_id: str, customer_number: str, synced_at: datetime) -> None:
+    def record_created(self, account_id: str, customer_number: str, synced_at: datetime,
+                       warnings: Sequence[MappingWarning] = ()) -> None:
         if self.login_fails:
             raise SalesforceAuthenticationFailed("invalid_client (fake)")
         if self.unavailable:
             raise SalesforceUnavailable("503 SERVER_UNAVAILABLE (fake)")
         self.created.setdefault(account_id, []).append(customer_number)
+        if warnings:
+            self.warnings[account_id] = tuple(warnings)
 
     def record_failed(self, account_id: str, error: str, synced_at: datetime) -> None:
         if self.unavailable:

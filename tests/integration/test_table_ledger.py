@@ -10,6 +10,7 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
+from shared.core.models import MappingWarning
 from shared.settings import Settings
 from shared.storage.port import LedgerConflict, LedgerUnavailable
 from shared.storage.table_ledger import TableLedger, table_ledger_from_settings
@@ -78,6 +79,8 @@ def test_round_trip_of_every_field(ledger):
         payload={"accountId": ACCOUNT_ID, "name": "Müller & Söhne 🙂", "countryCode": "DE"},
         review_candidates=("0000012345", "0000012346"), rejected_customers=("0000012300",),
         search_from=later,
+        warnings=(MappingWarning("street", "street shortened to 35 characters for SAP (STREET): ..."),
+                  MappingWarning("phone", "phone not passed to SAP: longer than the 30 characters SAP holds")),
     )
     # Every field is set, none to its default, so a field the table drops or garbles fails below.
     assert [f.name for f in dataclasses.fields(LedgerEntry) if getattr(changed, f.name) == f.default] == []
@@ -221,3 +224,11 @@ def test_find_narrows_to_a_write_back_state_on_the_table_itself(ledger):
 
     assert [(entry.account_id, entry.writeback) for entry in found] == [("001Dn00000Wb0AAAAA",
                                                                           WriteBackStatus.PENDING)]
+
+
+def test_unreadable_warnings_read_as_none_and_never_fail_the_read(ledger):
+    ledger.claim(pending())
+    raw = ledger._table.get_entity(ACCOUNT_ID, "ledger")
+    raw["Warnings"] = "not json ["
+    ledger._table.update_entity(raw)
+    assert ledger.get(ACCOUNT_ID).warnings == ()

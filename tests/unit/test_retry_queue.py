@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
+from shared.core.models import MappingWarning
 from shared.core.retry_message import InvalidRetryMessage, RetryKind, RetryMessage
 from shared.core.retry_policy import backoff_seconds
 
@@ -29,7 +30,11 @@ def written(**changes: object) -> LedgerEntry:
                   updated_at=datetime(2026, 11, 27, 7, 5, 1, 654321, tzinfo=UTC), customer_number="0000100000",
                   attempts=1, last_error="SAP unavailable", writeback=WriteBackStatus.FAILED, retry_token="r1",
                   error_kind="outcome_unknown", outcome_unknown=True, adopted=True,
-                  payload={"accountId": "001Dn00000AbCdEIAV"}, etag="W/\"datetime'2026-11-27T07%3A05%3A01.6543210Z'\"")
+                  payload={"accountId": "001Dn00000AbCdEIAV"},
+                  warnings=(MappingWarning("street", "street shortened to 35 characters for SAP (STREET): ..."),),
+                  review_candidates=("0000100001", "0000100002"), rejected_customers=("0000100003",),
+                  search_from=datetime(2026, 11, 27, 7, 1, 0, tzinfo=UTC),
+                  etag="W/\"datetime'2026-11-27T07%3A05%3A01.6543210Z'\"")
     fields.update(changes)
     return LedgerEntry(**fields)  # type: ignore[arg-type]
 

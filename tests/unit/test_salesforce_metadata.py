@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from shared.core.models import MappingWarning
 from shared.salesforce import simple_salesforce
-from shared.salesforce.port import CUSTOMER_NUMBER_FIELD, SYNC_ERROR_FIELD, SYNC_STATUS_FIELD, SYNCED_AT_FIELD
+from shared.salesforce.port import (
+    CUSTOMER_NUMBER_FIELD,
+    SYNC_ERROR_FIELD,
+    SYNC_STATUS_FIELD,
+    SYNC_WARNINGS_FIELD,
+    SYNCED_AT_FIELD,
+)
 from shared.settings import SalesforceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +27,7 @@ SOURCE = PROJECT / "force-app" / "main" / "default"
 FIELDS = SOURCE / "objects" / "Account" / "fields"
 PERMISSION_SETS = SOURCE / "permissionsets"
 NS = {"md": "http://soap.sforce.com/2006/04/metadata"}
-WRITTEN_BY_THE_CODE = (CUSTOMER_NUMBER_FIELD, SYNC_STATUS_FIELD, SYNC_ERROR_FIELD, SYNCED_AT_FIELD)
+WRITTEN_BY_THE_CODE = (CUSTOMER_NUMBER_FIELD, SYNC_STATUS_FIELD, SYNC_ERROR_FIELD, SYNCED_AT_FIELD, SYNC_WARNINGS_FIELD)
 # SAP's KNA1-KUNNR: the customer number the code writes.
 SAP_CUSTOMER_NUMBER_LENGTH = 10
 
@@ -123,6 +130,8 @@ def test_the_code_writes_only_fields_that_exist(monkeypatch):
     monkeypatch.setattr(writer, "_update_account", lambda account_id, values: sent.append(values), raising=False)
     writer.record_created("001Dn00000AbCdEIAV", "0000100042", datetime.now(UTC))
     writer.record_failed("001Dn00000AbCdEIAV", "E F2 173: " + "x" * 400, datetime.now(UTC))
+    many = [MappingWarning("street", "street shortened to 35 characters for SAP (STREET): " + "y" * 200)] * 3
+    writer.record_created("001Dn00000AbCdEIAV", "0000100042", datetime.now(UTC), many)
     existing = fields()
     for values in sent:
         assert set(values) <= set(existing)
@@ -131,6 +140,9 @@ def test_the_code_writes_only_fields_that_exist(monkeypatch):
             if isinstance(value, str) and length and text(existing[name], "type") == "Text":
                 assert len(value) <= int(length), name
     assert sent[0][SYNC_STATUS_FIELD] == "Synced" and sent[1][SYNC_STATUS_FIELD] == "Failed"
+    # The warnings only when something was changed, cut to the field's length.
+    assert SYNC_WARNINGS_FIELD not in sent[0]
+    assert sent[2][SYNC_STATUS_FIELD] == "Synced" and sent[2][SYNC_WARNINGS_FIELD].endswith("…")
 
 
 def test_the_integration_user_may_write_every_field_the_code_writes_and_read_the_rest():
@@ -155,3 +167,12 @@ def test_readers_read_every_sap_field_and_change_none():
 def test_no_field_is_required_so_permission_sets_may_grant_it():
     # Salesforce refuses fieldPermissions for universally required fields.
     assert all(text(root, "required") in (None, "false") for root in fields().values())
+
+
+def test_the_fake_salesforce_knows_every_field_of_the_metadata_with_its_length():
+    from devtools.fake_salesforce import ACCOUNT_FIELDS
+
+    for name, root in fields().items():
+        assert name in ACCOUNT_FIELDS, name
+        if text(root, "type") == "Text":
+            assert ACCOUNT_FIELDS[name] == int(text(root, "length")), name

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.core.ledger import LedgerStatus, WriteBackStatus
 from shared.core.mapping import split_name
+from shared.core.models import MappingWarning
 from shared.core.retry_message import RetryKind
 from shared.core.validation import parse_customer_request
 from shared.salesforce.port import AccountWriteBack
@@ -156,7 +158,8 @@ def test_a_created_answer_leaves_no_request_in_the_ledger(services):
 class DyingWriteBack(AccountWriteBack):
     """The worker dies as it starts the Salesforce write-back: the customer is recorded, its number not written."""
 
-    def record_created(self, account_id: str, customer_number: str, synced_at: datetime) -> None:
+    def record_created(self, account_id: str, customer_number: str, synced_at: datetime,
+                       warnings: Sequence[MappingWarning] = ()) -> None:
         raise WorkerDied
 
     def record_failed(self, account_id: str, error: str, synced_at: datetime) -> None:

@@ -4,6 +4,7 @@ account held for review."""
 from __future__ import annotations
 
 import logging
+import re
 
 from shared.core.guard import customer_key
 from shared.core.ledger import LedgerEntry, LedgerStatus
@@ -43,7 +44,8 @@ def named_by_guard(entry: LedgerEntry, customer_number: str) -> bool:
     number = customer_key(customer_number)
     if entry.review_candidates:
         return number in entry.review_candidates
-    return bool(entry.last_error) and number.lstrip("0") in (entry.last_error or "")
+    unpadded = re.escape(number.lstrip("0") or "0")
+    return re.search(rf"(?<![0-9A-Z])0*{unpadded}(?![0-9A-Z])", entry.last_error or "") is not None
 
 
 def resolve_needs_review(account_id: str, services: Services, *, customer_number: str | None = None,

@@ -4,11 +4,12 @@ is a fact the duplicate guard respects: over the simulator, the RFC gateway and 
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from shared.core.ledger import LedgerStatus
+from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.mapping import split_name
 from shared.core.validation import parse_customer_request
 from shared.sap import SapCustomerCreated, SapGateway, SapInterface, simulator
@@ -25,6 +26,7 @@ from shared.usecases import (
 from tests.support.samples import sample
 
 TWIN_A, TWIN_B = "001Dn00000TwinA", "001Dn00000TwinB"
+NOW = datetime(2024, 5, 17, 9, 30, tzinfo=UTC)
 
 
 def drain(services: Services) -> list[RetryOutcome]:
@@ -232,3 +234,13 @@ def test_a_guard_that_searches_again_renews_its_claim_so_no_resend_takes_the_acc
     entry = services.ledger.get(a.account_id)
     assert entry.status is LedgerStatus.CREATED and entry.customer_number != taken
     assert len(customers_named(sap_system, a.name)) == 2
+
+
+@pytest.mark.parametrize(("typed", "named"), [("100001", True), ("0000199999", True), ("1000", False),
+                                              ("10000", False), ("0000100002", False)])
+def test_an_account_held_before_candidates_were_recorded_names_them_in_its_last_error(typed, named):
+    entry = LedgerEntry(account_id=TWIN_A, status=LedgerStatus.NEEDS_REVIEW, tracking_id="t", created_at=NOW,
+                        updated_at=NOW, last_error="held for review: 2 SAP customers match the account and were "
+                                                   "created by the RFC user since the first attempt: 0000100001, "
+                                                   "0000199999")
+    assert named_by_guard(entry, typed) is named

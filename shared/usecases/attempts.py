@@ -21,6 +21,7 @@ from shared.core.guard import (
 from shared.core.guard_window import guard_search_since
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.models import CustomerCreation, CustomerRequest, MappingWarning
+from shared.core.personal_data import without_personal_values
 from shared.core.retry_message import RetryMessage
 from shared.core.retry_policy import FinalFailure, status_after_final_failure
 from shared.sap import (
@@ -154,6 +155,11 @@ def record_created(entry: LedgerEntry, created: SapCustomerCreated, services: Se
 
 def record_rejection(entry: LedgerEntry, request: CustomerRequest, rejection: SapBusinessRejection,
                       services: Services, warnings: tuple[MappingWarning, ...] = ()) -> CreateResult:
+    # SAP's texts quote what was sent ("Postal code 1234 must have length 5"): kept, answered and written
+    # back with the request's personal values masked, like every other lastError.
+    rejection = SapBusinessRejection(tuple(
+        replace(sap_message, text=without_personal_values(sap_message.text, request.to_payload()))
+        for sap_message in rejection.messages))
     message = rejection.message
     logger.warning("SAP rejected the account data",
                    extra={"sap_message_id": message.id, "sap_message_number": message.number})

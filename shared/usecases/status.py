@@ -131,8 +131,9 @@ def create_outcome(entry: LedgerEntry, retry_after_seconds: int) -> CreateResult
             return CreateResult(Outcome.FAILED, account_id, tracking_id,
                                 error="the ledger records the account as created but holds no customer number; "
                                       "an operator checks it (admin status)")
+        # The warnings too: a create that was queued tells the flow what was shortened when it polls.
         return CreateResult(Outcome.CREATED, account_id, tracking_id, customer_number=entry.customer_number,
-                            writeback=entry.writeback)
+                            writeback=entry.writeback, warnings=entry.warnings)
     if entry.status is LedgerStatus.NEEDS_REVIEW:
         return CreateResult(Outcome.NEEDS_REVIEW, account_id, tracking_id, error=entry.last_error)
     if entry.error_kind == SapBusinessRejection.kind:

@@ -11,7 +11,7 @@ import logging
 import azure.functions as func
 import pytest
 
-from functions.customers import get_sap_customer_sync_status
+from functions.customers import get_sap_customer_create_outcome, get_sap_customer_sync_status
 from shared.core.ledger import LedgerStatus
 from shared.sap import simulator
 from shared.usecases import Outcome, RetryOutcome, Services, create_customer
@@ -64,6 +64,12 @@ def test_a_queued_and_retried_create_records_its_shortening(fake_services: Servi
     assert drain(fake_services) == [RetryOutcome.CREATED]
 
     assert_warned_everywhere(fake_services, request.account_id, caplog)
+    # The flow's poll of the 202's Location gets them with the number, as a direct 201 would.
+    polled = get_sap_customer_create_outcome(func.HttpRequest(
+        "GET", f"http://localhost:7071/api/customers/{request.account_id}/outcome", body=b"",
+        route_params={"accountId": request.account_id}))
+    assert polled.status_code == 201
+    assert json.loads(polled.get_body())["warnings"] == [{"field": "street", "message": RULE}]
 
 
 def test_a_write_back_retried_from_its_own_message_still_carries_the_warnings(fake_services: Services, caplog):

@@ -108,7 +108,7 @@ def _claim_for_create(request: CustomerRequest, services: Services) -> LedgerEnt
         if round_number == 0:
             # Most requests are for an account the ledger has never seen, for which the rules decide
             # ClaimNew without looking: the conditional insert alone then settles who owns it, and a
-            # new account costs two table round trips (claim, result) instead of three. An account
+            # new account costs three table round trips (claim, number held, result) instead of four. An account
             # the ledger knows loses the insert (LedgerConflict) and is read and decided below.
             existing, decision = None, decide_create(None, now, services.windows)
         else:

@@ -112,7 +112,7 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
     """
     is_check = message.kind is RetryKind.CHECK
     # A message that knows the entry its writer stored (and that entry's ETag) claims first without
-    # reading: two table round trips per retry (claim, result) instead of three. The claim is guarded by
+    # reading: three table round trips per retry (claim, number held, result) instead of four. The claim is guarded by
     # the writer's ETag, so it is stored only while the entry is exactly as written, when a read would
     # have decided the same; if anything wrote the entry since, it is refused and we read below.
     unread = decide_retry_unread(message.written_entry, is_check=is_check, message_token=message.retry_token,

@@ -1,7 +1,9 @@
 """The table round trips of one retry on Azurite, counted on the wire: a message carrying the entry its
-writer stored (the reconcile's and the push path's do) claims it unread (claim, result: 2), and one
-whose entry changed since falls back to read and decide, still correct (refused claim, read, claim,
-result: 4). The HTTP path's retry message carries no entry and reads first (read, claim, result: 3).
+writer stored (the reconcile's and the push path's do) claims it unread (claim, reverse entry, result: 3),
+and one whose entry changed since falls back to read and decide, still correct (refused claim, read,
+claim, reverse entry, result: 5). The HTTP path's retry message carries no entry and reads first (read,
+claim, reverse entry, result: 4). The reverse entry (customer number -> account, a conditional insert
+before the result) keeps twins from sharing a customer (issue 22; shared/core/guard.py).
 
 The product's own adapters (TableLedger, StorageRetryQueue) and the simulator; the message goes
 through the real queue and back, as the trigger gets it. Every HTTP request of the table client is
@@ -78,7 +80,7 @@ def _queued_through_the_queue(services: Services, system: simulator.SimulatedSap
     return _through_the_queue(storage_settings)
 
 
-def test_a_retry_of_an_unchanged_entry_makes_two_table_round_trips(services, sap_system, storage_settings,
+def test_a_retry_of_an_unchanged_entry_makes_three_table_round_trips(services, sap_system, storage_settings,
                                                                    table_requests):
     message = _queued_through_the_queue(services, sap_system, storage_settings)
     assert message.written_entry is not None  # it carries the entry and its ETag
@@ -86,7 +88,7 @@ def test_a_retry_of_an_unchanged_entry_makes_two_table_round_trips(services, sap
 
     assert retry_create_customer(message, services) is RetryOutcome.CREATED
 
-    assert table_requests.count - before == 2  # the ETag-guarded claim and the result
+    assert table_requests.count - before == 3  # the ETag-guarded claim, the number held, the result
     entry = services.ledger.get(message.account_id)
     assert entry is not None and entry.status is LedgerStatus.CREATED
     assert len(sap_system.created_customers()) == 1
@@ -103,7 +105,7 @@ def test_a_retry_whose_entry_changed_falls_back_to_read_and_decide(services, sap
 
     assert retry_create_customer(message, services) is RetryOutcome.CREATED
 
-    assert table_requests.count - before == 4  # refused claim (412), read, claim, result
+    assert table_requests.count - before == 5  # refused claim (412), read, claim, number held, result
     entry = services.ledger.get(message.account_id)
     assert entry is not None and entry.status is LedgerStatus.CREATED
     assert len(sap_system.created_customers()) == 1
@@ -133,4 +135,4 @@ def test_the_http_paths_retry_reads_first(services, sap_system, storage_settings
     assert message.written_entry is None
     assert retry_create_customer(message, services) is RetryOutcome.CREATED
 
-    assert table_requests.count - before == 3  # read, claim, result: as every retry did before
+    assert table_requests.count - before == 4  # read, claim, number held, result: as every retry did before

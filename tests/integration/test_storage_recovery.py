@@ -282,7 +282,7 @@ def _load_through_an_outage(product: Product) -> list[Answer]:
         assert health.status_code == 503, health.text
         assert health.json()["storage"] == "unavailable" and health.headers["Retry-After"]
         # "back" from before Azurite listens again: a request retrying inside the storage SDK completes
-        # as soon as it does (a create is two table round trips), before start() has seen it listen.
+        # as soon as it does (a create is three table round trips), before start() has seen it listen.
         load.phase = "back"
         product.azurite.start()
         wait_for(lambda: load.count(201, "back") >= 4, "201s after Azurite is back")

@@ -81,15 +81,19 @@ def test_each_validation_message_states_the_rule_without_the_value(changes, fiel
 
 @pytest.mark.parametrize(("changes", "field", "values"), [row for row in FORMS if row[1] != "accountId"],
                          ids=[row[1] for row in FORMS if row[1] != "accountId"])
-def test_the_400_answer_carries_field_and_rule_never_the_value(fake_services, changes, field, values):
+def test_the_400_answer_and_its_log_carry_field_and_rule_never_the_value(fake_services, changes, field, values,
+                                                                         caplog):
+    caplog.set_level(logging.DEBUG)
     response = create_sap_customer(func.HttpRequest("POST", "http://localhost:7071/api/customers",
                                                     headers={"Content-Type": "application/json"},
                                                     body=json.dumps(_payload(changes)).encode()))
     assert response.status_code == 400
     body = response.get_body().decode()
     assert field in {error["field"] for error in json.loads(body)["errors"]}
+    logged = "\n".join(record.getMessage() + " " + str(record.__dict__) for record in caplog.records)
     for value in values:
         assert value not in body
+        assert value not in logged
 
 
 # What a push notification can carry wrongly (Account fields only: the outbound message has no codes).

@@ -103,13 +103,15 @@ def decide_guard_answer(account_id: str, answer: GuardAnswer, holders: Mapping[s
 
     if isinstance(answer, GuardCustomer):
         number = customer_key(answer.number)
+        if answer.adopted and number in left_out:
+            # A gateway that does not know the exclusion (an agent older than the app): searching again would
+            # find the same customer, so an operator decides (fail closed).
+            return HoldForReview(f"the duplicate guard adopted SAP customer {number}, which it was told to leave "
+                                 "out (another account's, or rejected by an operator); the agent may be older "
+                                 "than the app", ())
         other = holder(number)
         if other is not None and other != account_id:
             return SearchAgain(_sorted_keys((*left_out, number)))
-        if answer.adopted and number in left_out:
-            # A gateway that does not know the exclusion (an agent older than the app): fail closed.
-            return HoldForReview(f"the duplicate guard adopted SAP customer {number}, which it was told to leave "
-                                 "out (another account's, or rejected by an operator)", (number,))
         return Accept(number)
     candidates = _sorted_keys(answer.numbers)
     ours = [number for number in candidates if holder(number) == account_id]

@@ -27,7 +27,8 @@ TABLE = [
     # created now, but another account's guard adopted the number first: it keeps it, A searches again
     (GuardCustomer(X, adopted=False),        {X: B},              (),       SearchAgain((X,))),
     # a gateway that ignored the exclusion (an agent older than the app): fail closed
-    (GuardCustomer(X, adopted=True),         {},                  (X,),     HoldForReview("", (X,))),
+    (GuardCustomer(X, adopted=True),         {},                  (X,),     HoldForReview("", ())),
+    (GuardCustomer(X, adopted=True),         {X: B},              (X,),     HoldForReview("", ())),
     (GuardCandidates((X, Y)),                {X: B},              (),       SearchAgain((X,))),
     (GuardCandidates((X, Y)),                {X: B, Y: C},        (),       SearchAgain((X, Y))),
     (GuardCandidates((X, Y)),                {},                  (),       HoldForReview("", (X, Y))),

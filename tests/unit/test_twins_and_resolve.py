@@ -244,3 +244,37 @@ def test_an_account_held_before_candidates_were_recorded_names_them_in_its_last_
                                                    "created by the RFC user since the first attempt: 0000100001, "
                                                    "0000199999")
     assert named_by_guard(entry, typed) is named
+
+
+class AgentOlderThanExclusions(SapGateway):
+    """An on-premise agent of a version before `excludedCustomers`: it reads the create without them."""
+
+    def __init__(self, real: SapGateway) -> None:
+        self._real = real
+
+    def create_customer(self, creation: Any) -> SapCustomerCreated:
+        return self._real.create_customer(dataclasses.replace(creation, excluded_customers=()))
+
+    def check_interface(self) -> SapInterface:
+        return self._real.check_interface()
+
+    def ping(self) -> None:
+        self._real.ping()
+
+
+def test_behind_an_agent_that_ignores_the_exclusion_a_twin_is_held_for_review_never_given_the_other_customer(
+        fake_services, sap_system):
+    a, b = twin(TWIN_A), twin(TWIN_B)
+    sap_system.faults.arm("communication_after_bapi")
+    assert create_customer(a, fake_services).outcome is Outcome.QUEUED
+    taken = create_customer(b, fake_services).customer_number
+    services = dataclasses.replace(fake_services, sap=AgentOlderThanExclusions(fake_services.sap))
+
+    assert drain(services) == [RetryOutcome.NEEDS_REVIEW]
+
+    entry = services.ledger.get(a.account_id)
+    assert entry.status is LedgerStatus.NEEDS_REVIEW and entry.customer_number is None
+    assert taken not in entry.review_candidates  # not a candidate: the ledger gives it to B
+    assert services.ledger.holder_of(taken) == b.account_id
+    assert sap_system.calls["BAPI_CUSTOMER_FIND"] == 2  # the second search, told to leave it out, adopted it
+    # again: held there, no third

@@ -213,3 +213,25 @@ def test_a_create_answered_at_once_is_written_without_polling(function_app):
     [update] = played.updates()
     assert update["item/SAP_Sync_Status__c"] == "Synced"
     assert update["item/SAP_Customer_Number__c"] == create.outputs["body"]["customerNumber"]
+    assert update["item/SAP_Sync_Warnings__c"] is None  # nothing was shortened: the field is cleared
+
+
+def test_a_shortened_street_queued_then_created_is_written_with_its_warning_and_not_its_value(function_app):
+    base_url, system = function_app
+    street = "Lange Strasse mit sehr vielen Zeichen 123"  # 41 characters: SAP's STREET takes 35
+    payload = dict(sample("german-account"), street=street)
+    system.faults.down = True
+
+    def sap_comes_back(poll: int, answer: requests.Response) -> None:
+        if poll == 0:
+            system.faults.down = False
+
+    played = play(base_url, payload, sap_comes_back)
+
+    assert played.connector.polls[0].status == 202
+    [update] = played.updates()
+    assert update["item/SAP_Sync_Status__c"] == "Synced"
+    warnings = update["item/SAP_Sync_Warnings__c"]
+    assert warnings.startswith("street shortened") and len(warnings) <= 255
+    assert street not in warnings and "Lange" not in warnings  # the rule, never the value
+    assert ledger_status(base_url, payload["accountId"])["warnings"][0]["field"] == "street"

@@ -5,10 +5,12 @@ Built from Microsoft's published descriptions, not from the engine (which we do 
 
 * The workflow definition language (MicrosoftDocs azure-docs articles/logic-apps/
   workflow-definition-language-functions-reference.md): `@` expressions; the functions our flow calls
-  (parameters, triggerOutputs, outputs, empty, contains, split, replace, take, concat, coalesce, string,
-  utcNow); `?['a/b']` reads a property path and gives null where it is missing (the designer's
-  `body/x` form); conditions as `and` / `or` / `not` / `equals` objects; `runAfter` with the statuses
-  an action waits for (Succeeded, Failed, Skipped, TimedOut); an `If` runs `actions` or `else`.
+  (parameters, triggerOutputs, outputs, body, item, if, join, json, empty, contains, split, replace,
+  take, concat, coalesce, string, utcNow); the data operation Select (`from`, `select`, item();
+  articles/logic-apps/logic-apps-perform-data-operations.md); `?['a/b']` reads a property path and gives
+  null where it is missing (the designer's `body/x` form); conditions as `and` / `or` / `not` / `equals`
+  objects; `runAfter` with the statuses an action waits for (Succeeded, Failed, Skipped, TimedOut); an
+  `If` runs `actions` or `else`.
 * The asynchronous pattern (articles/logic-apps/logic-apps-create-api-app.md, "Perform long-running
   tasks with the asynchronous pattern"; articles/connectors/connectors-native-http.md, "Asynchronous
   request-response behavior"): a 202 with a `location` header makes the engine poll that URL with GET,
@@ -86,6 +88,7 @@ class Context:
     trigger_outputs: Mapping[str, Any]
     outputs: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    items: list[Any] = field(default_factory=list)  # the element a Select's `select` is evaluated for
 
     def functions(self) -> dict[str, Callable[..., Any]]:
         def output_of(name: str) -> Any:
@@ -93,8 +96,18 @@ class Context:
                 raise ExpressionError(f"outputs('{name}') before the action ran")
             return self.outputs[name]
 
+        def item() -> Any:
+            if not self.items:
+                raise ExpressionError("item() outside a Select")
+            return self.items[-1]
+
         return {
             "parameters": lambda name: self.parameters[name],
+            "body": lambda name: _path(output_of(name), "body"),
+            "item": item,
+            "if": lambda condition, when_true, when_false: when_true if condition else when_false,
+            "join": lambda values, separator: separator.join("" if value is None else str(value) for value in values),
+            "json": lambda text: json.loads(text),
             "triggerOutputs": lambda: self.trigger_outputs,
             "outputs": output_of,
             "empty": _empty,
@@ -294,6 +307,23 @@ class FlowRun:
             status, outputs = self.connectors[host["connectionName"]](host["operationId"], parameters, dict(action))
             self.context.outputs[name] = outputs
             self.runs[name] = ActionRun(name, status, parameters, outputs)
+            return
+        if kind == "Select":
+            # Data operations, "Select": `from` must be an array (the engine fails the action on null); its
+            # output `body` is `select` evaluated for each element, item() naming the element.
+            elements = self.context.evaluate(action["inputs"]["from"])
+            if not isinstance(elements, list):
+                self.runs[name] = ActionRun(name, "Failed")
+                return
+            selected = []
+            for element in elements:
+                self.context.items.append(element)
+                try:
+                    selected.append(self.context.evaluate(action["inputs"]["select"]))
+                finally:
+                    self.context.items.pop()
+            self.context.outputs[name] = {"body": selected}
+            self.runs[name] = ActionRun(name, "Succeeded", outputs={"body": selected})
             return
         raise ExpressionError(f"the player does not play actions of type {kind}")
 

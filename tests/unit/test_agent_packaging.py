@@ -110,9 +110,9 @@ def test_the_systemd_unit_runs_python_dash_m_agent_as_an_unprivileged_user():
     assert unit["Install"]["WantedBy"] == "multi-user.target"
 
 
-def test_the_readme_says_how_to_install_the_agent_the_rights_of_each_side_and_failover():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## The on-premise SAP agent", 1)[1].split("\n## ", 1)[0]
+def test_the_sap_doc_says_how_to_install_the_agent_the_rights_of_each_side_and_failover():
+    sap_doc = (ROOT / "docs" / "sap.md").read_text(encoding="utf-8")
+    section = sap_doc.split("## The on-premise SAP agent", 1)[1].split("\n## ", 1)[0]
     for needed in ("agent/Dockerfile", "agent/sap-sync-agent.service", "docker build -f agent/Dockerfile",
                    "systemctl enable --now sap-sync-agent", "**Send**", "**Listen**", "--rights Send",
                    "--rights Listen", "Azure Relay Sender", "Not built yet", "up to 25 listeners"):

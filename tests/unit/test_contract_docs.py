@@ -1,4 +1,4 @@
-"""The request contract is one: the validator's fields, the README's table and the samples agree."""
+"""The request contract is one: the validator's fields, docs/api.md's table and the samples agree."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import pytest
 from shared.core.validation import CONTRACT_FIELDS, MAX_LENGTHS
 from tests.support.samples import sample, sample_names
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+API_DOC = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
 
 
 def _request_table() -> dict[str, str]:
     """First column (the property names) -> the row, of the table under `POST /api/customers`."""
-    section = README.split("### `POST /api/customers`", 1)[1].split("\n### ", 1)[0]
+    section = API_DOC.split("### `POST /api/customers`", 1)[1].split("\n### ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     table: dict[str, str] = {}
     for row in rows:
@@ -25,11 +25,11 @@ def _request_table() -> dict[str, str]:
     return table
 
 
-def test_the_readme_documents_exactly_the_fields_the_validator_reads():
+def test_the_api_doc_documents_exactly_the_fields_the_validator_reads():
     assert set(_request_table()) == set(CONTRACT_FIELDS)
 
 
-def test_the_readme_states_the_name_limit_the_validator_enforces():
+def test_the_api_doc_states_the_name_limit_the_validator_enforces():
     assert f"up to {MAX_LENGTHS['name']} characters" in _request_table()["name"]
 
 

@@ -79,7 +79,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 
 def load_samples() -> list[dict[str, Any]]:
-    """The README's example payloads: a German, a US and a Japanese account (three reference-data paths)."""
+    """The example payloads of samples/: a German, a US and a Japanese account (three reference-data paths)."""
     return [json.loads((ROOT / "samples" / f"{name}.json").read_text(encoding="utf-8")) for name in SAMPLE_NAMES]
 
 

@@ -118,7 +118,7 @@ param dedicatedPlanSku string = 'P0v3'
 // Off by default: the write-back needs a connected app (client id, secret or key, My Domain login URL)
 // that a first deployment does not have, and the app's start check refuses `function` without them, which
 // would leave the app with no function indexed and no /api/health. Turn it on with its settings
-// (README, Deploy).
+// (docs/deploy.md).
 @description('SALESFORCE_WRITEBACK: function (this app writes the SAP number back; needs salesforceClientId and the auth mode\'s secret), flow (the flow does it), off (default, until the connected app is set up).')
 @allowed([
   'function'

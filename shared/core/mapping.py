@@ -34,7 +34,7 @@ from shared.core.shortening import (  # noqa: F401 - the name rules are part of 
 # characters), the narrowest table the BAPI writes the customer to; a wider BAPIKNA106 field (the
 # central address allows 40 and 60) would be cut in KNA1 without a word. The rfc adapter reads the
 # real lengths from SAP (`SapInterface.company_data_lengths`); the mapping uses the smaller of the two.
-# Lengths count UTF-16 code units, as a Unicode SAP system does (shared/sap_lengths.py).
+# Lengths count UTF-16 code units, as a Unicode SAP system does (shared/core/sap_lengths.py).
 COMPANY_DATA_LENGTHS: dict[str, int] = {
     "NAME": NAME_WIDTH,
     "NAME_2": NAME_WIDTH,
@@ -317,7 +317,7 @@ def _add_language(request: CustomerRequest, country: str, configured: str | None
     language key in R/3 format or ISO 639 standard must also be transferred to the BAPI" (stechno.net,
     BAPI_CUSTOMER_CREATEFROMDATA, Notes; its successor CREATEFROMDATA1 checks it in SD_CUSTOMER_CHECK_1).
 
-    In order: the request's language, the country's usual language (reference/country_languages.json), the
+    In order: the request's language, the country's usual language (shared/core/reference/country_languages.json), the
     configured one (the sales area's, then SAP_DEFAULT_LANGUAGE). Nothing: a field error, never a create
     without a language."""
     requested = (request.language_code or "").strip().lower()

@@ -1,4 +1,5 @@
-"""The port through which the use cases talk to SAP, whatever the transport (rfc now, relay next)."""
+"""The port through which the use cases talk to SAP, whatever the transport (rfc in process, relay to the
+on-premise agent, or the simulator: docs/sap.md)."""
 
 from __future__ import annotations
 

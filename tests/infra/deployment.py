@@ -72,7 +72,8 @@ def azd_parameters(environment: Mapping[str, str] | None = None) -> dict[str, An
     for name, default in declared.items():
         if name not in values and default is None:
             if name not in REQUIRED_ANSWERS:
-                raise NotEvaluable(f"parameter {name}: azd asks for it; add the README's example to REQUIRED_ANSWERS")
+                raise NotEvaluable(f"parameter {name}: azd asks for it; add the example of docs/deploy.md "
+                                  "to REQUIRED_ANSWERS")
             values[name] = REQUIRED_ANSWERS[name]
     return values
 

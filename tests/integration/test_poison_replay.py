@@ -1,6 +1,6 @@
 """`python -m admin poison replay` against a real Azurite: what a replay leaves behind is visible at once,
 `--all` moves every readable message (also more than one receive batch), and the exit codes are the
-README's: 0 done, 1 not (all) done, 2 usage, 3 storage unreachable, each failure in one line."""
+docs/operations.md's: 0 done, 1 not (all) done, 2 usage, 3 storage unreachable, each failure in one line."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """scripts/run's supervisor (devtools/run.py _supervise) with real child processes: a child killed while
 it is still starting counts as one death like any other, so the run ends only at the fourth death within
-the window (README: "A host that dies a fourth time within a minute ends the run")."""
+the window (docs/running-locally.md: "A host that dies a fourth time within a minute ends the run")."""
 
 from __future__ import annotations
 

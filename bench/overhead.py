@@ -133,7 +133,7 @@ class RawRoundTrips:
         from azure.data.tables import UpdateMode
 
         from shared.core.ledger import LedgerEntry, LedgerStatus
-        from shared.storage.table_ledger import CUSTOMER_PARTITION, _to_entity
+        from shared.storage.table_ledger_entity import CUSTOMER_PARTITION, to_entity
 
         account = f"001Rw{number:013d}"
         now = datetime.now(UTC)
@@ -141,13 +141,13 @@ class RawRoundTrips:
                             created_at=now, updated_at=now, payload=dict(self._payload, accountId=account))
         created = claim.evolve(status=LedgerStatus.CREATED, customer_number="0000100000", attempts=1, payload=None)
         started = time.perf_counter()
-        metadata = self._table.create_entity(_to_entity(claim))
+        metadata = self._table.create_entity(to_entity(claim))
         claimed = time.perf_counter()
         time.sleep(sap_wait_s)
         replacing = time.perf_counter()
         self._table.create_entity({"PartitionKey": CUSTOMER_PARTITION, "RowKey": f"{number:010d}",
                                    "AccountId": account})
-        self._table.update_entity(_to_entity(created), mode=UpdateMode.REPLACE, etag=metadata["etag"],
+        self._table.update_entity(to_entity(created), mode=UpdateMode.REPLACE, etag=metadata["etag"],
                                   match_condition=MatchConditions.IfNotModified)
         return (claimed - started + time.perf_counter() - replacing) * 1000
 

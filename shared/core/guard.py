@@ -1,7 +1,7 @@
 """Which SAP customer is an account's: the duplicate guard's answer judged against what the ledger knows
 (pure decisions, no I/O; tested as a table in tests/unit/test_guard_rules.py).
 
-The guard runs inside the SAP gateway (shared/sap/rfc.py, also in the on-premise agent), which cannot see
+The guard runs inside the SAP gateway (shared/sap/rfc_guard.py, also in the on-premise agent), which cannot see
 the ledger. It answers with a customer it adopted, a customer it created, or the candidates it could not
 tell apart (SapNeedsReview). The use case (shared/usecases/attempts.py, create_in_sap) looks up who holds
 each of those numbers in the ledger (its reverse entries: customer number -> account) and asks
@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-# One search finds at most a page of candidates (shared/sap/rfc.py, MAX_GUARD_CANDIDATES); each repeated
+# One search finds at most a page of candidates (shared/sap/rfc_guard.py, MAX_GUARD_CANDIDATES); each repeated
 # search excludes at least one more. More rounds than this and the use case holds the account instead.
 MAX_GUARD_ROUNDS = 4
 

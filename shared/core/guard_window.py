@@ -1,5 +1,5 @@
 """When the duplicate guard searches SAP before a create, and for customers created since when (pure; the
-use cases apply it in shared.usecases.attempts.with_guard, the gateway searches: shared/sap/rfc.py).
+use cases apply it in shared.usecases.attempts.with_guard, the gateway searches: shared/sap/rfc_guard.py).
 
 The ledger is the memory of every create. Two things can make it forget one:
 

@@ -1,8 +1,9 @@
 """RfcSapGateway: the SapGateway port over pyrfc (or pyrfcx, or the simulator, which mirrors both).
 
-Why one module of this length: the unit of work, the metadata check, the duplicate guard and the
-classification of pyrfc's errors share one session and one notion of "how far the unit got"; they
-are everything this project knows about pyrfc, and a reader checks them against SAP's behaviour together.
+This module is the gateway: the unit of work, its session and "how far the unit got", and the
+classification of pyrfc's errors (the table below). What runs inside a unit has its own module: the
+interface self-check (rfc_metadata.py), the duplicate guard (rfc_guard.py), the reading of BAPI return
+messages (bapi_return.py); finding the driver is rfc_driver.py.
 
 One connection, i.e. one RFC session, per unit of work: the duplicate guard's search, the create
 BAPI and BAPI_TRANSACTION_COMMIT run on the same session, because pyrfc 3.4 reopens the connection
@@ -14,9 +15,9 @@ unit: a unit still holds one connection for its whole duration, a connection idl
 session may have been reopened inside call()).
 
 Before the first create the adapter reads the function descriptions of every function module it
-calls (`get_function_description`) and checks each parameter and field it sends or reads
-(`REQUIRED_INTERFACE`): pyrfc refuses an unknown field, and silently truncates an over-long CHAR
-value, so the CHAR lengths the mapping shortens to come from this metadata too.
+calls and checks each parameter and field it sends or reads (rfc_metadata.py, `REQUIRED_INTERFACE`):
+pyrfc refuses an unknown field, and silently truncates an over-long CHAR value, so the CHAR lengths the
+mapping shortens to come from this metadata too.
 
 pyrfc's errors are classified by what the caller should do:
   CommunicationError                        -> SapTransientError (queue and retry later); once the
@@ -37,26 +38,23 @@ Error details never carry the password: pyrfc messages may echo logon parameters
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from shared import telemetry
-from shared.core.guard import customer_key
-from shared.core.mapping import COMPANY_DATA_FIELDS, COPY_REFERENCE_FIELDS
 from shared.core.models import CustomerCreation
 from shared.core.sap_lengths import utf16_units
 from shared.log import redact
+from shared.sap.bapi_return import ERROR_TYPES, messages_of
 from shared.sap.errors import (
     SapBusinessRejection,
     SapConfigurationError,
-    SapDriverMissing,
     SapError,
     SapInterfaceMismatch,
     SapNeedsReview,
@@ -65,66 +63,19 @@ from shared.sap.errors import (
     SapTransientError,
 )
 from shared.sap.pool import DEFAULT_IDLE_CHECK_SECONDS, ConnectionPool, PoolClosed, PoolExhausted
-from shared.sap.port import SapCustomerCreated, SapGateway, SapInterface, SapMessage
+from shared.sap.port import SapCustomerCreated, SapGateway, SapInterface
+from shared.sap.rfc_driver import driver_missing, import_rfc_module
+from shared.sap.rfc_guard import DuplicateGuard
+from shared.sap.rfc_metadata import read_interface
 
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-_MESSAGE_FIELDS = ("TYPE", "ID", "NUMBER", "MESSAGE")
-# Every function module, parameter and field this adapter sends or reads. The metadata check holds
-# each one against the live system; nothing else is ever sent.
-REQUIRED_INTERFACE: dict[str, dict[str, tuple[str, ...]]] = {
-    "BAPI_CUSTOMER_CREATEFROMDATA1": {
-        "PI_PERSONALDATA": (),
-        "PI_COMPANYDATA": COMPANY_DATA_FIELDS,
-        "PI_OPT_COMPANYDATA": (),
-        "PI_COPYREFERENCE": COPY_REFERENCE_FIELDS,
-        "CUSTOMERNO": (),
-        "RETURN": _MESSAGE_FIELDS,
-    },
-    "BAPI_TRANSACTION_COMMIT": {"WAIT": (), "RETURN": _MESSAGE_FIELDS},
-    "BAPI_TRANSACTION_ROLLBACK": {"RETURN": _MESSAGE_FIELDS},
-    "BAPI_CUSTOMER_FIND": {
-        "MAX_CNT": (),
-        "PL_HOLD": (),
-        "SELOPT_TAB": ("TABNAME", "FIELDNAME", "FIELDVALUE"),
-        "RESULT_TAB": ("CUSTOMER", *_MESSAGE_FIELDS),
-        "RETURN": _MESSAGE_FIELDS,
-    },
-    "BAPI_CUSTOMER_GETDETAIL2": {
-        "CUSTOMERNO": (),
-        "CUSTOMERADDRESS": ("NAME", "NAME_2", "NAME_3", "NAME_4", "CITY", "POSTL_CODE", "STREET", "COUNTRY"),
-        "CUSTOMERGENERALDETAIL": ("CREAT_DATE", "ENTERED_BY"),
-        "RETURN": _MESSAGE_FIELDS,
-    },
-}
-
-# The guard's search: ONE selection row, KNA1 name line 1 equal to the NAME we sent (PL_HOLD off, so
-# no placeholders). BAPI_CUSTOMER_FIND searches KNA1/KNB1 fields, never the address tables. One row
-# because whether SAP ANDs several rows or answers one result per row is unverified (BAPIKNA111 echoes
-# the criterion in each result row, which suggests the latter: then LAND1=DE alone would fill the page);
-# with one row both readings give the same answer. The only public caller searches one KNA1 row too
-# (luisurbinanet/tactusoft-svn affinityWebServices/.../client/execute/CustomerExecute.java, find()).
-# KNA1-NAME1 holds 35 characters (NAME1_GP, U): a longer NAME is searched by the part KNA1 keeps.
-_GUARD_SEARCH_FIELD = ("NAME1", "NAME")
-_KNA1_NAME1_LENGTH = 35
-# Everything else is compared per candidate from BAPI_CUSTOMER_GETDETAIL2 (BAPICUSTOMER_04 -> BAPIKNA106).
-_COMPARED_ADDRESS = (("NAME", "NAME"), ("NAME_2", "NAME_2"), ("NAME_3", "NAME_3"), ("NAME_4", "NAME_4"),
-                     ("CITY", "CITY"), ("POSTL_CODE", "POSTL_COD1"), ("STREET", "STREET"), ("COUNTRY", "COUNTRY"))
-# More candidates than this and the guard does not try to tell them apart: an operator decides. The search
-# asks for one row more (MAX_CNT); an answer that fills the page (rows >= MAX_CNT, whatever customers they
-# name: rows may repeat a customer) may hide the earlier create beyond it, so it is held for review.
-MAX_GUARD_CANDIDATES = 5
-_GUARD_PAGE_ROWS = MAX_GUARD_CANDIDATES + 1
 # One unit of work (logon, metadata, guard, create, commit) gets this many RFC timeouts in all; each
 # call is cancelled at the unit's deadline. The ledger's stale-claim window derives from it.
 _UNIT_BUDGET_IN_TIMEOUTS = 4
-# SAP stores KNA1-ERDAT in the system's time zone; one day of slack so a create just after midnight
-# UTC is not missed on a system west of UTC (a false candidate is still compared field by field).
-_CREATED_DATE_SLACK = timedelta(days=1)
 
-_ERROR_TYPES = ("E", "A")
 # ExternalRuntimeError codes that judge the data we sent, not the line: the same call fails again.
 _DATA_ERROR_CODES = {
     20,  # RFC_INVALID_PARAMETER: "field 'X' not found"
@@ -133,48 +84,6 @@ _DATA_ERROR_CODES = {
     23,  # RFC_BUFFER_TOO_SMALL
 }
 _SECRET_PARAMETERS = ("passwd", "password", "snc_myname", "x509cert", "mysapsso2")
-
-_INSTALL_HINT = (
-    "pyrfc is not installed: install SAP's PyRFC wheel (github.com/SAP/PyRFC releases) or "
-    "`pip install pyrfcx`, plus the SAP NW RFC SDK with SAPNWRFC_HOME set and its lib directory on "
-    "LD_LIBRARY_PATH (PATH on Windows)"
-)
-_SDK_HINT = (
-    "the SAP NW RFC SDK library (libsapnwrfc) could not be loaded: install the SAP NW RFC SDK and set "
-    "SAPNWRFC_HOME (pyrfc also needs its lib directory on LD_LIBRARY_PATH, PATH on Windows)"
-)
-
-
-def import_rfc_module() -> Any:
-    """pyrfc (SAP's, or pyrfcx's drop-in of the same name), else pyrfcx. Raises the ImportError that
-    explains best why neither loads (a missing SDK library beats a missing package).
-
-    SAP's pyrfc swallows a failed import of its native module (`__init__` prints the error and goes
-    on), so `import pyrfc` can succeed without `pyrfc.Connection`: that counts as not loaded."""
-    errors: list[ImportError] = []
-    for name in ("pyrfc", "pyrfcx"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError as error:
-            errors.append(error)
-            continue
-        if not hasattr(module, "Connection"):
-            errors.append(ImportError(f"{name} is installed but its native module did not load (libsapnwrfc "
-                                      "missing?)"))
-            continue
-        return module
-    raise next((e for e in errors if _is_sdk_missing(e)), errors[0])
-
-
-def _is_sdk_missing(error: BaseException) -> bool:
-    text = str(error).lower()
-    return "sapnwrfc" in text or "native module" in text
-
-
-def _driver_missing(error: BaseException) -> SapDriverMissing:
-    if _is_sdk_missing(error):
-        return SapDriverMissing(_SDK_HINT)
-    return SapDriverMissing(f"{_INSTALL_HINT} ({error})")
 
 
 class _RetryOnFreshConnection(Exception):
@@ -222,8 +131,7 @@ class RfcSapGateway(SapGateway):
         self._timeout_seconds = timeout_seconds
         self._module = rfc_module
         self._module_loader = module_loader
-        self._no_match_messages = {(message_id.strip().upper(), number.strip().zfill(3))
-                                   for message_id, number in no_match_messages}
+        self._guard = DuplicateGuard(no_match_messages, self.rfc_user)
         self._interface: SapInterface | None = None
         self._interface_lock = threading.Lock()
         if pool_size < 0:
@@ -305,27 +213,7 @@ class RfcSapGateway(SapGateway):
     # ------------------------------------------------------------------ the metadata check
 
     def _read_interface(self, session: _Session) -> SapInterface:
-        lengths: dict[str, int] = {}
-        for function_name, parameters in REQUIRED_INTERFACE.items():
-            description = self._describe(session.connection, function_name)
-            declared = {str(parameter["name"]): parameter for parameter in description.parameters}
-            for parameter_name, field_names in parameters.items():
-                parameter = declared.get(parameter_name)
-                if parameter is None:
-                    raise SapInterfaceMismatch(f"{function_name} has no parameter {parameter_name} in this SAP "
-                                               "system; this release is not supported as configured")
-                fields = {str(f["name"]): f for f in _fields_of(parameter)}
-                for field_name in field_names:
-                    if field_name not in fields:
-                        raise SapInterfaceMismatch(
-                            f"{function_name} parameter {parameter_name} has no field {field_name} in this SAP "
-                            "system; nothing is sent until the mapping and the release agree")
-                if function_name == "BAPI_CUSTOMER_CREATEFROMDATA1" and parameter_name == "PI_COMPANYDATA":
-                    lengths = {name: _char_units(field) for name, field in fields.items()
-                               if field.get("field_type") == "RFCTYPE_CHAR"}
-        logger.info("SAP interface checked against the live metadata",
-                    extra={"functions": len(REQUIRED_INTERFACE)})
-        return SapInterface(company_data_lengths=lengths)
+        return read_interface(partial(self._describe, session.connection))
 
     def _describe(self, connection: Any, function_name: str) -> Any:
         module = self._rfc()
@@ -339,7 +227,7 @@ class RfcSapGateway(SapGateway):
 
     def _create_on(self, session: _Session, creation: CustomerCreation) -> SapCustomerCreated:
         if creation.search_since is not None:
-            adopted = self._find_earlier_create(session, creation)
+            adopted = self._guard.find_earlier_create(partial(self._call, session), creation)
             if adopted is not None:
                 logger.warning("duplicate guard: adopted SAP customer %s created by an earlier attempt", adopted,
                                extra={"account_id": creation.account_id, "customer_number": adopted})
@@ -351,8 +239,8 @@ class RfcSapGateway(SapGateway):
         # does with a mandatory import an RFC caller leaves out is unverified, so it is sent, initial: the
         # BAPI then reads company data only ("either personal or company data").
         answer = self._call(session, "BAPI_CUSTOMER_CREATEFROMDATA1", **{"PI_PERSONALDATA": {}, **creation.parameters})
-        messages = _messages(answer.get("RETURN"))
-        if any(m.type in _ERROR_TYPES for m in messages):
+        messages = messages_of(answer.get("RETURN"))
+        if any(m.type in ERROR_TYPES for m in messages):
             self._rollback_quietly(session)
             raise SapBusinessRejection(messages)
         number = str(answer.get("CUSTOMERNO") or "").strip()
@@ -361,8 +249,8 @@ class RfcSapGateway(SapGateway):
             raise SapPermanentError("BAPI_CUSTOMER_CREATEFROMDATA1 returned neither a customer number nor an error")
 
         commit = self._call(session, "BAPI_TRANSACTION_COMMIT", WAIT="X")
-        commit_messages = _messages(commit.get("RETURN"))
-        failed = next((m for m in commit_messages if m.type in _ERROR_TYPES), None)
+        commit_messages = messages_of(commit.get("RETURN"))
+        failed = next((m for m in commit_messages if m.type in ERROR_TYPES), None)
         if failed is not None:
             # The update task terminated (lock, database or update-module problem): nothing was
             # committed, SAP says so, and such causes usually pass, so the create is queued for a retry.
@@ -371,98 +259,6 @@ class RfcSapGateway(SapGateway):
             raise SapTransientError(f"BAPI_TRANSACTION_COMMIT failed for customer {number}: "
                                     f"{failed.type} {failed.id} {failed.number}: {failed.text}")
         return SapCustomerCreated(number, messages=messages + commit_messages)
-
-    def _find_earlier_create(self, session: _Session, creation: CustomerCreation) -> str | None:
-        """The customer an earlier attempt created, None when there is none; SapNeedsReview when unsure."""
-        assert creation.search_since is not None
-        company = creation.parameters.get("PI_COMPANYDATA", {})
-        column, field = _GUARD_SEARCH_FIELD
-        name = str(company.get(field, ""))[:_KNA1_NAME1_LENGTH].rstrip()
-        if not name:
-            raise SapNeedsReview("the search for a customer an earlier attempt may have created has no name to "
-                                 "search by")
-        answer = self._call(session, "BAPI_CUSTOMER_FIND", MAX_CNT=_GUARD_PAGE_ROWS, PL_HOLD="",
-                            SELOPT_TAB=[{"TABNAME": "KNA1", "FIELDNAME": column, "FIELDVALUE": name}])
-        numbers = self._search_answer(answer)
-        if numbers is None:
-            return None
-        # Customers the use case knows are not this account's (the ledger gives them to other accounts, or an
-        # operator rejected them): not candidates. The page check above still counts them: a full page may
-        # hide the earlier create whatever the rows it shows.
-        excluded = {customer_key(number) for number in creation.excluded_customers}
-        numbers = [number for number in numbers if customer_key(number) not in excluded]
-        if not numbers:
-            return None
-        created_by = {number: self._recent_match_created_by(session, number, company, creation) for number in numbers}
-        ours = [number for number, user in created_by.items() if user == self.rfc_user]
-        if len(ours) > 1:
-            raise SapNeedsReview(f"{len(ours)} SAP customers match the account and were created by the RFC user "
-                                 f"since the first attempt: {', '.join(ours)}", tuple(ours))
-        if ours:
-            return ours[0]
-        # Fail closed: a customer with the same address created since the first attempt by another user may
-        # be ours all the same (another agent logged on as another RFC user, after a failover) or a person's
-        # in SAP GUI. Either way a create now could make a second one: an operator decides.
-        others = [number for number, user in created_by.items() if user is not None]
-        if others:
-            raise SapNeedsReview(f"{len(others)} SAP customer(s) match the account and were created since the first "
-                                 f"attempt by another user than the RFC user: {', '.join(others)}", tuple(others))
-        return None
-
-    def _search_answer(self, answer: Mapping[str, Any]) -> list[str] | None:
-        """BAPI_CUSTOMER_FIND's answer read as the guard needs it: None when it says nothing was found, else
-        the distinct customers it names (at most MAX_GUARD_CANDIDATES); SapNeedsReview when it cannot tell.
-
-        FIND has an export RETURN (BAPIRETURN1) besides RESULT_TAB (BAPIKNA111, which carries message fields
-        too): praveen4students/hmh_backup enterprise-web-services-camel/src/main/java/hmh/sap/rfc/
-        Bapi_Customer_Find_Output.java, and the CustomerFind operation in luisurbinanet/tactusoft-svn
-        affinityWebServices/src/com/tactusoft/webservice/client/locators/Zfi_customers2_BindingStub.java.
-        Where a release says "nothing found" is unverified: tactusoft's caller (execute/CustomerExecute.java)
-        reads a RESULT_TAB row without a customer and TYPE E. So both are read: "nothing found" is an
-        answer naming no customer whose only errors are configured no-match messages
-        (SAP_FIND_NO_MATCH_MESSAGE), in RETURN or in RESULT_TAB, or an answer with no error and no row at
-        all. Any other error or abort message, wherever it stands, leaves the search's outcome unknown:
-        held for review (fail closed), as is a full page."""
-        rows = [row for row in answer.get("RESULT_TAB", []) if isinstance(row, Mapping)]
-        numbers = sorted({str(row.get("CUSTOMER", "")).strip() for row in rows} - {""})
-        problems = [m for m in (*_messages(answer.get("RETURN")), *_messages(rows)) if m.type in _ERROR_TYPES]
-        unrecognised = [m for m in problems if (m.id.upper(), m.number.zfill(3)) not in self._no_match_messages]
-        if unrecognised or (problems and numbers):
-            shown = "; ".join(f"{m.type} {m.id} {m.number}: {m.text}" for m in problems)
-            raise SapNeedsReview(f"the search for a customer an earlier attempt may have created did not say "
-                                 f"'nothing found' in a way this system is configured to recognise "
-                                 f"(SAP_FIND_NO_MATCH_MESSAGE): {shown}", tuple(numbers))
-        if not numbers:
-            return None
-        if len(rows) >= _GUARD_PAGE_ROWS or len(numbers) > MAX_GUARD_CANDIDATES:
-            raise SapNeedsReview(f"the search for the account's name filled its page ({len(rows)} rows naming "
-                                 f"{len(numbers)} SAP customers); an earlier attempt may have created one of them "
-                                 "or one beyond the page", tuple(numbers))
-        return numbers
-
-    def _recent_match_created_by(self, session: _Session, number: str, company: Mapping[str, str],
-                                 creation: CustomerCreation) -> str | None:
-        """Who created candidate `number` (ENTERED_BY), when it has the account's address and was created since
-        the first attempt (with a day's slack); None when it is not such a match."""
-        assert creation.search_since is not None
-        detail = self._call(session, "BAPI_CUSTOMER_GETDETAIL2", CUSTOMERNO=number)
-        failed = next((m for m in _messages(detail.get("RETURN")) if m.type in _ERROR_TYPES), None)
-        if failed is not None:
-            raise SapNeedsReview(f"candidate {number} could not be read: {failed.type} {failed.id} {failed.number}: "
-                                 f"{failed.text}", (number,))
-        address = detail.get("CUSTOMERADDRESS", {})
-        for stored_name, sent_name in _COMPARED_ADDRESS:
-            stored = str(address.get(stored_name, "")).strip()
-            sent = str(company.get(sent_name, "")).strip()
-            # BAPICUSTOMER_04 may hold fewer characters than we sent: compare what it can show.
-            if stored != sent[: len(stored)] or (not stored and sent):
-                return None
-        general = detail.get("CUSTOMERGENERALDETAIL", {})
-        created_on = str(general.get("CREAT_DATE", "")).strip()
-        earliest = (creation.search_since - _CREATED_DATE_SLACK).strftime("%Y%m%d")
-        if not created_on or created_on < earliest:
-            return None
-        return str(general.get("ENTERED_BY", "")).strip().upper()
 
     def _rollback_quietly(self, session: _Session) -> None:
         # The session ends with the connection anyway; a failed rollback changes nothing for the caller.
@@ -479,9 +275,9 @@ class RfcSapGateway(SapGateway):
             try:
                 module = self._module_loader()
             except ImportError as error:
-                raise _driver_missing(error) from None
+                raise driver_missing(error) from None
             if not hasattr(module, "Connection"):
-                raise _driver_missing(ImportError("pyrfc's native module did not load"))
+                raise driver_missing(ImportError("pyrfc's native module did not load"))
             self._module = module
         return self._module
 
@@ -529,7 +325,7 @@ class RfcSapGateway(SapGateway):
         except Exception as error:
             # pyrfcx raises SdkNotFoundError (neither RFCError nor ImportError) from Connection().
             if connection is None and type(error).__name__ == "SdkNotFoundError":
-                raise _driver_missing(error) from None
+                raise driver_missing(error) from None
             raise
         finally:
             if connection is not None and self.pool is not None:
@@ -600,28 +396,3 @@ def _padded_customer_number(customer_number: str) -> str:
     # KUNNR's conversion exit pads numbers; pyrfc runs no conversion exits, so we do.
     number = customer_number.strip()
     return number.zfill(10) if number.isdigit() else number
-
-
-def _fields_of(parameter: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    description = parameter.get("type_description")
-    return list(getattr(description, "fields", []) or [])
-
-
-def _char_units(field: Mapping[str, Any]) -> int:
-    # uc_length is the field's size in bytes of UTF-16 (pyrfc's TypeDescription), i.e. 2 per code unit.
-    return int(field.get("uc_length", 0)) // 2
-
-
-def _messages(returned: Any) -> tuple[SapMessage, ...]:
-    """BAPIRETURN1/BAPIRET2/BAPIKNA111 (one structure or table rows) as SapMessages, initial rows left out."""
-    rows = returned if isinstance(returned, list) else [returned] if isinstance(returned, Mapping) else []
-    return tuple(
-        SapMessage(
-            type=str(row.get("TYPE", "")).strip(),
-            id=str(row.get("ID", "")).strip(),
-            number=str(row.get("NUMBER", "")).strip(),
-            text=str(row.get("MESSAGE", "")).strip(),
-        )
-        for row in rows
-        if str(row.get("TYPE", "")).strip()
-    )

@@ -1,14 +1,13 @@
-"""The ledger on Azure Table storage: one entity per Salesforce account, ETags for concurrency."""
+"""The ledger on Azure Table storage: one entity per Salesforce account, ETags for concurrency, and one
+reverse entry per SAP customer number. Where each row lives and how an entry becomes an entity (and back)
+is shared/storage/table_ledger_entity.py; this module makes the storage calls."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import threading
 from collections.abc import Callable, Collection, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from azure.core import MatchConditions
@@ -24,7 +23,6 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 from shared.core.guard import customer_key
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.listing import LedgerPage, ListingQuery
-from shared.core.models import MappingWarning
 from shared.settings import Settings
 from shared.storage.clients import (
     PROBE_CALL_OPTIONS,
@@ -34,32 +32,19 @@ from shared.storage.clients import (
     table_service_client,
 )
 from shared.storage.port import InvalidContinuation, Ledger, LedgerConflict, LedgerUnavailable
+from shared.storage.table_ledger_entity import (
+    CUSTOMER_PARTITION,
+    MAX_ERROR_LENGTH,
+    ROW_KEY,
+    decode_continuation,
+    encode_continuation,
+    filter_time,
+    from_entity,
+    plain_utc,
+    to_entity,
+)
 
 logger = logging.getLogger(__name__)
-
-# The account Id is the partition key, so every account is its own partition: point reads and
-# conditional writes never contend across accounts and the table scales out without hot partitions.
-# Each account has exactly one row; the constant row key names it and leaves room for other
-# row kinds per account later (e.g. an audit trail) without a migration.
-ROW_KEY = "ledger"
-# Who holds which SAP customer: one row per customer number (RowKey, customer_key's spelling) in one
-# partition of its own, holding the account id. Its own partition because a number must be unique across
-# accounts and only an insert into one row key can say "no other account has it" (a conditional insert).
-# An entity group transaction with the account's row is impossible (Azure Table transactions need one
-# PartitionKey: "Performing entity group transactions", Microsoft Learn, Table service REST API), so the
-# reverse row is written first and the account's result after it (shared.usecases.attempts, create_in_sap).
-# That order is the safe one: a worker that dies between the two leaves a reverse row for an account whose
-# result is not written yet; it still keeps the number from every other account (the number IS that
-# account's: its create made it or its guard adopted it), and the account's own next attempt (the claim
-# goes stale, so it searches first) finds the number, sees the ledger gives it to the account, and records
-# it. The other order could record a number for an account and then find it held by another.
-# An account id (15/18 alphanumeric characters) never equals this partition key; the listings filter on
-# RowKey "ledger", which no SAP customer number spells (KUNNR is upper case).
-CUSTOMER_PARTITION = "customer-number"
-
-# A string property holds at most 64 KiB (32 K UTF-16 characters); an oversized error text must not
-# turn a ledger write into a failed request.
-_MAX_ERROR_LENGTH = 8000
 
 _Result = TypeVar("_Result")
 
@@ -67,7 +52,6 @@ _Result = TypeVar("_Result")
 # table makes the service answer short (even empty) pages with a continuation (it stops at partition
 # boundaries and after 5 s of work); the caller then gets a short page and the token to go on from.
 _LISTING_ROUND_TRIPS = 10
-_TOKEN_PREFIX = "t1."
 
 # Tables known to exist, per endpoint: create_table runs once per process and table, not per call. A
 # table that disappears later (storage restarted empty, someone deleted it) answers TableNotFound;
@@ -75,115 +59,6 @@ _TOKEN_PREFIX = "t1."
 _ensured_tables: set[tuple[str, str]] = set()
 _ensure_lock = threading.Lock()
 
-
-def _utc(moment: datetime) -> datetime:
-    # A naive datetime is taken as UTC; the table stores instants, and LedgerEntry users compare them.
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-# Table storage keeps Edm.DateTime from 1601-01-01 UTC on ("Understanding the Table service data model",
-# learn.microsoft.com), so nothing stored is earlier; and the SDK writes a filter's year with strftime's %Y
-# (azure-data-tables _common_conversion._to_utc_datetime), which glibc does not pad to four digits, so a
-# `since` of year 999 became a filter no entry matched (an empty page). An earlier bound means the same
-# as this one.
-_EARLIEST_STORED = datetime(1601, 1, 1, tzinfo=UTC)
-
-
-def _filter_time(moment: datetime) -> datetime:
-    return max(_utc(moment), _EARLIEST_STORED)
-
-
-def _to_entity(entry: LedgerEntry) -> dict[str, Any]:
-    entity: dict[str, Any] = {
-        "PartitionKey": entry.account_id,
-        "RowKey": ROW_KEY,
-        "Status": entry.status.value,
-        "TrackingId": entry.tracking_id,
-        "CreatedAt": _utc(entry.created_at),
-        "UpdatedAt": _utc(entry.updated_at),
-        "Attempts": entry.attempts,
-        "WriteBack": entry.writeback.value,
-    }
-    # Absent rather than null: REPLACE then clears a value that was set before.
-    if entry.customer_number is not None:
-        entity["CustomerNumber"] = entry.customer_number
-    if entry.last_error is not None:
-        entity["LastError"] = entry.last_error[:_MAX_ERROR_LENGTH]
-    if entry.retry_token is not None:
-        entity["RetryToken"] = entry.retry_token
-    if entry.error_kind is not None:
-        entity["ErrorKind"] = entry.error_kind
-    if entry.outcome_unknown:
-        entity["OutcomeUnknown"] = True
-    if entry.adopted:
-        entity["Adopted"] = True
-    if entry.payload is not None:
-        entity["Payload"] = json.dumps(entry.payload, ensure_ascii=False)
-    if entry.warnings:
-        # Field and rule of each change the mapping made to fit SAP, never the value (a few hundred bytes).
-        entity["Warnings"] = json.dumps([warning.to_json() for warning in entry.warnings], ensure_ascii=False)
-    if entry.review_candidates:
-        entity["ReviewCandidates"] = json.dumps(list(entry.review_candidates))
-    if entry.rejected_customers:
-        entity["RejectedCustomers"] = json.dumps(list(entry.rejected_customers))
-    if entry.search_from is not None:
-        entity["SearchFrom"] = _utc(entry.search_from)
-    return entity
-
-
-def _numbers(text: object) -> tuple[str, ...]:
-    # Written by _to_entity as a JSON list of strings; anything else (a hand edit) reads as none.
-    try:
-        value = json.loads(str(text)) if text else []
-    except ValueError:
-        return ()
-    return tuple(str(item) for item in value) if isinstance(value, list) else ()
-
-
-def _warnings(stored: object) -> tuple[MappingWarning, ...]:
-    """The Warnings property as _to_entity writes it; anything unreadable reads as none rather than failing
-    the read (the entry's status and customer number matter more than its warnings)."""
-    if not isinstance(stored, str) or not stored:
-        return ()
-    try:
-        items = json.loads(stored)
-    except ValueError:
-        return ()
-    warnings = (MappingWarning.from_json(item) for item in items) if isinstance(items, list) else ()
-    return tuple(warning for warning in warnings if warning is not None)
-
-
-def _plain_utc(value: datetime) -> datetime:
-    # The SDK returns its own datetime subclass; hand out plain aware datetimes that compare and copy cleanly.
-    moment = _utc(value)
-    return datetime(moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
-                    moment.microsecond, tzinfo=UTC)
-
-
-def _from_entity(entity: Mapping[str, Any], etag: str | None) -> LedgerEntry:
-    return LedgerEntry(
-        account_id=str(entity["PartitionKey"]),
-        status=LedgerStatus(entity["Status"]),
-        tracking_id=str(entity["TrackingId"]),
-        created_at=_plain_utc(entity["CreatedAt"]),
-        updated_at=_plain_utc(entity["UpdatedAt"]),
-        customer_number=entity.get("CustomerNumber"),
-        attempts=int(entity.get("Attempts", 0)),
-        last_error=entity.get("LastError"),
-        writeback=WriteBackStatus(entity.get("WriteBack", WriteBackStatus.NOT_NEEDED.value)),
-        retry_token=entity.get("RetryToken"),
-        error_kind=entity.get("ErrorKind"),
-        outcome_unknown=bool(entity.get("OutcomeUnknown", False)),
-        adopted=bool(entity.get("Adopted", False)),
-        payload=json.loads(entity["Payload"]) if entity.get("Payload") else None,
-        warnings=_warnings(entity.get("Warnings")),
-        review_candidates=_numbers(entity.get("ReviewCandidates")),
-        rejected_customers=_numbers(entity.get("RejectedCustomers")),
-        search_from=_plain_utc(entity["SearchFrom"]) if entity.get("SearchFrom") else None,
-        etag=etag,
-    )
 
 
 class TableLedger(Ledger):
@@ -268,7 +143,7 @@ class TableLedger(Ledger):
             entity = self._call(account_id, lambda: self._table.get_entity(account_id, ROW_KEY))
         except ResourceNotFoundError:
             return None
-        return _from_entity(entity, entity.metadata.get("etag"))
+        return from_entity(entity, entity.metadata.get("etag"))
 
     def hold_customer(self, customer_number: str, account_id: str) -> str:
         key = customer_key(customer_number)
@@ -322,7 +197,7 @@ class TableLedger(Ledger):
         query = "( " + " or ".join(f"Status eq @s{index}" for index in range(len(chosen))) + " )"
         query += f" and RowKey eq '{ROW_KEY}'"
         if updated_before is not None:
-            parameters["before"] = _filter_time(updated_before)
+            parameters["before"] = filter_time(updated_before)
             query += " and UpdatedAt lt @before"
         if writeback is not None:
             parameters["writeback"] = WriteBackStatus(writeback).value
@@ -331,7 +206,7 @@ class TableLedger(Ledger):
         def scan() -> list[LedgerEntry]:
             found: list[LedgerEntry] = []
             for entity in self._table.query_entities(query, parameters=parameters, results_per_page=min(limit, 1000)):
-                found.append(_from_entity(entity, entity.metadata.get("etag")))
+                found.append(from_entity(entity, entity.metadata.get("etag")))
                 if len(found) >= limit:
                     break
             return found
@@ -339,7 +214,7 @@ class TableLedger(Ledger):
         return self._call("(query)", scan)
 
     def list_entries(self, query: ListingQuery) -> LedgerPage:
-        position = _decode_continuation(query.continuation)
+        position = decode_continuation(query.continuation)
         parameters: dict[str, Any] = {}
         clauses = [f"RowKey eq '{ROW_KEY}'"]
         chosen = sorted({LedgerStatus(status).value for status in query.statuses})
@@ -350,10 +225,10 @@ class TableLedger(Ledger):
             # The SDK substitutes @names word by word (split on blanks): parentheses stand apart.
             clauses.append("( " + " or ".join(f"Status eq @s{index}" for index in range(len(chosen))) + " )")
         if query.updated_since is not None:
-            parameters["since"] = _filter_time(query.updated_since)
+            parameters["since"] = filter_time(query.updated_since)
             clauses.append("UpdatedAt ge @since")
         if query.updated_before is not None:
-            parameters["before"] = _filter_time(query.updated_before)
+            parameters["before"] = filter_time(query.updated_before)
             clauses.append("UpdatedAt lt @before")
         text = " and ".join(clauses)
 
@@ -370,11 +245,11 @@ class TableLedger(Ledger):
                     page = next(paged)
                 except StopIteration:
                     return LedgerPage(tuple(found))
-                found.extend(_from_entity(entity, entity.metadata.get("etag")) for entity in page)
+                found.extend(from_entity(entity, entity.metadata.get("etag")) for entity in page)
                 token = paged.continuation_token  # type: ignore[attr-defined]
                 if not token or len(found) >= query.page_size:
                     break
-            return LedgerPage(tuple(found), _encode_continuation(token) if token else None)
+            return LedgerPage(tuple(found), encode_continuation(token) if token else None)
 
         try:
             return self._call("(listing)", pages)
@@ -386,7 +261,7 @@ class TableLedger(Ledger):
 
     def claim(self, entry: LedgerEntry) -> LedgerEntry:
         try:
-            metadata = self._call(entry.account_id, lambda: self._table.create_entity(_to_entity(entry)))
+            metadata = self._call(entry.account_id, lambda: self._table.create_entity(to_entity(entry)))
         except ResourceExistsError:
             raise LedgerConflict(f"account {entry.account_id} is already claimed") from None
         return self._stored(entry, metadata)
@@ -400,7 +275,7 @@ class TableLedger(Ledger):
             metadata = self._call(
                 entry.account_id,
                 lambda: self._table.update_entity(
-                    _to_entity(entry), mode=UpdateMode.REPLACE, etag=etag,
+                    to_entity(entry), mode=UpdateMode.REPLACE, etag=etag,
                     match_condition=MatchConditions.IfNotModified,
                 ),
             )
@@ -427,33 +302,11 @@ class TableLedger(Ledger):
     @staticmethod
     def _stored(entry: LedgerEntry, metadata: Mapping[str, Any]) -> LedgerEntry:
         return entry.evolve(
-            created_at=_plain_utc(entry.created_at),
-            updated_at=_plain_utc(entry.updated_at),
-            last_error=entry.last_error[:_MAX_ERROR_LENGTH] if entry.last_error is not None else None,
+            created_at=plain_utc(entry.created_at),
+            updated_at=plain_utc(entry.updated_at),
+            last_error=entry.last_error[:MAX_ERROR_LENGTH] if entry.last_error is not None else None,
             etag=metadata["etag"],
         )
-
-
-def _encode_continuation(token: Mapping[str, str]) -> str:
-    """The service's next partition and row key, as one opaque URL-safe string."""
-    data = json.dumps({"p": token.get("PartitionKey"), "r": token.get("RowKey")}, separators=(",", ":"))
-    return _TOKEN_PREFIX + base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
-
-
-def _decode_continuation(text: str | None) -> dict[str, str] | None:
-    if text is None:
-        return None
-    if not text.startswith(_TOKEN_PREFIX):
-        raise InvalidContinuation("the continuation token is not one this service handed out")
-    body = text[len(_TOKEN_PREFIX):]
-    try:
-        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except (binascii.Error, ValueError):
-        raise InvalidContinuation("the continuation token is not one this service handed out") from None
-    if not isinstance(data, dict) or not all(isinstance(data.get(key), str | None) for key in ("p", "r")) \
-            or not (data.get("p") or data.get("r")):
-        raise InvalidContinuation("the continuation token is not one this service handed out")
-    return {"PartitionKey": data.get("p") or "", "RowKey": data.get("r") or ""}
 
 
 def table_ledger_from_settings(settings: Settings, *, environ: Mapping[str, str] | None = None,

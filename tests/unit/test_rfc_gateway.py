@@ -27,7 +27,9 @@ from shared.sap import (
     simulator,
 )
 from shared.sap import simulator as simulator_module
-from shared.sap.rfc import MAX_GUARD_CANDIDATES, REQUIRED_INTERFACE, RfcSapGateway
+from shared.sap.rfc import RfcSapGateway
+from shared.sap.rfc_guard import MAX_GUARD_CANDIDATES
+from shared.sap.rfc_metadata import REQUIRED_INTERFACE
 from shared.sap.simulator import CustomerRecord, SimulatedSap
 from shared.sap.simulator.interfaces import STRUCTURES
 from shared.settings import load_settings
@@ -907,7 +909,7 @@ def test_missing_pyrfc_names_the_install_steps():
 
 
 def test_missing_rfc_sdk_is_named(monkeypatch):
-    from shared.sap import rfc
+    from shared.sap import rfc_driver as rfc
 
     def failing_import(name: str):
         if name == "pyrfc":
@@ -928,7 +930,7 @@ def test_pyrfc_whose_native_module_did_not_load_is_a_missing_driver():
 
 
 def test_import_rfc_module_skips_a_pyrfc_without_connection(monkeypatch):
-    from shared.sap import rfc
+    from shared.sap import rfc_driver as rfc
 
     def importing(name: str):
         if name == "pyrfc":

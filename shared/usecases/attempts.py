@@ -1,5 +1,12 @@
-"""One attempt at SAP, shared by the HTTP and the queue path: preparing it (live lengths, the guard)
-and recording its outcome in the ledger.
+"""One attempt at SAP, shared by the HTTP and the queue path: `attempt_create` runs it for an account whose
+claim the worker holds and records how it ended in the ledger; each path only translates the `AttemptOutcome`
+into its own answer (create.py: the HTTP result; retry.py: done, re-queued or given up).
+
+    live_lengths      the live system's lengths, which the mapping fits (before the claim)
+    attempt_create    the guard's inputs, the gateway's create judged against the ledger, the outcome recorded
+    record_queued     the QUEUED record, once the path has queued the next attempt (SAP unavailable)
+    record_created    the one record of a success (also an operator's resolve: status.py)
+    store_failure     the queue path's end of a create that stops trying
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from shared.core.retry_message import RetryMessage
 from shared.core.retry_policy import FinalFailure, status_after_final_failure
 from shared.sap import (
     SapBusinessRejection,
+    SapConfigurationError,
     SapCustomerCreated,
     SapDriverMissing,
     SapError,
@@ -70,6 +78,71 @@ class HeldClaim:
     the renewal another worker could take the account over while a later search runs."""
 
     entry: LedgerEntry
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """How one attempt at SAP ended. `result` is the answer already recorded in the ledger (created, adopted,
+    rejected, failed, held for review); None while a retry is due (`retry_due`: SAP unavailable, or its logon
+    refused), which the path queues its own way before `record_queued` records it."""
+
+    entry: LedgerEntry  # the claim as the attempt left it (the guard renews it when it searches again)
+    result: CreateResult | None = None
+    retry_due: SapError | None = None
+
+
+def attempt_create(creation: CustomerCreation, claimed: LedgerEntry, request: CustomerRequest, services: Services,
+                   *, retried_attempt: int | None = None) -> AttemptOutcome:
+    """One attempt at SAP for an account whose claim (`claimed`, PENDING) this worker holds: the guard's inputs
+    (shared.core.guard_window), the gateway's create judged against the ledger (create_in_sap), and what it ended
+    in recorded: created or adopted (the number, its write-back), rejected, failed or held for review
+    (shared.core.retry_policy.status_after_final_failure), the mapping's warnings with each.
+
+    `retried_attempt` is the queue message's attempt number (None: the HTTP path's first attempt, whose adopted
+    customer answers already_exists); a retry's success counts its attempts from the message. Raises
+    StorageUnavailable when the ledger cannot be asked during the guard (the claim stays)."""
+    # This attempt's mapping changes (a shortened street): recorded with whatever the attempt ends in.
+    entry = claimed.evolve(warnings=creation.warnings)
+    creation = with_guard(creation, entry, services)
+    # At DEBUG: a sync's record at INFO is its outcome ("customer created in SAP", a rejection, a queued retry);
+    # each record is ingested (and billed) by Application Insights, and costs the request about 0.1 ms here. The
+    # SAP call's time: the telemetry's dependency span, for every transport; the adapter's "SAP create <outcome>
+    # in N ms" line is DEBUG in the app, INFO in the agent (shared/bootstrap.py, agent/__main__.py).
+    logger.debug("create started", extra={"attempt": entry.attempts + 1,
+                                           "search_first": creation.search_since is not None})
+    claim = HeldClaim(entry)  # renewed should the guard search more than once
+    warnings = creation.warnings
+    try:
+        created = create_in_sap(creation, claim, services)
+    except SapBusinessRejection as rejection:
+        return AttemptOutcome(claim.entry, record_rejection(claim.entry, request, rejection, services, warnings))
+    except SapNeedsReview as review:
+        return AttemptOutcome(claim.entry, record_needs_review(claim.entry, request, review, services))
+    except (SapTransientError, SapConfigurationError) as error:
+        return AttemptOutcome(claim.entry, retry_due=error)
+    except SapError as error:  # permanent: retrying gives the same answer
+        return AttemptOutcome(claim.entry, record_permanent_failure(claim.entry, error, services, warnings))
+    first_attempt = retried_attempt is None
+    counted = claim.entry if retried_attempt is None else claim.entry.evolve(attempts=retried_attempt)
+    return AttemptOutcome(claim.entry, record_created(counted, created, services, warnings,
+                                                      first_attempt=first_attempt))
+
+
+def record_queued(entry: LedgerEntry, error: SapError, attempts: int, retry_token: str | None, services: Services,
+                  counted_as: SyncOutcome) -> None:
+    """The record of an attempt SAP did not finish, once the path has queued the next one (`retry_token` is that
+    message's): QUEUED, with the error, and the outcome still unknown when it was before or is now."""
+    if isinstance(error, SapConfigurationError):
+        logger.error("SAP configuration problem (check SAP_USER/SAP_PASSWORD and the RFC user); "
+                     "retry in the longest delay", extra={"attempt": attempts, "sap_error": type(error).__name__})
+    else:
+        logger.warning("SAP unavailable; queued for retry",
+                       extra={"attempt": attempts, "sap_error": type(error).__name__})
+    services.metrics.outcome(counted_as)
+    update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=describe(error),
+                                 error_kind=error.kind, retry_token=retry_token,
+                                 outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
+                                 updated_at=services.clock()), services)
 
 
 def create_in_sap(creation: CustomerCreation, claim: HeldClaim, services: Services) -> SapCustomerCreated:

@@ -15,27 +15,10 @@ from shared.core.mapping import map_customer_request
 from shared.core.models import CustomerRequest, MappingWarning
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.log import sync_context
-from shared.sap import (
-    SapBusinessRejection,
-    SapConfigurationError,
-    SapDriverMissing,
-    SapError,
-    SapInterfaceMismatch,
-    SapNeedsReview,
-    SapTransientError,
-)
+from shared.sap import SapDriverMissing, SapError, SapInterfaceMismatch
 from shared.storage.port import LedgerConflict, RetryQueueUnavailable
 from shared.telemetry.port import SyncOutcome
-from shared.usecases.attempts import (
-    HeldClaim,
-    create_in_sap,
-    live_lengths,
-    record_created,
-    record_needs_review,
-    record_permanent_failure,
-    record_rejection,
-    with_guard,
-)
+from shared.usecases.attempts import attempt_create, live_lengths, record_queued
 from shared.usecases.services import (
     CreateResult,
     Outcome,
@@ -46,7 +29,6 @@ from shared.usecases.services import (
     category_of_stored,
     describe,
     ledger_call,
-    log_sap_problem,
     new_retry_token,
     release,
     retry_delay,
@@ -73,29 +55,12 @@ def create_customer(request: CustomerRequest, services: Services) -> CreateResul
         entry = _claim_for_create(request, services)
         if isinstance(entry, CreateResult):
             return entry
-        # This attempt's mapping changes (a shortened street): recorded with whatever the attempt ends in.
-        entry = entry.evolve(warnings=mapped.warnings)
-        creation = with_guard(mapped, entry, services)
         with sync_context(tracking_id=entry.tracking_id):
-            # At DEBUG: a sync's record at INFO is its outcome ("customer created in SAP", a rejection, a
-            # queued retry); each record is ingested (and billed) by Application Insights, and costs the
-            # request about 0.1 ms here. The SAP call's time: the telemetry's dependency span, for every
-            # transport; the adapter's "SAP create <outcome> in N ms" line is DEBUG in the app, INFO in
-            # the agent (shared/bootstrap.py, agent/__main__.py).
-            logger.debug("create started", extra={"attempt": entry.attempts + 1,
-                                                   "search_first": creation.search_since is not None})
-            claim = HeldClaim(entry)  # renewed should the guard search more than once
-            try:
-                created = create_in_sap(creation, claim, services)
-            except SapBusinessRejection as rejection:
-                return record_rejection(claim.entry, request, rejection, services, warnings=creation.warnings)
-            except SapNeedsReview as review:
-                return record_needs_review(claim.entry, request, review, services)
-            except (SapTransientError, SapConfigurationError) as error:
-                return _queue_first_retry(claim.entry, request, error, services, creation.warnings)
-            except SapError as error:  # permanent: retrying gives the same answer
-                return record_permanent_failure(claim.entry, error, services, creation.warnings)
-            return record_created(claim.entry, created, services, creation.warnings, first_attempt=True)
+            attempt = attempt_create(mapped, entry, request, services)
+            if attempt.retry_due is not None:
+                return _queue_first_retry(attempt.entry, request, attempt.retry_due, services, mapped.warnings)
+            assert attempt.result is not None
+            return attempt.result
 
 
 def _claim_for_create(request: CustomerRequest, services: Services) -> LedgerEntry | CreateResult:
@@ -189,11 +154,6 @@ def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapE
             # SAP cannot have created anything: release the claim so the next attempt starts clean.
             release(entry, services)
         raise StorageUnavailable("the request could not be queued; send it again later") from None
-    log_sap_problem(error, attempts, queued=True)
-    services.metrics.outcome(SyncOutcome.QUEUED)
-    update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=describe(error),
-                                 error_kind=error.kind, retry_token=message.retry_token,
-                                 outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
-                                 updated_at=services.clock()), services)
+    record_queued(entry, error, attempts, message.retry_token, services, counted_as=SyncOutcome.QUEUED)
     return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id, error=category(error),
                         warnings=warnings, retry_after_seconds=services.retry.retry_after_seconds)

@@ -13,36 +13,18 @@ from shared.core.retry_message import RetryKind, RetryMessage
 from shared.core.retry_policy import FinalFailure, status_after_final_failure
 from shared.core.validation import parse_customer_request
 from shared.log import sync_context
-from shared.sap import (
-    SapBusinessRejection,
-    SapConfigurationError,
-    SapError,
-    SapNeedsReview,
-    SapTransientError,
-)
+from shared.sap import SapError
 from shared.storage.port import LedgerConflict
 from shared.telemetry.port import SyncOutcome
-from shared.usecases.attempts import (
-    HeldClaim,
-    create_in_sap,
-    live_lengths,
-    record_created,
-    record_needs_review,
-    record_permanent_failure,
-    record_rejection,
-    store_failure,
-    with_guard,
-)
+from shared.usecases.attempts import attempt_create, live_lengths, record_queued, store_failure
 from shared.usecases.services import (
     Outcome,
     RetryOutcome,
     Services,
     describe,
     ledger_call,
-    log_sap_problem,
     new_retry_token,
     retry_delay,
-    update_quietly,
 )
 from shared.usecases.writeback import retry_write_back
 
@@ -84,24 +66,22 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
         return RetryOutcome.DEFERRED
     if not isinstance(claimed, LedgerEntry):
         return RetryOutcome.SKIPPED
-    # This attempt's mapping changes (a shortened street): recorded with whatever the attempt ends in.
-    claimed = claimed.evolve(warnings=mapped.warnings)
-    claim = HeldClaim(claimed)  # renewed should the guard search more than once
-    try:
-        created = create_in_sap(with_guard(mapped, claimed, services), claim, services)
-    except SapBusinessRejection as rejection:
-        record_rejection(claim.entry, request, rejection, services)
-        return RetryOutcome.REJECTED
-    except SapNeedsReview as review:
-        record_needs_review(claim.entry, request, review, services)
-        return RetryOutcome.NEEDS_REVIEW
-    except (SapTransientError, SapConfigurationError) as error:
-        return _requeue_or_give_up(claim.entry, message, error, services)
-    except SapError as error:
-        failed = record_permanent_failure(claim.entry, error, services)
-        return RetryOutcome.NEEDS_REVIEW if failed.outcome is Outcome.NEEDS_REVIEW else RetryOutcome.REJECTED
-    record_created(claim.entry.evolve(attempts=message.attempt), created, services, (), first_attempt=False)
-    return RetryOutcome.CREATED
+    attempt = attempt_create(mapped, claimed, request, services, retried_attempt=message.attempt)
+    if attempt.retry_due is not None:
+        return _requeue_or_give_up(attempt.entry, message, attempt.retry_due, services)
+    assert attempt.result is not None
+    return _RETRY_OUTCOMES[attempt.result.outcome]
+
+
+# What a recorded attempt means to the queue: a retry's adopted customer is `created` (only the HTTP path's
+# first attempt answers already_exists), and a permanent failure is not retried (rejected) unless it is held.
+_RETRY_OUTCOMES = {
+    Outcome.CREATED: RetryOutcome.CREATED,
+    Outcome.ALREADY_EXISTS: RetryOutcome.CREATED,
+    Outcome.REJECTED: RetryOutcome.REJECTED,
+    Outcome.FAILED: RetryOutcome.REJECTED,
+    Outcome.NEEDS_REVIEW: RetryOutcome.NEEDS_REVIEW,
+}
 
 
 def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry | RetryOutcome:
@@ -159,31 +139,22 @@ def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapErr
     follow_up = replace(message.next_attempt(describe(error), retry_token=new_retry_token()), kind=RetryKind.CREATE)
     attempts = follow_up.attempt
     if services.retry.gives_up(attempts):
-        outcome_unknown = entry.outcome_unknown or error.outcome_unknown
-        if status_after_final_failure(FinalFailure.ATTEMPTS_EXHAUSTED,
-                                      outcome_unknown=outcome_unknown) is LedgerStatus.NEEDS_REVIEW:
-            # SAP may hold the customer: held for an operator (the entry keeps the request), not parked in the
-            # poison queue, whose replay would only be skipped for an account held for review.
-            store_failure(entry.evolve(outcome_unknown=True, error_kind=error.kind), follow_up,
-                          f"gave up after {attempts} attempts: {describe(error)}", services)
-            return RetryOutcome.NEEDS_REVIEW
-        services.retry_queue.send_to_poison(follow_up)  # raises RetryQueueUnavailable: the host retries
-        logger.error("giving up after %d attempts; message parked in the poison queue", attempts)
-        services.metrics.outcome(SyncOutcome.POISONED)
-        store_failure(entry.evolve(outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
-                                    error_kind=error.kind),
-                       follow_up, f"gave up after {attempts} attempts: {describe(error)}", services)
-        return RetryOutcome.GAVE_UP
+        last = entry.evolve(outcome_unknown=entry.outcome_unknown or error.outcome_unknown, error_kind=error.kind)
+        # SAP may hold the customer: held for an operator (the entry keeps the request), not parked in the poison
+        # queue, whose replay would only be skipped for an account held for review.
+        held = status_after_final_failure(FinalFailure.ATTEMPTS_EXHAUSTED,
+                                          outcome_unknown=last.outcome_unknown) is LedgerStatus.NEEDS_REVIEW
+        if not held:
+            services.retry_queue.send_to_poison(follow_up)  # raises RetryQueueUnavailable: the host retries
+            logger.error("giving up after %d attempts; message parked in the poison queue", attempts)
+            services.metrics.outcome(SyncOutcome.POISONED)
+        store_failure(last, follow_up, f"gave up after {attempts} attempts: {describe(error)}", services)
+        return RetryOutcome.NEEDS_REVIEW if held else RetryOutcome.GAVE_UP
     # The message first, then the QUEUED entry: should this worker die in between, the entry is still
     # our claim, which the message (or the host's redelivery of this one) takes over once it is stale.
     # Storing the entry first would let the message carry its ETag and claim unread, but a death in
     # between would leave a QUEUED entry no message owns, finished only by the sweep once overdue
     # (bench/README.md, "Round trips exactly-once needs"); so this follow-up reads first.
     services.retry_queue.enqueue(follow_up, retry_delay(attempts, error, services))
-    log_sap_problem(error, attempts, queued=True)
-    services.metrics.outcome(SyncOutcome.RETRIED)
-    update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=describe(error),
-                                 error_kind=error.kind, retry_token=follow_up.retry_token,
-                                 outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
-                                 updated_at=services.clock()), services)
+    record_queued(entry, error, attempts, follow_up.retry_token, services, counted_as=SyncOutcome.RETRIED)
     return RetryOutcome.REQUEUED

@@ -183,15 +183,6 @@ def describe(error: SapError) -> str:
     return f"{label}: {detail}"[:1000]
 
 
-def log_sap_problem(error: SapError, attempt: int, queued: bool) -> None:
-    if isinstance(error, SapConfigurationError):
-        logger.error("SAP configuration problem (check SAP_USER/SAP_PASSWORD and the RFC user); "
-                     "retry in the longest delay", extra={"attempt": attempt, "sap_error": type(error).__name__})
-    else:
-        logger.warning("SAP unavailable; %s", "queued for retry" if queued else "failed",
-                       extra={"attempt": attempt, "sap_error": type(error).__name__})
-
-
 def ledger_call(operation: Callable[..., _T], *args: object) -> _T:
     try:
         return operation(*args)

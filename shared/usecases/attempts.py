@@ -4,7 +4,7 @@ into its own answer (create.py: the HTTP result; retry.py: done, re-queued or gi
 
     live_lengths      the live system's lengths, which the mapping fits (before the claim)
     attempt_create    the guard's inputs, the gateway's create judged against the ledger, the outcome recorded
-    record_queued     the QUEUED record, once the path has queued the next attempt (SAP unavailable)
+    queue_retry       the next attempt queued and the QUEUED record (SAP unavailable; the path builds the message)
     record_created    the one record of a success (also an operator's resolve: status.py)
     store_failure     the queue path's end of a create that stops trying
 """
@@ -84,7 +84,7 @@ class HeldClaim:
 class AttemptOutcome:
     """How one attempt at SAP ended. `result` is the answer already recorded in the ledger (created, adopted,
     rejected, failed, held for review); None while a retry is due (`retry_due`: SAP unavailable, or its logon
-    refused), which the path queues its own way before `record_queued` records it."""
+    refused), which the path hands to `queue_retry` with its own next message."""
 
     entry: LedgerEntry  # the claim as the attempt left it (the guard renews it when it searches again)
     result: CreateResult | None = None
@@ -128,10 +128,18 @@ def attempt_create(creation: CustomerCreation, claimed: LedgerEntry, request: Cu
                                                       first_attempt=first_attempt))
 
 
-def record_queued(entry: LedgerEntry, error: SapError, attempts: int, retry_token: str | None, services: Services,
-                  counted_as: SyncOutcome) -> None:
-    """The record of an attempt SAP did not finish, once the path has queued the next one (`retry_token` is that
-    message's): QUEUED, with the error, and the outcome still unknown when it was before or is now."""
+def queue_retry(entry: LedgerEntry, follow_up: RetryMessage, error: SapError, services: Services,
+                counted_as: SyncOutcome) -> None:
+    """Queue the next attempt of an attempt SAP did not finish (`follow_up`, built by the path), after the delay
+    the error asks for, then record it: QUEUED, with the error and the follow-up's token, the outcome still
+    unknown when it was before or is now. Raises RetryQueueUnavailable (nothing recorded): the path decides.
+
+    The message first, then the QUEUED entry: should this worker die in between, the entry is still its claim,
+    which the message (or the host's redelivery of the one being handled) takes over once it is stale. Stored
+    the other way round, a death in between would leave a QUEUED entry no message owns, finished only by the
+    sweep once overdue (bench/README.md, "Round trips exactly-once needs"); so a follow-up reads first."""
+    attempts = follow_up.attempt
+    services.retry_queue.enqueue(follow_up, retry_delay(attempts, error, services))
     if isinstance(error, SapConfigurationError):
         logger.error("SAP configuration problem (check SAP_USER/SAP_PASSWORD and the RFC user); "
                      "retry in the longest delay", extra={"attempt": attempts, "sap_error": type(error).__name__})
@@ -140,9 +148,18 @@ def record_queued(entry: LedgerEntry, error: SapError, attempts: int, retry_toke
                        extra={"attempt": attempts, "sap_error": type(error).__name__})
     services.metrics.outcome(counted_as)
     update_quietly(entry.evolve(status=LedgerStatus.QUEUED, attempts=attempts, last_error=describe(error),
-                                 error_kind=error.kind, retry_token=retry_token,
+                                 error_kind=error.kind, retry_token=follow_up.retry_token,
                                  outcome_unknown=entry.outcome_unknown or error.outcome_unknown,
                                  updated_at=services.clock()), services)
+
+
+def retry_delay(attempt: int, error: SapError, services: Services) -> int:
+    # A failed logon repeated quickly locks the SAP user: a configuration problem waits the longest delay.
+    # An outcome-unknown failure waits at least the claim window (its unit may still be running); a
+    # throttle at least what the relay asked (shared/core/retry_policy.py, delay_after_failure).
+    return services.retry.delay_after(
+        attempt, patient=isinstance(error, SapConfigurationError), outcome_unknown=error.outcome_unknown,
+        stale_claim_after=services.stale_claim_after, retry_after_seconds=getattr(error, "retry_after_seconds", None))
 
 
 def create_in_sap(creation: CustomerCreation, claim: HeldClaim, services: Services) -> SapCustomerCreated:

@@ -18,7 +18,7 @@ from shared.log import sync_context
 from shared.sap import SapDriverMissing, SapError, SapInterfaceMismatch
 from shared.storage.port import LedgerConflict, RetryQueueUnavailable
 from shared.telemetry.port import SyncOutcome
-from shared.usecases.attempts import attempt_create, live_lengths, record_queued
+from shared.usecases.attempts import attempt_create, live_lengths, queue_retry
 from shared.usecases.services import (
     CreateResult,
     Outcome,
@@ -31,7 +31,6 @@ from shared.usecases.services import (
     ledger_call,
     new_retry_token,
     release,
-    retry_delay,
     update_quietly,
 )
 
@@ -140,7 +139,7 @@ def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapE
         retry_token=new_retry_token(),
     )
     try:
-        services.retry_queue.enqueue(message, retry_delay(attempts, error, services))
+        queue_retry(entry, message, error, services, counted_as=SyncOutcome.QUEUED)
     except RetryQueueUnavailable:
         logger.error("retry queue unavailable; answering 503", extra={"sap_error": type(error).__name__})
         if entry.outcome_unknown or error.outcome_unknown:
@@ -154,6 +153,5 @@ def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapE
             # SAP cannot have created anything: release the claim so the next attempt starts clean.
             release(entry, services)
         raise StorageUnavailable("the request could not be queued; send it again later") from None
-    record_queued(entry, error, attempts, message.retry_token, services, counted_as=SyncOutcome.QUEUED)
     return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id, error=category(error),
                         warnings=warnings, retry_after_seconds=services.retry.retry_after_seconds)

@@ -16,7 +16,7 @@ from shared.log import sync_context
 from shared.sap import SapError
 from shared.storage.port import LedgerConflict
 from shared.telemetry.port import SyncOutcome
-from shared.usecases.attempts import attempt_create, live_lengths, record_queued, store_failure
+from shared.usecases.attempts import attempt_create, live_lengths, queue_retry, store_failure
 from shared.usecases.services import (
     Outcome,
     RetryOutcome,
@@ -24,7 +24,6 @@ from shared.usecases.services import (
     describe,
     ledger_call,
     new_retry_token,
-    retry_delay,
 )
 from shared.usecases.writeback import retry_write_back
 
@@ -150,11 +149,5 @@ def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapErr
             services.metrics.outcome(SyncOutcome.POISONED)
         store_failure(last, follow_up, f"gave up after {attempts} attempts: {describe(error)}", services)
         return RetryOutcome.NEEDS_REVIEW if held else RetryOutcome.GAVE_UP
-    # The message first, then the QUEUED entry: should this worker die in between, the entry is still
-    # our claim, which the message (or the host's redelivery of this one) takes over once it is stale.
-    # Storing the entry first would let the message carry its ETag and claim unread, but a death in
-    # between would leave a QUEUED entry no message owns, finished only by the sweep once overdue
-    # (bench/README.md, "Round trips exactly-once needs"); so this follow-up reads first.
-    services.retry_queue.enqueue(follow_up, retry_delay(attempts, error, services))
-    record_queued(entry, error, attempts, follow_up.retry_token, services, counted_as=SyncOutcome.RETRIED)
+    queue_retry(entry, follow_up, error, services, counted_as=SyncOutcome.RETRIED)  # raises: the host retries
     return RetryOutcome.REQUEUED

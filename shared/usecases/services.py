@@ -129,16 +129,6 @@ class SapNotReady(Exception):
     interface lacks what we send): nothing was recorded; HTTP 503 `configuration`."""
 
 
-def retry_delay(attempt: int, error: SapError | None, services: Services) -> int:
-    # A failed logon repeated quickly locks the SAP user: a configuration problem waits the longest delay.
-    # An outcome-unknown failure waits at least the claim window (its unit may still be running); a
-    # throttle at least what the relay asked (shared/core/retry_policy.py, delay_after_failure).
-    return services.retry.delay_after(
-        attempt, patient=isinstance(error, SapConfigurationError),
-        outcome_unknown=error is not None and error.outcome_unknown, stale_claim_after=services.stale_claim_after,
-        retry_after_seconds=getattr(error, "retry_after_seconds", None))
-
-
 def new_retry_token() -> str:
     return uuid.uuid4().hex
 

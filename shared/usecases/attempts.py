@@ -43,7 +43,7 @@ from shared.sap import (
 )
 from shared.storage.port import LedgerConflict
 from shared.telemetry.port import SyncOutcome
-from shared.usecases.services import CreateResult, Outcome, Services, describe, ledger_call, update_quietly
+from shared.usecases.services import CreateResult, Outcome, Services, describe, ledger_call
 from shared.usecases.writeback import write_back_created, write_back_failed
 
 logger = logging.getLogger(__name__)
@@ -325,6 +325,15 @@ def record_final_failure(entry: LedgerEntry, reason: FinalFailure, error: str, s
     if write_back and services.writeback is not None:
         write_back_failed(entry.account_id, error, services)
     return status
+
+
+def update_quietly(entry: LedgerEntry, services: Services) -> LedgerEntry:
+    """Record an attempt's outcome; a failure here must not undo what SAP already did, so it is logged, not raised."""
+    try:
+        return services.ledger.update(entry)
+    except Exception as error:  # the outcome is already fixed; the ledger catches up on the next event
+        logger.error("ledger update failed: %s", type(error).__name__)
+        return entry
 
 
 def held_after_unknown_outcome(error: str) -> str:

@@ -18,7 +18,7 @@ from shared.log import sync_context
 from shared.sap import SapDriverMissing, SapError, SapInterfaceMismatch
 from shared.storage.port import LedgerConflict, RetryQueueUnavailable
 from shared.telemetry.port import SyncOutcome
-from shared.usecases.attempts import attempt_create, live_lengths, queue_retry
+from shared.usecases.attempts import attempt_create, live_lengths, queue_retry, update_quietly
 from shared.usecases.services import (
     CreateResult,
     Outcome,
@@ -31,7 +31,6 @@ from shared.usecases.services import (
     ledger_call,
     new_retry_token,
     release,
-    update_quietly,
 )
 
 logger = logging.getLogger(__name__)

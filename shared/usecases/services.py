@@ -1,4 +1,4 @@
-"""What every use case shares: the ports (`Services`), the answers, and how failures are recorded and told.
+"""What every use case shares: the ports (`Services`), the answers, and how failures are told.
 
 The composition root (shared/bootstrap.py) fills `Services`; the use cases in this package are plain
 functions over it.
@@ -178,15 +178,6 @@ def ledger_call(operation: Callable[..., _T], *args: object) -> _T:
         return operation(*args)
     except LedgerUnavailable as error:
         raise StorageUnavailable(str(error)) from error
-
-
-def update_quietly(entry: LedgerEntry, services: Services) -> LedgerEntry:
-    """Record progress; a failure here must not undo what SAP already did, so it is logged, not raised."""
-    try:
-        return services.ledger.update(entry)
-    except Exception as error:  # the outcome is already fixed; the ledger catches up on the next event
-        logger.error("ledger update failed: %s", type(error).__name__)
-        return entry
 
 
 def release(entry: LedgerEntry, services: Services) -> None:

@@ -1,6 +1,7 @@
 """Entry point the Functions host indexes: builds the FunctionApp and registers one blueprint per feature.
 
-Adapters are picked in shared/bootstrap.py (shared with the on-premise agent) and built on first use.
+Adapters are picked in shared/bootstrap.py (the one composition root, which the on-premise agent and the
+operations command use too) and built on first use.
 Settings are validated here, at start, so a missing or malformed setting fails indexing with a message
 that names it instead of failing the first request.
 """
@@ -10,12 +11,11 @@ import azure.functions as func
 from functions import customers, health, push, retry, sweep
 from shared import bootstrap
 from shared.log import configure_logging
-from shared.telemetry import exporter
 
 configure_logging()
 # Application Insights: on only with a connection string or the worker's telemetry setting; OpenTelemetry
 # is imported only then (shared/telemetry), so a cold start without it pays nothing.
-exporter.start("function")
+bootstrap.start_telemetry("function")
 bootstrap.check_start_settings()
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)

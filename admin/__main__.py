@@ -218,10 +218,10 @@ def _poison(settings: Settings, args: argparse.Namespace) -> int:
     if args.poison_command == "replay" and not args.yes and not _interactive():
         _fail("stdin is not a terminal, so nobody can confirm: add --yes to replay")
         return ExitCode.USAGE
-    from shared.storage.clients import COMMAND_CLIENT_OPTIONS
-    from shared.storage.queue import storage_retry_queue_from_settings
+    from shared.bootstrap import EntryPoint, bootstrap
 
-    queue = storage_retry_queue_from_settings(settings, **COMMAND_CLIENT_OPTIONS)
+    # Only the queue: no Salesforce client is made (writeback=None); nothing connects before the first call.
+    queue = bootstrap(EntryPoint.OPERATIONS, settings, writeback=None).retry_queue
     if args.poison_command == "list":
         return poison.list_poison(queue, args.max, args.json)
     return poison.replay(queue, args.message_id, confirm=not args.yes)
@@ -233,11 +233,11 @@ def _status(settings: Settings, raw_account_id: str, as_json: bool) -> int:
     except InvalidSalesforceId as error:
         _fail(f"ACCOUNT_ID: {error}")
         return ExitCode.USAGE
-    from shared.storage.clients import COMMAND_CLIENT_OPTIONS
-    from shared.storage.table_ledger import table_ledger_from_settings
+    from shared.bootstrap import EntryPoint, bootstrap
 
-    # Only the ledger: an operator asking for a status must not need SAP logon settings or the RFC SDK.
-    entry = account_status(account_id, table_ledger_from_settings(settings, **COMMAND_CLIENT_OPTIONS))
+    # Only the ledger: an operator asking for a status must not need SAP logon settings or the RFC SDK (the
+    # operations command's services hold no SAP gateway), nor Salesforce (writeback=None).
+    entry = account_status(account_id, bootstrap(EntryPoint.OPERATIONS, settings, writeback=None).ledger)
     if entry is None:
         _fail(f"no ledger entry for account {account_id}: no create request is known for it")
         return ExitCode.NOTHING_DONE

@@ -12,7 +12,7 @@ import json
 from datetime import datetime, timedelta
 
 from admin import ExitCode
-from admin.wiring import operations_services
+from shared.bootstrap import EntryPoint, bootstrap
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.listing import MAX_PAGE_SIZE, ListingQuery
 from shared.settings import Settings
@@ -26,7 +26,7 @@ def list_accounts(settings: Settings, statuses: list[str] | None, older_than_min
                   continuation: str | None = None) -> int:
     """Up to `limit` ledger entries, following the ledger's pages; the token to go on with when more
     remain (the same listing as GET /api/customers)."""
-    services = operations_services(settings)
+    services = bootstrap(EntryPoint.OPERATIONS, settings)
     chosen = tuple(LedgerStatus(status) for status in statuses) if statuses else tuple(LedgerStatus)
     before = services.clock() - timedelta(minutes=older_than_minutes) if older_than_minutes else None
     entries: list[LedgerEntry] = []
@@ -61,7 +61,7 @@ def list_accounts(settings: Settings, statuses: list[str] | None, older_than_min
 
 
 def sweep(settings: Settings, dry_run: bool) -> int:
-    services = operations_services(settings)
+    services = bootstrap(EntryPoint.OPERATIONS, settings)
     if dry_run:
         found = abandoned(services)
         for entry in found:

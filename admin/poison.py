@@ -8,13 +8,27 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Protocol
 
 from admin import ExitCode
 from shared.core.retry_message import RetryMessage
-from shared.storage.queue import StorageRetryQueue
 
 # A Storage peek returns at most 32 messages, always from the front of the queue.
 PEEK_LIMIT = 32
+
+
+class PoisonQueue(Protocol):
+    """The retry queue with its poison queue, as the Azure Queue adapter has it (shared/storage/queue.py,
+    StorageRetryQueue): the composition root hands it over, the command does not pick the adapter."""
+
+    queue_name: str
+    poison_queue_name: str
+
+    def peek_poison(self, max_messages: int = 32) -> list[tuple[str, RetryMessage | str]]: ...
+
+    def replay_poison(self, message_id: str | None = None) -> int: ...
+
+    def approximate_count(self, queue_name: str | None = None) -> int: ...
 
 _COLUMNS = (
     ("messageId", "MESSAGE ID"),
@@ -47,7 +61,7 @@ def describe_message(message_id: str, content: RetryMessage | str) -> dict[str, 
     }
 
 
-def list_poison(queue: StorageRetryQueue, max_messages: int, as_json: bool) -> int:
+def list_poison(queue: PoisonQueue, max_messages: int, as_json: bool) -> int:
     shown = [describe_message(message_id, content)
              for message_id, content in queue.peek_poison(min(max_messages, PEEK_LIMIT))]
     parked = queue.approximate_count(queue.poison_queue_name)
@@ -84,7 +98,7 @@ def _table(rows: list[dict[str, object]]) -> str:
                      for line in lines)
 
 
-def replay(queue: StorageRetryQueue, message_id: str | None, confirm: bool) -> int:
+def replay(queue: PoisonQueue, message_id: str | None, confirm: bool) -> int:
     """Move one message (message_id) or all readable ones back to the main queue, attempts reset.
     0 when that is done; 1 when declined, the id is unknown, or (with --all) messages remain."""
     target = f"message {message_id}" if message_id else (
@@ -108,7 +122,7 @@ def replay(queue: StorageRetryQueue, message_id: str | None, confirm: bool) -> i
     return ExitCode.DONE
 
 
-def _remaining(queue: StorageRetryQueue) -> int:
+def _remaining(queue: PoisonQueue) -> int:
     # The visible ones first (replay has just released what it left); the count also sees messages
     # another replay holds at this moment, which must not pass for "nothing left" either.
     visible = len(queue.peek_poison(PEEK_LIMIT))

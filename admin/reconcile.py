@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from admin import ExitCode
-from admin.wiring import operations_services
+from shared.bootstrap import EntryPoint, bootstrap, customer_accounts
 from shared.core.reconcile import ReconcileAction
 from shared.settings import Settings
 from shared.usecases.reconcile import ReconcileReport, reconcile_customers
@@ -35,10 +35,8 @@ _KNOWN_LABELS = {
 
 def reconcile(settings: Settings, *, apply: bool, as_json: bool, progress: bool, show: int,
               console: Any = None) -> int:
-    from shared.salesforce.simple_salesforce import accounts_from_settings
-
-    services = operations_services(settings)
-    accounts = accounts_from_settings(settings)
+    services = bootstrap(EntryPoint.OPERATIONS, settings)
+    accounts = customer_accounts(settings)
     with _progress_bar(progress, console) as advance:
         report = reconcile_customers(accounts, services, apply=apply, progress=advance)
     if as_json:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 
 from admin import ExitCode
-from admin.wiring import operations_services
+from shared.bootstrap import EntryPoint, bootstrap
 from shared.core.ledger import LedgerStatus
 from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
 from shared.settings import Settings
@@ -41,7 +41,7 @@ def resolve(settings: Settings, raw_account_id: str, customer_number: str | None
     if confirm and not _confirmed(account_id, customer_number):
         print("nothing changed")
         return ExitCode.NOTHING_DONE
-    services = operations_services(settings)
+    services = bootstrap(EntryPoint.OPERATIONS, settings)
     held = account_status(account_id, services.ledger) if customer_number is not None else None
     try:
         entry = resolve_needs_review(account_id, services, customer_number=customer_number, create=create)

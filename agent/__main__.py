@@ -32,42 +32,17 @@ import sys
 from agent.api import AgentApi
 from agent.listener import RelayListener
 from agent.thread import use_sap_unit_threads
-from shared.sap.port import SapGateway
+from shared import bootstrap
+from shared.bootstrap import EntryPoint
 from shared.sap.relay import AGENT_ANSWER_DEADLINE_SECONDS
 from shared.settings import (
-    SapTransport,
-    Settings,
     SettingsError,
     load_agent_proof_key,
     load_relay_listener_settings,
     load_settings,
 )
-from shared.telemetry import exporter
 
 logger = logging.getLogger("agent")
-
-
-def build_gateway(config: Settings, pool_size: int = 0) -> SapGateway:
-    """The agent's own SAP gateway: the rfc adapter on pyrfc, or on the simulator (never the relay),
-    with a pool of `pool_size` RFC connections (0: a logon per unit of work)."""
-    from shared.sap.rfc import RfcSapGateway
-
-    if config.sap_transport is SapTransport.SIMULATOR:
-        from shared.sap import simulator
-
-        system = simulator.configure_default_system_from_environment()
-        state_file = getattr(system, "state_file", None)
-        logger.info("SAP: the simulator, its database %s", f"in {state_file} (shared with every process that "
-                    "names it)" if state_file else "in this process's memory (gone when the agent stops)")
-        return RfcSapGateway(config.sap_connection.parameters, rfc_module=simulator,
-                             timeout_seconds=config.sap_timeout_seconds,
-                             no_match_messages=config.sap_find_no_match_messages or simulator.NO_MATCH_MESSAGES,
-                             pool_size=pool_size)
-    if config.sap_transport is SapTransport.RFC:
-        return RfcSapGateway(config.sap_connection.parameters, rfc_module=None,
-                             timeout_seconds=config.sap_timeout_seconds,
-                             no_match_messages=config.sap_find_no_match_messages, pool_size=pool_size)
-    raise SettingsError("SAP_TRANSPORT: the agent talks to SAP itself: rfc or simulator, not relay")
 
 
 def agent_concurrency(environ: dict[str, str] | None = None) -> int:
@@ -139,8 +114,9 @@ def build_listener(environ: dict[str, str] | None = None) -> RelayListener:
     config = load_settings(env)
     deadline = answer_deadline(env)
     budget = check_unit_budget(config.sap_timeout_seconds, deadline)
-    # One pooled RFC connection per unit of work that may run at a time: no unit waits for a connection.
-    gateway = build_gateway(config, pool_size=concurrency)
+    # The composition root's SAP gateway for the agent: the rfc adapter on pyrfc or on the simulator, never the
+    # relay; one pooled RFC connection per unit of work that may run at a time: no unit waits for a connection.
+    gateway = bootstrap.bootstrap(EntryPoint.AGENT, config, sap_pool_size=concurrency)
     return RelayListener(relay, AgentApi(gateway, path=relay.path, concurrency=concurrency,
                                          proof_key=proof_key, unit_budget_seconds=budget,
                                          answer_deadline_seconds=deadline))
@@ -163,7 +139,7 @@ async def _run(listener: RelayListener, concurrency: int) -> None:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        exporter.start("agent")  # Application Insights with AGENT_APPLICATIONINSIGHTS_CONNECTION_STRING only
+        bootstrap.start_telemetry("agent")  # Application Insights with AGENT_APPLICATIONINSIGHTS_CONNECTION_STRING only
         listener = build_listener()
     except SettingsError as error:
         print(f"agent: {error}", file=sys.stderr)

@@ -1,10 +1,19 @@
-"""The composition root's adapter choice: settings in, wired `Services` out.
+"""The one composition root: settings in, what an entry point needs out.
 
-function_app.py (the Functions host's entry point) and the on-premise agent both call `services()`;
-this is the only place that decides which adapter stands behind each port. Adapters are built on
-first use, not at import, so a cold start pays only for what the first request needs: importing this
-module loads the settings and nothing of the use cases, the adapters or their SDKs (the first
-request does; bench/cold_start.py measures both, tests/unit/test_cold_start_imports.py keeps it so).
+`bootstrap(entry, config, ...)` wires each entry point: the function app (function_app.py, through
+`services()`), the operations command (`python -m admin`) and the on-premise agent (`python -m agent`,
+its SAP gateway only). Its keyword parameters swap one part for a ready-made one (the ledger, the queue,
+SAP, Salesforce, telemetry, the clock), as cosmicpython's `bootstrap(...)` does (cosmicpython/code,
+src/allocation/bootstrap.py): tests and benchmarks override what they need, the defaults come from the
+settings. This is the only module that reads the settings for the adapters and decides which adapter
+stands behind each port; the adapters are handed their settings (pyproject.toml, "adapters receive their
+settings") and nothing else imports them ("only the root picks adapters").
+
+Adapters are imported inside the functions that build them, never at import, so a cold start pays only
+for what the first request needs: importing this module loads the settings and nothing of the use cases,
+the adapters or their SDKs (the first request does; bench/cold_start.py measures both,
+tests/unit/test_cold_start_imports.py keeps it so), and the agent imports no storage, Salesforce, use
+case or Azure package (tests/unit/test_bootstrap.py).
 """
 
 from __future__ import annotations
@@ -12,8 +21,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from shared.settings import (
     PASSWORD_FLOW_DEPRECATED,
@@ -23,14 +34,19 @@ from shared.settings import (
     SettingsError,
     WriteBackMode,
     load_settings,
+    load_telemetry_settings,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from contextlib import AbstractContextManager
+    from datetime import datetime
 
     from azure.core.credentials import AccessToken
 
+    from shared.salesforce.port import AccountWriteBack, CustomerAccounts
     from shared.sap.port import SapGateway
+    from shared.storage.port import Ledger, RetryQueue
     from shared.usecases import Services
 
 logger = logging.getLogger(__name__)
@@ -44,6 +60,133 @@ logger = logging.getLogger(__name__)
 _lock = threading.RLock()
 _services: Services | None = None
 _settings: Settings | None = None
+
+
+class EntryPoint(StrEnum):
+    """Who is being wired; each entry point needs its own part of the product."""
+
+    FUNCTION_APP = "function"  # function_app.py: every port, SAP by SAP_TRANSPORT, spans while telemetry is on
+    OPERATIONS = "admin"  # python -m admin: the ledger, the queue, Salesforce; never SAP; short storage timeouts
+    AGENT = "agent"  # python -m agent: its SAP gateway only (rfc or simulator, never the relay)
+
+
+class _FromSettings:
+    def __repr__(self) -> str:
+        return "FROM_SETTINGS"
+
+
+FROM_SETTINGS: Any = _FromSettings()  # a part `bootstrap` builds from the settings (a part may be None)
+
+
+@overload
+def bootstrap(entry: Literal[EntryPoint.AGENT], config: Settings | None = None, *, sap: SapGateway | None = None,
+              sap_pool_size: int | None = None) -> SapGateway: ...
+
+
+@overload
+def bootstrap(entry: Literal[EntryPoint.FUNCTION_APP, EntryPoint.OPERATIONS] = EntryPoint.FUNCTION_APP,
+              config: Settings | None = None, *, sap: SapGateway | None = None, ledger: Ledger | None = None,
+              retry_queue: RetryQueue | None = None, writeback: AccountWriteBack | None = FROM_SETTINGS,
+              instrument: bool | None = None, clock: Callable[[], datetime] | None = None) -> Services: ...
+
+
+def bootstrap(entry: EntryPoint = EntryPoint.FUNCTION_APP, config: Settings | None = None, *,
+              sap: SapGateway | None = None, ledger: Ledger | None = None, retry_queue: RetryQueue | None = None,
+              writeback: AccountWriteBack | None = FROM_SETTINGS, instrument: bool | None = None,
+              clock: Callable[[], datetime] | None = None, sap_pool_size: int | None = None) -> Services | SapGateway:
+    """What `entry` needs, from `config` (default: this process's settings, read once).
+
+    The function app and the operations command get `Services`, the agent its `SapGateway`. Each keyword
+    swaps one part: `sap`, `ledger`, `retry_queue`, `writeback` (None: no write-back by the function),
+    `instrument` (spans and durations around SAP and the write-back; None: while telemetry is on, for the
+    function app), `clock`; `sap_pool_size` overrides SAP_POOL_SIZE (the agent pools one connection per
+    unit of work it may run at a time)."""
+    config = settings() if config is None else config
+    entry = EntryPoint(entry)
+    if entry is EntryPoint.AGENT:
+        return sap or build_sap_gateway(config, entry, pool_size=sap_pool_size)
+    from shared.usecases import Services
+
+    app = entry is EntryPoint.FUNCTION_APP
+    # The operations command: an operator waits at a terminal, so storage gets short timeouts and one retry.
+    storage_options = {} if app else _command_client_options()
+    if writeback is FROM_SETTINGS:
+        writeback = _writeback(config)
+    built = Services(
+        sap=sap or (build_sap_gateway(config, entry, pool_size=sap_pool_size) if app else _no_sap()),
+        ledger=ledger or table_ledger_from_settings(config, **storage_options),
+        retry_queue=retry_queue or storage_retry_queue_from_settings(config, **storage_options),
+        organisation=config.sap_organisation,
+        retry=config.retry,
+        writeback=writeback,
+        # The app's own window in the operations command too, so it calls abandoned exactly what the app would.
+        stale_claim_after=stale_claim_window(config.sap_timeout_seconds),
+        customer_types=config.salesforce.customer_types,
+        guard_search_since=config.sap_guard_search_since,
+        **({"clock": clock} if clock is not None else {}),
+    )
+    if not app:
+        return instrumented(built) if instrument else built
+    if instrument is not False:
+        built = instrumented(built, config.sap_transport.value if config.sap_transport else "none",
+                             force=bool(instrument))
+    logger.info("services ready", extra={"sap_transport": config.sap_transport.value,
+                                         "writeback": config.writeback.value})
+    if config.sap_guard_search_since is not None:
+        # Said at every start, so the search's cost is never a surprise and the setting is not forgotten.
+        logger.warning("SAP_GUARD_SEARCH_SINCE=%s: the duplicate guard searches SAP before every create (the "
+                       "ledger may have lost writes since then); unset it once the accounts of that period have "
+                       "settled", config.sap_guard_search_since.isoformat())
+    return built
+
+
+def start_telemetry(role: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Switch telemetry on for this process ("function" or "agent") if its settings ask for it; True if on
+    (shared/telemetry/exporter.py; the agent reads its own AGENT_APPLICATIONINSIGHTS_CONNECTION_STRING)."""
+    from shared.telemetry import exporter
+
+    return exporter.start(role, load_telemetry_settings(environ, agent=role == EntryPoint.AGENT))
+
+
+def _no_sap() -> SapGateway:
+    from shared.sap.no_sap import NoSap
+
+    return NoSap()
+
+
+def _command_client_options() -> dict[str, Any]:
+    from shared.storage.clients import COMMAND_CLIENT_OPTIONS
+
+    return COMMAND_CLIENT_OPTIONS
+
+
+def table_ledger_from_settings(config: Settings, **client_options: Any) -> Ledger:
+    """The ledger on Azure Table storage (client_options: the operations command's shorter timeouts)."""
+    from shared.storage.table_ledger import table_ledger_from_settings as table_ledger
+
+    return table_ledger(config, **client_options)
+
+
+def storage_retry_queue_from_settings(config: Settings, **client_options: Any) -> RetryQueue:
+    """The retry queue on Azure Queue storage (client_options: the operations command's shorter timeouts)."""
+    from shared.storage.queue import storage_retry_queue_from_settings as storage_retry_queue
+
+    return storage_retry_queue(config, **client_options)
+
+
+def _writeback(config: Settings) -> AccountWriteBack | None:
+    if config.writeback is not WriteBackMode.FUNCTION:
+        return None
+    from shared.salesforce.simple_salesforce import writeback_from_settings
+
+    return writeback_from_settings(config)
+
+
+def customer_accounts(config: Settings) -> CustomerAccounts:
+    """Salesforce's accounts to reconcile (`python -m admin reconcile`)."""
+    from shared.salesforce.simple_salesforce import accounts_from_settings
+
+    return accounts_from_settings(config)
 
 
 def first_use() -> AbstractContextManager[bool]:
@@ -89,7 +232,7 @@ def services() -> Services:
     if _services is None:
         with _lock:
             if _services is None:
-                _services = build_services(settings())
+                _services = bootstrap(EntryPoint.FUNCTION_APP, settings())
                 _freeze_what_the_start_made()
     return _services
 
@@ -132,28 +275,41 @@ def override(services: Services | None, settings: Settings | None = None) -> Non
 # In the app, the SAP adapter's per-call record is DEBUG: each outcome has its own record at INFO (created,
 # rejected, held, queued: shared/usecases/attempts.py) and the dependency span times the call. One record
 # fewer per sync, each ingested and billed by Application Insights. The agent keeps its INFO line.
-_SAP_CALL_LOG_LEVEL = logging.DEBUG
+_SAP_CALL_LOG_LEVEL = {EntryPoint.FUNCTION_APP: logging.DEBUG, EntryPoint.AGENT: logging.INFO}
 
 
-def build_sap_gateway(config: Settings) -> SapGateway:
+def build_sap_gateway(config: Settings, entry: EntryPoint = EntryPoint.FUNCTION_APP, *,
+                      pool_size: int | None = None) -> SapGateway:
+    """The SAP gateway SAP_TRANSPORT names, with `pool_size` pooled RFC connections (default SAP_POOL_SIZE;
+    0: a logon per unit of work). The agent's is the rfc adapter on pyrfc or on the simulator, never the
+    relay (it is the relay's other end)."""
     from shared.sap.rfc import RfcSapGateway
 
+    agent = entry is EntryPoint.AGENT
+    pool_size = config.sap_pool_size if pool_size is None else pool_size
     if config.sap_transport is SapTransport.SIMULATOR:
         from shared.sap import simulator
 
-        simulator.configure_default_system_from_environment()
+        system = simulator.configure_default_system_from_environment()
+        if agent:
+            state_file = getattr(system, "state_file", None)
+            logging.getLogger("agent").info(
+                "SAP: the simulator, its database %s", f"in {state_file} (shared with every process that names "
+                "it)" if state_file else "in this process's memory (gone when the agent stops)")
         return RfcSapGateway(config.sap_connection.parameters, rfc_module=simulator,
                              timeout_seconds=config.sap_timeout_seconds,
                              no_match_messages=config.sap_find_no_match_messages or simulator.NO_MATCH_MESSAGES,
-                             pool_size=config.sap_pool_size, call_log_level=_SAP_CALL_LOG_LEVEL)
+                             pool_size=pool_size, call_log_level=_SAP_CALL_LOG_LEVEL[entry])
     if config.sap_transport is SapTransport.RFC:
-        if not config.sap_find_no_match_messages:
+        if not config.sap_find_no_match_messages and not agent:
             logger.warning("SAP_FIND_NO_MATCH_MESSAGE is not set: an account whose create outcome is unknown "
-                           "will be held for review instead of searched (see the README)")
+                           "will be held for review instead of searched (see docs/sap.md)")
         return RfcSapGateway(config.sap_connection.parameters, rfc_module=None,
                              timeout_seconds=config.sap_timeout_seconds,
                              no_match_messages=config.sap_find_no_match_messages,
-                             pool_size=config.sap_pool_size, call_log_level=_SAP_CALL_LOG_LEVEL)
+                             pool_size=pool_size, call_log_level=_SAP_CALL_LOG_LEVEL[entry])
+    if agent:
+        raise SettingsError("SAP_TRANSPORT: the agent talks to SAP itself: rfc or simulator, not relay")
     from shared.sap.relay import RELAY_RESPONSE_LIMIT_SECONDS, RelaySapGateway
 
     relay_url = _check_relay_settings(config)
@@ -212,47 +368,16 @@ def stale_claim_window(sap_timeout_seconds: float) -> timedelta:
     return timedelta(seconds=max(10.0, RfcSapGateway.longest_unit_seconds(sap_timeout_seconds) + 5))
 
 
-def build_services(config: Settings) -> Services:
-    from shared.storage.queue import storage_retry_queue_from_settings
-    from shared.storage.table_ledger import table_ledger_from_settings
-    from shared.usecases import Services
-
-    writeback = None
-    if config.writeback is WriteBackMode.FUNCTION:
-        from shared.salesforce.simple_salesforce import writeback_from_settings
-
-        writeback = writeback_from_settings(config)
-    built = instrumented(Services(
-        sap=build_sap_gateway(config),
-        ledger=table_ledger_from_settings(config),
-        retry_queue=storage_retry_queue_from_settings(config),
-        organisation=config.sap_organisation,
-        retry=config.retry,
-        writeback=writeback,
-        stale_claim_after=stale_claim_window(config.sap_timeout_seconds),
-        customer_types=config.salesforce.customer_types,
-        guard_search_since=config.sap_guard_search_since,
-    ), config.sap_transport.value if config.sap_transport else "none")
-    logger.info("services ready", extra={"sap_transport": config.sap_transport.value,
-                                         "writeback": config.writeback.value})
-    if config.sap_guard_search_since is not None:
-        # Said at every start, so the search's cost is never a surprise and the setting is not forgotten.
-        logger.warning("SAP_GUARD_SEARCH_SINCE=%s: the duplicate guard searches SAP before every create (the "
-                       "ledger may have lost writes since then); unset it once the accounts of that period have "
-                       "settled", config.sap_guard_search_since.isoformat())
-    return built
-
-
-def instrumented(services: Services, transport: str = "") -> Services:
+def instrumented(services: Services, transport: str = "", *, force: bool = False) -> Services:
     """`services` with spans and durations around the SAP and write-back ports and OpenTelemetry's
-    metrics port, while telemetry is on (shared/telemetry); unchanged while it is off."""
+    metrics port, while telemetry is on (shared/telemetry) or `force`; unchanged otherwise."""
     from shared import telemetry
 
-    if not telemetry.enabled():
+    if not (force or telemetry.enabled()):
         return services
     from dataclasses import replace
 
-    from shared.telemetry.instrumented import TimedWriteBack, TracedSapGateway
+    from shared.instrumented import TimedWriteBack, TracedSapGateway
 
     if isinstance(services.sap, TracedSapGateway):
         return services

@@ -1,8 +1,8 @@
 """Typed settings, read once from the environment.
 
 The names are the app-setting names in Azure (and the keys of local.settings.json), so one table in
-the README documents local runs and cloud deployments alike. Secrets are only ever read here and are
-never part of a repr or a log record.
+docs/settings.md documents every setting, for local runs and cloud deployments alike. Secrets are only
+ever read here and are never part of a repr or a log record.
 """
 
 from __future__ import annotations
@@ -21,14 +21,22 @@ from shared.core.account_fields import DEFAULT_CUSTOMER_TYPES
 from shared.core.organisation import SalesArea, SalesAreaSetup, SapOrganisation
 from shared.core.reference import iso_language
 from shared.core.retry_policy import RetryPolicy
-from shared.core.salesforce_org import organization_id
+
+# The Salesforce adapter's settings and the settings error are declared below both the settings and the
+# adapters, which read no settings (pyproject.toml); re-exported here ("X as X").
+from shared.core.salesforce_org import (
+    GENERIC_LOGIN_HOSTS,
+    SalesforceAuth,
+    SalesforceSettings,
+    organization_id,
+)
+from shared.core.salesforce_org import (
+    PASSWORD_FLOW_DEPRECATED as PASSWORD_FLOW_DEPRECATED,
+)
 from shared.hosting import running_in_azure
+from shared.settings_error import SettingsError as SettingsError
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
-
-
-class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names it and says what is expected."""
 
 
 class SapTransport(StrEnum):
@@ -41,23 +49,6 @@ class WriteBackMode(StrEnum):
     FUNCTION = "function"  # the function writes the SAP number back to Salesforce
     FLOW = "flow"  # the Power Automate flow does it with the HTTP answer
     OFF = "off"
-
-
-class SalesforceAuth(StrEnum):
-    CLIENT_CREDENTIALS = "client_credentials"
-    JWT = "jwt"
-    PASSWORD = "password"
-
-
-# Salesforce's generic login hosts. The OAuth client credentials flow "doesn't support calls to
-# login.salesforce.com or test.salesforce.com": it needs the org's My Domain login URL (Salesforce Help
-# 000886201, "Migrate from OAuth Username-Password to Client Credentials Flow").
-GENERIC_LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
-# Same article, and Help 005461976: Salesforce is retiring the OAuth username-password flow.
-# Worded without a "password: ..." or "password=..." pair, which shared/log.py would mask as a secret.
-PASSWORD_FLOW_DEPRECATED = ("Salesforce is retiring the OAuth username-password flow that SALESFORCE_AUTH "
-                            "password uses (Salesforce Help 000886201); move to client_credentials with your "
-                            "My Domain login URL in SALESFORCE_LOGIN_URL, or to jwt")
 
 
 @dataclass(frozen=True)
@@ -76,28 +67,6 @@ class RetrySettings(RetryPolicy):
     """The retry policy (shared.core.retry_policy) and the queue it works on."""
 
     queue_name: str = "sap-customer-retry"
-
-
-@dataclass(frozen=True)
-class SalesforceSettings:
-    auth: SalesforceAuth | None = None
-    login_url: str = "https://login.salesforce.com"
-    instance_url: str | None = None
-    api_version: str = "61.0"
-    client_id: str | None = field(default=None, repr=False)
-    client_secret: str | None = field(default=None, repr=False)
-    username: str | None = field(default=None, repr=False)
-    password: str | None = field(default=None, repr=False)
-    security_token: str | None = field(default=None, repr=False)
-    private_key: str | None = field(default=None, repr=False)
-    # A CA bundle for Salesforce's TLS certificate only (a test double or a TLS-inspecting proxy);
-    # the rest of the app keeps the system's CAs.
-    ca_bundle: str | None = None
-    # The org whose outbound messages the push path accepts (18-character form); None: it accepts none.
-    organization_id: str | None = None
-    # The Account Type values that mean "customer" (SALESFORCE_CUSTOMER_TYPES): the push path's and the
-    # reconcile's test, as the Salesforce and Power Automate flows have it.
-    customer_types: tuple[str, ...] = DEFAULT_CUSTOMER_TYPES
 
 
 @dataclass(frozen=True)

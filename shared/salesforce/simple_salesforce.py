@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import jwt
@@ -24,6 +24,7 @@ from simple_salesforce import exceptions as sf_errors
 
 from shared.core.account_fields import DEFAULT_CUSTOMER_TYPES
 from shared.core.models import MappingWarning
+from shared.core.salesforce_org import PASSWORD_FLOW_DEPRECATED, SalesforceAuth, SalesforceSettings
 from shared.http_sessions import new_session
 from shared.salesforce.port import (
     ACCOUNT_TYPE_FIELD,
@@ -41,7 +42,7 @@ from shared.salesforce.port import (
     SalesforceRejected,
     SalesforceUnavailable,
 )
-from shared.settings import PASSWORD_FLOW_DEPRECATED, SalesforceAuth, SalesforceSettings, Settings, SettingsError
+from shared.settings_error import SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -339,11 +340,20 @@ def _account_page(answer: Any) -> AccountPage:
     return AccountPage(requests_, int(total) if isinstance(total, int) else len(requests_))
 
 
-def accounts_from_settings(settings: Settings, session: requests.Session | None = None) -> SimpleSalesforceAccounts:
+class HasSalesforceSettings(Protocol):
+    """What the factories below are handed, not read: the app's settings (shared.settings.Settings)."""
+
+    @property
+    def salesforce(self) -> SalesforceSettings: ...
+
+
+def accounts_from_settings(settings: HasSalesforceSettings,
+                           session: requests.Session | None = None) -> SimpleSalesforceAccounts:
     return SimpleSalesforceAccounts(settings.salesforce, session=session)
 
 
-def writeback_from_settings(settings: Settings, session: requests.Session | None = None) -> SimpleSalesforceWriteBack:
+def writeback_from_settings(settings: HasSalesforceSettings,
+                            session: requests.Session | None = None) -> SimpleSalesforceWriteBack:
     return SimpleSalesforceWriteBack(settings.salesforce, session=session)
 
 

@@ -14,9 +14,9 @@ import contextlib
 import functools
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from shared.settings import Settings, SettingsError
+from shared.settings_error import SettingsError
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -24,6 +24,25 @@ if TYPE_CHECKING:
     from azure.storage.queue import QueueServiceClient
 
 CONNECTION_SETTING = "AzureWebJobsStorage"
+
+
+class RetryQueueSettings(Protocol):
+    @property
+    def queue_name(self) -> str: ...
+
+
+class StorageSettings(Protocol):
+    """What the storage adapters are handed, not read: the composition root passes the app's settings
+    (shared.settings.Settings has these fields), tests a `Settings(...)` of their own."""
+
+    @property
+    def storage_connection(self) -> str | None: ...  # AzureWebJobsStorage, None: identity-based
+
+    @property
+    def ledger_table_name(self) -> str: ...
+
+    @property
+    def retry(self) -> RetryQueueSettings: ...
 
 # Azurite's built-in account; the key is public and opens only the local emulator.
 _DEVELOPMENT_STORAGE = (
@@ -147,7 +166,7 @@ def development_storage_connection_string() -> str:
     return _DEVELOPMENT_STORAGE
 
 
-def _connection_string(settings: Settings) -> str | None:
+def _connection_string(settings: StorageSettings) -> str | None:
     text = settings.storage_connection
     if text is None:
         return None
@@ -193,7 +212,7 @@ def identity_credential(environ: Mapping[str, str] | None = None) -> TokenCreden
     return _credential(kind.lower() if kind else None, _identity_setting(env, "clientId"))
 
 
-def require_storage_connection(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+def require_storage_connection(settings: StorageSettings, environ: Mapping[str, str] | None = None) -> None:
     """SettingsError unless a connection string or identity-based endpoints are configured."""
     if _connection_string(settings) is None and (service_uri("table", environ) is None
                                                  or service_uri("queue", environ) is None):
@@ -209,7 +228,7 @@ def _missing_connection() -> SettingsError:
 
 
 def table_service_client(
-    settings: Settings, *, environ: Mapping[str, str] | None = None, **client_options: Any
+    settings: StorageSettings, *, environ: Mapping[str, str] | None = None, **client_options: Any
 ) -> TableServiceClient:
     from azure.data.tables import TableServiceClient
 
@@ -225,7 +244,7 @@ def table_service_client(
 
 
 def queue_service_client(
-    settings: Settings, *, environ: Mapping[str, str] | None = None, **client_options: Any
+    settings: StorageSettings, *, environ: Mapping[str, str] | None = None, **client_options: Any
 ) -> QueueServiceClient:
     from azure.storage.queue import LinearRetry, QueueServiceClient
 

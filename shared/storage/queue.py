@@ -14,9 +14,9 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from azure.storage.queue import QueueClient, QueueServiceClient, TextBase64EncodePolicy
 
 from shared.core.retry_message import InvalidRetryMessage, RetryMessage
-from shared.settings import Settings
 from shared.storage.clients import (
     PROBE_CALL_OPTIONS,
+    StorageSettings,
     describe_storage_error,
     is_missing_container,
     is_storage_unavailable,
@@ -222,7 +222,7 @@ class StorageRetryQueue(RetryQueue):
 
 
 def storage_retry_queue_from_settings(
-    settings: Settings, *, environ: Mapping[str, str] | None = None, **client_options: Any
+    settings: StorageSettings, *, environ: Mapping[str, str] | None = None, **client_options: Any
 ) -> StorageRetryQueue:
     """The retry queue the app uses: connection string or identity-based connection, see storage_clients.
     client_options override the client defaults (the operations commands use shorter timeouts)."""

@@ -8,7 +8,7 @@ import logging
 import threading
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -23,7 +23,6 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 from shared.core.guard import customer_key
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.listing import LedgerPage, ListingQuery
-from shared.settings import Settings
 from shared.storage.clients import (
     PROBE_CALL_OPTIONS,
     describe_storage_error,
@@ -43,6 +42,9 @@ from shared.storage.table_ledger_entity import (
     plain_utc,
     to_entity,
 )
+
+if TYPE_CHECKING:
+    from shared.storage.clients import StorageSettings
 
 logger = logging.getLogger(__name__)
 
@@ -309,7 +311,7 @@ class TableLedger(Ledger):
         )
 
 
-def table_ledger_from_settings(settings: Settings, *, environ: Mapping[str, str] | None = None,
+def table_ledger_from_settings(settings: StorageSettings, *, environ: Mapping[str, str] | None = None,
                                **client_options: Any) -> TableLedger:
     """The ledger the app uses: connection string or identity-based connection, see storage_clients.
     client_options override the client defaults (the operations commands use shorter timeouts)."""

@@ -3,17 +3,17 @@
 Nothing of OpenTelemetry is imported until telemetry is switched on, so a cold start without it pays
 nothing (bench/cold_start.py). Who switches it on:
 
-* the function app (`exporter.start("function")`, from function_app.py): with
+* the function app (`bootstrap.start_telemetry("function")`, from function_app.py): with
   PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY the Python worker has already called
   `configure_azure_monitor()` before importing function_app (Azure/azure-functions-python-worker,
   dispatcher.py `initialize_azure_monitor`), so the app only uses the global providers it set: one
   exporter. Without that setting but with APPLICATIONINSIGHTS_CONNECTION_STRING (a local run against a
   real resource) the app configures the distro itself, once;
-* the on-premise agent (`exporter.start("agent")`): with AGENT_APPLICATIONINSIGHTS_CONNECTION_STRING;
+* the on-premise agent (`bootstrap.start_telemetry("agent")`): with AGENT_APPLICATIONINSIGHTS_CONNECTION_STRING;
 * tests (`activate(tracer_provider=..., meter_provider=...)`): in-memory exporters and readers.
 
 The trace: the host's invocation (its traceparent comes from the caller, the custom connector) ->
-the function's own span (functions/_telemetry.py) -> the SAP port's client span (instrumented.py) ->
+the function's own span (functions/_telemetry.py) -> the SAP port's client span (shared/instrumented.py) ->
 W3C `traceparent`/`tracestate` on the relay request (shared/sap/relay.py `inject`) -> the relay
 delivers them in `requestHeaders` -> the agent's server span (agent/api.py) -> its RFC calls
 (shared/sap/rfc.py). Spans never carry an exception's text (it may quote account data; the logs keep

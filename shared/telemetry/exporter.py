@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from typing import Protocol
 
 from shared import telemetry
 
@@ -15,15 +15,27 @@ logger = logging.getLogger(__name__)
 SERVICE_NAMES = {"function": "sap-customer-sync", "agent": "sap-sync-agent"}
 
 
-def start(role: str, environ: Mapping[str, str] | None = None) -> bool:
+class TelemetrySwitch(Protocol):
+    """What `start` is handed, not read: shared.settings.TelemetrySettings (the composition root loads them,
+    shared.bootstrap.start_telemetry)."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    @property
+    def worker_exports(self) -> bool: ...
+
+    @property
+    def connection_string(self) -> str | None: ...
+
+
+def start(role: str, settings: TelemetrySwitch) -> bool:
     """Switch telemetry on for this process ("function" or "agent") if its settings ask for it; True if on.
 
     Idempotent. Logging's filters (correlation ids, redaction) are installed on every root handler
     afterwards, the exporter's too."""
     from shared.log import configure_logging
-    from shared.settings import load_telemetry_settings
 
-    settings = load_telemetry_settings(environ, agent=role == "agent")
     if not settings.enabled:
         return False
     if not telemetry.enabled():

@@ -69,7 +69,7 @@ def _customers(sap_system) -> list:
 
 
 def test_without_the_setting_an_account_the_ledger_forgot_is_created_a_second_time(fake_services, sap_system):
-    # What the README states a lost ledger entry costs when the setting is off.
+    # What docs/exactly-once.md states a lost ledger entry costs when the setting is off.
     request = _request()
     assert create_customer(request, fake_services).outcome is Outcome.CREATED
     emptied = dataclasses.replace(fake_services, ledger=InMemoryLedger())
@@ -129,6 +129,6 @@ def test_the_composition_root_hands_the_setting_to_the_use_cases_and_says_so_at_
     settings = load_settings({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": "UseDevelopmentStorage=true",
                               "SAP_GUARD_SEARCH_SINCE": "2026-12-01T08:00:00Z"})
     with caplog.at_level("WARNING", logger="shared.bootstrap"):
-        services = bootstrap.build_services(settings)
+        services = bootstrap.bootstrap(config=settings)
     assert services.guard_search_since == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     assert any("searches SAP before every create" in record.getMessage() for record in caplog.records)

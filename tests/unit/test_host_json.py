@@ -15,7 +15,7 @@ from azure.storage.queue import QueueServiceClient
 from requests.structures import CaseInsensitiveDict
 
 from devtools.azurite import AzuriteEndpoints
-from shared.bootstrap import build_services
+from shared.bootstrap import bootstrap
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.settings import load_settings
 from shared.storage.queue import StorageRetryQueue
@@ -89,7 +89,7 @@ def test_a_crashing_retry_is_not_redelivered_in_a_tight_loop_and_ends_in_the_poi
 
 def test_an_invocation_outlives_the_stale_claim_window_which_outlives_the_longest_sap_unit():
     settings = load_settings({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": "UseDevelopmentStorage=true"})
-    services = build_services(settings)
+    services = bootstrap(config=settings)
     # an RFC unit: up to 4 steps of one timeout each, plus one retry started within the first timeout
     longest_sap_unit = timedelta(seconds=5 * settings.sap_timeout_seconds)
     assert longest_sap_unit < services.stale_claim_after < _duration(HOST["functionTimeout"])

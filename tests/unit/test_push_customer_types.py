@@ -64,7 +64,7 @@ def test_which_account_types_are_customers(account_type, types, customer):
 @pytest.fixture
 def older_picklist_push(fake_services: Services) -> Services:
     settings = load_settings({**BASE, "SALESFORCE_CUSTOMER_TYPES": OLDER_PICKLIST})
-    # What the composition root does with the setting (shared/bootstrap.py build_services).
+    # What the composition root does with the setting (shared/bootstrap.py bootstrap).
     services = replace(fake_services, customer_types=settings.salesforce.customer_types)
     bootstrap.override(services, settings)
     return services
@@ -93,7 +93,7 @@ def test_with_the_older_picklist_the_plain_customer_value_is_not_a_customer(olde
 
 def test_the_composition_root_hands_the_setting_to_the_push_path():
     settings = load_settings({**BASE, "SALESFORCE_CUSTOMER_TYPES": OLDER_PICKLIST})
-    services = bootstrap.build_services(replace(settings, storage_connection="UseDevelopmentStorage=true"))
+    services = bootstrap.bootstrap(config=replace(settings, storage_connection="UseDevelopmentStorage=true"))
     assert services.customer_types == ("Customer - Direct", "Customer - Channel")
 
 

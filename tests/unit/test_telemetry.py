@@ -16,7 +16,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from bench.cold_start import child_environment
 from bench.common import ROOT
 from functions._telemetry import invocation
-from shared import telemetry
+from shared import bootstrap, telemetry
 from shared.settings import SettingsError, load_telemetry_settings
 from shared.telemetry import exporter
 from tests.support.telemetry import captured_telemetry
@@ -78,19 +78,19 @@ def distro_calls(monkeypatch):
 
 
 def test_with_the_workers_setting_the_app_adds_no_exporter_of_its_own(distro_calls):
-    assert exporter.start("function", {"PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY": "true",
-                                       "APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION})
+    assert bootstrap.start_telemetry("function", {"PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY": "true",
+                                             "APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION})
     assert telemetry.enabled() and distro_calls == []
 
 
 def test_with_a_connection_string_alone_the_distro_is_configured_once(distro_calls):
     environment = {"APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION}
-    assert exporter.start("function", environment) and exporter.start("function", environment)
+    assert bootstrap.start_telemetry("function", environment) and bootstrap.start_telemetry("function", environment)
     assert distro_calls == [(CONNECTION, "sap-customer-sync")]
 
 
 def test_without_settings_telemetry_stays_off(distro_calls):
-    assert not exporter.start("function", {}) and not exporter.start("agent", {})
+    assert not bootstrap.start_telemetry("function", {}) and not bootstrap.start_telemetry("agent", {})
     assert not telemetry.enabled() and distro_calls == []
 
 

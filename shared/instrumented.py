@@ -2,6 +2,11 @@
 composition root puts in front of the adapters (shared/bootstrap.py), so neither the use cases nor the
 adapters know about telemetry. In Application Insights each call is a dependency ("SAP", "Salesforce")
 with its duration; the same duration goes to sapsync.sap.duration / sapsync.writeback.duration.
+
+Beside the root, not in shared/telemetry: the SAP adapters use telemetry themselves (rfc.py's span per
+RFC call, relay.py's traceparent on the relay request), so these decorators, which import the SAP and
+Salesforce ports, would make telemetry import what imports it. Here they sit above sap, salesforce and
+telemetry, and only the root imports them.
 """
 
 from __future__ import annotations

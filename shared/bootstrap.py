@@ -87,7 +87,8 @@ def bootstrap(entry: Literal[EntryPoint.AGENT], config: Settings | None = None, 
 def bootstrap(entry: Literal[EntryPoint.FUNCTION_APP, EntryPoint.OPERATIONS] = EntryPoint.FUNCTION_APP,
               config: Settings | None = None, *, sap: SapGateway | None = None, ledger: Ledger | None = None,
               retry_queue: RetryQueue | None = None, writeback: AccountWriteBack | None = FROM_SETTINGS,
-              instrument: bool | None = None, clock: Callable[[], datetime] | None = None) -> Services: ...
+              instrument: bool | None = None, clock: Callable[[], datetime] | None = None,
+              sap_pool_size: int | None = None) -> Services: ...
 
 
 def bootstrap(entry: EntryPoint = EntryPoint.FUNCTION_APP, config: Settings | None = None, *,
@@ -104,18 +105,24 @@ def bootstrap(entry: EntryPoint = EntryPoint.FUNCTION_APP, config: Settings | No
     config = settings() if config is None else config
     entry = EntryPoint(entry)
     if entry is EntryPoint.AGENT:
-        return sap or build_sap_gateway(config, entry, pool_size=sap_pool_size)
+        return sap if sap is not None else build_sap_gateway(config, entry, pool_size=sap_pool_size)
     from shared.usecases import Services
 
     app = entry is EntryPoint.FUNCTION_APP
     # The operations command: an operator waits at a terminal, so storage gets short timeouts and one retry.
     storage_options = {} if app else _command_client_options()
+    if sap is None:
+        sap = build_sap_gateway(config, entry, pool_size=sap_pool_size) if app else _no_sap()
+    if ledger is None:
+        ledger = _table_ledger(config, **storage_options)
+    if retry_queue is None:
+        retry_queue = _storage_retry_queue(config, **storage_options)
     if writeback is FROM_SETTINGS:
         writeback = _writeback(config)
     built = Services(
-        sap=sap or (build_sap_gateway(config, entry, pool_size=sap_pool_size) if app else _no_sap()),
-        ledger=ledger or table_ledger_from_settings(config, **storage_options),
-        retry_queue=retry_queue or storage_retry_queue_from_settings(config, **storage_options),
+        sap=sap,
+        ledger=ledger,
+        retry_queue=retry_queue,
         organisation=config.sap_organisation,
         retry=config.retry,
         writeback=writeback,
@@ -160,14 +167,14 @@ def _command_client_options() -> dict[str, Any]:
     return COMMAND_CLIENT_OPTIONS
 
 
-def table_ledger_from_settings(config: Settings, **client_options: Any) -> Ledger:
+def _table_ledger(config: Settings, **client_options: Any) -> Ledger:
     """The ledger on Azure Table storage (client_options: the operations command's shorter timeouts)."""
     from shared.storage.table_ledger import table_ledger_from_settings as table_ledger
 
     return table_ledger(config, **client_options)
 
 
-def storage_retry_queue_from_settings(config: Settings, **client_options: Any) -> RetryQueue:
+def _storage_retry_queue(config: Settings, **client_options: Any) -> RetryQueue:
     """The retry queue on Azure Queue storage (client_options: the operations command's shorter timeouts)."""
     from shared.storage.queue import storage_retry_queue_from_settings as storage_retry_queue
 

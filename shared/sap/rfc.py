@@ -1,9 +1,9 @@
 """RfcSapGateway: the SapGateway port over pyrfc (or pyrfcx, or the simulator, which mirrors both).
 
-This module is the gateway: the unit of work, its session and "how far the unit got", and the
-classification of pyrfc's errors (the table below). What runs inside a unit has its own module: the
-interface self-check (rfc_metadata.py), the duplicate guard (rfc_guard.py), the reading of BAPI return
-messages (bapi_return.py); finding the driver is rfc_driver.py.
+This module is the gateway: the unit of work, its session and "how far the unit got". What runs inside
+a unit has its own module: the interface self-check (rfc_metadata.py), the duplicate guard (rfc_guard.py),
+the reading of BAPI return messages (bapi_return.py); pyrfc's errors are classified by the error table in
+rfc_errors.py (by what the caller should do; details masked); finding the driver is rfc_driver.py.
 
 One connection, i.e. one RFC session, per unit of work: the duplicate guard's search, the create
 BAPI and BAPI_TRANSACTION_COMMIT run on the same session, because pyrfc 3.4 reopens the connection
@@ -18,28 +18,11 @@ Before the first create the adapter reads the function descriptions of every fun
 calls and checks each parameter and field it sends or reads (rfc_metadata.py, `REQUIRED_INTERFACE`):
 pyrfc refuses an unknown field, and silently truncates an over-long CHAR value, so the CHAR lengths the
 mapping shortens to come from this metadata too.
-
-pyrfc's errors are classified by what the caller should do:
-  CommunicationError                        -> SapTransientError (queue and retry later); once the
-                                               create or commit was sent: SapOutcomeUnknown
-  ExternalRuntimeError                      -> one retry of the whole unit on a fresh connection
-                                               (only while nothing was created), then
-                                               SapTransientError; except the RFC library's verdicts
-                                               on our data (invalid parameter or field name,
-                                               conversion): SapPermanentError
-  LogonError, ExternalAuthorizationError    -> SapConfigurationError (never retried: logons lock users)
-  ABAPApplicationError, ABAPRuntimeError,
-  ExternalApplicationError, other RFCError  -> SapPermanentError
-  RETURN type E/A of the create BAPI        -> SapBusinessRejection (after a rollback)
-  pyrfc without its native module, pyrfcx
-  without the SDK (SdkNotFoundError)        -> SapDriverMissing
-Error details never carry the password: pyrfc messages may echo logon parameters, so they are masked.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -50,11 +33,9 @@ from typing import Any, TypeVar
 from shared import telemetry
 from shared.core.models import CustomerCreation
 from shared.core.sap_lengths import utf16_units
-from shared.log import redact
 from shared.sap.bapi_return import ERROR_TYPES, messages_of
 from shared.sap.errors import (
     SapBusinessRejection,
-    SapConfigurationError,
     SapError,
     SapInterfaceMismatch,
     SapNeedsReview,
@@ -65,6 +46,7 @@ from shared.sap.errors import (
 from shared.sap.pool import DEFAULT_IDLE_CHECK_SECONDS, ConnectionPool, PoolClosed, PoolExhausted
 from shared.sap.port import SapCustomerCreated, SapGateway, SapInterface
 from shared.sap.rfc_driver import driver_missing, import_rfc_module
+from shared.sap.rfc_errors import RetryOnFreshConnection, classified, masked
 from shared.sap.rfc_guard import DuplicateGuard
 from shared.sap.rfc_metadata import read_interface
 
@@ -75,23 +57,6 @@ _T = TypeVar("_T")
 # One unit of work (logon, metadata, guard, create, commit) gets this many RFC timeouts in all; each
 # call is cancelled at the unit's deadline. The ledger's stale-claim window derives from it.
 _UNIT_BUDGET_IN_TIMEOUTS = 4
-
-# ExternalRuntimeError codes that judge the data we sent, not the line: the same call fails again.
-_DATA_ERROR_CODES = {
-    20,  # RFC_INVALID_PARAMETER: "field 'X' not found"
-    21,  # RFC_CODEPAGE_CONVERSION_FAILURE
-    22,  # RFC_CONVERSION_FAILURE
-    23,  # RFC_BUFFER_TOO_SMALL
-}
-_SECRET_PARAMETERS = ("passwd", "password", "snc_myname", "x509cert", "mysapsso2")
-
-
-class _RetryOnFreshConnection(Exception):
-    """Internal: the unit failed with ExternalRuntimeError; run it once more on a new connection."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 @dataclass
@@ -288,14 +253,14 @@ class RfcSapGateway(SapGateway):
                     if self._timeout_seconds else None)
         try:
             return self._unit_once(work, deadline)
-        except _RetryOnFreshConnection as first:
+        except RetryOnFreshConnection as first:
             if deadline is not None and deadline - time.monotonic() < (self._timeout_seconds or 0):
                 raise SapTransientError(first.detail) from None
             logger.warning("SAP unit failed with an RFC library error, retrying once on a new connection: %s",
                            first.detail)
         try:
             return self._unit_once(work, deadline)
-        except _RetryOnFreshConnection as second:
+        except RetryOnFreshConnection as second:
             raise SapTransientError(second.detail) from None
 
     def _open_connection(self) -> Any:
@@ -321,7 +286,8 @@ class RfcSapGateway(SapGateway):
             succeeded = True
             return result
         except module.RFCError as error:
-            raise self._classified(error, module, session) from None
+            detail = f"{type(error).__name__}: {self._safe(error)}"
+            raise classified(error, module, create_sent=session.create_sent, detail=detail) from None
         except Exception as error:
             # pyrfcx raises SdkNotFoundError (neither RFCError nor ImportError) from Connection().
             if connection is None and type(error).__name__ == "SdkNotFoundError":
@@ -356,40 +322,8 @@ class RfcSapGateway(SapGateway):
             # pyrfc refuses values of the wrong type before anything reaches SAP: our bug, not SAP's.
             raise SapPermanentError(f"{function_name}: pyrfc refused a parameter: {self._safe(error)}") from None
 
-    def _classified(self, error: Exception, module: Any, session: _Session) -> Exception:
-        classified = self._classified_by_kind(error, module, session)
-        if session.create_sent and isinstance(classified, SapError):
-            classified.outcome_unknown = True
-        return classified
-
-    def _classified_by_kind(self, error: Exception, module: Any, session: _Session) -> Exception:
-        detail = f"{type(error).__name__}: {self._safe(error)}"
-        if session.create_sent and isinstance(error, module.LogonError):
-            # pyrfc reopens inside the failing call; a LogonError here is the reopen failing after the line
-            # broke, with the create (or its commit) already sent: what SAP did is unknown.
-            return SapOutcomeUnknown(detail)
-        if isinstance(error, module.CommunicationError):
-            # Includes RFC_CANCELED (the config timeout): the call may have run to the end in SAP.
-            return SapOutcomeUnknown(detail) if session.create_sent else SapTransientError(detail)
-        if isinstance(error, module.ExternalRuntimeError):
-            if getattr(error, "code", None) in _DATA_ERROR_CODES:
-                return SapPermanentError(detail)
-            if session.create_sent:
-                return SapOutcomeUnknown(detail)  # never re-run a create blindly: the next attempt searches
-            return _RetryOnFreshConnection(detail)
-        if isinstance(error, module.LogonError | module.ExternalAuthorizationError):
-            return SapConfigurationError(detail)
-        return SapPermanentError(detail)
-
     def _safe(self, error: BaseException) -> str:
-        """The error's text without logon secrets (pyrfc may echo the logon parameters)."""
-        text = str(error)
-        for name in _SECRET_PARAMETERS:
-            secret = self._logon_parameters.get(name)
-            if secret:
-                text = text.replace(str(secret), "***")
-        text = re.sub(r"(?i)\b(passwd|password|pwd)\s*[:=]\s*\S+", r"\1=***", text)
-        return redact(text)
+        return masked(error, self._logon_parameters)
 
 
 def _padded_customer_number(customer_number: str) -> str:

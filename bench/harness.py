@@ -112,7 +112,7 @@ def app_settings(connection_string: str, **overrides: str) -> dict[str, str]:
 @dataclass
 class RunningApp:
     base_url: str
-    sap: Any  # shared.sap.simulator.SimulatedSap
+    sap: Any  # sap_simulator.SimulatedSap
     settings: dict[str, str]
     host: Any  # devhost.LocalHost
 
@@ -121,9 +121,9 @@ class RunningApp:
 def running_app(settings: Mapping[str, str], *, polling_cap_seconds: float | None = 0.5) -> Iterator[RunningApp]:
     """The local host serving function_app.py with these settings over a fresh simulator; the ledger
     table and queues are removed afterwards."""
+    import sap_simulator as simulator
     from devhost import LocalHost
     from shared import bootstrap
-    from shared.sap import simulator
 
     quiet_logs()
     values = dict(settings)

@@ -138,12 +138,12 @@ def run(quick: bool = False, single: int | None = None, seed: int = 15) -> list[
         single = QUICK_ACCOUNTS if quick else SINGLE_ACCOUNTS
     batch_size = QUICK_ACCOUNTS if quick else BATCH_ACCOUNTS
     pause_seconds = QUICK_PAUSE_SECONDS if quick else MAX_PAUSE_SECONDS
+    import sap_simulator as simulator
     from bench.harness import azurite as bench_azurite
     from bench.harness import environment
     from devhost import LocalHost
     from shared import bootstrap
     from shared.log import configure_logging
-    from shared.sap import simulator
 
     configure_logging()
     silence_log_output()

@@ -83,11 +83,11 @@ class RelayFloor:
 
 @contextlib.contextmanager
 def relay_product(sap_latency_ms: int, workers: int) -> Iterator[dict[str, Any]]:
+    import sap_simulator as simulator
     from agent.api import AgentApi
     from agent.listener import RelayListener, RelayResponse
     from agent.thread import ListenerThread
     from devtools.relay_double import RelayDoubleThread
-    from shared.sap import simulator
     from shared.sap.rfc import RfcSapGateway
     from shared.settings import RelayListenerSettings
 

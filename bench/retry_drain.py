@@ -208,10 +208,10 @@ def _drain(settings: dict[str, str], count: int) -> tuple[float, Any]:
     """Seconds from the local host's start until every retry created its customer and left the queue."""
     from azure.storage.queue import QueueClient
 
+    import sap_simulator as simulator
     from bench.common import ROOT
     from devhost import LocalHost
     from shared import bootstrap
-    from shared.sap import simulator
 
     queue = QueueClient.from_connection_string(settings["AzureWebJobsStorage"], settings["RETRY_QUEUE_NAME"])
     with environment(settings):

@@ -12,7 +12,7 @@ the on-premise agent (`python -m agent`, a process of its own) serves the SAP si
 rules and the app's proof key are made up for the run.
 
 Local data survives: Azurite keeps its storage in .local/azurite/ of the checkout (git-ignored) and the
-SAP simulator its customers and number range in .local/sap-simulator.sqlite3 (shared/sap/simulator/
+SAP simulator its customers and number range in .local/sap-simulator.sqlite3 (sap_simulator/
 store.py, SAP_SIMULATOR_STATE_FILE), so requests answered 202 are finished after a restart. A host or
 agent that dies on its own (a crash, kill -9) is started again while the rest keeps running, and the
 host's queue trigger finishes the queued retries; one that keeps dying ends the run. --fresh starts
@@ -78,7 +78,7 @@ AGENT_RESTART_LINE = "==> restarting the agent"
 RESTART_LINES = {"host": RESTART_LINE, "agent": AGENT_RESTART_LINE}
 CHILD_NAMES = {"host": "functions host", "agent": "agent"}
 SUPERVISE_POLL_SECONDS = 0.2
-# The SAP simulator's database (shared/sap/simulator/store.py), in the data dir unless
+# The SAP simulator's database (sap_simulator/store.py), in the data dir unless
 # SAP_SIMULATOR_STATE_FILE names another file; the JSON-lines journal of earlier versions is not read.
 SAP_SIMULATOR_STATE_FILE = "sap-simulator.sqlite3"
 LEGACY_SAP_JOURNAL = "sap-simulator.jsonl"
@@ -222,7 +222,7 @@ def agent_command() -> list[str]:
 
 def sap_state_line(state_file: Path) -> str:
     """What the SAP simulator keeps from earlier runs (read before anything starts)."""
-    from shared.sap.simulator.store import SapStateError, created_customers_in
+    from sap_simulator.store import SapStateError, created_customers_in
 
     try:
         count = len(created_customers_in(state_file)) if state_file.exists() else 0
@@ -574,7 +574,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _check_sap_faults(text: str) -> None:
-    from shared.sap.simulator.faults import FaultPlan, FaultSettingsError
+    from sap_simulator.faults import FaultPlan, FaultSettingsError
 
     try:
         FaultPlan.parse(text)

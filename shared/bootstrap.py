@@ -224,9 +224,9 @@ def check_start_settings() -> Settings:
     if config.salesforce.auth is SalesforceAuth.PASSWORD:
         logger.warning(PASSWORD_FLOW_DEPRECATED)
     if config.sap_transport is SapTransport.SIMULATOR:
-        from shared.sap.simulator import FaultPlan
+        from shared.sap.simulator_driver import import_simulator_module
 
-        FaultPlan.parse(os.environ.get("SAP_SIMULATOR_FAULTS"))
+        import_simulator_module().FaultPlan.parse(os.environ.get("SAP_SIMULATOR_FAULTS"))
     elif config.sap_transport is SapTransport.RELAY:
         # load_settings has checked the relay's URL and its key pair; what building the transport
         # would add is only these notes, so they are made here and the transport waits for the first call.
@@ -295,8 +295,9 @@ def build_sap_gateway(config: Settings, entry: EntryPoint = EntryPoint.FUNCTION_
     agent = entry is EntryPoint.AGENT
     pool_size = config.sap_pool_size if pool_size is None else pool_size
     if config.sap_transport is SapTransport.SIMULATOR:
-        from shared.sap import simulator
+        from shared.sap.simulator_driver import import_simulator_module
 
+        simulator = import_simulator_module()
         system = simulator.configure_default_system_from_environment()
         if agent:
             state_file = getattr(system, "state_file", None)

@@ -14,9 +14,9 @@ from datetime import timedelta
 
 import pytest
 
+import sap_simulator as simulator
 from devtools.azurite import AzuriteEndpoints, ensure_azurite, stop_azurite
 from shared import bootstrap
-from shared.sap import simulator
 from shared.sap.rfc import RfcSapGateway
 from shared.settings import RetrySettings, Settings, load_settings
 from shared.usecases import Services

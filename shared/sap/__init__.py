@@ -1,4 +1,5 @@
-"""SAP access: the SapGateway port, its errors and the adapters (rfc/pyrfc, simulator, relay)."""
+"""SAP access: the SapGateway port, its errors and the adapters (rfc on pyrfc or on the simulator, relay); the
+simulator itself lives outside shared/ and is loaded by name (simulator_driver.py)."""
 
 from shared.sap.errors import (
     SapBusinessRejection,

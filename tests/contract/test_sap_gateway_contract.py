@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+import sap_simulator as simulator
 from agent.api import AgentApi
 from agent.listener import RelayListener
 from agent.thread import ListenerThread
@@ -29,7 +30,6 @@ from shared.sap import (
     SapNeedsReview,
     SapOutcomeUnknown,
     SapTransientError,
-    simulator,
     wire,
 )
 from shared.sap.relay import RelaySapGateway

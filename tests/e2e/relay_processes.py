@@ -22,9 +22,9 @@ import requests
 
 from devtools.fake_salesforce import salesforce_id18
 from devtools.relay_double import RelayDouble, RelayDoubleThread
+from sap_simulator import CustomerRecord
+from sap_simulator.store import created_customers_in
 from shared.core.mapping import split_name
-from shared.sap.simulator.functions import CustomerRecord
-from shared.sap.simulator.store import created_customers_in
 from tests.support.network import free_port
 from tests.support.samples import sample
 
@@ -37,7 +37,7 @@ PROOF_KEY = "relay-failover-proof-key-" + "p" * 16
 START_DEADLINE_SECONDS = 30.0
 AGENT_RFC_USER = "SAP_SYNC_RFC"
 TERMINAL = ("created", "failed", "needs_review")
-# What SAP does wrong during the storms (shared/sap/simulator/faults.py): lines that break before a
+# What SAP does wrong during the storms (sap_simulator/faults.py): lines that break before a
 # call, after the create BAPI ran and after COMMIT committed (the last two leave the outcome unknown, so
 # the next attempt searches KNA1 first); a little latency, so that a kill lands in the middle of units.
 STORM_FAULTS = "communication_before=0.1,communication_after_bapi=0.05,communication_after_commit=0.05,latency_ms=25"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+import sap_simulator as simulator
 from agent.api import AgentApi
 from agent.listener import RelayListener
 from agent.thread import ListenerThread
@@ -19,7 +20,6 @@ from devhost import LocalHost
 from devtools.azurite import AzuriteEndpoints
 from devtools.relay_double import RelayDouble, RelayDoubleThread
 from shared import bootstrap
-from shared.sap import simulator
 from shared.settings import RelayListenerSettings
 from tests.support.samples import sample
 from tests.support.sap import simulated_gateway

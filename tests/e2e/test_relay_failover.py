@@ -2,7 +2,7 @@
 stopped mid-run, `kill -9` of the functions host and of an agent in the middle of a duplicate storm with
 SAP faults, and two agents on one hybrid connection of which one is killed. Judged afterwards from what
 survives, as a real SAP and its ledger would: the ledger (Azurite) and the agents' SAP database (one
-SQLite file, shared/sap/simulator/store.py) must hold exactly one customer per account, and every
+SQLite file, sap_simulator/store.py) must hold exactly one customer per account, and every
 accepted request must end created (or visibly failed / needs_review), without anyone resending it."""
 
 from __future__ import annotations

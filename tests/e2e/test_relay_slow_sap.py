@@ -26,7 +26,7 @@ from tests.e2e.relay_processes import (
 pytestmark = pytest.mark.e2e
 
 # Every RFC call and logon waits 150 ms (a create unit: about half a second), and some lines break after
-# the create BAPI ran or after COMMIT committed (shared/sap/simulator/faults.py).
+# the create BAPI ran or after COMMIT committed (sap_simulator/faults.py).
 SLOW_SAP = "latency_ms=150,communication_after_bapi=0.05,communication_after_commit=0.05"
 
 

@@ -53,7 +53,8 @@ DEVELOPER_STATE = [
     ".env",
     "__pycache__/function_app.cpython-311.pyc",
     "shared/__pycache__/settings.cpython-311.pyc",
-    "shared/sap/simulator/__pycache__/store.cpython-313.pyc",
+    "shared/sap/__pycache__/relay.cpython-313.pyc",
+    "sap_simulator/__pycache__/store.cpython-313.pyc",
     "functions/stray.pyc",
     ".pytest_cache/v/cache/nodeids",
     ".ruff_cache/0.17.6/cache",
@@ -72,7 +73,7 @@ NEVER_SHIPPED_TOP_LEVEL = {
     ".python_packages", ".git", ".github", ".ci", ".vscode", "local.settings.json",
     "local.settings.example.json", ".env", "__azurite_db_table__.json", "__blobstorage__",
     "__queuestorage__", ".pytest_cache", ".ruff_cache", ".hypothesis", ".benchmarks",
-    ".import_linter_cache", "azure.yaml", "pyproject.toml", "requirements-dev.txt", ".azure",
+    ".import_linter_cache", "azure.yaml", "pyproject.toml", "requirements-dev.txt", ".azure", "sap_simulator",
 }
 NEVER_SHIPPED_ANYWHERE = {"__pycache__", ".funcignore", ".gitignore"}
 
@@ -118,12 +119,31 @@ def unwanted_in(shipped: set[str]) -> list[str]:
 
 def test_the_import_walk_sees_the_modules_the_app_imports_only_on_first_use(checkout):
     """The walk must follow imports made inside functions, or the package checks below prove little:
-    the simulator, the Salesforce adapter and the storage adapters are imported on first use."""
+    the SAP adapters, the Salesforce adapter and the storage adapters are imported on first use."""
     modules = package.imported_modules(checkout)
     assert {"function_app.py", "functions/customers.py", "shared/bootstrap.py",
-            "shared/sap/simulator/store.py", "shared/salesforce/simple_salesforce.py",
+            "shared/sap/rfc.py", "shared/salesforce/simple_salesforce.py",
             "shared/storage/table_ledger.py", "shared/sap/relay.py"} <= modules
     assert not {m for m in modules if m.split("/")[0] not in {"function_app.py", "functions", "shared"}}
+
+
+def test_the_simulator_is_left_out_on_purpose_loaded_by_name_only_where_it_is_allowed(checkout):
+    """The SAP simulator is not an import of the app: the composition root loads it by module name
+    (shared/sap/simulator_driver.py, as rfc.py loads pyrfc), so the walk above cannot see it. It is left
+    out on purpose, not by accident: the one module that names it is that loader, neither tool ships its
+    folder, and the app refuses SAP_TRANSPORT=simulator inside Azure, so it never asks for it there."""
+    from shared.sap.simulator_driver import SIMULATOR_DRIVER
+    from shared.settings import SettingsError, load_settings
+
+    assert not {m for m in package.imported_modules(checkout) if m.split("/")[0] == SIMULATOR_DRIVER}
+    naming_it = {m for m in package.azd_package(checkout, FUNCIGNORE)
+                 if m.endswith(".py") and SIMULATOR_DRIVER in (checkout / m).read_text(encoding="utf-8")}
+    assert naming_it == {"shared/sap/simulator_driver.py"}
+    assert (checkout / SIMULATOR_DRIVER / "__init__.py").is_file()
+    for tool in package.PACKAGERS:
+        assert not {m for m in package.PACKAGERS[tool](checkout, FUNCIGNORE) if m.split("/")[0] == SIMULATOR_DRIVER}
+    with pytest.raises(SettingsError, match="simulator is refused inside an Azure-hosted function app"):
+        load_settings({"SAP_TRANSPORT": "simulator", "WEBSITE_SITE_NAME": "func-sap-sync-prod"})
 
 
 @pytest.mark.parametrize("tool", sorted(package.PACKAGERS))
@@ -295,11 +315,13 @@ def _copy_package(checkout: Path, funcignore: str, destination: Path) -> Path:
 
 def _app_settings(azurite) -> dict[str, str]:
     """What the app is given in Azure, nothing more (no PYTHONPATH, no developer variables): the tests'
-    settings, the SAP simulator in memory (no SAP_SIMULATOR_STATE_FILE: no state on disk) and queue
-    and table names of this run's own in the test session's Azurite."""
+    settings, SAP through the relay as infra/main.bicep sets it (SAP_TRANSPORT=relay, SAP_RELAY_URL,
+    SAP_AGENT_PROOF_KEY; the managed identity sends, and nothing here calls SAP: the simulator is not in
+    the package) and queue and table names of this run's own in the test session's Azurite."""
     suffix = uuid.uuid4().hex[:12]
     return {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "AzureWebJobsStorage": azurite.connection_string,
-            "SAP_TRANSPORT": "simulator", "RETRY_QUEUE_NAME": f"retry-{suffix}",
+            "SAP_TRANSPORT": "relay", "SAP_RELAY_URL": "https://sapsync-test.servicebus.windows.net/sap-agent",
+            "SAP_AGENT_PROOF_KEY": "package-test-proof-key-" + "p" * 32, "RETRY_QUEUE_NAME": f"retry-{suffix}",
             "LEDGER_TABLE_NAME": f"ledger{suffix}", "FUNCTIONS_WORKER_RUNTIME": "python"}
 
 

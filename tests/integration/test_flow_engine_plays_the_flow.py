@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
+import sap_simulator as simulator
 from devtools.azurite import AzuriteEndpoints
 from shared.core.mapping import split_name
-from shared.sap import simulator
 from tests.support.flow_engine import (
     CustomConnector,
     FlowRun,

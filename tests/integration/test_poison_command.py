@@ -12,12 +12,12 @@ import pytest
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueServiceClient
 
+import sap_simulator as simulator
 from admin import ExitCode
 from admin.__main__ import main
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.retry_message import RetryMessage
 from shared.core.validation import parse_customer_request
-from shared.sap import simulator
 from shared.sap.rfc import RfcSapGateway
 from shared.settings import RetrySettings, load_settings
 from shared.storage.queue import StorageRetryQueue, parse_queue_body

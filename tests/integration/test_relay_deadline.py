@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 
+import sap_simulator as simulator
 from agent.__main__ import AGENT_DEFAULT_SAP_TIMEOUT_SECONDS, answer_deadline, build_listener, check_unit_budget
 from agent.api import AgentApi
 from agent.listener import RelayListener
@@ -24,7 +25,7 @@ from shared.core.ledger import LedgerStatus
 from shared.core.mapping import map_customer_request, split_name
 from shared.core.models import CustomerCreation
 from shared.core.validation import parse_customer_request
-from shared.sap import SapGateway, simulator
+from shared.sap import SapGateway
 from shared.sap.errors import SapNotStarted
 from shared.sap.port import SapCustomerCreated, SapInterface
 from shared.sap.relay import AGENT_ANSWER_DEADLINE_SECONDS, RELAY_RESPONSE_LIMIT_SECONDS, RelaySapGateway

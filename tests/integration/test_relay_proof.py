@@ -10,13 +10,14 @@ from collections.abc import Iterator
 import pytest
 from azure.core.credentials import AccessToken
 
+import sap_simulator as simulator
 from agent.api import AgentApi
 from agent.listener import RelayListener
 from agent.thread import ListenerThread
 from devtools.relay_double import RelayDoubleThread, unsigned_jwt
 from shared.core.mapping import map_customer_request
 from shared.core.validation import parse_customer_request
-from shared.sap import SapConfigurationError, SapTransientError, simulator
+from shared.sap import SapConfigurationError, SapTransientError
 from shared.sap.relay import RelaySapGateway
 from shared.settings import RelayListenerSettings, load_settings
 from tests.support.samples import sample

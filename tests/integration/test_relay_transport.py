@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+import sap_simulator as simulator
 from agent.api import AgentApi
 from agent.listener import RelayListener, RelayRequest, RelayResponse
 from agent.thread import ListenerThread
@@ -25,7 +26,6 @@ from shared.sap import (
     SapConfigurationError,
     SapOutcomeUnknown,
     SapTransientError,
-    simulator,
 )
 from shared.sap.relay import RelaySapGateway
 from shared.settings import RelayListenerSettings, SettingsError, load_relay_listener_settings, load_settings

@@ -16,11 +16,11 @@ import threading
 import pytest
 from azure.storage.queue import QueueClient
 
+import sap_simulator as simulator
 from shared.core.ledger import LedgerStatus
 from shared.core.retry_message import RetryMessage
 from shared.core.retry_policy import RetryPolicy
 from shared.core.validation import parse_customer_request
-from shared.sap import simulator
 from shared.settings import Settings, load_settings
 from shared.storage.queue import parse_queue_body, storage_retry_queue_from_settings
 from shared.storage.table_ledger import table_ledger_from_settings

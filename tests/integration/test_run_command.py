@@ -339,7 +339,7 @@ def test_the_relay_topology_serves_through_the_agent_restarts_a_killed_agent_and
     status, replayed = _paste(create)
     assert status == 200 and replayed["customerNumber"] == created["customerNumber"]
     # The SAP state is the agent's, in the data dir: the restarted agent holds the customer, once.
-    from shared.sap.simulator.store import created_customers_in
+    from sap_simulator.store import created_customers_in
 
     assert [c.number for c in created_customers_in(data_dir / "sap-simulator.sqlite3")] == [created["customerNumber"]]
 

@@ -18,7 +18,7 @@ from azure.storage.queue import QueueClient
 
 from devtools.fake_salesforce import salesforce_id18
 from devtools.run import MAX_RESTARTS, READY_LINE, RESTART_LINE, SAP_SIMULATOR_STATE_FILE
-from shared.sap.simulator.store import created_customers_in
+from sap_simulator.store import created_customers_in
 from tests.support.network import free_port
 from tests.support.run_command import STOP_DEADLINE_SECONDS, RunningCommand, process_exists
 from tests.support.samples import sample

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from shared.sap.simulator.store import created_customers_in
+from sap_simulator.store import created_customers_in
 
 ROOT = Path(__file__).resolve().parents[2]
 # A process of its own: creates customers "<tag> <n> GmbH" one after another on the state file and prints
@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # sees the other process's customers ("seen <count>").
 _CREATOR = """
 import sys
-from shared.sap.simulator import Connection
-from shared.sap.simulator.store import SimulatedSapOnFile
+from sap_simulator import Connection
+from sap_simulator.store import SimulatedSapOnFile
 
 state_file, tag, other = sys.argv[1], sys.argv[2], sys.argv[3]
 system = SimulatedSapOnFile(state_file)

@@ -26,12 +26,12 @@ import requests
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueServiceClient
 
+import sap_simulator as simulator
 from devtools.azurite import AzuriteEndpoints, install_azurite
 from devtools.fake_salesforce import salesforce_id18
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.listing import ListingQuery
 from shared.core.retry_message import RetryKind, RetryMessage
-from shared.sap import simulator
 from shared.settings import Settings
 from shared.storage.clients import queue_service_client, table_service_client
 from shared.storage.port import LedgerConflict, LedgerUnavailable, RetryQueueUnavailable

@@ -32,6 +32,7 @@ import pytest
 import requests
 from azure.functions.queue import QueueMessage  # the binding's message, with dequeue_count
 
+import sap_simulator as simulator
 from agent.api import AgentApi
 from agent.listener import RelayListener
 from agent.thread import ListenerThread
@@ -41,7 +42,6 @@ from functions.customers import create_sap_customer
 from functions.retry import retry_create_sap_customer
 from shared import bootstrap
 from shared.salesforce.simple_salesforce import SimpleSalesforceWriteBack
-from shared.sap import simulator
 from shared.sap.relay import PROOF_HEADER, RelaySapGateway
 from shared.sap.rfc import RfcSapGateway
 from shared.settings import RelayListenerSettings, RetrySettings, SalesforceAuth, load_settings

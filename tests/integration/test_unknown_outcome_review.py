@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from azure.storage.queue import QueueServiceClient
 
+import sap_simulator as simulator
 from admin import ExitCode
 from admin.__main__ import main
 from shared.core.ledger import LedgerStatus
 from shared.core.validation import parse_customer_request
-from shared.sap import simulator
 from shared.sap.rfc import RfcSapGateway
 from shared.settings import RetrySettings, load_settings
 from shared.storage.queue import StorageRetryQueue

@@ -13,12 +13,12 @@ import requests
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
+import sap_simulator as simulator
 from devhost import LocalHost
 from devhost.http_server import HttpLimits
 from devtools.fake_salesforce import FakeSalesforce
 from shared import bootstrap
 from shared.core.mapping import split_name
-from shared.sap import simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 

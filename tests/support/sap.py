@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.sap import simulator
+import sap_simulator as simulator
 from shared.sap.rfc import RfcSapGateway
 
 

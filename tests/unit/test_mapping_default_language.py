@@ -1,7 +1,7 @@
 """Issue 20 item 5: no language, no create. A request without a language, for a country the reference table
 gives no usual language, is created with SAP_DEFAULT_LANGUAGE; without that setting it is refused with a
 field error naming `language`, and nothing reaches SAP. Through the HTTP function, the use case and the
-simulated SAP (which itself refuses a create without a language key: shared/sap/simulator/functions.py)."""
+simulated SAP (which itself refuses a create without a language key: sap_simulator/functions.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import azure.functions as func
 import pytest
 
 from functions.customers import create_sap_customer
+from sap_simulator import SimulatedSap
+from sap_simulator.customizing import Country, PostalCodeRule
 from shared.core.reference import default_language_for_country
-from shared.sap.simulator import SimulatedSap
-from shared.sap.simulator.customizing import Country, PostalCodeRule
 from shared.settings import load_settings
 from shared.usecases import Services
 

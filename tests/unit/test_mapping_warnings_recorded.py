@@ -11,9 +11,9 @@ import logging
 import azure.functions as func
 import pytest
 
+import sap_simulator as simulator
 from functions.customers import get_sap_customer_create_outcome, get_sap_customer_sync_status
 from shared.core.ledger import LedgerStatus
-from shared.sap import simulator
 from shared.usecases import Outcome, RetryOutcome, Services, create_customer
 from tests.unit.test_service import _request, drain
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from azure.core.credentials import AccessToken
 
+import sap_simulator as simulator
 from agent.__main__ import build_listener
 from agent.api import AgentApi
 from agent.listener import RelayRequest
 from shared import bootstrap
-from shared.sap import simulator
 from shared.sap.relay import (
     PROOF_HEADER,
     PROOF_WINDOW_SECONDS,

@@ -15,10 +15,10 @@ from datetime import timedelta
 
 import pytest
 
+import sap_simulator as simulator
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.retry_message import RetryMessage
 from shared.core.validation import parse_customer_request
-from shared.sap import simulator
 from shared.usecases import Outcome, RetryOutcome, Services, create_customer, retry_create_customer
 from shared.usecases.reconcile import _claim_and_queue
 from shared.usecases.sweep import sweep_abandoned

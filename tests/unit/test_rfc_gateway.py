@@ -11,6 +11,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+import sap_simulator as simulator
+import sap_simulator as simulator_module
+from sap_simulator import CustomerRecord, SimulatedSap
+from sap_simulator.interfaces import STRUCTURES
 from shared.core.mapping import map_customer_request
 from shared.core.models import CustomerCreation, CustomerRequest
 from shared.core.sap_lengths import utf16_units
@@ -24,14 +28,10 @@ from shared.sap import (
     SapOutcomeUnknown,
     SapPermanentError,
     SapTransientError,
-    simulator,
 )
-from shared.sap import simulator as simulator_module
 from shared.sap.rfc import RfcSapGateway
 from shared.sap.rfc_guard import MAX_GUARD_CANDIDATES
 from shared.sap.rfc_metadata import REQUIRED_INTERFACE
-from shared.sap.simulator import CustomerRecord, SimulatedSap
-from shared.sap.simulator.interfaces import STRUCTURES
 from shared.settings import load_settings
 from tests.support.concurrency import run_together
 
@@ -102,7 +102,7 @@ def system(request: pytest.FixtureRequest) -> Iterator[SimulatedSap]:
 
 
 # Whether BAPI_CUSTOMER_FIND ANDs its selection rows or answers one result per criterion is unverified
-# (shared/sap/simulator/functions.py find): the guard's tests run under both.
+# (sap_simulator/functions.py find): the guard's tests run under both.
 both_find_semantics = pytest.mark.parametrize("system", ["and", "per_criterion"], indirect=True)
 
 

@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
+import sap_simulator as simulator
+from sap_simulator import SimulatedSap
 from shared import bootstrap
-from shared.sap import SapOutcomeUnknown, SapTransientError, simulator
+from shared.sap import SapOutcomeUnknown, SapTransientError
 from shared.sap.pool import ConnectionPool, PoolClosed, PoolExhausted
 from shared.sap.rfc import RfcSapGateway
-from shared.sap.simulator import SimulatedSap
 from shared.settings import SettingsError, load_settings
 from tests.unit.test_rfc_gateway import LOGON, german_creation
 

@@ -11,15 +11,16 @@ import types
 import azure.functions as func
 import pytest
 
+import sap_simulator as simulator
 from functions.customers import create_sap_customer
+from sap_simulator.interfaces import STRUCTURES
 from shared import bootstrap
 from shared.core.ledger import LedgerStatus, WriteBackStatus
 from shared.core.mapping import split_name
 from shared.core.models import CustomerCreation
 from shared.core.validation import parse_customer_request
-from shared.sap import SapPermanentError, simulator
+from shared.sap import SapPermanentError
 from shared.sap.rfc import RfcSapGateway
-from shared.sap.simulator.interfaces import STRUCTURES
 from shared.usecases import (
     CannotResolve,
     Outcome,

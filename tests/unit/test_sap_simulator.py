@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from shared.sap import simulator
-from shared.sap.simulator import (
+import sap_simulator as simulator
+from sap_simulator import (
     ABAPApplicationError,
     ABAPRuntimeError,
     CommunicationError,
@@ -25,7 +25,7 @@ from shared.sap.simulator import (
     SimulatedSap,
     TypeDescription,
 )
-from shared.sap.simulator.interfaces import INTERFACES, STRUCTURES
+from sap_simulator.interfaces import INTERFACES, STRUCTURES
 from shared.settings import SettingsError
 from tests.support.concurrency import run_together
 

@@ -1,4 +1,4 @@
-"""The simulated SAP's database in a file (shared/sap/simulator/store.py): two systems on one file see
+"""The simulated SAP's database in a file (sap_simulator/store.py): two systems on one file see
 each other's commits and never draw the same number; what was not committed is not there; a system
 opened later finds everything; the setting that names the file. (Several processes, and a process
 killed with SIGKILL: tests/integration/test_sap_simulator_store.py.)"""
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.sap import simulator
-from shared.sap.simulator import Connection, SimulatedSap
-from shared.sap.simulator.store import SapStateError, SimulatedSapOnFile, created_customers_in
+import sap_simulator as simulator
+from sap_simulator import Connection, SimulatedSap
+from sap_simulator.store import SapStateError, SimulatedSapOnFile, created_customers_in
 from shared.settings import SettingsError
 from tests.support.concurrency import run_together
 

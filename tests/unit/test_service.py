@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 
+import sap_simulator as simulator
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.mapping import split_name
 from shared.core.models import InvalidCustomerRequest
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.core.validation import parse_customer_request
-from shared.sap import simulator
 from shared.usecases import (
     Outcome,
     RetryOutcome,

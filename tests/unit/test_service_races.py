@@ -32,12 +32,13 @@ from typing import Any
 
 import pytest
 
+import sap_simulator as simulator
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.mapping import split_name
 from shared.core.models import CustomerRequest
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.core.validation import parse_customer_request
-from shared.sap import SapCustomerCreated, SapGateway, SapInterface, simulator
+from shared.sap import SapCustomerCreated, SapGateway, SapInterface
 from shared.settings import RetrySettings, load_settings
 from shared.storage.port import LedgerConflict
 from shared.usecases import Services, StorageUnavailable, create_customer, retry_create_customer

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
+from sap_simulator.faults import FLAGS, FaultPlan, FaultSettingsError
 from shared.log import redact
-from shared.sap.simulator.faults import FLAGS, FaultPlan, FaultSettingsError
 
 
 @pytest.mark.parametrize("flag", FLAGS)

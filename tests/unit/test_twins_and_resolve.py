@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+import sap_simulator as simulator
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.mapping import split_name
 from shared.core.validation import parse_customer_request
-from shared.sap import SapCustomerCreated, SapGateway, SapInterface, simulator
+from shared.sap import SapCustomerCreated, SapGateway, SapInterface
 from shared.usecases import (
     CustomerHeldByAnotherAccount,
     Outcome,

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import azure.functions as func
 
+import sap_simulator as simulator
 from functions.customers import get_sap_customer_create_outcome
 from shared.core.ledger import LedgerStatus
 from shared.core.retry_message import RetryKind
-from shared.sap import simulator
 from shared.usecases import Outcome, RetryOutcome, Services, create_customer
 from shared.usecases.status import resolve_needs_review
 from tests.unit.test_service import _customers_for, _request, drain

@@ -16,15 +16,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from shared.sap.simulator.interfaces import blank, shaped
-
-if TYPE_CHECKING:
-    from shared.sap.simulator.system import Session, SimulatedSap
-
-SalesAreaKey = tuple[str, str, str]
+from sap_simulator.interfaces import blank, shaped
+from sap_simulator.records import CustomerRecord, Session, SystemState
 
 MESSAGES: dict[str, tuple[str, str, str]] = {
     "both_kinds_of_data": ("F2", "160", "Enter either personal data or company data, not both"),
@@ -68,33 +63,6 @@ FIND_NO_MATCH_EMPTY = "empty"
 FIND_NO_MATCH = (FIND_NO_MATCH_IN_RESULT_TAB, FIND_NO_MATCH_IN_RETURN, FIND_NO_MATCH_EMPTY)
 
 
-@dataclass
-class CustomerRecord:
-    """One customer master record: address (BAPIKNA106 names), KNA1 general data, KNB1 per company
-    code, KNVV per sales area."""
-
-    number: str
-    account_group: str
-    address: dict[str, str]
-    general: dict[str, str] = field(default_factory=dict)
-    company_codes: dict[str, dict[str, str]] = field(default_factory=dict)
-    sales_areas: dict[SalesAreaKey, dict[str, str]] = field(default_factory=dict)
-
-    def kna1(self) -> dict[str, str]:
-        """The record as table KNA1 holds it (the fields BAPI_CUSTOMER_FIND can search). KNA1's name,
-        city and street columns are 35 characters (NAME1_GP, ORT01_GP, STRAS_GP; U): longer address
-        values live on in the central address only."""
-        a = self.address
-        return {
-            "KUNNR": self.number, "KTOKD": self.account_group, "NAME1": a.get("NAME", "")[:35],
-            "NAME2": a.get("NAME_2", "")[:35], "NAME3": a.get("NAME_3", "")[:35], "NAME4": a.get("NAME_4", "")[:35],
-            "ORT01": a.get("CITY", "")[:35], "PSTLZ": a.get("POSTL_COD1", ""), "STRAS": a.get("STREET", "")[:35],
-            "LAND1": a.get("COUNTRY", ""), "REGIO": a.get("REGION", ""), "SPRAS": a.get("LANGU", ""),
-            "TELF1": a.get("TEL1_NUMBR", "")[:16], "ERDAT": self.general.get("CREAT_DATE", ""),
-            "ERNAM": self.general.get("ENTERED_BY", ""),
-        }
-
-
 class _Rejected(Exception):
     """Internal: stop validating, answer RETURN with this message."""
 
@@ -123,7 +91,7 @@ def message(structure: str, key: str, *variables: str, message_type: str = "E") 
 # --------------------------------------------------------------------------- create
 
 
-def create_from_data1(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+def create_from_data1(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     try:
         record = _validated_customer(system, session, inputs)
     except _Rejected as rejected:
@@ -136,7 +104,7 @@ def _filled(structure: dict[str, Any]) -> bool:
     return any(value not in ("", 0) for value in structure.values())
 
 
-def _validated_customer(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> CustomerRecord:
+def _validated_customer(system: SystemState, session: Session, inputs: dict[str, Any]) -> CustomerRecord:
     customizing = system.customizing
     personal, company = inputs["PI_PERSONALDATA"], inputs["PI_COMPANYDATA"]
     if _filled(personal) and _filled(company):
@@ -194,7 +162,7 @@ def _validated_customer(system: SimulatedSap, session: Session, inputs: dict[str
     )
 
 
-def _validated_address(system: SimulatedSap, company: dict[str, Any]) -> dict[str, str]:
+def _validated_address(system: SystemState, company: dict[str, Any]) -> dict[str, str]:
     customizing = system.customizing
     if not company["NAME"]:
         raise _Rejected("name_required")
@@ -267,7 +235,7 @@ def _check_postal_code(postal_code: str, country: Any) -> None:
         raise _Rejected(f"postal_code_{problem}", postal_code, str(rule.length), country.key)
 
 
-def _check_region(system: SimulatedSap, region: str, country: str, required: bool) -> None:
+def _check_region(system: SystemState, region: str, country: str, required: bool) -> None:
     regions = system.customizing.regions.get(country)
     if not region:
         if required:
@@ -281,7 +249,7 @@ def _check_region(system: SimulatedSap, region: str, country: str, required: boo
 # --------------------------------------------------------------------------- read
 
 
-def get_detail2(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+def get_detail2(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     structures = system.structures
     answer: dict[str, Any] = {
         "CUSTOMERADDRESS": blank("BAPICUSTOMER_04", structures),
@@ -322,7 +290,7 @@ def get_detail2(system: SimulatedSap, session: Session, inputs: dict[str, Any]) 
     return answer
 
 
-def get_sales_areas(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+def get_sales_areas(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     record = system.customers.get(inputs["CUSTOMERNO"])
     if record is None:
         return {"RETURN": message("BAPIRETURN", "customer_not_found", inputs["CUSTOMERNO"]), "SALESAREAS": []}
@@ -334,7 +302,7 @@ def get_sales_areas(system: SimulatedSap, session: Session, inputs: dict[str, An
     return {"RETURN": blank("BAPIRETURN"), "SALESAREAS": rows}
 
 
-def find(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+def find(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     """BAPI_CUSTOMER_FIND over KNA1, answering SELOPT_TAB (echoed), RESULT_TAB and RETURN (BAPIRETURN1).
 
     Two things the published interface leaves open, so each simulated system picks (SimulatedSap):
@@ -381,7 +349,7 @@ def message_row(key: str, *variables: str) -> dict[str, Any]:
     return message("BAPIRETURN1", key, *variables)
 
 
-def _find_says(system: SimulatedSap, answer: dict[str, Any], said: dict[str, Any]) -> dict[str, Any]:
+def _find_says(system: SystemState, answer: dict[str, Any], said: dict[str, Any]) -> dict[str, Any]:
     if system.find_no_match == FIND_NO_MATCH_IN_RESULT_TAB:
         answer["RESULT_TAB"] = [shaped("BAPIKNA111", said)]
     else:
@@ -400,7 +368,7 @@ def _matches(stored: str, wanted: str, wildcards: bool) -> bool:
 # --------------------------------------------------------------------------- LUW
 
 
-def commit(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+def commit(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     pending, session.pending = session.pending, []
     if system.faults.should_fire("commit_failure"):
         system.counters["rollbacks"] += 1
@@ -412,17 +380,17 @@ def commit(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> di
     return {"RETURN": blank("BAPIRET2")}
 
 
-def rollback(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+def rollback(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     session.pending = []
     system.counters["rollbacks"] += 1
     return {"RETURN": blank("BAPIRET2")}
 
 
-def ping(system: SimulatedSap, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+def ping(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-FUNCTIONS: dict[str, Callable[[SimulatedSap, Session, dict[str, Any]], dict[str, Any]]] = {
+FUNCTIONS: dict[str, Callable[[SystemState, Session, dict[str, Any]], dict[str, Any]]] = {
     "RFC_PING": ping,
     "BAPI_CUSTOMER_CREATEFROMDATA1": create_from_data1,
     "BAPI_CUSTOMER_GETDETAIL2": get_detail2,

@@ -5,7 +5,7 @@ system's database is shared by all its application servers.
 Why: the crash tests kill the functions host or the on-premise agent with SIGKILL, and the failover test
 runs two agents; a real SAP keeps every customer whose BAPI_TRANSACTION_COMMIT answered, whichever work
 process served it, shows it to the next BAPI_CUSTOMER_FIND from anywhere, and never hands a customer
-number out twice. Local runs and tests only (SAP_SIMULATOR_STATE_FILE, shared/sap/simulator/__init__.py).
+number out twice. Local runs and tests only (SAP_SIMULATOR_STATE_FILE, sap_simulator/__init__.py).
 
 How each of those holds here, and where the fact comes from:
 
@@ -40,8 +40,8 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from shared.sap.simulator.functions import CustomerRecord
-from shared.sap.simulator.system import SimulatedSap, _ides_reference_customers
+from sap_simulator.records import CustomerRecord, ides_reference_customers
+from sap_simulator.system import SimulatedSap
 
 SCHEMA_VERSION = 1
 # A writer waits this long for another process's transaction (a commit takes milliseconds).
@@ -240,7 +240,7 @@ class SimulatedSapOnFile(SimulatedSap):
         self.database = SapDatabase(state_file, busy_timeout_seconds)
         self.state_file = self.database.path
         if with_reference_customers:
-            self.database.commit_customers(_ides_reference_customers(), replace=False)
+            self.database.commit_customers(ides_reference_customers(), replace=False)
         self.customers = CommittedCustomers(self.database)  # type: ignore[assignment]
 
     def draw_customer_number(self, account_group: str) -> str | None:

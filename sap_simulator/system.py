@@ -12,29 +12,27 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from shared.sap.simulator.customizing import Customizing
-from shared.sap.simulator.errors import (
+from sap_simulator.customizing import Customizing
+from sap_simulator.errors import (
     ABAPApplicationError,
     ABAPRuntimeError,
     CommunicationError,
     ExternalRuntimeError,
     LogonError,
 )
-from shared.sap.simulator.faults import FaultPlan
-from shared.sap.simulator.functions import (
+from sap_simulator.faults import FaultPlan
+from sap_simulator.functions import (
     FIND_NO_MATCH,
     FIND_NO_MATCH_IN_RESULT_TAB,
     FIND_ROWS,
     FIND_ROWS_AND,
     FUNCTIONS,
     MESSAGES,
-    CustomerRecord,
 )
-from shared.sap.simulator.interfaces import (
+from sap_simulator.interfaces import (
     INTERFACES,
     STRUCTURES,
     FunctionDescription,
@@ -44,45 +42,11 @@ from shared.sap.simulator.interfaces import (
     fill_parameters,
     function_description,
 )
-
-
-@dataclass
-class Session:
-    """One RFC session (the ABAP user context): what it created waits here until COMMIT."""
-
-    session_id: int
-    user: str
-    pending: list[CustomerRecord] = field(default_factory=list)
-
-
-def _ides_reference_customers() -> list[CustomerRecord]:
-    """IDES's classic reference customers: 1000 (Becker Berlin) and 3000 (Thomas Bush Inc.)."""
-    return [
-        CustomerRecord(
-            number="0000001000", account_group="0001",
-            address={"NAME": "Becker Berlin", "CITY": "Berlin", "POSTL_COD1": "13467", "STREET": "Calvinstr. 36",
-                     "COUNTRY": "DE", "COUNTRYISO": "DE", "REGION": "11", "LANGU": "D", "LANGU_ISO": "DE",
-                     "CURRENCY": "EUR", "CURRENCY_ISO": "EUR"},
-            general={"CREAT_DATE": "19941108", "ENTERED_BY": "IDES", "TRANSPZONE": "D000020000"},
-            company_codes={"1000": {"RECONC_ACCT": "140000", "PMNTTRMS": "ZB01", "CREATED_ON": "19941108"}},
-            sales_areas={("1000", "10", "00"): {"CURRENCY": "EUR", "ZTERM": "ZB01", "VSBED": "01", "VWERK": "1000",
-                                                "KALKS": "1", "INCO1": "CIF"}},
-        ),
-        CustomerRecord(
-            number="0000003000", account_group="0001",
-            address={"NAME": "Thomas Bush Inc.", "CITY": "Chicago", "POSTL_COD1": "60603",
-                     "STREET": "4000 Lake Shore Drive", "COUNTRY": "US", "COUNTRYISO": "US", "REGION": "IL",
-                     "LANGU": "E", "LANGU_ISO": "EN", "CURRENCY": "USD", "CURRENCY_ISO": "USD"},
-            general={"CREAT_DATE": "19950213", "ENTERED_BY": "IDES", "TAXJURCODE": "IL0000000"},
-            company_codes={"3000": {"RECONC_ACCT": "120000", "PMNTTRMS": "0001", "CREATED_ON": "19950213"}},
-            sales_areas={("3000", "10", "00"): {"CURRENCY": "USD", "ZTERM": "0001", "VSBED": "01", "VWERK": "3000",
-                                                "KALKS": "1", "INCO1": "FOB"}},
-        ),
-    ]
+from sap_simulator.records import CustomerRecord, Session, ides_reference_customers
 
 
 class SimulatedSap:
-    """An in-memory SAP system reachable through `shared.sap.simulator.Connection`.
+    """An in-memory SAP system reachable through `sap_simulator.Connection`.
 
     `credentials` (user, password): when given, connections must log on with them (LogonError
     otherwise); when None, any logon is accepted. `structures` replaces the DDIC structures (another
@@ -129,7 +93,7 @@ class SimulatedSap:
         self._session_ids = itertools.count(1)
         self._next_numbers = {group: first for group, (first, _) in self.customizing.number_ranges.items()}
         if with_reference_customers:
-            for record in _ides_reference_customers():
+            for record in ides_reference_customers():
                 self.customers[record.number] = record
 
     # ------------------------------------------------------------------ configuration and inspection

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.hosting import running_in_azure
-from shared.sap.simulator.errors import (
+from sap_simulator.errors import (
     ABAPApplicationError,
     ABAPRuntimeError,
     CommunicationError,
@@ -14,8 +13,9 @@ from shared.sap.simulator.errors import (
     LogonError,
     RFCError,
 )
-from shared.sap.simulator.interfaces import FunctionDescription
-from shared.sap.simulator.system import SimulatedSap
+from sap_simulator.interfaces import FunctionDescription
+from sap_simulator.system import SimulatedSap
+from shared.hosting import running_in_azure
 
 # pyrfc 3.4 reopens the connection inside call() when RfcInvoke fails with one of these error groups
 # (ABAP_RUNTIME_FAILURE, LOGON_FAILURE, COMMUNICATION_FAILURE, EXTERNAL_RUNTIME_FAILURE) or with code
@@ -45,7 +45,7 @@ class Connection:
 
     def __init__(self, config: Mapping[str, Any] | None = None, *, system: SimulatedSap | None = None,
                  **params: Any) -> None:
-        from shared.sap.simulator import default_system
+        from sap_simulator import default_system
 
         if running_in_azure():
             # Never a fake SAP in production: a deployed app that reaches here was misconfigured.

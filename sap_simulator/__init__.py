@@ -13,7 +13,7 @@ One process-wide default system serves connections made without `system=`. Tests
 
 Environment (read by `simulator_system_from_environment` / `configure_default_system_from_environment`):
   SAP_SIMULATOR_FAULTS    fault settings string, e.g. "latency_ms=20,communication_after_commit=0.05,
-                          seed=1"; names and meaning: shared/sap/simulator/faults.py
+                          seed=1"; names and meaning: sap_simulator/faults.py
   SAP_SIMULATOR_USER, SAP_SIMULATOR_PASSWORD
                           when both are set, connections must log on with them (else LogonError)
   SAP_SIMULATOR_STATE_FILE
@@ -36,10 +36,9 @@ import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from shared.hosting import running_in_azure
-from shared.sap.simulator.connection import Connection
-from shared.sap.simulator.customizing import Country, Customizing, PostalCodeRule
-from shared.sap.simulator.errors import (
+from sap_simulator.connection import Connection
+from sap_simulator.customizing import Country, Customizing, PostalCodeRule
+from sap_simulator.errors import (
     ABAPApplicationError,
     ABAPRuntimeError,
     CommunicationError,
@@ -51,10 +50,12 @@ from shared.sap.simulator.errors import (
     RFCLibError,
     RFCTypeError,
 )
-from shared.sap.simulator.faults import FaultPlan, FaultSettingsError
-from shared.sap.simulator.functions import FIND_NO_MATCH, FIND_ROWS, MESSAGES, CustomerRecord
-from shared.sap.simulator.interfaces import FunctionDescription, TypeDescription
-from shared.sap.simulator.system import SimulatedSap
+from sap_simulator.faults import FaultPlan, FaultSettingsError
+from sap_simulator.functions import FIND_NO_MATCH, FIND_ROWS, MESSAGES
+from sap_simulator.interfaces import FunctionDescription, TypeDescription
+from sap_simulator.records import CustomerRecord
+from sap_simulator.system import SimulatedSap
+from shared.hosting import running_in_azure
 from shared.settings import SettingsError
 
 __all__ = [
@@ -173,7 +174,7 @@ def _new_system(env: Mapping[str, str], **options: object) -> SimulatedSap:
     state_file = state_file_from_environment(env)
     if state_file is None:
         return SimulatedSap(**options)  # type: ignore[arg-type]
-    from shared.sap.simulator.store import SapStateError, SimulatedSapOnFile
+    from sap_simulator.store import SapStateError, SimulatedSapOnFile
 
     try:
         return SimulatedSapOnFile(state_file, **options)

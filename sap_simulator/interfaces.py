@@ -75,8 +75,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sap_simulator.errors import ExternalRuntimeError
 from shared.core.sap_lengths import longest_prefix_within, utf16_units
-from shared.sap.simulator.errors import ExternalRuntimeError
 
 Field = tuple[str, int]  # (ABAP type: C char, N numeric text, D date, I integer, length in characters)
 Structures = Mapping[str, Mapping[str, Field]]

@@ -89,7 +89,7 @@ RELAY_PATH = "sap"
 RELAY_URL = f"https://{RELAY_NAMESPACE}/{RELAY_PATH}"
 RELAY_SEND_RULE, RELAY_LISTEN_RULE = "sap-sync-send", "sap-sync-listen"
 AGENT_READY_TIMEOUT_SECONDS = 30.0
-# What `python -m admin` reads (README, Operations); printed with this run's values.
+# What `python -m admin` reads (docs/operations.md); printed with this run's values.
 ADMIN_SETTINGS = (STORAGE_SETTING, "RETRY_QUEUE_NAME", "LEDGER_TABLE_NAME")
 
 _console_lock = threading.Lock()
@@ -197,7 +197,7 @@ def display_path(path: Path, root: Path = PROJECT_ROOT) -> str:
 
 
 def admin_environment(environment: Mapping[str, str], names: Sequence[str] = ADMIN_SETTINGS) -> str:
-    """The `export` line that gives `python -m admin` the storage this run uses (README, Operations), and
+    """The `export` line that gives `python -m admin` the storage this run uses (docs/operations.md), and
     with a fake Salesforce its SALESFORCE_* settings too (made up per run), which `reconcile` needs."""
     assignments = [f"{name}={shlex.quote(environment[name])}" for name in names if environment.get(name)]
     return "export " + " ".join(assignments)
@@ -505,7 +505,7 @@ def ready_banner(port: int, environment: Mapping[str, str], samples_dir: Path,
         f"  {post}invalid-account.json",
         "  # what the ledger knows about the account",
         f"  curl -s {base_url}/api/customers/{status_id}",
-        "Operations commands (README, Operations) read this run's storage with these settings; in another terminal:",
+        "Operations commands (docs/operations.md) read this run's storage with these settings; in another terminal:",
         f"  {admin_environment(environment, admin_settings)}",
         f"  .venv/bin/python -m admin status {status_id}",
         *(["  .venv/bin/python -m admin reconcile   # dry run: the fake Salesforce's customers the sync never saw"]
@@ -683,7 +683,7 @@ def _supervise(launchers: Sequence[_Launcher], notes: Mapping[str, str], port: i
                 launcher.start(restart=True)
             except DiedWhileStarting:
                 # Killed (or crashed) while still starting: the next round sees it dead and counts it, so
-                # only the fourth death within the window ends the run, as the README says.
+                # only the fourth death within the window ends the run, as docs/running-locally.md says.
                 continue
             what = (f"the functions answer on http://localhost:{port}" if launcher.kind == "host"
                     else "the agent listens on the hybrid connection")

@@ -63,7 +63,7 @@ DEVELOPER_STATE = [
     ".import_linter_cache/cache.json",
     ".git/HEAD",
     ".vscode/settings.json",
-    ".azure/sapsync-prod/.env",                                # `azd env set` (README "Deploy to Azure")
+    ".azure/sapsync-prod/.env",                                # `azd env set` (docs/deploy.md)
 ]
 
 # Never in the package, whichever tool builds it (first path component, or a name at any depth).

@@ -149,8 +149,8 @@ def test_a_host_that_cannot_start_ends_the_run_with_its_last_output(run_environm
 
 
 @pytest.mark.e2e
-def test_the_readmes_admin_snippets_run_as_pasted_after_the_printed_export_line(run_environment, data_dir,
-                                                                                started_runs):
+def test_the_admin_snippets_of_the_readme_and_the_operations_guide_run_as_pasted_after_the_printed_export_line(
+        run_environment, data_dir, started_runs):
     run = RunningCommand.start("--port", str(free_port()), "--data-dir", str(data_dir), environment=run_environment)
     started_runs.append(run)
     assert run.wait_for_line(READY_LINE) is not None, run.output()
@@ -159,7 +159,9 @@ def test_the_readmes_admin_snippets_run_as_pasted_after_the_printed_export_line(
     exports = run.printed_exports()
     assert "AzureWebJobsStorage=" in exports and run_environment["LEDGER_TABLE_NAME"] in exports
 
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    # The README's quick start and the operations guide it sends operators to (docs/operations.md).
+    pages = ("README.md", "docs/operations.md")
+    readme = "\n".join((PROJECT_ROOT / page).read_text(encoding="utf-8") for page in pages)
     snippets = [line.split("#", 1)[0].strip() for block in re.findall(r"```bash\n(.*?)```", readme, re.S)
                 for line in block.splitlines() if line.startswith(".venv/bin/python -m admin ")]
     # MESSAGE_ID is a placeholder, and a replay without --yes asks a person.

@@ -381,10 +381,6 @@ class FakeSalesforce:
         with self._lock:
             return self._query_requests
 
-    def token_requests_by_grant(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._token_requests)
-
     # ----------------------------------------------------------------------------- fault controls
 
     def issued_tokens(self) -> list[str]:

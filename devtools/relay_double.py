@@ -67,7 +67,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
@@ -82,8 +82,6 @@ MAX_CONTROL_CHANNEL_BODY = 64 * 1024
 MAX_CONTROL_CHANNEL_HEADERS = 32 * 1024
 # [doc] A response must start within 60 s; a listener too slow is a 504 to the sender.
 RESPONSE_TIMEOUT_SECONDS = 60.0
-# [double] how long a rendezvous address stays valid ([doc] for the accept rendezvous: "assume 30 s").
-RENDEZVOUS_TIMEOUT_SECONDS = 30.0
 # [doc] service close codes on the control channel: 1001 deleted/disabled, 1008 token expired, 1011 error.
 CLOSE_GOING_AWAY, CLOSE_POLICY_VIOLATION, CLOSE_SERVICE_ERROR = 1001, 1008, 1011
 # [doc] 502 and 504 are not allowed as listener status codes.
@@ -631,13 +629,6 @@ class RelayDoubleThread:
 
     def call(self, coroutine: object, timeout: float = 30.0) -> object:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)  # type: ignore[arg-type]
-
-
-@contextlib.contextmanager
-def running_relay_double(keys: Mapping[str, str], **options: object) -> Iterator[RelayDoubleThread]:
-    runner = RelayDoubleThread(keys, **options)
-    with runner:
-        yield runner
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -79,9 +79,8 @@ RESTART_LINES = {"host": RESTART_LINE, "agent": AGENT_RESTART_LINE}
 CHILD_NAMES = {"host": "functions host", "agent": "agent"}
 SUPERVISE_POLL_SECONDS = 0.2
 # The SAP simulator's database (sap_simulator/store.py), in the data dir unless
-# SAP_SIMULATOR_STATE_FILE names another file; the JSON-lines journal of earlier versions is not read.
+# SAP_SIMULATOR_STATE_FILE names another file.
 SAP_SIMULATOR_STATE_FILE = "sap-simulator.sqlite3"
-LEGACY_SAP_JOURNAL = "sap-simulator.jsonl"
 TOPOLOGIES = ("local", "relay")
 # --topology relay: the hybrid connection as the relay double plays it (tokens name this namespace).
 RELAY_NAMESPACE = "relay-double.servicebus.windows.net"
@@ -757,10 +756,6 @@ def _serve(arguments: argparse.Namespace, run: Run, project_root: Path) -> int:
                                  "(survives restarts; scripts/run --fresh starts empty).")
     if state_file is not None:
         storage_lines.append(sap_state_line(state_file))
-    legacy_journal = data_dir / LEGACY_SAP_JOURNAL
-    if simulator_in_use and legacy_journal.exists():
-        storage_lines.append(f"Note: {display_path(legacy_journal)} (an older run's SAP simulator journal) is no "
-                             "longer read; delete it, or scripts/run --fresh.")
 
     fake_account_id = None
     admin_settings: tuple[str, ...] = ADMIN_SETTINGS

@@ -135,15 +135,6 @@ def host_span_attached() -> bool:
     return span_context.is_valid and span_context.is_remote
 
 
-def current_trace_id() -> str | None:
-    """The current trace's id (32 hex digits), or None when off or outside a span."""
-    active = _active
-    if active is None:
-        return None
-    context = active.trace.get_current_span().get_span_context()
-    return f"{context.trace_id:032x}" if context.is_valid else None
-
-
 def _lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
     # The W3C propagator looks up lower-case names; HTTP header names are case-insensitive.
     return {str(key).lower(): str(value) for key, value in headers.items()}

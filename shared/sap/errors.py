@@ -16,7 +16,39 @@
                                   which customer (several matches, or the search failed): an operator
                                   decides; nothing is created automatically
 
-Each class has a stable `kind` that the ledger stores as a field (never re-parsed from text).
+Each class carries three class attributes, read through its MRO (a subclass without its own inherits
+its parent's; nothing looks them up with an isinstance ladder):
+
+    class                   kind             wire_kind           label
+    SapError                permanent        permanent           SAP error
+    SapTransientError       transient        transient           SAP unavailable
+    SapOutcomeUnknown       outcome_unknown  outcome_unknown     SAP unavailable, outcome unknown
+    SapNotStarted           transient        not_started         SAP unavailable
+    SapPermanentError       permanent        permanent           SAP error
+    SapConfigurationError   misconfigured    misconfigured       SAP configuration problem
+    SapDriverMissing        misconfigured    driver_missing      SAP configuration problem
+    SapInterfaceMismatch    misconfigured    interface_mismatch  SAP configuration problem
+    SapBusinessRejection    rejected         rejected            SAP rejected
+    SapNeedsReview          needs_review     needs_review        held for review
+
+`kind` is what the caller does (retry, fix the configuration, fix the input, a person decides), stable
+because the ledger stores it as a field (never re-parsed from text) and the status API reads it back.
+`wire_kind` names the exact class on the SAP wire (shared/sap/wire.py; the agent and the app must agree,
+tests/unit/test_sap_wire.py). `label` is what a person is told (shared/usecases/services.py `describe`,
+`category`, `category_of_stored`).
+
+The product's other failures fall into the same moves; each stays beside the port whose caller handles it,
+and this table is where they are named together:
+
+    transient: retry             shared.storage.port LedgerUnavailable, RetryQueueUnavailable;
+                                 shared.usecases.services StorageUnavailable (HTTP 503 `unavailable`);
+                                 shared.salesforce.port SalesforceUnavailable
+    misconfigured: fix it        shared.settings_error SettingsError; shared.usecases.services SapNotReady
+                                 (HTTP 503 `configuration`); shared.usecases.push PushNotConfigured;
+                                 shared.salesforce.port SalesforceAuthenticationFailed
+    rejected: the input is wrong shared.core.models InvalidRequest (the one field-error type: HTTP 400
+                                 naming every field and its reason); shared.salesforce.port SalesforceRejected
+    needs review: a person       SapNeedsReview (held in the ledger for an operator)
 """
 
 from __future__ import annotations
@@ -28,6 +60,8 @@ class SapError(Exception):
     """Base class. `detail` is safe to log and to return (never credentials)."""
 
     kind = "permanent"
+    wire_kind = "permanent"
+    label = "SAP error"
     # True when the error struck after the create or its commit was sent: SAP may hold the customer
     # whatever the error's kind, so the next attempt (a retry, a resend from the flow) searches first.
     outcome_unknown = False
@@ -42,6 +76,8 @@ class SapTransientError(SapError):
     `retry_after_seconds`: the other side said when to come back (a relay's 429 Retry-After)."""
 
     kind = "transient"
+    wire_kind = "transient"
+    label = "SAP unavailable"
 
     def __init__(self, detail: str, *, retry_after_seconds: float | None = None) -> None:
         super().__init__(detail)
@@ -53,6 +89,8 @@ class SapOutcomeUnknown(SapTransientError):
     or BAPI_TRANSACTION_COMMIT was sent: SAP may have committed the customer."""
 
     kind = "outcome_unknown"
+    wire_kind = "outcome_unknown"
+    label = "SAP unavailable, outcome unknown"
     outcome_unknown = True
 
 
@@ -61,11 +99,15 @@ class SapNotStarted(SapTransientError):
     within the relay's limit on one request (it waited too long for a free slot): no RFC call was made,
     so nothing was sent to SAP and the outcome is known: no customer. Queue and retry later."""
 
+    wire_kind = "not_started"  # the ledger's kind stays "transient": queued like any transient error
+
 
 class SapPermanentError(SapError):
     """Will fail the same way again (ABAP runtime error, unexpected answer): do not retry."""
 
     kind = "permanent"
+    wire_kind = "permanent"
+    label = "SAP error"
 
 
 class SapConfigurationError(SapError):
@@ -73,21 +115,29 @@ class SapConfigurationError(SapError):
     a loop: repeated failed logons lock the SAP user."""
 
     kind = "misconfigured"
+    wire_kind = "misconfigured"
+    label = "SAP configuration problem"
 
 
 class SapDriverMissing(SapConfigurationError):
     """pyrfc (or pyrfcx) or the SAP NW RFC SDK it needs is not installed."""
+
+    wire_kind = "driver_missing"
 
 
 class SapInterfaceMismatch(SapConfigurationError):
     """The live system's metadata lacks a function module, parameter or field that we send or read
     (another release, or a wrong assumption of ours): nothing is sent until it is fixed."""
 
+    wire_kind = "interface_mismatch"
+
 
 class SapBusinessRejection(SapError):
     """SAP refused the data (RETURN type E or A). A person must fix the account; never retried."""
 
     kind = "rejected"
+    wire_kind = "rejected"
+    label = "SAP rejected"
 
     def __init__(self, messages: tuple[SapMessage, ...]) -> None:
         if not messages:
@@ -102,6 +152,8 @@ class SapNeedsReview(SapError):
     """The duplicate guard could not decide: `candidates` are the SAP customers that may be ours."""
 
     kind = "needs_review"
+    wire_kind = "needs_review"
+    label = "held for review"
 
     def __init__(self, detail: str, candidates: tuple[str, ...] = ()) -> None:
         super().__init__(detail)

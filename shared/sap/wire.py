@@ -31,34 +31,28 @@ from typing import Any
 
 from shared.core.guard import customer_key
 from shared.core.models import CustomerCreation
-from shared.sap.errors import (
-    SapBusinessRejection,
-    SapConfigurationError,
-    SapDriverMissing,
-    SapError,
-    SapInterfaceMismatch,
-    SapNeedsReview,
-    SapNotStarted,
-    SapOutcomeUnknown,
-    SapPermanentError,
-    SapTransientError,
-)
+from shared.sap import errors
+from shared.sap.errors import SapBusinessRejection, SapError, SapNeedsReview
 from shared.sap.port import SapCustomerCreated, SapInterface, SapMessage
 
 WIRE_VERSION = 1
 
-# Most specific first: the first class an error is an instance of names it on the wire.
-_ERROR_NAMES: tuple[tuple[type[SapError], str], ...] = (
-    (SapOutcomeUnknown, "outcome_unknown"),
-    (SapNotStarted, "not_started"),
-    (SapTransientError, "transient"),
-    (SapDriverMissing, "driver_missing"),
-    (SapInterfaceMismatch, "interface_mismatch"),
-    (SapConfigurationError, "misconfigured"),
-    (SapBusinessRejection, "rejected"),
-    (SapNeedsReview, "needs_review"),
-    (SapPermanentError, "permanent"),
-)
+
+def _error_classes() -> dict[str, type[SapError]]:
+    """Each wire kind to the class it names: every class of the one hierarchy (shared/sap/errors.py) below
+    its base, by its own `wire_kind` (an error encodes as its class's `wire_kind`, inherited through the MRO)."""
+    found: dict[str, type[SapError]] = {}
+    pending = list(SapError.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        own = cls.__module__ == errors.__name__ and "wire_kind" in vars(cls)
+        if own and found.setdefault(cls.wire_kind, cls) is not cls:
+            raise TypeError(f"two SAP error classes name {cls.wire_kind!r} on the wire")
+    return found
+
+
+_ERROR_CLASSES = _error_classes()
 
 
 class WireFormatError(ValueError):
@@ -125,7 +119,7 @@ def encode_created(created: SapCustomerCreated) -> str:
 
 
 def encode_error(error: SapError) -> str:
-    name = next((label for cls, label in _ERROR_NAMES if isinstance(error, cls)), "permanent")
+    name = error.wire_kind
     messages = [_message_json(m) for m in error.messages] if isinstance(error, SapBusinessRejection) else []
     candidates = list(error.candidates) if isinstance(error, SapNeedsReview) else []
     return _envelope("error", error=name, detail=error.detail, outcomeUnknown=error.outcome_unknown,
@@ -152,10 +146,9 @@ def error_from_wire(data: dict[str, Any]) -> SapError:
     elif name == "needs_review":
         error = SapNeedsReview(detail, tuple(str(c) for c in data.get("candidates", [])))
     else:
-        classes = {label: cls for cls, label in _ERROR_NAMES}
-        if name not in classes:
+        if not isinstance(name, str) or name not in _ERROR_CLASSES:
             raise WireFormatError(f"unknown SAP error kind {name!r}")
-        error = classes[name](detail)
+        error = _ERROR_CLASSES[name](detail)
     if data.get("outcomeUnknown"):
         error.outcome_unknown = True
     return error

@@ -133,23 +133,16 @@ def new_retry_token() -> str:
     return uuid.uuid4().hex
 
 
-_CATEGORIES = {
-    SapNeedsReview: "held for review",
-    SapOutcomeUnknown: "SAP unavailable, outcome unknown",
-    SapTransientError: "SAP unavailable",
-    SapConfigurationError: "SAP configuration problem",
-    SapBusinessRejection: "SAP rejected",
-    SapPermanentError: "SAP error",
-}
-
-
 def category(error: SapError) -> str:
-    """What the caller is told: the kind of problem, not SAP's host names or RFC details."""
-    label = next((text for cls, text in _CATEGORIES.items() if isinstance(error, cls)), "SAP error")
+    """What the caller is told: the kind of problem (its class's `label`), not SAP's host names or RFC details."""
+    label = error.label
     return f"{label} ({error.detail.split(':', 1)[0]})" if ":" in error.detail else label
 
 
-_KIND_LABELS = {error_class.kind: label for error_class, label in reversed(_CATEGORIES.items())}
+# The label of each stored kind, from the classes that define the kind (shared/sap/errors.py's table).
+_KIND_LABELS = {error_class.kind: error_class.label for error_class in (
+    SapPermanentError, SapBusinessRejection, SapConfigurationError, SapTransientError, SapOutcomeUnknown,
+    SapNeedsReview)}
 
 
 def category_of_stored(entry: LedgerEntry) -> str | None:
@@ -167,7 +160,7 @@ _SAP_ADDRESS = re.compile(r"(?i)(partner\s+')[^']*(')|\b((?:as|ms|gw)host\s*[=:]
 def describe(error: SapError) -> str:
     """What the ledger keeps of an error (and the status API shows): its category and detail, without
     the SAP system's address."""
-    label = next((text for cls, text in _CATEGORIES.items() if isinstance(error, cls)), "SAP error")
+    label = error.label
     detail = _SAP_ADDRESS.sub(lambda m: f"{m.group(1)}***{m.group(2)}" if m.group(1) else f"{m.group(3)}***",
                               error.detail)
     return f"{label}: {detail}"[:1000]

@@ -48,7 +48,8 @@ class Answer(StrEnum):
 
 @dataclass(frozen=True)
 class ClaimNew:
-    """No entry: insert a fresh PENDING claim (a conditional insert; losing it means re-read)."""
+    """No entry: insert a fresh one, a PENDING claim (a QUEUED entry on the push path, shared.core.push_rules);
+    a conditional insert, losing it means re-read."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class Reply:
 
 @dataclass(frozen=True)
 class TakeOver:
-    """Replace the entry with this PENDING claim (ETag-guarded): reopened FAILED, stale claim, lost message."""
+    """Replace the entry with this PENDING claim (QUEUED on the push path), ETag-guarded: reopened FAILED,
+    stale claim, lost message."""
 
     claim: LedgerEntry
 

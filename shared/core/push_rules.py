@@ -6,71 +6,58 @@ developer.salesforce.com / help.salesforce.com). Notification Ids are not kept a
 ledger's entry for the account is the memory, which makes one rule serve replays, copies and late
 arrivals alike:
 
-* no entry: accept (a QUEUED entry plus a create message);
-* created, or held for review: ignore. The SAP customer exists (or an operator decides), and this
+* no entry: claim it (a QUEUED entry plus a create message);
+* created, or held for review: skip. The SAP customer exists (or an operator decides), and this
   product creates customers, it never updates them, so no notification, older or newer, can change
   anything any more;
-* queued, or being created by a live worker: ignore. The work is in hand; a copy adds nothing;
-* failed: accept only a notification about a change made *after* the failure was recorded (the
+* queued, or being created by a live worker: skip. The work is in hand; a copy adds nothing;
+* failed: take over only a notification about a change made *after* the failure was recorded (the
   account's LastModifiedDate later than the ledger's last change): a person fixed the account and sent
   it again. A copy of a notification from before the failure, or one without a LastModifiedDate, is
-  ignored, so a late copy never reopens an account with data a person has corrected since;
-* a claim whose worker died, or a queued entry whose message was lost: accept (take it over, searching
+  skipped, so a late copy never reopens an account with data a person has corrected since;
+* a claim whose worker died, or a queued entry whose message was lost: take it over (searching
   SAP first where the dead worker may have reached it, as shared.core.claims does).
 
 The ledger's conditional writes (insert or ETag-checked replace) make the decision race-free; the
 queue path (shared.core.claims.decide_retry) then lets exactly one message create.
+
+The moves are the claim rules' own (shared.core.claims): ClaimNew (no entry: a conditional insert),
+TakeOver (an ETag-guarded replace with the entry carried), Skip (nothing to do, a reason logged). They
+differ only in what is written: the push path writes QUEUED (the queue does the SAP work later), the
+create and retry paths PENDING (they do it now).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from shared.core.claims import ClaimWindows
+from shared.core.claims import ClaimNew, ClaimWindows, Skip, TakeOver
 from shared.core.ledger import LedgerEntry, LedgerStatus
 
-
-@dataclass(frozen=True)
-class AcceptNew:
-    """No entry yet: insert a QUEUED entry (a conditional insert; losing it means re-read)."""
-
-
-@dataclass(frozen=True)
-class Reopen:
-    """Replace the entry with this QUEUED one (ETag-guarded); the caller adds token and request."""
-
-    claim: LedgerEntry
-
-
-@dataclass(frozen=True)
-class Ignore:
-    reason: str
-
-
-PushDecision = AcceptNew | Reopen | Ignore
+# A TakeOver here carries the QUEUED entry; the caller adds the retry token and the request.
+PushDecision = ClaimNew | TakeOver | Skip
 
 
 def decide_push(entry: LedgerEntry | None, changed_at: datetime | None, now: datetime,
                 windows: ClaimWindows) -> PushDecision:
     """A notification about the account whose ledger entry is `entry`, for a change made at `changed_at`."""
     if entry is None:
-        return AcceptNew()
+        return ClaimNew()
     if entry.status is LedgerStatus.CREATED:
-        return Ignore("already created; a notification changes nothing once the SAP customer exists")
+        return Skip("already created; a notification changes nothing once the SAP customer exists")
     if entry.status is LedgerStatus.NEEDS_REVIEW:
-        return Ignore("held for review; an operator decides")
+        return Skip("held for review; an operator decides")
     if entry.status is LedgerStatus.PENDING and now - entry.updated_at < windows.stale_claim_after:
-        return Ignore("being created now")
+        return Skip("being created now")
     if entry.status is LedgerStatus.QUEUED and now - entry.updated_at <= windows.queued_overdue_after:
-        return Ignore("already queued")
+        return Skip("already queued")
     if entry.status is LedgerStatus.FAILED:
         if changed_at is None:
-            return Ignore("failed; the notification has no LastModifiedDate to tell a resend from a late copy")
+            return Skip("failed; the notification has no LastModifiedDate to tell a resend from a late copy")
         if changed_at <= entry.updated_at:
-            return Ignore("failed after this change was made (a late or replayed notification)")
+            return Skip("failed after this change was made (a late or replayed notification)")
     # FAILED and changed since, a dead worker's claim, or a queued entry whose message was lost.
-    return Reopen(entry.evolve(
+    return TakeOver(entry.evolve(
         status=LedgerStatus.QUEUED, updated_at=now, last_error=None, error_kind=None,
         outcome_unknown=entry.outcome_unknown or entry.status is LedgerStatus.PENDING,
         attempts=0 if entry.status is LedgerStatus.FAILED else entry.attempts))

@@ -28,7 +28,7 @@ from enum import StrEnum
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.models import CustomerRequest, InvalidCustomerRequest
 from shared.core.outbound_message import AccountChange, OutboundMessage, account_change, is_from_organisation
-from shared.core.push_rules import AcceptNew, Ignore, Reopen, decide_push
+from shared.core.push_rules import ClaimNew, Skip, TakeOver, decide_push
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
 from shared.core.validation import parse_customer_request
@@ -132,7 +132,7 @@ def _record(change: AccountChange, account_id: str, request: CustomerRequest | I
         entry = None if round_ == 0 else ledger_call(services.ledger.get, account_id)
         now = services.clock()
         decision = decide_push(entry, change.last_modified, now, services.windows)
-        if isinstance(decision, Ignore):
+        if isinstance(decision, Skip):
             logger.info("notification ignored: %s", decision.reason, extra={"notification_id": change.notification_id})
             return NotificationResult(change.notification_id, account_id, PushOutcome.IGNORED, decision.reason)
         try:
@@ -146,17 +146,17 @@ def _record(change: AccountChange, account_id: str, request: CustomerRequest | I
     return NotificationResult(change.notification_id, account_id, PushOutcome.IGNORED, "ledger entry kept changing")
 
 
-def _write(entry: LedgerEntry, decision: AcceptNew | Reopen, services: Services) -> LedgerEntry:
-    if isinstance(decision, AcceptNew):
+def _write(entry: LedgerEntry, decision: ClaimNew | TakeOver, services: Services) -> LedgerEntry:
+    if isinstance(decision, ClaimNew):
         return ledger_call(services.ledger.claim, entry)
     return ledger_call(services.ledger.update, entry)
 
 
-def _queue(change: AccountChange, account_id: str, entry: LedgerEntry | None, decision: AcceptNew | Reopen,
+def _queue(change: AccountChange, account_id: str, entry: LedgerEntry | None, decision: ClaimNew | TakeOver,
            request: CustomerRequest, services: Services) -> NotificationResult:
     now = services.clock()
     token = new_retry_token()
-    if isinstance(decision, AcceptNew):
+    if isinstance(decision, ClaimNew):
         claim = LedgerEntry(account_id=account_id, status=LedgerStatus.QUEUED, tracking_id=services.new_tracking_id(),
                             created_at=now, updated_at=now)
     else:
@@ -189,11 +189,11 @@ def _undo(stored: LedgerEntry, previous: LedgerEntry | None, services: Services)
         logger.error("could not take back the queued entry (the sweep finishes it): %s", type(error).__name__)
 
 
-def _reject(change: AccountChange, account_id: str, entry: LedgerEntry | None, decision: AcceptNew | Reopen,
+def _reject(change: AccountChange, account_id: str, entry: LedgerEntry | None, decision: ClaimNew | TakeOver,
             invalid: InvalidCustomerRequest, services: Services) -> NotificationResult:
     now = services.clock()
     error = f"invalid account data: {invalid}"[:1000]
-    if isinstance(decision, AcceptNew):
+    if isinstance(decision, ClaimNew):
         failed = LedgerEntry(account_id=account_id, status=LedgerStatus.FAILED, tracking_id=services.new_tracking_id(),
                              created_at=now, updated_at=now)
     else:

@@ -8,7 +8,7 @@ import pytest
 
 from shared.core.claims import ClaimWindows
 from shared.core.ledger import LedgerEntry, LedgerStatus
-from shared.core.push_rules import AcceptNew, Ignore, Reopen, decide_push
+from shared.core.push_rules import ClaimNew, Skip, TakeOver, decide_push
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 WINDOWS = ClaimWindows.from_bounds(timedelta(seconds=60), max_retry_delay_seconds=3600)
@@ -26,18 +26,18 @@ def entry(status: LedgerStatus, updated_at: datetime = FRESH, **changes: object)
 
 # (ledger entry, when the notified change was made relative to the entry's last change, expected decision)
 TABLE = {
-    "new account": (None, BEFORE, AcceptNew),
-    "created, older notification": (entry(LedgerStatus.CREATED, customer_number="0000100042"), BEFORE, Ignore),
-    "created, newer notification": (entry(LedgerStatus.CREATED, customer_number="0000100042"), AFTER, Ignore),
-    "held for review": (entry(LedgerStatus.NEEDS_REVIEW), AFTER, Ignore),
-    "queued": (entry(LedgerStatus.QUEUED, retry_token="r1"), AFTER, Ignore),
-    "being created": (entry(LedgerStatus.PENDING), AFTER, Ignore),
-    "failed, copy from before the failure": (entry(LedgerStatus.FAILED, attempts=1), BEFORE, Ignore),
-    "failed, change made at the same moment": (entry(LedgerStatus.FAILED, attempts=1), timedelta(0), Ignore),
-    "failed, no LastModifiedDate": (entry(LedgerStatus.FAILED, attempts=1), None, Ignore),
-    "failed, changed since (a person fixed it)": (entry(LedgerStatus.FAILED, attempts=1), AFTER, Reopen),
-    "claim of a dead worker": (entry(LedgerStatus.PENDING, STALE_CLAIM), BEFORE, Reopen),
-    "queued, message lost": (entry(LedgerStatus.QUEUED, OVERDUE, retry_token="r1"), BEFORE, Reopen),
+    "new account": (None, BEFORE, ClaimNew),
+    "created, older notification": (entry(LedgerStatus.CREATED, customer_number="0000100042"), BEFORE, Skip),
+    "created, newer notification": (entry(LedgerStatus.CREATED, customer_number="0000100042"), AFTER, Skip),
+    "held for review": (entry(LedgerStatus.NEEDS_REVIEW), AFTER, Skip),
+    "queued": (entry(LedgerStatus.QUEUED, retry_token="r1"), AFTER, Skip),
+    "being created": (entry(LedgerStatus.PENDING), AFTER, Skip),
+    "failed, copy from before the failure": (entry(LedgerStatus.FAILED, attempts=1), BEFORE, Skip),
+    "failed, change made at the same moment": (entry(LedgerStatus.FAILED, attempts=1), timedelta(0), Skip),
+    "failed, no LastModifiedDate": (entry(LedgerStatus.FAILED, attempts=1), None, Skip),
+    "failed, changed since (a person fixed it)": (entry(LedgerStatus.FAILED, attempts=1), AFTER, TakeOver),
+    "claim of a dead worker": (entry(LedgerStatus.PENDING, STALE_CLAIM), BEFORE, TakeOver),
+    "queued, message lost": (entry(LedgerStatus.QUEUED, OVERDUE, retry_token="r1"), BEFORE, TakeOver),
 }
 
 
@@ -51,7 +51,7 @@ def test_each_ledger_state_decides_the_notification(case):
 def test_reopening_a_failed_account_queues_it_afresh_without_searching():
     decision = decide_push(entry(LedgerStatus.FAILED, attempts=3, last_error="invalid", error_kind="rejected"),
                            NOW, NOW, WINDOWS)
-    assert isinstance(decision, Reopen)
+    assert isinstance(decision, TakeOver)
     claim = decision.claim
     assert (claim.status, claim.attempts, claim.last_error, claim.error_kind) == (LedgerStatus.QUEUED, 0, None, None)
     assert claim.outcome_unknown is False and claim.etag == "1" and claim.updated_at == NOW
@@ -59,5 +59,5 @@ def test_reopening_a_failed_account_queues_it_afresh_without_searching():
 
 def test_taking_over_a_dead_workers_claim_searches_sap_first():
     decision = decide_push(entry(LedgerStatus.PENDING, STALE_CLAIM, attempts=1), None, NOW, WINDOWS)
-    assert isinstance(decision, Reopen)
+    assert isinstance(decision, TakeOver)
     assert decision.claim.outcome_unknown is True and decision.claim.attempts == 1

@@ -7,17 +7,10 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.core.models import FieldError
+from shared.core.models import FieldError, InvalidRequest
 
 # Salesforce accounts are small; anything near this is not a CreateSAPCustomer request.
 MAX_BODY_BYTES = 64 * 1024
-
-
-class BadRequest(Exception):
-    def __init__(self, errors: list[FieldError], account_id: str | None = None) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
-        self.errors = errors
-        self.account_id = account_id
 
 
 def json_response(body: dict[str, Any], status_code: int, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -30,10 +23,11 @@ def json_response(body: dict[str, Any], status_code: int, headers: dict[str, str
     )
 
 
-def bad_request(error: BadRequest) -> func.HttpResponse:
+def bad_request(error: InvalidRequest, account_id: str | None = None) -> func.HttpResponse:
+    """400 `invalid_request` naming every field and its reason; `account_id` as the request sent it, if known."""
     return json_response(
         {
-            "accountId": error.account_id,
+            "accountId": account_id,
             "error": "invalid_request",
             "message": "The request has invalid fields; see errors.",
             "errors": [e.to_json() for e in error.errors],
@@ -56,25 +50,26 @@ def storage_unavailable(message: str, retry_after_seconds: int, account_id: str 
 
 
 def read_json_object(request: func.HttpRequest) -> object:
-    """The parsed body; BadRequest for a wrong content type, an oversized body, bad UTF-8 or bad JSON."""
+    """The parsed body; InvalidRequest for a wrong content type, an oversized body, bad UTF-8 or bad JSON."""
     content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
-        raise BadRequest([FieldError("Content-Type", f"must be application/json, not '{content_type or 'missing'}'")])
+        problem = f"must be application/json, not '{content_type or 'missing'}'"
+        raise InvalidRequest([FieldError("Content-Type", problem)])
     body = request.get_body() or b""
     if len(body) > MAX_BODY_BYTES:
-        raise BadRequest([FieldError("body", f"is {len(body)} bytes; the limit is {MAX_BODY_BYTES} bytes")])
+        raise InvalidRequest([FieldError("body", f"is {len(body)} bytes; the limit is {MAX_BODY_BYTES} bytes")])
     if not body.strip():
-        raise BadRequest([FieldError("body", "is empty; expected a JSON object")])
+        raise InvalidRequest([FieldError("body", "is empty; expected a JSON object")])
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise BadRequest([FieldError("body", f"is not UTF-8 (byte {error.start})")]) from None
+        raise InvalidRequest([FieldError("body", f"is not UTF-8 (byte {error.start})")]) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise BadRequest([FieldError("body", f"is not valid JSON: {error.msg} at line {error.lineno} "
-                                             f"column {error.colno}")]) from None
+        raise InvalidRequest([FieldError("body", f"is not valid JSON: {error.msg} at line {error.lineno} "
+                                                 f"column {error.colno}")]) from None
     except RecursionError:
-        raise BadRequest([FieldError("body", "is nested too deeply")]) from None
+        raise InvalidRequest([FieldError("body", "is nested too deeply")]) from None
     except ValueError as error:  # e.g. an integer of more than 4300 digits (CPython's conversion limit)
-        raise BadRequest([FieldError("body", f"is not acceptable JSON: {str(error)[:120]}")]) from None
+        raise InvalidRequest([FieldError("body", f"is not acceptable JSON: {str(error)[:120]}")]) from None

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 import azure.functions as func
 
 from functions._http import (
-    BadRequest,
     bad_request,
     configuration_problem,
     json_response,
@@ -67,7 +66,7 @@ def _status_codes() -> dict[Outcome, int]:
 # `context` exactly func.Context (the worker checks); None where a test calls the function directly.
 def create_sap_customer(req: func.HttpRequest, context: func.Context = None) -> func.HttpResponse:
     with bootstrap.first_use():
-        from shared.core.models import InvalidCustomerRequest
+        from shared.core.models import InvalidRequest
         from shared.core.validation import parse_customer_request
         from shared.usecases import SapNotReady, StorageUnavailable, create_customer
 
@@ -80,10 +79,8 @@ def create_sap_customer(req: func.HttpRequest, context: func.Context = None) -> 
         account_id = request.account_id
         with sync_context(account_id=account_id):
             result = create_customer(request, bootstrap.services())
-    except BadRequest as error:
-        return bad_request(error)
-    except InvalidCustomerRequest as invalid:
-        return bad_request(BadRequest(invalid.errors, account_id))
+    except InvalidRequest as invalid:  # the body (read_json_object) or its fields (parse_customer_request)
+        return bad_request(invalid, account_id)
     except (SettingsError, SapNotReady) as error:
         logger.error("configuration problem: %s", error)
         return configuration_problem(error, account_id)
@@ -171,7 +168,7 @@ def outcome_url(req: func.HttpRequest, account_id: str) -> str:
 
 def _account_id_or_bad_request(req: func.HttpRequest) -> str | func.HttpResponse:
     with bootstrap.first_use():
-        from shared.core.models import FieldError
+        from shared.core.models import FieldError, InvalidRequest
         from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
 
     raw_id = req.route_params.get("accountId", "")
@@ -179,7 +176,7 @@ def _account_id_or_bad_request(req: func.HttpRequest) -> str | func.HttpResponse
         # An Account's Id (key prefix 001), as the create's accountId: the ledger holds nothing else.
         return normalize_account_id(raw_id)
     except InvalidSalesforceId as error:
-        return bad_request(BadRequest([FieldError("accountId", str(error))], raw_id))
+        return bad_request(InvalidRequest([FieldError("accountId", str(error))]), raw_id)
 
 
 def _not_found(account_id: str) -> func.HttpResponse:
@@ -237,8 +234,8 @@ def list_sap_customer_syncs(req: func.HttpRequest) -> func.HttpResponse:
     """The ledger's entries by status and time, a page at a time, in account-id order (Table storage's
     own order: it cannot sort by time). Follow `continuationToken` until an answer has none."""
     with bootstrap.first_use():
-        from shared.core.listing import InvalidListingQuery, parse_listing_query
-        from shared.core.models import FieldError
+        from shared.core.listing import parse_listing_query
+        from shared.core.models import FieldError, InvalidRequest
         from shared.storage.port import InvalidContinuation
         from shared.usecases import StorageUnavailable, list_accounts, listing_json
 
@@ -246,10 +243,10 @@ def list_sap_customer_syncs(req: func.HttpRequest) -> func.HttpResponse:
         query = parse_listing_query(req.params.get("status"), req.params.get("since"), req.params.get("pageSize"),
                                     req.params.get("continuationToken"))
         page = list_accounts(query, bootstrap.services().ledger)
-    except InvalidListingQuery as invalid:
-        return bad_request(BadRequest(invalid.errors))
+    except InvalidRequest as invalid:
+        return bad_request(invalid)
     except InvalidContinuation as error:
-        return bad_request(BadRequest([FieldError("continuationToken", str(error))]))
+        return bad_request(InvalidRequest([FieldError("continuationToken", str(error))]))
     except SettingsError as error:
         return configuration_problem(error)
     except StorageUnavailable:

@@ -1,7 +1,7 @@
 """Listing the ledger by status and time (pure: the query's rules; the port is shared.storage.port.Ledger).
 
 `GET /api/customers?status=&since=&pageSize=&continuationToken=` and `python -m admin list` read the
-same filter through `parse_listing_query`, which raises InvalidListingQuery naming every bad field.
+same filter through `parse_listing_query`, which raises InvalidRequest naming every bad field.
 
 Rules:
 * `status`: one ledger status or several separated by commas (`queued,failed`); empty or absent: all.
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared.core.ledger import LedgerEntry, LedgerStatus
-from shared.core.models import FieldError
+from shared.core.models import FieldError, InvalidRequest
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -29,14 +29,6 @@ MAX_TOKEN_LENGTH = 2048
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
-
-
-class InvalidListingQuery(ValueError):
-    """The listing's parameters are wrong; carries one FieldError per bad parameter."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{error.field}: {error.message}" for error in errors))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -123,5 +115,5 @@ def parse_listing_query(status: str | None = None, since: str | None = None, pag
     if token is not None and (len(token) > MAX_TOKEN_LENGTH or not token.isascii()):
         errors.append(FieldError("continuationToken", "is not a token this service handed out"))
     if errors:
-        raise InvalidListingQuery(errors)
+        raise InvalidRequest(errors)
     return ListingQuery(statuses=statuses, updated_since=updated_since, page_size=size, continuation=token or None)

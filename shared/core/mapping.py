@@ -3,7 +3,7 @@
 Pure functions, no I/O. What SAP cannot hold is never dropped silently: names are spread over the
 four KNA1 name lines without losing a character, street and city are shortened by the documented
 rules of shortening.py and every shortening is reported as a MappingWarning. Organisational data that cannot
-be resolved is an InvalidCustomerRequest naming each field (and the setting to change).
+be resolved is an InvalidRequest naming each field (and the setting to change).
 
 Warnings may carry the stored (personal) value because they go back to the caller; they are never
 logged, and nothing in this module logs.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from shared.core.models import CustomerCreation, CustomerRequest, FieldError, InvalidCustomerRequest, MappingWarning
+from shared.core.models import CustomerCreation, CustomerRequest, FieldError, InvalidRequest, MappingWarning
 from shared.core.organisation import SalesArea, SapOrganisation
 from shared.core.reference import default_language_for_country, sap_language_key, sap_region_code
 from shared.core.sap_lengths import utf16_units
@@ -82,7 +82,7 @@ def map_customer_request(request: CustomerRequest, organisation: SapOrganisation
 
     `live_lengths` are the PI_COMPANYDATA lengths the live system reported (the rfc adapter's
     metadata check); values are shortened to the smaller of those and COMPANY_DATA_LENGTHS.
-    Raises InvalidCustomerRequest (every field problem at once) when the sales area or the reference
+    Raises InvalidRequest (every field problem at once) when the sales area or the reference
     customer cannot be resolved or a value cannot be stored in SAP at all.
     """
     lengths = effective_lengths(live_lengths)
@@ -93,7 +93,7 @@ def map_customer_request(request: CustomerRequest, organisation: SapOrganisation
     reference_customer = _resolve_reference_customer(request, organisation, sales_area, errors)
     company_data = _company_data(request, lengths, _configured_language(organisation, sales_area), errors, warnings)
     if errors:
-        raise InvalidCustomerRequest(errors)
+        raise InvalidRequest(errors)
     assert sales_area is not None and reference_customer is not None  # no errors means both resolved
 
     return CustomerCreation(

@@ -7,7 +7,7 @@ use lives in core/reference/.
 
 The body is a flat JSON object with camelCase properties, one per Salesforce field the flow passes
 (docs/api.md, `POST /api/customers`, documents it). `parse_customer_request` turns it into a
-normalised `CustomerRequest` or raises `InvalidCustomerRequest` carrying every problem at once, one
+normalised `CustomerRequest` or raises `InvalidRequest` carrying every problem at once, one
 `FieldError` per field. It raises nothing else, whatever it is given.
 
 Rules worth knowing:
@@ -52,7 +52,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from shared.core.models import CustomerRequest, FieldError, InvalidCustomerRequest
+from shared.core.models import CustomerRequest, FieldError, InvalidRequest
 from shared.core.reference import sap_language_key
 from shared.core.salesforce_id import ACCOUNT_KEY_PREFIX, InvalidSalesforceId, normalize_account_id
 from shared.core.validation_address import (
@@ -100,9 +100,9 @@ _ALNUM = re.compile(r"[A-Z0-9]+")
 
 
 def parse_customer_request(payload: object) -> CustomerRequest:
-    """Validate and normalise a CreateSAPCustomer body; raise InvalidCustomerRequest listing every problem."""
+    """Validate and normalise a CreateSAPCustomer body; raise InvalidRequest listing every problem."""
     if not isinstance(payload, dict):
-        raise InvalidCustomerRequest([FieldError("body", "request body must be a JSON object")])
+        raise InvalidRequest([FieldError("body", "request body must be a JSON object")])
 
     errors: dict[str, str] = {}
     raw: dict[str, str | None] = {}
@@ -146,9 +146,9 @@ def parse_customer_request(payload: object) -> CustomerRequest:
 
     if errors:
         ordered = sorted(errors.items(), key=lambda item: _field_order(item[0]))
-        raise InvalidCustomerRequest([FieldError(field, message) for field, message in ordered])
+        raise InvalidRequest([FieldError(field, message) for field, message in ordered])
     if account_id is None or name is None or country is None:  # unreachable: each would have an error
-        raise InvalidCustomerRequest([FieldError("body", "request could not be validated")])
+        raise InvalidRequest([FieldError("body", "request could not be validated")])
     return CustomerRequest(
         account_id=account_id,
         name=name,

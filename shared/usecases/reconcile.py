@@ -30,7 +30,7 @@ from typing import Any
 
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.mapping import map_customer_request
-from shared.core.models import InvalidCustomerRequest
+from shared.core.models import InvalidRequest
 from shared.core.reconcile import ReconcileAction, decide_reconcile
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
@@ -149,7 +149,7 @@ def _reconcile_one(account_id: str, payload: Mapping[str, Any], services: Servic
         # What the HTTP path checks before it claims: a request it would refuse is not queued either.
         request = parse_customer_request(dict(payload))
         map_customer_request(request, services.organisation)
-    except InvalidCustomerRequest as invalid:
+    except InvalidRequest as invalid:
         with lock:
             report.invalid[account_id] = [error.field for error in invalid.errors]
         return

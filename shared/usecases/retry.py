@@ -8,7 +8,7 @@ from dataclasses import replace
 from shared.core.claims import ClaimNew, Defer, Skip, decide_retry, decide_retry_unread
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.mapping import map_customer_request
-from shared.core.models import InvalidCustomerRequest
+from shared.core.models import InvalidRequest
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.core.retry_policy import FinalFailure, status_after_final_failure
 from shared.core.validation import parse_customer_request
@@ -47,7 +47,7 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
         except SapError:  # driver or interface wrong: the create below fails the same way and is re-queued
             lengths = None
         mapped = map_customer_request(request, services.organisation, lengths)
-    except InvalidCustomerRequest as invalid:
+    except InvalidRequest as invalid:
         # Only possible if settings changed since the request was accepted (e.g. a sales area removed).
         logger.error("queued request no longer valid", extra={"fields": [e.field for e in invalid.errors]})
         services.metrics.outcome(SyncOutcome.REJECTED, reason="invalid_request")

@@ -25,6 +25,7 @@ import requests
 from devhost import LocalHost
 from devhost.http_server import MAX_REQUEST_BODY_BYTES, HttpLimits
 from functions import _http
+from shared.core.models import InvalidRequest
 from tests.support.concurrency import run_together
 from tests.support.network import free_port
 
@@ -229,7 +230,7 @@ def test_the_hosts_body_limit_is_the_apps_and_its_answer_is_the_functions_own_40
 
     request = func.HttpRequest("POST", "http://localhost/api/customers", headers={"Content-Type": "application/json"},
                                body=body)
-    with pytest.raises(_http.BadRequest) as raised:
+    with pytest.raises(InvalidRequest) as raised:
         _http.read_json_object(request)
     from_function = _http.bad_request(raised.value)
 

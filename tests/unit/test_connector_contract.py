@@ -28,7 +28,7 @@ from functions.customers import (
     list_sap_customer_syncs,
 )
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
-from shared.core.models import InvalidCustomerRequest
+from shared.core.models import InvalidRequest
 from shared.core.validation import CONTRACT_FIELDS, MAX_LENGTHS, parse_customer_request
 from shared.usecases import Outcome, retry_create_customer
 from tests.support.samples import sample
@@ -285,7 +285,7 @@ def test_the_swagger_states_the_validators_maximum_length(field):
 def _field_errors(payload: dict) -> dict[str, str]:
     try:
         parse_customer_request(payload)
-    except InvalidCustomerRequest as invalid:
+    except InvalidRequest as invalid:
         return {error.field: error.message for error in invalid.errors}
     return {}
 

@@ -39,7 +39,7 @@ def test_samples_use_only_contract_fields(name):
 
 
 def test_the_readme_says_what_the_defaults_do_with_a_request_without_organisational_data(fake_services):
-    from shared.core.models import InvalidCustomerRequest
+    from shared.core.models import InvalidRequest
     from shared.core.validation import parse_customer_request
     from shared.usecases import create_customer
 
@@ -48,7 +48,7 @@ def test_the_readme_says_what_the_defaults_do_with_a_request_without_organisatio
     organisational = ("companyCode", "salesOrganization", "distributionChannel", "division")
     payload = {key: value for key, value in sample("german-account").items() if key not in organisational}
 
-    with pytest.raises(InvalidCustomerRequest) as raised:
+    with pytest.raises(InvalidRequest) as raised:
         create_customer(parse_customer_request(payload), fake_services)
 
     assert [error.field for error in raised.value.errors] == ["salesOrganization"]

@@ -12,9 +12,9 @@ from functions.customers import list_sap_customer_syncs
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.listing import (
     DEFAULT_PAGE_SIZE,
-    InvalidListingQuery,
     parse_listing_query,
 )
+from shared.core.models import InvalidRequest
 
 
 @pytest.mark.parametrize(
@@ -63,14 +63,14 @@ def test_since_accepts_instants_with_an_offset_and_dates(since, expected):
     ],
 )
 def test_bad_parameters_are_named_with_the_reason(field, arguments, says):
-    with pytest.raises(InvalidListingQuery) as raised:
+    with pytest.raises(InvalidRequest) as raised:
         parse_listing_query(**arguments)
     [error] = raised.value.errors
     assert error.field == field and says in error.message
 
 
 def test_every_bad_parameter_is_reported_at_once():
-    with pytest.raises(InvalidListingQuery) as raised:
+    with pytest.raises(InvalidRequest) as raised:
         parse_listing_query(status="x", since="y", page_size="z", continuation="é")
     assert [error.field for error in raised.value.errors] == ["status", "since", "pageSize", "continuationToken"]
 

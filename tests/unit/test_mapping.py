@@ -17,7 +17,7 @@ from shared.core.mapping import (
     split_name,
     split_name_with_separators,
 )
-from shared.core.models import CustomerRequest, FieldError, InvalidCustomerRequest, MappingWarning
+from shared.core.models import CustomerRequest, FieldError, InvalidRequest, MappingWarning
 from shared.core.organisation import SalesArea, SalesAreaSetup, SapOrganisation
 from shared.core.sap_lengths import utf16_units
 
@@ -41,7 +41,7 @@ def request(**changes: str | None) -> CustomerRequest:
 
 
 def errors_of(call_request: CustomerRequest, organisation: SapOrganisation = IDES) -> list[FieldError]:
-    with pytest.raises(InvalidCustomerRequest) as raised:
+    with pytest.raises(InvalidRequest) as raised:
         map_customer_request(call_request, organisation)
     return raised.value.errors
 
@@ -678,7 +678,7 @@ def test_a_postal_code_longer_than_the_live_field_is_a_field_error_naming_the_li
 
 
 def errors_of_live(call_request: CustomerRequest, live_lengths: dict[str, int]) -> list[FieldError]:
-    with pytest.raises(InvalidCustomerRequest) as raised:
+    with pytest.raises(InvalidRequest) as raised:
         map_customer_request(call_request, IDES, live_lengths)
     return raised.value.errors
 

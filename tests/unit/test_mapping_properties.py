@@ -1,5 +1,5 @@
 """Properties of the mapping over arbitrary input: names never lose a character, the mapping only
-ever fails with InvalidCustomerRequest, and whatever it passes fits SAP's fields, measured as a Unicode
+ever fails with InvalidRequest, and whatever it passes fits SAP's fields, measured as a Unicode
 SAP measures them (UTF-16 code units) and narrowed to what the live system reports."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from shared.core.mapping import (
     split_name,
     split_name_with_separators,
 )
-from shared.core.models import CustomerCreation, CustomerRequest, InvalidCustomerRequest
+from shared.core.models import CustomerCreation, CustomerRequest, InvalidRequest
 from shared.core.organisation import SalesArea, SalesAreaSetup, SapOrganisation
 from shared.core.reference import sap_language_key
 from shared.core.sap_lengths import utf16_units
@@ -269,7 +269,7 @@ def test_mapping_fails_only_with_field_errors_and_everything_it_passes_fits(cust
                                                                             live_lengths):
     try:
         creation = map_customer_request(customer_request, organisation, live_lengths)
-    except InvalidCustomerRequest as invalid:
+    except InvalidRequest as invalid:
         assert invalid.errors
         return
     assert_fits_sap(creation, customer_request, live_lengths)
@@ -315,7 +315,7 @@ def test_live_lengths_wider_than_kna1_change_nothing(customer_request, organisat
     def mapped(lengths: dict[str, int] | None) -> object:
         try:
             return map_customer_request(customer_request, organisation, lengths)
-        except InvalidCustomerRequest as invalid:
+        except InvalidRequest as invalid:
             return invalid.errors
 
     assert mapped(live_lengths) == mapped(None)

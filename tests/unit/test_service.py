@@ -10,7 +10,7 @@ import pytest
 import sap_simulator as simulator
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.mapping import split_name
-from shared.core.models import InvalidCustomerRequest
+from shared.core.models import InvalidRequest
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.core.validation import parse_customer_request
 from shared.usecases import (
@@ -268,7 +268,7 @@ def test_a_stale_claim_of_a_dead_worker_is_taken_over(fake_services, sap_system)
 def test_missing_sales_area_is_a_field_error(fake_services):
     payload = sample("us-account")
     payload.pop("companyCode")
-    with pytest.raises(InvalidCustomerRequest) as raised:
+    with pytest.raises(InvalidRequest) as raised:
         create_customer(parse_customer_request(payload), fake_services)
     assert [e.field for e in raised.value.errors] == ["salesOrganization"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.core.models import CustomerRequest, FieldError, InvalidCustomerRequest
+from shared.core.models import CustomerRequest, FieldError, InvalidRequest
 from shared.core.reference import (
     default_language_for_country,
     iso_language,
@@ -63,7 +63,7 @@ JAPANESE = {
 
 
 def errors_of(payload: object) -> dict[str, str]:
-    with pytest.raises(InvalidCustomerRequest) as caught:
+    with pytest.raises(InvalidRequest) as caught:
         parse_customer_request(payload)
     fields = [error.field for error in caught.value.errors]
     assert len(fields) == len(set(fields)), "one FieldError per field"
@@ -166,7 +166,7 @@ def test_all_problems_are_reported_at_once_one_per_field():
 
 
 def test_errors_come_in_contract_order():
-    with pytest.raises(InvalidCustomerRequest) as caught:
+    with pytest.raises(InvalidRequest) as caught:
         parse_customer_request({"division": 1, "name": 2, "accountId": 3})
     assert [error.field for error in caught.value.errors] == ["accountId", "name", "countryCode", "division"]
 
@@ -185,7 +185,7 @@ def test_non_string_values_are_rejected(value, described):
 
 @pytest.mark.parametrize("payload", [None, [], "{}", 42, True, [GERMAN]])
 def test_a_body_that_is_not_an_object_gives_one_error(payload):
-    with pytest.raises(InvalidCustomerRequest) as caught:
+    with pytest.raises(InvalidRequest) as caught:
         parse_customer_request(payload)
     assert caught.value.errors == [FieldError("body", "request body must be a JSON object")]
 
@@ -621,6 +621,6 @@ def test_postal_code_digits_of_other_scripts_become_ascii(postal_code):
 @pytest.mark.parametrize(("field", "value"), [("companyCode", "\u00df"), ("referenceCustomer", "\u0131")])
 def test_organisational_keys_must_be_ascii_before_upper_casing(field, value):
     payload = dict(sample("german-account"), **{field: value})
-    with pytest.raises(InvalidCustomerRequest) as raised:
+    with pytest.raises(InvalidRequest) as raised:
         parse_customer_request(payload)
     assert [error.field for error in raised.value.errors] == [field]

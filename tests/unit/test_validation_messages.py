@@ -16,7 +16,7 @@ import pytest
 
 from functions.customers import create_sap_customer, get_sap_customer_sync_status, list_sap_customer_syncs
 from shared import bootstrap
-from shared.core.models import InvalidCustomerRequest
+from shared.core.models import InvalidRequest
 from shared.core.validation import parse_customer_request
 from shared.settings import load_settings
 from shared.usecases import Services
@@ -64,7 +64,7 @@ def _payload(changes: dict[str, object]) -> dict[str, object]:
 
 
 def _message(changes: dict[str, object], field: str) -> str:
-    with pytest.raises(InvalidCustomerRequest) as raised:
+    with pytest.raises(InvalidRequest) as raised:
         parse_customer_request(_payload(changes))
     messages = {error.field: error.message for error in raised.value.errors}
     assert field in messages, messages

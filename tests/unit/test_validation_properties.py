@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.core.models import CustomerRequest, InvalidCustomerRequest
+from shared.core.models import CustomerRequest, InvalidRequest
 from shared.core.validation import CONTRACT_FIELDS, parse_customer_request
 
 PROPERTIES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -35,7 +35,7 @@ contract_values = st.none() | plausible_text | json_values
 def _returns_or_raises_invalid(payload: object) -> None:
     try:
         result = parse_customer_request(payload)
-    except InvalidCustomerRequest as invalid:
+    except InvalidRequest as invalid:
         assert invalid.errors, "an invalid request names at least one problem"
         fields = [error.field for error in invalid.errors]
         assert len(fields) == len(set(fields)), "one FieldError per field"
@@ -167,7 +167,7 @@ def test_a_bidi_control_in_a_text_field_is_an_error_naming_that_field(payload_an
     payload, field = payload_and_field
     try:
         parse_customer_request(payload)
-    except InvalidCustomerRequest as invalid:
+    except InvalidRequest as invalid:
         assert field in {error.field for error in invalid.errors}
     else:
         raise AssertionError(f"a bidi control in {field} was accepted")
@@ -192,7 +192,7 @@ KEPT_FORMAT = "\u200c\u200d\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u089
 def test_an_accepted_request_holds_no_invisible_or_bidi_characters_and_a_visible_name(payload):
     try:
         request = parse_customer_request(payload)
-    except InvalidCustomerRequest as invalid:
+    except InvalidRequest as invalid:
         assert {error.field for error in invalid.errors} <= set(TEXT_FIELDS), "only the changed fields"
         return
     for value in request.to_payload().values():

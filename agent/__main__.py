@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
 
@@ -37,7 +36,10 @@ from shared.bootstrap import EntryPoint
 from shared.sap.relay import AGENT_ANSWER_DEADLINE_SECONDS
 from shared.settings import (
     SettingsError,
+    agent_environment,
+    load_agent_concurrency,
     load_agent_proof_key,
+    load_answer_deadline,
     load_relay_listener_settings,
     load_settings,
 )
@@ -46,15 +48,8 @@ logger = logging.getLogger("agent")
 
 
 def agent_concurrency(environ: dict[str, str] | None = None) -> int:
-    """AGENT_CONCURRENCY: SAP units of work at a time (default 4)."""
-    env = os.environ if environ is None else environ
-    try:
-        concurrency = int(env.get("AGENT_CONCURRENCY", "4"))
-    except ValueError:
-        raise SettingsError("AGENT_CONCURRENCY: not a whole number") from None
-    if concurrency < 1:
-        raise SettingsError("AGENT_CONCURRENCY: at least 1")
-    return concurrency
+    """AGENT_CONCURRENCY: SAP units of work at a time (declared in shared/settings/declarations.py)."""
+    return load_agent_concurrency(environ)
 
 
 # The agent's RFC timeout when SAP_TIMEOUT_SECONDS is not set: its unit of work (5 x 8 = 40 s) leaves
@@ -88,23 +83,11 @@ def check_unit_budget(sap_timeout_seconds: float,
 def answer_deadline(environ: dict[str, str] | None = None) -> float:
     """AGENT_ANSWER_DEADLINE_SECONDS: shorter than the default for tests that cannot wait 50 s; longer is
     refused, since the relay answers 504 after 60 s whatever the agent does."""
-    env = os.environ if environ is None else environ
-    text = env.get("AGENT_ANSWER_DEADLINE_SECONDS", "").strip()
-    if not text:
-        return AGENT_ANSWER_DEADLINE_SECONDS
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise SettingsError("AGENT_ANSWER_DEADLINE_SECONDS: not a number") from None
-    if not 0 < seconds <= AGENT_ANSWER_DEADLINE_SECONDS:
-        raise SettingsError(f"AGENT_ANSWER_DEADLINE_SECONDS: more than 0 and at most {AGENT_ANSWER_DEADLINE_SECONDS:g} "
-                            "(the relay answers 504 to a request not answered within 60 s)")
-    return seconds
+    return load_answer_deadline(AGENT_ANSWER_DEADLINE_SECONDS, environ)
 
 
 def build_listener(environ: dict[str, str] | None = None) -> RelayListener:
-    env = dict(os.environ if environ is None else environ)
-    env.setdefault("SAP_TIMEOUT_SECONDS", f"{AGENT_DEFAULT_SAP_TIMEOUT_SECONDS:g}")
+    env = agent_environment(AGENT_DEFAULT_SAP_TIMEOUT_SECONDS, environ)
     relay = load_relay_listener_settings(env)
     proof_key = load_agent_proof_key(env)
     if proof_key is None:

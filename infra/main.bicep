@@ -286,7 +286,7 @@ module relay 'app/relay.bicep' = if (connectivity != 'vnet') {
 }
 
 // ---------------------------------------------------------------------------------------------
-// App settings: every setting the code reads (shared/settings.py), one line each.
+// App settings: every setting the code reads (shared/settings/), one line each.
 // tests/infra/test_settings_parity.py holds this list equal to the code's; the settings the code
 // reads but Azure must not get (local runs, the agent's own) are listed there, in one place.
 // Adding a setting = one line in one of these objects.
@@ -344,7 +344,7 @@ var relaySettings = usesRelayAgent ? {
   SAP_AGENT_PROOF_KEY: '${kvRef}sap-agent-proof-key)'
 } : {}
 
-// vnet / appServiceHybridConnection: pyrfc's logon in the cloud (names as in shared/settings.py).
+// vnet / appServiceHybridConnection: pyrfc's logon in the cloud (names as in shared/settings/).
 var rfcSettings = usesRfc ? {
   SAP_ASHOST: sapLogon.?ashost ?? ''
   SAP_SYSNR: sapLogon.?sysnr ?? ''

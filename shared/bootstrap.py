@@ -19,7 +19,6 @@ case or Azure package (tests/unit/test_bootstrap.py).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Mapping
 from datetime import timedelta
@@ -34,7 +33,9 @@ from shared.settings import (
     SettingsError,
     WriteBackMode,
     load_settings,
+    load_simulator_faults,
     load_telemetry_settings,
+    require_retry_queue_binding,
 )
 
 if TYPE_CHECKING:
@@ -217,16 +218,13 @@ def check_start_settings() -> Settings:
     from shared.storage.clients import require_storage_connection
 
     require_storage_connection(config)
-    if not os.environ.get("RETRY_QUEUE_NAME"):
-        # The queue trigger binds to %RETRY_QUEUE_NAME%; without it the host cannot index the app.
-        raise SettingsError("RETRY_QUEUE_NAME: required: RetryCreateSAPCustomer's queue trigger reads it "
-                            "(e.g. sap-customer-retry)")
+    require_retry_queue_binding()
     if config.salesforce.auth is SalesforceAuth.PASSWORD:
         logger.warning(PASSWORD_FLOW_DEPRECATED)
     if config.sap_transport is SapTransport.SIMULATOR:
         from shared.sap.simulator_driver import import_simulator_module
 
-        import_simulator_module().FaultPlan.parse(os.environ.get("SAP_SIMULATOR_FAULTS"))
+        import_simulator_module().FaultPlan.parse(load_simulator_faults())
     elif config.sap_transport is SapTransport.RELAY:
         # load_settings has checked the relay's URL and its key pair; what building the transport
         # would add is only these notes, so they are made here and the transport waits for the first call.

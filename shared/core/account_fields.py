@@ -34,7 +34,7 @@ REQUEST_PROPERTY_OF_FIELD: dict[str, str] = {
 }
 
 # The account's type once it is a customer: the standard Account.Type picklist value of a new org, and
-# the default of SALESFORCE_CUSTOMER_TYPES (shared/settings.py), which lists every value that means
+# the default of SALESFORCE_CUSTOMER_TYPES (shared/settings/), which lists every value that means
 # "customer" in an org (orgs made with the older default picklist have "Customer - Direct" and
 # "Customer - Channel" instead; many orgs rename values). The Salesforce push flow reads the same list from
 # its custom metadata record (salesforce/.../customMetadata/SAP_Customer_Sync_Setting.Default.md-meta.xml),

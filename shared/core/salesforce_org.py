@@ -1,5 +1,5 @@
 """The Salesforce organisation (org): its Id (which org's outbound messages the push path accepts), and
-how this app logs in to it (`SalesforceSettings`, the Salesforce adapter's settings: shared/settings.py
+how this app logs in to it (`SalesforceSettings`, the Salesforce adapter's settings: shared/settings/
 fills them from the environment and the composition root hands them to the adapter, which reads no
 settings of its own; declared here, below both, so neither imports the other)."""
 

@@ -1,6 +1,9 @@
 """Both sides of the settings parity: the app settings the code reads, and those infra/ provisions.
 
-The code side is extracted from the source, not listed by hand: every read of the environment
+The code side is the declarations (shared/settings/declarations.py): the function app's settings that are
+not local only. The extractor below finds the environment reads in the source, so that
+tests/unit/test_settings_declarations.py can check that every read is declared and made by the settings
+package: it is not listed by hand: every read of the environment
 (`env.get(...)`, `os.environ[...]`, `os.getenv(...)` on a mapping named env/environ/environment or
 os.environ) in the function app's modules, with the setting's name resolved from string literals,
 f-strings, module constants, the loops and comprehensions that walk them, local assignments, and, for a
@@ -32,50 +35,20 @@ ROOT = Path(__file__).resolve().parents[2]
 CODE_PATHS = ("function_app.py", "functions", "shared")
 BICEP_SETTINGS_FILES = ("infra/main.bicep", "infra/app/api.bicep")
 
-# Read by the code, deliberately not provisioned in Azure.
+# Declared settings of the function app (shared/settings/declarations.py) deliberately not provisioned in
+# Azure, beyond those the declarations already mark local only or as another process's (agent, simulator).
 NOT_PROVISIONED: dict[str, str] = {
-    # local runs and tests only
     "AzureWebJobsStorage": "a connection string (Azurite locally); in Azure the identity-based "
                            "AzureWebJobsStorage__* settings stand for it and shared keys are off",
-    "AzureWebJobsStorage__accountName": "derives the service URIs; Azure gets the explicit __queueServiceUri "
-                                        "and __tableServiceUri instead",
-    "SAP_RELAY_BASE_URL": "points the relay transport at the local relay double; refused in Azure",
-    "SAP_SIMULATOR_FAULTS": "the simulator's fault injection; the simulator is refused in Azure",
-    "SAP_SIMULATOR_USER": "the simulator's logon check; the simulator is refused in Azure",
-    "SAP_SIMULATOR_PASSWORD": "the simulator's logon check; the simulator is refused in Azure",
-    "SAP_SIMULATOR_STATE_FILE": "the simulator's SQLite database (scripts/run, crash tests); refused in Azure",
-    "SAP_SIMULATOR_FIND_ROWS": "how the simulator's BAPI_CUSTOMER_FIND combines rows; refused in Azure",
-    "SAP_SIMULATOR_FIND_NO_MATCH": "where the simulator's BAPI_CUSTOMER_FIND says nothing found; refused in Azure",
-    "SALESFORCE_CA_BUNDLE": "a CA for the fake Salesforce or a TLS-inspecting proxy; Azure uses the system CAs",
-    # read only to learn whether requests would use them (shared/http_sessions.py); the app never sets them
-    "REQUESTS_CA_BUNDLE": "requests' own CA variable: looked at, never provisioned (Azure uses the system CAs)",
-    "CURL_CA_BUNDLE": "requests' own CA variable: looked at, never provisioned (Azure uses the system CAs)",
-    "NETRC": "requests' netrc location: looked at, never provisioned (no netrc in Azure)",
     # the alternative the deployment does not use
     "SAP_RELAY_KEY_NAME": "a SAS Send rule; the app sends with its managed identity (Azure Relay Sender)",
     "SAP_RELAY_KEY": "a SAS Send key; the app sends with its managed identity (Azure Relay Sender)",
-    # set by the platform itself
-    "WEBSITE_SITE_NAME": "set by App Service in every hosted app (shared/hosting.py tells Azure from a laptop)",
-    "WEBSITE_INSTANCE_ID": "set by App Service in every hosted app (shared/hosting.py tells Azure from a laptop)",
-    # the on-premise agent's own settings (shared/settings.py reads them for agent/), not the app's
-    "AGENT_RELAY_URL": "the on-premise agent's (docs/deploy.md: from the deployment's outputs)",
-    "AGENT_RELAY_KEY_NAME": "the on-premise agent's (docs/deploy.md: from the deployment's outputs)",
-    "AGENT_RELAY_KEY": "the on-premise agent's (its Listen key, in Key Vault as agent-relay-key)",
-    "AGENT_RELAY_BASE_URL": "the on-premise agent's, local tests only",
-    "AGENT_PROOF": "the on-premise agent's (off for local tests only)",
-    "AGENT_PROOF_KEY": "the on-premise agent's (the function app's SAP_AGENT_PROOF_KEY)",
-    "AGENT_APPLICATIONINSIGHTS_CONNECTION_STRING": "the on-premise agent's own exporter (docs/monitoring.md)",
-    # telemetry the worker configures in Azure
-    "OTEL_SERVICE_NAME": "read only where the app configures the exporter itself (a local connection string); "
-                         "in Azure the worker exports and App Insights names the role after the app",
 }
 
 # Provisioned in Azure, read by the Functions host or the platform rather than by the code.
 HOST_ONLY: dict[str, str] = {
     "AzureWebJobsStorage__blobServiceUri": "the host's blob leases (timer trigger) and keys; the code uses "
                                            "queues and tables only",
-    "APPLICATIONINSIGHTS_CONNECTION_STRING": "the host's (and the OpenTelemetry exporter's) App Insights resource",
-    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Entra ingestion with the user-assigned identity (local auth off)",
     "FUNCTIONS_EXTENSION_VERSION": "the host version on the Dedicated plan (Flex Consumption takes it from "
                                    "functionAppConfig)",
     "FUNCTIONS_WORKER_RUNTIME": "the worker on the Dedicated plan (Flex Consumption takes it from functionAppConfig)",

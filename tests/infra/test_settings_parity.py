@@ -1,53 +1,53 @@
-"""The app settings the code reads are exactly those infra/ provisions, apart from the settings listed
-with their reason in tests/infra/settings_parity.py (NOT_PROVISIONED, HOST_ONLY)."""
+"""The app settings the function app declares (shared/settings/declarations.py) are exactly those infra/
+provisions, apart from the settings declared local only or as another process's, and those listed with their
+reason in tests/infra/settings_parity.py (NOT_PROVISIONED, HOST_ONLY)."""
 
 from __future__ import annotations
 
 import textwrap
 
-import pytest
-
+from shared.settings import DECLARATIONS, DECLARED
+from shared.settings.declarations import Reader
 from tests.infra.settings_parity import (
     HOST_ONLY,
     NOT_PROVISIONED,
     CodeSettings,
     bicep_settings,
-    code_files,
 )
 
-
-@pytest.fixture(scope="module")
-def code() -> CodeSettings:
-    return CodeSettings(code_files())
+# The function app's settings as declared: what it reads in Azure (local-only ones are refused there).
+APP_SETTINGS = {setting.name for setting in DECLARATIONS if setting.reader is Reader.APP and not setting.local_only}
 
 
-def test_every_environment_read_in_the_code_names_a_setting_the_extractor_resolves(code):
-    assert not code.unresolved, "reads whose setting name tests/infra/settings_parity.py cannot resolve: " + \
-        "; ".join(f"{u.where}: {u.expression}" for u in code.unresolved)
-
-
-def test_every_setting_the_code_reads_is_provisioned_in_bicep(code):
+def test_every_setting_the_code_reads_is_provisioned_in_bicep():
     provisioned = {setting.name for setting in bicep_settings()}
-    missing = sorted(set(code.names) - provisioned - set(NOT_PROVISIONED))
+    missing = sorted(APP_SETTINGS - provisioned - set(NOT_PROVISIONED))
     assert not missing, "\n".join(
-        f"{name}: read by the code ({', '.join(code.names[name][:2])}) but not provisioned: add one line "
+        f"{name}: declared in shared/settings/declarations.py but not provisioned: add one line "
         f"`{name}: ...` to an app-settings object (commonSettings or the variant's) in infra/main.bicep, or "
         f"list it in NOT_PROVISIONED in tests/infra/settings_parity.py with the reason" for name in missing)
 
 
-def test_every_setting_bicep_provisions_is_read_by_the_code_or_the_host(code):
+def test_every_setting_bicep_provisions_is_read_by_the_code_or_the_host():
     provisioned = {setting.name: setting for setting in bicep_settings()}
-    unread = sorted(set(provisioned) - set(code.names) - set(HOST_ONLY))
+    unread = sorted(set(provisioned) - APP_SETTINGS - set(HOST_ONLY))
     assert not unread, "\n".join(
-        f"{name}: provisioned in {provisioned[name].file} ({provisioned[name].variable}) but read by no code in "
-        f"function_app.py, functions/ or shared/: remove it, or list it in HOST_ONLY in "
+        f"{name}: provisioned in {provisioned[name].file} ({provisioned[name].variable}) but not a declared "
+        f"setting of the function app (shared/settings/declarations.py): remove it, or list it in HOST_ONLY in "
         f"tests/infra/settings_parity.py with the reason" for name in unread)
 
 
-def test_the_exception_lists_hold_no_stale_entry(code):
+def test_no_local_only_or_other_process_setting_is_provisioned():
     provisioned = {setting.name for setting in bicep_settings()}
-    stale = sorted(name for name in NOT_PROVISIONED if name not in code.names or name in provisioned)
-    stale += sorted(name for name in HOST_ONLY if name not in provisioned)
+    wrong = sorted(name for name in provisioned & set(DECLARED)
+                   if DECLARED[name].local_only or DECLARED[name].reader is not Reader.APP)
+    assert wrong == [], f"provisioned in Azure but declared local only or another process's: {wrong}"
+
+
+def test_the_exception_lists_hold_no_stale_entry():
+    provisioned = {setting.name for setting in bicep_settings()}
+    stale = sorted(name for name in NOT_PROVISIONED if name not in APP_SETTINGS or name in provisioned)
+    stale += sorted(name for name in HOST_ONLY if name not in provisioned or name in DECLARED)
     assert not stale, f"entries in tests/infra/settings_parity.py that no longer hold: {stale}"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import azure.functions as func
 
 from shared.core.models import FieldError, InvalidRequest
+from shared.settings.declarations import MISCONFIGURED_RETRY_AFTER_SECONDS
 
 # Salesforce accounts are small; anything near this is not a CreateSAPCustomer request.
 MAX_BODY_BYTES = 64 * 1024
@@ -40,7 +41,7 @@ def configuration_problem(error: Exception, account_id: str | None = None) -> fu
     """A setting is missing or malformed (normally caught at start): 503, naming the setting."""
     return json_response({"accountId": account_id, "error": "configuration",
                           "message": f"The function app is misconfigured: {error}"}, 503,
-                         headers={"Retry-After": "300"})
+                         headers={"Retry-After": str(MISCONFIGURED_RETRY_AFTER_SECONDS)})
 
 
 def storage_unavailable(message: str, retry_after_seconds: int, account_id: str | None = None) -> func.HttpResponse:

@@ -49,6 +49,10 @@ class Setting:
     local_example: str | None = None  # its value in local.settings.example.json (None: not there)
 
 
+# Retry-After of a 503 for a misconfigured app (a setting missing or malformed): not a setting, since the
+# settings are what failed; minutes, since only an operator's fix (a redeploy, a restart) can end it.
+MISCONFIGURED_RETRY_AFTER_SECONDS = 300
+
 # SAP's classic IDES demo organisation, which the simulator's default customising mirrors.
 DEFAULT_SALES_AREAS = (
     '{"1000/10/00": {"companyCode": "1000", "referenceCustomer": "0000001000"},'
@@ -125,7 +129,7 @@ DECLARATIONS: tuple[Setting, ...] = (
             default=str(RetryPolicy.base_delay_seconds), minimum=1),
     Setting("RETRY_MAX_DELAY_SECONDS", "integer", "the longest delay (below 7 days)",
             default=str(RetryPolicy.max_delay_seconds), minimum=1),
-    Setting("RETRY_AFTER_SECONDS", "integer", "Retry-After of a 202 (and of a 503 for a misconfigured app)",
+    Setting("RETRY_AFTER_SECONDS", "integer", "Retry-After of a 202 (a request queued for retry)",
             default=str(RetryPolicy.retry_after_seconds), minimum=1),
     # --- Salesforce ---
     Setting("SALESFORCE_WRITEBACK", "one of function, flow, off", "who writes the SAP number back", default="off",

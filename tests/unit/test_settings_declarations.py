@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,32 @@ def test_local_settings_example_holds_exactly_the_declared_local_values():
     host_only = {"FUNCTIONS_WORKER_RUNTIME": "python"}  # the Functions host's, not the product's
     declared = {setting.name: setting.local_example for setting in DECLARATIONS if setting.local_example is not None}
     assert values == {**declared, **host_only}
+
+
+def _settings_table() -> list[tuple[list[str], str]]:
+    """docs/settings.md's table: (the setting names of a row, its default cell)."""
+    rows = []
+    for line in (ROOT / "docs" / "settings.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) >= 3:
+            rows.append((re.findall(r"`([A-Za-z][A-Za-z0-9_]*(?:__\*)?)`", cells[0]), cells[1]))
+    return rows
+
+
+def test_the_settings_page_names_every_declared_setting_of_the_function_app_and_only_those():
+    table = _settings_table()
+    named = {name for names, _ in table for name in names}
+    app = {setting.name for setting in DECLARATIONS if setting.reader is Reader.APP}
+    missing = sorted(name for name in app if name not in named
+                     and not (name.startswith("AzureWebJobsStorage__") and "AzureWebJobsStorage__*" in named))
+    unknown = sorted(name for name in named if name not in DECLARED and name not in NOT_SETTINGS
+                     and name != "AzureWebJobsStorage__*")
+    assert missing == [] and unknown == [], f"docs/settings.md: missing {missing}, not declared {unknown}"
+
+
+def test_the_settings_page_gives_each_declared_default():
+    wrong = [f"{name}: declared default {DECLARED[name].default!r}, the page says {cell!r}"
+             for names, cell in _settings_table() for name in names
+             if name in DECLARED and DECLARED[name].default is not None
+             and f"`{DECLARED[name].default}`" not in cell]
+    assert wrong == []

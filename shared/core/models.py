@@ -27,11 +27,6 @@ class InvalidRequest(ValueError):
         self.errors = errors
 
 
-# The old name, for shared/usecases/push.py only until it is renamed there (another change is under way in
-# that file); nothing else uses it.
-InvalidCustomerRequest = InvalidRequest
-
-
 @dataclass(frozen=True)
 class CustomerRequest:
     """A validated, normalised CreateSAPCustomer request.

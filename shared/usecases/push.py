@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from shared.core.ledger import LedgerEntry, LedgerStatus
-from shared.core.models import CustomerRequest, InvalidCustomerRequest
+from shared.core.models import CustomerRequest, InvalidRequest
 from shared.core.outbound_message import AccountChange, OutboundMessage, account_change, is_from_organisation
 from shared.core.push_rules import ClaimNew, Skip, TakeOver, decide_push
 from shared.core.retry_message import RetryKind, RetryMessage
@@ -111,8 +111,8 @@ def accept_change(change: AccountChange, services: Services) -> NotificationResu
             logger.info("notification ignored: %s", reason, extra={"notification_id": change.notification_id})
             return NotificationResult(change.notification_id, account_id, PushOutcome.IGNORED, reason)
         try:
-            request: CustomerRequest | InvalidCustomerRequest = parse_customer_request(change.payload)
-        except InvalidCustomerRequest as invalid:
+            request: CustomerRequest | InvalidRequest = parse_customer_request(change.payload)
+        except InvalidRequest as invalid:
             request = invalid
         return _record(change, account_id, request, services)
 
@@ -124,7 +124,7 @@ def _account_id(change: AccountChange) -> str | None:
         return None
 
 
-def _record(change: AccountChange, account_id: str, request: CustomerRequest | InvalidCustomerRequest,
+def _record(change: AccountChange, account_id: str, request: CustomerRequest | InvalidRequest,
             services: Services) -> NotificationResult:
     for round_ in range(4):  # a lost race re-reads and decides again
         # Most notifications are of accounts the ledger has never seen: the first round tries the
@@ -136,7 +136,7 @@ def _record(change: AccountChange, account_id: str, request: CustomerRequest | I
             logger.info("notification ignored: %s", decision.reason, extra={"notification_id": change.notification_id})
             return NotificationResult(change.notification_id, account_id, PushOutcome.IGNORED, decision.reason)
         try:
-            if isinstance(request, InvalidCustomerRequest):
+            if isinstance(request, InvalidRequest):
                 return _reject(change, account_id, entry, decision, request, services)
             return _queue(change, account_id, entry, decision, request, services)
         except LedgerConflict:
@@ -190,7 +190,7 @@ def _undo(stored: LedgerEntry, previous: LedgerEntry | None, services: Services)
 
 
 def _reject(change: AccountChange, account_id: str, entry: LedgerEntry | None, decision: ClaimNew | TakeOver,
-            invalid: InvalidCustomerRequest, services: Services) -> NotificationResult:
+            invalid: InvalidRequest, services: Services) -> NotificationResult:
     now = services.clock()
     error = f"invalid account data: {invalid}"[:1000]
     if isinstance(decision, ClaimNew):

@@ -43,7 +43,7 @@ DEVELOPER_STATE = [
     "sap-customer-sync_env/pyvenv.cfg",                        # `azd restore` (python.VenvNameForDir)
     ".tools/azurite/node_modules/azurite/package.json",        # devtools/azurite.py
     ".tools/checkov-3.3.30/bin/python",                        # devtools/checkov_tool.py
-    ".local/sap-simulator.sqlite3",                            # devtools/run.py: the simulator's customers
+    ".local/sap-simulator.sqlite3",                            # devtools/run/: the simulator's customers
     ".local/azurite/__azurite_db_table__.json",                # devtools/azurite.py: Azurite's data
     "__azurite_db_table__.json",                               # Azurite started in the checkout itself
     "__blobstorage__/blob",

@@ -120,7 +120,7 @@ def test_funcignore_publishes_the_app_and_nothing_for_development():
 
     development_files = [
         ".venv/bin/python", ".tools/node_modules/.bin/azurite", ".git/HEAD", ".gitignore", ".ci/run",
-        "tests/unit/test_mapping.py", "bench/bench_mapping.py", "devhost/host.py", "devtools/run.py",
+        "tests/unit/test_mapping.py", "bench/bench_mapping.py", "devhost/host.py", "devtools/run/serve.py",
         "samples/german-account.json", "scripts/run", "local.settings.json", "local.settings.example.json",
         "functions/__pycache__/customers.cpython-311.pyc", "shared/sap/__pycache__/rfc.cpython-312.pyc",
         "README.md", "devhost/README.md", "pyproject.toml", "requirements-dev.txt", ".pytest_cache/README.md",

@@ -1,4 +1,4 @@
-"""scripts/run's supervisor (devtools/run.py _supervise) with real child processes: a child killed while
+"""scripts/run's supervisor (devtools/run/processes.py supervise) with real child processes: a child killed while
 it is still starting counts as one death like any other, so the run ends only at the fourth death within
 the window (docs/running-locally.md: "A host that dies a fourth time within a minute ends the run")."""
 
@@ -14,9 +14,9 @@ from devtools.run import (
     READY_LINE,
     RESTART_LINE,
     HostProcess,
+    Launcher,
     Run,
-    _Launcher,
-    _supervise,
+    supervise,
     wait_until_healthy,
 )
 
@@ -36,11 +36,11 @@ def test_a_restarted_host_killed_while_still_starting_is_counted_and_started_aga
         wait_until_healthy(child, UNREACHABLE)  # sees the child dead before it ever answered
 
     run = Run()
-    launcher = _Launcher(run, "host", [sys.executable, "-c", "import time; time.sleep(60)"], dict(os.environ),
+    launcher = Launcher(run, "host", [sys.executable, "-c", "import time; time.sleep(60)"], dict(os.environ),
                          tmp_path, ready, lambda child: f"host={child.pid}")
     launcher.start()
     try:
-        code = _supervise([launcher], {"host": "(storage keeps running)"}, port=7071)
+        code = supervise([launcher], {"host": "(storage keeps running)"}, port=7071)
     finally:
         assert run.host is not None
         run.host.stop()

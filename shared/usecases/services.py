@@ -82,6 +82,13 @@ class Services:
         return ClaimWindows.from_bounds(self.stale_claim_after, self.retry.max_delay_seconds)
 
 
+# The outcome enums, each one audience's contract, so they share words ("queued", "needs_review") but not
+# their sets of states, and none is merged into another: Outcome (the create's HTTP answer, its `status`
+# field: the connector's and the flow's contract), RetryOutcome (what one queue message came to),
+# shared.usecases.push PushOutcome (one outbound-message notification), shared.telemetry.port SyncOutcome
+# (the `outcome` dimension of sapsync.creates, the workbook's funnel), shared.core.ledger LedgerStatus and
+# WriteBackStatus (stored in the ledger table), shared.core.reconcile ReconcileAction (the operator's
+# reconcile decision). Changing one's values changes what a client, a dashboard or a stored row reads.
 class Outcome(StrEnum):
     CREATED = "created"  # 201: SAP created the customer now
     ALREADY_EXISTS = "already_exists"  # 200: the account already has an SAP customer

@@ -60,12 +60,12 @@ from shared import bootstrap
 from shared.core.mapping import map_customer_request
 from shared.core.validation import parse_customer_request
 
-organisation = bootstrap.settings().sap_organisation
+organization = bootstrap.settings().sap_organisation
 payloads = [json.loads(Path("samples", name + ".json").read_text("utf-8")) for name in NAMES]
 
 def one(payload):
     begin = time.perf_counter()
-    map_customer_request(parse_customer_request(payload), organisation)
+    map_customer_request(parse_customer_request(payload), organization)
     return (time.perf_counter() - begin) * 1000
 
 first = [one(payload) for payload in payloads]

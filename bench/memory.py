@@ -126,12 +126,12 @@ def agent(creates: int, warm: int) -> dict[str, float]:
     key_name, key, namespace = "RootManageSharedAccessKey", "bench-memory-key", "bench-memory.servicebus.windows.net"
     proof_key = "bench-memory-proof-" + "x" * 40
     url = f"https://{namespace}/sap"
-    organisation = load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation
+    organization = load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation
     samples = load_samples()
 
     def creation(series: str, number: int) -> Any:
         payload = dict(samples[number % len(samples)], accountId=account_id(series, number))
-        return map_customer_request(parse_customer_request(payload), organisation)
+        return map_customer_request(parse_customer_request(payload), organization)
 
     with RelayDoubleThread({key_name: key}, namespace=namespace, response_timeout_seconds=30) as double:
         environment = {"AGENT_RELAY_URL": url, "AGENT_RELAY_KEY_NAME": key_name, "AGENT_RELAY_KEY": key,

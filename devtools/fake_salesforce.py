@@ -26,7 +26,7 @@ What it speaks, with Salesforce's JSON bodies and status codes:
   the exact message text is unverified). `set_picklist(field, values)` acts as an org whose admin changed
   the values.
 * Ids in Salesforce's 18-character case-safe form (15 characters + the checksum suffix,
-  shared.core.salesforce_id's algorithm), the organisation's and the user's included.
+  shared.core.salesforce_id's algorithm), the organization's and the user's included.
 * The generic login host: Salesforce's client credentials flow "doesn't support calls to
   login.salesforce.com or test.salesforce.com" (Salesforce Help 000886201). A token request for
   grant_type=client_credentials that arrives for such a host is answered 400

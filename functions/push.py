@@ -58,7 +58,7 @@ def receive_salesforce_outbound_message(req: func.HttpRequest) -> func.HttpRespo
             parse_outbound_message,
         )
         from shared.usecases import StorageUnavailable
-        from shared.usecases.push import ForeignOrganisation, PushNotConfigured, receive_outbound_message
+        from shared.usecases.push import ForeignOrganization, PushNotConfigured, receive_outbound_message
 
     try:
         message = parse_outbound_message(req.get_body() or b"")
@@ -68,7 +68,7 @@ def receive_salesforce_outbound_message(req: func.HttpRequest) -> func.HttpRespo
     try:
         config = bootstrap.settings()
         receive_outbound_message(message, config.salesforce.organization_id, bootstrap.services())
-    except ForeignOrganisation:
+    except ForeignOrganization:
         return _soap(fault("Client", "OrganizationId is not the organisation this endpoint serves"), 403)
     except (PushNotConfigured, SettingsError) as error:
         logger.error("push path not configured: %s", error)

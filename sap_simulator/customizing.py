@@ -1,4 +1,4 @@
-"""The simulator's customising: plain data mirroring SAP's classic IDES demo organisation.
+"""The simulator's customising: plain data mirroring SAP's classic IDES demo organization.
 
 Tables are named after the SAP tables they stand for (T001, TVKO, TVTA, T005, T005S, T002, TCURC,
 NRIV). Tests extend them by mutating a `Customizing` before handing it to a `SimulatedSap`, or by
@@ -138,9 +138,9 @@ class Customizing:
         "1000": CompanyCode("1000", "IDES AG", "Frankfurt", "DE", "EUR"),
         "3000": CompanyCode("3000", "IDES US INC", "New York", "US", "USD"),
     })
-    # TVKO: sales organisation -> company code.
+    # TVKO: sales organization -> company code.
     sales_organizations: dict[str, str] = field(default_factory=lambda: {"1000": "1000", "3000": "3000"})
-    # TVTA: the sales areas (sales organisation, distribution channel, division) that exist.
+    # TVTA: the sales areas (sales organization, distribution channel, division) that exist.
     sales_areas: set[tuple[str, str, str]] = field(default_factory=lambda: {("1000", "10", "00"),
                                                                            ("3000", "10", "00")})
     countries: dict[str, Country] = field(default_factory=_countries)

@@ -62,7 +62,7 @@ class SapStateError(RuntimeError):
 
 def record_to_json(record: CustomerRecord) -> str:
     data = dataclasses.asdict(record)
-    # Sales areas are keyed by (organisation, channel, division), which a JSON object cannot be.
+    # Sales areas are keyed by (organization, channel, division), which a JSON object cannot be.
     data["sales_areas"] = [[list(key), value] for key, value in record.sales_areas.items()]
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 

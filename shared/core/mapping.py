@@ -2,7 +2,7 @@
 
 Pure functions, no I/O. What SAP cannot hold is never dropped silently: names are spread over the
 four KNA1 name lines without losing a character, street and city are shortened by the documented
-rules of shortening.py and every shortening is reported as a MappingWarning. Organisational data that cannot
+rules of shortening.py and every shortening is reported as a MappingWarning. Organizational data that cannot
 be resolved is an InvalidRequest naming each field (and the setting to change).
 
 Warnings may carry the stored (personal) value because they go back to the caller; they are never
@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 
 from shared.core.models import CustomerCreation, CustomerRequest, FieldError, InvalidRequest, MappingWarning
-from shared.core.organisation import SalesArea, SapOrganisation
+from shared.core.organization import SalesArea, SapOrganization
 from shared.core.reference import default_language_for_country, sap_language_key, sap_region_code
 from shared.core.sap_lengths import utf16_units
 from shared.core.shortening import (  # noqa: F401 - the name rules are part of the mapping's surface
@@ -55,7 +55,7 @@ COMPANY_DATA_LENGTHS: dict[str, int] = {
 }
 # Every PI_COMPANYDATA field the mapping may send (the rfc adapter checks each against SAP's metadata).
 COMPANY_DATA_FIELDS: tuple[str, ...] = tuple(COMPANY_DATA_LENGTHS)
-# BAPIKNA102 (PI_COPYREFERENCE): sales organisation, distribution channel, division, reference customer.
+# BAPIKNA102 (PI_COPYREFERENCE): sales organization, distribution channel, division, reference customer.
 COPY_REFERENCE_FIELDS: tuple[str, ...] = ("SALESORG", "DISTR_CHAN", "DIVISION", "REF_CUSTMR")
 NAME_FIELDS = ("NAME", "NAME_2", "NAME_3", "NAME_4")
 
@@ -76,7 +76,7 @@ def effective_lengths(live_lengths: Mapping[str, int] | None) -> dict[str, int]:
 # --------------------------------------------------------------------------- the mapping
 
 
-def map_customer_request(request: CustomerRequest, organisation: SapOrganisation,
+def map_customer_request(request: CustomerRequest, organization: SapOrganization,
                          live_lengths: Mapping[str, int] | None = None) -> CustomerCreation:
     """The BAPI_CUSTOMER_CREATEFROMDATA1 parameters for one validated request.
 
@@ -89,9 +89,9 @@ def map_customer_request(request: CustomerRequest, organisation: SapOrganisation
     errors: list[FieldError] = []
     warnings: list[MappingWarning] = []
 
-    sales_area = _resolve_sales_area(request, organisation, errors)
-    reference_customer = _resolve_reference_customer(request, organisation, sales_area, errors)
-    company_data = _company_data(request, lengths, _configured_language(organisation, sales_area), errors, warnings)
+    sales_area = _resolve_sales_area(request, organization, errors)
+    reference_customer = _resolve_reference_customer(request, organization, sales_area, errors)
+    company_data = _company_data(request, lengths, _configured_language(organization, sales_area), errors, warnings)
     if errors:
         raise InvalidRequest(errors)
     assert sales_area is not None and reference_customer is not None  # no errors means both resolved
@@ -112,14 +112,14 @@ def map_customer_request(request: CustomerRequest, organisation: SapOrganisation
 
 
 def _sap_key(value: str | None) -> str | None:
-    """Organisational keys as SAP stores them (upper case, no blanks); None when not given."""
+    """Organizational keys as SAP stores them (upper case, no blanks); None when not given."""
     if value is None:
         return None
     value = value.strip().upper()
     return value or None
 
 
-def _resolve_sales_area(request: CustomerRequest, organisation: SapOrganisation,
+def _resolve_sales_area(request: CustomerRequest, organization: SapOrganization,
                         errors: list[FieldError]) -> SalesArea | None:
     given = {
         "salesOrganization": (_sap_key(request.sales_organization), _SALES_ORGANIZATION_LENGTH),
@@ -144,21 +144,21 @@ def _resolve_sales_area(request: CustomerRequest, organisation: SapOrganisation,
         sales_organization, distribution_channel, division = (value for value, _ in given.values())
         sales_area = SalesArea(str(sales_organization), str(distribution_channel), str(division))
     elif company_code is not None:
-        candidates = organisation.sales_areas_of_company_code(company_code)
+        candidates = organization.sales_areas_of_company_code(company_code)
         if len(candidates) != 1:
-            errors.append(FieldError("companyCode", _ambiguous_company_code(company_code, candidates, organisation)))
+            errors.append(FieldError("companyCode", _ambiguous_company_code(company_code, candidates, organization)))
             return None
         sales_area = candidates[0]
-    elif organisation.default_sales_area is not None:
-        sales_area = organisation.default_sales_area
+    elif organization.default_sales_area is not None:
+        sales_area = organization.default_sales_area
     else:
         errors.append(FieldError(
             "salesOrganization", "required: no default sales area is configured (SAP_DEFAULT_SALES_AREA)"))
         return None
 
     if company_code is not None:
-        configured = _company_code_of_sales_organization(sales_area.sales_organization, organisation)
-        # SAP derives the company code from the sales organisation (TVKO-BUKRS); the BAPI takes none,
+        configured = _company_code_of_sales_organization(sales_area.sales_organization, organization)
+        # SAP derives the company code from the sales organization (TVKO-BUKRS); the BAPI takes none,
         # so a request that names another one would silently land in the wrong company code.
         if configured is not None and configured != company_code:
             errors.append(FieldError(
@@ -170,33 +170,33 @@ def _resolve_sales_area(request: CustomerRequest, organisation: SapOrganisation,
     return sales_area
 
 
-def _ambiguous_company_code(company_code: str, candidates: list[SalesArea], organisation: SapOrganisation) -> str:
+def _ambiguous_company_code(company_code: str, candidates: list[SalesArea], organization: SapOrganization) -> str:
     choose = "choose one with salesOrganization, distributionChannel and division"
     if candidates:
         listed = ", ".join(sorted(str(area) for area in candidates))
         return f"company code {company_code} has several sales areas ({listed}): {choose}"
-    configured = ", ".join(sorted(str(area) for area in organisation.sales_areas)) or "none"
+    configured = ", ".join(sorted(str(area) for area in organization.sales_areas)) or "none"
     return (f"no sales area is configured for company code {company_code} in SAP_SALES_AREAS "
             f"(configured: {configured}): {choose}")
 
 
-def _company_code_of_sales_organization(sales_organization: str, organisation: SapOrganisation) -> str | None:
-    # A sales organisation belongs to one company code whatever the channel and division, so any
+def _company_code_of_sales_organization(sales_organization: str, organization: SapOrganization) -> str | None:
+    # A sales organization belongs to one company code whatever the channel and division, so any
     # configured sales area of it tells.
-    for area, setup in organisation.sales_areas.items():
+    for area, setup in organization.sales_areas.items():
         if area.sales_organization == sales_organization and setup.company_code:
             return setup.company_code.strip().upper()
     return None
 
 
-def _resolve_reference_customer(request: CustomerRequest, organisation: SapOrganisation,
+def _resolve_reference_customer(request: CustomerRequest, organization: SapOrganization,
                                 sales_area: SalesArea | None, errors: list[FieldError]) -> str | None:
     given = _sap_key(request.reference_customer)
     if given is not None:
         return _customer_number(given, "referenceCustomer", "", errors)
     if sales_area is None:
         return None  # the sales area error already explains; without it there is nothing to look up
-    setup = organisation.sales_areas.get(sales_area)
+    setup = organization.sales_areas.get(sales_area)
     configured = _sap_key(setup.reference_customer) if setup else None
     if configured is None:
         errors.append(FieldError(
@@ -219,13 +219,13 @@ def _customer_number(value: str, field_name: str, origin: str, errors: list[Fiel
     return value
 
 
-def _configured_language(organisation: SapOrganisation, sales_area: SalesArea | None) -> str | None:
+def _configured_language(organization: SapOrganization, sales_area: SalesArea | None) -> str | None:
     """The language (ISO 639-1) configured for requests that give none: the sales area's own
     (SAP_SALES_AREAS "language") before SAP_DEFAULT_LANGUAGE; None when neither is set."""
-    setup = organisation.sales_areas.get(sales_area) if sales_area is not None else None
+    setup = organization.sales_areas.get(sales_area) if sales_area is not None else None
     if setup is not None and setup.language:
         return setup.language
-    return organisation.default_language
+    return organization.default_language
 
 
 def _company_data(request: CustomerRequest, lengths: Mapping[str, int], configured_language: str | None,

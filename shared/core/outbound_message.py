@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from shared.core import account_fields
-from shared.core.salesforce_org import same_organisation
+from shared.core.salesforce_org import same_organization
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -200,9 +200,9 @@ def _datetime(text: str | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def is_from_organisation(message: OutboundMessage, configured_organization_id: str) -> bool:
-    """Whether the message names the configured org (shared.core.salesforce_org.same_organisation)."""
-    return same_organisation(message.organization_id, configured_organization_id)
+def is_from_organization(message: OutboundMessage, configured_organization_id: str) -> bool:
+    """Whether the message names the configured org (shared.core.salesforce_org.same_organization)."""
+    return same_organization(message.organization_id, configured_organization_id)
 
 
 # --- the answers ---------------------------------------------------------------------------------------

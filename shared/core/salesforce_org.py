@@ -1,4 +1,4 @@
-"""The Salesforce organisation (org): its Id (which org's outbound messages the push path accepts), and
+"""The Salesforce organization (org): its Id (which org's outbound messages the push path accepts), and
 how this app logs in to it (`SalesforceSettings`, the Salesforce adapter's settings: shared/settings/
 fills them from the environment and the composition root hands them to the adapter, which reads no
 settings of its own; declared here, below both, so neither imports the other)."""
@@ -25,7 +25,7 @@ def organization_id(text: str) -> str:
         raise ValueError(str(error)) from None
 
 
-def same_organisation(received: str, configured: str) -> bool:
+def same_organization(received: str, configured: str) -> bool:
     """Whether two Organization Ids name the same org. Both are compared in their 18-character form, so
     a 15-character setting matches Salesforce's 18-character OrganizationId while the case-sensitive 15
     characters must agree (Microsoft's receiver compares the first 15 characters the same way); in

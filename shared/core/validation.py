@@ -228,7 +228,7 @@ def _language_code(value: str) -> str:
 
 
 def _sap_key(value: str, length: int) -> str:
-    # SAP organisational keys are upper case; SAP upper-cases them on entry as well. ASCII is checked
+    # SAP organizational keys are upper case; SAP upper-cases them on entry as well. ASCII is checked
     # first: upper-casing turns some letters into ASCII ("ß" -> "SS").
     key = value.upper() if value.isascii() else ""
     if not key or not _ALNUM.fullmatch(key) or len(key) > length:

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 def create_customer(request: CustomerRequest, services: Services) -> CreateResult:
     """Create the SAP customer for one validated request, exactly once per account.
 
-    Raises InvalidRequest (organisational data cannot be resolved: 400), SapNotReady (the SAP
+    Raises InvalidRequest (organizational data cannot be resolved: 400), SapNotReady (the SAP
     driver or interface is wrong: 503, nothing recorded) and StorageUnavailable (nothing was recorded:
     503). Everything else is a CreateResult.
     """

@@ -27,7 +27,7 @@ from enum import StrEnum
 
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.models import CustomerRequest, InvalidRequest
-from shared.core.outbound_message import AccountChange, OutboundMessage, account_change, is_from_organisation
+from shared.core.outbound_message import AccountChange, OutboundMessage, account_change, is_from_organization
 from shared.core.push_rules import ClaimNew, Skip, TakeOver, decide_push
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
@@ -44,11 +44,11 @@ PARALLEL_NOTIFICATIONS = 8
 
 
 class PushNotConfigured(Exception):
-    """No Salesforce organisation is configured: every message is refused (fail closed)."""
+    """No Salesforce organization is configured: every message is refused (fail closed)."""
 
 
-class ForeignOrganisation(Exception):
-    """The message names another Salesforce organisation than the configured one."""
+class ForeignOrganization(Exception):
+    """The message names another Salesforce organization than the configured one."""
 
 
 class PushOutcome(StrEnum):
@@ -69,15 +69,15 @@ def receive_outbound_message(message: OutboundMessage, organization_id: str | No
                              services: Services) -> tuple[NotificationResult, ...]:
     """Decide every notification of a message from `organization_id` (the configured org's Id).
 
-    Raises PushNotConfigured, ForeignOrganisation (nothing read or written) and StorageUnavailable
+    Raises PushNotConfigured, ForeignOrganization (nothing read or written) and StorageUnavailable
     (some notifications may be queued already; the resend finds them queued and ignores them).
     """
     if not organization_id:
         raise PushNotConfigured("SALESFORCE_ORGANIZATION_ID is not set; the push path accepts no message")
-    if not is_from_organisation(message, organization_id):
+    if not is_from_organization(message, organization_id):
         logger.warning("outbound message from another Salesforce organisation refused",
                        extra={"action_id": message.action_id})
-        raise ForeignOrganisation("the message comes from another Salesforce organisation")
+        raise ForeignOrganization("the message comes from another Salesforce organisation")
     changes = [account_change(notification) for notification in message.notifications]
     if len(changes) == 1:
         results: tuple[NotificationResult, ...] = (accept_change(changes[0], services),)

@@ -154,7 +154,7 @@ def test_an_older_notification_arriving_after_a_newer_one_does_not_overwrite_it(
     assert product.sap_customers_of({"name": "Push Alt GmbH"}) == []
 
 
-def test_a_message_from_another_organisation_is_refused_and_nothing_is_recorded(product):
+def test_a_message_from_another_organization_is_refused_and_nothing_is_recorded(product):
     fields = accounts(2, series=4)
     response = post(product, outbound_message(fields, organization_id=OTHER_ORGANIZATION_ID))
     assert response.status_code == 403

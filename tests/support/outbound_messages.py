@@ -1,6 +1,6 @@
 """Salesforce outbound messages as Salesforce sends them, for the push path's tests and benchmark: the
 builder is devtools/outbound_messages.py (also the command a newcomer tries the push path with); here
-the organisations the tests configure, and messages from the tests' org by default."""
+the organizations the tests configure, and messages from the tests' org by default."""
 
 from __future__ import annotations
 

@@ -38,15 +38,15 @@ def test_samples_use_only_contract_fields(name):
     assert set(sample(name)) <= set(CONTRACT_FIELDS)
 
 
-def test_the_readme_says_what_the_defaults_do_with_a_request_without_organisational_data(fake_services):
+def test_the_readme_says_what_the_defaults_do_with_a_request_without_organizational_data(fake_services):
     from shared.core.models import InvalidRequest
     from shared.core.validation import parse_customer_request
     from shared.usecases import create_customer
 
     row = _request_table()["salesOrganization"]
     assert "unless `SAP_DEFAULT_SALES_AREA` is set" in row and "400 naming `salesOrganization`" in row
-    organisational = ("companyCode", "salesOrganization", "distributionChannel", "division")
-    payload = {key: value for key, value in sample("german-account").items() if key not in organisational}
+    organizational = ("companyCode", "salesOrganization", "distributionChannel", "division")
+    payload = {key: value for key, value in sample("german-account").items() if key not in organizational}
 
     with pytest.raises(InvalidRequest) as raised:
         create_customer(parse_customer_request(payload), fake_services)

@@ -320,7 +320,7 @@ def test_status_endpoint(fake_services):
 
 
 @pytest.mark.parametrize("other_id", ["003Dn00000AbCdE", "005Dn00000AbCdE", "00D5g000004XyZ1"],
-                         ids=["contact", "user", "organisation"])
+                         ids=["contact", "user", "organization"])
 def test_status_and_outcome_refuse_an_id_of_another_object_naming_account_id(fake_services, other_id):
     from shared.core.salesforce_id import checksum_suffix
 

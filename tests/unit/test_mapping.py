@@ -18,7 +18,7 @@ from shared.core.mapping import (
     split_name_with_separators,
 )
 from shared.core.models import CustomerRequest, FieldError, InvalidRequest, MappingWarning
-from shared.core.organisation import SalesArea, SalesAreaSetup, SapOrganisation
+from shared.core.organization import SalesArea, SalesAreaSetup, SapOrganization
 from shared.core.sap_lengths import utf16_units
 
 ACCOUNT_ID = "001Aj00000AbCdEIAV"
@@ -26,7 +26,7 @@ AREA_1000 = SalesArea("1000", "10", "00")
 AREA_3000 = SalesArea("3000", "10", "00")
 
 # SAP's IDES demo customising, as the settings default it.
-IDES = SapOrganisation(
+IDES = SapOrganization(
     default_sales_area=AREA_1000,
     sales_areas={
         AREA_1000: SalesAreaSetup(company_code="1000", reference_customer="0000001000"),
@@ -40,9 +40,9 @@ def request(**changes: str | None) -> CustomerRequest:
     return dataclasses.replace(base, **changes)
 
 
-def errors_of(call_request: CustomerRequest, organisation: SapOrganisation = IDES) -> list[FieldError]:
+def errors_of(call_request: CustomerRequest, organization: SapOrganization = IDES) -> list[FieldError]:
     with pytest.raises(InvalidRequest) as raised:
-        map_customer_request(call_request, organisation)
+        map_customer_request(call_request, organization)
     return raised.value.errors
 
 
@@ -187,30 +187,30 @@ NO_USUAL_LANGUAGE = "KE"
 
 
 def test_without_a_language_from_request_or_country_the_configured_default_is_sent():
-    organisation = dataclasses.replace(IDES, default_language="en")
+    organization = dataclasses.replace(IDES, default_language="en")
 
-    company_data = map_customer_request(request(country_code=NO_USUAL_LANGUAGE), organisation).parameters[
+    company_data = map_customer_request(request(country_code=NO_USUAL_LANGUAGE), organization).parameters[
         "PI_COMPANYDATA"]
 
     assert (company_data["LANGU"], company_data["LANGU_ISO"]) == ("E", "EN")
 
 
 def test_the_sales_areas_language_comes_before_the_default_language():
-    organisation = dataclasses.replace(IDES, default_language="en", sales_areas={
+    organization = dataclasses.replace(IDES, default_language="en", sales_areas={
         **IDES.sales_areas, AREA_3000: SalesAreaSetup("3000", "0000003000", language="fr")})
 
-    in_3000 = map_customer_request(request(country_code=NO_USUAL_LANGUAGE, company_code="3000"), organisation)
-    in_1000 = map_customer_request(request(country_code=NO_USUAL_LANGUAGE), organisation)
+    in_3000 = map_customer_request(request(country_code=NO_USUAL_LANGUAGE, company_code="3000"), organization)
+    in_1000 = map_customer_request(request(country_code=NO_USUAL_LANGUAGE), organization)
 
     assert in_3000.parameters["PI_COMPANYDATA"]["LANGU"] == "F"
     assert in_1000.parameters["PI_COMPANYDATA"]["LANGU"] == "E"
 
 
 def test_the_request_and_the_country_come_before_any_configured_language():
-    organisation = dataclasses.replace(IDES, default_language="en")
+    organization = dataclasses.replace(IDES, default_language="en")
 
     def language_of(**changes: str | None) -> str:
-        return map_customer_request(request(**changes), organisation).parameters["PI_COMPANYDATA"]["LANGU"]
+        return map_customer_request(request(**changes), organization).parameters["PI_COMPANYDATA"]["LANGU"]
 
     assert language_of(country_code="FR") == "F"
     assert language_of(country_code=NO_USUAL_LANGUAGE, language_code="de") == "D"
@@ -226,8 +226,8 @@ def test_without_any_language_the_request_is_refused_naming_language_and_the_set
 # --------------------------------------------------------------------------- sales area
 
 
-def copy_reference(creation_request: CustomerRequest, organisation: SapOrganisation = IDES) -> dict[str, str]:
-    return map_customer_request(creation_request, organisation).parameters["PI_COPYREFERENCE"]
+def copy_reference(creation_request: CustomerRequest, organization: SapOrganization = IDES) -> dict[str, str]:
+    return map_customer_request(creation_request, organization).parameters["PI_COPYREFERENCE"]
 
 
 def test_explicit_sales_area_takes_its_configured_reference_customer():
@@ -236,10 +236,10 @@ def test_explicit_sales_area_takes_its_configured_reference_customer():
 
 
 def test_explicit_sales_area_keys_are_upper_cased_like_sap_stores_them():
-    organisation = SapOrganisation(sales_areas={SalesArea("US01", "DI", "AB"): SalesAreaSetup("US01", "100")})
+    organization = SapOrganization(sales_areas={SalesArea("US01", "DI", "AB"): SalesAreaSetup("US01", "100")})
 
     assert copy_reference(request(sales_organization="us01", distribution_channel="di", division="ab"),
-                          organisation) == {"SALESORG": "US01", "DISTR_CHAN": "DI", "DIVISION": "AB",
+                          organization) == {"SALESORG": "US01", "DISTR_CHAN": "DI", "DIVISION": "AB",
                                             "REF_CUSTMR": "0000000100"}
 
 
@@ -288,10 +288,10 @@ def test_company_code_without_a_configured_sales_area_lists_the_configured_ones(
 
 
 def test_company_code_with_several_sales_areas_asks_to_choose_one():
-    organisation = dataclasses.replace(IDES, sales_areas={
+    organization = dataclasses.replace(IDES, sales_areas={
         **IDES.sales_areas, SalesArea("1000", "12", "00"): SalesAreaSetup("1000", "0000001001")})
 
-    (error,) = errors_of(request(company_code="1000"), organisation)
+    (error,) = errors_of(request(company_code="1000"), organization)
 
     assert error.field == "companyCode"
     assert "several sales areas (1000/10/00, 1000/12/00)" in error.message
@@ -351,16 +351,16 @@ def test_the_request_reference_customer_wins_over_the_configured_one():
 
 
 def test_a_configured_numeric_reference_customer_is_padded():
-    organisation = SapOrganisation(default_sales_area=AREA_1000,
+    organization = SapOrganization(default_sales_area=AREA_1000,
                                    sales_areas={AREA_1000: SalesAreaSetup("1000", "1000")})
 
-    assert copy_reference(request(), organisation)["REF_CUSTMR"] == "0000001000"
+    assert copy_reference(request(), organization)["REF_CUSTMR"] == "0000001000"
 
 
 def test_a_sales_area_configured_without_reference_customer_needs_one_in_the_request():
-    organisation = SapOrganisation(default_sales_area=AREA_1000, sales_areas={AREA_1000: SalesAreaSetup("1000")})
+    organization = SapOrganization(default_sales_area=AREA_1000, sales_areas={AREA_1000: SalesAreaSetup("1000")})
 
-    (error,) = errors_of(request(), organisation)
+    (error,) = errors_of(request(), organization)
 
     assert error.field == "referenceCustomer"
     assert "SAP_SALES_AREAS" in error.message

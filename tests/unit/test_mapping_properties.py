@@ -19,7 +19,7 @@ from shared.core.mapping import (
     split_name_with_separators,
 )
 from shared.core.models import CustomerCreation, CustomerRequest, InvalidRequest
-from shared.core.organisation import SalesArea, SalesAreaSetup, SapOrganisation
+from shared.core.organization import SalesArea, SalesAreaSetup, SapOrganization
 from shared.core.reference import sap_language_key
 from shared.core.sap_lengths import utf16_units
 
@@ -176,12 +176,12 @@ SALES_AREA_FIELDS = st.one_of(
 
 
 @st.composite
-def customer_requests(draw: st.DrawFn, organisational_data: bool = True,
+def customer_requests(draw: st.DrawFn, organizational_data: bool = True,
                       name_strategy: st.SearchStrategy[str] = NAMES) -> CustomerRequest:
-    """Requests built from valid pieces; without `organisational_data` they leave it all to settings
-    except a reference customer, so that any organisation with a default sales area resolves them."""
+    """Requests built from valid pieces; without `organizational_data` they leave it all to settings
+    except a reference customer, so that any organization with a default sales area resolves them."""
     country, region = draw(country_and_region())
-    if organisational_data:
+    if organizational_data:
         sales_organization, distribution_channel, division = draw(SALES_AREA_FIELDS)
         company_code = draw(optional(st.sampled_from(["1000", "3000", "5000"])))
         reference_customer = draw(optional(st.from_regex(r"[0-9]{1,10}|[A-Z][A-Z0-9]{0,9}", fullmatch=True)))
@@ -213,13 +213,13 @@ def customer_requests(draw: st.DrawFn, organisational_data: bool = True,
 
 
 @st.composite
-def organisations(draw: st.DrawFn, with_default: bool = False) -> SapOrganisation:
+def organizations(draw: st.DrawFn, with_default: bool = False) -> SapOrganization:
     """`with_default`: a default sales area and a default language (SAP_DEFAULT_LANGUAGE), so that every
     request resolves; otherwise either may be missing, and sales areas may carry their own language."""
     areas = draw(st.lists(st.sampled_from(SALES_AREAS), unique=True))
     default = st.sampled_from(SALES_AREAS)
     language = st.sampled_from(SAP_LANGUAGES)
-    return SapOrganisation(
+    return SapOrganization(
         default_sales_area=draw(default if with_default else st.none() | default),
         sales_areas={
             area: SalesAreaSetup(company_code=area.sales_organization,
@@ -264,11 +264,11 @@ def assert_fits_sap(creation: CustomerCreation, customer_request: CustomerReques
 
 
 @settings(max_examples=200, deadline=None)
-@given(customer_requests(name_strategy=NAMES_UP_TO_140_UNITS), organisations(), st.none() | LIVE_LENGTHS)
-def test_mapping_fails_only_with_field_errors_and_everything_it_passes_fits(customer_request, organisation,
+@given(customer_requests(name_strategy=NAMES_UP_TO_140_UNITS), organizations(), st.none() | LIVE_LENGTHS)
+def test_mapping_fails_only_with_field_errors_and_everything_it_passes_fits(customer_request, organization,
                                                                             live_lengths):
     try:
-        creation = map_customer_request(customer_request, organisation, live_lengths)
+        creation = map_customer_request(customer_request, organization, live_lengths)
     except InvalidRequest as invalid:
         assert invalid.errors
         return
@@ -276,9 +276,9 @@ def test_mapping_fails_only_with_field_errors_and_everything_it_passes_fits(cust
 
 
 @settings(max_examples=200, deadline=None)
-@given(customer_requests(organisational_data=False), organisations(with_default=True))
-def test_requests_whose_organisational_data_resolve_always_map_and_fit(customer_request, organisation):
-    creation = map_customer_request(customer_request, organisation)
+@given(customer_requests(organizational_data=False), organizations(with_default=True))
+def test_requests_whose_organizational_data_resolve_always_map_and_fit(customer_request, organization):
+    creation = map_customer_request(customer_request, organization)
 
     assert_fits_sap(creation, customer_request)
     assert {warning.field for warning in creation.warnings} <= {"street", "city", "phone"}
@@ -290,16 +290,16 @@ def narrower_names(draw: st.DrawFn) -> tuple[dict[str, int], CustomerRequest]:
     # A narrower postal code field refuses a longer code as a field error (tests/unit/test_mapping.py).
     live_lengths = {name: length for name, length in draw(LIVE_LENGTHS).items() if name != "POSTL_COD1"}
     width = min(effective_lengths(live_lengths)[field_name] for field_name in NAME_FIELDS)
-    customer_request = draw(customer_requests(organisational_data=False, name_strategy=names(4 * width - 3)))
+    customer_request = draw(customer_requests(organizational_data=False, name_strategy=names(4 * width - 3)))
     return live_lengths, customer_request
 
 
 @settings(max_examples=200, deadline=None)
-@given(narrower_names(), organisations(with_default=True))
-def test_requests_map_and_fit_the_live_lengths_whatever_they_are(lengths_and_request, organisation):
+@given(narrower_names(), organizations(with_default=True))
+def test_requests_map_and_fit_the_live_lengths_whatever_they_are(lengths_and_request, organization):
     live_lengths, customer_request = lengths_and_request
 
-    creation = map_customer_request(customer_request, organisation, live_lengths)
+    creation = map_customer_request(customer_request, organization, live_lengths)
 
     assert_fits_sap(creation, customer_request, live_lengths)
     assert {warning.field for warning in creation.warnings} <= {"street", "city", "phone"}
@@ -310,11 +310,11 @@ WIDER_LIVE_LENGTHS = st.fixed_dictionaries({}, optional={
 
 
 @settings(max_examples=200, deadline=None)
-@given(customer_requests(), organisations(), WIDER_LIVE_LENGTHS)
-def test_live_lengths_wider_than_kna1_change_nothing(customer_request, organisation, live_lengths):
+@given(customer_requests(), organizations(), WIDER_LIVE_LENGTHS)
+def test_live_lengths_wider_than_kna1_change_nothing(customer_request, organization, live_lengths):
     def mapped(lengths: dict[str, int] | None) -> object:
         try:
-            return map_customer_request(customer_request, organisation, lengths)
+            return map_customer_request(customer_request, organization, lengths)
         except InvalidRequest as invalid:
             return invalid.errors
 

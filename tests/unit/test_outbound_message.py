@@ -15,10 +15,10 @@ from shared.core.outbound_message import (
     account_change,
     acknowledgement,
     fault,
-    is_from_organisation,
+    is_from_organization,
     parse_outbound_message,
 )
-from shared.core.salesforce_org import organization_id, same_organisation
+from shared.core.salesforce_org import organization_id, same_organization
 from shared.core.validation import CONTRACT_FIELDS, parse_customer_request
 from tests.support.outbound_messages import (
     ORGANIZATION_ID,
@@ -195,14 +195,14 @@ def test_dtds_and_entities_are_refused_before_anything_is_expanded_or_fetched(bo
     ("00D5g000004XyZ1XXX", ORGANIZATION_ID, False),  # wrong checksum suffix
     ("", ORGANIZATION_ID, False),
 ])
-def test_the_organisation_is_compared_in_its_18_character_form(received, configured, same):
-    assert same_organisation(received, configured) is same
+def test_the_organization_is_compared_in_its_18_character_form(received, configured, same):
+    assert same_organization(received, configured) is same
     message = parse_outbound_message(outbound_message([account_fields_of(sample("german-account"))],
                                                       organization_id=received or "x"))
-    assert is_from_organisation(message, configured) is (same and bool(received))
+    assert is_from_organization(message, configured) is (same and bool(received))
 
 
-def test_an_organisation_setting_that_is_no_org_id_is_refused_with_the_reason():
+def test_an_organization_setting_that_is_no_org_id_is_refused_with_the_reason():
     with pytest.raises(ValueError, match='key prefix "00D"'):
         organization_id("001Dn00000AbCdEIAV")
     assert organization_id("00D5g000004XyZ1") == ORGANIZATION_ID

@@ -16,7 +16,7 @@ from shared.core.mapping import split_name
 from shared.core.outbound_message import OUTBOUND_NS, parse_outbound_message
 from shared.settings import load_settings
 from shared.usecases import Services
-from shared.usecases.push import ForeignOrganisation, PushNotConfigured, PushOutcome, receive_outbound_message
+from shared.usecases.push import ForeignOrganization, PushNotConfigured, PushOutcome, receive_outbound_message
 from tests.support.outbound_messages import (
     ORGANIZATION_ID,
     OTHER_ORGANIZATION_ID,
@@ -132,19 +132,19 @@ def _at(moment: datetime) -> str:
     return salesforce_datetime(moment)
 
 
-def test_a_message_from_another_organisation_is_refused_and_nothing_is_recorded(push, sap_system):
+def test_a_message_from_another_organization_is_refused_and_nothing_is_recorded(push, sap_system):
     fields = account(6)
     response = send(outbound_message([fields], organization_id=OTHER_ORGANIZATION_ID))
     assert response.status_code == 403 and "OrganizationId" in fault_text(response)
     assert push.ledger.get(fields["Id"]) is None and push.retry_queue.queued == []
 
 
-def test_without_a_configured_organisation_every_message_is_refused_for_salesforce_to_send_again(fake_services):
+def test_without_a_configured_organization_every_message_is_refused_for_salesforce_to_send_again(fake_services):
     response = send(outbound_message([account(7)]))
     assert response.status_code == 503 and response.headers["Retry-After"]
     with pytest.raises(PushNotConfigured):
         receive_outbound_message(parse_outbound_message(outbound_message([account(7)])), None, fake_services)
-    with pytest.raises(ForeignOrganisation):
+    with pytest.raises(ForeignOrganization):
         receive_outbound_message(parse_outbound_message(outbound_message([account(7)])), OTHER_ORGANIZATION_ID,
                                  fake_services)
     assert fake_services.retry_queue.queued == []
@@ -221,7 +221,7 @@ def test_the_ledger_down_answers_503_before_anything_is_queued(push):
     assert push.retry_queue.queued == []
 
 
-def test_the_organisation_setting_is_normalised_and_a_wrong_one_stops_the_start():
+def test_the_organization_setting_is_normalised_and_a_wrong_one_stops_the_start():
     from shared.settings import SettingsError
 
     assert load_settings({"SAP_TRANSPORT": "simulator", "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID[:15]}

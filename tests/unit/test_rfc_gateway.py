@@ -270,7 +270,7 @@ def test_read_customer_of_an_unknown_number_carries_sap_answers(gateway, system)
     assert customer["SALESAREAS"] == []
 
 
-ORGANISATION = load_settings({"SAP_TRANSPORT": "simulator", "SAP_DEFAULT_SALES_AREA": "1000/10/00"}).sap_organisation
+ORGANIZATION = load_settings({"SAP_TRANSPORT": "simulator", "SAP_DEFAULT_SALES_AREA": "1000/10/00"}).sap_organisation
 LONG_GERMAN = CustomerRequest(
     account_id=GERMAN_ACCOUNT,
     name="Nordwind Handelsgesellschaft für Maschinenbau und Anlagentechnik mbH & Co. KG",
@@ -313,7 +313,7 @@ def test_the_create_sends_pi_personaldata_initial_because_it_may_not_be_omitted(
 @pytest.mark.parametrize("customer_request", [LONG_GERMAN, LONG_US], ids=["german", "us"])
 def test_creates_through_the_mapping_send_only_existing_fields_and_nothing_is_truncated(gateway, system,
                                                                                        customer_request):
-    creation = map_customer_request(customer_request, ORGANISATION, gateway.check_interface().company_data_lengths)
+    creation = map_customer_request(customer_request, ORGANIZATION, gateway.check_interface().company_data_lengths)
     assert creation.warnings  # the long street and city were shortened explicitly, with warnings
 
     created = gateway.create_customer(creation)
@@ -343,7 +343,7 @@ def test_shorter_live_lengths_make_the_mapping_split_the_name_there_and_nothing_
         lengths = gateway.check_interface().company_data_lengths
         assert lengths["NAME"] == 30
         name = "Nordwind Handelsgesellschaft mbH KG"  # 35 characters: one KNA1 line, too long for NAME of 30
-        creation = map_customer_request(dataclasses.replace(LONG_GERMAN, name=name), ORGANISATION, lengths)
+        creation = map_customer_request(dataclasses.replace(LONG_GERMAN, name=name), ORGANIZATION, lengths)
         created = gateway.create_customer(creation)
     company = creation.parameters["PI_COMPANYDATA"]
     assert (company["NAME"], company["NAME_2"]) == ("Nordwind Handelsgesellschaft", "mbH KG")
@@ -357,7 +357,7 @@ def test_an_emoji_heavy_name_is_measured_in_utf16_units_against_the_live_lengths
     name = "🙂" * 20  # 20 characters, 40 UTF-16 code units
     with release(shorter(NAME=30)) as other:
         gateway = rfc_gateway()
-        creation = map_customer_request(dataclasses.replace(LONG_GERMAN, name=name), ORGANISATION,
+        creation = map_customer_request(dataclasses.replace(LONG_GERMAN, name=name), ORGANIZATION,
                                         gateway.check_interface().company_data_lengths)
         created = gateway.create_customer(creation)
     company = creation.parameters["PI_COMPANYDATA"]
@@ -383,10 +383,10 @@ def test_a_creation_mapped_before_the_live_lengths_were_known_is_refused_and_map
     customer_request = dataclasses.replace(LONG_GERMAN, name="Nordwind Handelsgesellschaft mbH KG")
     with release(shorter(NAME=30)) as other:
         gateway = rfc_gateway()
-        mapped_blind = map_customer_request(customer_request, ORGANISATION)  # KNA1's 35, not the live 30
+        mapped_blind = map_customer_request(customer_request, ORGANIZATION)  # KNA1's 35, not the live 30
         with pytest.raises(SapTransientError, match="mapped again on retry"):
             gateway.create_customer(mapped_blind)
-        remapped = map_customer_request(customer_request, ORGANISATION,
+        remapped = map_customer_request(customer_request, ORGANIZATION,
                                         gateway.check_interface().company_data_lengths)
         gateway.create_customer(remapped)
     assert other.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 1

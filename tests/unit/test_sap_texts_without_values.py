@@ -26,7 +26,7 @@ PAYLOAD = {"name": "Acme Inc", "street": "Lange Strasse mit sehr vielen Zeichen 
     ("Street Lange Str. mit sehr vielen Zeichen is not valid", "Street *** Str. *** *** *** *** is not valid"),
     ("Telephone +49301234567 is not allowed", "Telephone +*** is not allowed"),
     ("Name ACME INC already exists in Berlin", "Name *** *** already exists in ***"),
-    # Whole words only, and SAP's own wording and the organisation's keys stay.
+    # Whole words only, and SAP's own wording and the organization's keys stay.
     ("Incorrect entry in sales area 1000/10/00", "Incorrect entry in sales area 1000/10/00"),
 ])
 def test_the_requests_personal_words_are_masked_in_a_text(text, masked):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared.core.organisation import SalesArea
+from shared.core.organization import SalesArea
 from shared.settings import SalesforceAuth, SapTransport, SettingsError, WriteBackMode, load_settings
 
 

@@ -504,7 +504,7 @@ def test_language_without_sap_key_or_not_a_language():
     [("companyCode", "us01", "US01"), ("companyCode", "1", "1"), ("salesOrganization", "1000", "1000"),
      ("distributionChannel", "10", "10"), ("division", "0a", "0A")],
 )
-def test_sap_organisational_keys(field, typed, normalised):
+def test_sap_organizational_keys(field, typed, normalised):
     request = parse_customer_request(with_(GERMAN, **{field: typed}))
     assert request.to_payload()[field] == normalised
 
@@ -513,7 +513,7 @@ def test_sap_organisational_keys(field, typed, normalised):
     ("field", "value"),
     [("companyCode", "10000"), ("salesOrganization", "10 0"), ("distributionChannel", "100"), ("division", "0-")],
 )
-def test_invalid_sap_organisational_keys(field, value):
+def test_invalid_sap_organizational_keys(field, value):
     assert "letters or digits" in errors_of(with_(GERMAN, **{field: value}))[field]
 
 
@@ -619,7 +619,7 @@ def test_postal_code_digits_of_other_scripts_become_ascii(postal_code):
 
 
 @pytest.mark.parametrize(("field", "value"), [("companyCode", "\u00df"), ("referenceCustomer", "\u0131")])
-def test_organisational_keys_must_be_ascii_before_upper_casing(field, value):
+def test_organizational_keys_must_be_ascii_before_upper_casing(field, value):
     payload = dict(sample("german-account"), **{field: value})
     with pytest.raises(InvalidRequest) as raised:
         parse_customer_request(payload)

@@ -67,6 +67,29 @@ class SapConnectionSettings:
 
 
 @dataclass(frozen=True)
+class StorageIdentity:
+    """The identity-based storage connection (AzureWebJobsStorage__*), as the Functions host reads it: an
+    explicit service URI, else one derived from the account name."""
+
+    table_service_uri: str | None = None
+    queue_service_uri: str | None = None
+    credential: str | None = None  # "managedidentity"; otherwise the default credential chain
+    client_id: str | None = None  # a user-assigned identity's
+
+
+def _storage_identity(env: Mapping[str, str]) -> StorageIdentity:
+    account = _text(env, "AzureWebJobsStorage__accountName")
+    return StorageIdentity(
+        table_service_uri=_text(env, "AzureWebJobsStorage__tableServiceUri")
+        or (f"https://{account}.table.core.windows.net" if account else None),
+        queue_service_uri=_text(env, "AzureWebJobsStorage__queueServiceUri")
+        or (f"https://{account}.queue.core.windows.net" if account else None),
+        credential=_text(env, "AzureWebJobsStorage__credential"),
+        client_id=_text(env, "AzureWebJobsStorage__clientId"),
+    )
+
+
+@dataclass(frozen=True)
 class RetrySettings(RetryPolicy):
     """The retry policy (shared.core.retry_policy) and the queue it works on."""
 
@@ -97,6 +120,7 @@ class Settings:
     # create for a customer made since then (the rule: shared.core.guard_window).
     sap_guard_search_since: datetime | None = None
     storage_connection: str | None = field(default=None, repr=False)
+    storage_identity: StorageIdentity = field(default_factory=StorageIdentity)
     ledger_table_name: str = DECLARED["LEDGER_TABLE_NAME"].default or ""
     retry: RetrySettings = field(default_factory=RetrySettings)
     writeback: WriteBackMode = WriteBackMode.OFF
@@ -189,6 +213,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         sap_find_no_match_messages=_no_match_messages(env),
         sap_guard_search_since=_guard_search_since(env),
         storage_connection=_storage_connection(_text(env, "AzureWebJobsStorage")),
+        storage_identity=_storage_identity(env),
         ledger_table_name=_with_default(env, "LEDGER_TABLE_NAME"),
         retry=retry,
         writeback=writeback,

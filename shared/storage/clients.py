@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.settings_error import SettingsError
@@ -31,12 +29,31 @@ class RetryQueueSettings(Protocol):
     def queue_name(self) -> str: ...
 
 
+class StorageIdentitySettings(Protocol):
+    """The identity-based connection (AzureWebJobsStorage__*), read by the settings (shared.settings)."""
+
+    @property
+    def table_service_uri(self) -> str | None: ...
+
+    @property
+    def queue_service_uri(self) -> str | None: ...
+
+    @property
+    def credential(self) -> str | None: ...
+
+    @property
+    def client_id(self) -> str | None: ...
+
+
 class StorageSettings(Protocol):
     """What the storage adapters are handed, not read: the composition root passes the app's settings
     (shared.settings.Settings has these fields), tests a `Settings(...)` of their own."""
 
     @property
     def storage_connection(self) -> str | None: ...  # AzureWebJobsStorage, None: identity-based
+
+    @property
+    def storage_identity(self) -> StorageIdentitySettings: ...
 
     @property
     def ledger_table_name(self) -> str: ...
@@ -176,21 +193,11 @@ def _connection_string(settings: StorageSettings) -> str | None:
     return text
 
 
-def _identity_setting(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(f"{CONNECTION_SETTING}__{name}", "").strip()
-    return value or None
-
-
-def service_uri(service: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """The identity-based endpoint for "table" or "queue", as the Functions host derives it."""
-    env = os.environ if environ is None else environ
-    explicit = _identity_setting(env, f"{service}ServiceUri")
-    if explicit:
-        return explicit
-    account = _identity_setting(env, "accountName")
-    if account:
-        return f"https://{account}.{service}.core.windows.net"
-    return None
+def service_uri(service: str, settings: StorageSettings) -> str | None:
+    """The identity-based endpoint for "table" or "queue", as the Functions host derives it (the settings
+    take an explicit AzureWebJobsStorage__{service}ServiceUri, else derive it from __accountName)."""
+    identity = settings.storage_identity
+    return identity.table_service_uri if service == "table" else identity.queue_service_uri
 
 
 @functools.cache
@@ -206,16 +213,15 @@ def _credential(kind: str | None, client_id: str | None) -> TokenCredential:
     return DefaultAzureCredential(managed_identity_client_id=client_id)
 
 
-def identity_credential(environ: Mapping[str, str] | None = None) -> TokenCredential:
-    env = os.environ if environ is None else environ
-    kind = _identity_setting(env, "credential")
-    return _credential(kind.lower() if kind else None, _identity_setting(env, "clientId"))
+def identity_credential(settings: StorageSettings) -> TokenCredential:
+    kind = settings.storage_identity.credential
+    return _credential(kind.lower() if kind else None, settings.storage_identity.client_id)
 
 
-def require_storage_connection(settings: StorageSettings, environ: Mapping[str, str] | None = None) -> None:
+def require_storage_connection(settings: StorageSettings) -> None:
     """SettingsError unless a connection string or identity-based endpoints are configured."""
-    if _connection_string(settings) is None and (service_uri("table", environ) is None
-                                                 or service_uri("queue", environ) is None):
+    if _connection_string(settings) is None and (service_uri("table", settings) is None
+                                                 or service_uri("queue", settings) is None):
         raise _missing_connection()
 
 
@@ -228,7 +234,7 @@ def _missing_connection() -> SettingsError:
 
 
 def table_service_client(
-    settings: StorageSettings, *, environ: Mapping[str, str] | None = None, **client_options: Any
+    settings: StorageSettings, **client_options: Any
 ) -> TableServiceClient:
     from azure.data.tables import TableServiceClient
 
@@ -237,14 +243,14 @@ def table_service_client(
     connection = _connection_string(settings)
     if connection is not None:
         return TableServiceClient.from_connection_string(connection, **options)
-    endpoint = service_uri("table", environ)
+    endpoint = service_uri("table", settings)
     if endpoint is None:
         raise _missing_connection()
-    return TableServiceClient(endpoint=endpoint, credential=identity_credential(environ), **options)
+    return TableServiceClient(endpoint=endpoint, credential=identity_credential(settings), **options)
 
 
 def queue_service_client(
-    settings: StorageSettings, *, environ: Mapping[str, str] | None = None, **client_options: Any
+    settings: StorageSettings, **client_options: Any
 ) -> QueueServiceClient:
     from azure.storage.queue import LinearRetry, QueueServiceClient
 
@@ -255,7 +261,7 @@ def queue_service_client(
     connection = _connection_string(settings)
     if connection is not None:
         return QueueServiceClient.from_connection_string(connection, **options)
-    endpoint = service_uri("queue", environ)
+    endpoint = service_uri("queue", settings)
     if endpoint is None:
         raise _missing_connection()
-    return QueueServiceClient(account_url=endpoint, credential=identity_credential(environ), **options)
+    return QueueServiceClient(account_url=endpoint, credential=identity_credential(settings), **options)

@@ -222,9 +222,9 @@ class StorageRetryQueue(RetryQueue):
 
 
 def storage_retry_queue_from_settings(
-    settings: StorageSettings, *, environ: Mapping[str, str] | None = None, **client_options: Any
+    settings: StorageSettings, **client_options: Any
 ) -> StorageRetryQueue:
     """The retry queue the app uses: connection string or identity-based connection, see storage_clients.
     client_options override the client defaults (the operations commands use shorter timeouts)."""
-    return StorageRetryQueue(queue_service_client(settings, environ=environ, **client_options),
+    return StorageRetryQueue(queue_service_client(settings, **client_options),
                              settings.retry.queue_name)

@@ -311,8 +311,7 @@ class TableLedger(Ledger):
         )
 
 
-def table_ledger_from_settings(settings: StorageSettings, *, environ: Mapping[str, str] | None = None,
-                               **client_options: Any) -> TableLedger:
+def table_ledger_from_settings(settings: StorageSettings, **client_options: Any) -> TableLedger:
     """The ledger the app uses: connection string or identity-based connection, see storage_clients.
     client_options override the client defaults (the operations commands use shorter timeouts)."""
-    return TableLedger(table_service_client(settings, environ=environ, **client_options), settings.ledger_table_name)
+    return TableLedger(table_service_client(settings, **client_options), settings.ledger_table_name)

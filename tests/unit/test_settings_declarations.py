@@ -40,8 +40,6 @@ OTHER_READERS: dict[str, str] = {
     "sap_simulator/__init__.py": "the simulator reads its own SAP_SIMULATOR_* (declared, local only, reader "
                                  "SAP simulator); it may import no product settings (pyproject.toml)",
     "functions/retry.py": "the queue trigger's binding %RETRY_QUEUE_NAME%: the Functions host reads it",
-    "shared/storage/clients.py": "NOT YET MOVED: the identity-based AzureWebJobsStorage__* settings are still "
-                                 "read by the storage adapter (issue 23 i, left for the next step)",
 }
 
 # Modules other than those above that touch os.environ itself (not a setting read), with the reason.

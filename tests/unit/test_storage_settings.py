@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from azure.identity import ManagedIdentityCredential
 
-from shared.settings import Settings, SettingsError
+from shared.settings import Settings, SettingsError, load_settings
 from shared.storage.clients import queue_service_client, table_service_client
 from shared.storage.table_ledger import table_ledger_from_settings
 
@@ -26,8 +26,8 @@ def test_identity_based_connection_from_the_account_name():
         "AzureWebJobsStorage__clientId": "00000000-0000-0000-0000-000000000001",
     }
 
-    tables = table_service_client(Settings(), environ=environ)
-    queues = queue_service_client(Settings(), environ=environ)
+    tables = table_service_client(load_settings(environ, sap_required=False))
+    queues = queue_service_client(load_settings(environ, sap_required=False))
 
     assert tables.url.startswith("https://sapsyncstore.table.core.windows.net")
     assert queues.url.startswith("https://sapsyncstore.queue.core.windows.net")
@@ -38,9 +38,9 @@ def test_identity_based_connection_from_the_account_name():
 def test_identity_based_connection_with_explicit_service_uri():
     environ = {"AzureWebJobsStorage__tableServiceUri": "https://ledger.table.example.net"}
 
-    assert table_service_client(Settings(), environ=environ).url.startswith("https://ledger.table.example.net")
+    assert table_service_client(load_settings(environ, sap_required=False)).url.startswith("https://ledger.table.example.net")
 
 
 def test_no_storage_connection_is_a_settings_error():
     with pytest.raises(SettingsError, match="AzureWebJobsStorage"):
-        table_ledger_from_settings(Settings(), environ={})
+        table_ledger_from_settings(load_settings({}, sap_required=False))

@@ -53,7 +53,7 @@ class Setting:
 # settings are what failed; minutes, since only an operator's fix (a redeploy, a restart) can end it.
 MISCONFIGURED_RETRY_AFTER_SECONDS = 300
 
-# SAP's classic IDES demo organisation, which the simulator's default customising mirrors.
+# SAP's classic IDES demo organization, which the simulator's default customising mirrors.
 DEFAULT_SALES_AREAS = (
     '{"1000/10/00": {"companyCode": "1000", "referenceCustomer": "0000001000"},'
     ' "3000/10/00": {"companyCode": "3000", "referenceCustomer": "0000003000"}}'

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.core.organisation import SapOrganisation
+from shared.core.organization import SapOrganization
 from shared.core.retry_policy import RetryPolicy
 from shared.core.salesforce_org import SalesforceAuth, SalesforceSettings
 from shared.hosting import running_in_azure
@@ -100,7 +100,7 @@ class RetrySettings(RetryPolicy):
 class Settings:
     sap_transport: SapTransport | None = SapTransport.SIMULATOR  # None only where SAP is not needed
     sap_connection: SapConnectionSettings = field(default_factory=SapConnectionSettings)
-    sap_organisation: SapOrganisation = field(default_factory=SapOrganisation)
+    sap_organisation: SapOrganization = field(default_factory=SapOrganization)
     sap_relay_url: str | None = None
     sap_relay_key_name: str | None = None
     sap_relay_key: str | None = field(default=None, repr=False)
@@ -152,7 +152,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         _require_rfc_logon(connection)
 
     default_area_text = _text(env, "SAP_DEFAULT_SALES_AREA")
-    organisation = SapOrganisation(
+    organisation = SapOrganization(
         default_sales_area=_sales_area(default_area_text, "SAP_DEFAULT_SALES_AREA")
         if default_area_text
         else None,

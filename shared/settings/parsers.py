@@ -15,7 +15,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from shared.core.account_fields import DEFAULT_CUSTOMER_TYPES
-from shared.core.organisation import SalesArea, SalesAreaSetup
+from shared.core.organization import SalesArea, SalesAreaSetup
 from shared.core.reference import iso_language
 from shared.core.salesforce_org import GENERIC_LOGIN_HOSTS, organization_id
 from shared.hosting import running_in_azure

@@ -40,8 +40,7 @@ def load_relay_listener_settings(environ: Mapping[str, str] | None = None) -> Re
             raise SettingsError(f"{name}: required by the on-premise agent")
     url = _relay_url(values["AGENT_RELAY_URL"] or "", "AGENT_RELAY_URL")
     base_url = _relay_base_url(_text(env, "AGENT_RELAY_BASE_URL"), env, ("ws", "wss"), "AGENT_RELAY_BASE_URL")
-    return RelayListenerSettings(url, values["AGENT_RELAY_KEY_NAME"] or "", values["AGENT_RELAY_KEY"] or "",
-                                 base_url)
+    return RelayListenerSettings(url, values["AGENT_RELAY_KEY_NAME"] or "", values["AGENT_RELAY_KEY"] or "", base_url)
 
 
 @dataclass(frozen=True)
@@ -64,8 +63,9 @@ class TelemetrySettings:
 def _connection_string(env: Mapping[str, str], name: str) -> str | None:
     text = _text(env, name)
     if text is not None and "instrumentationkey=" not in text.lower():
-        raise SettingsError(f"{name}: not an Application Insights connection string "
-                            "(InstrumentationKey=...;IngestionEndpoint=...)")
+        raise SettingsError(
+            f"{name}: not an Application Insights connection string (InstrumentationKey=...;IngestionEndpoint=...)"
+        )
     return text
 
 
@@ -78,18 +78,22 @@ def load_telemetry_settings(environ: Mapping[str, str] | None = None, *, agent: 
     env = os.environ if environ is None else environ
     if agent:
         return TelemetrySettings(
-            connection_string=_connection_string(env, "AGENT_APPLICATIONINSIGHTS_CONNECTION_STRING"))
+            connection_string=_connection_string(env, "AGENT_APPLICATIONINSIGHTS_CONNECTION_STRING")
+        )
     authentication = _text(env, "APPLICATIONINSIGHTS_AUTHENTICATION_STRING")
     if authentication is not None:
         pairs = dict(part.partition("=")[::2] for part in authentication.split(";") if part)
         pairs = {key.strip().lower(): value.strip() for key, value in pairs.items()}
         if pairs.get("authorization") != "AAD" or not set(pairs) <= {"authorization", "clientid"}:
-            raise SettingsError("APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD' (system-assigned "
-                                "identity) or 'Authorization=AAD;ClientId=<client id>' (user-assigned)")
+            raise SettingsError(
+                "APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD' (system-assigned "
+                "identity) or 'Authorization=AAD;ClientId=<client id>' (user-assigned)"
+            )
     # The worker's own test of the setting (azure_functions_worker/utils/common.py is_true_like).
     worker = (_text(env, "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY") or "").lower() in ("1", "true", "t", "yes", "y")
-    return TelemetrySettings(connection_string=_connection_string(env, "APPLICATIONINSIGHTS_CONNECTION_STRING"),
-                             worker_exports=worker)
+    return TelemetrySettings(
+        connection_string=_connection_string(env, "APPLICATIONINSIGHTS_CONNECTION_STRING"), worker_exports=worker
+    )
 
 
 def load_agent_proof_key(environ: Mapping[str, str] | None = None) -> str | None:
@@ -108,12 +112,12 @@ def load_agent_proof_key(environ: Mapping[str, str] | None = None) -> str | None
     key = _text(env, "AGENT_PROOF_KEY")
     if key is None:
         if mode == "on" or (_text(env, "SAP_TRANSPORT") or "").lower() != SapTransport.SIMULATOR.value:
-            raise SettingsError("AGENT_PROOF_KEY: required by the on-premise agent (the function app's "
-                                "SAP_AGENT_PROOF_KEY); AGENT_PROOF=off only for local tests")
+            raise SettingsError(
+                "AGENT_PROOF_KEY: required by the on-premise agent (the function app's "
+                "SAP_AGENT_PROOF_KEY); AGENT_PROOF=off only for local tests"
+            )
         return None
     return _proof_key(key, "AGENT_PROOF_KEY")
-
-
 
 
 def load_agent_concurrency(environ: Mapping[str, str] | None = None) -> int:
@@ -141,8 +145,10 @@ def load_answer_deadline(most_seconds: float, environ: Mapping[str, str] | None 
     except ValueError:
         raise SettingsError("AGENT_ANSWER_DEADLINE_SECONDS: not a number") from None
     if not 0 < seconds <= most_seconds:
-        raise SettingsError(f"AGENT_ANSWER_DEADLINE_SECONDS: more than 0 and at most {most_seconds:g} "
-                            "(the relay answers 504 to a request not answered within 60 s)")
+        raise SettingsError(
+            f"AGENT_ANSWER_DEADLINE_SECONDS: more than 0 and at most {most_seconds:g} "
+            "(the relay answers 504 to a request not answered within 60 s)"
+        )
     return seconds
 
 

@@ -127,7 +127,6 @@ class Settings:
     salesforce: SalesforceSettings = field(default_factory=SalesforceSettings)
 
 
-
 def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: bool = True) -> Settings:
     """Read and validate every setting; raise SettingsError naming the first one that is wrong.
 
@@ -138,11 +137,15 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
     transport = _choice(env, "SAP_TRANSPORT", SapTransport, None)
     if transport is None and sap_required:
         # No default: a deployed app must say which SAP it talks to, so it can never land on the simulator.
-        raise SettingsError("SAP_TRANSPORT: required: rfc (pyrfc in this process), relay (the on-premise "
-                            "agent) or simulator (local runs and tests only)")
+        raise SettingsError(
+            "SAP_TRANSPORT: required: rfc (pyrfc in this process), relay (the on-premise "
+            "agent) or simulator (local runs and tests only)"
+        )
     if transport is SapTransport.SIMULATOR and running_in_azure(env):
-        raise SettingsError("SAP_TRANSPORT: simulator is refused inside an Azure-hosted function app "
-                            "(WEBSITE_SITE_NAME is set); use rfc or relay")
+        raise SettingsError(
+            "SAP_TRANSPORT: simulator is refused inside an Azure-hosted function app "
+            "(WEBSITE_SITE_NAME is set); use rfc or relay"
+        )
     connection = {
         parameter: value
         for setting, parameter in _SAP_CONNECTION_SETTINGS.items()
@@ -153,9 +156,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
 
     default_area_text = _text(env, "SAP_DEFAULT_SALES_AREA")
     organisation = SapOrganization(
-        default_sales_area=_sales_area(default_area_text, "SAP_DEFAULT_SALES_AREA")
-        if default_area_text
-        else None,
+        default_sales_area=_sales_area(default_area_text, "SAP_DEFAULT_SALES_AREA") if default_area_text else None,
         sales_areas=_sales_areas(_with_default(env, "SAP_SALES_AREAS")),
         default_language=_language(language_text, "SAP_DEFAULT_LANGUAGE")
         if (language_text := _text(env, "SAP_DEFAULT_LANGUAGE"))
@@ -173,8 +174,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         # Neither: the managed identity sends (Entra token); both: the SAS Send rule; one alone is a mistake.
         if (relay_key_name is None) != (relay_key is None):
             missing = "SAP_RELAY_KEY" if relay_key is None else "SAP_RELAY_KEY_NAME"
-            raise SettingsError(f"{missing}: required with the other SAS setting (or set neither to send "
-                                "with the managed identity)")
+            raise SettingsError(
+                f"{missing}: required with the other SAS setting (or set neither to send with the managed identity)"
+            )
         if agent_proof_key is not None:
             _proof_key(agent_proof_key, "SAP_AGENT_PROOF_KEY")
         relay_url = _relay_url(relay_url or "")
@@ -194,8 +196,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         # A message lives 7 days; Storage refuses a visibility timeout that reaches its expiry.
         raise SettingsError("RETRY_MAX_DELAY_SECONDS: must be below 604800 (7 days, a queue message's lifetime)")
 
-    writeback = _choice(env, "SALESFORCE_WRITEBACK", WriteBackMode,
-                        WriteBackMode(DECLARED["SALESFORCE_WRITEBACK"].default or ""))
+    writeback = _choice(
+        env, "SALESFORCE_WRITEBACK", WriteBackMode, WriteBackMode(DECLARED["SALESFORCE_WRITEBACK"].default or "")
+    )
     salesforce = _salesforce_settings(env, writeback)
 
     return Settings(
@@ -219,6 +222,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         writeback=writeback,
         salesforce=salesforce,
     )
+
 
 def _require_rfc_logon(connection: Mapping[str, str]) -> None:
     has_application_server = "ashost" in connection and "sysnr" in connection
@@ -257,14 +261,19 @@ def _salesforce_settings(env: Mapping[str, str], writeback: WriteBackMode | None
     if writeback is not WriteBackMode.FUNCTION:
         return settings
     if auth is None:
-        raise SettingsError("SALESFORCE_AUTH: required when SALESFORCE_WRITEBACK=function "
-                            "(client_credentials, jwt or password)")
+        raise SettingsError(
+            "SALESFORCE_AUTH: required when SALESFORCE_WRITEBACK=function (client_credentials, jwt or password)"
+        )
     needed = {
         SalesforceAuth.CLIENT_CREDENTIALS: ("SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET"),
         SalesforceAuth.JWT: ("SALESFORCE_CLIENT_ID", "SALESFORCE_USERNAME", "SALESFORCE_PRIVATE_KEY"),
         # the OAuth username-password flow needs the connected app too
-        SalesforceAuth.PASSWORD: ("SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET", "SALESFORCE_USERNAME",
-                                  "SALESFORCE_PASSWORD"),
+        SalesforceAuth.PASSWORD: (
+            "SALESFORCE_CLIENT_ID",
+            "SALESFORCE_CLIENT_SECRET",
+            "SALESFORCE_USERNAME",
+            "SALESFORCE_PASSWORD",
+        ),
     }[auth]
     for name in needed:
         if _text(env, name) is None:
@@ -277,5 +286,6 @@ def require_retry_queue_binding(environ: Mapping[str, str] | None = None) -> Non
     (loading alone would take the default)."""
     env = os.environ if environ is None else environ
     if not _text(env, "RETRY_QUEUE_NAME"):
-        raise SettingsError("RETRY_QUEUE_NAME: required: RetryCreateSAPCustomer's queue trigger reads it "
-                            "(e.g. sap-customer-retry)")
+        raise SettingsError(
+            "RETRY_QUEUE_NAME: required: RetryCreateSAPCustomer's queue trigger reads it (e.g. sap-customer-retry)"
+        )

@@ -24,6 +24,7 @@ from shared.settings_error import SettingsError
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
 
+
 def _text(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name)
     if value is None:
@@ -91,13 +92,13 @@ def _sales_areas(text: str) -> dict[SalesArea, SalesAreaSetup]:
     areas: dict[SalesArea, SalesAreaSetup] = {}
     for key, setup in data.items():
         if not isinstance(setup, dict) or not set(setup) <= {"companyCode", "referenceCustomer", "language"}:
-            raise SettingsError(f"{name}: '{key}' must map to an object with companyCode, referenceCustomer "
-                                "and/or language")
+            raise SettingsError(
+                f"{name}: '{key}' must map to an object with companyCode, referenceCustomer and/or language"
+            )
         areas[_sales_area(key, name)] = SalesAreaSetup(
             company_code=str(setup["companyCode"]) if setup.get("companyCode") else None,
             reference_customer=str(setup["referenceCustomer"]) if setup.get("referenceCustomer") else None,
-            language=_language(str(setup["language"]), f"{name} ('{key}' language)") if setup.get("language")
-            else None,
+            language=_language(str(setup["language"]), f"{name} ('{key}' language)") if setup.get("language") else None,
         )
     return areas
 
@@ -108,10 +109,10 @@ def _language(text: str, setting: str) -> str:
     try:
         return iso_language(text)
     except KeyError:
-        raise SettingsError(f"{setting}: '{text}' is not a language SAP has a key for; give its ISO 639-1 code "
-                            "(e.g. EN, DE) or SAP's one-character key (e.g. E, D)") from None
-
-
+        raise SettingsError(
+            f"{setting}: '{text}' is not a language SAP has a key for; give its ISO 639-1 code "
+            "(e.g. EN, DE) or SAP's one-character key (e.g. E, D)"
+        ) from None
 
 
 # Storage's queue naming rules ("Naming Queues and Metadata", learn.microsoft.com): 3 to 63 lowercase
@@ -122,9 +123,11 @@ _QUEUE_NAME = re.compile(r"(?=.{3,56}$)[a-z0-9]+(-[a-z0-9]+)*")
 
 def _queue_name(text: str) -> str:
     if not _QUEUE_NAME.fullmatch(text):
-        raise SettingsError("RETRY_QUEUE_NAME: a Storage queue name: 3 to 56 lowercase letters, digits and single "
-                            "dashes, starting and ending with a letter or digit (56, so that '<name>-poison' "
-                            "stays within Storage's 63), e.g. sap-customer-retry")
+        raise SettingsError(
+            "RETRY_QUEUE_NAME: a Storage queue name: 3 to 56 lowercase letters, digits and single "
+            "dashes, starting and ending with a letter or digit (56, so that '<name>-poison' "
+            "stays within Storage's 63), e.g. sap-customer-retry"
+        )
     return text
 
 
@@ -144,20 +147,24 @@ def _storage_connection(text: str | None) -> str | None:
         return text
     pairs = [segment.split("=", 1) for segment in text.rstrip(";").split(";")]
     if any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
-        raise SettingsError(f"{name}: not a storage connection string: expected Key=Value pairs separated by ';' "
-                            "(AccountName=...;AccountKey=...;EndpointSuffix=...) or UseDevelopmentStorage=true")
+        raise SettingsError(
+            f"{name}: not a storage connection string: expected Key=Value pairs separated by ';' "
+            "(AccountName=...;AccountKey=...;EndpointSuffix=...) or UseDevelopmentStorage=true"
+        )
     keys = [key.strip().lower() for key, _ in pairs]
     if len(set(keys)) != len(keys):
         raise SettingsError(f"{name}: a key appears twice in the connection string")
     if "usedevelopmentstorage" in keys:
         raise SettingsError(f"{name}: UseDevelopmentStorage=true stands alone (the local emulator's shortcut)")
     if not ({"accountname", "accountkey"} <= set(keys) or "sharedaccesssignature" in keys):
-        raise SettingsError(f"{name}: the connection string has no credential: AccountName with AccountKey, "
-                            "or SharedAccessSignature")
+        raise SettingsError(
+            f"{name}: the connection string has no credential: AccountName with AccountKey, or SharedAccessSignature"
+        )
     for endpoint in ("TableEndpoint", "QueueEndpoint"):
         if endpoint.lower() not in keys and "accountname" not in keys:
-            raise SettingsError(f"{name}: the connection string names no {endpoint} and no AccountName to "
-                                "derive it from")
+            raise SettingsError(
+                f"{name}: the connection string names no {endpoint} and no AccountName to derive it from"
+            )
     return text
 
 
@@ -172,11 +179,14 @@ def _guard_search_since(env: Mapping[str, str]) -> datetime | None:
     except ValueError:
         raise SettingsError(f"{name}: '{text}' is not an ISO 8601 date and time, e.g. 2026-12-01T08:00:00Z") from None
     if moment.tzinfo is None:
-        raise SettingsError(f"{name}: '{text}' has no offset; give it in UTC with Z (2026-12-01T08:00:00Z) or with "
-                            "its offset (+01:00)")
+        raise SettingsError(
+            f"{name}: '{text}' has no offset; give it in UTC with Z (2026-12-01T08:00:00Z) or with its offset (+01:00)"
+        )
     if moment > datetime.now(UTC):
-        raise SettingsError(f"{name}: '{text}' is in the future; give the moment from which the ledger may have "
-                            "lost writes (a backup's time, or when the product first ran)")
+        raise SettingsError(
+            f"{name}: '{text}' is in the future; give the moment from which the ledger may have "
+            "lost writes (a backup's time, or when the product first ran)"
+        )
     return moment.astimezone(UTC)
 
 
@@ -184,24 +194,28 @@ def _relay_url(text: str, name: str = "SAP_RELAY_URL") -> str:
     """SAP_RELAY_URL: the hybrid connection, https://{namespace}/{hybrid connection name}."""
     parts = urlsplit(text)
     if parts.scheme != "https" or not parts.hostname or not parts.path.strip("/") or parts.query:
-        raise SettingsError(f"{name}: '{text}' is not https://{{namespace}}/{{hybrid connection}} "
-                            "(e.g. https://contoso.servicebus.windows.net/sap-agent)")
+        raise SettingsError(
+            f"{name}: '{text}' is not https://{{namespace}}/{{hybrid connection}} "
+            "(e.g. https://contoso.servicebus.windows.net/sap-agent)"
+        )
     return f"https://{parts.netloc}/{parts.path.strip('/')}"
 
 
-def _relay_base_url(text: str | None, env: Mapping[str, str], schemes: tuple[str, ...],
-                    name: str = "SAP_RELAY_BASE_URL") -> str | None:
+def _relay_base_url(
+    text: str | None, env: Mapping[str, str], schemes: tuple[str, ...], name: str = "SAP_RELAY_BASE_URL"
+) -> str | None:
     """SAP_RELAY_BASE_URL: where the relay's requests go instead of the namespace (a local relay double);
     refused in Azure, where the namespace itself is the only relay."""
     if text is None:
         return None
     if running_in_azure(env):
-        raise SettingsError(f"{name}: refused inside an Azure-hosted app (it points the relay "
-                            "transport at a local relay double); remove it")
+        raise SettingsError(
+            f"{name}: refused inside an Azure-hosted app (it points the relay "
+            "transport at a local relay double); remove it"
+        )
     parts = urlsplit(text)
     if parts.scheme not in schemes or not parts.hostname or parts.path.strip("/") or parts.query:
-        raise SettingsError(f"{name}: '{text}' is not {' or '.join(schemes)}://host:port "
-                            "(e.g. http://127.0.0.1:9352)")
+        raise SettingsError(f"{name}: '{text}' is not {' or '.join(schemes)}://host:port (e.g. http://127.0.0.1:9352)")
     return text.rstrip("/")
 
 
@@ -230,8 +244,9 @@ def _no_match_messages(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     for item in text.split(","):
         parts = item.replace("/", " ").split()
         if len(parts) != 2 or not parts[1].isdigit() or len(parts[1]) > 3:
-            raise SettingsError(f"SAP_FIND_NO_MATCH_MESSAGE: '{item.strip()}' is not 'MESSAGE_CLASS NUMBER' "
-                                "(e.g. 'F2 173')")
+            raise SettingsError(
+                f"SAP_FIND_NO_MATCH_MESSAGE: '{item.strip()}' is not 'MESSAGE_CLASS NUMBER' (e.g. 'F2 173')"
+            )
         messages.append((parts[0].upper(), parts[1].zfill(3)))
     return tuple(messages)
 
@@ -243,8 +258,10 @@ def _organization_id(text: str | None) -> str | None:
     try:
         return organization_id(text)
     except ValueError as error:
-        raise SettingsError(f"SALESFORCE_ORGANIZATION_ID: {error} (Setup > Company Information > "
-                            "Salesforce.com Organization ID, e.g. 00D5g000004XyZ1EAK)") from None
+        raise SettingsError(
+            f"SALESFORCE_ORGANIZATION_ID: {error} (Setup > Company Information > "
+            "Salesforce.com Organization ID, e.g. 00D5g000004XyZ1EAK)"
+        ) from None
 
 
 def _customer_types(text: str | None) -> tuple[str, ...]:
@@ -254,8 +271,10 @@ def _customer_types(text: str | None) -> tuple[str, ...]:
         return DEFAULT_CUSTOMER_TYPES
     values = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     if not values:
-        raise SettingsError("SALESFORCE_CUSTOMER_TYPES: no value; give the Account Type values that mean "
-                            "customer, comma-separated (e.g. Customer - Direct,Customer - Channel)")
+        raise SettingsError(
+            "SALESFORCE_CUSTOMER_TYPES: no value; give the Account Type values that mean "
+            "customer, comma-separated (e.g. Customer - Direct,Customer - Channel)"
+        )
     for value in values:
         # A picklist value's API name is at most 255 characters (Salesforce's picklist limits).
         if len(value) > 255 or any(ord(char) < 32 for char in value):
@@ -266,7 +285,8 @@ def _customer_types(text: str | None) -> tuple[str, ...]:
 def _require_my_domain(login_url: str) -> None:
     """client_credentials is refused at the generic login hosts (GENERIC_LOGIN_HOSTS): fail at start."""
     if (urlsplit(login_url).hostname or "").lower() in GENERIC_LOGIN_HOSTS:
-        raise SettingsError(f"SALESFORCE_LOGIN_URL: {login_url} does not take the client credentials flow "
-                            "(SALESFORCE_AUTH=client_credentials); set your org's My Domain login URL, e.g. "
-                            "https://yourcompany.my.salesforce.com (Setup > My Domain; Salesforce Help 000886201)")
-
+        raise SettingsError(
+            f"SALESFORCE_LOGIN_URL: {login_url} does not take the client credentials flow "
+            "(SALESFORCE_AUTH=client_credentials); set your org's My Domain login URL, e.g. "
+            "https://yourcompany.my.salesforce.com (Setup > My Domain; Salesforce Help 000886201)"
+        )

@@ -38,7 +38,7 @@ NOT_SETTINGS: dict[str, tuple[str, str]] = {
 # Modules other than the settings package that read a declared setting, each with the reason.
 OTHER_READERS: dict[str, str] = {
     "sap_simulator/__init__.py": "the simulator reads its own SAP_SIMULATOR_* (declared, local only, reader "
-                                 "SAP simulator); it may import no product settings (pyproject.toml)",
+    "SAP simulator); it may import no product settings (pyproject.toml)",
     "functions/retry.py": "the queue trigger's binding %RETRY_QUEUE_NAME%: the Functions host reads it",
 }
 
@@ -70,40 +70,62 @@ def test_every_declared_setting_is_read_by_the_code(code):
 
 
 def test_only_the_settings_package_reads_a_product_setting(code):
-    outside = sorted({f"{name} at {where}" for name, wheres in code.names.items() if name in DECLARED
-                      for where in wheres
-                      if not where.startswith(SETTINGS_PACKAGE) and _file(where) not in OTHER_READERS})
+    outside = sorted(
+        {
+            f"{name} at {where}"
+            for name, wheres in code.names.items()
+            if name in DECLARED
+            for where in wheres
+            if not where.startswith(SETTINGS_PACKAGE) and _file(where) not in OTHER_READERS
+        }
+    )
     assert outside == [], "read these through shared.settings (or name the module in OTHER_READERS with the reason)"
 
 
 def test_the_simulator_reads_only_its_own_declared_settings(code):
-    simulator = {name for name, wheres in code.names.items()
-                 if any(_file(where).startswith("sap_simulator/") for where in wheres)}
-    assert simulator and all(DECLARED[name].reader is Reader.SIMULATOR and DECLARED[name].local_only
-                             for name in simulator), sorted(simulator)
+    simulator = {
+        name
+        for name, wheres in code.names.items()
+        if any(_file(where).startswith("sap_simulator/") for where in wheres)
+    }
+    assert simulator and all(
+        DECLARED[name].reader is Reader.SIMULATOR and DECLARED[name].local_only for name in simulator
+    ), sorted(simulator)
 
 
 def test_a_variable_that_is_no_setting_is_read_only_by_its_named_module(code):
-    misplaced = sorted(f"{name} at {where}" for name, (module, _) in NOT_SETTINGS.items()
-                       for where in code.names.get(name, []) if _file(where) != module)
+    misplaced = sorted(
+        f"{name} at {where}"
+        for name, (module, _) in NOT_SETTINGS.items()
+        for where in code.names.get(name, [])
+        if _file(where) != module
+    )
     assert misplaced == []
 
 
 def _touches_os_environ(path: Path) -> bool:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Attribute) and node.attr in ("environ", "environb", "getenv") \
-                and isinstance(node.value, ast.Name) and node.value.id == "os":
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("environ", "environb", "getenv")
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+        ):
             return True
-        if isinstance(node, ast.ImportFrom) and node.module == "os" \
-                and any(alias.name in ("environ", "environb", "getenv") for alias in node.names):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and any(alias.name in ("environ", "environb", "getenv") for alias in node.names)
+        ):
             return True
     return False
 
 
 def test_no_module_outside_the_settings_package_touches_os_environ_unless_named():
     allowed = {module for module, _ in NOT_SETTINGS.values()} | set(OTHER_READERS) | set(ENVIRONMENT_HOLDERS)
-    touching = sorted(path.relative_to(ROOT).as_posix() for path in code_files(paths=READ_PATHS)
-                      if _touches_os_environ(path))
+    touching = sorted(
+        path.relative_to(ROOT).as_posix() for path in code_files(paths=READ_PATHS) if _touches_os_environ(path)
+    )
     unexpected = [module for module in touching if not module.startswith(SETTINGS_PACKAGE) and module not in allowed]
     assert unexpected == [], "read the environment through shared.settings: " + ", ".join(unexpected)
 
@@ -145,16 +167,22 @@ def test_the_settings_page_names_every_declared_setting_of_the_function_app_and_
     table = _settings_table()
     named = {name for names, _ in table for name in names}
     app = {setting.name for setting in DECLARATIONS if setting.reader is Reader.APP}
-    missing = sorted(name for name in app if name not in named
-                     and not (name.startswith("AzureWebJobsStorage__") and "AzureWebJobsStorage__*" in named))
-    unknown = sorted(name for name in named if name not in DECLARED and name not in NOT_SETTINGS
-                     and name != "AzureWebJobsStorage__*")
+    missing = sorted(
+        name
+        for name in app
+        if name not in named and not (name.startswith("AzureWebJobsStorage__") and "AzureWebJobsStorage__*" in named)
+    )
+    unknown = sorted(
+        name for name in named if name not in DECLARED and name not in NOT_SETTINGS and name != "AzureWebJobsStorage__*"
+    )
     assert missing == [] and unknown == [], f"docs/settings.md: missing {missing}, not declared {unknown}"
 
 
 def test_the_settings_page_gives_each_declared_default():
-    wrong = [f"{name}: declared default {DECLARED[name].default!r}, the page says {cell!r}"
-             for names, cell in _settings_table() for name in names
-             if name in DECLARED and DECLARED[name].default is not None
-             and f"`{DECLARED[name].default}`" not in cell]
+    wrong = [
+        f"{name}: declared default {DECLARED[name].default!r}, the page says {cell!r}"
+        for names, cell in _settings_table()
+        for name in names
+        if name in DECLARED and DECLARED[name].default is not None and f"`{DECLARED[name].default}`" not in cell
+    ]
     assert wrong == []

@@ -12,14 +12,14 @@ own pins in .venv, so it gets its own environment, made once and reused: `script
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import venv
 from pathlib import Path
+
+from devtools.tool_lock import install_lock
 
 CHECKOV_VERSION = "3.3.30"
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,24 +42,13 @@ def _installed() -> bool:
     return _STAMP.is_file() and _STAMP.read_text().strip() == CHECKOV_VERSION and checkov_executable().is_file()
 
 
-@contextlib.contextmanager
-def _install_lock():  # noqa: ANN202 - a context manager
-    """One installer at a time (two test runs sharing .tools/ must not remove each other's half-made venv)."""
-    TOOL_DIR.parent.mkdir(parents=True, exist_ok=True)
-    with open(TOOL_DIR.parent / f".checkov-{CHECKOV_VERSION}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
 
 def ensure_checkov(*, quiet: bool = True) -> Path:
     """The checkov executable, installing the pinned version first if it is not there yet."""
     executable = checkov_executable()
     if _installed():
         return executable
-    with _install_lock():
+    with install_lock(TOOL_DIR):
         if _installed():  # another process finished it while we waited
             return executable
         _install(quiet=quiet)

@@ -18,8 +18,6 @@ Python 3.13 is found (pyenv's versions, then PATH), `install` says so and the te
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import glob
 import hashlib
 import os
@@ -27,6 +25,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from devtools.tool_lock import install_lock
 
 RUNTIME_VERSION = "1.3.0"   # azure-functions-runtime
 PROTOBUF_VERSION = "7.36.2"  # the proxy's protobuf messages (tests/support/worker_driver.py builds them)
@@ -71,17 +71,6 @@ def _installed() -> bool:
     return _STAMP.is_file() and _STAMP.read_text().strip() == _wanted_stamp() and worker_python().is_file()
 
 
-@contextlib.contextmanager
-def _install_lock():  # noqa: ANN202 - a context manager
-    """One installer at a time (two test runs sharing .tools/ must not remove each other's half-made venv)."""
-    TOOL_DIR.parent.mkdir(parents=True, exist_ok=True)
-    with open(TOOL_DIR.parent / f".{TOOL_DIR.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
 
 def ensure_worker_runtime(*, quiet: bool = True) -> Path:
     """The worker venv's Python, made first if missing or made for another requirements.txt.
@@ -89,7 +78,7 @@ def ensure_worker_runtime(*, quiet: bool = True) -> Path:
     if _installed():
         return worker_python()
     python = find_python()
-    with _install_lock():
+    with install_lock(TOOL_DIR):
         if not _installed():  # another process may have finished it while we waited
             _install(python, quiet=quiet)
     return worker_python()

@@ -11,37 +11,20 @@ counted (azure-core's raw_request_hook), so a retry of the SDK or a hidden read 
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from azure.storage.queue import QueueClient
 
 import sap_simulator as simulator
 from shared.core.ledger import LedgerStatus
 from shared.core.retry_message import RetryMessage
-from shared.core.retry_policy import RetryPolicy
 from shared.core.validation import parse_customer_request
-from shared.settings import Settings, load_settings
-from shared.storage.queue import parse_queue_body, storage_retry_queue_from_settings
-from shared.storage.table_ledger import table_ledger_from_settings
+from shared.settings import Settings
 from shared.usecases import Outcome, RetryOutcome, Services, create_customer, retry_create_customer
 from shared.usecases.reconcile import _claim_and_queue
+from tests.support.round_trips import TableRequests, counted_services, through_the_queue
 from tests.support.samples import sample
-from tests.support.sap import simulated_gateway
 
 pytestmark = pytest.mark.azurite
 
-
-class TableRequests:
-    """Counts the table client's HTTP requests."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, request: object) -> None:
-        with self._lock:
-            self.count += 1
 
 
 @pytest.fixture
@@ -52,37 +35,22 @@ def table_requests() -> TableRequests:
 @pytest.fixture
 def services(storage_settings: Settings, sap_system: simulator.SimulatedSap,
              table_requests: TableRequests) -> Services:
-    settings = load_settings({"SAP_TRANSPORT": "simulator"})
-    ledger = table_ledger_from_settings(storage_settings, raw_request_hook=table_requests)
     # The flow writes back (as in the benchmark): the trips counted are the retry's own.
-    # No backoff: the queued message is visible at once, to be taken off the queue here.
-    return Services(sap=simulated_gateway(), ledger=ledger,
-                    retry_queue=storage_retry_queue_from_settings(storage_settings),
-                    organisation=settings.sap_organisation, writeback=None,
-                    retry=RetryPolicy(base_delay_seconds=0))
+    return counted_services(storage_settings, table_requests)
 
 
-def _through_the_queue(storage_settings: Settings) -> RetryMessage:
-    """The one message in the retry queue, as the trigger receives it."""
-    queue = QueueClient.from_connection_string(storage_settings.storage_connection, storage_settings.retry.queue_name)
-    [item] = queue.peek_messages(max_messages=32)
-    message = parse_queue_body(item.content)
-    assert isinstance(message, RetryMessage)
-    queue.clear_messages()
-    return message
 
-
-def _queued_through_the_queue(services: Services, system: simulator.SimulatedSap,
+def _queuedthrough_the_queue(services: Services, system: simulator.SimulatedSap,
                               storage_settings: Settings) -> RetryMessage:
     """An account the reconcile queued (the QUEUED entry stored, then its create queued)."""
     request = parse_customer_request(sample("german-account"))
     assert _claim_and_queue(request.account_id, request.to_payload(), services)
-    return _through_the_queue(storage_settings)
+    return through_the_queue(storage_settings)
 
 
 def test_a_retry_of_an_unchanged_entry_makes_three_table_round_trips(services, sap_system, storage_settings,
                                                                    table_requests):
-    message = _queued_through_the_queue(services, sap_system, storage_settings)
+    message = _queuedthrough_the_queue(services, sap_system, storage_settings)
     assert message.written_entry is not None  # it carries the entry and its ETag
     before = table_requests.count
 
@@ -96,7 +64,7 @@ def test_a_retry_of_an_unchanged_entry_makes_three_table_round_trips(services, s
 
 def test_a_retry_whose_entry_changed_falls_back_to_read_and_decide(services, sap_system, storage_settings,
                                                                    table_requests):
-    message = _queued_through_the_queue(services, sap_system, storage_settings)
+    message = _queuedthrough_the_queue(services, sap_system, storage_settings)
     # Another write since the message was queued (here: an operator's note); the ETag it knew is gone.
     current = services.ledger.get(message.account_id)
     assert current is not None
@@ -113,7 +81,7 @@ def test_a_retry_whose_entry_changed_falls_back_to_read_and_decide(services, sap
 
 def test_a_copy_of_a_message_that_already_ran_claims_nothing(services, sap_system, storage_settings,
                                                              table_requests):
-    message = _queued_through_the_queue(services, sap_system, storage_settings)
+    message = _queuedthrough_the_queue(services, sap_system, storage_settings)
     assert retry_create_customer(message, services) is RetryOutcome.CREATED
     before = table_requests.count
 
@@ -129,7 +97,7 @@ def test_the_http_paths_retry_reads_first(services, sap_system, storage_settings
     sap_system.configure_faults("down")
     assert create_customer(parse_customer_request(sample("german-account")), services).outcome is Outcome.QUEUED
     sap_system.configure_faults("down=false")
-    message = _through_the_queue(storage_settings)
+    message = through_the_queue(storage_settings)
     before = table_requests.count
 
     assert message.written_entry is None

@@ -11,40 +11,24 @@ raw_request_hook), so a retry of the SDK or a hidden read would show."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 
 import pytest
-from azure.storage.queue import QueueClient
 
 from shared.core.ledger import WriteBackStatus
 from shared.core.models import MappingWarning
-from shared.core.retry_message import RetryKind, RetryMessage
-from shared.core.retry_policy import RetryPolicy
+from shared.core.retry_message import RetryKind
 from shared.core.validation import parse_customer_request
-from shared.settings import Settings, load_settings
 from shared.storage.port import Ledger
-from shared.storage.queue import parse_queue_body, storage_retry_queue_from_settings
 from shared.storage.table_ledger import table_ledger_from_settings
-from shared.usecases import Outcome, RetryOutcome, Services, create_customer, retry_create_customer
+from shared.usecases import Outcome, RetryOutcome, create_customer, retry_create_customer
 from tests.fakes.ports import RecordingWriteBack
+from tests.support.round_trips import TableRequests, counted_services, through_the_queue
 from tests.support.samples import sample
-from tests.support.sap import simulated_gateway
 
 pytestmark = pytest.mark.azurite
 
-
-class TableRequests:
-    """Counts the table client's HTTP requests."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, request: object) -> None:
-        with self._lock:
-            self.count += 1
 
 
 class WriteBackWhileSomeoneWrites(RecordingWriteBack):
@@ -68,30 +52,12 @@ def table_requests() -> TableRequests:
     return TableRequests()
 
 
-def _services(storage_settings: Settings, table_requests: TableRequests, writeback: RecordingWriteBack) -> Services:
-    settings = load_settings({"SAP_TRANSPORT": "simulator"})
-    ledger = table_ledger_from_settings(storage_settings, raw_request_hook=table_requests)
-    # No backoff: a queued write-back is visible at once, to be taken off the queue here.
-    return Services(sap=simulated_gateway(), ledger=ledger,
-                    retry_queue=storage_retry_queue_from_settings(storage_settings),
-                    organisation=settings.sap_organisation, writeback=writeback,
-                    retry=RetryPolicy(base_delay_seconds=0))
-
-
-def _through_the_queue(storage_settings: Settings) -> RetryMessage:
-    """The one message in the retry queue, as the trigger receives it."""
-    queue = QueueClient.from_connection_string(storage_settings.storage_connection, storage_settings.retry.queue_name)
-    [item] = queue.peek_messages(max_messages=32)
-    message = parse_queue_body(item.content)
-    assert isinstance(message, RetryMessage)
-    queue.clear_messages()
-    return message
 
 
 def test_a_create_that_writes_back_records_the_write_back_on_the_entry_it_stored_unread(
         sap_system, storage_settings, table_requests):
     salesforce = RecordingWriteBack()
-    services = _services(storage_settings, table_requests, salesforce)
+    services = counted_services(storage_settings, table_requests, salesforce)
     request = parse_customer_request(sample("german-account"))
 
     assert services.ledger.get(request.account_id) is None  # the table made (once per process), outside the count
@@ -108,10 +74,10 @@ def test_a_create_that_writes_back_records_the_write_back_on_the_entry_it_stored
 
 def test_a_queued_write_back_reads_the_entry_once(sap_system, storage_settings, table_requests):
     salesforce = RecordingWriteBack(unavailable=True)
-    services = _services(storage_settings, table_requests, salesforce)
+    services = counted_services(storage_settings, table_requests, salesforce)
     request = parse_customer_request(sample("german-account"))
     assert create_customer(request, services).writeback is WriteBackStatus.QUEUED
-    message = _through_the_queue(storage_settings)
+    message = through_the_queue(storage_settings)
     assert message.kind is RetryKind.WRITEBACK
     salesforce.unavailable = False
     before = table_requests.count
@@ -127,7 +93,7 @@ def test_a_queued_write_back_reads_the_entry_once(sap_system, storage_settings, 
 def test_a_write_back_whose_entry_changed_meanwhile_reads_it_and_keeps_the_other_write(
         sap_system, storage_settings, table_requests):
     salesforce = WriteBackWhileSomeoneWrites(table_ledger_from_settings(storage_settings))
-    services = _services(storage_settings, table_requests, salesforce)
+    services = counted_services(storage_settings, table_requests, salesforce)
     request = parse_customer_request(sample("german-account"))
 
     assert services.ledger.get(request.account_id) is None  # the table made (once per process), outside the count

@@ -1,6 +1,6 @@
 """Entry point the Functions host indexes: builds the FunctionApp and registers one blueprint per feature.
 
-Adapters are picked in shared/bootstrap.py (the one composition root, which the on-premise agent and the
+Adapters are picked in shared/bootstrap/ (the one composition root, which the on-premise agent and the
 operations command use too) and built on first use.
 Settings are validated here, at start, so a missing or malformed setting fails indexing with a message
 that names it instead of failing the first request.

@@ -1,5 +1,5 @@
 """The SAP and write-back ports with a client span and a duration around every call: decorators the
-composition root puts in front of the adapters (shared/bootstrap.py), so neither the use cases nor the
+composition root puts in front of the adapters (shared/bootstrap/), so neither the use cases nor the
 adapters know about telemetry. In Application Insights each call is a dependency ("SAP", "Salesforce")
 with its duration; the same duration goes to sapsync.sap.duration / sapsync.writeback.duration.
 

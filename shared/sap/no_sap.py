@@ -1,5 +1,5 @@
 """The SAP gateway of a process that never talks to SAP: the operations command (`python -m admin`), whose
-creates run in the function app's queue trigger. The composition root (shared/bootstrap.py) puts it
+creates run in the function app's queue trigger. The composition root (shared/bootstrap/) puts it
 behind the port so a use case that would call SAP there fails with a clear configuration error."""
 
 from __future__ import annotations

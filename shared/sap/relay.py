@@ -151,7 +151,7 @@ class RelaySapGateway(SapGateway):
 
     The relay token: a SAS token when `key_name` and `key` are given, else an Entra token for
     RELAY_ENTRA_SCOPE from `credential` (anything with azure-core's `get_token(scope)`; the composition
-    root passes the managed identity, shared/bootstrap.py), cached until shortly before it expires.
+    root passes the managed identity, shared/bootstrap/), cached until shortly before it expires.
     `proof_key`: the app's own proof for the agent (PROOF_HEADER) on every request.
     `base_url` sends the requests elsewhere (http://127.0.0.1:PORT of the relay double) while the
     token still names `url`, as it would in Azure."""

@@ -88,7 +88,7 @@ class RfcSapGateway(SapGateway):
                  idle_check_seconds: float = DEFAULT_IDLE_CHECK_SECONDS, call_log_level: int = logging.INFO) -> None:
         self._logon_parameters = dict(logon_parameters)
         # The level of the one "SAP create <outcome> in N ms" record per create: INFO in the agent, where
-        # it is the record of each relayed create; the function app passes DEBUG (shared/bootstrap.py).
+        # it is the record of each relayed create; the function app passes DEBUG (shared/bootstrap/).
         self._call_log_level = call_log_level
         # pyrfc 3 cancels an RFC call that runs longer than config["timeout"] seconds; without it a
         # hung SAP work process would hold the function (and its ledger claim) until the host kills it.

@@ -107,7 +107,7 @@ def attempt_create(creation: CustomerCreation, claimed: LedgerEntry, request: Cu
     # At DEBUG: a sync's record at INFO is its outcome ("customer created in SAP", a rejection, a queued retry);
     # each record is ingested (and billed) by Application Insights, and costs the request about 0.1 ms here. The
     # SAP call's time: the telemetry's dependency span, for every transport; the adapter's "SAP create <outcome>
-    # in N ms" line is DEBUG in the app, INFO in the agent (shared/bootstrap.py, agent/__main__.py).
+    # in N ms" line is DEBUG in the app, INFO in the agent (shared/bootstrap/, agent/__main__.py).
     logger.debug("create started", extra={"attempt": entry.attempts + 1,
                                            "search_first": creation.search_since is not None})
     claim = HeldClaim(entry)  # renewed should the guard search more than once

@@ -1,6 +1,6 @@
 """What every use case shares: the ports (`Services`), the answers, and how failures are told.
 
-The composition root (shared/bootstrap.py) fills `Services`; the use cases in this package are plain
+The composition root (shared/bootstrap/) fills `Services`; the use cases in this package are plain
 functions over it.
 """
 
@@ -56,7 +56,7 @@ def new_tracking_id() -> str:
 
 
 class Services:
-    """The ports the use cases need; the composition root (shared/bootstrap.py) fills them."""
+    """The ports the use cases need; the composition root (shared/bootstrap/) fills them."""
 
     sap: SapGateway
     ledger: Ledger

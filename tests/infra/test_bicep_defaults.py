@@ -4,7 +4,7 @@ The app settings a default `azd up` gives the function app are evaluated from in
 deployment.py: main.parameters.json as azd fills it, Key Vault references as the platform resolves them),
 and the app's own start (function_app.py: the settings check, then the functions' registration) runs on
 exactly those settings in a fresh interpreter. So "what the start check needs" is the code's own
-shared/settings/ and shared/bootstrap.py, not a list here: a setting the code starts requiring fails
+shared/settings/ and shared/bootstrap/, not a list here: a setting the code starts requiring fails
 this test until the template gives it a value or turns its feature off.
 
 And no property or app setting that Microsoft's "Flex Consumption plan deprecations" table says not to

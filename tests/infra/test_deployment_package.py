@@ -121,7 +121,7 @@ def test_the_import_walk_sees_the_modules_the_app_imports_only_on_first_use(chec
     """The walk must follow imports made inside functions, or the package checks below prove little:
     the SAP adapters, the Salesforce adapter and the storage adapters are imported on first use."""
     modules = package.imported_modules(checkout)
-    assert {"function_app.py", "functions/customers.py", "shared/bootstrap.py",
+    assert {"function_app.py", "functions/customers.py", "shared/bootstrap/__init__.py",
             "shared/sap/rfc.py", "shared/salesforce/simple_salesforce.py",
             "shared/storage/table_ledger.py", "shared/sap/relay.py"} <= modules
     assert not {m for m in modules if m.split("/")[0] not in {"function_app.py", "functions", "shared"}}

@@ -1,4 +1,4 @@
-"""The one composition root (shared/bootstrap.py): `bootstrap(entry, config, ...)` wires the function app,
+"""The one composition root (shared/bootstrap/): `bootstrap(entry, config, ...)` wires the function app,
 the operations command and the agent; its keywords swap parts; the agent's wiring loads no adapter it
 does not use (the import-linter contract on the agent leaves the root's lazy imports to this test)."""
 

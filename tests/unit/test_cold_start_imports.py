@@ -94,6 +94,6 @@ def test_what_each_trigger_imports_on_its_first_run_exists():
 
 def test_each_trigger_imports_its_first_run_under_the_composition_roots_lock():
     # First runs of different functions at once would otherwise import the same packages from two
-    # threads, which can fail one of them in their circular imports (shared/bootstrap.py, _lock).
+    # threads, which can fail one of them in their circular imports (shared/bootstrap/, _lock).
     unlocked = [(file, f"{module}.{name}") for file, module, name, locked in _first_run_imports() if not locked]
     assert unlocked == []

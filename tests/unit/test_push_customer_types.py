@@ -64,7 +64,7 @@ def test_which_account_types_are_customers(account_type, types, customer):
 @pytest.fixture
 def older_picklist_push(fake_services: Services) -> Services:
     settings = load_settings({**BASE, "SALESFORCE_CUSTOMER_TYPES": OLDER_PICKLIST})
-    # What the composition root does with the setting (shared/bootstrap.py bootstrap).
+    # What the composition root does with the setting (shared/bootstrap/ bootstrap).
     services = replace(fake_services, customer_types=settings.salesforce.customer_types)
     bootstrap.override(services, settings)
     return services

@@ -60,7 +60,7 @@ from shared import bootstrap
 from shared.core.mapping import map_customer_request
 from shared.core.validation import parse_customer_request
 
-organization = bootstrap.settings().sap_organisation
+organization = bootstrap.settings().sap_organization
 payloads = [json.loads(Path("samples", name + ".json").read_text("utf-8")) for name in NAMES]
 
 def one(payload):

@@ -126,7 +126,7 @@ def agent(creates: int, warm: int) -> dict[str, float]:
     key_name, key, namespace = "RootManageSharedAccessKey", "bench-memory-key", "bench-memory.servicebus.windows.net"
     proof_key = "bench-memory-proof-" + "x" * 40
     url = f"https://{namespace}/sap"
-    organization = load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation
+    organization = load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization
     samples = load_samples()
 
     def creation(series: str, number: int) -> Any:

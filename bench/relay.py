@@ -163,7 +163,7 @@ def _sample_wire_create(wire: Any) -> bytes:
     from shared.settings import load_settings
 
     request = parse_customer_request(dict(load_samples()[0], accountId=account_id("Fl", 0)))
-    creation = map_customer_request(request, load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation)
+    creation = map_customer_request(request, load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization)
     return wire.encode_create(creation).encode()
 
 

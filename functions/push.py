@@ -69,7 +69,7 @@ def receive_salesforce_outbound_message(req: func.HttpRequest) -> func.HttpRespo
         config = bootstrap.settings()
         receive_outbound_message(message, config.salesforce.organization_id, bootstrap.services())
     except ForeignOrganization:
-        return _soap(fault("Client", "OrganizationId is not the organisation this endpoint serves"), 403)
+        return _soap(fault("Client", "OrganizationId is not the organization this endpoint serves"), 403)
     except (PushNotConfigured, SettingsError) as error:
         logger.error("push path not configured: %s", error)
         return _soap(fault("Server", "The function app is not configured for outbound messages; "

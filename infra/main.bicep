@@ -65,7 +65,7 @@ param principalId string = ''
 ])
 param principalType string = 'User'
 
-// --- SAP organisation (read by the function app in every variant) ---
+// --- SAP organization (read by the function app in every variant) ---
 @description('SAP_SALES_AREAS: JSON object keyed by SALESORG/CHANNEL/DIVISION, e.g. {"1000/10/00": {"companyCode": "1000", "referenceCustomer": "0000001000"}}. Required: the code\'s own default is SAP\'s IDES demo.')
 @minLength(2)
 param sapSalesAreas string

@@ -47,7 +47,7 @@ def fake_services(sap_gateway: RfcSapGateway) -> Iterator[Services]:
         sap=sap_gateway,
         ledger=InMemoryLedger(),
         retry_queue=InMemoryRetryQueue(),
-        organisation=settings.sap_organisation,
+        organization=settings.sap_organization,
         retry=RetrySettings(max_attempts=4, base_delay_seconds=1, max_delay_seconds=8),
         writeback=RecordingWriteBack(),
         stale_claim_after=timedelta(seconds=60),

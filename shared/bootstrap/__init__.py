@@ -116,7 +116,7 @@ def bootstrap(entry: EntryPoint = EntryPoint.FUNCTION_APP, config: Settings | No
         sap=sap,
         ledger=ledger,
         retry_queue=retry_queue,
-        organisation=config.sap_organisation,
+        organization=config.sap_organization,
         retry=config.retry,
         writeback=writeback,
         # The app's own window in the operations command too, so it calls abandoned exactly what the app would.

@@ -100,7 +100,7 @@ class RetrySettings(RetryPolicy):
 class Settings:
     sap_transport: SapTransport | None = SapTransport.SIMULATOR  # None only where SAP is not needed
     sap_connection: SapConnectionSettings = field(default_factory=SapConnectionSettings)
-    sap_organisation: SapOrganization = field(default_factory=SapOrganization)
+    sap_organization: SapOrganization = field(default_factory=SapOrganization)
     sap_relay_url: str | None = None
     sap_relay_key_name: str | None = None
     sap_relay_key: str | None = field(default=None, repr=False)
@@ -155,7 +155,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         _require_rfc_logon(connection)
 
     default_area_text = _text(env, "SAP_DEFAULT_SALES_AREA")
-    organisation = SapOrganization(
+    organization = SapOrganization(
         default_sales_area=_sales_area(default_area_text, "SAP_DEFAULT_SALES_AREA") if default_area_text else None,
         sales_areas=_sales_areas(_with_default(env, "SAP_SALES_AREAS")),
         default_language=_language(language_text, "SAP_DEFAULT_LANGUAGE")
@@ -204,7 +204,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
     return Settings(
         sap_transport=transport,
         sap_connection=SapConnectionSettings(connection),
-        sap_organisation=organisation,
+        sap_organization=organization,
         sap_relay_url=relay_url,
         sap_relay_key_name=relay_key_name,
         sap_relay_key=relay_key,

@@ -49,7 +49,7 @@ def create_customer(request: CustomerRequest, services: Services) -> CreateResul
         except (SapDriverMissing, SapInterfaceMismatch) as error:
             logger.error("SAP is not set up for this product: %s", error.detail)
             raise SapNotReady(error.detail) from None
-        mapped = map_customer_request(request, services.organisation, lengths)
+        mapped = map_customer_request(request, services.organization, lengths)
         entry = _claim_for_create(request, services)
         if isinstance(entry, CreateResult):
             return entry

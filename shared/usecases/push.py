@@ -75,9 +75,9 @@ def receive_outbound_message(message: OutboundMessage, organization_id: str | No
     if not organization_id:
         raise PushNotConfigured("SALESFORCE_ORGANIZATION_ID is not set; the push path accepts no message")
     if not is_from_organization(message, organization_id):
-        logger.warning("outbound message from another Salesforce organisation refused",
+        logger.warning("outbound message from another Salesforce organization refused",
                        extra={"action_id": message.action_id})
-        raise ForeignOrganization("the message comes from another Salesforce organisation")
+        raise ForeignOrganization("the message comes from another Salesforce organization")
     changes = [account_change(notification) for notification in message.notifications]
     if len(changes) == 1:
         results: tuple[NotificationResult, ...] = (accept_change(changes[0], services),)

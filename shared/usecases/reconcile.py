@@ -148,7 +148,7 @@ def _reconcile_one(account_id: str, payload: Mapping[str, Any], services: Servic
     try:
         # What the HTTP path checks before it claims: a request it would refuse is not queued either.
         request = parse_customer_request(dict(payload))
-        map_customer_request(request, services.organisation)
+        map_customer_request(request, services.organization)
     except InvalidRequest as invalid:
         with lock:
             report.invalid[account_id] = [error.field for error in invalid.errors]

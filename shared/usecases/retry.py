@@ -46,7 +46,7 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
             lengths = live_lengths(services)
         except SapError:  # driver or interface wrong: the create below fails the same way and is re-queued
             lengths = None
-        mapped = map_customer_request(request, services.organisation, lengths)
+        mapped = map_customer_request(request, services.organization, lengths)
     except InvalidRequest as invalid:
         # Only possible if settings changed since the request was accepted (e.g. a sales area removed).
         logger.error("queued request no longer valid", extra={"fields": [e.field for e in invalid.errors]})

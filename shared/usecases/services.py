@@ -19,7 +19,7 @@ from shared.core.account_fields import DEFAULT_CUSTOMER_TYPES
 from shared.core.claims import ClaimWindows
 from shared.core.ledger import LedgerEntry, WriteBackStatus
 from shared.core.models import MappingWarning
-from shared.core.organisation import SapOrganisation
+from shared.core.organization import SapOrganization
 from shared.core.retry_policy import RetryPolicy
 from shared.salesforce.port import (
     AccountWriteBack,
@@ -61,7 +61,7 @@ class Services:
     sap: SapGateway
     ledger: Ledger
     retry_queue: RetryQueue
-    organisation: SapOrganisation
+    organization: SapOrganization
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     writeback: AccountWriteBack | None = None  # None: the flow writes back (or nobody)
     # A PENDING claim older than this belongs to a worker that died; another may take it over. It must

@@ -110,7 +110,7 @@ def gateway(request: pytest.FixtureRequest, system: simulator.SimulatedSap) -> S
 def creation(name: str = "german-account", **changes: str) -> CustomerCreation:
     gateway_lengths = simulated_gateway().check_interface().company_data_lengths
     request = parse_customer_request({**sample(name), **changes})
-    return map_customer_request(request, load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation,
+    return map_customer_request(request, load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization,
                                 gateway_lengths)
 
 

@@ -139,7 +139,7 @@ def test_queued_accounts_are_created_once_and_written_back_then_nothing_is_left(
         sap=sap_gateway, ledger=ledger(environment),
         retry_queue=StorageRetryQueue(QueueServiceClient.from_connection_string(environment["AzureWebJobsStorage"]),
                                       environment["RETRY_QUEUE_NAME"]),
-        organisation=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation,
+        organization=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization,
         retry=RetrySettings(queue_name=environment["RETRY_QUEUE_NAME"]), stale_claim_after=timedelta(seconds=60),
         writeback=SimpleSalesforceWriteBack(salesforce.salesforce_settings(SalesforceAuth.CLIENT_CREDENTIALS),
                                             session=salesforce.session()))
@@ -187,7 +187,7 @@ def test_turning_the_write_back_on_later_the_reconcile_writes_back_the_accounts_
         sap=sap_gateway, ledger=ledger(environment),
         retry_queue=StorageRetryQueue(QueueServiceClient.from_connection_string(environment["AzureWebJobsStorage"]),
                                       environment["RETRY_QUEUE_NAME"]),
-        organisation=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation,
+        organization=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization,
         retry=RetrySettings(queue_name=environment["RETRY_QUEUE_NAME"]), stale_claim_after=timedelta(seconds=60))
     assert [retry_create_customer(m, services) for m in queued_messages(environment)] == [RetryOutcome.CREATED] * 4
     assert all(not salesforce.account(record_id).get("SAP_Customer_Number__c") for record_id in ids)

@@ -47,7 +47,7 @@ def test_the_agent_process_serves_creates_and_stops_on_sigterm():
                                       read_timeout_seconds=10)
             gateway.ping()
             request = parse_customer_request(sample("german-account"))
-            creation = map_customer_request(request, load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation,
+            creation = map_customer_request(request, load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization,
                                             simulated_gateway().check_interface().company_data_lengths)
             created = gateway.create_customer(creation)
             assert len(created.customer_number) == 10 and created.customer_number.isdigit()

@@ -52,7 +52,7 @@ def payload(index: int) -> dict:
 def creation_of(data: dict) -> CustomerCreation:
     lengths = simulated_gateway().check_interface().company_data_lengths
     return map_customer_request(parse_customer_request(data),
-                                load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation, lengths)
+                                load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization, lengths)
 
 
 def sap_customers(system: simulator.SimulatedSap, data: dict) -> list:
@@ -163,7 +163,7 @@ def test_a_create_whose_interface_check_took_its_time_does_not_start_its_unit(re
 def test_the_app_queues_a_not_started_create_as_transient_without_the_outcome_unknown_flag(relay, agent, held,
                                                                                            system):
     services = Services(sap=transport(relay), ledger=InMemoryLedger(), retry_queue=InMemoryRetryQueue(),
-                        organisation=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation,
+                        organization=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization,
                         retry=RetrySettings(max_attempts=4, base_delay_seconds=1, max_delay_seconds=8),
                         stale_claim_after=timedelta(seconds=60))
     first, second = payload(1), payload(2)

@@ -56,7 +56,7 @@ def agent(relay: RelayDoubleThread, system: simulator.SimulatedSap) -> Iterator[
 def creation():
     request = parse_customer_request(sample("german-account"))
     lengths = simulated_gateway().check_interface().company_data_lengths
-    return map_customer_request(request, load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation, lengths)
+    return map_customer_request(request, load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization, lengths)
 
 
 class FakeCredential:

@@ -69,7 +69,7 @@ def transport(double: RelayDouble, key: str = KEY, read_timeout: float = 10.0) -
 def creation(**changes: str):
     request = parse_customer_request({**sample("german-account"), **changes})
     lengths = simulated_gateway().check_interface().company_data_lengths
-    return map_customer_request(request, load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation, lengths)
+    return map_customer_request(request, load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization, lengths)
 
 
 def test_a_create_travels_to_the_agent_and_back_with_the_number(relay, agent, system):

@@ -110,7 +110,7 @@ def sap() -> Iterator[simulator.SimulatedSap]:
 def services_over(sap_gateway: Any, writeback: Any, transport: str) -> Services:
     settings = load_settings({"SAP_TRANSPORT": "simulator"})
     services = Services(sap=sap_gateway, ledger=InMemoryLedger(), retry_queue=InMemoryRetryQueue(),
-                        organisation=settings.sap_organisation,
+                        organization=settings.sap_organization,
                         retry=RetrySettings(max_attempts=2, base_delay_seconds=1, max_delay_seconds=2),
                         writeback=writeback, stale_claim_after=timedelta(seconds=60))
     wired = bootstrap.instrumented(services, transport)

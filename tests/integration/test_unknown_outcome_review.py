@@ -33,7 +33,7 @@ def services(admin_env, azurite, sap_gateway: RfcSapGateway) -> Services:  # noq
         sap=sap_gateway,
         ledger=_ledger(azurite, admin_env["LEDGER_TABLE_NAME"]),
         retry_queue=StorageRetryQueue(queues, admin_env["RETRY_QUEUE_NAME"]),
-        organisation=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation,
+        organization=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization,
         retry=RetrySettings(queue_name=admin_env["RETRY_QUEUE_NAME"], max_attempts=3, base_delay_seconds=0,
                             max_delay_seconds=0),
         stale_claim_after=timedelta(0),

@@ -38,7 +38,7 @@ def counted_services(storage_settings: Settings, table_requests: TableRequests,
     ledger = table_ledger_from_settings(storage_settings, raw_request_hook=table_requests)
     return Services(sap=simulated_gateway(), ledger=ledger,
                     retry_queue=storage_retry_queue_from_settings(storage_settings),
-                    organisation=settings.sap_organisation, writeback=writeback,
+                    organization=settings.sap_organization, writeback=writeback,
                     retry=RetryPolicy(base_delay_seconds=0))
 
 

@@ -35,7 +35,7 @@ def test_each_keyword_swaps_its_part_and_the_rest_comes_from_the_settings():
     assert services.ledger is ledger and services.retry_queue is queue and services.writeback is writeback
     assert services.clock() == fixed
     assert services.stale_claim_after == bootstrap.stale_claim_window(7.0)
-    assert services.organisation == config.sap_organisation and services.retry == config.retry
+    assert services.organization == config.sap_organization and services.retry == config.retry
     assert type(services.sap).__name__ == "RfcSapGateway"  # SAP_TRANSPORT=simulator: the rfc adapter on it
 
 

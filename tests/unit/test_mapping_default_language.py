@@ -44,7 +44,7 @@ def post(payload: dict) -> func.HttpResponse:
 
 def with_settings(services: Services, **environment: str) -> None:
     settings = {"SAP_TRANSPORT": "simulator", "SAP_DEFAULT_SALES_AREA": "1000/10/00", **environment}
-    services.organisation = load_settings(settings).sap_organisation
+    services.organization = load_settings(settings).sap_organization
 
 
 def test_the_country_has_no_usual_language_in_the_reference_table():

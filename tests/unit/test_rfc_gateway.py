@@ -270,7 +270,7 @@ def test_read_customer_of_an_unknown_number_carries_sap_answers(gateway, system)
     assert customer["SALESAREAS"] == []
 
 
-ORGANIZATION = load_settings({"SAP_TRANSPORT": "simulator", "SAP_DEFAULT_SALES_AREA": "1000/10/00"}).sap_organisation
+ORGANIZATION = load_settings({"SAP_TRANSPORT": "simulator", "SAP_DEFAULT_SALES_AREA": "1000/10/00"}).sap_organization
 LONG_GERMAN = CustomerRequest(
     account_id=GERMAN_ACCOUNT,
     name="Nordwind Handelsgesellschaft für Maschinenbau und Anlagentechnik mbH & Co. KG",

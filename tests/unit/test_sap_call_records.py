@@ -17,8 +17,8 @@ from tests.support.sap import simulated_gateway
 
 def _create(gateway) -> None:
     request = parse_customer_request(sample("german-account"))
-    organisation = load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation
-    gateway.create_customer(map_customer_request(request, organisation, gateway.check_interface().company_data_lengths))
+    organization = load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization
+    gateway.create_customer(map_customer_request(request, organization, gateway.check_interface().company_data_lengths))
 
 
 @pytest.mark.parametrize(("options", "level"), [({}, logging.INFO), ({"call_log_level": logging.DEBUG}, logging.DEBUG)],

@@ -495,7 +495,7 @@ def _fresh_services() -> Services:
     """What the fake_services fixture builds, for a test that runs several worlds itself."""
     settings = load_settings({"SAP_TRANSPORT": "simulator"})
     return Services(sap=simulated_gateway(), ledger=InMemoryLedger(), retry_queue=InMemoryRetryQueue(),
-                    organisation=settings.sap_organisation,
+                    organization=settings.sap_organization,
                     retry=RetrySettings(max_attempts=4, base_delay_seconds=1, max_delay_seconds=8),
                     writeback=RecordingWriteBack(), stale_claim_after=timedelta(seconds=60))
 

@@ -32,7 +32,7 @@ def test_defaults_run_the_simulator_with_the_ides_sales_areas():
     settings = load_settings({"SAP_TRANSPORT": "simulator"})
     assert settings.sap_transport is SapTransport.SIMULATOR
     assert settings.writeback is WriteBackMode.OFF
-    areas = settings.sap_organisation.sales_areas
+    areas = settings.sap_organization.sales_areas
     assert areas[SalesArea("1000", "10", "00")].company_code == "1000"
     assert areas[SalesArea("3000", "10", "00")].reference_customer == "0000003000"
     assert settings.retry.queue_name == "sap-customer-retry"
@@ -42,13 +42,13 @@ def test_defaults_run_the_simulator_with_the_ides_sales_areas():
 def test_the_default_language_is_an_iso_code_or_saps_one_character_key_kept_as_iso(given, stored):
     environment = {"SAP_TRANSPORT": "simulator", "SAP_DEFAULT_LANGUAGE": given,
                    "SAP_SALES_AREAS": json.dumps({"1000/10/00": {"referenceCustomer": "1000", "language": given}})}
-    organisation = load_settings(environment).sap_organisation
-    assert organisation.default_language == stored
-    assert organisation.sales_areas[SalesArea("1000", "10", "00")].language == stored
+    organization = load_settings(environment).sap_organization
+    assert organization.default_language == stored
+    assert organization.sales_areas[SalesArea("1000", "10", "00")].language == stored
 
 
 def test_without_the_setting_there_is_no_default_language():
-    assert load_settings({"SAP_TRANSPORT": "simulator"}).sap_organisation.default_language is None
+    assert load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization.default_language is None
 
 
 @pytest.mark.parametrize(
@@ -154,11 +154,11 @@ def test_sales_areas_setting_and_company_code_lookup():
                            ' "2000/10/00": {"companyCode": "2000"}}',
         "SAP_DEFAULT_SALES_AREA": "2000/12/00",
     })
-    organisation = settings.sap_organisation
-    assert organisation.default_sales_area == SalesArea("2000", "12", "00")
-    assert set(organisation.sales_areas_of_company_code("2000")) == {SalesArea("2000", "12", "00"),
+    organization = settings.sap_organization
+    assert organization.default_sales_area == SalesArea("2000", "12", "00")
+    assert set(organization.sales_areas_of_company_code("2000")) == {SalesArea("2000", "12", "00"),
                                                                     SalesArea("2000", "10", "00")}
-    assert organisation.sales_areas[SalesArea("2000", "10", "00")].reference_customer is None
+    assert organization.sales_areas[SalesArea("2000", "10", "00")].reference_customer is None
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from typing import Any
 
 from shared.core import account_fields
 from shared.core.models import MappingWarning
+from shared.core.salesforce_org_facts import DescribedField, OrgLogin, OrgUser, OutboundMessageDefinition
 
 # The custom fields on Account (see salesforce/ for their metadata).
 CUSTOMER_NUMBER_FIELD = "SAP_Customer_Number__c"
@@ -92,3 +93,35 @@ class CustomerAccounts(ABC):
         """Every account the flow would send (Type one of the customer types, no SAP customer number), a page at
         a time, following the query's pages to the end. Raises SalesforceAuthenticationFailed or
         SalesforceUnavailable (also part-way: the pages already yielded stay valid)."""
+
+
+class SalesforceOrgInspector(ABC):
+    """What the go-live check asks the org (`python -m admin preflight`, issue 24); read-only. Each call
+    raises SalesforceAuthenticationFailed, SalesforceUnavailable or SalesforceRejected (the messages are safe
+    to show: error codes and field names, never a token)."""
+
+    @abstractmethod
+    def log_in(self) -> OrgLogin:
+        """A fresh login with the configured OAuth flow at the configured login URL."""
+
+    @abstractmethod
+    def supported_api_versions(self) -> tuple[str, ...]:
+        """The REST API versions the org serves ("61.0", ...): GET /services/data/."""
+
+    @abstractmethod
+    def describe_account(self) -> dict[str, DescribedField]:
+        """The Account fields the logged-in user can see, by API name (sObject Describe)."""
+
+    @abstractmethod
+    def find_user(self, *, username: str | None = None, user_id: str | None = None) -> OrgUser | None:
+        """One user by username or by Id (SOQL on User); None when there is none."""
+
+    @abstractmethod
+    def assigned_permission_sets(self, user_id: str) -> tuple[str, ...]:
+        """The API names of the permission sets assigned to a user (SOQL on PermissionSetAssignment,
+        PermissionSet.Name; profiles' own permission sets included)."""
+
+    @abstractmethod
+    def outbound_message(self, full_name: str) -> OutboundMessageDefinition | None:
+        """The outbound message with this Metadata API full name ("Account.SAP_Customer_Sync_Push"), from the
+        Tooling API's WorkflowOutboundMessage; None when the org has none of that name."""

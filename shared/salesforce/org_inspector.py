@@ -1,0 +1,195 @@
+"""What the go-live check asks the Salesforce org (the `SalesforceOrgInspector` port), on simple-salesforce over
+real HTTP, with the app's own login (shared/salesforce/simple_salesforce.py's `SalesforceConnection`: the
+configured OAuth flow at the configured login URL). Read-only; reads no settings (the composition root hands
+them in: shared/bootstrap/salesforce.py).
+
+The calls, each as Salesforce documents it (developer.salesforce.com):
+* GET /services/data/: the Versions resource, a JSON list of {"label", "url", "version"} (REST API Developer
+  Guide, "Versions"); asked with the session's bearer token.
+* GET /services/data/vXX.X/sobjects/Account/describe/: sObject Describe (REST API Developer Guide), `fields`.
+* GET /services/data/vXX.X/query/?q=SOQL on User (Username, IsActive) and PermissionSetAssignment with the
+  relationship field PermissionSet.Name (Object Reference, "PermissionSetAssignment": AssigneeId,
+  PermissionSetId; the answer nests the parent as {"PermissionSet": {"attributes": ..., "Name": ...}}, REST
+  API Developer Guide, "Execute a SOQL Query", relationship queries).
+* GET /services/data/vXX.X/tooling/query/?q=SOQL on WorkflowOutboundMessage (Tooling API Developer Guide,
+  "WorkflowOutboundMessage" and "Query"): first Id and Name of every outbound message, then FullName and
+  Metadata one record at a time ("Query this field only if the query result contains no more than one record").
+Unverified against a live org here: whether `Name` holds the label or the developer name (both are tried
+first, then every message is looked at, up to `_MOST_OUTBOUND_MESSAGES`), and the exact JSON spelling of
+`Metadata` (read as the Metadata API's WorkflowOutboundMessage: endpointUrl, fields; absent keys fail closed).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.util import exception_handler
+
+from shared.core.salesforce_org import SalesforceSettings
+from shared.core.salesforce_org_facts import DescribedField, OrgLogin, OrgUser, OutboundMessageDefinition
+from shared.salesforce.port import SalesforceOrgInspector, SalesforceUnavailable
+from shared.salesforce.simple_salesforce import DEFAULT_TIMEOUT_SECONDS, SalesforceConnection, soql_string
+
+# An org has few outbound messages; past this many the search stops (fails closed: "not found").
+_MOST_OUTBOUND_MESSAGES = 200
+_SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
+
+
+class _IdentityKeepingConnection(SalesforceConnection):
+    """The app's connection, keeping the identity URL of the last token answer (the user the session acts as)."""
+
+    identity_url: str | None = None
+
+    def _request_token(self) -> dict[str, Any]:
+        answer = super()._request_token()
+        identity = answer.get("id")
+        self.identity_url = identity if isinstance(identity, str) else None
+        return answer
+
+
+class SimpleSalesforceOrgInspector(SalesforceOrgInspector):
+    def __init__(
+        self,
+        settings: SalesforceSettings,
+        session: requests.Session | None = None,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self._connection = _IdentityKeepingConnection(settings, session, timeout_seconds)
+        self._timeout = timeout_seconds
+
+    def log_in(self) -> OrgLogin:
+        client = self._connection.fresh_login()
+        return OrgLogin(
+            instance_url=f"https://{client.sf_instance}", user_id=_user_id_of(self._connection.identity_url)
+        )
+
+    def supported_api_versions(self) -> tuple[str, ...]:
+        def versions(client: Salesforce) -> Any:
+            response = client.session.get(
+                f"https://{client.sf_instance}/services/data/", headers=client.headers, timeout=self._timeout
+            )
+            if response.status_code >= 300:
+                exception_handler(response, name="versions")
+            return response.json()
+
+        answer = self._connection.call(versions, "the API versions")
+        if not isinstance(answer, list):
+            raise SalesforceUnavailable("Salesforce's versions answer is not a list")
+        return tuple(str(item["version"]) for item in answer if isinstance(item, dict) and "version" in item)
+
+    def describe_account(self) -> dict[str, DescribedField]:
+        answer = self._connection.call(
+            lambda client: client.restful("sobjects/Account/describe/", timeout=self._timeout),
+            "the describe of Account",
+        )
+        fields = answer.get("fields") if isinstance(answer, dict) else None
+        if not isinstance(fields, list):
+            raise SalesforceUnavailable("Salesforce's describe of Account has no fields list")
+        described = {}
+        for item in fields:
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                continue
+            values = tuple(
+                (str(entry.get("value")), bool(entry.get("active")))
+                for entry in item.get("picklistValues") or ()
+                if isinstance(entry, dict)
+            )
+            described[item["name"]] = DescribedField(
+                name=item["name"],
+                type=str(item.get("type")),
+                length=int(item.get("length") or 0),
+                updateable=bool(item.get("updateable")),
+                picklist_values=values,
+            )
+        return described
+
+    def find_user(self, *, username: str | None = None, user_id: str | None = None) -> OrgUser | None:
+        if user_id is not None:
+            if not _SALESFORCE_ID.match(user_id):
+                return None
+            condition = f"Id = {soql_string(user_id)}"
+        elif username is not None:
+            condition = f"Username = {soql_string(username)}"
+        else:
+            raise ValueError("a username or a user id is needed")
+        records = self._records(f"SELECT Id, Username, IsActive FROM User WHERE {condition} LIMIT 1", "the user")
+        if not records:
+            return None
+        record = records[0]
+        return OrgUser(str(record.get("Id")), str(record.get("Username")), record.get("IsActive") is True)
+
+    def assigned_permission_sets(self, user_id: str) -> tuple[str, ...]:
+        if not _SALESFORCE_ID.match(user_id):
+            return ()
+        records = self._records(
+            f"SELECT PermissionSet.Name FROM PermissionSetAssignment WHERE AssigneeId = {soql_string(user_id)}",
+            "the permission set assignments",
+        )
+        names = []
+        for record in records:
+            parent = record.get("PermissionSet")
+            if isinstance(parent, dict) and isinstance(parent.get("Name"), str):
+                names.append(parent["Name"])
+        return tuple(names)
+
+    def outbound_message(self, full_name: str) -> OutboundMessageDefinition | None:
+        object_name, _, developer_name = full_name.partition(".")
+        listed = self._tooling_records("SELECT Id, Name FROM WorkflowOutboundMessage", "the outbound messages")
+        # The likely ones first: Name as the developer name or as its label (spaces for underscores).
+        likely = {developer_name.lower(), developer_name.replace("_", " ").lower()}
+        listed.sort(key=lambda record: str(record.get("Name", "")).lower() not in likely)
+        for record in listed[:_MOST_OUTBOUND_MESSAGES]:
+            record_id = str(record.get("Id", ""))
+            if not _SALESFORCE_ID.match(record_id):
+                continue
+            [detail, *_] = self._tooling_records(
+                f"SELECT Id, FullName, IntegrationUserId, Metadata FROM WorkflowOutboundMessage WHERE Id = "
+                f"{soql_string(record_id)}",
+                "the outbound message",
+            ) or [{}]
+            if str(detail.get("FullName", "")).lower() != full_name.lower():
+                continue
+            metadata = detail.get("Metadata")
+            if not isinstance(metadata, dict) or not isinstance(metadata.get("endpointUrl"), str):
+                raise SalesforceUnavailable(
+                    f"the outbound message {object_name}.{developer_name} answered no Metadata.endpointUrl"
+                )
+            fields = metadata.get("fields") or ()
+            user = detail.get("IntegrationUserId")
+            return OutboundMessageDefinition(
+                full_name=str(detail["FullName"]),
+                endpoint_url=metadata["endpointUrl"],
+                fields=tuple(str(name) for name in fields if isinstance(name, str)),
+                integration_user_id=user if isinstance(user, str) else None,
+            )
+        return None
+
+    # ----------------------------------------------------------------------------- calls
+
+    def _records(self, soql: str, what: str) -> list[dict[str, Any]]:
+        answer = self._connection.call(lambda client: client.query(soql, timeout=self._timeout), what)
+        return _records_of(answer, what)
+
+    def _tooling_records(self, soql: str, what: str) -> list[dict[str, Any]]:
+        answer = self._connection.call(
+            lambda client: client.restful("tooling/query/", params={"q": soql}, timeout=self._timeout), what
+        )
+        return _records_of(answer, what)
+
+
+def _records_of(answer: Any, what: str) -> list[dict[str, Any]]:
+    if not isinstance(answer, dict) or not isinstance(answer.get("records"), list):
+        raise SalesforceUnavailable(f"Salesforce's answer for {what} has no records list")
+    return [record for record in answer["records"] if isinstance(record, dict)]
+
+
+def _user_id_of(identity_url: str | None) -> str | None:
+    """The user Id at the end of an identity URL (https://login.salesforce.com/id/ORG_ID/USER_ID)."""
+    if not identity_url:
+        return None
+    last = urlsplit(identity_url).path.rstrip("/").rpartition("/")[2]
+    return last if _SALESFORCE_ID.match(last) else None

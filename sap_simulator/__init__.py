@@ -4,7 +4,7 @@ The module has the surface the RFC adapter uses from `pyrfc` (or `pyrfcx`): `Con
 pyrfc's exception classes, so `RfcSapGateway(parameters, rfc_module=simulator)` runs the
 production adapter against it. Behind it: customising like SAP's IDES demo (company codes 1000
 and 3000, sales areas 1000/10/00 and 3000/10/00, reference customers 0000001000 and 0000003000),
-the function modules RFC_PING, BAPI_CUSTOMER_CREATEFROMDATA1, BAPI_CUSTOMER_GETDETAIL2,
+the function modules RFC_PING, RFC_SYSTEM_INFO, BAPI_CUSTOMER_CREATEFROMDATA1, BAPI_CUSTOMER_GETDETAIL2,
 BAPI_CUSTOMER_GETSALESAREAS, BAPI_CUSTOMER_FIND, BAPI_TRANSACTION_COMMIT and _ROLLBACK, an update-task
 style LUW per session, and fault injection.
 

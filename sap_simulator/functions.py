@@ -390,8 +390,15 @@ def ping(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[
     return {}
 
 
+def system_info(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    """RFC_SYSTEM_INFO: the simulator says what it is (no release of SAP's), so a report never mistakes it."""
+    return {"RFCSI_EXPORT": shaped("RFCSI", {"RFCHOST": "sapsim", "RFCSYSID": "SIM", "RFCDBSYS": "SIMULATOR",
+                                              "RFCSAPRL": "SIM"}, system.structures)}
+
+
 FUNCTIONS: dict[str, Callable[[SystemState, Session, dict[str, Any]], dict[str, Any]]] = {
     "RFC_PING": ping,
+    "RFC_SYSTEM_INFO": system_info,
     "BAPI_CUSTOMER_CREATEFROMDATA1": create_from_data1,
     "BAPI_CUSTOMER_GETDETAIL2": get_detail2,
     "BAPI_CUSTOMER_GETSALESAREAS": get_sales_areas,

@@ -162,6 +162,9 @@ STRUCTURES: dict[str, dict[str, Field]] = {
         "PARTNER_BK": _c(4), "COLL_AUTH": _c(1), "BANK_REF": _c(20),
     },
     "BAPIKNVVKY": {"CUSTOMER": _c(10), "SALESORG": _c(4), "DISTRCHN": _c(2), "DIVISION": _c(2)},
+    # RFC_SYSTEM_INFO's RFCSI_EXPORT: the fields the go-live check reads, names as public pyrfc and JCo callers
+    # read them (code search for RFCSI_EXPORT, issue 24); lengths and RFCSI's other fields U.
+    "RFCSI": {"RFCHOST": _c(8), "RFCSYSID": _c(8), "RFCDBHOST": _c(32), "RFCDBSYS": _c(10), "RFCSAPRL": _c(4)},
     # BAPI_CUSTOMER_FIND's selection and result rows [HMH]
     "BAPIKNA110": {"COMP_CODE": _c(4), "TABNAME": _c(30), "FIELDNAME": _c(30), "FIELDVALUE": _c(132)},
     "BAPIKNA111": {
@@ -199,6 +202,7 @@ def _table(structure: str, optional: bool = True) -> Parameter:
 
 INTERFACES: dict[str, dict[str, Parameter]] = {
     "RFC_PING": {},
+    "RFC_SYSTEM_INFO": {"RFCSI_EXPORT": _export_structure("RFCSI")},
     "BAPI_CUSTOMER_CREATEFROMDATA1": {
         "PI_PERSONALDATA": _import_structure("BAPIKNA101_1", optional=False),
         "PI_OPT_PERSONALDATA": _import_structure("BAPIKNA105"),

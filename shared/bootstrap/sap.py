@@ -14,14 +14,16 @@ from shared.settings import SapTransport, Settings, SettingsError
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken
 
+    from shared.sap.inspector import SapInspector
     from shared.sap.port import SapGateway
+    from shared.usecases.preflight.sap import SapPreflightParts
 
 # The root's one logger name, so its records read the same whichever part of the root wrote them.
 logger = logging.getLogger("shared.bootstrap")
 
 # In the app, the SAP adapter's per-call record is DEBUG: each outcome has its own record at INFO (created,
-# rejected, held, queued: shared/usecases/attempts.py) and the dependency span times the call. One record
-# fewer per sync, each ingested and billed by Application Insights. The agent keeps its INFO line.
+# rejected, held, queued: shared/usecases/attempt_records.py, attempts.py) and the dependency span times the
+# call. One record fewer per sync, each ingested and billed by Application Insights. The agent keeps its INFO line.
 _SAP_CALL_LOG_LEVEL = {EntryPoint.FUNCTION_APP: logging.DEBUG, EntryPoint.AGENT: logging.INFO}
 
 
@@ -114,3 +116,48 @@ def stale_claim_window(sap_timeout_seconds: float) -> timedelta:
     from shared.sap.rfc import RfcSapGateway
 
     return timedelta(seconds=max(10.0, RfcSapGateway.longest_unit_seconds(sap_timeout_seconds) + 5))
+
+
+def sap_preflight_parts(config: Settings) -> SapPreflightParts:
+    """The go-live check's SAP and relay parts (`python -m admin preflight`, issue 24) for SAP_TRANSPORT: the
+    probes on the same gateway the app would build (rfc or simulator: one pooled connection, so the check logs
+    on once; relay: through the relay to the agent's /v1/probe, and the relay probe's /v1/about)."""
+    import json
+    from pathlib import Path
+
+    from shared.core import reference
+    from shared.usecases.preflight.sap import SapPreflightParts
+
+    if config.sap_transport is None:
+        raise SettingsError("SAP_TRANSPORT: required for the SAP checks (rfc, relay or simulator)")
+    gateway = build_sap_gateway(config, pool_size=1 if config.sap_transport is not SapTransport.RELAY else None)
+    relay = None
+    if config.sap_transport is SapTransport.RELAY:
+        from shared.sap.relay import RelaySapGateway
+        from shared.sap.relay_probe import RelayAboutProbe, RelaySapInspector
+
+        assert isinstance(gateway, RelaySapGateway)
+        inspector: SapInspector = RelaySapInspector(gateway)
+        relay = RelayAboutProbe(gateway)
+    else:
+        from shared.sap.rfc import RfcSapGateway
+        from shared.sap.rfc_inspector import RfcSapInspector
+
+        assert isinstance(gateway, RfcSapGateway)
+        inspector = RfcSapInspector(gateway)
+    # The countries whose SAP region keys the mapping relies on (shared/core/reference/sap_regions.json).
+    regions = json.loads((Path(reference.__file__).parent / "sap_regions.json").read_text(encoding="utf-8"))
+    countries = tuple(sorted({*regions["same_as_iso"], *regions["differs_from_iso"]}))
+    return SapPreflightParts(transport=config.sap_transport.value, inspector=inspector,
+                             organization=config.sap_organization,
+                             no_match_messages=_no_match_messages(config),
+                             region_countries=countries, relay=relay)
+
+
+def _no_match_messages(config: Settings) -> tuple[tuple[str, str], ...]:
+    """SAP_FIND_NO_MATCH_MESSAGE; with the simulator and none set, the simulator's own (as build_sap_gateway)."""
+    if config.sap_find_no_match_messages or config.sap_transport is not SapTransport.SIMULATOR:
+        return config.sap_find_no_match_messages
+    from shared.sap.simulator_driver import import_simulator_module
+
+    return tuple(import_simulator_module().NO_MATCH_MESSAGES)

@@ -240,8 +240,9 @@ class RelaySapGateway(SapGateway):
                 self._token = (access.token, float(access.expires_on))
             return self._token[0]
 
-    def _call(self, method: str, operation: str, body: bytes | None, *, create: bool) -> requests.Response:
-        unanswered: type[SapError] = SapOutcomeUnknown if create else SapTransientError
+    def send_unjudged(self, method: str, operation: str, body: bytes | None) -> requests.Response:
+        """One request to the agent's `operation` (`/about`) with the relay token and the app's proof, its
+        answer as it came (requests' errors raised as they are): the go-live check's relay probe judges it."""
         headers = {"ServiceBusAuthorization": self._relay_token(), "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -250,9 +251,18 @@ class RelaySapGateway(SapGateway):
         # W3C trace context for the agent (the relay hands request headers on in `requestHeaders`), so
         # the agent's span joins this trace; outside the proof, which signs the body only.
         telemetry.inject(headers)
+        return self._session.request(method, f"{self._endpoint}{API_PREFIX}{operation}", data=body,
+                                     headers=headers, timeout=self._timeouts)
+
+    def send(self, method: str, operation: str, body: bytes | None) -> requests.Response:
+        """A read-only request (never a create) to the agent's `operation`, its answer judged like the port's:
+        200/204 returned, anything else raised as the SapError the module's table names."""
+        return self._call(method, operation, body, create=False)
+
+    def _call(self, method: str, operation: str, body: bytes | None, *, create: bool) -> requests.Response:
+        unanswered: type[SapError] = SapOutcomeUnknown if create else SapTransientError
         try:
-            response = self._session.request(method, f"{self._endpoint}{API_PREFIX}{operation}", data=body,
-                                             headers=headers, timeout=self._timeouts)
+            response = self.send_unjudged(method, operation, body)
         except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as error:
             raise SapTransientError(f"relay unreachable ({type(error).__name__})") from None
         except requests.exceptions.ConnectionError as error:

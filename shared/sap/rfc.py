@@ -170,6 +170,11 @@ class RfcSapGateway(SapGateway):
     def ping(self) -> None:
         self._unit(lambda session: self._call(session, "RFC_PING"))
 
+    def run_unit(self, work: Callable[[Callable[..., dict[str, Any]]], _T]) -> _T:
+        """`work(call)` as one unit of work, `call(function_name, **parameters)` on its session: the read-only
+        probes of the go-live check (shared/sap/rfc_inspector.py), with the unit's deadline and error table."""
+        return self._unit(lambda session: work(partial(self._call, session)))
+
     def close(self) -> None:
         """Close the pooled connections (those in use when they come back); nothing without a pool."""
         if self.pool is not None:

@@ -3,7 +3,7 @@
 
 The guard runs inside the SAP gateway (shared/sap/rfc_guard.py, also in the on-premise agent), which cannot see
 the ledger. It answers with a customer it adopted, a customer it created, or the candidates it could not
-tell apart (SapNeedsReview). The use case (shared/usecases/attempts.py, create_in_sap) looks up who holds
+tell apart (SapNeedsReview). The use case (shared/usecases/duplicate_guard.py, create_in_sap) looks up who holds
 each of those numbers in the ledger (its reverse entries: customer number -> account) and asks
 `decide_guard_answer` what to do:
 

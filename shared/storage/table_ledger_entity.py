@@ -26,7 +26,7 @@ ROW_KEY = "ledger"
 # accounts and only an insert into one row key can say "no other account has it" (a conditional insert).
 # An entity group transaction with the account's row is impossible (Azure Table transactions need one
 # PartitionKey: "Performing entity group transactions", Microsoft Learn, Table service REST API), so the
-# reverse row is written first and the account's result after it (shared.usecases.attempts, create_in_sap).
+# reverse row is written first and the account's result after it (shared.usecases.duplicate_guard, create_in_sap).
 # That order is the safe one: a worker that dies between the two leaves a reverse row for an account whose
 # result is not written yet; it still keeps the number from every other account (the number IS that
 # account's: its create made it or its guard adopted it), and the account's own next attempt (the claim

@@ -18,7 +18,8 @@ from shared.log import sync_context
 from shared.sap import SapDriverMissing, SapError, SapInterfaceMismatch
 from shared.storage.port import LedgerConflict, RetryQueueUnavailable
 from shared.telemetry.port import SyncOutcome
-from shared.usecases.attempts import attempt_create, live_lengths, queue_retry, update_quietly
+from shared.usecases.attempt_records import update_quietly
+from shared.usecases.attempts import attempt_create, live_lengths, queue_retry
 from shared.usecases.services import (
     CreateResult,
     Outcome,

@@ -16,7 +16,8 @@ from shared.log import sync_context
 from shared.sap import SapError
 from shared.storage.port import LedgerConflict
 from shared.telemetry.port import SyncOutcome
-from shared.usecases.attempts import attempt_create, live_lengths, queue_retry, store_failure
+from shared.usecases.attempt_records import store_failure
+from shared.usecases.attempts import attempt_create, live_lengths, queue_retry
 from shared.usecases.services import (
     Outcome,
     RetryOutcome,

@@ -15,7 +15,7 @@ from shared.sap import (
     SapCustomerCreated,
 )
 from shared.storage.port import Ledger, RetryQueueUnavailable
-from shared.usecases.attempts import record_created
+from shared.usecases.attempt_records import record_created
 from shared.usecases.services import (
     CreateResult,
     Outcome,

@@ -43,6 +43,12 @@ code is REQUEST_LIMIT_EXCEEDED, you've exceeded API request limits in your org";
 "TotalRequests Limit exceeded." is what integrations quote, unverified against Salesforce's own docs),
 `set_unavailable(flag)`, `refuse_logins(flag)` (every token request: 400 invalid_grant, as for a frozen or
 deactivated user).
+* The setup side the go-live check asks (`fake.setup`, devtools/fake_salesforce_setup.py, with its sources and
+  knobs): GET /services/data/ (the versions; a versioned path of another version is 404), the describe of
+  Account, SOQL on User and PermissionSetAssignment (PermissionSet.Name), the Tooling API query on
+  WorkflowOutboundMessage. A deactivated integration user (`fake.setup.set_user_active(USER_ID, False)`) is
+  refused at the token endpoint like `refuse_logins` (unverified: the exact OAuth error Salesforce gives an
+  inactive client credentials Run As user).
 
     python -m devtools.fake_salesforce --port 8443     # prints base URL, CA file and demo credentials
 """
@@ -82,13 +88,22 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from devtools.fake_salesforce_setup import SETUP_OBJECTS, TOOLING_OBJECTS, FakeOrgSetup
 from shared.core.salesforce_id import checksum_suffix
 from shared.settings import GENERIC_LOGIN_HOSTS as GENERIC_SALESFORCE_LOGIN_HOSTS
 from shared.settings import SalesforceAuth, SalesforceSettings
 
 # The project's Salesforce metadata: the picklists the fake restricts as the deployed org would.
-ACCOUNT_FIELDS_METADATA = Path(__file__).resolve().parents[1] / "salesforce" / "force-app" / "main" / "default" \
-    / "objects" / "Account" / "fields"
+ACCOUNT_FIELDS_METADATA = (
+    Path(__file__).resolve().parents[1]
+    / "salesforce"
+    / "force-app"
+    / "main"
+    / "default"
+    / "objects"
+    / "Account"
+    / "fields"
+)
 _METADATA_NS = {"md": "http://soap.sforce.com/2006/04/metadata"}
 # What Salesforce calls its generic login hosts (shared.settings.GENERIC_LOGIN_HOSTS) and, here, the host name
 # that stands for them on this machine (the certificate covers it).
@@ -151,11 +166,14 @@ _AND = re.compile(r"AND\b", re.IGNORECASE)
 _NOT_FOUND = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
 _INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 _FAULT_BODIES: dict[int, list[dict[str, str]]] = {
-    500: [{"errorCode": "UNKNOWN_EXCEPTION",
-           "message": "An unexpected error occurred. Please include this ErrorId if you contact support: "
-                      "1234567890-12345 (-1234567890)"}],
-    503: [{"errorCode": "SERVER_UNAVAILABLE",
-           "message": "Server is temporarily unavailable, please try again later"}],
+    500: [
+        {
+            "errorCode": "UNKNOWN_EXCEPTION",
+            "message": "An unexpected error occurred. Please include this ErrorId if you contact support: "
+            "1234567890-12345 (-1234567890)",
+        }
+    ],
+    503: [{"errorCode": "SERVER_UNAVAILABLE", "message": "Server is temporarily unavailable, please try again later"}],
     # The org's API request limit (see the module docstring).
     403: [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
 }
@@ -236,6 +254,8 @@ class FakeSalesforce:
             password="Demo-" + secrets.token_urlsafe(9),
             security_token=secrets.token_urlsafe(18),
         )
+        # Users, permission sets, the outbound message, API versions and field shapes (the go-live check's side).
+        self.setup = FakeOrgSetup(USER_ID, self.credentials.username, ACCOUNT_FIELDS, READ_ONLY_FIELDS)
 
     # ----------------------------------------------------------------------------- lifecycle
 
@@ -243,17 +263,18 @@ class FakeSalesforce:
         if self._server is not None:
             return self
         material = _key_material()
-        self.credentials = FakeCredentials(**{**self.credentials.__dict__,
-                                              "private_key_pem": material.jwt_private_key_pem})
+        self.credentials = FakeCredentials(
+            **{**self.credentials.__dict__, "private_key_pem": material.jwt_private_key_pem}
+        )
         server = ThreadingHTTPServer(("127.0.0.1", self._requested_port), _Handler)
         # The handshake then runs on the request's thread, so one slow client cannot stall accept().
-        server.socket = material.tls_context.wrap_socket(server.socket, server_side=True,
-                                                         do_handshake_on_connect=False)
+        server.socket = material.tls_context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
         # A short poll interval keeps stop() quick: shutdown() waits for the loop's next poll.
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="fake-salesforce", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-salesforce", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -269,8 +290,9 @@ class FakeSalesforce:
     def __enter__(self) -> FakeSalesforce:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property
@@ -422,8 +444,10 @@ class FakeSalesforce:
             if method != "POST":
                 return 405, _method_not_allowed(method, "POST")
             return self._token(parse_qs(body.decode("utf-8", "replace")), headers.get("Host") or "")
+        if url.path.rstrip("/") == "/services/data" and method == "GET":
+            return 200, self.setup.versions()  # "Authentication: none" (see devtools/fake_salesforce_setup.py)
         match = _DATA_PATH.match(url.path)
-        if match is None:
+        if match is None or not self.setup.serves_version(match["version"]):
             return 404, _NOT_FOUND
         with self._lock:
             if self._failures_left > 0:
@@ -437,6 +461,10 @@ class FakeSalesforce:
                 return 401, _INVALID_SESSION
         version, rest = match["version"], match["rest"].rstrip("/")
         parts = rest.split("/")
+        if parts[0] == "sobjects" and len(parts) == 3 and parts[2] == "describe" and method == "GET":
+            return self._describe(parts[1])
+        if parts[:2] == ["tooling", "query"] and len(parts) == 2 and method == "GET":
+            return self._tooling_query(parse_qs(url.query).get("q", [""])[0], version)
         if parts[0] == "sobjects" and len(parts) == 3:
             if parts[1].lower() != "account":
                 return 404, _NOT_FOUND
@@ -461,7 +489,7 @@ class FakeSalesforce:
         grant_type = field("grant_type")
         with self._lock:
             self._token_requests[grant_type or "(none)"] += 1
-            if self._refusing_logins:
+            if self._refusing_logins or not self.setup.user_active(USER_ID):
                 return 400, {"error": "invalid_grant", "error_description": "authentication failure"}
         if grant_type == "client_credentials" and _host_name(host) in GENERIC_LOGIN_HOSTS:
             return 400, _NOT_ON_THIS_DOMAIN
@@ -476,8 +504,10 @@ class FakeSalesforce:
                 return 400, invalid_client_id
             if field("client_secret") != expected.client_secret:
                 return 400, invalid_client
-            if (field("username") != expected.username
-                    or field("password") != expected.password + expected.security_token):
+            if (
+                field("username") != expected.username
+                or field("password") != expected.password + expected.security_token
+            ):
                 return 400, {"error": "invalid_grant", "error_description": "authentication failure"}
         elif grant_type == "urn:ietf:params:oauth:grant-type:jwt-bearer":
             problem = self._jwt_problem(field("assertion"))
@@ -515,7 +545,10 @@ class FakeSalesforce:
     def _jwt_problem(self, assertion: str) -> dict[str, str] | None:
         try:
             claims = jwt.decode(
-                assertion, _key_material().jwt_public_key, algorithms=["RS256"], audience=self.base_url,
+                assertion,
+                _key_material().jwt_public_key,
+                algorithms=["RS256"],
+                audience=self.base_url,
                 options={"require": ["iss", "sub", "aud", "exp"]},
             )
         except jwt.ExpiredSignatureError:
@@ -545,8 +578,12 @@ class FakeSalesforce:
         try:
             record_id = salesforce_id18(account_id)
         except ValueError:
-            return 404, [{"errorCode": "NOT_FOUND",
-                          "message": f"Provided external ID field does not exist or is not accessible: {account_id}"}]
+            return 404, [
+                {
+                    "errorCode": "NOT_FOUND",
+                    "message": f"Provided external ID field does not exist or is not accessible: {account_id}",
+                }
+            ]
         with self._lock:
             record = self._accounts.get(record_id)
             if record is None:
@@ -561,11 +598,16 @@ class FakeSalesforce:
         try:
             changes = json.loads(body or b"{}")
         except ValueError:
-            return 400, [{"message": "Unexpected character: was expecting a JSON value",
-                          "errorCode": "JSON_PARSER_ERROR"}]
+            return 400, [
+                {"message": "Unexpected character: was expecting a JSON value", "errorCode": "JSON_PARSER_ERROR"}
+            ]
         if not isinstance(changes, dict):
-            return 400, [{"message": "Cannot deserialize instance of Account from a JSON array or value",
-                          "errorCode": "JSON_PARSER_ERROR"}]
+            return 400, [
+                {
+                    "message": "Cannot deserialize instance of Account from a JSON array or value",
+                    "errorCode": "JSON_PARSER_ERROR",
+                }
+            ]
         with self._lock:
             record = self._accounts.get(record_id)
             if record is None:
@@ -577,37 +619,112 @@ class FakeSalesforce:
                     continue
                 field = self._canonical_field(name)
                 if field is None:
-                    return 400, [{"message": f"No such column '{name}' on sobject of type Account",
-                                  "errorCode": "INVALID_FIELD", "fields": [name]}]
+                    return 400, [
+                        {
+                            "message": f"No such column '{name}' on sobject of type Account",
+                            "errorCode": "INVALID_FIELD",
+                            "fields": [name],
+                        }
+                    ]
                 if field in READ_ONLY_FIELDS:
-                    return 400, [{"message": f"Unable to create/update fields: {field}. Please check the security "
-                                             "settings of this field and verify that it is read/write for your "
-                                             "profile or permission set.",
-                                  "errorCode": "INVALID_FIELD_FOR_INSERT_UPDATE", "fields": [field]}]
+                    return 400, [
+                        {
+                            "message": f"Unable to create/update fields: {field}. Please check the security "
+                            "settings of this field and verify that it is read/write for your "
+                            "profile or permission set.",
+                            "errorCode": "INVALID_FIELD_FOR_INSERT_UPDATE",
+                            "fields": [field],
+                        }
+                    ]
                 if field in DATETIME_FIELDS and value is not None:
                     try:
                         value = _salesforce_datetime(dt.datetime.fromisoformat(str(value)))
                     except ValueError:
-                        return 400, [{"message": f"Cannot deserialize instance of datetime from VALUE_STRING value "
-                                                 f"for field {field}", "errorCode": "JSON_PARSER_ERROR"}]
+                        return 400, [
+                            {
+                                "message": f"Cannot deserialize instance of datetime from VALUE_STRING value "
+                                f"for field {field}",
+                                "errorCode": "JSON_PARSER_ERROR",
+                            }
+                        ]
                 allowed = self._picklists.get(field)
                 if allowed is not None and value is not None and value not in allowed:
                     label = self._picklist_labels.get(field, field)
-                    return 400, [{"message": f"{label}: bad value for restricted picklist field: {value}",
-                                  "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "fields": [field]}]
+                    return 400, [
+                        {
+                            "message": f"{label}: bad value for restricted picklist field: {value}",
+                            "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                            "fields": [field],
+                        }
+                    ]
                 limit = lengths.get(field)
                 if limit is not None and isinstance(value, str) and len(value) > limit:
-                    return 400, [{"message": f"{field}: data value too large (max length={limit})",
-                                  "errorCode": "STRING_TOO_LONG", "fields": [field]}]
+                    return 400, [
+                        {
+                            "message": f"{field}: data value too large (max length={limit})",
+                            "errorCode": "STRING_TOO_LONG",
+                            "fields": [field],
+                        }
+                    ]
                 updates[field] = value
             stamp = _salesforce_datetime(_now())
             record.update(updates, LastModifiedDate=stamp, SystemModstamp=stamp)
             self._patches[record_id] += 1
         return 204, None
 
+    def _describe(self, sobject: str) -> tuple[int, Any]:
+        if sobject.lower() != "account":
+            return 404, _NOT_FOUND
+        with self._lock:
+            lengths = {name: self._field_lengths().get(name) for name in self._field_names()}
+            picklists = dict(self._picklists)
+        return 200, self.setup.describe_account(lengths, picklists, self._picklist_labels)
+
+    def _setup_query(self, soql: str, version: str, tooling: bool) -> list[dict[str, Any]] | None:
+        """The rows of a query on a setup object (None: another object); _QueryError as Salesforce answers."""
+        parsed = _QUERY.match(soql)
+        if parsed is None:
+            raise _QueryError("MALFORMED_QUERY", "unexpected token in query")
+        objects = TOOLING_OBJECTS if tooling else SETUP_OBJECTS
+        sobject = next((name for name in objects if name.lower() == parsed["object"].lower()), None)
+        if sobject is None:
+            if tooling:
+                raise _QueryError("INVALID_TYPE", f"sObject type '{parsed['object']}' is not supported.")
+            return None
+        fields = [name.strip() for name in parsed["fields"].split(",")]
+        conditions = list(_conditions(parsed["where"] or ""))
+        try:
+            if tooling:
+                rows = self.setup.outbound_messages(fields, conditions, _compare, version)
+            else:
+                rows = self.setup.rows(sobject, fields, conditions, _compare, version)
+        except KeyError as error:
+            raise _QueryError("INVALID_FIELD", f"No such column '{error.args[0]}' on entity '{sobject}'.") from None
+        except ValueError as error:
+            raise _QueryError("MALFORMED_QUERY", str(error)) from None
+        return rows[: int(parsed["limit"])] if parsed["limit"] is not None else rows
+
+    def _tooling_query(self, soql: str, version: str) -> tuple[int, Any]:
+        try:
+            rows = self._setup_query(soql, version, tooling=True) or []
+        except _QueryError as error:
+            return 400, error.body
+        with self._lock:
+            self._query_requests += 1
+        return 200, {
+            "size": len(rows),
+            "totalSize": len(rows),
+            "done": True,
+            "queryLocator": None,
+            "entityTypeName": TOOLING_OBJECTS[0],
+            "records": rows,
+        }
+
     def _query(self, soql: str, version: str, batch_size: int) -> tuple[int, Any]:
         try:
-            rows = self._run_query(soql, version)
+            rows = self._setup_query(soql, version, tooling=False)
+            if rows is None:
+                rows = self._run_query(soql, version)
         except _QueryError as error:
             return 400, error.body
         return 200, self._page(rows, 0, None, version, batch_size)
@@ -620,8 +737,14 @@ class FakeSalesforce:
             return 400, [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
         return 200, self._page(rows, int(offset), cursor, version, batch_size)
 
-    def _page(self, rows: list[dict[str, Any]], offset: int, cursor: str | None, version: str,
-              batch_size: int = QUERY_BATCH_DEFAULT) -> dict[str, Any]:
+    def _page(
+        self,
+        rows: list[dict[str, Any]],
+        offset: int,
+        cursor: str | None,
+        version: str,
+        batch_size: int = QUERY_BATCH_DEFAULT,
+    ) -> dict[str, Any]:
         with self._lock:
             self._query_requests += 1
         end = offset + min(batch_size, self.query_batch_size)
@@ -642,18 +765,26 @@ class FakeSalesforce:
             raise _QueryError("INVALID_TYPE", f"sObject type '{parsed['object']}' is not supported.")
         with self._lock:
             selected = [self._column(name.strip()) for name in parsed["fields"].split(",")]
-            conditions = [(self._column(field), operator, value)
-                          for field, operator, value in _conditions(parsed["where"] or "")]
+            conditions = [
+                (self._column(field), operator, value) for field, operator, value in _conditions(parsed["where"] or "")
+            ]
             order = self._column(parsed["order"]) if parsed["order"] else "Id"
             records = [dict(record) for record in self._accounts.values()]
-        matching = [record for record in records
-                    if all(_compare(record.get(field), operator, value) for field, operator, value in conditions)]
-        matching.sort(key=lambda record: (record.get(order) is None, str(record.get(order) or "")),
-                      reverse=(parsed["direction"] or "").upper() == "DESC")
+        matching = [
+            record
+            for record in records
+            if all(_compare(record.get(field), operator, value) for field, operator, value in conditions)
+        ]
+        matching.sort(
+            key=lambda record: (record.get(order) is None, str(record.get(order) or "")),
+            reverse=(parsed["direction"] or "").upper() == "DESC",
+        )
         if parsed["limit"] is not None:
             matching = matching[: int(parsed["limit"])]
-        return [{"attributes": _attributes(record["Id"], version), **{field: record.get(field) for field in selected}}
-                for record in matching]
+        return [
+            {"attributes": _attributes(record["Id"], version), **{field: record.get(field) for field in selected}}
+            for record in matching
+        ]
 
     def _column(self, name: str) -> str:
         field = self._canonical_field(name)
@@ -673,21 +804,28 @@ def _host_name(host_header: str) -> str:
 def _restricted_picklist_fields() -> Iterator[tuple[str, ElementTree.Element]]:
     for path in sorted(ACCOUNT_FIELDS_METADATA.glob("*.field-meta.xml")):
         root = ElementTree.parse(path).getroot()
-        if root.findtext("md:type", namespaces=_METADATA_NS) == "Picklist" and \
-                root.findtext("md:valueSet/md:restricted", namespaces=_METADATA_NS) == "true":
+        if (
+            root.findtext("md:type", namespaces=_METADATA_NS) == "Picklist"
+            and root.findtext("md:valueSet/md:restricted", namespaces=_METADATA_NS) == "true"
+        ):
             yield root.findtext("md:fullName", namespaces=_METADATA_NS) or path.name.split(".")[0], root
 
 
 def restricted_picklists() -> dict[str, tuple[str, ...]]:
     """Each restricted picklist field of the project's Account metadata with its values (API names)."""
-    return {name: tuple(value.findtext("md:fullName", namespaces=_METADATA_NS) or ""
-                        for value in root.findall("md:valueSet/md:valueSetDefinition/md:value", _METADATA_NS))
-            for name, root in _restricted_picklist_fields()}
+    return {
+        name: tuple(
+            value.findtext("md:fullName", namespaces=_METADATA_NS) or ""
+            for value in root.findall("md:valueSet/md:valueSetDefinition/md:value", _METADATA_NS)
+        )
+        for name, root in _restricted_picklist_fields()
+    }
 
 
 def _picklist_labels() -> dict[str, str]:
-    return {name: root.findtext("md:label", namespaces=_METADATA_NS) or name
-            for name, root in _restricted_picklist_fields()}
+    return {
+        name: root.findtext("md:label", namespaces=_METADATA_NS) or name for name, root in _restricted_picklist_fields()
+    }
 
 
 def _requested_batch_size(header: str | None) -> int:
@@ -703,8 +841,9 @@ def _attributes(record_id: str, version: str) -> dict[str, str]:
 
 
 def _method_not_allowed(method: str, allowed: str) -> list[dict[str, str]]:
-    return [{"errorCode": "METHOD_NOT_ALLOWED",
-             "message": f"HTTP Method '{method}' not allowed. Allowed are {allowed}"}]
+    return [
+        {"errorCode": "METHOD_NOT_ALLOWED", "message": f"HTTP Method '{method}' not allowed. Allowed are {allowed}"}
+    ]
 
 
 def _conditions(where: str) -> Iterator[tuple[str, str, Any]]:
@@ -818,12 +957,28 @@ def _tls_context(directory: Path) -> ssl.SSLContext:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Fake Salesforce test CA")])
     ca_cert = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(validity[0]).not_valid_after(validity[1])
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(validity[0])
+        .not_valid_after(validity[1])
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -831,15 +986,30 @@ def _tls_context(directory: Path) -> ssl.SSLContext:
     server_cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name).public_key(server_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(validity[0]).not_valid_after(validity[1])
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
+        .issuer_name(ca_name)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(validity[0])
+        .not_valid_after(validity[1])
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False,
-                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=False,
+                crl_sign=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(server_key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
@@ -847,8 +1017,11 @@ def _tls_context(directory: Path) -> ssl.SSLContext:
     )
     (directory / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     (directory / "server.pem").write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
-    (directory / "server-key.pem").write_bytes(server_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (directory / "server-key.pem").write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(directory / "server.pem", directory / "server-key.pem")
     return context
@@ -860,8 +1033,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=2000, help="records per query page")
     args = parser.parse_args(argv)
     with FakeSalesforce(port=args.port, query_batch_size=args.batch_size) as fake:
-        demo_id = fake.add_account("001000000000001", Name="Demo Customer GmbH", Type="Customer",
-                                   BillingCountryCode="DE")
+        demo_id = fake.add_account(
+            "001000000000001", Name="Demo Customer GmbH", Type="Customer", BillingCountryCode="DE"
+        )
         credentials = fake.credentials
         print(f"Fake Salesforce at {fake.base_url} (login URL and instance URL)")
         print(f"CA certificate: {fake.ca_path}   (the app: SALESFORCE_CA_BUNDLE={fake.ca_path})")

@@ -5,6 +5,9 @@ three operations, never a generic RFC proxy.
                          a create with `searchSince` searches before it creates, in the gateway)
     GET  /v1/interface   -> 200 wire interface | wire error
     POST /v1/ping        -> 204 | 200 wire error
+    GET  /v1/about       -> 200 wire about: the wire version and these operations (no SAP call; issue 24)
+    POST /v1/probe       wire probe -> 200 wire probe answer | wire error: the go-live check's read-only probes
+                         (logon, a customer and its sales areas, a FIND by NAME1/LAND1), shared/sap/wire_probe.py
 
 Anything else is 404 (unknown operation) or 405; a body over MAX_BODY_BYTES is 413; a body that is not
 a version-1 wire create is 400. With a `proof_key` (AGENT_PROOF_KEY), a request of an allowed operation
@@ -33,8 +36,9 @@ import time
 
 from agent.listener import RelayRequest, RelayResponse
 from shared import telemetry
-from shared.sap import wire
+from shared.sap import wire, wire_probe
 from shared.sap.errors import SapConfigurationError, SapError, SapNotStarted
+from shared.sap.inspector import SapInspector
 from shared.sap.port import SapGateway
 from shared.sap.relay import AGENT_ANSWER_DEADLINE_SECONDS, PROOF_HEADER, ProofError, verify_proof
 
@@ -47,15 +51,19 @@ _JSON = {"Content-Type": "application/json"}
 class AgentApi:
     """`unit_budget_seconds`: the longest one unit of work may take (the agent passes RfcSapGateway.
     longest_unit_seconds of its SAP_TIMEOUT_SECONDS); 0 starts any request still inside its deadline.
-    `answer_deadline_seconds`: from a request's arrival to its answer (tests shorten it)."""
+    `answer_deadline_seconds`: from a request's arrival to its answer (tests shorten it).
+    `inspector`: the go-live probes (default: on the gateway when it is the rfc adapter; else none, and a probe
+    is answered with a configuration error)."""
 
     def __init__(self, gateway: SapGateway, *, path: str, concurrency: int = 4,
                  proof_key: bytes | str | None = None, unit_budget_seconds: float = 0.0,
-                 answer_deadline_seconds: float = AGENT_ANSWER_DEADLINE_SECONDS) -> None:
+                 answer_deadline_seconds: float = AGENT_ANSWER_DEADLINE_SECONDS,
+                 inspector: SapInspector | None = None) -> None:
         if unit_budget_seconds >= answer_deadline_seconds:
             raise ValueError(f"a unit of work may take {unit_budget_seconds:g} s, not less than the "
                              f"{answer_deadline_seconds:g} s the agent has to answer: no request could start")
         self.gateway = gateway
+        self.inspector = inspector if inspector is not None else _rfc_inspector(gateway)
         self.proof_key = proof_key.encode() if isinstance(proof_key, str) else proof_key
         self.path = path.strip("/")
         self.unit_budget_seconds = unit_budget_seconds
@@ -66,6 +74,8 @@ class AgentApi:
             "/v1/create": ("POST", self._create),
             "/v1/interface": ("GET", self._interface),
             "/v1/ping": ("POST", self._ping),
+            "/v1/about": ("GET", self._about),
+            "/v1/probe": ("POST", self._probe),
         }
 
     def _operation(self, target: str) -> str:
@@ -107,6 +117,8 @@ class AgentApi:
             except ProofError as error:
                 logger.warning("refused a relayed request without a valid proof: %s", error)
                 return RelayResponse(401, wire.encode_error(SapConfigurationError(str(error))).encode(), _JSON)
+        if operation == "/v1/about":
+            return await serve(request)  # no SAP work: no slot
         if not await self._slot_in_time(request):
             return self._not_started(operation, "every SAP slot busy")
         try:
@@ -170,6 +182,40 @@ class AgentApi:
         except SapError as error:
             return RelayResponse(200, wire.encode_error(error).encode(), _JSON)
         return RelayResponse(204)
+
+
+    async def _about(self, request: RelayRequest) -> RelayResponse:
+        return RelayResponse(200, wire_probe.encode_about(tuple(self._operations)).encode(), _JSON)
+
+    async def _probe(self, request: RelayRequest) -> RelayResponse:
+        try:
+            probe, arguments = wire_probe.decode_probe(request.body)
+        except wire.WireFormatError as error:
+            return RelayResponse(400, wire_error_body(f"not a wire probe: {error}"), _JSON)
+        inspector = self.inspector
+        try:
+            if inspector is None:
+                raise SapConfigurationError("this agent's SAP gateway offers no go-live probes")
+            if probe == "system_info":
+                answer = wire_probe.encode_system_info(await asyncio.to_thread(inspector.system_info))
+            elif probe == "customer":
+                answer = wire_probe.encode_customer(await asyncio.to_thread(inspector.customer, arguments["number"]))
+            else:
+                answer = wire_probe.encode_find(
+                    await asyncio.to_thread(inspector.find, arguments["criteria"], arguments["max_rows"]))
+        except SapError as error:
+            answer = wire.encode_error(error)
+        return RelayResponse(200, answer.encode(), _JSON)
+
+
+def _rfc_inspector(gateway: SapGateway) -> SapInspector | None:
+    from shared.sap.rfc import RfcSapGateway
+
+    if not isinstance(gateway, RfcSapGateway):
+        return None
+    from shared.sap.rfc_inspector import RfcSapInspector
+
+    return RfcSapInspector(gateway)
 
 
 def wire_error_body(detail: str) -> bytes:

@@ -18,6 +18,10 @@ class ExitCode(IntEnum):
     STORAGE_UNREACHABLE = 3
     SALESFORCE_FAILED = 4  # Salesforce refused the login or did not answer
     WORK_FOUND = 5  # a dry run found work: run it again with --apply
+    # preflight: the first failed area in run order gives the code (settings 2, storage 3, Salesforce 4 reused)
+    RELAY_FAILED = 6
+    SAP_FAILED = 7
+    TELEMETRY_FAILED = 8
 
 
 EXIT_CODES_HELP = """exit codes (every subcommand):
@@ -25,7 +29,13 @@ EXIT_CODES_HELP = """exit codes (every subcommand):
   1  not done or not all done (declined at the prompt; no such message or account; messages left in
      the poison queue; accounts reconcile could not queue because their data is invalid)
   2  bad arguments or settings (a number out of its range, a malformed AzureWebJobsStorage or
-     RETRY_QUEUE_NAME): the message names the option or setting
-  3  storage unreachable (the ledger table or the retry queue)
-  4  Salesforce refused the login or did not answer (reconcile)
-  5  dry run found work: `reconcile` without --apply found accounts to queue"""
+     RETRY_QUEUE_NAME): the message names the option or setting; preflight: a settings check failed
+  3  storage unreachable (the ledger table or the retry queue); preflight: a storage check failed
+     (also: messages parked in the poison queue)
+  4  Salesforce refused the login or did not answer (reconcile); preflight: a Salesforce check failed
+  5  dry run found work: `reconcile` without --apply found accounts to queue
+  6  preflight: a relay check failed
+  7  preflight: an SAP check failed
+  8  preflight: a telemetry check failed
+  preflight exits with the code of the first failed area in the order it runs them (settings, storage,
+  relay, sap, salesforce, telemetry); --json lists every failed area"""

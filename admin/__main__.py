@@ -8,6 +8,7 @@
     python -m admin resolve ACCOUNT_ID (--customer NUMBER | --create) [--yes]
     python -m admin sweep [--dry-run]
     python -m admin reconcile [--apply] [--json] [--no-progress] [--show N]
+    python -m admin preflight [--json] [--only AREA[,AREA...]]
 
 `python -m admin SUBCOMMAND --help` explains each. Settings come from the environment, read by the
 app's own `shared.settings.load_settings`. The exit codes are one table for all (admin.ExitCode,
@@ -72,6 +73,12 @@ def _statuses(text: str) -> tuple[str, ...]:
         return tuple(status.value for status in parse_statuses(text))
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _preflight_areas(text: str) -> list[object]:
+    from admin.preflight import areas_argument
+
+    return list(areas_argument(text))
 
 
 def _paragraphs(text: str) -> str:
@@ -165,12 +172,27 @@ def _parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--no-progress", action="store_true", help="no progress bar")
     reconcile.add_argument("--show", type=_whole_number(0), default=10, metavar="N",
                            help="list at most N account ids per group in the summary (default 10)")
+    checks = _subcommand(
+        commands, "preflight", "the go-live check: settings, storage, relay, SAP, Salesforce, telemetry",
+        "Check a deployment against the real systems before going live and after every SAP or org change: "
+        "each check prints what it found and, when it failed, the fix. Read-only: it logs on to SAP once and "
+        "writes nothing to storage, SAP or Salesforce. The settings come first; when they cannot be loaded "
+        "nothing else runs. docs/operations.md, \"Go-live check\", explains every check.")
+    checks.add_argument("--json", action="store_true", help="JSON for a pipeline: passed, failedAreas, checks")
+    checks.add_argument("--only", action="append", type=_preflight_areas, metavar="AREA",
+                        help="only these areas (settings, storage, relay, sap, salesforce, telemetry); several "
+                             "separated by commas or the option repeated; default: all")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "preflight":
+        # Before the command's own settings: the check loads the app's settings itself and reports what fails.
+        from admin.preflight import preflight
+
+        return preflight({area for group in args.only or () for area in group}, args.json)
     try:
         settings = load_settings(sap_required=False)
         if args.command == "status":

@@ -212,6 +212,19 @@ class StorageRetryQueue(RetryQueue):
                 logger.warning("poison message %s stays hidden for up to %ss: %s", message_id, _REPLAY_HOLD_SECONDS,
                                describe_storage_error(error))
 
+    def poison_depth(self) -> int:
+        """Messages parked in the poison queue (approximate), for the go-live check: one read with the probe's
+        short timeouts, creating nothing (a poison queue not made yet holds none), unlike approximate_count;
+        RetryQueueUnavailable when storage does not answer."""
+        try:
+            properties = self._poison.get_queue_properties(**PROBE_CALL_OPTIONS)
+        except (AzureError, OSError) as error:
+            if is_missing_container(error):
+                return 0
+            described = describe_storage_error(error)
+            raise RetryQueueUnavailable(f"queue {self.poison_queue_name} unavailable ({described})") from error
+        return int(properties.approximate_message_count or 0)
+
     def approximate_count(self, queue_name: str | None = None) -> int:
         """Messages in the main queue, or in queue_name (e.g. self.poison_queue_name); approximate."""
         queue = self._poison if queue_name == self.poison_queue_name else self._main

@@ -50,6 +50,10 @@ def build_sap_gateway(config: Settings, entry: EntryPoint = EntryPoint.FUNCTION_
                              timeout_seconds=config.sap_timeout_seconds,
                              no_match_messages=config.sap_find_no_match_messages or simulator.NO_MATCH_MESSAGES,
                              pool_size=pool_size, call_log_level=_SAP_CALL_LOG_LEVEL[entry])
+    if config.sap_transport is SapTransport.ODATA:  # S/4HANA's Business Partner service (app or agent)
+        from shared.bootstrap.s4 import build_business_partner_gateway
+
+        return build_business_partner_gateway(config, pool_size=pool_size, call_log_level=_SAP_CALL_LOG_LEVEL[entry])
     if config.sap_transport is SapTransport.RFC:
         if not config.sap_find_no_match_messages and not agent:
             logger.warning("SAP_FIND_NO_MATCH_MESSAGE is not set: an account whose create outcome is unknown "

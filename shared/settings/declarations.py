@@ -19,6 +19,7 @@ class SapTransport(StrEnum):
     SIMULATOR = "simulator"
     RFC = "rfc"
     RELAY = "relay"
+    ODATA = "odata"  # S/4HANA: the OData V2 service API_BUSINESS_PARTNER over HTTPS
 
 
 class WriteBackMode(StrEnum):
@@ -60,6 +61,7 @@ DEFAULT_SALES_AREAS = (
 )
 
 _RFC = "SAP_TRANSPORT=rfc"
+_ODATA = "SAP_TRANSPORT=odata"
 _AGENT = Reader.AGENT
 _SIM = Reader.SIMULATOR
 
@@ -72,7 +74,7 @@ DECLARATIONS: tuple[Setting, ...] = (
     # --- SAP ---
     Setting(
         "SAP_TRANSPORT",
-        "one of simulator, rfc, relay",
+        "one of simulator, rfc, relay, odata",
         "which SAP the app talks to (simulator refused in Azure)",
         required="always (the operations command: never)",
         local_example="simulator",
@@ -132,6 +134,17 @@ DECLARATIONS: tuple[Setting, ...] = (
         "BAPI_CUSTOMER_FIND's 'nothing found' messages on this system",
     ),
     Setting("SAP_GUARD_SEARCH_SINCE", "ISO 8601", "since when the ledger may have lost writes (search SAP first)"),
+    # --- SAP S/4HANA (SAP_TRANSPORT=odata: API_BUSINESS_PARTNER; shared/settings/s4.py) ---
+    Setting("SAP_ODATA_URL", "URL", "API_BUSINESS_PARTNER's service root (https)", required=_ODATA),
+    Setting("SAP_ODATA_AUTH", "one of basic, oauth", "the communication user's logon", default="basic"),
+    Setting("SAP_ODATA_USER", "text", "the communication user", required=f"{_ODATA} with basic"),
+    Setting(
+        "SAP_ODATA_PASSWORD", "text", "the communication user's password", secret=True, required=f"{_ODATA} with basic"
+    ),
+    Setting("SAP_ODATA_CLIENT_ID", "text", "OAuth 2.0 client id", required=f"{_ODATA} with oauth"),
+    Setting("SAP_ODATA_CLIENT_SECRET", "text", "OAuth 2.0 client secret", secret=True, required=f"{_ODATA} with oauth"),
+    Setting("SAP_ODATA_TOKEN_URL", "URL", "OAuth 2.0 token endpoint", required=f"{_ODATA} with oauth"),
+    Setting("SAP_BP_GROUPING", "text", "the Business Partner grouping of new partners", required=_ODATA),
     # --- storage ---
     Setting(
         "AzureWebJobsStorage",

@@ -32,6 +32,7 @@ from shared.settings.parsers import (
     _text,
     _with_default,
 )
+from shared.settings.s4 import ODataSettings, load_odata_settings
 from shared.settings_error import SettingsError
 
 # pyrfc's own parameter names, keyed by the app-setting that carries each.
@@ -125,6 +126,8 @@ class Settings:
     retry: RetrySettings = field(default_factory=RetrySettings)
     writeback: WriteBackMode = WriteBackMode.OFF
     salesforce: SalesforceSettings = field(default_factory=SalesforceSettings)
+    # SAP_TRANSPORT=odata: S/4HANA's API_BUSINESS_PARTNER (shared/settings/s4.py); None with any other transport.
+    sap_odata: ODataSettings | None = None
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: bool = True) -> Settings:
@@ -139,12 +142,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         # No default: a deployed app must say which SAP it talks to, so it can never land on the simulator.
         raise SettingsError(
             "SAP_TRANSPORT: required: rfc (pyrfc in this process), relay (the on-premise "
-            "agent) or simulator (local runs and tests only)"
+            "agent), odata (S/4HANA's Business Partner service) or simulator (local runs and tests only)"
         )
     if transport is SapTransport.SIMULATOR and running_in_azure(env):
         raise SettingsError(
             "SAP_TRANSPORT: simulator is refused inside an Azure-hosted function app "
-            "(WEBSITE_SITE_NAME is set); use rfc or relay"
+            "(WEBSITE_SITE_NAME is set); use rfc, relay or odata"
         )
     connection = {
         parameter: value
@@ -221,6 +224,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         retry=retry,
         writeback=writeback,
         salesforce=salesforce,
+        sap_odata=load_odata_settings(env, transport is SapTransport.ODATA),
     )
 
 

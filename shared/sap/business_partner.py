@@ -1,0 +1,253 @@
+"""BusinessPartnerGateway: the SapGateway port over S/4HANA's OData V2 service API_BUSINESS_PARTNER, where a
+customer is a Business Partner kept in step with the customer master by customer/vendor integration (CVI).
+
+Client library: plain `requests` with one session per unit of work, not SAP's `pyodata` (SAP/python-pyodata
+1.12). Reasons:
+* what pyodata would add is small here: its metadata model (this gateway reads five entity sets' keys,
+  properties, flags and MaxLengths, shared/sap/business_partner_metadata.py, ~150 lines with defusedxml)
+  and its query builder (one $filter, one $select, one key predicate);
+* what the gateway must do is the caller's either way: the CSRF token fetched with the session's cookies,
+  If-Match, the OData JSON errors read into SAP messages, OAuth client credentials; with pyodata these
+  wrap its session and its HttpError instead of being plain;
+* whether a create was sent decides between "nothing happened" and "outcome unknown" (the duplicate guard
+  rests on it): requests says where it failed (connect timeout, refused, or after sending), pyodata hides
+  the exchange inside its request objects;
+* pyodata parses the whole EDMX strictly at start (its policies relax that per error kind): a customer's
+  release with an annotation it does not know would stop the gateway; here only what is used is checked,
+  and a mismatch is the one SapInterfaceMismatch naming entity set and property;
+* no new dependency for the app and the agent (requests is already shipped: requirements.txt), nothing
+  more imported at a cold start.
+
+One unit of work (shared/sap/business_partner_http.py's ODataSession, its deadline bounded like the rfc
+adapter's) per create:
+1. the duplicate guard, always: A_BusinessPartner filtered by BusinessPartnerIDByExtSystem eq the upper-cased
+   Salesforce Id. The same GET fetches the CSRF token every write needs, so the guard costs no request of its
+   own. One hit is adopted (its customer data completed if an earlier attempt stopped short), none creates,
+   several are held for review (SapNeedsReview): an outcome-unknown create never becomes two Business Partners;
+2. the reference customer's sales area and company code data (cached for a while: customising-like data);
+3. the deep insert of A_BusinessPartner with its address (phone) and the roles FLCU00 and FLCU01;
+4. the customer number CVI gave, read from the answer (or read back once);
+5. A_CustomerSalesArea and A_CustomerCompany under that customer (A_BusinessPartner/to_Customer is not
+   insertable in newer releases: business_partner_facts).
+Anything transient after step 3 was sent is SapOutcomeUnknown: the next attempt's guard finds the partner.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import requests
+
+from shared.core.business_partner_mapping import (
+    BUSINESS_PARTNER,
+    BusinessPartnerDraft,
+    Lengths,
+    business_partner_draft,
+    company_data_lengths,
+)
+from shared.core.models import CustomerCreation
+from shared.core.organization import SapOrganization
+from shared.http_sessions import new_session
+from shared.sap.business_partner_auth import BearerTokens
+from shared.sap.business_partner_customer import CustomerData, Unit, customer_of, earlier_partners
+from shared.sap.business_partner_http import ODataConnection, ODataSession, sap_messages
+from shared.sap.business_partner_metadata import read_lengths
+from shared.sap.errors import (
+    SapBusinessRejection,
+    SapConfigurationError,
+    SapNeedsReview,
+    SapOutcomeUnknown,
+    SapTransientError,
+)
+from shared.sap.port import SapCustomerCreated, SapGateway, SapInterface
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+# As the rfc adapter: one unit of work gets this many request timeouts in all (the ledger's stale-claim
+# window derives from it: shared/bootstrap/sap.py).
+_UNIT_BUDGET_IN_TIMEOUTS = 4
+
+
+class BusinessPartnerGateway(SapGateway):
+    """Creates customers as Business Partners (see the module docstring).
+
+    `organization`: the same SAP_SALES_AREAS as the one mapping (each sales area's company code and reference
+    customer). `grouping`: SAP_BP_GROUPING, the BP grouping (number range) of new partners. `pool_size`: idle
+    sessions (cookies, CSRF token) kept for the next unit; 0 closes each after its unit."""
+
+    def __init__(
+        self,
+        connection: ODataConnection,
+        organization: SapOrganization,
+        grouping: str,
+        *,
+        pool_size: int = 0,
+        session_factory: Callable[[], requests.Session] = new_session,
+        call_log_level: int = logging.INFO,
+    ) -> None:
+        self._connection = connection
+        self._organization = organization
+        self._grouping = grouping
+        self._pool_size = pool_size
+        self._session_factory = session_factory
+        self._call_log_level = call_log_level
+        self._tokens = (
+            BearerTokens(
+                connection.token_url or "", connection.client_id or "", connection.client_secret or "", session_factory
+            )
+            if connection.auth == "oauth"
+            else None
+        )
+        self._idle: list[ODataSession] = []
+        self._lock = threading.Lock()
+        self._lengths: Lengths | None = None
+        self._metadata_lock = threading.Lock()
+        self._customer_data = CustomerData()
+
+    @staticmethod
+    def longest_unit_seconds(timeout_seconds: float) -> float:
+        """The longest one unit can hold a claim: its budget plus one timeout for the OAuth token."""
+        return (_UNIT_BUDGET_IN_TIMEOUTS + 1) * timeout_seconds
+
+    # ------------------------------------------------------------------ the port
+
+    def check_interface(self) -> SapInterface:
+        return SapInterface(company_data_lengths=company_data_lengths(self._checked_lengths()))
+
+    def create_customer(self, creation: CustomerCreation) -> SapCustomerCreated:
+        draft = business_partner_draft(creation, self._organization, self._grouping, self._checked_lengths())
+        if draft.too_long:
+            # Mapped before the live lengths were known (SAP was unreachable then): never sent long. The
+            # retry maps the request again with the lengths now known, shortening with a warning.
+            raise SapTransientError(
+                f"{', '.join(draft.too_long)} longer than this SAP system holds; the request is mapped again on retry"
+            )
+        if draft.company_code is None:
+            raise SapConfigurationError(
+                f"SAP_SALES_AREAS: sales area {draft.sales_area} has no companyCode; "
+                "S/4HANA needs it for the customer's company code data"
+            )
+        started = time.monotonic()
+        outcome = "failed"
+        try:
+            created = self._unit(lambda unit: self._create_on(unit, creation, draft))
+            outcome = "adopted by the duplicate guard" if created.adopted else "created"
+            return created
+        except SapBusinessRejection:
+            outcome = "rejected"
+            raise
+        except SapNeedsReview:
+            outcome = "held for review"
+            raise
+        finally:
+            elapsed_ms = round((time.monotonic() - started) * 1000)
+            logger.log(
+                self._call_log_level,
+                "SAP create %s in %d ms",
+                outcome,
+                elapsed_ms,
+                extra={"account_id": creation.account_id, "duration_ms": elapsed_ms},
+            )
+
+    def ping(self) -> None:
+        """A GET of the service document: cheap, and it checks the logon too."""
+        self._unit(lambda unit: unit.session.get("", deadline=unit.deadline))
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for session in idle:
+            session.close()
+
+    # ------------------------------------------------------------------ the metadata check
+
+    def _checked_lengths(self) -> Lengths:
+        """The MaxLengths of everything used, read from `$metadata` and checked once (later calls answer from
+        memory); SapInterfaceMismatch names what differs."""
+        if self._lengths is None:
+            with self._metadata_lock:
+                if self._lengths is None:
+                    self._lengths = self._unit(self._read_lengths)
+        return self._lengths
+
+    @staticmethod
+    def _read_lengths(unit: Unit) -> Lengths:
+        answer = unit.session.get("$metadata", deadline=unit.deadline, accept="application/xml")
+        assert answer is not None
+        return read_lengths(answer.content)
+
+    # ------------------------------------------------------------------ the create unit
+
+    def _create_on(self, unit: Unit, creation: CustomerCreation, draft: BusinessPartnerDraft) -> SapCustomerCreated:
+        found = earlier_partners(unit, creation, draft)
+        if len(found) > 1:
+            raise SapNeedsReview(
+                f"{len(found)} Business Partners carry this account's Salesforce Id "
+                "(BusinessPartnerIDByExtSystem): an operator decides which is the account's",
+                tuple(customer or partner for partner, customer in found),
+            )
+        if found:
+            [(partner, customer)] = found
+            if not customer:
+                raise SapNeedsReview(
+                    f"Business Partner {partner} carries this account's Salesforce Id but no "
+                    "customer (roles FLCU00/FLCU01 missing?): an operator completes it",
+                    (partner,),
+                )
+            completed = self._customer_data.complete(unit, customer, draft, known_new=False)
+            logger.warning(
+                "duplicate guard: adopted SAP customer %s (Business Partner %s)%s",
+                customer,
+                partner,
+                " and completed its sales area or company code data" if completed else "",
+                extra={"account_id": creation.account_id, "customer_number": customer},
+            )
+            return SapCustomerCreated(customer, adopted=True)
+
+        reference = self._customer_data.reference(unit, draft)
+        unit.create_sent = True
+        answer = unit.session.post(BUSINESS_PARTNER, draft.business_partner, deadline=unit.deadline)
+        partner = str(answer.entity.get("BusinessPartner") or "").strip()
+        customer = str(answer.entity.get("Customer") or "").strip() or customer_of(unit, partner)
+        if not customer:
+            raise SapOutcomeUnknown(
+                f"Business Partner {partner or '(number not answered)'} was created but CVI's "
+                "customer number could not be read; the next attempt finds it by its external id"
+            )
+        self._customer_data.complete(unit, customer, draft, known_new=True, reference=reference)
+        return SapCustomerCreated(customer, messages=sap_messages(answer))
+
+    # ------------------------------------------------------------------ units of work
+
+    def _unit(self, work: Callable[[Unit], _T]) -> _T:
+        """Run `work` on one session within the unit's deadline; anything transient once a create was sent
+        is an unknown outcome."""
+        with self._lock:
+            session = self._idle.pop() if self._idle else None
+        if session is None:
+            session = ODataSession(self._connection, self._session_factory, self._tokens)
+        unit = Unit(session, time.monotonic() + _UNIT_BUDGET_IN_TIMEOUTS * self._connection.timeout_seconds)
+        succeeded = False
+        try:
+            result = work(unit)
+            succeeded = True
+            return result
+        except SapTransientError as error:
+            if unit.create_sent and not error.outcome_unknown:
+                raise SapOutcomeUnknown(f"{error.detail} (after the create was sent)") from None
+            raise
+        finally:
+            self._release(session, keep=succeeded)
+
+    def _release(self, session: ODataSession, *, keep: bool) -> None:
+        with self._lock:
+            if keep and len(self._idle) < self._pool_size:
+                self._idle.append(session)
+                return
+        session.close()

@@ -444,16 +444,19 @@ class FakeSalesforce:
             if method != "POST":
                 return 405, _method_not_allowed(method, "POST")
             return self._token(parse_qs(body.decode("utf-8", "replace")), headers.get("Host") or "")
-        if url.path.rstrip("/") == "/services/data" and method == "GET":
-            return 200, self.setup.versions()  # "Authentication: none" (see devtools/fake_salesforce_setup.py)
+        versions = url.path.rstrip("/") == "/services/data"
         match = _DATA_PATH.match(url.path)
-        if match is None or not self.setup.serves_version(match["version"]):
+        if not versions and (match is None or not self.setup.serves_version(match["version"])):
             return 404, _NOT_FOUND
         with self._lock:
             if self._failures_left > 0:
                 self._failures_left -= 1
                 status = self._failure_status
                 return status, _FAULT_BODIES.get(status, [{"errorCode": "SERVER_UNAVAILABLE", "message": "Error"}])
+        if versions or match is None:
+            if method != "GET":
+                return 405, _method_not_allowed(method, "GET,HEAD")
+            return 200, self.setup.versions()  # "Authentication: none" (see devtools/fake_salesforce_setup.py)
         authorization = headers.get("Authorization", "")
         token = authorization[7:] if authorization.lower().startswith("bearer ") else ""
         with self._lock:

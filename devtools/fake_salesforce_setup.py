@@ -37,7 +37,7 @@ served by devtools/fake_salesforce.py the way Salesforce serves it. Each fact wi
 
 Knobs, each breaking one thing: `drop_field` (in fake_salesforce.py), `set_field`, `set_picklist`,
 `set_type_values`, `set_api_versions`, `set_user_active`, `add_user`, `unassign_permission_set`,
-`assign_permission_set`, `deploy_outbound_message`, `delete_outbound_message`.
+`assign_permission_set`, `deploy_outbound_message`, `delete_outbound_message`, `add_other_outbound_message`.
 """
 
 from __future__ import annotations
@@ -225,8 +225,12 @@ class FakeOrgSetup:
         self._deploy({**project_outbound_message(username), **changes, "integrationUser": username}, user_id)
 
     def delete_outbound_message(self) -> None:
+        """Remove the project's outbound message (Setup > Outbound Messages > Del)."""
         with self._lock:
-            self._messages.clear()
+            for record_id in [
+                key for key, message in self._messages.items() if message.full_name == "Account.SAP_Customer_Sync_Push"
+            ]:
+                del self._messages[record_id]
 
     def set_field(
         self,
@@ -254,10 +258,22 @@ class FakeOrgSetup:
         with self._lock:
             self.type_values = tuple(values)
 
-    def _deploy(self, metadata: dict[str, Any], user_id: str) -> None:
-        full_name = "Account." + metadata.pop("fullName")
+    def add_other_outbound_message(self, full_name: str, name: str, endpoint_url: str) -> None:
+        """Another outbound message of the org (another object's or another integration's)."""
+        metadata = {
+            **project_outbound_message(""),
+            "fullName": full_name.partition(".")[2],
+            "name": name,
+            "endpointUrl": endpoint_url,
+            "fields": ["Id"],
+        }
+        self._deploy(metadata, self.integration_user_id, full_name.partition(".")[0])
+
+    def _deploy(self, metadata: dict[str, Any], user_id: str, object_name: str = "Account") -> None:
+        full_name = f"{object_name}.{metadata.pop('fullName')}"
         with self._lock:
-            self._messages.clear()
+            for record_id in [key for key, message in self._messages.items() if message.full_name == full_name]:
+                del self._messages[record_id]
             record_id = _id18(f"04k5g{next(self._numbers):010d}")
             self._messages[record_id] = _OutboundMessage(record_id, metadata["name"], full_name, user_id, metadata)
 

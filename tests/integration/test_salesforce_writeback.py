@@ -285,7 +285,7 @@ def test_client_credentials_at_the_generic_login_host_fail_with_salesforces_answ
 def test_the_password_flow_logs_that_salesforce_retires_it(fake, caplog):
     from shared.settings import PASSWORD_FLOW_DEPRECATED
 
-    with caplog.at_level(logging.WARNING, logger="shared.salesforce.simple_salesforce"):
+    with caplog.at_level(logging.WARNING, logger="shared.salesforce.connection"):
         _writeback(fake, SalesforceAuth.PASSWORD).record_created(ACCOUNT_ID, "0000100042", SYNCED_AT)
     assert PASSWORD_FLOW_DEPRECATED in [r.getMessage() for r in caplog.records]
     assert fake.account(ACCOUNT_ID)["SAP_Customer_Number__c"] == "0000100042"  # it still works meanwhile

@@ -101,6 +101,14 @@ param sapLogon object = {}
 @description('SAP_PASSWORD of the rfc transport (stored in Key Vault). Not used by relayAgent.')
 param sapPassword string = ''
 
+// --- S/4HANA: the app calls the Business Partner service itself (SAP_TRANSPORT=odata; docs/sap.md, "S/4HANA") ---
+@description('S/4HANA\'s API_BUSINESS_PARTNER called by the app over HTTPS: url (SAP_ODATA_URL), grouping (SAP_BP_GROUPING), auth (basic, the default, or oauth), user (basic), clientId and tokenUrl (oauth). For S/4HANA Cloud (the relay then carries nothing) or an S/4HANA on premise reached over vnet. Empty (default): the connectivity\'s transport. An S/4HANA on premise behind the agent keeps this empty and sets SAP_TRANSPORT=odata on the agent.')
+param sapOData object = {}
+
+@secure()
+@description('S/4HANA: the communication user\'s password (auth basic) or the OAuth client secret (auth oauth), stored in Key Vault as sap-odata-secret. Empty: set that secret in the vault yourself.')
+param sapODataSecret string = ''
+
 // --- appServiceHybridConnection ---
 @description('appServiceHybridConnection: the SAP gateway host as the Hybrid Connection Manager on premise resolves it (the same name as sapLogon.ashost).')
 param sapGatewayHost string = ''
@@ -202,6 +210,8 @@ var agentHybridConnectionName = 'sap-agent'
 var keyVaultName = '${abbrs.keyVaultVaults}${take(resourceToken, 21)}'
 var usesRelayAgent = connectivity == 'relayAgent'
 var usesRfc = connectivity != 'relayAgent'
+var usesOData = !empty(sapOData.?url ?? '')
+var sapODataAuth = sapOData.?auth ?? 'basic'
 var onFlexConsumption = connectivity != 'appServiceHybridConnection'
 
 // ---------------------------------------------------------------------------------------------
@@ -256,7 +266,8 @@ module keyVault 'app/keyvault.bicep' = {
         empty(salesforcePassword) ? [] : [{ name: 'salesforce-password', value: salesforcePassword }],
         empty(salesforceSecurityToken) ? [] : [{ name: 'salesforce-security-token', value: salesforceSecurityToken }],
         usesRelayAgent && !empty(sapAgentProofKey) ? [{ name: 'sap-agent-proof-key', value: sapAgentProofKey }] : [],
-        usesRfc && !empty(sapPassword) ? [{ name: 'sap-password', value: sapPassword }] : [])
+        usesRfc && !empty(sapPassword) ? [{ name: 'sap-password', value: sapPassword }] : [],
+        usesOData && !empty(sapODataSecret) ? [{ name: 'sap-odata-secret', value: sapODataSecret }] : [])
     }
   }
 }
@@ -297,7 +308,7 @@ var keyVaultUri = keyVault.outputs.uri
 var kvRef = '@Microsoft.KeyVault(VaultName=${keyVault.outputs.name};SecretName='
 
 var commonSettings = {
-  SAP_TRANSPORT: usesRelayAgent ? 'relay' : 'rfc'
+  SAP_TRANSPORT: usesOData ? 'odata' : (usesRelayAgent ? 'relay' : 'rfc')
   SAP_SALES_AREAS: sapSalesAreas
   SAP_DEFAULT_SALES_AREA: sapDefaultSalesArea
   SAP_DEFAULT_LANGUAGE: sapDefaultLanguage
@@ -339,13 +350,13 @@ var salesforceSecretSettings = union(
 
 // relayAgent: the hybrid connection, sent to with the managed identity (Azure Relay Sender role in
 // rbac.bicep), so SAP_RELAY_KEY_NAME / SAP_RELAY_KEY are deliberately not set.
-var relaySettings = usesRelayAgent ? {
+var relaySettings = usesRelayAgent && !usesOData ? {
   SAP_RELAY_URL: relay.outputs.agentHybridConnectionUrl
   SAP_AGENT_PROOF_KEY: '${kvRef}sap-agent-proof-key)'
 } : {}
 
 // vnet / appServiceHybridConnection: pyrfc's logon in the cloud (names as in shared/settings/).
-var rfcSettings = usesRfc ? {
+var rfcSettings = usesRfc && !usesOData ? {
   SAP_ASHOST: sapLogon.?ashost ?? ''
   SAP_SYSNR: sapLogon.?sysnr ?? ''
   SAP_MSHOST: sapLogon.?mshost ?? ''
@@ -364,7 +375,22 @@ var rfcSettings = usesRfc ? {
   SAP_PASSWORD: '${kvRef}sap-password)'
 } : {}
 
-var appSettings = union(commonSettings, salesforceSecretSettings, relaySettings, rfcSettings)
+// S/4HANA (sapOData given): the Business Partner service's root and logon (names as in shared/settings/s4.py).
+var odataSettings = usesOData ? {
+  SAP_ODATA_URL: sapOData.url
+  SAP_ODATA_AUTH: sapODataAuth
+  SAP_ODATA_USER: sapOData.?user ?? ''
+  SAP_ODATA_CLIENT_ID: sapOData.?clientId ?? ''
+  SAP_ODATA_TOKEN_URL: sapOData.?tokenUrl ?? ''
+  SAP_BP_GROUPING: sapOData.?grouping ?? ''
+} : {}
+var odataSecretSettings = union(
+  usesOData && sapODataAuth != 'oauth' ? { SAP_ODATA_PASSWORD: '${kvRef}sap-odata-secret)' } : {},
+  usesOData && sapODataAuth == 'oauth' ? { SAP_ODATA_CLIENT_SECRET: '${kvRef}sap-odata-secret)' } : {}
+)
+
+var appSettings = union(commonSettings, salesforceSecretSettings, relaySettings, rfcSettings, odataSettings,
+  odataSecretSettings)
 
 // ---------------------------------------------------------------------------------------------
 // The function app, its roles, alerts and workbook

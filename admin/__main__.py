@@ -8,7 +8,7 @@
     python -m admin resolve ACCOUNT_ID (--customer NUMBER | --create) [--yes]
     python -m admin sweep [--dry-run]
     python -m admin reconcile [--apply] [--json] [--no-progress] [--show N]
-    python -m admin preflight [--json] [--only AREA[,AREA...]]
+    python -m admin preflight [--json] [--only AREA[,AREA...]] [--app-url URL]
 
 `python -m admin SUBCOMMAND --help` explains each. Settings come from the environment, read by the
 app's own `shared.settings.load_settings`. The exit codes are one table for all (admin.ExitCode,
@@ -182,6 +182,9 @@ def _parser() -> argparse.ArgumentParser:
     checks.add_argument("--only", action="append", type=_preflight_areas, metavar="AREA",
                         help="only these areas (settings, storage, relay, sap, salesforce, telemetry); several "
                              "separated by commas or the option repeated; default: all")
+    checks.add_argument("--app-url", metavar="URL", dest="app_url",
+                        help="this function app's base URL (https://APP.azurewebsites.net): the push path's "
+                             "outbound message must point at it (no setting holds it)")
     return parser
 
 
@@ -192,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Before the command's own settings: the check loads the app's settings itself and reports what fails.
         from admin.preflight import preflight
 
-        return preflight({area for group in args.only or () for area in group}, args.json)
+        return preflight({area for group in args.only or () for area in group}, args.json, app_url=args.app_url)
     try:
         settings = load_settings(sap_required=False)
         if args.command == "status":

@@ -65,8 +65,10 @@ def exit_code(results: Sequence[CheckResult]) -> ExitCode:
     return AREA_EXIT_CODES[failing[0]] if failing else ExitCode.DONE
 
 
-def preflight(only: Collection[Area], as_json: bool, wiring: Wiring | None = None) -> int:
-    wiring = wiring if wiring is not None else default_wiring()
+def preflight(only: Collection[Area], as_json: bool, wiring: Wiring | None = None, app_url: str | None = None) -> int:
+    """Run the check and print it; the exit code. `app_url`: this app's base URL (--app-url), which no setting
+    holds: the push path's outbound message is compared with it."""
+    wiring = wiring if wiring is not None else default_wiring(app_url)
     results = run_preflight(wiring.settings, wiring.areas, only)
     code = exit_code(results)
     if as_json:
@@ -128,16 +130,23 @@ class _ParkedMessages(Protocol):
     def poison_depth(self) -> int: ...
 
 
-def default_wiring() -> Wiring:
+def default_wiring(app_url: str | None = None) -> Wiring:
     """Every area from the environment's settings, through the composition root."""
     sap_parts = _SapParts()
+
+    def salesforce(config: Settings) -> list[CheckResult]:
+        from shared.bootstrap.salesforce import salesforce_preflight_parts
+        from shared.usecases.preflight.salesforce import check_salesforce
+
+        return list(check_salesforce(salesforce_preflight_parts(config, app_url=app_url)))
+
     return Wiring(
         settings=_settings_area,
         areas={
             Area.STORAGE: _storage,
             Area.RELAY: sap_parts.relay,
             Area.SAP: sap_parts.sap,
-            Area.SALESFORCE: _salesforce,
+            Area.SALESFORCE: salesforce,
             Area.TELEMETRY: _telemetry,
         },
     )
@@ -188,13 +197,6 @@ class _SapParts:
         from shared.usecases.preflight.sap import check_sap
 
         return list(check_sap(self._get(config)))
-
-
-def _salesforce(config: Settings) -> list[CheckResult]:
-    from shared.bootstrap.salesforce import salesforce_preflight_parts
-    from shared.usecases.preflight.salesforce import check_salesforce
-
-    return list(check_salesforce(salesforce_preflight_parts(config)))
 
 
 def _telemetry(config: Settings) -> list[CheckResult]:

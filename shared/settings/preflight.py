@@ -147,8 +147,8 @@ def _find_no_match(config: Settings) -> CheckResult:
             _AREA,
             "find_no_match",
             title,
-            "SAP_TRANSPORT=relay: the on-premise agent reads its own SAP_FIND_NO_MATCH_MESSAGE; the "
-            "SAP area's FIND probe shows what this SAP says",
+            "SAP_TRANSPORT=relay: the on-premise agent's own SAP_FIND_NO_MATCH_MESSAGE is the one used; "
+            "the SAP area's FIND probe compares what this SAP says with the app's copy of the setting",
         )
     if config.sap_transport is not SapTransport.RFC:
         return skipped(_AREA, "find_no_match", title, "SAP_TRANSPORT=simulator: the simulator's own messages apply")

@@ -44,7 +44,9 @@ def fake_wiring(outcomes: dict[Area, list[CheckResult]], settings_load: bool = T
 @pytest.fixture
 def wire(monkeypatch):
     def install(outcomes: dict[Area, list[CheckResult]], settings_load: bool = True) -> None:
-        monkeypatch.setattr(admin.preflight, "default_wiring", lambda: fake_wiring(outcomes, settings_load))
+        monkeypatch.setattr(
+            admin.preflight, "default_wiring", lambda app_url=None: fake_wiring(outcomes, settings_load)
+        )
 
     return install
 

@@ -130,6 +130,9 @@ class EntitySetFacts:
     properties: Mapping[str, PropertyFacts] = field(default_factory=dict)
     navigations: frozenset[str] = frozenset()
     creatable: bool = True
+    # Navigations the metadata says no deep insert goes through (Capabilities.NavigationRestrictions,
+    # InsertRestrictions/Insertable false: stated by newer releases only; silence is taken as insertable).
+    not_insertable: frozenset[str] = frozenset()
 
 
 def parse_metadata(document: bytes | str) -> dict[str, EntitySetFacts]:
@@ -164,8 +167,13 @@ def parse_metadata(document: bytes | str) -> dict[str, EntitySetFacts]:
             for prop in _children(entity_type, "Property")
         }
         navigations = frozenset(nav.get("Name", "") for nav in _children(entity_type, "NavigationProperty"))
-        sets[entity_set.get("Name", "")] = EntitySetFacts(
-            keys, properties, navigations, creatable=entity_set.get(f"{_SAP}creatable") != "false"
+        set_name = entity_set.get("Name", "")
+        sets[set_name] = EntitySetFacts(
+            keys,
+            properties,
+            navigations,
+            creatable=entity_set.get(f"{_SAP}creatable") != "false",
+            not_insertable=_not_insertable(root, set_name),
         )
     if not sets:
         raise SapInterfaceMismatch(
@@ -205,6 +213,8 @@ def check_service(
         for navigation in needed.navigations:
             if navigation not in facts.navigations:
                 raise _mismatch(f"{set_name} has no navigation {navigation} in this service")
+            if navigation in facts.not_insertable:
+                raise _mismatch(f"{set_name}.{navigation} takes no deep insert in this service (Insertable false)")
         lengths[set_name] = {
             prop: length for prop in needed.properties if (length := facts.properties[prop].max_length) is not None
         }
@@ -215,6 +225,33 @@ def check_service(
 def read_lengths(document: bytes | str) -> Lengths:
     """The check of one `$metadata` document: the MaxLengths, or SapInterfaceMismatch."""
     return check_service(parse_metadata(document))
+
+
+def _not_insertable(root: Any, set_name: str) -> frozenset[str]:
+    """The navigations of `set_name` whose InsertRestrictions say Insertable false, from the annotations that
+    target it ("<namespace>.<container>/<set>"), as the published metadata of newer releases states them."""
+    found: set[str] = set()
+    for group in _children(root.iter(), "Annotations"):
+        target = group.get("Target", "")
+        if "/" not in target or target.rsplit("/", 1)[-1] != set_name:
+            continue
+        for annotation in _children(group, "Annotation"):
+            if annotation.get("Term", "").rsplit(".", 1)[-1] != "NavigationRestrictions":
+                continue
+            for record in _children(annotation.iter(), "Record"):
+                values = {value.get("Property"): value for value in _children(record, "PropertyValue")}
+                navigation = values.get("NavigationProperty")
+                insert = values.get("InsertRestrictions")
+                if navigation is None or insert is None:
+                    continue
+                flags = [
+                    flag.get("Bool")
+                    for flag in _children(insert.iter(), "PropertyValue")
+                    if flag.get("Property") == "Insertable"
+                ]
+                if "false" in flags:
+                    found.add(navigation.get("NavigationPropertyPath", ""))
+    return frozenset(found)
 
 
 def _children(parent: Any, local_name: str) -> Iterable[Any]:

@@ -310,7 +310,10 @@ def sap_messages(answer: Answer) -> tuple[SapMessage, ...]:
 
 
 def _message(detail: Mapping[str, Any]) -> SapMessage:
-    message_class, _, number = str(detail.get("code") or "").partition("/")
+    # "R1/286": message class R1, number 286; a namespaced class keeps its slashes ("/IWBEP/CX_MGW_BUSI_EXCEPTION").
+    code = str(detail.get("code") or "")
+    head, slash, tail = code.rpartition("/")
+    message_class, number = (head, tail) if slash and head and tail.isdigit() else (code, "")
     kind = _SEVERITY_TYPES.get(str(detail.get("severity") or "error").lower(), "E")
     return SapMessage(kind, message_class, number, str(detail.get("message") or ""))
 

@@ -291,15 +291,23 @@ def get_detail2(system: SystemState, session: Session, inputs: dict[str, Any]) -
 
 
 def get_sales_areas(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    """BAPI_CUSTOMER_GETSALESAREAS as SAP's function documentation describes it (stechno.net's page of the
+    function, "Value range" of RETURN and CUSTOMERNO; V as documentation): RETURN TYPE "S" with CODE blank when
+    sales data was found, TYPE "E" CODE "QC160" "No sales data was found" otherwise, and "the module does not
+    check whether the customer number already exists in the system": a customer that does not exist is simply
+    one without sales data. The message text is the documentation's; whether RETURN-MESSAGE holds exactly it on
+    a given release is U. The documentation calls the channel column DISTRCHANN; the simulator keeps BAPIKNVVKY's
+    DISTRCHN (U either way; the go-live check reports what it reads)."""
     record = system.customers.get(inputs["CUSTOMERNO"])
-    if record is None:
-        return {"RETURN": message("BAPIRETURN", "customer_not_found", inputs["CUSTOMERNO"]), "SALESAREAS": []}
-    rows = [
+    rows = [] if record is None else [
         shaped("BAPIKNVVKY", {"CUSTOMER": record.number, "SALESORG": organization, "DISTRCHN": channel,
                               "DIVISION": division})
         for organization, channel, division in sorted(record.sales_areas)
     ]
-    return {"RETURN": blank("BAPIRETURN"), "SALESAREAS": rows}
+    if not rows:
+        said = {"TYPE": "E", "CODE": "QC160", "MESSAGE": "No sales data was found"}
+        return {"RETURN": shaped("BAPIRETURN", said), "SALESAREAS": []}
+    return {"RETURN": shaped("BAPIRETURN", {"TYPE": "S"}), "SALESAREAS": rows}
 
 
 def find(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -9,9 +9,12 @@ Function modules and where their interfaces come from:
   probe falls back to RFC_PING and says so.
 * BAPI_CUSTOMER_GETDETAIL2 (RETURN BAPIRET1, CUSTOMERADDRESS BAPICUSTOMER_04) and BAPI_CUSTOMER_GETSALESAREAS
   (RETURN BAPIRETURN with CODE instead of ID/NUMBER, SALESAREAS BAPIKNVVKY): see sap_simulator/interfaces.py.
-  What RETURN says for a customer that does not exist is unverified on a real release (the simulator says
-  E F2 163 in GETDETAIL2 and in GETSALESAREAS' CODE): a customer counts as missing when GETDETAIL2's RETURN
-  holds an error (type E/A), whatever its class and number.
+  What GETDETAIL2's RETURN says for a customer that does not exist is unverified on a real release (the
+  simulator says E F2 163; SAP's documentation of BAPI_CUSTOMER_EXISTENCECHECK lists "I F2 502 Debtor & does
+  not exist", an information message): so a customer counts as existing only when RETURN holds no error AND
+  CUSTOMERADDRESS shows it. GETSALESAREAS "does not check whether the customer number already exists" and
+  answers E QC160 "No sales data was found" when it has no sales area (SAP's documentation of the function,
+  stechno.net): read as "in no sales area".
 * BAPI_CUSTOMER_FIND: as the duplicate guard calls it (shared/sap/rfc_guard.py), answered as it came.
 
 T005S (region keys): no function module here reads it. RFC_READ_TABLE reads any table but is not released
@@ -75,9 +78,12 @@ class RfcSapInspector(SapInspector):
         def read(call: RfcCall) -> CustomerProbe:
             detail = call("BAPI_CUSTOMER_GETDETAIL2", CUSTOMERNO=padded)
             messages = messages_of(detail.get("RETURN"))
-            if any(m.type in ERROR_TYPES for m in messages):
-                return CustomerProbe(padded, exists=False, messages=messages)
             address = detail.get("CUSTOMERADDRESS") or {}
+            # Fail closed: a customer exists only when GETDETAIL2 says no error AND shows its address (SAP's
+            # ExistenceCheck documents "does not exist" as type I, F2 502, so an error type alone is not enough).
+            shown = str(address.get("CUSTOMER", "")).strip() or str(address.get("NAME", "")).strip()
+            if any(m.type in ERROR_TYPES for m in messages) or not shown:
+                return CustomerProbe(padded, exists=False, messages=messages)
             areas = call("BAPI_CUSTOMER_GETSALESAREAS", CUSTOMERNO=padded)
             rows = [row for row in areas.get("SALESAREAS", []) if isinstance(row, dict)]
             return CustomerProbe(

@@ -150,11 +150,12 @@ def test_the_checks_log_on_once_and_create_nothing(sap_env, sap_system):
     assert sap_system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0 and sap_system.calls["BAPI_TRANSACTION_COMMIT"] == 0
 
 
-def test_the_simulator_knows_no_customer_without_a_number_of_its_own(sap_system):
-    """GETSALESAREAS and GETDETAIL2 for a customer that does not exist: an error RETURN, no rows (the probe's
-    'does not exist'); see sap_simulator/functions.py for what is verified about SAP's own answer."""
+def test_the_simulator_answers_the_probes_of_a_customer_that_does_not_exist_as_sap_documents_it(sap_system):
+    """GETDETAIL2: an error RETURN and no address (what SAP says is unverified: sap_simulator/functions.py);
+    GETSALESAREAS: E QC160 "No sales data was found", which SAP documents for any number without sales data."""
     session = sap_system.open_session({"user": "X"})
     detail = sap_system.call(session, "BAPI_CUSTOMER_GETDETAIL2", {"CUSTOMERNO": "0000009999"})
     areas = sap_system.call(session, "BAPI_CUSTOMER_GETSALESAREAS", {"CUSTOMERNO": "0000009999"})
-    assert detail["RETURN"]["TYPE"] == "E" and areas["RETURN"]["TYPE"] == "E" and areas["SALESAREAS"] == []
+    assert detail["RETURN"]["TYPE"] == "E" and detail["CUSTOMERADDRESS"]["CUSTOMER"] == ""
+    assert (areas["RETURN"]["TYPE"], areas["RETURN"]["CODE"], areas["SALESAREAS"]) == ("E", "QC160", [])
     assert simulator.NO_MATCH_MESSAGES == (("F2", "173"),)

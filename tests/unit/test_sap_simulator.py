@@ -392,7 +392,8 @@ def test_create_commit_read_back():
     # BAPICUSTOMER_05 shows no reconciliation account (it stays in KNB1).
     assert set(detail["CUSTOMERCOMPANYDETAIL"]) == set(STRUCTURES["BAPICUSTOMER_05"])
     assert areas["SALESAREAS"] == [{"CUSTOMER": number, "SALESORG": "1000", "DISTRCHN": "10", "DIVISION": "00"}]
-    assert set(areas["RETURN"]) == set(STRUCTURES["BAPIRETURN"]) and areas["RETURN"]["TYPE"] == ""
+    # SAP's documentation of GETSALESAREAS: TYPE "S" with CODE blank when sales data was found.
+    assert set(areas["RETURN"]) == set(STRUCTURES["BAPIRETURN"]) and areas["RETURN"]["TYPE"] == "S"
     record = system.customer(number)
     assert record is not None and record.address["CURRENCY"] == "EUR"  # from the country (T005-WAERS)
 
@@ -461,12 +462,16 @@ def test_getdetail2_of_an_unknown_customer_is_an_error(system):
     assert unpadded["RETURN"]["TYPE"] == "E"
 
 
-def test_getsalesareas_of_an_unknown_customer_answers_bapireturn_with_a_code(system):
+def test_getsalesareas_of_an_unknown_customer_answers_no_sales_data_as_sap_documents_it(system):
+    # SAP's documentation of the function: E QC160 "No sales data was found"; it does not check existence.
     with Connection(system=system) as connection:
         answer = connection.call("BAPI_CUSTOMER_GETSALESAREAS", CUSTOMERNO="0000999999")
-    assert (answer["RETURN"]["TYPE"], answer["RETURN"]["CODE"]) == ("E", "F2163")
-    assert answer["RETURN"]["MESSAGE"] == "Customer 0000999999 does not exist"
+        found = connection.call("BAPI_CUSTOMER_GETSALESAREAS", CUSTOMERNO="0000001000")
+    assert (answer["RETURN"]["TYPE"], answer["RETURN"]["CODE"]) == ("E", "QC160")
+    assert answer["RETURN"]["MESSAGE"] == "No sales data was found"
     assert answer["SALESAREAS"] == []
+    assert (found["RETURN"]["TYPE"], found["RETURN"]["CODE"]) == ("S", "")
+    assert [row["SALESORG"] for row in found["SALESAREAS"]] == ["1000"]
 
 
 # --------------------------------------------------------------------------- BAPI_CUSTOMER_FIND

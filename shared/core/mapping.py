@@ -3,7 +3,8 @@
 Pure functions, no I/O. What SAP cannot hold is never dropped silently: names are spread over the
 four KNA1 name lines without losing a character, street and city are shortened by the documented
 rules of shortening.py and every shortening is reported as a MappingWarning. Organizational data that cannot
-be resolved is an InvalidRequest naming each field (and the setting to change).
+be resolved (organizational_data.py: sales area, reference customer, configured language) is an InvalidRequest
+naming each field (and the setting to change).
 
 Warnings may carry the stored (personal) value because they go back to the caller; they are never
 logged, and nothing in this module logs.
@@ -11,11 +12,16 @@ logged, and nothing in this module logs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from shared.core.models import CustomerCreation, CustomerRequest, FieldError, InvalidRequest, MappingWarning
-from shared.core.organization import SalesArea, SapOrganization
+from shared.core.organization import SapOrganization
+from shared.core.organizational_data import (
+    configured_language,
+    resolve_reference_customer,
+    resolve_sales_area,
+    sap_key,
+)
 from shared.core.reference import default_language_for_country, sap_language_key, sap_region_code
 from shared.core.sap_lengths import utf16_units
 from shared.core.shortening import (  # noqa: F401 - the name rules are part of the mapping's surface
@@ -59,12 +65,6 @@ COMPANY_DATA_FIELDS: tuple[str, ...] = tuple(COMPANY_DATA_LENGTHS)
 COPY_REFERENCE_FIELDS: tuple[str, ...] = ("SALESORG", "DISTR_CHAN", "DIVISION", "REF_CUSTMR")
 NAME_FIELDS = ("NAME", "NAME_2", "NAME_3", "NAME_4")
 
-# BAPIKNA102 (PI_COPYREFERENCE) key lengths: VKORG, VTWEG, SPART, KUNNR.
-_SALES_ORGANIZATION_LENGTH = 4
-_DISTRIBUTION_CHANNEL_LENGTH = 2
-_DIVISION_LENGTH = 2
-_CUSTOMER_NUMBER_LENGTH = 10
-
 
 def effective_lengths(live_lengths: Mapping[str, int] | None) -> dict[str, int]:
     """The widths the mapping shortens to: the smaller of ours and the live system's, per field."""
@@ -76,8 +76,9 @@ def effective_lengths(live_lengths: Mapping[str, int] | None) -> dict[str, int]:
 # --------------------------------------------------------------------------- the mapping
 
 
-def map_customer_request(request: CustomerRequest, organization: SapOrganization,
-                         live_lengths: Mapping[str, int] | None = None) -> CustomerCreation:
+def map_customer_request(
+    request: CustomerRequest, organization: SapOrganization, live_lengths: Mapping[str, int] | None = None
+) -> CustomerCreation:
     """The BAPI_CUSTOMER_CREATEFROMDATA1 parameters for one validated request.
 
     `live_lengths` are the PI_COMPANYDATA lengths the live system reported (the rfc adapter's
@@ -89,9 +90,9 @@ def map_customer_request(request: CustomerRequest, organization: SapOrganization
     errors: list[FieldError] = []
     warnings: list[MappingWarning] = []
 
-    sales_area = _resolve_sales_area(request, organization, errors)
-    reference_customer = _resolve_reference_customer(request, organization, sales_area, errors)
-    company_data = _company_data(request, lengths, _configured_language(organization, sales_area), errors, warnings)
+    sales_area = resolve_sales_area(request, organization, errors)
+    reference_customer = resolve_reference_customer(request, organization, sales_area, errors)
+    company_data = _company_data(request, lengths, configured_language(organization, sales_area), errors, warnings)
     if errors:
         raise InvalidRequest(errors)
     assert sales_area is not None and reference_customer is not None  # no errors means both resolved
@@ -103,142 +104,44 @@ def map_customer_request(request: CustomerRequest, organization: SapOrganization
             # Everything optional (transport zone, reconciliation account, payment terms, ...) is
             # copied from the reference customer; the empty structure keeps the parameter shape explicit.
             "PI_OPT_COMPANYDATA": {},
-            "PI_COPYREFERENCE": dict(zip(COPY_REFERENCE_FIELDS, (
-                sales_area.sales_organization, sales_area.distribution_channel, sales_area.division,
-                reference_customer), strict=True)),
+            "PI_COPYREFERENCE": dict(
+                zip(
+                    COPY_REFERENCE_FIELDS,
+                    (
+                        sales_area.sales_organization,
+                        sales_area.distribution_channel,
+                        sales_area.division,
+                        reference_customer,
+                    ),
+                    strict=True,
+                )
+            ),
         },
         warnings=tuple(warnings),
     )
 
 
-def _sap_key(value: str | None) -> str | None:
-    """Organizational keys as SAP stores them (upper case, no blanks); None when not given."""
-    if value is None:
-        return None
-    value = value.strip().upper()
-    return value or None
-
-
-def _resolve_sales_area(request: CustomerRequest, organization: SapOrganization,
-                        errors: list[FieldError]) -> SalesArea | None:
-    given = {
-        "salesOrganization": (_sap_key(request.sales_organization), _SALES_ORGANIZATION_LENGTH),
-        "distributionChannel": (_sap_key(request.distribution_channel), _DISTRIBUTION_CHANNEL_LENGTH),
-        "division": (_sap_key(request.division), _DIVISION_LENGTH),
-    }
-    company_code = _sap_key(request.company_code)
-    present = [name for name, (value, _) in given.items() if value is not None]
-
-    if present and len(present) < len(given):
-        for name in given:
-            if name not in present:
-                errors.append(FieldError(
-                    name, "required: a sales area needs salesOrganization, distributionChannel and division"))
-        return None
-    if present:
-        too_long = [FieldError(name, f"at most {length} characters (SAP key)")
-                    for name, (value, length) in given.items() if value is not None and len(value) > length]
-        if too_long:
-            errors.extend(too_long)
-            return None
-        sales_organization, distribution_channel, division = (value for value, _ in given.values())
-        sales_area = SalesArea(str(sales_organization), str(distribution_channel), str(division))
-    elif company_code is not None:
-        candidates = organization.sales_areas_of_company_code(company_code)
-        if len(candidates) != 1:
-            errors.append(FieldError("companyCode", _ambiguous_company_code(company_code, candidates, organization)))
-            return None
-        sales_area = candidates[0]
-    elif organization.default_sales_area is not None:
-        sales_area = organization.default_sales_area
-    else:
-        errors.append(FieldError(
-            "salesOrganization", "required: no default sales area is configured (SAP_DEFAULT_SALES_AREA)"))
-        return None
-
-    if company_code is not None:
-        configured = _company_code_of_sales_organization(sales_area.sales_organization, organization)
-        # SAP derives the company code from the sales organization (TVKO-BUKRS); the BAPI takes none,
-        # so a request that names another one would silently land in the wrong company code.
-        if configured is not None and configured != company_code:
-            errors.append(FieldError(
-                "companyCode",
-                f"sales organization {sales_area.sales_organization} belongs to company code {configured}, "
-                f"not {company_code}",
-            ))
-            return None
-    return sales_area
-
-
-def _ambiguous_company_code(company_code: str, candidates: list[SalesArea], organization: SapOrganization) -> str:
-    choose = "choose one with salesOrganization, distributionChannel and division"
-    if candidates:
-        listed = ", ".join(sorted(str(area) for area in candidates))
-        return f"company code {company_code} has several sales areas ({listed}): {choose}"
-    configured = ", ".join(sorted(str(area) for area in organization.sales_areas)) or "none"
-    return (f"no sales area is configured for company code {company_code} in SAP_SALES_AREAS "
-            f"(configured: {configured}): {choose}")
-
-
-def _company_code_of_sales_organization(sales_organization: str, organization: SapOrganization) -> str | None:
-    # A sales organization belongs to one company code whatever the channel and division, so any
-    # configured sales area of it tells.
-    for area, setup in organization.sales_areas.items():
-        if area.sales_organization == sales_organization and setup.company_code:
-            return setup.company_code.strip().upper()
-    return None
-
-
-def _resolve_reference_customer(request: CustomerRequest, organization: SapOrganization,
-                                sales_area: SalesArea | None, errors: list[FieldError]) -> str | None:
-    given = _sap_key(request.reference_customer)
-    if given is not None:
-        return _customer_number(given, "referenceCustomer", "", errors)
-    if sales_area is None:
-        return None  # the sales area error already explains; without it there is nothing to look up
-    setup = organization.sales_areas.get(sales_area)
-    configured = _sap_key(setup.reference_customer) if setup else None
-    if configured is None:
-        errors.append(FieldError(
-            "referenceCustomer",
-            f"required: no reference customer is configured for sales area {sales_area} (SAP_SALES_AREAS)",
-        ))
-        return None
-    return _customer_number(configured, "referenceCustomer", " (configured in SAP_SALES_AREAS)", errors)
-
-
-def _customer_number(value: str, field_name: str, origin: str, errors: list[FieldError]) -> str | None:
-    # KUNNR's conversion exit (ALPHA) pads numeric numbers with leading zeros; pyrfc does not run
-    # conversion exits, so "1000" would not find customer 0000001000.
-    if len(value) > _CUSTOMER_NUMBER_LENGTH:
-        errors.append(FieldError(field_name, f"is not an SAP customer number{origin}: "
-                                             f"at most {_CUSTOMER_NUMBER_LENGTH} characters"))
-        return None
-    if re.fullmatch(r"[0-9]+", value):
-        return value.zfill(_CUSTOMER_NUMBER_LENGTH)
-    return value
-
-
-def _configured_language(organization: SapOrganization, sales_area: SalesArea | None) -> str | None:
-    """The language (ISO 639-1) configured for requests that give none: the sales area's own
-    (SAP_SALES_AREAS "language") before SAP_DEFAULT_LANGUAGE; None when neither is set."""
-    setup = organization.sales_areas.get(sales_area) if sales_area is not None else None
-    if setup is not None and setup.language:
-        return setup.language
-    return organization.default_language
-
-
-def _company_data(request: CustomerRequest, lengths: Mapping[str, int], configured_language: str | None,
-                  errors: list[FieldError], warnings: list[MappingWarning]) -> dict[str, str]:
+def _company_data(
+    request: CustomerRequest,
+    lengths: Mapping[str, int],
+    configured_language: str | None,
+    errors: list[FieldError],
+    warnings: list[MappingWarning],
+) -> dict[str, str]:
     data: dict[str, str] = {}
     name_width = min(lengths[field_name] for field_name in NAME_FIELDS)
     try:
         name_lines = split_name(request.name, name_width)
     except ValueError:
-        errors.append(FieldError("name", f"at most {name_width * len(NAME_FIELDS)} characters for SAP "
-                                         f"({len(NAME_FIELDS)} name lines of {name_width}), counted in UTF-16 "
-                                         "units as SAP and Salesforce count: an emoji takes 2 and stays whole "
-                                         "on its line"))
+        errors.append(
+            FieldError(
+                "name",
+                f"at most {name_width * len(NAME_FIELDS)} characters for SAP "
+                f"({len(NAME_FIELDS)} name lines of {name_width}), counted in UTF-16 "
+                "units as SAP and Salesforce count: an emoji takes 2 and stays whole "
+                "on its line",
+            )
+        )
         name_lines = []
     if not request.name.strip():
         errors.append(FieldError("name", "required"))
@@ -249,8 +152,14 @@ def _company_data(request: CustomerRequest, lengths: Mapping[str, int], configur
         if street:
             data["STREET"] = street
         if shortened:
-            warnings.append(_shortened("street", "STREET", lengths, "street types abbreviated and, if still too "
-                                                                     "long, cut after the last whole word that fits"))
+            warnings.append(
+                _shortened(
+                    "street",
+                    "STREET",
+                    lengths,
+                    "street types abbreviated and, if still too long, cut after the last whole word that fits",
+                )
+            )
     if request.city:
         city, shortened = shorten_city(request.city, lengths["CITY"])
         if city:
@@ -260,8 +169,7 @@ def _company_data(request: CustomerRequest, lengths: Mapping[str, int], configur
 
     postal_code = (request.postal_code or "").strip()
     if utf16_units(postal_code) > lengths["POSTL_COD1"]:
-        errors.append(FieldError("postalCode", f"at most {lengths['POSTL_COD1']} characters "
-                                               "for SAP (POSTL_COD1)"))
+        errors.append(FieldError("postalCode", f"at most {lengths['POSTL_COD1']} characters for SAP (POSTL_COD1)"))
     elif postal_code:
         data["POSTL_COD1"] = postal_code
 
@@ -269,7 +177,7 @@ def _company_data(request: CustomerRequest, lengths: Mapping[str, int], configur
     if len(country) != COMPANY_DATA_LENGTHS["COUNTRYISO"]:
         errors.append(FieldError("countryCode", "expected an ISO 3166-1 alpha-2 code"))
         return data
-    region_suffix = _sap_key(request.region_code)
+    region_suffix = sap_key(request.region_code)
     if region_suffix is not None:
         # SAP's region keys (T005S) are mostly the ISO suffix; where they are not (Germany's are
         # "01".."16"), the reference table knows the SAP key.
@@ -284,7 +192,7 @@ def _company_data(request: CustomerRequest, lengths: Mapping[str, int], configur
 
     _add_language(request, country, configured_language, data, errors)
 
-    currency = _sap_key(request.currency_code)
+    currency = sap_key(request.currency_code)
     if currency is not None:
         if len(currency) > lengths["CURRENCY_ISO"]:
             errors.append(FieldError("currencyIsoCode", "expected an ISO 4217 code"))
@@ -296,23 +204,31 @@ def _company_data(request: CustomerRequest, lengths: Mapping[str, int], configur
     # Validation writes an extension the way RFC 3966 does ("+4989123;ext=45"); SAP keeps it apart.
     number, _, extension = (request.phone or "").strip().partition(";ext=")
     if utf16_units(number) > lengths["TEL1_NUMBR"]:
-        warnings.append(MappingWarning(
-            "phone", f"phone not passed to SAP: longer than the {lengths['TEL1_NUMBR']} characters SAP holds "
-                     "(TEL1_NUMBR)"))
+        warnings.append(
+            MappingWarning(
+                "phone",
+                f"phone not passed to SAP: longer than the {lengths['TEL1_NUMBR']} characters SAP holds (TEL1_NUMBR)",
+            )
+        )
     elif number:
         data["TEL1_NUMBR"] = number
         if utf16_units(extension) > lengths["TEL1_EXT"]:
-            warnings.append(MappingWarning(
-                "phone", f"phone extension not passed to SAP: longer than the {lengths['TEL1_EXT']} characters SAP "
-                         "holds (TEL1_EXT)"))
+            warnings.append(
+                MappingWarning(
+                    "phone",
+                    f"phone extension not passed to SAP: longer than the {lengths['TEL1_EXT']} characters SAP "
+                    "holds (TEL1_EXT)",
+                )
+            )
         elif extension:
             data["TEL1_EXT"] = extension
 
     return data
 
 
-def _add_language(request: CustomerRequest, country: str, configured: str | None,
-                  data: dict[str, str], errors: list[FieldError]) -> None:
+def _add_language(
+    request: CustomerRequest, country: str, configured: str | None, data: dict[str, str], errors: list[FieldError]
+) -> None:
     """LANGU and LANGU_ISO, always both or an error: SAP's documentation of the create BAPIs says "a
     language key in R/3 format or ISO 639 standard must also be transferred to the BAPI" (stechno.net,
     BAPI_CUSTOMER_CREATEFROMDATA, Notes; its successor CREATEFROMDATA1 checks it in SD_CUSTOMER_CHECK_1).
@@ -339,14 +255,19 @@ def _add_language(request: CustomerRequest, country: str, configured: str | None
             continue
         data["LANGU_ISO"] = language.upper()
         return
-    errors.append(FieldError(
-        "language", f"required: the request has none, {country} has no usual language in our table, and no "
-                    "default is configured (SAP_DEFAULT_LANGUAGE, or a sales area's \"language\" in SAP_SALES_AREAS)"))
+    errors.append(
+        FieldError(
+            "language",
+            f"required: the request has none, {country} has no usual language in our table, and no "
+            'default is configured (SAP_DEFAULT_LANGUAGE, or a sales area\'s "language" in SAP_SALES_AREAS)',
+        )
+    )
 
 
 def _shortened(request_field: str, sap_field: str, lengths: Mapping[str, int], how: str) -> MappingWarning:
     # The rule, never the value: a warning is kept in the ledger, shown by the status API, logged and
     # written to the account in Salesforce, and a street or city may be personal data.
     width = lengths[sap_field]
-    return MappingWarning(request_field, f"{request_field} shortened to {width} characters for SAP ({sap_field}): "
-                                         f"{how}")
+    return MappingWarning(
+        request_field, f"{request_field} shortened to {width} characters for SAP ({sap_field}): {how}"
+    )

@@ -154,14 +154,5 @@ def sap_preflight_parts(config: Settings) -> SapPreflightParts:
     countries = tuple(sorted({*regions["same_as_iso"], *regions["differs_from_iso"]}))
     return SapPreflightParts(transport=config.sap_transport.value, inspector=inspector,
                              organization=config.sap_organization,
-                             no_match_messages=_no_match_messages(config),
+                             no_match_messages=config.sap_find_no_match_messages,
                              region_countries=countries, relay=relay)
-
-
-def _no_match_messages(config: Settings) -> tuple[tuple[str, str], ...]:
-    """SAP_FIND_NO_MATCH_MESSAGE; with the simulator and none set, the simulator's own (as build_sap_gateway)."""
-    if config.sap_find_no_match_messages or config.sap_transport is not SapTransport.SIMULATOR:
-        return config.sap_find_no_match_messages
-    from shared.sap.simulator_driver import import_simulator_module
-
-    return tuple(import_simulator_module().NO_MATCH_MESSAGES)

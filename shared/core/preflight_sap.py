@@ -65,13 +65,22 @@ def _normalised(configured: Collection[tuple[str, str]]) -> list[tuple[str, str]
     return [(c.strip().upper(), n.strip().zfill(3)) for c, n in configured]
 
 
-def find_no_match_check(outcome: FindOutcome, configured: Collection[tuple[str, str]], name: str) -> CheckResult:
+def find_no_match_check(
+    outcome: FindOutcome, configured: Collection[tuple[str, str]], name: str, on_agent: bool = False
+) -> CheckResult:
     """The FIND probe for `name`, a name no customer can have: how this system says "nothing found", and the
-    SAP_FIND_NO_MATCH_MESSAGE (`configured`, as (class, number) pairs) to set, or that the configured one fits."""
+    SAP_FIND_NO_MATCH_MESSAGE (`configured`, as (class, number) pairs) to set, or that the configured one fits.
+    `on_agent`: the guard runs in the on-premise agent (SAP_TRANSPORT=relay), so the setting is the agent's."""
     title = "BAPI_CUSTOMER_FIND: how this system says 'nothing found' (SAP_FIND_NO_MATCH_MESSAGE)"
     searched = f"a search for KNA1-NAME1 = '{name}' (a name no customer has)"
     known = _normalised(configured)
-    now = f"SAP_FIND_NO_MATCH_MESSAGE is '{_setting_value(known)}'" if known else "SAP_FIND_NO_MATCH_MESSAGE is not set"
+    setting = "the agent's SAP_FIND_NO_MATCH_MESSAGE" if on_agent else "SAP_FIND_NO_MATCH_MESSAGE"
+    now = f"{setting} is '{_setting_value(known)}'" if known else f"{setting} is not set"
+    place = (
+        "in the agent's settings on its host (its guard searches), and restart it"
+        if on_agent
+        else ("in the app settings")
+    )
     if outcome.customers:
         return failed(
             Area.SAP,
@@ -102,9 +111,8 @@ def find_no_match_check(outcome: FindOutcome, configured: Collection[tuple[str, 
         _FIND_NO_MATCH,
         title,
         f"{searched} said 'nothing found' with {where}; {now}",
-        f"set SAP_FIND_NO_MATCH_MESSAGE={_setting_value(found_keys)} (app settings; the agent's too with "
-        f"SAP_TRANSPORT=relay). Until then {_GUARD} holds every account whose create outcome is unknown "
-        "for review instead of searching",
+        f"set SAP_FIND_NO_MATCH_MESSAGE={_setting_value(found_keys)} {place}. Until then {_GUARD} holds every "
+        "account whose create outcome is unknown for review instead of searching",
     )
 
 

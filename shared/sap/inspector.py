@@ -28,12 +28,15 @@ from shared.sap.port import SapInterface, SapMessage
 @dataclass(frozen=True)
 class SapSystemInfo:
     """Who answered the logon: RFC_SYSTEM_INFO's RFCSI_EXPORT (system id, release, database system), or
-    empty fields and `note` when only RFC_PING answered (RFC_SYSTEM_INFO not allowed for the RFC user)."""
+    empty fields and `note` when only RFC_PING answered (RFC_SYSTEM_INFO not allowed for the RFC user).
+    `find_no_match_messages`: what the gateway that runs the creates (the agent's, behind the relay) reads as
+    BAPI_CUSTOMER_FIND's "nothing found", its SAP_FIND_NO_MATCH_MESSAGE; None when not known."""
 
     system_id: str = ""
     release: str = ""
     database_system: str = ""
     note: str = ""
+    find_no_match_messages: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True)

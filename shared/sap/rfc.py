@@ -106,6 +106,11 @@ class RfcSapGateway(SapGateway):
             if pool_size else None)
 
     @property
+    def no_match_messages(self) -> tuple[tuple[str, str], ...]:
+        """What this gateway's duplicate guard reads as BAPI_CUSTOMER_FIND's "nothing found" (the go-live check)."""
+        return self._guard.no_match_messages
+
+    @property
     def rfc_user(self) -> str:
         return str(self._logon_parameters.get("user", "")).strip().upper()
 

@@ -56,6 +56,11 @@ class DuplicateGuard:
                                    for message_id, number in no_match_messages}
         self._rfc_user = rfc_user
 
+    @property
+    def no_match_messages(self) -> tuple[tuple[str, str], ...]:
+        """The (ID, NUMBER) pairs read as "nothing found", normalised, in order (the go-live check shows them)."""
+        return tuple(sorted(self._no_match_messages))
+
     def find_earlier_create(self, call: RfcCall, creation: CustomerCreation) -> str | None:
         """The customer an earlier attempt created, None when there is none; SapNeedsReview when unsure."""
         assert creation.search_since is not None

@@ -61,9 +61,13 @@ class RfcSapInspector(SapInspector):
             if not isinstance(refused, SapPermanentError) and "Authorization" not in refused.detail:
                 raise
             self._gateway.run_unit(lambda call: call("RFC_PING"))
-            return SapSystemInfo(note=f"RFC_SYSTEM_INFO refused ({refused.detail[:120]}); RFC_PING answered")
+            return SapSystemInfo(
+                note=f"RFC_SYSTEM_INFO refused ({refused.detail[:120]}); RFC_PING answered",
+                find_no_match_messages=self._gateway.no_match_messages,
+            )
         info = answer.get("RFCSI_EXPORT") or {}
         return SapSystemInfo(
+            find_no_match_messages=self._gateway.no_match_messages,
             system_id=str(info.get("RFCSYSID", "")).strip(),
             release=str(info.get("RFCSAPRL", "")).strip(),
             database_system=str(info.get("RFCDBSYS", "")).strip(),

@@ -4,7 +4,8 @@ on-premise agent (agent/api.py `POST /v1/probe`, `GET /v1/about`), in the envelo
     {"version": 1, "type": "probe", "probe": "system_info"}
     {"version": 1, "type": "probe", "probe": "customer", "customer": "0000001000"}
     {"version": 1, "type": "probe", "probe": "find", "criteria": [{"field": "NAME1", "value": "..."}], "maxRows": 2}
-    -> {"version": 1, "type": "system_info", "systemId": "...", "release": "...", "databaseSystem": "...", "note": ""}
+    -> {"version": 1, "type": "system_info", "systemId": "...", "release": "...", "databaseSystem": "...", "note": "",
+        "findNoMatchMessages": [["F2", "173"]]}  (the agent's SAP_FIND_NO_MATCH_MESSAGE, which its guard reads)
     -> {"version": 1, "type": "customer", "number": "...", "exists": true, "name": "...", "country": "DE",
         "salesAreas": ["1000/10/00"], "messages": [...], "salesAreaMessages": [...]}
     -> {"version": 1, "type": "find", "return": {message} | null, "rows": [{"customer": "...", "message": ... | null}]}
@@ -119,22 +120,30 @@ def decode_probe(text: str | bytes) -> tuple[str, dict[str, Any]]:
 
 
 def encode_system_info(info: SapSystemInfo) -> str:
+    configured = None if info.find_no_match_messages is None else [list(pair) for pair in info.find_no_match_messages]
     return _envelope(
         "system_info",
         systemId=info.system_id,
         release=info.release,
         databaseSystem=info.database_system,
         note=info.note,
+        findNoMatchMessages=configured,
     )
 
 
 def decode_system_info(text: str | bytes) -> SapSystemInfo:
     data = _open(text, ("system_info", "error"))
+    configured = data.get("findNoMatchMessages")
+    try:
+        messages = None if configured is None else tuple((str(c), str(n)) for c, n in configured)
+    except (TypeError, ValueError):
+        raise WireFormatError("findNoMatchMessages is a list of [class, number] pairs") from None
     return SapSystemInfo(
         str(data.get("systemId", "")),
         str(data.get("release", "")),
         str(data.get("databaseSystem", "")),
         str(data.get("note", "")),
+        messages,
     )
 
 

@@ -10,12 +10,14 @@ from collections.abc import Iterator
 
 import pytest
 
+import sap_simulator as simulator
 from agent.api import AgentApi
 from agent.listener import RelayListener
 from agent.thread import ListenerThread
 from devtools.relay_double import RelayDouble, RelayDoubleThread
 from shared.bootstrap.sap import sap_preflight_parts
 from shared.core.preflight import Area, CheckResult, Verdict
+from shared.sap.rfc import RfcSapGateway
 from shared.settings import RelayListenerSettings, load_settings
 from shared.usecases.preflight.relay import check_relay
 from shared.usecases.preflight.sap import check_sap
@@ -55,13 +57,23 @@ def app_settings(double: RelayDouble, **changes: str) -> dict[str, str]:
     }
 
 
-def agent(double: RelayDouble, proof_key: str = PROOF_KEY, without: tuple[str, ...] = ()) -> ListenerThread:
+def agent(
+    double: RelayDouble,
+    proof_key: str = PROOF_KEY,
+    without: tuple[str, ...] = (),
+    no_match_messages: tuple[tuple[str, str], ...] | None = None,
+) -> ListenerThread:
     """The agent on the simulator; `without` leaves operations out, as an agent of an older release has none of
     them (agent/api.py answers 404 "unknown operation" to an operation it does not serve)."""
     settings = RelayListenerSettings(URL, LISTEN_RULE, LISTEN_KEY, base_url=f"ws://{double.host}:{double.port}")
 
     def make() -> RelayListener:
-        api = AgentApi(simulated_gateway(), path="sap", proof_key=proof_key)
+        gateway = (
+            simulated_gateway()
+            if no_match_messages is None
+            else RfcSapGateway({}, rfc_module=simulator, no_match_messages=no_match_messages)
+        )
+        api = AgentApi(gateway, path="sap", proof_key=proof_key)
         for operation in without:
             del api._operations[operation]  # the older agent: the same API without these
         return RelayListener(settings, api)
@@ -163,3 +175,16 @@ def test_a_wrong_hybrid_connection_name_fails_the_token_check_naming_the_url(rel
     with agent(relay):
         relay_results, _ = run_checks(app_settings(relay, SAP_RELAY_URL=f"https://{NAMESPACE}/no-such-connection"))
     assert relay_results["relay_token"].failed and "SAP_RELAY_URL" in relay_results["relay_token"].fix
+
+
+def test_through_the_relay_the_no_match_check_judges_the_agents_setting_not_the_apps(relay, sap_system):
+    # The duplicate guard runs in the agent: the app's own SAP_FIND_NO_MATCH_MESSAGE is not what counts.
+    with agent(relay):
+        _, sap_results = run_checks(app_settings(relay, SAP_FIND_NO_MATCH_MESSAGE="ZZ 001"))
+    assert sap_results["find_no_match"].verdict is Verdict.PASSED
+    assert "the agent's SAP_FIND_NO_MATCH_MESSAGE is 'F2 173'" in sap_results["find_no_match"].found
+    with agent(relay, no_match_messages=()):
+        _, sap_results = run_checks(app_settings(relay))
+    assert [c for c, r in sap_results.items() if r.failed] == ["find_no_match"]
+    assert "the agent's SAP_FIND_NO_MATCH_MESSAGE is not set" in sap_results["find_no_match"].found
+    assert "in the agent's settings" in sap_results["find_no_match"].fix

@@ -33,7 +33,7 @@ def system() -> Iterator[simulator.SimulatedSap]:
 
 
 def test_every_probe_answer_survives_the_wire():
-    info = SapSystemInfo("PRD", "750", "HDB", "")
+    info = SapSystemInfo("PRD", "750", "HDB", "", (("F2", "173"),))
     customer = CustomerProbe(
         "0000001000",
         True,

@@ -36,7 +36,7 @@ from shared.sap.errors import (
     SapInterfaceMismatch,
     SapTransientError,
 )
-from shared.sap.inspector import CustomerProbe, FindAnswer, FindCriterion, RelayProbe, SapInspector
+from shared.sap.inspector import CustomerProbe, FindAnswer, FindCriterion, RelayProbe, SapInspector, SapSystemInfo
 
 # KNA1-NAME1 holds 35 characters (shared/sap/rfc_guard.py): the probes search by what KNA1 keeps.
 _KNA1_NAME1_LENGTH = 35
@@ -69,8 +69,8 @@ class SapPreflightParts:
 
 def check_sap(parts: SapPreflightParts) -> list[CheckResult]:
     """Every SAP check, in order (area Area.SAP)."""
-    logon = _logon(parts)
-    if logon.failed:
+    logon, info = _logon(parts)
+    if info is None:
         why = "no SAP logon (see the logon check)"
         later = [
             ("interface", _INTERFACE_TITLE),
@@ -91,19 +91,23 @@ def check_sap(parts: SapPreflightParts) -> list[CheckResult]:
         results.append(result)
         if probe is not None and probe.exists and probe.name and probe not in references:
             references.append(probe)
-    results.append(_find_no_match(parts))
+    # The guard that reads "nothing found" is the gateway's that runs the creates: the agent's behind the relay.
+    configured = parts.no_match_messages if info.find_no_match_messages is None else info.find_no_match_messages
+    results.append(_find_no_match(parts.inspector, configured, on_agent=parts.transport == "relay"))
     results.extend(_find_with_reference(parts.inspector, references))
     results.append(region_keys_manual_step(parts.region_countries))
     return results
 
 
-def _logon(parts: SapPreflightParts) -> CheckResult:
+def _logon(parts: SapPreflightParts) -> tuple[CheckResult, SapSystemInfo | None]:
     title = f"logon to SAP through SAP_TRANSPORT={parts.transport}"
     started = time.monotonic()
     try:
         info = parts.inspector.system_info()
     except SapError as error:
-        return failed(Area.SAP, "logon", title, f"{error.label}: {error.detail}", _logon_fix(parts.transport, error))
+        return failed(
+            Area.SAP, "logon", title, f"{error.label}: {error.detail}", _logon_fix(parts.transport, error)
+        ), None
     elapsed = round((time.monotonic() - started) * 1000)
     system = " ".join(
         part
@@ -115,7 +119,8 @@ def _logon(parts: SapPreflightParts) -> CheckResult:
         if part
     )
     note = f" ({info.note})" if info.note else ""
-    return passed(Area.SAP, "logon", title, f"logged on{' to ' + system if system else ''} in {elapsed} ms{note}")
+    found = f"logged on{' to ' + system if system else ''} in {elapsed} ms{note}"
+    return passed(Area.SAP, "logon", title, found), info
 
 
 def _logon_fix(transport: str, error: SapError) -> str:
@@ -204,11 +209,11 @@ def _customer_key(number: str) -> str:
     return text.zfill(10) if text.isdigit() else text
 
 
-def _find_no_match(parts: SapPreflightParts) -> CheckResult:
+def _find_no_match(inspector: SapInspector, configured: tuple[tuple[str, str], ...], on_agent: bool) -> CheckResult:
     # A name no customer can have: a fixed prefix no business uses and a random part, within KNA1-NAME1's 35.
     name = f"ZZ PREFLIGHT NO SUCH NAME {secrets.token_hex(4).upper()}"
     try:
-        answer = parts.inspector.find([FindCriterion("NAME1", name)], max_rows=2)
+        answer = inspector.find([FindCriterion("NAME1", name)], max_rows=2)
     except SapError as error:
         return failed(
             Area.SAP,
@@ -217,7 +222,7 @@ def _find_no_match(parts: SapPreflightParts) -> CheckResult:
             f"{error.label}: {error.detail}",
             "the RFC user needs S_RFC for BAPI_CUSTOMER_FIND; read the error above",
         )
-    return find_no_match_check(_outcome(answer), parts.no_match_messages, name)
+    return find_no_match_check(_outcome(answer), configured, name, on_agent)
 
 
 def _find_with_reference(inspector: SapInspector, references: list[CustomerProbe]) -> list[CheckResult]:

@@ -1,5 +1,5 @@
 """What the go-live check asks the Salesforce org (the `SalesforceOrgInspector` port), on simple-salesforce over
-real HTTP, with the app's own login (shared/salesforce/simple_salesforce.py's `SalesforceConnection`: the
+real HTTP, with the app's own login (shared/salesforce/connection.py's `SalesforceConnection`: the
 configured OAuth flow at the configured login URL). Read-only; reads no settings (the composition root hands
 them in: shared/bootstrap/salesforce.py).
 
@@ -32,7 +32,8 @@ from simple_salesforce.util import exception_handler
 from shared.core.salesforce_org import SalesforceSettings
 from shared.core.salesforce_org_facts import DescribedField, OrgLogin, OrgUser, OutboundMessageDefinition
 from shared.salesforce.port import SalesforceOrgInspector, SalesforceUnavailable
-from shared.salesforce.simple_salesforce import DEFAULT_TIMEOUT_SECONDS, SalesforceConnection, soql_string
+from shared.salesforce.account_query import soql_string
+from shared.salesforce.connection import DEFAULT_TIMEOUT_SECONDS, SalesforceConnection
 
 # An org has few outbound messages; past this many the search stops (fails closed: "not found").
 _MOST_OUTBOUND_MESSAGES = 200

@@ -6,6 +6,7 @@ Each call is one HTTP request carrying the versioned wire format of shared/sap/w
     POST {hybrid connection}/v1/create      body: wire create     200: wire created | wire error
     GET  {hybrid connection}/v1/interface                         200: wire interface | wire error
     POST {hybrid connection}/v1/ping                              204, or 200: wire error
+    GET  {hybrid connection}/v1/about, POST .../v1/probe          the go-live check's (shared/sap/relay_probe.py)
 
 The relay's own token travels in `ServiceBusAuthorization`, bare, as Microsoft's clients send it: by
 default an Entra token of the function app's managed identity for `https://relay.azure.net//.default`

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from shared.core.preflight import Area, CheckResult, failed, passed, skipped
 from shared.core.salesforce_org import PASSWORD_FLOW_DEPRECATED, SalesforceAuth
 from shared.hosting import running_in_azure
-from shared.settings.declarations import SapTransport, WriteBackMode
+from shared.settings.declarations import DECLARED, SapTransport, WriteBackMode
 from shared.settings.loading import Settings
 from shared.settings_error import SettingsError
 
@@ -41,6 +41,22 @@ def settings_area(
     except SettingsError as error:
         return None, [_start_failed(str(error))]
     env = _environment(environ)
+    references = _key_vault_references(env)
+    if references:
+        # Fail closed: with a reference's text as SAP_PASSWORD the SAP logon would fail and count against the RFC
+        # user's lock, so nothing that logs on runs until the secrets themselves are exported.
+        return None, [
+            passed(_AREA, "start", "the app's start check", _summary(config)),
+            failed(
+                _AREA,
+                "key_vault_references",
+                "every secret is its value, not a Key Vault reference",
+                f"{', '.join(references)} hold(s) a Key Vault reference (@Microsoft.KeyVault(...)): only the "
+                "function app resolves those; here it would be sent as the secret itself",
+                "export each secret's value in this shell instead (az keyvault secret show --vault-name VAULT "
+                "--name SECRET --query value -o tsv), then run preflight again",
+            ),
+        ]
     return config, [
         passed(_AREA, "start", "the app's start check", _summary(config)),
         _local_doubles(config, env),
@@ -54,6 +70,17 @@ def settings_area(
 
 def _environment(environ: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if environ is None else environ
+
+
+def _key_vault_references(env: Mapping[str, str]) -> list[str]:
+    """The declared settings whose value is an App Service Key Vault reference ("@Microsoft.KeyVault(...)",
+    learn.microsoft.com, "Use Key Vault references as app settings"): `az functionapp config appsettings list`
+    shows the reference, and infra/main.bicep stores the secrets that way."""
+    return sorted(
+        name
+        for name, value in env.items()
+        if name in DECLARED and value.strip().lower().startswith("@microsoft.keyvault(")
+    )
 
 
 def _start_failed(message: str) -> CheckResult:
@@ -150,8 +177,16 @@ def _find_no_match(config: Settings) -> CheckResult:
             "SAP_TRANSPORT=relay: the on-premise agent's own SAP_FIND_NO_MATCH_MESSAGE is the one used; "
             "the SAP area's FIND probe compares what this SAP says with the app's copy of the setting",
         )
-    if config.sap_transport is not SapTransport.RFC:
+    if config.sap_transport is SapTransport.SIMULATOR:
         return skipped(_AREA, "find_no_match", title, "SAP_TRANSPORT=simulator: the simulator's own messages apply")
+    if config.sap_transport is not SapTransport.RFC:
+        transport = config.sap_transport.value if config.sap_transport else "none"
+        return skipped(
+            _AREA,
+            "find_no_match",
+            title,
+            f"SAP_TRANSPORT={transport}: the setting applies to rfc (and to the agent, with relay)",
+        )
     window = (
         (f"; SAP_GUARD_SEARCH_SINCE={config.sap_guard_search_since.isoformat()} makes every create search first")
         if config.sap_guard_search_since

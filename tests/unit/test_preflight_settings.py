@@ -160,3 +160,12 @@ def test_no_check_shows_a_secret(env):
     shown = json.dumps([r.to_json() for r in results])
     for secret in (SAP_PASSWORD, CLIENT_SECRET, PROOF, "c2VjcmV0LWtleS0xMjM0NQ=="):
         assert secret not in shown
+
+
+def test_a_key_vault_reference_instead_of_its_secret_stops_everything_that_would_log_on():
+    reference = "@Microsoft.KeyVault(VaultName=contoso-kv;SecretName=sap-password)"
+    config, results = run({**DEPLOYED, "SAP_PASSWORD": reference})
+    assert config is None  # the runner then reaches no other area: no SAP logon with the reference's text
+    failure = [r for r in results if r.failed]
+    assert [(r.check, r.found.split(" hold")[0]) for r in failure] == [("key_vault_references", "SAP_PASSWORD")]
+    assert "az keyvault secret show" in (failure[0].fix or "") and reference not in failure[0].found

@@ -267,3 +267,15 @@ def test_a_malformed_connection_string_fails_only_telemetry(app_settings, monkey
     assert code == ExitCode.TELEMETRY_FAILED
     assert checks_of(body, "failed") == [("telemetry", "connection_string")]
     assert KEY.upper() not in json.dumps(body)
+
+
+def test_app_url_reaches_the_wiring_of_the_salesforce_area(monkeypatch, capsys):
+    given: list[str | None] = []
+
+    def wiring(app_url: str | None = None) -> admin.preflight.Wiring:
+        given.append(app_url)
+        return fake_wiring({})
+
+    monkeypatch.setattr(admin.preflight, "default_wiring", wiring)
+    assert main(["preflight", "--only", "salesforce", "--app-url", "https://contoso-sync.azurewebsites.net"]) == 0
+    assert given == ["https://contoso-sync.azurewebsites.net"]

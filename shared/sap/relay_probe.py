@@ -42,8 +42,8 @@ class RelaySapInspector(SapInspector):
         except SapConfigurationError as error:
             if "(404)" in error.detail:
                 raise SapConfigurationError(
-                    "the SAP agent does not serve /v1/probe (404): agent too old, upgrade "
-                    "it to this release (agent/README.md)"
+                    "the SAP agent does not serve /v1/probe (404): agent too old, upgrade it to this release "
+                    "(agent/README.md); or no such hybrid connection (see the relay checks)"
                 ) from None
             raise
 

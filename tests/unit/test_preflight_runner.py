@@ -191,3 +191,12 @@ def test_every_area_has_its_own_exit_code():
     assert set(AREA_EXIT_CODES) == set(Area)
     assert len(set(AREA_EXIT_CODES.values())) == len(Area)
     assert ExitCode.DONE not in AREA_EXIT_CODES.values()
+
+
+def test_a_stopped_checks_text_never_carries_a_urls_query():
+    def leaking(config: object) -> list[CheckResult]:
+        raise ValueError("POST https://app.example/api/salesforce/outbound-messages?code=fn-key-123 failed")
+
+    [stopped] = [r for r in run_preflight(loaded_settings(), {Area.SALESFORCE: leaking}) if r.failed]
+    assert "fn-key-123" not in stopped.found
+    assert "https://app.example/api/salesforce/outbound-messages?…" in stopped.found

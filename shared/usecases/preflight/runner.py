@@ -23,6 +23,7 @@ the settings to its results.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TypeVar
 
@@ -31,6 +32,8 @@ from shared.core.preflight import Area, CheckResult, failed, skipped
 _Config = TypeVar("_Config")
 
 NOT_REACHED = "not_reached"
+# A URL's query in an unexpected error's text may carry a key (a function key's ?code=, a SAS signature): cut.
+_URL_QUERY = re.compile(r"(\w+://[^\s?#]+)\?[^\s]*")
 SETTINGS_NOT_LOADED = "not reached: settings (they cannot be loaded; see the settings area)"
 RELAY_FAILED = "not reached: the relay failed (SAP is reached through it; see the relay area)"
 
@@ -132,7 +135,7 @@ def _area_results(area: Area, check: AreaCheck[_Config], config: _Config) -> lis
 def _stopped(area: Area, error: Exception) -> CheckResult:
     # The error's type and its first line, short: the check's own message is written to be shown, an
     # unexpected one is cut so that no long SDK text (URLs, request ids) lands on the screen.
-    first_line = (str(error).strip().splitlines() or [""])[0][:200]
+    first_line = _URL_QUERY.sub(r"\1?…", (str(error).strip().splitlines() or [""])[0])[:200]
     found = f"the check stopped: {type(error).__name__}" + (f": {first_line}" if first_line else "")
     return failed(
         area,

@@ -66,7 +66,6 @@ def app_settings(salesforce: FakeSalesforce, storage: str, unique_name: str) -> 
         "SALESFORCE_LOGIN_URL": salesforce.base_url,
         "SALESFORCE_CLIENT_ID": salesforce.credentials.client_id,
         "SALESFORCE_CLIENT_SECRET": salesforce.credentials.client_secret,
-        "SALESFORCE_USERNAME": salesforce.credentials.username,
         "SALESFORCE_CA_BUNDLE": str(salesforce.ca_path),
         "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID,
         "APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION_STRING,

@@ -32,7 +32,8 @@ class RelayAnswer:
     HTTP status. `agent_error`: the body is the agent's wire error (the agent itself answered, e.g. its 401 for
     a missing or wrong proof), `detail` its text. `unknown_operation`: the agent's own 404 for an operation it
     does not serve (an agent older than the operation). `about`: the parsed `GET /v1/about`. `elapsed_ms`: from
-    sending to the end of the answer."""
+    sending to the end of the answer. `token_failure`: no relay token could be had at all (the managed identity
+    gave none), so nothing was sent."""
 
     reached: bool
     status: int = 0
@@ -42,6 +43,7 @@ class RelayAnswer:
     about: AgentAbout | None = None
     elapsed_ms: int = 0
     failure: str = ""
+    token_failure: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,17 @@ def relay_checks(answer: RelayAnswer, expected: AgentExpectation, uses_managed_i
     the token; 502/503 no listener; the agent's 401 with its wire error the proof; the agent's 404 "unknown
     operation" an agent older than /v1/about."""
     order = list(_RELAY_TITLES)
+    if answer.token_failure:
+        return [
+            _relay(
+                "relay_token",
+                "failed",
+                f"no relay token to send: {answer.token_failure}",
+                "give the function app a managed identity (with a user-assigned one, AZURE_CLIENT_ID its client id) "
+                "holding Azure Relay Sender on the hybrid connection; or set SAP_RELAY_KEY_NAME/SAP_RELAY_KEY",
+            ),
+            *_skip_from(order[1:], "nothing was sent without a relay token"),
+        ]
     if not answer.reached:
         return [
             _relay(

@@ -42,9 +42,10 @@ class SapSystemInfo:
 @dataclass(frozen=True)
 class CustomerProbe:
     """One customer as BAPI_CUSTOMER_GETDETAIL2 and BAPI_CUSTOMER_GETSALESAREAS answer it: `exists` is False when
-    GETDETAIL2's RETURN says an error (`messages` then hold what it said, for the report); `name` (KNA1's name,
-    CUSTOMERADDRESS-NAME) and `country` (CUSTOMERADDRESS-COUNTRY) feed the FIND probes; `sales_areas` are
-    GETSALESAREAS' rows (BAPIKNVVKY), `sales_area_messages` its RETURN."""
+    GETDETAIL2's RETURN says an error or shows no customer (`messages` hold what it said, for the report);
+    `name` (CUSTOMERADDRESS-NAME, cut to what KNA1-NAME1 holds, as the duplicate guard searches) and `country`
+    (CUSTOMERADDRESS-COUNTRY) feed the FIND probes; `sales_areas` are GETSALESAREAS' rows (BAPIKNVVKY),
+    `sales_area_messages` its RETURN."""
 
     number: str
     exists: bool

@@ -20,7 +20,7 @@ import requests
 
 from shared.core.preflight_relay import AgentAbout, RelayAnswer
 from shared.sap import wire_probe
-from shared.sap.errors import SapConfigurationError, SapPermanentError
+from shared.sap.errors import SapConfigurationError, SapError, SapPermanentError
 from shared.sap.inspector import CustomerProbe, FindAnswer, FindCriterion, RelayProbe, SapInspector, SapSystemInfo
 from shared.sap.port import SapInterface
 from shared.sap.relay import RelaySapGateway
@@ -83,6 +83,8 @@ class RelayAboutProbe(RelayProbe):
             response = self._gateway.send_unjudged("GET", "/about", None)
         except requests.RequestException as error:
             return RelayAnswer(reached=False, failure=type(error).__name__)
+        except SapError as error:  # no Entra token from the managed identity: nothing was sent
+            return RelayAnswer(reached=False, token_failure=error.detail)
         elapsed_ms = round((time.monotonic() - started) * 1000)
         try:
             data = json.loads(response.content)

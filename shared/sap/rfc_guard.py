@@ -32,7 +32,7 @@ RfcCall = Callable[..., dict[str, Any]]
 # (luisurbinanet/tactusoft-svn affinityWebServices/.../client/execute/CustomerExecute.java, find()).
 # KNA1-NAME1 holds 35 characters (NAME1_GP, U): a longer NAME is searched by the part KNA1 keeps.
 _GUARD_SEARCH_FIELD = ("NAME1", "NAME")
-_KNA1_NAME1_LENGTH = 35
+KNA1_NAME1_LENGTH = 35
 # Everything else is compared per candidate from BAPI_CUSTOMER_GETDETAIL2 (BAPICUSTOMER_04 -> BAPIKNA106).
 _COMPARED_ADDRESS = (("NAME", "NAME"), ("NAME_2", "NAME_2"), ("NAME_3", "NAME_3"), ("NAME_4", "NAME_4"),
                      ("CITY", "CITY"), ("POSTL_CODE", "POSTL_COD1"), ("STREET", "STREET"), ("COUNTRY", "COUNTRY"))
@@ -66,7 +66,7 @@ class DuplicateGuard:
         assert creation.search_since is not None
         company = creation.parameters.get("PI_COMPANYDATA", {})
         column, field = _GUARD_SEARCH_FIELD
-        name = str(company.get(field, ""))[:_KNA1_NAME1_LENGTH].rstrip()
+        name = str(company.get(field, ""))[:KNA1_NAME1_LENGTH].rstrip()
         if not name:
             raise SapNeedsReview("the search for a customer an earlier attempt may have created has no name to "
                                  "search by")

@@ -42,6 +42,7 @@ from shared.sap.inspector import (
 )
 from shared.sap.port import SapInterface, SapMessage
 from shared.sap.rfc import RfcSapGateway
+from shared.sap.rfc_guard import KNA1_NAME1_LENGTH
 
 RfcCall = Callable[..., dict[str, Any]]
 
@@ -93,7 +94,7 @@ class RfcSapInspector(SapInspector):
             return CustomerProbe(
                 padded,
                 exists=True,
-                name=str(address.get("NAME", "")).strip(),
+                name=str(address.get("NAME", "")).strip()[:KNA1_NAME1_LENGTH].rstrip(),
                 country=str(address.get("COUNTRY", "")).strip(),
                 sales_areas=tuple(
                     SalesArea(

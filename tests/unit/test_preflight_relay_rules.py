@@ -18,6 +18,12 @@ P, F, S = "passed", "failed", "skipped"
     [
         (RelayAnswer(True, 200, about=CURRENT, elapsed_ms=42), False, [P, P, P, P, P], None),
         (RelayAnswer(False, failure="ConnectionError"), False, [F, S, S, S, S], "SAP_RELAY_URL"),
+        (
+            RelayAnswer(False, token_failure="no Entra token (CredentialUnavailableError)"),
+            True,
+            [F, S, S, S, S],
+            "AZURE_CLIENT_ID",
+        ),
         (RelayAnswer(True, 401), False, [F, S, S, S, S], "SAP_RELAY_KEY_NAME and SAP_RELAY_KEY"),
         (RelayAnswer(True, 401), True, [F, S, S, S, S], "Azure Relay Sender"),
         (RelayAnswer(True, 403), True, [F, S, S, S, S], "AZURE_CLIENT_ID"),
@@ -43,6 +49,7 @@ P, F, S = "passed", "failed", "skipped"
     ids=[
         "all good",
         "relay unreachable",
+        "no token from the managed identity",
         "SAS token refused",
         "managed identity refused",
         "managed identity without Send",
@@ -75,3 +82,27 @@ def test_the_token_check_says_whose_token_was_refused():
     entra = relay_checks(RelayAnswer(True, 403), EXPECTED, uses_managed_identity=True)[0]
     assert "SAS token" in sas.found and "missing, malformed or invalid" in sas.found
     assert "managed identity's Entra token" in entra.found and "no Send right" in entra.found
+
+
+def test_a_managed_identity_without_a_token_fails_the_token_check_and_sends_nothing():
+    """The relay probe on the real relay gateway whose credential gives no token (azure-identity's
+    CredentialUnavailableError, named as the gateway reads it): the token check fails, no request is made."""
+    from shared.sap.relay import RelaySapGateway
+    from shared.sap.relay_probe import RelayAboutProbe
+
+    class CredentialUnavailableError(Exception):
+        pass
+
+    class NoIdentity:
+        def get_token(self, *scopes: str) -> object:
+            raise CredentialUnavailableError("no managed identity endpoint")
+
+    class NoNetwork:
+        def request(self, *args: object, **kwargs: object) -> object:
+            raise AssertionError("nothing may be sent without a relay token")
+
+    gateway = RelaySapGateway("https://ns.servicebus.windows.net/sap", credential=NoIdentity(), session=NoNetwork())  # type: ignore[arg-type]
+    probe = RelayAboutProbe(gateway)
+    results = relay_checks(probe.about(), EXPECTED, probe.uses_managed_identity)
+    assert [r.verdict.value for r in results] == [F, S, S, S, S]
+    assert "CredentialUnavailableError" in results[0].found and "Azure Relay Sender" in results[0].fix

@@ -38,8 +38,6 @@ from shared.sap.errors import (
 )
 from shared.sap.inspector import CustomerProbe, FindAnswer, FindCriterion, RelayProbe, SapInspector, SapSystemInfo
 
-# KNA1-NAME1 holds 35 characters (shared/sap/rfc_guard.py): the probes search by what KNA1 keeps.
-_KNA1_NAME1_LENGTH = 35
 # A page this long for the reference customer's name: enough for any reference customer's name in practice.
 _NAME_SEARCH_ROWS = 100
 # A country key the reference customer is not in, for the AND probe (both are T005 keys of every release).
@@ -233,7 +231,7 @@ def _find_with_reference(inspector: SapInspector, references: list[CustomerProbe
             skipped(Area.SAP, "find_rows", _ROWS_TITLE, why),
         ]
     reference = references[0]
-    name = reference.name[:_KNA1_NAME1_LENGTH].rstrip()
+    name = reference.name  # as the guard searches: what KNA1-NAME1 keeps (the inspector cuts it so)
     number = reference.number
     try:
         by_name = _outcome(inspector.find([FindCriterion("NAME1", name)], max_rows=_NAME_SEARCH_ROWS))

@@ -17,10 +17,12 @@ Function modules and where their interfaces come from:
   stechno.net): read as "in no sales area".
 * BAPI_CUSTOMER_FIND: as the duplicate guard calls it (shared/sap/rfc_guard.py), answered as it came.
 
-T005S (region keys): no function module here reads it. RFC_READ_TABLE reads any table but is not released
-for customers (SAP Note 382318, "FAQ RFC_READ_TABLE", as widely cited; unverified here) and needs S_TABU_DIS;
-BAPI_HELPVALUES_GET is released and serves a BAPI parameter's value help (callers use it for user or company
-lists), but whether it answers a customer's REGION help filtered by country on a given release is unverified.
+T005S (region keys): no function module here reads it. RFC_READ_TABLE reads any table but is commonly reported
+as not released for customer use (no SAP source for that was found for issue 24: unverified) and would need
+S_TABU_DIS; a generic table reader is also what the agent must never become. BAPI_HELPVALUES_GET is a released
+BAPI serving a BAPI parameter's value help (public callers use it for user lists, OBJTYPE USER, or company lists,
+BUS1006 GETLIST COMPANYDATA), but whether it answers a customer's REGION help filtered by country on a given
+release is unverified, and one public RFC client lists it as not callable for its (restricted) user.
 Rather than guess, the go-live check lists T005S as a manual step (shared/core/preflight_sap.py).
 """
 

@@ -188,3 +188,14 @@ def test_through_the_relay_the_no_match_check_judges_the_agents_setting_not_the_
     assert [c for c, r in sap_results.items() if r.failed] == ["find_no_match"]
     assert "the agent's SAP_FIND_NO_MATCH_MESSAGE is not set" in sap_results["find_no_match"].found
     assert "in the agent's settings" in sap_results["find_no_match"].fix
+
+
+def test_sap_down_behind_a_healthy_relay_fails_only_the_sap_logon_naming_the_agents_settings(relay, sap_system):
+    sap_system.configure_faults("down")
+    with agent(relay):
+        relay_results, sap_results = run_checks(app_settings(relay))
+    assert all(r.verdict is Verdict.PASSED for r in relay_results.values())
+    assert [c for c, r in sap_results.items() if r.failed] == ["logon"]
+    assert "SAP unavailable" in sap_results["logon"].found
+    assert "the agent's SAP_* settings" in sap_results["logon"].fix and "SAP_ASHOST" in sap_results["logon"].fix
+    assert all(r.verdict is Verdict.SKIPPED for c, r in sap_results.items() if c != "logon")

@@ -115,11 +115,11 @@ class ManagedIdentity:
 
 
 def stale_claim_window(sap_timeout_seconds: float) -> timedelta:
-    """A claim is stale once the SAP unit it guards must have ended (the gateway's own bound on one
-    unit), plus a little for the ledger write that follows."""
+    """The claim window (shared.core.claims owns the rule) for the SAP gateway's own bound on one unit."""
+    from shared.core.claims import stale_claim_after_unit
     from shared.sap.rfc import RfcSapGateway
 
-    return timedelta(seconds=max(10.0, RfcSapGateway.longest_unit_seconds(sap_timeout_seconds) + 5))
+    return stale_claim_after_unit(RfcSapGateway.longest_unit_seconds(sap_timeout_seconds))
 
 
 def sap_preflight_parts(config: Settings) -> SapPreflightParts:

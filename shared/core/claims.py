@@ -37,6 +37,22 @@ class ClaimWindows:
         return cls(stale_claim_after, timedelta(seconds=max_retry_delay_seconds) + 2 * stale_claim_after)
 
 
+# The claim window, in one place. A claim is stale once the SAP unit it guards must have ended: the SAP
+# gateway's own bound on one unit (RfcSapGateway.longest_unit_seconds, from SAP_TIMEOUT_SECONDS; the composition
+# root asks it: shared/bootstrap/sap.py stale_claim_window) plus a margin for the ledger write that follows, and
+# never less than a floor (a tiny SAP_TIMEOUT_SECONDS in local tests must not let claims go stale at once).
+STALE_CLAIM_MARGIN_SECONDS = 5.0
+STALE_CLAIM_FLOOR_SECONDS = 10.0
+# The window of a `Services` built without the composition root (tests, tools): longer than the one the root
+# derives for the declared SAP_TIMEOUT_SECONDS default (30 s: 155 s; tests/unit/test_bootstrap.py holds it so).
+DEFAULT_STALE_CLAIM_AFTER = timedelta(seconds=240)
+
+
+def stale_claim_after_unit(longest_unit_seconds: float) -> timedelta:
+    """The claim window for a SAP gateway whose one unit of work ends within `longest_unit_seconds`."""
+    return timedelta(seconds=max(STALE_CLAIM_FLOOR_SECONDS, longest_unit_seconds + STALE_CLAIM_MARGIN_SECONDS))
+
+
 class Answer(StrEnum):
     """What a request is told without touching SAP, because the ledger already knows."""
 
@@ -104,19 +120,37 @@ def decide_create(entry: LedgerEntry | None, now: datetime, windows: ClaimWindow
     # FAILED (a person fixed the account and the flow sent it again), a stale PENDING claim, or a QUEUED
     # entry whose message was lost. Clearing the retry token makes any old message a stranger. A stale
     # claim's worker died somewhere in its SAP unit: what it did there is unknown, so search first.
-    return TakeOver(entry.evolve(
-        status=LedgerStatus.PENDING, updated_at=now, last_error=None, retry_token=None, error_kind=None,
-        outcome_unknown=entry.outcome_unknown or entry.status is LedgerStatus.PENDING,
-        attempts=0 if entry.status is LedgerStatus.FAILED else entry.attempts))
+    return TakeOver(
+        entry.evolve(
+            status=LedgerStatus.PENDING,
+            updated_at=now,
+            last_error=None,
+            retry_token=None,
+            error_kind=None,
+            outcome_unknown=entry.outcome_unknown or entry.status is LedgerStatus.PENDING,
+            attempts=0 if entry.status is LedgerStatus.FAILED else entry.attempts,
+        )
+    )
 
 
-def decide_retry(entry: LedgerEntry | None, *, is_check: bool, message_token: str | None,
-                 message_tracking_id: str, message_attempt: int, now: datetime,
-                 windows: ClaimWindows) -> RetryDecision:
+def decide_retry(
+    entry: LedgerEntry | None,
+    *,
+    is_check: bool,
+    message_token: str | None,
+    message_tracking_id: str,
+    message_attempt: int,
+    now: datetime,
+    windows: ClaimWindows,
+) -> RetryDecision:
     """A retry (or check) message for the account whose ledger entry is `entry`."""
-    if is_check and (entry is None or not (
+    if is_check and (
+        entry is None
+        or not (
             entry.status is LedgerStatus.PENDING
-            or (entry.status is LedgerStatus.QUEUED and _queued_is_overdue(entry, now, windows)))):
+            or (entry.status is LedgerStatus.QUEUED and _queued_is_overdue(entry, now, windows))
+        )
+    ):
         # A check (of an in_progress answer, or from the sweep) finishes a dead worker's claim or a
         # queued entry whose message was lost; anything else finished without it.
         return Skip("the claim holder finished: created, queued or visibly failed")
@@ -128,22 +162,38 @@ def decide_retry(entry: LedgerEntry | None, *, is_check: bool, message_token: st
         return Skip("held for review")
     if _claim_is_live(entry, now, windows):
         return Defer()
-    if entry.status is LedgerStatus.QUEUED and entry.retry_token != message_token \
-            and not _queued_is_overdue(entry, now, windows):
+    if (
+        entry.status is LedgerStatus.QUEUED
+        and entry.retry_token != message_token
+        and not _queued_is_overdue(entry, now, windows)
+    ):
         return Skip("another retry message owns the account")
     if entry.status is LedgerStatus.FAILED and (entry.tracking_id != message_tracking_id or message_attempt != 0):
         # Only an operator's replay (attempt reset to 0) reopens a failed account; an old copy of a
         # message must not create it from a payload a person may have corrected since.
         return Skip("account failed; only a replay reopens it")
     # FAILED and an operator's replay, QUEUED and ours (or overdue), or a stale claim of a dead worker.
-    return TakeOver(entry.evolve(
-        status=LedgerStatus.PENDING, tracking_id=message_tracking_id, retry_token=None, updated_at=now,
-        outcome_unknown=entry.outcome_unknown or entry.status is LedgerStatus.PENDING))
+    return TakeOver(
+        entry.evolve(
+            status=LedgerStatus.PENDING,
+            tracking_id=message_tracking_id,
+            retry_token=None,
+            updated_at=now,
+            outcome_unknown=entry.outcome_unknown or entry.status is LedgerStatus.PENDING,
+        )
+    )
 
 
-def decide_retry_unread(written: LedgerEntry | None, *, is_check: bool, message_token: str | None,
-                        message_tracking_id: str, message_attempt: int, now: datetime,
-                        windows: ClaimWindows) -> TakeOver | None:
+def decide_retry_unread(
+    written: LedgerEntry | None,
+    *,
+    is_check: bool,
+    message_token: str | None,
+    message_tracking_id: str,
+    message_attempt: int,
+    now: datetime,
+    windows: ClaimWindows,
+) -> TakeOver | None:
     """The claim to try before reading the entry, or None when only a read can tell.
 
     `written` is the entry as the message's writer stored it, with the ETag it got then
@@ -156,7 +206,13 @@ def decide_retry_unread(written: LedgerEntry | None, *, is_check: bool, message_
     """
     if written is None or written.etag is None:
         return None
-    decision = decide_retry(written, is_check=is_check, message_token=message_token,
-                            message_tracking_id=message_tracking_id, message_attempt=message_attempt,
-                            now=now, windows=windows)
+    decision = decide_retry(
+        written,
+        is_check=is_check,
+        message_token=message_token,
+        message_tracking_id=message_tracking_id,
+        message_attempt=message_attempt,
+        now=now,
+        windows=windows,
+    )
     return decision if isinstance(decision, TakeOver) else None

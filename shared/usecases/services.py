@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from shared.core.account_fields import DEFAULT_CUSTOMER_TYPES
-from shared.core.claims import ClaimWindows
+from shared.core.claims import DEFAULT_STALE_CLAIM_AFTER, ClaimWindows
 from shared.core.ledger import LedgerEntry, WriteBackStatus
 from shared.core.models import MappingWarning
 from shared.core.organization import SapOrganization
@@ -65,8 +65,8 @@ class Services:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     writeback: AccountWriteBack | None = None  # None: the flow writes back (or nobody)
     # A PENDING claim older than this belongs to a worker that died; another may take it over. It must
-    # exceed the longest SAP unit of work (the composition root derives it from SAP_TIMEOUT_SECONDS).
-    stale_claim_after: timedelta = timedelta(seconds=240)
+    # exceed the longest SAP unit of work: the composition root derives it (shared.core.claims, the claim window).
+    stale_claim_after: timedelta = DEFAULT_STALE_CLAIM_AFTER
     clock: Callable[[], datetime] = utc_now
     new_tracking_id: Callable[[], str] = new_tracking_id
     # Where outcomes are counted (sapsync.creates); the composition root passes OpenTelemetry's when on.

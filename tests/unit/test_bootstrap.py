@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from shared import bootstrap
 from shared.bootstrap import EntryPoint
+from shared.core.claims import DEFAULT_STALE_CLAIM_AFTER
 from shared.core.models import CustomerCreation
 from shared.sap import SapConfigurationError
 from shared.settings import SettingsError, load_settings
@@ -37,6 +38,16 @@ def test_each_keyword_swaps_its_part_and_the_rest_comes_from_the_settings():
     assert services.stale_claim_after == bootstrap.stale_claim_window(7.0)
     assert services.organization == config.sap_organization and services.retry == config.retry
     assert type(services.sap).__name__ == "RfcSapGateway"  # SAP_TRANSPORT=simulator: the rfc adapter on it
+
+
+
+def test_the_claim_window_is_the_rfc_units_bound_plus_the_margin_and_the_rootless_default_is_longer():
+    default_timeout = load_settings({"SAP_TRANSPORT": "simulator", **STORAGE}).sap_timeout_seconds
+    assert default_timeout == 30.0
+    # five timeouts (four steps and the logon pyrfc cannot cancel: RfcSapGateway.longest_unit_seconds) + 5 s
+    assert bootstrap.stale_claim_window(default_timeout) == timedelta(seconds=155)
+    assert bootstrap.stale_claim_window(0.5) == timedelta(seconds=10)  # the floor
+    assert bootstrap.stale_claim_window(default_timeout) < DEFAULT_STALE_CLAIM_AFTER
 
 
 def test_without_overrides_the_function_app_gets_the_storage_adapters_and_no_write_back_unless_asked():

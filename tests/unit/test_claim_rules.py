@@ -17,6 +17,7 @@ from shared.core.claims import (
     decide_create,
     decide_retry,
     decide_retry_unread,
+    stale_claim_after_unit,
 )
 from shared.core.ledger import LedgerEntry, LedgerStatus
 
@@ -148,3 +149,16 @@ def test_a_message_knowing_its_written_entry_claims_it_unread_exactly_as_after_a
         "created: read, never skip unread", "failed: read, never skip unread"])
 def test_without_a_claim_to_try_the_message_reads_first(written, kwargs):
     assert unread(written, **kwargs) is None
+
+
+@pytest.mark.parametrize(
+    ("longest_unit_seconds", "window_seconds"),
+    [(150.0, 155.0), (60.0, 65.0), (5.0, 10.0), (0.0, 10.0), (5.5, 10.5)],
+    ids=["30 s timeout (5 timeouts): unit plus margin", "12 s timeout", "at the floor", "no unit: the floor",
+         "just above the floor"],
+)
+def test_a_claim_goes_stale_a_margin_after_the_longest_sap_unit_and_never_below_the_floor(
+    longest_unit_seconds, window_seconds
+):
+    assert stale_claim_after_unit(longest_unit_seconds) == timedelta(seconds=window_seconds)
+

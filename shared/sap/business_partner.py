@@ -30,6 +30,10 @@ adapter's) per create:
 5. A_CustomerSalesArea and A_CustomerCompany under that customer (A_BusinessPartner/to_Customer is not
    insertable in newer releases: business_partner_facts).
 Anything transient after step 3 was sent is SapOutcomeUnknown: the next attempt's guard finds the partner.
+
+The customer number is answered as the rfc adapter answers it, in KUNNR's internal form (a numeric number
+padded to 10 digits, shared/core/guard.py's customer_key); OData shows it without the zeros (its ALPHA
+conversion), and the requests send it as the service showed it.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from shared.core.business_partner_mapping import (
     business_partner_draft,
     company_data_lengths,
 )
+from shared.core.guard import customer_key
 from shared.core.models import CustomerCreation
 from shared.core.organization import SapOrganization
 from shared.http_sessions import new_session
@@ -190,7 +195,7 @@ class BusinessPartnerGateway(SapGateway):
             raise SapNeedsReview(
                 f"{len(found)} Business Partners carry this account's Salesforce Id "
                 "(BusinessPartnerIDByExtSystem): an operator decides which is the account's",
-                tuple(customer or partner for partner, customer in found),
+                tuple(customer_key(customer) if customer else partner for partner, customer in found),
             )
         if found:
             [(partner, customer)] = found
@@ -208,7 +213,7 @@ class BusinessPartnerGateway(SapGateway):
                 " and completed its sales area or company code data" if completed else "",
                 extra={"account_id": creation.account_id, "customer_number": customer},
             )
-            return SapCustomerCreated(customer, adopted=True)
+            return SapCustomerCreated(customer_key(customer), adopted=True)
 
         reference = self._customer_data.reference(unit, draft)
         unit.create_sent = True
@@ -221,7 +226,7 @@ class BusinessPartnerGateway(SapGateway):
                 "customer number could not be read; the next attempt finds it by its external id"
             )
         self._customer_data.complete(unit, customer, draft, known_new=True, reference=reference)
-        return SapCustomerCreated(customer, messages=sap_messages(answer))
+        return SapCustomerCreated(customer_key(customer), messages=sap_messages(answer))
 
     # ------------------------------------------------------------------ units of work
 

@@ -1,0 +1,153 @@
+"""The Business Partner gateway over the S/4 double (s4_simulator/), and the double seen through the questions
+the gateway contract suite (tests/contract/) asks of the RFC simulator: which customers SAP holds, one of them,
+a twin added behind the product's back, how many creates SAP took, and its faults by the RFC simulator's names.
+
+The suite asks in the RFC simulator's words; here each question is answered from the double's own state, never
+from what the gateway said. A customer here is an A_Customer row (made by CVI for a partner with the customer
+roles) other than the double's reference customers; its number in the product's spelling (customer_key)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from s4_simulator import S4Simulator
+from s4_simulator.creation import PARTNER_OF_CUSTOMER
+from s4_simulator.faults import FaultPlan
+from s4_simulator.model import new_etag
+from s4_simulator.server import MODIFYING
+from shared.core.business_partner_facts import BUSINESS_PARTNER, CUSTOMER
+from shared.core.guard import customer_key
+from shared.core.organization import SapOrganization
+from shared.sap.business_partner import BusinessPartnerGateway
+from shared.sap.business_partner_http import ODataConnection
+from shared.settings import load_settings
+
+REFERENCE_CUSTOMERS = frozenset({"0000001000", "0000003000"})  # s4_simulator/reference.py
+GROUPING = "BP02"
+
+
+def business_partner_gateway(
+    double: S4Simulator, organization: SapOrganization | None = None, **options: object
+) -> BusinessPartnerGateway:
+    """The production Business Partner gateway on the double, with the settings' default organisation (IDES)."""
+    user, password = double.credentials
+    organization = organization or load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization
+    connection = ODataConnection(double.service_url, user=user, password=password, timeout_seconds=10)
+    return BusinessPartnerGateway(connection, organization, GROUPING, **options)  # type: ignore[arg-type]
+
+
+class ContractS4Simulator(S4Simulator):
+    """The double, counting the partners its service created, with one more fault the suite needs: a modifying
+    request that arrived but was never run, its connection closed without an answer (the RFC simulator's
+    `communication_after_bapi`: the create was sent, SAP committed nothing)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lost_before_commit = 0
+        self.partner_creates = 0
+
+    def exchange(self, method: str, target: str, headers: dict[str, str], body: bytes):  # type: ignore[override]
+        if method in MODIFYING and self.lost_before_commit > 0:
+            self.lost_before_commit -= 1
+            return None
+        answer = super().exchange(method, target, headers, body)
+        creates_partner = method == "POST" and target.split("?")[0].rstrip("/").endswith(f"/{BUSINESS_PARTNER.name}")
+        if creates_partner and (answer is None or answer[0] == 201):
+            self.partner_creates += 1  # committed (an answer cut after the commit counts: SAP took it)
+        return answer
+
+
+@dataclass(frozen=True)
+class S4Customer:
+    """A customer of the double: its number (customer_key), its partner and the partner's external id.
+    `general` is there for the suite's copies of a customer (the RFC simulator's creation data); unused here."""
+
+    number: str
+    partner: str
+    external_id: str
+    general: dict[str, str] = field(default_factory=dict)
+
+
+class S4Faults:
+    """The double's faults by the RFC simulator's names (what the contract suite arms)."""
+
+    _ARMED = {"communication_after_commit": "cut_after_commit"}
+
+    def __init__(self, double: ContractS4Simulator) -> None:
+        self._double = double
+
+    @property
+    def plan(self) -> FaultPlan:
+        return self._double.faults
+
+    @property
+    def down(self) -> bool:
+        return self.plan.down
+
+    @down.setter
+    def down(self, value: bool) -> None:
+        self.plan.down = value
+
+    def arm(self, name: str, times: int = 1) -> None:
+        if name == "communication_after_bapi":
+            self._double.lost_before_commit += times
+        else:
+            self.plan.arm(self._ARMED[name], times)
+
+
+class S4System:
+    """The double as the contract suite's `system`."""
+
+    def __init__(self, double: ContractS4Simulator) -> None:
+        self.double = double
+        self.faults = S4Faults(double)
+        self.find_no_match = "empty"  # BAPI_CUSTOMER_FIND's setting: no such search on S/4 (the guard filters)
+
+    @property
+    def calls(self) -> Counter[str]:
+        """The creates SAP took, under the name the suite counts RFC creates by."""
+        return Counter({"BAPI_CUSTOMER_CREATEFROMDATA1": self.double.partner_creates})
+
+    def created_customers(self) -> list[S4Customer]:
+        with self.double.database.transaction() as tx:
+            partners = {row.key[0]: row.record for row in tx.all(BUSINESS_PARTNER.name)}
+            customers = [row.record for row in tx.all(CUSTOMER.name)]
+        found = []
+        for customer in customers:
+            number = customer_key(str(customer["Customer"]))
+            if number in REFERENCE_CUSTOMERS:
+                continue
+            partner = str(customer.get(PARTNER_OF_CUSTOMER, ""))
+            external = str(partners.get(partner, {}).get("BusinessPartnerIDByExtSystem", ""))
+            found.append(S4Customer(number, partner, external))
+        return found
+
+    def customer(self, number: str) -> S4Customer | None:
+        return next((c for c in self.created_customers() if c.number == customer_key(number)), None)
+
+    def add_customer(self, customer: S4Customer) -> None:
+        """A partner with the customer's external id and customer number, made behind the product's back (by a
+        person, or an earlier attempt): a twin the guard must see."""
+        partner = f"9{customer.number[-9:]}"
+        with self.double.database.transaction() as tx:
+            tx.put(
+                BUSINESS_PARTNER.name,
+                (partner,),
+                {
+                    "BusinessPartner": partner,
+                    "Customer": customer.number,
+                    "BusinessPartnerCategory": "2",
+                    "BusinessPartnerGrouping": GROUPING,
+                    "BusinessPartnerIDByExtSystem": customer.external_id,
+                },
+                new_etag(),
+                external_id=customer.external_id,
+            )
+            tx.put(
+                CUSTOMER.name,
+                (customer.number,),
+                {"Customer": customer.number, PARTNER_OF_CUSTOMER: partner},
+                new_etag(),
+                parent=(partner,),
+            )

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from shared.core.business_partner_facts import ENTITY_SETS, SCHEMA_NAMESPACE, EntitySetFact
 
@@ -104,7 +104,9 @@ _SEGMENT = re.compile(r"^(\w+)(?:\((.*)\))?$")
 
 
 def parse_path(path: str) -> ResourcePath:
-    segments = [segment for segment in path.split("/") if segment]
+    # Split first, then decode each segment: a client may percent-encode the parentheses and quotes (pyodata
+    # does), and a key may hold an encoded slash.
+    segments = [unquote(segment) for segment in path.split("/") if segment]
     if not segments or len(segments) > 2:
         raise not_found(path or "/")
     match = _SEGMENT.match(segments[0])

@@ -185,7 +185,8 @@ class AgentApi:
 
 
     async def _about(self, request: RelayRequest) -> RelayResponse:
-        return RelayResponse(200, wire_probe.encode_about(tuple(self._operations)).encode(), _JSON)
+        about = wire_probe.encode_about(tuple(self._operations), proof_checked=bool(self.proof_key))
+        return RelayResponse(200, about.encode(), _JSON)
 
     async def _probe(self, request: RelayRequest) -> RelayResponse:
         try:

@@ -18,10 +18,12 @@ from shared.core.preflight import Area, CheckResult, failed, passed, skipped
 
 @dataclass(frozen=True)
 class AgentAbout:
-    """The agent's `GET /v1/about`: the wire version it speaks and the operations it serves."""
+    """The agent's `GET /v1/about`: the wire version it speaks, the operations it serves, and whether it checks
+    the app's proof (False: AGENT_PROOF=off, which the agent allows in front of the simulator only)."""
 
     wire_version: int
     operations: tuple[str, ...] = ()
+    proof_checked: bool = True
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,12 @@ def relay_checks(answer: RelayAnswer, expected: AgentExpectation, uses_managed_i
             ),
             *_skip_from(order[3:], f"the agent answered {status}"),
         ]
-    results.append(_relay("agent_proof", "passed", "the agent accepted the app's proof"))
+    if answer.about is not None and not answer.about.proof_checked:
+        results.append(
+            _relay("agent_proof", "passed", "the agent checks no proof (AGENT_PROOF=off: the simulator, local tests)")
+        )
+    else:
+        results.append(_relay("agent_proof", "passed", "the agent accepted the app's proof"))
     about = answer.about
     missing = [op for op in expected.operations if op not in about.operations]
     if about.wire_version != expected.wire_version or missing:

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import requests
 
-from shared.core.preflight_relay import AgentAbout, RelayAnswer
+from shared.core.preflight_relay import RelayAnswer
 from shared.sap import wire_probe
 from shared.sap.errors import SapConfigurationError, SapError, SapPermanentError
 from shared.sap.inspector import CustomerProbe, FindAnswer, FindCriterion, RelayProbe, SapInspector, SapSystemInfo
@@ -95,8 +95,7 @@ class RelayAboutProbe(RelayProbe):
         about = None
         if response.status_code == 200 and not agent_error:
             try:
-                version, operations = wire_probe.decode_about(response.content)
-                about = AgentAbout(version, operations)
+                about = wire_probe.decode_about(response.content)
             except WireFormatError as error:
                 return RelayAnswer(
                     True, response.status_code, detail=f"unreadable about: {error}", elapsed_ms=elapsed_ms

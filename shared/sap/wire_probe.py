@@ -10,7 +10,8 @@ on-premise agent (agent/api.py `POST /v1/probe`, `GET /v1/about`), in the envelo
         "salesAreas": ["1000/10/00"], "messages": [...], "salesAreaMessages": [...]}
     -> {"version": 1, "type": "find", "return": {message} | null, "rows": [{"customer": "...", "message": ... | null}]}
     -> or the wire error of shared/sap/wire.py (the probe's SapError, same class and detail)
-    GET /v1/about -> {"version": 1, "type": "about", "wireVersion": 1, "operations": ["/v1/create", ...]}
+    GET /v1/about -> {"version": 1, "type": "about", "wireVersion": 1, "operations": ["/v1/create", ...],
+                      "proofChecked": true}  (false: the agent runs with AGENT_PROOF=off, local tests only)
 
 Narrow on purpose, never a generic RFC proxy: a FIND probe searches KNA1 by NAME1 and LAND1 only (the
 fields the go-live probes need), at most MAX_PROBE_ROWS rows; a customer probe reads one customer. Anything
@@ -23,6 +24,7 @@ import json
 from typing import Any
 
 from shared.core.organization import SalesArea
+from shared.core.preflight_relay import AgentAbout
 from shared.sap import wire
 from shared.sap.inspector import CustomerProbe, FindAnswer, FindCriterion, FindResultRow, SapSystemInfo
 from shared.sap.port import SapMessage
@@ -195,13 +197,13 @@ def decode_find(text: str | bytes) -> FindAnswer:
         raise WireFormatError(f"malformed find probe answer: {error}") from None
 
 
-def encode_about(operations: tuple[str, ...]) -> str:
-    return _envelope("about", wireVersion=WIRE_VERSION, operations=list(operations))
+def encode_about(operations: tuple[str, ...], proof_checked: bool) -> str:
+    return _envelope("about", wireVersion=WIRE_VERSION, operations=list(operations), proofChecked=proof_checked)
 
 
-def decode_about(text: str | bytes) -> tuple[int, tuple[str, ...]]:
+def decode_about(text: str | bytes) -> AgentAbout:
     data = _open(text, ("about",))
-    version, operations = data.get("wireVersion"), data.get("operations")
-    if not isinstance(version, int) or not isinstance(operations, list):
-        raise WireFormatError("an about answer has wireVersion and operations")
-    return version, tuple(str(op) for op in operations)
+    version, operations, checked = data.get("wireVersion"), data.get("operations"), data.get("proofChecked")
+    if not isinstance(version, int) or not isinstance(operations, list) or not isinstance(checked, bool):
+        raise WireFormatError("an about answer has wireVersion, operations and proofChecked")
+    return AgentAbout(version, tuple(str(op) for op in operations), checked)

@@ -14,6 +14,7 @@ import sap_simulator as simulator
 from agent.api import AgentApi
 from agent.listener import RelayRequest, RelayResponse
 from shared.core.organization import SalesArea
+from shared.core.preflight_relay import AgentAbout
 from shared.sap import wire, wire_probe
 from shared.sap.errors import SapConfigurationError
 from shared.sap.inspector import CustomerProbe, FindAnswer, FindCriterion, FindResultRow, SapSystemInfo
@@ -113,7 +114,9 @@ def test_the_agent_answers_about_with_its_wire_version_and_operations_only_with_
     assert serve(api, "GET", "/v1/about", proof=b"y" * 40).status == 401
     answer = serve(api, "GET", "/v1/about")
     assert answer.status == 200
-    assert wire_probe.decode_about(answer.body) == (1, wire_probe.AGENT_OPERATIONS)
+    assert wire_probe.decode_about(answer.body) == AgentAbout(1, wire_probe.AGENT_OPERATIONS, proof_checked=True)
+    unchecked = AgentApi(simulated_gateway(), path="sap")  # AGENT_PROOF=off (the simulator, local tests)
+    assert wire_probe.decode_about(serve(unchecked, "GET", "/v1/about", proof=None).body).proof_checked is False
     assert sum(system.calls.values()) == 0  # no SAP call for /v1/about
 
 

@@ -106,3 +106,9 @@ def test_a_managed_identity_without_a_token_fails_the_token_check_and_sends_noth
     results = relay_checks(probe.about(), EXPECTED, probe.uses_managed_identity)
     assert [r.verdict.value for r in results] == [F, S, S, S, S]
     assert "CredentialUnavailableError" in results[0].found and "Azure Relay Sender" in results[0].fix
+
+
+def test_an_agent_that_checks_no_proof_passes_but_says_so():
+    unchecked = AgentAbout(1, EXPECTED.operations, proof_checked=False)
+    proof = relay_checks(RelayAnswer(True, 200, about=unchecked), EXPECTED, False)[2]
+    assert proof.check == "agent_proof" and proof.verdict.value == P and "AGENT_PROOF=off" in proof.found

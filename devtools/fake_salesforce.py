@@ -444,6 +444,8 @@ class FakeSalesforce:
             if method != "POST":
                 return 405, _method_not_allowed(method, "POST")
             return self._token(parse_qs(body.decode("utf-8", "replace")), headers.get("Host") or "")
+        if url.path == "/services/oauth2/userinfo" and method == "GET":
+            return self._userinfo(headers)
         versions = url.path.rstrip("/") == "/services/data"
         match = _DATA_PATH.match(url.path)
         if not versions and (match is None or not self.setup.serves_version(match["version"])):
@@ -468,6 +470,9 @@ class FakeSalesforce:
             return self._describe(parts[1])
         if parts[:2] == ["tooling", "query"] and len(parts) == 2 and method == "GET":
             return self._tooling_query(parse_qs(url.query).get("q", [""])[0], version)
+        if parts[0] == "sobjects" and len(parts) == 3 and parts[1].lower() == "user" and method == "GET":
+            user = self.setup.user_record(parts[2], version)
+            return (200, user) if user is not None else (404, _NOT_FOUND)
         if parts[0] == "sobjects" and len(parts) == 3:
             if parts[1].lower() != "account":
                 return 404, _NOT_FOUND
@@ -674,6 +679,21 @@ class FakeSalesforce:
             record.update(updates, LastModifiedDate=stamp, SystemModstamp=stamp)
             self._patches[record_id] += 1
         return 204, None
+
+    def _userinfo(self, headers: Mapping[str, str]) -> tuple[int, Any]:
+        """The session's user (OpenID Connect UserInfo): what the Salesforce CLI asks after a login by access token
+        (@salesforce/core, lib/org/authInfo.js, retrieveUserInfo: `user_id`, `organization_id`, then
+        GET sobjects/User/{user_id} for the Username). The other claims of a real answer are left out here."""
+        authorization = headers.get("Authorization", "")
+        with self._lock:
+            if authorization[7:] not in self._sessions:
+                return 403, "Bad_OAuth_Token"  # unverified: the body Salesforce sends for an invalid token here
+        return 200, {
+            "sub": f"{self.base_url}/id/{ORGANIZATION_ID}/{USER_ID}",
+            "user_id": USER_ID,
+            "organization_id": ORGANIZATION_ID,
+            "preferred_username": self.credentials.username,
+        }
 
     def _describe(self, sobject: str) -> tuple[int, Any]:
         if sobject.lower() != "account":

@@ -35,6 +35,18 @@ served by devtools/fake_salesforce.py the way Salesforce serves it. Each fact wi
   The org starts with the project's outbound message as `sf project deploy start` would put it (its
   workflows/Account.workflow-meta.xml, the placeholder URL included, sent as the integration user).
 
+* GET /services/oauth2/userinfo and GET .../sobjects/User/{id}: what the Salesforce CLI asks after a login by
+  access token (@salesforce/core, lib/org/authInfo.js, retrieveUserInfo), served so the CLI can act as referee.
+
+Referee run (by hand, 7 Dec 2026; not a test: it needs Node 22 and @salesforce/cli, which the project does not
+install): @salesforce/cli 2.150.6 on Node 22 logged in to this fake with `sf org login access-token` (it read the
+versions, userinfo and the User record), and its client library (@jsforce/jsforce-node, bundled with the CLI) read
+the versions, the describe of Account (picklistValues, type, length, updateable), SOQL on User and on
+PermissionSetAssignment (PermissionSet.Name nested), and both Tooling queries on WorkflowOutboundMessage (FullName,
+Metadata.endpointUrl, Metadata.fields), and took an INVALID_FIELD error as Salesforce's. `sf data query` itself
+also asks the query resource for `columns=true` (column metadata, undocumented), which this fake does not serve.
+That proves the shapes parse in Salesforce's own client, not that a real org answers the same.
+
 Knobs, each breaking one thing: `drop_field` (in fake_salesforce.py), `set_field`, `set_picklist`,
 `set_type_values`, `set_api_versions`, `set_user_active`, `add_user`, `unassign_permission_set`,
 `assign_permission_set`, `deploy_outbound_message`, `delete_outbound_message`, `add_other_outbound_message`.
@@ -330,6 +342,14 @@ class FakeOrgSetup:
             "updateable": True,
             "fields": fields,
         }
+
+    def user_record(self, user_id: str, version: str) -> dict[str, Any] | None:
+        """GET sobjects/User/{id} (15 or 18 characters)."""
+        with self._lock:
+            user = next((dict(record) for key, record in self._users.items() if key[:15] == user_id[:15]), None)
+        if user is None:
+            return None
+        return {"attributes": {"type": "User", "url": f"/services/data/v{version}/sobjects/User/{user['Id']}"}, **user}
 
     def rows(
         self,

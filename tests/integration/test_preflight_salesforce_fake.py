@@ -142,3 +142,11 @@ def test_a_deactivated_integration_user_cannot_log_in(fake):
         },
     )
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_userinfo_and_the_user_record_name_the_sessions_user(fake, http):
+    info = get(fake, http, "/services/oauth2/userinfo").json()
+    assert info["user_id"] == USER_ID and info["preferred_username"] == fake.credentials.username
+    user = get(fake, http, f"/services/data/v61.0/sobjects/User/{info['user_id'][:15]}").json()
+    assert user["Username"] == fake.credentials.username and user["attributes"]["type"] == "User"
+    assert get(fake, http, "/services/data/v61.0/sobjects/User/0055g00000NOBODY").status_code == 404

@@ -37,7 +37,7 @@ from shared.sap import (
 )
 from shared.sap.relay import RelaySapGateway
 from shared.settings import RelayListenerSettings, load_settings
-from tests.support.s4 import ContractS4Simulator, S4System, business_partner_gateway
+from tests.support.s4 import S4System, ScriptedS4Simulator, business_partner_gateway
 from tests.support.samples import sample
 from tests.support.sap import simulated_gateway
 
@@ -79,7 +79,7 @@ def relay_gateway() -> SapGateway:
     return RelaySapGateway(RELAY_URL, RELAY_KEY_NAME, RELAY_KEY, base_url=double.base_url, read_timeout_seconds=10)
 
 
-_s4: dict[str, ContractS4Simulator] = {}
+_s4: dict[str, ScriptedS4Simulator] = {}
 
 
 def s4_gateway() -> SapGateway:
@@ -136,7 +136,7 @@ def back_end(gateway_name: str) -> str:
 @pytest.fixture
 def system(back_end: str) -> Iterator[simulator.SimulatedSap | S4System]:
     if back_end == "s4":
-        with ContractS4Simulator() as double:
+        with ScriptedS4Simulator() as double:
             _s4["double"] = double
             yield S4System(double)
             _s4.clear()

@@ -9,6 +9,7 @@ roles) other than the double's reference customers; its number in the product's 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from s4_simulator import S4Simulator
@@ -37,24 +38,35 @@ def business_partner_gateway(
     return BusinessPartnerGateway(connection, organization, GROUPING, **options)  # type: ignore[arg-type]
 
 
-class ContractS4Simulator(S4Simulator):
-    """The double, counting the partners its service created, with one more fault the suite needs: a modifying
-    request that arrived but was never run, its connection closed without an answer (the RFC simulator's
-    `communication_after_bapi`: the create was sent, SAP committed nothing)."""
+class ScriptedS4Simulator(S4Simulator):
+    """The double, counting the partners its service created, with what single tests script beyond its fault
+    plan: `lost_before_commit` modifying requests that arrive but are never run, their connection closed
+    without an answer (the RFC simulator's `communication_after_bapi`: the create was sent, SAP committed
+    nothing); `cut_after_posts`, the ordinals (1 = the first) of POSTs whose answer is cut after their commit;
+    `metadata_change`, applied to the `$metadata` it serves (another release's metadata)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.lost_before_commit = 0
         self.partner_creates = 0
+        self.posts = 0
+        self.cut_after_posts: set[int] = set()
+        self.metadata_change: Callable[[bytes], bytes] | None = None
 
     def exchange(self, method: str, target: str, headers: dict[str, str], body: bytes):  # type: ignore[override]
         if method in MODIFYING and self.lost_before_commit > 0:
             self.lost_before_commit -= 1
             return None
         answer = super().exchange(method, target, headers, body)
-        creates_partner = method == "POST" and target.split("?")[0].rstrip("/").endswith(f"/{BUSINESS_PARTNER.name}")
-        if creates_partner and (answer is None or answer[0] == 201):
-            self.partner_creates += 1  # committed (an answer cut after the commit counts: SAP took it)
+        path = target.split("?")[0].rstrip("/")
+        if method == "GET" and path.endswith("/$metadata") and self.metadata_change and answer and answer[0] == 200:
+            return answer[0], answer[1], self.metadata_change(answer[2])
+        if method == "POST":
+            self.posts += 1
+            if path.endswith(f"/{BUSINESS_PARTNER.name}") and (answer is None or answer[0] == 201):
+                self.partner_creates += 1  # committed (an answer cut after the commit counts: SAP took it)
+            if self.posts in self.cut_after_posts and answer is not None and answer[0] < 300:
+                return None
         return answer
 
 
@@ -74,7 +86,7 @@ class S4Faults:
 
     _ARMED = {"communication_after_commit": "cut_after_commit"}
 
-    def __init__(self, double: ContractS4Simulator) -> None:
+    def __init__(self, double: ScriptedS4Simulator) -> None:
         self._double = double
 
     @property
@@ -99,7 +111,7 @@ class S4Faults:
 class S4System:
     """The double as the contract suite's `system`."""
 
-    def __init__(self, double: ContractS4Simulator) -> None:
+    def __init__(self, double: ScriptedS4Simulator) -> None:
         self.double = double
         self.faults = S4Faults(double)
         self.find_no_match = "empty"  # BAPI_CUSTOMER_FIND's setting: no such search on S/4 (the guard filters)

@@ -46,8 +46,12 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
                              "(python -m agent), which serves the simulator")
     parser.add_argument("--salesforce", choices=["off", "fake"], default="off",
                         help="fake: write SAP numbers back to a fake Salesforce started with this command")
+    parser.add_argument("--sap", choices=["s4"], default=None,
+                        help="s4: serve the local S/4 double (s4_simulator) and point the functions at it "
+                             "(SAP_TRANSPORT=odata); default: SAP as the settings say (the SAP simulator)")
     parser.add_argument("--sap-faults", default=None, metavar="FAULTS",
-                        help='SAP simulator fault injection, e.g. "communication_before=0.1,latency_ms=20" or "down"')
+                        help='SAP simulator fault injection, e.g. "communication_before=0.1,latency_ms=20" or "down"; '
+                             'with --sap s4 the S/4 double\'s, e.g. "cut_after_commit=0.1,latency_ms=20"')
     parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / azurite.LOCAL_DATA_DIR_NAME, metavar="DIR",
                         help="where local storage (DIR/azurite) and the SAP simulator's customers "
                              f"(DIR/{SAP_SIMULATOR_STATE_FILE}) are kept (default: .local in the checkout)")

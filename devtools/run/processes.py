@@ -25,6 +25,7 @@ from devtools.run.console import DiedWhileStarting, RunError, console_lock, say
 if TYPE_CHECKING:
     from devtools.fake_salesforce import FakeSalesforce
     from devtools.relay_double import RelayDoubleThread
+    from s4_simulator import S4Simulator
 
 
 HEALTH_TIMEOUT_SECONDS = 60.0
@@ -180,6 +181,7 @@ class Run:
     agent: HostProcess | None = None
     relay_double: RelayDoubleThread | None = None
     fake_salesforce: FakeSalesforce | None = None
+    s4_double: S4Simulator | None = None
     azurite_pid: int | None = None
 
     def stop(self) -> None:
@@ -193,6 +195,9 @@ class Run:
             self.relay_double = None
         if self.fake_salesforce is not None:
             self.fake_salesforce.stop()
+        if self.s4_double is not None:
+            self.s4_double.close()
+            self.s4_double = None
         # Only ever the Azurite this process started (also one a Ctrl-C caught halfway through starting).
         azurite.stop_azurite()
 

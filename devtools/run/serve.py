@@ -44,6 +44,7 @@ from devtools.run.environment import (
 )
 from devtools.run.options import check_sap_faults, parse_arguments, port_is_free
 from devtools.run.processes import HostProcess, Launcher, Run, supervise, wait_until_healthy, wait_until_listening
+from devtools.run.s4 import check_s4_arguments, start_s4_double
 
 if TYPE_CHECKING:
     pass
@@ -81,7 +82,10 @@ def decide_settings(arguments: argparse.Namespace, project_root: Path) -> RunSet
                        "stop it or pick another with --port")
     relay_topology = arguments.topology == "relay"
     options: dict[str, str] = {}
-    if arguments.sap_faults is not None:
+    s4 = getattr(arguments, "sap", None) == "s4"
+    if s4:
+        check_s4_arguments(arguments)
+    elif arguments.sap_faults is not None:
         options["SAP_SIMULATOR_FAULTS"] = arguments.sap_faults
 
     func_executable = shutil.which("func")
@@ -98,7 +102,7 @@ def decide_settings(arguments: argparse.Namespace, project_root: Path) -> RunSet
         # file keeps priority over the embedded defaults.
         defaults = {name: value for name, value in embedded_defaults(project_root).items() if name not in file_values}
     effective = {**file_values, **defaults, **os.environ, **options}
-    transport = (effective.get("SAP_TRANSPORT") or "simulator").strip().lower()
+    transport = "odata" if s4 else (effective.get("SAP_TRANSPORT") or "simulator").strip().lower()
     # With the relay topology the agent talks to SAP: the simulator, unless the user set rfc.
     simulator_in_use = transport != "rfc" if relay_topology else transport == "simulator"
     if simulator_in_use and effective.get("SAP_SIMULATOR_FAULTS"):
@@ -123,7 +127,7 @@ def prepare_storage(arguments: argparse.Namespace, run: Run, project_root: Path,
     lines: list[str] = []
     endpoints = azurite_endpoints(settings.storage) if uses_local_storage(settings.storage) else None
     if arguments.fresh:
-        if endpoints is None and settings.state_file is None:
+        if endpoints is None and settings.state_file is None and getattr(arguments, "sap", None) != "s4":
             raise RunError(f"--fresh: {STORAGE_SETTING} is not local Azurite storage and no SAP simulator runs; "
                            "this run empties nothing")
         empty_data_dir(settings.data_dir, endpoints, settings.state_file)
@@ -233,6 +237,10 @@ def serve(arguments: argparse.Namespace, run: Run, project_root: Path) -> int:
     settings = decide_settings(arguments, project_root)
     storage = prepare_storage(arguments, run, project_root, settings)
     fake_account_id, admin_settings = start_salesforce_if_asked(arguments, run, project_root, settings)
+    if getattr(arguments, "sap", None) == "s4":
+        s4_settings, s4_lines = start_s4_double(arguments, run, settings.data_dir, settings.effective)
+        settings.options.update(s4_settings)
+        storage.lines.extend(s4_lines)
     environment = functions_environment(settings)
     launchers: list[Launcher] = []
     if settings.relay_topology:

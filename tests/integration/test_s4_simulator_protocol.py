@@ -276,3 +276,12 @@ def test_a_body_that_is_not_json_is_refused_with_400(s4, client):
         timeout=10,
     )
     assert response.status_code == 400 and error_of(response)["code"] == "S4SIM/MALFORMED"
+
+
+def test_a_failure_inside_the_double_is_answered_500_not_taken_for_a_cut_line(s4, client, monkeypatch):
+    def failing(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug in the double")
+
+    monkeypatch.setattr(s4.service, "handle", failing)
+    response = client.get("/A_BusinessPartner")
+    assert response.status_code == 500 and error_of(response)["code"] == "S4SIM/INTERNAL"

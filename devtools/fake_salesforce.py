@@ -710,6 +710,8 @@ class FakeSalesforce:
             raise _QueryError("MALFORMED_QUERY", "unexpected token in query")
         objects = TOOLING_OBJECTS if tooling else SETUP_OBJECTS
         sobject = next((name for name in objects if name.lower() == parsed["object"].lower()), None)
+        if tooling and sobject is not None and not self.setup.views_setup():
+            raise _QueryError("INVALID_TYPE", f"sObject type '{sobject}' is not supported.")
         if sobject is None:
             if tooling:
                 raise _QueryError("INVALID_TYPE", f"sObject type '{parsed['object']}' is not supported.")

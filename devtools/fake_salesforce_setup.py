@@ -28,9 +28,10 @@ served by devtools/fake_salesforce.py the way Salesforce serves it. Each fact wi
   "FullName" and "Metadata": "Query this field only if the query result contains no more than one record.
   Otherwise, an error is returned"). The error here is 400 MALFORMED_QUERY (its text unverified). The
   answer carries `size`, `totalSize`, `done`, `queryLocator`, `entityTypeName` and `records` (Tooling API
-  Developer Guide, "Query" examples; unverified beyond that). `Metadata` is the Metadata API's
-  WorkflowOutboundMessage (Metadata API Developer Guide, "Workflow"): apiVersion, description, endpointUrl,
-  fields, includeSessionId, integrationUser, name, protected, useDeadLetterQueue. Unverified: whether
+  Developer Guide, "Query" examples; the same keys in a Tooling answer quoted in jsforce/jsforce issue #1268).
+  `Metadata` is the Metadata API's WorkflowOutboundMessage (Metadata API Developer Guide, "Workflow"):
+  apiVersion, description, endpointUrl, fields, includeSessionId, integrationUser, name, protected,
+  useDeadLetterQueue. Without View Setup and Configuration the query is refused (`set_views_setup`). Unverified: whether
   `Name` holds the label or the developer name (the label here; the adapter tries both and then FullName).
   The org starts with the project's outbound message as `sf project deploy start` would put it (its
   workflows/Account.workflow-meta.xml, the placeholder URL included, sent as the integration user).
@@ -48,7 +49,7 @@ also asks the query resource for `columns=true` (column metadata, undocumented),
 That proves the shapes parse in Salesforce's own client, not that a real org answers the same.
 
 Knobs, each breaking one thing: `drop_field` (in fake_salesforce.py), `set_field`, `set_picklist`,
-`set_type_values`, `set_api_versions`, `set_user_active`, `add_user`, `unassign_permission_set`,
+`set_type_values`, `set_views_setup`, `set_api_versions`, `set_user_active`, `add_user`, `unassign_permission_set`,
 `assign_permission_set`, `deploy_outbound_message`, `delete_outbound_message`, `add_other_outbound_message`.
 """
 
@@ -179,6 +180,7 @@ class FakeOrgSetup:
         self._messages: dict[str, _OutboundMessage] = {}
         self._field_shapes: dict[str, FieldShape] = {}
         self.type_values: tuple[str, ...] = DEFAULT_TYPE_VALUES
+        self._views_setup = True  # the integration user has View Setup and Configuration
         self._numbers = iter(range(1, 10**6))
         self.add_user(integration_username, user_id=integration_user_id)
         for number, path in enumerate(sorted(_PERMISSION_SETS.glob("*.permissionset-meta.xml")), start=1):
@@ -264,6 +266,18 @@ class FakeOrgSetup:
                     if value is not None
                 },
             )
+
+    def set_views_setup(self, allowed: bool) -> None:
+        """Whether the integration user has View Setup and Configuration. Without it a Tooling API query on a setup
+        object is refused 400 INVALID_TYPE "sObject type '...' is not supported." (reported for non-admin users:
+        afawcett/apex-toolingapi issue #19, tprouvot/Salesforce-Inspector-reloaded issue #1310, which granting
+        View Setup and Configuration fixed; unverified for WorkflowOutboundMessage in particular)."""
+        with self._lock:
+            self._views_setup = allowed
+
+    def views_setup(self) -> bool:
+        with self._lock:
+            return self._views_setup
 
     def set_type_values(self, values: Sequence[str]) -> None:
         """The Account Type picklist's values (Setup > Object Manager > Account > Fields & Relationships > Type)."""

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
 
 from shared.core import account_fields
 from shared.core.preflight import Area, CheckResult, failed, passed, skipped
-from shared.core.salesforce_org_facts import DescribedField, OrgUser, OutboundMessageDefinition
+from shared.core.salesforce_org_facts import DescribedField, OrgUser
 
 AREA = Area.SALESFORCE
 
@@ -348,47 +347,3 @@ def check_permission_set(expected: SalesforceExpectations, user: OrgUser, assign
         f"deploy the permission sets if the org lacks it ({_DEPLOY_FIELDS}) and assign it: "
         f"{assign_permission_set(user.username)}",
     )
-
-
-def push_endpoint(app_url: str) -> str:
-    return app_url.rstrip("/") + PUSH_PATH
-
-
-def check_outbound_message(
-    expected: SalesforceExpectations, message: OutboundMessageDefinition | None, sender: OrgUser | None
-) -> CheckResult:
-    """The outbound message exists, sends to this app's push function with a function key, sends the fields the
-    push path reads, and its sending user is active. Its URL's query (the function key) is never shown."""
-    deploy = (
-        "deploy it with the app's URL: export SAP_SYNC_PUSH_URL='https://APP.azurewebsites.net/api/salesforce/"
-        "outbound-messages?code=FUNCTION_KEY' SAP_SYNC_INTEGRATION_USERNAME=INTEGRATION_USER; cd salesforce && "
-        'sf project deploy start --source-dir force-app --target-org ORG (docs/push.md, "Set it up"), or edit '
-        "it in Setup > Outbound Messages > SAP Customer Sync Push"
-    )
-    if message is None:
-        return result(Check.OUTBOUND_MESSAGE, False, f"no outbound message {expected.outbound_message}", deploy)
-    endpoint = urlsplit(message.endpoint_url)
-    shown = f"{endpoint.scheme}://{endpoint.netloc}{endpoint.path}"
-    problems = []
-    if expected.app_url is None:
-        problems.append("this app's URL was not given, so where it points cannot be compared")
-    else:
-        wanted = urlsplit(push_endpoint(expected.app_url))
-        if (endpoint.scheme.lower(), endpoint.netloc.lower(), endpoint.path) != (
-            wanted.scheme.lower(),
-            wanted.netloc.lower(),
-            wanted.path,
-        ):
-            problems.append(f"it points elsewhere, not at {push_endpoint(expected.app_url)}")
-    if not parse_qs(endpoint.query).get("code"):
-        problems.append("its URL has no function key (?code=): the function answers 401")
-    missing = [name for name in account_fields.OUTBOUND_MESSAGE_FIELDS if name not in message.fields]
-    if missing:
-        problems.append(f"it does not send {', '.join(missing)}")
-    if sender is None or not sender.is_active:
-        problems.append("its sending user (User to Send As) is " + ("inactive" if sender else "unknown"))
-    found = f"{message.full_name} sends to {shown}" + (f": {'; '.join(problems)}" if problems else "")
-    fix = deploy
-    if expected.app_url is None:
-        fix = "give the check this app's URL (https://APP.azurewebsites.net); " + deploy
-    return result(Check.OUTBOUND_MESSAGE, not problems, found, fix)

@@ -188,6 +188,14 @@ def test_an_outbound_message_sent_as_an_inactive_user_fails_that_check_only(fake
     assert "User to Send As) is inactive" in failed.found
 
 
+def test_an_integration_user_that_may_not_read_setup_fails_the_outbound_message_check_only(fake):
+    fake.setup.set_views_setup(False)
+    failed = only_failure(run(fake, settings(fake)), Check.OUTBOUND_MESSAGE)
+    assert "INVALID_TYPE" in failed.found
+    assert "Setup > Outbound Messages > SAP Customer Sync Push" in failed.fix
+    assert "View Setup and Configuration" in failed.fix
+
+
 def test_without_the_apps_url_the_outbound_message_check_fails_closed(fake):
     failed = only_failure(run(fake, settings(fake), app_url=None), Check.OUTBOUND_MESSAGE)
     assert "this app's URL was not given" in failed.found and "https://APP.azurewebsites.net" in failed.fix

@@ -13,6 +13,7 @@ import pytest
 
 from shared.core import account_fields
 from shared.core import preflight_salesforce as rules
+from shared.core import preflight_salesforce_push as push_rules
 from shared.core.preflight import Verdict
 from shared.core.preflight_salesforce import FIELD_NEEDS, Check, FieldNeed, SalesforceExpectations
 from shared.core.salesforce_org_facts import DescribedField, OrgUser, OutboundMessageDefinition
@@ -376,7 +377,7 @@ MESSAGE = OutboundMessageDefinition(
     ],
 )
 def test_outbound_message(app_url, message, sender, verdict, found):
-    checked = rules.check_outbound_message(replace(EXPECTED, app_url=app_url), message, sender)
+    checked = push_rules.check_outbound_message(replace(EXPECTED, app_url=app_url), message, sender)
     assert checked.verdict is verdict and found in checked.found
     assert "FUNCTIONKEY" not in checked.found and "code=K" not in checked.found  # the key is never shown
     if verdict is Verdict.FAILED:
@@ -422,3 +423,13 @@ def test_a_failed_login_names_the_fix_of_its_flow(auth, unavailable, fix):
     checked = rules.login_failed(replace(EXPECTED, auth=auth), "invalid_client", unavailable=unavailable)
     assert checked.verdict is Verdict.FAILED and fix in checked.fix
     assert f"SALESFORCE_AUTH={auth}" in checked.found and "invalid_client" in checked.found
+
+
+def test_an_outbound_message_the_user_may_not_read_fails_with_the_manual_check_and_the_way_to_read_it():
+    checked = push_rules.outbound_message_unreadable(
+        EXPECTED, "Salesforce answered 400 INVALID_TYPE for the outbound messages"
+    )
+    assert checked.check == Check.OUTBOUND_MESSAGE and checked.verdict is Verdict.FAILED
+    assert "INVALID_TYPE" in checked.found
+    assert f"Endpoint URL {APP}/api/salesforce/outbound-messages?code=" in checked.fix
+    assert "View Setup and Configuration" in checked.fix

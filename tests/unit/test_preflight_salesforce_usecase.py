@@ -159,3 +159,10 @@ def test_without_the_push_path_the_outbound_message_is_not_asked():
     result = verdicts(org, replace(EXPECTED, push_path=False))
     assert result[Check.OUTBOUND_MESSAGE] is Verdict.SKIPPED
     assert "outbound_message" not in org.calls
+
+
+def test_an_outbound_message_the_org_refuses_to_show_fails_with_the_manual_check():
+    refused = SalesforceRejected("Salesforce answered 400 INVALID_TYPE for the outbound messages")
+    results = check_salesforce(SalesforcePreflightParts(InMemoryOrg(failures={"outbound_message": refused}), EXPECTED))
+    [outbound] = [result for result in results if result.check == Check.OUTBOUND_MESSAGE]
+    assert outbound.verdict is Verdict.FAILED and "View Setup and Configuration" in outbound.fix

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from shared.core import preflight_salesforce as rules
+from shared.core import preflight_salesforce_push as push_rules
 from shared.core.preflight import CheckResult
 from shared.core.preflight_salesforce import Check, SalesforceExpectations
 from shared.core.salesforce_org_facts import DescribedField, OrgUser
@@ -22,6 +23,7 @@ from shared.salesforce.port import (
     SalesforceAuthenticationFailed,
     SalesforceError,
     SalesforceOrgInspector,
+    SalesforceRejected,
     SalesforceUnavailable,
 )
 
@@ -134,37 +136,39 @@ def _outbound_message_check(org: SalesforceOrgInspector, expected: SalesforceExp
     if not expected.push_path:
         return rules.skip(Check.OUTBOUND_MESSAGE, "the push path is off (SALESFORCE_ORGANIZATION_ID is not set)")
     try:
-        message = _ask(lambda: org.outbound_message(expected.outbound_message), Check.OUTBOUND_MESSAGE)
+        message = org.outbound_message(expected.outbound_message)
+    except SalesforceRejected as error:
+        return push_rules.outbound_message_unreadable(expected, str(error))
+    except SalesforceError as error:
+        return _failed_call(Check.OUTBOUND_MESSAGE, error)
+    try:
         sender: OrgUser | None = None
         if message is not None and message.integration_user_id:
             user_id = message.integration_user_id
             sender = _ask(lambda: org.find_user(user_id=user_id), Check.OUTBOUND_MESSAGE)
     except _CallFailed as failure:
         return failure.result
-    return rules.check_outbound_message(expected, message, sender)
+    return push_rules.check_outbound_message(expected, message, sender)
 
 
 def _ask(call: Callable[[], _Answer], check: str) -> _Answer:
-    """One call to the org; its failure becomes the failed result of `check` (what Salesforce answered, and
-    the likely fix: an integration user without the right, or Salesforce unavailable)."""
+    """One call to the org; its failure becomes the failed result of `check` (raised as _CallFailed)."""
     try:
         return call()
-    except SalesforceUnavailable as error:
-        raise _CallFailed(
-            rules.result(
-                check,
-                False,
-                str(error),
-                "Salesforce did not answer: run the check again; if it stays, see status.salesforce.com",
-            )
-        ) from None
     except SalesforceError as error:
+        raise _CallFailed(_failed_call(check, error)) from None
+
+
+def _failed_call(check: str, error: SalesforceError) -> CheckResult:
+    """What Salesforce answered, and the likely fix: Salesforce unavailable, or a user without the right."""
+    if isinstance(error, SalesforceUnavailable):
+        fix = "Salesforce did not answer: run the check again; if it stays, see status.salesforce.com"
+    else:
         fix = (
-            "the integration user may lack the right to read this (API Enabled; for the outbound message: View "
-            "Setup and Configuration, which the Tooling API needs): run the check as a user that has it, or "
-            "check the item in Setup by hand"
+            "the integration user may lack the right to read this (API Enabled, read access to Account and its "
+            "fields): check its permission sets and profile in Setup > Users, or check the item in Setup by hand"
         )
-        raise _CallFailed(rules.result(check, False, str(error), fix)) from None
+    return rules.result(check, False, str(error), fix)
 
 
 def _skip_rest(checks: tuple[str, ...], why: str) -> list[CheckResult]:

@@ -14,6 +14,12 @@ The calls, each as Salesforce documents it (developer.salesforce.com):
 * GET /services/data/vXX.X/tooling/query/?q=SOQL on WorkflowOutboundMessage (Tooling API Developer Guide,
   "WorkflowOutboundMessage" and "Query"): first Id and Name of every outbound message, then FullName and
   Metadata one record at a time ("Query this field only if the query result contains no more than one record").
+The user the session acts as: the identity URL `id` of the token answer (.../id/ORG_ID/USER_ID), which every
+flow's answer carries (REST API Developer Guide, the OAuth flows' sample answers; for client credentials also
+the published schema of its successful answer, api-evangelist/salesforce json-schema
+salesforce-successful-client-credentials-flow-*; unverified against a live org). It is read by overriding the
+connection's `_request_token` (connection.py has no public hook for it yet). The Salesforce CLI asks
+/services/oauth2/userinfo instead (@salesforce/core, lib/org/authInfo.js), which may need the openid scope.
 Unverified against a live org here: whether `Name` holds the label or the developer name (both are tried
 first, then every message is looked at, up to `_MOST_OUTBOUND_MESSAGES`), and the exact JSON spelling of
 `Metadata` (read as the Metadata API's WorkflowOutboundMessage: endpointUrl, fields; absent keys fail closed).
@@ -31,9 +37,9 @@ from simple_salesforce.util import exception_handler
 
 from shared.core.salesforce_org import SalesforceSettings
 from shared.core.salesforce_org_facts import DescribedField, OrgLogin, OrgUser, OutboundMessageDefinition
-from shared.salesforce.port import SalesforceOrgInspector, SalesforceUnavailable
 from shared.salesforce.account_query import soql_string
 from shared.salesforce.connection import DEFAULT_TIMEOUT_SECONDS, SalesforceConnection
+from shared.salesforce.port import SalesforceOrgInspector, SalesforceUnavailable
 
 # An org has few outbound messages; past this many the search stops (fails closed: "not found").
 _MOST_OUTBOUND_MESSAGES = 200

@@ -64,8 +64,9 @@ class SalesforceAuthenticationFailed(SalesforceError):
 
 class AccountWriteBack(ABC):
     @abstractmethod
-    def record_created(self, account_id: str, customer_number: str, synced_at: datetime,
-                       warnings: Sequence[MappingWarning] = ()) -> None:
+    def record_created(
+        self, account_id: str, customer_number: str, synced_at: datetime, warnings: Sequence[MappingWarning] = ()
+    ) -> None:
         """The number, Synced, and what the mapping changed to fit SAP (SYNC_WARNINGS_FIELD, only when
         something was changed)."""
 

@@ -19,6 +19,7 @@ from shared.core.mapping import map_customer_request
 from shared.core.models import CustomerCreation
 from shared.core.salesforce_id import checksum_suffix
 from shared.core.validation import parse_customer_request
+from shared.sap.business_partner import BusinessPartnerGateway
 from shared.sap.business_partner_http import ODataConnection
 from shared.sap.errors import SapConfigurationError, SapInterfaceMismatch, SapOutcomeUnknown, SapTransientError
 from shared.settings import load_settings
@@ -185,3 +186,21 @@ def test_sap_down_before_the_post_is_transient_with_the_outcome_known(double):
     with pytest.raises(SapTransientError) as raised:
         gateway.create_customer(creation)
     assert not raised.value.outcome_unknown and double.posts == 0
+
+
+def test_no_answer_in_time_after_the_post_is_an_unknown_outcome_that_the_retry_adopts(double):
+    user, password = double.credentials
+    gateway = business_partner_gateway(double)
+    creation = mapped(gateway, account(1))
+    impatient = BusinessPartnerGateway(
+        ODataConnection(double.service_url, user=user, password=password, timeout_seconds=1), ORGANIZATION, "BP02"
+    )
+    double.faults.stall_ms = 3000
+    double.faults.arm("stall_after_commit")  # the partner is committed, the answer never comes
+
+    with pytest.raises(SapOutcomeUnknown):
+        impatient.create_customer(creation)
+    adopted = gateway.create_customer(dataclasses.replace(creation, search_since=datetime.now(UTC)))
+
+    [customer] = S4System(double).created_customers()
+    assert adopted.adopted and adopted.customer_number == customer.number

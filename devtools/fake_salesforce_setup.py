@@ -17,6 +17,9 @@ served by devtools/fake_salesforce.py the way Salesforce serves it. Each fact wi
   the custom fields' from salesforce/force-app/.../objects/Account/fields/*.field-meta.xml. Unverified: the
   `length` Salesforce answers for a picklist (255 here) and for Id (18 here).
   A field the user may not read is left out of the describe, which is how a missing field looks too.
+  Field-level security is not derived from the permission sets here (`set_field(updateable=False)` models a
+  field the integration user may not edit): in a real org whose profile grants nothing on the custom fields,
+  a missing permission set assignment also hides or locks them, and the field check fails beside it.
 * SOQL (GET .../query/?q=) on User (Id, Username, IsActive) and PermissionSetAssignment (AssigneeId,
   PermissionSetId, the parent relationship PermissionSet.Name, nested in the record as {"PermissionSet":
   {"attributes": {...}, "Name": ...}}: REST API Developer Guide, "Execute a SOQL Query", relationship queries;

@@ -271,6 +271,9 @@ def _wants_json(query: dict[str, str], accept: str) -> bool:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "S4Simulator/1.0"
+    # Headers and body go out in two writes; with Nagle's algorithm the second waits for the client's delayed
+    # ACK (about 40 ms on Linux) on a kept-alive connection.
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         simulator: S4Simulator = self.server.simulator  # type: ignore[attr-defined]

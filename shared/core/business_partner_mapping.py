@@ -153,6 +153,9 @@ def business_partner_draft(
         put(phone, PHONE, "DestinationLocationCountry", country)
         phone["IsDefaultPhoneNumber"] = True
         address["to_PhoneNumber"] = {"results": [phone]}
+    # Nested collections as OData V2 JSON writes a to-many navigation ({"results": [...]}), the form of SAP API
+    # Business Hub's sample payloads for this service; the double takes it (s4_simulator/documents.py). Whether
+    # every release also takes a bare array is unverified, so this one form is sent.
     partner["to_BusinessPartnerAddress"] = {"results": [address]}
     partner["to_BusinessPartnerRole"] = {"results": [{"BusinessPartnerRole": role} for role in CUSTOMER_ROLES]}
 

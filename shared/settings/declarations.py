@@ -124,7 +124,7 @@ DECLARATIONS: tuple[Setting, ...] = (
     ),
     Setting("AZURE_CLIENT_ID", "text", "the user-assigned managed identity's client id (relay token)"),
     Setting("SAP_AGENT_PROOF_KEY", "text", "HMAC key proving the app to the agent (its AGENT_PROOF_KEY)", secret=True),
-    Setting("SAP_TIMEOUT_SECONDS", "number", "one RFC call's timeout", default="30", minimum=0),
+    Setting("SAP_TIMEOUT_SECONDS", "number", "one RFC call's (odata: one request's) timeout", default="30", minimum=0),
     Setting(
         "SAP_POOL_SIZE", "integer", "RFC connections kept and reused (0: a logon per unit)", default="0", minimum=0
     ),

@@ -3,10 +3,12 @@ entities and SAP's error body.
 
 Sources: OData V2 URI conventions and JSON format (odata.org, "URI Conventions (OData Version 2.0)" and
 "JSON Format (OData Version 2.0)": `{"d": {...}}` for an entity, `{"d": {"results": [...]}}` for a
-collection, `__metadata` with uri/type/etag, `__deferred` navigations, `/Date(ms)/` dates); SAP's error
-body (SAP Help, SAP Gateway Foundation, "Error Response": code, message, innererror with transactionid
-and errordetails of code, message, propertyref and severity; in JSON `error.message` is
-`{"lang", "value"}`, as the published S/4HANA OData error schemas and SAP's API hub show it).
+collection, `__metadata` with uri/type/etag, `__deferred` navigations, `/Date(ms)/` dates, and the error
+`{"error": {"code", "message": {"lang", "value"}, "innererror"}}`); what SAP puts in innererror (SAP Help,
+SAP Gateway Foundation, "Error Response", help.sap.com .../95/fd2651c294256ee10000000a445394: a
+transactionid and errordetails, each with code, message, propertyref `<EntityType>/<Property>` and severity
+error, warning or info; the page shows the XML form, the JSON form carries the same names). The
+application block and `target` in each detail are as SAP's JSON errors are commonly quoted; unverified.
 
 Error codes: where a source gives SAP's code it is used (428: SADL_ENTITY_RUNTIME/004); every other code
 starts with `S4SIM/` and is the double's own, so that nothing mistakes it for a verified SAP message. A

@@ -316,9 +316,10 @@ ENTITY_SETS: dict[str, EntitySetFact] = {
 
 # The protocol around the entity sets (SAP Gateway, not the metadata): a modifying request needs a
 # token fetched with `X-CSRF-Token: Fetch` in the same session (cookies); without one SAP answers 403
-# with `X-CSRF-Token: Required` (SAP Help "Cross-Site Request Forgery Protection", SAP Gateway
-# Foundation). A PATCH without If-Match is answered 428 on S/4HANA Cloud (SAP KBA 3514624), a stale
-# one 412 (OData V2 / HTTP conditional requests).
+# with `X-CSRF-Token: Required` (SAP Community blog "How does CSRF token work? SAP Gateway", 2021; SAP KBA
+# 3048103: the token is checked against the session's cookie). A PATCH without If-Match is answered 428
+# on S/4HANA Cloud (SAP KBA 3514624), a stale one 412 (SAP Community blog "Handling 412 Precondition
+# Failed and 428 Precondition Required Errors in SAP APIs Using ETag", 2023).
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FETCH = "Fetch"
 CSRF_REQUIRED = "Required"

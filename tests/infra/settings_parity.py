@@ -243,7 +243,10 @@ class CodeSettings:
         index = parameters.index(parameter) if parameter in parameters else None
         defaults = dict(zip(reversed(parameters), reversed(function.args.defaults), strict=False))
         values: set[str] = set()
-        sites = self.calls.get(function.name, [])
+        # A call in a module that defines its own function of this name calls that one, not this one
+        # (shared/core/business_partner_facts.py has a `_text` of its own, beside the settings' `_text`).
+        defined_in = {id(module) for module, node in self.functions.get(function.name, []) if node is not function}
+        sites = [(module, call) for module, call in self.calls.get(function.name, []) if id(module) not in defined_in]
         if not sites:
             raise _Unresolvable
         for module, call in sites:

@@ -153,9 +153,13 @@ class S4Simulator:
 
     # ------------------------------------------------------------------ one exchange
 
+    def _count(self, name: str) -> None:
+        with self._lock:  # request threads count at once; Counter's += is no atomic step
+            self.counters[name] += 1
+
     def exchange(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer | None:
         """The answer to one request, or None: close the connection without answering."""
-        self.counters[f"requests {method}"] += 1
+        self._count(f"requests {method}")
         early = self._faults_before()
         if early is not None or self._cut_or_stall("cut_before", "stall_before"):
             return early
@@ -179,7 +183,7 @@ class S4Simulator:
             session = self._sessions.get(session_id)
             token = headers.get(CSRF_HEADER.lower())
             if opened or session is None or session.token is None or token != session.token:
-                self.counters["csrf refused"] += 1
+                self._count("csrf refused")
                 return (
                     403,
                     [*out, (CSRF_HEADER, CSRF_REQUIRED), ("Content-Type", "text/plain")],
@@ -197,9 +201,9 @@ class S4Simulator:
             )
         host = headers.get("host") or f"127.0.0.1:{self.port}"
         reply = self.service.handle(method, path, query, body, headers, f"http://{host}{SERVICE_PATH}")
-        self.counters[f"answered {reply.status}"] += 1
+        self._count(f"answered {reply.status}")
         if method in MODIFYING and 200 <= reply.status < 300:
-            self.counters["committed"] += 1
+            self._count("committed")
             if self._cut_or_stall("cut_after_commit", "stall_after_commit"):
                 return None
         return reply.status, [*out, *reply.headers.items()], reply.body
@@ -208,16 +212,16 @@ class S4Simulator:
         if self.faults.latency_ms:
             self._stopping.wait(self.faults.latency_ms / 1000)
         if self.faults.down or self.faults.take_failing_call() or self.faults.should_fire("unavailable"):
-            self.counters["unavailable"] += 1
+            self._count("unavailable")
             return 503, [("Content-Type", "text/plain"), ("Retry-After", "1")], b"Service Unavailable"
         return None
 
     def _cut_or_stall(self, cut: str, stall: str) -> bool:
         if self.faults.should_fire(cut):
-            self.counters[cut] += 1
+            self._count(cut)
             return True
         if self.faults.should_fire(stall):
-            self.counters[stall] += 1
+            self._count(stall)
             self._stopping.wait(self.faults.stall_ms / 1000)
             return True
         return False
@@ -284,7 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
             answer = simulator.exchange(self.command, self.path, headers, body)
         except Exception:  # a bug of the double: answered 500 (as a short dump is), never mistaken for a cut line
             traceback.print_exc(file=sys.stderr)
-            simulator.counters["answered 500"] += 1
+            simulator._count("answered 500")
             error = ODataError(500, "S4SIM/INTERNAL", "The S/4 double failed on this request (see its stderr)")
             answer = 500, [("Content-Type", "application/json")], error.body()
         if answer is None:

@@ -34,7 +34,7 @@ from typing import Any
 from s4_simulator.creation import create_entity
 from s4_simulator.documents import Document, check_body
 from s4_simulator.metadata import metadata_document
-from s4_simulator.model import PARENTS, Customizing, Numbering, new_etag, partner_names, row_set
+from s4_simulator.model import Customizing, Numbering, new_etag, partner_names, row_set
 from s4_simulator.odata import (
     ODataError,
     ResourcePath,
@@ -48,7 +48,6 @@ from s4_simulator.odata import (
 from s4_simulator.store import Row, S4Database, Transaction
 from shared.core.business_partner_facts import (
     BUSINESS_PARTNER,
-    BUSINESS_PARTNER_ADDRESS,
     CUSTOMER,
     ENTITY_SETS,
     EntitySetFact,
@@ -287,28 +286,15 @@ class S4Service:
             record = {**row.record, **document.properties}
             if entity_set is BUSINESS_PARTNER:
                 record.update(partner_names(record))
-            parent_key = self.parent_key(tx, entity_set, record)
             tx.put(
                 entity_set.name,
                 row.key,
                 record,
                 new_etag(),
-                parent=parent_key,
+                parent=None,
                 external_id=record.get("BusinessPartnerIDByExtSystem") if entity_set is BUSINESS_PARTNER else None,
             )
         return Reply(204)
-
-    def parent_key(self, tx: Transaction, entity_set: EntitySetFact, record: dict[str, Any]) -> tuple[str, ...] | None:
-        """The full key of the entity a child row hangs under (an address's phone: the address's key)."""
-        if entity_set.name not in PARENTS:
-            return None
-        parent_set, carried = PARENTS[entity_set.name]
-        if parent_set is BUSINESS_PARTNER_ADDRESS:
-            for address in tx.all(BUSINESS_PARTNER_ADDRESS.name):
-                if address.record.get("AddressID") == record.get("AddressID"):
-                    return address.key
-            return None
-        return tuple(record.get(name, "") for name in carried)
 
 
 def _shape(document: Document) -> dict[str, Any]:

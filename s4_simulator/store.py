@@ -106,12 +106,13 @@ class Transaction:
         parent: Sequence[str] | None = None,
         external_id: str | None = None,
     ) -> None:
-        """Insert the entity, or replace it (keeping its place) when the key is there."""
+        """Insert the entity, or replace it (keeping its place, and its parent when none is given) when the key
+        is there."""
         self._connection.execute(
             "INSERT INTO entities (entity_set, entity_key, parent_key, external_id, record, etag) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entity_set, entity_key) DO UPDATE SET "
-            "parent_key = excluded.parent_key, external_id = excluded.external_id, record = excluded.record, "
-            "etag = excluded.etag",
+            "parent_key = COALESCE(excluded.parent_key, entities.parent_key), external_id = excluded.external_id, "
+            "record = excluded.record, etag = excluded.etag",
             (
                 entity_set,
                 key_text(key),

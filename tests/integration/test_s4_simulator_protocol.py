@@ -285,3 +285,17 @@ def test_a_failure_inside_the_double_is_answered_500_not_taken_for_a_cut_line(s4
     monkeypatch.setattr(s4.service, "handle", failing)
     response = client.get("/A_BusinessPartner")
     assert response.status_code == 500 and error_of(response)["code"] == "S4SIM/INTERNAL"
+
+
+def test_an_updated_address_stays_under_its_partner_with_its_phone(client):
+    partner = client.post("/A_BusinessPartner", partner_body()).json()["d"]
+    address = partner["to_BusinessPartnerAddress"]["results"][0]
+    path = (
+        f"/A_BusinessPartnerAddress(BusinessPartner='{partner['BusinessPartner']}',AddressID='{address['AddressID']}')"
+    )
+    assert client.patch(path, {"CityName": "Potsdam"}, if_match=client.get(path).headers["ETag"]).status_code == 204
+    read = client.get(
+        f"/A_BusinessPartner('{partner['BusinessPartner']}')", **{"$expand": "to_BusinessPartnerAddress/to_PhoneNumber"}
+    ).json()["d"]
+    [moved] = read["to_BusinessPartnerAddress"]["results"]
+    assert moved["CityName"] == "Potsdam" and moved["to_PhoneNumber"]["results"][0]["PhoneNumber"] == "030 1234567"

@@ -22,8 +22,10 @@ package installed by devtools/s4_referee.py) holds entity set names, keys, prope
 MaxLength, navigation names and targets and the service path against [V] on every test run.
 
 What the referee cannot check, and where it comes from instead:
-* creatable/updatable (sap:creatable, sap:updatable on properties and entity sets) and
-  sap:filterable: [V] does not carry them; read from [R] and [I], which agree unless noted.
+* sap:creatable, sap:updatable and sap:filterable (properties), sap:creatable/updatable/deletable
+  (entity sets), sap:display-format="UpperCase" and Nullable: [V] does not carry them; read from [R]
+  and [I]. Every such flag below was compared with both copies by parsing them (2026-12-07): no
+  difference from [I]; from [R] only the release differences marked in the comments.
 * deep insert through a navigation (Capabilities.NavigationRestrictions/InsertRestrictions): only
   [I] states Insertable true/false; [R] describes an insert for the same navigations except
   to_Customer, which it leaves unstated. Release differences are marked where they matter.

@@ -37,9 +37,11 @@ from shared.sap.errors import (
     SapTransientError,
 )
 from shared.sap.inspector import CustomerProbe, FindAnswer, FindCriterion, RelayProbe, SapInspector, SapSystemInfo
+from shared.sap.wire_probe import MAX_PROBE_ROWS
 
-# A page this long for the reference customer's name: enough for any reference customer's name in practice.
-_NAME_SEARCH_ROWS = 100
+# A page this long for the reference customer's name (the most a probe may ask the agent for): enough for any
+# reference customer's name in practice.
+_NAME_SEARCH_ROWS = MAX_PROBE_ROWS
 # A country key the reference customer is not in, for the AND probe (both are T005 keys of every release).
 _OTHER_COUNTRIES = ("DE", "US")
 _INTERFACE_TITLE = "the metadata self-check of every function, parameter and field the gateway uses"

@@ -23,6 +23,7 @@ from shared.sap.business_partner import BusinessPartnerGateway
 from shared.sap.business_partner_http import ODataConnection
 from shared.sap.errors import SapConfigurationError, SapInterfaceMismatch, SapOutcomeUnknown, SapTransientError
 from shared.settings import load_settings
+from shared.usecases.health import CheckStatus, check_sap
 from tests.support.s4 import S4System, ScriptedS4Simulator, business_partner_gateway
 from tests.support.samples import sample
 
@@ -204,3 +205,12 @@ def test_no_answer_in_time_after_the_post_is_an_unknown_outcome_that_the_retry_a
 
     [customer] = S4System(double).created_customers()
     assert adopted.adopted and adopted.customer_number == customer.number
+
+
+def test_the_health_check_pings_the_service_and_names_a_metadata_mismatch(double):
+    assert check_sap(business_partner_gateway(double)).status is CheckStatus.OK
+
+    double.metadata_change = _without_property("A_CustomerCompany", "ReconciliationAccount")
+    health = check_sap(business_partner_gateway(double))
+
+    assert health.status is CheckStatus.FAILED and health.error == "SapInterfaceMismatch"

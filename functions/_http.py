@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 
+from shared import bootstrap
 from shared.core.models import FieldError, InvalidRequest
+from shared.settings import SettingsError
 from shared.settings.declarations import MISCONFIGURED_RETRY_AFTER_SECONDS
+
+if TYPE_CHECKING:
+    from shared.usecases import SapNotReady, StorageUnavailable
 
 # Salesforce accounts are small; anything near this is not a CreateSAPCustomer request.
 MAX_BODY_BYTES = 64 * 1024
@@ -39,15 +44,35 @@ def bad_request(error: InvalidRequest, account_id: str | None = None) -> func.Ht
 
 def configuration_problem(error: Exception, account_id: str | None = None) -> func.HttpResponse:
     """A setting is missing or malformed (normally caught at start): 503, naming the setting."""
-    return json_response({"accountId": account_id, "error": "configuration",
-                          "message": f"The function app is misconfigured: {error}"}, 503,
-                         headers={"Retry-After": str(MISCONFIGURED_RETRY_AFTER_SECONDS)})
+    return json_response(
+        {"accountId": account_id, "error": "configuration", "message": f"The function app is misconfigured: {error}"},
+        503,
+        headers={"Retry-After": str(MISCONFIGURED_RETRY_AFTER_SECONDS)},
+    )
 
 
 def storage_unavailable(message: str, retry_after_seconds: int, account_id: str | None = None) -> func.HttpResponse:
     """Storage (ledger table or retry queue) cannot be reached: 503 with a JSON body and Retry-After."""
-    return json_response({"accountId": account_id, "error": "unavailable", "message": message}, 503,
-                         headers={"Retry-After": str(retry_after_seconds)})
+    return json_response(
+        {"accountId": account_id, "error": "unavailable", "message": message},
+        503,
+        headers={"Retry-After": str(retry_after_seconds)},
+    )
+
+
+def service_unavailable(
+    error: SettingsError | StorageUnavailable | SapNotReady,
+    account_id: str | None = None,
+    *,
+    storage_message: str = "Storage is unavailable.",
+) -> func.HttpResponse:
+    """503 for a request no change of its own heals, by the class's `kind`, the caller's move
+    (shared/sap/errors.py's table): misconfigured (a setting, the SAP side) is `configuration`, named, with
+    the misconfigured Retry-After; transient (storage) is `unavailable` with `storage_message` and
+    RETRY_AFTER_SECONDS."""
+    if error.kind == SettingsError.kind:
+        return configuration_problem(error, account_id)
+    return storage_unavailable(storage_message, bootstrap.settings().retry.retry_after_seconds, account_id)
 
 
 def read_json_object(request: func.HttpRequest) -> object:
@@ -68,8 +93,9 @@ def read_json_object(request: func.HttpRequest) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise InvalidRequest([FieldError("body", f"is not valid JSON: {error.msg} at line {error.lineno} "
-                                                 f"column {error.colno}")]) from None
+        raise InvalidRequest(
+            [FieldError("body", f"is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}")]
+        ) from None
     except RecursionError:
         raise InvalidRequest([FieldError("body", "is nested too deeply")]) from None
     except ValueError as error:  # e.g. an integer of more than 4300 digits (CPython's conversion limit)

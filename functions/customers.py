@@ -18,10 +18,9 @@ import azure.functions as func
 
 from functions._http import (
     bad_request,
-    configuration_problem,
     json_response,
     read_json_object,
-    storage_unavailable,
+    service_unavailable,
 )
 from functions._telemetry import invocation
 from shared import bootstrap
@@ -81,12 +80,14 @@ def create_sap_customer(req: func.HttpRequest, context: func.Context = None) -> 
             result = create_customer(request, bootstrap.services())
     except InvalidRequest as invalid:  # the body (read_json_object) or its fields (parse_customer_request)
         return bad_request(invalid, account_id)
-    except (SettingsError, SapNotReady) as error:
-        logger.error("configuration problem: %s", error)
-        return configuration_problem(error, account_id)
-    except StorageUnavailable:
-        return storage_unavailable("Storage is unavailable; the request was not recorded. Send it again later.",
-                                   bootstrap.settings().retry.retry_after_seconds, account_id)
+    except (SettingsError, SapNotReady, StorageUnavailable) as error:
+        if error.kind == SettingsError.kind:
+            logger.error("configuration problem: %s", error)
+        return service_unavailable(
+            error,
+            account_id,
+            storage_message="Storage is unavailable; the request was not recorded. Send it again later.",
+        )
     return _create_response(result, req)
 
 
@@ -126,8 +127,10 @@ def _create_response(result: CreateResult, req: func.HttpRequest) -> func.HttpRe
             body["sapMessage"] = result.rejection.to_json()
     if result.outcome is Outcome.NEEDS_REVIEW:
         body["error"] = "needs_review"
-        body["message"] = ("An earlier attempt may have created this customer in SAP and the duplicate guard "
-                           "cannot tell which; an operator resolves it. Nothing more is created automatically.")
+        body["message"] = (
+            "An earlier attempt may have created this customer in SAP and the duplicate guard "
+            "cannot tell which; an operator resolves it. Nothing more is created automatically."
+        )
         if result.error:
             body["reason"] = result.error
     if result.outcome is Outcome.FAILED:
@@ -138,8 +141,10 @@ def _create_response(result: CreateResult, req: func.HttpRequest) -> func.HttpRe
 
 # A host name or address with an optional port (RFC 3986 reg-name / IPv4 / bracketed IPv6): a forwarded
 # host that is anything else (a list, a path, a header injection) is ignored, never reflected.
-_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
-                   r"[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+    r"[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+)
 
 
 def outcome_url(req: func.HttpRequest, account_id: str) -> str:
@@ -180,8 +185,9 @@ def _account_id_or_bad_request(req: func.HttpRequest) -> str | func.HttpResponse
 
 
 def _not_found(account_id: str) -> func.HttpResponse:
-    return json_response({"accountId": account_id, "error": "not_found",
-                          "message": "No create request is known for this account."}, 404)
+    return json_response(
+        {"accountId": account_id, "error": "not_found", "message": "No create request is known for this account."}, 404
+    )
 
 
 def _ledger_entry_or_answer(req: func.HttpRequest) -> LedgerEntry | func.HttpResponse:
@@ -195,11 +201,8 @@ def _ledger_entry_or_answer(req: func.HttpRequest) -> LedgerEntry | func.HttpRes
         return account_id
     try:
         entry = account_status(account_id, bootstrap.services().ledger)
-    except SettingsError as error:
-        return configuration_problem(error, account_id)
-    except StorageUnavailable:
-        return storage_unavailable("Storage is unavailable.", bootstrap.settings().retry.retry_after_seconds,
-                                   account_id)
+    except (SettingsError, StorageUnavailable) as error:
+        return service_unavailable(error, account_id)
     return _not_found(account_id) if entry is None else entry
 
 
@@ -240,15 +243,17 @@ def list_sap_customer_syncs(req: func.HttpRequest) -> func.HttpResponse:
         from shared.usecases import StorageUnavailable, list_accounts, listing_json
 
     try:
-        query = parse_listing_query(req.params.get("status"), req.params.get("since"), req.params.get("pageSize"),
-                                    req.params.get("continuationToken"))
+        query = parse_listing_query(
+            req.params.get("status"),
+            req.params.get("since"),
+            req.params.get("pageSize"),
+            req.params.get("continuationToken"),
+        )
         page = list_accounts(query, bootstrap.services().ledger)
     except InvalidRequest as invalid:
         return bad_request(invalid)
     except InvalidContinuation as error:
         return bad_request(InvalidRequest([FieldError("continuationToken", str(error))]))
-    except SettingsError as error:
-        return configuration_problem(error)
-    except StorageUnavailable:
-        return storage_unavailable("Storage is unavailable.", bootstrap.settings().retry.retry_after_seconds)
+    except (SettingsError, StorageUnavailable) as error:
+        return service_unavailable(error)
     return json_response(listing_json(page), 200)

@@ -26,6 +26,7 @@ import azure.functions as func
 
 from shared import bootstrap
 from shared.settings import SettingsError
+from shared.settings.declarations import MISCONFIGURED_RETRY_AFTER_SECONDS
 
 # The SOAP parsing, the use case and its ports are imported when the function first runs, not with the
 # blueprint: indexing needs only the decorators (cold start, bench/cold_start.py). Under
@@ -74,7 +75,7 @@ def receive_salesforce_outbound_message(req: func.HttpRequest) -> func.HttpRespo
         logger.error("push path not configured: %s", error)
         return _soap(fault("Server", "The function app is not configured for outbound messages; "
                                      "the message is kept by Salesforce and sent again"), 503,
-                     {"Retry-After": "300"})
+                     {"Retry-After": str(MISCONFIGURED_RETRY_AFTER_SECONDS)})
     except StorageUnavailable:
         retry_after = str(bootstrap.settings().retry.retry_after_seconds)
         return _soap(fault("Server", "Storage is unavailable; send the message again later"), 503,

@@ -9,3 +9,6 @@ from __future__ import annotations
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it and says what is expected."""
+
+    kind = "misconfigured"  # the moves and labels of every error root: shared/sap/errors.py's table
+    label = "configuration problem"

@@ -22,6 +22,9 @@ class InvalidRequest(ValueError):
     (shared/sap/errors.py's table: rejected, the input is wrong) for the body, the query and the path alike:
     the HTTP answer is 400 `invalid_request` naming every field and its reason (functions/_http.py)."""
 
+    kind = "rejected"
+    label = "invalid request"
+
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__("; ".join(f"{error.field}: {error.message}" for error in errors))
         self.errors = errors

@@ -47,6 +47,9 @@ ACCOUNT_TYPE = "Account"
 class MalformedOutboundMessage(ValueError):
     """The body is not a Salesforce outbound message we can read; the message says where and why."""
 
+    kind = "rejected"  # the moves and labels of every error root: shared/sap/errors.py's table
+    label = "not a Salesforce outbound message"
+
 
 @dataclass(frozen=True)
 class Notification:

@@ -26,6 +26,9 @@ class RetryKind(StrEnum):
 class InvalidRetryMessage(ValueError):
     """A queue message that is not ours or not of a version we read."""
 
+    kind = "rejected"  # the moves and labels of every error root: shared/sap/errors.py's table
+    label = "invalid retry message"
+
 
 @dataclass(frozen=True)
 class RetryMessage:

@@ -18,6 +18,9 @@ _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 class InvalidSalesforceId(ValueError):
     """The value is not a well-formed Salesforce Id (or not one of the expected object)."""
 
+    kind = "rejected"  # the moves and labels of every error root: shared/sap/errors.py's table
+    label = "invalid Salesforce Id"
+
 
 def checksum_suffix(id15: str) -> str:
     """The three characters Salesforce appends to a 15-character Id to make it 18 characters."""

@@ -37,18 +37,33 @@ because the ledger stores it as a field (never re-parsed from text) and the stat
 tests/unit/test_sap_wire.py). `label` is what a person is told (shared/usecases/services.py `describe`,
 `category`, `category_of_stored`).
 
-The product's other failures fall into the same moves; each stays beside the port whose caller handles it,
-and this table is where they are named together:
+The product's other failures fall into the same moves: transient (retry later), misconfigured (fix the
+configuration), rejected (the input is wrong: a person fixes it, or the caller sends another), needs review
+(a person decides: SapNeedsReview above). Each class stays beside the port or use case whose caller handles
+it and carries `kind` and `label` too; this table is the one place that names them together
+(tests/unit/test_error_vocabulary.py holds it to the classes):
 
-    transient: retry             shared.storage.port LedgerUnavailable, RetryQueueUnavailable;
-                                 shared.usecases.services StorageUnavailable (HTTP 503 `unavailable`);
-                                 shared.salesforce.port SalesforceUnavailable
-    misconfigured: fix it        shared.settings_error SettingsError; shared.usecases.services SapNotReady
-                                 (HTTP 503 `configuration`); shared.usecases.push PushNotConfigured;
-                                 shared.salesforce.port SalesforceAuthenticationFailed
-    rejected: the input is wrong shared.core.models InvalidRequest (the one field-error type: HTTP 400
-                                 naming every field and its reason); shared.salesforce.port SalesforceRejected
-    needs review: a person       SapNeedsReview (held in the ledger for an operator)
+    class                                                   kind           label
+    shared.storage.port.LedgerUnavailable                   transient      ledger unreachable
+    shared.storage.port.RetryQueueUnavailable               transient      retry queue unreachable
+    shared.usecases.services.StorageUnavailable             transient      storage unavailable
+    shared.settings_error.SettingsError                     misconfigured  configuration problem
+    shared.usecases.services.SapNotReady                    misconfigured  SAP configuration problem
+    shared.usecases.push.PushNotConfigured                  misconfigured  push path not configured
+    shared.core.models.InvalidRequest                       rejected       invalid request
+    shared.core.salesforce_id.InvalidSalesforceId           rejected       invalid Salesforce Id
+    shared.storage.port.InvalidContinuation                 rejected       invalid continuation token
+    shared.core.retry_message.InvalidRetryMessage           rejected       invalid retry message
+    shared.core.outbound_message.MalformedOutboundMessage   rejected       not a Salesforce outbound message
+    shared.usecases.push.ForeignOrganization                rejected       message from another Salesforce organization
+    shared.usecases.status.CannotResolve                    rejected       cannot resolve
+
+InvalidRequest is the one field-error type (HTTP 400 `invalid_request` naming every field and its reason).
+StorageUnavailable (HTTP 503 `unavailable`) is what a use case raises when the ledger or the queue cannot
+record a request; SapNotReady (HTTP 503 `configuration`) a SAP side no retry heals. Not a failure:
+shared.storage.port.LedgerConflict, a lost race (ETag), after which the caller reads again and decides anew.
+Salesforce's errors (shared.salesforce.port: SalesforceUnavailable transient, SalesforceAuthenticationFailed
+misconfigured, SalesforceRejected rejected) are named by their classes.
 """
 
 from __future__ import annotations

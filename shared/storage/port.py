@@ -24,9 +24,15 @@ class LedgerConflict(Exception):
 class LedgerUnavailable(Exception):
     """Storage cannot be reached; the caller answers 503 rather than risk a duplicate."""
 
+    kind = "transient"  # the moves and labels of every error root: shared/sap/errors.py's table
+    label = "ledger unreachable"
+
 
 class InvalidContinuation(ValueError):
     """A continuation token this ledger did not hand out (malformed, or not a position in this table)."""
+
+    kind = "rejected"
+    label = "invalid continuation token"
 
 
 class Ledger(ABC):
@@ -83,6 +89,9 @@ class Ledger(ABC):
 
 class RetryQueueUnavailable(Exception):
     """The message could not be queued (storage down)."""
+
+    kind = "transient"
+    label = "retry queue unreachable"
 
 
 class RetryQueue(ABC):

@@ -108,7 +108,9 @@ def mark_failed(current: Any, error: BaseException | str) -> None:
     from opentelemetry.trace import Status, StatusCode
 
     if isinstance(error, BaseException):
-        kind = getattr(error, "kind", None)
+        # Every error root carries a `kind` (shared/sap/errors.py's table); the span attribute is the SAP
+        # errors' (sap.error.kind), and only they carry a `wire_kind` (the SAP wire's name of the class).
+        kind = getattr(error, "kind", None) if hasattr(error, "wire_kind") else None
         described = type(error).__name__ + (f" ({kind})" if isinstance(kind, str) else "")
         current.set_attribute("error.type", type(error).__name__)
         if isinstance(kind, str):

@@ -136,7 +136,7 @@ def queue_retry(
     sweep once overdue (bench/README.md, "Round trips exactly-once needs"); so a follow-up reads first."""
     attempts = follow_up.attempt
     services.retry_queue.enqueue(follow_up, retry_delay(attempts, error, services))
-    if isinstance(error, SapConfigurationError):
+    if error.kind == SapConfigurationError.kind:
         logger.error(
             "SAP configuration problem (check SAP_USER/SAP_PASSWORD and the RFC user); retry in the longest delay",
             extra={"attempt": attempts, "sap_error": type(error).__name__},
@@ -166,7 +166,7 @@ def retry_delay(attempt: int, error: SapError, services: Services) -> int:
     # throttle at least what the relay asked (shared/core/retry_policy.py, delay_after_failure).
     return services.retry.delay_after(
         attempt,
-        patient=isinstance(error, SapConfigurationError),
+        patient=error.kind == SapConfigurationError.kind,
         outcome_unknown=error.outcome_unknown,
         stale_claim_after=services.stale_claim_after,
         retry_after_seconds=getattr(error, "retry_after_seconds", None),

@@ -46,9 +46,15 @@ PARALLEL_NOTIFICATIONS = 8
 class PushNotConfigured(Exception):
     """No Salesforce organization is configured: every message is refused (fail closed)."""
 
+    kind = "misconfigured"  # the moves and labels of every error root: shared/sap/errors.py's table
+    label = "push path not configured"
+
 
 class ForeignOrganization(Exception):
     """The message names another Salesforce organization than the configured one."""
+
+    kind = "rejected"
+    label = "message from another Salesforce organization"
 
 
 class PushOutcome(StrEnum):

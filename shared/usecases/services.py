@@ -25,15 +25,9 @@ from shared.salesforce.port import (
     AccountWriteBack,
 )
 from shared.sap import (
-    SapBusinessRejection,
-    SapConfigurationError,
     SapError,
     SapGateway,
     SapMessage,
-    SapNeedsReview,
-    SapOutcomeUnknown,
-    SapPermanentError,
-    SapTransientError,
 )
 from shared.storage.port import Ledger, LedgerUnavailable, RetryQueue
 from shared.telemetry.port import NoMetrics, SyncMetrics
@@ -130,10 +124,16 @@ class RetryOutcome(StrEnum):
 class StorageUnavailable(Exception):
     """Neither ledger nor queue could record the request: the caller must send it again (HTTP 503)."""
 
+    kind = "transient"  # the moves and labels of every error root: shared/sap/errors.py's table
+    label = "storage unavailable"
+
 
 class SapNotReady(Exception):
     """The SAP side is set up wrongly in a way no retry heals (driver or SDK missing, the live system's
     interface lacks what we send): nothing was recorded; HTTP 503 `configuration`."""
+
+    kind = "misconfigured"
+    label = "SAP configuration problem"
 
 
 def new_retry_token() -> str:
@@ -146,10 +146,20 @@ def category(error: SapError) -> str:
     return f"{label} ({error.detail.split(':', 1)[0]})" if ":" in error.detail else label
 
 
-# The label of each stored kind, from the classes that define the kind (shared/sap/errors.py's table).
-_KIND_LABELS = {error_class.kind: error_class.label for error_class in (
-    SapPermanentError, SapBusinessRejection, SapConfigurationError, SapTransientError, SapOutcomeUnknown,
-    SapNeedsReview)}
+def _kind_labels() -> dict[str, str]:
+    """The label of each stored kind, read from the class that introduces the kind (the first, walking down
+    from SapError: shared/sap/errors.py's table), so a kind's label is named once, on its class."""
+    labels: dict[str, str] = {}
+    pending: list[type[SapError]] = [SapError]
+    while pending:
+        error_class = pending.pop(0)
+        if "kind" in vars(error_class):
+            labels.setdefault(error_class.kind, error_class.label)
+        pending.extend(error_class.__subclasses__())
+    return labels
+
+
+_KIND_LABELS = _kind_labels()
 
 
 def category_of_stored(entry: LedgerEntry) -> str | None:

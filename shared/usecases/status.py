@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 class CannotResolve(Exception):
     """The account is not in a state an operator's resolve applies to (message says why)."""
 
+    kind = "rejected"  # the moves and labels of every error root: shared/sap/errors.py's table
+    label = "cannot resolve"
+
 
 class CustomerHeldByAnotherAccount(CannotResolve):
     """The SAP customer the operator named is the ledger's for another account: one customer never serves two

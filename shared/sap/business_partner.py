@@ -64,6 +64,7 @@ from shared.sap.business_partner_metadata import read_lengths
 from shared.sap.errors import (
     SapBusinessRejection,
     SapConfigurationError,
+    SapError,
     SapNeedsReview,
     SapOutcomeUnknown,
     SapTransientError,
@@ -199,6 +200,7 @@ class BusinessPartnerGateway(SapGateway):
             )
         if found:
             [(partner, customer)] = found
+            unit.partner_exists = True
             if not customer:
                 raise SapNeedsReview(
                     f"Business Partner {partner} carries this account's Salesforce Id but no "
@@ -218,6 +220,7 @@ class BusinessPartnerGateway(SapGateway):
         reference = self._customer_data.reference(unit, draft)
         unit.create_sent = True
         answer = unit.session.post(BUSINESS_PARTNER, draft.business_partner, deadline=unit.deadline)
+        unit.partner_exists = True
         partner = str(answer.entity.get("BusinessPartner") or "").strip()
         customer = str(answer.entity.get("Customer") or "").strip() or customer_of(unit, partner)
         if not customer:
@@ -232,7 +235,7 @@ class BusinessPartnerGateway(SapGateway):
 
     def _unit(self, work: Callable[[Unit], _T]) -> _T:
         """Run `work` on one session within the unit's deadline; anything transient once a create was sent
-        is an unknown outcome."""
+        is an unknown outcome, and so is any error once the account's partner exists."""
         with self._lock:
             session = self._idle.pop() if self._idle else None
         if session is None:
@@ -246,6 +249,13 @@ class BusinessPartnerGateway(SapGateway):
         except SapTransientError as error:
             if unit.create_sent and not error.outcome_unknown:
                 raise SapOutcomeUnknown(f"{error.detail} (after the create was sent)") from None
+            raise
+        except SapError as error:
+            # SAP refused the partner's sales area or company code data, say: the partner stays, and the ledger
+            # records that SAP may hold the customer. The next attempt (a resend once the data or customising is
+            # fixed) finds the partner by its external id and completes it: never a second one.
+            if unit.partner_exists:
+                error.outcome_unknown = True
             raise
         finally:
             self._release(session, keep=succeeded)

@@ -33,12 +33,15 @@ REFERENCE_CACHE_SECONDS = 600.0
 
 @dataclass
 class Unit:
-    """One unit of work: its session, when it must end (time.monotonic()), and whether anything that may
-    create was sent (from then on a broken line leaves the outcome unknown)."""
+    """One unit of work: its session, when it must end (time.monotonic()), whether anything that may create
+    was sent (from then on a broken line leaves the outcome unknown), and whether the account's partner exists."""
 
     session: ODataSession
     deadline: float
     create_sent: bool = False
+    # A partner for the account exists in SAP (created or adopted in this unit): whatever fails after this,
+    # SAP holds it, so every error says the outcome is unknown (a rejection of its sales area data included).
+    partner_exists: bool = False
 
 
 def earlier_partners(unit: Unit, creation: CustomerCreation, draft: BusinessPartnerDraft) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from s4_simulator.model import Customizing
 from shared.core.business_partner_facts import CUSTOMER_COMPANY, CUSTOMER_SALES_AREA
 from shared.core.mapping import map_customer_request
 from shared.core.models import CustomerCreation
@@ -21,7 +22,13 @@ from shared.core.salesforce_id import checksum_suffix
 from shared.core.validation import parse_customer_request
 from shared.sap.business_partner import BusinessPartnerGateway
 from shared.sap.business_partner_http import ODataConnection
-from shared.sap.errors import SapConfigurationError, SapInterfaceMismatch, SapOutcomeUnknown, SapTransientError
+from shared.sap.errors import (
+    SapBusinessRejection,
+    SapConfigurationError,
+    SapInterfaceMismatch,
+    SapOutcomeUnknown,
+    SapTransientError,
+)
 from shared.settings import load_settings
 from shared.usecases.health import CheckStatus, check_sap
 from tests.support.s4 import S4System, ScriptedS4Simulator, business_partner_gateway
@@ -214,3 +221,21 @@ def test_the_health_check_pings_the_service_and_names_a_metadata_mismatch(double
     health = check_sap(business_partner_gateway(double))
 
     assert health.status is CheckStatus.FAILED and health.error == "SapInterfaceMismatch"
+
+
+def test_sales_area_data_refused_after_the_partner_was_created_is_a_rejection_with_the_outcome_unknown():
+    # The double's customising lacks sales area 1000/10/00 (the reference customer's data is seeded anyway).
+    with ScriptedS4Simulator(customizing=Customizing(sales_areas={("3000", "10", "00"): "3000"})) as double:
+        gateway = business_partner_gateway(double)
+        creation = mapped(gateway, account(1))
+
+        with pytest.raises(SapBusinessRejection) as raised:
+            gateway.create_customer(creation)
+
+        assert raised.value.outcome_unknown  # the partner stays, and the ledger is told SAP may hold it
+        [customer] = S4System(double).created_customers()
+        assert customer.external_id == account_id(1).upper()
+        double.service.customizing.sales_areas[("1000", "10", "00")] = "1000"  # customising fixed, sent again
+        adopted = gateway.create_customer(creation)
+        assert adopted.adopted and adopted.customer_number == customer.number
+        assert [len(data) for data in customer_data(double, customer.number)] == [1, 1]

@@ -38,7 +38,7 @@ from agent.listener import RelayRequest, RelayResponse
 from shared import telemetry
 from shared.sap import wire, wire_probe
 from shared.sap.errors import SapConfigurationError, SapError, SapNotStarted
-from shared.sap.inspector import SapInspector
+from shared.sap.inspector import ODATA_NOT_PROBED, NoProbes, SapInspector
 from shared.sap.port import SapGateway
 from shared.sap.relay import AGENT_ANSWER_DEADLINE_SECONDS, PROOF_HEADER, ProofError, verify_proof
 
@@ -52,8 +52,8 @@ class AgentApi:
     """`unit_budget_seconds`: the longest one unit of work may take (the agent passes RfcSapGateway.
     longest_unit_seconds of its SAP_TIMEOUT_SECONDS); 0 starts any request still inside its deadline.
     `answer_deadline_seconds`: from a request's arrival to its answer (tests shorten it).
-    `inspector`: the go-live probes (default: on the gateway when it is the rfc adapter; else none, and a probe
-    is answered with a configuration error)."""
+    `inspector`: the go-live probes (default: on the gateway when it is the rfc adapter; else NoProbes, which
+    says so and refuses every probe)."""
 
     def __init__(self, gateway: SapGateway, *, path: str, concurrency: int = 4,
                  proof_key: bytes | str | None = None, unit_budget_seconds: float = 0.0,
@@ -195,8 +195,6 @@ class AgentApi:
             return RelayResponse(400, wire_error_body(f"not a wire probe: {error}"), _JSON)
         inspector = self.inspector
         try:
-            if inspector is None:
-                raise SapConfigurationError("this agent's SAP gateway offers no go-live probes")
             if probe == "system_info":
                 answer = wire_probe.encode_system_info(await asyncio.to_thread(inspector.system_info))
             elif probe == "customer":
@@ -209,11 +207,11 @@ class AgentApi:
         return RelayResponse(200, answer.encode(), _JSON)
 
 
-def _rfc_inspector(gateway: SapGateway) -> SapInspector | None:
+def _rfc_inspector(gateway: SapGateway) -> SapInspector:
     from shared.sap.rfc import RfcSapGateway
 
     if not isinstance(gateway, RfcSapGateway):
-        return None
+        return NoProbes(ODATA_NOT_PROBED)  # S/4HANA's OData gateway: the probes are the RFC BAPIs'
     from shared.sap.rfc_inspector import RfcSapInspector
 
     return RfcSapInspector(gateway)

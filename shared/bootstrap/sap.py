@@ -133,17 +133,23 @@ def sap_preflight_parts(config: Settings) -> SapPreflightParts:
     from shared.usecases.preflight.sap import SapPreflightParts
 
     if config.sap_transport is None:
-        raise SettingsError("SAP_TRANSPORT: required for the SAP checks (rfc, relay or simulator)")
-    gateway = build_sap_gateway(config, pool_size=1 if config.sap_transport is not SapTransport.RELAY else None)
+        raise SettingsError("SAP_TRANSPORT: required for the SAP checks (rfc, relay, simulator or odata)")
     relay = None
+    if config.sap_transport is SapTransport.ODATA:
+        from shared.sap.inspector import ODATA_NOT_PROBED, NoProbes
+
+        inspector: SapInspector = NoProbes(ODATA_NOT_PROBED)  # the probes are the RFC BAPIs'
+        gateway = None
+    else:
+        gateway = build_sap_gateway(config, pool_size=1 if config.sap_transport is not SapTransport.RELAY else None)
     if config.sap_transport is SapTransport.RELAY:
         from shared.sap.relay import RelaySapGateway
         from shared.sap.relay_probe import RelayAboutProbe, RelaySapInspector
 
         assert isinstance(gateway, RelaySapGateway)
-        inspector: SapInspector = RelaySapInspector(gateway)
+        inspector = RelaySapInspector(gateway)
         relay = RelayAboutProbe(gateway)
-    else:
+    elif gateway is not None:
         from shared.sap.rfc import RfcSapGateway
         from shared.sap.rfc_inspector import RfcSapInspector
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from shared.core.organization import SalesArea
 from shared.core.preflight_relay import RelayAnswer
+from shared.sap.errors import SapConfigurationError
 from shared.sap.port import SapInterface, SapMessage
 
 
@@ -30,13 +31,16 @@ class SapSystemInfo:
     """Who answered the logon: RFC_SYSTEM_INFO's RFCSI_EXPORT (system id, release, database system), or
     empty fields and `note` when only RFC_PING answered (RFC_SYSTEM_INFO not allowed for the RFC user).
     `find_no_match_messages`: what the gateway that runs the creates (the agent's, behind the relay) reads as
-    BAPI_CUSTOMER_FIND's "nothing found", its SAP_FIND_NO_MATCH_MESSAGE; None when not known."""
+    BAPI_CUSTOMER_FIND's "nothing found", its SAP_FIND_NO_MATCH_MESSAGE; None when not known.
+    `probes`: False when the gateway that runs the creates has no go-live probes (not the RFC adapter: S/4HANA's
+    OData gateway); nothing was asked of SAP then, and `note` says what to check by hand."""
 
     system_id: str = ""
     release: str = ""
     database_system: str = ""
     note: str = ""
     find_no_match_messages: tuple[tuple[str, str], ...] | None = None
+    probes: bool = True
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,36 @@ class SapInspector(ABC):
     @abstractmethod
     def find(self, criteria: Sequence[FindCriterion], max_rows: int) -> FindAnswer:
         """BAPI_CUSTOMER_FIND with these SELOPT_TAB rows, MAX_CNT `max_rows`, PL_HOLD off."""
+
+
+class NoProbes(SapInspector):
+    """The probes of a gateway they are not written for (S/4HANA's OData service, SAP_TRANSPORT=odata, in the app
+    or in the agent): `system_info` says so (`probes` False, `why` the manual step); every other probe refuses.
+    Nothing is guessed: the go-live check skips its SAP checks and prints `why`."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def system_info(self) -> SapSystemInfo:
+        return SapSystemInfo(note=self.why, probes=False)
+
+    def check_interface(self) -> SapInterface:
+        raise SapConfigurationError(self.why)
+
+    def customer(self, number: str) -> CustomerProbe:
+        raise SapConfigurationError(self.why)
+
+    def find(self, criteria: Sequence[FindCriterion], max_rows: int) -> FindAnswer:
+        raise SapConfigurationError(self.why)
+
+
+# What NoProbes says for S/4HANA's Business Partner gateway (the app's or the agent's).
+ODATA_NOT_PROBED = (
+    "the go-live SAP probes are written for the RFC BAPIs (rfc, relay, simulator), not for S/4HANA's OData "
+    "service (SAP_TRANSPORT=odata): check by hand that the RFC-free gateway's user reads API_BUSINESS_PARTNER's "
+    "$metadata, and that each sales area of SAP_SALES_AREAS exists (SPRO, or Fiori 'Manage Business Partner "
+    "Master Data')"
+)
 
 
 class RelayProbe(ABC):

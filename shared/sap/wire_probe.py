@@ -5,7 +5,8 @@ on-premise agent (agent/api.py `POST /v1/probe`, `GET /v1/about`), in the envelo
     {"version": 1, "type": "probe", "probe": "customer", "customer": "0000001000"}
     {"version": 1, "type": "probe", "probe": "find", "criteria": [{"field": "NAME1", "value": "..."}], "maxRows": 2}
     -> {"version": 1, "type": "system_info", "systemId": "...", "release": "...", "databaseSystem": "...", "note": "",
-        "findNoMatchMessages": [["F2", "173"]]}  (the agent's SAP_FIND_NO_MATCH_MESSAGE, which its guard reads)
+        "findNoMatchMessages": [["F2", "173"]], "probes": true}  (the agent's SAP_FIND_NO_MATCH_MESSAGE, which its
+        guard reads; probes false: its gateway has no probes, e.g. SAP_TRANSPORT=odata, and note says why)
     -> {"version": 1, "type": "customer", "number": "...", "exists": true, "name": "...", "country": "DE",
         "salesAreas": ["1000/10/00"], "messages": [...], "salesAreaMessages": [...]}
     -> {"version": 1, "type": "find", "return": {message} | null, "rows": [{"customer": "...", "message": ... | null}]}
@@ -130,6 +131,7 @@ def encode_system_info(info: SapSystemInfo) -> str:
         databaseSystem=info.database_system,
         note=info.note,
         findNoMatchMessages=configured,
+        probes=info.probes,
     )
 
 
@@ -146,6 +148,7 @@ def decode_system_info(text: str | bytes) -> SapSystemInfo:
         str(data.get("databaseSystem", "")),
         str(data.get("note", "")),
         messages,
+        data.get("probes", True) is not False,
     )
 
 

@@ -141,3 +141,41 @@ def test_a_customer_probe_for_a_customer_that_does_not_exist_says_so_with_sap_s_
     probe = wire_probe.decode_customer(serve(api, "POST", "/v1/probe", body, proof=None).body)
     assert probe.number == "0000009999" and not probe.exists
     assert [(m.type, m.id, m.number) for m in probe.messages] == [("E", "F2", "163")]
+
+
+def test_without_probes_for_its_gateway_the_sap_checks_are_all_skipped_saying_what_to_check_by_hand():
+    """S/4HANA's OData gateway (SAP_TRANSPORT=odata, in the app or behind the agent): the probes are the RFC BAPIs',
+    so nothing is asked of SAP and nothing fails; every SAP check is skipped with the manual step."""
+    from shared.core.organization import SalesAreaSetup, SapOrganization
+    from shared.sap.inspector import ODATA_NOT_PROBED, NoProbes
+    from shared.usecases.preflight.sap import SapPreflightParts, check_sap
+
+    organization = SapOrganization(sales_areas={SalesArea("1000", "10", "00"): SalesAreaSetup("1000", "0000001000")})
+    results = check_sap(SapPreflightParts("odata", NoProbes(ODATA_NOT_PROBED), organization))
+    assert [r.check for r in results][:3] == ["logon", "interface", "sales_area 1000/10/00"]
+    assert all(r.verdict.value == "skipped" and r.found == ODATA_NOT_PROBED for r in results)
+    info = NoProbes(ODATA_NOT_PROBED).system_info()
+    assert wire_probe.decode_system_info(wire_probe.encode_system_info(info)) == info and info.probes is False
+
+
+def test_an_agent_whose_gateway_is_not_the_rfc_adapter_says_it_has_no_probes(system):
+    from shared.core.models import CustomerCreation
+    from shared.sap.port import SapCustomerCreated, SapGateway, SapInterface
+
+    class OtherGateway(SapGateway):  # the port with no RFC behind it (as S/4HANA's OData gateway)
+        def check_interface(self) -> SapInterface:
+            raise AssertionError("not called")
+
+        def create_customer(self, creation: CustomerCreation) -> SapCustomerCreated:
+            raise AssertionError("not called")
+
+        def ping(self) -> None:
+            raise AssertionError("not called")
+
+    api = AgentApi(OtherGateway(), path="sap")
+    answer = serve(api, "POST", "/v1/probe", wire_probe.encode_probe("system_info").encode(), proof=None)
+    info = wire_probe.decode_system_info(answer.body)
+    assert info.probes is False and "SAP_TRANSPORT=odata" in info.note
+    refused = serve(api, "POST", "/v1/probe", wire_probe.encode_probe("customer", customer="1").encode(), proof=None)
+    assert json.loads(refused.body)["error"] == "misconfigured"
+    assert sum(system.calls.values()) == 0

@@ -70,8 +70,8 @@ class SapPreflightParts:
 def check_sap(parts: SapPreflightParts) -> list[CheckResult]:
     """Every SAP check, in order (area Area.SAP)."""
     logon, info = _logon(parts)
-    if info is None:
-        why = "no SAP logon (see the logon check)"
+    if info is None or not info.probes:
+        why = "no SAP logon (see the logon check)" if info is None else info.note
         later = [
             ("interface", _INTERFACE_TITLE),
             *(
@@ -83,6 +83,8 @@ def check_sap(parts: SapPreflightParts) -> list[CheckResult]:
             ("find_rows", _ROWS_TITLE),
             ("region_keys", "region keys (T005S) of the countries the mapping translates"),
         ]
+        if info is not None:  # no probes for this gateway: nothing was asked of SAP, not even the logon
+            logon = skipped(Area.SAP, "logon", logon.title, why)
         return [logon, *(skipped(Area.SAP, check, title, why) for check, title in later)]
     results = [logon, _interface(parts.inspector)]
     references: list[CustomerProbe] = []

@@ -9,7 +9,8 @@ Required` when the token is missing or expired); S/4HANA Cloud answers a PATCH w
 `error.innererror.errordetails[]` with `severity`).
 
     answer                          class                    why
-    2xx                             (the body)
+    2xx with OData JSON             (the body)
+    2xx without it, 3xx             SapConfigurationError    a logon page or a proxy answered, not the service
     400                             SapBusinessRejection     SAP refused the data: its messages, a person fixes
     401 (after one new token)       SapConfigurationError    the logon is wrong: never retried in a loop
     403 (after one new CSRF token)  SapConfigurationError    the user lacks the authorisation
@@ -33,7 +34,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -49,6 +50,7 @@ from shared.sap.errors import (
 )
 from shared.sap.port import SapMessage
 
+JSON = "application/json"
 # OData error detail severity -> the BAPI message type the rest of the product reads (shared/sap/port.py).
 _SEVERITY_TYPES = {"error": "E", "abort": "A", "warning": "W", "info": "I", "information": "I", "success": "S"}
 
@@ -129,7 +131,7 @@ class ODataSession:
         deadline: float | None = None,
         fetch_token: bool = False,
         missing_ok: bool = False,
-        accept: str = "application/json",
+        accept: str = JSON,
     ) -> Answer | None:
         """A read; `fetch_token` asks for the CSRF token on the way (no request of its own)."""
         headers = {"X-CSRF-Token": "Fetch"} if fetch_token or self._csrf_token is None else {}
@@ -165,7 +167,7 @@ class ODataSession:
         deadline: float | None,
         creates: bool,
         missing_ok: bool = False,
-        accept: str = "application/json",
+        accept: str = JSON,
     ) -> Answer | None:
         what = f"{method} {path or '/'}"
         renewed_csrf = renewed_logon = False
@@ -188,7 +190,16 @@ class ODataSession:
             if status == 404 and missing_ok:
                 return None
             if 200 <= status < 300:
-                return Answer(status, response.content, response.headers)
+                answer = Answer(status, response.content, response.headers)
+                if accept == JSON and status != 204 and "d" not in answer.body:
+                    # An HTML logon page answered 200, say: read as "no partner" it would let a duplicate through.
+                    kind = response.headers.get("Content-Type", "no content type")
+                    said = (
+                        f"{what}: HTTP {status} without OData JSON ({kind}): is SAP_ODATA_URL the service itself, "
+                        "not a logon page or proxy?"
+                    )
+                    raise SapOutcomeUnknown(said) if creates else SapConfigurationError(said)
+                return answer
             raise classified_answer(response, what, creates=creates)
 
     def _exchange(
@@ -219,10 +230,13 @@ class ODataSession:
             return self._http.request(
                 method,
                 url,
-                params={**self._base_query, **(params or {})},
+                params=query_string({**self._base_query, **(params or {})}),
                 json=body,
                 headers=sent_headers,
                 timeout=timeout,
+                # A redirect is a logon page or a proxy's, never the service: refused (the table), not followed
+                # (requests would turn a redirected POST into a GET).
+                allow_redirects=False,
             )
         except requests.exceptions.ConnectTimeout:
             raise SapTransientError(f"{what}: SAP could not be reached in time (nothing was sent)") from None
@@ -249,6 +263,11 @@ def classified_answer(response: requests.Response, what: str, *, creates: bool) 
     said = f"{what}: HTTP {status}" + (f" {code}: {text}" if code or text else "")
     if status == 400:
         return SapBusinessRejection(messages or (SapMessage("E", code, "", text or f"HTTP 400 on {what}"),))
+    if 300 <= status < 400:
+        return SapConfigurationError(
+            f"{said}: redirected (a logon page or proxy?): SAP_ODATA_URL must name the "
+            "service's API host, reachable with the communication user or OAuth client"
+        )
     if status in (401, 403):
         return SapConfigurationError(
             f"{said} (check the communication user or OAuth client and its "
@@ -263,6 +282,13 @@ def classified_answer(response: requests.Response, what: str, *, creates: bool) 
             return SapOutcomeUnknown(f"{said}; SAP may hold the Business Partner")
         return SapTransientError(said, retry_after_seconds=_seconds(response.headers.get("Retry-After")))
     return SapPermanentError(said)
+
+
+def query_string(params: Mapping[str, str]) -> str:
+    """The query with spaces as %20, not "+" (form encoding, which requests would use): OData's URI conventions
+    write `$filter=Name eq 'x'` with percent-encoded blanks, and a server may take a "+" literally. `$`, quotes,
+    commas and parentheses stay as they are."""
+    return urlencode(params, quote_via=quote, safe="$',()")
 
 
 def odata_error(body: Mapping[str, Any]) -> tuple[str, str, tuple[SapMessage, ...]]:

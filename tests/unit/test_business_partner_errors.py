@@ -8,7 +8,7 @@ import json
 import pytest
 import requests
 
-from shared.sap.business_partner_http import Answer, classified_answer, odata_error, sap_messages
+from shared.sap.business_partner_http import Answer, classified_answer, odata_error, query_string, sap_messages
 from shared.sap.errors import (
     SapBusinessRejection,
     SapConfigurationError,
@@ -132,3 +132,8 @@ def test_the_messages_of_a_success_come_from_its_sap_message_header():
 @pytest.mark.parametrize("headers", [{}, {"sap-message": "not json"}, {"sap-message": "[1]"}])
 def test_a_success_without_a_readable_sap_message_has_none(headers):
     assert sap_messages(Answer(201, b"{}", headers)) == ()
+
+
+def test_the_query_writes_blanks_as_percent_20_and_keeps_odata_s_own_characters():
+    query = query_string({"$filter": "BusinessPartnerIDByExtSystem eq '001DN'", "$select": "A,B", "sap-client": "100"})
+    assert query == "$filter=BusinessPartnerIDByExtSystem%20eq%20'001DN'&$select=A,B&sap-client=100"

@@ -2,8 +2,9 @@
 configuration once, in `config_jsonschema`, and derives validation and documentation from it).
 
 Loading (shared/settings/loading.py, agent.py) takes each default and bound from here; docs/settings.md's
-table, local.settings.example.json and the Bicep parity test (tests/infra/) are checked against this
-table; tests/unit/test_settings_declarations.py fails on an environment read of a setting anywhere else.
+table is written from it (`python -m shared.settings.docs`, the rows' words in page_rows.py);
+local.settings.example.json and the Bicep parity test (tests/infra/) are checked against this table;
+tests/unit/test_settings_declarations.py fails on an environment read of a setting anywhere else.
 """
 
 from __future__ import annotations

@@ -61,6 +61,7 @@ class StorageSettings(Protocol):
     @property
     def retry(self) -> RetryQueueSettings: ...
 
+
 # Azurite's built-in account; the key is public and opens only the local emulator.
 _DEVELOPMENT_STORAGE = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
@@ -114,8 +115,9 @@ def _pooled_transport(connection_timeout: float, read_timeout: float) -> Any:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     # A transport given to a client keeps its own timeouts, so they are set here, not as client options.
-    return RequestsTransport(session=session, session_owner=False, connection_timeout=connection_timeout,
-                             read_timeout=read_timeout)
+    return RequestsTransport(
+        session=session, session_owner=False, connection_timeout=connection_timeout, read_timeout=read_timeout
+    )
 
 
 def is_storage_unavailable(error: Exception) -> bool:
@@ -167,10 +169,16 @@ def describe_storage_error(error: BaseException) -> str:
     kind = type(error).__name__
     code = storage_error_code(error) if isinstance(error, Exception) else None
     text = str(error).lower()
-    for needle, reason in (("connection refused", "connection refused"), ("connect call failed", "connection refused"),
-                           ("timed out", "timed out"), ("timeout", "timed out"),
-                           ("name or service not known", "unknown host"), ("reset by peer", "connection reset"),
-                           ("remote end closed", "connection closed"), ("connection aborted", "connection closed")):
+    for needle, reason in (
+        ("connection refused", "connection refused"),
+        ("connect call failed", "connection refused"),
+        ("timed out", "timed out"),
+        ("timeout", "timed out"),
+        ("name or service not known", "unknown host"),
+        ("reset by peer", "connection reset"),
+        ("remote end closed", "connection closed"),
+        ("connection aborted", "connection closed"),
+    ):
         if needle in text:
             return f"{kind} ({reason})"
     if code:
@@ -220,8 +228,9 @@ def identity_credential(settings: StorageSettings) -> TokenCredential:
 
 def require_storage_connection(settings: StorageSettings) -> None:
     """SettingsError unless a connection string or identity-based endpoints are configured."""
-    if _connection_string(settings) is None and (service_uri("table", settings) is None
-                                                 or service_uri("queue", settings) is None):
+    if _connection_string(settings) is None and (
+        service_uri("table", settings) is None or service_uri("queue", settings) is None
+    ):
         raise _missing_connection()
 
 
@@ -233,35 +242,35 @@ def _missing_connection() -> SettingsError:
     )
 
 
-def table_service_client(
-    settings: StorageSettings, **client_options: Any
-) -> TableServiceClient:
+def table_service_client(settings: StorageSettings, **client_options: Any) -> TableServiceClient:
     from azure.data.tables import TableServiceClient
 
     options = {**TABLE_CLIENT_DEFAULTS, **client_options}
-    options.setdefault("transport", _pooled_transport(options["connection_timeout"], options["read_timeout"]))
-    connection = _connection_string(settings)
-    if connection is not None:
-        return TableServiceClient.from_connection_string(connection, **options)
-    endpoint = service_uri("table", settings)
-    if endpoint is None:
-        raise _missing_connection()
-    return TableServiceClient(endpoint=endpoint, credential=identity_credential(settings), **options)
+    return _service_client(TableServiceClient, "table", "endpoint", settings, options)
 
 
-def queue_service_client(
-    settings: StorageSettings, **client_options: Any
-) -> QueueServiceClient:
+def queue_service_client(settings: StorageSettings, **client_options: Any) -> QueueServiceClient:
     from azure.storage.queue import LinearRetry, QueueServiceClient
 
-    retry = {**_QUEUE_RETRY, **({"retry_total": client_options.pop("retry_total")}
-                                if "retry_total" in client_options else {})}
+    retry = {
+        **_QUEUE_RETRY,
+        **({"retry_total": client_options.pop("retry_total")} if "retry_total" in client_options else {}),
+    }
     options = {**QUEUE_CLIENT_DEFAULTS, "retry_policy": LinearRetry(**retry), **client_options}
+    return _service_client(QueueServiceClient, "queue", "account_url", settings, options)
+
+
+def _service_client(
+    client_class: Any, service: str, endpoint_keyword: str, settings: StorageSettings, options: dict[str, Any]
+) -> Any:
+    """The table's or the queue's service client, on the pooled transport unless one is given: from the
+    connection string, else from the identity-based endpoint (the table SDK names it `endpoint`, the queue SDK
+    `account_url`) with the configured credential."""
     options.setdefault("transport", _pooled_transport(options["connection_timeout"], options["read_timeout"]))
     connection = _connection_string(settings)
     if connection is not None:
-        return QueueServiceClient.from_connection_string(connection, **options)
-    endpoint = service_uri("queue", settings)
+        return client_class.from_connection_string(connection, **options)
+    endpoint = service_uri(service, settings)
     if endpoint is None:
         raise _missing_connection()
-    return QueueServiceClient(account_url=endpoint, credential=identity_credential(settings), **options)
+    return client_class(**{endpoint_keyword: endpoint}, credential=identity_credential(settings), **options)

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from shared.core.change_models import CustomerChange, SapCustomerChanged, SapCustomerSnapshot
 from shared.core.models import CustomerCreation
 
 
@@ -60,3 +61,20 @@ class SapGateway(ABC):
     @abstractmethod
     def ping(self) -> None:
         """RFC_PING; raises the same errors as the other calls."""
+
+    # The change path (issue 26). Not abstract: a gateway that cannot change customers (or a test double
+    # written for the create) refuses a change as a configuration problem, never pretends to apply it.
+    def read_customer(self, customer_number: str) -> SapCustomerSnapshot:
+        """What SAP holds now for the customer (BAPI_CUSTOMER_GETDETAIL2 / the Business Partner), for the
+        change path's conflict check. Errors: see shared.sap.errors (an unknown customer is a rejection)."""
+        from shared.sap.errors import SapConfigurationError
+
+        raise SapConfigurationError(f"{type(self).__name__} cannot read customers (no change path)")
+
+    def change_customer(self, change: CustomerChange) -> SapCustomerChanged:
+        """Change only the fields `change.company_data` names (CHANGEFROMDATA1 with one X flag each, then
+        BAPI_TRANSACTION_COMMIT on the same session; or the Business Partner PATCHes with If-Match).
+        Applying the same change twice leaves SAP as once: a change whose outcome is unknown is sent again."""
+        from shared.sap.errors import SapConfigurationError
+
+        raise SapConfigurationError(f"{type(self).__name__} cannot change customers (no change path)")

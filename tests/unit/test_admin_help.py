@@ -11,7 +11,16 @@ from admin import EXIT_CODES_HELP, ExitCode
 from admin.__main__ import main
 
 SUBCOMMANDS = [["status"], ["list"], ["poison"], ["poison", "list"], ["poison", "replay"], ["resolve"], ["sweep"],
-               ["reconcile"]]
+               ["reconcile"], ["preflight"]]
+
+
+def test_the_help_tests_cover_every_subcommand_the_parser_has():
+    import argparse
+
+    from admin.__main__ import _parser
+
+    commands = next(action for action in _parser()._actions if isinstance(action, argparse._SubParsersAction))
+    assert {words[0] for words in SUBCOMMANDS} == set(commands.choices)
 
 
 @pytest.mark.parametrize("words", [[], *SUBCOMMANDS], ids=lambda words: " ".join(words) or "admin")

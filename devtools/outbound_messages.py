@@ -49,7 +49,10 @@ def account_fields_of(payload: Mapping[str, str], *, modified_at: datetime | Non
                       **fields: str | None) -> dict[str, str | None]:
     """The Account fields (API names) behind a CreateSAPCustomer payload, as a new customer's: Type
     Customer, no SAP number, no sync status. Properties with no Account field (currencyIsoCode,
-    language, countryCode, stateCode) are dropped: the outbound message carries only Account fields."""
+    language, countryCode, stateCode) are dropped: the outbound message carries only Account fields.
+    LastModifiedDate and SystemModstamp are both `modified_at` (now by default): a person's save sets
+    both to the same moment; a system change (a roll-up, a formula's recalculation) moves SystemModstamp
+    alone (Object Reference, "System Fields"), which a caller gives as SystemModstamp=..."""
     result: dict[str, str | None] = {_PROPERTY_FIELD[prop]: value for prop, value in payload.items()
                                      if prop in _PROPERTY_FIELD}
     if "country" not in payload and "countryCode" in payload:
@@ -57,9 +60,21 @@ def account_fields_of(payload: Mapping[str, str], *, modified_at: datetime | Non
     if "state" not in payload and "stateCode" in payload:
         result["BillingState"] = payload["stateCode"]
     result[account_fields.TYPE_FIELD] = account_fields.CUSTOMER_TYPE
-    result[account_fields.LAST_MODIFIED_FIELD] = salesforce_datetime(modified_at or datetime.now(UTC))
+    stamp = salesforce_datetime(modified_at or datetime.now(UTC))
+    result[account_fields.LAST_MODIFIED_FIELD] = stamp
+    result[account_fields.SYSTEM_MODSTAMP_FIELD] = stamp
     result.update(fields)
     return result
+
+
+def synced_account_fields_of(payload: Mapping[str, str], customer_number: str, *, modified_at: datetime,
+                             **fields: str | None) -> dict[str, str | None]:
+    """The Account fields of a change notification (issue 26): the account already holds its SAP number and
+    the status Synced, as after the write-back, and carries the data of the save at `modified_at` (its
+    SystemModstamp), which the change flow SAP_Customer_Sync_Change sends when an owned field changed."""
+    return account_fields_of(payload, modified_at=modified_at, **{
+        account_fields.CUSTOMER_NUMBER_FIELD: customer_number, account_fields.SYNC_STATUS_FIELD: "Synced",
+        **fields})
 
 
 def outbound_message(accounts: Iterable[Mapping[str, str | None]], *, organization_id: str,

@@ -48,7 +48,11 @@ TYPE_FIELD = "Type"
 CUSTOMER_NUMBER_FIELD = "SAP_Customer_Number__c"
 SYNC_STATUS_FIELD = "SAP_Sync_Status__c"
 LAST_MODIFIED_FIELD = "LastModifiedDate"
-PUSH_CHECK_FIELDS = (TYPE_FIELD, CUSTOMER_NUMBER_FIELD, SYNC_STATUS_FIELD, LAST_MODIFIED_FIELD)
+# The order of changes (issue 26): SystemModstamp is set on every save, by people and by the system alike,
+# and an outbound message carries the record as it is when sent ("Understanding Notifications", SOAP API
+# guide), so a notification's SystemModstamp says how new its data is; the ledger keeps the newest applied.
+SYSTEM_MODSTAMP_FIELD = "SystemModstamp"
+PUSH_CHECK_FIELDS = (TYPE_FIELD, CUSTOMER_NUMBER_FIELD, SYNC_STATUS_FIELD, LAST_MODIFIED_FIELD, SYSTEM_MODSTAMP_FIELD)
 # The sync status the write-back sets after a rejection (shared/salesforce/simple_salesforce.py
 # STATUS_FAILED; a test holds them equal): a person clears it to have the push path send the account again.
 STATUS_FAILED = "Failed"

@@ -220,6 +220,7 @@ FIELD_NEEDS: tuple[FieldNeed, ...] = (
     FieldNeed(account_fields.CUSTOMER_NUMBER_FIELD, _TEXT, 10, written=True),
     FieldNeed(account_fields.SYNC_STATUS_FIELD, frozenset({"picklist"}), written=True),
     FieldNeed(account_fields.LAST_MODIFIED_FIELD, frozenset({"datetime"})),
+    FieldNeed(account_fields.SYSTEM_MODSTAMP_FIELD, frozenset({"datetime"})),
     FieldNeed("SAP_Sync_Error__c", _LONG_TEXT, SYNC_TEXT_LENGTH, written=True),
     FieldNeed("SAP_Synced_At__c", frozenset({"datetime"}), written=True),
     FieldNeed("SAP_Sync_Warnings__c", _LONG_TEXT, SYNC_TEXT_LENGTH, written=True),

@@ -12,11 +12,13 @@ from devtools.outbound_messages import (
     notification_id,
     salesforce_datetime,
     soap_headers,
+    synced_account_fields_of,
 )
 from devtools.outbound_messages import outbound_message as _outbound_message
 
 __all__ = ["ACTION_ID", "ORGANIZATION_ID", "OTHER_ORGANIZATION_ID", "account_fields_of", "notification_id",
-           "outbound_message", "salesforce_datetime", "soap_headers"]
+           "outbound_message", "salesforce_datetime", "soap_headers",
+           "synced_account_fields_of"]
 
 ORGANIZATION_ID = "00D5g000004XyZ1EAK"  # the org the tests configure (SALESFORCE_ORGANIZATION_ID)
 OTHER_ORGANIZATION_ID = "00D7Q000009AbCdUAK"

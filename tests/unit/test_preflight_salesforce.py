@@ -61,6 +61,7 @@ def project_org() -> dict[str, DescribedField]:
         "Phone": DescribedField("Phone", "phone", 40, True),
         "Type": picklist("Type", "Prospect", "Customer"),
         "LastModifiedDate": DescribedField("LastModifiedDate", "datetime", 0, False),
+        "SystemModstamp": DescribedField("SystemModstamp", "datetime", 0, False),
     }
     for path in (SOURCE / "objects" / "Account" / "fields").glob("*.field-meta.xml"):
         root = ElementTree.parse(path).getroot()
@@ -352,7 +353,7 @@ MESSAGE = OutboundMessageDefinition(
             replace(MESSAGE, fields=account_fields.OUTBOUND_MESSAGE_FIELDS[:-1]),
             INTEGRATION,
             Verdict.FAILED,
-            "does not send LastModifiedDate",
+            "does not send SystemModstamp",  # the order of changes (issue 26)
         ),
         (
             APP,

@@ -30,7 +30,7 @@ FLOW = SOURCE / "flows" / "SAP_Customer_Sync_Push.flow-meta.xml"
 NS = {"md": "http://soap.sforce.com/2006/04/metadata"}
 # Standard Account fields (Salesforce's Account object reference) the outbound message may send.
 STANDARD_ACCOUNT_FIELDS = {"Id", "Name", "Type", "BillingStreet", "BillingCity", "BillingPostalCode", "BillingState",
-                           "BillingCountry", "Phone", "LastModifiedDate"}
+                           "BillingCountry", "Phone", "LastModifiedDate", "SystemModstamp"}
 
 
 def text(element: ElementTree.Element, path: str) -> str | None:

@@ -2,7 +2,7 @@
 configuration once, in `config_jsonschema`, and derives validation and documentation from it).
 
 Loading (shared/settings/loading.py, agent.py) takes each default and bound from here; docs/settings.md's
-table is written from it (`python -m shared.settings.docs`, the rows' words in page_rows.py);
+table is written from it (`python -m devtools.settings_page`, the rows' words in devtools/settings_page_rows.py);
 local.settings.example.json and the Bicep parity test (tests/infra/) are checked against this table;
 tests/unit/test_settings_declarations.py fails on an environment read of a setting anywhere else.
 """

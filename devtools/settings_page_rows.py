@@ -1,5 +1,5 @@
 """The rows of docs/settings.md's table, in the page's order: which declared settings each explains and what
-they mean. shared/settings/docs.py writes the table from these and the declarations (the setting and default
+they mean. devtools/settings_page.py writes the table from these and the declarations (the setting and default
 cells come from the declarations unless a row words them itself)."""
 
 from __future__ import annotations

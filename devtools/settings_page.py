@@ -1,12 +1,13 @@
 """docs/settings.md's table, written from the declarations (singer-sdk's shape: meltano/sdk derives a tap's
-documentation from the configuration it declares once). `python -m shared.settings.docs` rewrites the table
+documentation from the configuration it declares once). `python -m devtools.settings_page` rewrites the table
 in place, between the page's prose; `--check` only says whether the page is as this writes it, and
-tests/unit/test_settings_docs.py fails while the committed page differs.
+tests/unit/test_settings_page.py fails while the committed page differs.
 
-Each row (page_rows.py) names the settings it explains (declared in declarations.py) and says what they mean. The
-setting cell and the default cell come from the declarations (the declared defaults, in backticks) unless the
-row words them itself; a worded default cell must still hold every declared default (DECLARED_DEFAULTS stands
-for them), and a worded setting cell every name. Every setting the function app reads is in exactly one row.
+Each row (settings_page_rows.py) names the settings it explains (declared in shared/settings/declarations.py)
+and says what they mean. The setting cell and the default cell come from the declarations (the declared
+defaults, in backticks) unless the row words them itself; a worded default cell must still hold every declared
+default (DECLARED_DEFAULTS stands for them), and a worded setting cell every name. Every setting the function
+app reads is in exactly one row.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from devtools.settings_page_rows import DECLARED_DEFAULTS, ROWS, Row
 from shared.settings.declarations import DECLARATIONS, DECLARED, Reader
-from shared.settings.page_rows import DECLARED_DEFAULTS, ROWS, Row
 
-PAGE = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
 HEADER = ("| setting | default | meaning |", "|---|---|---|")
 
 
@@ -78,7 +79,7 @@ def with_table(page: str, rows: Sequence[Row] = ROWS) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.settings.docs", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.settings_page", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only say whether docs/settings.md is up to date")
     args = parser.parse_args(argv)
     page = PAGE.read_text(encoding="utf-8")
@@ -87,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.check:
         print(
-            f"{PAGE}: the settings table differs from the declarations; run python -m shared.settings.docs",
+            f"{PAGE}: the settings table differs from the declarations; run python -m devtools.settings_page",
             file=sys.stderr,
         )
         return 1

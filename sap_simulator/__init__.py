@@ -6,7 +6,10 @@ production adapter against it. Behind it: customising like SAP's IDES demo (comp
 and 3000, sales areas 1000/10/00 and 3000/10/00, reference customers 0000001000 and 0000003000),
 the function modules RFC_PING, RFC_SYSTEM_INFO, BAPI_CUSTOMER_CREATEFROMDATA1, BAPI_CUSTOMER_GETDETAIL2,
 BAPI_CUSTOMER_GETSALESAREAS, BAPI_CUSTOMER_FIND, BAPI_TRANSACTION_COMMIT and _ROLLBACK, an update-task
-style LUW per session, and fault injection.
+style LUW per session, and fault injection; for the change path (issue 26, changes.py)
+BAPI_CUSTOMER_CHANGEFROMDATA1 (only X-flagged fields change, at the commit) and BAPI_CUSTOMER_GETDETAIL1.
+`SimulatedSap.calls` counts the calls per function module (e.g. calls["BAPI_CUSTOMER_CHANGEFROMDATA1"]),
+`counters["committed_changes"]` the changes committed.
 
 One process-wide default system serves connections made without `system=`. Tests build their own
 `SimulatedSap` and pass `system=` or swap the default with `use_system(...)`.

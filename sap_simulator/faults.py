@@ -9,10 +9,14 @@ their defaults (off):
   communication_after_bapi=0.05     probability of CommunicationError after BAPI_CUSTOMER_CREATEFROMDATA1
                                     ran but before its answer arrived: the session and its pending
                                     (uncommitted) customer are lost, the drawn number is a gap
+  communication_after_change=0.05   probability of CommunicationError after BAPI_CUSTOMER_CHANGEFROMDATA1
+                                    took a change but before its answer arrived: the session and its
+                                    uncommitted change are lost (SAP holds the old values)
   communication_after_commit=0.05   probability of CommunicationError after BAPI_TRANSACTION_COMMIT
                                     committed: the customer exists, the answer is lost
   external_runtime_error=0          probability of ExternalRuntimeError before a call runs
-  abap_runtime_error=0              probability of ABAPRuntimeError (a short dump) in the create BAPI
+  abap_runtime_error=0              probability of ABAPRuntimeError (a short dump) in the create or the
+                                    change BAPI
   fail_next_calls=0                 the next N calls (and connects) raise CommunicationError
   down=false                        SAP unreachable: every connect and call raises CommunicationError
   logon_error=false                 every connect raises LogonError
@@ -34,6 +38,7 @@ from shared.settings import SettingsError
 PROBABILITIES = (
     "communication_before",
     "communication_after_bapi",
+    "communication_after_change",
     "communication_after_commit",
     "external_runtime_error",
     "abap_runtime_error",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sap_simulator.interfaces import blank, shaped
@@ -36,6 +37,7 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "search_field_unknown": ("F2", "171", "Field &1-&2 cannot be used to search customers"),
     "search_criteria_missing": ("F2", "172", "Enter at least one selection criterion"),
     "no_customer_found": ("F2", "173", "No customer found for the selection criteria"),
+    "sales_organization_required": ("F2", "174", "Enter a sales organization (PI_SALESORG)"),
     "postal_code_required": ("AM", "214", "Enter a postal code for country &1"),
     "postal_code_length": ("AM", "215", "Postal code &1 must have length &2 (country &3)"),
     "postal_code_too_long": ("AM", "216", "Postal code &1 must not be longer than &2 characters (country &3)"),
@@ -378,18 +380,33 @@ def _matches(stored: str, wanted: str, wildcards: bool) -> bool:
 
 def commit(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     pending, session.pending = session.pending, []
+    changes, session.changes = session.changes, []
     if system.faults.should_fire("commit_failure"):
         system.counters["rollbacks"] += 1
         return {"RETURN": message("BAPIRET2", "update_terminated")}
     # One write for the whole LUW (with a state file: one SQLite transaction, on disk before COMMIT answers).
-    system.customers.update({record.number: record for record in pending})
+    # A change writes only the fields it flagged, onto the record as committed now (changes.py).
+    written = {record.number: record for record in pending}
+    for number, fields in changes:
+        current = written.get(number) or system.customers.get(number)
+        if current is not None:
+            written[number] = changed_record(current, fields)
+    system.customers.update(written)
     system.counters["commits"] += 1
     system.counters["committed_customers"] += len(pending)
+    system.counters["committed_changes"] += len(changes)
     return {"RETURN": blank("BAPIRET2")}
+
+
+def changed_record(record: CustomerRecord, fields: dict[str, str]) -> CustomerRecord:
+    """`record` with the address fields written ("" clears one: the address keeps no empty values)."""
+    address = {**record.address, **fields}
+    return replace(record, address={name: value for name, value in address.items() if value})
 
 
 def rollback(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     session.pending = []
+    session.changes = []
     system.counters["rollbacks"] += 1
     return {"RETURN": blank("BAPIRET2")}
 

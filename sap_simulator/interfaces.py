@@ -52,6 +52,20 @@ PobxPcd = POBX_PCD, Formofaddr = FORMOFADDR), so the ABAP names follow from them
   of the names in [TS] BapicustomerKna1.java (V as names); the structure has about a hundred more fields
   that the simulator leaves out.
 * BAPIRET2, BAPIKNVVKY: U.
+* BAPI_CUSTOMER_CHANGEFROMDATA1 (issue 26): CUSTOMERNO C10, PI_SALESORG C4 and PI_PERSONALDATA required;
+  PI_PERSONALDATAX, PI_COMPANYDATA(X), PI_OPT_COMPANYDATA(X), PI_OPT_PERSONALDATA(X), PI_DISTR_CHAN C2,
+  PI_DIVISION C2 optional; RETURN BAPIRETURN1, V [ST] (CHANGEFROMDATA1's page; [TS] the CustomerChangeFromData1
+  operation agrees but lists PI_PERSONALDATAX as not omittable: the gateway sends it, initial). BAPIKNA106X:
+  one CHAR1 flag per BAPIKNA106 field, the same 33 names in the same order, V [TS] Bapikna106X.java, total 33
+  V [ST]. BAPIKNA105X: total 8, V [ST]; one flag per BAPIKNA105 name is U. BAPIKNA101_1X: total 30, V [ST];
+  its names are U (the simulator gives one flag per BAPIKNA101_1 field but DATE_BIRTH; [TS]'s caller flags
+  ONLY_CHANGE_COMADDRESS, FIRSTNAME, LASTNAME, STREET, E_MAIL, TEL1_NUMBR, so those are V).
+* BAPI_CUSTOMER_GETDETAIL1 (the change path's read): CUSTOMERNO C10 and PI_SALESORG C4 required, PI_DISTR_CHAN
+  and PI_DIVISION optional; exports PE_COMPANYDATA BAPIKNA106, PE_OPT_COMPANYDATA, PE_OPT_PERSONALDATA(_NEW)
+  BAPIKNA105, PE_PERSONALDATA(_NEW) BAPIKNA101_1, PE_CONSUMER_FLAG C1, RETURN BAPIRETURN1, V [ST]
+  (GETDETAIL1's page) and [TS] the CustomerGetDetail1 operation. PE_ADDRESSTYPE_NO (BAPIKNA109) is left out
+  here (nothing reads it). GETDETAIL2 answers no BAPIKNA106 (its CUSTOMERADDRESS is BAPICUSTOMER_04, KNA1's
+  35-character columns, no house number, no e-mail): so the change path reads GETDETAIL1.
 
 What pyrfc 3.4 does before a call reaches SAP (SAP/PyRFC `src/pyrfc/_cyrfc.pyx` fillVariable and
 `tests/test_errors.py`; pyrfcx's README lists the same as "pyrfc 3.4 quirks that the drop-in keeps"):
@@ -120,6 +134,12 @@ STRUCTURES: dict[str, dict[str, Field]] = {
         "TEL1_NUMBR": _c(30), "TEL1_EXT": _c(10), "FAX_NUMBER": _c(30), "FAX_EXTENS": _c(10),
         "E_MAIL": _c(241), "COUNTRYISO": _c(2), "LANGU_ISO": _c(2), "CURRENCY": _c(5), "CURRENCY_ISO": _c(3),
     },
+    # PI_COMPANYDATAX: one flag per BAPIKNA106 field [TS] Bapikna106X.java, 33 characters [ST].
+    "BAPIKNA106X": {},  # filled below from BAPIKNA106
+    # PI_PERSONALDATAX: 30 flags [ST]; the names are U (see above).
+    "BAPIKNA101_1X": {},  # filled below from BAPIKNA101_1
+    # PI_OPT_COMPANYDATAX / PI_OPT_PERSONALDATAX: 8 flags [ST]; the names U.
+    "BAPIKNA105X": {},  # filled below from BAPIKNA105
     # PI_OPT_COMPANYDATA (and PI_OPT_PERSONALDATA): the 8 published fields.
     "BAPIKNA105": {
         "TRANSPZONE": _c(10), "CONTROL_ACCOUNT": _c(10), "PMNTTRMS": _c(4), "SHIP_COND": _c(2),
@@ -174,6 +194,10 @@ STRUCTURES: dict[str, dict[str, Field]] = {
     },
 }
 
+STRUCTURES["BAPIKNA106X"] = dict.fromkeys(STRUCTURES["BAPIKNA106"], _c(1))
+STRUCTURES["BAPIKNA101_1X"] = {name: _c(1) for name in STRUCTURES["BAPIKNA101_1"] if name != "DATE_BIRTH"}
+STRUCTURES["BAPIKNA105X"] = dict.fromkeys(STRUCTURES["BAPIKNA105"], _c(1))
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -222,6 +246,35 @@ INTERFACES: dict[str, dict[str, Parameter]] = {
         "CUSTOMERCOMPANYDETAIL": _export_structure("BAPICUSTOMER_05"),
         "RETURN": _export_structure("BAPIRET1"),
         "CUSTOMERBANKDETAIL": _table("BAPICUSTOMER_02"),
+    },
+    "BAPI_CUSTOMER_CHANGEFROMDATA1": {
+        "CUSTOMERNO": _import(_c(10), optional=False),
+        "PI_PERSONALDATA": _import_structure("BAPIKNA101_1", optional=False),
+        "PI_PERSONALDATAX": _import_structure("BAPIKNA101_1X"),
+        "PI_OPT_PERSONALDATA": _import_structure("BAPIKNA105"),
+        "PI_OPT_PERSONALDATAX": _import_structure("BAPIKNA105X"),
+        "PI_COMPANYDATA": _import_structure("BAPIKNA106"),
+        "PI_COMPANYDATAX": _import_structure("BAPIKNA106X"),
+        "PI_OPT_COMPANYDATA": _import_structure("BAPIKNA105"),
+        "PI_OPT_COMPANYDATAX": _import_structure("BAPIKNA105X"),
+        "PI_SALESORG": _import(_c(4), optional=False),
+        "PI_DISTR_CHAN": _import(_c(2)),
+        "PI_DIVISION": _import(_c(2)),
+        "RETURN": _export_structure("BAPIRETURN1"),
+    },
+    "BAPI_CUSTOMER_GETDETAIL1": {
+        "CUSTOMERNO": _import(_c(10), optional=False),
+        "PI_SALESORG": _import(_c(4), optional=False),
+        "PI_DISTR_CHAN": _import(_c(2)),
+        "PI_DIVISION": _import(_c(2)),
+        "PE_COMPANYDATA": _export_structure("BAPIKNA106"),
+        "PE_OPT_COMPANYDATA": _export_structure("BAPIKNA105"),
+        "PE_PERSONALDATA": _export_structure("BAPIKNA101_1"),
+        "PE_OPT_PERSONALDATA": _export_structure("BAPIKNA105"),
+        "PE_PERSONALDATA_NEW": _export_structure("BAPIKNA101_1"),
+        "PE_OPT_PERSONALDATA_NEW": _export_structure("BAPIKNA105"),
+        "PE_CONSUMER_FLAG": Parameter("EXPORT", field_type=_c(1)),
+        "RETURN": _export_structure("BAPIRETURN1"),
     },
     "BAPI_CUSTOMER_GETSALESAREAS": {
         "CUSTOMERNO": _import(_c(10), optional=False),

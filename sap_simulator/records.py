@@ -50,11 +50,13 @@ class CustomerRecord:
 
 @dataclass
 class Session:
-    """One RFC session (the ABAP user context): what it created waits here until COMMIT."""
+    """One RFC session (the ABAP user context): what it created, and the address changes it made (customer
+    number -> the BAPIKNA106 fields to write, "" clearing one), wait here until COMMIT."""
 
     session_id: int
     user: str
     pending: list[CustomerRecord] = field(default_factory=list)
+    changes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
 
 def ides_reference_customers() -> list[CustomerRecord]:

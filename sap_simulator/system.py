@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
+from sap_simulator.changes import CHANGE_FUNCTIONS
 from sap_simulator.customizing import Customizing
 from sap_simulator.errors import (
     ABAPApplicationError,
@@ -199,7 +200,7 @@ class SimulatedSap:
         if self.faults.should_fire("external_runtime_error"):
             self._drop(session_id)  # pyrfc reopens after EXTERNAL_RUNTIME_FAILURE: the old session is gone
             raise ExternalRuntimeError("An invalid handle was passed to the API call", 13, "RFC_INVALID_HANDLE")
-        if function_name == "BAPI_CUSTOMER_CREATEFROMDATA1" and self.faults.should_fire("abap_runtime_error"):
+        if function_name in _WRITING_BAPIS and self.faults.should_fire("abap_runtime_error"):
             self._drop(session_id)  # a short dump ends the ABAP session
             raise ABAPRuntimeError("The current application triggered a termination with a short dump.", 3,
                                    "MESSAGE_TYPE_X")
@@ -207,10 +208,14 @@ class SimulatedSap:
             session = self.sessions.get(session_id)
             if session is None:
                 raise _connection_lost()
-            result = FUNCTIONS[function_name](self, session, inputs)
+            result = _FUNCTIONS[function_name](self, session, inputs)
         if function_name == "BAPI_CUSTOMER_CREATEFROMDATA1" and result["CUSTOMERNO"] and \
                 self.faults.should_fire("communication_after_bapi"):
             self._drop(session_id)
+            raise _connection_lost()
+        if function_name == "BAPI_CUSTOMER_CHANGEFROMDATA1" and result["RETURN"]["TYPE"] not in ("E", "A") and \
+                self.faults.should_fire("communication_after_change"):
+            self._drop(session_id)  # the change ran, uncommitted; the session and with it the change are gone
             raise _connection_lost()
         if function_name == "BAPI_TRANSACTION_COMMIT" and self.faults.should_fire("communication_after_commit"):
             self._drop(session_id)
@@ -232,6 +237,11 @@ class SimulatedSap:
     def _network_delay(self) -> None:
         if self.faults.latency_ms:
             self.sleep(self.faults.latency_ms / 1000)
+
+
+_FUNCTIONS = {**FUNCTIONS, **CHANGE_FUNCTIONS}
+# The BAPIs that write (a short dump may end them: abap_runtime_error).
+_WRITING_BAPIS = ("BAPI_CUSTOMER_CREATEFROMDATA1", "BAPI_CUSTOMER_CHANGEFROMDATA1")
 
 
 def _partner_not_reached() -> CommunicationError:

@@ -31,8 +31,8 @@ from functools import partial
 from typing import Any, TypeVar
 
 from shared import telemetry
+from shared.core.change_models import CustomerChange, SapCustomerChanged, SapCustomerSnapshot
 from shared.core.models import CustomerCreation
-from shared.core.sap_lengths import utf16_units
 from shared.sap.bapi_return import ERROR_TYPES, messages_of
 from shared.sap.errors import (
     SapBusinessRejection,
@@ -44,7 +44,9 @@ from shared.sap.errors import (
     SapTransientError,
 )
 from shared.sap.pool import DEFAULT_IDLE_CHECK_SECONDS, ConnectionPool, PoolClosed, PoolExhausted
-from shared.sap.port import SapCustomerCreated, SapGateway, SapInterface
+from shared.sap.port import SapCustomerCreated, SapGateway, SapInterface, SapMessage
+from shared.sap.rfc_change import padded_customer_number as _padded_customer_number
+from shared.sap.rfc_change import read_company_data, send_change, too_long_fields, unknown_fields
 from shared.sap.rfc_driver import driver_missing, import_rfc_module
 from shared.sap.rfc_errors import RetryOnFreshConnection, classified, masked
 from shared.sap.rfc_guard import DuplicateGuard
@@ -131,14 +133,7 @@ class RfcSapGateway(SapGateway):
         return self._interface
 
     def create_customer(self, creation: CustomerCreation) -> SapCustomerCreated:
-        lengths = self.check_interface().company_data_lengths
-        too_long = [name for name, value in creation.parameters.get("PI_COMPANYDATA", {}).items()
-                    if name in lengths and utf16_units(value) > lengths[name]]
-        if too_long:
-            # Mapped before the live lengths were known (SAP was unreachable then): the SDK would cut
-            # these silently. The retry maps the request again with the lengths now known.
-            raise SapTransientError(f"PI_COMPANYDATA {', '.join(too_long)} longer than this SAP system holds; "
-                                    "the request is mapped again on retry")
+        self._refuse_too_long(creation.parameters.get("PI_COMPANYDATA", {}))
         started = time.monotonic()
         outcome = "failed"
         try:
@@ -156,7 +151,21 @@ class RfcSapGateway(SapGateway):
             logger.log(self._call_log_level, "SAP create %s in %d ms", outcome, elapsed_ms,
                        extra={"account_id": creation.account_id, "duration_ms": elapsed_ms})
 
-    def read_customer(self, customer_number: str, company_code: str | None = None) -> dict[str, Any]:
+    def read_customer(self, customer_number: str) -> SapCustomerSnapshot:
+        return self._unit(lambda session: read_company_data(partial(self._call, session),
+                                                            _padded_customer_number(customer_number)))
+
+    def change_customer(self, change: CustomerChange) -> SapCustomerChanged:
+        number = _padded_customer_number(change.customer_number)
+        unknown = unknown_fields(change, tuple(self.check_interface().company_data_lengths))
+        if unknown:
+            raise SapPermanentError(f"PI_COMPANYDATA has no field {', '.join(unknown)} in this SAP system")
+        if not change.company_data:
+            return SapCustomerChanged(number)  # nothing flagged: nothing to send
+        self._refuse_too_long(change.company_data)
+        return self._unit(lambda session: self._change_on(session, change, number))
+
+    def read_customer_detail(self, customer_number: str, company_code: str | None = None) -> dict[str, Any]:
         """GETDETAIL2's answer plus GETSALESAREAS' SALESAREAS (and its RETURN as SALESAREAS_RETURN)."""
         number = _padded_customer_number(customer_number)
 
@@ -184,6 +193,14 @@ class RfcSapGateway(SapGateway):
         """Close the pooled connections (those in use when they come back); nothing without a pool."""
         if self.pool is not None:
             self.pool.close()
+
+    def _refuse_too_long(self, company_data: Mapping[str, str]) -> None:
+        too_long = too_long_fields(company_data, self.check_interface().company_data_lengths)
+        if too_long:
+            # Mapped before the live lengths were known (SAP was unreachable then): the SDK would cut
+            # these silently. The retry maps the request again with the lengths now known.
+            raise SapTransientError(f"PI_COMPANYDATA {', '.join(too_long)} longer than this SAP system holds; "
+                                    "the request is mapped again on retry")
 
     # ------------------------------------------------------------------ the metadata check
 
@@ -223,17 +240,32 @@ class RfcSapGateway(SapGateway):
             self._rollback_quietly(session)
             raise SapPermanentError("BAPI_CUSTOMER_CREATEFROMDATA1 returned neither a customer number nor an error")
 
+        commit_messages = self._commit(session, f"customer {number}")
+        return SapCustomerCreated(number, messages=messages + commit_messages)
+
+    def _change_on(self, session: _Session, change: CustomerChange, number: str) -> SapCustomerChanged:
+        # Once sent, a broken line leaves the change's outcome unknown (sending it again is harmless).
+        session.create_sent = True
+        try:
+            messages = send_change(partial(self._call, session), change, number)
+        except SapBusinessRejection:
+            self._rollback_quietly(session)
+            raise
+        commit_messages = self._commit(session, f"the change of customer {number}")
+        return SapCustomerChanged(number, messages=messages + commit_messages)
+
+    def _commit(self, session: _Session, what: str) -> tuple[SapMessage, ...]:
         commit = self._call(session, "BAPI_TRANSACTION_COMMIT", WAIT="X")
         commit_messages = messages_of(commit.get("RETURN"))
         failed = next((m for m in commit_messages if m.type in ERROR_TYPES), None)
         if failed is not None:
             # The update task terminated (lock, database or update-module problem): nothing was
-            # committed, SAP says so, and such causes usually pass, so the create is queued for a retry.
+            # committed, SAP says so, and such causes usually pass, so the work is queued for a retry.
             self._rollback_quietly(session)
             session.create_sent = False  # SAP told us the outcome: nothing was saved
-            raise SapTransientError(f"BAPI_TRANSACTION_COMMIT failed for customer {number}: "
+            raise SapTransientError(f"BAPI_TRANSACTION_COMMIT failed for {what}: "
                                     f"{failed.type} {failed.id} {failed.number}: {failed.text}")
-        return SapCustomerCreated(number, messages=messages + commit_messages)
+        return commit_messages
 
     def _rollback_quietly(self, session: _Session) -> None:
         # The session ends with the connection anyway; a failed rollback changes nothing for the caller.
@@ -335,8 +367,3 @@ class RfcSapGateway(SapGateway):
     def _safe(self, error: BaseException) -> str:
         return masked(error, self._logon_parameters)
 
-
-def _padded_customer_number(customer_number: str) -> str:
-    # KUNNR's conversion exit pads numbers; pyrfc runs no conversion exits, so we do.
-    number = customer_number.strip()
-    return number.zfill(10) if number.isdigit() else number

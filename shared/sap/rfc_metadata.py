@@ -37,6 +37,30 @@ REQUIRED_INTERFACE: dict[str, dict[str, tuple[str, ...]]] = {
         "RESULT_TAB": ("CUSTOMER", *MESSAGE_FIELDS),
         "RETURN": MESSAGE_FIELDS,
     },
+    # The change path (issue 26; shared/sap/rfc_change.py): only fields the mapping fills are ever flagged.
+    "BAPI_CUSTOMER_CHANGEFROMDATA1": {
+        "CUSTOMERNO": (),
+        "PI_PERSONALDATA": (),
+        "PI_PERSONALDATAX": (),
+        "PI_COMPANYDATA": COMPANY_DATA_FIELDS,
+        "PI_COMPANYDATAX": COMPANY_DATA_FIELDS,
+        "PI_SALESORG": (),
+        "PI_DISTR_CHAN": (),
+        "PI_DIVISION": (),
+        "RETURN": MESSAGE_FIELDS,
+    },
+    "BAPI_CUSTOMER_GETDETAIL1": {
+        "CUSTOMERNO": (),
+        "PI_SALESORG": (),
+        "PI_DISTR_CHAN": (),
+        "PI_DIVISION": (),
+        "PE_COMPANYDATA": COMPANY_DATA_FIELDS,
+        "RETURN": MESSAGE_FIELDS,
+    },
+    "BAPI_CUSTOMER_GETSALESAREAS": {
+        "CUSTOMERNO": (),
+        "SALESAREAS": ("SALESORG", "DISTRCHN", "DIVISION"),
+    },
     "BAPI_CUSTOMER_GETDETAIL2": {
         "CUSTOMERNO": (),
         "CUSTOMERADDRESS": ("NAME", "NAME_2", "NAME_3", "NAME_4", "CITY", "POSTL_CODE", "STREET", "COUNTRY"),

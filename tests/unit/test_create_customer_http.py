@@ -53,7 +53,7 @@ def test_valid_account_is_created_and_reads_back_from_sap(fake_services, sample_
     number = body["customerNumber"]
     assert len(number) == 10 and number.isdigit()
     assert body["status"] == "created" and body["trackingId"]
-    detail = RfcSapGateway({}, rfc_module=__import__("sap_simulator", fromlist=["x"])).read_customer(number)
+    detail = RfcSapGateway({}, rfc_module=__import__("sap_simulator", fromlist=["x"])).read_customer_detail(number)
     address = detail["CUSTOMERADDRESS"]
     stored_name = " ".join(address[f] for f in ("NAME", "NAME_2", "NAME_3", "NAME_4") if address.get(f))
     assert stored_name == payload["name"]
@@ -139,7 +139,7 @@ def test_a_byte_order_mark_in_the_name_is_not_stored_in_sap(fake_services):
     status, body, _ = post(payload)
 
     assert status == 201, body
-    detail = RfcSapGateway({}, rfc_module=__import__("sap_simulator", fromlist=["x"])).read_customer(
+    detail = RfcSapGateway({}, rfc_module=__import__("sap_simulator", fromlist=["x"])).read_customer_detail(
         body["customerNumber"])
     address = detail["CUSTOMERADDRESS"]
     stored_name = " ".join(address[f] for f in ("NAME", "NAME_2", "NAME_3", "NAME_4") if address.get(f))

@@ -153,7 +153,10 @@ def test_check_interface_reads_every_required_function_and_reports_lengths_in_ut
     assert (lengths["NAME"], lengths["STREET"], lengths["POSTL_COD1"], lengths["TEL1_EXT"]) == (40, 60, 10, 10)
     assert gateway.check_interface() is interface  # read once
     assert set(REQUIRED_INTERFACE) == {"BAPI_CUSTOMER_CREATEFROMDATA1", "BAPI_TRANSACTION_COMMIT",
-                                       "BAPI_TRANSACTION_ROLLBACK", "BAPI_CUSTOMER_FIND", "BAPI_CUSTOMER_GETDETAIL2"}
+                                       "BAPI_TRANSACTION_ROLLBACK", "BAPI_CUSTOMER_FIND", "BAPI_CUSTOMER_GETDETAIL2",
+                                       # the change path (issue 26)
+                                       "BAPI_CUSTOMER_CHANGEFROMDATA1", "BAPI_CUSTOMER_GETDETAIL1",
+                                       "BAPI_CUSTOMER_GETSALESAREAS"}
     assert sum(system.calls.values()) == 0  # metadata only: no function module ran
 
 
@@ -237,7 +240,7 @@ def test_german_customer_in_sales_area_1000(gateway, system):
     created = gateway.create_customer(german_creation())
     assert len(created.customer_number) == 10 and created.customer_number.isdigit()
     assert not created.adopted
-    customer = gateway.read_customer(created.customer_number.lstrip("0"))
+    customer = gateway.read_customer_detail(created.customer_number.lstrip("0"))
     address = customer["CUSTOMERADDRESS"]
     assert (address["NAME"], address["CITY"], address["POSTL_CODE"], address["REGION"], address["COUNTRY"]) == (
         GERMAN_NAME, "München", "80331", "09", "DE")
@@ -254,7 +257,7 @@ def test_german_customer_in_sales_area_1000(gateway, system):
 
 def test_us_customer_in_sales_area_3000(gateway, system):
     created = gateway.create_customer(us_creation())
-    customer = gateway.read_customer(created.customer_number, company_code="3000")
+    customer = gateway.read_customer_detail(created.customer_number, company_code="3000")
     assert customer["CUSTOMERADDRESS"]["REGION"] == "NY"
     assert customer["CUSTOMERCOMPANYDETAIL"]["COMP_CODE"] == "3000"
     assert [area["SALESORG"] for area in customer["SALESAREAS"]] == ["3000"]
@@ -263,7 +266,7 @@ def test_us_customer_in_sales_area_3000(gateway, system):
 
 
 def test_read_customer_of_an_unknown_number_carries_sap_answers(gateway, system):
-    customer = gateway.read_customer("999999")
+    customer = gateway.read_customer_detail("999999")
     assert (customer["RETURN"]["TYPE"], customer["RETURN"]["ID"], customer["RETURN"]["NUMBER"]) == (
         "E", "F2", "163")
     # GETSALESAREAS does not check existence (SAP's documentation): "No sales data was found", QC160.

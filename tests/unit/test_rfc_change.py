@@ -1,0 +1,264 @@
+"""The change path over RFC (issue 26): the X flags the gateway builds (a table), and RfcSapGateway's change and
+read against the simulated BAPI_CUSTOMER_CHANGEFROMDATA1 / GETDETAIL1: only flagged fields change, nothing
+persists without the commit, SAP's rejections, and lines cut before and after the change and the commit."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+
+import sap_simulator as simulator
+from sap_simulator import CustomerRecord, SimulatedSap
+from sap_simulator.interfaces import STRUCTURES
+from shared.core.change_models import CustomerChange
+from shared.sap import (
+    SapBusinessRejection,
+    SapInterfaceMismatch,
+    SapOutcomeUnknown,
+    SapPermanentError,
+    SapTransientError,
+)
+from shared.sap.rfc import RfcSapGateway
+from shared.sap.rfc_change import change_parameters, company_data_x
+from tests.support.sap import simulated_gateway
+
+CUSTOMER = "0000100001"
+ADDRESS = {
+    "NAME": "Müller Maschinenbau GmbH",
+    "CITY": "München",
+    "POSTL_COD1": "80331",
+    "STREET": "Hauptstr. 5",
+    "COUNTRY": "DE",
+    "COUNTRYISO": "DE",
+    "REGION": "09",
+    "LANGU": "D",
+    "LANGU_ISO": "DE",
+    "CURRENCY": "EUR",
+    "CURRENCY_ISO": "EUR",
+    "TEL1_NUMBR": "+49891234567",
+}
+
+
+@pytest.fixture
+def system() -> Iterator[SimulatedSap]:
+    with simulator.use_system(SimulatedSap()) as fresh:
+        fresh.add_customer(
+            CustomerRecord(
+                CUSTOMER,
+                "0001",
+                dict(ADDRESS),
+                general={"ENTERED_BY": "RFC_USER"},
+                company_codes={"1000": {}},
+                sales_areas={("1000", "10", "00"): {}},
+            )
+        )
+        yield fresh
+
+
+@pytest.fixture
+def gateway(system: SimulatedSap) -> RfcSapGateway:
+    gateway = simulated_gateway()
+    gateway.check_interface()
+    return gateway
+
+
+def change(company_data: dict[str, str], customer: str = CUSTOMER, sales_organization: str = "1000") -> CustomerChange:
+    return CustomerChange(
+        "001Aj00000AbCdEIAV", customer, company_data, sales_organization, "10", "00", "2026-12-07T10:00:00.000Z"
+    )
+
+
+@pytest.mark.parametrize(
+    ("company_data", "flags"),
+    [
+        ({"STREET": "Neue Str. 1"}, {"STREET": "X"}),
+        (
+            {"STREET": "Neue Str. 1", "POSTL_COD1": "10115", "CITY": "Berlin"},
+            {"STREET": "X", "POSTL_COD1": "X", "CITY": "X"},
+        ),
+        ({"TEL1_NUMBR": ""}, {"TEL1_NUMBR": "X"}),  # a cleared value is a change too
+        ({}, {}),
+    ],
+)
+def test_the_x_structure_flags_exactly_the_fields_the_change_names(company_data, flags):
+    assert company_data_x(company_data) == flags
+
+
+def test_the_change_parameters_name_the_sales_area_and_send_personal_data_initial():
+    parameters = change_parameters(change({"STREET": "Neue Str. 1"}), CUSTOMER)
+    assert parameters == {
+        "CUSTOMERNO": CUSTOMER,
+        "PI_PERSONALDATA": {},
+        "PI_PERSONALDATAX": {},
+        "PI_COMPANYDATA": {"STREET": "Neue Str. 1"},
+        "PI_COMPANYDATAX": {"STREET": "X"},
+        "PI_SALESORG": "1000",
+        "PI_DISTR_CHAN": "10",
+        "PI_DIVISION": "00",
+    }
+
+
+def test_only_the_flagged_fields_change_and_the_change_is_committed(gateway, system):
+    changed = gateway.change_customer(change({"STREET": "Neue Str. 1", "POSTL_COD1": "10115", "CITY": "Berlin"}))
+
+    assert changed.customer_number == CUSTOMER
+    record = system.customer(CUSTOMER)
+    assert record.address == {**ADDRESS, "STREET": "Neue Str. 1", "POSTL_COD1": "10115", "CITY": "Berlin"}
+    assert system.calls["BAPI_CUSTOMER_CHANGEFROMDATA1"] == 1 and system.calls["BAPI_TRANSACTION_COMMIT"] == 1
+    assert system.counters["committed_changes"] == 1
+
+
+def test_values_sent_without_their_flag_leave_sap_as_it_was(system):
+    session = system.open_session({"user": "RFC_USER"})
+    company = {**ADDRESS, "NAME": "Somebody Else", "STREET": "Neue Str. 1"}
+    answer = system.call(
+        session,
+        "BAPI_CUSTOMER_CHANGEFROMDATA1",
+        {
+            "CUSTOMERNO": CUSTOMER,
+            "PI_PERSONALDATA": {},
+            "PI_COMPANYDATA": company,
+            "PI_COMPANYDATAX": {"STREET": "X"},
+            "PI_SALESORG": "1000",
+        },
+    )
+    assert answer["RETURN"]["TYPE"] == ""
+    system.call(session, "BAPI_TRANSACTION_COMMIT", {"WAIT": "X"})
+    assert system.customer(CUSTOMER).address == {**ADDRESS, "STREET": "Neue Str. 1"}
+
+
+def test_nothing_persists_without_the_commit(system):
+    session = system.open_session({"user": "RFC_USER"})
+    system.call(
+        session,
+        "BAPI_CUSTOMER_CHANGEFROMDATA1",
+        {
+            "CUSTOMERNO": CUSTOMER,
+            "PI_PERSONALDATA": {},
+            "PI_COMPANYDATA": {"STREET": "Neue Str. 1"},
+            "PI_COMPANYDATAX": {"STREET": "X"},
+            "PI_SALESORG": "1000",
+        },
+    )
+    system.close_session(session)
+    assert system.customer(CUSTOMER).address == ADDRESS
+
+
+def test_a_cleared_field_is_gone_from_the_record(gateway, system):
+    gateway.change_customer(change({"TEL1_NUMBR": ""}))
+    assert "TEL1_NUMBR" not in system.customer(CUSTOMER).address
+
+
+def test_a_changed_language_key_brings_its_iso_code(gateway, system):
+    gateway.change_customer(change({"LANGU": "E"}))
+    address = system.customer(CUSTOMER).address
+    assert (address["LANGU"], address["LANGU_ISO"]) == ("E", "EN")
+
+
+@pytest.mark.parametrize(
+    ("the_change", "message"),
+    [
+        (change({"STREET": "x"}, customer="0000999999"), ("E", "F2", "163")),  # unknown customer
+        (change({"STREET": "x"}, sales_organization="3000"), ("E", "VR", "112")),  # not in that sales area
+        (change({"POSTL_COD1": "1234"}), ("E", "AM", "215")),  # a German postal code has 5 digits
+        (change({"REGION": "ZZ"}), ("E", "AM", "228")),
+    ],
+)
+def test_a_rejected_change_carries_sap_message_and_changes_nothing(gateway, system, the_change, message):
+    with pytest.raises(SapBusinessRejection) as raised:
+        gateway.change_customer(the_change)
+    said = raised.value.message
+    assert (said.type, said.id, said.number) == message and said.text
+    assert not raised.value.outcome_unknown
+    assert system.customer(CUSTOMER).address == ADDRESS
+    assert system.calls["BAPI_TRANSACTION_COMMIT"] == 0 and system.counters["rollbacks"] == 1
+
+
+def test_an_empty_change_calls_nothing(gateway, system):
+    assert gateway.change_customer(change({})).customer_number == CUSTOMER
+    assert system.calls["BAPI_CUSTOMER_CHANGEFROMDATA1"] == 0
+
+
+def test_a_field_pi_companydata_lacks_is_our_error_and_nothing_is_sent(gateway, system):
+    with pytest.raises(SapPermanentError, match="STREET_NAME"):
+        gateway.change_customer(change({"STREET_NAME": "x"}))
+    assert system.calls["BAPI_CUSTOMER_CHANGEFROMDATA1"] == 0
+
+
+def test_sap_down_before_the_change_is_transient(gateway, system):
+    system.faults.down = True
+    with pytest.raises(SapTransientError) as raised:
+        gateway.change_customer(change({"STREET": "Neue Str. 1"}))
+    assert not raised.value.outcome_unknown
+
+
+@pytest.mark.parametrize(
+    ("fault", "applied_before_resend"),
+    [
+        ("communication_after_change", False),  # the session and its uncommitted change are gone
+        ("communication_after_commit", True),  # committed, the answer lost
+    ],
+)
+def test_a_line_cut_after_the_change_or_the_commit_is_unknown_and_the_resend_ends_applied(
+    gateway, system, fault, applied_before_resend
+):
+    wanted = change({"STREET": "Neue Str. 1"})
+    system.faults.arm(fault)
+    with pytest.raises(SapOutcomeUnknown):
+        gateway.change_customer(wanted)
+    assert (system.customer(CUSTOMER).address["STREET"] == "Neue Str. 1") is applied_before_resend
+
+    gateway.change_customer(wanted)
+
+    assert system.customer(CUSTOMER).address == {**ADDRESS, "STREET": "Neue Str. 1"}
+
+
+def test_a_failed_commit_is_transient_and_nothing_changed(gateway, system):
+    system.faults.arm("commit_failure")
+    with pytest.raises(SapTransientError) as raised:
+        gateway.change_customer(change({"STREET": "Neue Str. 1"}))
+    assert not raised.value.outcome_unknown and system.customer(CUSTOMER).address == ADDRESS
+
+
+def test_the_read_answers_what_sap_holds_after_a_change(gateway, system):
+    gateway.change_customer(change({"STREET": "Neue Str. 1"}))
+    snapshot = gateway.read_customer("100001")  # KUNNR padded as SAP holds it
+    assert snapshot.customer_number == CUSTOMER
+    assert {name: snapshot.company_data[name] for name in ADDRESS} == {**ADDRESS, "STREET": "Neue Str. 1"}
+    assert snapshot.company_data["HOUSE_NO"] == ""
+    assert system.calls["BAPI_CUSTOMER_GETDETAIL1"] == 1
+
+
+def test_reading_an_unknown_customer_is_sap_rejection(gateway, system):
+    with pytest.raises(SapBusinessRejection) as raised:
+        gateway.read_customer("0000999999")
+    assert (raised.value.message.id, raised.value.message.number) == ("F2", "163")
+
+
+def test_a_release_without_pi_companydatax_is_an_interface_mismatch(system):
+    structures = dict(STRUCTURES)
+    release = SimulatedSap(structures=structures)
+    interfaces = simulator.interfaces.INTERFACES
+    changed = {**interfaces["BAPI_CUSTOMER_CHANGEFROMDATA1"]}
+    del changed["PI_COMPANYDATAX"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(interfaces, "BAPI_CUSTOMER_CHANGEFROMDATA1", changed)
+        with simulator.use_system(release), pytest.raises(SapInterfaceMismatch, match="PI_COMPANYDATAX"):
+            simulated_gateway().check_interface()
+
+
+def test_a_release_whose_getdetail1_lacks_a_field_the_change_sends_is_an_interface_mismatch(system):
+    structures = {**STRUCTURES, "BAPIKNA106": {k: v for k, v in STRUCTURES["BAPIKNA106"].items() if k != "REGION"}}
+    structures["BAPIKNA106X"] = dict.fromkeys(structures["BAPIKNA106"], ("C", 1))
+    with simulator.use_system(SimulatedSap(structures=structures)), pytest.raises(SapInterfaceMismatch, match="REGION"):
+        simulated_gateway().check_interface()
+
+
+def test_the_same_change_twice_leaves_sap_as_once(gateway, system):
+    wanted = change({"STREET": "Neue Str. 1"})
+    gateway.change_customer(wanted)
+    before = dataclasses.replace(system.customer(CUSTOMER))
+    gateway.change_customer(wanted)
+    assert system.customer(CUSTOMER) == before

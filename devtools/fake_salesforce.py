@@ -88,6 +88,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from devtools import fake_salesforce_flows
+from devtools.fake_salesforce_flows import FakeFlows
 from devtools.fake_salesforce_setup import SETUP_OBJECTS, TOOLING_OBJECTS, FakeOrgSetup
 from shared.core.salesforce_id import checksum_suffix
 from shared.settings import GENERIC_LOGIN_HOSTS as GENERIC_SALESFORCE_LOGIN_HOSTS
@@ -256,6 +258,8 @@ class FakeSalesforce:
         )
         # Users, permission sets, the outbound message, API versions and field shapes (the go-live check's side).
         self.setup = FakeOrgSetup(USER_ID, self.credentials.username, ACCOUNT_FIELDS, READ_ONLY_FIELDS)
+        # The record-triggered flows and the sync's custom metadata record (the change trigger, issue 26).
+        self.flows = FakeFlows(USER_ID)
 
     # ----------------------------------------------------------------------------- lifecycle
 
@@ -708,7 +712,11 @@ class FakeSalesforce:
         parsed = _QUERY.match(soql)
         if parsed is None:
             raise _QueryError("MALFORMED_QUERY", "unexpected token in query")
-        objects = TOOLING_OBJECTS if tooling else SETUP_OBJECTS
+        objects = (
+            (*TOOLING_OBJECTS, *fake_salesforce_flows.TOOLING_OBJECTS)
+            if tooling
+            else (*SETUP_OBJECTS, *fake_salesforce_flows.QUERY_OBJECTS)
+        )
         sobject = next((name for name in objects if name.lower() == parsed["object"].lower()), None)
         if tooling and sobject is not None and not self.setup.views_setup():
             raise _QueryError("INVALID_TYPE", f"sObject type '{sobject}' is not supported.")
@@ -719,7 +727,11 @@ class FakeSalesforce:
         fields = [name.strip() for name in parsed["fields"].split(",")]
         conditions = list(_conditions(parsed["where"] or ""))
         try:
-            if tooling:
+            if sobject in fake_salesforce_flows.TOOLING_OBJECTS:
+                rows = self.flows.tooling_rows(sobject, fields, conditions, _compare, version)
+            elif sobject in fake_salesforce_flows.QUERY_OBJECTS:
+                rows = self.flows.setting_rows(fields, conditions, _compare, version)
+            elif tooling:
                 rows = self.setup.outbound_messages(fields, conditions, _compare, version)
             else:
                 rows = self.setup.rows(sobject, fields, conditions, _compare, version)
@@ -741,7 +753,7 @@ class FakeSalesforce:
             "totalSize": len(rows),
             "done": True,
             "queryLocator": None,
-            "entityTypeName": TOOLING_OBJECTS[0],
+            "entityTypeName": rows[0]["attributes"]["type"] if rows else TOOLING_OBJECTS[0],
             "records": rows,
         }
 

@@ -58,6 +58,7 @@ class Check:
     INTEGRATION_USER = "integration_user"
     PERMISSION_SET = "permission_set"
     OUTBOUND_MESSAGE = "outbound_message"
+    CHANGE_TRIGGER = "change_trigger"
 
     TITLES: Mapping[str, str] = {
         LOGIN: "log in with the configured OAuth flow and login URL",
@@ -68,6 +69,7 @@ class Check:
         INTEGRATION_USER: "the integration user exists and is active",
         PERMISSION_SET: f"the integration user holds the permission set {INTEGRATION_PERMISSION_SET}",
         OUTBOUND_MESSAGE: "the push path's outbound message exists and points at this app",
+        CHANGE_TRIGGER: "the change flow is active, watches the owned fields and leaves out the integration user",
     }
     ALL: tuple[str, ...] = tuple(TITLES)
 

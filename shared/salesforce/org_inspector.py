@@ -11,6 +11,9 @@ The calls, each as Salesforce documents it (developer.salesforce.com):
   relationship field PermissionSet.Name (Object Reference, "PermissionSetAssignment": AssigneeId,
   PermissionSetId; the answer nests the parent as {"PermissionSet": {"attributes": ..., "Name": ...}}, REST
   API Developer Guide, "Execute a SOQL Query", relationship queries).
+* The change trigger (issue 26): Tooling API FlowDefinition (DeveloperName, ActiveVersionId) and Flow (Metadata
+  of the active version: start, actionCalls), and SOQL on the custom metadata type SAP_Customer_Sync_Setting__mdt;
+  see shared/core/preflight_salesforce_change.py for the sources.
 * GET /services/data/vXX.X/tooling/query/?q=SOQL on WorkflowOutboundMessage (Tooling API Developer Guide,
   "WorkflowOutboundMessage" and "Query"): first Id and Name of every outbound message, then FullName and
   Metadata one record at a time ("Query this field only if the query result contains no more than one record").
@@ -28,6 +31,7 @@ first, then every message is looked at, up to `_MOST_OUTBOUND_MESSAGES`), and th
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +39,13 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.util import exception_handler
 
+from shared.core.preflight_salesforce_change import (
+    INTEGRATION_USER_FIELD,
+    SETTING_RECORD,
+    SETTING_TYPE,
+    ChangeTrigger,
+    RecordTriggeredFlow,
+)
 from shared.core.salesforce_org import SalesforceSettings
 from shared.core.salesforce_org_facts import DescribedField, OrgLogin, OrgUser, OutboundMessageDefinition
 from shared.salesforce.account_query import soql_string
@@ -175,6 +186,33 @@ class SimpleSalesforceOrgInspector(SalesforceOrgInspector):
             )
         return None
 
+    def change_trigger(self, flow_api_name: str) -> ChangeTrigger:
+        """FlowDefinition by DeveloperName, then its active version's Metadata (one record at a time, as for
+        WorkflowOutboundMessage), then the custom metadata record; see shared/core/preflight_salesforce_change.py."""
+        definitions = self._tooling_records(
+            f"SELECT Id, DeveloperName, ActiveVersionId FROM FlowDefinition WHERE DeveloperName = "
+            f"{soql_string(flow_api_name)}",
+            "the flow definition",
+        )
+        flow: RecordTriggeredFlow | None = None
+        if definitions:
+            active = definitions[0].get("ActiveVersionId")
+            active_id = active if isinstance(active, str) and _SALESFORCE_ID.match(active) else None
+            flow = RecordTriggeredFlow(flow_api_name, active_id)
+            if active_id is not None:
+                flow = _flow_version(
+                    flow,
+                    self._tooling_records(
+                        f"SELECT Id, Status, Metadata FROM Flow WHERE Id = {soql_string(active_id)}", "the flow"
+                    ),
+                )
+        settings = self._records(
+            f"SELECT {INTEGRATION_USER_FIELD} FROM {SETTING_TYPE} WHERE DeveloperName = {soql_string(SETTING_RECORD)}",
+            "the custom metadata record",
+        )
+        value = settings[0].get(INTEGRATION_USER_FIELD) if settings else None
+        return ChangeTrigger(flow, value if isinstance(value, str) and value.strip() else None)
+
     # ----------------------------------------------------------------------------- calls
 
     def _records(self, soql: str, what: str) -> list[dict[str, Any]]:
@@ -192,6 +230,35 @@ def _records_of(answer: Any, what: str) -> list[dict[str, Any]]:
     if not isinstance(answer, dict) or not isinstance(answer.get("records"), list):
         raise SalesforceUnavailable(f"Salesforce's answer for {what} has no records list")
     return [record for record in answer["records"] if isinstance(record, dict)]
+
+
+def _flow_version(flow: RecordTriggeredFlow, records: list[dict[str, Any]]) -> RecordTriggeredFlow:
+    """The active version's start and actions from its Metadata (the Metadata API's Flow); absent keys stay None,
+    which the check reads as not what it needs (fails closed)."""
+    metadata = records[0].get("Metadata") if records else None
+    if not isinstance(metadata, dict):
+        raise SalesforceUnavailable(f"the flow {flow.api_name} answered no Metadata for its active version")
+    start = metadata.get("start") if isinstance(metadata.get("start"), dict) else {}
+    actions = metadata.get("actionCalls") or ()
+    if isinstance(actions, dict):  # one element may come as an object rather than a list (unverified)
+        actions = (actions,)
+
+    def text(key: str) -> str | None:
+        value = start.get(key)
+        return value if isinstance(value, str) else None
+
+    return replace(
+        flow,
+        object_name=text("object"),
+        trigger_type=text("triggerType"),
+        record_trigger_type=text("recordTriggerType"),
+        filter_formula=text("filterFormula"),
+        action_names=tuple(
+            str(action["actionName"])
+            for action in actions
+            if isinstance(action, dict) and isinstance(action.get("actionName"), str)
+        ),
+    )
 
 
 def _user_id_of(identity_url: str | None) -> str | None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from shared.core import account_fields
 from shared.core.models import MappingWarning
+from shared.core.preflight_salesforce_change import ChangeTrigger
 from shared.core.salesforce_org_facts import DescribedField, OrgLogin, OrgUser, OutboundMessageDefinition
 
 # The custom fields on Account (see salesforce/ for their metadata).
@@ -126,3 +127,9 @@ class SalesforceOrgInspector(ABC):
     def outbound_message(self, full_name: str) -> OutboundMessageDefinition | None:
         """The outbound message with this Metadata API full name ("Account.SAP_Customer_Sync_Push"), from the
         Tooling API's WorkflowOutboundMessage; None when the org has none of that name."""
+
+    def change_trigger(self, flow_api_name: str) -> ChangeTrigger:
+        """The change flow (Tooling API FlowDefinition and its active Flow version) and the custom metadata
+        record's integration user Id (issue 26; shared/core/preflight_salesforce_change.py). Not abstract: an
+        inspector that cannot read flows refuses, and the check fails closed with the manual step."""
+        raise SalesforceRejected("this org inspector does not read flows")

@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from devtools.fake_salesforce import ORGANIZATION_ID, USER_ID, FakeSalesforce
+from devtools.fake_salesforce_flows import project_flow
 from shared.bootstrap.salesforce import salesforce_preflight_parts
 from shared.core.preflight import Area, CheckResult, Verdict
 from shared.core.preflight_salesforce import Check
@@ -188,12 +189,61 @@ def test_an_outbound_message_sent_as_an_inactive_user_fails_that_check_only(fake
     assert "User to Send As) is inactive" in failed.found
 
 
-def test_an_integration_user_that_may_not_read_setup_fails_the_outbound_message_check_only(fake):
+def test_an_integration_user_that_may_not_read_setup_fails_the_two_tooling_checks_only(fake):
+    # Both read setup through the Tooling API: the outbound message and the change flow (issue 26).
     fake.setup.set_views_setup(False)
-    failed = only_failure(run(fake, settings(fake)), Check.OUTBOUND_MESSAGE)
-    assert "INVALID_TYPE" in failed.found
-    assert "Setup > Outbound Messages > SAP Customer Sync Push" in failed.fix
-    assert "View Setup and Configuration" in failed.fix
+    failed = failing(run(fake, settings(fake)))
+    assert set(failed) == {Check.OUTBOUND_MESSAGE, Check.CHANGE_TRIGGER}
+    assert "INVALID_TYPE" in failed[Check.OUTBOUND_MESSAGE].found
+    assert "Setup > Outbound Messages > SAP Customer Sync Push" in failed[Check.OUTBOUND_MESSAGE].fix
+    assert "INVALID_TYPE" in failed[Check.CHANGE_TRIGGER].found and "Setup > Flows" in failed[Check.CHANGE_TRIGGER].fix
+    assert all("View Setup and Configuration" in result.fix for result in failed.values())
+
+
+# --- the change trigger (issue 26): each test breaks one thing in the fake org -------------------------------
+
+
+def test_a_deactivated_change_flow_fails_the_change_trigger_check_only(fake):
+    fake.flows.deactivate_flow("SAP_Customer_Sync_Change")
+    failed = only_failure(run(fake, settings(fake)), Check.CHANGE_TRIGGER)
+    assert "has no active version" in failed.found and "Activate" in failed.fix
+
+
+def test_a_missing_change_flow_fails_the_change_trigger_check_only(fake):
+    fake.flows.delete_flow("SAP_Customer_Sync_Change")
+    failed = only_failure(run(fake, settings(fake)), Check.CHANGE_TRIGGER)
+    assert "no flow SAP_Customer_Sync_Change" in failed.found and "sf project deploy start" in failed.fix
+
+
+def test_a_change_flow_version_that_stopped_watching_the_street_fails_the_change_trigger_check_only(fake):
+    formula = project_flow("SAP_Customer_Sync_Change")["start"]["filterFormula"]
+    narrowed = formula.replace("ISCHANGED({!$Record.BillingStreet}),", "")
+    assert narrowed != formula
+    fake.flows.change_flow("SAP_Customer_Sync_Change", start={"filterFormula": narrowed})
+    failed = only_failure(run(fake, settings(fake)), Check.CHANGE_TRIGGER)
+    assert failed.found.endswith("does not watch BillingStreet (ISCHANGED)")
+
+
+def test_a_change_flow_that_leaves_out_another_user_fails_the_change_trigger_check_only(fake):
+    other = fake.setup.add_user("someone.else@sap-sync.example.com")
+    fake.flows.set_setting("Integration_User_Id__c", other)
+    failed = only_failure(run(fake, settings(fake)), Check.CHANGE_TRIGGER)
+    assert f"not the integration user {USER_ID}" in failed.found
+    assert f"set Integration_User_Id__c to {USER_ID}" in failed.fix
+
+
+def test_an_empty_integration_user_in_the_custom_metadata_fails_the_change_trigger_check_only(fake):
+    fake.flows.set_setting("Integration_User_Id__c", None)
+    failed = only_failure(run(fake, settings(fake)), Check.CHANGE_TRIGGER)
+    assert "Integration_User_Id__c is empty or missing" in failed.found
+
+
+def test_without_the_push_path_the_change_trigger_is_skipped(fake):
+    fake.flows.delete_flow("SAP_Customer_Sync_Change")
+    results = run(fake, settings(fake, push=False))
+    assert not failing(results)
+    [change] = [result for result in results if result.check == Check.CHANGE_TRIGGER]
+    assert change.verdict is Verdict.SKIPPED and "Power Automate flow sends changes" in change.found
 
 
 def test_without_the_apps_url_the_outbound_message_check_fails_closed(fake):

@@ -11,6 +11,7 @@ import pytest
 from shared.core import account_fields
 from shared.core.preflight import Area, Verdict
 from shared.core.preflight_salesforce import PUSH_OUTBOUND_MESSAGE, Check, SalesforceExpectations
+from shared.core.preflight_salesforce_change import ChangeTrigger
 from shared.core.salesforce_org_facts import DescribedField, OrgLogin, OrgUser, OutboundMessageDefinition
 from shared.salesforce.port import (
     SalesforceAuthenticationFailed,
@@ -20,6 +21,7 @@ from shared.salesforce.port import (
 )
 from shared.usecases.preflight.salesforce import SalesforcePreflightParts, check_salesforce
 from tests.unit.test_preflight_salesforce import APP, INTEGRATION, PUSH_URL, project_org
+from tests.unit.test_preflight_salesforce_change import PROJECT_TRIGGER
 
 EXPECTED = SalesforceExpectations(
     auth="jwt",
@@ -46,6 +48,7 @@ class InMemoryOrg(SalesforceOrgInspector):
     users: tuple[OrgUser, ...] = (INTEGRATION,)
     assigned: tuple[str, ...] = ("SAP_Customer_Sync_Integration",)
     message: OutboundMessageDefinition | None = field(default_factory=lambda: MESSAGE)
+    trigger: ChangeTrigger = field(default_factory=lambda: PROJECT_TRIGGER)
     failures: dict[str, Exception] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
 
@@ -77,6 +80,11 @@ class InMemoryOrg(SalesforceOrgInspector):
     def outbound_message(self, full_name: str) -> OutboundMessageDefinition | None:
         self._call("outbound_message")
         return self.message if self.message and self.message.full_name == full_name else None
+
+    def change_trigger(self, flow_api_name: str) -> ChangeTrigger:
+        self._call("change_trigger")
+        flow = self.trigger.flow
+        return replace(self.trigger, flow=flow if flow and flow.api_name == flow_api_name else None)
 
 
 def verdicts(org: SalesforceOrgInspector | None, expected: SalesforceExpectations = EXPECTED) -> dict[str, Verdict]:
@@ -118,6 +126,7 @@ def test_a_failed_login_skips_every_other_check(error):
         ("find_user", {Check.INTEGRATION_USER, Check.OUTBOUND_MESSAGE}, {Check.PERMISSION_SET}),
         ("assigned_permission_sets", {Check.PERMISSION_SET}, set()),
         ("outbound_message", {Check.OUTBOUND_MESSAGE}, set()),
+        ("change_trigger", {Check.CHANGE_TRIGGER}, set()),
     ],
 )
 @pytest.mark.parametrize(
@@ -166,3 +175,32 @@ def test_an_outbound_message_the_org_refuses_to_show_fails_with_the_manual_check
     results = check_salesforce(SalesforcePreflightParts(InMemoryOrg(failures={"outbound_message": refused}), EXPECTED))
     [outbound] = [result for result in results if result.check == Check.OUTBOUND_MESSAGE]
     assert outbound.verdict is Verdict.FAILED and "View Setup and Configuration" in outbound.fix
+
+
+def test_without_the_push_path_the_change_trigger_is_not_asked():
+    org = InMemoryOrg()
+    assert verdicts(org, replace(EXPECTED, push_path=False))[Check.CHANGE_TRIGGER] is Verdict.SKIPPED
+    assert "change_trigger" not in org.calls
+
+
+def test_an_inspector_that_cannot_read_flows_fails_the_change_trigger_closed_with_the_manual_check():
+    class WithoutFlows(InMemoryOrg):
+        change_trigger = SalesforceOrgInspector.change_trigger  # the port's default: it refuses
+
+    results = check_salesforce(SalesforcePreflightParts(WithoutFlows(), EXPECTED))
+    [change] = [result for result in results if result.check == Check.CHANGE_TRIGGER]
+    assert change.verdict is Verdict.FAILED and "Setup > Flows" in change.fix
+    assert {result.check for result in results if result.failed} == {Check.CHANGE_TRIGGER}
+
+
+def test_the_change_trigger_compares_the_sessions_user_and_is_skipped_without_one():
+    other = OrgUser("0055g00000OTHERAAA", "other@example.com", True)
+    org = InMemoryOrg(trigger=replace(PROJECT_TRIGGER, integration_user_setting=other.user_id))
+    assert verdicts(org)[Check.CHANGE_TRIGGER] is Verdict.FAILED
+
+    class NoIdentity(InMemoryOrg):
+        def log_in(self) -> OrgLogin:
+            return OrgLogin("https://example.my.salesforce.com", None)
+
+    result = verdicts(NoIdentity(users=()), replace(EXPECTED, integration_username="nobody@example.com"))
+    assert result[Check.CHANGE_TRIGGER] is Verdict.SKIPPED

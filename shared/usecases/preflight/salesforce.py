@@ -3,9 +3,10 @@
     check_salesforce(parts)   one CheckResult per check of shared.core.preflight_salesforce.Check, in order
 
 It asks the org (the `SalesforceOrgInspector` port: a login, the API versions, the describe of Account, SOQL on
-User and PermissionSetAssignment, the Tooling API's WorkflowOutboundMessage) and leaves every decision to
-shared/core/preflight_salesforce.py. Read-only. A check that needs an earlier one that failed (no login: no
-describe) is SKIPPED, saying which; a call that fails fails its own check with what Salesforce answered.
+User and PermissionSetAssignment, the Tooling API's WorkflowOutboundMessage, FlowDefinition and Flow, SOQL on the
+custom metadata record) and leaves every decision to shared/core/preflight_salesforce*.py. Read-only. A check
+that needs an earlier one that failed (no login: no describe) is SKIPPED, saying which; a call that fails fails
+its own check with what Salesforce answered.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from shared.core import preflight_salesforce as rules
+from shared.core import preflight_salesforce_change as change_rules
 from shared.core import preflight_salesforce_push as push_rules
 from shared.core.preflight import CheckResult
 from shared.core.preflight_salesforce import Check, SalesforceExpectations
@@ -80,8 +82,11 @@ def check_salesforce(parts: SalesforcePreflightParts) -> list[CheckResult]:
     if api_version.failed:
         return [*results, *_skip_rest(Check.ALL[2:], "needs a supported SALESFORCE_API_VERSION")]
     results.extend(_describe_checks(org, expected))
-    results.extend(_user_checks(org, expected, login.user_id))
+    user_results, user = _user_checks(org, expected, login.user_id)
+    results.extend(user_results)
     results.append(_outbound_message_check(org, expected))
+    writer_id = login.user_id or (user.user_id if user else None)
+    results.append(_change_trigger_check(org, expected, writer_id))
     return results
 
 
@@ -105,7 +110,8 @@ def _describe_checks(org: SalesforceOrgInspector, expected: SalesforceExpectatio
 
 def _user_checks(
     org: SalesforceOrgInspector, expected: SalesforceExpectations, session_user_id: str | None
-) -> list[CheckResult]:
+) -> tuple[list[CheckResult], OrgUser | None]:
+    """The integration user's checks, and the user when found (the change trigger compares it)."""
     username = expected.integration_username
     try:
         if username:
@@ -115,21 +121,21 @@ def _user_checks(
         else:
             user = None
     except _CallFailed as failure:
-        return [failure.result, rules.skip(Check.PERMISSION_SET, "needs the integration user")]
+        return [failure.result, rules.skip(Check.PERMISSION_SET, "needs the integration user")], None
     if user is None and not username and not session_user_id:
         why = "the login answered no identity and SALESFORCE_USERNAME is not set: no user to check"
         return [
             rules.result(Check.INTEGRATION_USER, False, why, "set SALESFORCE_USERNAME to the integration user"),
             rules.skip(Check.PERMISSION_SET, "needs the integration user"),
-        ]
+        ], None
     results = [rules.check_integration_user(expected, session_user_id, user)]
     if user is None:
-        return [*results, rules.skip(Check.PERMISSION_SET, "needs the integration user")]
+        return [*results, rules.skip(Check.PERMISSION_SET, "needs the integration user")], None
     try:
         assigned = _ask(lambda: org.assigned_permission_sets(user.user_id), Check.PERMISSION_SET)
     except _CallFailed as failure:
-        return [*results, failure.result]
-    return [*results, rules.check_permission_set(expected, user, assigned)]
+        return [*results, failure.result], user
+    return [*results, rules.check_permission_set(expected, user, assigned)], user
 
 
 def _outbound_message_check(org: SalesforceOrgInspector, expected: SalesforceExpectations) -> CheckResult:
@@ -149,6 +155,26 @@ def _outbound_message_check(org: SalesforceOrgInspector, expected: SalesforceExp
     except _CallFailed as failure:
         return failure.result
     return push_rules.check_outbound_message(expected, message, sender)
+
+
+def _change_trigger_check(
+    org: SalesforceOrgInspector, expected: SalesforceExpectations, writer_id: str | None
+) -> CheckResult:
+    """`writer_id`: the user whose saves are the write-back (the session's user, else SALESFORCE_USERNAME's)."""
+    if not expected.push_path:
+        return rules.skip(
+            Check.CHANGE_TRIGGER,
+            "the push path is off (SALESFORCE_ORGANIZATION_ID is not set): the Power Automate flow sends changes",
+        )
+    if writer_id is None:
+        return rules.skip(Check.CHANGE_TRIGGER, "needs the integration user (see integration_user)")
+    try:
+        trigger = org.change_trigger(change_rules.CHANGE_FLOW)
+    except SalesforceRejected as error:
+        return change_rules.change_trigger_unreadable(expected, str(error))
+    except SalesforceError as error:
+        return _failed_call(Check.CHANGE_TRIGGER, error)
+    return change_rules.check_change_trigger(expected, trigger, writer_id)
 
 
 def _ask(call: Callable[[], _Answer], check: str) -> _Answer:

@@ -1,10 +1,13 @@
 """The agent's narrow, versioned API over the SAP gateway port: the wire format of shared/sap/wire.py on
-three operations, never a generic RFC proxy.
+its operations, never a generic RFC proxy.
 
     POST /v1/create      wire create -> 200 wire created | wire error (the fail-closed lookup included:
                          a create with `searchSince` searches before it creates, in the gateway)
     GET  /v1/interface   -> 200 wire interface | wire error
     POST /v1/ping        -> 204 | 200 wire error
+    POST /v1/change      wire change -> 200 wire changed | wire error (issue 26, shared/sap/wire_change.py): the
+                         create's rules (proof, deadline, interface read first, `not_started`)
+    POST /v1/read        wire read -> 200 wire customer | wire error: what SAP holds for one customer
     GET  /v1/about       -> 200 wire about: the wire version and these operations (no SAP call; issue 24)
     POST /v1/probe       wire probe -> 200 wire probe answer | wire error: the go-live check's read-only probes
                          (logon, a customer and its sales areas, a FIND by NAME1/LAND1), shared/sap/wire_probe.py
@@ -36,7 +39,7 @@ import time
 
 from agent.listener import RelayRequest, RelayResponse
 from shared import telemetry
-from shared.sap import wire, wire_probe
+from shared.sap import wire, wire_change, wire_probe
 from shared.sap.errors import SapConfigurationError, SapError, SapNotStarted
 from shared.sap.inspector import ODATA_NOT_PROBED, NoProbes, SapInspector
 from shared.sap.port import SapGateway
@@ -76,6 +79,8 @@ class AgentApi:
             "/v1/ping": ("POST", self._ping),
             "/v1/about": ("GET", self._about),
             "/v1/probe": ("POST", self._probe),
+            "/v1/change": ("POST", self._change),
+            "/v1/read": ("POST", self._read),
         }
 
     def _operation(self, target: str) -> str:
@@ -165,6 +170,34 @@ class AgentApi:
             if time.monotonic() > self._latest_start(request):
                 return self._not_started("/v1/create", "the interface check took the time")
             answer = wire.encode_created(await asyncio.to_thread(self.gateway.create_customer, creation))
+        except SapError as error:
+            answer = wire.encode_error(error)
+        return RelayResponse(200, answer.encode(), _JSON)
+
+    async def _change(self, request: RelayRequest) -> RelayResponse:
+        """A change, under the create's rules: the interface read first, the unit only if it still fits."""
+        try:
+            change = wire_change.decode_change(request.body)
+        except wire.WireFormatError as error:
+            return RelayResponse(400, wire_error_body(f"not a wire change: {error}"), _JSON)
+        except SapError as error:  # an error message where a change belongs
+            return RelayResponse(400, wire_error_body(f"not a wire change: {error.detail}"), _JSON)
+        try:
+            await asyncio.to_thread(self.gateway.check_interface)
+            if time.monotonic() > self._latest_start(request):
+                return self._not_started("/v1/change", "the interface check took the time")
+            answer = wire_change.encode_changed(await asyncio.to_thread(self.gateway.change_customer, change))
+        except SapError as error:
+            answer = wire.encode_error(error)
+        return RelayResponse(200, answer.encode(), _JSON)
+
+    async def _read(self, request: RelayRequest) -> RelayResponse:
+        try:
+            number = wire_change.decode_read(request.body)
+        except (wire.WireFormatError, SapError) as error:
+            return RelayResponse(400, wire_error_body(f"not a wire read: {error}"), _JSON)
+        try:
+            answer = wire_change.encode_customer(await asyncio.to_thread(self.gateway.read_customer, number))
         except SapError as error:
             answer = wire.encode_error(error)
         return RelayResponse(200, answer.encode(), _JSON)

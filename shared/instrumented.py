@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from shared import telemetry
+from shared.core.change_models import CustomerChange, SapCustomerChanged, SapCustomerSnapshot
 from shared.core.models import CustomerCreation, MappingWarning
 from shared.log import current_context
 from shared.salesforce.port import AccountWriteBack
@@ -44,7 +45,7 @@ class TracedSapGateway(SapGateway):
         self._metrics = metrics
         self._transport = transport
 
-    def __getattr__(self, name: str) -> Any:  # the adapter's extras (close, read_customer, ...)
+    def __getattr__(self, name: str) -> Any:  # the adapter's extras (close, run_unit, ...)
         return getattr(self.inner, name)
 
     def _timed(self, operation: str, call: Callable[[], _T], result: Callable[[_T], str]) -> _T:
@@ -72,6 +73,13 @@ class TracedSapGateway(SapGateway):
 
     def ping(self) -> None:
         self._timed("ping", self.inner.ping, lambda _: "ok")
+
+    # The change path (issue 26): the same span and duration, under their own operation names.
+    def read_customer(self, customer_number: str) -> SapCustomerSnapshot:
+        return self._timed("read_customer", lambda: self.inner.read_customer(customer_number), lambda _: "read")
+
+    def change_customer(self, change: CustomerChange) -> SapCustomerChanged:
+        return self._timed("change_customer", lambda: self.inner.change_customer(change), lambda _: "changed")
 
 
 class TimedWriteBack(AccountWriteBack):

@@ -61,6 +61,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from shared import telemetry
+from shared.core.change_models import CustomerChange, SapCustomerChanged, SapCustomerSnapshot
 from shared.core.models import CustomerCreation
 from shared.http_sessions import new_session
 from shared.sap import wire
@@ -255,10 +256,21 @@ class RelaySapGateway(SapGateway):
         return self._session.request(method, f"{self._endpoint}{API_PREFIX}{operation}", data=body,
                                      headers=headers, timeout=self._timeouts)
 
-    def send(self, method: str, operation: str, body: bytes | None) -> requests.Response:
-        """A read-only request (never a create) to the agent's `operation`, its answer judged like the port's:
-        200/204 returned, anything else raised as the SapError the module's table names."""
-        return self._call(method, operation, body, create=False)
+    def send(self, method: str, operation: str, body: bytes | None, *, writes: bool = False) -> requests.Response:
+        """A request to the agent's `operation`, its answer judged like the port's: 200/204 returned, anything
+        else raised as the SapError the module's table names (`writes`: unanswered means outcome unknown)."""
+        return self._call(method, operation, body, create=writes)
+
+    # The change path (issue 26): shared/sap/relay_change.py.
+    def read_customer(self, customer_number: str) -> SapCustomerSnapshot:
+        from shared.sap.relay_change import relayed_read
+
+        return relayed_read(self, customer_number)
+
+    def change_customer(self, change: CustomerChange) -> SapCustomerChanged:
+        from shared.sap.relay_change import relayed_change
+
+        return relayed_change(self, change)
 
     def _call(self, method: str, operation: str, body: bytes | None, *, create: bool) -> requests.Response:
         unanswered: type[SapError] = SapOutcomeUnknown if create else SapTransientError
@@ -294,8 +306,10 @@ class RelaySapGateway(SapGateway):
                           else "the SAS token: check SAP_RELAY_KEY_NAME, SAP_RELAY_KEY and the rule's Send right")
             raise SapConfigurationError(f"relay refused {credential} ({status})")
         if status == 404:
-            raise SapConfigurationError("relay: no such hybrid connection or agent operation (404): check "
-                                        "SAP_RELAY_URL and the agent's version")
+            missing = SapConfigurationError("relay: no such hybrid connection or agent operation (404): check "
+                                            "SAP_RELAY_URL and the agent's version")
+            missing.http_status = 404  # type: ignore[attr-defined]  # relay_change.py names an older agent
+            raise missing
         if 400 <= status < 500:
             raise SapConfigurationError(f"the SAP agent refused the request ({status})")
         if create:

@@ -33,7 +33,7 @@ from shared.sap.wire import WIRE_VERSION, WireFormatError
 
 PROBE_WIRE_VERSION = WIRE_VERSION
 # Every operation this app calls on the agent (the go-live check asks the agent's /v1/about for them).
-AGENT_OPERATIONS = ("/v1/create", "/v1/interface", "/v1/ping", "/v1/about", "/v1/probe")
+AGENT_OPERATIONS = ("/v1/create", "/v1/interface", "/v1/ping", "/v1/about", "/v1/probe", "/v1/change", "/v1/read")
 PROBES = ("system_info", "customer", "find")
 FIND_FIELDS = ("NAME1", "LAND1")  # KNA1 fields a FIND probe may search by
 MAX_PROBE_ROWS = 100

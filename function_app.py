@@ -8,7 +8,7 @@ that names it instead of failing the first request.
 
 import azure.functions as func
 
-from functions import customers, health, push, retry, sweep
+from functions import changes, customers, health, push, retry, sweep
 from shared import bootstrap
 from shared.log import configure_logging
 
@@ -24,3 +24,4 @@ app.register_functions(retry.bp)
 app.register_functions(health.bp)
 app.register_functions(sweep.bp)
 app.register_functions(push.bp)
+app.register_functions(changes.bp)

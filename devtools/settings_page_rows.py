@@ -116,6 +116,25 @@ ROWS: tuple[Row, ...] = (
         default="none",
     ),
     Row(
+        ("SAP_CHANGE_CONFLICT",),
+        (
+            "what a change of a synced account does with an owned field someone changed in SAP since our last "
+            "change (SAP holds neither what we last sent nor the new value): `salesforce_wins` overwrites it and "
+            "logs the field's name; `review` sends nothing and holds the change (`lastChangeStatus` "
+            "`needs_review`, both values in `admin status`) until SAP holds what we last sent or the new value "
+            "again (see [changes.md](changes.md))"
+        ),
+    ),
+    Row(
+        ("SALESFORCE_OWNED_FIELDS",),
+        (
+            "the fields Salesforce owns, by business name, comma-separated: a change sends only these (and "
+            "only those that differ from what SAP was last given); leaving one out leaves it to SAP. Narrows "
+            "the default list, never widens it; `houseNumber` and `email` are sent only once the request "
+            "carries them (see [changes.md](changes.md))"
+        ),
+    ),
+    Row(
         ("SAP_TIMEOUT_SECONDS",),
         (
             "per RFC call (pyrfc's `timeout`; `odata`: per HTTP request); one unit of work (logon, metadata, "

@@ -159,6 +159,16 @@ param salesforceOrganizationId string = ''
 @description('SALESFORCE_CUSTOMER_TYPES: the Account Type values that mean customer, comma-separated (e.g. Customer - Direct,Customer - Channel for the older default picklist). The Salesforce push flow reads its own copy (custom metadata SAP_Customer_Sync_Setting.Default).')
 param salesforceCustomerTypes string = 'Customer'
 
+@description('SAP_CHANGE_CONFLICT: what a change of a synced account does with an owned field someone changed in SAP since our last change: salesforce_wins overwrites it (the field name is logged), review holds the change for an operator (docs/changes.md).')
+@allowed([
+  'salesforce_wins'
+  'review'
+])
+param sapChangeConflict string = 'salesforce_wins'
+
+@description('SALESFORCE_OWNED_FIELDS: the fields Salesforce owns, which changes send (business names, comma-separated; narrows name,street,houseNumber,postalCode,city,region,country,phone,email,language).')
+param salesforceOwnedFields string = 'name,street,houseNumber,postalCode,city,region,country,phone,email,language'
+
 @secure()
 @description('SALESFORCE_CLIENT_SECRET (client_credentials, password): stored in Key Vault.')
 param salesforceClientSecret string = ''
@@ -335,6 +345,8 @@ var commonSettings = {
   SALESFORCE_USERNAME: salesforceUsername
   SALESFORCE_ORGANIZATION_ID: salesforceOrganizationId
   SALESFORCE_CUSTOMER_TYPES: salesforceCustomerTypes
+  SAP_CHANGE_CONFLICT: sapChangeConflict
+  SALESFORCE_OWNED_FIELDS: salesforceOwnedFields
 }
 
 // Secrets: Key Vault references only, set where the variant or the Salesforce auth mode needs them.

@@ -99,6 +99,7 @@ def bootstrap(entry: EntryPoint = EntryPoint.FUNCTION_APP, config: Settings | No
     entry = EntryPoint(entry)
     if entry is EntryPoint.AGENT:
         return sap if sap is not None else build_sap_gateway(config, entry, pool_size=sap_pool_size)
+    from shared.core.ownership import owned_fields
     from shared.usecases import Services
 
     app = entry is EntryPoint.FUNCTION_APP
@@ -123,6 +124,8 @@ def bootstrap(entry: EntryPoint = EntryPoint.FUNCTION_APP, config: Settings | No
         stale_claim_after=stale_claim_window(config.sap_timeout_seconds),
         customer_types=config.salesforce.customer_types,
         guard_search_since=config.sap_guard_search_since,
+        owned_fields=owned_fields(config.changes.owned_fields),
+        change_conflict=config.changes.conflict_rule,
         **({"clock": clock} if clock is not None else {}),
     )
     if not app:

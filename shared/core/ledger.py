@@ -20,6 +20,20 @@ class LedgerStatus(StrEnum):
     NEEDS_REVIEW = "needs_review"
 
 
+class ChangeStatus(StrEnum):
+    """Where the account's last change (issue 26, shared/usecases/change.py) stands; NONE: none yet."""
+
+    NONE = "none"
+    IN_PROGRESS = "in_progress"  # a worker holds the change claim (change_claimed_at) and is at SAP now
+    QUEUED = "queued"  # SAP unavailable: a change message of the retry queue carries it
+    APPLIED = "applied"  # SAP took the owned fields that differed
+    UNCHANGED = "unchanged"  # nothing owned differed from what SAP was last given (or SAP held it already)
+    FAILED = "failed"  # SAP rejected the change (change_error: its message); the next valid change applies
+    # SAP holds a value someone changed there since our last change, and SAP_CHANGE_CONFLICT=review:
+    # nothing was sent; change_review keeps both values; a later change decides again on SAP's values then.
+    NEEDS_REVIEW = "needs_review"
+
+
 class WriteBackStatus(StrEnum):
     NOT_NEEDED = "not_needed"  # write-back is off or done by the flow
     PENDING = "pending"
@@ -66,6 +80,20 @@ class LedgerEntry:
     # What the mapping had to change to fit SAP in the last attempt (a shortened street, a phone left
     # out): field and rule, never the value. Kept with the customer once created.
     warnings: tuple[MappingWarning, ...] = ()
+    # --- the change path (issue 26; shared.core.change_rules decides, shared.usecases.change records) ---
+    # The owned PI_COMPANYDATA fields as SAP was last given them (BAPIKNA106 name -> value; kept at the
+    # create too): a change sends only what differs, and a SAP value that is neither this nor the new one
+    # was changed in SAP (the conflict rule). None: an entry from before the change path (all is sent).
+    applied_values: dict[str, str] | None = None
+    # Salesforce's SystemModstamp of the last change applied: an older or equal one is acknowledged, ignored.
+    change_modstamp: datetime | None = None
+    change_status: ChangeStatus = ChangeStatus.NONE
+    last_change_at: datetime | None = None  # when the last change was decided (applied, failed, held, ...)
+    change_error: str | None = None  # why the last change failed or is queued (SAP's message), else None
+    change_claimed_at: datetime | None = None  # set while change_status is in_progress (the claim's age)
+    # Held for review: {"systemModstamp": ..., "fields": [{"field", "sapField", "sap", "lastSent",
+    # "salesforce"}]}: both values, for the operator (`admin status`); personal data, never logged.
+    change_review: dict[str, object] | None = None
     # Opaque optimistic-concurrency token (the table's ETag); None for an entry not yet stored.
     etag: str | None = None
 
@@ -86,6 +114,10 @@ class LedgerEntry:
             "adopted": self.adopted,
             "warnings": [warning.to_json() for warning in self.warnings],
             "writeBack": self.writeback.value,
+            "lastChangeAt": self.last_change_at.isoformat() if self.last_change_at else None,
+            "lastChangeStatus": None if self.change_status is ChangeStatus.NONE else self.change_status.value,
+            "lastChangeError": self.change_error,
+            **({"changeReview": self.change_review} if self.change_review else {}),
             "createdAt": self.created_at.isoformat(),
             "updatedAt": self.updated_at.isoformat(),
         }

@@ -42,6 +42,8 @@ MAX_NOTIFICATIONS = 100
 # names) stay well below this; anything bigger is not an outbound message of ours.
 MAX_MESSAGE_BYTES = 1024 * 1024
 ACCOUNT_TYPE = "Account"
+# The system field every save sets ("System Fields", Object Reference); shared.core.account_fields names it too.
+SYSTEM_MODSTAMP_FIELD = "SystemModstamp"
 
 
 class MalformedOutboundMessage(ValueError):
@@ -78,6 +80,9 @@ class AccountChange:
     customer_number: str | None
     sync_status: str | None
     last_modified: datetime | None
+    # The record's SystemModstamp when the message was sent (when the outbound message carries it): what
+    # orders the changes of a synced account (issue 26, shared.core.change_rules); None when not sent.
+    system_modstamp: datetime | None = None
 
     def not_a_candidate(self, customer_types: tuple[str, ...] = account_fields.DEFAULT_CUSTOMER_TYPES) -> str | None:
         """Why this account is not one to create (the flow's entry criteria, checked again on what was
@@ -188,6 +193,7 @@ def account_change(notification: Notification) -> AccountChange:
         customer_number=(fields.get(account_fields.CUSTOMER_NUMBER_FIELD) or "").strip() or None,
         sync_status=(fields.get(account_fields.SYNC_STATUS_FIELD) or "").strip() or None,
         last_modified=_datetime(fields.get(account_fields.LAST_MODIFIED_FIELD)),
+        system_modstamp=_datetime(fields.get(SYSTEM_MODSTAMP_FIELD)),
     )
 
 

@@ -21,6 +21,9 @@ class RetryKind(StrEnum):
     # A 202 in_progress promised the caller the account would be finished; this message keeps that
     # promise should the worker holding the claim die: it takes over a stale claim, else does nothing.
     CHECK = "check"
+    # A change of a synced account (issue 26, shared.usecases.change): its payload is the change request (the
+    # create's body plus systemModstamp); it needs no retry token: the SystemModstamp orders its copies.
+    CHANGE = "change"
 
 
 class InvalidRetryMessage(ValueError):

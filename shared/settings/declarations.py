@@ -135,6 +135,19 @@ DECLARATIONS: tuple[Setting, ...] = (
         "BAPI_CUSTOMER_FIND's 'nothing found' messages on this system",
     ),
     Setting("SAP_GUARD_SEARCH_SINCE", "ISO 8601", "since when the ledger may have lost writes (search SAP first)"),
+    # --- the change path (issue 26; shared/settings/changes.py) ---
+    Setting(
+        "SAP_CHANGE_CONFLICT",
+        "one of salesforce_wins, review",
+        "a change meeting a value changed in SAP: overwrite it, or hold for review",
+        default="salesforce_wins",
+    ),
+    Setting(
+        "SALESFORCE_OWNED_FIELDS",
+        "comma-separated",
+        "the fields Salesforce owns, which changes send (narrows the default list)",
+        default="name,street,houseNumber,postalCode,city,region,country,phone,email,language",
+    ),
     # --- SAP S/4HANA (SAP_TRANSPORT=odata: API_BUSINESS_PARTNER; shared/settings/s4.py) ---
     Setting("SAP_ODATA_URL", "URL", "API_BUSINESS_PARTNER's service root (https)", required=_ODATA),
     Setting("SAP_ODATA_AUTH", "one of basic, oauth", "the communication user's logon", default="basic"),

@@ -32,6 +32,7 @@ from shared.settings.parsers import (
     _text,
     _with_default,
 )
+from shared.settings.changes import ChangeSettings, load_change_settings
 from shared.settings.s4 import ODataSettings, load_odata_settings
 from shared.settings_error import SettingsError
 
@@ -128,6 +129,8 @@ class Settings:
     salesforce: SalesforceSettings = field(default_factory=SalesforceSettings)
     # SAP_TRANSPORT=odata: S/4HANA's API_BUSINESS_PARTNER (shared/settings/s4.py); None with any other transport.
     sap_odata: ODataSettings | None = None
+    # The change path (issue 26): SAP_CHANGE_CONFLICT and SALESFORCE_OWNED_FIELDS.
+    changes: ChangeSettings = field(default_factory=ChangeSettings)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: bool = True) -> Settings:
@@ -225,6 +228,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, sap_required: boo
         writeback=writeback,
         salesforce=salesforce,
         sap_odata=load_odata_settings(env, transport is SapTransport.ODATA),
+        changes=load_change_settings(env),
     )
 
 

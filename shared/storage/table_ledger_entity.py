@@ -15,6 +15,7 @@ from typing import Any
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.models import MappingWarning
 from shared.storage.port import InvalidContinuation
+from shared.storage.table_ledger_change import change_fields, change_properties
 
 # The account Id is the partition key, so every account is its own partition: point reads and
 # conditional writes never contend across accounts and the table scales out without hot partitions.
@@ -100,6 +101,7 @@ def to_entity(entry: LedgerEntry) -> dict[str, Any]:
         entity["RejectedCustomers"] = json.dumps(list(entry.rejected_customers))
     if entry.search_from is not None:
         entity["SearchFrom"] = _utc(entry.search_from)
+    entity.update(change_properties(entry))
     return entity
 
 
@@ -155,6 +157,7 @@ def from_entity(entity: Mapping[str, Any], etag: str | None) -> LedgerEntry:
         rejected_customers=_numbers(entity.get("RejectedCustomers")),
         search_from=plain_utc(entity["SearchFrom"]) if entity.get("SearchFrom") else None,
         etag=etag,
+        **change_fields(entity),
     )
 
 def encode_continuation(token: Mapping[str, str]) -> str:

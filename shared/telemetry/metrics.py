@@ -2,6 +2,7 @@
 the KQL in docs/monitoring-kql.md; keep them.
 
     sapsync.creates              counter     attributes: outcome (SyncOutcome), reason (rejections only)
+    sapsync.changes              counter     attributes: outcome (shared.usecases.change ChangeOutcome)
     sapsync.sap.duration         histogram   ms; attributes: operation, result
     sapsync.writeback.duration   histogram   ms; attributes: operation, result
 
@@ -18,6 +19,7 @@ from shared.telemetry.port import SyncMetrics, SyncOutcome
 CREATES = "sapsync.creates"
 SAP_DURATION = "sapsync.sap.duration"
 WRITEBACK_DURATION = "sapsync.writeback.duration"
+CHANGES = "sapsync.changes"
 
 
 class OtelSyncMetrics(SyncMetrics):
@@ -26,6 +28,8 @@ class OtelSyncMetrics(SyncMetrics):
     def __init__(self, meter: Any) -> None:
         self._creates = meter.create_counter(CREATES, unit="{account}",
                                              description="Account create requests by outcome")
+        self._changes = meter.create_counter(CHANGES, unit="{change}",
+                                             description="Changes of synced accounts by outcome")
         self._sap = meter.create_histogram(SAP_DURATION, unit="ms", description="Calls through the SAP port")
         self._writeback = meter.create_histogram(WRITEBACK_DURATION, unit="ms",
                                                  description="Write-backs of the SAP number to Salesforce")
@@ -35,6 +39,9 @@ class OtelSyncMetrics(SyncMetrics):
         if reason:
             attributes["reason"] = reason
         self._creates.add(1, attributes)
+
+    def change(self, outcome: str) -> None:
+        self._changes.add(1, {"outcome": outcome})
 
     def sap_call(self, milliseconds: float, operation: str, result: str) -> None:
         self._sap.record(milliseconds, {"operation": operation, "result": result})

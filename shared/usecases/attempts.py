@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
+from shared.core.change_mapping import owned_of_creation
 from shared.core.guard_window import guard_search_since
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.models import CustomerCreation, CustomerRequest
@@ -95,7 +96,11 @@ def attempt_create(
     customer answers already_exists); a retry's success counts its attempts from the message. Raises
     StorageUnavailable when the ledger cannot be asked during the guard (the claim stays)."""
     # This attempt's mapping changes (a shortened street): recorded with whatever the attempt ends in.
-    entry = claimed.evolve(warnings=creation.warnings)
+    # The owned fields as this create gives them to SAP: the change path's first "last applied" (issue 26).
+    entry = claimed.evolve(
+        warnings=creation.warnings,
+        applied_values=owned_of_creation(creation.parameters["PI_COMPANYDATA"], services.owned_fields),
+    )
     creation = with_guard(creation, entry, services)
     # At DEBUG: a sync's record at INFO is its outcome ("customer created in SAP", a rejection, a queued retry);
     # each record is ingested (and billed) by Application Insights, and costs the request about 0.1 ms here. The

@@ -113,13 +113,16 @@ def accept_change(change: AccountChange, services: Services) -> NotificationResu
             return NotificationResult(change.notification_id, change.account_id, PushOutcome.REJECTED,
                                       "Id: not an Account Id")
         reason = change.not_a_candidate(services.customer_types)
-        if reason is not None:
+        # An account Salesforce says holds its SAP number is a change (issue 26), whatever else it says.
+        if reason is not None and not change.customer_number:
             logger.info("notification ignored: %s", reason, extra={"notification_id": change.notification_id})
             return NotificationResult(change.notification_id, account_id, PushOutcome.IGNORED, reason)
         try:
             request: CustomerRequest | InvalidRequest = parse_customer_request(change.payload)
         except InvalidRequest as invalid:
             request = invalid
+        if change.customer_number:
+            return accept_account_change(change, account_id, request, None, services)
         return _record(change, account_id, request, services)
 
 
@@ -138,6 +141,9 @@ def _record(change: AccountChange, account_id: str, request: CustomerRequest | I
         entry = None if round_ == 0 else ledger_call(services.ledger.get, account_id)
         now = services.clock()
         decision = decide_push(entry, change.last_modified, now, services.windows)
+        if isinstance(decision, Skip) and entry is not None and entry.status in _CHANGE_STATES:
+            # Created, or its create in hand: the notification's values are a change (issue 26).
+            return accept_account_change(change, account_id, request, entry, services)
         if isinstance(decision, Skip):
             logger.info("notification ignored: %s", decision.reason, extra={"notification_id": change.notification_id})
             return NotificationResult(change.notification_id, account_id, PushOutcome.IGNORED, decision.reason)
@@ -150,6 +156,17 @@ def _record(change: AccountChange, account_id: str, request: CustomerRequest | I
     logger.warning("ledger entry kept changing; the notification is left to the work already in hand",
                    extra={"notification_id": change.notification_id})
     return NotificationResult(change.notification_id, account_id, PushOutcome.IGNORED, "ledger entry kept changing")
+
+
+def accept_account_change(change: AccountChange, account_id: str, request: CustomerRequest | InvalidRequest,
+                          entry: LedgerEntry | None, services: Services) -> NotificationResult:
+    from shared.usecases.push_change import accept_account_change as accept  # it imports this module's answers
+
+    return accept(change, account_id, request, entry, services)
+
+
+# Entries whose notifications go the change path: the customer exists, or its create is in hand (folded).
+_CHANGE_STATES = (LedgerStatus.CREATED, LedgerStatus.PENDING, LedgerStatus.QUEUED)
 
 
 def _write(entry: LedgerEntry, decision: ClaimNew | TakeOver, services: Services) -> LedgerEntry:
@@ -167,7 +184,9 @@ def _queue(change: AccountChange, account_id: str, entry: LedgerEntry | None, de
                             created_at=now, updated_at=now)
     else:
         claim = decision.claim
-    claim = claim.evolve(retry_token=token, payload=request.to_payload(), updated_at=now)
+    # The version the create gives SAP orders the changes after it (issue 26): an older notification is stale.
+    claim = claim.evolve(retry_token=token, payload=request.to_payload(), updated_at=now,
+                         change_modstamp=change.system_modstamp or change.last_modified)
     stored = _write(claim, decision, services)
     message = RetryMessage(kind=RetryKind.CREATE, account_id=account_id, tracking_id=stored.tracking_id,
                            payload=request.to_payload(), attempt=stored.attempts,

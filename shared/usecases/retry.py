@@ -37,6 +37,10 @@ def retry_create_customer(message: RetryMessage, services: Services) -> RetryOut
     with sync_context(account_id=message.account_id, tracking_id=message.tracking_id):
         if message.kind is RetryKind.WRITEBACK:
             return retry_write_back(message, services)
+        if message.kind is RetryKind.CHANGE:
+            from shared.usecases.change import retry_change  # the change path (issue 26)
+
+            return retry_change(message, services)
         return _retry_create(message, services)
 
 

@@ -17,9 +17,11 @@ from typing import TypeVar
 
 from shared.core.account_fields import DEFAULT_CUSTOMER_TYPES
 from shared.core.claims import DEFAULT_STALE_CLAIM_AFTER, ClaimWindows
+from shared.core.change_rules import ConflictRule
 from shared.core.ledger import LedgerEntry, WriteBackStatus
 from shared.core.models import MappingWarning
 from shared.core.organization import SapOrganization
+from shared.core.ownership import OWNED_FIELDS, OwnedField
 from shared.core.retry_policy import RetryPolicy
 from shared.salesforce.port import (
     AccountWriteBack,
@@ -70,6 +72,10 @@ class Services:
     # SAP_GUARD_SEARCH_SINCE: while set, the duplicate guard searches SAP before every create, for a customer
     # made since this moment (the ledger may have lost writes since then: shared.core.guard_window).
     guard_search_since: datetime | None = None
+    # The change path (issue 26): the fields Salesforce owns (SALESFORCE_OWNED_FIELDS) and what a change does
+    # with a value someone changed in SAP since our last change (SAP_CHANGE_CONFLICT).
+    owned_fields: tuple[OwnedField, ...] = OWNED_FIELDS
+    change_conflict: ConflictRule = ConflictRule.SALESFORCE_WINS
 
     @property
     def windows(self) -> ClaimWindows:
@@ -119,6 +125,7 @@ class RetryOutcome(StrEnum):
     SKIPPED = "skipped"  # nothing left to do (already created, or another message owns the account)
     DEFERRED = "deferred"  # a live worker holds the account: the same message comes back later
     NEEDS_REVIEW = "needs_review"  # the duplicate guard could not decide: held for an operator
+    CHANGED = "changed"  # a change message's change reached SAP (or SAP held its values already)
 
 
 class StorageUnavailable(Exception):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
+from shared.core.ledger import ChangeStatus, LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.models import MappingWarning
 from shared.core.retry_message import InvalidRetryMessage, RetryKind, RetryMessage
 from shared.core.retry_policy import backoff_seconds
@@ -34,6 +34,11 @@ def written(**changes: object) -> LedgerEntry:
                   warnings=(MappingWarning("street", "street shortened to 35 characters for SAP (STREET): ..."),),
                   review_candidates=("0000100001", "0000100002"), rejected_customers=("0000100003",),
                   search_from=datetime(2026, 11, 27, 7, 1, 0, tzinfo=UTC),
+                  applied_values={"STREET": "Industriestraße 12"},
+                  change_modstamp=datetime(2026, 11, 27, 6, 59, 0, 123000, tzinfo=UTC),
+                  change_status=ChangeStatus.QUEUED, last_change_at=datetime(2026, 11, 27, 7, 2, tzinfo=UTC),
+                  change_error="SAP unavailable", change_claimed_at=datetime(2026, 11, 27, 7, 2, tzinfo=UTC),
+                  change_review={"fields": [{"field": "street"}]},
                   etag="W/\"datetime'2026-11-27T07%3A05%3A01.6543210Z'\"")
     fields.update(changes)
     return LedgerEntry(**fields)  # type: ignore[arg-type]

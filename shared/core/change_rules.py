@@ -1,0 +1,190 @@
+"""The change path's decisions (issue 26) as pure functions, tested as tables (tests/unit/test_change_rules.py).
+
+    decide_change(entry, modstamp, now, windows)      what a change for the account may do now
+    decide_field(sap, last_sent, new)                 one owned field: send it, nothing to do, or a conflict
+    resolve_conflicts(change, sap, last, rule)        the whole change under SAP_CHANGE_CONFLICT
+
+Order and exactly-once. Salesforce's outbound messages are delivered at least once and may arrive out of
+order, each carrying the record as it is when sent ("Understanding Notifications", SOAP API guide), so a
+change is a version of the account, ordered by its SystemModstamp: the ledger keeps the SystemModstamp of
+the last change applied, and an older or equal one is acknowledged and ignored (a copy, or a version SAP
+already has something newer than). Two changes of one account apply one at a time: the first takes a
+change claim on the ledger entry (an ETag-guarded write, as the create's claim), a second meets the live
+claim and waits (the HTTP path answers 202 queued and leaves a change message; the queue defers it); a
+claim older than the claim window belongs to a worker that died and is taken over (the create's stale-claim
+rule, shared.core.claims). A change while the create is still in hand (pending or queued) is folded into it:
+it waits behind the create and, once the customer exists, applies what still differs.
+
+Conflicts. Before a change the use case reads SAP's current values of the fields it is about to send
+(GETDETAIL2 / the Business Partner). Per field, with `last` what the ledger says SAP was last given:
+
+    SAP holds            decision
+    the new value        ALREADY_THERE   nothing to send (an earlier attempt's answer was lost, or a person
+                                         typed the same in SAP)
+    `last` (or `last`    APPLY           nobody touched it in SAP since: send the new value
+    unknown)
+    anything else        CONFLICT        someone changed it in SAP; SAP_CHANGE_CONFLICT decides
+
+salesforce_wins (the default) sends conflicting fields too (the caller logs their names, never values);
+review sends nothing while any field conflicts and holds the change with both values for an operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from shared.core.claims import ClaimWindows
+from shared.core.ledger import ChangeStatus, LedgerEntry, LedgerStatus
+
+
+class ConflictRule(StrEnum):
+    """SAP_CHANGE_CONFLICT: what a change does with a field someone changed in SAP since our last change."""
+
+    SALESFORCE_WINS = "salesforce_wins"
+    REVIEW = "review"
+
+
+# --------------------------------------------------------------------------- order and claims
+
+
+@dataclass(frozen=True)
+class NotSynced:
+    """The ledger knows no SAP customer for the account (no entry, or its create failed): 404 not_synced."""
+
+
+@dataclass(frozen=True)
+class CreateHeld:
+    """The account's create is held for an operator (needs_review): the change waits with it (409)."""
+
+
+@dataclass(frozen=True)
+class FoldIntoCreate:
+    """The create is pending or queued: the change follows it (applied once the customer exists)."""
+
+
+@dataclass(frozen=True)
+class Stale:
+    """Not newer than the last change applied: acknowledged and ignored."""
+
+
+@dataclass(frozen=True)
+class ChangeBusy:
+    """A live worker holds the account's change claim: this change waits its turn."""
+
+
+@dataclass(frozen=True)
+class ClaimChange:
+    """Store this claim (ETag-guarded); a lost race re-reads and decides again."""
+
+    claim: LedgerEntry
+
+
+ChangeDecision = NotSynced | CreateHeld | FoldIntoCreate | Stale | ChangeBusy | ClaimChange
+
+
+def is_stale(entry: LedgerEntry, system_modstamp: datetime) -> bool:
+    """Whether a change of this SystemModstamp is older than, or the same as, the last one applied."""
+    return entry.change_modstamp is not None and system_modstamp <= entry.change_modstamp
+
+
+def change_claim_is_live(entry: LedgerEntry, now: datetime, windows: ClaimWindows) -> bool:
+    return (
+        entry.change_status is ChangeStatus.IN_PROGRESS
+        and entry.change_claimed_at is not None
+        and now - entry.change_claimed_at < windows.stale_claim_after
+    )
+
+
+def decide_change(
+    entry: LedgerEntry | None, system_modstamp: datetime, now: datetime, windows: ClaimWindows
+) -> ChangeDecision:
+    """A change, made in Salesforce at `system_modstamp`, for the account whose ledger entry is `entry`."""
+    if entry is None:
+        return NotSynced()
+    if entry.status is LedgerStatus.NEEDS_REVIEW:
+        return CreateHeld()
+    if entry.status in (LedgerStatus.PENDING, LedgerStatus.QUEUED):
+        return FoldIntoCreate()
+    if entry.status is not LedgerStatus.CREATED or not entry.customer_number:
+        return NotSynced()  # failed: there is no customer to change (a resend of the create makes one)
+    if is_stale(entry, system_modstamp):
+        return Stale()
+    if change_claim_is_live(entry, now, windows):
+        return ChangeBusy()
+    # No claim, a finished change, or a dead worker's claim: take it. A dead worker may have sent its change
+    # to SAP; applying the newer one over it is harmless (the fields are read from SAP again first).
+    return ClaimChange(entry.evolve(change_status=ChangeStatus.IN_PROGRESS, change_claimed_at=now))
+
+
+# --------------------------------------------------------------------------- conflicts
+
+
+class FieldAction(StrEnum):
+    APPLY = "apply"
+    ALREADY_THERE = "already_there"
+    CONFLICT = "conflict"
+
+
+def _same(left: str | None, right: str | None) -> bool:
+    # SAP pads nothing we compare, but a value read back may carry trailing blanks (CHAR fields over RFC).
+    return (left or "").strip() == (right or "").strip()
+
+
+def decide_field(sap_value: str | None, last_sent: str | None, new_value: str, *, last_known: bool) -> FieldAction:
+    """One owned field (the module docstring's table). `last_known`: the ledger kept what SAP was last given
+    (False for an account created before the change path: no SAP change can be told apart, so it applies)."""
+    if _same(sap_value, new_value):
+        return FieldAction.ALREADY_THERE
+    if not last_known or _same(sap_value, last_sent):
+        return FieldAction.APPLY
+    return FieldAction.CONFLICT
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    """One field someone changed in SAP: its PI_COMPANYDATA name and the three values (personal data: kept
+    in the ledger for the operator, never logged)."""
+
+    sap_field: str
+    sap_value: str
+    last_sent: str
+    new_value: str
+
+
+@dataclass(frozen=True)
+class ConflictResolution:
+    """What to send (`send`, possibly empty: SAP holds it all already), the conflicts found, and whether the
+    change is held for review instead (then `send` is empty)."""
+
+    send: dict[str, str]
+    conflicts: tuple[FieldConflict, ...] = ()
+    held: bool = False
+
+
+def resolve_conflicts(
+    change_data: Mapping[str, str],
+    sap_data: Mapping[str, str],
+    last_applied: Mapping[str, str] | None,
+    rule: ConflictRule,
+) -> ConflictResolution:
+    """The change's fields judged against SAP's current values under `rule`."""
+    send: dict[str, str] = {}
+    conflicts: list[FieldConflict] = []
+    last = last_applied or {}
+    for sap_field, new_value in change_data.items():
+        action = decide_field(
+            sap_data.get(sap_field), last.get(sap_field), new_value, last_known=last_applied is not None
+        )
+        if action is FieldAction.ALREADY_THERE:
+            continue
+        if action is FieldAction.CONFLICT:
+            conflicts.append(
+                FieldConflict(sap_field, (sap_data.get(sap_field) or "").strip(), last.get(sap_field, ""), new_value)
+            )
+        send[sap_field] = new_value
+    if conflicts and rule is ConflictRule.REVIEW:
+        return ConflictResolution({}, tuple(conflicts), held=True)
+    return ConflictResolution(send, tuple(conflicts))

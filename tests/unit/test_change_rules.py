@@ -1,0 +1,165 @@
+"""The change path's decisions as tables (issue 26): order by SystemModstamp, the change claim, the fold into a
+create in hand, and the conflict rule per field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.core.change_rules import (
+    ChangeBusy,
+    ClaimChange,
+    ConflictRule,
+    CreateHeld,
+    FieldAction,
+    FieldConflict,
+    FoldIntoCreate,
+    NotSynced,
+    Stale,
+    decide_change,
+    decide_field,
+    resolve_conflicts,
+)
+from shared.core.claims import ClaimWindows
+from shared.core.ledger import ChangeStatus, LedgerEntry, LedgerStatus
+
+NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+WINDOWS = ClaimWindows.from_bounds(timedelta(seconds=155), max_retry_delay_seconds=3600)
+APPLIED_AT = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)  # the SystemModstamp of the last change applied
+OLDER, SAME, NEWER = APPLIED_AT - timedelta(seconds=1), APPLIED_AT, APPLIED_AT + timedelta(milliseconds=1)
+
+
+def entry(status: LedgerStatus = LedgerStatus.CREATED, **fields: object) -> LedgerEntry:
+    values: dict[str, object] = {
+        "account_id": "001Dn00000AbCdEIAV",
+        "status": status,
+        "tracking_id": "t1",
+        "created_at": NOW - timedelta(hours=2),
+        "updated_at": NOW - timedelta(hours=1),
+        "customer_number": "0000100001" if status is LedgerStatus.CREATED else None,
+        "change_modstamp": APPLIED_AT,
+    }
+    values.update(fields)
+    return LedgerEntry(**values)  # type: ignore[arg-type]
+
+
+LIVE = {"change_status": ChangeStatus.IN_PROGRESS, "change_claimed_at": NOW - timedelta(seconds=10)}
+DEAD = {"change_status": ChangeStatus.IN_PROGRESS, "change_claimed_at": NOW - timedelta(seconds=200)}
+
+
+@pytest.mark.parametrize(
+    ("state", "stamp", "expected"),
+    [
+        (None, NEWER, NotSynced),
+        (entry(LedgerStatus.FAILED), NEWER, NotSynced),
+        (entry(LedgerStatus.CREATED, customer_number=None), NEWER, NotSynced),
+        (entry(LedgerStatus.NEEDS_REVIEW), NEWER, CreateHeld),
+        (entry(LedgerStatus.PENDING), NEWER, FoldIntoCreate),
+        (entry(LedgerStatus.QUEUED), OLDER, FoldIntoCreate),
+        (entry(), OLDER, Stale),
+        (entry(), SAME, Stale),
+        (entry(**LIVE), SAME, Stale),
+        (entry(**LIVE), NEWER, ChangeBusy),
+        (entry(), NEWER, ClaimChange),
+        (entry(change_modstamp=None), OLDER, ClaimChange),
+        (entry(**DEAD), NEWER, ClaimChange),
+        (entry(change_status=ChangeStatus.NEEDS_REVIEW), NEWER, ClaimChange),
+        (entry(change_status=ChangeStatus.FAILED), NEWER, ClaimChange),
+    ],
+    ids=[
+        "no entry: not synced",
+        "create failed: not synced",
+        "created without number: not synced",
+        "create held for review",
+        "create pending: folded",
+        "create queued: folded, whatever its stamp",
+        "older: stale",
+        "equal: stale (a copy)",
+        "equal while another change runs: stale",
+        "newer while a live claim: busy",
+        "newer: claim",
+        "first change after the create: claim",
+        "a dead worker's claim is taken over",
+        "a change held for review decides again",
+        "after a failed change the next applies",
+    ],
+)
+def test_a_change_is_decided_from_the_ledger(state, stamp, expected):
+    decision = decide_change(state, stamp, NOW, WINDOWS)
+
+    assert isinstance(decision, expected)
+    if isinstance(decision, ClaimChange):
+        assert decision.claim.change_status is ChangeStatus.IN_PROGRESS
+        assert decision.claim.change_claimed_at == NOW
+        assert decision.claim.change_modstamp == state.change_modstamp  # raised only once SAP has the change
+
+
+@pytest.mark.parametrize(
+    ("sap", "last", "new", "last_known", "expected"),
+    [
+        ("Old Street 1", "Old Street 1", "New Street 2", True, FieldAction.APPLY),
+        ("New Street 2", "Old Street 1", "New Street 2", True, FieldAction.ALREADY_THERE),
+        ("New Street 2  ", "Old Street 1", "New Street 2", True, FieldAction.ALREADY_THERE),
+        ("SAP Street 9", "Old Street 1", "New Street 2", True, FieldAction.CONFLICT),
+        ("SAP Street 9", None, "New Street 2", False, FieldAction.APPLY),
+        ("", "", "New Street 2", True, FieldAction.APPLY),
+        ("Old Street 1", "Old Street 1", "", True, FieldAction.APPLY),
+        (None, "Old Street 1", "New Street 2", True, FieldAction.CONFLICT),
+    ],
+    ids=[
+        "untouched in SAP: apply",
+        "SAP has the new value: nothing",
+        "SAP pads with blanks: the same",
+        "changed in SAP: conflict",
+        "nothing kept of the last change: apply",
+        "empty before: apply",
+        "cleared in Salesforce: apply",
+        "SAP lost a value we sent: conflict",
+    ],
+)
+def test_each_field_is_judged_against_sap_and_the_last_value_sent(sap, last, new, last_known, expected):
+    assert decide_field(sap, last, new, last_known=last_known) is expected
+
+
+CHANGE = {"STREET": "New Street 2", "CITY": "Hamburg"}
+LAST = {"STREET": "Old Street 1", "CITY": "Berlin", "NAME": "ACME"}
+
+
+@pytest.mark.parametrize(
+    ("sap", "rule", "send", "conflicts", "held"),
+    [
+        ({"STREET": "Old Street 1", "CITY": "Berlin"}, ConflictRule.SALESFORCE_WINS, CHANGE, (), False),
+        ({"STREET": "Old Street 1", "CITY": "Berlin"}, ConflictRule.REVIEW, CHANGE, (), False),
+        ({"STREET": "New Street 2", "CITY": "Berlin"}, ConflictRule.REVIEW, {"CITY": "Hamburg"}, (), False),
+        ({"STREET": "New Street 2", "CITY": "Hamburg"}, ConflictRule.SALESFORCE_WINS, {}, (), False),
+        (
+            {"STREET": "SAP Street 9", "CITY": "Berlin"},
+            ConflictRule.SALESFORCE_WINS,
+            CHANGE,
+            (FieldConflict("STREET", "SAP Street 9", "Old Street 1", "New Street 2"),),
+            False,
+        ),
+        (
+            {"STREET": "SAP Street 9", "CITY": "Berlin"},
+            ConflictRule.REVIEW,
+            {},
+            (FieldConflict("STREET", "SAP Street 9", "Old Street 1", "New Street 2"),),
+            True,
+        ),
+    ],
+    ids=[
+        "untouched: all sent",
+        "untouched under review: all sent",
+        "half there: the rest sent",
+        "all there: nothing sent",
+        "salesforce_wins overwrites and names the conflict",
+        "review holds, sends nothing, keeps both values",
+    ],
+)
+def test_the_conflict_rule_decides_the_whole_change(sap, rule, send, conflicts, held):
+    resolution = resolve_conflicts(CHANGE, sap, LAST, rule)
+
+    assert resolution.send == send
+    assert resolution.conflicts == conflicts
+    assert resolution.held is held

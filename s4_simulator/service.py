@@ -19,7 +19,7 @@ What it does, and where each behaviour comes from (facts: shared/core/business_p
 * PATCH (or MERGE) an entity with If-Match: 428 without it (SAP KBA 3514624, S/4HANA Cloud; code and
   text as SAP KBA 2962502 quotes SADL's message), 412 when it names another version, `*` accepted (KBA
   2962502's resolution). Every entity has an ETag (which sets SAP versions is not in the metadata: all
-  here, the closed side).
+  here, the closed side). An address keeps its Country (the create's rule; issue 26's change path).
 * The reference customers 1000 and 3000 of the RFC simulator's IDES customising (sap_simulator/records.py)
   as partners with their customer, sales area and company code data, for the product's copy of them.
 Not modelled: PUT, DELETE, $batch, $orderby, other $filter operators, field control, duplicate checks.
@@ -48,6 +48,7 @@ from s4_simulator.odata import (
 from s4_simulator.store import Row, S4Database, Transaction
 from shared.core.business_partner_facts import (
     BUSINESS_PARTNER,
+    BUSINESS_PARTNER_ADDRESS,
     CUSTOMER,
     ENTITY_SETS,
     EntitySetFact,
@@ -284,6 +285,12 @@ class S4Service:
                         ],
                     )
             record = {**row.record, **document.properties}
+            if entity_set is BUSINESS_PARTNER_ADDRESS and not str(record.get("Country") or "").strip():
+                # The create's rule (creation.py: "An address needs a Country") holds for a change too.
+                where = f"{entity_set.entity_type}/Country"
+                raise bad_request(
+                    "REQUIRED", "An address needs a Country", [("S4SIM/REQUIRED", "An address needs a Country", where)]
+                )
             if entity_set is BUSINESS_PARTNER:
                 record.update(partner_names(record))
             tx.put(

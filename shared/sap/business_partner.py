@@ -53,11 +53,19 @@ from shared.core.business_partner_mapping import (
     business_partner_draft,
     company_data_lengths,
 )
+from shared.core.change_models import CustomerChange, SapCustomerChanged, SapCustomerSnapshot
 from shared.core.guard import customer_key
 from shared.core.models import CustomerCreation
 from shared.core.organization import SapOrganization
 from shared.http_sessions import new_session
 from shared.sap.business_partner_auth import BearerTokens
+from shared.sap.business_partner_change import (
+    apply_patches,
+    business_partner_patches,
+    partner_of_customer,
+    read_snapshot,
+    refusal,
+)
 from shared.sap.business_partner_customer import CustomerData, Unit, customer_of, earlier_partners
 from shared.sap.business_partner_http import ODataConnection, ODataSession, sap_messages
 from shared.sap.business_partner_metadata import read_lengths
@@ -160,6 +168,24 @@ class BusinessPartnerGateway(SapGateway):
                 elapsed_ms,
                 extra={"account_id": creation.account_id, "duration_ms": elapsed_ms},
             )
+
+    # The change path (issue 26): shared/sap/business_partner_change.py.
+    def read_customer(self, customer_number: str) -> SapCustomerSnapshot:
+        self._checked_lengths()
+        return self._unit(lambda unit: read_snapshot(unit, customer_number))
+
+    def change_customer(self, change: CustomerChange) -> SapCustomerChanged:
+        patches = business_partner_patches(change.company_data, self._checked_lengths())
+        refused = refusal(patches)
+        if refused is not None:
+            raise refused
+
+        def change_on(unit: Unit) -> SapCustomerChanged:
+            partner = partner_of_customer(unit, change.customer_number)
+            apply_patches(unit, partner, patches, change.company_data.get("COUNTRY", ""))
+            return SapCustomerChanged(customer_key(change.customer_number))
+
+        return self._unit(change_on)
 
     def ping(self) -> None:
         """A GET of the service document: cheap, and it checks the logon too."""

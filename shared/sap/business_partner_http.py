@@ -154,6 +154,12 @@ class ODataSession:
         assert answer is not None
         return answer
 
+    def patch(self, path: str, document: Mapping[str, Any], etag: str, *, deadline: float | None = None) -> None:
+        """A change (issue 26) with `If-Match: etag` from a fresh read; a write: a cut line leaves it unknown."""
+        if self._csrf_token is None:
+            self.get("", deadline=deadline, fetch_token=True)
+        self._send("PATCH", path, headers={"If-Match": etag}, body=document, deadline=deadline, creates=True)
+
     # ------------------------------------------------------------------ one request
 
     def _send(
@@ -274,7 +280,9 @@ def classified_answer(response: requests.Response, what: str, *, creates: bool) 
             "authorisations: communication scenario SAP_COM_0008)"
         )
     if status in (412, 428):
-        return SapTransientError(f"{said} (the entity changed, or was written without its ETag: read again)")
+        stale = SapTransientError(f"{said} (the entity changed, or was written without its ETag: read again)")
+        stale.precondition_failed = True  # type: ignore[attr-defined]  # the change re-reads once
+        return stale
     if status == 429:
         return SapTransientError(said, retry_after_seconds=_seconds(response.headers.get("Retry-After")))
     if status >= 500:

@@ -51,6 +51,7 @@ REFERENCE_SALES_AREA_PROPERTIES = (
     "SalesDistrict",
 )
 REFERENCE_COMPANY_PROPERTIES = ("ReconciliationAccount", "PaymentTerms")
+EMAIL = facts.ADDRESS_EMAIL_ADDRESS.name
 SALES_AREA_KEYS = facts.CUSTOMER_SALES_AREA.keys
 COMPANY_KEYS = facts.CUSTOMER_COMPANY.keys
 
@@ -58,8 +59,8 @@ COMPANY_KEYS = facts.CUSTOMER_COMPANY.keys
 @dataclass(frozen=True)
 class Needed:
     """What the gateway needs of one entity set: its type's exact key, the properties it reads, those it
-    sends (creatable), those it filters by (filterable), the navigations of a deep insert, and whether
-    it POSTs to the set itself (the set creatable)."""
+    sends (creatable), those it filters by (filterable), the navigations of a deep insert, whether it POSTs
+    to the set itself (the set creatable), and the properties a change PATCHes (updatable; issue 26)."""
 
     keys: tuple[str, ...]
     read: tuple[str, ...] = ()
@@ -67,10 +68,11 @@ class Needed:
     filtered: tuple[str, ...] = ()
     navigations: tuple[str, ...] = ()
     created: bool = False
+    updated: tuple[str, ...] = ()
 
     @property
     def properties(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys((*self.keys, *self.read, *self.sent, *self.filtered)))
+        return tuple(dict.fromkeys((*self.keys, *self.read, *self.sent, *self.filtered, *self.updated)))
 
 
 # Everything the gateway sends or reads. Nothing else is ever sent.
@@ -86,18 +88,27 @@ REQUIRED_SERVICE: dict[str, Needed] = {
             "CorrespondenceLanguage",
             "BusinessPartnerIDByExtSystem",
         ),
-        filtered=("BusinessPartnerIDByExtSystem",),
+        # The change path finds the partner of a customer by its Customer (shared/sap/business_partner_change.py).
+        filtered=("BusinessPartnerIDByExtSystem", "Customer"),
         navigations=("to_BusinessPartnerAddress", "to_BusinessPartnerRole"),
         created=True,
+        updated=(*NAME_PROPERTIES, "CorrespondenceLanguage"),
     ),
     ADDRESS: Needed(
         keys=facts.BUSINESS_PARTNER_ADDRESS.keys,
         sent=("StreetName", "HouseNumber", "PostalCode", "CityName", "Country", "Region", "Language"),
-        navigations=("to_PhoneNumber",),
+        navigations=("to_PhoneNumber", "to_EmailAddress"),
+        updated=("StreetName", "HouseNumber", "PostalCode", "CityName", "Country", "Region"),
     ),
     PHONE: Needed(
         keys=facts.ADDRESS_PHONE_NUMBER.keys,
         sent=("PhoneNumber", "PhoneNumberExtension", "DestinationLocationCountry", "IsDefaultPhoneNumber"),
+        updated=("PhoneNumber", "PhoneNumberExtension"),
+    ),
+    EMAIL: Needed(
+        keys=facts.ADDRESS_EMAIL_ADDRESS.keys,
+        sent=("EmailAddress", "IsDefaultEmailAddress"),
+        updated=("EmailAddress",),
     ),
     ROLE: Needed(keys=facts.BUSINESS_PARTNER_ROLE.keys, sent=("BusinessPartnerRole",)),
     SALES_AREA: Needed(
@@ -120,6 +131,7 @@ class PropertyFacts:
     max_length: int | None
     creatable: bool = True
     filterable: bool = True
+    updatable: bool = True
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,7 @@ def parse_metadata(document: bytes | str) -> dict[str, EntitySetFacts]:
                 max_length=int(text) if (text := prop.get("MaxLength", "")).isdigit() else None,
                 creatable=prop.get(f"{_SAP}creatable") != "false",
                 filterable=prop.get(f"{_SAP}filterable") != "false",
+                updatable=prop.get(f"{_SAP}updatable") != "false",
             )
             for prop in _children(entity_type, "Property")
         }
@@ -204,6 +217,9 @@ def check_service(
         for prop in needed.sent:
             if not facts.properties[prop].creatable and prop not in needed.keys:
                 raise _mismatch(f"{set_name}.{prop} is not creatable in this service (sap:creatable=false)")
+        for prop in needed.updated:
+            if not facts.properties[prop].updatable:
+                raise _mismatch(f"{set_name}.{prop} cannot be changed in this service (sap:updatable=false)")
         for prop in needed.filtered:
             if not facts.properties[prop].filterable:
                 raise _mismatch(

@@ -100,7 +100,7 @@ class S4Faults:
         self.plan.down = value
 
     def arm(self, name: str, times: int = 1) -> None:
-        if name == "communication_after_bapi":
+        if name in ("communication_after_bapi", "communication_after_change"):
             self._double.lost_before_commit += times
         else:
             self.plan.arm(self._ARMED[name], times)

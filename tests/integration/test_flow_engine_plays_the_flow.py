@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,12 +96,13 @@ def flow_parameters() -> dict:
     return values
 
 
-def play(base_url: str, payload: dict, before_poll: Callable[[int, requests.Response], None] | None = None) \
-        -> Played:
+def play(base_url: str, payload: dict, before_poll: Callable[[int, requests.Response], None] | None = None,
+         record: dict | None = None) -> Played:
+    """One run for a person's save of the account of `payload` (or of `record`, the trigger's record as given)."""
     connector = CustomConnector(SWAGGER, base_url, function_key="local", max_wait_seconds=1.0,
                                 poll_deadline_seconds=90.0, before_poll=before_poll)
     salesforce, mail = salesforce_recorder(), mail_recorder()
-    run = FlowRun(FLOW, flow_parameters(), account_record(payload), {
+    run = FlowRun(FLOW, flow_parameters(), record if record is not None else account_record(payload), {
         "shared_sapcustomersync": connector, "shared_salesforce": salesforce,
         "shared_office365": mail, "shared_sharepointonline": sharepoint_recorder(),
     }).run()
@@ -110,9 +112,11 @@ def play(base_url: str, payload: dict, before_poll: Callable[[int, requests.Resp
 
 
 def assert_never_synced_without_a_number(played: Played) -> None:
+    """Synced is written with the number, or (the change branch) on an account that has its number."""
+    has_one = played.run.context.trigger_outputs["body"].get("SAP_Customer_Number__c")
     for update in played.updates():
         if update.get("item/SAP_Sync_Status__c") == "Synced":
-            assert update.get("item/SAP_Customer_Number__c"), update
+            assert update.get("item/SAP_Customer_Number__c") or has_one, update
 
 
 def ledger_status(base_url: str, account_id: str) -> dict:
@@ -235,3 +239,87 @@ def test_a_shortened_street_queued_then_created_is_written_with_its_warning_and_
     assert warnings.startswith("street shortened") and len(warnings) <= 255
     assert street not in warnings and "Lange" not in warnings  # the rule, never the value
     assert ledger_status(base_url, payload["accountId"])["warnings"][0]["field"] == "street"
+
+
+# --- the change branch (issue 26): a synced account's change through ChangeSAPCustomer ---------------------------
+
+
+def synced_record(payload: dict, number: str, modstamp: str, **changes: str) -> dict:
+    """The trigger's record after a person changed a synced account: the number and Synced written back, the
+    person's change, its SystemModstamp."""
+    return {**account_record(payload), "SAP_Customer_Number__c": number, "SAP_Sync_Status__c": "Synced",
+            "SystemModstamp": modstamp, **changes}
+
+
+def created(base_url: str, payload: dict) -> str:
+    played = play(base_url, payload)
+    assert played.run.runs["Create_SAP_customer"].outputs["statusCode"] == 201
+    return played.run.runs["Create_SAP_customer"].outputs["body"]["customerNumber"]
+
+
+def test_a_changed_street_reaches_sap_through_the_change_branch_and_nothing_else_changes(function_app):
+    base_url, system = function_app
+    payload = sample("german-account")
+    number = created(base_url, payload)
+    before = dict(system.customer(number).address)
+    calls_before = system.calls["BAPI_CUSTOMER_CHANGEFROMDATA1"]
+
+    played = play(base_url, payload, record=synced_record(payload, number, "2099-01-01T10:00:00.000Z",
+                                                          BillingStreet="Karlsplatz 2"))
+
+    change = played.run.runs["Change_SAP_customer"]
+    assert not played.run.ran("Create_SAP_customer")
+    assert change.outputs["statusCode"] == 200 and change.outputs["body"]["change"] == "applied"
+    assert change.outputs["body"]["changedFields"] == ["street"] and played.connector.polls == []
+    after = system.customer(number).address
+    assert after["STREET"] == "Karlsplatz 2"
+    assert {key: value for key, value in after.items() if key != "STREET"} == {
+        key: value for key, value in before.items() if key != "STREET"}
+    assert system.calls["BAPI_CUSTOMER_CHANGEFROMDATA1"] == calls_before + 1
+    [update] = played.updates()
+    assert update["item/SAP_Sync_Status__c"] == "Synced" and "item/SAP_Customer_Number__c" not in update
+    assert played.mail.calls == []
+
+    # The same save seen again (the trigger polls; a flow run repeated): stale, nothing sent to SAP, nothing written.
+    again = play(base_url, payload, record=synced_record(payload, number, "2099-01-01T10:00:00.000Z",
+                                                         BillingStreet="Karlsplatz 2"))
+    assert again.run.runs["Change_SAP_customer"].outputs["body"]["change"] == "stale"
+    assert system.calls["BAPI_CUSTOMER_CHANGEFROMDATA1"] == calls_before + 1 and again.updates() == []
+
+
+def test_a_change_sap_rejects_ends_failed_on_the_account_with_sap_s_reason(function_app):
+    base_url, system = function_app
+    payload = sample("german-account")
+    number = created(base_url, payload)
+    del system.customizing.regions["DE"]["09"]  # T005S lacks Bavaria now: SAP rejects the changed address
+
+    played = play(base_url, payload, record=synced_record(payload, number, "2099-01-01T10:00:00.000Z",
+                                                          BillingStreet="Karlsplatz 2"))
+
+    change = played.run.runs["Change_SAP_customer"]
+    assert change.status == "Failed" and change.outputs["statusCode"] == 422
+    [update] = played.updates()
+    assert update["item/SAP_Sync_Status__c"] == "Failed"
+    assert update["item/SAP_Sync_Error__c"].startswith("SAP rejected: ")
+    assert len(played.mail.calls) == 1
+    assert system.customer(number).address["STREET"] != "Karlsplatz 2"
+
+
+def test_a_change_while_sap_is_down_is_queued_final_for_the_flow_and_applied_by_the_app(function_app):
+    base_url, system = function_app
+    payload = sample("german-account")
+    number = created(base_url, payload)
+    system.faults.down = True
+
+    played = play(base_url, payload, record=synced_record(payload, number, "2099-01-01T10:00:00.000Z",
+                                                          BillingStreet="Karlsplatz 2"))
+
+    change = played.run.runs["Change_SAP_customer"]
+    assert change.outputs["statusCode"] == 202 and change.outputs["body"]["change"] == "queued"
+    assert played.connector.polls == [] and played.updates() == [] and played.mail.calls == []
+    system.faults.down = False
+    deadline = time.monotonic() + 60
+    while system.customer(number).address.get("STREET") != "Karlsplatz 2":  # the local host's queue trigger
+        assert time.monotonic() < deadline, ledger_status(base_url, payload["accountId"])
+        time.sleep(0.2)
+    assert ledger_status(base_url, payload["accountId"])["lastChangeStatus"] == "applied"

@@ -20,7 +20,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import OpenAPIV2SpecValidator, validate
 
-from functions import customers
+from functions import changes, customers
 from functions.customers import (
     create_sap_customer,
     get_sap_customer_create_outcome,
@@ -38,8 +38,10 @@ CONNECTOR = ROOT / "connector"
 SCHEMAS = ROOT.parent / "shared" / "schemas" / "power-platform"
 needs_schemas = pytest.mark.skipif(not SCHEMAS.is_dir(), reason=f"{SCHEMAS} is absent (Microsoft's connector schemas)")
 
-# One name per operation: the swagger's operationId is the function name registered in functions/customers.py.
-OPERATIONS = {"CreateSAPCustomer", "GetSAPCustomerCreateOutcome", "GetSAPCustomerSyncStatus", "ListSAPCustomerSyncs"}
+# One name per operation: the swagger's operationId is the function name registered in functions/customers.py and
+# functions/changes.py (ChangeSAPCustomer, issue 26; its answers: tests/unit/test_connector_change_contract.py).
+OPERATIONS = {"CreateSAPCustomer", "GetSAPCustomerCreateOutcome", "GetSAPCustomerSyncStatus", "ListSAPCustomerSyncs",
+              "ChangeSAPCustomer"}
 # Answers that do not come from _status_codes(): functions/_http.py's bad_request and the two 503s.
 CREATE_EXTRA_CODES = {400, 503}
 STATUS_CODES_OF_GET = {200, 400, 404, 503}
@@ -343,6 +345,7 @@ def test_country_or_country_code_is_required_and_the_swagger_says_so():
 def registered_http_functions() -> dict[str, dict]:
     app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
     app.register_functions(customers.bp)
+    app.register_functions(changes.bp)
     return {function.get_function_name(): function.get_trigger().get_dict_repr() for function in app.get_functions()}
 
 

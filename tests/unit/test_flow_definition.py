@@ -30,10 +30,14 @@ SF_FIELDS = ROOT / "salesforce" / "force-app" / "main" / "default" / "objects" /
 SF_NS = {"md": "http://soap.sforce.com/2006/04/metadata"}
 CONDITION = "Is_a_new_customer_without_SAP_number"
 CREATE = "Create_SAP_customer"
+# The change branch (issue 26): a synced account's changes to ChangeSAPCustomer.
+CHANGE_CONDITION = "Is_a_change_of_a_synced_customer"
+CHANGE = "Change_SAP_customer"
 # Standard Account fields (Salesforce's Account object reference) the flow may read.
 STANDARD_ACCOUNT_FIELDS = {
     "Id", "Name", "Type", "BillingStreet", "BillingCity", "BillingPostalCode", "BillingState", "BillingStateCode",
     "BillingCountry", "BillingCountryCode", "Phone", "CurrencyIsoCode", "LastModifiedById", "LastModifiedDate",
+    "SystemModstamp",
 }
 INTEGRATION_USER = "005Dn000001IntUSER"
 PEOPLE = "005Dn000001PersonAA"
@@ -158,7 +162,7 @@ def test_every_parameter_the_flow_uses_is_declared():
 def test_every_connector_action_is_an_operation_with_parameters_of_the_swagger():
     operations = swagger_operations()
     calls = connector_calls("shared_sapcustomersync")
-    assert set(calls) == {CREATE}
+    assert set(calls) == {CREATE, CHANGE}
     for name, action in calls.items():
         operation = operations[action["inputs"]["host"]["operationId"]]
         body = next((resolve(p["schema"]) for p in operation["parameters"] if p["in"] == "body"), {"properties": {}})
@@ -182,10 +186,11 @@ def _schema_has(schemas: list[dict], path: list[str]) -> bool:
     return False
 
 
-def test_every_answer_property_the_flow_reads_is_in_the_swaggers_responses():
-    responses = swagger_operations()["CreateSAPCustomer"]["responses"]
+@pytest.mark.parametrize(("action", "operation_id"), [(CREATE, "CreateSAPCustomer"), (CHANGE, "ChangeSAPCustomer")])
+def test_every_answer_property_the_flow_reads_is_in_the_swaggers_responses(action, operation_id):
+    responses = swagger_operations()[operation_id]["responses"]
     schemas = [response["schema"] for response in responses.values() if "schema" in response]
-    read = re.findall(rf"outputs\('{CREATE}'\)\?\['body/([^']+)'\]", flow_text())
+    read = re.findall(rf"outputs\('{action}'\)\?\['body/([^']+)'\]", flow_text())
     assert read
     for path in read:
         assert _schema_has(schemas, path.split("/")), path
@@ -233,7 +238,8 @@ def test_every_field_the_flow_writes_exists_fits_and_is_the_integration_users_to
                 for p in permission_set.findall("md:fieldPermissions", SF_NS)
                 if p.find("md:editable", SF_NS).text == "true"}
     updates = connector_calls("shared_salesforce")
-    assert set(updates) == {"Update_account_synced", "Update_account_failed", "Update_account_held"}
+    assert set(updates) == {"Update_account_synced", "Update_account_failed", "Update_account_held",
+                            "Update_account_changed", "Update_account_change_failed", "Update_account_change_held"}
     for name, action in updates.items():
         # "Update record (V3)": PatchItem is "Update record [DEPRECATED]" in Microsoft Learn's Salesforce
         # connector reference; V3 takes table, id and item, and allows null values (clearing a field).
@@ -260,6 +266,10 @@ def test_every_field_the_flow_writes_exists_fits_and_is_the_integration_users_to
     assert ACTIONS["Update_account_failed"]["inputs"]["parameters"]["item/SAP_Sync_Status__c"] == \
         simple_salesforce.STATUS_FAILED
     assert ACTIONS["Update_account_synced"]["inputs"]["parameters"]["item/SAP_Sync_Error__c"] is None
+    assert ACTIONS["Update_account_changed"]["inputs"]["parameters"]["item/SAP_Sync_Status__c"] == \
+        simple_salesforce.STATUS_SYNCED
+    assert ACTIONS["Update_account_change_failed"]["inputs"]["parameters"]["item/SAP_Sync_Status__c"] == \
+        simple_salesforce.STATUS_FAILED
 
 
 # --- the condition: a new customer goes through, the flow's own write-back does not --------------------------
@@ -396,10 +406,11 @@ def answer(status: int | None, number: str | None) -> dict:
 
 @pytest.mark.parametrize("write_back", ["flow", "function"])
 def test_no_action_writes_synced_where_the_answer_has_no_number(write_back):
-    assert SYNCED_WRITERS == ["Update_account_synced"]
+    # The change branch's writer writes no number: the account has one (test_the_change_writes_synced_...).
+    assert SYNCED_WRITERS == ["Update_account_synced", "Update_account_changed"]
     ancestors_of = {name: ancestors for name, _, ancestors in walk(DEFINITION["actions"])}
     reached_with_a_number = False
-    for name in SYNCED_WRITERS:
+    for name in SYNCED_WRITERS[:1]:
         written = ACTIONS[name]["inputs"]["parameters"]["item/SAP_Customer_Number__c"]
         for status in STATUS_CODES:
             for number in NUMBERS:
@@ -476,3 +487,99 @@ def test_the_connector_name_script_writes_the_environments_name_into_both_files(
     assert f"/providers/Microsoft.PowerApps/apis/{name}" in {
         ref.findtext("connectorid") for ref in customizations.iter("connectionreference")}
     assert (SOLUTION / "Other" / "Customizations.xml").read_text(encoding="utf-8").count("-5fSUFFIX") == 1
+
+
+# --- the change branch (issue 26): a synced account's changes go to ChangeSAPCustomer ---------------------------
+
+
+SYNCED = {**NEW_CUSTOMER, "SAP_Customer_Number__c": "0000100042", "SAP_Sync_Status__c": "Synced",
+          "BillingStreet": "Karlsplatz 2", "SystemModstamp": "2026-12-07T14:03:11.000Z"}
+
+
+def changes(record: dict, **changes: str) -> bool:
+    return context(record, **changes).holds(ACTIONS[CHANGE_CONDITION]["expression"])
+
+
+def test_a_persons_save_of_a_synced_account_goes_to_the_change_and_never_to_the_create():
+    assert changes(SYNCED) and not starts(SYNCED)
+    assert changes({**SYNCED, "Type": "Prospect"})  # a synced account stays synced whatever its type now
+
+
+@pytest.mark.parametrize("record", [NEW_CUSTOMER, {**NEW_CUSTOMER, "SAP_Customer_Number__c": ""}])
+def test_an_account_without_a_number_is_the_creates_not_the_changes(record):
+    assert starts(record) and not changes(record)
+
+
+def test_the_integration_users_save_and_the_push_path_send_no_change():
+    assert not changes({**SYNCED, "LastModifiedById": INTEGRATION_USER})
+    assert not changes(SYNCED, sapsync_Trigger="push")
+
+
+@pytest.mark.parametrize("update", ["Update_account_synced", "Update_account_failed", "Update_account_held",
+                                    "Update_account_changed", "Update_account_change_failed",
+                                    "Update_account_change_held"])
+def test_no_write_back_of_the_flow_starts_a_change_or_a_create(update):
+    written = written_by_the_flow(SYNCED, update)
+    assert not changes(written) and not starts(written)
+
+
+def test_the_change_passes_the_creates_fields_the_account_id_in_the_path_and_the_system_modstamp():
+    create = ACTIONS[CREATE]["inputs"]["parameters"]
+    change = ACTIONS[CHANGE]["inputs"]["parameters"]
+    assert change["accountId"] == create["body/accountId"] == "@triggerOutputs()?['body/Id']"
+    assert {k: v for k, v in change.items() if k not in ("accountId", "body/systemModstamp")} == {
+        k: v for k, v in create.items() if k != "body/accountId"}
+    assert change["body/systemModstamp"] == "@triggerOutputs()?['body/SystemModstamp']"
+
+
+def test_the_change_answer_is_final_without_polling():
+    # A 202 of the change carries no Location (the swagger's ChangeSAPCustomer); the asynchronous pattern is off so
+    # the engine takes it as the answer (connectors-native-http.md, DisableAsyncPattern).
+    assert "DisableAsyncPattern" in ACTIONS[CHANGE]["operationOptions"]
+    assert "Location" not in swagger_operations()["ChangeSAPCustomer"]["responses"]["202"]["headers"]
+    after = ACTIONS["Change_applied"]["runAfter"][CHANGE]
+    assert {"Succeeded", "Failed", "TimedOut"} <= set(after)
+
+
+def test_the_change_branches_are_answers_the_swagger_declares():
+    codes = {int(code) for code in re.findall(rf"\"@outputs\('{CHANGE}'\)\?\['statusCode'\]\",\s*(\d+)",
+                                               flow_text())}
+    assert codes == {200, 202, 409, 422}
+    assert {str(code) for code in codes} <= set(swagger_operations()["ChangeSAPCustomer"]["responses"])
+
+
+def change_answer(status: int | None, change: str | None = None, **body: object) -> dict:
+    return {"statusCode": status, "headers": {},
+            "body": None if status is None else {"accountId": SYNCED["Id"], "change": change, **body}}
+
+
+@pytest.mark.parametrize(("record", "answer", "reached"), [
+    (SYNCED, change_answer(200, "applied", changedFields=["street"]), {"Update_account_changed"}),
+    (SYNCED, change_answer(200, "unchanged"), set()),
+    (SYNCED, change_answer(200, "stale"), set()),
+    ({**SYNCED, "SAP_Sync_Status__c": "Failed"}, change_answer(200, "unchanged"), {"Update_account_changed"}),
+    (SYNCED, change_answer(202, "queued"), set()),
+    (SYNCED, change_answer(202, "folded"), set()),
+    (SYNCED, change_answer(422, "rejected", reason="SAP rejected: E F2 173: x"), {"Update_account_change_failed"}),
+    (SYNCED, change_answer(409, "needs_review", message="held"), {"Update_account_change_held"}),
+    (SYNCED, change_answer(404, "not_synced"), {"Notify_change_problem"}),
+    (SYNCED, change_answer(400), {"Notify_change_problem"}),
+    (SYNCED, change_answer(503), {"Notify_change_problem"}),
+    (SYNCED, change_answer(None), {"Notify_change_problem"}),
+])
+def test_each_change_answer_reaches_its_own_branch(record, answer, reached):
+    ancestors_of = {name: ancestors for name, _, ancestors in walk(DEFINITION["actions"])}
+    state = Context(parameters(sapsync_WriteBack="flow"), {"body": record, "headers": {}}, {CHANGE: answer})
+    candidates = ("Update_account_changed", "Update_account_change_failed", "Update_account_change_held",
+                  "Notify_change_problem")
+    assert {name for name in candidates if reachable(ancestors_of[name], state)} == reached
+
+
+def test_the_change_writes_synced_only_on_an_account_with_a_number_and_never_writes_one():
+    changed = ACTIONS["Update_account_changed"]["inputs"]["parameters"]
+    assert "item/SAP_Customer_Number__c" not in changed
+    ancestors = {name: ancestors for name, _, ancestors in walk(DEFINITION["actions"])}["Update_account_changed"]
+    assert CHANGE_CONDITION in {name for name, _, _ in ancestors}
+    assert not reachable(ancestors, Context(parameters(sapsync_WriteBack="flow"),
+                                            {"body": NEW_CUSTOMER, "headers": {}},
+                                            {CHANGE: change_answer(200, "applied")}))

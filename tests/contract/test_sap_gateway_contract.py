@@ -21,6 +21,8 @@ from agent.api import AgentApi
 from agent.listener import RelayListener
 from agent.thread import ListenerThread
 from devtools.relay_double import RelayDouble, RelayDoubleThread
+from shared.core.business_partner_facts import ENTITY_SETS
+from shared.core.change_models import CustomerChange, SapCustomerChanged, SapCustomerSnapshot
 from shared.core.mapping import map_customer_request
 from shared.core.models import CustomerCreation
 from shared.core.validation import parse_customer_request
@@ -34,6 +36,7 @@ from shared.sap import (
     SapOutcomeUnknown,
     SapTransientError,
     wire,
+    wire_change,
 )
 from shared.sap.relay import RelaySapGateway
 from shared.settings import RelayListenerSettings, load_settings
@@ -65,6 +68,22 @@ class WireGateway(SapGateway):
 
     def ping(self) -> None:
         self._far.ping()
+
+    def change_customer(self, change: CustomerChange) -> SapCustomerChanged:
+        command = wire_change.decode_change(wire_change.encode_change(change))
+        try:
+            answer = wire_change.encode_changed(self._far.change_customer(command))
+        except SapError as error:
+            answer = wire.encode_error(error)
+        return wire_change.decode_changed(answer)
+
+    def read_customer(self, customer_number: str) -> SapCustomerSnapshot:
+        number = wire_change.decode_read(wire_change.encode_read(customer_number))
+        try:
+            answer = wire_change.encode_customer(self._far.read_customer(number))
+        except SapError as error:
+            answer = wire.encode_error(error)
+        return wire_change.decode_customer(answer)
 
 
 RELAY_KEY_NAME, RELAY_KEY, RELAY_URL = "RootManageSharedAccessKey", "contract-key", "https://contract.relay/sap"
@@ -115,8 +134,9 @@ def relay_and_agent() -> Iterator[None]:
     """One relay double and one agent for the module; each relay test gets a fresh gateway behind it."""
     api = AgentApi(simulated_gateway(), path="sap")
     with RelayDoubleThread({RELAY_KEY_NAME: RELAY_KEY}, namespace="contract.relay") as double:
-        settings = RelayListenerSettings(RELAY_URL, RELAY_KEY_NAME, RELAY_KEY,
-                                         base_url=f"ws://{double.host}:{double.port}")
+        settings = RelayListenerSettings(
+            RELAY_URL, RELAY_KEY_NAME, RELAY_KEY, base_url=f"ws://{double.host}:{double.port}"
+        )
         with ListenerThread(lambda: RelayListener(settings, api)):
             _relay.update(api=api, double=double)
             yield
@@ -153,8 +173,9 @@ def gateway(gateway_name: str, system: simulator.SimulatedSap | S4System) -> Sap
 def creation(name: str = "german-account", **changes: str) -> CustomerCreation:
     gateway_lengths = simulated_gateway().check_interface().company_data_lengths
     request = parse_customer_request({**sample(name), **changes})
-    return map_customer_request(request, load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization,
-                                gateway_lengths)
+    return map_customer_request(
+        request, load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization, gateway_lengths
+    )
 
 
 def test_the_interface_reports_company_data_lengths_in_utf16_units(gateway):
@@ -219,8 +240,7 @@ def test_two_plausible_matches_are_needs_review_with_the_candidates(gateway, sys
 
 
 @pytest.mark.parametrize("said_in", ["result_tab", "return", "empty"])
-def test_an_unknown_outcome_whose_search_finds_nothing_is_created_once_wherever_find_says_so(gateway, system,
-                                                                                             said_in):
+def test_an_unknown_outcome_whose_search_finds_nothing_is_created_once_wherever_find_says_so(gateway, system, said_in):
     first = creation()
     gateway.check_interface()
     system.find_no_match = said_in  # a RESULT_TAB error row, the RETURN export, or no message at all
@@ -241,8 +261,9 @@ def test_a_search_that_fills_its_page_is_needs_review_and_creates_nothing(gatewa
     assert template is not None
     others = [f"00001999{index:02d}" for index in range(5)]  # the same name, by another user, long ago
     for number in others:
-        system.add_customer(dataclasses.replace(template, number=number,
-                                                general={"CREAT_DATE": "20200101", "ENTERED_BY": "OTHER"}))
+        system.add_customer(
+            dataclasses.replace(template, number=number, general={"CREAT_DATE": "20200101", "ENTERED_BY": "OTHER"})
+        )
 
     with pytest.raises(SapNeedsReview) as raised:
         gateway.create_customer(dataclasses.replace(first, search_since=datetime.now(UTC)))
@@ -256,8 +277,9 @@ def test_a_search_leaves_out_the_excluded_customers_and_creates_when_nothing_els
     first = creation()
     other_accounts = gateway.create_customer(first)  # alike in every field: another account's, say the ledger
 
-    created = gateway.create_customer(dataclasses.replace(
-        first, search_since=datetime.now(UTC), excluded_customers=(other_accounts.customer_number,)))
+    created = gateway.create_customer(
+        dataclasses.replace(first, search_since=datetime.now(UTC), excluded_customers=(other_accounts.customer_number,))
+    )
 
     assert not created.adopted and created.customer_number != other_accounts.customer_number
     assert len(system.created_customers()) == 2
@@ -268,8 +290,150 @@ def test_excluding_one_of_two_plausible_matches_adopts_the_other(gateway, system
     created = gateway.create_customer(first)
     system.add_customer(dataclasses.replace(system.customer(created.customer_number), number="0000199999"))
 
-    adopted = gateway.create_customer(dataclasses.replace(first, search_since=datetime.now(UTC),
-                                                          excluded_customers=("0000199999",)))
+    adopted = gateway.create_customer(
+        dataclasses.replace(first, search_since=datetime.now(UTC), excluded_customers=("0000199999",))
+    )
 
     assert adopted.adopted and adopted.customer_number == created.customer_number
     assert len(system.created_customers()) == 2
+
+
+# --------------------------------------------------------------------------- the change path (issue 26)
+
+# A changed street line and postal code, and what each back end changes for them, nothing else: the customer
+# master's address fields (CHANGEFROMDATA1's X flags), or the Business Partner address's properties (the street
+# line split into street and house number as the create splits it).
+MOVED = {"STREET": "Neue Straße 7", "POSTL_COD1": "80333"}
+MOVED_HOLDS = {
+    "rfc": {"address.STREET", "address.POSTL_COD1"},
+    "s4": {
+        "A_BusinessPartnerAddress.StreetName",
+        "A_BusinessPartnerAddress.HouseNumber",
+        "A_BusinessPartnerAddress.PostalCode",
+    },
+}
+# A change SAP refuses: the country cleared (ECC: the address needs one, F2 164 in the simulator's catalogue; the
+# S/4 double: "An address needs a Country", as for a create).
+COUNTRY_CLEARED = {"COUNTRY": "", "COUNTRYISO": ""}
+COUNTRY_REQUIRED_MESSAGE = {"rfc": ("E", "F2", "164"), "s4": ("E", "S4SIM/REQUIRED", "")}
+# An unknown customer: ECC's simulated BAPI says F2 163; the Business Partner gateway finds no partner for it and
+# says so in its own words (no SAP message class).
+UNKNOWN_CUSTOMER_MESSAGE = {"rfc": ("E", "F2", "163"), "s4": ("E", "", "")}
+
+
+def change(customer_number: str, **company_data: str) -> CustomerChange:
+    return CustomerChange(
+        "001Dn00000AbCdEIAV", customer_number, company_data, "1000", "10", "00", "2026-12-07T10:00:00.000Z"
+    )
+
+
+def holdings(system: simulator.SimulatedSap | S4System) -> dict[str, dict[str, object]]:
+    """Everything SAP holds, as "<where>.<field>" -> value per record: every customer of the RFC simulator (its
+    address, KNA1 general data, company code and sales area data), or every row of every entity set of the S/4
+    double. Read from SAP's own state, never from what a gateway answered."""
+    if isinstance(system, S4System):
+        with system.double.database.transaction() as tx:
+            rows = [row for name in ENTITY_SETS for row in tx.all(name)]
+        return {
+            f"{row.entity_set}{row.key}": {f"{row.entity_set}.{name}": value for name, value in row.record.items()}
+            for row in rows
+        }
+    found: dict[str, dict[str, object]] = {}
+    for record in [system.customer(number) for number in sorted(system.customers)]:
+        assert record is not None
+        flat = {f"address.{name}": value for name, value in record.address.items()}
+        flat.update({f"general.{name}": value for name, value in record.general.items()})
+        flat.update({f"company_codes.{code}": value for code, value in record.company_codes.items()})
+        flat.update({f"sales_areas.{area}": value for area, value in record.sales_areas.items()})
+        found[record.number] = flat
+    return found
+
+
+def changed_fields(before: dict[str, dict[str, object]], after: dict[str, dict[str, object]]) -> set[str]:
+    """The fields whose value differs (a field gone or new counts), over every record SAP holds."""
+    assert set(before) == set(after), "a record appeared or vanished"
+    return {
+        name
+        for key in before
+        for name in set(before[key]) | set(after[key])
+        if before[key].get(name) != after[key].get(name)
+    }
+
+
+def test_a_change_writes_only_the_named_fields_and_nothing_else_in_sap(gateway, system, back_end):
+    number = gateway.create_customer(creation()).customer_number
+    before = holdings(system)
+
+    changed = gateway.change_customer(change(number, **MOVED))
+
+    assert changed.customer_number == number
+    assert changed_fields(before, holdings(system)) == MOVED_HOLDS[back_end]
+    held = gateway.read_customer(number).company_data
+    assert {name: held[name] for name in MOVED} == MOVED and held["CITY"] == "München"
+
+
+def test_the_same_change_twice_leaves_sap_as_once(gateway, system):
+    number = gateway.create_customer(creation()).customer_number
+    gateway.change_customer(change(number, **MOVED))
+    once = holdings(system)
+
+    gateway.change_customer(change(number, **MOVED))
+
+    assert changed_fields(once, holdings(system)) == set()
+
+
+def test_a_rejected_change_carries_sap_message_and_changes_nothing(gateway, system, back_end):
+    number = gateway.create_customer(creation()).customer_number
+    before = holdings(system)
+
+    with pytest.raises(SapBusinessRejection) as raised:
+        gateway.change_customer(change(number, **COUNTRY_CLEARED))
+
+    message = raised.value.message
+    assert (message.type, message.id, message.number) == COUNTRY_REQUIRED_MESSAGE[back_end] and message.text
+    assert changed_fields(before, holdings(system)) == set()
+
+
+def test_changing_or_reading_an_unknown_customer_is_a_rejection(gateway, system, back_end):
+    gateway.check_interface()
+    before = holdings(system)
+    for attempt in (
+        lambda: gateway.change_customer(change("0000999999", **MOVED)),
+        lambda: gateway.read_customer("0000999999"),
+    ):
+        with pytest.raises(SapBusinessRejection) as raised:
+            attempt()
+        message = raised.value.message
+        assert (message.type, message.id, message.number) == UNKNOWN_CUSTOMER_MESSAGE[back_end]
+        assert "999999" in message.text
+    assert changed_fields(before, holdings(system)) == set()
+
+
+def test_sap_down_before_a_change_is_transient_and_nothing_changes(gateway, system):
+    number = gateway.create_customer(creation()).customer_number
+    before = holdings(system)
+    system.faults.down = True
+    # Transient (queued and sent again): on a pooled connection the change itself may be the call that finds the
+    # line down, and pyrfc cannot tell whether it reached SAP, so it may say the outcome is unknown; either way
+    # the use case sends it again, which is harmless.
+    with pytest.raises(SapTransientError):
+        gateway.change_customer(change(number, **MOVED))
+    system.faults.down = False
+    assert changed_fields(before, holdings(system)) == set()
+
+
+@pytest.mark.parametrize("fault", ["communication_after_change", "communication_after_commit"])
+def test_a_line_cut_after_the_change_or_its_commit_is_unknown_and_the_resend_ends_applied(
+    gateway, system, back_end, fault
+):
+    number = gateway.create_customer(creation()).customer_number
+    before = holdings(system)
+    system.faults.arm(fault)
+
+    with pytest.raises(SapOutcomeUnknown) as raised:
+        gateway.change_customer(change(number, **MOVED))
+    assert raised.value.outcome_unknown
+
+    gateway.change_customer(change(number, **MOVED))  # the use case sends it again: harmless
+
+    assert changed_fields(before, holdings(system)) == MOVED_HOLDS[back_end]

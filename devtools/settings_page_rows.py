@@ -196,7 +196,8 @@ ROWS: tuple[Row, ...] = (
         ("SAP_SIMULATOR_FAULTS",),
         (
             "simulator fault injection, e.g. `communication_before=0.1,latency_ms=20`: `latency_ms`, "
-            "`communication_before`, `communication_after_bapi`, `communication_after_commit`, "
+            "`communication_before`, `communication_after_bapi`, `communication_after_change`, "
+            "`communication_after_commit`, "
             "`external_runtime_error`, `abap_runtime_error`, `fail_next_calls`, `down`, `logon_error`, `seed` "
             "(see `sap_simulator/faults.py`)"
         ),

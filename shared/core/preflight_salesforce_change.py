@@ -29,18 +29,20 @@ CHANGE_FLOW = "SAP_Customer_Sync_Change"
 SETTING_TYPE = "SAP_Customer_Sync_Setting__mdt"
 SETTING_RECORD = "Default"
 INTEGRATION_USER_FIELD = "Integration_User_Id__c"
-# The Account fields behind what Salesforce owns in SAP (shared/core/ownership.py's names, street, postal code,
-# city, region, country, phone; the Account has no standard field for house number, e-mail or language): the
-# change flow must watch each (tests/unit/test_change_trigger_metadata.py holds the flow's formula to this list).
-OWNED_ACCOUNT_FIELDS: tuple[str, ...] = (
-    "Name",
-    "BillingStreet",
-    "BillingCity",
-    "BillingPostalCode",
-    "BillingState",
-    "BillingCountry",
-    "Phone",
-)
+# The Account field behind each field Salesforce owns (shared/core/ownership.py's business names; the Account has no
+# standard field for houseNumber (part of BillingStreet), email or language, so nothing in Salesforce changes them):
+# the change flow must watch each (tests/unit/test_change_trigger_metadata.py holds the flow's formula and
+# ownership.py to this table).
+ACCOUNT_FIELD_OF_OWNED: dict[str, str] = {
+    "name": "Name",
+    "street": "BillingStreet",
+    "postalCode": "BillingPostalCode",
+    "city": "BillingCity",
+    "region": "BillingState",
+    "country": "BillingCountry",
+    "phone": "Phone",
+}
+OWNED_ACCOUNT_FIELDS: tuple[str, ...] = tuple(ACCOUNT_FIELD_OF_OWNED.values())
 SETUP_PAGE = "Setup > Flows > SAP Customer Sync: push changes of synced customers"
 _WATCHED = re.compile(r"ISCHANGED\s*\(\s*\{!\$Record\.(\w+)\}\s*\)", re.IGNORECASE)
 

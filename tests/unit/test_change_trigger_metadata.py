@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.core import account_fields
+from shared.core import account_fields, ownership
+from shared.core import preflight_salesforce_change as preflight_change
 from shared.salesforce import simple_salesforce
 from tests.support import salesforce_formula
 
@@ -32,10 +33,11 @@ USER_ID_REFERENCE = "SAP_Customer_Sync_Setting__mdt.Default.Integration_User_Id_
 CUSTOMER_TYPES_REFERENCE = "SAP_Customer_Sync_Setting__mdt.Default.Customer_Types__c"
 INTEGRATION_USER = "005Dn000001IntUSERAA"  # 18 characters
 PERSON = "005Dn000001PersonAAA"
-# What Salesforce owns in SAP by default (issue 26: names, street, house number, postal code, city, region,
-# country, phone, e-mail, language), as CreateSAPCustomer request properties an Account field is sent as. The
-# Account has no standard field for the house number (it is part of BillingStreet), the e-mail or the language.
-OWNED_PROPERTIES = ("name", "street", "postalCode", "city", "state", "country", "phone")
+# What Salesforce owns in SAP (shared/core/ownership.py) by the CreateSAPCustomer request property its Account field
+# is sent as (account_fields); the Account has no standard field for houseNumber, email or language.
+OWNED_PROPERTIES = tuple(
+    account_fields.REQUEST_PROPERTY_OF_FIELD[field] for field in preflight_change.ACCOUNT_FIELD_OF_OWNED.values()
+)
 
 
 def text(element: ElementTree.Element, path: str) -> str | None:
@@ -121,9 +123,18 @@ def test_a_field_that_was_blank_and_now_has_a_value_is_a_change(change_flow):
 
 
 def test_the_changed_fields_are_the_account_fields_of_what_salesforce_owns(change_flow):
-    changed = set(re.findall(r"ISCHANGED\(\{!\$Record\.(\w+)\}\)", formula(change_flow)))
-    owned = {field for field, prop in account_fields.REQUEST_PROPERTY_OF_FIELD.items() if prop in OWNED_PROPERTIES}
-    assert changed == owned
+    changed = re.findall(r"ISCHANGED\(\{!\$Record\.(\w+)\}\)", formula(change_flow))
+    assert sorted(changed) == sorted(preflight_change.OWNED_ACCOUNT_FIELDS)  # what the go-live check looks for
+
+
+def test_every_owned_field_an_account_field_carries_is_watched_and_its_property_is_the_owned_ones():
+    by_name = {owned.name: owned for owned in ownership.OWNED_FIELDS}
+    table = preflight_change.ACCOUNT_FIELD_OF_OWNED
+    assert set(ownership.OWNED_FIELD_NAMES) - set(table) == {"houseNumber", "email", "language"}
+    for name, field in table.items():
+        sent_as = account_fields.REQUEST_PROPERTY_OF_FIELD[field]
+        # region and country are sent as names (BillingState, BillingCountry); ownership names their code property
+        assert sent_as in (by_name[name].request_property, by_name[name].request_property.removesuffix("Code")), name
 
 
 @pytest.mark.parametrize(

@@ -267,6 +267,10 @@ def _status(settings: Settings, raw_account_id: str, as_json: bool) -> int:
         _fail(f"no ledger entry for account {account_id}: no create request is known for it")
         return ExitCode.NOTHING_DONE
     body = entry.to_status_json()
+    if entry.change_review:
+        # A change held for review (issue 26, SAP_CHANGE_CONFLICT=review): both values, for the operator only
+        # (personal data: not in the status API, never logged).
+        body["changeReview"] = entry.change_review
     if as_json:
         print(json.dumps(body, indent=2))
     else:
@@ -276,9 +280,16 @@ def _status(settings: Settings, raw_account_id: str, as_json: bool) -> int:
 
 
 def _status_text(value: object) -> str:
-    """One status value on one line: lists (the warnings) as their messages joined by "; ", "-" for none."""
+    """One status value on one line: lists (the warnings) as their messages joined by "; ", "-" for none; a
+    change held for review as each field with SAP's value, the one last sent and Salesforce's."""
     if value is None or value == []:
         return "-"
+    if isinstance(value, dict) and isinstance(value.get("fields"), list):
+        return "; ".join(
+            f"{item.get('field')}: SAP has {item.get('sap')!r}, last sent {item.get('lastSent')!r}, "
+            f"Salesforce has {item.get('salesforce')!r}"
+            for item in value["fields"] if isinstance(item, dict)
+        )
     if isinstance(value, list):
         return "; ".join(str(item.get("message", item)) if isinstance(item, dict) else str(item) for item in value)
     return str(value)

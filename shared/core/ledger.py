@@ -117,7 +117,6 @@ class LedgerEntry:
             "lastChangeAt": self.last_change_at.isoformat() if self.last_change_at else None,
             "lastChangeStatus": None if self.change_status is ChangeStatus.NONE else self.change_status.value,
             "lastChangeError": self.change_error,
-            **({"changeReview": self.change_review} if self.change_review else {}),
             "createdAt": self.created_at.isoformat(),
             "updatedAt": self.updated_at.isoformat(),
         }

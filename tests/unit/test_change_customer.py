@@ -143,9 +143,11 @@ def test_review_holds_the_change_with_both_values_and_sends_nothing(services):
 
     assert result.outcome is ChangeOutcome.NEEDS_REVIEW and result.conflicts == ("street",)
     assert services.sap.calls["change"] == 0
-    status = services.ledger.get(result.account_id).to_status_json()
+    entry = services.ledger.get(result.account_id)
+    status = entry.to_status_json()
     assert status["lastChangeStatus"] == "needs_review"
-    [field] = status["changeReview"]["fields"]
+    assert "changeReview" not in status  # personal data: `admin status` shows it, never the status API
+    [field] = entry.change_review["fields"]
     assert (field["field"], field["sap"], field["lastSent"], field["salesforce"]) == (
         "street",
         "Von SAP geändert 1",

@@ -8,7 +8,7 @@ Function modules and where their interfaces come from:
   SAP monitoring agent lists S_RFC FUGR/FUNC SRFC/RFC_SYSTEM_INFO): a user without it still logs on, so the
   probe falls back to RFC_PING and says so.
 * BAPI_CUSTOMER_GETDETAIL2 (RETURN BAPIRET1, CUSTOMERADDRESS BAPICUSTOMER_04) and BAPI_CUSTOMER_GETSALESAREAS
-  (RETURN BAPIRETURN with CODE instead of ID/NUMBER, SALESAREAS BAPIKNVVKY): see sap_simulator/interfaces.py.
+  (RETURN BAPIRETURN with CODE instead of ID/NUMBER, SALESAREAS BAPIKNVVKY): see the SAP simulator's interface tables (interfaces.py).
   What GETDETAIL2's RETURN says for a customer that does not exist is unverified on a real release (the
   simulator says E F2 163; SAP's documentation of BAPI_CUSTOMER_EXISTENCECHECK lists "I F2 502 Debtor & does
   not exist", an information message): so a customer counts as existing only when RETURN holds no error AND

@@ -11,9 +11,11 @@ documentation describes it (stechno.net's pages of both functions, [ST]):
   BAPI in particular). The change, like the create, waits for BAPI_TRANSACTION_COMMIT on the same session.
 * GETDETAIL1 answers the company data as PE_COMPANYDATA (BAPIKNA106), from central address management.
 
-What the simulator decides where the documentation says nothing (U): an unknown customer is RETURN E F2 163
-"Customer &1 does not exist" (the simulator's catalogue; SAP's own message for it was not found); a sales area
-the customer has no sales data in is E VR 112 (the create's message for it); PI_SALESORG left blank is E F2 174;
+What the simulator decides where the documentation says nothing (U): an unknown customer is RETURN E F2 502
+"Debtor &1 does not exist" and a sales area the customer has no sales data in E F2 156 "Debtor &1 is not created
+for sales area &2 &3 &4" (SAP's own messages for these conditions, V as messages: BAPI_CUSTOMER_EXISTENCECHECK's
+documentation on stechno.net lists both, there as type I; that CHANGEFROMDATA1 and GETDETAIL1 answer them, as
+type E, is U); PI_SALESORG left blank is E F2 174 (the simulator's own);
 nothing flagged changes nothing and answers an initial RETURN; the changed address is validated as the create
 validates one (country, region, postal code, city, name, language), first problem only; GETDETAIL1 checks
 neither the sales area nor anything else and answers the customer's central address.
@@ -44,7 +46,7 @@ def _validated_change(system: SystemState, session: Session, inputs: dict[str, A
     number = inputs["CUSTOMERNO"]
     record = system.customers.get(number)
     if record is None:
-        raise _Rejected("customer_not_found", number)
+        raise _Rejected("debtor_not_found", number)
     personal = _filled(inputs["PI_PERSONALDATA"]) or _filled(inputs["PI_PERSONALDATAX"])
     company, company_x = inputs["PI_COMPANYDATA"], inputs["PI_COMPANYDATAX"]
     if personal and (_filled(company) or _filled(company_x)):
@@ -58,7 +60,7 @@ def _validated_change(system: SystemState, session: Session, inputs: dict[str, A
         area[0] == organization and channel in ("", area[1]) and division in ("", area[2])
         for area in record.sales_areas
     ):
-        raise _Rejected("reference_not_in_sales_area", number, organization, channel, division)
+        raise _Rejected("debtor_not_in_sales_area", number, organization, channel, division)
     flagged = [name for name, flag in company_x.items() if flag == FLAGGED]
     if not flagged:
         return number, {}
@@ -98,7 +100,7 @@ def get_detail1(system: SystemState, session: Session, inputs: dict[str, Any]) -
     }
     record = system.customers.get(inputs["CUSTOMERNO"])
     if record is None:
-        answer["RETURN"] = message("BAPIRETURN1", "customer_not_found", inputs["CUSTOMERNO"])
+        answer["RETURN"] = message("BAPIRETURN1", "debtor_not_found", inputs["CUSTOMERNO"])
         return answer
     company_fields = structures["BAPIKNA106"]
     answer["PE_COMPANYDATA"] = shaped(

@@ -38,6 +38,11 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "search_criteria_missing": ("F2", "172", "Enter at least one selection criterion"),
     "no_customer_found": ("F2", "173", "No customer found for the selection criteria"),
     "sales_organization_required": ("F2", "174", "Enter a sales organization (PI_SALESORG)"),
+    # SAP's own messages for these two conditions, as the documentation of BAPI_CUSTOMER_EXISTENCECHECK lists
+    # them (stechno.net's page of that function, RETURN's value range; there type I): the change path's BAPIs
+    # answer them as type E here (changes.py; which message a real CHANGEFROMDATA1 answers is unverified).
+    "debtor_not_found": ("F2", "502", "Debtor &1 does not exist"),
+    "debtor_not_in_sales_area": ("F2", "156", "Debtor &1 is not created for sales area &2 &3 &4"),
     "postal_code_required": ("AM", "214", "Enter a postal code for country &1"),
     "postal_code_length": ("AM", "215", "Postal code &1 must have length &2 (country &3)"),
     "postal_code_too_long": ("AM", "216", "Postal code &1 must not be longer than &2 characters (country &3)"),

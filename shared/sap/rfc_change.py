@@ -17,7 +17,8 @@ to read what SAP holds, inside one of its units of work.
   it is never asked one). A customer without sales data is asked with a blank one.
 * RETURN type E or A of either BAPI is SAP's rejection (SapBusinessRejection with SAP's message): an unknown
   customer, a sales area the customer is not in, an invalid value. What a real system says for an unknown
-  customer is U (the simulator: E F2 163).
+  customer is U (the simulator: E F2 502 "Debtor &1 does not exist", SAP's message for it in
+  BAPI_CUSTOMER_EXISTENCECHECK's documentation).
 """
 
 from __future__ import annotations

@@ -316,9 +316,9 @@ MOVED_HOLDS = {
 # S/4 double: "An address needs a Country", as for a create).
 COUNTRY_CLEARED = {"COUNTRY": "", "COUNTRYISO": ""}
 COUNTRY_REQUIRED_MESSAGE = {"rfc": ("E", "F2", "164"), "s4": ("E", "S4SIM/REQUIRED", "")}
-# An unknown customer: ECC's simulated BAPI says F2 163; the Business Partner gateway finds no partner for it and
-# says so in its own words (no SAP message class).
-UNKNOWN_CUSTOMER_MESSAGE = {"rfc": ("E", "F2", "163"), "s4": ("E", "", "")}
+# An unknown customer: ECC's simulated BAPI says F2 502 (SAP's "Debtor &1 does not exist"); the Business
+# Partner gateway finds no partner for it and says so in its own words (no SAP message class).
+UNKNOWN_CUSTOMER_MESSAGE = {"rfc": ("E", "F2", "502"), "s4": ("E", "", "")}
 
 
 def change(customer_number: str, **company_data: str) -> CustomerChange:

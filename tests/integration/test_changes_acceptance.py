@@ -240,15 +240,17 @@ def test_a_change_sap_rejects_ends_failed_with_its_reason_and_the_next_valid_cha
     number = create(services)
     account_id = payload()["accountId"]
 
-    # Sales area 3000/10/00 is configured, but this customer has no sales data there: SAP says VR 112.
+    # Sales area 3000/10/00 is configured, but this customer has no sales data there: SAP says F2 156
+    # ("Debtor &1 is not created for sales area &2 &3 &4", sap_simulator/changes.py).
     rejected = change_customer(
         change(10, salesOrganization="3000", companyCode="3000", street="Neue Straße 5"), services
     )
 
-    assert rejected.outcome is ChangeOutcome.REJECTED and rejected.rejection.id == "VR"
+    assert rejected.outcome is ChangeOutcome.REJECTED
+    assert (rejected.rejection.id, rejected.rejection.number) == ("F2", "156")
     entry = services.ledger.get(account_id)
-    assert entry.change_status is ChangeStatus.FAILED and "VR" in entry.change_error
-    assert services.writeback.failed[account_id][-1].startswith("SAP E VR 112")
+    assert entry.change_status is ChangeStatus.FAILED and "F2 156" in entry.change_error
+    assert services.writeback.failed[account_id][-1].startswith("SAP E F2 156")
     assert sap_system.customer(number).address["STREET"] == "Industriestraße 12"
 
     applied = change_customer(change(20, street="Neue Straße 5"), services)

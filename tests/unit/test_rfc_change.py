@@ -160,8 +160,8 @@ def test_a_changed_language_key_brings_its_iso_code(gateway, system):
 @pytest.mark.parametrize(
     ("the_change", "message"),
     [
-        (change({"STREET": "x"}, customer="0000999999"), ("E", "F2", "163")),  # unknown customer
-        (change({"STREET": "x"}, sales_organization="3000"), ("E", "VR", "112")),  # not in that sales area
+        (change({"STREET": "x"}, customer="0000999999"), ("E", "F2", "502")),  # unknown customer
+        (change({"STREET": "x"}, sales_organization="3000"), ("E", "F2", "156")),  # not in that sales area
         (change({"POSTL_COD1": "1234"}), ("E", "AM", "215")),  # a German postal code has 5 digits
         (change({"REGION": "ZZ"}), ("E", "AM", "228")),
     ],
@@ -234,7 +234,7 @@ def test_the_read_answers_what_sap_holds_after_a_change(gateway, system):
 def test_reading_an_unknown_customer_is_sap_rejection(gateway, system):
     with pytest.raises(SapBusinessRejection) as raised:
         gateway.read_customer("0000999999")
-    assert (raised.value.message.id, raised.value.message.number) == ("F2", "163")
+    assert (raised.value.message.id, raised.value.message.number) == ("F2", "502")
 
 
 def test_a_release_without_pi_companydatax_is_an_interface_mismatch(system):

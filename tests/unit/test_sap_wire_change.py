@@ -119,7 +119,7 @@ def test_the_agent_answers_sap_rejection_as_a_wire_error(system):
     answer = serve(api, "POST", "/v1/change", wire_change.encode_change(unknown).encode())
     with pytest.raises(SapBusinessRejection) as raised:
         wire_change.decode_changed(answer.body)
-    assert (raised.value.message.id, raised.value.message.number) == ("F2", "163")
+    assert (raised.value.message.id, raised.value.message.number) == ("F2", "502")
 
 
 def test_the_agent_refuses_a_change_without_the_apps_proof_and_a_bad_body_before_sap(system):

@@ -262,3 +262,55 @@ def test_the_same_change_twice_leaves_sap_as_once(gateway, system):
     before = dataclasses.replace(system.customer(CUSTOMER))
     gateway.change_customer(wanted)
     assert system.customer(CUSTOMER) == before
+
+
+def test_the_simulated_change_bapis_have_the_published_parameters_and_x_structure():
+    # stechno.net's pages of CHANGEFROMDATA1 and GETDETAIL1; BAPIKNA106X: tactusoft-svn Bapikna106X.java.
+    interfaces = simulator.interfaces.INTERFACES
+    change_bapi = interfaces["BAPI_CUSTOMER_CHANGEFROMDATA1"]
+    assert set(change_bapi) == {
+        "CUSTOMERNO",
+        "PI_COMPANYDATA",
+        "PI_COMPANYDATAX",
+        "PI_DISTR_CHAN",
+        "PI_DIVISION",
+        "PI_OPT_COMPANYDATA",
+        "PI_OPT_COMPANYDATAX",
+        "PI_OPT_PERSONALDATA",
+        "PI_OPT_PERSONALDATAX",
+        "PI_PERSONALDATA",
+        "PI_PERSONALDATAX",
+        "PI_SALESORG",
+        "RETURN",
+    }
+    required = {
+        name for name, parameter in change_bapi.items() if parameter.direction == "IMPORT" and not parameter.optional
+    }
+    assert required == {"CUSTOMERNO", "PI_PERSONALDATA", "PI_SALESORG"}
+    assert change_bapi["RETURN"].structure == "BAPIRETURN1"
+    assert list(STRUCTURES["BAPIKNA106X"]) == list(STRUCTURES["BAPIKNA106"])  # one flag per field, same order
+    assert sum(length for _, length in STRUCTURES["BAPIKNA106X"].values()) == 33
+    assert sum(length for _, length in STRUCTURES["BAPIKNA101_1X"].values()) == 30
+    assert sum(length for _, length in STRUCTURES["BAPIKNA105X"].values()) == 8
+    read_bapi = interfaces["BAPI_CUSTOMER_GETDETAIL1"]
+    assert read_bapi["PE_COMPANYDATA"].structure == "BAPIKNA106" and not read_bapi["PI_SALESORG"].optional
+
+
+def test_the_traced_gateway_times_a_change_and_a_read_under_their_own_names(gateway, system):
+    from shared.instrumented import TracedSapGateway
+    from shared.telemetry.port import NoMetrics
+
+    class Recorded(NoMetrics):
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, str]] = []
+
+        def sap_call(self, milliseconds: float, operation: str, result: str) -> None:
+            self.calls.append((operation, result))
+
+    metrics = Recorded()
+    traced = TracedSapGateway(gateway, metrics, "simulator")
+    traced.change_customer(change({"STREET": "Neue Str. 1"}))
+    traced.read_customer(CUSTOMER)
+    with pytest.raises(SapBusinessRejection):
+        traced.change_customer(change({"STREET": "x"}, customer="0000999999"))
+    assert metrics.calls == [("change_customer", "changed"), ("read_customer", "read"), ("change_customer", "rejected")]

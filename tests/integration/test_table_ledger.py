@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from azure.data.tables import TableServiceClient
 
-from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
+from shared.core.ledger import ChangeStatus, LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.models import MappingWarning
 from shared.settings import Settings
 from shared.storage.port import LedgerConflict, LedgerUnavailable
@@ -79,6 +79,10 @@ def test_round_trip_of_every_field(ledger):
         payload={"accountId": ACCOUNT_ID, "name": "Müller & Söhne 🙂", "countryCode": "DE"},
         review_candidates=("0000012345", "0000012346"), rejected_customers=("0000012300",),
         search_from=later,
+        # the change path's (issue 26)
+        applied_values={"STREET": "Industriestraße 12"}, change_modstamp=later, change_status=ChangeStatus.FAILED,
+        last_change_at=later, change_error="SAP rejected: VR 112", change_claimed_at=later,
+        change_review={"fields": [{"field": "street", "sap": "Ä", "lastSent": "B", "salesforce": "C"}]},
         warnings=(MappingWarning("street", "street shortened to 35 characters for SAP (STREET): ..."),
                   MappingWarning("phone", "phone not passed to SAP: longer than the 30 characters SAP holds")),
     )

@@ -7,7 +7,9 @@ its benchmark.
 
 prints one `notifications` call for the account of a CreateSAPCustomer payload (the samples), from the
 fake Salesforce's org (devtools.fake_salesforce.ORGANIZATION_ID, which `scripts/run --salesforce fake`
-sets as SALESFORCE_ORGANIZATION_ID) unless --organization-id names another.
+sets as SALESFORCE_ORGANIZATION_ID) unless --organization-id names another. With --customer-number it is
+the change flow's notification of a synced account instead (issue 26): the number set, Synced, the payload's
+values as changed, and SystemModstamp now or --modstamp (ISO 8601), which orders the changes.
 
 The envelope follows Salesforce's outbound messaging WSDL and the captured request that Microsoft's
 Salesforce receiver tests with (aspnet/WebHooks, test/.../RequestBodies/Salesforce.xml): prefixes
@@ -107,6 +109,13 @@ def soap_headers() -> dict[str, str]:
     return {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": quoteattr("")}
 
 
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text}: give the offset (Z or +01:00)")
+    return moment
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m devtools.outbound_messages",
@@ -115,6 +124,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("payloads", nargs="+", type=Path, metavar="PAYLOAD.json")
     parser.add_argument("--organization-id", default=ORGANIZATION_ID,
                         help=f"the sending org (default: the fake Salesforce's, {ORGANIZATION_ID})")
+    parser.add_argument("--customer-number", metavar="NUMBER",
+                        help="send a change of a synced account with this SAP customer number (the change flow's "
+                             "notification) instead of a new customer")
+    parser.add_argument("--modstamp", type=_moment, metavar="ISO8601",
+                        help="the account's SystemModstamp (and LastModifiedDate); default: now")
     arguments = parser.parse_args(argv)
     accounts = []
     for path in arguments.payloads:
@@ -124,7 +138,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"{path}: {error}")
         if not isinstance(payload, dict):
             parser.error(f"{path}: not a JSON object")
-        accounts.append(account_fields_of({key: str(value) for key, value in payload.items() if value is not None}))
+        values = {key: str(value) for key, value in payload.items() if value is not None}
+        if arguments.customer_number:
+            accounts.append(synced_account_fields_of(values, arguments.customer_number,
+                                                     modified_at=arguments.modstamp or datetime.now(UTC)))
+        else:
+            accounts.append(account_fields_of(values, modified_at=arguments.modstamp))
     sys.stdout.buffer.write(outbound_message(accounts, organization_id=arguments.organization_id))
     sys.stdout.buffer.flush()
     return 0

@@ -240,3 +240,20 @@ def test_the_devtools_command_prints_the_fake_orgs_message_for_a_sample_payload(
     assert message.organization_id == FAKE_ORGANIZATION_ID  # what scripts/run --salesforce fake configures
     assert notification.fields["Id"] == "001Dn00000XyZ12" and notification.fields["Type"] == "Customer"
     assert notification.fields["Name"] == sample("us-account")["name"]
+
+
+def test_the_devtools_command_prints_a_change_of_a_synced_account_with_its_modstamp(capsysbinary):
+    from devtools.outbound_messages import main
+    from shared.core.outbound_message import account_change
+    from tests.support.samples import SAMPLES
+
+    assert main([str(SAMPLES / "us-account.json"), "--customer-number", "0000100042",
+                 "--modstamp", "2026-12-07T15:00:00.250Z"]) == 0
+    [notification] = parse_outbound_message(capsysbinary.readouterr().out).notifications
+    assert notification.fields["SAP_Customer_Number__c"] == "0000100042"
+    assert notification.fields["SAP_Sync_Status__c"] == "Synced"
+    stamp = "2026-12-07T15:00:00.250Z"
+    assert notification.fields["SystemModstamp"] == notification.fields["LastModifiedDate"] == stamp
+    assert account_change(notification).system_modstamp == datetime(2026, 12, 7, 15, 0, 0, 250000, tzinfo=UTC)
+    with pytest.raises(SystemExit):
+        main([str(SAMPLES / "us-account.json"), "--modstamp", "2026-12-07T15:00:00"])  # no offset: refused

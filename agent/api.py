@@ -58,13 +58,22 @@ class AgentApi:
     `inspector`: the go-live probes (default: on the gateway when it is the rfc adapter; else NoProbes, which
     says so and refuses every probe)."""
 
-    def __init__(self, gateway: SapGateway, *, path: str, concurrency: int = 4,
-                 proof_key: bytes | str | None = None, unit_budget_seconds: float = 0.0,
-                 answer_deadline_seconds: float = AGENT_ANSWER_DEADLINE_SECONDS,
-                 inspector: SapInspector | None = None) -> None:
+    def __init__(
+        self,
+        gateway: SapGateway,
+        *,
+        path: str,
+        concurrency: int = 4,
+        proof_key: bytes | str | None = None,
+        unit_budget_seconds: float = 0.0,
+        answer_deadline_seconds: float = AGENT_ANSWER_DEADLINE_SECONDS,
+        inspector: SapInspector | None = None,
+    ) -> None:
         if unit_budget_seconds >= answer_deadline_seconds:
-            raise ValueError(f"a unit of work may take {unit_budget_seconds:g} s, not less than the "
-                             f"{answer_deadline_seconds:g} s the agent has to answer: no request could start")
+            raise ValueError(
+                f"a unit of work may take {unit_budget_seconds:g} s, not less than the "
+                f"{answer_deadline_seconds:g} s the agent has to answer: no request could start"
+            )
         self.gateway = gateway
         self.inspector = inspector if inspector is not None else _rfc_inspector(gateway)
         self.proof_key = proof_key.encode() if isinstance(proof_key, str) else proof_key
@@ -89,7 +98,7 @@ class AgentApi:
         # The requestTarget is the path below the hybrid connection (the relay double; hyco-https hands
         # it on as req.url); accept it with the hybrid connection's name in front too.
         if path == prefix or path.startswith(prefix + "/"):
-            path = path[len(prefix):]
+            path = path[len(prefix) :]
         return path.rstrip("/") or "/"
 
     async def __call__(self, request: RelayRequest) -> RelayResponse:
@@ -98,8 +107,9 @@ class AgentApi:
         operation = self._operation(request.target)
         known = operation if operation in self._operations else "unknown operation"  # no caller-chosen names
         attributes = {"http.request.method": request.method.upper(), "url.path": known, "sap.agent.path": self.path}
-        with telemetry.span(f"{request.method.upper()} {known}", kind="server", attributes=attributes,
-                            parent_headers=request.headers) as current:
+        with telemetry.span(
+            f"{request.method.upper()} {known}", kind="server", attributes=attributes, parent_headers=request.headers
+        ) as current:
             response = await self._answer(request, operation)
             if current is not None:
                 current.set_attribute("http.response.status_code", response.status)
@@ -137,11 +147,17 @@ class AgentApi:
 
     def _not_started(self, operation: str, why: str) -> RelayResponse:
         self.not_started += 1
-        logger.warning("relayed request not started: it could no longer be answered within %g s of its arrival "
-                       "(%s); answered not_started, nothing sent to SAP", self.answer_deadline_seconds, why,
-                       extra={"operation": operation})
-        error = SapNotStarted(f"the SAP agent did not start {operation}: it could not have answered within "
-                              f"{self.answer_deadline_seconds:g} s ({why})")
+        logger.warning(
+            "relayed request not started: it could no longer be answered within %g s of its arrival "
+            "(%s); answered not_started, nothing sent to SAP",
+            self.answer_deadline_seconds,
+            why,
+            extra={"operation": operation},
+        )
+        error = SapNotStarted(
+            f"the SAP agent did not start {operation}: it could not have answered within "
+            f"{self.answer_deadline_seconds:g} s ({why})"
+        )
         return RelayResponse(200, wire.encode_error(error).encode(), _JSON)
 
     async def _slot_in_time(self, request: RelayRequest) -> bool:
@@ -216,7 +232,6 @@ class AgentApi:
             return RelayResponse(200, wire.encode_error(error).encode(), _JSON)
         return RelayResponse(204)
 
-
     async def _about(self, request: RelayRequest) -> RelayResponse:
         about = wire_probe.encode_about(tuple(self._operations), proof_checked=bool(self.proof_key))
         return RelayResponse(200, about.encode(), _JSON)
@@ -234,7 +249,8 @@ class AgentApi:
                 answer = wire_probe.encode_customer(await asyncio.to_thread(inspector.customer, arguments["number"]))
             else:
                 answer = wire_probe.encode_find(
-                    await asyncio.to_thread(inspector.find, arguments["criteria"], arguments["max_rows"]))
+                    await asyncio.to_thread(inspector.find, arguments["criteria"], arguments["max_rows"])
+                )
         except SapError as error:
             answer = wire.encode_error(error)
         return RelayResponse(200, answer.encode(), _JSON)

@@ -149,8 +149,10 @@ def state_file_from_environment(environ: Mapping[str, str] | None = None) -> Pat
     if not text:
         return None
     if running_in_azure(env):
-        raise SettingsError(f"{STATE_FILE_SETTING}: the SAP simulator's state file is for local runs and tests; "
-                            "it is refused inside an Azure-hosted app (WEBSITE_SITE_NAME is set)")
+        raise SettingsError(
+            f"{STATE_FILE_SETTING}: the SAP simulator's state file is for local runs and tests; "
+            "it is refused inside an Azure-hosted app (WEBSITE_SITE_NAME is set)"
+        )
     return Path(text).expanduser().resolve()
 
 
@@ -162,8 +164,9 @@ def _find_options(env: Mapping[str, str]) -> dict[str, str]:
     """SAP_SIMULATOR_FIND_ROWS / SAP_SIMULATOR_FIND_NO_MATCH as SimulatedSap options (unset: left out)."""
     options: dict[str, str] = {}
     for setting, option, allowed, text in (
-            (FIND_ROWS_SETTING, "find_rows", FIND_ROWS, env.get(FIND_ROWS_SETTING)),
-            (FIND_NO_MATCH_SETTING, "find_no_match", FIND_NO_MATCH, env.get(FIND_NO_MATCH_SETTING))):
+        (FIND_ROWS_SETTING, "find_rows", FIND_ROWS, env.get(FIND_ROWS_SETTING)),
+        (FIND_NO_MATCH_SETTING, "find_no_match", FIND_NO_MATCH, env.get(FIND_NO_MATCH_SETTING)),
+    ):
         value = (text or "").strip().lower()
         if not value:
             continue
@@ -189,8 +192,12 @@ def simulator_system_from_environment(environ: Mapping[str, str] | None = None) 
     """A new system configured from SAP_SIMULATOR_FAULTS / SAP_SIMULATOR_USER / SAP_SIMULATOR_PASSWORD /
     SAP_SIMULATOR_FIND_ROWS / SAP_SIMULATOR_FIND_NO_MATCH, its database in SAP_SIMULATOR_STATE_FILE when set."""
     env = os.environ if environ is None else environ
-    return _new_system(env, credentials=_credentials(env), faults=FaultPlan.parse(env.get("SAP_SIMULATOR_FAULTS")),
-                       **_find_options(env))
+    return _new_system(
+        env,
+        credentials=_credentials(env),
+        faults=FaultPlan.parse(env.get("SAP_SIMULATOR_FAULTS")),
+        **_find_options(env),
+    )
 
 
 def configure_default_system_from_environment(environ: Mapping[str, str] | None = None) -> SimulatedSap:

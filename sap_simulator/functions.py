@@ -155,8 +155,13 @@ def _validated_customer(system: SystemState, session: Session, inputs: dict[str,
         company_data["PMNTTRMS"] = optional["PMNTTRMS"]
     sales_data = dict(reference.sales_areas[sales_area])
     sales_data["CURRENCY"] = address["CURRENCY"]
-    for bapi_name, knvv_name in (("SHIP_COND", "VSBED"), ("DELYG_PLNT", "VWERK"), ("PART_DLV", "KZTLF"),
-                                 ("PMNTTRMS", "ZTERM"), ("C_CTR_AREA", "KKBER")):
+    for bapi_name, knvv_name in (
+        ("SHIP_COND", "VSBED"),
+        ("DELYG_PLNT", "VWERK"),
+        ("PART_DLV", "KZTLF"),
+        ("PMNTTRMS", "ZTERM"),
+        ("C_CTR_AREA", "KKBER"),
+    ):
         if optional[bapi_name]:
             sales_data[knvv_name] = optional[bapi_name]
     return CustomerRecord(
@@ -216,14 +221,16 @@ def _validated_address(system: SystemState, company: dict[str, Any]) -> dict[str
         currency = country.currency  # T005-WAERS
 
     address = {name: value for name, value in company.items() if isinstance(value, str) and value}
-    address.update({
-        "COUNTRY": country.key,
-        "COUNTRYISO": country.iso_code,
-        "LANGU": language,
-        "LANGU_ISO": customizing.languages[language],
-        "CURRENCY": currency,
-        "CURRENCY_ISO": customizing.currencies[currency],
-    })
+    address.update(
+        {
+            "COUNTRY": country.key,
+            "COUNTRYISO": country.iso_code,
+            "LANGU": language,
+            "LANGU_ISO": customizing.languages[language],
+            "CURRENCY": currency,
+            "CURRENCY_ISO": customizing.currencies[currency],
+        }
+    )
     return address
 
 
@@ -271,8 +278,7 @@ def get_detail2(system: SystemState, session: Session, inputs: dict[str, Any]) -
         return answer
     # BAPICUSTOMER_04 names some fields differently from BAPIKNA106 (POSTL_CODE, TELEPHONE, FORMOFADDR for
     # the form of address, POBX_PCD for the PO box postal code); the transport zone is KNA1's.
-    renamed = {"POSTL_COD1": "POSTL_CODE", "TEL1_NUMBR": "TELEPHONE", "TITLE": "FORMOFADDR",
-               "POSTL_COD2": "POBX_PCD"}
+    renamed = {"POSTL_COD1": "POSTL_CODE", "TEL1_NUMBR": "TELEPHONE", "TITLE": "FORMOFADDR", "POSTL_COD2": "POBX_PCD"}
     address_fields = structures["BAPICUSTOMER_04"]
     address = {}
     for name, value in {**record.address, "TRANSPZONE": record.general.get("TRANSPZONE", "")}.items():
@@ -282,17 +288,25 @@ def get_detail2(system: SystemState, session: Session, inputs: dict[str, Any]) -
     address["CUSTOMER"] = record.number
     answer["CUSTOMERADDRESS"] = shaped("BAPICUSTOMER_04", address, structures)
     general_fields = structures["BAPICUSTOMER_KNA1"]
-    general = {name: value for name, value in
-               {"CUSTOMER": record.number, "ACCNT_GRP": record.account_group, **record.general}.items()
-               if name in general_fields}
+    general = {
+        name: value
+        for name, value in {"CUSTOMER": record.number, "ACCNT_GRP": record.account_group, **record.general}.items()
+        if name in general_fields
+    }
     answer["CUSTOMERGENERALDETAIL"] = shaped("BAPICUSTOMER_KNA1", general, structures)
     company_code = inputs["COMPANYCODE"]
     if company_code and company_code in record.company_codes:
         # KNB1 as BAPICUSTOMER_05 shows it: no reconciliation account, no creation date (they stay in KNB1).
         company_fields = structures["BAPICUSTOMER_05"]
-        company = {name: value for name, value in
-                   {**record.company_codes[company_code], "CUSTOMER": record.number, "COMP_CODE": company_code}.items()
-                   if name in company_fields}
+        company = {
+            name: value
+            for name, value in {
+                **record.company_codes[company_code],
+                "CUSTOMER": record.number,
+                "COMP_CODE": company_code,
+            }.items()
+            if name in company_fields
+        }
         answer["CUSTOMERCOMPANYDETAIL"] = shaped("BAPICUSTOMER_05", company, structures)
     return answer
 
@@ -306,11 +320,17 @@ def get_sales_areas(system: SystemState, session: Session, inputs: dict[str, Any
     a given release is U. The documentation calls the channel column DISTRCHANN; the simulator keeps BAPIKNVVKY's
     DISTRCHN (U either way; the go-live check reports what it reads)."""
     record = system.customers.get(inputs["CUSTOMERNO"])
-    rows = [] if record is None else [
-        shaped("BAPIKNVVKY", {"CUSTOMER": record.number, "SALESORG": organization, "DISTRCHN": channel,
-                              "DIVISION": division})
-        for organization, channel, division in sorted(record.sales_areas)
-    ]
+    rows = (
+        []
+        if record is None
+        else [
+            shaped(
+                "BAPIKNVVKY",
+                {"CUSTOMER": record.number, "SALESORG": organization, "DISTRCHN": channel, "DIVISION": division},
+            )
+            for organization, channel, division in sorted(record.sales_areas)
+        ]
+    )
     if not rows:
         said = {"TYPE": "E", "CODE": "QC160", "MESSAGE": "No sales data was found"}
         return {"RETURN": shaped("BAPIRETURN", said), "SALESAREAS": []}
@@ -343,14 +363,29 @@ def find(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[
     limit = inputs["MAX_CNT"]
     views = [(number, system.customers[number].kna1()) for number in sorted(system.customers)]
     if system.find_rows == FIND_ROWS_AND:
-        hits = [(criteria[0], number, view) for number, view in views
-                if all(_matches(view[row["FIELDNAME"]], row["FIELDVALUE"], wildcards) for row in criteria)]
+        hits = [
+            (criteria[0], number, view)
+            for number, view in views
+            if all(_matches(view[row["FIELDNAME"]], row["FIELDVALUE"], wildcards) for row in criteria)
+        ]
     else:
-        hits = [(row, number, view) for row in criteria for number, view in views
-                if _matches(view[row["FIELDNAME"]], row["FIELDVALUE"], wildcards)]
+        hits = [
+            (row, number, view)
+            for row in criteria
+            for number, view in views
+            if _matches(view[row["FIELDNAME"]], row["FIELDVALUE"], wildcards)
+        ]
     answer["RESULT_TAB"] = [
-        shaped("BAPIKNA111", {"CUSTOMER": number, "TABNAME": "KNA1", "FIELDNAME": row["FIELDNAME"],
-                              "FIELDVALUE": view[row["FIELDNAME"]], "TYPE": "S"})
+        shaped(
+            "BAPIKNA111",
+            {
+                "CUSTOMER": number,
+                "TABNAME": "KNA1",
+                "FIELDNAME": row["FIELDNAME"],
+                "FIELDVALUE": view[row["FIELDNAME"]],
+                "TYPE": "S",
+            },
+        )
         for row, number, view in (hits[:limit] if limit else hits)
     ]
     if answer["RESULT_TAB"] or system.find_no_match == FIND_NO_MATCH_EMPTY:
@@ -422,8 +457,13 @@ def ping(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[
 
 def system_info(system: SystemState, session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
     """RFC_SYSTEM_INFO: the simulator says what it is (no release of SAP's), so a report never mistakes it."""
-    return {"RFCSI_EXPORT": shaped("RFCSI", {"RFCHOST": "sapsim", "RFCSYSID": "SIM", "RFCDBSYS": "SIMULATOR",
-                                              "RFCSAPRL": "SIM"}, system.structures)}
+    return {
+        "RFCSI_EXPORT": shaped(
+            "RFCSI",
+            {"RFCHOST": "sapsim", "RFCSYSID": "SIM", "RFCDBSYS": "SIMULATOR", "RFCSAPRL": "SIM"},
+            system.structures,
+        )
+    }
 
 
 FUNCTIONS: dict[str, Callable[[SystemState, Session, dict[str, Any]], dict[str, Any]]] = {
@@ -436,4 +476,3 @@ FUNCTIONS: dict[str, Callable[[SystemState, Session, dict[str, Any]], dict[str, 
     "BAPI_TRANSACTION_COMMIT": commit,
     "BAPI_TRANSACTION_ROLLBACK": rollback,
 }
-

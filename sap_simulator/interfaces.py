@@ -108,31 +108,89 @@ _I: Field = ("I", 4)
 _D: Field = ("D", 8)
 
 _MESSAGE_FIELDS: dict[str, Field] = {
-    "TYPE": _c(1), "ID": _c(20), "NUMBER": _n(3), "MESSAGE": _c(220), "LOG_NO": _c(20), "LOG_MSG_NO": _n(6),
-    "MESSAGE_V1": _c(50), "MESSAGE_V2": _c(50), "MESSAGE_V3": _c(50), "MESSAGE_V4": _c(50),
+    "TYPE": _c(1),
+    "ID": _c(20),
+    "NUMBER": _n(3),
+    "MESSAGE": _c(220),
+    "LOG_NO": _c(20),
+    "LOG_MSG_NO": _n(6),
+    "MESSAGE_V1": _c(50),
+    "MESSAGE_V2": _c(50),
+    "MESSAGE_V3": _c(50),
+    "MESSAGE_V4": _c(50),
 }
 
 STRUCTURES: dict[str, dict[str, Field]] = {
     # PI_PERSONALDATA: 31 fields, 803 characters in all [TS] [ST] (the simulator refuses personal data; the
     # parameter exists because SAP's interface has it and it may not be omitted).
     "BAPIKNA101_1": {
-        "TITLE_P": _c(30), "FIRSTNAME": _c(40), "LASTNAME": _c(40), "MIDDLENAME": _c(40), "SECONDNAME": _c(40),
-        "DATE_BIRTH": _D, "CITY": _c(40), "DISTRICT": _c(40), "POSTL_COD1": _c(10), "POSTL_COD2": _c(10),
-        "PO_BOX": _c(10), "PO_BOX_CIT": _c(40), "STREET": _c(60), "HOUSE_NO": _c(10), "BUILDING": _c(20),
-        "FLOOR": _c(10), "ROOM_NO": _c(10), "COUNTRY": _c(3), "COUNTRYISO": _c(2), "REGION": _c(3),
-        "TEL1_NUMBR": _c(30), "TEL1_EXT": _c(10), "FAX_NUMBER": _c(30), "FAX_EXTENS": _c(10), "E_MAIL": _c(241),
-        "LANGU_P": _c(1), "LANGUP_ISO": _c(2), "CURRENCY": _c(5), "CURRENCY_ISO": _c(3), "TITLE_KEY": _c(4),
+        "TITLE_P": _c(30),
+        "FIRSTNAME": _c(40),
+        "LASTNAME": _c(40),
+        "MIDDLENAME": _c(40),
+        "SECONDNAME": _c(40),
+        "DATE_BIRTH": _D,
+        "CITY": _c(40),
+        "DISTRICT": _c(40),
+        "POSTL_COD1": _c(10),
+        "POSTL_COD2": _c(10),
+        "PO_BOX": _c(10),
+        "PO_BOX_CIT": _c(40),
+        "STREET": _c(60),
+        "HOUSE_NO": _c(10),
+        "BUILDING": _c(20),
+        "FLOOR": _c(10),
+        "ROOM_NO": _c(10),
+        "COUNTRY": _c(3),
+        "COUNTRYISO": _c(2),
+        "REGION": _c(3),
+        "TEL1_NUMBR": _c(30),
+        "TEL1_EXT": _c(10),
+        "FAX_NUMBER": _c(30),
+        "FAX_EXTENS": _c(10),
+        "E_MAIL": _c(241),
+        "LANGU_P": _c(1),
+        "LANGUP_ISO": _c(2),
+        "CURRENCY": _c(5),
+        "CURRENCY_ISO": _c(3),
+        "TITLE_KEY": _c(4),
         "ONLY_CHANGE_COMADDRESS": _c(1),
     },
     # PI_COMPANYDATA: the 33 published fields in their published order (lengths U, see above).
     "BAPIKNA106": {
-        "TITLE": _c(30), "TITLE_KEY": _c(4), "NAME": _c(40), "NAME_2": _c(40), "NAME_3": _c(40),
-        "NAME_4": _c(40), "C_O_NAME": _c(40), "CITY": _c(40), "DISTRICT": _c(40), "CITY_NO": _c(12),
-        "POSTL_COD1": _c(10), "POSTL_COD2": _c(10), "POSTL_COD3": _c(10), "PO_BOX": _c(10),
-        "PO_BOX_CIT": _c(40), "DELIV_DIS": _c(15), "STREET": _c(60), "HOUSE_NO": _c(10), "BUILDING": _c(20),
-        "FLOOR": _c(10), "ROOM_NO": _c(10), "COUNTRY": _c(3), "LANGU": _c(1), "REGION": _c(3),
-        "TEL1_NUMBR": _c(30), "TEL1_EXT": _c(10), "FAX_NUMBER": _c(30), "FAX_EXTENS": _c(10),
-        "E_MAIL": _c(241), "COUNTRYISO": _c(2), "LANGU_ISO": _c(2), "CURRENCY": _c(5), "CURRENCY_ISO": _c(3),
+        "TITLE": _c(30),
+        "TITLE_KEY": _c(4),
+        "NAME": _c(40),
+        "NAME_2": _c(40),
+        "NAME_3": _c(40),
+        "NAME_4": _c(40),
+        "C_O_NAME": _c(40),
+        "CITY": _c(40),
+        "DISTRICT": _c(40),
+        "CITY_NO": _c(12),
+        "POSTL_COD1": _c(10),
+        "POSTL_COD2": _c(10),
+        "POSTL_COD3": _c(10),
+        "PO_BOX": _c(10),
+        "PO_BOX_CIT": _c(40),
+        "DELIV_DIS": _c(15),
+        "STREET": _c(60),
+        "HOUSE_NO": _c(10),
+        "BUILDING": _c(20),
+        "FLOOR": _c(10),
+        "ROOM_NO": _c(10),
+        "COUNTRY": _c(3),
+        "LANGU": _c(1),
+        "REGION": _c(3),
+        "TEL1_NUMBR": _c(30),
+        "TEL1_EXT": _c(10),
+        "FAX_NUMBER": _c(30),
+        "FAX_EXTENS": _c(10),
+        "E_MAIL": _c(241),
+        "COUNTRYISO": _c(2),
+        "LANGU_ISO": _c(2),
+        "CURRENCY": _c(5),
+        "CURRENCY_ISO": _c(3),
     },
     # PI_COMPANYDATAX: one flag per BAPIKNA106 field [TS] Bapikna106X.java, 33 characters [ST].
     "BAPIKNA106X": {},  # filled below from BAPIKNA106
@@ -142,44 +200,105 @@ STRUCTURES: dict[str, dict[str, Field]] = {
     "BAPIKNA105X": {},  # filled below from BAPIKNA105
     # PI_OPT_COMPANYDATA (and PI_OPT_PERSONALDATA): the 8 published fields.
     "BAPIKNA105": {
-        "TRANSPZONE": _c(10), "CONTROL_ACCOUNT": _c(10), "PMNTTRMS": _c(4), "SHIP_COND": _c(2),
-        "DELYG_PLNT": _c(4), "PART_DLV": _c(1), "C_CTR_AREA": _c(4), "TAXJURCODE": _c(15),
+        "TRANSPZONE": _c(10),
+        "CONTROL_ACCOUNT": _c(10),
+        "PMNTTRMS": _c(4),
+        "SHIP_COND": _c(2),
+        "DELYG_PLNT": _c(4),
+        "PART_DLV": _c(1),
+        "C_CTR_AREA": _c(4),
+        "TAXJURCODE": _c(15),
     },
     # PI_COPYREFERENCE
     "BAPIKNA102": {"SALESORG": _c(4), "DISTR_CHAN": _c(2), "DIVISION": _c(2), "REF_CUSTMR": _c(10)},
     "BAPIRETURN1": dict(_MESSAGE_FIELDS),
     "BAPIRET1": dict(_MESSAGE_FIELDS),
     "BAPIRETURN": {
-        "TYPE": _c(1), "CODE": _c(5), "MESSAGE": _c(220), "LOG_NO": _c(20), "LOG_MSG_NO": _n(6),
-        "MESSAGE_V1": _c(50), "MESSAGE_V2": _c(50), "MESSAGE_V3": _c(50), "MESSAGE_V4": _c(50),
+        "TYPE": _c(1),
+        "CODE": _c(5),
+        "MESSAGE": _c(220),
+        "LOG_NO": _c(20),
+        "LOG_MSG_NO": _n(6),
+        "MESSAGE_V1": _c(50),
+        "MESSAGE_V2": _c(50),
+        "MESSAGE_V3": _c(50),
+        "MESSAGE_V4": _c(50),
     },
     "BAPIRET2": {**_MESSAGE_FIELDS, "PARAMETER": _c(32), "ROW": _I, "FIELD": _c(30), "SYSTEM": _c(10)},
     # GETDETAIL2 CUSTOMERADDRESS: the 31 published names in their published order [TS]; lengths U.
     "BAPICUSTOMER_04": {
-        "CUSTOMER": _c(10), "NAME": _c(35), "NAME_2": _c(35), "NAME_3": _c(35), "NAME_4": _c(35),
-        "CITY": _c(35), "DISTRICT": _c(35), "PO_BOX": _c(10), "POBX_PCD": _c(10), "POSTL_CODE": _c(10),
-        "REGION": _c(3), "COUNTYCODE": _c(3), "CITY_CODE": _c(4), "STREET": _c(35), "TELEPHONE": _c(16),
-        "COUNTRY": _c(3), "COUNTRYISO": _c(2), "POBX_CTY": _c(3), "LANGU": _c(1), "LANGU_ISO": _c(2),
-        "SORT_FLD": _c(10), "MATCHCODE1": _c(25), "MATCHCODE2": _c(35), "MATCHCODE3": _c(35),
-        "FORMOFADDR": _c(15), "TELEBOX": _c(15), "TELEPHONE2": _c(16), "TELETEX": _c(30), "TELEX": _c(30),
-        "TRANSPZONE": _c(10), "NIELSEN_ID": _c(2),
+        "CUSTOMER": _c(10),
+        "NAME": _c(35),
+        "NAME_2": _c(35),
+        "NAME_3": _c(35),
+        "NAME_4": _c(35),
+        "CITY": _c(35),
+        "DISTRICT": _c(35),
+        "PO_BOX": _c(10),
+        "POBX_PCD": _c(10),
+        "POSTL_CODE": _c(10),
+        "REGION": _c(3),
+        "COUNTYCODE": _c(3),
+        "CITY_CODE": _c(4),
+        "STREET": _c(35),
+        "TELEPHONE": _c(16),
+        "COUNTRY": _c(3),
+        "COUNTRYISO": _c(2),
+        "POBX_CTY": _c(3),
+        "LANGU": _c(1),
+        "LANGU_ISO": _c(2),
+        "SORT_FLD": _c(10),
+        "MATCHCODE1": _c(25),
+        "MATCHCODE2": _c(35),
+        "MATCHCODE3": _c(35),
+        "FORMOFADDR": _c(15),
+        "TELEBOX": _c(15),
+        "TELEPHONE2": _c(16),
+        "TELETEX": _c(30),
+        "TELEX": _c(30),
+        "TRANSPZONE": _c(10),
+        "NIELSEN_ID": _c(2),
     },
     "BAPICUSTOMER_KNA1": {
-        "CUSTOMER": _c(10), "ADDRESS": _c(10), "CREAT_DATE": _D, "ENTERED_BY": _c(12), "ACCNT_GRP": _c(4),
-        "TAXJURCODE": _c(15), "CURRENCY": _c(5), "CURRENCY_ISO": _c(3), "DEL_FLAG_G": _c(1),
+        "CUSTOMER": _c(10),
+        "ADDRESS": _c(10),
+        "CREAT_DATE": _D,
+        "ENTERED_BY": _c(12),
+        "ACCNT_GRP": _c(4),
+        "TAXJURCODE": _c(15),
+        "CURRENCY": _c(5),
+        "CURRENCY_ISO": _c(3),
+        "DEL_FLAG_G": _c(1),
         "PSTG_BLK_G": _c(1),
     },
     # GETDETAIL2 CUSTOMERCOMPANYDETAIL: the 15 published names [TS] (no reconciliation account); lengths U.
     "BAPICUSTOMER_05": {
-        "CUSTOMER": _c(10), "COMP_CODE": _c(4), "CLERK": _c(2), "HD_OFFICE": _c(10), "ALT_PAYER": _c(10),
-        "CUVD_CLEAR": _c(1), "PMNTTRMS": _c(4), "ACT_AT_CUS": _c(12), "CUST_USER": _c(15),
-        "NEXT_PAYEE": _c(10), "BUYING_GRP": _c(10), "INTERNET": _c(130), "FAX": _c(31),
-        "PAYMENT_METHODS": _c(10), "TEL": _c(30),
+        "CUSTOMER": _c(10),
+        "COMP_CODE": _c(4),
+        "CLERK": _c(2),
+        "HD_OFFICE": _c(10),
+        "ALT_PAYER": _c(10),
+        "CUVD_CLEAR": _c(1),
+        "PMNTTRMS": _c(4),
+        "ACT_AT_CUS": _c(12),
+        "CUST_USER": _c(15),
+        "NEXT_PAYEE": _c(10),
+        "BUYING_GRP": _c(10),
+        "INTERNET": _c(130),
+        "FAX": _c(31),
+        "PAYMENT_METHODS": _c(10),
+        "TEL": _c(30),
     },
     # GETDETAIL2 CUSTOMERBANKDETAIL rows: the 8 published names [TS]; lengths U.
     "BAPICUSTOMER_02": {
-        "CUSTOMER": _c(10), "BANK_CTRY": _c(3), "BANK_KEY": _c(15), "BANK_ACCT": _c(18), "CTRL_KEY": _c(2),
-        "PARTNER_BK": _c(4), "COLL_AUTH": _c(1), "BANK_REF": _c(20),
+        "CUSTOMER": _c(10),
+        "BANK_CTRY": _c(3),
+        "BANK_KEY": _c(15),
+        "BANK_ACCT": _c(18),
+        "CTRL_KEY": _c(2),
+        "PARTNER_BK": _c(4),
+        "COLL_AUTH": _c(1),
+        "BANK_REF": _c(20),
     },
     "BAPIKNVVKY": {"CUSTOMER": _c(10), "SALESORG": _c(4), "DISTRCHN": _c(2), "DIVISION": _c(2)},
     # RFC_SYSTEM_INFO's RFCSI_EXPORT: the fields the go-live check reads, names as public pyrfc and JCo callers
@@ -188,8 +307,15 @@ STRUCTURES: dict[str, dict[str, Field]] = {
     # BAPI_CUSTOMER_FIND's selection and result rows [HMH]
     "BAPIKNA110": {"COMP_CODE": _c(4), "TABNAME": _c(30), "FIELDNAME": _c(30), "FIELDVALUE": _c(132)},
     "BAPIKNA111": {
-        "COMP_CODE": _c(4), "TABNAME": _c(30), "FIELDNAME": _c(30), "FIELDVALUE": _c(132), "CUSTOMER": _c(10),
-        "PSTG_BLK_G": _c(1), "PSTG_BLK_C": _c(1), "DEL_FLAG_G": _c(1), "DEL_FLAG_C": _c(1),
+        "COMP_CODE": _c(4),
+        "TABNAME": _c(30),
+        "FIELDNAME": _c(30),
+        "FIELDVALUE": _c(132),
+        "CUSTOMER": _c(10),
+        "PSTG_BLK_G": _c(1),
+        "PSTG_BLK_C": _c(1),
+        "DEL_FLAG_G": _c(1),
+        "DEL_FLAG_C": _c(1),
         **_MESSAGE_FIELDS,
     },
 }
@@ -327,8 +453,9 @@ def _fill_date(value: Any, check_date: bool) -> str:
     return value
 
 
-def _fill_value(field_type: Field, value: Any, names: tuple[str, ...], truncations: Truncations | None,
-                check_date: bool = True) -> Any:
+def _fill_value(
+    field_type: Field, value: Any, names: tuple[str, ...], truncations: Truncations | None, check_date: bool = True
+) -> Any:
     abap_type, length = field_type
     if abap_type == "I":
         if type(value) is not int:
@@ -348,8 +475,14 @@ def _fill_value(field_type: Field, value: Any, names: tuple[str, ...], truncatio
     return value.rstrip()
 
 
-def _fill_structure(structures: Structures, structure: str, value: Any, names: tuple[str, ...],
-                    truncations: Truncations | None, check_date: bool = True) -> dict[str, Any]:
+def _fill_structure(
+    structures: Structures,
+    structure: str,
+    value: Any,
+    names: tuple[str, ...],
+    truncations: Truncations | None,
+    check_date: bool = True,
+) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise TypeError("dictionary required for structure parameter, received", str(type(value)), *names)
     fields = structures[structure]
@@ -357,13 +490,17 @@ def _fill_structure(structures: Structures, structure: str, value: Any, names: t
     for field_name, field_value in value.items():
         if field_name not in fields:
             raise _field_not_found(field_name)
-        filled[field_name] = _fill_value(fields[field_name], field_value, (field_name, *names), truncations,
-                                         check_date)
+        filled[field_name] = _fill_value(fields[field_name], field_value, (field_name, *names), truncations, check_date)
     return filled
 
 
-def fill_parameters(function_name: str, params: Mapping[str, Any], structures: Structures = STRUCTURES,
-                    truncations: Truncations | None = None, check_date: bool = True) -> dict[str, Any]:
+def fill_parameters(
+    function_name: str,
+    params: Mapping[str, Any],
+    structures: Structures = STRUCTURES,
+    truncations: Truncations | None = None,
+    check_date: bool = True,
+) -> dict[str, Any]:
     """The call's parameters checked as pyrfc fills them; every IMPORT/TABLES parameter present.
     `check_date`: the connection's config option of that name (pyrfc 3.4; default True)."""
     interface = INTERFACES[function_name]
@@ -372,8 +509,9 @@ def fill_parameters(function_name: str, params: Mapping[str, Any], structures: S
         if parameter.direction == "TABLES":
             filled[name] = []
         elif parameter.direction == "IMPORT":
-            filled[name] = (blank(parameter.structure, structures) if parameter.structure
-                            else _initial(parameter.field_type))
+            filled[name] = (
+                blank(parameter.structure, structures) if parameter.structure else _initial(parameter.field_type)
+            )
     for name, value in params.items():
         parameter = interface.get(name)
         if parameter is None:
@@ -381,8 +519,10 @@ def fill_parameters(function_name: str, params: Mapping[str, Any], structures: S
         if parameter.is_table:
             if not isinstance(value, list):
                 raise TypeError("list required for table parameter, received", str(type(value)), name)
-            filled[name] = [_fill_structure(structures, str(parameter.structure), row, (name,), truncations,
-                                            check_date) for row in value]
+            filled[name] = [
+                _fill_structure(structures, str(parameter.structure), row, (name,), truncations, check_date)
+                for row in value
+            ]
         elif parameter.structure:
             filled[name] = _fill_structure(structures, parameter.structure, value, (name,), truncations, check_date)
         else:
@@ -459,15 +599,35 @@ class TypeDescription:
         self.uc_length = uc_length
         self.fields: list[dict[str, Any]] = []
 
-    def add_field(self, name: str, field_type: str, nuc_length: int, uc_length: int, nuc_offset: int,
-                  uc_offset: int, decimals: int = 0, type_description: TypeDescription | None = None) -> None:
-        self.fields.append({"name": name, "field_type": field_type, "nuc_length": nuc_length,
-                            "nuc_offset": nuc_offset, "uc_length": uc_length, "uc_offset": uc_offset,
-                            "decimals": decimals, "type_description": type_description})
+    def add_field(
+        self,
+        name: str,
+        field_type: str,
+        nuc_length: int,
+        uc_length: int,
+        nuc_offset: int,
+        uc_offset: int,
+        decimals: int = 0,
+        type_description: TypeDescription | None = None,
+    ) -> None:
+        self.fields.append(
+            {
+                "name": name,
+                "field_type": field_type,
+                "nuc_length": nuc_length,
+                "nuc_offset": nuc_offset,
+                "uc_length": uc_length,
+                "uc_offset": uc_offset,
+                "decimals": decimals,
+                "type_description": type_description,
+            }
+        )
 
     def __repr__(self) -> str:
-        return (f"<TypeDescription '{self.name}' with {len(self.fields)} fields "
-                f"(n/uclength={self.nuc_length}/{self.uc_length})>")
+        return (
+            f"<TypeDescription '{self.name}' with {len(self.fields)} fields "
+            f"(n/uclength={self.nuc_length}/{self.uc_length})>"
+        )
 
 
 class FunctionDescription:
@@ -479,13 +639,33 @@ class FunctionDescription:
         self.name = name
         self.parameters: list[dict[str, Any]] = []
 
-    def add_parameter(self, name: str, parameter_type: str, direction: str, nuc_length: int, uc_length: int,
-                      decimals: int = 0, default_value: str = "", parameter_text: str = "", optional: bool = False,
-                      type_description: TypeDescription | None = None) -> None:
-        self.parameters.append({"name": name, "parameter_type": parameter_type, "direction": direction,
-                                "nuc_length": nuc_length, "uc_length": uc_length, "decimals": decimals,
-                                "default_value": default_value, "parameter_text": parameter_text,
-                                "optional": optional, "type_description": type_description})
+    def add_parameter(
+        self,
+        name: str,
+        parameter_type: str,
+        direction: str,
+        nuc_length: int,
+        uc_length: int,
+        decimals: int = 0,
+        default_value: str = "",
+        parameter_text: str = "",
+        optional: bool = False,
+        type_description: TypeDescription | None = None,
+    ) -> None:
+        self.parameters.append(
+            {
+                "name": name,
+                "parameter_type": parameter_type,
+                "direction": direction,
+                "nuc_length": nuc_length,
+                "uc_length": uc_length,
+                "decimals": decimals,
+                "default_value": default_value,
+                "parameter_text": parameter_text,
+                "optional": optional,
+                "type_description": type_description,
+            }
+        )
 
     def __repr__(self) -> str:
         return f"<FunctionDescription '{self.name}' with {len(self.parameters)} params>"
@@ -519,12 +699,24 @@ def function_description(function_name: str, structures: Structures = STRUCTURES
     for name, parameter in INTERFACES[function_name].items():
         if parameter.structure is not None:
             row = type_description(parameter.structure, structures)
-            description.add_parameter(name, "RFCTYPE_TABLE" if parameter.is_table else "RFCTYPE_STRUCTURE",
-                                      _DIRECTIONS[parameter.direction], row.nuc_length, row.uc_length,
-                                      optional=parameter.optional, type_description=row)
+            description.add_parameter(
+                name,
+                "RFCTYPE_TABLE" if parameter.is_table else "RFCTYPE_STRUCTURE",
+                _DIRECTIONS[parameter.direction],
+                row.nuc_length,
+                row.uc_length,
+                optional=parameter.optional,
+                type_description=row,
+            )
         else:
             assert parameter.field_type is not None
             nuc, uc = _lengths(parameter.field_type)
-            description.add_parameter(name, _RFC_TYPES[parameter.field_type[0]], _DIRECTIONS[parameter.direction],
-                                      nuc, uc, optional=parameter.optional)
+            description.add_parameter(
+                name,
+                _RFC_TYPES[parameter.field_type[0]],
+                _DIRECTIONS[parameter.direction],
+                nuc,
+                uc,
+                optional=parameter.optional,
+            )
     return description

@@ -39,11 +39,20 @@ class CustomerRecord:
         values live on in the central address only."""
         a = self.address
         return {
-            "KUNNR": self.number, "KTOKD": self.account_group, "NAME1": a.get("NAME", "")[:35],
-            "NAME2": a.get("NAME_2", "")[:35], "NAME3": a.get("NAME_3", "")[:35], "NAME4": a.get("NAME_4", "")[:35],
-            "ORT01": a.get("CITY", "")[:35], "PSTLZ": a.get("POSTL_COD1", ""), "STRAS": a.get("STREET", "")[:35],
-            "LAND1": a.get("COUNTRY", ""), "REGIO": a.get("REGION", ""), "SPRAS": a.get("LANGU", ""),
-            "TELF1": a.get("TEL1_NUMBR", "")[:16], "ERDAT": self.general.get("CREAT_DATE", ""),
+            "KUNNR": self.number,
+            "KTOKD": self.account_group,
+            "NAME1": a.get("NAME", "")[:35],
+            "NAME2": a.get("NAME_2", "")[:35],
+            "NAME3": a.get("NAME_3", "")[:35],
+            "NAME4": a.get("NAME_4", "")[:35],
+            "ORT01": a.get("CITY", "")[:35],
+            "PSTLZ": a.get("POSTL_COD1", ""),
+            "STRAS": a.get("STREET", "")[:35],
+            "LAND1": a.get("COUNTRY", ""),
+            "REGIO": a.get("REGION", ""),
+            "SPRAS": a.get("LANGU", ""),
+            "TELF1": a.get("TEL1_NUMBR", "")[:16],
+            "ERDAT": self.general.get("CREAT_DATE", ""),
             "ERNAM": self.general.get("ENTERED_BY", ""),
         }
 
@@ -63,24 +72,62 @@ def ides_reference_customers() -> list[CustomerRecord]:
     """IDES's classic reference customers: 1000 (Becker Berlin) and 3000 (Thomas Bush Inc.)."""
     return [
         CustomerRecord(
-            number="0000001000", account_group="0001",
-            address={"NAME": "Becker Berlin", "CITY": "Berlin", "POSTL_COD1": "13467", "STREET": "Calvinstr. 36",
-                     "COUNTRY": "DE", "COUNTRYISO": "DE", "REGION": "11", "LANGU": "D", "LANGU_ISO": "DE",
-                     "CURRENCY": "EUR", "CURRENCY_ISO": "EUR"},
+            number="0000001000",
+            account_group="0001",
+            address={
+                "NAME": "Becker Berlin",
+                "CITY": "Berlin",
+                "POSTL_COD1": "13467",
+                "STREET": "Calvinstr. 36",
+                "COUNTRY": "DE",
+                "COUNTRYISO": "DE",
+                "REGION": "11",
+                "LANGU": "D",
+                "LANGU_ISO": "DE",
+                "CURRENCY": "EUR",
+                "CURRENCY_ISO": "EUR",
+            },
             general={"CREAT_DATE": "19941108", "ENTERED_BY": "IDES", "TRANSPZONE": "D000020000"},
             company_codes={"1000": {"RECONC_ACCT": "140000", "PMNTTRMS": "ZB01", "CREATED_ON": "19941108"}},
-            sales_areas={("1000", "10", "00"): {"CURRENCY": "EUR", "ZTERM": "ZB01", "VSBED": "01", "VWERK": "1000",
-                                                "KALKS": "1", "INCO1": "CIF"}},
+            sales_areas={
+                ("1000", "10", "00"): {
+                    "CURRENCY": "EUR",
+                    "ZTERM": "ZB01",
+                    "VSBED": "01",
+                    "VWERK": "1000",
+                    "KALKS": "1",
+                    "INCO1": "CIF",
+                }
+            },
         ),
         CustomerRecord(
-            number="0000003000", account_group="0001",
-            address={"NAME": "Thomas Bush Inc.", "CITY": "Chicago", "POSTL_COD1": "60603",
-                     "STREET": "4000 Lake Shore Drive", "COUNTRY": "US", "COUNTRYISO": "US", "REGION": "IL",
-                     "LANGU": "E", "LANGU_ISO": "EN", "CURRENCY": "USD", "CURRENCY_ISO": "USD"},
+            number="0000003000",
+            account_group="0001",
+            address={
+                "NAME": "Thomas Bush Inc.",
+                "CITY": "Chicago",
+                "POSTL_COD1": "60603",
+                "STREET": "4000 Lake Shore Drive",
+                "COUNTRY": "US",
+                "COUNTRYISO": "US",
+                "REGION": "IL",
+                "LANGU": "E",
+                "LANGU_ISO": "EN",
+                "CURRENCY": "USD",
+                "CURRENCY_ISO": "USD",
+            },
             general={"CREAT_DATE": "19950213", "ENTERED_BY": "IDES", "TAXJURCODE": "IL0000000"},
             company_codes={"3000": {"RECONC_ACCT": "120000", "PMNTTRMS": "0001", "CREATED_ON": "19950213"}},
-            sales_areas={("3000", "10", "00"): {"CURRENCY": "USD", "ZTERM": "0001", "VSBED": "01", "VWERK": "3000",
-                                                "KALKS": "1", "INCO1": "FOB"}},
+            sales_areas={
+                ("3000", "10", "00"): {
+                    "CURRENCY": "USD",
+                    "ZTERM": "0001",
+                    "VSBED": "01",
+                    "VWERK": "3000",
+                    "KALKS": "1",
+                    "INCO1": "FOB",
+                }
+            },
         ),
     ]
 

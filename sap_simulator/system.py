@@ -65,12 +65,19 @@ class SimulatedSap:
     them on a running system.
     """
 
-    def __init__(self, customizing: Customizing | None = None, credentials: tuple[str, str] | None = None,
-                 faults: FaultPlan | None = None, with_reference_customers: bool = True,
-                 structures: Structures | None = None, today: Callable[[], date] = date.today,
-                 sleep: Callable[[float], object] = time.sleep, find_rows: str = FIND_ROWS_AND,
-                 find_no_match: str = FIND_NO_MATCH_IN_RESULT_TAB,
-                 find_no_match_message: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        customizing: Customizing | None = None,
+        credentials: tuple[str, str] | None = None,
+        faults: FaultPlan | None = None,
+        with_reference_customers: bool = True,
+        structures: Structures | None = None,
+        today: Callable[[], date] = date.today,
+        sleep: Callable[[float], object] = time.sleep,
+        find_rows: str = FIND_ROWS_AND,
+        find_no_match: str = FIND_NO_MATCH_IN_RESULT_TAB,
+        find_no_match_message: tuple[str, str] | None = None,
+    ) -> None:
         if find_rows not in FIND_ROWS:
             raise ValueError(f"find_rows: one of {', '.join(FIND_ROWS)}, not {find_rows!r}")
         if find_no_match not in FIND_NO_MATCH:
@@ -79,8 +86,9 @@ class SimulatedSap:
         self.find_no_match = find_no_match
         self.find_no_match_message = find_no_match_message or MESSAGES["no_customer_found"][:2]
         self.customizing = customizing or Customizing()
-        self.structures: Structures = StructureTable(copy.deepcopy(dict(structures if structures is not None
-                                                                        else STRUCTURES)))
+        self.structures: Structures = StructureTable(
+            copy.deepcopy(dict(structures if structures is not None else STRUCTURES))
+        )
         self.today = today
         self.sleep = sleep
         self.truncations = Truncations()
@@ -161,8 +169,10 @@ class SimulatedSap:
             raise LogonError("Name or password is incorrect (repeat logon)")
         if self.credentials is not None:
             user, password = self.credentials
-            if (str(logon_parameters.get("user", "")).upper() != user.upper()
-                    or logon_parameters.get("passwd") != password):
+            if (
+                str(logon_parameters.get("user", "")).upper() != user.upper()
+                or logon_parameters.get("passwd") != password
+            ):
                 raise LogonError("Name or password is incorrect (repeat logon)")
         with self._lock:
             session = Session(next(self._session_ids), str(logon_parameters.get("user", "")).upper())
@@ -181,8 +191,9 @@ class SimulatedSap:
         groups on RfcInvoke's error only; pyrfcx's facade says the same). `check_date`: the
         connection's config option (pyrfc 3.4)."""
         if function_name not in INTERFACES:
-            raise ABAPApplicationError(f"ID:FL Type:E Number:046 {function_name}", 5, "FU_NOT_FOUND",
-                                       "FL", "E", "046", function_name)
+            raise ABAPApplicationError(
+                f"ID:FL Type:E Number:046 {function_name}", 5, "FU_NOT_FOUND", "FL", "E", "046", function_name
+            )
         return fill_parameters(function_name, params, self.structures, self.truncations, check_date)
 
     def call(self, session_id: int, function_name: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -202,19 +213,26 @@ class SimulatedSap:
             raise ExternalRuntimeError("An invalid handle was passed to the API call", 13, "RFC_INVALID_HANDLE")
         if function_name in _WRITING_BAPIS and self.faults.should_fire("abap_runtime_error"):
             self._drop(session_id)  # a short dump ends the ABAP session
-            raise ABAPRuntimeError("The current application triggered a termination with a short dump.", 3,
-                                   "MESSAGE_TYPE_X")
+            raise ABAPRuntimeError(
+                "The current application triggered a termination with a short dump.", 3, "MESSAGE_TYPE_X"
+            )
         with self._lock:
             session = self.sessions.get(session_id)
             if session is None:
                 raise _connection_lost()
             result = _FUNCTIONS[function_name](self, session, inputs)
-        if function_name == "BAPI_CUSTOMER_CREATEFROMDATA1" and result["CUSTOMERNO"] and \
-                self.faults.should_fire("communication_after_bapi"):
+        if (
+            function_name == "BAPI_CUSTOMER_CREATEFROMDATA1"
+            and result["CUSTOMERNO"]
+            and self.faults.should_fire("communication_after_bapi")
+        ):
             self._drop(session_id)
             raise _connection_lost()
-        if function_name == "BAPI_CUSTOMER_CHANGEFROMDATA1" and result["RETURN"]["TYPE"] not in ("E", "A") and \
-                self.faults.should_fire("communication_after_change"):
+        if (
+            function_name == "BAPI_CUSTOMER_CHANGEFROMDATA1"
+            and result["RETURN"]["TYPE"] not in ("E", "A")
+            and self.faults.should_fire("communication_after_change")
+        ):
             self._drop(session_id)  # the change ran, uncommitted; the session and with it the change are gone
             raise _connection_lost()
         if function_name == "BAPI_TRANSACTION_COMMIT" and self.faults.should_fire("communication_after_commit"):
@@ -248,7 +266,5 @@ def _partner_not_reached() -> CommunicationError:
     return CommunicationError("partner 'sapsim:3300' not reached", 1, "RFC_COMMUNICATION_FAILURE")
 
 
-
 def _connection_lost() -> CommunicationError:
-    return CommunicationError("connection closed without message (CM_NO_DATA_RECEIVED)", 1,
-                              "RFC_COMMUNICATION_FAILURE")
+    return CommunicationError("connection closed without message (CM_NO_DATA_RECEIVED)", 1, "RFC_COMMUNICATION_FAILURE")

@@ -49,8 +49,13 @@ class TracedSapGateway(SapGateway):
         return getattr(self.inner, name)
 
     def _timed(self, operation: str, call: Callable[[], _T], result: Callable[[_T], str]) -> _T:
-        attributes = {"rpc.system": "sap", "rpc.method": operation, "peer.service": "SAP",
-                      "sap.transport": self._transport, **_correlation()}
+        attributes = {
+            "rpc.system": "sap",
+            "rpc.method": operation,
+            "peer.service": "SAP",
+            "sap.transport": self._transport,
+            **_correlation(),
+        }
         started = time.perf_counter()
         with telemetry.span(f"SAP {operation}", kind="client", attributes=attributes) as current:
             try:
@@ -68,8 +73,11 @@ class TracedSapGateway(SapGateway):
         return self._timed("check_interface", self.inner.check_interface, lambda _: "ok")
 
     def create_customer(self, creation: CustomerCreation) -> SapCustomerCreated:
-        return self._timed("create_customer", lambda: self.inner.create_customer(creation),
-                           lambda created: "adopted" if created.adopted else "created")
+        return self._timed(
+            "create_customer",
+            lambda: self.inner.create_customer(creation),
+            lambda created: "adopted" if created.adopted else "created",
+        )
 
     def ping(self) -> None:
         self._timed("ping", self.inner.ping, lambda _: "ok")
@@ -93,8 +101,12 @@ class TimedWriteBack(AccountWriteBack):
         return getattr(self.inner, name)
 
     def _timed(self, operation: str, call: Callable[[], None]) -> None:
-        attributes = {"peer.service": "Salesforce", "rpc.system": "salesforce", "rpc.method": operation,
-                      **_correlation()}
+        attributes = {
+            "peer.service": "Salesforce",
+            "rpc.system": "salesforce",
+            "rpc.method": operation,
+            **_correlation(),
+        }
         started = time.perf_counter()
         with telemetry.span(f"Salesforce {operation}", kind="client", attributes=attributes):
             try:
@@ -104,10 +116,12 @@ class TimedWriteBack(AccountWriteBack):
                 raise
             self._metrics.writeback((time.perf_counter() - started) * 1000, operation, "ok")
 
-    def record_created(self, account_id: str, customer_number: str, synced_at: datetime,
-                       warnings: Sequence[MappingWarning] = ()) -> None:
-        self._timed("record_created",
-                    lambda: self.inner.record_created(account_id, customer_number, synced_at, warnings))
+    def record_created(
+        self, account_id: str, customer_number: str, synced_at: datetime, warnings: Sequence[MappingWarning] = ()
+    ) -> None:
+        self._timed(
+            "record_created", lambda: self.inner.record_created(account_id, customer_number, synced_at, warnings)
+        )
 
     def record_failed(self, account_id: str, error: str, synced_at: datetime) -> None:
         self._timed("record_failed", lambda: self.inner.record_failed(account_id, error, synced_at))

@@ -101,8 +101,9 @@ class ProofError(ValueError):
 
 
 def _proof_signature(key: bytes, method: str, path: str, timestamp: int, body: bytes) -> str:
-    message = "\n".join((PROOF_VERSION, method.upper(), path, str(timestamp),
-                         hashlib.sha256(body).hexdigest())).encode()
+    message = "\n".join(
+        (PROOF_VERSION, method.upper(), path, str(timestamp), hashlib.sha256(body).hexdigest())
+    ).encode()
     return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
 
 
@@ -113,8 +114,16 @@ def proof_header(key: bytes, method: str, path: str, body: bytes, now: float | N
     return f"{PROOF_VERSION} t={timestamp},sig={_proof_signature(key, method, path, timestamp, body)}"
 
 
-def verify_proof(value: str | None, key: bytes, method: str, path: str, body: bytes, *,
-                 now: float | None = None, window_seconds: int = PROOF_WINDOW_SECONDS) -> None:
+def verify_proof(
+    value: str | None,
+    key: bytes,
+    method: str,
+    path: str,
+    body: bytes,
+    *,
+    now: float | None = None,
+    window_seconds: int = PROOF_WINDOW_SECONDS,
+) -> None:
     """Raises ProofError unless `value` is a PROOF_HEADER value signed with `key` over this very request
     and its timestamp is within `window_seconds` of now."""
     if not value:
@@ -134,8 +143,13 @@ def verify_proof(value: str | None, key: bytes, method: str, path: str, body: by
         raise ProofError(f"{PROOF_HEADER}: the timestamp is more than {window_seconds} s off")
 
 
-def sas_token(resource_uri: str, key_name: str, key: str, expires_in_seconds: int = TOKEN_LIFETIME_SECONDS,
-              now: float | None = None) -> str:
+def sas_token(
+    resource_uri: str,
+    key_name: str,
+    key: str,
+    expires_in_seconds: int = TOKEN_LIFETIME_SECONDS,
+    now: float | None = None,
+) -> str:
     """`SharedAccessSignature sr=<url-encoded http URI>&sig=<HMAC-SHA256>&se=<expiry>&skn=<rule>` for the
     hybrid connection `resource_uri`, which is turned into http:// without `$hc/`, query or port as
     hyco-https's createRelayToken does."""
@@ -158,18 +172,26 @@ class RelaySapGateway(SapGateway):
     `base_url` sends the requests elsewhere (http://127.0.0.1:PORT of the relay double) while the
     token still names `url`, as it would in Azure."""
 
-    def __init__(self, url: str, key_name: str | None = None, key: str | None = None, *,
-                 credential: Any = None, proof_key: bytes | str | None = None,
-                 base_url: str | None = None, connect_timeout_seconds: float = 5.0,
-                 read_timeout_seconds: float = RELAY_RESPONSE_LIMIT_SECONDS + 5,
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        key_name: str | None = None,
+        key: str | None = None,
+        *,
+        credential: Any = None,
+        proof_key: bytes | str | None = None,
+        base_url: str | None = None,
+        connect_timeout_seconds: float = 5.0,
+        read_timeout_seconds: float = RELAY_RESPONSE_LIMIT_SECONDS + 5,
+        session: requests.Session | None = None,
+    ) -> None:
         if bool(key_name) != bool(key):
             raise ValueError("a SAS token needs both the rule's name and its key")
         if not key and credential is None:
             raise ValueError("no relay credential: a SAS rule (key_name, key) or an Entra `credential`")
         parts = urlsplit(url)
         self._url = url.rstrip("/")
-        self._endpoint = ((base_url.rstrip("/") + parts.path.rstrip("/")) if base_url else self._url)
+        self._endpoint = (base_url.rstrip("/") + parts.path.rstrip("/")) if base_url else self._url
         self._key_name, self._key = key_name, key
         self._credential = credential
         self._proof_key = proof_key.encode() if isinstance(proof_key, str) else proof_key
@@ -234,9 +256,11 @@ class RelaySapGateway(SapGateway):
                     # identity endpoint briefly unreachable) is worth a retry.
                     kind = type(error).__name__
                     if kind in ("CredentialUnavailableError", "ClientAuthenticationError"):
-                        raise SapConfigurationError(f"no Entra token for the relay from the managed identity "
-                                                    f"({kind}): check the identity, AZURE_CLIENT_ID or set "
-                                                    "SAP_RELAY_KEY_NAME/SAP_RELAY_KEY") from None
+                        raise SapConfigurationError(
+                            f"no Entra token for the relay from the managed identity "
+                            f"({kind}): check the identity, AZURE_CLIENT_ID or set "
+                            "SAP_RELAY_KEY_NAME/SAP_RELAY_KEY"
+                        ) from None
                     raise SapTransientError(f"no Entra token for the relay yet ({kind})") from None
                 # The bare JWT, no "Bearer ": see the module's docstring for Microsoft's clients.
                 self._token = (access.token, float(access.expires_on))
@@ -253,8 +277,9 @@ class RelaySapGateway(SapGateway):
         # W3C trace context for the agent (the relay hands request headers on in `requestHeaders`), so
         # the agent's span joins this trace; outside the proof, which signs the body only.
         telemetry.inject(headers)
-        return self._session.request(method, f"{self._endpoint}{API_PREFIX}{operation}", data=body,
-                                     headers=headers, timeout=self._timeouts)
+        return self._session.request(
+            method, f"{self._endpoint}{API_PREFIX}{operation}", data=body, headers=headers, timeout=self._timeouts
+        )
 
     def send(self, method: str, operation: str, body: bytes | None, *, writes: bool = False) -> requests.Response:
         """A request to the agent's `operation`, its answer judged like the port's: 200/204 returned, anything
@@ -281,8 +306,9 @@ class RelaySapGateway(SapGateway):
         except requests.exceptions.ConnectionError as error:
             if _never_connected(error):
                 raise SapTransientError("relay unreachable (connection refused)") from None
-            raise unanswered(f"the relay connection broke before the SAP agent answered "
-                             f"({type(error).__name__})") from None
+            raise unanswered(
+                f"the relay connection broke before the SAP agent answered ({type(error).__name__})"
+            ) from None
         except requests.exceptions.RequestException as error:  # read timeout, a cut body
             raise unanswered(f"no answer from the SAP agent through the relay ({type(error).__name__})") from None
         status = response.status_code
@@ -292,22 +318,28 @@ class RelaySapGateway(SapGateway):
             raise SapTransientError(f"relay: no SAP agent listening ({status})")
         if status == 429:
             # A throttle, not a setup problem: come back later, no earlier than the relay asks.
-            raise SapTransientError("relay: too many requests (429), throttled",
-                                    retry_after_seconds=retry_after_seconds(response.headers.get("Retry-After")))
+            raise SapTransientError(
+                "relay: too many requests (429), throttled",
+                retry_after_seconds=retry_after_seconds(response.headers.get("Retry-After")),
+            )
         if status == 504:
             raise unanswered("relay: the SAP agent did not answer in time (504)")
         if status == 401 and _is_wire_error(response):
             # The agent itself refused: no or a wrong proof (SAP_AGENT_PROOF_KEY / AGENT_PROOF_KEY).
-            raise SapConfigurationError(f"the SAP agent refused the request (401): "
-                                        f"{json.loads(response.content).get('detail', '')}")
+            raise SapConfigurationError(
+                f"the SAP agent refused the request (401): {json.loads(response.content).get('detail', '')}"
+            )
         if status in (401, 403):
-            credential = ("the managed identity's token: check its Azure Relay Sender role"
-                          if self.uses_managed_identity
-                          else "the SAS token: check SAP_RELAY_KEY_NAME, SAP_RELAY_KEY and the rule's Send right")
+            credential = (
+                "the managed identity's token: check its Azure Relay Sender role"
+                if self.uses_managed_identity
+                else "the SAS token: check SAP_RELAY_KEY_NAME, SAP_RELAY_KEY and the rule's Send right"
+            )
             raise SapConfigurationError(f"relay refused {credential} ({status})")
         if status == 404:
-            missing = SapConfigurationError("relay: no such hybrid connection or agent operation (404): check "
-                                            "SAP_RELAY_URL and the agent's version")
+            missing = SapConfigurationError(
+                "relay: no such hybrid connection or agent operation (404): check SAP_RELAY_URL and the agent's version"
+            )
             missing.http_status = 404  # type: ignore[attr-defined]  # relay_change.py names an older agent
             raise missing
         if 400 <= status < 500:

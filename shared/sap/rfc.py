@@ -84,10 +84,17 @@ class RfcSapGateway(SapGateway):
     pool reused across units (see shared/sap/pool.py); `close()` closes them.
     """
 
-    def __init__(self, logon_parameters: Mapping[str, str], rfc_module: Any = None,
-                 module_loader: Callable[[], Any] = import_rfc_module, timeout_seconds: float | None = None,
-                 no_match_messages: Collection[tuple[str, str]] = (), pool_size: int = 0,
-                 idle_check_seconds: float = DEFAULT_IDLE_CHECK_SECONDS, call_log_level: int = logging.INFO) -> None:
+    def __init__(
+        self,
+        logon_parameters: Mapping[str, str],
+        rfc_module: Any = None,
+        module_loader: Callable[[], Any] = import_rfc_module,
+        timeout_seconds: float | None = None,
+        no_match_messages: Collection[tuple[str, str]] = (),
+        pool_size: int = 0,
+        idle_check_seconds: float = DEFAULT_IDLE_CHECK_SECONDS,
+        call_log_level: int = logging.INFO,
+    ) -> None:
         self._logon_parameters = dict(logon_parameters)
         # The level of the one "SAP create <outcome> in N ms" record per create: INFO in the agent, where
         # it is the record of each relayed create; the function app passes DEBUG (shared/bootstrap/).
@@ -105,7 +112,9 @@ class RfcSapGateway(SapGateway):
             raise ValueError("pool_size: 0 (no pool) or more")
         self.pool: ConnectionPool | None = (
             ConnectionPool(self._open_connection, pool_size, idle_check_seconds=idle_check_seconds)
-            if pool_size else None)
+            if pool_size
+            else None
+        )
 
     @property
     def no_match_messages(self) -> tuple[tuple[str, str], ...]:
@@ -148,12 +157,18 @@ class RfcSapGateway(SapGateway):
             raise
         finally:
             elapsed_ms = round((time.monotonic() - started) * 1000)
-            logger.log(self._call_log_level, "SAP create %s in %d ms", outcome, elapsed_ms,
-                       extra={"account_id": creation.account_id, "duration_ms": elapsed_ms})
+            logger.log(
+                self._call_log_level,
+                "SAP create %s in %d ms",
+                outcome,
+                elapsed_ms,
+                extra={"account_id": creation.account_id, "duration_ms": elapsed_ms},
+            )
 
     def read_customer(self, customer_number: str) -> SapCustomerSnapshot:
-        return self._unit(lambda session: read_company_data(partial(self._call, session),
-                                                            _padded_customer_number(customer_number)))
+        return self._unit(
+            lambda session: read_company_data(partial(self._call, session), _padded_customer_number(customer_number))
+        )
 
     def change_customer(self, change: CustomerChange) -> SapCustomerChanged:
         number = _padded_customer_number(change.customer_number)
@@ -199,8 +214,10 @@ class RfcSapGateway(SapGateway):
         if too_long:
             # Mapped before the live lengths were known (SAP was unreachable then): the SDK would cut
             # these silently. The retry maps the request again with the lengths now known.
-            raise SapTransientError(f"PI_COMPANYDATA {', '.join(too_long)} longer than this SAP system holds; "
-                                    "the request is mapped again on retry")
+            raise SapTransientError(
+                f"PI_COMPANYDATA {', '.join(too_long)} longer than this SAP system holds; "
+                "the request is mapped again on retry"
+            )
 
     # ------------------------------------------------------------------ the metadata check
 
@@ -212,8 +229,10 @@ class RfcSapGateway(SapGateway):
         try:
             return connection.get_function_description(function_name)
         except module.ABAPApplicationError as error:
-            raise SapInterfaceMismatch(f"function module {function_name} is not available in this SAP system "
-                                       f"(or not remote-enabled for the RFC user): {self._safe(error)}") from None
+            raise SapInterfaceMismatch(
+                f"function module {function_name} is not available in this SAP system "
+                f"(or not remote-enabled for the RFC user): {self._safe(error)}"
+            ) from None
 
     # ------------------------------------------------------------------ the create unit
 
@@ -221,8 +240,11 @@ class RfcSapGateway(SapGateway):
         if creation.search_since is not None:
             adopted = self._guard.find_earlier_create(partial(self._call, session), creation)
             if adopted is not None:
-                logger.warning("duplicate guard: adopted SAP customer %s created by an earlier attempt", adopted,
-                               extra={"account_id": creation.account_id, "customer_number": adopted})
+                logger.warning(
+                    "duplicate guard: adopted SAP customer %s created by an earlier attempt",
+                    adopted,
+                    extra={"account_id": creation.account_id, "customer_number": adopted},
+                )
                 return SapCustomerCreated(adopted, adopted=True)
 
         session.create_sent = True
@@ -263,8 +285,9 @@ class RfcSapGateway(SapGateway):
             # committed, SAP says so, and such causes usually pass, so the work is queued for a retry.
             self._rollback_quietly(session)
             session.create_sent = False  # SAP told us the outcome: nothing was saved
-            raise SapTransientError(f"BAPI_TRANSACTION_COMMIT failed for {what}: "
-                                    f"{failed.type} {failed.id} {failed.number}: {failed.text}")
+            raise SapTransientError(
+                f"BAPI_TRANSACTION_COMMIT failed for {what}: {failed.type} {failed.id} {failed.number}: {failed.text}"
+            )
         return commit_messages
 
     def _rollback_quietly(self, session: _Session) -> None:
@@ -291,15 +314,17 @@ class RfcSapGateway(SapGateway):
     def _unit(self, work: Callable[[_Session], _T]) -> _T:
         """Run `work` on a fresh connection within the unit's deadline; retry once on a fresh connection
         after ExternalRuntimeError while nothing was sent that could have created a customer."""
-        deadline = (time.monotonic() + _UNIT_BUDGET_IN_TIMEOUTS * self._timeout_seconds
-                    if self._timeout_seconds else None)
+        deadline = (
+            time.monotonic() + _UNIT_BUDGET_IN_TIMEOUTS * self._timeout_seconds if self._timeout_seconds else None
+        )
         try:
             return self._unit_once(work, deadline)
         except RetryOnFreshConnection as first:
             if deadline is not None and deadline - time.monotonic() < (self._timeout_seconds or 0):
                 raise SapTransientError(first.detail) from None
-            logger.warning("SAP unit failed with an RFC library error, retrying once on a new connection: %s",
-                           first.detail)
+            logger.warning(
+                "SAP unit failed with an RFC library error, retrying once on a new connection: %s", first.detail
+            )
         try:
             return self._unit_once(work, deadline)
         except RetryOnFreshConnection as second:
@@ -357,8 +382,9 @@ class RfcSapGateway(SapGateway):
             options["timeout"] = max(1, min(round(remaining), round(self._timeout_seconds or remaining)))
         try:
             # One span per RFC function call (in the agent: children of its request's span); no parameters.
-            with telemetry.span(f"RFC {function_name}", kind="client",
-                                attributes={"rpc.system": "sap_rfc", "rpc.method": function_name}):
+            with telemetry.span(
+                f"RFC {function_name}", kind="client", attributes={"rpc.system": "sap_rfc", "rpc.method": function_name}
+            ):
                 return session.connection.call(function_name, options=options or None, **parameters)
         except TypeError as error:
             # pyrfc refuses values of the wrong type before anything reaches SAP: our bug, not SAP's.
@@ -366,4 +392,3 @@ class RfcSapGateway(SapGateway):
 
     def _safe(self, error: BaseException) -> str:
         return masked(error, self._logon_parameters)
-

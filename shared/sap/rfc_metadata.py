@@ -81,19 +81,24 @@ def read_interface(describe: Callable[[str], Any]) -> SapInterface:
         for parameter_name, field_names in parameters.items():
             parameter = declared.get(parameter_name)
             if parameter is None:
-                raise SapInterfaceMismatch(f"{function_name} has no parameter {parameter_name} in this SAP "
-                                           "system; this release is not supported as configured")
+                raise SapInterfaceMismatch(
+                    f"{function_name} has no parameter {parameter_name} in this SAP "
+                    "system; this release is not supported as configured"
+                )
             fields = {str(f["name"]): f for f in _fields_of(parameter)}
             for field_name in field_names:
                 if field_name not in fields:
                     raise SapInterfaceMismatch(
                         f"{function_name} parameter {parameter_name} has no field {field_name} in this SAP "
-                        "system; nothing is sent until the mapping and the release agree")
+                        "system; nothing is sent until the mapping and the release agree"
+                    )
             if function_name == "BAPI_CUSTOMER_CREATEFROMDATA1" and parameter_name == "PI_COMPANYDATA":
-                lengths = {name: _char_units(field) for name, field in fields.items()
-                           if field.get("field_type") == "RFCTYPE_CHAR"}
-    logger.info("SAP interface checked against the live metadata",
-                extra={"functions": len(REQUIRED_INTERFACE)})
+                lengths = {
+                    name: _char_units(field)
+                    for name, field in fields.items()
+                    if field.get("field_type") == "RFCTYPE_CHAR"
+                }
+    logger.info("SAP interface checked against the live metadata", extra={"functions": len(REQUIRED_INTERFACE)})
     return SapInterface(company_data_lengths=lengths)
 
 

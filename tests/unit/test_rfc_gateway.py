@@ -47,9 +47,18 @@ SEARCH_SINCE = datetime(2024, 5, 17, 8, 30, tzinfo=UTC)
 
 def german_creation(account_id: str = GERMAN_ACCOUNT, **changes: str | None) -> CustomerCreation:
     company: dict[str, str | None] = {
-        "NAME": GERMAN_NAME, "CITY": "München", "POSTL_COD1": "80331", "STREET": "Hauptstr. 5",
-        "COUNTRY": "DE", "COUNTRYISO": "DE", "REGION": "09", "LANGU": "D", "LANGU_ISO": "DE", "CURRENCY": "EUR",
-        "CURRENCY_ISO": "EUR", "TEL1_NUMBR": "+49891234567",
+        "NAME": GERMAN_NAME,
+        "CITY": "München",
+        "POSTL_COD1": "80331",
+        "STREET": "Hauptstr. 5",
+        "COUNTRY": "DE",
+        "COUNTRYISO": "DE",
+        "REGION": "09",
+        "LANGU": "D",
+        "LANGU_ISO": "DE",
+        "CURRENCY": "EUR",
+        "CURRENCY_ISO": "EUR",
+        "TEL1_NUMBR": "+49891234567",
     }
     company.update(changes)
     return CustomerCreation(
@@ -57,8 +66,7 @@ def german_creation(account_id: str = GERMAN_ACCOUNT, **changes: str | None) -> 
         parameters={
             "PI_COMPANYDATA": {name: value for name, value in company.items() if value is not None},
             "PI_OPT_COMPANYDATA": {},
-            "PI_COPYREFERENCE": {"SALESORG": "1000", "DISTR_CHAN": "10", "DIVISION": "00",
-                                 "REF_CUSTMR": "0000001000"},
+            "PI_COPYREFERENCE": {"SALESORG": "1000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000001000"},
         },
     )
 
@@ -67,12 +75,19 @@ def us_creation(account_id: str = US_ACCOUNT) -> CustomerCreation:
     return CustomerCreation(
         account_id=account_id,
         parameters={
-            "PI_COMPANYDATA": {"NAME": "Acme Corporation", "CITY": "New York", "POSTL_COD1": "10001",
-                               "STREET": "350 Fifth Avenue", "COUNTRY": "US", "COUNTRYISO": "US", "REGION": "NY",
-                               "LANGU": "E", "LANGU_ISO": "EN"},
+            "PI_COMPANYDATA": {
+                "NAME": "Acme Corporation",
+                "CITY": "New York",
+                "POSTL_COD1": "10001",
+                "STREET": "350 Fifth Avenue",
+                "COUNTRY": "US",
+                "COUNTRYISO": "US",
+                "REGION": "NY",
+                "LANGU": "E",
+                "LANGU_ISO": "EN",
+            },
             "PI_OPT_COMPANYDATA": {},
-            "PI_COPYREFERENCE": {"SALESORG": "3000", "DISTR_CHAN": "10", "DIVISION": "00",
-                                 "REF_CUSTMR": "0000003000"},
+            "PI_COPYREFERENCE": {"SALESORG": "3000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000003000"},
         },
     )
 
@@ -89,8 +104,7 @@ def searching(creation: CustomerCreation, since: datetime = SEARCH_SINCE) -> Cus
 
 
 def rfc_gateway(**options: object) -> RfcSapGateway:
-    return RfcSapGateway(LOGON, rfc_module=simulator, no_match_messages=simulator.NO_MATCH_MESSAGES,
-                         **options)  # type: ignore[arg-type]
+    return RfcSapGateway(LOGON, rfc_module=simulator, no_match_messages=simulator.NO_MATCH_MESSAGES, **options)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -130,16 +144,32 @@ def created_numbers(system: SimulatedSap) -> list[str]:
     return [record.number for record in system.created_customers()]
 
 
-def existing_customer(number: str, entered_by: str = RFC_USER, created_on: date = TODAY,
-                      **address: str) -> CustomerRecord:
+def existing_customer(
+    number: str, entered_by: str = RFC_USER, created_on: date = TODAY, **address: str
+) -> CustomerRecord:
     """A committed customer with the German creation's address (test setup, outside the number range)."""
-    values = {"NAME": GERMAN_NAME, "CITY": "München", "POSTL_COD1": "80331", "STREET": "Hauptstr. 5",
-              "COUNTRY": "DE", "COUNTRYISO": "DE", "REGION": "09", "LANGU": "D", "LANGU_ISO": "DE",
-              "CURRENCY": "EUR", "CURRENCY_ISO": "EUR", **address}
-    return CustomerRecord(number=number, account_group="0001", address=values,
-                          general={"CREAT_DATE": created_on.strftime("%Y%m%d"), "ENTERED_BY": entered_by},
-                          company_codes={"1000": {"RECONC_ACCT": "140000"}},
-                          sales_areas={("1000", "10", "00"): {"CURRENCY": "EUR"}})
+    values = {
+        "NAME": GERMAN_NAME,
+        "CITY": "München",
+        "POSTL_COD1": "80331",
+        "STREET": "Hauptstr. 5",
+        "COUNTRY": "DE",
+        "COUNTRYISO": "DE",
+        "REGION": "09",
+        "LANGU": "D",
+        "LANGU_ISO": "DE",
+        "CURRENCY": "EUR",
+        "CURRENCY_ISO": "EUR",
+        **address,
+    }
+    return CustomerRecord(
+        number=number,
+        account_group="0001",
+        address=values,
+        general={"CREAT_DATE": created_on.strftime("%Y%m%d"), "ENTERED_BY": entered_by},
+        company_codes={"1000": {"RECONC_ACCT": "140000"}},
+        sales_areas={("1000", "10", "00"): {"CURRENCY": "EUR"}},
+    )
 
 
 # --------------------------------------------------------------------------- the metadata check
@@ -152,11 +182,17 @@ def test_check_interface_reads_every_required_function_and_reports_lengths_in_ut
     assert set(lengths) == set(STRUCTURES["BAPIKNA106"])
     assert (lengths["NAME"], lengths["STREET"], lengths["POSTL_COD1"], lengths["TEL1_EXT"]) == (40, 60, 10, 10)
     assert gateway.check_interface() is interface  # read once
-    assert set(REQUIRED_INTERFACE) == {"BAPI_CUSTOMER_CREATEFROMDATA1", "BAPI_TRANSACTION_COMMIT",
-                                       "BAPI_TRANSACTION_ROLLBACK", "BAPI_CUSTOMER_FIND", "BAPI_CUSTOMER_GETDETAIL2",
-                                       # the change path (issue 26)
-                                       "BAPI_CUSTOMER_CHANGEFROMDATA1", "BAPI_CUSTOMER_GETDETAIL1",
-                                       "BAPI_CUSTOMER_GETSALESAREAS"}
+    assert set(REQUIRED_INTERFACE) == {
+        "BAPI_CUSTOMER_CREATEFROMDATA1",
+        "BAPI_TRANSACTION_COMMIT",
+        "BAPI_TRANSACTION_ROLLBACK",
+        "BAPI_CUSTOMER_FIND",
+        "BAPI_CUSTOMER_GETDETAIL2",
+        # the change path (issue 26)
+        "BAPI_CUSTOMER_CHANGEFROMDATA1",
+        "BAPI_CUSTOMER_GETDETAIL1",
+        "BAPI_CUSTOMER_GETSALESAREAS",
+    }
     assert sum(system.calls.values()) == 0  # metadata only: no function module ran
 
 
@@ -171,13 +207,17 @@ def test_every_field_the_adapter_sends_or_reads_exists_in_the_simulated_release(
             assert set(field_names) <= present, (function_name, parameter_name, set(field_names) - present)
 
 
-@pytest.mark.parametrize(("structure", "field_name", "function_name", "parameter_name"), [
-    ("BAPIKNA106", "TEL1_EXT", "BAPI_CUSTOMER_CREATEFROMDATA1", "PI_COMPANYDATA"),
-    ("BAPIKNA111", "CUSTOMER", "BAPI_CUSTOMER_FIND", "RESULT_TAB"),
-    ("BAPICUSTOMER_KNA1", "ENTERED_BY", "BAPI_CUSTOMER_GETDETAIL2", "CUSTOMERGENERALDETAIL"),
-])
+@pytest.mark.parametrize(
+    ("structure", "field_name", "function_name", "parameter_name"),
+    [
+        ("BAPIKNA106", "TEL1_EXT", "BAPI_CUSTOMER_CREATEFROMDATA1", "PI_COMPANYDATA"),
+        ("BAPIKNA111", "CUSTOMER", "BAPI_CUSTOMER_FIND", "RESULT_TAB"),
+        ("BAPICUSTOMER_KNA1", "ENTERED_BY", "BAPI_CUSTOMER_GETDETAIL2", "CUSTOMERGENERALDETAIL"),
+    ],
+)
 def test_a_field_missing_from_the_live_metadata_stops_with_one_interface_mismatch_naming_it(
-        structure, field_name, function_name, parameter_name):
+    structure, field_name, function_name, parameter_name
+):
     with release(without(structure, field_name)) as other:
         gateway = rfc_gateway()
         with pytest.raises(SapInterfaceMismatch) as raised:
@@ -201,8 +241,9 @@ class _EditedMetadataConnection(simulator.Connection):
 
     def get_function_description(self, func_name: str) -> simulator.FunctionDescription:
         if func_name == self.missing_function:
-            raise simulator.ABAPApplicationError(f"ID:FL Type:E Number:046 {func_name}", 5, "FU_NOT_FOUND",
-                                                 "FL", "E", "046", func_name)
+            raise simulator.ABAPApplicationError(
+                f"ID:FL Type:E Number:046 {func_name}", 5, "FU_NOT_FOUND", "FL", "E", "046", func_name
+            )
         description = super().get_function_description(func_name)
         if self.missing_parameter and func_name == self.missing_parameter[0]:
             description.parameters = [p for p in description.parameters if p["name"] != self.missing_parameter[1]]
@@ -211,8 +252,9 @@ class _EditedMetadataConnection(simulator.Connection):
 
 def module_with(connection_class: object) -> types.SimpleNamespace:
     """The simulator module with another Connection (pyrfc's exception classes unchanged)."""
-    return types.SimpleNamespace(**{**{name: getattr(simulator, name) for name in simulator.__all__},
-                                    "Connection": connection_class})
+    return types.SimpleNamespace(
+        **{**{name: getattr(simulator, name) for name in simulator.__all__}, "Connection": connection_class}
+    )
 
 
 def test_a_function_module_missing_from_the_live_system_is_an_interface_mismatch(system):
@@ -224,8 +266,9 @@ def test_a_function_module_missing_from_the_live_system_is_an_interface_mismatch
 
 
 def test_a_parameter_missing_from_the_live_metadata_is_an_interface_mismatch_naming_it(system):
-    connection_class = type("NoWait", (_EditedMetadataConnection,),
-                            {"missing_parameter": ("BAPI_TRANSACTION_COMMIT", "WAIT")})
+    connection_class = type(
+        "NoWait", (_EditedMetadataConnection,), {"missing_parameter": ("BAPI_TRANSACTION_COMMIT", "WAIT")}
+    )
     gateway = RfcSapGateway(LOGON, rfc_module=module_with(connection_class))
     with pytest.raises(SapInterfaceMismatch) as raised:
         gateway.create_customer(german_creation())
@@ -243,12 +286,18 @@ def test_german_customer_in_sales_area_1000(gateway, system):
     customer = gateway.read_customer_detail(created.customer_number.lstrip("0"))
     address = customer["CUSTOMERADDRESS"]
     assert (address["NAME"], address["CITY"], address["POSTL_CODE"], address["REGION"], address["COUNTRY"]) == (
-        GERMAN_NAME, "München", "80331", "09", "DE")
+        GERMAN_NAME,
+        "München",
+        "80331",
+        "09",
+        "DE",
+    )
     assert address["TELEPHONE"] == "+49891234567"
     general = customer["CUSTOMERGENERALDETAIL"]
     assert (general["CREAT_DATE"], general["ENTERED_BY"]) == ("20240517", RFC_USER)
-    assert customer["SALESAREAS"] == [{"CUSTOMER": created.customer_number, "SALESORG": "1000",
-                                       "DISTRCHN": "10", "DIVISION": "00"}]
+    assert customer["SALESAREAS"] == [
+        {"CUSTOMER": created.customer_number, "SALESORG": "1000", "DISTRCHN": "10", "DIVISION": "00"}
+    ]
     assert customer["SALESAREAS_RETURN"]["TYPE"] == "S"  # SAP's documented success message of GETSALESAREAS
     assert created_numbers(system) == [created.customer_number]
     assert system.calls["BAPI_CUSTOMER_FIND"] == 0  # no earlier attempt: nothing to search for
@@ -267,8 +316,7 @@ def test_us_customer_in_sales_area_3000(gateway, system):
 
 def test_read_customer_of_an_unknown_number_carries_sap_answers(gateway, system):
     customer = gateway.read_customer_detail("999999")
-    assert (customer["RETURN"]["TYPE"], customer["RETURN"]["ID"], customer["RETURN"]["NUMBER"]) == (
-        "E", "F2", "163")
+    assert (customer["RETURN"]["TYPE"], customer["RETURN"]["ID"], customer["RETURN"]["NUMBER"]) == ("E", "F2", "163")
     # GETSALESAREAS does not check existence (SAP's documentation): "No sales data was found", QC160.
     assert (customer["SALESAREAS_RETURN"]["TYPE"], customer["SALESAREAS_RETURN"]["CODE"]) == ("E", "QC160")
     assert customer["SALESAREAS"] == []
@@ -315,16 +363,21 @@ def test_the_create_sends_pi_personaldata_initial_because_it_may_not_be_omitted(
 
 
 @pytest.mark.parametrize("customer_request", [LONG_GERMAN, LONG_US], ids=["german", "us"])
-def test_creates_through_the_mapping_send_only_existing_fields_and_nothing_is_truncated(gateway, system,
-                                                                                       customer_request):
+def test_creates_through_the_mapping_send_only_existing_fields_and_nothing_is_truncated(
+    gateway, system, customer_request
+):
     creation = map_customer_request(customer_request, ORGANIZATION, gateway.check_interface().company_data_lengths)
     assert creation.warnings  # the long street and city were shortened explicitly, with warnings
 
     created = gateway.create_customer(creation)
 
     sent = creation.parameters["PI_COMPANYDATA"]
-    company_fields = {f["name"] for p in system.describe("BAPI_CUSTOMER_CREATEFROMDATA1").parameters
-                      if p["name"] == "PI_COMPANYDATA" for f in p["type_description"].fields}
+    company_fields = {
+        f["name"]
+        for p in system.describe("BAPI_CUSTOMER_CREATEFROMDATA1").parameters
+        if p["name"] == "PI_COMPANYDATA"
+        for f in p["type_description"].fields
+    }
     assert set(sent) <= company_fields  # (pyrfc would have refused any other before sending)
     assert system.truncations.fields == []
     record = system.customer(created.customer_number)
@@ -337,8 +390,10 @@ def test_creates_through_the_mapping_send_only_existing_fields_and_nothing_is_tr
 
 
 def shorter(**lengths: int) -> dict:
-    return {**STRUCTURES, "BAPIKNA106": {**STRUCTURES["BAPIKNA106"],
-                                        **{name: ("C", length) for name, length in lengths.items()}}}
+    return {
+        **STRUCTURES,
+        "BAPIKNA106": {**STRUCTURES["BAPIKNA106"], **{name: ("C", length) for name, length in lengths.items()}},
+    }
 
 
 def test_shorter_live_lengths_make_the_mapping_split_the_name_there_and_nothing_is_truncated():
@@ -354,15 +409,18 @@ def test_shorter_live_lengths_make_the_mapping_split_the_name_there_and_nothing_
     assert other.truncations.fields == []
     record = other.customer(created.customer_number)
     assert record is not None and (record.address["NAME"], record.address["NAME_2"]) == (
-        "Nordwind Handelsgesellschaft", "mbH KG")
+        "Nordwind Handelsgesellschaft",
+        "mbH KG",
+    )
 
 
 def test_an_emoji_heavy_name_is_measured_in_utf16_units_against_the_live_lengths():
     name = "🙂" * 20  # 20 characters, 40 UTF-16 code units
     with release(shorter(NAME=30)) as other:
         gateway = rfc_gateway()
-        creation = map_customer_request(dataclasses.replace(LONG_GERMAN, name=name), ORGANIZATION,
-                                        gateway.check_interface().company_data_lengths)
+        creation = map_customer_request(
+            dataclasses.replace(LONG_GERMAN, name=name), ORGANIZATION, gateway.check_interface().company_data_lengths
+        )
         created = gateway.create_customer(creation)
     company = creation.parameters["PI_COMPANYDATA"]
     assert (company["NAME"], company["NAME_2"]) == ("🙂" * 15, "🙂" * 5)
@@ -390,8 +448,7 @@ def test_a_creation_mapped_before_the_live_lengths_were_known_is_refused_and_map
         mapped_blind = map_customer_request(customer_request, ORGANIZATION)  # KNA1's 35, not the live 30
         with pytest.raises(SapTransientError, match="mapped again on retry"):
             gateway.create_customer(mapped_blind)
-        remapped = map_customer_request(customer_request, ORGANIZATION,
-                                        gateway.check_interface().company_data_lengths)
+        remapped = map_customer_request(customer_request, ORGANIZATION, gateway.check_interface().company_data_lengths)
         gateway.create_customer(remapped)
     assert other.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 1
     assert other.truncations.fields == []
@@ -400,19 +457,30 @@ def test_a_creation_mapped_before_the_live_lengths_were_known_is_refused_and_map
 # --------------------------------------------------------------------------- rejections
 
 
-@pytest.mark.parametrize(("creation", "message_id", "number", "text"), [
-    (with_reference(german_creation(), SALESORG="9999"), "VR", "110", "Sales area 9999 10 00 is not defined"),
-    (with_reference(german_creation(), REF_CUSTMR="0000003000"), "VR", "112",
-     "Customer 0000003000 has not been created for sales area 1000 10 00"),
-    (german_creation(REGION="CA"), "AM", "228", "Region CA not defined for country DE"),
-    (german_creation(CITY=None), "AM", "231", "Enter a city"),
-    (german_creation(POSTL_COD1="803310"), "AM", "215", "Postal code 803310 must have length 5 (country DE)"),
-])
+@pytest.mark.parametrize(
+    ("creation", "message_id", "number", "text"),
+    [
+        (with_reference(german_creation(), SALESORG="9999"), "VR", "110", "Sales area 9999 10 00 is not defined"),
+        (
+            with_reference(german_creation(), REF_CUSTMR="0000003000"),
+            "VR",
+            "112",
+            "Customer 0000003000 has not been created for sales area 1000 10 00",
+        ),
+        (german_creation(REGION="CA"), "AM", "228", "Region CA not defined for country DE"),
+        (german_creation(CITY=None), "AM", "231", "Enter a city"),
+        (german_creation(POSTL_COD1="803310"), "AM", "215", "Postal code 803310 must have length 5 (country DE)"),
+    ],
+)
 def test_sap_rejections_carry_sap_message(gateway, system, creation, message_id, number, text):
     with pytest.raises(SapBusinessRejection) as raised:
         gateway.create_customer(creation)
-    assert (raised.value.message.type, raised.value.message.id, raised.value.message.number,
-            raised.value.message.text) == ("E", message_id, number, text)
+    assert (
+        raised.value.message.type,
+        raised.value.message.id,
+        raised.value.message.number,
+        raised.value.message.text,
+    ) == ("E", message_id, number, text)
     assert system.calls["BAPI_TRANSACTION_ROLLBACK"] == 1
     assert system.calls["BAPI_TRANSACTION_COMMIT"] == 0
     assert system.open_sessions == 0
@@ -587,8 +655,9 @@ def test_a_matching_customer_of_another_user_from_before_the_first_attempt_does_
 
 @both_find_semantics
 def test_the_ides_reference_customer_of_the_same_name_and_address_is_not_adopted(gateway, system):
-    becker = german_creation(NAME="Becker Berlin", CITY="Berlin", POSTL_COD1="13467", STREET="Calvinstr. 36",
-                             REGION="11", TEL1_NUMBR=None)
+    becker = german_creation(
+        NAME="Becker Berlin", CITY="Berlin", POSTL_COD1="13467", STREET="Calvinstr. 36", REGION="11", TEL1_NUMBR=None
+    )
     created = gateway.create_customer(searching(becker))
     assert not created.adopted and created.customer_number != "0000001000"
     assert customers_named(system, "Becker Berlin") == ["0000001000", created.customer_number]
@@ -621,8 +690,9 @@ def test_a_candidate_whose_address_differs_from_what_was_sent_is_not_adopted(gat
 @both_find_semantics
 def test_the_rfc_user_is_compared_upper_cased(system):
     system.add_customer(existing_customer("0000900001", entered_by="RFC_USER"))
-    gateway = RfcSapGateway({**LOGON, "user": "Rfc_User"}, rfc_module=simulator,
-                            no_match_messages=simulator.NO_MATCH_MESSAGES)
+    gateway = RfcSapGateway(
+        {**LOGON, "user": "Rfc_User"}, rfc_module=simulator, no_match_messages=simulator.NO_MATCH_MESSAGES
+    )
     assert gateway.rfc_user == RFC_USER
     assert gateway.create_customer(searching(german_creation())).adopted
 
@@ -645,13 +715,19 @@ def test_an_unreadable_candidate_needs_review(system):
         def call(self, func_name, options=None, **params):
             answer = super().call(func_name, options=options, **params)
             if func_name == "BAPI_CUSTOMER_GETDETAIL2":
-                answer["RETURN"] = {**answer["RETURN"], "TYPE": "E", "ID": "F2", "NUMBER": "001",
-                                    "MESSAGE": "No authorization"}
+                answer["RETURN"] = {
+                    **answer["RETURN"],
+                    "TYPE": "E",
+                    "ID": "F2",
+                    "NUMBER": "001",
+                    "MESSAGE": "No authorization",
+                }
             return answer
 
     system.add_customer(existing_customer("0000900001"))
-    gateway = RfcSapGateway(LOGON, rfc_module=module_with(UnreadableDetail),
-                            no_match_messages=simulator.NO_MATCH_MESSAGES)
+    gateway = RfcSapGateway(
+        LOGON, rfc_module=module_with(UnreadableDetail), no_match_messages=simulator.NO_MATCH_MESSAGES
+    )
     with pytest.raises(SapNeedsReview) as raised:
         gateway.create_customer(searching(german_creation()))
     assert raised.value.candidates == ("0000900001",)
@@ -689,7 +765,8 @@ def test_a_failing_search_is_transient_and_creates_nothing(gateway, system):
 
 @both_find_semantics
 def test_the_guard_searches_one_kna1_row_the_name_exactly_and_asks_for_one_row_more_than_it_compares(
-        system, monkeypatch):
+    system, monkeypatch
+):
     searches: list[dict] = []
     invoke = system.invoke
 
@@ -702,13 +779,15 @@ def test_the_guard_searches_one_kna1_row_the_name_exactly_and_asks_for_one_row_m
     rfc_gateway().create_customer(searching(german_creation()))
     [search] = searches
     assert [(row["TABNAME"], row["FIELDNAME"], row["FIELDVALUE"]) for row in search["SELOPT_TAB"]] == [
-        ("KNA1", "NAME1", GERMAN_NAME)]
+        ("KNA1", "NAME1", GERMAN_NAME)
+    ]
     assert search["PL_HOLD"] == "" and search["MAX_CNT"] == MAX_GUARD_CANDIDATES + 1
 
 
 @both_find_semantics
-@pytest.mark.parametrize("said_in", ["result_tab", "return", "empty"],
-                         ids=["an error row in RESULT_TAB", "RETURN", "an empty RESULT_TAB"])
+@pytest.mark.parametrize(
+    "said_in", ["result_tab", "return", "empty"], ids=["an error row in RESULT_TAB", "RETURN", "an empty RESULT_TAB"]
+)
 def test_nothing_found_creates_the_customer_wherever_sap_says_it(system, said_in):
     system.find_no_match = said_in
     created = rfc_gateway().create_customer(searching(german_creation()))
@@ -731,6 +810,7 @@ def test_nothing_found_in_return_with_the_configured_message_creates_and_any_oth
 
 def _find_answering(edit: Callable[[dict], None]) -> types.SimpleNamespace:
     """The simulator module whose BAPI_CUSTOMER_FIND answer is changed by `edit` before the gateway reads it."""
+
     class EditedFind(simulator.Connection):
         def call(self, func_name, options=None, **params):
             answer = super().call(func_name, options=options, **params)
@@ -742,8 +822,13 @@ def _find_answering(edit: Callable[[dict], None]) -> types.SimpleNamespace:
 
 
 def _error_in_return(answer: dict) -> None:
-    answer["RETURN"] = {**answer["RETURN"], "TYPE": "E", "ID": "F2", "NUMBER": "543",
-                        "MESSAGE": "No authorization to display general data for customer accounts"}
+    answer["RETURN"] = {
+        **answer["RETURN"],
+        "TYPE": "E",
+        "ID": "F2",
+        "NUMBER": "543",
+        "MESSAGE": "No authorization to display general data for customer accounts",
+    }
 
 
 @both_find_semantics
@@ -752,8 +837,9 @@ def test_an_error_in_return_other_than_nothing_found_holds_the_account_for_revie
     system.find_no_match = "return"
     if existing:
         system.add_customer(existing_customer("0000900001"))
-    gateway = RfcSapGateway(LOGON, rfc_module=_find_answering(_error_in_return),
-                            no_match_messages=simulator.NO_MATCH_MESSAGES)
+    gateway = RfcSapGateway(
+        LOGON, rfc_module=_find_answering(_error_in_return), no_match_messages=simulator.NO_MATCH_MESSAGES
+    )
     with pytest.raises(SapNeedsReview) as raised:
         gateway.create_customer(searching(german_creation()))
     assert "F2 543" in raised.value.detail
@@ -765,11 +851,17 @@ def test_a_nothing_found_next_to_named_customers_holds_the_account_for_review(sy
     system.add_customer(existing_customer("0000900001"))
 
     def also_nothing_found(answer: dict) -> None:
-        answer["RETURN"] = {**answer["RETURN"], "TYPE": "E", "ID": "F2", "NUMBER": "173",
-                            "MESSAGE": "No customer found for the selection criteria"}
+        answer["RETURN"] = {
+            **answer["RETURN"],
+            "TYPE": "E",
+            "ID": "F2",
+            "NUMBER": "173",
+            "MESSAGE": "No customer found for the selection criteria",
+        }
 
-    gateway = RfcSapGateway(LOGON, rfc_module=_find_answering(also_nothing_found),
-                            no_match_messages=simulator.NO_MATCH_MESSAGES)
+    gateway = RfcSapGateway(
+        LOGON, rfc_module=_find_answering(also_nothing_found), no_match_messages=simulator.NO_MATCH_MESSAGES
+    )
     with pytest.raises(SapNeedsReview) as raised:
         gateway.create_customer(searching(german_creation()))
     assert raised.value.candidates == ("0000900001",)
@@ -788,8 +880,9 @@ def test_six_rows_naming_five_customers_fill_the_page_and_need_review(system):
     def one_row_repeated(answer: dict) -> None:
         answer["RESULT_TAB"] = [*answer["RESULT_TAB"], dict(answer["RESULT_TAB"][0])]
 
-    gateway = RfcSapGateway(LOGON, rfc_module=_find_answering(one_row_repeated),
-                            no_match_messages=simulator.NO_MATCH_MESSAGES)
+    gateway = RfcSapGateway(
+        LOGON, rfc_module=_find_answering(one_row_repeated), no_match_messages=simulator.NO_MATCH_MESSAGES
+    )
     with pytest.raises(SapNeedsReview) as raised:
         gateway.create_customer(searching(german_creation()))
     assert raised.value.candidates == tuple(numbers)
@@ -856,8 +949,7 @@ def test_external_runtime_error_after_the_create_was_sent_is_an_unknown_outcome_
     assert created_numbers(system) == []
 
 
-def test_external_runtime_error_before_anything_was_created_is_retried_once_on_a_fresh_connection(gateway,
-                                                                                                  system):
+def test_external_runtime_error_before_anything_was_created_is_retried_once_on_a_fresh_connection(gateway, system):
     system.faults.arm("external_runtime_error")  # fires on the guard's search
     created = gateway.create_customer(searching(german_creation()))
     assert not created.adopted

@@ -227,3 +227,18 @@ def test_the_formula_evaluator_reads_ischanged_only_of_a_record_field():
         salesforce_formula.evaluate("ISCHANGED({!$Record.Owner.Name})", SYNCED, {}, SYNCED)
     with pytest.raises(salesforce_formula.FormulaNotSupported):
         salesforce_formula.evaluate("PRIORVALUE({!$Record.Name})", SYNCED, {}, SYNCED)
+
+
+def test_the_integration_user_may_read_the_custom_metadata_the_go_live_check_compares():
+    # PermissionSet's customMetadataTypeAccesses (Metadata API "PermissionSet"; {enabled, name} as jsforce's
+    # PermissionSetCustomMetadataTypeAccess): orgs that restrict custom metadata types' access need it for the
+    # SOQL the check runs; without it the check fails closed with the manual step.
+    permission_set = ElementTree.parse(
+        SOURCE / "permissionsets" / "SAP_Customer_Sync_Integration.permissionset-meta.xml"
+    ).getroot()
+    granted = {
+        text(access, "md:name")
+        for access in permission_set.findall("md:customMetadataTypeAccesses", NS)
+        if text(access, "md:enabled") == "true"
+    }
+    assert preflight_change.SETTING_TYPE in granted

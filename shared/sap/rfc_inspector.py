@@ -8,7 +8,8 @@ Function modules and where their interfaces come from:
   SAP monitoring agent lists S_RFC FUGR/FUNC SRFC/RFC_SYSTEM_INFO): a user without it still logs on, so the
   probe falls back to RFC_PING and says so.
 * BAPI_CUSTOMER_GETDETAIL2 (RETURN BAPIRET1, CUSTOMERADDRESS BAPICUSTOMER_04) and BAPI_CUSTOMER_GETSALESAREAS
-  (RETURN BAPIRETURN with CODE instead of ID/NUMBER, SALESAREAS BAPIKNVVKY): see the SAP simulator's interface tables (interfaces.py).
+  (RETURN BAPIRETURN with CODE instead of ID/NUMBER, SALESAREAS BAPIKNVVKY): see the SAP simulator's interface
+  tables (interfaces.py).
   What GETDETAIL2's RETURN says for a customer that does not exist is unverified on a real release (the
   simulator says E F2 163; SAP's documentation of BAPI_CUSTOMER_EXISTENCECHECK lists "I F2 502 Debtor & does
   not exist", an information message): so a customer counts as existing only when RETURN holds no error AND
@@ -44,6 +45,7 @@ from shared.sap.inspector import (
 )
 from shared.sap.port import SapInterface, SapMessage
 from shared.sap.rfc import RfcSapGateway
+from shared.sap.rfc_change import padded_customer_number
 from shared.sap.rfc_guard import KNA1_NAME1_LENGTH
 
 RfcCall = Callable[..., dict[str, Any]]
@@ -138,9 +140,3 @@ def _bapireturn_messages(returned: Any) -> tuple[SapMessage, ...]:
             text=str(returned.get("MESSAGE", "")).strip(),
         ),
     )
-
-
-def padded_customer_number(number: str) -> str:
-    # KUNNR's conversion exit pads numbers; pyrfc runs no conversion exits (as shared/sap/rfc.py does).
-    text = number.strip()
-    return text.zfill(10) if text.isdigit() else text

@@ -7,6 +7,7 @@ use case with the SAP simulator, validate against the response schemas (strictly
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import azure.functions as func
@@ -183,3 +184,12 @@ def test_held_for_review_answers_match_the_swagger(fake_services, sap_system):
     held = change(dict(payload, street="Karlsplatz 2"), systemModstamp=stamp(10))
     assert held.status_code == 409
     assert assert_documented(CHANGE, held)["conflictingFields"] == ["street"]
+
+
+def test_the_change_responses_are_the_changes_pages_answers_table():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "changes.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d{3})(?: / (\d{3}))? \|", page, flags=re.MULTILINE)
+    documented = {int(code) for row in rows for code in row if code}
+    assert documented == _codes()

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from s4_simulator.faults import FaultPlan
 from shared.core.business_partner_facts import BUSINESS_PARTNER_ADDRESS
 from shared.core.change_models import CustomerChange
 from shared.core.mapping import map_customer_request
+from shared.core.salesforce_id import checksum_suffix
 from shared.core.validation import parse_customer_request
 from shared.sap.business_partner import BusinessPartnerGateway
 from shared.sap.errors import SapBusinessRejection, SapInterfaceMismatch, SapTransientError
@@ -103,3 +105,38 @@ def test_a_property_the_change_sets_that_is_not_updatable_stops_the_gateway_nami
     double.metadata_change = lambda document: document.replace(marker, marker + b' sap:updatable="false"', 1)
     with pytest.raises(SapInterfaceMismatch, match=f"{BUSINESS_PARTNER_ADDRESS.name}.StreetName"):
         business_partner_gateway(double).check_interface()
+
+
+def test_changes_sent_again_until_answered_through_cut_lines_end_with_sap_holding_the_newest_values(double):
+    """10 customers x 3 changes each, the line cut before requests (10%) and after committed PATCHes/POSTs (20%),
+    every change sent again until it is answered (as the use case's retry does): each partner ends with its newest
+    values, whatever part of an earlier change got through."""
+    gateway = business_partner_gateway(double)
+    numbers = [
+        created(gateway, accountId=f"001Dn00000Ab{index:03d}" + checksum_suffix(f"001Dn00000Ab{index:03d}"))
+        for index in range(10)
+    ]
+    double.faults = FaultPlan.parse("cut_before=0.1,cut_after_commit=0.2,seed=26")
+    sends = 0
+    for round_ in range(3):
+        for index, number in enumerate(numbers):
+            wanted = change(
+                number,
+                NAME=f"Kunde {index} v{round_}",
+                STREET=f"Ringstr. {round_ + 1}",
+                CITY=("Augsburg", "Nürnberg", "Passau")[round_],
+            )
+            for _ in range(30):
+                sends += 1
+                try:
+                    gateway.change_customer(wanted)
+                    break
+                except SapTransientError:
+                    continue  # transient or outcome unknown: the retry sends the same change again
+            else:
+                pytest.fail(f"change {round_} of customer {number} never answered")
+    double.faults = FaultPlan()
+    assert sends > 30  # the faults fired: some changes were sent more than once
+    for index, number in enumerate(numbers):
+        held = gateway.read_customer(number).company_data
+        assert (held["NAME"], held["STREET"], held["CITY"]) == (f"Kunde {index} v2", "Ringstr. 3", "Passau")

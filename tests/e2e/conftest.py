@@ -1,22 +1,54 @@
 """The product as it runs: the local host serving function_app.py over real HTTP, Azurite for the
-ledger and the retry queue, the SAP simulator, and the fake Salesforce over HTTPS."""
+ledger and the retry queue, the SAP simulator, and the fake Salesforce over HTTPS.
+
+SAP back ends: `product` runs on the RFC simulator (SAP_TRANSPORT=simulator) unless a test asks for
+S/4HANA with `@pytest.mark.parametrize("product", ["rfc", "s4"], indirect=True)` (or BACK_ENDS): then the
+app runs SAP_TRANSPORT=odata against the session's one S/4 double (s4_simulator/, over real HTTP), reset to
+a healthy system for each test, and `product.sap` is that double as tests/support/s4.py's S4System."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+import requests
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from devtools.azurite import AzuriteEndpoints
 from devtools.fake_salesforce import FakeSalesforce
 from tests.support.product import RunningProduct, local_host_serving_the_app
+from tests.support.s4 import BACK_ENDS, S4RunningProduct, S4System, ScriptedS4Simulator, odata_settings
+
+
+@pytest.fixture(scope="session")
+def s4_double() -> Iterator[ScriptedS4Simulator]:
+    """One S/4 double for every S/4 variant of the session (starting one per test would cost each its start):
+    the tests' accounts are their own, and each is judged by its own accounts' partners."""
+    with ScriptedS4Simulator() as double:
+        yield double
+
+
+def sap_back_end(request: pytest.FixtureRequest) -> str:
+    """The back end a parametrized fixture was asked for ("rfc" unless "s4")."""
+    back_end = getattr(request, "param", "rfc")
+    assert back_end in BACK_ENDS, back_end
+    return back_end
+
+
+def s4_for_this_test(request: pytest.FixtureRequest) -> tuple[S4System, dict[str, str]]:
+    """The session's S/4 double, healthy again, seen from this test (partners made earlier not counted), and
+    the app settings that point at it."""
+    double: ScriptedS4Simulator = request.getfixturevalue("s4_double")
+    double.reset()
+    return S4System(double).forget_earlier(), odata_settings(double)
 
 
 @pytest.fixture
-def product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningProduct]:
+def product(request: pytest.FixtureRequest, azurite: AzuriteEndpoints, unique_name: str,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningProduct]:
     queue_name, table_name = f"retry{unique_name}", f"ledger{unique_name}"
+    s4 = s4_for_this_test(request) if sap_back_end(request) == "s4" else None
     with FakeSalesforce() as salesforce:
         settings = {
             "AzureWebJobsStorage": azurite.connection_string,
@@ -39,9 +71,16 @@ def product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.Mon
             "SALESFORCE_CLIENT_SECRET": salesforce.credentials.client_secret,
             "SALESFORCE_CA_BUNDLE": str(salesforce.ca_path),
             "PYTHON_THREADPOOL_THREAD_COUNT": "32",
+            **(s4[1] if s4 else {}),
         }
         with local_host_serving_the_app(settings, monkeypatch) as (base_url, system):
             queue = QueueClient.from_connection_string(azurite.connection_string, queue_name)
             poison = QueueClient.from_connection_string(azurite.connection_string, f"{queue_name}-poison")
             ledger = TableClient.from_connection_string(azurite.connection_string, table_name)
-            yield RunningProduct(base_url, system, salesforce, queue, poison, ledger)
+            if s4 is not None:
+                # The gateway reads $metadata at its first use, as a deployed app did long before a test's
+                # first create: read it now (GET /api/health/sap), so a fault a test arms meets the create.
+                assert requests.get(f"{base_url}/api/health/sap", timeout=30).status_code == 200
+                yield S4RunningProduct(base_url, s4[0], salesforce, queue, poison, ledger)  # type: ignore[arg-type]
+            else:
+                yield RunningProduct(base_url, system, salesforce, queue, poison, ledger)

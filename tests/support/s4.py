@@ -11,19 +11,25 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from s4_simulator import S4Simulator
 from s4_simulator.creation import PARTNER_OF_CUSTOMER
 from s4_simulator.faults import FaultPlan
 from s4_simulator.model import new_etag
 from s4_simulator.server import MODIFYING
+from s4_simulator.store import Row
 from shared.core.business_partner_facts import BUSINESS_PARTNER, CUSTOMER
 from shared.core.guard import customer_key
 from shared.core.organization import SapOrganization
 from shared.sap.business_partner import BusinessPartnerGateway
 from shared.sap.business_partner_http import ODataConnection
 from shared.settings import load_settings
+from tests.support.product import RunningProduct
 
+# Both SAP back ends, for the end-to-end tests' `@pytest.mark.parametrize("product", BACK_ENDS, indirect=True)`.
+BACK_ENDS = ("rfc", "s4")
+_EXTERNAL_ID = "BusinessPartnerIDByExtSystem"
 REFERENCE_CUSTOMERS = frozenset({"0000001000", "0000003000"})  # s4_simulator/reference.py
 GROUPING = "BP02"
 
@@ -36,6 +42,20 @@ def business_partner_gateway(
     organization = organization or load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization
     connection = ODataConnection(double.service_url, user=user, password=password, timeout_seconds=10)
     return BusinessPartnerGateway(connection, organization, GROUPING, **options)  # type: ignore[arg-type]
+
+
+def odata_settings(double: S4Simulator) -> dict[str, str]:
+    """The app settings (or the agent's) of SAP_TRANSPORT=odata on the double, logged on as its communication
+    user (shared/settings/s4.py allows plain http to a loopback double only)."""
+    user, password = double.credentials
+    return {
+        "SAP_TRANSPORT": "odata",
+        "SAP_ODATA_URL": double.service_url,
+        "SAP_ODATA_AUTH": "basic",
+        "SAP_ODATA_USER": user,
+        "SAP_ODATA_PASSWORD": password,
+        "SAP_BP_GROUPING": GROUPING,
+    }
 
 
 class ScriptedS4Simulator(S4Simulator):
@@ -52,6 +72,15 @@ class ScriptedS4Simulator(S4Simulator):
         self.posts = 0
         self.cut_after_posts: set[int] = set()
         self.metadata_change: Callable[[bytes], bytes] | None = None
+        self.guard_lookups = 0  # GETs filtering A_BusinessPartner by the external id (the duplicate guard's)
+
+    def reset(self) -> None:
+        """No faults, nothing scripted: a double shared by several tests starts each one as a healthy system
+        (what earlier tests created stays; each test judges its own accounts)."""
+        self.faults = FaultPlan()
+        self.lost_before_commit = 0
+        self.cut_after_posts = set()
+        self.metadata_change = None
 
     def exchange(self, method: str, target: str, headers: dict[str, str], body: bytes):  # type: ignore[override]
         if method in MODIFYING and self.lost_before_commit > 0:
@@ -59,6 +88,8 @@ class ScriptedS4Simulator(S4Simulator):
             return None
         answer = super().exchange(method, target, headers, body)
         path = target.split("?")[0].rstrip("/")
+        if method == "GET" and _EXTERNAL_ID in unquote(target):
+            self.guard_lookups += 1
         if method == "GET" and path.endswith("/$metadata") and self.metadata_change and answer and answer[0] == 200:
             return answer[0], answer[1], self.metadata_change(answer[2])
         if method == "POST":
@@ -92,6 +123,11 @@ class S4Faults:
         return self._double.faults
 
     @property
+    def fired(self) -> dict[str, int]:
+        """The double's faults that fired, by the double's names (cut_before, cut_after_commit, ...)."""
+        return self.plan.fired
+
+    @property
     def down(self) -> bool:
         return self.plan.down
 
@@ -102,6 +138,8 @@ class S4Faults:
     def arm(self, name: str, times: int = 1) -> None:
         if name in ("communication_after_bapi", "communication_after_change"):
             self._double.lost_before_commit += times
+        elif name == "communication_before":  # SAP unreachable for the next requests: 503 before the service
+            self.plan.fail_next_calls += times
         else:
             self.plan.arm(self._ARMED[name], times)
 
@@ -113,6 +151,13 @@ class S4System:
         self.double = double
         self.faults = S4Faults(double)
         self.find_no_match = "empty"  # BAPI_CUSTOMER_FIND's setting: no such search on S/4 (the guard filters)
+        self.earlier: frozenset[str] = frozenset()  # partners made before this test (a double shared by tests)
+
+    def forget_earlier(self) -> S4System:
+        """Count from now: `calls` leaves out every partner that exists already (earlier tests' on a shared double)."""
+        with self.double.database.transaction() as tx:
+            self.earlier = frozenset(row.key[0] for row in tx.all(BUSINESS_PARTNER.name))
+        return self
 
     @property
     def calls(self) -> Counter[str]:
@@ -120,7 +165,11 @@ class S4System:
         creates by: every partner but the reference customers and those add_customer made."""
         with self.double.database.transaction() as tx:
             partners = [row.key[0] for row in tx.all(BUSINESS_PARTNER.name)]
-        created = [p for p in partners if p not in REFERENCE_CUSTOMERS and p not in self.double.added_partners]
+        created = [
+            p
+            for p in partners
+            if p not in REFERENCE_CUSTOMERS and p not in self.double.added_partners and p not in self.earlier
+        ]
         return Counter({"BAPI_CUSTOMER_CREATEFROMDATA1": len(created)})
 
     def created_customers(self) -> list[S4Customer]:
@@ -136,6 +185,21 @@ class S4System:
             external = str(partners.get(partner, {}).get("BusinessPartnerIDByExtSystem", ""))
             found.append(S4Customer(number, partner, external))
         return found
+
+    def customers_of_account(self, account_id: str) -> list[S4Customer]:
+        """Every Business Partner carrying this account's Salesforce Id as its external id (upper-cased, as the
+        gateway stores it), each as its customer (number "" while CVI made none): SAP's own answer to "how
+        many customers does this account have", whatever the ledger says."""
+        with self.double.database.transaction() as tx:
+            rows: list[Row] = tx.with_external_id(BUSINESS_PARTNER.name, account_id.upper())
+        return [
+            S4Customer(
+                customer_key(str(row.record.get("Customer") or "")) if row.record.get("Customer") else "",
+                str(row.record["BusinessPartner"]),
+                str(row.record.get(_EXTERNAL_ID) or ""),
+            )
+            for row in rows
+        ]
 
     def customer(self, number: str) -> S4Customer | None:
         return next((c for c in self.created_customers() if c.number == customer_key(number)), None)
@@ -166,3 +230,11 @@ class S4System:
                 new_etag(),
                 parent=(partner,),
             )
+
+
+class S4RunningProduct(RunningProduct):
+    """The running product on SAP_TRANSPORT=odata (tests/e2e/): `sap` is the S/4 double as S4System, and an
+    account's SAP customers are the partners carrying its Salesforce Id (the payload needs its accountId)."""
+
+    def sap_customers_of(self, payload: dict) -> list:  # type: ignore[override]
+        return self.sap.customers_of_account(payload["accountId"])  # type: ignore[attr-defined]

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import requests
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from devtools.azurite import AzuriteEndpoints
 from devtools.fake_salesforce import FakeSalesforce
 from tests.support.product import RunningProduct, local_host_serving_the_app
-from tests.support.s4 import BACK_ENDS, S4RunningProduct, S4System, ScriptedS4Simulator, odata_settings
+from tests.support.s4 import S4RunningProduct, ScriptedS4Simulator, s4_for_this_test, sap_back_end
 
 
 @pytest.fixture(scope="session")
@@ -27,21 +26,6 @@ def s4_double() -> Iterator[ScriptedS4Simulator]:
     the tests' accounts are their own, and each is judged by its own accounts' partners."""
     with ScriptedS4Simulator() as double:
         yield double
-
-
-def sap_back_end(request: pytest.FixtureRequest) -> str:
-    """The back end a parametrized fixture was asked for ("rfc" unless "s4")."""
-    back_end = getattr(request, "param", "rfc")
-    assert back_end in BACK_ENDS, back_end
-    return back_end
-
-
-def s4_for_this_test(request: pytest.FixtureRequest) -> tuple[S4System, dict[str, str]]:
-    """The session's S/4 double, healthy again, seen from this test (partners made earlier not counted), and
-    the app settings that point at it."""
-    double: ScriptedS4Simulator = request.getfixturevalue("s4_double")
-    double.reset()
-    return S4System(double).forget_earlier(), odata_settings(double)
 
 
 @pytest.fixture
@@ -78,9 +62,6 @@ def product(request: pytest.FixtureRequest, azurite: AzuriteEndpoints, unique_na
             poison = QueueClient.from_connection_string(azurite.connection_string, f"{queue_name}-poison")
             ledger = TableClient.from_connection_string(azurite.connection_string, table_name)
             if s4 is not None:
-                # The gateway reads $metadata at its first use, as a deployed app did long before a test's
-                # first create: read it now (GET /api/health/sap), so a fault a test arms meets the create.
-                assert requests.get(f"{base_url}/api/health/sap", timeout=30).status_code == 200
-                yield S4RunningProduct(base_url, s4[0], salesforce, queue, poison, ledger)  # type: ignore[arg-type]
+                yield S4RunningProduct.started(base_url, s4[0], salesforce, queue, poison, ledger)
             else:
                 yield RunningProduct(base_url, system, salesforce, queue, poison, ledger)

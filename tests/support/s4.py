@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 from s4_simulator import S4Simulator
@@ -238,3 +239,29 @@ class S4RunningProduct(RunningProduct):
 
     def sap_customers_of(self, payload: dict) -> list:  # type: ignore[override]
         return self.sap.customers_of_account(payload["accountId"])  # type: ignore[attr-defined]
+
+    @classmethod
+    def started(cls, base_url: str, system: S4System, *rest: Any) -> S4RunningProduct:
+        """The product once its gateway has read $metadata (GET /api/health/sap): a deployed app read it at its
+        first use long before a test's first create, so a fault a test arms meets the create itself."""
+        import requests
+
+        answer = requests.get(f"{base_url}/api/health/sap", timeout=30)
+        assert answer.status_code == 200, answer.text
+        return cls(base_url, system, *rest)  # type: ignore[arg-type]
+
+
+def sap_back_end(request: Any) -> str:
+    """The back end a parametrized fixture was asked for ("rfc" unless "s4")."""
+    back_end = getattr(request, "param", "rfc")
+    assert back_end in BACK_ENDS, back_end
+    return back_end
+
+
+def s4_for_this_test(request: Any) -> tuple[S4System, dict[str, str]]:
+    """(`request`: pytest's FixtureRequest; the session fixture `s4_double`, tests/e2e/conftest.py.)
+    The session's S/4 double, healthy again, seen from this test (partners made earlier not counted), and
+    the app settings that point at it."""
+    double: ScriptedS4Simulator = request.getfixturevalue("s4_double")
+    double.reset()
+    return S4System(double).forget_earlier(), odata_settings(double)

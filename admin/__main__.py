@@ -281,13 +281,12 @@ def _status(settings: Settings, raw_account_id: str, as_json: bool) -> int:
 
 def _status_text(value: object) -> str:
     """One status value on one line: lists (the warnings) as their messages joined by "; ", "-" for none; a
-    change held for review as each field with SAP's value, the one last sent and Salesforce's."""
+    change held for review as each field with SAP's value and Salesforce's."""
     if value is None or value == []:
         return "-"
     if isinstance(value, dict) and isinstance(value.get("fields"), list):
         return "; ".join(
-            f"{item.get('field')}: SAP has {item.get('sap')!r}, last sent {item.get('lastSent')!r}, "
-            f"Salesforce has {item.get('salesforce')!r}"
+            f"{item.get('field')}: SAP has {item.get('sap')!r}, Salesforce has {item.get('salesforce')!r}"
             for item in value["fields"] if isinstance(item, dict)
         )
     if isinstance(value, list):

@@ -4,8 +4,9 @@ Pure. The change is the create's request again (the account as it is now, plus i
 goes through the create's own mapping (shared/core/mapping.py: the name spread over four lines, street and
 city shortened with a warning, codes turned into SAP's keys, the sales area resolved): one mapping, so a
 value changes in SAP exactly as it would have been created. Of the result only the owned fields
-(shared/core/ownership.py) are kept, and of those only the ones whose value differs from the ledger's
-last applied values; the rest of PI_COMPANYDATA is never part of a change.
+(shared/core/ownership.py) are kept, and of those only the ones whose value differs from what SAP was last
+given (the ledger keeps a digest of each, never the value); the rest of PI_COMPANYDATA is never part of a
+change.
 
 A value the mapping leaves out with a warning (a phone longer than SAP holds) is not sent either: the
 change keeps SAP's value rather than clearing it, and the warning says why. A field the account cleared
@@ -21,16 +22,18 @@ from shared.core.change_models import CustomerChange
 from shared.core.mapping import map_customer_request
 from shared.core.models import CustomerRequest, MappingWarning
 from shared.core.organization import SapOrganization
-from shared.core.ownership import OwnedField, owned_values
+from shared.core.ownership import OwnedField, owned_values, value_digests
 
 
 @dataclass(frozen=True)
 class MappedChange:
-    """The new version's owned values (the ledger's applied values once SAP has them), the part of them
-    that differs from the last applied values, the sales area the change names, and the mapping's warnings."""
+    """The new version's owned values, the part of them that differs from what SAP was last given, the digests
+    the ledger keeps once SAP has them (shared.core.ownership.value_digest), the sales area the change names,
+    and the mapping's warnings."""
 
     owned: dict[str, str]
     differing: dict[str, str]
+    digests: dict[str, str]
     sales_organization: str
     distribution_channel: str
     division: str
@@ -41,24 +44,27 @@ def map_customer_change(
     request: CustomerRequest,
     organization: SapOrganization,
     fields: tuple[OwnedField, ...],
-    last_applied: Mapping[str, str] | None,
+    last_digests: Mapping[str, str] | None,
     live_lengths: Mapping[str, int] | None = None,
 ) -> MappedChange:
-    """The change for one validated request. Raises InvalidRequest as the create's mapping does."""
+    """The change for one validated request; `last_digests` the ledger's digests of what SAP was last given.
+    Raises InvalidRequest as the create's mapping does."""
     creation = map_customer_request(request, organization, live_lengths)
     company_data = creation.parameters["PI_COMPANYDATA"]
     sales_area = creation.parameters["PI_COPYREFERENCE"]
     kept = tuple(owned for owned in fields if not _left_out(owned, request, company_data))
     owned = owned_values(company_data, kept)
-    if last_applied is None:
-        differing = dict(owned)  # an entry from before the change path: SAP's values are unknown, send all
+    digests = value_digests(request.account_id, owned)
+    if last_digests is None:
+        differing = dict(owned)  # an entry from before the change path: what SAP holds is unknown, send all
     else:
-        differing = {name: value for name, value in owned.items() if last_applied.get(name, "") != value}
-    # The applied values keep what the left-out fields were last given, so they are compared next time too.
-    applied = {**{k: v for k, v in (last_applied or {}).items() if k not in owned}, **owned}
+        differing = {name: value for name, value in owned.items() if last_digests.get(name) != digests[name]}
+    # The digests of the fields left out stay what they were, so they are compared next time too.
+    kept_digests = {name: digest for name, digest in (last_digests or {}).items() if name not in digests}
     return MappedChange(
-        owned=applied,
+        owned=owned,
         differing=differing,
+        digests={**kept_digests, **digests},
         sales_organization=sales_area["SALESORG"],
         distribution_channel=sales_area["DISTR_CHAN"],
         division=sales_area["DIVISION"],
@@ -92,6 +98,8 @@ def customer_change(
     )
 
 
-def owned_of_creation(company_data: Mapping[str, str], fields: tuple[OwnedField, ...]) -> dict[str, str]:
-    """What a create gives SAP of the owned fields: the ledger's first applied values."""
-    return owned_values(dict(company_data), fields)
+def digests_of_creation(
+    account_id: str, company_data: Mapping[str, str], fields: tuple[OwnedField, ...]
+) -> dict[str, str]:
+    """What a create gives SAP of the owned fields, as the ledger's first digests."""
+    return value_digests(account_id, owned_values(dict(company_data), fields))

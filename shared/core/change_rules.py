@@ -1,8 +1,8 @@
 """The change path's decisions (issue 26) as pure functions, tested as tables (tests/unit/test_change_rules.py).
 
     decide_change(entry, modstamp, now, windows)      what a change for the account may do now
-    decide_field(sap, last_sent, new)                 one owned field: send it, nothing to do, or a conflict
-    resolve_conflicts(change, sap, last, rule)        the whole change under SAP_CHANGE_CONFLICT
+    decide_field(sap, new, sap_holds_last_sent)       one owned field: send it, nothing to do, or a conflict
+    resolve_conflicts(account, change, sap, last, rule)  the whole change under SAP_CHANGE_CONFLICT
 
 Order and exactly-once. Salesforce's outbound messages are delivered at least once and may arrive out of
 order, each carrying the record as it is when sent ("Understanding Notifications", SOAP API guide), so a
@@ -16,7 +16,8 @@ rule, shared.core.claims). A change while the create is still in hand (pending o
 it waits behind the create and, once the customer exists, applies what still differs.
 
 Conflicts. Before a change the use case reads SAP's current values of the fields it is about to send
-(GETDETAIL2 / the Business Partner). Per field, with `last` what the ledger says SAP was last given:
+(GETDETAIL1 / the Business Partner). Per field, with `last` what the ledger says SAP was last given (it keeps
+a digest of each value, never the value: shared.core.ownership.value_digest):
 
     SAP holds            decision
     the new value        ALREADY_THERE   nothing to send (an earlier attempt's answer was lost, or a person
@@ -38,6 +39,7 @@ from enum import StrEnum
 
 from shared.core.claims import ClaimWindows
 from shared.core.ledger import ChangeStatus, LedgerEntry, LedgerStatus
+from shared.core.ownership import value_digest
 
 
 class ConflictRule(StrEnum):
@@ -129,28 +131,27 @@ class FieldAction(StrEnum):
 
 
 def _same(left: str | None, right: str | None) -> bool:
-    # SAP pads nothing we compare, but a value read back may carry trailing blanks (CHAR fields over RFC).
+    # A value read back may carry trailing blanks (CHAR fields over RFC).
     return (left or "").strip() == (right or "").strip()
 
 
-def decide_field(sap_value: str | None, last_sent: str | None, new_value: str, *, last_known: bool) -> FieldAction:
-    """One owned field (the module docstring's table). `last_known`: the ledger kept what SAP was last given
-    (False for an account created before the change path: no SAP change can be told apart, so it applies)."""
+def decide_field(sap_value: str | None, new_value: str, *, sap_holds_last_sent: bool) -> FieldAction:
+    """One owned field (the module docstring's table). `sap_holds_last_sent`: SAP's value is what the ledger
+    says SAP was last given (its digest matches), or the ledger kept nothing (an account created before the
+    change path: no SAP change can be told apart, so it applies)."""
     if _same(sap_value, new_value):
         return FieldAction.ALREADY_THERE
-    if not last_known or _same(sap_value, last_sent):
-        return FieldAction.APPLY
-    return FieldAction.CONFLICT
+    return FieldAction.APPLY if sap_holds_last_sent else FieldAction.CONFLICT
 
 
 @dataclass(frozen=True)
 class FieldConflict:
-    """One field someone changed in SAP: its PI_COMPANYDATA name and the three values (personal data: kept
-    in the ledger for the operator, never logged)."""
+    """One field someone changed in SAP: its PI_COMPANYDATA name, SAP's value and the new one (personal data:
+    kept in the ledger for the operator while held, never logged). What was last sent is not known: the
+    ledger keeps only its digest."""
 
     sap_field: str
     sap_value: str
-    last_sent: str
     new_value: str
 
 
@@ -165,25 +166,26 @@ class ConflictResolution:
 
 
 def resolve_conflicts(
+    account_id: str,
     change_data: Mapping[str, str],
     sap_data: Mapping[str, str],
-    last_applied: Mapping[str, str] | None,
+    last_digests: Mapping[str, str] | None,
     rule: ConflictRule,
 ) -> ConflictResolution:
-    """The change's fields judged against SAP's current values under `rule`."""
+    """The change's fields judged against SAP's current values under `rule`; `last_digests`: the ledger's
+    digests of what SAP was last given (shared.core.ownership.value_digest)."""
     send: dict[str, str] = {}
     conflicts: list[FieldConflict] = []
-    last = last_applied or {}
     for sap_field, new_value in change_data.items():
-        action = decide_field(
-            sap_data.get(sap_field), last.get(sap_field), new_value, last_known=last_applied is not None
+        sap_value = sap_data.get(sap_field)
+        holds_last = last_digests is None or last_digests.get(sap_field) == value_digest(
+            account_id, sap_field, sap_value
         )
+        action = decide_field(sap_value, new_value, sap_holds_last_sent=holds_last)
         if action is FieldAction.ALREADY_THERE:
             continue
         if action is FieldAction.CONFLICT:
-            conflicts.append(
-                FieldConflict(sap_field, (sap_data.get(sap_field) or "").strip(), last.get(sap_field, ""), new_value)
-            )
+            conflicts.append(FieldConflict(sap_field, (sap_value or "").strip(), new_value))
         send[sap_field] = new_value
     if conflicts and rule is ConflictRule.REVIEW:
         return ConflictResolution({}, tuple(conflicts), held=True)

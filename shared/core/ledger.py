@@ -81,18 +81,20 @@ class LedgerEntry:
     # out): field and rule, never the value. Kept with the customer once created.
     warnings: tuple[MappingWarning, ...] = ()
     # --- the change path (issue 26; shared.core.change_rules decides, shared.usecases.change records) ---
-    # The owned PI_COMPANYDATA fields as SAP was last given them (BAPIKNA106 name -> value; kept at the
-    # create too): a change sends only what differs, and a SAP value that is neither this nor the new one
-    # was changed in SAP (the conflict rule). None: an entry from before the change path (all is sent).
-    applied_values: dict[str, str] | None = None
+    # The owned PI_COMPANYDATA fields as SAP was last given them, as digests (BAPIKNA106 name ->
+    # shared.core.ownership.value_digest: never the value; kept at the create too): a change sends only what
+    # differs, and a SAP value that is neither the last given nor the new one was changed in SAP (the conflict
+    # rule). None: an entry from before the change path (all is sent).
+    applied_digests: dict[str, str] | None = None
     # Salesforce's SystemModstamp of the last change applied: an older or equal one is acknowledged, ignored.
     change_modstamp: datetime | None = None
     change_status: ChangeStatus = ChangeStatus.NONE
     last_change_at: datetime | None = None  # when the last change was decided (applied, failed, held, ...)
     change_error: str | None = None  # why the last change failed or is queued (SAP's message), else None
     change_claimed_at: datetime | None = None  # set while change_status is in_progress (the claim's age)
-    # Held for review: {"systemModstamp": ..., "fields": [{"field", "sapField", "sap", "lastSent",
-    # "salesforce"}]}: both values, for the operator (`admin status`); personal data, never logged.
+    # Held for review: {"systemModstamp": ..., "fields": [{"field", "sapField", "sap", "salesforce"}]}: both
+    # values, for the operator (`admin status`; not the status API); personal data, never logged. Cleared by
+    # the change that ends the hold.
     change_review: dict[str, object] | None = None
     # Opaque optimistic-concurrency token (the table's ETag); None for an entry not yet stored.
     etag: str | None = None

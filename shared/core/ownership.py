@@ -22,6 +22,8 @@ phone in SAP leaves `phone` out, and a change then never touches SAP's phone.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -91,3 +93,18 @@ def owned_values(company_data: dict[str, str], fields: tuple[OwnedField, ...]) -
             continue
         values.update((name, company_data.get(name, "")) for name in owned.sap_fields)
     return values
+
+
+def value_digest(account_id: str, sap_field: str, value: str | None) -> str:
+    """What the ledger keeps of a value SAP was given: a digest, never the value (the ledger row of a created
+    account holds no personal data; tests/e2e/test_push_e2e.py holds it so). Salted with the account (its
+    15-character Id) and the field, so equal values of two accounts or fields differ; blanks at the ends do not
+    count (a CHAR field read back over RFC may carry them). 128 bits of SHA-256: a collision is not a concern
+    at this scale; a guess of a short value (a postal code) per account stays possible, so it is no secret."""
+    text = f"{account_id.strip()[:15]}\x00{sap_field}\x00{(value or '').strip()}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def value_digests(account_id: str, values: Mapping[str, str]) -> dict[str, str]:
+    """The digest of each value (value_digest), by PI_COMPANYDATA field."""
+    return {name: value_digest(account_id, name, value) for name, value in values.items()}

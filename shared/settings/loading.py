@@ -11,6 +11,7 @@ from shared.core.organization import SapOrganization
 from shared.core.retry_policy import RetryPolicy
 from shared.core.salesforce_org import SalesforceAuth, SalesforceSettings
 from shared.hosting import running_in_azure
+from shared.settings.changes import ChangeSettings, load_change_settings
 from shared.settings.declarations import DECLARED, SapTransport, WriteBackMode
 from shared.settings.parsers import (
     _choice,
@@ -32,7 +33,6 @@ from shared.settings.parsers import (
     _text,
     _with_default,
 )
-from shared.settings.changes import ChangeSettings, load_change_settings
 from shared.settings.s4 import ODataSettings, load_odata_settings
 from shared.settings_error import SettingsError
 

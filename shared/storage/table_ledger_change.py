@@ -3,7 +3,7 @@
 Beside table_ledger_entity.py, which writes and reads the rest of the row and calls these two. Absent
 rather than null, as there: the REPLACE that every ledger write is clears a property left out.
 
-    AppliedValues    JSON object: the owned PI_COMPANYDATA fields as SAP was last given them
+    AppliedDigests   JSON object: the digest of each owned PI_COMPANYDATA field as SAP was last given it
     ChangeModstamp   Edm.DateTime: the SystemModstamp of the last change applied
     ChangeStatus     string (shared.core.ledger.ChangeStatus), absent for none
     LastChangeAt     Edm.DateTime
@@ -43,8 +43,8 @@ def _plain(value: object) -> datetime | None:
 
 def change_properties(entry: LedgerEntry) -> dict[str, Any]:
     properties: dict[str, Any] = {}
-    if entry.applied_values is not None:
-        properties["AppliedValues"] = json.dumps(entry.applied_values, ensure_ascii=False, sort_keys=True)
+    if entry.applied_digests is not None:
+        properties["AppliedDigests"] = json.dumps(entry.applied_digests, sort_keys=True)
     if entry.change_modstamp is not None:
         properties["ChangeModstamp"] = _utc(entry.change_modstamp)
     if entry.change_status is not ChangeStatus.NONE:
@@ -72,14 +72,14 @@ def _json_object(text: object) -> dict[str, Any] | None:
 
 def change_fields(entity: Mapping[str, Any]) -> dict[str, Any]:
     """The LedgerEntry fields of the change path, from the row."""
-    applied = _json_object(entity.get("AppliedValues"))
+    applied = _json_object(entity.get("AppliedDigests"))
     try:
         status = ChangeStatus(entity.get("ChangeStatus") or ChangeStatus.NONE.value)
     except ValueError:
         status = ChangeStatus.NONE
     error = entity.get("ChangeError")
     return {
-        "applied_values": {str(k): str(v) for k, v in applied.items()} if applied is not None else None,
+        "applied_digests": {str(k): str(v) for k, v in applied.items()} if applied is not None else None,
         "change_modstamp": _plain(entity.get("ChangeModstamp")),
         "change_status": status,
         "last_change_at": _plain(entity.get("LastChangeAt")),

@@ -35,7 +35,7 @@ class SyncMetrics(ABC):
     def writeback(self, milliseconds: float, operation: str, result: str) -> None:
         """One call through the Salesforce write-back port."""
 
-    def change(self, outcome: str) -> None:  # noqa: B027 - optional: an adapter without it counts no change
+    def change(self, outcome: str) -> None:  # optional: an adapter without it counts no change
         """Count one change of a synced account by its outcome (shared.usecases.change ChangeOutcome: applied,
         unchanged, stale, queued, folded, not_synced, needs_review, rejected, failed; issue 26)."""
         return None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from shared.core.change_mapping import owned_of_creation
+from shared.core.change_mapping import digests_of_creation
 from shared.core.guard_window import guard_search_since
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.models import CustomerCreation, CustomerRequest
@@ -99,7 +99,9 @@ def attempt_create(
     # The owned fields as this create gives them to SAP: the change path's first "last applied" (issue 26).
     entry = claimed.evolve(
         warnings=creation.warnings,
-        applied_values=owned_of_creation(creation.parameters["PI_COMPANYDATA"], services.owned_fields),
+        applied_digests=digests_of_creation(
+            claimed.account_id, creation.parameters["PI_COMPANYDATA"], services.owned_fields
+        ),
     )
     creation = with_guard(creation, entry, services)
     # At DEBUG: a sync's record at INFO is its outcome ("customer created in SAP", a rejection, a queued retry);

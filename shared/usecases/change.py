@@ -160,7 +160,7 @@ def _claim(
         assert isinstance(decision, ClaimChange)
         # Mapped before the claim is written: a request that cannot be mapped claims nothing.
         mapped = map_customer_change(
-            change.request, services.organization, services.owned_fields, entry.applied_values, lengths
+            change.request, services.organization, services.owned_fields, entry.applied_digests, lengths
         )
         try:
             return ledger_call(services.ledger.update, decision.claim), mapped, entry.change_status
@@ -217,7 +217,7 @@ def _apply(
     try:
         snapshot = services.sap.read_customer(number)
         resolution = resolve_conflicts(
-            mapped.differing, snapshot.company_data, entry.applied_values, services.change_conflict
+            change.account_id, mapped.differing, snapshot.company_data, entry.applied_digests, services.change_conflict
         )
         if resolution.held:
             return _hold(change, entry, mapped, resolution, services)
@@ -273,7 +273,7 @@ def _done(
         logger.warning("value changed to fit SAP: %s", warning.message, extra={"field": warning.field})
     record_change_end(
         entry,
-        ChangeEnd(status, modstamp=change.system_modstamp, applied_values=mapped.owned, warnings=mapped.warnings),
+        ChangeEnd(status, modstamp=change.system_modstamp, applied_digests=mapped.digests, warnings=mapped.warnings),
         services,
     )
     if cleared and services.writeback is not None and entry.customer_number:
@@ -303,7 +303,6 @@ def _hold(
                 "field": business_names([c.sap_field], services.owned_fields)[0],
                 "sapField": c.sap_field,
                 "sap": c.sap_value,
-                "lastSent": c.last_sent,
                 "salesforce": c.new_value,
             }
             for c in resolution.conflicts

@@ -58,13 +58,13 @@ class ChangeResult:
 
 @dataclass(frozen=True)
 class ChangeEnd:
-    """What a change ended in, as the ledger keeps it. `modstamp` and `applied_values` only when SAP holds
+    """What a change ended in, as the ledger keeps it. `modstamp` and `applied_digests` only when SAP holds
     the change's values now (applied, or unchanged): then they become the entry's."""
 
     status: ChangeStatus
     error: str | None = None
     modstamp: datetime | None = None
-    applied_values: dict[str, str] | None = None
+    applied_digests: dict[str, str] | None = None
     warnings: tuple[MappingWarning, ...] | None = None
     review: dict[str, object] | None = None
 
@@ -82,7 +82,7 @@ def _with_end(entry: LedgerEntry, end: ChangeEnd, now: datetime) -> LedgerEntry:
         # Never backwards: a stale claim's worker finishing late must not undo a newer change's stamp.
         newest = entry.change_modstamp
         changes["change_modstamp"] = end.modstamp if newest is None or end.modstamp > newest else newest
-        changes["applied_values"] = end.applied_values
+        changes["applied_digests"] = end.applied_digests
     if end.warnings is not None:
         changes["warnings"] = end.warnings
     return entry.evolve(**changes)

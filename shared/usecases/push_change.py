@@ -43,10 +43,10 @@ def _nothing_new(entry: LedgerEntry, request: CustomerRequest, modstamp: datetim
     if entry.status is not LedgerStatus.CREATED:
         # The create in hand: only other values than the ones it carries are a change to follow it.
         return "the create in hand carries these values" if entry.payload == request.to_payload() else None
-    if entry.applied_values is None:
+    if entry.applied_digests is None:
         return None
     try:
-        mapped = map_customer_change(request, services.organization, services.owned_fields, entry.applied_values)
+        mapped = map_customer_change(request, services.organization, services.owned_fields, entry.applied_digests)
     except InvalidRequest:
         return None  # the change message reports it
     return None if mapped.differing else "no field Salesforce owns differs from what SAP was last given"

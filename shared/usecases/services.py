@@ -16,8 +16,8 @@ from enum import StrEnum
 from typing import TypeVar
 
 from shared.core.account_fields import DEFAULT_CUSTOMER_TYPES
-from shared.core.claims import DEFAULT_STALE_CLAIM_AFTER, ClaimWindows
 from shared.core.change_rules import ConflictRule
+from shared.core.claims import DEFAULT_STALE_CLAIM_AFTER, ClaimWindows
 from shared.core.ledger import LedgerEntry, WriteBackStatus
 from shared.core.models import MappingWarning
 from shared.core.organization import SapOrganization

@@ -30,7 +30,7 @@ def held() -> LedgerEntry:
         created_at=NOW,
         updated_at=NOW,
         customer_number="0000100042",
-        applied_values={"STREET": "Industriestraße 12", "NAME_2": ""},
+        applied_digests={"STREET": "6f1c0d2a", "NAME_2": "e3b0c442"},
         change_modstamp=datetime(2026, 12, 7, 14, 3, 11, 0, tzinfo=UTC),
         change_status=ChangeStatus.NEEDS_REVIEW,
         last_change_at=NOW,
@@ -38,7 +38,7 @@ def held() -> LedgerEntry:
         change_claimed_at=NOW,
         change_review={
             "systemModstamp": "2026-12-07T14:03:11.000Z",
-            "fields": [{"field": "street", "sap": "Ä 1", "lastSent": "B 2", "salesforce": "C 3"}],
+            "fields": [{"field": "street", "sap": "Ä 1", "salesforce": "C 3"}],
         },
     )
 
@@ -59,7 +59,7 @@ def test_a_finished_change_clears_what_it_no_longer_holds(table):
     entry = table.get(ACCOUNT)
     assert entry.change_status is ChangeStatus.APPLIED
     assert (entry.change_error, entry.change_claimed_at, entry.change_review) == (None, None, None)
-    assert entry.applied_values == held().applied_values
+    assert entry.applied_digests == held().applied_digests
 
 
 def test_hand_edited_change_properties_read_as_none(table, azurite, unique_name):
@@ -68,10 +68,10 @@ def test_hand_edited_change_properties_read_as_none(table, azurite, unique_name)
         f"ledger{unique_name}"
     )
     entity = client.get_entity(ACCOUNT, "ledger")
-    entity.update({"AppliedValues": "[not json", "ChangeStatus": "exploded", "ChangeReview": "42"})
+    entity.update({"AppliedDigests": "[not json", "ChangeStatus": "exploded", "ChangeReview": "42"})
     client.update_entity(entity, mode=UpdateMode.REPLACE)
 
     entry = table.get(ACCOUNT)
 
-    assert (entry.applied_values, entry.change_status, entry.change_review) == (None, ChangeStatus.NONE, None)
+    assert (entry.applied_digests, entry.change_status, entry.change_review) == (None, ChangeStatus.NONE, None)
     assert entry.customer_number == "0000100042"

@@ -14,7 +14,7 @@ from shared.core.change_request import parse_change_request
 from shared.core.change_rules import ConflictRule
 from shared.core.ledger import ChangeStatus, LedgerStatus
 from shared.core.models import InvalidRequest
-from shared.core.ownership import OWNED_FIELDS, UnknownOwnedField, owned_fields
+from shared.core.ownership import OWNED_FIELDS, UnknownOwnedField, owned_fields, value_digest
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.core.validation import parse_customer_request
 from shared.sap import SapBusinessRejection, SapMessage, SapTransientError
@@ -72,7 +72,8 @@ def test_a_changed_street_is_sent_alone_and_recorded(services):
     entry = services.ledger.get(result.account_id)
     assert entry.change_status is ChangeStatus.APPLIED and entry.change_claimed_at is None
     assert entry.change_modstamp == T0 + timedelta(seconds=10)
-    assert entry.applied_values["STREET"] == "Neue Straße 5"
+    assert entry.applied_digests["STREET"] == value_digest(result.account_id, "STREET", "Neue Straße 5")
+    assert "Neue Straße 5" not in str(entry.to_status_json()) + str(entry.applied_digests)
     assert entry.to_status_json()["lastChangeStatus"] == "applied"
     assert entry.to_status_json()["lastChangeAt"] is not None
 
@@ -148,12 +149,7 @@ def test_review_holds_the_change_with_both_values_and_sends_nothing(services):
     assert status["lastChangeStatus"] == "needs_review"
     assert "changeReview" not in status  # personal data: `admin status` shows it, never the status API
     [field] = entry.change_review["fields"]
-    assert (field["field"], field["sap"], field["lastSent"], field["salesforce"]) == (
-        "street",
-        "Von SAP geändert 1",
-        "Industriestraße 12",
-        "Neue Straße 5",
-    )
+    assert (field["field"], field["sap"], field["salesforce"]) == ("street", "Von SAP geändert 1", "Neue Straße 5")
     # once SAP holds what we last sent again (the operator decided), the next change applies
     services.sap.edit_in_sap(number, STREET="Industriestraße 12")
     assert change_customer(change(20, street="Neue Straße 5"), services).outcome is ChangeOutcome.APPLIED
@@ -242,7 +238,9 @@ def test_the_mapping_sends_only_owned_fields_that_differ_never_the_currency():
 
     organization = load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization
     request = parse_customer_request({**sample("german-account"), "currencyIsoCode": "USD", "city": "Augsburg"})
-    last = map_customer_change(parse_customer_request(sample("german-account")), organization, OWNED_FIELDS, None).owned
+    last = map_customer_change(
+        parse_customer_request(sample("german-account")), organization, OWNED_FIELDS, None
+    ).digests
 
     mapped = map_customer_change(request, organization, OWNED_FIELDS, last)
 
@@ -260,7 +258,7 @@ def test_an_unknown_owned_field_name_is_refused_naming_it():
 def test_a_change_before_the_change_path_sends_every_owned_field(services):
     number = created(services)
     entry = services.ledger.get(change(0).account_id)
-    services.ledger.update(dataclasses.replace(entry, applied_values=None))
+    services.ledger.update(dataclasses.replace(entry, applied_digests=None))
 
     result = change_customer(change(10, city="Augsburg"), services)
 

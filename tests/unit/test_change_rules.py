@@ -10,6 +10,7 @@ import pytest
 from shared.core.change_rules import (
     ChangeBusy,
     ClaimChange,
+    ConflictResolution,
     ConflictRule,
     CreateHeld,
     FieldAction,
@@ -23,6 +24,7 @@ from shared.core.change_rules import (
 )
 from shared.core.claims import ClaimWindows
 from shared.core.ledger import ChangeStatus, LedgerEntry, LedgerStatus
+from shared.core.ownership import value_digest, value_digests
 
 NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
 WINDOWS = ClaimWindows.from_bounds(timedelta(seconds=155), max_retry_delay_seconds=3600)
@@ -96,34 +98,35 @@ def test_a_change_is_decided_from_the_ledger(state, stamp, expected):
 
 
 @pytest.mark.parametrize(
-    ("sap", "last", "new", "last_known", "expected"),
+    ("sap", "new", "sap_holds_last_sent", "expected"),
     [
-        ("Old Street 1", "Old Street 1", "New Street 2", True, FieldAction.APPLY),
-        ("New Street 2", "Old Street 1", "New Street 2", True, FieldAction.ALREADY_THERE),
-        ("New Street 2  ", "Old Street 1", "New Street 2", True, FieldAction.ALREADY_THERE),
-        ("SAP Street 9", "Old Street 1", "New Street 2", True, FieldAction.CONFLICT),
-        ("SAP Street 9", None, "New Street 2", False, FieldAction.APPLY),
-        ("", "", "New Street 2", True, FieldAction.APPLY),
-        ("Old Street 1", "Old Street 1", "", True, FieldAction.APPLY),
-        (None, "Old Street 1", "New Street 2", True, FieldAction.CONFLICT),
+        ("Old Street 1", "New Street 2", True, FieldAction.APPLY),
+        ("New Street 2", "New Street 2", True, FieldAction.ALREADY_THERE),
+        ("New Street 2", "New Street 2", False, FieldAction.ALREADY_THERE),
+        ("New Street 2  ", "New Street 2", False, FieldAction.ALREADY_THERE),
+        ("SAP Street 9", "New Street 2", False, FieldAction.CONFLICT),
+        ("", "New Street 2", True, FieldAction.APPLY),
+        ("Old Street 1", "", True, FieldAction.APPLY),
+        (None, "New Street 2", False, FieldAction.CONFLICT),
     ],
     ids=[
         "untouched in SAP: apply",
         "SAP has the new value: nothing",
+        "SAP has the new value, typed there: nothing",
         "SAP pads with blanks: the same",
         "changed in SAP: conflict",
-        "nothing kept of the last change: apply",
         "empty before: apply",
         "cleared in Salesforce: apply",
         "SAP lost a value we sent: conflict",
     ],
 )
-def test_each_field_is_judged_against_sap_and_the_last_value_sent(sap, last, new, last_known, expected):
-    assert decide_field(sap, last, new, last_known=last_known) is expected
+def test_each_field_is_judged_against_sap_and_what_it_was_last_given(sap, new, sap_holds_last_sent, expected):
+    assert decide_field(sap, new, sap_holds_last_sent=sap_holds_last_sent) is expected
 
 
 CHANGE = {"STREET": "New Street 2", "CITY": "Hamburg"}
-LAST = {"STREET": "Old Street 1", "CITY": "Berlin", "NAME": "ACME"}
+ACCOUNT = "001Dn00000AbCdEIAV"
+LAST = value_digests(ACCOUNT, {"STREET": "Old Street 1", "CITY": "Berlin", "NAME": "ACME"})
 
 
 @pytest.mark.parametrize(
@@ -137,14 +140,14 @@ LAST = {"STREET": "Old Street 1", "CITY": "Berlin", "NAME": "ACME"}
             {"STREET": "SAP Street 9", "CITY": "Berlin"},
             ConflictRule.SALESFORCE_WINS,
             CHANGE,
-            (FieldConflict("STREET", "SAP Street 9", "Old Street 1", "New Street 2"),),
+            (FieldConflict("STREET", "SAP Street 9", "New Street 2"),),
             False,
         ),
         (
             {"STREET": "SAP Street 9", "CITY": "Berlin"},
             ConflictRule.REVIEW,
             {},
-            (FieldConflict("STREET", "SAP Street 9", "Old Street 1", "New Street 2"),),
+            (FieldConflict("STREET", "SAP Street 9", "New Street 2"),),
             True,
         ),
     ],
@@ -158,8 +161,29 @@ LAST = {"STREET": "Old Street 1", "CITY": "Berlin", "NAME": "ACME"}
     ],
 )
 def test_the_conflict_rule_decides_the_whole_change(sap, rule, send, conflicts, held):
-    resolution = resolve_conflicts(CHANGE, sap, LAST, rule)
+    resolution = resolve_conflicts(ACCOUNT, CHANGE, sap, LAST, rule)
 
     assert resolution.send == send
     assert resolution.conflicts == conflicts
     assert resolution.held is held
+
+
+def test_nothing_kept_of_the_last_change_applies_whatever_sap_holds():
+    resolution = resolve_conflicts(ACCOUNT, CHANGE, {"STREET": "SAP Street 9"}, None, ConflictRule.REVIEW)
+
+    assert resolution == ConflictResolution(CHANGE)
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "same"),
+    [
+        (("001Dn00000AbCdEIAV", "STREET", "A 1"), ("001Dn00000AbCdE", "STREET", "A 1  "), True),
+        (("001Dn00000AbCdEIAV", "STREET", "A 1"), ("001Dn00000ZzZzZIAV", "STREET", "A 1"), False),
+        (("001Dn00000AbCdEIAV", "STREET", "A 1"), ("001Dn00000AbCdEIAV", "CITY", "A 1"), False),
+        (("001Dn00000AbCdEIAV", "STREET", "A 1"), ("001Dn00000AbCdEIAV", "STREET", "a 1"), False),
+    ],
+    ids=["15 or 18 characters, blanks at the end: the same", "another account", "another field", "case counts"],
+)
+def test_the_ledger_keeps_a_digest_salted_by_account_and_field_never_the_value(left, right, same):
+    assert (value_digest(*left) == value_digest(*right)) is same
+    assert left[2] not in value_digest(*left)

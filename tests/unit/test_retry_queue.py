@@ -34,7 +34,7 @@ def written(**changes: object) -> LedgerEntry:
                   warnings=(MappingWarning("street", "street shortened to 35 characters for SAP (STREET): ..."),),
                   review_candidates=("0000100001", "0000100002"), rejected_customers=("0000100003",),
                   search_from=datetime(2026, 11, 27, 7, 1, 0, tzinfo=UTC),
-                  applied_values={"STREET": "Industriestraße 12"},
+                  applied_digests={"STREET": "6f1c0d2a"},
                   change_modstamp=datetime(2026, 11, 27, 6, 59, 0, 123000, tzinfo=UTC),
                   change_status=ChangeStatus.QUEUED, last_change_at=datetime(2026, 11, 27, 7, 2, tzinfo=UTC),
                   change_error="SAP unavailable", change_claimed_at=datetime(2026, 11, 27, 7, 2, tzinfo=UTC),

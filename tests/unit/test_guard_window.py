@@ -51,7 +51,7 @@ def test_the_setting_is_read_as_a_moment_in_utc():
     ("yesterday", "not an ISO 8601"),
     ("2026-12-01T08:30:00", "has no offset"),  # local time of which machine? refused
     ((datetime.now(UTC) + timedelta(days=2)).isoformat(), "in the future"),
-])
+], ids=["not-iso", "no-offset", "in-the-future"])  # fixed ids: a timestamp in an id differs between collections
 def test_a_malformed_setting_is_refused_naming_it_and_why(value, reason):
     with pytest.raises(SettingsError, match=f"SAP_GUARD_SEARCH_SINCE: .*{reason}"):
         load_settings({"SAP_TRANSPORT": "simulator", "SAP_GUARD_SEARCH_SINCE": value})

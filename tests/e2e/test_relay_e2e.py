@@ -5,8 +5,9 @@ back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,9 @@ from devhost import LocalHost
 from devtools.azurite import AzuriteEndpoints
 from devtools.relay_double import RelayDouble, RelayDoubleThread
 from shared import bootstrap
+from shared.sap.port import SapGateway
 from shared.settings import RelayListenerSettings
+from tests.support.s4 import business_partner_gateway, s4_for_this_test, sap_back_end
 from tests.support.samples import sample
 from tests.support.sap import simulated_gateway
 
@@ -37,15 +40,23 @@ class RelayProduct:
     base_url: str
     sap: simulator.SimulatedSap
     double: RelayDouble
+    # The agent's SAP gateway: the rfc adapter on the simulator, or (the S/4 variant) the Business Partner
+    # gateway on the session's S/4 double.
+    sap_gateway: Callable[[], SapGateway] = simulated_gateway
 
     def agent(self) -> ListenerThread:
         settings = RelayListenerSettings(URL, KEY_NAME, KEY, base_url=f"ws://{self.double.host}:{self.double.port}")
-        return ListenerThread(lambda: RelayListener(settings, AgentApi(simulated_gateway(), path="sap")))
+        return ListenerThread(lambda: RelayListener(settings, AgentApi(self.sap_gateway(), path="sap")))
 
 
 @pytest.fixture
-def relay_product(azurite: AzuriteEndpoints, unique_name: str,
+def relay_product(request: pytest.FixtureRequest, azurite: AzuriteEndpoints, unique_name: str,
                   monkeypatch: pytest.MonkeyPatch) -> Iterator[RelayProduct]:
+    """With `parametrize("relay_product", BACK_ENDS, indirect=True)` the agent serves the session's S/4 double too."""
+    sap_gateway: Callable[[], SapGateway] = simulated_gateway
+    if sap_back_end(request) == "s4":
+        s4, _ = s4_for_this_test(request)
+        sap_gateway = partial(business_partner_gateway, s4.double)
     with RelayDoubleThread({KEY_NAME: KEY}, namespace=NAMESPACE, response_timeout_seconds=10) as double:
         settings = {
             "AzureWebJobsStorage": azurite.connection_string,
@@ -71,7 +82,7 @@ def relay_product(azurite: AzuriteEndpoints, unique_name: str,
         with simulator.use_system(simulator.SimulatedSap()) as system:
             host = LocalHost(str(ROOT), port=0, polling_cap_seconds=0.5).start()
             try:
-                yield RelayProduct(host.base_url, system, double)
+                yield RelayProduct(host.base_url, system, double, sap_gateway)
             finally:
                 host.stop()
                 bootstrap.reset()

@@ -9,14 +9,14 @@ Partner service takes it:
 * the name lines stay the lines the one mapping split at word boundaries: the Business Partner gateway
   reports the service's MaxLength (OrganizationBPName1..4, 40) as the live lengths, and the one mapping
   takes the smaller of those and KNA1's 35 (mapping.py, `effective_lengths`). 35 is deliberate here too:
-  customer/vendor integration copies the organisation's name into the customer master's KNA1-NAME1..4,
+  customer/vendor integration copies the organization's name into the customer master's KNA1-NAME1..4,
   which keep 35 characters (NAME1_GP) on ECC; that S/4HANA keeps them at 35 is unverified, and a 40
   character line would then be cut by CVI without a word, so the narrower width is the safe one;
 * the street line (STREET) is split into StreetName and HouseNumber by `split_house_number`;
 * the region, country, postal code, city, phone and language keys are the one mapping's (SAP's keys);
   the language travels as its ISO code (LANGU_ISO), as OData represents a language (MaxLength 2);
 * the sales area and the reference customer come from PI_COPYREFERENCE; the company code from the same
-  organisational settings (SAP_SALES_AREAS' companyCode), since A_CustomerCompany needs it explicitly
+  organizational settings (SAP_SALES_AREAS' companyCode), since A_CustomerCompany needs it explicitly
   where the BAPI derived it from the sales organization;
 * BusinessPartnerIDByExtSystem is the 18-character Salesforce Id upper-cased: the checksum suffix makes
   it unique without regard to case, and the property is `sap:display-format="UpperCase"`.

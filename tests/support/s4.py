@@ -38,7 +38,7 @@ GROUPING = "BP02"
 def business_partner_gateway(
     double: S4Simulator, organization: SapOrganization | None = None, **options: object
 ) -> BusinessPartnerGateway:
-    """The production Business Partner gateway on the double, with the settings' default organisation (IDES)."""
+    """The production Business Partner gateway on the double, with the settings' default organization (IDES)."""
     user, password = double.credentials
     organization = organization or load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization
     connection = ODataConnection(double.service_url, user=user, password=password, timeout_seconds=10)

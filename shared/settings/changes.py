@@ -1,9 +1,9 @@
 """The change path's settings (issue 26), read beside loading.py (declared in declarations.py):
 
-    SAP_CHANGE_CONFLICT       salesforce_wins (default) | review: what a change does with a value someone
-                              changed in SAP since our last change (shared.core.change_rules)
-    SALESFORCE_OWNED_FIELDS   the business names of the fields Salesforce owns (shared.core.ownership), comma-
-                              separated; narrows the declared list, never widens it
+SAP_CHANGE_CONFLICT       salesforce_wins (default) | review: what a change does with a value someone
+                          changed in SAP since our last change (shared.core.change_rules)
+SALESFORCE_OWNED_FIELDS   the business names of the fields Salesforce owns (shared.core.ownership), comma-
+                          separated; narrows the declared list, never widens it
 """
 
 from __future__ import annotations

@@ -2,7 +2,12 @@
 (`python -m devhost`, SAP_TRANSPORT=relay) -> the relay double (in the test process) -> one or more
 on-premise agents (`python -m agent`, each its own process) -> the SAP simulator's state in one SQLite
 file that all agents share, as one SAP's database. Any of them can be stopped, killed with SIGKILL and
-started again; storage (Azurite) and the SAP state outlive them."""
+started again; storage (Azurite) and the SAP state outlive them.
+
+On S/4HANA (`relay_topology(..., s4=...)`): the agents run SAP_TRANSPORT=odata against one S/4 double in the
+test process (S/4HANA on premise behind the relay), which outlives them as the SQLite file does; SAP's faults
+are the double's (armed by the topology, since the double is one for every agent), and an account's customers
+are the partners carrying its Salesforce Id."""
 
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from sap_simulator import CustomerRecord
 from sap_simulator.store import created_customers_in
 from shared.core.mapping import split_name
 from tests.support.network import free_port
+from tests.support.s4 import S4Customer, S4System
 from tests.support.samples import sample
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +96,42 @@ class RelayTopology:
     children: list[Child] = field(default_factory=list)
     base_url: str = ""
     agent_settings: dict[str, str] = field(default_factory=dict)  # more for every agent started after
+    s4: S4System | None = None  # the S/4 double the agents talk to (SAP_TRANSPORT=odata), else the simulator
+    s4_settings: dict[str, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ SAP's faults, by back end
+
+    def storm_faults(self, seed: int) -> str:
+        """The storm's faults: for the simulator agents' SAP_SIMULATOR_FAULTS (returned); on S/4 armed once on the
+        one double, whichever agent asks (lines cut before requests and after committed POSTs, each costing
+        an account one claim window; a little latency so that a kill lands in the middle of units), "" returned."""
+        if self.s4 is None:
+            return f"{STORM_FAULTS},seed={seed}"
+        plan = self.s4.faults.plan
+        if plan.latency_ms == 0:
+            plan.latency_ms = 25
+            plan.arm("cut_before", 3)
+            plan.arm("cut_after_commit", 3)
+        return ""
+
+    def commits_lose_answers(self) -> str:
+        """Every commit commits and loses its answer (the app cannot know the outcome) until sap_heals()."""
+        if self.s4 is None:
+            return "communication_after_commit=1"
+        self.s4.faults.plan.probabilities["cut_after_commit"] = 1.0
+        return ""
+
+    def sap_heals(self) -> None:
+        """The S/4 double's faults end (the simulator's belong to the agent that was killed)."""
+        if self.s4 is not None:
+            self.s4.double.reset()
+
+    def made_by_the_agents(self, customer: CustomerRecord | S4Customer, payload: dict) -> bool:
+        """The customer is the product's own for this account: created by the agents' RFC user (the simulator),
+        carrying the account's Salesforce Id (S/4)."""
+        if isinstance(customer, S4Customer):
+            return customer.external_id == payload["accountId"].upper()
+        return customer.general["ENTERED_BY"] == AGENT_RFC_USER
 
     # ------------------------------------------------------------------ processes
 
@@ -128,12 +170,14 @@ class RelayTopology:
     def _spawn_agent(self, faults: str) -> Child:
         """Every agent logs on as the same RFC user, as agent/README.md requires of agents that share a
         hybrid connection: the duplicate guard adopts only customers its own RFC user created."""
+        sap = self.s4_settings if self.s4 is not None else {
+            "SAP_TRANSPORT": "simulator", "SAP_SIMULATOR_STATE_FILE": str(self.state_file),
+            "SAP_SIMULATOR_FAULTS": faults, "SAP_USER": AGENT_RFC_USER,
+        }
         return self._spawn("agent", [sys.executable, "-m", "agent"], self._environment({
             "AGENT_RELAY_URL": URL, "AGENT_RELAY_KEY_NAME": LISTEN_RULE, "AGENT_RELAY_KEY": LISTEN_KEY,
             "AGENT_RELAY_BASE_URL": f"ws://{self.double.host}:{self.double.port}", "AGENT_PROOF_KEY": PROOF_KEY,
-            "AGENT_CONCURRENCY": "8", "SAP_TRANSPORT": "simulator", "SAP_TIMEOUT_SECONDS": "1",
-            "SAP_SIMULATOR_STATE_FILE": str(self.state_file), "SAP_SIMULATOR_FAULTS": faults,
-            "SAP_USER": AGENT_RFC_USER, **self.agent_settings,
+            "AGENT_CONCURRENCY": "8", "SAP_TIMEOUT_SECONDS": "1", **sap, **self.agent_settings,
         }))
 
     def start_host(self) -> Child:
@@ -189,8 +233,11 @@ class RelayTopology:
         unsettled = {a: s.get("status") for a, s in statuses.items() if s.get("status") not in TERMINAL}
         raise AssertionError(f"not settled within {timeout} s: {unsettled}\n" + self.logs())
 
-    def sap_customers_of(self, payload: dict) -> list[CustomerRecord]:
-        """From the agents' SAP state file (SAP holds no Salesforce Id: each account has a name of its own)."""
+    def sap_customers_of(self, payload: dict) -> list[CustomerRecord] | list[S4Customer]:
+        """From the agents' SAP state file (SAP holds no Salesforce Id: each account has a name of its own), or
+        on S/4 the double's partners carrying the account's Salesforce Id."""
+        if self.s4 is not None:
+            return self.s4.customers_of_account(payload["accountId"])
         name = split_name(payload["name"])[0]
         return [c for c in created_customers_in(self.state_file) if c.address.get("NAME") == name]
 
@@ -206,7 +253,8 @@ def _answers(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def relay_topology(connection_string: str, unique_name: str, workdir: Path) -> Iterator[RelayTopology]:
+def relay_topology(connection_string: str, unique_name: str, workdir: Path,
+                   s4: tuple[S4System, dict[str, str]] | None = None) -> Iterator[RelayTopology]:
     # The app's rule can only send and the agent's only listen, as in Azure (infra/): the double enforces it.
     with RelayDoubleThread({SEND_RULE: SEND_KEY, LISTEN_RULE: LISTEN_KEY}, namespace=NAMESPACE,
                            rights={SEND_RULE: {"Send"}, LISTEN_RULE: {"Listen"}},
@@ -221,7 +269,7 @@ def relay_topology(connection_string: str, unique_name: str, workdir: Path) -> I
             "RETRY_QUEUE_NAME": f"retry{unique_name}", "LEDGER_TABLE_NAME": f"ledger{unique_name}",
             "RETRY_MAX_ATTEMPTS": "20", "RETRY_BASE_DELAY_SECONDS": "1", "RETRY_MAX_DELAY_SECONDS": "2",
             "RETRY_AFTER_SECONDS": "2", "SALESFORCE_WRITEBACK": "off", "PYTHON_THREADPOOL_THREAD_COUNT": "32",
-        })
+        }, s4=s4[0] if s4 else None, s4_settings=dict(s4[1]) if s4 else {})
         try:
             yield topology
         finally:

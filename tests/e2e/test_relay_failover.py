@@ -14,8 +14,6 @@ import pytest
 
 from devtools.azurite import AzuriteEndpoints
 from tests.e2e.relay_processes import (
-    AGENT_RFC_USER,
-    STORM_FAULTS,
     RelayTopology,
     Storm,
     accounts,
@@ -23,16 +21,22 @@ from tests.e2e.relay_processes import (
     relay_topology,
     storm_of,
 )
+from tests.support.s4 import BACK_ENDS, s4_for_this_test, sap_back_end
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def topology(azurite: AzuriteEndpoints, unique_name: str, tmp_path: Path) -> Iterator[RelayTopology]:
-    with relay_topology(azurite.connection_string, unique_name, tmp_path) as running:
+def topology(request: pytest.FixtureRequest, azurite: AzuriteEndpoints, unique_name: str,
+             tmp_path: Path) -> Iterator[RelayTopology]:
+    """The agents on the SAP simulator, or with `parametrize("topology", BACK_ENDS, indirect=True)` on the session's
+    S/4 double too (SAP_TRANSPORT=odata: S/4HANA on premise behind the relay)."""
+    s4 = s4_for_this_test(request) if sap_back_end(request) == "s4" else None
+    with relay_topology(azurite.connection_string, unique_name, tmp_path, s4=s4) as running:
         yield running
 
 
+@pytest.mark.parametrize("topology", BACK_ENDS, indirect=True)
 def test_creates_while_the_agent_is_stopped_answer_202_and_complete_exactly_once_when_it_is_back(topology):
     before, during = accounts(3, seed=101), accounts(4, seed=102)
     _, [agent] = topology.start("")
@@ -52,9 +56,10 @@ def test_creates_while_the_agent_is_stopped_answer_202_and_complete_exactly_once
     assert all(statuses[p["accountId"]]["attempts"] >= 2 for p in during), "created by the queue trigger"
 
 
+@pytest.mark.parametrize("topology", BACK_ENDS, indirect=True)
 def test_kill_9_of_the_functions_host_mid_storm_loses_nothing_and_creates_each_account_once(topology):
     payloads = accounts(10, seed=103)
-    host, _ = topology.start(STORM_FAULTS + ",seed=3")
+    host, _ = topology.start(topology.storm_faults(seed=3))
     storm = Storm(topology, storm_of(payloads, 4, seed=1)).start()
 
     storm.wait_for_answers(10)
@@ -74,15 +79,16 @@ def test_kill_9_of_the_functions_host_mid_storm_loses_nothing_and_creates_each_a
     assert_exactly_one_customer_each(topology, payloads, statuses)
 
 
+@pytest.mark.parametrize("topology", BACK_ENDS, indirect=True)
 def test_kill_9_of_the_agent_mid_storm_leaves_one_customer_per_account_in_its_sap_state(topology):
     payloads = accounts(10, seed=104)
-    _, [agent] = topology.start(STORM_FAULTS + ",seed=4")
+    _, [agent] = topology.start(topology.storm_faults(seed=4))
     storm = Storm(topology, storm_of(payloads, 4, seed=2)).start()
 
     storm.wait_for_answers(12)
     agent.kill()  # units of work cut anywhere: before, inside or after a commit; the app sees 504 or 502
     topology.wait_for_listeners(0)  # the relay saw the control channel drop
-    topology.start_agent(faults=STORM_FAULTS + ",seed=5")  # restarted on the same SAP database
+    topology.start_agent(faults=topology.storm_faults(seed=5))  # restarted on the same SAP database
     results = storm.finish()
 
     assert {status for _, status in results} <= {200, 201, 202, 409}, "the app answered every request"
@@ -93,7 +99,7 @@ def test_kill_9_of_the_agent_mid_storm_leaves_one_customer_per_account_in_its_sa
 
 def test_two_agents_on_one_hybrid_connection_one_killed_the_other_keeps_serving(topology):
     payloads, later = accounts(10, seed=105), accounts(4, seed=106)
-    _, [first, _] = topology.start(STORM_FAULTS + ",seed=6", STORM_FAULTS + ",seed=7")
+    _, [first, _] = topology.start(topology.storm_faults(seed=6), topology.storm_faults(seed=7))
     storm = Storm(topology, storm_of(payloads, 4, seed=3)).start()
 
     storm.wait_for_answers(12)
@@ -112,17 +118,19 @@ def test_two_agents_on_one_hybrid_connection_one_killed_the_other_keeps_serving(
     assert all(statuses[p["accountId"]]["status"] == "created" for p in later)
 
 
+@pytest.mark.parametrize("topology", BACK_ENDS, indirect=True)
 def test_a_customer_a_killed_agent_committed_is_found_by_the_next_agent_and_not_created_again(topology):
     [payload] = accounts(1, seed=107)
     # Every COMMIT of this agent commits and then loses its answer: the app cannot know the outcome.
-    _, [doomed] = topology.start("communication_after_commit=1")
+    _, [doomed] = topology.start(topology.commits_lose_answers())
     assert topology.post(payload) == 202
     [committed] = topology.sap_customers_of(payload)
-    assert committed.general["ENTERED_BY"] == AGENT_RFC_USER
+    assert topology.made_by_the_agents(committed, payload)
     assert topology.status(payload["accountId"])["outcomeUnknown"] is True
 
     doomed.kill()
     topology.wait_for_listeners(0)
+    topology.sap_heals()
     topology.start_agent()  # another agent (or the same one restarted) on the same SAP
     [status] = topology.wait_until_settled([payload]).values()
 

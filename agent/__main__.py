@@ -5,8 +5,9 @@ Settings (environment):
     AGENT_RELAY_URL        https://{namespace}/{hybrid connection}
     AGENT_RELAY_KEY_NAME   a rule with the Listen right, and AGENT_RELAY_KEY its key
     AGENT_RELAY_BASE_URL   ws://127.0.0.1:PORT of a local relay double instead of wss://{namespace}
-    SAP_TRANSPORT          rfc (pyrfc with the SAP_* logon settings) or simulator; SAP_FIND_NO_MATCH_MESSAGE,
-                           SAP_SIMULATOR_FAULTS as for the function app
+    SAP_TRANSPORT          rfc (pyrfc with the SAP_* logon settings), odata (S/4HANA on premise: the Business
+                           Partner gateway with the SAP_ODATA_* logon and SAP_BP_GROUPING, docs/sap.md) or
+                           simulator; SAP_FIND_NO_MATCH_MESSAGE, SAP_SIMULATOR_FAULTS as for the function app
     SAP_TIMEOUT_SECONDS    one RFC call's timeout; here default 8 and less than 10: a unit of work (four
                            timeouts of calls plus the logon) must end within the 50 s the agent has to
                            answer a relayed request (the relay's limit is 60 s), see agent/api.py

@@ -207,13 +207,15 @@ def relay_environments(environment: Mapping[str, str], relay: RelaySetup,
                        state_file: Path | None) -> tuple[dict[str, str], dict[str, str]]:
     """(the host's, the agent's) environment: the SAP simulator, its faults and its state file belong
     to the agent, which talks to SAP; the host reaches it only through the relay. A user's
-    SAP_TRANSPORT=rfc (with the SAP_* logon) puts the agent in front of that SAP instead."""
-    own = ("SAP_SIMULATOR_", "AGENT_")
+    SAP_TRANSPORT=rfc (with the SAP_* logon) puts the agent in front of that SAP instead, and --sap s4
+    (SAP_TRANSPORT=odata with the SAP_ODATA_* logon) in front of the S/4 double: S/4HANA on premise behind
+    the relay. The communication user's logon stays with the agent, as SAP's credentials do in production."""
+    own = ("SAP_SIMULATOR_", "AGENT_", "SAP_ODATA_", "SAP_BP_GROUPING")
     host = {name: value for name, value in environment.items() if not name.startswith(own)}
     host.update(relay.host_settings())
     agent = {name: value for name, value in environment.items() if not name.startswith("SAP_RELAY_")}
     agent.pop("SAP_AGENT_PROOF_KEY", None)
-    if (agent.get("SAP_TRANSPORT") or "").strip().lower() != "rfc":
+    if (agent.get("SAP_TRANSPORT") or "").strip().lower() not in ("rfc", "odata"):
         agent["SAP_TRANSPORT"] = "simulator"
         if state_file is not None:
             agent["SAP_SIMULATOR_STATE_FILE"] = str(state_file)

@@ -7,7 +7,9 @@ file S4_SIMULATOR_STATE_FILE names), so a restarted run finds them; --fresh empt
 takes the double's fault string (s4_simulator/faults.py), or S4_SIMULATOR_FAULTS. The double runs in this
 process, like the fake Salesforce: a functions host that crashes and is started again finds it unchanged.
 
-Not with --topology relay: the on-premise agent's OData back end is another part of issue 25.
+With --topology relay the agent (python -m agent) gets SAP_TRANSPORT=odata and the double's logon, as an agent in
+front of S/4HANA on premise would (shared/bootstrap/sap.py builds the same Business Partner gateway for it), and
+the functions reach it through the relay double (SAP_TRANSPORT=relay); the logon stays with the agent.
 """
 
 from __future__ import annotations
@@ -29,9 +31,7 @@ DEFAULT_GROUPING = "BP02"
 
 
 def check_s4_arguments(arguments: argparse.Namespace) -> None:
-    """Refuse what --sap s4 cannot do, before anything starts."""
-    if arguments.topology == "relay":
-        raise RunError("--sap s4 runs with --topology local only: the agent has no OData back end in this run")
+    """Refuse what --sap s4 cannot do, before anything starts: faults the double does not know."""
     if arguments.sap_faults is not None:
         from s4_simulator import FaultPlan, FaultSettingsError
 

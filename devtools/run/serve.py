@@ -103,8 +103,8 @@ def decide_settings(arguments: argparse.Namespace, project_root: Path) -> RunSet
         defaults = {name: value for name, value in embedded_defaults(project_root).items() if name not in file_values}
     effective = {**file_values, **defaults, **os.environ, **options}
     transport = "odata" if s4 else (effective.get("SAP_TRANSPORT") or "simulator").strip().lower()
-    # With the relay topology the agent talks to SAP: the simulator, unless the user set rfc.
-    simulator_in_use = transport != "rfc" if relay_topology else transport == "simulator"
+    # With the relay topology the agent talks to SAP: the simulator, unless the user set rfc (or --sap s4: odata).
+    simulator_in_use = transport not in ("rfc", "odata") if relay_topology else transport == "simulator"
     if simulator_in_use and effective.get("SAP_SIMULATOR_FAULTS"):
         # One line now, rather than the host failing to import the app.
         check_sap_faults(effective["SAP_SIMULATOR_FAULTS"])
@@ -184,8 +184,9 @@ def start_relay_and_agent(run: Run, project_root: Path, environment: dict[str, s
     say(f"    listening on {double.base_url} (hybrid connection {RELAY_URL}; rules {relay.send_rule[0]} "
         f"for the app, {relay.listen_rule[0]} for the agent; keys made up for this run)")
     environment, agent_environment = relay_environments(environment, relay, state_file)
+    back_end = {"simulator": ", SAP simulator", "odata": ", the S/4 double over odata"}
     say("==> agent: python -m agent (the on-premise SAP agent"
-        f"{', SAP simulator' if agent_environment['SAP_TRANSPORT'] == 'simulator' else ', SAP over rfc'})")
+        f"{back_end.get(agent_environment['SAP_TRANSPORT'], ', SAP over rfc')})")
     faults = faults_line(agent_environment)
     if faults:
         say(f"    {faults}")

@@ -55,7 +55,6 @@ def test_run_with_sap_s4_creates_the_customer_in_the_s4_double_and_keeps_it(run_
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--sap", "s4", "--topology", "relay"], "--sap s4 runs with --topology local only"),
         (["--sap", "s4", "--sap-faults", "explode"], "--sap-faults (the S/4 double's faults): unknown fault"),
     ],
 )

@@ -93,8 +93,11 @@ def is_stale(entry: LedgerEntry, system_modstamp: datetime) -> bool:
 
 
 def change_claim_is_live(entry: LedgerEntry, now: datetime, windows: ClaimWindows) -> bool:
+    """A worker is at SAP with a change now, or was when its line broke (queued with the claim kept: the unit
+    it sent may still commit, so no other change may go to SAP before the claim window is over, or the late
+    commit could overwrite a newer change; the create's rule for an unknown outcome, issue 20)."""
     return (
-        entry.change_status is ChangeStatus.IN_PROGRESS
+        entry.change_status in (ChangeStatus.IN_PROGRESS, ChangeStatus.QUEUED)
         and entry.change_claimed_at is not None
         and now - entry.change_claimed_at < windows.stale_claim_after
     )

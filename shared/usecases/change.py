@@ -331,6 +331,7 @@ def _queue_next(
     """SAP unavailable (or its answer lost, or its logon refused): the next attempt queued with backoff, or
     the change given up after the last attempt (failed, the message parked in the poison queue)."""
     attempt = (message.attempt if message is not None else 0) + 1
+    unknown = error.outcome_unknown  # the unit may still commit: the claim stays until it surely ended
     follow = replace(change_message(change, entry, attempt, describe(error)), tracking_id=entry.tracking_id)
     if services.retry.gives_up(attempt):
         services.retry_queue.send_to_poison(follow)  # raises RetryQueueUnavailable: the host delivers again
@@ -344,12 +345,12 @@ def _queue_next(
         _enqueue(follow, delay, services)
     except Exception:
         # Nothing queued: free the claim (SAP may or may not hold the change; the resend applies it again).
-        record_change_end(entry, ChangeEnd(ChangeStatus.QUEUED, describe(error)), services)
+        record_change_end(entry, ChangeEnd(ChangeStatus.QUEUED, describe(error), keep_claim=unknown), services)
         raise
     logger.warning(
         "SAP unavailable; change queued for retry", extra={"attempt": attempt, "sap_error": type(error).__name__}
     )
-    record_change_end(entry, ChangeEnd(ChangeStatus.QUEUED, describe(error)), services)
+    record_change_end(entry, ChangeEnd(ChangeStatus.QUEUED, describe(error), keep_claim=unknown), services)
     return ChangeResult(
         ChangeOutcome.QUEUED,
         change.account_id,

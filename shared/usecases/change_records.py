@@ -67,13 +67,16 @@ class ChangeEnd:
     applied_digests: dict[str, str] | None = None
     warnings: tuple[MappingWarning, ...] | None = None
     review: dict[str, object] | None = None
+    # The outcome is unknown (the line broke after the change was sent): the claim stays, renewed now, so no
+    # other change reaches SAP before the unit that may still commit is surely over (change_claim_is_live).
+    keep_claim: bool = False
 
 
 def _with_end(entry: LedgerEntry, end: ChangeEnd, now: datetime) -> LedgerEntry:
     changes: dict[str, object] = {
         "change_status": end.status,
         "change_error": end.error,
-        "change_claimed_at": None,
+        "change_claimed_at": now if end.keep_claim else None,
         "last_change_at": now,
         "change_review": end.review,
         "updated_at": now,

@@ -35,6 +35,7 @@ from shared.usecases import Outcome, Services, create_customer, retry_create_cus
 from shared.usecases.change import ChangeOutcome, change_customer
 from shared.usecases.push import receive_outbound_message
 from tests.fakes.ports import InMemoryRetryQueue, RecordingWriteBack
+from tests.support.change_gateway import SteppingClock
 from tests.support.outbound_messages import ORGANIZATION_ID, outbound_message, synced_account_fields_of
 from tests.support.samples import sample
 from tests.support.sap import simulated_gateway
@@ -57,6 +58,7 @@ def services(azurite, unique_name, sap_system) -> Iterator[Services]:
         retry=RetrySettings(max_attempts=20, base_delay_seconds=1, max_delay_seconds=2),
         writeback=RecordingWriteBack(),
         stale_claim_after=timedelta(seconds=60),
+        clock=SteppingClock(),
     )
 
 
@@ -99,6 +101,8 @@ def drain(services: Services, workers: int = 1, seed: int = 0) -> None:
         messages = services.retry_queue.take_all()
         if not messages:
             return
+        # the messages come back once their delays (and any claim window they wait for) have passed
+        services.clock.advance(services.windows.queued_overdue_after)
         shuffle(messages)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(lambda message: retry_create_customer(message, services), messages))

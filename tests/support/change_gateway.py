@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from shared.core.change_models import CustomerChange, SapCustomerChanged, SapCustomerSnapshot
 from shared.core.guard import customer_key
@@ -68,3 +69,21 @@ class InMemoryChangeSap(SapGateway):
         """A person changes the customer in SAP (XD02)."""
         with self._lock:
             self.records[customer_key(customer_number)].update(fields)
+
+
+class SteppingClock:
+    """The services' clock for tests that drain the queue without waiting: it stands still within a round of
+    the queue trigger (a live claim stays live for the others of the round) and `advance` moves it past every
+    delay between rounds, as the queue's invisibility would."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        with self._lock:
+            self.now += delta

@@ -20,7 +20,7 @@ from shared.core.validation import parse_customer_request
 from shared.sap import SapBusinessRejection, SapMessage, SapTransientError
 from shared.usecases import Outcome, RetryOutcome, Services, create_customer, retry_create_customer
 from shared.usecases.change import ChangeOutcome, change_customer
-from tests.support.change_gateway import InMemoryChangeSap
+from tests.support.change_gateway import InMemoryChangeSap, SteppingClock
 from tests.support.samples import sample
 
 T0 = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
@@ -33,6 +33,7 @@ def stamp(seconds: int) -> str:
 @pytest.fixture
 def services(fake_services: Services) -> Services:
     fake_services.sap = InMemoryChangeSap(fake_services.sap)
+    fake_services.clock = SteppingClock()
     return fake_services
 
 
@@ -53,6 +54,8 @@ def drain(services: Services) -> list[RetryOutcome]:
         messages = services.retry_queue.take_all()
         if not messages:
             return outcomes
+        # the messages come back once their delays (and any claim window they wait for) have passed
+        services.clock.advance(services.windows.queued_overdue_after)
         outcomes.extend(retry_create_customer(message, services) for message in messages)
     raise AssertionError("retry queue did not drain")
 
@@ -265,3 +268,19 @@ def test_a_change_before_the_change_path_sends_every_owned_field(services):
     assert result.outcome is ChangeOutcome.APPLIED
     assert set(services.sap.changes[0].company_data) == {"CITY"}  # SAP held the rest already
     assert services.sap.records[number]["CITY"] == "Augsburg"
+
+
+def test_after_a_lost_answer_a_newer_change_waits_until_the_unit_that_may_still_commit_is_over(services):
+    number = created(services)
+    lost = []
+    services.sap.lose_answer_after_change = lambda change: not lost and not lost.append(1)
+    assert change_customer(change(10, city="Augsburg"), services).outcome is ChangeOutcome.QUEUED
+
+    newer = change_customer(change(20, city="Bamberg"), services)
+
+    assert newer.outcome is ChangeOutcome.QUEUED  # the claim is kept for the claim window: SAP is not called
+    assert services.sap.calls["change"] == 1
+    drain(services)
+    assert services.sap.records[number]["CITY"] == "Bamberg"
+    entry = services.ledger.get(newer.account_id)
+    assert entry.change_status is ChangeStatus.APPLIED and entry.change_claimed_at is None

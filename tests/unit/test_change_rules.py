@@ -47,6 +47,9 @@ def entry(status: LedgerStatus = LedgerStatus.CREATED, **fields: object) -> Ledg
 
 
 LIVE = {"change_status": ChangeStatus.IN_PROGRESS, "change_claimed_at": NOW - timedelta(seconds=10)}
+# A change whose line broke after it was sent: queued, its claim kept (the unit may still commit).
+UNKNOWN = {"change_status": ChangeStatus.QUEUED, "change_claimed_at": NOW - timedelta(seconds=10)}
+UNKNOWN_OVER = {"change_status": ChangeStatus.QUEUED, "change_claimed_at": NOW - timedelta(seconds=200)}
 DEAD = {"change_status": ChangeStatus.IN_PROGRESS, "change_claimed_at": NOW - timedelta(seconds=200)}
 
 
@@ -63,6 +66,9 @@ DEAD = {"change_status": ChangeStatus.IN_PROGRESS, "change_claimed_at": NOW - ti
         (entry(), SAME, Stale),
         (entry(**LIVE), SAME, Stale),
         (entry(**LIVE), NEWER, ChangeBusy),
+        (entry(**UNKNOWN), NEWER, ChangeBusy),
+        (entry(**UNKNOWN_OVER), NEWER, ClaimChange),
+        (entry(change_status=ChangeStatus.QUEUED), NEWER, ClaimChange),
         (entry(), NEWER, ClaimChange),
         (entry(change_modstamp=None), OLDER, ClaimChange),
         (entry(**DEAD), NEWER, ClaimChange),
@@ -80,6 +86,9 @@ DEAD = {"change_status": ChangeStatus.IN_PROGRESS, "change_claimed_at": NOW - ti
         "equal: stale (a copy)",
         "equal while another change runs: stale",
         "newer while a live claim: busy",
+        "an unknown outcome's claim is kept: busy",
+        "the unit surely over: claim",
+        "queued without a kept claim (SAP was unavailable): claim",
         "newer: claim",
         "first change after the create: claim",
         "a dead worker's claim is taken over",

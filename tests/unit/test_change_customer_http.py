@@ -147,3 +147,16 @@ def test_the_15_character_id_names_the_same_account(services):
     created(services)
     status, answer, _ = post_change(body(city="Augsburg"), "001Dn00000AbCdE")
     assert (status, answer["accountId"], answer["change"]) == (200, ACCOUNT, "applied")
+
+
+def test_a_street_too_long_for_sap_is_shortened_with_a_warning_naming_the_rule_not_the_value(services):
+    number = created(services)
+    long_street = "Sehr lange Industriestraße mit vielen Zusätzen und Nummer 12"
+
+    status, answer, _ = post_change(body(street=long_street))
+
+    assert (status, answer["change"], answer["changedFields"]) == (200, "applied", ["street"])
+    [warning] = answer["warnings"]
+    assert warning["field"] == "street" and "shortened to 35 characters" in warning["message"]
+    assert "Zusätzen" not in warning["message"]
+    assert len(services.sap.records[number]["STREET"]) <= 35

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from shared.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from shared.sap.business_partner_http import ODataConnection
     from shared.sap.port import SapGateway
 
 logger = logging.getLogger("shared.bootstrap")
@@ -19,7 +20,6 @@ logger = logging.getLogger("shared.bootstrap")
 def build_business_partner_gateway(config: Settings, *, pool_size: int, call_log_level: int) -> SapGateway:
     """The Business Partner gateway with `pool_size` idle HTTP sessions kept (0: one per unit of work)."""
     from shared.sap.business_partner import BusinessPartnerGateway
-    from shared.sap.business_partner_http import ODataConnection
 
     odata = config.sap_odata
     if odata is None:
@@ -34,7 +34,23 @@ def build_business_partner_gateway(config: Settings, *, pool_size: int, call_log
             "data, so a create in such a sales area fails as misconfigured",
             ", ".join(without_company_code),
         )
-    connection = ODataConnection(
+    return BusinessPartnerGateway(
+        odata_connection(config),
+        config.sap_organization,
+        odata.grouping,
+        pool_size=pool_size,
+        call_log_level=call_log_level,
+    )
+
+
+def odata_connection(config: Settings) -> ODataConnection:
+    """Where API_BUSINESS_PARTNER is and how to log on (SAP_ODATA_*): the gateway's, and the go-live probes'."""
+    from shared.sap.business_partner_http import ODataConnection
+
+    odata = config.sap_odata
+    if odata is None:
+        raise SettingsError("SAP_ODATA_URL: required when SAP_TRANSPORT=odata")
+    return ODataConnection(
         service_url=odata.url,
         auth=odata.auth.value,
         user=odata.user,
@@ -43,7 +59,4 @@ def build_business_partner_gateway(config: Settings, *, pool_size: int, call_log
         client_secret=odata.client_secret,
         token_url=odata.token_url,
         timeout_seconds=config.sap_timeout_seconds,
-    )
-    return BusinessPartnerGateway(
-        connection, config.sap_organization, odata.grouping, pool_size=pool_size, call_log_level=call_log_level
     )

@@ -135,10 +135,14 @@ def sap_preflight_parts(config: Settings) -> SapPreflightParts:
     if config.sap_transport is None:
         raise SettingsError("SAP_TRANSPORT: required for the SAP checks (rfc, relay, simulator or odata)")
     relay = None
-    if config.sap_transport is SapTransport.ODATA:
-        from shared.sap.inspector import ODATA_NOT_PROBED, NoProbes
+    if config.sap_transport is SapTransport.ODATA:  # S/4HANA's Business Partner service: probes of its own
+        from shared.bootstrap.s4 import odata_connection
+        from shared.sap.business_partner import BusinessPartnerGateway
+        from shared.sap.business_partner_inspector import BusinessPartnerInspector
 
-        inspector: SapInspector = NoProbes(ODATA_NOT_PROBED)  # the probes are the RFC BAPIs'
+        partner_gateway = build_sap_gateway(config, pool_size=1)
+        assert isinstance(partner_gateway, BusinessPartnerGateway)
+        inspector: SapInspector = BusinessPartnerInspector(partner_gateway, odata_connection(config))
         gateway = None
     else:
         gateway = build_sap_gateway(config, pool_size=1 if config.sap_transport is not SapTransport.RELAY else None)

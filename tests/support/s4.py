@@ -18,6 +18,7 @@ from s4_simulator import S4Simulator
 from s4_simulator.creation import PARTNER_OF_CUSTOMER
 from s4_simulator.faults import FaultPlan
 from s4_simulator.model import new_etag
+from s4_simulator.odata import bad_request
 from s4_simulator.server import MODIFYING
 from s4_simulator.store import Row
 from shared.core.business_partner_facts import BUSINESS_PARTNER, CUSTOMER
@@ -59,6 +60,11 @@ def odata_settings(double: S4Simulator) -> dict[str, str]:
     }
 
 
+def _filters_external_id(target: str) -> bool:
+    query = unquote(target.partition("?")[2].replace("+", " "))
+    return "$filter=" in query and _EXTERNAL_ID in query
+
+
 class ScriptedS4Simulator(S4Simulator):
     """The double, with what single tests script beyond its fault
     plan: `lost_before_commit` modifying requests that arrive but are never run, their connection closed
@@ -74,6 +80,9 @@ class ScriptedS4Simulator(S4Simulator):
         self.cut_after_posts: set[int] = set()
         self.metadata_change: Callable[[bytes], bytes] | None = None
         self.guard_lookups = 0  # GETs filtering A_BusinessPartner by the external id (the duplicate guard's)
+        # A system where BusinessPartnerIDByExtSystem may not be filtered (a release or field control): every such
+        # $filter is refused as the double refuses a property marked unfilterable (400 in SAP's error shape).
+        self.refuse_external_id_filter = False
 
     def reset(self) -> None:
         """No faults, nothing scripted: a double shared by several tests starts each one as a healthy system
@@ -82,14 +91,18 @@ class ScriptedS4Simulator(S4Simulator):
         self.lost_before_commit = 0
         self.cut_after_posts = set()
         self.metadata_change = None
+        self.refuse_external_id_filter = False
 
     def exchange(self, method: str, target: str, headers: dict[str, str], body: bytes):  # type: ignore[override]
+        if method == "GET" and self.refuse_external_id_filter and _filters_external_id(target):
+            refused = bad_request("FILTER", f"$filter: property {_EXTERNAL_ID} is not filterable")
+            return 400, [("Content-Type", "application/json")], refused.body()
         if method in MODIFYING and self.lost_before_commit > 0:
             self.lost_before_commit -= 1
             return None
         answer = super().exchange(method, target, headers, body)
         path = target.split("?")[0].rstrip("/")
-        if method == "GET" and _EXTERNAL_ID in unquote(target):
+        if method == "GET" and _filters_external_id(target):
             self.guard_lookups += 1
         if method == "GET" and path.endswith("/$metadata") and self.metadata_change and answer and answer[0] == 200:
             return answer[0], answer[1], self.metadata_change(answer[2])

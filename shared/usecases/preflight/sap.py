@@ -29,6 +29,7 @@ from shared.core.preflight_sap import (
     region_keys_manual_step,
     sales_area_check,
 )
+from shared.sap.business_partner_probes import BusinessPartnerProbes
 from shared.sap.errors import (
     SapConfigurationError,
     SapDriverMissing,
@@ -69,6 +70,10 @@ class SapPreflightParts:
 
 def check_sap(parts: SapPreflightParts) -> list[CheckResult]:
     """Every SAP check, in order (area Area.SAP)."""
+    if isinstance(parts.inspector, BusinessPartnerProbes):  # S/4HANA's OData service: checks of its own
+        from shared.usecases.preflight.sap_odata import check_business_partner_service
+
+        return check_business_partner_service(parts, parts.inspector)
     logon, info = _logon(parts)
     if info is None or not info.probes:
         why = "no SAP logon (see the logon check)" if info is None else info.note

@@ -160,7 +160,8 @@ def test_a_replayed_message_even_sent_concurrently_creates_no_second_customer(pr
 def test_an_older_notification_arriving_after_a_newer_one_does_not_overwrite_it(product):
     now = datetime.now(UTC)
     [newer] = accounts(1, series=3, Name="Push Neu GmbH", LastModifiedDate=salesforce_datetime(now))
-    older = dict(newer, Name="Push Alt GmbH", LastModifiedDate=salesforce_datetime(now - timedelta(minutes=10)))
+    before = salesforce_datetime(now - timedelta(minutes=10))  # both system fields of the earlier save
+    older = dict(newer, Name="Push Alt GmbH", LastModifiedDate=before, SystemModstamp=before)
     seed(product, [newer])
     assert acknowledged(post(product, outbound_message([newer])))
     product.wait_until(lambda: numbers_recorded(product, [newer]), timeout=30, what="the newer change to be created")

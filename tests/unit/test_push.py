@@ -106,7 +106,10 @@ def test_a_copy_delivered_while_the_first_is_queued_and_one_after_still_make_one
 def test_an_older_notification_arriving_after_a_newer_one_changes_nothing(push, sap_system):
     now = datetime.now(UTC)
     newer = account(4, Name="Push Kunde 4 Neu GmbH", **{"LastModifiedDate": _at(now)})
-    older = account(4, **{"LastModifiedDate": _at(now - timedelta(minutes=5))})
+    # A save five minutes earlier: both system fields of that version are older (a record's SystemModstamp
+    # only grows, and it orders the changes of a synced account since issue 26).
+    before = _at(now - timedelta(minutes=5))
+    older = account(4, **{"LastModifiedDate": before, "SystemModstamp": before})
     assert acknowledged(send(outbound_message([newer])))
     drain(push)
     assert acknowledged(send(outbound_message([older])))
@@ -118,8 +121,9 @@ def test_an_older_notification_arriving_after_a_newer_one_changes_nothing(push, 
 
 def test_an_older_and_a_newer_notification_in_one_message_make_one_customer(push, sap_system):
     now = datetime.now(UTC)
-    older = account(5, **{"LastModifiedDate": _at(now - timedelta(minutes=5))})
-    newer = account(5, Name="Push Kunde 5 Neu GmbH", **{"LastModifiedDate": _at(now)})
+    before = _at(now - timedelta(minutes=5))
+    older = account(5, **{"LastModifiedDate": before, "SystemModstamp": before})
+    newer = account(5, Name="Push Kunde 5 Neu GmbH", **{"LastModifiedDate": _at(now), "SystemModstamp": _at(now)})
     assert acknowledged(send(outbound_message([newer, older])))
     drain(push)
     created = customers_named(sap_system, "Push Kunde 5 Neu GmbH") + customers_named(sap_system, "Push Kunde 5 GmbH")

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devtools.run.environment import ADMIN_SETTINGS, SAMPLES_DIR, admin_environment
+from devtools.run.environment import ADMIN_SETTINGS, PREFLIGHT_SAP_SETTINGS, SAMPLES_DIR, admin_environment
 from devtools.run.processes import READY_LINE
 
 if TYPE_CHECKING:
@@ -122,6 +122,10 @@ def ready_banner(port: int, environment: Mapping[str, str], samples_dir: Path,
         f"  .venv/bin/python -m admin status {status_id}",
         *(["  .venv/bin/python -m admin reconcile   # dry run: the fake Salesforce's customers the sync never saw"]
           if "SALESFORCE_AUTH" in admin_settings else []),
+        "The go-live check rehearsed against this run (docs/operations.md, Go-live check): with the line above, add "
+        "this run's SAP settings (its made-up keys), then run it:",
+        f"  {admin_environment(environment, PREFLIGHT_SAP_SETTINGS)}",
+        f"  .venv/bin/python -m admin preflight --app-url {base_url}",
         "Ctrl-C stops everything this command started.",
         "",
     ])

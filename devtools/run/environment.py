@@ -59,6 +59,27 @@ RELAY_SEND_RULE, RELAY_LISTEN_RULE = "sap-sync-send", "sap-sync-listen"
 ADMIN_SETTINGS = (STORAGE_SETTING, "RETRY_QUEUE_NAME", "LEDGER_TABLE_NAME")
 
 
+# What `python -m admin preflight` needs beyond ADMIN_SETTINGS to reach this run's SAP the way the functions do
+# (docs/operations.md, Go-live check): SAP_TRANSPORT and, of the rest, those the run's topology and back end set
+# (the simulator's state file; the relay double's rule, key and the proof key; the S/4 double's logon), all made
+# up for the run, never a real secret. Printed on a line of its own (banner.py): the operations line above stays
+# what the README shows for a run on the defaults, and this one is only for the rehearsal.
+PREFLIGHT_SAP_SETTINGS = (
+    "SAP_TRANSPORT",
+    "SAP_SIMULATOR_STATE_FILE",
+    "SAP_RELAY_URL",
+    "SAP_RELAY_KEY_NAME",
+    "SAP_RELAY_KEY",
+    "SAP_RELAY_BASE_URL",
+    "SAP_AGENT_PROOF_KEY",
+    "SAP_ODATA_URL",
+    "SAP_ODATA_AUTH",
+    "SAP_ODATA_USER",
+    "SAP_ODATA_PASSWORD",
+    "SAP_BP_GROUPING",
+)
+
+
 def embedded_defaults(project_root: Path = PROJECT_ROOT) -> dict[str, str]:
     """The "Values" of local.settings.example.json: one place for the defaults of both hosts."""
     return read_settings_values(project_root / EXAMPLE_SETTINGS_FILE)

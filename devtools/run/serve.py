@@ -50,6 +50,10 @@ if TYPE_CHECKING:
     pass
 
 
+# The function key in the fake org's outbound message URL: none is checked locally (see start_salesforce_if_asked).
+LOCAL_FUNCTION_KEY = "local-run-no-key-checked"
+
+
 @dataclass
 class RunSettings:
     """What the run decided from its options, the settings files and the environment, before starting anything."""
@@ -158,6 +162,13 @@ def start_salesforce_if_asked(arguments: argparse.Namespace, run: Run, project_r
     if arguments.salesforce != "fake":
         return None, admin_settings
     run.fake_salesforce, seeded, salesforce_settings = start_fake_salesforce(project_root / SAMPLES_DIR)
+    # The fake org's outbound message (the push path's) points at this run's functions, as `sf project deploy`
+    # leaves it with SAP_SYNC_PUSH_URL set, so the go-live check's push checks pass against the run. Its `code`
+    # is a placeholder of the deployed URL's shape: local hosts enforce no function key (devhost/__init__.py, as
+    # func start), and the check refuses a URL without one (in Azure the function would answer 401).
+    run.fake_salesforce.setup.deploy_outbound_message(
+        endpointUrl=f"http://localhost:{arguments.port}/api/salesforce/outbound-messages?code={LOCAL_FUNCTION_KEY}"
+    )
     settings.options.update(salesforce_settings)
     return (seeded[0] if seeded else None), admin_settings + tuple(salesforce_settings)
 

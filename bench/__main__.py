@@ -27,6 +27,7 @@ from bench.common import ROOT, Measurement
 BENCHMARKS = (
     "overhead",
     "sap_throughput",
+    "s4_throughput",
     "relay",
     "cold_start",
     "retry_drain",

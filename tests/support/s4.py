@@ -70,7 +70,9 @@ class ScriptedS4Simulator(S4Simulator):
     plan: `lost_before_commit` modifying requests that arrive but are never run, their connection closed
     without an answer (the RFC simulator's `communication_after_bapi`: the create was sent, SAP committed
     nothing); `cut_after_posts`, the ordinals (1 = the first) of POSTs whose answer is cut after their commit;
-    `metadata_change`, applied to the `$metadata` it serves (another release's metadata)."""
+    `metadata_change`, applied to the `$metadata` it serves (another release's metadata);
+    `refuse_external_id_filter`, a system where BusinessPartnerIDByExtSystem may not be filtered. It counts the
+    duplicate guard's lookups (`guard_lookups`); `reset()` makes a shared double healthy for the next test."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

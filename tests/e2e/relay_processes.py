@@ -124,7 +124,7 @@ class RelayTopology:
     def sap_heals(self) -> None:
         """The S/4 double's faults end (the simulator's belong to the agent that was killed)."""
         if self.s4 is not None:
-            self.s4.double.reset()
+            self.s4.double.heal()
 
     def made_by_the_agents(self, customer: CustomerRecord | S4Customer, payload: dict) -> bool:
         """The customer is the product's own for this account: created by the agents' RFC user (the simulator),

@@ -37,7 +37,7 @@ SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
 @pytest.fixture
 def product(request: pytest.FixtureRequest, azurite: AzuriteEndpoints, unique_name: str,
             monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningProduct]:
-    """On the RFC simulator, or with `parametrize("product", BACK_ENDS, indirect=True)` on the session's S/4 double
+    """On the RFC simulator, or with `parametrize("product", BACK_ENDS, indirect=True)` on the test's S/4 double
     too (tests/e2e/conftest.py)."""
     s4 = s4_for_this_test(request) if sap_back_end(request) == "s4" else None
     yield from _running_product(azurite, unique_name, monkeypatch, s4=s4)

@@ -41,7 +41,7 @@ class RelayProduct:
     sap: simulator.SimulatedSap
     double: RelayDouble
     # The agent's SAP gateway: the rfc adapter on the simulator, or (the S/4 variant) the Business Partner
-    # gateway on the session's S/4 double.
+    # gateway on the test's S/4 double.
     sap_gateway: Callable[[], SapGateway] = simulated_gateway
 
     def agent(self) -> ListenerThread:
@@ -52,7 +52,7 @@ class RelayProduct:
 @pytest.fixture
 def relay_product(request: pytest.FixtureRequest, azurite: AzuriteEndpoints, unique_name: str,
                   monkeypatch: pytest.MonkeyPatch) -> Iterator[RelayProduct]:
-    """With `parametrize("relay_product", BACK_ENDS, indirect=True)` the agent serves the session's S/4 double too."""
+    """With `parametrize("relay_product", BACK_ENDS, indirect=True)` the agent serves the test's S/4 double too."""
     sap_gateway: Callable[[], SapGateway] = simulated_gateway
     if sap_back_end(request) == "s4":
         s4, _ = s4_for_this_test(request)

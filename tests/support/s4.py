@@ -72,7 +72,7 @@ class ScriptedS4Simulator(S4Simulator):
     nothing); `cut_after_posts`, the ordinals (1 = the first) of POSTs whose answer is cut after their commit;
     `metadata_change`, applied to the `$metadata` it serves (another release's metadata);
     `refuse_external_id_filter`, a system where BusinessPartnerIDByExtSystem may not be filtered. It counts the
-    duplicate guard's lookups (`guard_lookups`); `reset()` makes a shared double healthy for the next test."""
+    duplicate guard's lookups (`guard_lookups`); `heal()` ends every fault and script."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -86,9 +86,8 @@ class ScriptedS4Simulator(S4Simulator):
         # $filter is refused as the double refuses a property marked unfilterable (400 in SAP's error shape).
         self.refuse_external_id_filter = False
 
-    def reset(self) -> None:
-        """No faults, nothing scripted: a double shared by several tests starts each one as a healthy system
-        (what earlier tests created stays; each test judges its own accounts)."""
+    def heal(self) -> None:
+        """No faults, nothing scripted: the system healthy again (what it holds stays)."""
         self.faults = FaultPlan()
         self.lost_before_commit = 0
         self.cut_after_posts = set()
@@ -167,13 +166,6 @@ class S4System:
         self.double = double
         self.faults = S4Faults(double)
         self.find_no_match = "empty"  # BAPI_CUSTOMER_FIND's setting: no such search on S/4 (the guard filters)
-        self.earlier: frozenset[str] = frozenset()  # partners made before this test (a double shared by tests)
-
-    def forget_earlier(self) -> S4System:
-        """Count from now: `calls` leaves out every partner that exists already (earlier tests' on a shared double)."""
-        with self.double.database.transaction() as tx:
-            self.earlier = frozenset(row.key[0] for row in tx.all(BUSINESS_PARTNER.name))
-        return self
 
     @property
     def calls(self) -> Counter[str]:
@@ -181,11 +173,7 @@ class S4System:
         creates by: every partner but the reference customers and those add_customer made."""
         with self.double.database.transaction() as tx:
             partners = [row.key[0] for row in tx.all(BUSINESS_PARTNER.name)]
-        created = [
-            p
-            for p in partners
-            if p not in REFERENCE_CUSTOMERS and p not in self.double.added_partners and p not in self.earlier
-        ]
+        created = [p for p in partners if p not in REFERENCE_CUSTOMERS and p not in self.double.added_partners]
         return Counter({"BAPI_CUSTOMER_CREATEFROMDATA1": len(created)})
 
     def created_customers(self) -> list[S4Customer]:
@@ -274,9 +262,7 @@ def sap_back_end(request: Any) -> str:
 
 
 def s4_for_this_test(request: Any) -> tuple[S4System, dict[str, str]]:
-    """(`request`: pytest's FixtureRequest; the session fixture `s4_double`, tests/e2e/conftest.py.)
-    The session's S/4 double, healthy again, seen from this test (partners made earlier not counted), and
-    the app settings that point at it."""
+    """(`request`: pytest's FixtureRequest; the fixture `s4_double`, tests/e2e/conftest.py.)
+    The test's S/4 double and the app settings that point at it."""
     double: ScriptedS4Simulator = request.getfixturevalue("s4_double")
-    double.reset()
-    return S4System(double).forget_earlier(), odata_settings(double)
+    return S4System(double), odata_settings(double)

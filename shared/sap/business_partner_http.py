@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
 
+from shared import telemetry
 from shared.http_sessions import new_session
 from shared.sap.business_partner_auth import BearerTokens
 from shared.sap.errors import (
@@ -178,7 +179,15 @@ class ODataSession:
         what = f"{method} {path or '/'}"
         renewed_csrf = renewed_logon = False
         while True:
-            response = self._exchange(method, path, params, headers, body, deadline, creates, what, accept)
+            # One client span per HTTP request (in the agent: children of its request's span), as the rfc
+            # adapter has one per function call; named by the entity set only: keys and filters stay out.
+            entity_set = path.split("(", 1)[0].split("/", 1)[0] or "service"
+            with telemetry.span(
+                f"OData {method} {entity_set}",
+                kind="client",
+                attributes={"http.request.method": method, "sap.odata.entity_set": entity_set},
+            ):
+                response = self._exchange(method, path, params, headers, body, deadline, creates, what, accept)
             status = response.status_code
             token = response.headers.get("x-csrf-token")
             if token and token.lower() != "required":

@@ -47,11 +47,16 @@ def test_a_span_of_the_function_and_one_of_the_agent_share_the_callers_trace_id(
     assert agent_request.kind is SpanKind.SERVER
     assert agent_request.context.trace_id == invocation.context.trace_id
     assert agent_request.parent.is_remote and agent_request.parent.span_id == sap_call.context.span_id
-    # agent -> SAP: the create's RFC calls are children of the agent's request. The Business Partner gateway
-    # (S/4) emits no span per HTTP request (shared/sap/business_partner_http.py): its variant proves the trace
-    # up to the agent's request, which ran its create (201 below), and that no RFC ran.
+    # agent -> SAP: the create's calls are client spans, children of the agent's request: the RFC function
+    # calls on ECC, the OData requests on S/4 (the partner's deep insert and the customer's sales area and
+    # company code data, named by entity set, never by key or filter).
     if on_s4:
+        posts = sorted(span.name for span in spans if span.name.startswith("OData POST "))
         assert create_rfcs == [] and relay_product.sap.created_customers() == []
+        assert posts == ["OData POST A_BusinessPartner", "OData POST A_CustomerCompany",
+                         "OData POST A_CustomerSalesArea"]
+        assert all(span.kind is SpanKind.CLIENT and span.parent.span_id == agent_request.context.span_id
+                   for span in spans if span.name.startswith("OData POST "))
     else:
         assert len(create_rfcs) == 2
         assert all(span.kind is SpanKind.CLIENT and span.parent.span_id == agent_request.context.span_id

@@ -14,10 +14,13 @@ A second drain, reported beside it: the same retries queued as the writers that 
 first queue them (the reconcile and the push path): each message carries its QUEUED entry and that
 entry's ETag, so the retry claims it without the read (3 table round trips instead of 4).
 
-The limit: the same number of messages of the same size received (same batch size and in-flight
-bound, the same async client) and deleted as fast as Azurite allows, once before the drain and once
-after it. Each starts, like the drain, from a queue holding all of them: Azurite's in-memory queue
-answers more slowly the more messages it holds, so the limit is taken over the same range.
+The limit (checked, issue 27): the same storage operations a retry makes (receive, read, claim,
+reverse entry, result, delete) run by the bench alone at the drain's concurrency, once right before
+the drain and once right after it, over the same entries. Reported beside it: the same number of
+messages of the same size received (same batch size and in-flight bound, the same async client) and
+deleted as fast as Azurite allows, once before the drains and once after them. Each starts, like the
+drain, from a queue holding all of them: Azurite's in-memory queue answers more slowly the more
+messages it holds, so each limit is taken over the same range.
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ from bench.harness import account_id, app_settings, azurite, environment, quiet_
 NAME = "retry_drain"
 MESSAGES = 1000
 QUICK_MESSAGES = 24
-TARGET_SHARE = 0.5
+# The drain against its own storage work run alone at the drain's concurrency (issue 27, item 4): what
+# the app adds on top of the storage operations exactly-once needs may cost at most a fifth.
+TARGET_SHARE_OF_STORAGE_WORK = 0.8
 DRAIN_TIMEOUT_SECONDS = 600
 SEED_THREADS = 8
 
@@ -46,10 +51,16 @@ def _retry_message(number: int) -> Any:
 
     sample = load_samples()[number % 3]
     account = account_id("Dr", number)
-    return RetryMessage(kind=RetryKind.CREATE, account_id=account, tracking_id=uuid.uuid4().hex,
-                        payload=dict(sample, accountId=account), attempt=1,
-                        first_seen_at=datetime.now(UTC).isoformat(), last_error="SAP unavailable (CommunicationError)",
-                        retry_token=uuid.uuid4().hex)
+    return RetryMessage(
+        kind=RetryKind.CREATE,
+        account_id=account,
+        tracking_id=uuid.uuid4().hex,
+        payload=dict(sample, accountId=account),
+        attempt=1,
+        first_seen_at=datetime.now(UTC).isoformat(),
+        last_error="SAP unavailable (CommunicationError)",
+        retry_token=uuid.uuid4().hex,
+    )
 
 
 def _seed(settings: dict[str, str], messages: list[Any], carry_entry: bool = False) -> None:
@@ -66,10 +77,20 @@ def _seed(settings: dict[str, str], messages: list[Any], carry_entry: bool = Fal
 
     def one(message: Any) -> None:
         now = datetime.now(UTC)
-        stored = ledger.claim(LedgerEntry(account_id=message.account_id, status=LedgerStatus.QUEUED,
-                                          tracking_id=message.tracking_id, created_at=now, updated_at=now,
-                                          attempts=1, last_error=message.last_error, error_kind="transient",
-                                          retry_token=message.retry_token, payload=message.payload))
+        stored = ledger.claim(
+            LedgerEntry(
+                account_id=message.account_id,
+                status=LedgerStatus.QUEUED,
+                tracking_id=message.tracking_id,
+                created_at=now,
+                updated_at=now,
+                attempts=1,
+                last_error=message.last_error,
+                error_kind="transient",
+                retry_token=message.retry_token,
+                payload=message.payload,
+            )
+        )
         queue.enqueue(message.with_written_entry(stored) if carry_entry else message, 0)
 
     with ThreadPoolExecutor(max_workers=SEED_THREADS) as pool:
@@ -88,8 +109,14 @@ def _fill(connection_string: str, queue_name: str, bodies: list[str]) -> None:
         list(pool.map(client.send_message, encoded))
 
 
-async def _poll_like_the_listener(client: Any, count: int, batch_size: int, in_flight: int,
-                                  handle: Callable[[Any], Awaitable[None]], handled: Callable[[], int]) -> float:
+async def _poll_like_the_listener(
+    client: Any,
+    count: int,
+    batch_size: int,
+    in_flight: int,
+    handle: Callable[[Any], Awaitable[None]],
+    handled: Callable[[], int],
+) -> float:
     """Seconds until `handled()` reaches `count`: receive batches of `batch_size` and handle each message
     in its own task, receiving again once no more than newBatchThreshold (in_flight - batch_size) are
     still running, as the local host's queue listener does."""
@@ -97,8 +124,12 @@ async def _poll_like_the_listener(client: Any, count: int, batch_size: int, in_f
     tasks: set[asyncio.Task[None]] = set()
     while handled() < count:
         if len(tasks) <= in_flight - batch_size and handled() + len(tasks) < count:
-            batch = [message async for message in client.receive_messages(
-                messages_per_page=batch_size, max_messages=batch_size, visibility_timeout=30)]
+            batch = [
+                message
+                async for message in client.receive_messages(
+                    messages_per_page=batch_size, max_messages=batch_size, visibility_timeout=30
+                )
+            ]
             for message in batch:
                 task = asyncio.create_task(handle(message))
                 tasks.add(task)
@@ -112,8 +143,9 @@ async def _poll_like_the_listener(client: Any, count: int, batch_size: int, in_f
     return time.perf_counter() - started
 
 
-async def _receive_and_delete(connection_string: str, queue_name: str, count: int, batch_size: int,
-                              in_flight: int) -> float:
+async def _receive_and_delete(
+    connection_string: str, queue_name: str, count: int, batch_size: int, in_flight: int
+) -> float:
     """Seconds to receive and delete `count` messages: batches of `batch_size`, deletes concurrent up to
     `in_flight` (the listener's own bounds), the same async client the local host polls with."""
     from azure.storage.queue.aio import QueueClient
@@ -145,14 +177,25 @@ def _raw_rate(connection_string: str, bodies: list[str], batch_size: int, in_fli
     return len(bodies) / seconds
 
 
-def _storage_work_rate(settings: dict[str, str], messages: list[Any], batch_size: int, in_flight: int,
-                       read_first: bool = True) -> float:
+def _storage_work_rate(
+    settings: dict[str, str],
+    messages: list[Any],
+    batch_size: int,
+    in_flight: int,
+    read_first: bool = True,
+    pass_tag: str = "W",
+) -> float:
     """Retries per second if a retry were only its storage round trips, run the way the local host runs
     the trigger: receive (batched) and delete with the async queue client on the loop, and on worker
     threads with the product's table client: read the ledger entry, replace it (the claim), insert the
     reverse entry (customer number -> account), replace it again (the result; both replaces ETag-guarded).
     `read_first=False`: the claim without the read, as a message carrying its entry and
-    ETag makes it (the ETags are read before the clock starts)."""
+    ETag makes it (the ETags are read before the clock starts).
+
+    The concurrency is the drain's: `in_flight` messages at once (host.json's batchSize +
+    newBatchThreshold), their table work on `in_flight` threads (the drain's
+    PYTHON_THREADPOOL_THREAD_COUNT). `pass_tag` keeps each pass's reverse entries apart, so the bound
+    can be taken before and after the drain over the same entries."""
     import base64
 
     from azure.core import MatchConditions
@@ -176,10 +219,12 @@ def _storage_work_rate(settings: dict[str, str], messages: list[Any], batch_size
         etag = entity.metadata["etag"]
         for step in range(2):
             if step:
-                table.create_entity({"PartitionKey": CUSTOMER_PARTITION, "RowKey": f"W{account}",
-                                     "AccountId": account})
-            etag = table.update_entity(entity, mode=UpdateMode.REPLACE, etag=etag,
-                                       match_condition=MatchConditions.IfNotModified)["etag"]
+                table.create_entity(
+                    {"PartitionKey": CUSTOMER_PARTITION, "RowKey": f"{pass_tag}{account}", "AccountId": account}
+                )
+            etag = table.update_entity(
+                entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+            )["etag"]
 
     async def drain(name: str) -> float:
         loop = asyncio.get_running_loop()
@@ -193,8 +238,7 @@ def _storage_work_rate(settings: dict[str, str], messages: list[Any], batch_size
                     await client.delete_message(message.id, message.pop_receipt)
                     done += 1
 
-                return await _poll_like_the_listener(client, len(messages), batch_size, in_flight, one,
-                                                     lambda: done)
+                return await _poll_like_the_listener(client, len(messages), batch_size, in_flight, one, lambda: done)
 
     name = unique("benchwork")
     try:
@@ -245,39 +289,65 @@ def run(quick: bool = False) -> list[Measurement]:
     batch_size, in_flight = options.batch_size, options.batch_size + options.new_batch_threshold
     connection_string = azurite().connection_string
     # One pooled SAP connection per message in flight: no logon per retry (sap_throughput checks that).
-    settings = app_settings(connection_string, SAP_POOL_SIZE=str(in_flight),
-                            PYTHON_THREADPOOL_THREAD_COUNT=str(in_flight))
+    settings = app_settings(
+        connection_string, SAP_POOL_SIZE=str(in_flight), PYTHON_THREADPOOL_THREAD_COUNT=str(in_flight)
+    )
     try:
         messages = [_retry_message(number) for number in range(count)]
         bodies = [message.to_json() for message in messages]
         raw_before = _raw_rate(connection_string, bodies, batch_size, in_flight)
         _seed(settings, messages)
+        # The bound right before and right after the drain, over the same entries (a replace of an
+        # entry with itself leaves it as the retry expects to find it): Azurite slows as it fills, so
+        # a bound taken only at the end (as before issue 27) was slower than the drain it bounds.
+        storage_before = _storage_work_rate(settings, messages, batch_size, in_flight, pass_tag="B")
         seconds, system = _drain(settings, count)
+        storage_after = _storage_work_rate(settings, messages, batch_size, in_flight, pass_tag="A")
         carrying = [_retry_message(count + number) for number in range(count)]
         _seed(settings, carrying, carry_entry=True)
         unread_seconds, _ = _drain(settings, count)
-        raw_after = _raw_rate(connection_string, bodies, batch_size, in_flight)
-        storage_work = _storage_work_rate(settings, messages, batch_size, in_flight)
         storage_work_unread = _storage_work_rate(settings, carrying, batch_size, in_flight, read_first=False)
+        raw_after = _raw_rate(connection_string, bodies, batch_size, in_flight)
     finally:
         remove_storage(connection_string, settings["LEDGER_TABLE_NAME"], settings["RETRY_QUEUE_NAME"])
     drain_rate = count / seconds
     raw_rate = 2 / (1 / raw_before + 1 / raw_after)  # both passes taken together
+    storage_work = 2 / (1 / storage_before + 1 / storage_after)
     logons = system.counters["logons"]
     return [
-        Measurement("retry_drain.rate_vs_raw_receive_delete", drain_rate / raw_rate, "x", TARGET_SHARE, at_least=True,
-                    note=f"{drain_rate:.0f} retries/s over Azurite's {raw_rate:.0f} receive+delete/s "
-                         f"(before {raw_before:.0f}, after {raw_after:.0f}); {count} messages, batch {batch_size}, "
-                         f"{in_flight} in flight"),
-        Measurement("retry_drain.rate_vs_its_storage_round_trips", drain_rate / storage_work, "x",
-                    note=f"over {storage_work:.0f}/s for receive + read + claim + reverse entry + result + delete "
-                         "alone, the storage work a retry must do"),
-        Measurement("retry_drain.storage_work_vs_raw_receive_delete", storage_work / raw_rate, "x",
-                    note=f"the bound no retry can pass: its storage work alone, {storage_work:.0f}/s reading first "
-                         f"and {storage_work_unread:.0f}/s ({storage_work_unread / raw_rate:.2f} x) claiming "
-                         "unread, against the same raw rate"),
+        Measurement(
+            "retry_drain.rate_vs_its_storage_round_trips",
+            drain_rate / storage_work,
+            "x",
+            TARGET_SHARE_OF_STORAGE_WORK,
+            at_least=True,
+            note=f"{drain_rate:.0f} retries/s over {storage_work:.0f}/s (before {storage_before:.0f}, "
+            f"after {storage_after:.0f}) for receive + read + claim + reverse entry + result + "
+            f"delete alone at the drain's concurrency ({in_flight} in flight, batch {batch_size}, "
+            f"{in_flight} threads); {count} messages",
+        ),
+        Measurement(
+            "retry_drain.rate_vs_raw_receive_delete",
+            drain_rate / raw_rate,
+            "x",
+            note=f"reported, no target since issue 27 (its storage work alone cannot reach it): "
+            f"{drain_rate:.0f} retries/s over Azurite's {raw_rate:.0f} receive+delete/s "
+            f"(before {raw_before:.0f}, after {raw_after:.0f})",
+        ),
+        Measurement(
+            "retry_drain.storage_work_vs_raw_receive_delete",
+            storage_work / raw_rate,
+            "x",
+            note=f"the bound no retry can pass: its storage work alone, {storage_work:.0f}/s reading first "
+            f"and {storage_work_unread:.0f}/s ({storage_work_unread / raw_rate:.2f} x) claiming "
+            "unread, against the same raw rate",
+        ),
         Measurement("retry_drain.seconds", seconds, "s", note=f"{count} retries; SAP logons {logons} (pool)"),
-        Measurement("retry_drain.carrying_entry_vs_raw_receive_delete", count / unread_seconds / raw_rate, "x",
-                    note=f"{count / unread_seconds:.0f} retries/s when each message carries its stored entry "
-                         "(claim unread: 3 table round trips), as the reconcile and the push path queue them"),
+        Measurement(
+            "retry_drain.carrying_entry_vs_raw_receive_delete",
+            count / unread_seconds / raw_rate,
+            "x",
+            note=f"{count / unread_seconds:.0f} retries/s when each message carries its stored entry "
+            "(claim unread: 3 table round trips), as the reconcile and the push path queue them",
+        ),
     ]

@@ -39,6 +39,7 @@ conversion), and the requests send it as the service showed it.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -77,6 +78,7 @@ from shared.sap.errors import (
     SapOutcomeUnknown,
     SapTransientError,
 )
+from shared.sap.pool import ConnectionPool, PoolClosed, PoolExhausted
 from shared.sap.port import SapCustomerCreated, SapGateway, SapInterface
 
 logger = logging.getLogger(__name__)
@@ -92,8 +94,10 @@ class BusinessPartnerGateway(SapGateway):
     """Creates customers as Business Partners (see the module docstring).
 
     `organization`: the same SAP_SALES_AREAS as the one mapping (each sales area's company code and reference
-    customer). `grouping`: SAP_BP_GROUPING, the BP grouping (number range) of new partners. `pool_size`: idle
-    sessions (cookies, CSRF token) kept for the next unit; 0 closes each after its unit."""
+    customer). `grouping`: SAP_BP_GROUPING, the BP grouping (number range) of new partners. `pool_size`: N > 0 keeps
+    up to N sessions (cookies, CSRF token) in a bounded pool (shared/sap/pool.py, the rfc adapter's), so at most
+    N units talk to SAP at once and a unit waits for a free session within its deadline, as RFC units wait for a
+    connection; 0 opens a session per unit and closes it after (no bound)."""
 
     def __init__(
         self,
@@ -118,8 +122,19 @@ class BusinessPartnerGateway(SapGateway):
             if connection.auth == "oauth"
             else None
         )
-        self._idle: list[ODataSession] = []
-        self._lock = threading.Lock()
+        # No idle check: an HTTP session needs none (a new CSRF token is fetched once on SAP's 403 Required, the
+        # logon goes with every request: business_partner_http.py); a failed unit's session is discarded.
+        self._pool: ConnectionPool | None = (
+            ConnectionPool(
+                self._open_session,
+                pool_size,
+                idle_check_seconds=math.inf,
+                check=lambda session: None,
+                close_connection=lambda session: session.close(),
+            )
+            if pool_size > 0
+            else None
+        )
         self._lengths: Lengths | None = None
         self._metadata_lock = threading.Lock()
         self._customer_data = CustomerData()
@@ -192,10 +207,8 @@ class BusinessPartnerGateway(SapGateway):
         self._unit(lambda unit: unit.session.get("", deadline=unit.deadline))
 
     def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for session in idle:
-            session.close()
+        if self._pool is not None:
+            self._pool.close()
 
     # ------------------------------------------------------------------ the metadata check
 
@@ -262,11 +275,9 @@ class BusinessPartnerGateway(SapGateway):
     def _unit(self, work: Callable[[Unit], _T]) -> _T:
         """Run `work` on one session within the unit's deadline; anything transient once a create was sent
         is an unknown outcome, and so is any error once the account's partner exists."""
-        with self._lock:
-            session = self._idle.pop() if self._idle else None
-        if session is None:
-            session = ODataSession(self._connection, self._session_factory, self._tokens)
-        unit = Unit(session, time.monotonic() + _UNIT_BUDGET_IN_TIMEOUTS * self._connection.timeout_seconds)
+        deadline = time.monotonic() + _UNIT_BUDGET_IN_TIMEOUTS * self._connection.timeout_seconds
+        session = self._acquire(deadline)
+        unit = Unit(session, deadline)
         succeeded = False
         try:
             result = work(unit)
@@ -284,11 +295,22 @@ class BusinessPartnerGateway(SapGateway):
                 error.outcome_unknown = True
             raise
         finally:
-            self._release(session, keep=succeeded)
+            if self._pool is None:
+                session.close()
+            else:
+                self._pool.release(session, discard=not succeeded)
 
-    def _release(self, session: ODataSession, *, keep: bool) -> None:
-        with self._lock:
-            if keep and len(self._idle) < self._pool_size:
-                self._idle.append(session)
-                return
-        session.close()
+    def _open_session(self) -> ODataSession:
+        return ODataSession(self._connection, self._session_factory, self._tokens)
+
+    def _acquire(self, deadline: float) -> ODataSession:
+        """A session for one unit: the pool's (waiting up to `deadline` for one) or a new one. Nothing was sent
+        when this fails, so the errors are plain transient ones."""
+        if self._pool is None:
+            return self._open_session()
+        try:
+            return self._pool.acquire(deadline)
+        except PoolExhausted as error:
+            raise SapTransientError(f"no S/4HANA session free in time: {error}") from None
+        except PoolClosed as error:
+            raise SapTransientError(f"the SAP gateway is shutting down: {error}") from None

@@ -7,10 +7,10 @@ and never hands a number out twice. So a modifying request writes all it creates
 partner, address, phone, e-mail, roles and CVI's customer) and the numbers it drew in ONE SQLite
 transaction, committed before the answer is sent (the OData deep insert is atomic: "On failure, the
 service MUST NOT create any of the entities", SAP tutorial "Create and Deep Insert with the Virtual Data
-Model for OData"). Journal mode WAL with synchronous=FULL: durable across a crash of the process and,
-per SQLite's PRAGMA documentation, a power loss after the commit. Every write begins with BEGIN
-IMMEDIATE, so several processes on one file never draw the same number; reads go to the file each time,
-so one process sees what another committed.
+Model for OData"). The file is opened as every double's state file is (doubles/state_file.py: WAL with
+synchronous=FULL, durable across a crash of the process and a power loss after the commit; every write
+begins with BEGIN IMMEDIATE, so several processes on one file never draw the same number); reads go to
+the file each time, so one process sees what another committed.
 
 Rows are stored generically: entity set, key (JSON list of the key values in the facts' key order),
 parent (the key of the entity a navigation leads from, for to-many lookups), external id (the
@@ -22,12 +22,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from doubles.state_file import immediate_transaction, open_state
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -39,7 +40,6 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS entities_parent ON entities (entity_set, parent_key)",
     "CREATE INDEX IF NOT EXISTS entities_external_id ON entities (entity_set, external_id)",
     "CREATE TABLE IF NOT EXISTS number_ranges (name TEXT PRIMARY KEY, next_number INTEGER NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS about (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 
 
@@ -140,61 +140,24 @@ class S4Database:
 
     def __init__(self, path: str | Path | None = None, busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.path = None if path is None else Path(path)
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        target = ":memory:" if self.path is None else str(self.path)
-        self._connection = sqlite3.connect(
-            target, timeout=busy_timeout_seconds, isolation_level=None, check_same_thread=False
+        self._connection = open_state(
+            self.path,
+            schema=_SCHEMA,
+            version=f"s4-{SCHEMA_VERSION}",
+            busy_timeout_seconds=busy_timeout_seconds,
+            error=S4StateError,
+            usable_as="the S/4 double's state",
+            other_version=lambda found: (
+                f"a state file of schema {found}, this double reads s4-{SCHEMA_VERSION}; delete it to start empty"
+            ),
         )
-        try:
-            if self.path is not None:
-                self._switch_to_wal(busy_timeout_seconds)
-                self._connection.execute("PRAGMA synchronous=FULL")
-            with self.transaction() as _:
-                for statement in _SCHEMA:
-                    self._connection.execute(statement)
-                found = self._connection.execute("SELECT value FROM about WHERE key = 'schema'").fetchone()
-                if found is None:
-                    self._connection.execute(
-                        "INSERT INTO about (key, value) VALUES ('schema', ?)", (f"s4-{SCHEMA_VERSION}",)
-                    )
-                elif found[0] != f"s4-{SCHEMA_VERSION}":
-                    raise S4StateError(
-                        f"{self.path}: a state file of schema {found[0]}, this double reads s4-{SCHEMA_VERSION}; "
-                        "delete it to start empty"
-                    )
-        except sqlite3.DatabaseError as error:
-            self._connection.close()
-            raise S4StateError(f"{self.path}: not usable as the S/4 double's state: {error}") from None
-        except S4StateError:
-            self._connection.close()
-            raise
-
-    def _switch_to_wal(self, timeout_seconds: float) -> None:
-        # Two processes opening a new file at once may get SQLITE_BUSY for the journal-mode change
-        # without the busy handler being asked (sap_simulator/store.py has the same wait).
-        deadline = time.monotonic() + timeout_seconds
-        while True:
-            try:
-                self._connection.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """BEGIN IMMEDIATE ... COMMIT (ROLLBACK when the block raises); on disk when it returns."""
-        with self._lock:
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield Transaction(self._connection)
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
+        with self._lock, immediate_transaction(self._connection) as connection:
+            yield Transaction(connection)
 
     def close(self) -> None:
         with self._lock:

@@ -7,16 +7,14 @@ runs two agents; a real SAP keeps every customer whose BAPI_TRANSACTION_COMMIT a
 process served it, shows it to the next BAPI_CUSTOMER_FIND from anywhere, and never hands a customer
 number out twice. Local runs and tests only (SAP_SIMULATOR_STATE_FILE, sap_simulator/__init__.py).
 
-How each of those holds here, and where the fact comes from:
+How each of those holds here, and where the fact comes from (the file is opened as every double's state
+file is: doubles/state_file.py, WAL, synchronous=FULL, BEGIN IMMEDIATE, the busy timeout):
 
 * Durable once COMMIT answered: BAPI_TRANSACTION_COMMIT writes its customers in one SQLite transaction
-  before it answers. Journal mode WAL with `synchronous=FULL`: SQLite's PRAGMA documentation says
-  transactions are durable across application crashes whatever the setting, and that with FULL in WAL
-  mode the WAL is synced at every commit, so also a power loss after the answer loses nothing.
-* Several processes on one file: WAL lets readers go on while one process writes; every write starts
-  with BEGIN IMMEDIATE (the write lock is taken before anything is read, so two processes can never
-  both read the same next number), and a writer that finds the lock taken waits up to
-  BUSY_TIMEOUT_SECONDS (sqlite3's `timeout`, SQLite's busy handler) instead of failing.
+  before it answers (durable across a crash, and a power loss after the answer: doubles/state_file.py).
+* Several processes on one file: every write starts with BEGIN IMMEDIATE, so two processes can never
+  both read the same next number, and a writer that finds the lock taken waits up to
+  BUSY_TIMEOUT_SECONDS instead of failing.
 * The number range (SAP: number range object DEBITOR in table NRIV): drawn when
   BAPI_CUSTOMER_CREATEFROMDATA1 runs, in a transaction of its own, and never given back, also when
   the LUW is rolled back or its session is lost (the in-memory simulator's rule; whether a real SAP
@@ -33,13 +31,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from doubles.state_file import immediate_transaction, open_state
 from sap_simulator.records import CustomerRecord, ides_reference_customers
 from sap_simulator.system import SimulatedSap
 
@@ -47,12 +44,11 @@ SCHEMA_VERSION = 1
 # A writer waits this long for another process's transaction (a commit takes milliseconds).
 BUSY_TIMEOUT_SECONDS = 10.0
 
-# One statement each: sqlite3's executescript would first commit the BEGIN IMMEDIATE they run in.
+# One statement each (doubles/state_file.py says why); the table `about` is the state file's own.
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS customers (seq INTEGER PRIMARY KEY AUTOINCREMENT, number TEXT NOT NULL UNIQUE, "
     "account_group TEXT NOT NULL, name TEXT NOT NULL, record TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS number_ranges (account_group TEXT PRIMARY KEY, next_number INTEGER NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS about (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 
 
@@ -81,61 +77,20 @@ class SapDatabase:
 
     def __init__(self, path: str | Path, busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._seen = 0  # the highest customers.seq this instance has read
-        # isolation_level=None: no implicit transactions; every write says BEGIN IMMEDIATE itself.
-        self._connection = sqlite3.connect(self.path, timeout=busy_timeout_seconds, isolation_level=None,
-                                           check_same_thread=False)
-        try:
-            self._switch_to_wal(busy_timeout_seconds)
-            self._connection.execute("PRAGMA synchronous=FULL")
-            with self._write() as connection:
-                for statement in _SCHEMA:
-                    connection.execute(statement)
-                row = connection.execute("SELECT value FROM about WHERE key = 'schema'").fetchone()
-                if row is None:
-                    connection.execute("INSERT INTO about (key, value) VALUES ('schema', ?)",
-                                             (str(SCHEMA_VERSION),))
-                elif row[0] != str(SCHEMA_VERSION):
-                    raise SapStateError(f"{self.path}: SAP simulator state of schema {row[0]}, this code reads "
-                                        f"{SCHEMA_VERSION}; delete the file (scripts/run --fresh) to start empty")
-        except sqlite3.DatabaseError as error:
-            self._connection.close()
-            raise SapStateError(f"{self.path}: not usable as the SAP simulator's state: {error}") from None
-        except SapStateError:
-            self._connection.close()
-            raise
-
-    def _switch_to_wal(self, timeout_seconds: float) -> None:
-        """PRAGMA journal_mode=WAL, which needs the file to itself for a moment: two processes opening a
-        new file at once may get SQLITE_BUSY without the busy handler being asked (SQLite answers a
-        journal-mode change that way), so wait here instead."""
-        deadline = time.monotonic() + timeout_seconds
-        while True:
-            try:
-                self._connection.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
-
-    # ------------------------------------------------------------------ transactions
-
-    class _Transaction:
-        def __init__(self, connection: sqlite3.Connection) -> None:
-            self.connection = connection
-
-        def __enter__(self) -> sqlite3.Connection:
-            self.connection.execute("BEGIN IMMEDIATE")
-            return self.connection
-
-        def __exit__(self, kind: object, *_: object) -> None:
-            self.connection.execute("ROLLBACK" if kind is not None else "COMMIT")
-
-    def _write(self) -> SapDatabase._Transaction:
-        return SapDatabase._Transaction(self._connection)
+        self._connection = open_state(
+            self.path,
+            schema=_SCHEMA,
+            version=str(SCHEMA_VERSION),
+            busy_timeout_seconds=busy_timeout_seconds,
+            error=SapStateError,
+            usable_as="the SAP simulator's state",
+            other_version=lambda found: (
+                f"SAP simulator state of schema {found}, this code reads {SCHEMA_VERSION}; "
+                "delete the file (scripts/run --fresh) to start empty"
+            ),
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -148,15 +103,17 @@ class SapDatabase:
         customer already there (the reference customers every opener seeds)."""
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         rows = [(r.number, r.account_group, r.address.get("NAME", ""), record_to_json(r)) for r in records]
-        with self._lock, self._write() as connection:
+        with self._lock, immediate_transaction(self._connection) as connection:
             connection.executemany(
-                f"{verb} INTO customers (number, account_group, name, record) VALUES (?, ?, ?, ?)", rows)
+                f"{verb} INTO customers (number, account_group, name, record) VALUES (?, ?, ?, ?)", rows
+            )
 
     def committed_since_last_read(self) -> list[CustomerRecord]:
         """The customers committed (by any process) since this instance last asked, oldest first."""
         with self._lock:
-            rows = self._connection.execute("SELECT seq, record FROM customers WHERE seq > ? ORDER BY seq",
-                                            (self._seen,)).fetchall()
+            rows = self._connection.execute(
+                "SELECT seq, record FROM customers WHERE seq > ? ORDER BY seq", (self._seen,)
+            ).fetchall()
             if rows:
                 self._seen = rows[-1][0]
         return [record_from_json(text) for _, text in rows]
@@ -170,15 +127,18 @@ class SapDatabase:
     def draw_number(self, account_group: str, first: int, last: int) -> str | None:
         """The next number of the group's interval [first, last], or None when it is exhausted; committed
         before it is returned, so no process ever gets it again."""
-        with self._lock, self._write() as connection:
-            row = connection.execute("SELECT next_number FROM number_ranges WHERE account_group = ?",
-                                     (account_group,)).fetchone()
+        with self._lock, immediate_transaction(self._connection) as connection:
+            row = connection.execute(
+                "SELECT next_number FROM number_ranges WHERE account_group = ?", (account_group,)
+            ).fetchone()
             number = first if row is None else max(int(row[0]), first)
             if number > last:
                 return None
-            connection.execute("INSERT INTO number_ranges (account_group, next_number) VALUES (?, ?) "
-                               "ON CONFLICT (account_group) DO UPDATE SET next_number = excluded.next_number",
-                               (account_group, number + 1))
+            connection.execute(
+                "INSERT INTO number_ranges (account_group, next_number) VALUES (?, ?) "
+                "ON CONFLICT (account_group) DO UPDATE SET next_number = excluded.next_number",
+                (account_group, number + 1),
+            )
         return str(number).zfill(10)
 
 
@@ -215,8 +175,11 @@ class CommittedCustomers(MutableMapping[str, CustomerRecord]):
     def __setitem__(self, number: str, record: CustomerRecord) -> None:
         self.update({number: record})
 
-    def update(self, other: Mapping[str, CustomerRecord] | Iterable[tuple[str, CustomerRecord]] = (),  # type: ignore[override]
-               /) -> None:
+    def update(
+        self,
+        other: Mapping[str, CustomerRecord] | Iterable[tuple[str, CustomerRecord]] = (),  # type: ignore[override]
+        /,
+    ) -> None:
         """All of them in one transaction: BAPI_TRANSACTION_COMMIT's LUW is all or nothing."""
         pairs = list(other.items() if isinstance(other, Mapping) else other)
         for number, record in pairs:
@@ -234,8 +197,14 @@ class SimulatedSapOnFile(SimulatedSap):
     shared with every other process that opens the same file. Sessions, pending (uncommitted) customers,
     faults and counters stay in this process, as a work process's memory does."""
 
-    def __init__(self, state_file: str | Path, *, with_reference_customers: bool = True,
-                 busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS, **options: Any) -> None:
+    def __init__(
+        self,
+        state_file: str | Path,
+        *,
+        with_reference_customers: bool = True,
+        busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS,
+        **options: Any,
+    ) -> None:
         super().__init__(with_reference_customers=False, **options)
         self.database = SapDatabase(state_file, busy_timeout_seconds)
         self.state_file = self.database.path

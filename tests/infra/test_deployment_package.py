@@ -38,17 +38,17 @@ APP_TOP_LEVEL = {"function_app.py", "host.json", "requirements.txt", "functions"
 
 # A developer's leftovers, each where the tool that makes it puts it.
 DEVELOPER_STATE = [
-    ".venv/pyvenv.cfg",                                        # scripts/_venv.sh
+    ".venv/pyvenv.cfg",  # scripts/_venv.sh
     ".venv/lib/python3.11/site-packages/azure/functions/__init__.py",
-    "sap-customer-sync_env/pyvenv.cfg",                        # `azd restore` (python.VenvNameForDir)
-    ".tools/azurite/node_modules/azurite/package.json",        # devtools/azurite.py
-    ".tools/checkov-3.3.30/bin/python",                        # devtools/checkov_tool.py
-    ".local/sap-simulator.sqlite3",                            # devtools/run/: the simulator's customers
-    ".local/azurite/__azurite_db_table__.json",                # devtools/azurite.py: Azurite's data
-    "__azurite_db_table__.json",                               # Azurite started in the checkout itself
+    "sap-customer-sync_env/pyvenv.cfg",  # `azd restore` (python.VenvNameForDir)
+    ".tools/azurite/node_modules/azurite/package.json",  # devtools/azurite.py
+    ".tools/checkov-3.3.30/bin/python",  # devtools/checkov_tool.py
+    ".local/sap-simulator.sqlite3",  # devtools/run/: the simulator's customers
+    ".local/azurite/__azurite_db_table__.json",  # devtools/azurite.py: Azurite's data
+    "__azurite_db_table__.json",  # Azurite started in the checkout itself
     "__blobstorage__/blob",
     "__queuestorage__/queue",
-    ".python_packages/lib/site-packages/stale.py",             # a previous Core Tools build
+    ".python_packages/lib/site-packages/stale.py",  # a previous Core Tools build
     "local.settings.json",
     ".env",
     "__pycache__/function_app.cpython-311.pyc",
@@ -63,24 +63,62 @@ DEVELOPER_STATE = [
     ".import_linter_cache/cache.json",
     ".git/HEAD",
     ".vscode/settings.json",
-    ".azure/sapsync-prod/.env",                                # `azd env set` (docs/deploy.md)
+    ".azure/sapsync-prod/.env",  # `azd env set` (docs/deploy.md)
 ]
 
 # Never in the package, whichever tool builds it (first path component, or a name at any depth).
 NEVER_SHIPPED_TOP_LEVEL = {
-    "tests", "bench", "devhost", "devtools", "scripts", "samples", "docs", "infra", "connector",
-    "salesforce", "agent", "admin", "flow", ".local", ".venv", ".tools", "sap-customer-sync_env",
-    ".python_packages", ".git", ".github", ".ci", ".vscode", "local.settings.json",
-    "local.settings.example.json", ".env", "__azurite_db_table__.json", "__blobstorage__",
-    "__queuestorage__", ".pytest_cache", ".ruff_cache", ".hypothesis", ".benchmarks",
-    ".import_linter_cache", "azure.yaml", "pyproject.toml", "requirements-dev.txt", ".azure", "sap_simulator",
+    "tests",
+    "bench",
+    "devhost",
+    "devtools",
+    "scripts",
+    "samples",
+    "docs",
+    "infra",
+    "connector",
+    "salesforce",
+    "agent",
+    "admin",
+    "flow",
+    ".local",
+    ".venv",
+    ".tools",
+    "sap-customer-sync_env",
+    ".python_packages",
+    ".git",
+    ".github",
+    ".ci",
+    ".vscode",
+    "local.settings.json",
+    "local.settings.example.json",
+    ".env",
+    "__azurite_db_table__.json",
+    "__blobstorage__",
+    "__queuestorage__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    ".benchmarks",
+    ".import_linter_cache",
+    "azure.yaml",
+    "pyproject.toml",
+    "requirements-dev.txt",
+    ".azure",
+    "sap_simulator",
+    "s4_simulator",
+    "doubles",
 }
 NEVER_SHIPPED_ANYWHERE = {"__pycache__", ".funcignore", ".gitignore"}
 
 
 def _checkout_files() -> list[str]:
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-                            cwd=ROOT, capture_output=True, check=True).stdout.decode()
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
 
 
@@ -109,7 +147,8 @@ def missing_from(shipped: set[str], required: set[str]) -> list[str]:
 
 def unwanted_in(shipped: set[str]) -> list[str]:
     return sorted(
-        path for path in shipped
+        path
+        for path in shipped
         if path.split("/")[0] in NEVER_SHIPPED_TOP_LEVEL
         or path.split("/")[0] not in APP_TOP_LEVEL
         or NEVER_SHIPPED_ANYWHERE & set(path.split("/"))
@@ -121,9 +160,15 @@ def test_the_import_walk_sees_the_modules_the_app_imports_only_on_first_use(chec
     """The walk must follow imports made inside functions, or the package checks below prove little:
     the SAP adapters, the Salesforce adapter and the storage adapters are imported on first use."""
     modules = package.imported_modules(checkout)
-    assert {"function_app.py", "functions/customers.py", "shared/bootstrap/__init__.py",
-            "shared/sap/rfc.py", "shared/salesforce/simple_salesforce.py",
-            "shared/storage/table_ledger.py", "shared/sap/relay.py"} <= modules
+    assert {
+        "function_app.py",
+        "functions/customers.py",
+        "shared/bootstrap/__init__.py",
+        "shared/sap/rfc.py",
+        "shared/salesforce/simple_salesforce.py",
+        "shared/storage/table_ledger.py",
+        "shared/sap/relay.py",
+    } <= modules
     assert not {m for m in modules if m.split("/")[0] not in {"function_app.py", "functions", "shared"}}
 
 
@@ -136,8 +181,11 @@ def test_the_simulator_is_left_out_on_purpose_loaded_by_name_only_where_it_is_al
     from shared.settings import SettingsError, load_settings
 
     assert not {m for m in package.imported_modules(checkout) if m.split("/")[0] == SIMULATOR_DRIVER}
-    naming_it = {m for m in package.azd_package(checkout, FUNCIGNORE)
-                 if m.endswith(".py") and SIMULATOR_DRIVER in (checkout / m).read_text(encoding="utf-8")}
+    naming_it = {
+        m
+        for m in package.azd_package(checkout, FUNCIGNORE)
+        if m.endswith(".py") and SIMULATOR_DRIVER in (checkout / m).read_text(encoding="utf-8")
+    }
     assert naming_it == {"shared/sap/simulator_driver.py"}
     assert (checkout / SIMULATOR_DRIVER / "__init__.py").is_file()
     for tool in package.PACKAGERS:
@@ -215,11 +263,21 @@ othernonexistent/**/what
 *.swp
 """
 CORE_TOOLS_ACCEPTS = [
-    ("test/index.js", True), ("wat/test/index.js", True), ("/othernonexistent/blah/adsasd/whatads", True),
-    ("/othernonexistent/blah/adsasd/what/foo", True), ("test2", False), ("test1File.wat", True),
-    ("test.swp", False), ("node_modules/what.js", False), ("foo/bar.wat", False),
-    ("othernonexistent/blah/what", False), ("nonexistent", False), ("nonexistent/bar", False),
-    ("nonexistent/foo", True), ("nonexistent/foo/wat", True), ("test1", False),
+    ("test/index.js", True),
+    ("wat/test/index.js", True),
+    ("/othernonexistent/blah/adsasd/whatads", True),
+    ("/othernonexistent/blah/adsasd/what/foo", True),
+    ("test2", False),
+    ("test1File.wat", True),
+    ("test.swp", False),
+    ("node_modules/what.js", False),
+    ("foo/bar.wat", False),
+    ("othernonexistent/blah/what", False),
+    ("nonexistent", False),
+    ("nonexistent/bar", False),
+    ("nonexistent/foo", True),
+    ("nonexistent/foo/wat", True),
+    ("test1", False),
 ]
 
 
@@ -256,22 +314,53 @@ Documentation/*.pdf
 Documentation/**/p*.pdf
 """
 GO_GITIGNORE_MATCHES = [
-    ("arch/", False), ("arch/foo/kernel/vmlinux.lds.S", False), ("arch/foo/vmlinux.lds.S", True),
-    ("bar/testfile", False), ("dirpattern", False), ("my/other/path/to/dirpattern", False),
-    ("my/path/to/dirpattern/", True), ("my/path/to/dirpattern/some_file.txt", False),
-    ("Documentation/foo-excl.html", True), ("Documentation/foo.html", False),
-    ("Documentation/gitignore.html", True), ("Documentation/test.a.html", True), ("exclude/", True),
-    ("exclude/dir1/dir2/dir3/testfile", True), ("exclude/other_file.txt", True),
-    ("foo/exclude/some_file.txt", False), ("foo/exclude/other/file.txt", False), ("foodir/", False),
-    ("foodir/bar/", True), ("foodir/bar/testfile", False), ("git-sample-3/", False),
-    ("git-sample-3/foo/", False), ("git-sample-3/foo/bar/", False), ("git-sample-3/foo/test/", True),
-    ("git-sample-3/test/", True), ("htmldoc/docs.html", False), ("htmldoc/jslib.min.js", True),
-    ("log/foo.log", False), ("log/test.log", True), ("rootsubdir/", True), ("rootsubdir/foo", False),
-    ("src/findthis.o", False), ("subdir/hide/", True), ("subdir/hide/foo", True), ("subdir/logdir/", False),
-    ("subdir/logdir/log/", True), ("subdir/logdir/log/findthis.log", False), ("subdir/logdir/log/foo.log", False),
-    ("subdir/rootsubdir/", False), ("subdir/subdir2/", True), ("subdir/subdir2/bar", False),
-    ("README.md", True), ("my-path/README.md", True), ("my-path/also/README.md", True),
-    ("Documentation/git.pdf", True), ("Documentation/ppc/ppc.pdf", True), ("tools/perf/Documentation/perf.pdf", False),
+    ("arch/", False),
+    ("arch/foo/kernel/vmlinux.lds.S", False),
+    ("arch/foo/vmlinux.lds.S", True),
+    ("bar/testfile", False),
+    ("dirpattern", False),
+    ("my/other/path/to/dirpattern", False),
+    ("my/path/to/dirpattern/", True),
+    ("my/path/to/dirpattern/some_file.txt", False),
+    ("Documentation/foo-excl.html", True),
+    ("Documentation/foo.html", False),
+    ("Documentation/gitignore.html", True),
+    ("Documentation/test.a.html", True),
+    ("exclude/", True),
+    ("exclude/dir1/dir2/dir3/testfile", True),
+    ("exclude/other_file.txt", True),
+    ("foo/exclude/some_file.txt", False),
+    ("foo/exclude/other/file.txt", False),
+    ("foodir/", False),
+    ("foodir/bar/", True),
+    ("foodir/bar/testfile", False),
+    ("git-sample-3/", False),
+    ("git-sample-3/foo/", False),
+    ("git-sample-3/foo/bar/", False),
+    ("git-sample-3/foo/test/", True),
+    ("git-sample-3/test/", True),
+    ("htmldoc/docs.html", False),
+    ("htmldoc/jslib.min.js", True),
+    ("log/foo.log", False),
+    ("log/test.log", True),
+    ("rootsubdir/", True),
+    ("rootsubdir/foo", False),
+    ("src/findthis.o", False),
+    ("subdir/hide/", True),
+    ("subdir/hide/foo", True),
+    ("subdir/logdir/", False),
+    ("subdir/logdir/log/", True),
+    ("subdir/logdir/log/findthis.log", False),
+    ("subdir/logdir/log/foo.log", False),
+    ("subdir/rootsubdir/", False),
+    ("subdir/subdir2/", True),
+    ("subdir/subdir2/bar", False),
+    ("README.md", True),
+    ("my-path/README.md", True),
+    ("my-path/also/README.md", True),
+    ("Documentation/git.pdf", True),
+    ("Documentation/ppc/ppc.pdf", True),
+    ("tools/perf/Documentation/perf.pdf", False),
 ]
 
 
@@ -294,8 +383,13 @@ def test_ignore_syntax_the_ports_do_not_reproduce_is_refused():
 DRIVER = ROOT / "tests" / "support" / "worker_driver.py"
 SWAGGER = ROOT / "connector" / "apiDefinition.swagger.json"
 HEALTH = {"function": "Health", "method": "GET", "path": "health"}
-MALFORMED_CREATE = {"function": "CreateSAPCustomer", "method": "POST", "path": "customers",
-                    "headers": {"content-type": "application/json"}, "body": '{"accountId": "001'}
+MALFORMED_CREATE = {
+    "function": "CreateSAPCustomer",
+    "method": "POST",
+    "path": "customers",
+    "headers": {"content-type": "application/json"},
+    "body": '{"accountId": "001',
+}
 
 
 @pytest.fixture(scope="module")
@@ -319,22 +413,36 @@ def _app_settings(azurite) -> dict[str, str]:
     SAP_AGENT_PROOF_KEY; the managed identity sends, and nothing here calls SAP: the simulator is not in
     the package) and queue and table names of this run's own in the test session's Azurite."""
     suffix = uuid.uuid4().hex[:12]
-    return {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "AzureWebJobsStorage": azurite.connection_string,
-            "SAP_TRANSPORT": "relay", "SAP_RELAY_URL": "https://sapsync-test.servicebus.windows.net/sap-agent",
-            "SAP_AGENT_PROOF_KEY": "package-test-proof-key-" + "p" * 32, "RETRY_QUEUE_NAME": f"retry-{suffix}",
-            "LEDGER_TABLE_NAME": f"ledger{suffix}", "FUNCTIONS_WORKER_RUNTIME": "python"}
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(Path.home()),
+        "AzureWebJobsStorage": azurite.connection_string,
+        "SAP_TRANSPORT": "relay",
+        "SAP_RELAY_URL": "https://sapsync-test.servicebus.windows.net/sap-agent",
+        "SAP_AGENT_PROOF_KEY": "package-test-proof-key-" + "p" * 32,
+        "RETRY_QUEUE_NAME": f"retry-{suffix}",
+        "LEDGER_TABLE_NAME": f"ledger{suffix}",
+        "FUNCTIONS_WORKER_RUNTIME": "python",
+    }
 
 
 def run_worker(python: Path, app_dir: Path, settings: dict[str, str], steps: list[dict]) -> dict[str, Any]:
-    run = subprocess.run([str(python), "-I", str(DRIVER), str(app_dir)], input=json.dumps(steps), env=settings,
-                         cwd=app_dir, capture_output=True, text=True, timeout=300, check=False)
+    run = subprocess.run(
+        [str(python), "-I", str(DRIVER), str(app_dir)],
+        input=json.dumps(steps),
+        env=settings,
+        cwd=app_dir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert run.returncode == 0 and run.stdout, f"the worker driver failed (exit {run.returncode}): {run.stderr[-4000:]}"
     return json.loads(run.stdout)
 
 
 def _files(folder: Path) -> set[str]:
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts}
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
 
 
 @pytest.fixture(scope="module")
@@ -352,8 +460,11 @@ def worker_run(worker_python, packaged_app, azurite) -> dict[str, Any]:
 
 def _registered_function_names(app_dir: Path) -> set[str]:
     """Every `@...function_name("X")` in the package's functions/ (read as text, not imported)."""
-    return {name for path in (app_dir / "functions").glob("*.py")
-            for name in re.findall(r'@\w+\.function_name\(\s*(?:name\s*=\s*)?"([^"]+)"', path.read_text())}
+    return {
+        name
+        for path in (app_dir / "functions").glob("*.py")
+        for name in re.findall(r'@\w+\.function_name\(\s*(?:name\s*=\s*)?"([^"]+)"', path.read_text())
+    }
 
 
 def _trigger(function: dict[str, Any]) -> dict[str, Any]:
@@ -386,12 +497,19 @@ def test_every_connector_operation_has_a_function_with_its_route_method_and_a_ke
     route_prefix = json.loads((ROOT / "host.json").read_text())["extensions"]["http"]["routePrefix"]
     assert swagger["basePath"] == f"/{route_prefix}"
     http = [_trigger(f) for f in worker_run["functions"] if _trigger(f)["type"] == "httpTrigger"]
-    operations = [(path, method, op) for path, item in swagger["paths"].items()
-                  for method, op in item.items() if method in {"get", "post", "put", "patch", "delete"}]
+    operations = [
+        (path, method, op)
+        for path, item in swagger["paths"].items()
+        for method, op in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
     assert operations
     for path, method, operation in operations:
-        serving = [t for t in http if _route(t["route"]) == _route(path)
-                   and method.upper() in {m.upper() for m in t["methods"]}]
+        serving = [
+            t
+            for t in http
+            if _route(t["route"]) == _route(path) and method.upper() in {m.upper() for m in t["methods"]}
+        ]
         assert len(serving) == 1, f"{method.upper()} {path} ({operation.get('operationId')}): {len(serving)} functions"
         sends_key = bool(operation.get("security", swagger.get("security", [])))
         if sends_key:
@@ -416,8 +534,7 @@ def test_the_worker_run_writes_no_state_into_the_package(worker_run):
     assert worker_run["files_added"] == []
 
 
-def test_the_package_a_bare_top_level_name_makes_fails_in_the_worker(worker_python, checkout, azurite,
-                                                                     tmp_path):
+def test_the_package_a_bare_top_level_name_makes_fails_in_the_worker(worker_python, checkout, azurite, tmp_path):
     """The end of the story the bare `salesforce` line told: what azd would deploy fails in the worker
     with the ModuleNotFoundError seen in Azure (at indexing or at the first invocation)."""
     bare = FUNCIGNORE.replace("\n/salesforce\n", "\nsalesforce\n")

@@ -14,30 +14,17 @@ from agent.api import AgentApi
 from agent.listener import RelayListener, RelayRequest, RelayResponse
 from agent.thread import ListenerThread
 from devtools.relay_double import RelayDouble, RelayDoubleThread
-from sap_simulator import CustomerRecord
 from shared.core.change_models import CustomerChange
 from shared.sap import SapConfigurationError, SapOutcomeUnknown
 from shared.sap.relay import RelaySapGateway
 from shared.settings import RelayListenerSettings
-from tests.support.sap import simulated_gateway
+from tests.support.sap import GERMAN_ADDRESS, customer_in_sales_area, fresh_system_with, simulated_gateway
 
 KEY_NAME, KEY = "RootManageSharedAccessKey", "relay-change-test-key"
 NAMESPACE = "relay-double.servicebus.windows.net"
 URL = f"https://{NAMESPACE}/sap"
 CUSTOMER = "0000100001"
-ADDRESS = {
-    "NAME": "Müller GmbH",
-    "CITY": "München",
-    "POSTL_COD1": "80331",
-    "STREET": "Hauptstr. 5",
-    "COUNTRY": "DE",
-    "COUNTRYISO": "DE",
-    "REGION": "09",
-    "LANGU": "D",
-    "LANGU_ISO": "DE",
-    "CURRENCY": "EUR",
-    "CURRENCY_ISO": "EUR",
-}
+ADDRESS = {**GERMAN_ADDRESS, "NAME": "Müller GmbH"}
 CHANGE = CustomerChange(
     "001Aj00000AbCdEIAV", CUSTOMER, {"STREET": "Neue Str. 1"}, "1000", "10", "00", "2026-12-07T10:00:00.000Z"
 )
@@ -54,8 +41,7 @@ class OlderAgent(AgentApi):
 
 @pytest.fixture
 def system() -> Iterator[simulator.SimulatedSap]:
-    with simulator.use_system(simulator.SimulatedSap()) as fresh:
-        fresh.add_customer(CustomerRecord(CUSTOMER, "0001", dict(ADDRESS), sales_areas={("1000", "10", "00"): {}}))
+    with fresh_system_with(customer_in_sales_area(CUSTOMER, ADDRESS)) as fresh:
         yield fresh
 
 

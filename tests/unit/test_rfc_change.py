@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 import sap_simulator as simulator
-from sap_simulator import CustomerRecord, SimulatedSap
+from sap_simulator import SimulatedSap
 from sap_simulator.interfaces import STRUCTURES
 from shared.core.change_models import CustomerChange
 from shared.sap import (
@@ -22,38 +22,22 @@ from shared.sap import (
 )
 from shared.sap.rfc import RfcSapGateway
 from shared.sap.rfc_change import change_parameters, company_data_x
-from tests.support.sap import simulated_gateway
+from tests.support.sap import (
+    GERMAN_ADDRESS,
+    GERMAN_PHONE,
+    customer_in_sales_area,
+    fresh_system_with,
+    simulated_gateway,
+)
 
 CUSTOMER = "0000100001"
-ADDRESS = {
-    "NAME": "Müller Maschinenbau GmbH",
-    "CITY": "München",
-    "POSTL_COD1": "80331",
-    "STREET": "Hauptstr. 5",
-    "COUNTRY": "DE",
-    "COUNTRYISO": "DE",
-    "REGION": "09",
-    "LANGU": "D",
-    "LANGU_ISO": "DE",
-    "CURRENCY": "EUR",
-    "CURRENCY_ISO": "EUR",
-    "TEL1_NUMBR": "+49891234567",
-}
+ADDRESS = {**GERMAN_ADDRESS, "TEL1_NUMBR": GERMAN_PHONE}
 
 
 @pytest.fixture
 def system() -> Iterator[SimulatedSap]:
-    with simulator.use_system(SimulatedSap()) as fresh:
-        fresh.add_customer(
-            CustomerRecord(
-                CUSTOMER,
-                "0001",
-                dict(ADDRESS),
-                general={"ENTERED_BY": "RFC_USER"},
-                company_codes={"1000": {}},
-                sales_areas={("1000", "10", "00"): {}},
-            )
-        )
+    customer = customer_in_sales_area(CUSTOMER, ADDRESS, general={"ENTERED_BY": "RFC_USER"}, company_codes={"1000": {}})
+    with fresh_system_with(customer) as fresh:
         yield fresh
 
 

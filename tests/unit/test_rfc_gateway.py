@@ -34,10 +34,11 @@ from shared.sap.rfc_guard import MAX_GUARD_CANDIDATES
 from shared.sap.rfc_metadata import REQUIRED_INTERFACE
 from shared.settings import load_settings
 from tests.support.concurrency import run_together
+from tests.support.sap import GERMAN_ADDRESS, GERMAN_PHONE
 
 GERMAN_ACCOUNT = "001Aj00000AbCdEIAV"
 US_ACCOUNT = "001Aj00000XyZwVIAW"
-GERMAN_NAME = "Müller Maschinenbau GmbH"
+GERMAN_NAME = GERMAN_ADDRESS["NAME"]
 LOGON = {"ashost": "sap.example.com", "sysnr": "00", "client": "800", "user": "rfc_user", "passwd": "S3cr3t!"}
 RFC_USER = "RFC_USER"  # the logon user as SAP records it (KNA1-ERNAM)
 TODAY = date(2024, 5, 17)
@@ -46,21 +47,7 @@ SEARCH_SINCE = datetime(2024, 5, 17, 8, 30, tzinfo=UTC)
 
 
 def german_creation(account_id: str = GERMAN_ACCOUNT, **changes: str | None) -> CustomerCreation:
-    company: dict[str, str | None] = {
-        "NAME": GERMAN_NAME,
-        "CITY": "München",
-        "POSTL_COD1": "80331",
-        "STREET": "Hauptstr. 5",
-        "COUNTRY": "DE",
-        "COUNTRYISO": "DE",
-        "REGION": "09",
-        "LANGU": "D",
-        "LANGU_ISO": "DE",
-        "CURRENCY": "EUR",
-        "CURRENCY_ISO": "EUR",
-        "TEL1_NUMBR": "+49891234567",
-    }
-    company.update(changes)
+    company: dict[str, str | None] = {**GERMAN_ADDRESS, "TEL1_NUMBR": GERMAN_PHONE, **changes}
     return CustomerCreation(
         account_id=account_id,
         parameters={
@@ -148,20 +135,7 @@ def existing_customer(
     number: str, entered_by: str = RFC_USER, created_on: date = TODAY, **address: str
 ) -> CustomerRecord:
     """A committed customer with the German creation's address (test setup, outside the number range)."""
-    values = {
-        "NAME": GERMAN_NAME,
-        "CITY": "München",
-        "POSTL_COD1": "80331",
-        "STREET": "Hauptstr. 5",
-        "COUNTRY": "DE",
-        "COUNTRYISO": "DE",
-        "REGION": "09",
-        "LANGU": "D",
-        "LANGU_ISO": "DE",
-        "CURRENCY": "EUR",
-        "CURRENCY_ISO": "EUR",
-        **address,
-    }
+    values = {**GERMAN_ADDRESS, **address}
     return CustomerRecord(
         number=number,
         account_group="0001",

@@ -13,14 +13,19 @@ import pytest
 import sap_simulator as simulator
 from agent.api import AgentApi
 from agent.listener import RelayRequest, RelayResponse
-from sap_simulator import CustomerRecord
 from shared.core.change_models import CustomerChange, SapCustomerChanged, SapCustomerSnapshot
 from shared.sap import wire, wire_change, wire_probe
 from shared.sap.errors import SapBusinessRejection, SapNotStarted, SapOutcomeUnknown
 from shared.sap.port import SapMessage
 from shared.sap.relay import PROOF_HEADER, proof_header
 from shared.sap.wire import WireFormatError
-from tests.support.sap import simulated_gateway
+from tests.support.sap import (
+    GERMAN_ADDRESS,
+    GERMAN_PHONE,
+    customer_in_sales_area,
+    fresh_system_with,
+    simulated_gateway,
+)
 
 KEY = b"agent-proof-key"
 CUSTOMER = "0000100001"
@@ -37,28 +42,8 @@ CHANGE = CustomerChange(
 
 @pytest.fixture
 def system() -> Iterator[simulator.SimulatedSap]:
-    with simulator.use_system(simulator.SimulatedSap()) as fresh:
-        fresh.add_customer(
-            CustomerRecord(
-                CUSTOMER,
-                "0001",
-                {
-                    "NAME": "Müller GmbH",
-                    "CITY": "München",
-                    "POSTL_COD1": "80331",
-                    "STREET": "Hauptstr. 5",
-                    "COUNTRY": "DE",
-                    "COUNTRYISO": "DE",
-                    "REGION": "09",
-                    "LANGU": "D",
-                    "LANGU_ISO": "DE",
-                    "CURRENCY": "EUR",
-                    "CURRENCY_ISO": "EUR",
-                    "TEL1_NUMBR": "+49891234567",
-                },
-                sales_areas={("1000", "10", "00"): {}},
-            )
-        )
+    address = {**GERMAN_ADDRESS, "NAME": "Müller GmbH", "TEL1_NUMBR": GERMAN_PHONE}
+    with fresh_system_with(customer_in_sales_area(CUSTOMER, address)) as fresh:
         yield fresh
 
 

@@ -48,19 +48,32 @@ REQUEST_PROPERTY_FIELDS: Mapping[str, str] = {
 
 
 class SalesforceError(Exception):
-    """Base class; the message is safe to log (no tokens)."""
+    """Base class; the message is safe to log (no tokens). Each class's `kind` (the caller's move) and `label`:
+    shared/sap/errors.py's table."""
+
+    kind = "rejected"  # what the write-back does with any refusal it has no class for: a person looks
+    label = "Salesforce error"
 
 
 class SalesforceUnavailable(SalesforceError):
     """Salesforce did not answer or answered 5xx: retry the write-back later."""
 
+    kind = "transient"
+    label = "Salesforce unavailable"
+
 
 class SalesforceRejected(SalesforceError):
     """Salesforce refused the update (404 account gone, 400 field error): a person must look."""
 
+    kind = "rejected"
+    label = "Salesforce rejected"
+
 
 class SalesforceAuthenticationFailed(SalesforceError):
     """Login failed with the configured credentials: a configuration problem, not retried in a loop."""
+
+    kind = "misconfigured"
+    label = "Salesforce login failed"
 
 
 class AccountWriteBack(ABC):

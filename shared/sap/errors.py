@@ -57,13 +57,15 @@ it and carries `kind` and `label` too; this table is the one place that names th
     shared.core.outbound_message.MalformedOutboundMessage   rejected       not a Salesforce outbound message
     shared.usecases.push.ForeignOrganization                rejected       message from another Salesforce organization
     shared.usecases.status.CannotResolve                    rejected       cannot resolve
+    shared.salesforce.port.SalesforceError                  rejected       Salesforce error
+    shared.salesforce.port.SalesforceUnavailable            transient      Salesforce unavailable
+    shared.salesforce.port.SalesforceAuthenticationFailed   misconfigured  Salesforce login failed
+    shared.salesforce.port.SalesforceRejected               rejected       Salesforce rejected
 
 InvalidRequest is the one field-error type (HTTP 400 `invalid_request` naming every field and its reason).
 StorageUnavailable (HTTP 503 `unavailable`) is what a use case raises when the ledger or the queue cannot
 record a request; SapNotReady (HTTP 503 `configuration`) a SAP side no retry heals. Not a failure:
 shared.storage.port.LedgerConflict, a lost race (ETag), after which the caller reads again and decides anew.
-Salesforce's errors (shared.salesforce.port: SalesforceUnavailable transient, SalesforceAuthenticationFailed
-misconfigured, SalesforceRejected rejected) are named by their classes.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def write_back_created(entry: LedgerEntry, customer_number: str, services: Servi
 
 def write_back_delay(attempt: int, error: SalesforceError, services: Services) -> int:
     # Repeated failed logins can lock the integration user: wait the longest delay every time.
-    return services.retry.delay_before(attempt, patient=isinstance(error, SalesforceAuthenticationFailed))
+    return services.retry.delay_before(attempt, patient=error.kind == SalesforceAuthenticationFailed.kind)
 
 
 def retry_write_back(message: RetryMessage, services: Services) -> RetryOutcome:

@@ -10,13 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from azure.data.tables import TableClient
-from azure.storage.queue import QueueClient
 
 from devtools.azurite import AzuriteEndpoints
-from devtools.fake_salesforce import FakeSalesforce
+from tests.support.e2e_product import running_product
 from tests.support.outbound_messages import ORGANIZATION_ID, outbound_message, soap_headers, synced_account_fields_of
-from tests.support.product import RunningProduct, local_host_serving_the_app
+from tests.support.product import RunningProduct
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.e2e
@@ -26,31 +24,7 @@ CHANGE = "BAPI_CUSTOMER_CHANGEFROMDATA1"
 
 @pytest.fixture
 def product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningProduct]:
-    queue_name, table_name = f"retry{unique_name}", f"ledger{unique_name}"
-    with FakeSalesforce() as salesforce:
-        settings = {
-            "AzureWebJobsStorage": azurite.connection_string,
-            "FUNCTIONS_WORKER_RUNTIME": "python",
-            "SAP_TRANSPORT": "simulator",
-            "SAP_SIMULATOR_FAULTS": "",
-            "SAP_TIMEOUT_SECONDS": "1",
-            "RETRY_QUEUE_NAME": queue_name,
-            "LEDGER_TABLE_NAME": table_name,
-            "RETRY_BASE_DELAY_SECONDS": "1",
-            "RETRY_MAX_DELAY_SECONDS": "2",
-            "SALESFORCE_WRITEBACK": "function",
-            "SALESFORCE_AUTH": "client_credentials",
-            "SALESFORCE_LOGIN_URL": salesforce.base_url,
-            "SALESFORCE_CLIENT_ID": salesforce.credentials.client_id,
-            "SALESFORCE_CLIENT_SECRET": salesforce.credentials.client_secret,
-            "SALESFORCE_CA_BUNDLE": str(salesforce.ca_path),
-            "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID[:15],
-        }
-        with local_host_serving_the_app(settings, monkeypatch) as (base_url, system):
-            queue = QueueClient.from_connection_string(azurite.connection_string, queue_name)
-            poison = QueueClient.from_connection_string(azurite.connection_string, f"{queue_name}-poison")
-            ledger = TableClient.from_connection_string(azurite.connection_string, table_name)
-            yield RunningProduct(base_url, system, salesforce, queue, poison, ledger)
+    yield from running_product(azurite, unique_name, monkeypatch, SALESFORCE_ORGANIZATION_ID=ORGANIZATION_ID[:15])
 
 
 def stamp(minutes: int) -> str:

@@ -11,12 +11,11 @@ from xml.etree import ElementTree
 
 import pytest
 import requests
-from azure.data.tables import TableClient
-from azure.storage.queue import QueueClient
 
 from devtools.azurite import AzuriteEndpoints
-from devtools.fake_salesforce import FakeSalesforce, salesforce_id18
+from devtools.fake_salesforce import salesforce_id18
 from shared.core.outbound_message import OUTBOUND_NS
+from tests.support.e2e_product import running_product
 from tests.support.outbound_messages import (
     ORGANIZATION_ID,
     OTHER_ORGANIZATION_ID,
@@ -25,7 +24,7 @@ from tests.support.outbound_messages import (
     salesforce_datetime,
     soap_headers,
 )
-from tests.support.product import RunningProduct, local_host_serving_the_app
+from tests.support.product import RunningProduct
 from tests.support.s4 import BACK_ENDS, S4RunningProduct, S4System, s4_for_this_test, sap_back_end
 from tests.support.samples import sample
 
@@ -35,8 +34,9 @@ SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
 
 
 @pytest.fixture
-def product(request: pytest.FixtureRequest, azurite: AzuriteEndpoints, unique_name: str,
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningProduct]:
+def product(
+    request: pytest.FixtureRequest, azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RunningProduct]:
     """On the RFC simulator, or with `parametrize("product", BACK_ENDS, indirect=True)` on the test's S/4 double
     too (tests/e2e/conftest.py)."""
     s4 = s4_for_this_test(request) if sap_back_end(request) == "s4" else None
@@ -44,69 +44,59 @@ def product(request: pytest.FixtureRequest, azurite: AzuriteEndpoints, unique_na
 
 
 @pytest.fixture
-def older_picklist_product(azurite: AzuriteEndpoints, unique_name: str,
-                           monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningProduct]:
+def older_picklist_product(
+    azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RunningProduct]:
     """The product in an org made with the older default Account Type picklist."""
-    yield from _running_product(azurite, unique_name, monkeypatch,
-                                SALESFORCE_CUSTOMER_TYPES="Customer - Direct,Customer - Channel")
+    yield from _running_product(
+        azurite, unique_name, monkeypatch, SALESFORCE_CUSTOMER_TYPES="Customer - Direct,Customer - Channel"
+    )
 
 
-def _running_product(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch,
-                     s4: tuple[S4System, dict[str, str]] | None = None,
-                     **extra_settings: str) -> Iterator[RunningProduct]:
-    queue_name, table_name = f"retry{unique_name}", f"ledger{unique_name}"
-    with FakeSalesforce() as salesforce:
-        settings = {
-            "AzureWebJobsStorage": azurite.connection_string,
-            "FUNCTIONS_WORKER_RUNTIME": "python",
-            "SAP_TRANSPORT": "simulator",
-            "SAP_SIMULATOR_FAULTS": "",
-            "SAP_TIMEOUT_SECONDS": "1",
-            "RETRY_QUEUE_NAME": queue_name,
-            "LEDGER_TABLE_NAME": table_name,
-            "RETRY_BASE_DELAY_SECONDS": "1",
-            "RETRY_MAX_DELAY_SECONDS": "2",
-            "SALESFORCE_WRITEBACK": "function",
-            "SALESFORCE_AUTH": "client_credentials",
-            "SALESFORCE_LOGIN_URL": salesforce.base_url,
-            "SALESFORCE_CLIENT_ID": salesforce.credentials.client_id,
-            "SALESFORCE_CLIENT_SECRET": salesforce.credentials.client_secret,
-            "SALESFORCE_CA_BUNDLE": str(salesforce.ca_path),
-            "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID[:15],  # as Setup shows it; messages carry 18
-            "PYTHON_THREADPOOL_THREAD_COUNT": "16",
-            **extra_settings,
-            **(s4[1] if s4 else {}),
-        }
-        # A message of 100 accounts is about 100 KB: the push endpoint declares its own bound (1 MiB) in its
-        # trigger binding, every other route keeps the local host's 64 KiB (devhost/http_server.py).
-        with local_host_serving_the_app(settings, monkeypatch) as (base_url, system):
-            queue = QueueClient.from_connection_string(azurite.connection_string, queue_name)
-            poison = QueueClient.from_connection_string(azurite.connection_string, f"{queue_name}-poison")
-            ledger = TableClient.from_connection_string(azurite.connection_string, table_name)
-            if s4 is not None:
-                yield S4RunningProduct.started(base_url, s4[0], salesforce, queue, poison, ledger)
-            else:
-                yield RunningProduct(base_url, system, salesforce, queue, poison, ledger)
+def _running_product(
+    azurite: AzuriteEndpoints,
+    unique_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    s4: tuple[S4System, dict[str, str]] | None = None,
+    **extra_settings: str,
+) -> Iterator[RunningProduct]:
+    # A message of 100 accounts is about 100 KB: the push endpoint declares its own bound (1 MiB) in its
+    # trigger binding, every other route keeps the local host's 64 KiB (devhost/http_server.py).
+    yield from running_product(
+        azurite,
+        unique_name,
+        monkeypatch,
+        s4,
+        SALESFORCE_ORGANIZATION_ID=ORGANIZATION_ID[:15],  # as Setup shows it; messages carry 18
+        PYTHON_THREADPOOL_THREAD_COUNT="16",
+        **extra_settings,
+    )
 
 
 def accounts(count: int, series: int, **fields: str | None) -> list[dict[str, str | None]]:
     made = []
     for index in range(count):
-        payload = dict(sample("german-account"), accountId=salesforce_id18(f"001Dn{series:03d}{index:07d}"),
-                       name=f"Push {series}-{index} GmbH")
+        payload = dict(
+            sample("german-account"),
+            accountId=salesforce_id18(f"001Dn{series:03d}{index:07d}"),
+            name=f"Push {series}-{index} GmbH",
+        )
         made.append(account_fields_of(payload, **fields))
     return made
 
 
 def post(product: RunningProduct, body: bytes) -> requests.Response:
-    return requests.post(f"{product.base_url}/api/salesforce/outbound-messages", data=body,
-                         headers=soap_headers(), timeout=30)
+    return requests.post(
+        f"{product.base_url}/api/salesforce/outbound-messages", data=body, headers=soap_headers(), timeout=30
+    )
 
 
 def acknowledged(response: requests.Response) -> bool:
     root = ElementTree.fromstring(response.content)
-    return response.status_code == 200 and root.findtext(
-        f"{SOAP}Body/{{{OUTBOUND_NS}}}notificationsResponse/{{{OUTBOUND_NS}}}Ack") == "true"
+    return (
+        response.status_code == 200
+        and root.findtext(f"{SOAP}Body/{{{OUTBOUND_NS}}}notificationsResponse/{{{OUTBOUND_NS}}}Ack") == "true"
+    )
 
 
 def seed(product: RunningProduct, fields: list[dict[str, str | None]]) -> None:
@@ -115,8 +105,10 @@ def seed(product: RunningProduct, fields: list[dict[str, str | None]]) -> None:
 
 
 def numbers_recorded(product: RunningProduct, fields: list[dict[str, str | None]]) -> bool:
-    return all((product.salesforce.account(a["Id"]) or {}).get("SAP_Customer_Number__c") for a in fields) \
+    return (
+        all((product.salesforce.account(a["Id"]) or {}).get("SAP_Customer_Number__c") for a in fields)
         and product.queues_empty()
+    )
 
 
 def assert_one_customer_each(product: RunningProduct, fields: list[dict[str, str | None]]) -> None:
@@ -138,8 +130,11 @@ def test_a_message_of_100_accounts_is_acknowledged_and_creates_each_customer_onc
     response = post(product, outbound_message(fields))
     assert acknowledged(response), response.text
     assert response.headers["Content-Type"].startswith("text/xml")
-    product.wait_until(lambda: numbers_recorded(product, fields), timeout=60,
-                       what=f"the queue trigger to create the {len(fields)} customers and write the numbers back")
+    product.wait_until(
+        lambda: numbers_recorded(product, fields),
+        timeout=60,
+        what=f"the queue trigger to create the {len(fields)} customers and write the numbers back",
+    )
     assert_one_customer_each(product, fields)
 
 
@@ -176,8 +171,9 @@ def test_a_message_from_another_organization_is_refused_and_nothing_is_recorded(
     response = post(product, outbound_message(fields, organization_id=OTHER_ORGANIZATION_ID))
     assert response.status_code == 403
     assert "OrganizationId" in ElementTree.fromstring(response.content).findtext(f"{SOAP}Body/{SOAP}Fault/faultstring")
-    assert all(requests.get(f"{product.base_url}/api/customers/{a['Id']}", timeout=30).status_code == 404
-               for a in fields)
+    assert all(
+        requests.get(f"{product.base_url}/api/customers/{a['Id']}", timeout=30).status_code == 404 for a in fields
+    )
     assert product.queues_empty()
 
 
@@ -190,8 +186,9 @@ def test_a_malformed_body_is_a_clear_400_and_salesforces_resend_is_accepted_whol
     fault = ElementTree.fromstring(cut.content).find(f"{SOAP}Body/{SOAP}Fault")
     assert fault.findtext("faultcode") == "soapenv:Client"
     assert "not well-formed XML" in fault.findtext("faultstring")
-    assert all(requests.get(f"{product.base_url}/api/customers/{a['Id']}", timeout=30).status_code == 404
-               for a in fields)
+    assert all(
+        requests.get(f"{product.base_url}/api/customers/{a['Id']}", timeout=30).status_code == 404 for a in fields
+    )
     assert acknowledged(post(product, body))  # Salesforce sends the message again, whole
     product.wait_until(lambda: numbers_recorded(product, fields), timeout=30, what="the resend to be created")
     assert_one_customer_each(product, fields)
@@ -205,8 +202,11 @@ def test_with_sap_down_the_message_is_acknowledged_at_once_and_the_customers_fol
     response = post(product, outbound_message(fields))
     assert acknowledged(response)  # SAP is never called while Salesforce waits for the answer
     assert response.elapsed.total_seconds() < 10
-    product.wait_until(lambda: all(product.status(a["Id"])["attempts"] >= 1 for a in fields), timeout=30,
-                       what="the queue trigger to find SAP down and queue each account again")
+    product.wait_until(
+        lambda: all(product.status(a["Id"])["attempts"] >= 1 for a in fields),
+        timeout=30,
+        what="the queue trigger to find SAP down and queue each account again",
+    )
     assert all(product.status(a["Id"])["status"] in ("queued", "pending") for a in fields)
     assert all(product.sap_customers_of({"name": a["Name"], "accountId": a["Id"]}) == [] for a in fields)
     product.sap.faults.down = False
@@ -223,8 +223,11 @@ def test_with_the_older_picklist_either_customer_value_creates_and_a_prospect_do
     fields = [direct, channel, prospect, plain]
     seed(product, fields)
     assert acknowledged(post(product, outbound_message(fields)))
-    product.wait_until(lambda: numbers_recorded(product, [direct, channel]), timeout=60,
-                       what="the two customers of the org's customer types to be created and written back")
+    product.wait_until(
+        lambda: numbers_recorded(product, [direct, channel]),
+        timeout=60,
+        what="the two customers of the org's customer types to be created and written back",
+    )
     assert_one_customer_each(product, [direct, channel])
     for other in (prospect, plain):
         assert product.sap_customers_of({"name": other["Name"]}) == []
@@ -242,8 +245,10 @@ def test_a_street_shortened_on_the_push_path_is_warned_in_the_status_the_ledger_
 
     [customer] = product.sap_customers_of({"name": account["Name"]})
     assert customer.address["STREET"] == "Lange Str. mit sehr vielen Zeichen"  # the house number did not fit
-    expected = ("street shortened to 35 characters for SAP (STREET): street types abbreviated and, if still too "
-                "long, cut after the last whole word that fits")
+    expected = (
+        "street shortened to 35 characters for SAP (STREET): street types abbreviated and, if still too "
+        "long, cut after the last whole word that fits"
+    )
     # The status API (GET /api/customers/{id}): field and rule.
     assert product.status(account["Id"])["warnings"] == [{"field": "street", "message": expected}]
     # The ledger's own record of the attempt.

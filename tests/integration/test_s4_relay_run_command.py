@@ -10,18 +10,12 @@ import re
 from pathlib import Path
 
 import pytest
-import requests
 
 from devtools.run import PIDS_LINE_PREFIX, READY_LINE
 from devtools.run.s4 import S4_STATE_FILE
-from s4_simulator import S4Simulator
 from tests.support.network import free_port
 from tests.support.run_command import RunningCommand
-from tests.support.samples import sample
-
-
-def _create(port: int) -> requests.Response:
-    return requests.post(f"http://127.0.0.1:{port}/api/customers", json=sample("german-account"), timeout=60)
+from tests.support.s4_run import created_then_replayed, partners_of_the_sample_account
 
 
 def _environment_of(pid: int) -> dict[str, str]:
@@ -57,23 +51,9 @@ def test_run_with_sap_s4_behind_the_relay_creates_through_the_agent_in_the_s4_do
     assert host["SAP_TRANSPORT"] == "relay"
     assert not [name for name in host if name.startswith("SAP_ODATA_")], "the logon stays with the agent"
 
-    created = _create(port)
-    assert created.status_code == 201, created.text
-    number = created.json()["customerNumber"]
-    replayed = _create(port)
-    assert replayed.status_code == 200 and replayed.json()["customerNumber"] == number
+    number = created_then_replayed(port)
     run.stop()
 
     # The partner is in the run's double (its state file), carrying the account's Salesforce Id.
-    account_id = sample("german-account")["accountId"].upper()
-    with S4Simulator(state_file=data_dir / S4_STATE_FILE) as double:
-        session = requests.Session()
-        session.auth = double.credentials
-        found = session.get(
-            f"{double.service_url}/A_BusinessPartner",
-            headers={"Accept": "application/json"},
-            params={"$filter": f"BusinessPartnerIDByExtSystem eq '{account_id}'"},
-            timeout=10,
-        )
-    rows = found.json()["d"]["results"]
+    rows = partners_of_the_sample_account(data_dir / S4_STATE_FILE)
     assert len(rows) == 1 and int(rows[0]["Customer"]) == int(number)

@@ -5,19 +5,13 @@ double's Business Partners outlive the run (its state file in the data dir)."""
 from __future__ import annotations
 
 import pytest
-import requests
 
 from devtools.run import READY_LINE, parse_arguments
 from devtools.run.console import RunError
 from devtools.run.s4 import S4_STATE_FILE, check_s4_arguments
-from s4_simulator import S4Simulator
 from tests.support.network import free_port
 from tests.support.run_command import RunningCommand
-from tests.support.samples import sample
-
-
-def _create(port: int) -> requests.Response:
-    return requests.post(f"http://127.0.0.1:{port}/api/customers", json=sample("german-account"), timeout=60)
+from tests.support.s4_run import created_then_replayed, partners_of_the_sample_account
 
 
 @pytest.mark.e2e
@@ -30,25 +24,11 @@ def test_run_with_sap_s4_creates_the_customer_in_the_s4_double_and_keeps_it(run_
     assert run.wait_for_line(READY_LINE) is not None, run.output()
     assert "(SAP odata," in run.output() and "SAP S/4 double: Business Partners kept in" in run.output()
 
-    created = _create(port)
-    assert created.status_code == 201, created.text
-    number = created.json()["customerNumber"]
-    replayed = _create(port)
-    assert replayed.status_code == 200 and replayed.json()["customerNumber"] == number
+    number = created_then_replayed(port)
     run.stop()
 
     # The run's double kept the partner: a double on the same file finds it by the account's id.
-    account_id = sample("german-account")["accountId"].upper()
-    with S4Simulator(state_file=data_dir / S4_STATE_FILE) as double:
-        session = requests.Session()
-        session.auth = double.credentials
-        found = session.get(
-            f"{double.service_url}/A_BusinessPartner",
-            headers={"Accept": "application/json"},
-            params={"$filter": f"BusinessPartnerIDByExtSystem eq '{account_id}'"},
-            timeout=10,
-        )
-    rows = found.json()["d"]["results"]
+    rows = partners_of_the_sample_account(data_dir / S4_STATE_FILE)
     assert len(rows) == 1 and int(rows[0]["Customer"]) == int(number)
 
 

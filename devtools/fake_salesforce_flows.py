@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.core.salesforce_id import checksum_suffix
+from devtools.fake_salesforce_soql import id18, selection
 
 _SOURCE = Path(__file__).resolve().parents[1] / "salesforce" / "force-app" / "main" / "default"
 _FLOWS = _SOURCE / "flows"
@@ -43,10 +43,6 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "FlowDefinition": ("Id", "DeveloperName", "ActiveVersionId", "LatestVersionId"),
     "Flow": ("Id", "Status", "Metadata"),
 }
-
-
-def _id18(id15: str) -> str:
-    return id15 + checksum_suffix(id15)
 
 
 def project_flow(api_name: str) -> dict[str, Any]:
@@ -107,10 +103,10 @@ class FakeFlows:
             api_name = path.name.removesuffix(".flow-meta.xml")
             number = next(self._numbers)
             self._flows[api_name] = _Flow(
-                _id18(f"3005g{number:010d}"), _id18(f"3015g{number:010d}"), api_name, True, project_flow(api_name)
+                id18(f"3005g{number:010d}"), id18(f"3015g{number:010d}"), api_name, True, project_flow(api_name)
             )
         self._setting = project_setting(integration_user_id)
-        self._setting_id = _id18("m005g0000000001")
+        self._setting_id = id18("m005g0000000001")
 
     # ----------------------------------------------------------------------------- knobs
 
@@ -131,7 +127,7 @@ class FakeFlows:
             if start:
                 changed["start"] = {**flow.metadata["start"], **start}
             number = next(self._numbers)
-            flow.version_id, flow.metadata, flow.active = _id18(f"3015g{number + 500:010d}"), changed, True
+            flow.version_id, flow.metadata, flow.active = id18(f"3015g{number + 500:010d}"), changed, True
 
     def set_setting(self, field_name: str, value: str | None) -> None:
         """Setup > Custom Metadata Types > SAP Customer Sync Setting > Default > Edit."""
@@ -149,9 +145,7 @@ class FakeFlows:
         version: str,
     ) -> list[dict[str, Any]]:
         """Rows of FlowDefinition or Flow; Metadata with more than one row: ValueError; KeyError: no such field."""
-        columns = _COLUMNS[sobject]
-        selected = [_canonical(name, columns) for name in fields]
-        where = [(_canonical(name, columns), operator, value) for name, operator, value in conditions]
+        selected, where = selection(fields, conditions, _COLUMNS[sobject])
         with self._lock:
             if sobject == "FlowDefinition":
                 records = [
@@ -194,19 +188,8 @@ class FakeFlows:
         """Rows of SAP_Customer_Sync_Setting__mdt (one record, Default); KeyError: no such field."""
         with self._lock:
             record = {"Id": self._setting_id, "DeveloperName": "Default", "MasterLabel": "Default", **self._setting}
-        columns = tuple(record)
-        selected = [_canonical(name, columns) for name in fields]
-        where = [(_canonical(name, columns), operator, value) for name, operator, value in conditions]
+        selected, where = selection(fields, conditions, tuple(record))
         if not all(compare(record.get(name), operator, value) for name, operator, value in where):
             return []
         url = f"/services/data/v{version}/sobjects/{SETTING_TYPE}/{record['Id']}"
         return [{"attributes": {"type": SETTING_TYPE, "url": url}, **{name: record[name] for name in selected}}]
-
-
-def _canonical(name: str, columns: Sequence[str]) -> str:
-    """Field names are case-insensitive in SOQL; KeyError for one the object lacks."""
-    wanted = name.strip().lower()
-    for column in columns:
-        if column.lower() == wanted:
-            return column
-    raise KeyError(name.strip())

@@ -65,16 +65,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from shared.core.salesforce_id import checksum_suffix
+from devtools.fake_salesforce_soql import id18, selection
 
 _SOURCE = Path(__file__).resolve().parents[1] / "salesforce" / "force-app" / "main" / "default"
 _WORKFLOW = _SOURCE / "workflows" / "Account.workflow-meta.xml"
 _PERMISSION_SETS = _SOURCE / "permissionsets"
 _NS = {"md": "http://soap.sforce.com/2006/04/metadata"}
-
-
-def _id18(id15: str) -> str:
-    return id15 + checksum_suffix(id15)
 
 
 PROFILE_PERMISSION_SET = "X00e5g000001FAKEAAA"
@@ -187,8 +183,8 @@ class FakeOrgSetup:
         self._numbers = iter(range(1, 10**6))
         self.add_user(integration_username, user_id=integration_user_id)
         for number, path in enumerate(sorted(_PERMISSION_SETS.glob("*.permissionset-meta.xml")), start=1):
-            self._permission_sets[_id18(f"0PS5g{number:010d}")] = path.name.split(".")[0]
-        self._permission_sets[_id18("0PS5g0000009999")] = PROFILE_PERMISSION_SET
+            self._permission_sets[id18(f"0PS5g{number:010d}")] = path.name.split(".")[0]
+        self._permission_sets[id18("0PS5g0000009999")] = PROFILE_PERMISSION_SET
         self.assign_permission_set(integration_user_id, "SAP_Customer_Sync_Integration")
         self.assign_permission_set(integration_user_id, PROFILE_PERMISSION_SET)
         metadata = project_outbound_message(integration_username)
@@ -206,7 +202,7 @@ class FakeOrgSetup:
 
     def add_user(self, username: str, *, active: bool = True, user_id: str | None = None) -> str:
         with self._lock:
-            user_id = user_id or _id18(f"0055g{next(self._numbers) + 100:010d}")
+            user_id = user_id or id18(f"0055g{next(self._numbers) + 100:010d}")
             self._users[user_id] = {"Id": user_id, "Username": username, "IsActive": active}
             return user_id
 
@@ -303,7 +299,7 @@ class FakeOrgSetup:
         with self._lock:
             for record_id in [key for key, message in self._messages.items() if message.full_name == full_name]:
                 del self._messages[record_id]
-            record_id = _id18(f"04k5g{next(self._numbers):010d}")
+            record_id = id18(f"04k5g{next(self._numbers):010d}")
             self._messages[record_id] = _OutboundMessage(record_id, metadata["name"], full_name, user_id, metadata)
 
     # ----------------------------------------------------------------------------- answers
@@ -378,16 +374,14 @@ class FakeOrgSetup:
     ) -> list[dict[str, Any]]:
         """The records of User or PermissionSetAssignment meeting every (field, operator, value) of `conditions`
         (`compare`: the fake's SOQL comparison), with the selected fields. KeyError: a field the object lacks."""
-        columns = _COLUMNS[sobject]
-        selected = [_canonical(name, columns) for name in fields]
-        where = [(_canonical(name, columns), operator, value) for name, operator, value in conditions]
+        selected, where = selection(fields, conditions, _COLUMNS[sobject])
         with self._lock:
             if sobject == "User":
                 records = [dict(user) for user in self._users.values()]
             else:
                 records = [
                     {
-                        "Id": _id18(f"0Pa5g{number:010d}"),
+                        "Id": id18(f"0Pa5g{number:010d}"),
                         "AssigneeId": assignee,
                         "PermissionSetId": set_id,
                         "PermissionSet.Name": self._permission_sets[set_id],
@@ -420,9 +414,7 @@ class FakeOrgSetup:
     ) -> list[dict[str, Any]]:
         """Tooling rows of WorkflowOutboundMessage; FullName or Metadata with more than one row: ValueError;
         KeyError: a field the object lacks."""
-        columns = _COLUMNS["WorkflowOutboundMessage"]
-        selected = [_canonical(name, columns) for name in fields]
-        where = [(_canonical(name, columns), operator, value) for name, operator, value in conditions]
+        selected, where = selection(fields, conditions, _COLUMNS["WorkflowOutboundMessage"])
         with self._lock:
             records = [
                 {
@@ -472,12 +464,3 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 }
 SETUP_OBJECTS = ("User", "PermissionSetAssignment")
 TOOLING_OBJECTS = ("WorkflowOutboundMessage",)
-
-
-def _canonical(name: str, columns: Sequence[str]) -> str:
-    """Field names are case-insensitive in SOQL; KeyError for one the object lacks."""
-    wanted = name.strip().lower()
-    for column in columns:
-        if column.lower() == wanted:
-            return column
-    raise KeyError(name.strip())

@@ -91,6 +91,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from devtools import fake_salesforce_flows
 from devtools.fake_salesforce_flows import FakeFlows
 from devtools.fake_salesforce_setup import SETUP_OBJECTS, TOOLING_OBJECTS, FakeOrgSetup
+from doubles.serving import serve_on_thread, stop_serving
 from shared.core.salesforce_id import checksum_suffix
 from shared.settings import GENERIC_LOGIN_HOSTS as GENERIC_SALESFORCE_LOGIN_HOSTS
 from shared.settings import SalesforceAuth, SalesforceSettings
@@ -275,21 +276,13 @@ class FakeSalesforce:
         server.socket = material.tls_context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
-        # A short poll interval keeps stop() quick: shutdown() waits for the loop's next poll.
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-salesforce", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_on_thread(server, "fake-salesforce")
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        stop_serving(server, thread)
 
     def __enter__(self) -> FakeSalesforce:
         return self.start()

@@ -8,4 +8,6 @@ import-linter contracts). It imports nothing of the product, so each double keep
                   faults in a FaultCatalogue
   state_file.py   the SQLite state file a double keeps its system's data in (WAL, synchronous=FULL, BEGIN
                   IMMEDIATE, the schema tag)
+  serving.py      an HTTP server on a thread of its own, started and stopped (also the fake Salesforce's,
+                  devtools/fake_salesforce.py)
 """

@@ -44,6 +44,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from doubles.serving import serve_on_thread, stop_serving
 from s4_simulator.faults import FaultPlan
 from s4_simulator.model import Customizing, Numbering
 from s4_simulator.odata import ODataError
@@ -105,21 +106,14 @@ class S4Simulator:
             server.daemon_threads = True
             server.simulator = self  # type: ignore[attr-defined]
             self._server = server
-            self._thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="s4-simulator", daemon=True
-            )
-            self._thread.start()
+            self._thread = serve_on_thread(server, "s4-simulator")
         return self
 
     def stop(self) -> None:
         self._stopping.set()
         server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        stop_serving(server, thread)
 
     def close(self) -> None:
         self.stop()

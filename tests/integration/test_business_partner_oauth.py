@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from doubles.serving import serve_on_thread, stop_serving
 from shared.sap.business_partner import BusinessPartnerGateway
 from shared.sap.business_partner_http import ODataConnection
 from shared.sap.errors import SapConfigurationError
@@ -70,11 +71,9 @@ class _Server(ThreadingHTTPServer):
 @pytest.fixture
 def server() -> Iterator[_Server]:
     served = _Server()
-    thread = threading.Thread(target=served.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
+    thread = serve_on_thread(served, "oauth-endpoints")
     yield served
-    served.shutdown()
-    served.server_close()
+    stop_serving(served, thread)
 
 
 def gateway(server: _Server, secret: str = CLIENT[1]) -> BusinessPartnerGateway:

@@ -4,12 +4,12 @@ as "no partner has this Salesforce Id" (which would let a duplicate through)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from doubles.serving import serve_on_thread, stop_serving
 from s4_simulator.metadata import metadata_document
 from shared.core.mapping import map_customer_request
 from shared.core.validation import parse_customer_request
@@ -66,11 +66,9 @@ class _Server(ThreadingHTTPServer):
 @pytest.fixture
 def server() -> Iterator[_Server]:
     served = _Server()
-    thread = threading.Thread(target=served.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
+    thread = serve_on_thread(served, "logon-page")
     yield served
-    served.shutdown()
-    served.server_close()
+    stop_serving(served, thread)
 
 
 def gateway(server: _Server, prefix: str = "") -> BusinessPartnerGateway:

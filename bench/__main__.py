@@ -34,6 +34,7 @@ BENCHMARKS = (
     "memory",
     "push_latency",
     "initial_load",
+    "scale_out",
 )
 # Run at full size only when named in --only (the default run takes their quick variant).
 FULL_WHEN_NAMED = ("initial_load",)

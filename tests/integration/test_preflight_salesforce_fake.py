@@ -18,11 +18,10 @@ def fake() -> Iterator[FakeSalesforce]:
         yield server
 
 
-@pytest.fixture
-def http(fake: FakeSalesforce) -> requests.Session:
+def client_credentials_token(fake: FakeSalesforce, session: requests.Session) -> requests.Response:
+    """The OAuth client credentials flow's token request with the fake org's connected app."""
     credentials = fake.credentials
-    session = fake.session()
-    token = session.post(
+    return session.post(
         f"{fake.base_url}/services/oauth2/token",
         timeout=5,
         data={
@@ -30,7 +29,13 @@ def http(fake: FakeSalesforce) -> requests.Session:
             "client_id": credentials.client_id,
             "client_secret": credentials.client_secret,
         },
-    ).json()["access_token"]
+    )
+
+
+@pytest.fixture
+def http(fake: FakeSalesforce) -> requests.Session:
+    session = fake.session()
+    token = client_credentials_token(fake, session).json()["access_token"]
     session.headers["Authorization"] = f"Bearer {token}"
     return session
 
@@ -131,16 +136,7 @@ def test_the_tooling_query_knows_only_its_objects(fake, http):
 
 def test_a_deactivated_integration_user_cannot_log_in(fake):
     fake.setup.set_user_active(USER_ID, False)
-    credentials = fake.credentials
-    response = fake.session().post(
-        f"{fake.base_url}/services/oauth2/token",
-        timeout=5,
-        data={
-            "grant_type": "client_credentials",
-            "client_id": credentials.client_id,
-            "client_secret": credentials.client_secret,
-        },
-    )
+    response = client_credentials_token(fake, fake.session())
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
 

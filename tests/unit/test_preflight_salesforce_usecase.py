@@ -20,19 +20,12 @@ from shared.salesforce.port import (
     SalesforceUnavailable,
 )
 from shared.usecases.preflight.salesforce import SalesforcePreflightParts, check_salesforce
-from tests.unit.test_preflight_salesforce import APP, INTEGRATION, PUSH_URL, project_org
+from tests.unit.test_preflight_salesforce import EXPECTED as UNIT_EXPECTED
+from tests.unit.test_preflight_salesforce import INTEGRATION, PUSH_URL, project_org
 from tests.unit.test_preflight_salesforce_change import PROJECT_TRIGGER
 
-EXPECTED = SalesforceExpectations(
-    auth="jwt",
-    login_url="https://example.my.salesforce.com",
-    api_version="61.0",
-    customer_types=("Customer",),
-    writeback="function",
-    push_path=True,
-    app_url=APP,
-    integration_username=INTEGRATION.username,
-)
+# The unit tests' expectations (tests/unit/test_preflight_salesforce.py), signing in with a JWT as the named user.
+EXPECTED = replace(UNIT_EXPECTED, auth="jwt", integration_username=INTEGRATION.username)
 
 
 MESSAGE = OutboundMessageDefinition(

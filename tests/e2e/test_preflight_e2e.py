@@ -24,6 +24,7 @@ from devtools.azurite import AzuriteEndpoints
 from devtools.fake_salesforce import ORGANIZATION_ID, FakeSalesforce
 from shared.core.preflight import Area
 from tests.e2e.relay_processes import relay_topology
+from tests.support.product import fake_salesforce_writeback
 
 pytestmark = pytest.mark.e2e
 
@@ -61,12 +62,7 @@ def app_settings(salesforce: FakeSalesforce, storage: str, unique_name: str) -> 
         "RETRY_QUEUE_NAME": f"retry{unique_name}",
         "LEDGER_TABLE_NAME": f"ledger{unique_name}",
         "SAP_DEFAULT_SALES_AREA": "1000/10/00",
-        "SALESFORCE_WRITEBACK": "function",
-        "SALESFORCE_AUTH": "client_credentials",
-        "SALESFORCE_LOGIN_URL": salesforce.base_url,
-        "SALESFORCE_CLIENT_ID": salesforce.credentials.client_id,
-        "SALESFORCE_CLIENT_SECRET": salesforce.credentials.client_secret,
-        "SALESFORCE_CA_BUNDLE": str(salesforce.ca_path),
+        **fake_salesforce_writeback(salesforce),
         "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID,
         "APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION_STRING,
     }

@@ -28,7 +28,7 @@ from tests.support.flow_engine import (
     salesforce_recorder,
     sharepoint_recorder,
 )
-from tests.support.product import local_host_serving_the_app
+from tests.support.product import local_app_settings, local_host_serving_the_app
 from tests.support.samples import sample
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,22 +51,17 @@ class Played:
 
 
 @pytest.fixture
-def function_app(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch) \
-        -> Iterator[tuple[str, simulator.SimulatedSap]]:
-    settings = {
-        "AzureWebJobsStorage": azurite.connection_string,
-        "FUNCTIONS_WORKER_RUNTIME": "python",
-        "SAP_TRANSPORT": "simulator",
-        "SAP_SIMULATOR_FAULTS": "",
-        "SAP_TIMEOUT_SECONDS": "1",
-        "RETRY_QUEUE_NAME": f"retry{unique_name}",
-        "LEDGER_TABLE_NAME": f"ledger{unique_name}",
-        "RETRY_MAX_ATTEMPTS": "12",
-        "RETRY_BASE_DELAY_SECONDS": "1",
-        "RETRY_MAX_DELAY_SECONDS": "2",
-        "RETRY_AFTER_SECONDS": "1",
-        "SALESFORCE_WRITEBACK": "flow",
-    }
+def function_app(
+    azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, simulator.SimulatedSap]]:
+    settings = local_app_settings(
+        azurite.connection_string,
+        f"retry{unique_name}",
+        f"ledger{unique_name}",
+        RETRY_MAX_ATTEMPTS="12",
+        RETRY_AFTER_SECONDS="1",
+        SALESFORCE_WRITEBACK="flow",
+    )
     with local_host_serving_the_app(settings, monkeypatch) as (base_url, system):
         yield base_url, system
 
@@ -74,38 +69,64 @@ def function_app(azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytes
 def account_record(payload: dict) -> dict:
     """The Salesforce trigger's record (body/<field>) for a sample request: a new Customer a person saved."""
     return {
-        "Id": payload["accountId"], "Name": payload["name"], "Type": "Customer",
-        "BillingStreet": payload.get("street"), "BillingCity": payload.get("city"),
-        "BillingPostalCode": payload.get("postalCode"), "BillingState": payload.get("state"),
-        "BillingCountry": payload.get("country"), "Phone": payload.get("phone"),
+        "Id": payload["accountId"],
+        "Name": payload["name"],
+        "Type": "Customer",
+        "BillingStreet": payload.get("street"),
+        "BillingCity": payload.get("city"),
+        "BillingPostalCode": payload.get("postalCode"),
+        "BillingState": payload.get("state"),
+        "BillingCountry": payload.get("country"),
+        "Phone": payload.get("phone"),
         "SAP_Company_Code__c": payload.get("companyCode"),
         "SAP_Sales_Organization__c": payload.get("salesOrganization"),
         "SAP_Distribution_Channel__c": payload.get("distributionChannel"),
-        "SAP_Division__c": payload.get("division"), "SAP_Reference_Customer__c": None,
-        "SAP_Customer_Number__c": None, "LastModifiedById": PERSON,
+        "SAP_Division__c": payload.get("division"),
+        "SAP_Reference_Customer__c": None,
+        "SAP_Customer_Number__c": None,
+        "LastModifiedById": PERSON,
     }
 
 
 def flow_parameters() -> dict:
     values = {name: spec.get("defaultValue") for name, spec in FLOW["properties"]["definition"]["parameters"].items()}
-    by_schema = {spec.get("metadata", {}).get("schemaName"): name
-                 for name, spec in FLOW["properties"]["definition"]["parameters"].items()}
+    by_schema = {
+        spec.get("metadata", {}).get("schemaName"): name
+        for name, spec in FLOW["properties"]["definition"]["parameters"].items()
+    }
     values[by_schema["sapsync_IntegrationUserId"]] = INTEGRATION_USER
     values[by_schema["sapsync_WriteBack"]] = "flow"
     values[by_schema["sapsync_NotifyAddress"]] = "sync-owner@example.com"
     return values
 
 
-def play(base_url: str, payload: dict, before_poll: Callable[[int, requests.Response], None] | None = None,
-         record: dict | None = None) -> Played:
+def play(
+    base_url: str,
+    payload: dict,
+    before_poll: Callable[[int, requests.Response], None] | None = None,
+    record: dict | None = None,
+) -> Played:
     """One run for a person's save of the account of `payload` (or of `record`, the trigger's record as given)."""
-    connector = CustomConnector(SWAGGER, base_url, function_key="local", max_wait_seconds=1.0,
-                                poll_deadline_seconds=90.0, before_poll=before_poll)
+    connector = CustomConnector(
+        SWAGGER,
+        base_url,
+        function_key="local",
+        max_wait_seconds=1.0,
+        poll_deadline_seconds=90.0,
+        before_poll=before_poll,
+    )
     salesforce, mail = salesforce_recorder(), mail_recorder()
-    run = FlowRun(FLOW, flow_parameters(), record if record is not None else account_record(payload), {
-        "shared_sapcustomersync": connector, "shared_salesforce": salesforce,
-        "shared_office365": mail, "shared_sharepointonline": sharepoint_recorder(),
-    }).run()
+    run = FlowRun(
+        FLOW,
+        flow_parameters(),
+        record if record is not None else account_record(payload),
+        {
+            "shared_sapcustomersync": connector,
+            "shared_salesforce": salesforce,
+            "shared_office365": mail,
+            "shared_sharepointonline": sharepoint_recorder(),
+        },
+    ).run()
     played = Played(run, connector, salesforce, mail)
     assert_never_synced_without_a_number(played)
     return played
@@ -140,7 +161,8 @@ def test_a_queued_create_ends_in_the_created_branch_with_the_number_sap_gave(fun
     # The Location is absolute and names the host the create reached; each wait is the answer's Retry-After
     # (RETRY_AFTER_SECONDS=1, within the player's bound).
     assert {poll.location for poll in played.connector.polls} == {
-        f"{base_url}/api/customers/{payload['accountId']}/outcome"}
+        f"{base_url}/api/customers/{payload['accountId']}/outcome"
+    }
     assert {poll.waited_seconds for poll in played.connector.polls} == {1.0}
     assert create.status == "Succeeded" and create.outputs["statusCode"] == 201
     number = create.outputs["body"]["customerNumber"]
@@ -247,8 +269,13 @@ def test_a_shortened_street_queued_then_created_is_written_with_its_warning_and_
 def synced_record(payload: dict, number: str, modstamp: str, **changes: str) -> dict:
     """The trigger's record after a person changed a synced account: the number and Synced written back, the
     person's change, its SystemModstamp."""
-    return {**account_record(payload), "SAP_Customer_Number__c": number, "SAP_Sync_Status__c": "Synced",
-            "SystemModstamp": modstamp, **changes}
+    return {
+        **account_record(payload),
+        "SAP_Customer_Number__c": number,
+        "SAP_Sync_Status__c": "Synced",
+        "SystemModstamp": modstamp,
+        **changes,
+    }
 
 
 def created(base_url: str, payload: dict) -> str:
@@ -264,8 +291,11 @@ def test_a_changed_street_reaches_sap_through_the_change_branch_and_nothing_else
     before = dict(system.customer(number).address)
     calls_before = system.calls["BAPI_CUSTOMER_CHANGEFROMDATA1"]
 
-    played = play(base_url, payload, record=synced_record(payload, number, "2099-01-01T10:00:00.000Z",
-                                                          BillingStreet="Karlsplatz 2"))
+    played = play(
+        base_url,
+        payload,
+        record=synced_record(payload, number, "2099-01-01T10:00:00.000Z", BillingStreet="Karlsplatz 2"),
+    )
 
     change = played.run.runs["Change_SAP_customer"]
     assert not played.run.ran("Create_SAP_customer")
@@ -274,15 +304,19 @@ def test_a_changed_street_reaches_sap_through_the_change_branch_and_nothing_else
     after = system.customer(number).address
     assert after["STREET"] == "Karlsplatz 2"
     assert {key: value for key, value in after.items() if key != "STREET"} == {
-        key: value for key, value in before.items() if key != "STREET"}
+        key: value for key, value in before.items() if key != "STREET"
+    }
     assert system.calls["BAPI_CUSTOMER_CHANGEFROMDATA1"] == calls_before + 1
     [update] = played.updates()
     assert update["item/SAP_Sync_Status__c"] == "Synced" and "item/SAP_Customer_Number__c" not in update
     assert played.mail.calls == []
 
     # The same save seen again (the trigger polls; a flow run repeated): stale, nothing sent to SAP, nothing written.
-    again = play(base_url, payload, record=synced_record(payload, number, "2099-01-01T10:00:00.000Z",
-                                                         BillingStreet="Karlsplatz 2"))
+    again = play(
+        base_url,
+        payload,
+        record=synced_record(payload, number, "2099-01-01T10:00:00.000Z", BillingStreet="Karlsplatz 2"),
+    )
     assert again.run.runs["Change_SAP_customer"].outputs["body"]["change"] == "stale"
     assert system.calls["BAPI_CUSTOMER_CHANGEFROMDATA1"] == calls_before + 1 and again.updates() == []
 
@@ -293,8 +327,11 @@ def test_a_change_sap_rejects_ends_failed_on_the_account_with_sap_s_reason(funct
     number = created(base_url, payload)
     del system.customizing.regions["DE"]["09"]  # T005S lacks Bavaria now: SAP rejects the changed address
 
-    played = play(base_url, payload, record=synced_record(payload, number, "2099-01-01T10:00:00.000Z",
-                                                          BillingStreet="Karlsplatz 2"))
+    played = play(
+        base_url,
+        payload,
+        record=synced_record(payload, number, "2099-01-01T10:00:00.000Z", BillingStreet="Karlsplatz 2"),
+    )
 
     change = played.run.runs["Change_SAP_customer"]
     assert change.status == "Failed" and change.outputs["statusCode"] == 422
@@ -311,8 +348,11 @@ def test_a_change_while_sap_is_down_is_queued_final_for_the_flow_and_applied_by_
     number = created(base_url, payload)
     system.faults.down = True
 
-    played = play(base_url, payload, record=synced_record(payload, number, "2099-01-01T10:00:00.000Z",
-                                                          BillingStreet="Karlsplatz 2"))
+    played = play(
+        base_url,
+        payload,
+        record=synced_record(payload, number, "2099-01-01T10:00:00.000Z", BillingStreet="Karlsplatz 2"),
+    )
 
     change = played.run.runs["Change_SAP_customer"]
     assert change.outputs["statusCode"] == 202 and change.outputs["body"]["change"] == "queued"

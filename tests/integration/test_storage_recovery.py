@@ -38,7 +38,7 @@ from shared.storage.port import LedgerConflict, LedgerUnavailable, RetryQueueUna
 from shared.storage.queue import StorageRetryQueue
 from shared.storage.table_ledger import TableLedger
 from tests.support.network import free_ports
-from tests.support.product import local_host_serving_the_app
+from tests.support.product import local_app_settings, local_host_serving_the_app
 from tests.support.samples import sample
 
 pytestmark = [pytest.mark.azurite, pytest.mark.e2e]
@@ -71,11 +71,26 @@ class OwnAzurite:
     def _command(self) -> list[str]:
         persistence = ["--location", str(self.location)] if self.location else ["--inMemoryPersistence"]
         ports = self.endpoints
-        return [str(install_azurite()), "--skipApiVersionCheck", "--silent", "--disableTelemetry", "--loose",
-                *persistence,
-                "--blobHost", ports.host, "--blobPort", str(ports.blob_port),
-                "--queueHost", ports.host, "--queuePort", str(ports.queue_port),
-                "--tableHost", ports.host, "--tablePort", str(ports.table_port)]
+        return [
+            str(install_azurite()),
+            "--skipApiVersionCheck",
+            "--silent",
+            "--disableTelemetry",
+            "--loose",
+            *persistence,
+            "--blobHost",
+            ports.host,
+            "--blobPort",
+            str(ports.blob_port),
+            "--queueHost",
+            ports.host,
+            "--queuePort",
+            str(ports.queue_port),
+            "--tableHost",
+            ports.host,
+            "--tablePort",
+            str(ports.table_port),
+        ]
 
     def _accepting(self) -> bool:
         try:
@@ -89,8 +104,14 @@ class OwnAzurite:
     def start(self) -> None:
         assert self._process is None
         with (self.work_dir / "azurite.log").open("ab") as log:
-            self._process = subprocess.Popen(self._command(), cwd=self.work_dir, stdin=subprocess.DEVNULL,
-                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self._process = subprocess.Popen(
+                self._command(),
+                cwd=self.work_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         wait_for(lambda: self._accepting() or self._process.poll() is not None, "Azurite to listen")
         assert self._process.poll() is None, f"Azurite exited; see {self.work_dir / 'azurite.log'}"
 
@@ -174,20 +195,14 @@ class Product:
 def _run_product(azurite: OwnAzurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[Product]:
     suffix = uuid.uuid4().hex[:10]
     queue_name, table_name = f"retry{suffix}", f"ledger{suffix}"
-    settings = {
-        "AzureWebJobsStorage": azurite.endpoints.connection_string,
-        "FUNCTIONS_WORKER_RUNTIME": "python",
-        "SAP_TRANSPORT": "simulator",
-        "SAP_SIMULATOR_FAULTS": "",
-        "SAP_TIMEOUT_SECONDS": "1",
-        "RETRY_QUEUE_NAME": queue_name,
-        "LEDGER_TABLE_NAME": table_name,
-        "RETRY_MAX_ATTEMPTS": "12",
-        "RETRY_BASE_DELAY_SECONDS": "1",
-        "RETRY_MAX_DELAY_SECONDS": "2",
-        "RETRY_AFTER_SECONDS": "5",
-        "SALESFORCE_WRITEBACK": "off",
-    }
+    settings = local_app_settings(
+        azurite.endpoints.connection_string,
+        queue_name,
+        table_name,
+        RETRY_MAX_ATTEMPTS="12",
+        RETRY_AFTER_SECONDS="5",
+        SALESFORCE_WRITEBACK="off",
+    )
     with local_host_serving_the_app(settings, monkeypatch) as (base_url, system):
         yield Product(base_url, system, azurite, queue_name, table_name)
 
@@ -302,7 +317,8 @@ def _assert_outage_answers(answers: list[Answer]) -> None:
 
 
 def test_posts_answer_503_json_while_azurite_is_down_and_201_after_it_restarts_empty_without_restarting_the_host(
-        product: Product):
+    product: Product,
+):
     answers = _load_through_an_outage(product)
 
     _assert_outage_answers(answers)
@@ -312,7 +328,8 @@ def test_posts_answer_503_json_while_azurite_is_down_and_201_after_it_restarts_e
 
 
 def test_posts_answer_503_json_while_azurite_is_down_and_201_after_it_restarts_with_its_data_on_disk(
-        product_on_disk: Product):
+    product_on_disk: Product,
+):
     answers = _load_through_an_outage(product_on_disk)
 
     _assert_outage_answers(answers)
@@ -342,7 +359,8 @@ def test_health_reports_storage_unavailable_quickly_while_azurite_is_down_and_av
 
 
 def test_queue_listener_logs_one_short_line_per_failure_with_backoff_and_recreates_its_queue(
-        product: Product, caplog: pytest.LogCaptureFixture):
+    product: Product, caplog: pytest.LogCaptureFixture
+):
     caplog.set_level(logging.INFO, logger="devhost.queue")
     product.azurite.stop()
     outage_started = time.monotonic()
@@ -353,13 +371,14 @@ def test_queue_listener_logs_one_short_line_per_failure_with_backoff_and_recreat
     wait_for(product.queue_exists, "the queue listener to create its queue again")
     wait_for(lambda: any("works again" in r.getMessage() for r in caplog.records), "the listener to poll again")
     listener_lines = [r for r in caplog.records if r.name == "devhost.queue"]
-    assert all(not r.exc_info and "\n" not in r.getMessage() for r in listener_lines), \
+    assert all(not r.exc_info and "\n" not in r.getMessage() for r in listener_lines), (
         "the queue listener logged a traceback or a multi-line message"
+    )
     failures = [r.getMessage() for r in listener_lines if "next try in" in r.getMessage()]
     assert any("connection refused" in line for line in failures), failures
     # Backing off (1, 2, 4 s, ... up to 10 s), not a line every poll.
     delays = [float(line.rsplit("next try in ", 1)[1].split()[0]) for line in failures]
-    assert delays == [min(2.0 ** index, 10.0) for index in range(len(delays))], failures
+    assert delays == [min(2.0**index, 10.0) for index in range(len(delays))], failures
     assert 2 <= len(failures) <= 4 and outage >= 5, failures
     assert any("creating it again" in r.getMessage() for r in listener_lines)
 
@@ -370,33 +389,46 @@ def test_queue_listener_logs_one_short_line_per_failure_with_backoff_and_recreat
     assert queued.status_code == 202, queued.text
     product.sap.faults.down = False
     status_url = f"{product.base_url}/api/customers/{payload['accountId']}"
-    wait_for(lambda: requests.get(status_url, timeout=30).json().get("status") == "created",
-             "the queue trigger to create the customer")
+    wait_for(
+        lambda: requests.get(status_url, timeout=30).json().get("status") == "created",
+        "the queue trigger to create the customer",
+    )
 
 
 # --- the adapters on their own -----------------------------------------------------------------------------
 
+
 def _entry(account_id: str) -> LedgerEntry:
     now = datetime.now(UTC)
-    return LedgerEntry(account_id=account_id, status=LedgerStatus.PENDING, tracking_id=uuid.uuid4().hex,
-                       created_at=now, updated_at=now)
+    return LedgerEntry(
+        account_id=account_id, status=LedgerStatus.PENDING, tracking_id=uuid.uuid4().hex, created_at=now, updated_at=now
+    )
 
 
 def _message(account_id: str) -> RetryMessage:
-    return RetryMessage(kind=RetryKind.CREATE, account_id=account_id, tracking_id=uuid.uuid4().hex, payload={},
-                        attempt=1, first_seen_at=datetime.now(UTC).isoformat())
+    return RetryMessage(
+        kind=RetryKind.CREATE,
+        account_id=account_id,
+        tracking_id=uuid.uuid4().hex,
+        payload={},
+        attempt=1,
+        first_seen_at=datetime.now(UTC).isoformat(),
+    )
 
 
 def _adapters(azurite: OwnAzurite, **client_options: object) -> tuple[TableLedger, StorageRetryQueue]:
     """The app's own adapters and clients (storage_clients' defaults), on a table and queue of their own."""
     settings = Settings(storage_connection=azurite.endpoints.connection_string)
     name = f"t{uuid.uuid4().hex[:12]}"
-    return (TableLedger(table_service_client(settings, **client_options), name),
-            StorageRetryQueue(queue_service_client(settings, **client_options), name))
+    return (
+        TableLedger(table_service_client(settings, **client_options), name),
+        StorageRetryQueue(queue_service_client(settings, **client_options), name),
+    )
 
 
 def test_ledger_and_retry_queue_create_their_table_and_queue_again_after_azurite_restarts_empty(
-        own_azurite: OwnAzurite):
+    own_azurite: OwnAzurite,
+):
     ledger, queue = _adapters(own_azurite)
     first = ledger.claim(_entry(new_account()["accountId"]))
     queue.enqueue(_message(first.account_id))
@@ -422,8 +454,7 @@ def _public_methods(cls: type) -> set[str]:
     return {name for name, member in vars(cls).items() if callable(member) and not name.startswith("_")}
 
 
-def test_every_ledger_and_retry_queue_call_raises_its_unavailable_error_while_azurite_is_down(
-        own_azurite: OwnAzurite):
+def test_every_ledger_and_retry_queue_call_raises_its_unavailable_error_while_azurite_is_down(own_azurite: OwnAzurite):
     ledger, queue = _adapters(own_azurite, retry_total=0)  # no retries: the mapping is under test, not the wait
     stored = ledger.claim(_entry(new_account()["accountId"]))
     queue.enqueue(_message(stored.account_id))
@@ -464,12 +495,15 @@ def test_every_ledger_and_retry_queue_call_raises_its_unavailable_error_while_az
 
 
 def test_with_the_apps_client_settings_an_unreachable_storage_fails_a_call_within_a_few_seconds(
-        own_azurite: OwnAzurite):
+    own_azurite: OwnAzurite,
+):
     ledger, queue = _adapters(own_azurite)
     own_azurite.stop()
 
-    for operation, error in ((lambda: ledger.get(new_account()["accountId"]), LedgerUnavailable),
-                             (lambda: queue.enqueue(_message(new_account()["accountId"])), RetryQueueUnavailable)):
+    for operation, error in (
+        (lambda: ledger.get(new_account()["accountId"]), LedgerUnavailable),
+        (lambda: queue.enqueue(_message(new_account()["accountId"])), RetryQueueUnavailable),
+    ):
         started = time.monotonic()
         with pytest.raises(error):
             operation()

@@ -12,7 +12,12 @@ from azure.storage.queue import QueueClient
 
 from devtools.azurite import AzuriteEndpoints
 from devtools.fake_salesforce import FakeSalesforce
-from tests.support.product import RunningProduct, local_host_serving_the_app
+from tests.support.product import (
+    RunningProduct,
+    fake_salesforce_writeback,
+    local_app_settings,
+    local_host_serving_the_app,
+)
 from tests.support.s4 import S4RunningProduct, S4System
 
 
@@ -29,27 +34,14 @@ def running_product(
     S/4 double (tests/support/s4.py s4_for_this_test)."""
     queue_name, table_name = f"retry{unique_name}", f"ledger{unique_name}"
     with FakeSalesforce() as salesforce:
-        app_settings = {
-            "AzureWebJobsStorage": azurite.connection_string,
-            "FUNCTIONS_WORKER_RUNTIME": "python",
-            "SAP_TRANSPORT": "simulator",
-            "SAP_SIMULATOR_FAULTS": "",
-            # Claims count as abandoned after the gateway's bound on one unit (5 x this) + 5 s (10 s
-            # at least): the follow-up messages of 202 in_progress answers come back after that.
-            "SAP_TIMEOUT_SECONDS": "1",
-            "RETRY_QUEUE_NAME": queue_name,
-            "LEDGER_TABLE_NAME": table_name,
-            "RETRY_BASE_DELAY_SECONDS": "1",
-            "RETRY_MAX_DELAY_SECONDS": "2",
-            "SALESFORCE_WRITEBACK": "function",
-            "SALESFORCE_AUTH": "client_credentials",
-            "SALESFORCE_LOGIN_URL": salesforce.base_url,
-            "SALESFORCE_CLIENT_ID": salesforce.credentials.client_id,
-            "SALESFORCE_CLIENT_SECRET": salesforce.credentials.client_secret,
-            "SALESFORCE_CA_BUNDLE": str(salesforce.ca_path),
+        app_settings = local_app_settings(
+            azurite.connection_string,
+            queue_name,
+            table_name,
+            **fake_salesforce_writeback(salesforce),
             **settings,
             **(s4[1] if s4 else {}),
-        }
+        )
         with local_host_serving_the_app(app_settings, monkeypatch) as (base_url, system):
             queue = QueueClient.from_connection_string(azurite.connection_string, queue_name)
             poison = QueueClient.from_connection_string(azurite.connection_string, f"{queue_name}-poison")

@@ -23,9 +23,43 @@ from shared.core.mapping import split_name
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def local_app_settings(storage: str, queue_name: str, table_name: str, **settings: str) -> dict[str, str]:
+    """The app's settings on the SAP simulator with its ledger (`table_name`) and retry queue (`queue_name`) in
+    the Azurite of the connection string `storage`: one SAP call bounded at 1 s, retries 1 to 2 s apart;
+    `settings` add to these or override them."""
+    return {
+        "AzureWebJobsStorage": storage,
+        "FUNCTIONS_WORKER_RUNTIME": "python",
+        "SAP_TRANSPORT": "simulator",
+        "SAP_SIMULATOR_FAULTS": "",
+        # Claims count as abandoned after the gateway's bound on one unit (5 x this) + 5 s (10 s
+        # at least): the follow-up messages of 202 in_progress answers come back after that.
+        "SAP_TIMEOUT_SECONDS": "1",
+        "RETRY_QUEUE_NAME": queue_name,
+        "LEDGER_TABLE_NAME": table_name,
+        "RETRY_BASE_DELAY_SECONDS": "1",
+        "RETRY_MAX_DELAY_SECONDS": "2",
+        **settings,
+    }
+
+
+def fake_salesforce_writeback(salesforce: FakeSalesforce) -> dict[str, str]:
+    """The write-back by the function, signing in with client credentials at the fake Salesforce (its own CA
+    trusted by the Salesforce adapter only)."""
+    return {
+        "SALESFORCE_WRITEBACK": "function",
+        "SALESFORCE_AUTH": "client_credentials",
+        "SALESFORCE_LOGIN_URL": salesforce.base_url,
+        "SALESFORCE_CLIENT_ID": salesforce.credentials.client_id,
+        "SALESFORCE_CLIENT_SECRET": salesforce.credentials.client_secret,
+        "SALESFORCE_CA_BUNDLE": str(salesforce.ca_path),
+    }
+
+
 @contextlib.contextmanager
-def local_host_serving_the_app(settings: Mapping[str, str], monkeypatch,
-                               http_limits: HttpLimits | None = None) -> Iterator[tuple[str, simulator.SimulatedSap]]:
+def local_host_serving_the_app(
+    settings: Mapping[str, str], monkeypatch, http_limits: HttpLimits | None = None
+) -> Iterator[tuple[str, simulator.SimulatedSap]]:
     """The local host serving function_app.py with these app settings over a fresh SAP simulator:
     yields its base URL and the simulator; stops the host and forgets the services afterwards.
     `http_limits`: the host's request limits, when a test needs others than the laptop defaults."""

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import socketserver
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+Server = TypeVar("Server", bound=socketserver.BaseServer)
 
 POLL_INTERVAL_SECONDS = 0.02
 JOIN_TIMEOUT_SECONDS = 5.0
@@ -30,3 +35,13 @@ def stop_serving(server: socketserver.BaseServer | None, thread: threading.Threa
         server.server_close()
     if thread is not None:
         thread.join(timeout=JOIN_TIMEOUT_SECONDS)
+
+
+@contextmanager
+def serving(server: Server, name: str) -> Iterator[Server]:
+    """`server` serving on a thread of its own while the block runs (a test's endpoint)."""
+    thread = serve_on_thread(server, name)
+    try:
+        yield server
+    finally:
+        stop_serving(server, thread)

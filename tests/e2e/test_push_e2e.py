@@ -25,12 +25,16 @@ from tests.support.outbound_messages import (
     soap_headers,
 )
 from tests.support.product import RunningProduct
-from tests.support.s4 import BACK_ENDS, S4RunningProduct, S4System, s4_for_this_test, sap_back_end
+from tests.support.s4 import BACK_ENDS, S4RunningProduct, s4_for_this_test, sap_back_end
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.e2e
 
 SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
+# The organization as Setup shows it (messages carry 18 characters). A message of 100 accounts is about 100 KB: the
+# push endpoint declares its own bound (1 MiB) in its trigger binding, every other route keeps the local host's
+# 64 KiB (devhost/http_server.py).
+PUSH_SETTINGS = {"SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID[:15], "PYTHON_THREADPOOL_THREAD_COUNT": "16"}
 
 
 @pytest.fixture
@@ -40,7 +44,7 @@ def product(
     """On the RFC simulator, or with `parametrize("product", BACK_ENDS, indirect=True)` on the test's S/4 double
     too (tests/e2e/conftest.py)."""
     s4 = s4_for_this_test(request) if sap_back_end(request) == "s4" else None
-    yield from _running_product(azurite, unique_name, monkeypatch, s4=s4)
+    yield from running_product(azurite, unique_name, monkeypatch, s4, **PUSH_SETTINGS)
 
 
 @pytest.fixture
@@ -48,28 +52,12 @@ def older_picklist_product(
     azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[RunningProduct]:
     """The product in an org made with the older default Account Type picklist."""
-    yield from _running_product(
-        azurite, unique_name, monkeypatch, SALESFORCE_CUSTOMER_TYPES="Customer - Direct,Customer - Channel"
-    )
-
-
-def _running_product(
-    azurite: AzuriteEndpoints,
-    unique_name: str,
-    monkeypatch: pytest.MonkeyPatch,
-    s4: tuple[S4System, dict[str, str]] | None = None,
-    **extra_settings: str,
-) -> Iterator[RunningProduct]:
-    # A message of 100 accounts is about 100 KB: the push endpoint declares its own bound (1 MiB) in its
-    # trigger binding, every other route keeps the local host's 64 KiB (devhost/http_server.py).
     yield from running_product(
         azurite,
         unique_name,
         monkeypatch,
-        s4,
-        SALESFORCE_ORGANIZATION_ID=ORGANIZATION_ID[:15],  # as Setup shows it; messages carry 18
-        PYTHON_THREADPOOL_THREAD_COUNT="16",
-        **extra_settings,
+        **PUSH_SETTINGS,
+        SALESFORCE_CUSTOMER_TYPES="Customer - Direct,Customer - Channel",
     )
 
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from doubles.serving import serve_on_thread, stop_serving
+from doubles.serving import serving
 from shared.sap.business_partner import BusinessPartnerGateway
 from shared.sap.business_partner_http import ODataConnection
 from shared.sap.errors import SapConfigurationError
@@ -70,10 +70,8 @@ class _Server(ThreadingHTTPServer):
 
 @pytest.fixture
 def server() -> Iterator[_Server]:
-    served = _Server()
-    thread = serve_on_thread(served, "oauth-endpoints")
-    yield served
-    stop_serving(served, thread)
+    with serving(_Server(), "oauth-endpoints") as served:
+        yield served
 
 
 def gateway(server: _Server, secret: str = CLIENT[1]) -> BusinessPartnerGateway:

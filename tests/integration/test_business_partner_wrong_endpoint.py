@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from doubles.serving import serve_on_thread, stop_serving
+from doubles.serving import serving
 from s4_simulator.metadata import metadata_document
 from shared.core.mapping import map_customer_request
 from shared.core.validation import parse_customer_request
@@ -65,10 +65,8 @@ class _Server(ThreadingHTTPServer):
 
 @pytest.fixture
 def server() -> Iterator[_Server]:
-    served = _Server()
-    thread = serve_on_thread(served, "logon-page")
-    yield served
-    stop_serving(served, thread)
+    with serving(_Server(), "logon-page") as served:
+        yield served
 
 
 def gateway(server: _Server, prefix: str = "") -> BusinessPartnerGateway:

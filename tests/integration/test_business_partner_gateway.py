@@ -8,7 +8,7 @@ is completed."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from xml.etree import ElementTree
 
@@ -35,12 +35,6 @@ from tests.support.s4 import S4System, ScriptedS4Simulator, business_partner_gat
 from tests.support.samples import sample
 
 ORGANIZATION = load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization
-
-
-@pytest.fixture
-def double() -> Iterator[ScriptedS4Simulator]:
-    with ScriptedS4Simulator() as served:
-        yield served
 
 
 def account_id(number: int) -> str:

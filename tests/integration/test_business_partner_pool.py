@@ -5,21 +5,13 @@ unit, as the rfc adapter's units share N connections; a unit that fails gives it
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import requests
 
 from shared.http_sessions import environment_configures_http
 from tests.integration.test_business_partner_gateway import account, mapped
-from tests.support.s4 import S4System, ScriptedS4Simulator, business_partner_gateway
-
-
-@pytest.fixture
-def double() -> Iterator[ScriptedS4Simulator]:
-    with ScriptedS4Simulator() as served:
-        yield served
+from tests.support.s4 import S4System, business_partner_gateway
 
 
 class CountingSessions:

@@ -5,11 +5,8 @@ Business Partner per account, carrying its Salesforce Id as external id, and not
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from shared import bootstrap
 from shared.bootstrap import EntryPoint
@@ -19,7 +16,7 @@ from shared.core.validation import parse_customer_request
 from shared.settings import load_settings
 from shared.usecases import create_customer, retry_create_customer
 from tests.fakes.ports import InMemoryLedger, InMemoryRetryQueue
-from tests.support.s4 import S4System, ScriptedS4Simulator, business_partner_gateway
+from tests.support.s4 import S4System, business_partner_gateway
 from tests.support.samples import sample
 
 ACCOUNTS = 100
@@ -29,12 +26,6 @@ SENDS_PER_ACCOUNT = 5
 def account_id(number: int) -> str:
     id15 = f"001Dn0000S4{number:04d}"
     return id15 + checksum_suffix(id15)
-
-
-@pytest.fixture
-def double() -> Iterator[ScriptedS4Simulator]:
-    with ScriptedS4Simulator() as served:
-        yield served
 
 
 def test_a_duplicate_storm_with_lines_breaking_around_the_posts_makes_exactly_one_partner_per_account(double):

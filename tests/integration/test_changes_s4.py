@@ -4,7 +4,6 @@ address alone; B, A, B leaves B. What the double holds is read from its own data
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -20,12 +19,6 @@ from shared.usecases.change import ChangeOutcome, change_customer
 from tests.fakes.ports import InMemoryLedger, InMemoryRetryQueue
 from tests.support.s4 import ScriptedS4Simulator, business_partner_gateway
 from tests.support.samples import sample
-
-
-@pytest.fixture
-def double() -> Iterator[ScriptedS4Simulator]:
-    with ScriptedS4Simulator() as served:
-        yield served
 
 
 @pytest.fixture

@@ -6,9 +6,6 @@ test then breaks one thing and sees that check alone fail, with its fix."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-
-import pytest
 
 from shared.core.preflight import Verdict
 from shared.settings import load_settings
@@ -22,12 +19,6 @@ WRONG_REFERENCE_AREAS = json.dumps(
         "3000/10/00": {"companyCode": "3000", "referenceCustomer": "0000003000"},
     }
 )
-
-
-@pytest.fixture
-def double() -> Iterator[ScriptedS4Simulator]:
-    with ScriptedS4Simulator() as served:
-        yield served
 
 
 def sap_checks(double: ScriptedS4Simulator, **settings: str) -> dict[str, object]:

@@ -5,7 +5,6 @@ by its external id), 503s, and the fault settings string refused clearly when ma
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -14,12 +13,6 @@ from s4_simulator import FaultPlan, FaultSettingsError, S4Simulator
 from tests.integration.s4_simulator_support import S4Client, partner_body
 
 EXTERNAL_ID = "001AB00000ABCDEFGH"
-
-
-@pytest.fixture
-def s4() -> Iterator[S4Simulator]:
-    with S4Simulator() as simulator:
-        yield simulator
 
 
 @pytest.fixture

@@ -4,19 +4,11 @@ thread; every request goes through a socket."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import requests
 
 from s4_simulator import Numbering, S4Simulator
 from tests.integration.s4_simulator_support import JSON, S4Client, error_of, partner_body
-
-
-@pytest.fixture
-def s4() -> Iterator[S4Simulator]:
-    with S4Simulator() as simulator:
-        yield simulator
 
 
 @pytest.fixture

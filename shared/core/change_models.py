@@ -2,7 +2,7 @@
 
 Both speak in PI_COMPANYDATA's terms (BAPIKNA106 field names: NAME, STREET, POSTL_COD1, CITY, REGION,
 COUNTRY, LANGU, TELEPHONE, ...), as the create does: BAPI_CUSTOMER_CHANGEFROMDATA1 takes that structure
-with one X flag per field (PI_COMPANYDATAX, BAPIKNA106X), and BAPI_CUSTOMER_GETDETAIL2 answers it
+with one X flag per field (PI_COMPANYDATAX, BAPIKNA106X), and BAPI_CUSTOMER_GETDETAIL1 answers it
 (PE_COMPANYDATA), so one set of names carries the change, the snapshot SAP is compared with, and the
 values the ledger keeps as last applied. The Business Partner gateway (S/4HANA) translates them to its
 PATCH bodies as it translates the create's parameters. Being plain data, both cross the relay as JSON.
@@ -37,7 +37,7 @@ class CustomerChange:
 
 @dataclass(frozen=True)
 class SapCustomerSnapshot:
-    """What SAP holds now for one customer (GETDETAIL2's PE_COMPANYDATA, or the Business Partner read back
+    """What SAP holds now for one customer (GETDETAIL1's PE_COMPANYDATA, or the Business Partner read back
     into the same names): BAPIKNA106 field -> value, for at least the fields the product owns."""
 
     customer_number: str

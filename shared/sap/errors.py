@@ -70,7 +70,7 @@ shared.storage.port.LedgerConflict, a lost race (ETag), after which the caller r
 
 from __future__ import annotations
 
-from shared.sap.port import SapMessage
+from shared.sap.messages import SapMessage
 
 
 class SapError(Exception):

@@ -9,19 +9,8 @@ from dataclasses import dataclass, field
 
 from shared.core.change_models import CustomerChange, SapCustomerChanged, SapCustomerSnapshot
 from shared.core.models import CustomerCreation
-
-
-@dataclass(frozen=True)
-class SapMessage:
-    """One BAPIRETURN1/BAPIRET2 message: type (S, I, W, E, A), id (message class), number, text."""
-
-    type: str
-    id: str
-    number: str
-    text: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"type": self.type, "id": self.id, "number": self.number, "text": self.text}
+from shared.sap.errors import SapConfigurationError
+from shared.sap.messages import SapMessage as SapMessage  # where the ports' users have always found it
 
 
 @dataclass(frozen=True)
@@ -65,16 +54,13 @@ class SapGateway(ABC):
     # The change path (issue 26). Not abstract: a gateway that cannot change customers (or a test double
     # written for the create) refuses a change as a configuration problem, never pretends to apply it.
     def read_customer(self, customer_number: str) -> SapCustomerSnapshot:
-        """What SAP holds now for the customer (BAPI_CUSTOMER_GETDETAIL2 / the Business Partner), for the
-        change path's conflict check. Errors: see shared.sap.errors (an unknown customer is a rejection)."""
-        from shared.sap.errors import SapConfigurationError
-
+        """What SAP holds now for the customer (BAPI_CUSTOMER_GETDETAIL1 in the first sales area GETSALESAREAS
+        names, or the Business Partner), for the change path's conflict check. Errors: see shared.sap.errors
+        (an unknown customer is a rejection)."""
         raise SapConfigurationError(f"{type(self).__name__} cannot read customers (no change path)")
 
     def change_customer(self, change: CustomerChange) -> SapCustomerChanged:
         """Change only the fields `change.company_data` names (CHANGEFROMDATA1 with one X flag each, then
         BAPI_TRANSACTION_COMMIT on the same session; or the Business Partner PATCHes with If-Match).
         Applying the same change twice leaves SAP as once: a change whose outcome is unknown is sent again."""
-        from shared.sap.errors import SapConfigurationError
-
         raise SapConfigurationError(f"{type(self).__name__} cannot change customers (no change path)")

@@ -13,7 +13,7 @@ that agent serves (its `/v1/about`) and asks for the agent's update; the change 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import requests
 
@@ -22,8 +22,13 @@ from shared.sap import wire_change, wire_probe
 from shared.sap.errors import SapConfigurationError, SapError, SapOutcomeUnknown, SapPermanentError
 from shared.sap.wire import WireFormatError
 
-if TYPE_CHECKING:
-    from shared.sap.relay import RelaySapGateway
+
+class RelaySapGateway(Protocol):
+    """What this module needs of shared.sap.relay.RelaySapGateway (which calls it): its judged send. A
+    protocol, so this module does not import the gateway that imports it."""
+
+    def send(self, method: str, operation: str, body: bytes | None, *, writes: bool = ...) -> requests.Response: ...
+
 
 CHANGE_OPERATION = "/change"
 READ_OPERATION = "/read"

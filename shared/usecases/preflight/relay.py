@@ -12,7 +12,7 @@ from shared.core.preflight_relay import AgentExpectation, relay_checks
 from shared.sap.wire_probe import AGENT_OPERATIONS, PROBE_WIRE_VERSION
 
 if TYPE_CHECKING:
-    from shared.usecases.preflight.sap import SapPreflightParts
+    from shared.usecases.preflight.sap_parts import SapPreflightParts
 
 
 def check_relay(parts: SapPreflightParts) -> list[CheckResult]:

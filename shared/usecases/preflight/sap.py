@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
 
-from shared.core.organization import SalesArea, SapOrganization
+from shared.core.organization import SalesArea
 from shared.core.preflight import Area, CheckResult, failed, passed, skipped
 from shared.core.preflight_sap import (
     FindOutcome,
@@ -37,8 +36,9 @@ from shared.sap.errors import (
     SapInterfaceMismatch,
     SapTransientError,
 )
-from shared.sap.inspector import CustomerProbe, FindAnswer, FindCriterion, RelayProbe, SapInspector, SapSystemInfo
+from shared.sap.inspector import CustomerProbe, FindAnswer, FindCriterion, SapInspector, SapSystemInfo
 from shared.sap.wire_probe import MAX_PROBE_ROWS
+from shared.usecases.preflight.sap_parts import SapPreflightParts as SapPreflightParts
 
 # A page this long for the reference customer's name (the most a probe may ask the agent for): enough for any
 # reference customer's name in practice.
@@ -49,23 +49,6 @@ _INTERFACE_TITLE = "the metadata self-check of every function, parameter and fie
 _NO_MATCH_TITLE = "BAPI_CUSTOMER_FIND: how this system says 'nothing found' (SAP_FIND_NO_MATCH_MESSAGE)"
 _BY_NAME_TITLE = "BAPI_CUSTOMER_FIND finds a customer by its exact name (the duplicate guard's search)"
 _ROWS_TITLE = "BAPI_CUSTOMER_FIND combines its selection rows with AND"
-
-
-@dataclass(frozen=True)
-class SapPreflightParts:
-    """What the SAP and relay checks need, built by the composition root (shared/bootstrap/sap.py
-    sap_preflight_parts) from the app's settings: `transport` is SAP_TRANSPORT (rfc, simulator, relay);
-    `inspector` the probes through it; `organization` SAP_SALES_AREAS (reference customers);
-    `no_match_messages` SAP_FIND_NO_MATCH_MESSAGE as (class, number); `region_countries` the countries whose
-    region keys the mapping translates (shared/core/reference/sap_regions.json); `relay` the relay probe with
-    SAP_TRANSPORT=relay, else None."""
-
-    transport: str
-    inspector: SapInspector
-    organization: SapOrganization = field(default_factory=SapOrganization)
-    no_match_messages: tuple[tuple[str, str], ...] = ()
-    region_countries: tuple[str, ...] = ()
-    relay: RelayProbe | None = None
 
 
 def check_sap(parts: SapPreflightParts) -> list[CheckResult]:

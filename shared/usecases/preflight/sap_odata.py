@@ -32,7 +32,7 @@ from shared.sap.business_partner_probes import BusinessPartnerProbes
 from shared.sap.errors import SapConfigurationError, SapError, SapInterfaceMismatch, SapTransientError
 
 if TYPE_CHECKING:
-    from shared.usecases.preflight.sap import SapPreflightParts
+    from shared.usecases.preflight.sap_parts import SapPreflightParts
 
 _LOGON_TITLE = "logon to S/4HANA's API_BUSINESS_PARTNER through SAP_TRANSPORT=odata"
 _INTERFACE_TITLE = "the metadata self-check of every entity set, property, key and MaxLength the gateway uses"

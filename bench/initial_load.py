@@ -65,6 +65,9 @@ GROWTH_TARGET_MB = 10.0
 WARM_SHARE = 0.1
 POLL_SECONDS = 0.25
 TIMEOUT_SECONDS = 3 * 3600
+# No progress for this long is a stall, not a slow run: the benchmark stops and says so (it was seen
+# with Azurite in memory holding 10,000 messages, whose queue then took over 60 s to answer).
+STALL_SECONDS = 180
 
 
 def customer(number: int) -> dict[str, str]:
@@ -120,10 +123,19 @@ def _follow(
 ) -> tuple[float, float, float]:
     """Poll until `progress()` reaches `target` (or the process ends): seconds taken, VmHWM once
     WARM_SHARE of the target was reached, VmHWM at the end."""
-    started = time.perf_counter()
+    started = last_progress = time.perf_counter()
     warm_rss = last_rss = None
+    done = 0
     while True:
-        done = progress()
+        before = done
+        try:
+            done = progress()
+        except Exception:  # storage too slow to answer counts as no progress
+            done = before
+        if done != before:
+            last_progress = time.perf_counter()
+        elif time.perf_counter() - last_progress > STALL_SECONDS:
+            raise RuntimeError(f"initial_load: {what} stalled at {done} of {target} for {STALL_SECONDS} s")
         finished = process.poll() is not None
         if not finished:
             rss = peak_rss_mb(process.pid)

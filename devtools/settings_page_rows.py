@@ -146,7 +146,8 @@ ROWS: tuple[Row, ...] = (
     Row(
         ("SAP_POOL_SIZE",),
         (
-            "`odata`: idle HTTP sessions (cookies and CSRF token) kept for the next unit of work. "
+            "`odata`: HTTP sessions (cookies and CSRF token) in the same bounded pool: at most this many units "
+            "talk to S/4HANA at once, each session kept for the next unit (issue 27). "
             "`rfc`/`simulator`: RFC connections kept per worker process and reused across requests "
             "(`shared/sap/pool.py`): no logon per create, a connection idle over 60 s is pinged before reuse, "
             "one that saw any error is closed and replaced; each unit of work holds its own connection "

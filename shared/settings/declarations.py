@@ -127,7 +127,11 @@ DECLARATIONS: tuple[Setting, ...] = (
     Setting("SAP_AGENT_PROOF_KEY", "text", "HMAC key proving the app to the agent (its AGENT_PROOF_KEY)", secret=True),
     Setting("SAP_TIMEOUT_SECONDS", "number", "one RFC call's (odata: one request's) timeout", default="30", minimum=0),
     Setting(
-        "SAP_POOL_SIZE", "integer", "RFC connections kept and reused (0: a logon per unit)", default="0", minimum=0
+        "SAP_POOL_SIZE",
+        "integer",
+        "SAP sessions kept and reused, at most this many units at once (0: one per unit)",
+        default="0",
+        minimum=0,
     ),
     Setting(
         "SAP_FIND_NO_MATCH_MESSAGE",

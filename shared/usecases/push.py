@@ -22,8 +22,6 @@ from __future__ import annotations
 import contextvars
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from enum import StrEnum
 
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.models import CustomerRequest, InvalidRequest
@@ -34,6 +32,9 @@ from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
 from shared.core.validation import parse_customer_request
 from shared.log import sync_context
 from shared.storage.port import LedgerConflict, RetryQueueUnavailable
+from shared.usecases import push_change
+from shared.usecases.push_answers import NotificationResult as NotificationResult
+from shared.usecases.push_answers import PushOutcome as PushOutcome
 from shared.usecases.services import Services, StorageUnavailable, ledger_call, new_retry_token
 from shared.usecases.writeback import write_back_failed
 
@@ -55,20 +56,6 @@ class ForeignOrganization(Exception):
 
     kind = "rejected"
     label = "message from another Salesforce organization"
-
-
-class PushOutcome(StrEnum):
-    QUEUED = "queued"  # recorded and handed to the queue trigger, which creates the customer
-    IGNORED = "ignored"  # nothing to do (a copy, a late arrival, already created, not a new customer)
-    REJECTED = "rejected"  # invalid account data: recorded as failed and written back, not retried
-
-
-@dataclass(frozen=True)
-class NotificationResult:
-    notification_id: str
-    account_id: str | None
-    outcome: PushOutcome
-    reason: str | None = None
 
 
 def receive_outbound_message(message: OutboundMessage, organization_id: str | None,
@@ -160,9 +147,7 @@ def _record(change: AccountChange, account_id: str, request: CustomerRequest | I
 
 def accept_account_change(change: AccountChange, account_id: str, request: CustomerRequest | InvalidRequest,
                           entry: LedgerEntry | None, services: Services) -> NotificationResult:
-    from shared.usecases.push_change import accept_account_change as accept  # it imports this module's answers
-
-    return accept(change, account_id, request, entry, services)
+    return push_change.accept_account_change(change, account_id, request, entry, services)
 
 
 # Entries whose notifications go the change path: the customer exists, or its create is in hand (folded).

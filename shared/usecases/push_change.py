@@ -28,7 +28,7 @@ from shared.core.models import CustomerRequest, InvalidRequest
 from shared.core.outbound_message import AccountChange
 from shared.storage.port import RetryQueueUnavailable
 from shared.usecases.change_records import change_message, queue_change
-from shared.usecases.push import NotificationResult, PushOutcome
+from shared.usecases.push_answers import NotificationResult, PushOutcome
 from shared.usecases.services import Services, StorageUnavailable, ledger_call
 from shared.usecases.writeback import write_back_failed
 

@@ -14,10 +14,10 @@ must not exist yet. Messages and codes are the double's own (S4SIM/...).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from s4_simulator.documents import Document
-from s4_simulator.model import PARENTS, new_etag, partner_names
+from s4_simulator.model import PARENTS, Customizing, Numbering, new_etag, partner_names
 from s4_simulator.odata import ODataError, bad_request
 from s4_simulator.store import Row, Transaction
 from shared.core.business_partner_facts import (
@@ -35,8 +35,13 @@ from shared.core.business_partner_facts import (
     EntitySetFact,
 )
 
-if TYPE_CHECKING:
-    from s4_simulator.service import S4Service
+
+class S4Service(Protocol):
+    """What creating needs of the service (service.py's S4Service, which calls this module): its numbering
+    and customizing; a protocol, so this module does not import the one that imports it."""
+
+    numbering: Numbering
+    customizing: Customizing
 
 # BP roles the double knows: general (000000), customer (FLCU00, FLCU01), supplier (FLVN00, FLVN01), credit
 # management (UKM000) (SAP Learning "Using Business Partner for Transportation Management"; SAP Community

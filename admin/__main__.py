@@ -37,8 +37,10 @@ from shared.settings import Settings, SettingsError, load_settings
 from shared.storage.port import InvalidContinuation, LedgerUnavailable, RetryQueueUnavailable
 from shared.usecases import StorageUnavailable, account_status
 
-_STORAGE_HINT = ("check AzureWebJobsStorage (or AzureWebJobsStorage__accountName and your Azure login) "
-                 "and that this machine may reach the storage account")
+_STORAGE_HINT = (
+    "check AzureWebJobsStorage (or AzureWebJobsStorage__accountName and your Azure login) "
+    "and that this machine may reach the storage account"
+)
 _SALESFORCE_HINT = "check SALESFORCE_AUTH, SALESFORCE_LOGIN_URL and the connected app's credentials"
 _LIST_LIMIT = 10_000
 
@@ -53,8 +55,9 @@ def _instant(text: str) -> object:
 def _whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     """An argparse type: a whole number within the bounds, else the subcommand's own usage error
     (argparse's exit 2) naming the option and its range, never the top-level usage."""
-    expected = f"a whole number from {minimum} to {maximum}" if maximum is not None else \
-        f"a whole number of {minimum} or more"
+    expected = (
+        f"a whole number from {minimum} to {maximum}" if maximum is not None else f"a whole number of {minimum} or more"
+    )
 
     def parse(text: str) -> int:
         try:
@@ -86,105 +89,195 @@ def _paragraphs(text: str) -> str:
     return "\n".join(line if line.startswith("  ") else textwrap.fill(line, 100) for line in text.split("\n"))
 
 
-def _subcommand(commands: argparse._SubParsersAction, name: str, summary: str,
-                description: str) -> argparse.ArgumentParser:
-    return commands.add_parser(name, help=summary, description=_paragraphs(description), epilog=EXIT_CODES_HELP,
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
+def _subcommand(
+    commands: argparse._SubParsersAction, name: str, summary: str, description: str
+) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=_paragraphs(description),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m admin", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_CODES_HELP,
-        description=_paragraphs("Operations commands of the SAP customer sync: see an account, list the ledger, "
-                                "repair what failed. Settings come from the environment (the function app's app "
-                                "settings). `python -m admin SUBCOMMAND --help` explains each."))
+        prog="python -m admin",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXIT_CODES_HELP,
+        description=_paragraphs(
+            "Operations commands of the SAP customer sync: see an account, list the ledger, "
+            "repair what failed. Settings come from the environment (the function app's app "
+            "settings). `python -m admin SUBCOMMAND --help` explains each."
+        ),
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
 
-    status = _subcommand(commands, "status", "the ledger entry of one Salesforce account",
-                         "Show what the sync knows of one account: status, SAP customer number, attempts, "
-                         "last error, write-back. Reads the ledger only (no SAP, no Salesforce).")
+    status = _subcommand(
+        commands,
+        "status",
+        "the ledger entry of one Salesforce account",
+        "Show what the sync knows of one account: status, SAP customer number, attempts, "
+        "last error, write-back. Reads the ledger only (no SAP, no Salesforce).",
+    )
     status.add_argument("account_id", metavar="ACCOUNT_ID", help="15 or 18 character Salesforce Account Id")
     status.add_argument("--json", action="store_true", help="JSON instead of text")
 
-    listing = _subcommand(commands, "list", "accounts by ledger status and time (the sync log)",
-                          "List ledger entries in account-id order, the same as GET /api/customers. Examples:\n"
-                          "  list --status pending --older-than 10   claims older than ten minutes (a dead worker's?)\n"
-                          "  list --status needs_review              accounts an operator must resolve\n"
-                          "  list --since 2026-05-01T00:00:00Z       everything changed since then")
-    listing.add_argument("--status", action="append", type=_statuses, metavar="STATUS",
-                         help=f"only this status ({', '.join(status.value for status in LedgerStatus)}); "
-                              "several separated by commas or the option repeated; default: all")
-    listing.add_argument("--since", type=_instant, metavar="TIME",
-                         help="only entries changed at or after TIME (ISO 8601 with offset, or a date: midnight UTC)")
-    listing.add_argument("--older-than", type=_whole_number(0), metavar="MINUTES", dest="older_than",
-                         help="only entries unchanged for at least MINUTES")
-    listing.add_argument("--max", type=_whole_number(1, _LIST_LIMIT), default=100, metavar="N",
-                         help=f"at most N accounts (1 to {_LIST_LIMIT}, default 100); more are announced with a "
-                              "token for --continue")
-    listing.add_argument("--continue", dest="continuation", metavar="TOKEN",
-                         help="go on where an earlier list stopped (the token it printed)")
+    listing = _subcommand(
+        commands,
+        "list",
+        "accounts by ledger status and time (the sync log)",
+        "List ledger entries in account-id order, the same as GET /api/customers. Examples:\n"
+        "  list --status pending --older-than 10   claims older than ten minutes (a dead worker's?)\n"
+        "  list --status needs_review              accounts an operator must resolve\n"
+        "  list --since 2026-05-01T00:00:00Z       everything changed since then",
+    )
+    listing.add_argument(
+        "--status",
+        action="append",
+        type=_statuses,
+        metavar="STATUS",
+        help=f"only this status ({', '.join(status.value for status in LedgerStatus)}); "
+        "several separated by commas or the option repeated; default: all",
+    )
+    listing.add_argument(
+        "--since",
+        type=_instant,
+        metavar="TIME",
+        help="only entries changed at or after TIME (ISO 8601 with offset, or a date: midnight UTC)",
+    )
+    listing.add_argument(
+        "--older-than",
+        type=_whole_number(0),
+        metavar="MINUTES",
+        dest="older_than",
+        help="only entries unchanged for at least MINUTES",
+    )
+    listing.add_argument(
+        "--max",
+        type=_whole_number(1, _LIST_LIMIT),
+        default=100,
+        metavar="N",
+        help=f"at most N accounts (1 to {_LIST_LIMIT}, default 100); more are announced with a token for --continue",
+    )
+    listing.add_argument(
+        "--continue",
+        dest="continuation",
+        metavar="TOKEN",
+        help="go on where an earlier list stopped (the token it printed)",
+    )
     listing.add_argument("--json", action="store_true", help="JSON instead of a table")
 
-    poison_parser = _subcommand(commands, "poison", "messages the retry queue gave up on",
-                                "See and replay what the retry queue parked in <queue>-poison.")
+    poison_parser = _subcommand(
+        commands,
+        "poison",
+        "messages the retry queue gave up on",
+        "See and replay what the retry queue parked in <queue>-poison.",
+    )
     poison_commands = poison_parser.add_subparsers(dest="poison_command", required=True, metavar="ACTION")
-    peek = _subcommand(poison_commands, "list", "show the parked messages (ids and errors only)",
-                       "Show the parked messages without taking them: ids, accounts, attempts, errors; never "
-                       "the request's personal data.")
-    peek.add_argument("--max", type=_whole_number(1, poison.PEEK_LIMIT), default=poison.PEEK_LIMIT, metavar="N",
-                      help=f"show at most N messages (1 to {poison.PEEK_LIMIT}, a Storage peek limit)")
+    peek = _subcommand(
+        poison_commands,
+        "list",
+        "show the parked messages (ids and errors only)",
+        "Show the parked messages without taking them: ids, accounts, attempts, errors; never "
+        "the request's personal data.",
+    )
+    peek.add_argument(
+        "--max",
+        type=_whole_number(1, poison.PEEK_LIMIT),
+        default=poison.PEEK_LIMIT,
+        metavar="N",
+        help=f"show at most N messages (1 to {poison.PEEK_LIMIT}, a Storage peek limit)",
+    )
     peek.add_argument("--json", action="store_true", help="JSON instead of a table")
-    replay = _subcommand(poison_commands, "replay", "move parked messages back to the retry queue",
-                         "Move parked messages back to the retry queue with their attempts reset; the queue "
-                         "trigger then tries them again (the ledger keeps them exactly-once).")
+    replay = _subcommand(
+        poison_commands,
+        "replay",
+        "move parked messages back to the retry queue",
+        "Move parked messages back to the retry queue with their attempts reset; the queue "
+        "trigger then tries them again (the ledger keeps them exactly-once).",
+    )
     which = replay.add_mutually_exclusive_group(required=True)
     which.add_argument("--id", dest="message_id", metavar="MESSAGE_ID", help="replay this message only")
     which.add_argument("--all", action="store_true", help="replay every readable message")
     replay.add_argument("--yes", action="store_true", help="do not ask (required when stdin is not a terminal)")
 
-    resolve = _subcommand(commands, "resolve", "decide an account held for review (status needs_review)",
-                          "The duplicate guard holds an account when an earlier attempt may have created its SAP "
-                          "customer and it cannot tell which. Check in SAP (XD03; the candidates are in lastError), "
-                          "then name the customer that is the account's, or say none is.")
+    resolve = _subcommand(
+        commands,
+        "resolve",
+        "decide an account held for review (status needs_review)",
+        "The duplicate guard holds an account when an earlier attempt may have created its SAP "
+        "customer and it cannot tell which. Check in SAP (XD03; the candidates are in lastError), "
+        "then name the customer that is the account's, or say none is.",
+    )
     resolve.add_argument("account_id", metavar="ACCOUNT_ID", help="15 or 18 character Salesforce Account Id")
     decision = resolve.add_mutually_exclusive_group(required=True)
-    decision.add_argument("--customer", metavar="NUMBER",
-                          help="this SAP customer is the account's (checked in SAP, e.g. XD03): record and write back")
-    decision.add_argument("--create", action="store_true",
-                          help="no earlier attempt created one: create it now, without searching again")
+    decision.add_argument(
+        "--customer",
+        metavar="NUMBER",
+        help="this SAP customer is the account's (checked in SAP, e.g. XD03): record and write back",
+    )
+    decision.add_argument(
+        "--create", action="store_true", help="no earlier attempt created one: create it now, without searching again"
+    )
     resolve.add_argument("--yes", action="store_true", help="do not ask (required when stdin is not a terminal)")
 
-    sweep = _subcommand(commands, "sweep", "queue a check for every abandoned claim and lost retry message",
-                        "What the SweepAbandonedClaims timer does every 5 minutes, now: stale pending claims and "
-                        "overdue queued entries get a check message that finishes them.")
+    sweep = _subcommand(
+        commands,
+        "sweep",
+        "queue a check for every abandoned claim and lost retry message",
+        "What the SweepAbandonedClaims timer does every 5 minutes, now: stale pending claims and "
+        "overdue queued entries get a check message that finishes them.",
+    )
     sweep.add_argument("--dry-run", action="store_true", help="only list what would be checked")
 
     reconcile = _subcommand(
-        commands, "reconcile", "queue Salesforce customers without an SAP number that the sync never saw",
+        commands,
+        "reconcile",
+        "queue Salesforce customers without an SAP number that the sync never saw",
         "Query Salesforce (SOQL, every result page) for accounts of Type Customer without an SAP customer "
         "number, and queue a create for each one the ledger does not know (the function app's queue trigger "
         "creates it). Dry run by default: nothing is written until --apply.\n"
         "Exactly once: an account the ledger knows (created, pending, queued, needs_review, failed) is never "
         "queued; queueing claims the account in the ledger first, so a second run, or the flow sending it "
-        "meanwhile, does not queue it again.")
+        "meanwhile, does not queue it again.",
+    )
     reconcile.add_argument("--apply", action="store_true", help="queue the creates (default: only report them)")
     reconcile.add_argument("--json", action="store_true", help="the summary as JSON (no progress bar)")
     reconcile.add_argument("--no-progress", action="store_true", help="no progress bar")
-    reconcile.add_argument("--show", type=_whole_number(0), default=10, metavar="N",
-                           help="list at most N account ids per group in the summary (default 10)")
+    reconcile.add_argument(
+        "--show",
+        type=_whole_number(0),
+        default=10,
+        metavar="N",
+        help="list at most N account ids per group in the summary (default 10)",
+    )
     checks = _subcommand(
-        commands, "preflight", "the go-live check: settings, storage, relay, SAP, Salesforce, telemetry",
+        commands,
+        "preflight",
+        "the go-live check: settings, storage, relay, SAP, Salesforce, telemetry",
         "Check a deployment against the real systems before going live and after every SAP or org change: "
         "each check prints what it found and, when it failed, the fix. Read-only: it logs on to SAP once and "
         "writes nothing to storage, SAP or Salesforce. The settings come first; when they cannot be loaded "
-        "nothing else runs. docs/operations.md, \"Go-live check\", explains every check.")
+        'nothing else runs. docs/operations.md, "Go-live check", explains every check.',
+    )
     checks.add_argument("--json", action="store_true", help="JSON for a pipeline: passed, failedAreas, checks")
-    checks.add_argument("--only", action="append", type=_preflight_areas, metavar="AREA",
-                        help="only these areas (settings, storage, relay, sap, salesforce, telemetry); several "
-                             "separated by commas or the option repeated; default: all")
-    checks.add_argument("--app-url", metavar="URL", dest="app_url",
-                        help="this function app's base URL (https://APP.azurewebsites.net): the push path's "
-                             "outbound message must point at it (no setting holds it)")
+    checks.add_argument(
+        "--only",
+        action="append",
+        type=_preflight_areas,
+        metavar="AREA",
+        help="only these areas (settings, storage, relay, sap, salesforce, telemetry); several "
+        "separated by commas or the option repeated; default: all",
+    )
+    checks.add_argument(
+        "--app-url",
+        metavar="URL",
+        dest="app_url",
+        help="this function app's base URL (https://APP.azurewebsites.net): the push path's "
+        "outbound message must point at it (no setting holds it)",
+    )
     return parser
 
 
@@ -204,8 +297,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             from admin.listing import list_accounts
 
             statuses = sorted({status for group in args.status for status in group}) if args.status else None
-            return list_accounts(settings, statuses, args.older_than, args.max, args.json,
-                                 since=args.since, continuation=args.continuation)
+            return list_accounts(
+                settings,
+                statuses,
+                args.older_than,
+                args.max,
+                args.json,
+                since=args.since,
+                continuation=args.continuation,
+            )
         if args.command == "sweep":
             from admin.listing import sweep
 
@@ -217,8 +317,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "reconcile":
             from admin.reconcile import reconcile
 
-            return reconcile(settings, apply=args.apply, as_json=args.json,
-                             progress=not (args.no_progress or args.json), show=args.show)
+            return reconcile(
+                settings,
+                apply=args.apply,
+                as_json=args.json,
+                progress=not (args.no_progress or args.json),
+                show=args.show,
+            )
         return _poison(settings, args)
     except SettingsError as error:
         _fail(f"settings: {error}")
@@ -287,7 +392,8 @@ def _status_text(value: object) -> str:
     if isinstance(value, dict) and isinstance(value.get("fields"), list):
         return "; ".join(
             f"{item.get('field')}: SAP has {item.get('sap')!r}, Salesforce has {item.get('salesforce')!r}"
-            for item in value["fields"] if isinstance(item, dict)
+            for item in value["fields"]
+            if isinstance(item, dict)
         )
     if isinstance(value, list):
         return "; ".join(str(item.get("message", item)) if isinstance(item, dict) else str(item) for item in value)

@@ -30,6 +30,7 @@ class PoisonQueue(Protocol):
 
     def approximate_count(self, queue_name: str | None = None) -> int: ...
 
+
 _COLUMNS = (
     ("messageId", "MESSAGE ID"),
     ("accountId", "ACCOUNT ID"),
@@ -62,12 +63,23 @@ def describe_message(message_id: str, content: RetryMessage | str) -> dict[str, 
 
 
 def list_poison(queue: PoisonQueue, max_messages: int, as_json: bool) -> int:
-    shown = [describe_message(message_id, content)
-             for message_id, content in queue.peek_poison(min(max_messages, PEEK_LIMIT))]
+    shown = [
+        describe_message(message_id, content)
+        for message_id, content in queue.peek_poison(min(max_messages, PEEK_LIMIT))
+    ]
     parked = queue.approximate_count(queue.poison_queue_name)
     if as_json:
-        print(json.dumps({"queue": queue.queue_name, "poisonQueue": queue.poison_queue_name,
-                          "approximateCount": parked, "messages": shown}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "queue": queue.queue_name,
+                    "poisonQueue": queue.poison_queue_name,
+                    "approximateCount": parked,
+                    "messages": shown,
+                },
+                indent=2,
+            )
+        )
         return ExitCode.DONE
     if not shown:
         print(f"No poison messages in {queue.poison_queue_name}.")
@@ -81,8 +93,11 @@ def list_poison(queue: PoisonQueue, max_messages: int, as_json: bool) -> int:
 
 def _cell(row: dict[str, object], key: str) -> str:
     if not row["readable"]:
-        return {"messageId": str(row["messageId"]), "accountId": "(unreadable)",
-                "lastError": f"not a retry message ({row['length']} characters)"}.get(key, "-")
+        return {
+            "messageId": str(row["messageId"]),
+            "accountId": "(unreadable)",
+            "lastError": f"not a retry message ({row['length']} characters)",
+        }.get(key, "-")
     value = row.get(key)
     text = "-" if value is None else " ".join(str(value).split())
     if key == "lastError" and len(text) > _TABLE_ERROR_WIDTH:
@@ -94,15 +109,19 @@ def _table(rows: list[dict[str, object]]) -> str:
     cells = [[_cell(row, key) for key, _ in _COLUMNS] for row in rows]
     widths = [max(len(title), *(len(line[index]) for line in cells)) for index, (_, title) in enumerate(_COLUMNS)]
     lines = [[title for _, title in _COLUMNS], *cells]
-    return "\n".join("  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
-                     for line in lines)
+    return "\n".join(
+        "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
 
 
 def replay(queue: PoisonQueue, message_id: str | None, confirm: bool) -> int:
     """Move one message (message_id) or all readable ones back to the main queue, attempts reset.
     0 when that is done; 1 when declined, the id is unknown, or (with --all) messages remain."""
-    target = f"message {message_id}" if message_id else (
-        f"about {queue.approximate_count(queue.poison_queue_name)} message(s)")
+    target = (
+        f"message {message_id}"
+        if message_id
+        else (f"about {queue.approximate_count(queue.poison_queue_name)} message(s)")
+    )
     if confirm and not _confirmed(f"Replay {target} from {queue.poison_queue_name} to {queue.queue_name}? [y/N] "):
         print("Nothing replayed.")
         return ExitCode.NOTHING_DONE
@@ -110,14 +129,19 @@ def replay(queue: PoisonQueue, message_id: str | None, confirm: bool) -> int:
     print(f"Replayed {replayed} message(s) from {queue.poison_queue_name} to {queue.queue_name}.")
     if message_id:
         if replayed == 0:
-            print(f"error: no readable poison message has id {message_id}; `python -m admin poison list` shows "
-                  "the ids", file=sys.stderr)
+            print(
+                f"error: no readable poison message has id {message_id}; `python -m admin poison list` shows the ids",
+                file=sys.stderr,
+            )
             return ExitCode.NOTHING_DONE
         return ExitCode.DONE
     remaining = _remaining(queue)
     if remaining:
-        print(f"error: {remaining} message(s) remain in {queue.poison_queue_name} (not retry messages, or parked "
-              "while the replay ran); `python -m admin poison list` shows them", file=sys.stderr)
+        print(
+            f"error: {remaining} message(s) remain in {queue.poison_queue_name} (not retry messages, or parked "
+            "while the replay ran); `python -m admin poison list` shows them",
+            file=sys.stderr,
+        )
         return ExitCode.NOTHING_DONE
     return ExitCode.DONE
 

@@ -33,8 +33,7 @@ _KNOWN_LABELS = {
 }
 
 
-def reconcile(settings: Settings, *, apply: bool, as_json: bool, progress: bool, show: int,
-              console: Any = None) -> int:
+def reconcile(settings: Settings, *, apply: bool, as_json: bool, progress: bool, show: int, console: Any = None) -> int:
     services = bootstrap(EntryPoint.OPERATIONS, settings)
     accounts = customer_accounts(settings)
     with _progress_bar(progress, console) as advance:
@@ -61,19 +60,27 @@ def summary(report: ReconcileReport, show: int) -> str:
         listed = ", ".join(ids[:show])
         return f": {listed}" + (f" and {len(ids) - show} more" if len(ids) > show else "")
 
-    lines = [f"Salesforce customers without an SAP number: {report.seen} read"
-             + (f" (Salesforce counted {report.total})" if report.total != report.seen else "")]
+    lines = [
+        f"Salesforce customers without an SAP number: {report.seen} read"
+        + (f" (Salesforce counted {report.total})" if report.total != report.seen else "")
+    ]
     if report.applied:
         lines.append(f"  queued for creation now: {len(report.queued)}{accounts(report.queued)}")
     else:
-        lines.append(f"  would be queued: {len(report.queued)}{accounts(report.queued)}"
-                     + ("  (dry run: run again with --apply to queue them)" if report.queued else ""))
+        lines.append(
+            f"  would be queued: {len(report.queued)}{accounts(report.queued)}"
+            + ("  (dry run: run again with --apply to queue them)" if report.queued else "")
+        )
     if report.applied:
-        lines.append(f"  write-back queued now (created in SAP, number not yet in Salesforce): "
-                     f"{len(report.writebacks)}{accounts(report.writebacks)}")
+        lines.append(
+            f"  write-back queued now (created in SAP, number not yet in Salesforce): "
+            f"{len(report.writebacks)}{accounts(report.writebacks)}"
+        )
     elif report.writebacks:
-        lines.append(f"  write-back would be queued (created in SAP, number not yet in Salesforce): "
-                     f"{len(report.writebacks)}{accounts(report.writebacks)}  (dry run: run again with --apply)")
+        lines.append(
+            f"  write-back would be queued (created in SAP, number not yet in Salesforce): "
+            f"{len(report.writebacks)}{accounts(report.writebacks)}  (dry run: run again with --apply)"
+        )
     known = sum(len(ids) for ids in report.skipped.values())
     lines.append(f"  already known to the sync, left alone: {known}")
     for action, label in _KNOWN_LABELS.items():
@@ -81,21 +88,28 @@ def summary(report: ReconcileReport, show: int) -> str:
         if ids:
             lines.append(f"    {label}: {len(ids)}{accounts(ids)}")
             if action is ReconcileAction.CREATED_NOT_WRITTEN_BACK and not report.writeback_by_function:
-                lines.append("      (SALESFORCE_WRITEBACK is not function: the flow writes numbers back, or nobody; "
-                             "with SALESFORCE_WRITEBACK=function, --apply queues their write-back)")
+                lines.append(
+                    "      (SALESFORCE_WRITEBACK is not function: the flow writes numbers back, or nobody; "
+                    "with SALESFORCE_WRITEBACK=function, --apply queues their write-back)"
+                )
     if report.invalid:
-        lines.append(f"  not queued, the request would be refused (fix these fields in Salesforce): "
-                     f"{len(report.invalid)}")
+        lines.append(
+            f"  not queued, the request would be refused (fix these fields in Salesforce): {len(report.invalid)}"
+        )
         for account_id, fields in list(report.invalid.items())[:show]:
             lines.append(f"    {account_id}: {', '.join(fields)}")
         if len(report.invalid) > show:
             lines.append(f"    and {len(report.invalid) - show} more (--json lists all)")
     if report.taken_meanwhile:
-        lines.append(f"  claimed by another request meanwhile (not queued again): "
-                     f"{len(report.taken_meanwhile)}{accounts(report.taken_meanwhile)}")
+        lines.append(
+            f"  claimed by another request meanwhile (not queued again): "
+            f"{len(report.taken_meanwhile)}{accounts(report.taken_meanwhile)}"
+        )
     if report.applied and report.queued:
-        lines.append("The function app's queue trigger creates them; follow with "
-                     "`python -m admin list --status queued,pending` or `status ACCOUNT_ID`.")
+        lines.append(
+            "The function app's queue trigger creates them; follow with "
+            "`python -m admin list --status queued,pending` or `status ACCOUNT_ID`."
+        )
     if report.applied and report.writebacks:
         lines.append("The function app's queue trigger writes the numbers back; `status ACCOUNT_ID` shows writeBack.")
     return "\n".join(lines)
@@ -115,8 +129,14 @@ def _progress_bar(enabled: bool, console: Any = None) -> Iterator[Callable[[int,
     if not console.is_terminal:
         yield None
         return
-    bar = Progress(TextColumn("reconcile"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   console=console, transient=False)
+    bar = Progress(
+        TextColumn("reconcile"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
     task: list[Any] = []
 
     def advance(done: int, total: int) -> None:

@@ -28,8 +28,7 @@ from shared.usecases import (
 )
 
 
-def resolve(settings: Settings, raw_account_id: str, customer_number: str | None, create: bool,
-            confirm: bool) -> int:
+def resolve(settings: Settings, raw_account_id: str, customer_number: str | None, create: bool, confirm: bool) -> int:
     try:
         account_id = normalize_account_id(raw_account_id)
     except InvalidSalesforceId as error:
@@ -53,14 +52,19 @@ def resolve(settings: Settings, raw_account_id: str, customer_number: str | None
         print(f"error: {problem}", file=sys.stderr)
         return ExitCode.NOTHING_DONE
     if held is not None and customer_number is not None and not named_by_guard(held, customer_number):
-        print(f"warning: SAP customer {entry.customer_number} was not one of the duplicate guard's candidates "
-              f"for {account_id} ({', '.join(held.review_candidates) or 'see its lastError'}); recorded as "
-              "the operator said", file=sys.stderr)
+        print(
+            f"warning: SAP customer {entry.customer_number} was not one of the duplicate guard's candidates "
+            f"for {account_id} ({', '.join(held.review_candidates) or 'see its lastError'}); recorded as "
+            "the operator said",
+            file=sys.stderr,
+        )
     if entry.status is LedgerStatus.CREATED:
         print(f"{account_id}: SAP customer {entry.customer_number} recorded (write-back: {entry.writeback.value})")
     else:
-        print(f"{account_id}: queued for creation; the function app's queue trigger creates it "
-              f"(follow with: python -m admin status {account_id})")
+        print(
+            f"{account_id}: queued for creation; the function app's queue trigger creates it "
+            f"(follow with: python -m admin status {account_id})"
+        )
     return ExitCode.DONE
 
 

@@ -66,18 +66,21 @@ def unit_budget_seconds(sap_timeout_seconds: float) -> float:
     return RfcSapGateway.longest_unit_seconds(sap_timeout_seconds)
 
 
-def check_unit_budget(sap_timeout_seconds: float,
-                      answer_deadline_seconds: float = AGENT_ANSWER_DEADLINE_SECONDS) -> float:
+def check_unit_budget(
+    sap_timeout_seconds: float, answer_deadline_seconds: float = AGENT_ANSWER_DEADLINE_SECONDS
+) -> float:
     """The start check: a unit must fit in the answer deadline, else no relayed request could ever be
     answered in time (every one would be `not_started`, or a 504 and an unknown outcome). Returns the
     unit's budget."""
     budget = unit_budget_seconds(sap_timeout_seconds)
     if budget >= answer_deadline_seconds:
         bound = answer_deadline_seconds / unit_budget_seconds(1.0)  # the budget grows with the timeout
-        raise SettingsError(f"SAP_TIMEOUT_SECONDS={sap_timeout_seconds:g}: one SAP unit of work may then take "
-                            f"{budget:g} s (four RFC timeouts plus the logon), but the agent must answer a "
-                            f"relayed request within {answer_deadline_seconds:g} s (the relay's limit is 60 s): "
-                            f"less than {bound:g}; default {AGENT_DEFAULT_SAP_TIMEOUT_SECONDS:g}")
+        raise SettingsError(
+            f"SAP_TIMEOUT_SECONDS={sap_timeout_seconds:g}: one SAP unit of work may then take "
+            f"{budget:g} s (four RFC timeouts plus the logon), but the agent must answer a "
+            f"relayed request within {answer_deadline_seconds:g} s (the relay's limit is 60 s): "
+            f"less than {bound:g}; default {AGENT_DEFAULT_SAP_TIMEOUT_SECONDS:g}"
+        )
     return budget
 
 
@@ -92,8 +95,10 @@ def build_listener(environ: dict[str, str] | None = None) -> RelayListener:
     relay = load_relay_listener_settings(env)
     proof_key = load_agent_proof_key(env)
     if proof_key is None:
-        logger.warning("the agent checks no proof of the function app (AGENT_PROOF=off, or the simulator "
-                       "without AGENT_PROOF_KEY): anyone with Send rights on the hybrid connection is served")
+        logger.warning(
+            "the agent checks no proof of the function app (AGENT_PROOF=off, or the simulator "
+            "without AGENT_PROOF_KEY): anyone with Send rights on the hybrid connection is served"
+        )
     concurrency = agent_concurrency(env)
     config = load_settings(env)
     deadline = answer_deadline(env)
@@ -101,9 +106,17 @@ def build_listener(environ: dict[str, str] | None = None) -> RelayListener:
     # The composition root's SAP gateway for the agent: the rfc adapter on pyrfc or on the simulator, never the
     # relay; one pooled RFC connection per unit of work that may run at a time: no unit waits for a connection.
     gateway = bootstrap.bootstrap(EntryPoint.AGENT, config, sap_pool_size=concurrency)
-    return RelayListener(relay, AgentApi(gateway, path=relay.path, concurrency=concurrency,
-                                         proof_key=proof_key, unit_budget_seconds=budget,
-                                         answer_deadline_seconds=deadline))
+    return RelayListener(
+        relay,
+        AgentApi(
+            gateway,
+            path=relay.path,
+            concurrency=concurrency,
+            proof_key=proof_key,
+            unit_budget_seconds=budget,
+            answer_deadline_seconds=deadline,
+        ),
+    )
 
 
 async def _run(listener: RelayListener, concurrency: int) -> None:

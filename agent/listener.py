@@ -66,9 +66,15 @@ Handler = Callable[[RelayRequest], Awaitable[RelayResponse]]
 class RelayListener:
     """Listens on one hybrid connection and answers each request with `handler`, requests in parallel."""
 
-    def __init__(self, settings: RelayListenerSettings, handler: Handler, *,
-                 token_lifetime_seconds: int = 3600, renew_every_seconds: float | None = None,
-                 reconnect_delays: Sequence[float] = RECONNECT_DELAYS_SECONDS) -> None:
+    def __init__(
+        self,
+        settings: RelayListenerSettings,
+        handler: Handler,
+        *,
+        token_lifetime_seconds: int = 3600,
+        renew_every_seconds: float | None = None,
+        reconnect_delays: Sequence[float] = RECONNECT_DELAYS_SECONDS,
+    ) -> None:
         self.settings = settings
         self.handler = handler
         self.token_lifetime_seconds = token_lifetime_seconds
@@ -90,8 +96,12 @@ class RelayListener:
         async with aiohttp.ClientSession() as session:
             while not self._stopping.is_set():
                 try:
-                    async with session.ws_connect(self.settings.listen_url, max_msg_size=0, heartbeat=30,
-                                                  headers={"ServiceBusAuthorization": self._token()}) as ws:
+                    async with session.ws_connect(
+                        self.settings.listen_url,
+                        max_msg_size=0,
+                        heartbeat=30,
+                        headers={"ServiceBusAuthorization": self._token()},
+                    ) as ws:
                         attempt = -1
                         self.connections += 1
                         self.connected.set()
@@ -154,8 +164,12 @@ class RelayListener:
                         waiting_for_body = (request, arrived)
                     else:
                         self._dispatch(session, ws, send_lock, request, b"", arrived)
-                elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED,
-                                      aiohttp.WSMsgType.ERROR):
+                elif message.type in (
+                    aiohttp.WSMsgType.CLOSE,
+                    aiohttp.WSMsgType.CLOSING,
+                    aiohttp.WSMsgType.CLOSED,
+                    aiohttp.WSMsgType.ERROR,
+                ):
                     logger.warning("relay closed the control channel (code %s)", ws.close_code)
                     return
         finally:
@@ -173,8 +187,15 @@ class RelayListener:
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
-    def _dispatch(self, session: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse,
-                  send_lock: asyncio.Lock, request: dict, body: bytes, arrived: float) -> None:
+    def _dispatch(
+        self,
+        session: aiohttp.ClientSession,
+        ws: aiohttp.ClientWebSocketResponse,
+        send_lock: asyncio.Lock,
+        request: dict,
+        body: bytes,
+        arrived: float,
+    ) -> None:
         async def answer() -> None:
             response = await self._handle(request, body, arrived)
             if len(response.body) > MAX_CONTROL_CHANNEL_BODY:
@@ -208,9 +229,13 @@ class RelayListener:
             logger.warning("could not answer a relayed request: %s", type(error).__name__)
 
     async def _handle(self, request: dict, body: bytes, arrived: float) -> RelayResponse:
-        relayed = RelayRequest(method=str(request.get("method", "GET")), target=str(request.get("requestTarget", "/")),
-                               headers={str(k): str(v) for k, v in dict(request.get("requestHeaders") or {}).items()},
-                               body=body, received_at=arrived)
+        relayed = RelayRequest(
+            method=str(request.get("method", "GET")),
+            target=str(request.get("requestTarget", "/")),
+            headers={str(k): str(v) for k, v in dict(request.get("requestHeaders") or {}).items()},
+            body=body,
+            received_at=arrived,
+        )
         try:
             response = await self.handler(relayed)
         except Exception:
@@ -222,13 +247,30 @@ class RelayListener:
 
 
 async def _send_response(ws: aiohttp.ClientWebSocketResponse, request_id: str, response: RelayResponse) -> None:
-    await ws.send_str(json.dumps({"response": {
-        "requestId": request_id, "statusCode": response.status,
-        "statusDescription": response.description or _REASONS.get(response.status, ""),
-        "responseHeaders": dict(response.headers), "body": bool(response.body)}}))
+    await ws.send_str(
+        json.dumps(
+            {
+                "response": {
+                    "requestId": request_id,
+                    "statusCode": response.status,
+                    "statusDescription": response.description or _REASONS.get(response.status, ""),
+                    "responseHeaders": dict(response.headers),
+                    "body": bool(response.body),
+                }
+            }
+        )
+    )
     if response.body:
         await ws.send_bytes(response.body)
 
 
-_REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-            405: "Method Not Allowed", 413: "Payload Too Large", 500: "Internal Server Error"}
+_REASONS = {
+    200: "OK",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+}

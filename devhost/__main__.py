@@ -24,15 +24,28 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=7071, help="HTTP port (default: 7071, as func start)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument(
-        "--max-polling-interval", type=float, default=DEFAULT_POLLING_CAP_SECONDS, metavar="SECONDS",
+        "--max-polling-interval",
+        type=float,
+        default=DEFAULT_POLLING_CAP_SECONDS,
+        metavar="SECONDS",
         help="cap on host.json queues.maxPollingInterval for local runs (default: %(default)s; 0 = no cap)",
     )
-    parser.add_argument("--shutdown-timeout", type=float, default=DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, metavar="SECONDS",
-                        help="how long to wait for running invocations at shutdown (default: %(default)s)")
-    parser.add_argument("--in-flight-visibility", type=float, default=IN_FLIGHT_VISIBILITY_SECONDS, metavar="SECONDS",
-                        help="how long a queue message being processed stays invisible, renewed every half of it "
-                             "while it runs; a crashed host's message is visible again within it "
-                             "(default: %(default)g)")
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="how long to wait for running invocations at shutdown (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--in-flight-visibility",
+        type=float,
+        default=IN_FLIGHT_VISIBILITY_SECONDS,
+        metavar="SECONDS",
+        help="how long a queue message being processed stays invisible, renewed every half of it "
+        "while it runs; a crashed host's message is visible again within it "
+        "(default: %(default)g)",
+    )
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 

@@ -46,7 +46,8 @@ class FunctionSpec:
     def other_bindings(self) -> list[dict[str, Any]]:
         """Bindings the local host does not serve (anything but the trigger and the HTTP response)."""
         return [
-            binding for binding in self.bindings
+            binding
+            for binding in self.bindings
             if binding is not self.trigger and str(binding.get("type", "")).lower() != HTTP_OUTPUT
         ]
 
@@ -92,8 +93,9 @@ def describe_functions(app: FunctionRegister) -> list[FunctionSpec]:
         if trigger is None:  # get_functions() already refuses this; kept for type narrowing
             continue
         trigger_dict = trigger.get_dict_repr()
-        bindings = tuple(trigger_dict if binding is trigger else binding.get_dict_repr()
-                         for binding in function.get_bindings())
+        bindings = tuple(
+            trigger_dict if binding is trigger else binding.get_dict_repr() for binding in function.get_bindings()
+        )
         user_function = function.get_user_function()
         specs.append(
             FunctionSpec(
@@ -139,7 +141,9 @@ class DiscardedOutput(func.Out):
     def set(self, val: Any) -> None:
         logger.warning(
             "%s: output binding %r (%s) is not served by the local host; the value is dropped",
-            self._function_name, self._binding.get("name"), self._binding.get("type"),
+            self._function_name,
+            self._binding.get("name"),
+            self._binding.get("type"),
         )
         self._value = val
 

@@ -60,8 +60,15 @@ def _string(value: str) -> meta.Datum:
     return meta.Datum(value=value, type="string")
 
 
-def http_trigger_data(*, method: str, url: str, headers: Mapping[str, str], query: Mapping[str, str],
-                      route_params: Mapping[str, str], body: bytes) -> TriggerData:
+def http_trigger_data(
+    *,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    route_params: Mapping[str, str],
+    body: bytes,
+) -> TriggerData:
     """The 'http' Datum the worker makes from the host's RpcHttp (keys as HttpRequestConverter.decode reads them).
 
     Unverified: the body kind. The host may send a text body as a string Datum; devhost always sends
@@ -90,9 +97,16 @@ def _timestamp(moment: datetime.datetime | None) -> meta.Datum | None:
     return _string(moment.isoformat())
 
 
-def queue_trigger_data(*, message_id: str, body: bytes, dequeue_count: int | None,
-                       insertion_time: datetime.datetime | None, expiration_time: datetime.datetime | None,
-                       next_visible_time: datetime.datetime | None, pop_receipt: str | None) -> TriggerData:
+def queue_trigger_data(
+    *,
+    message_id: str,
+    body: bytes,
+    dequeue_count: int | None,
+    insertion_time: datetime.datetime | None,
+    expiration_time: datetime.datetime | None,
+    next_visible_time: datetime.datetime | None,
+    pop_receipt: str | None,
+) -> TriggerData:
     """The message body Datum and the trigger metadata QueueMessageInConverter.decode reads (Id, DequeueCount,
     InsertionTime, ExpirationTime, NextVisibleTime, PopReceipt; the names are the converter's).
 
@@ -107,8 +121,11 @@ def queue_trigger_data(*, message_id: str, body: bytes, dequeue_count: int | Non
     metadata: dict[str, meta.Datum] = {"Id": _string(message_id)}
     if dequeue_count is not None:
         metadata["DequeueCount"] = meta.Datum(value=int(dequeue_count), type="int")
-    for name, moment in (("InsertionTime", insertion_time), ("ExpirationTime", expiration_time),
-                         ("NextVisibleTime", next_visible_time)):
+    for name, moment in (
+        ("InsertionTime", insertion_time),
+        ("ExpirationTime", expiration_time),
+        ("NextVisibleTime", next_visible_time),
+    ):
         timestamp = _timestamp(moment)
         if timestamp is not None:
             metadata[name] = timestamp
@@ -163,8 +180,10 @@ def http_answer(datum: meta.Datum | None) -> HttpAnswer:
     # The converter adds the Content-Type as "content-type". The host (Kestrel) writes known header names
     # in their usual form, "Content-Type" (unverified here); devhost does so for that one name, which
     # clients that compare header names case-sensitively (plain dicts of headers) rely on.
-    headers = [("Content-Type" if str(name).lower() == "content-type" else str(name), str(header.value))
-               for name, header in value["headers"].items()]
+    headers = [
+        ("Content-Type" if str(name).lower() == "content-type" else str(name), str(header.value))
+        for name, header in value["headers"].items()
+    ]
     for cookie in value.get("cookies") or ():
         # The converter moves Set-Cookie headers into SimpleCookie objects (the host gets them as
         # RpcHttpCookie). Each becomes one Set-Cookie header again; that the host renders the attributes

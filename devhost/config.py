@@ -146,7 +146,7 @@ def load_local_settings(app_dir: Path, environ: MutableMapping[str, str] | None 
         raise HostConfigError(f"{path}: {error}") from error
     values = document.get("Values") or {}
     if not isinstance(values, dict):
-        raise HostConfigError(f"{path}: \"Values\" must be an object")
+        raise HostConfigError(f'{path}: "Values" must be an object')
     applied = []
     for name, value in values.items():
         if name not in environ and value is not None:

@@ -56,11 +56,17 @@ class LocalHost:
     The queues of the queue triggers exist when `start()` returns (created when missing).
     """
 
-    def __init__(self, app_dir: str | os.PathLike[str] = ".", *, host: str = "127.0.0.1", port: int = 7071,
-                 polling_cap_seconds: float | None = DEFAULT_POLLING_CAP_SECONDS,
-                 shutdown_timeout_seconds: float = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
-                 http_limits: HttpLimits | None = None,
-                 in_flight_visibility_seconds: float = IN_FLIGHT_VISIBILITY_SECONDS) -> None:
+    def __init__(
+        self,
+        app_dir: str | os.PathLike[str] = ".",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 7071,
+        polling_cap_seconds: float | None = DEFAULT_POLLING_CAP_SECONDS,
+        shutdown_timeout_seconds: float = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+        http_limits: HttpLimits | None = None,
+        in_flight_visibility_seconds: float = IN_FLIGHT_VISIBILITY_SECONDS,
+    ) -> None:
         self.app_dir = Path(app_dir).resolve()
         self.host = host
         self.port = port
@@ -110,26 +116,41 @@ class LocalHost:
         http_specs = [spec for spec in self.functions if spec.kind == HTTP_TRIGGER]
         self.http_routes = build_routes(http_specs, self.config.route_prefix)
         self.queue_listeners = [
-            make_listener(spec, self.config.queues, self.polling_cap_seconds, str(self.app_dir),
-                          in_flight_visibility_seconds=self.in_flight_visibility_seconds)
-            for spec in self.functions if spec.kind == QUEUE_TRIGGER
+            make_listener(
+                spec,
+                self.config.queues,
+                self.polling_cap_seconds,
+                str(self.app_dir),
+                in_flight_visibility_seconds=self.in_flight_visibility_seconds,
+            )
+            for spec in self.functions
+            if spec.kind == QUEUE_TRIGGER
         ]
         self.unserved = [spec for spec in self.functions if spec.kind not in (HTTP_TRIGGER, QUEUE_TRIGGER)]
         self.connection_guard = ConnectionGuard(self.http_limits)
-        app = build_http_app(self.http_routes, Invoker(self._http_executor, str(self.app_dir)), self.http_limits,
-                             self.connection_guard)
+        app = build_http_app(
+            self.http_routes, Invoker(self._http_executor, str(self.app_dir)), self.http_limits, self.connection_guard
+        )
         # auto_decompress off: the trigger handler decompresses the body itself, against the size cap.
         # keepalive_timeout: an idle keep-alive connection goes as the guard's idle timeout says.
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                                     shutdown_timeout=self.shutdown_timeout_seconds, auto_decompress=False,
-                                     keepalive_timeout=self.http_limits.idle_timeout_seconds,
-                                     lingering_time=self.http_limits.lingering_seconds)
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=self.shutdown_timeout_seconds,
+            auto_decompress=False,
+            keepalive_timeout=self.http_limits.idle_timeout_seconds,
+            lingering_time=self.http_limits.lingering_seconds,
+        )
         await self._runner.setup()
         assert self._runner.server is not None
         # Our own listening socket rather than web.TCPSite: every connection goes through the guard.
         self._listener = await self._loop.create_server(
-            self.connection_guard.protocol_factory(self._runner.server), self.host, self.port,
-            backlog=_LISTEN_BACKLOG, reuse_address=True,
+            self.connection_guard.protocol_factory(self._runner.server),
+            self.host,
+            self.port,
+            backlog=_LISTEN_BACKLOG,
+            reuse_address=True,
         )
         if self.port == 0:
             self.port = self._listener.sockets[0].getsockname()[1]
@@ -156,18 +177,24 @@ class LocalHost:
                 lines.append(f"        {spec.name}: [{route.display_methods}] {url}")
         for listener in self.queue_listeners:
             target = listener.target
-            lines.append(f"        {target.function_name}: queueTrigger (queue: {target.queue_name}, connection: "
-                         f"{target.connection}, polling up to {listener.max_polling_interval:g} s, "
-                         f"in flight hidden {listener.in_flight_visibility_seconds} s and renewed)")
+            lines.append(
+                f"        {target.function_name}: queueTrigger (queue: {target.queue_name}, connection: "
+                f"{target.connection}, polling up to {listener.max_polling_interval:g} s, "
+                f"in flight hidden {listener.in_flight_visibility_seconds} s and renewed)"
+            )
         for spec in self.unserved:
             lines.append(f"        {spec.name}: {spec.trigger_type} (not served by the local host)")
         for spec in self.functions:
             for binding in spec.other_bindings():
-                lines.append(f"        {spec.name}: binding {binding.get('name')!r} ({binding.get('type')}) "
-                             "is not served by the local host")
+                lines.append(
+                    f"        {spec.name}: binding {binding.get('name')!r} ({binding.get('type')}) "
+                    "is not served by the local host"
+                )
         lines.append("")
-        lines.append(f"Local host listening on {self.base_url} (route prefix '{self.config.route_prefix}'; "
-                     "keys are not enforced, as with func start)")
+        lines.append(
+            f"Local host listening on {self.base_url} (route prefix '{self.config.route_prefix}'; "
+            "keys are not enforced, as with func start)"
+        )
         logger.info("\n".join(lines))
 
     async def _stop_async(self) -> None:
@@ -208,6 +235,7 @@ class LocalHost:
         def run() -> None:
             loop = asyncio.new_event_loop()
             try:
+
                 async def main() -> None:
                     try:
                         await self._start_async()

@@ -88,10 +88,18 @@ class BodyRefused(Exception):
     def response(self) -> web.Response:
         # The shape of the app's own field errors (functions/_http.py bad_request): the client's code
         # handles a refusal by the host like one by the function.
-        body = {"accountId": None, "error": self.error, "message": self.message,
-                "errors": [{"field": "body", "message": self.detail}]}
-        return web.Response(status=self.status, body=json.dumps(body, separators=(",", ":")).encode(),
-                            content_type="application/json", charset="utf-8")
+        body = {
+            "accountId": None,
+            "error": self.error,
+            "message": self.message,
+            "errors": [{"field": "body", "message": self.detail}],
+        }
+        return web.Response(
+            status=self.status,
+            body=json.dumps(body, separators=(",", ":")).encode(),
+            content_type="application/json",
+            charset="utf-8",
+        )
 
 
 def _too_large(detail: str) -> BodyRefused:
@@ -127,8 +135,9 @@ class _Decoder:
             except zlib.error:
                 raise _too_large(f"is not valid {self.encoding} data (Content-Encoding: {self.encoding})") from None
             if len(output) > room or self._decompressor.unconsumed_tail:
-                raise _too_large(f"is more than {limit} bytes once decompressed ({self.encoding}); "
-                                 f"the limit is {limit} bytes")
+                raise _too_large(
+                    f"is more than {limit} bytes once decompressed ({self.encoding}); the limit is {limit} bytes"
+                )
             unused = self._decompressor.unused_data
             if not (self._decompressor.eof and unused):
                 return bytes(output)
@@ -148,8 +157,7 @@ def _decoder_for(request: web.Request) -> _Decoder | None:
         return None
     if len(encodings) == 1 and encodings[0] in ("gzip", "x-gzip", "deflate"):
         return _Decoder(encodings[0])
-    raise _too_large(f"has Content-Encoding '{', '.join(encodings)}'; the local host decompresses gzip or "
-                     "deflate only")
+    raise _too_large(f"has Content-Encoding '{', '.join(encodings)}'; the local host decompresses gzip or deflate only")
 
 
 async def read_body(request: web.Request, limits: HttpLimits, limit: int | None = None) -> bytes:
@@ -180,11 +188,13 @@ async def read_body(request: web.Request, limits: HttpLimits, limit: int | None 
                 chunk = await asyncio.wait_for(content.readany(), timeout=read_timeout)
             except TimeoutError:
                 if read_timeout < limits.body_read_timeout_seconds:
-                    raise _not_in_time(f"did not arrive within {limits.body_total_timeout_seconds:g} s "
-                                       f"({received} bytes received)") from None
+                    raise _not_in_time(
+                        f"did not arrive within {limits.body_total_timeout_seconds:g} s ({received} bytes received)"
+                    ) from None
                 expected = f" of {declared}" if declared is not None else ""
-                raise _not_in_time(f"stalled: no data for {limits.body_read_timeout_seconds:g} s "
-                                   f"after {received}{expected} bytes") from None
+                raise _not_in_time(
+                    f"stalled: no data for {limits.body_read_timeout_seconds:g} s after {received}{expected} bytes"
+                ) from None
         if not chunk:
             break
         received += len(chunk)
@@ -201,11 +211,17 @@ async def read_body(request: web.Request, limits: HttpLimits, limit: int | None 
 # ----------------------------------------------------------------------------- connections
 
 
-_REFUSAL_BODY = json.dumps({"error": "unavailable", "message": "The local host has too many open connections; "
-                                                               "try again."}, separators=(",", ":")).encode()
-_REFUSAL = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
-            b"Retry-After: 1\r\nConnection: close\r\nContent-Length: " + str(len(_REFUSAL_BODY)).encode()
-            + b"\r\n\r\n" + _REFUSAL_BODY)
+_REFUSAL_BODY = json.dumps(
+    {"error": "unavailable", "message": "The local host has too many open connections; try again."},
+    separators=(",", ":"),
+).encode()
+_REFUSAL = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
+    b"Retry-After: 1\r\nConnection: close\r\nContent-Length: "
+    + str(len(_REFUSAL_BODY)).encode()
+    + b"\r\n\r\n"
+    + _REFUSAL_BODY
+)
 
 
 class _Refusal(asyncio.Protocol):
@@ -331,8 +347,10 @@ class ConnectionGuard:
         connection.timer = None
         if connection.transport not in self._connections or connection.transport.is_closing():
             return
-        if connection.requests_in_progress == 0 and \
-                loop.time() - connection.last_active >= self.limits.idle_timeout_seconds:
+        if (
+            connection.requests_in_progress == 0
+            and loop.time() - connection.last_active >= self.limits.idle_timeout_seconds
+        ):
             logger.debug("closing a connection idle for %g s", self.limits.idle_timeout_seconds)
             connection.transport.close()
             return
@@ -391,8 +409,10 @@ def declared_body_limit(spec: FunctionSpec) -> int | None:
     if declared is None:
         return None
     if isinstance(declared, bool) or not isinstance(declared, int) or not 0 < declared <= MAX_DECLARED_BODY_BYTES:
-        raise RouteDeclarationError(f"{spec.name}: {ROUTE_BODY_LIMIT_FIELD} must be a whole number of bytes from 1 "
-                                    f"to {MAX_DECLARED_BODY_BYTES}, not {declared!r}")
+        raise RouteDeclarationError(
+            f"{spec.name}: {ROUTE_BODY_LIMIT_FIELD} must be a whole number of bytes from 1 "
+            f"to {MAX_DECLARED_BODY_BYTES}, not {declared!r}"
+        )
     return declared
 
 
@@ -401,8 +421,14 @@ def build_routes(specs: list[FunctionSpec], route_prefix: str) -> list[HttpRoute
     for spec in specs:
         route = str(spec.trigger.get("route") or spec.name).strip("/")
         template = "/".join(part for part in (route_prefix.strip("/"), route) if part)
-        routes.append(HttpRoute(spec=spec, template=RouteTemplate(template), methods=_trigger_methods(spec.trigger),
-                                max_body_bytes=declared_body_limit(spec)))
+        routes.append(
+            HttpRoute(
+                spec=spec,
+                template=RouteTemplate(template),
+                methods=_trigger_methods(spec.trigger),
+                max_body_bytes=declared_body_limit(spec),
+            )
+        )
     return [route for _, route in sort_by_precedence((route.template, route) for route in routes)]
 
 
@@ -459,8 +485,14 @@ class HttpTriggerHandler:
         try:
             body = await read_body(request, self._limits, route.body_limit(self._limits))
         except BodyRefused as refused:
-            logger.warning("Functions.%s: %s %s refused (%d): body %s", route.spec.name, request.method,
-                           loggable_path(request), refused.status, refused.detail)
+            logger.warning(
+                "Functions.%s: %s %s refused (%d): body %s",
+                route.spec.name,
+                request.method,
+                loggable_path(request),
+                refused.status,
+                refused.detail,
+            )
             response = refused.response()
             if refused.status == 408:
                 response.force_close()  # the rest may never come; do not wait for it
@@ -489,12 +521,15 @@ class HttpTriggerHandler:
         return response
 
 
-def build_http_app(routes: list[HttpRoute], invoker: Invoker, limits: HttpLimits | None = None,
-                   guard: ConnectionGuard | None = None) -> web.Application:
+def build_http_app(
+    routes: list[HttpRoute], invoker: Invoker, limits: HttpLimits | None = None, guard: ConnectionGuard | None = None
+) -> web.Application:
     limits = limits or HttpLimits()
     # The handler reads the body itself (read_body, each route's bound); client_max_size only bounds other readers.
-    app = web.Application(client_max_size=max([limits.max_body_bytes, *(r.body_limit(limits) for r in routes)]),
-                          middlewares=[guard.middleware] if guard is not None else [])
+    app = web.Application(
+        client_max_size=max([limits.max_body_bytes, *(r.body_limit(limits) for r in routes)]),
+        middlewares=[guard.middleware] if guard is not None else [],
+    )
     # Every path reaches the handler, whose route table decides (on the raw path): aiohttp matches this
     # pattern against the decoded path, where "." would miss an encoded line break ("%0A" answered 404
     # before the function's route was even looked at). Azure's host decodes such a segment and matches it,

@@ -72,8 +72,11 @@ def log_executed(result: InvocationResult, detail: str) -> None:
     """The host's one line per invocation, e.g. "Executed 'Functions.x' (Succeeded, Id=..., Duration=3ms)"."""
     logger.info(
         "Executed 'Functions.%s' (%s, Id=%s, Duration=%dms) %s",
-        result.function_name, "Succeeded" if result.succeeded else "Failed", result.invocation_id,
-        result.duration_ms, detail,
+        result.function_name,
+        "Succeeded" if result.succeeded else "Failed",
+        result.invocation_id,
+        result.duration_ms,
+        detail,
     )
 
 
@@ -86,8 +89,9 @@ class Invoker:
         self._executor = executor
         self._function_directory = function_directory
 
-    def _arguments(self, spec: FunctionSpec, trigger_value: Any, invocation_id: str
-                   ) -> tuple[dict[str, Any], CollectedOutput | None]:
+    def _arguments(
+        self, spec: FunctionSpec, trigger_value: Any, invocation_id: str
+    ) -> tuple[dict[str, Any], CollectedOutput | None]:
         arguments: dict[str, Any] = {}
         http_output = None
         trigger_name = spec.trigger.get("name")
@@ -132,9 +136,17 @@ class Invoker:
                 http_output = encode_http_output(value)
         except Exception as raised:
             error = raised
-            logger.error("Exception while executing function: Functions.%s (Id=%s)", spec.name, invocation_id,
-                         exc_info=(type(raised), raised, _user_frames(raised.__traceback__)))
+            logger.error(
+                "Exception while executing function: Functions.%s (Id=%s)",
+                spec.name,
+                invocation_id,
+                exc_info=(type(raised), raised, _user_frames(raised.__traceback__)),
+            )
         return InvocationResult(
-            invocation_id=invocation_id, function_name=spec.name, duration_ms=(time.perf_counter() - started) * 1000,
-            value=value, http_output=http_output, error=error,
+            invocation_id=invocation_id,
+            function_name=spec.name,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            value=value,
+            http_output=http_output,
+            error=error,
         )

@@ -77,9 +77,11 @@ def _development_storage(connection_string: str) -> str:
     return development_storage_connection_string(f"{proxy.rstrip('/')}:10001" if proxy else "http://127.0.0.1:10001")
 
 
-def aiohttp_reads_environment(environ: Mapping[str, str] | None = None,
-                              proxies: Callable[[], Mapping[str, str]] = urllib.request.getproxies,
-                              file_exists: Callable[[str], bool] = os.path.exists) -> bool:
+def aiohttp_reads_environment(
+    environ: Mapping[str, str] | None = None,
+    proxies: Callable[[], Mapping[str, str]] = urllib.request.getproxies,
+    file_exists: Callable[[str], bool] = os.path.exists,
+) -> bool:
     """Whether aiohttp's `trust_env` would find anything: a proxy or a netrc file.
 
     azure-core's AioHttpTransport opens its session with `trust_env` (its `use_env_settings`, default
@@ -106,8 +108,9 @@ def queue_transport() -> Any:
     from azure.core.pipeline.transport import AioHttpTransport
     from azure.storage.queue._shared.constants import CONNECTION_TIMEOUT, READ_TIMEOUT
 
-    return AioHttpTransport(use_env_settings=aiohttp_reads_environment(), connection_timeout=CONNECTION_TIMEOUT,
-                            read_timeout=READ_TIMEOUT)
+    return AioHttpTransport(
+        use_env_settings=aiohttp_reads_environment(), connection_timeout=CONNECTION_TIMEOUT, read_timeout=READ_TIMEOUT
+    )
 
 
 def queue_client(connection: str, queue_name: str, environ: Mapping[str, str] | None = None) -> QueueClient:
@@ -157,10 +160,15 @@ def describe_error(error: BaseException) -> str:
     """A storage error in a few words (type, and the reason or error code), for one log line."""
     kind = type(error).__name__
     text = str(error).lower()
-    for needle, reason in (("connection refused", "connection refused"), ("connect call failed", "connection refused"),
-                           ("cannot connect", "cannot connect"), ("timed out", "timed out"),
-                           ("timeout", "timed out"), ("reset by peer", "connection reset"),
-                           ("server disconnected", "connection closed")):
+    for needle, reason in (
+        ("connection refused", "connection refused"),
+        ("connect call failed", "connection refused"),
+        ("cannot connect", "cannot connect"),
+        ("timed out", "timed out"),
+        ("timeout", "timed out"),
+        ("reset by peer", "connection reset"),
+        ("server disconnected", "connection closed"),
+    ):
         if needle in text:
             return f"{kind}: {reason}"
     code = getattr(error, "error_code", None)
@@ -203,8 +211,9 @@ class VisibilityLease:
     finished, not cancelled, so the receipt stays known.
     """
 
-    def __init__(self, client: QueueClient, message: StorageQueueMessage, window_seconds: float,
-                 queue_name: str) -> None:
+    def __init__(
+        self, client: QueueClient, message: StorageQueueMessage, window_seconds: float, queue_name: str
+    ) -> None:
         self._client = client
         self.message_id: str = message.id
         self.pop_receipt: str | None = message.pop_receipt
@@ -223,23 +232,37 @@ class VisibilityLease:
             if self._done.is_set():
                 return
             try:
-                updated = await self._client.update_message(self.message_id, self.pop_receipt,
-                                                            visibility_timeout=self._window, retry_total=0)
+                updated = await self._client.update_message(
+                    self.message_id, self.pop_receipt, visibility_timeout=self._window, retry_total=0
+                )
             except Exception as error:
                 if not _is_lost_message(error):
                     # Storage away: try again soon; the message is visible again once the window has passed.
-                    logger.warning("queue %s message %s: renewing its invisibility failed (%s)", self._queue_name,
-                                   self.message_id, describe_error(error), exc_info=not _is_storage_error(error))
+                    logger.warning(
+                        "queue %s message %s: renewing its invisibility failed (%s)",
+                        self._queue_name,
+                        self.message_id,
+                        describe_error(error),
+                        exc_info=not _is_storage_error(error),
+                    )
                     interval = max(0.5, self._interval / 4)
                     continue
                 # Deleted, or received again elsewhere (its invisibility had run out): nothing to keep.
-                logger.warning("queue %s message %s: cannot renew its invisibility any more (gone or taken "
-                               "over)", self._queue_name, self.message_id)
+                logger.warning(
+                    "queue %s message %s: cannot renew its invisibility any more (gone or taken over)",
+                    self._queue_name,
+                    self.message_id,
+                )
                 return
             self.pop_receipt = updated.pop_receipt
             self.renewals += 1
-            logger.debug("queue %s message %s: invisible for %d s more (renewal %d)", self._queue_name,
-                         self.message_id, self._window, self.renewals)
+            logger.debug(
+                "queue %s message %s: invisible for %d s more (renewal %d)",
+                self._queue_name,
+                self.message_id,
+                self._window,
+                self.renewals,
+            )
             interval = self._interval
 
     async def __aenter__(self) -> VisibilityLease:
@@ -255,9 +278,17 @@ class VisibilityLease:
 class QueueListener:
     """Polls one queue for one function until `stop()`."""
 
-    def __init__(self, spec: FunctionSpec, target: QueueTarget, client: QueueClient, poison_client: QueueClient,
-                 options: QueueOptions, polling_cap_seconds: float | None, function_directory: str,
-                 in_flight_visibility_seconds: float = IN_FLIGHT_VISIBILITY_SECONDS) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        target: QueueTarget,
+        client: QueueClient,
+        poison_client: QueueClient,
+        options: QueueOptions,
+        polling_cap_seconds: float | None,
+        function_directory: str,
+        in_flight_visibility_seconds: float = IN_FLIGHT_VISIBILITY_SECONDS,
+    ) -> None:
         self.spec = spec
         self.target = target
         self._client = client
@@ -274,8 +305,10 @@ class QueueListener:
         self._slot_freed = asyncio.Event()
         self._stopping = asyncio.Event()
         # The host runs at most batchSize + newBatchThreshold messages of one queue at once.
-        self._executor = ThreadPoolExecutor(max_workers=options.batch_size + options.new_batch_threshold,
-                                            thread_name_prefix=f"queue-{target.queue_name}")
+        self._executor = ThreadPoolExecutor(
+            max_workers=options.batch_size + options.new_batch_threshold,
+            thread_name_prefix=f"queue-{target.queue_name}",
+        )
         self._invoker = Invoker(self._executor, function_directory)
 
     async def run(self) -> None:
@@ -302,14 +335,18 @@ class QueueListener:
                 delay = min(FAILURE_BACKOFF_MIN_SECONDS * 2 ** (failures - 1), FAILURE_BACKOFF_MAX_SECONDS)
                 # One line, no traceback: storage being away is an expected state, not a bug in the host
                 # (anything else keeps its traceback).
-                logger.warning("polling queue %s failed (%s); next try in %.0f s", self.target.queue_name,
-                               describe_error(error), delay, exc_info=not _is_storage_error(error))
+                logger.warning(
+                    "polling queue %s failed (%s); next try in %.0f s",
+                    self.target.queue_name,
+                    describe_error(error),
+                    delay,
+                    exc_info=not _is_storage_error(error),
+                )
                 await self._wait_for(self._stopping, delay)
                 continue
             recreated = False
             if failures:
-                logger.info("polling queue %s works again after %d failed attempt(s)", self.target.queue_name,
-                            failures)
+                logger.info("polling queue %s works again after %d failed attempt(s)", self.target.queue_name, failures)
                 failures = 0
             if messages:
                 interval = MIN_POLLING_INTERVAL_SECONDS
@@ -335,7 +372,9 @@ class QueueListener:
         batch_size = self._options.batch_size
         # No SDK retries (its default waits 15 s and more between them): the poll loop backs off itself.
         pages = self._client.receive_messages(
-            messages_per_page=batch_size, max_messages=batch_size, visibility_timeout=self.in_flight_visibility_seconds,
+            messages_per_page=batch_size,
+            max_messages=batch_size,
+            visibility_timeout=self.in_flight_visibility_seconds,
             retry_total=0,
         )
         return [message async for message in pages]
@@ -352,8 +391,12 @@ class QueueListener:
         try:
             await asyncio.wait_for(self._create_queue_without_retries(), timeout_seconds)
         except Exception as error:
-            logger.warning("queue %s could not be created at start (%s); polling will try again",
-                           self.target.queue_name, describe_error(error), exc_info=not _is_storage_error(error))
+            logger.warning(
+                "queue %s could not be created at start (%s); polling will try again",
+                self.target.queue_name,
+                describe_error(error),
+                exc_info=not _is_storage_error(error),
+            )
             return False
         self._queue_ready = True
         return True
@@ -376,16 +419,15 @@ class QueueListener:
                 await self._move_to_poison(message, "not valid base64 (messageEncoding is base64)")
                 return
 
-            async with VisibilityLease(self._client, message, self.in_flight_visibility_seconds,
-                                       queue_name) as lease:
+            async with VisibilityLease(self._client, message, self.in_flight_visibility_seconds, queue_name) as lease:
                 result = await self._invoker.invoke(self.spec, trigger_data(message, body))
-            log_executed(result, f"queueTrigger {queue_name} message {message.id} "
-                                 f"dequeueCount={message.dequeue_count}")
+            log_executed(result, f"queueTrigger {queue_name} message {message.id} dequeueCount={message.dequeue_count}")
             if result.succeeded:
                 await self._client.delete_message(message.id, lease.pop_receipt)
             elif (message.dequeue_count or 0) >= self._options.max_dequeue_count:
-                await self._move_to_poison(message, f"failed {message.dequeue_count} times (maxDequeueCount)",
-                                           lease.pop_receipt)
+                await self._move_to_poison(
+                    message, f"failed {message.dequeue_count} times (maxDequeueCount)", lease.pop_receipt
+                )
             else:
                 await self._client.update_message(
                     message.id, lease.pop_receipt, visibility_timeout=int(self._options.visibility_timeout_seconds)
@@ -393,12 +435,21 @@ class QueueListener:
         except Exception as error:
             if _is_lost_message(error):
                 # Deleted or re-received elsewhere while it ran: its pop receipt is stale, nothing left to do.
-                logger.warning("queue %s message %s vanished before it could be settled (%s)", queue_name,
-                               message.id, describe_error(error))
+                logger.warning(
+                    "queue %s message %s vanished before it could be settled (%s)",
+                    queue_name,
+                    message.id,
+                    describe_error(error),
+                )
                 return
             # Storage down while settling: the message becomes visible again after its in-flight time.
-            logger.warning("queue %s: settling message %s failed (%s)", queue_name, message.id, describe_error(error),
-                           exc_info=not _is_storage_error(error))
+            logger.warning(
+                "queue %s: settling message %s failed (%s)",
+                queue_name,
+                message.id,
+                describe_error(error),
+                exc_info=not _is_storage_error(error),
+            )
 
     async def _move_to_poison(self, message: StorageQueueMessage, reason: str, pop_receipt: str | None = None) -> None:
         poison_queue = self._poison_client.queue_name
@@ -423,16 +474,22 @@ class QueueListener:
         if self._in_flight:
             _, pending = await asyncio.wait(set(self._in_flight), timeout=timeout_seconds)
             if pending:
-                logger.warning("queue %s: %d invocations still running at shutdown", self.target.queue_name,
-                               len(pending))
+                logger.warning(
+                    "queue %s: %d invocations still running at shutdown", self.target.queue_name, len(pending)
+                )
         self._executor.shutdown(wait=False, cancel_futures=True)
         await self._client.close()
         await self._poison_client.close()
 
 
-def make_listener(spec: FunctionSpec, options: QueueOptions, polling_cap_seconds: float | None,
-                  function_directory: str, environ: Mapping[str, Any] | None = None,
-                  in_flight_visibility_seconds: float = IN_FLIGHT_VISIBILITY_SECONDS) -> QueueListener:
+def make_listener(
+    spec: FunctionSpec,
+    options: QueueOptions,
+    polling_cap_seconds: float | None,
+    function_directory: str,
+    environ: Mapping[str, Any] | None = None,
+    in_flight_visibility_seconds: float = IN_FLIGHT_VISIBILITY_SECONDS,
+) -> QueueListener:
     target = queue_target(spec, environ)
     return QueueListener(
         spec,

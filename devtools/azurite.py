@@ -149,10 +149,18 @@ def install_azurite(project_root: Path | None = None) -> Path:
         )
     tools = tools_dir(project_root)
     tools.mkdir(parents=True, exist_ok=True)
-    command = [shutil.which("npm") or "npm", "install", "--prefix", str(tools), "--no-audit", "--no-fund",
-               f"azurite@{AZURITE_VERSION}"]
-    logger.info("installing azurite %s from npm into %s (once; about 15 s, needs the npm registry)",
-                AZURITE_VERSION, tools)
+    command = [
+        shutil.which("npm") or "npm",
+        "install",
+        "--prefix",
+        str(tools),
+        "--no-audit",
+        "--no-fund",
+        f"azurite@{AZURITE_VERSION}",
+    ]
+    logger.info(
+        "installing azurite %s from npm into %s (once; about 15 s, needs the npm registry)", AZURITE_VERSION, tools
+    )
     started = time.monotonic()
     with _progress(f"installing azurite {AZURITE_VERSION}", started):
         result = subprocess.run(command, cwd=tools, capture_output=True, text=True, check=False)
@@ -259,8 +267,9 @@ def ensure_azurite(
         return _reuse_or_start(project_root, endpoints, timeout_seconds, location)
 
 
-def _reuse_or_start(project_root: Path | None, endpoints: AzuriteEndpoints, timeout_seconds: float,
-                    location: Path | None = None) -> AzuriteEndpoints:
+def _reuse_or_start(
+    project_root: Path | None, endpoints: AzuriteEndpoints, timeout_seconds: float, location: Path | None = None
+) -> AzuriteEndpoints:
     global _started
     status = azurite_status(endpoints)
     if all(state == "azurite" for state in status.values()):
@@ -292,8 +301,12 @@ def _reuse_or_start(project_root: Path | None, endpoints: AzuriteEndpoints, time
             logger.info("another azurite won the start race on %s; reusing it", endpoints.host)
             return endpoints
         raise
-    logger.info("azurite started (pid %s), data %s, log %s", process.pid,
-                location if location is not None else "in memory", log_path)
+    logger.info(
+        "azurite started (pid %s), data %s, log %s",
+        process.pid,
+        location if location is not None else "in memory",
+        log_path,
+    )
     return endpoints
 
 
@@ -308,14 +321,24 @@ def _command(executable: Path, endpoints: AzuriteEndpoints, location: Path | Non
         "--silent",
         "--disableTelemetry",  # no calls home from test runs (and none possible on offline machines)
         "--loose",
-        "--blobHost", endpoints.host, "--blobPort", str(endpoints.blob_port),
-        "--queueHost", endpoints.host, "--queuePort", str(endpoints.queue_port),
-        "--tableHost", endpoints.host, "--tablePort", str(endpoints.table_port),
+        "--blobHost",
+        endpoints.host,
+        "--blobPort",
+        str(endpoints.blob_port),
+        "--queueHost",
+        endpoints.host,
+        "--queuePort",
+        str(endpoints.queue_port),
+        "--tableHost",
+        endpoints.host,
+        "--tablePort",
+        str(endpoints.table_port),
     ]
 
 
-def _spawn(executable: Path, endpoints: AzuriteEndpoints, log_path: Path, cwd: Path,
-           location: Path | None = None) -> subprocess.Popen[bytes]:
+def _spawn(
+    executable: Path, endpoints: AzuriteEndpoints, log_path: Path, cwd: Path, location: Path | None = None
+) -> subprocess.Popen[bytes]:
     # Own process group (session): the npm shim starts node as a child, and stop must reach both
     # without ever signalling the test runner's group.
     options: dict[str, object] = {}
@@ -325,8 +348,12 @@ def _spawn(executable: Path, endpoints: AzuriteEndpoints, log_path: Path, cwd: P
         options["start_new_session"] = True
     with log_path.open("ab") as log:
         return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
-            _command(executable, endpoints, location), cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, **options,
+            _command(executable, endpoints, location),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            **options,
         )
 
 
@@ -344,8 +371,9 @@ def _wait_until_listening(
     raise AzuriteError(f"Azurite did not listen on {endpoints.ports()} within {timeout_seconds:.0f} s; see {log_path}")
 
 
-def _terminate_group(pid: int, wait: float = STOP_GRACE_IN_MEMORY_SECONDS,
-                     process: subprocess.Popen[bytes] | None = None) -> None:
+def _terminate_group(
+    pid: int, wait: float = STOP_GRACE_IN_MEMORY_SECONDS, process: subprocess.Popen[bytes] | None = None
+) -> None:
     # Azurite's graceful shutdown waits for idle keep-alive connections (the test process still holds
     # pooled ones); in-memory storage has nothing to flush, so its grace period is short, while one on
     # disk gets the time to write its databases.
@@ -402,8 +430,9 @@ def _start_background(project_root: Path | None, location: Path | None) -> int:
     pid = _started.process.pid
     _started = None  # detach: it must outlive this command
     _pid_file(project_root).write_text(f"{pid}\n{'' if location is None else location}")
-    print(f"azurite started in the background (pid {pid}); data {location or 'in memory'}; "
-          f"log {_log_file(project_root)}")
+    print(
+        f"azurite started in the background (pid {pid}); data {location or 'in memory'}; log {_log_file(project_root)}"
+    )
     return 0
 
 
@@ -450,8 +479,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["install", "start", "stop", "status", "connection-string"])
     parser.add_argument("--background", action="store_true", help="start: detach and return")
     parser.add_argument("--project-root", type=Path, default=None)
-    parser.add_argument("--location", type=Path, default=None,
-                        help="start: folder for Azurite's data (default: .local/azurite in the checkout)")
+    parser.add_argument(
+        "--location",
+        type=Path,
+        default=None,
+        help="start: folder for Azurite's data (default: .local/azurite in the checkout)",
+    )
     parser.add_argument("--in-memory", action="store_true", help="start: keep the data in memory only")
     args = parser.parse_args(argv)
     location = None if args.in_memory else (args.location or default_location(args.project_root))

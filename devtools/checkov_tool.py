@@ -42,7 +42,6 @@ def _installed() -> bool:
     return _STAMP.is_file() and _STAMP.read_text().strip() == CHECKOV_VERSION and checkov_executable().is_file()
 
 
-
 def ensure_checkov(*, quiet: bool = True) -> Path:
     """The checkov executable, installing the pinned version first if it is not there yet."""
     executable = checkov_executable()
@@ -59,13 +58,15 @@ def _install(*, quiet: bool) -> None:
     if TOOL_DIR.exists():  # half-made by an interrupted install: start again
         shutil.rmtree(TOOL_DIR)
     if not quiet:
-        print(f"    installing checkov {CHECKOV_VERSION} into {TOOL_DIR} (a few minutes, once)",
-              flush=True)
+        print(f"    installing checkov {CHECKOV_VERSION} into {TOOL_DIR} (a few minutes, once)", flush=True)
     venv.EnvBuilder(with_pip=True, clear=True).create(TOOL_DIR)
     python = TOOL_DIR / "bin" / "python"
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--progress-bar", "off",
-                    f"checkov=={CHECKOV_VERSION}"], check=True, env=env)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--progress-bar", "off", f"checkov=={CHECKOV_VERSION}"],
+        check=True,
+        env=env,
+    )
     _STAMP.write_text(CHECKOV_VERSION + "\n")
 
 

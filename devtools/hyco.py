@@ -61,16 +61,26 @@ def install_hyco_https(project_root: Path | None = None) -> Path:
         raise HycoError(f"{' and '.join(missing)} not found on PATH: hyco-https needs Node.js 20 with npm")
     prefix = hyco_prefix(project_root)
     prefix.mkdir(parents=True, exist_ok=True)
-    command = [shutil.which("npm") or "npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
-               "--ignore-scripts", f"hyco-https@{HYCO_HTTPS_VERSION}"]
+    command = [
+        shutil.which("npm") or "npm",
+        "install",
+        "--prefix",
+        str(prefix),
+        "--no-audit",
+        "--no-fund",
+        "--ignore-scripts",
+        f"hyco-https@{HYCO_HTTPS_VERSION}",
+    ]
     logger.info("installing hyco-https %s from npm into %s", HYCO_HTTPS_VERSION, prefix)
     try:
         result = subprocess.run(command, cwd=prefix, capture_output=True, text=True, check=False, timeout=180)
     except subprocess.TimeoutExpired:
         raise HycoError(f"npm install hyco-https@{HYCO_HTTPS_VERSION} took over 180 s") from None
     if result.returncode != 0 or _installed_version(package) != HYCO_HTTPS_VERSION:
-        raise HycoError(f"npm install hyco-https@{HYCO_HTTPS_VERSION} failed (exit {result.returncode}): "
-                        f"{result.stderr.strip()[-1000:]}")
+        raise HycoError(
+            f"npm install hyco-https@{HYCO_HTTPS_VERSION} failed (exit {result.returncode}): "
+            f"{result.stderr.strip()[-1000:]}"
+        )
     return package
 
 

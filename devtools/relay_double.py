@@ -87,8 +87,9 @@ CLOSE_GOING_AWAY, CLOSE_POLICY_VIOLATION, CLOSE_SERVICE_ERROR = 1001, 1008, 1011
 # [doc] 502 and 504 are not allowed as listener status codes.
 FORBIDDEN_LISTENER_STATUSES = frozenset({502, 504})
 # [double] headers the double does not pass on (hop-by-hop, or the relay's own token).
-_NOT_FORWARDED = frozenset({"servicebusauthorization", "host", "content-length", "transfer-encoding",
-                            "connection", "upgrade", "keep-alive"})
+_NOT_FORWARDED = frozenset(
+    {"servicebusauthorization", "host", "content-length", "transfer-encoding", "connection", "upgrade", "keep-alive"}
+)
 
 
 class TokenError(ValueError):
@@ -132,8 +133,11 @@ def jwt_claims(token: str, now: float | None = None) -> dict:
     """The claims of a JWT-shaped token (header.payload.signature, base64url): the form an Entra access
     token has. Checks the form and `exp`, never the signature [double]."""
     parts = token.split(".")
-    if len(parts) != 3 or not all(parts[:2]) or any(
-            c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in "".join(parts)):
+    if (
+        len(parts) != 3
+        or not all(parts[:2])
+        or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in "".join(parts))
+    ):
         raise TokenError("neither a SharedAccessSignature token nor a bare JWT")
     if "alg" not in _b64url_json(parts[0]):
         raise TokenError("not a JWT: its header names no alg")
@@ -147,23 +151,28 @@ def jwt_claims(token: str, now: float | None = None) -> dict:
 def unsigned_jwt(claims: Mapping[str, object] | None = None, lifetime_seconds: int = 3600) -> str:
     """A JWT-shaped token for tests (alg none, no signature), with `aud` and `exp` like an Entra token
     for the relay's scope; the double's `entra_tokens` says whether it is good."""
+
     def part(data: Mapping[str, object]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
 
-    body = {"aud": "https://relay.azure.net", "exp": int(time.time() + lifetime_seconds),
-            "oid": str(uuid.uuid4()), **(claims or {})}
+    body = {
+        "aud": "https://relay.azure.net",
+        "exp": int(time.time() + lifetime_seconds),
+        "oid": str(uuid.uuid4()),
+        **(claims or {}),
+    }
     return f"{part({'typ': 'JWT', 'alg': 'none'})}.{part(body)}.c2ln"
 
 
-def sas_token(resource_uri: str, key_name: str, key: str, expires_in_seconds: int = 3600,
-              now: float | None = None) -> str:
+def sas_token(
+    resource_uri: str, key_name: str, key: str, expires_in_seconds: int = 3600, now: float | None = None
+) -> str:
     """A SAS token as [hyco] index.js createRelayToken builds it: sr is the url-encoded http URI,
     the signature HMAC-SHA256(key, encoded sr + "\\n" + expiry) in base64, url-encoded."""
     expiry = int((time.time() if now is None else now) + expires_in_seconds)
     encoded = quote(resource_uri, safe="")
     signature = base64.b64encode(hmac.new(key.encode(), f"{encoded}\n{expiry}".encode(), hashlib.sha256).digest())
-    return (f"SharedAccessSignature sr={encoded}&sig={quote(signature.decode(), safe='')}"
-            f"&se={expiry}&skn={key_name}")
+    return f"SharedAccessSignature sr={encoded}&sig={quote(signature.decode(), safe='')}&se={expiry}&skn={key_name}"
 
 
 @dataclass(frozen=True)
@@ -173,8 +182,9 @@ class VerifiedToken:
     expires_at: float
 
 
-def verify_token(token: str | None, keys: Mapping[str, str], namespace: str, path: str,
-                 now: float | None = None) -> VerifiedToken:
+def verify_token(
+    token: str | None, keys: Mapping[str, str], namespace: str, path: str, now: float | None = None
+) -> VerifiedToken:
     """[doc] `SharedAccessSignature sr=<url-encoded http URI>&sig=<HMAC-SHA256>&se=<expiry>&skn=<rule>`.
     The token's sr must be the hybrid connection or a prefix of it (a namespace-wide token)
     [double: Azure's prefix rule, not checked here]; the host compared without port, because [hyco]
@@ -185,7 +195,7 @@ def verify_token(token: str | None, keys: Mapping[str, str], namespace: str, pat
     if not token.startswith(prefix):
         raise TokenError("not a SharedAccessSignature token")
     fields: dict[str, str] = {}
-    for part in token[len(prefix):].split("&"):
+    for part in token[len(prefix) :].split("&"):
         name, _, value = part.partition("=")
         fields[name.strip()] = value
     if not {"sr", "sig", "se", "skn"} <= set(fields):
@@ -194,7 +204,8 @@ def verify_token(token: str | None, keys: Mapping[str, str], namespace: str, pat
     if key is None:
         raise TokenError(f"unknown key name {fields['skn']!r}")
     expected = base64.b64encode(
-        hmac.new(key.encode(), f"{fields['sr']}\n{fields['se']}".encode(), hashlib.sha256).digest()).decode()
+        hmac.new(key.encode(), f"{fields['sr']}\n{fields['se']}".encode(), hashlib.sha256).digest()
+    ).decode()
     if not hmac.compare_digest(expected, unquote(fields["sig"])):
         raise TokenError("signature does not match")
     try:
@@ -207,7 +218,8 @@ def verify_token(token: str | None, keys: Mapping[str, str], namespace: str, pat
     wanted = f"/{path.strip('/')}".lower()
     granted = "/" + resource.path.replace("$hc/", "").strip("/").lower()
     if (resource.hostname or "").lower() != namespace.lower() or not (
-            granted == "/" or wanted == granted or wanted.startswith(granted + "/")):
+        granted == "/" or wanted == granted or wanted.startswith(granted + "/")
+    ):
         raise TokenError("token is for another resource")
     return VerifiedToken(unquote(fields["sr"]), fields["skn"], expires_at)
 
@@ -252,11 +264,18 @@ class RelayDouble:
 
     `namespace` is the host the tokens' sr must name (what the real namespace would be called)."""
 
-    def __init__(self, keys: Mapping[str, str], *, paths: tuple[str, ...] = ("sap",),
-                 namespace: str = "relay-double.servicebus.windows.net", host: str = "127.0.0.1", port: int = 0,
-                 response_timeout_seconds: float = RESPONSE_TIMEOUT_SECONDS,
-                 rights: Mapping[str, frozenset[str] | set[str] | tuple[str, ...]] | None = None,
-                 entra_tokens: EntraJudge | None = None) -> None:
+    def __init__(
+        self,
+        keys: Mapping[str, str],
+        *,
+        paths: tuple[str, ...] = ("sap",),
+        namespace: str = "relay-double.servicebus.windows.net",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        response_timeout_seconds: float = RESPONSE_TIMEOUT_SECONDS,
+        rights: Mapping[str, frozenset[str] | set[str] | tuple[str, ...]] | None = None,
+        entra_tokens: EntraJudge | None = None,
+    ) -> None:
         self.keys = dict(keys)
         # A SAS rule's rights by its name; a rule not named has Listen and Send.
         self.rights = {name: frozenset(given) for name, given in (rights or {}).items()}
@@ -315,8 +334,7 @@ class RelayDouble:
     async def wait_for_listeners(self, count: int, path: str = "sap", timeout: float = 10.0) -> None:
         assert self._listener_changed is not None
         async with self._listener_changed:
-            await asyncio.wait_for(self._listener_changed.wait_for(lambda: self.listener_count(path) >= count),
-                                   timeout)
+            await asyncio.wait_for(self._listener_changed.wait_for(lambda: self.listener_count(path) >= count), timeout)
 
     async def drop_listeners(self, path: str = "sap", code: int = CLOSE_SERVICE_ERROR) -> None:
         """Close every control channel of `path` as the service would on an error ([doc] 1011)."""
@@ -328,7 +346,7 @@ class RelayDouble:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         tail = request.match_info["tail"]
         if tail.startswith("$hc/"):
-            path = tail[len("$hc/"):].strip("/")
+            path = tail[len("$hc/") :].strip("/")
             action = request.query.get("sb-hc-action")
             if path not in self.paths:
                 return web.Response(status=404, text="hybrid connection not found")  # [doc] handshake 404
@@ -340,7 +358,7 @@ class RelayDouble:
         path = next((p for p in self.paths if tail == p or tail.startswith(p + "/")), None)
         if path is None:
             return web.Response(status=404, text="hybrid connection not found")
-        return await self._send(request, path, tail[len(path):])
+        return await self._send(request, path, tail[len(path) :])
 
     def authorize(self, token: str | None, path: str) -> Grant:
         """The rights `token` gives on hybrid connection `path`; TokenError (401) when it gives none."""
@@ -537,8 +555,9 @@ class RelayDouble:
             # [doc] 403: the token is not valid for this path for this action (a Listen-only rule or role).
             return web.Response(status=403, text="the token does not give the Send right")
         if self.throttled:
-            return web.Response(status=429, text="relay double set throttled",
-                                headers={"Retry-After": self.throttle_retry_after})
+            return web.Response(
+                status=429, text="relay double set throttled", headers={"Retry-After": self.throttle_retry_after}
+            )
         if self.unavailable:
             return web.Response(status=503, text="relay double set unavailable")
         listeners = self._listeners.get(path, [])
@@ -547,11 +566,13 @@ class RelayDouble:
         # [doc] up to 25 listeners, requests spread across them; [double] strict round robin.
         listener = listeners[next(self._round_robin) % len(listeners)]
         body = await request.read()
-        query = "&".join(f"{quote(k)}={quote(v)}" for k, v in request.query.items()
-                         if not k.startswith("sb-hc-"))
+        query = "&".join(f"{quote(k)}={quote(v)}" for k, v in request.query.items() if not k.startswith("sb-hc-"))
         request_id = str(uuid.uuid4())
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED
-                   and not (from_authorization and k.lower() == "authorization")}
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() not in _NOT_FORWARDED and not (from_authorization and k.lower() == "authorization")
+        }
         message = {
             "address": f"ws://{self.host}:{self.port}/$hc/{path}?sb-hc-action=request&sb-hc-id={request_id}",
             "id": request_id,
@@ -559,8 +580,7 @@ class RelayDouble:
             "method": request.method,
             "requestHeaders": headers,
         }
-        via_rendezvous = (len(body) > MAX_CONTROL_CHANNEL_BODY
-                          or len(json.dumps(headers)) > MAX_CONTROL_CHANNEL_HEADERS)
+        via_rendezvous = len(body) > MAX_CONTROL_CHANNEL_BODY or len(json.dumps(headers)) > MAX_CONTROL_CHANNEL_HEADERS
         loop = asyncio.get_running_loop()
         pending = _Pending(request_id, path, message, body, via_rendezvous, listener, loop.create_future())
         self._pending[request_id] = pending
@@ -572,8 +592,9 @@ class RelayDouble:
                     # [hyco] controlChannelRequest: a request message without `method` means "come to
                     # the rendezvous address"; only address and id are given on the control channel.
                     self.stats.rendezvous_requests += 1
-                    await listener.ws.send_str(json.dumps({"request": {"address": message["address"],
-                                                                       "id": request_id}}))
+                    await listener.ws.send_str(
+                        json.dumps({"request": {"address": message["address"], "id": request_id}})
+                    )
                 else:
                     await listener.ws.send_str(json.dumps({"request": {**message, "body": bool(body)}}))
                     if body:
@@ -595,10 +616,12 @@ class RelayDouble:
         if status in FORBIDDEN_LISTENER_STATUSES:
             self.stats.violations.append(f"listener answered {status}, which is not allowed")
             status = 500  # [double] what Azure does with it is not documented
-        response_headers = {k: str(v) for k, v in dict(head.get("responseHeaders") or {}).items()
-                            if k.lower() not in _NOT_FORWARDED}
-        return web.Response(status=status, reason=head.get("statusDescription") or None,
-                            headers=response_headers, body=answer)
+        response_headers = {
+            k: str(v) for k, v in dict(head.get("responseHeaders") or {}).items() if k.lower() not in _NOT_FORWARDED
+        }
+        return web.Response(
+            status=status, reason=head.get("statusDescription") or None, headers=response_headers, body=answer
+        )
 
 
 class _ListenerGone(Exception):
@@ -642,8 +665,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     async def serve() -> None:
-        double = await RelayDouble({args.key_name: args.key}, paths=tuple(args.path or ["sap"]),
-                                   namespace=args.namespace, port=args.port).start()
+        double = await RelayDouble(
+            {args.key_name: args.key}, paths=tuple(args.path or ["sap"]), namespace=args.namespace, port=args.port
+        ).start()
         logger.info("relay double on %s (listen at %s)", double.base_url, double.listen_url(double.paths[0]))
         try:
             await asyncio.Event().wait()

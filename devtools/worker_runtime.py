@@ -28,7 +28,7 @@ from pathlib import Path
 
 from devtools.tool_lock import install_lock
 
-RUNTIME_VERSION = "1.3.0"   # azure-functions-runtime
+RUNTIME_VERSION = "1.3.0"  # azure-functions-runtime
 PROTOBUF_VERSION = "7.36.2"  # the proxy's protobuf messages (tests/support/worker_driver.py builds them)
 PYTHON_VERSION = "3.13"
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,16 +46,23 @@ def find_python() -> Path:
     """A Python 3.13 that runs: pyenv's (PYENV_ROOT or ~/.pyenv), else `python3.13` on PATH (a pyenv
     shim there may exist and still refuse to run, so each candidate is asked for its version)."""
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates = sorted(glob.glob(str(pyenv / "versions" / f"{PYTHON_VERSION}.*" / "bin" / f"python{PYTHON_VERSION}")),
-                        reverse=True)
+    candidates = sorted(
+        glob.glob(str(pyenv / "versions" / f"{PYTHON_VERSION}.*" / "bin" / f"python{PYTHON_VERSION}")), reverse=True
+    )
     on_path = shutil.which(f"python{PYTHON_VERSION}")
     for candidate in [*candidates, *([on_path] if on_path else [])]:
-        probe = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                               capture_output=True, text=True, check=False)
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if probe.returncode == 0 and probe.stdout.strip() == PYTHON_VERSION:
             return Path(candidate)
-    raise PythonMissing(f"no Python {PYTHON_VERSION} found (neither {pyenv}/versions/{PYTHON_VERSION}.* nor a "
-                        f"working python{PYTHON_VERSION} on PATH)")
+    raise PythonMissing(
+        f"no Python {PYTHON_VERSION} found (neither {pyenv}/versions/{PYTHON_VERSION}.* nor a "
+        f"working python{PYTHON_VERSION} on PATH)"
+    )
 
 
 def worker_python() -> Path:
@@ -69,7 +76,6 @@ def _wanted_stamp() -> str:
 
 def _installed() -> bool:
     return _STAMP.is_file() and _STAMP.read_text().strip() == _wanted_stamp() and worker_python().is_file()
-
 
 
 def ensure_worker_runtime(*, quiet: bool = True) -> Path:
@@ -88,13 +94,32 @@ def _install(python: Path, *, quiet: bool) -> None:
     if TOOL_DIR.exists():  # half-made, or made for another requirements.txt: start again
         shutil.rmtree(TOOL_DIR)
     if not quiet:
-        print(f"    installing azure-functions-runtime {RUNTIME_VERSION} and requirements.txt for Python "
-              f"{PYTHON_VERSION} into {TOOL_DIR} (about half a minute, once)", flush=True)
+        print(
+            f"    installing azure-functions-runtime {RUNTIME_VERSION} and requirements.txt for Python "
+            f"{PYTHON_VERSION} into {TOOL_DIR} (about half a minute, once)",
+            flush=True,
+        )
     subprocess.run([str(python), "-m", "venv", str(TOOL_DIR)], check=True)
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    pip = subprocess.run([str(worker_python()), "-m", "pip", "install", "--quiet", "--progress-bar", "off",
-                          f"azure-functions-runtime=={RUNTIME_VERSION}", f"protobuf=={PROTOBUF_VERSION}",
-                          "-r", str(REQUIREMENTS)], env=env, capture_output=True, text=True, check=False)
+    pip = subprocess.run(
+        [
+            str(worker_python()),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--progress-bar",
+            "off",
+            f"azure-functions-runtime=={RUNTIME_VERSION}",
+            f"protobuf=={PROTOBUF_VERSION}",
+            "-r",
+            str(REQUIREMENTS),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if pip.returncode != 0:
         raise RuntimeError(f"pip could not install the worker's venv (exit {pip.returncode}): {pip.stderr[-3000:]}")
     _STAMP.write_text(_wanted_stamp() + "\n")

@@ -49,8 +49,10 @@ def set_name(name: str) -> None:
     """Write `name` (or /providers/Microsoft.PowerApps/apis/<name>) wherever the current name is."""
     name = name.strip().removeprefix(_API_PREFIX)
     if not API_NAME.fullmatch(name) or is_placeholder(name):
-        raise ValueError(f"'{name}' is not a custom connector API name of the form "
-                         "shared_sapsync-5f<name>-5f<suffix> (the suffix: lower-case hex digits)")
+        raise ValueError(
+            f"'{name}' is not a custom connector API name of the form "
+            "shared_sapsync-5f<name>-5f<suffix> (the suffix: lower-case hex digits)"
+        )
     old = current_name()
     for path in (workflow_file(), CUSTOMIZATIONS):
         text = path.read_text(encoding="utf-8")
@@ -61,8 +63,10 @@ def main(arguments: list[str]) -> int:
     if arguments == ["--check"]:
         name = current_name()
         if is_placeholder(name):
-            print(f"the flow still names the connector {name}: run python flow/connector_name.py NAME first",
-                  file=sys.stderr)
+            print(
+                f"the flow still names the connector {name}: run python flow/connector_name.py NAME first",
+                file=sys.stderr,
+            )
             return 1
         print(name)
         return 0

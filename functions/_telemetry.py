@@ -48,16 +48,23 @@ def invocation(function_name: str, *, counts_invalid_requests: bool = False) -> 
     return decorate
 
 
-def _traced(function_name: str, context: Any, counts_invalid_requests: bool, function: Callable[..., Any],
-            args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _traced(
+    function_name: str,
+    context: Any,
+    counts_invalid_requests: bool,
+    function: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
     attached = telemetry.host_span_attached()
     carrier = None if attached else (_trace_context_headers(context) or _request_headers(args, kwargs))
     attributes = {"faas.name": function_name}
     invocation_id = getattr(context, "invocation_id", None)
     if invocation_id:
         attributes["faas.invocation_id"] = str(invocation_id)
-    with telemetry.span(function_name, kind="internal" if attached else "server", attributes=attributes,
-                        parent_headers=carrier) as current:
+    with telemetry.span(
+        function_name, kind="internal" if attached else "server", attributes=attributes, parent_headers=carrier
+    ) as current:
         result = function(*args, **kwargs)
         status = getattr(result, "status_code", None)
         if current is not None and isinstance(status, int):

@@ -41,8 +41,11 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     storage = _storage_check(services)
     checks["storage"] = storage
     if not storage["ok"]:
-        return json_response({"status": "unhealthy", "storage": "unavailable", "checks": checks}, 503,
-                             headers={"Retry-After": str(config.retry.retry_after_seconds)})
+        return json_response(
+            {"status": "unhealthy", "storage": "unavailable", "checks": checks},
+            503,
+            headers={"Retry-After": str(config.retry.retry_after_seconds)},
+        )
     return json_response({"status": "healthy", "storage": "available", "checks": checks}, 200)
 
 
@@ -68,14 +71,22 @@ def _storage_check(services: Services) -> dict[str, Any]:
             continue
         result[name] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
     if not result["ok"]:
-        logger.warning("health: storage unavailable (%s)",
-                       "; ".join(str(result[name]["error"]) for name, _ in probes if not result[name]["ok"]))
+        logger.warning(
+            "health: storage unavailable (%s)",
+            "; ".join(str(result[name]["error"]) for name, _ in probes if not result[name]["ok"]),
+        )
     return result
 
 
 def _settings_problem(error: SettingsError) -> func.HttpResponse:
-    return json_response({"status": "unhealthy", "failed": ["settings"],
-                          "checks": {"settings": {"status": "failed", "ok": False, "error": str(error)}}}, 503)
+    return json_response(
+        {
+            "status": "unhealthy",
+            "failed": ["settings"],
+            "checks": {"settings": {"status": "failed", "ok": False, "error": str(error)}},
+        },
+        503,
+    )
 
 
 @bp.function_name("HealthSap")
@@ -95,8 +106,10 @@ def health_sap(req: func.HttpRequest) -> func.HttpResponse:
     body = sap.to_json()
     if sap.ok:
         body["interface"] = "checked"
-    return json_response({"status": "healthy" if sap.ok else "unhealthy", "failed": [] if sap.ok else ["sap"],
-                          "checks": {"sap": body}}, 200 if sap.ok else 503)
+    return json_response(
+        {"status": "healthy" if sap.ok else "unhealthy", "failed": [] if sap.ok else ["sap"], "checks": {"sap": body}},
+        200 if sap.ok else 503,
+    )
 
 
 @bp.function_name("HealthDeep")

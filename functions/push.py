@@ -48,8 +48,12 @@ def _soap(body: bytes, status_code: int, headers: dict[str, str] | None = None) 
 
 
 @bp.function_name("ReceiveSalesforceOutboundMessage")
-@bp.route(route="salesforce/outbound-messages", methods=["POST"], auth_level=func.AuthLevel.FUNCTION,
-          trigger_extra_fields={"maxRequestBodyBytes": _MESSAGE_BODY_BYTES})
+@bp.route(
+    route="salesforce/outbound-messages",
+    methods=["POST"],
+    auth_level=func.AuthLevel.FUNCTION,
+    trigger_extra_fields={"maxRequestBodyBytes": _MESSAGE_BODY_BYTES},
+)
 def receive_salesforce_outbound_message(req: func.HttpRequest) -> func.HttpResponse:
     with bootstrap.first_use():
         from shared.core.outbound_message import (
@@ -73,11 +77,18 @@ def receive_salesforce_outbound_message(req: func.HttpRequest) -> func.HttpRespo
         return _soap(fault("Client", "OrganizationId is not the organization this endpoint serves"), 403)
     except (PushNotConfigured, SettingsError) as error:
         logger.error("push path not configured: %s", error)
-        return _soap(fault("Server", "The function app is not configured for outbound messages; "
-                                     "the message is kept by Salesforce and sent again"), 503,
-                     {"Retry-After": str(MISCONFIGURED_RETRY_AFTER_SECONDS)})
+        return _soap(
+            fault(
+                "Server",
+                "The function app is not configured for outbound messages; "
+                "the message is kept by Salesforce and sent again",
+            ),
+            503,
+            {"Retry-After": str(MISCONFIGURED_RETRY_AFTER_SECONDS)},
+        )
     except StorageUnavailable:
         retry_after = str(bootstrap.settings().retry.retry_after_seconds)
-        return _soap(fault("Server", "Storage is unavailable; send the message again later"), 503,
-                     {"Retry-After": retry_after})
+        return _soap(
+            fault("Server", "Storage is unavailable; send the message again later"), 503, {"Retry-After": retry_after}
+        )
     return _soap(acknowledgement(), 200)

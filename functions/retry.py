@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 bp = func.Blueprint()
 
+
 # The queue name is an app setting (%...% is resolved by the host); the default is in local.settings.
 @bp.function_name("RetryCreateSAPCustomer")
 @bp.queue_trigger(arg_name="msg", queue_name="%RETRY_QUEUE_NAME%", connection="AzureWebJobsStorage")
@@ -35,5 +36,8 @@ def retry_create_sap_customer(msg: func.QueueMessage, context: func.Context = No
         logger.error("unreadable retry message %s: %s", msg.id, error)
         raise
     outcome = retry_create_customer(message, bootstrap.services())
-    logger.info("retry message handled: %s", outcome.value,
-                extra={"dequeue_count": msg.dequeue_count, "attempt": message.attempt})
+    logger.info(
+        "retry message handled: %s",
+        outcome.value,
+        extra={"dequeue_count": msg.dequeue_count, "attempt": message.attempt},
+    )

@@ -28,5 +28,9 @@ def sweep_abandoned_claims(timer: func.TimerRequest) -> None:
 
     report = sweep_abandoned(bootstrap.services())
     if report.checked or report.without_request or report.writebacks:
-        logger.warning("sweep: %d check(s) queued, %d abandoned without a request, %d write-back(s) queued again",
-                       len(report.checked), len(report.without_request), len(report.writebacks))
+        logger.warning(
+            "sweep: %d check(s) queued, %d abandoned without a request, %d write-back(s) queued again",
+            len(report.checked),
+            len(report.without_request),
+            len(report.writebacks),
+        )

@@ -43,6 +43,7 @@ class S4Service(Protocol):
     numbering: Numbering
     customizing: Customizing
 
+
 # BP roles the double knows: general (000000), customer (FLCU00, FLCU01), supplier (FLVN00, FLVN01), credit
 # management (UKM000) (SAP Learning "Using Business Partner for Transportation Management"; SAP Community
 # blog "Business Partner in SAP S/4 HANA - Part I").

@@ -43,14 +43,17 @@ class Connection:
     and logon parameters may be empty (a simulator needs no address).
     """
 
-    def __init__(self, config: Mapping[str, Any] | None = None, *, system: SimulatedSap | None = None,
-                 **params: Any) -> None:
+    def __init__(
+        self, config: Mapping[str, Any] | None = None, *, system: SimulatedSap | None = None, **params: Any
+    ) -> None:
         from sap_simulator import default_system
 
         if running_in_azure():
             # Never a fake SAP in production: a deployed app that reaches here was misconfigured.
-            raise RFCError("the SAP simulator refuses to serve inside an Azure-hosted function app "
-                           "(WEBSITE_SITE_NAME is set); set SAP_TRANSPORT to rfc or relay")
+            raise RFCError(
+                "the SAP simulator refuses to serve inside an Azure-hosted function app "
+                "(WEBSITE_SITE_NAME is set); set SAP_TRANSPORT to rfc or relay"
+            )
         options = dict(config or {})
         for option in options:
             if option not in _CONFIG_OPTIONS:
@@ -123,20 +126,19 @@ class Connection:
         try:
             return self._system.describe(name)
         except KeyError:
-            raise ABAPApplicationError(f"ID:FL Type:E Number:046 {name}", 5, "FU_NOT_FOUND",
-                                       "FL", "E", "046", name) from None
+            raise ABAPApplicationError(
+                f"ID:FL Type:E Number:046 {name}", 5, "FU_NOT_FOUND", "FL", "E", "046", name
+            ) from None
 
     def call(self, func_name: str, options: Mapping[str, Any] | None = None, **params: Any) -> dict[str, Any]:
         if not isinstance(func_name, str):
-            raise RFCError("Remote function module name must be unicode string, received:", func_name,
-                           type(func_name))
+            raise RFCError("Remote function module name must be unicode string, received:", func_name, type(func_name))
         if self._dead_handle:
             self._dead_handle = False
             self._reconnect_or_raise()
             raise ExternalRuntimeError("An invalid handle was passed to the API call", 13, "RFC_INVALID_HANDLE")
         if self._closed or self._session_id is None:
-            raise RFCError(f"Remote function module '{func_name}' invocation rejected because the connection "
-                           "is closed")
+            raise RFCError(f"Remote function module '{func_name}' invocation rejected because the connection is closed")
         inputs = self._system.prepare(func_name, params, check_date=bool(self.__config["check_date"]))
         timeout = (options or {}).get("timeout") or self.__config["timeout"]
         if timeout and self._system.faults.latency_ms / 1000 > timeout:
@@ -145,13 +147,15 @@ class Connection:
             self._system.close_session(canceled)
             self._session_id = None
             self._reconnect_or_raise()
-            raise CommunicationError(f"Connection was canceled: {canceled}. New handle: {self._session_id}", 7,
-                                     "RFC_CANCELED")
+            raise CommunicationError(
+                f"Connection was canceled: {canceled}. New handle: {self._session_id}", 7, "RFC_CANCELED"
+            )
         try:
             result = self._system.invoke(self._session_id, func_name, inputs)
         except RFCError as error:
             if isinstance(error, _REOPENING_ERRORS) or (
-                    isinstance(error, ABAPApplicationError) and getattr(error, "code", None) == _RFC_ABAP_MESSAGE):
+                isinstance(error, ABAPApplicationError) and getattr(error, "code", None) == _RFC_ABAP_MESSAGE
+            ):
                 self._system.close_session(self._session_id)
                 self._session_id = None
                 self._reconnect_or_raise()

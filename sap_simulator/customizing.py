@@ -75,8 +75,7 @@ def _countries() -> dict[str, Country]:
         Country("ES", "ES", "EUR", rule(5, 5, required=True)),
         Country("NL", "NL", "EUR", rule(7, 6, required=True, pattern=r"[1-9][0-9]{3} ?[A-Z]{2}")),
         Country("BE", "BE", "EUR", rule(4, 5, required=True)),
-        Country("GB", "GB", "GBP", rule(8, 2, required=True,
-                                          pattern=r"[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}")),
+        Country("GB", "GB", "GBP", rule(8, 2, required=True, pattern=r"[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}")),
         Country("IE", "IE", "EUR", rule(8, 2)),
         Country("DK", "DK", "DKK", rule(4, 5, required=True)),
         Country("SE", "SE", "SEK", rule(6, 6, required=True, pattern=r"[0-9]{3} [0-9]{2}")),
@@ -85,10 +84,14 @@ def _countries() -> dict[str, Country]:
         Country("PL", "PL", "PLN", rule(6, 6, required=True, pattern=r"[0-9]{2}-[0-9]{3}")),
         Country("CZ", "CZ", "CZK", rule(6, 6, required=True, pattern=r"[0-9]{3} [0-9]{2}")),
         Country("PT", "PT", "EUR", rule(8, 6, required=True, pattern=r"[0-9]{4}-[0-9]{3}")),
-        Country("US", "US", "USD", rule(10, 2, required=True, pattern=r"[0-9]{5}(-[0-9]{4})?"),
-                region_required=True),
-        Country("CA", "CA", "CAD", rule(7, 6, required=True, pattern=r"[A-Z][0-9][A-Z] [0-9][A-Z][0-9]"),
-                region_required=True),
+        Country("US", "US", "USD", rule(10, 2, required=True, pattern=r"[0-9]{5}(-[0-9]{4})?"), region_required=True),
+        Country(
+            "CA",
+            "CA",
+            "CAD",
+            rule(7, 6, required=True, pattern=r"[A-Z][0-9][A-Z] [0-9][A-Z][0-9]"),
+            region_required=True,
+        ),
         Country("AU", "AU", "AUD", rule(4, 5, required=True), region_required=True),
         Country("NZ", "NZ", "NZD", rule(4, 5)),
         Country("JP", "JP", "JPY", rule(8, 6, required=True, pattern=r"[0-9]{3}-[0-9]{4}")),
@@ -116,17 +119,68 @@ def _regions() -> dict[str, dict[str, str]]:
 
 # T002: SAP language key (SPRAS) -> ISO 639-1 (LAISO); SAP's standard delivery.
 _LANGUAGES = {
-    "0": "SR", "1": "ZH", "2": "TH", "3": "KO", "4": "RO", "5": "SL", "6": "HR", "7": "MS", "8": "UK",
-    "9": "ET", "A": "AR", "B": "HE", "C": "CS", "D": "DE", "E": "EN", "F": "FR", "G": "EL", "H": "HU",
-    "I": "IT", "J": "JA", "K": "DA", "L": "PL", "N": "NL", "O": "NO", "P": "PT", "Q": "SK", "R": "RU",
-    "S": "ES", "T": "TR", "U": "FI", "V": "SV", "W": "BG", "X": "LT", "Y": "LV", "a": "AF", "b": "IS",
-    "c": "CA", "i": "ID",
+    "0": "SR",
+    "1": "ZH",
+    "2": "TH",
+    "3": "KO",
+    "4": "RO",
+    "5": "SL",
+    "6": "HR",
+    "7": "MS",
+    "8": "UK",
+    "9": "ET",
+    "A": "AR",
+    "B": "HE",
+    "C": "CS",
+    "D": "DE",
+    "E": "EN",
+    "F": "FR",
+    "G": "EL",
+    "H": "HU",
+    "I": "IT",
+    "J": "JA",
+    "K": "DA",
+    "L": "PL",
+    "N": "NL",
+    "O": "NO",
+    "P": "PT",
+    "Q": "SK",
+    "R": "RU",
+    "S": "ES",
+    "T": "TR",
+    "U": "FI",
+    "V": "SV",
+    "W": "BG",
+    "X": "LT",
+    "Y": "LV",
+    "a": "AF",
+    "b": "IS",
+    "c": "CA",
+    "i": "ID",
 }
 
 # TCURC: standard customising keys currencies by their ISO code (WAERS = ISOCD).
 _CURRENCIES = (
-    "EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD", "NZD", "BRL", "MXN", "INR", "CNY", "SGD", "ZAR",
-    "DKK", "SEK", "NOK", "PLN", "CZK", "HUF",
+    "EUR",
+    "USD",
+    "GBP",
+    "CHF",
+    "JPY",
+    "CAD",
+    "AUD",
+    "NZD",
+    "BRL",
+    "MXN",
+    "INR",
+    "CNY",
+    "SGD",
+    "ZAR",
+    "DKK",
+    "SEK",
+    "NOK",
+    "PLN",
+    "CZK",
+    "HUF",
 )
 
 
@@ -134,15 +188,16 @@ _CURRENCIES = (
 class Customizing:
     """Everything the function modules check against; mutable so tests can extend it."""
 
-    company_codes: dict[str, CompanyCode] = field(default_factory=lambda: {
-        "1000": CompanyCode("1000", "IDES AG", "Frankfurt", "DE", "EUR"),
-        "3000": CompanyCode("3000", "IDES US INC", "New York", "US", "USD"),
-    })
+    company_codes: dict[str, CompanyCode] = field(
+        default_factory=lambda: {
+            "1000": CompanyCode("1000", "IDES AG", "Frankfurt", "DE", "EUR"),
+            "3000": CompanyCode("3000", "IDES US INC", "New York", "US", "USD"),
+        }
+    )
     # TVKO: sales organization -> company code.
     sales_organizations: dict[str, str] = field(default_factory=lambda: {"1000": "1000", "3000": "3000"})
     # TVTA: the sales areas (sales organization, distribution channel, division) that exist.
-    sales_areas: set[tuple[str, str, str]] = field(default_factory=lambda: {("1000", "10", "00"),
-                                                                           ("3000", "10", "00")})
+    sales_areas: set[tuple[str, str, str]] = field(default_factory=lambda: {("1000", "10", "00"), ("3000", "10", "00")})
     countries: dict[str, Country] = field(default_factory=_countries)
     regions: dict[str, dict[str, str]] = field(default_factory=_regions)
     languages: dict[str, str] = field(default_factory=lambda: dict(_LANGUAGES))

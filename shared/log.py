@@ -26,10 +26,33 @@ CORRELATION_FIELDS = ("account_id", "tracking_id", "invocation_id")
 # The names whose values are masked, lower case. They match case-insensitively and also at the end of a
 # longer word ("username", "x-api-key"): what is masked is what follows the name and a ':' or '='.
 SENSITIVE_KEYS = (
-    "password", "passwd", "secret", "token", "access_token", "refresh_token", "api_key", "api-key", "apikey",
-    "sig", "signature", "sharedaccesskey", "accountkey", "private_key", "authorization", "client_secret",
-    "street", "phone", "tel1_numbr", "postalcode", "postl_cod1", "name", "name_2", "name_3", "name_4",
-    "e_mail", "email",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "access_token",
+    "refresh_token",
+    "api_key",
+    "api-key",
+    "apikey",
+    "sig",
+    "signature",
+    "sharedaccesskey",
+    "accountkey",
+    "private_key",
+    "authorization",
+    "client_secret",
+    "street",
+    "phone",
+    "tel1_numbr",
+    "postalcode",
+    "postl_cod1",
+    "name",
+    "name_2",
+    "name_3",
+    "name_4",
+    "e_mail",
+    "email",
 )
 # key=value, "key": "value" and key: value forms of secrets and personal data. Not a parser's position
 # ("unclosed token: line 1, column 1083", expat's message form): a value is never "line N, column N".
@@ -66,7 +89,7 @@ def _may_need_redaction(text: str) -> bool:
         return True
     for separator in _SEPARATOR.finditer(lowered):
         end = separator.start()
-        before = lowered[max(0, end - _KEY_WINDOW):end].rstrip()
+        before = lowered[max(0, end - _KEY_WINDOW) : end].rstrip()
         if before.endswith(("'", '"')):
             before = before[:-1]
         if before.endswith(SENSITIVE_KEYS):
@@ -157,8 +180,7 @@ def configure_logging(level: int = logging.INFO) -> None:
     if not root.handlers:
         logging.basicConfig(
             level=level,
-            format="%(asctime)s %(levelname)s %(name)s [account=%(account_id)s tracking=%(tracking_id)s] "
-            "%(message)s",
+            format="%(asctime)s %(levelname)s %(name)s [account=%(account_id)s tracking=%(tracking_id)s] %(message)s",
         )
     for handler in root.handlers:
         if not any(isinstance(f, CorrelationFilter) for f in handler.filters):

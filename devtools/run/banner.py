@@ -71,30 +71,39 @@ def fake_salesforce_help(settings: Mapping[str, str], account_id: str, port: int
         f"-d client_id={settings['SALESFORCE_CLIENT_ID']} -d client_secret={settings['SALESFORCE_CLIENT_SECRET']}"
         " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
     )
-    return "\n".join([
-        f"Fake Salesforce at {base_url} (write-back on); the SAP number lands in SAP_Customer_Number__c:",
-        f"  TOKEN=$({token_command})",
-        f"  curl -s --cacert {ca} -H \"Authorization: Bearer $TOKEN\" "
-        f"{base_url}/services/data/v61.0/sobjects/Account/{account_id}",
-        f"The push path accepts the fake org's outbound messages (SALESFORCE_ORGANIZATION_ID="
-        f"{settings['SALESFORCE_ORGANIZATION_ID']}); send the one Salesforce would for {SAMPLES_DIR}/{PUSH_SAMPLE} "
-        "(Ack true, then the queue trigger creates it and writes the number back):",
-        f"  .venv/bin/python -m devtools.outbound_messages {SAMPLES_DIR}/{PUSH_SAMPLE} | curl -s -X POST "
-        f"http://localhost:{port}/api/salesforce/outbound-messages -H 'Content-Type: text/xml; charset=utf-8' "
-        "-H 'SOAPAction: \"\"' --data-binary @-",
-    ])
+    return "\n".join(
+        [
+            f"Fake Salesforce at {base_url} (write-back on); the SAP number lands in SAP_Customer_Number__c:",
+            f"  TOKEN=$({token_command})",
+            f'  curl -s --cacert {ca} -H "Authorization: Bearer $TOKEN" '
+            f"{base_url}/services/data/v61.0/sobjects/Account/{account_id}",
+            f"The push path accepts the fake org's outbound messages (SALESFORCE_ORGANIZATION_ID="
+            f"{settings['SALESFORCE_ORGANIZATION_ID']}); send the one Salesforce would for {SAMPLES_DIR}/{PUSH_SAMPLE} "
+            "(Ack true, then the queue trigger creates it and writes the number back):",
+            f"  .venv/bin/python -m devtools.outbound_messages {SAMPLES_DIR}/{PUSH_SAMPLE} | curl -s -X POST "
+            f"http://localhost:{port}/api/salesforce/outbound-messages -H 'Content-Type: text/xml; charset=utf-8' "
+            "-H 'SOAPAction: \"\"' --data-binary @-",
+        ]
+    )
 
 
 def faults_line(environment: Mapping[str, str]) -> str | None:
     faults = (environment.get("SAP_SIMULATOR_FAULTS") or "").strip()
     if not faults or (environment.get("SAP_TRANSPORT") or "simulator").strip().lower() != "simulator":
         return None
-    return (f"SAP simulator faults ACTIVE: {faults} (SAP_SIMULATOR_FAULTS): expect 202s that the queue trigger "
-            "finishes later, or failures")
+    return (
+        f"SAP simulator faults ACTIVE: {faults} (SAP_SIMULATOR_FAULTS): expect 202s that the queue trigger "
+        "finishes later, or failures"
+    )
 
 
-def ready_banner(port: int, environment: Mapping[str, str], samples_dir: Path,
-                 storage_lines: Sequence[str] = (), admin_settings: Sequence[str] = ADMIN_SETTINGS) -> str:
+def ready_banner(
+    port: int,
+    environment: Mapping[str, str],
+    samples_dir: Path,
+    storage_lines: Sequence[str] = (),
+    admin_settings: Sequence[str] = ADMIN_SETTINGS,
+) -> str:
     base_url = f"http://localhost:{port}"
     german = samples_dir / "german-account.json"
     try:
@@ -105,27 +114,37 @@ def ready_banner(port: int, environment: Mapping[str, str], samples_dir: Path,
     transport = environment.get("SAP_TRANSPORT") or "simulator"
     writeback = environment.get("SALESFORCE_WRITEBACK") or "off"
     faults = faults_line(environment)
-    return "\n".join([
-        "",
-        f"{READY_LINE}: the functions answer on {base_url} (SAP {transport}, write-back {writeback}).",
-        *([faults] if faults else []),
-        *storage_lines,
-        "Try it (from the repository root):",
-        "  # create a customer: 201 with its SAP customerNumber; run it again: 200 with the same number",
-        f"  {post}german-account.json",
-        "  # an invalid account: 400 with one error per field",
-        f"  {post}invalid-account.json",
-        "  # what the ledger knows about the account",
-        f"  curl -s {base_url}/api/customers/{status_id}",
-        "Operations commands (docs/operations.md) read this run's storage with these settings; in another terminal:",
-        f"  {admin_environment(environment, admin_settings)}",
-        f"  .venv/bin/python -m admin status {status_id}",
-        *(["  .venv/bin/python -m admin reconcile   # dry run: the fake Salesforce's customers the sync never saw"]
-          if "SALESFORCE_AUTH" in admin_settings else []),
-        "The go-live check rehearsed against this run (docs/operations.md, Go-live check): with the line above, add "
-        "this run's SAP settings (its made-up keys), then run it:",
-        f"  {admin_environment(environment, PREFLIGHT_SAP_SETTINGS)}",
-        f"  .venv/bin/python -m admin preflight --app-url {base_url}",
-        "Ctrl-C stops everything this command started.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "",
+            f"{READY_LINE}: the functions answer on {base_url} (SAP {transport}, write-back {writeback}).",
+            *([faults] if faults else []),
+            *storage_lines,
+            "Try it (from the repository root):",
+            "  # create a customer: 201 with its SAP customerNumber; run it again: 200 with the same number",
+            f"  {post}german-account.json",
+            "  # an invalid account: 400 with one error per field",
+            f"  {post}invalid-account.json",
+            "  # what the ledger knows about the account",
+            f"  curl -s {base_url}/api/customers/{status_id}",
+            "Operations commands (docs/operations.md) read this run's storage with these settings; "
+            "in another terminal:",
+            f"  {admin_environment(environment, admin_settings)}",
+            f"  .venv/bin/python -m admin status {status_id}",
+            *(
+                [
+                    "  .venv/bin/python -m admin reconcile   "
+                    "# dry run: the fake Salesforce's customers the sync never saw"
+                ]
+                if "SALESFORCE_AUTH" in admin_settings
+                else []
+            ),
+            "The go-live check rehearsed against this run (docs/operations.md, Go-live check): "
+            "with the line above, add "
+            "this run's SAP settings (its made-up keys), then run it:",
+            f"  {admin_environment(environment, PREFLIGHT_SAP_SETTINGS)}",
+            f"  .venv/bin/python -m admin preflight --app-url {base_url}",
+            "Ctrl-C stops everything this command started.",
+            "",
+        ]
+    )

@@ -92,7 +92,7 @@ def read_settings_values(path: Path) -> dict[str, str]:
         raise RunError(f"cannot read {path}: {error}") from error
     values = document.get("Values") if isinstance(document, dict) else None
     if not isinstance(values, dict):
-        raise RunError(f"{path}: \"Values\" must be an object")
+        raise RunError(f'{path}: "Values" must be an object')
     return {name: "" if value is None else str(value) for name, value in values.items()}
 
 
@@ -133,8 +133,10 @@ def azurite_endpoints(connection: str | None) -> azurite.AzuriteEndpoints:
             continue
         parsed = urllib.parse.urlsplit(value.strip())
         if parsed.hostname not in _LOCAL_HOSTS or parsed.port is None:
-            raise RunError(f"{STORAGE_SETTING}: {key.strip()} {value.strip()!r} is not an Azurite on this machine "
-                           f"(expected http://127.0.0.1:PORT/{azurite.ACCOUNT_NAME})")
+            raise RunError(
+                f"{STORAGE_SETTING}: {key.strip()} {value.strip()!r} is not an Azurite on this machine "
+                f"(expected http://127.0.0.1:PORT/{azurite.ACCOUNT_NAME})"
+            )
         ports[service] = parsed.port
     return azurite.AzuriteEndpoints(
         blob_port=ports.get("blob", azurite.DEFAULT_BLOB_PORT),
@@ -177,14 +179,19 @@ def sap_state_line(state_file: Path) -> str:
         count = len(created_customers_in(state_file)) if state_file.exists() else 0
     except SapStateError as error:
         raise RunError(f"{error} (or point SAP_SIMULATOR_STATE_FILE elsewhere)") from None
-    return (f"SAP simulator: customers kept in {display_path(state_file)} (SQLite; {count} from earlier runs; "
-            "scripts/run --fresh starts empty).")
+    return (
+        f"SAP simulator: customers kept in {display_path(state_file)} (SQLite; {count} from earlier runs; "
+        "scripts/run --fresh starts empty)."
+    )
 
 
 def remove_sap_state(state_file: Path) -> None:
     """The state file and SQLite's companions (write-ahead log, shared memory index)."""
-    for path in (state_file, state_file.with_name(state_file.name + "-wal"),
-                 state_file.with_name(state_file.name + "-shm")):
+    for path in (
+        state_file,
+        state_file.with_name(state_file.name + "-wal"),
+        state_file.with_name(state_file.name + "-shm"),
+    ):
         path.unlink(missing_ok=True)
 
 
@@ -204,8 +211,12 @@ class RelaySetup:
     def new(cls, base_url: str) -> RelaySetup:
         import secrets
 
-        return cls(base_url=base_url, send_rule=(RELAY_SEND_RULE, secrets.token_urlsafe(32)),
-                   listen_rule=(RELAY_LISTEN_RULE, secrets.token_urlsafe(32)), proof_key=secrets.token_urlsafe(32))
+        return cls(
+            base_url=base_url,
+            send_rule=(RELAY_SEND_RULE, secrets.token_urlsafe(32)),
+            listen_rule=(RELAY_LISTEN_RULE, secrets.token_urlsafe(32)),
+            proof_key=secrets.token_urlsafe(32),
+        )
 
     @property
     def keys(self) -> dict[str, str]:
@@ -213,19 +224,28 @@ class RelaySetup:
 
     def host_settings(self) -> dict[str, str]:
         """The function app on SAP_TRANSPORT=relay, sending through the double with the Send rule."""
-        return {"SAP_TRANSPORT": "relay", "SAP_RELAY_URL": self.url, "SAP_RELAY_KEY_NAME": self.send_rule[0],
-                "SAP_RELAY_KEY": self.send_rule[1], "SAP_RELAY_BASE_URL": self.base_url,
-                "SAP_AGENT_PROOF_KEY": self.proof_key}
+        return {
+            "SAP_TRANSPORT": "relay",
+            "SAP_RELAY_URL": self.url,
+            "SAP_RELAY_KEY_NAME": self.send_rule[0],
+            "SAP_RELAY_KEY": self.send_rule[1],
+            "SAP_RELAY_BASE_URL": self.base_url,
+            "SAP_AGENT_PROOF_KEY": self.proof_key,
+        }
 
     def agent_settings(self) -> dict[str, str]:
-        return {"AGENT_RELAY_URL": self.url, "AGENT_RELAY_KEY_NAME": self.listen_rule[0],
-                "AGENT_RELAY_KEY": self.listen_rule[1],
-                "AGENT_RELAY_BASE_URL": "ws://" + self.base_url.removeprefix("http://"),
-                "AGENT_PROOF_KEY": self.proof_key}
+        return {
+            "AGENT_RELAY_URL": self.url,
+            "AGENT_RELAY_KEY_NAME": self.listen_rule[0],
+            "AGENT_RELAY_KEY": self.listen_rule[1],
+            "AGENT_RELAY_BASE_URL": "ws://" + self.base_url.removeprefix("http://"),
+            "AGENT_PROOF_KEY": self.proof_key,
+        }
 
 
-def relay_environments(environment: Mapping[str, str], relay: RelaySetup,
-                       state_file: Path | None) -> tuple[dict[str, str], dict[str, str]]:
+def relay_environments(
+    environment: Mapping[str, str], relay: RelaySetup, state_file: Path | None
+) -> tuple[dict[str, str], dict[str, str]]:
     """(the host's, the agent's) environment: the SAP simulator, its faults and its state file belong
     to the agent, which talks to SAP; the host reaches it only through the relay. A user's
     SAP_TRANSPORT=rfc (with the SAP_* logon) puts the agent in front of that SAP instead, and --sap s4
@@ -249,10 +269,12 @@ def empty_data_dir(data_dir: Path, endpoints: azurite.AzuriteEndpoints | None, s
     emptied = []
     if endpoints is not None:
         if any(state != "free" for state in azurite.azurite_status(endpoints).values()):
-            raise RunError(f"--fresh: something already listens on the Azurite ports "
-                           f"{sorted(endpoints.ports().values())} (an Azurite not started by this run?), so its "
-                           "storage cannot be emptied; stop it first (python -m devtools.azurite stop, or Ctrl-C "
-                           "in the other scripts/run)")
+            raise RunError(
+                f"--fresh: something already listens on the Azurite ports "
+                f"{sorted(endpoints.ports().values())} (an Azurite not started by this run?), so its "
+                "storage cannot be emptied; stop it first (python -m devtools.azurite stop, or Ctrl-C "
+                "in the other scripts/run)"
+            )
         storage = data_dir / azurite.AZURITE_DATA_DIR_NAME
         shutil.rmtree(storage, ignore_errors=True)
         emptied.append(display_path(storage))

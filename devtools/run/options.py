@@ -38,25 +38,50 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
     description = (devtools.run.__doc__ or "").split("\n\n")[1]
     parser = argparse.ArgumentParser(prog="scripts/run", description=description)
-    parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
-                        help="HTTP port of the functions, 1-65535 (default: 7071)")
-    parser.add_argument("--topology", choices=TOPOLOGIES, default="local",
-                        help="local: the functions call the SAP simulator in their own process (default); "
-                             "relay: the functions call SAP over a local relay double and the on-premise agent "
-                             "(python -m agent), which serves the simulator")
-    parser.add_argument("--salesforce", choices=["off", "fake"], default="off",
-                        help="fake: write SAP numbers back to a fake Salesforce started with this command")
-    parser.add_argument("--sap", choices=["s4"], default=None,
-                        help="s4: serve the local S/4 double (s4_simulator) and point the functions at it "
-                             "(SAP_TRANSPORT=odata); default: SAP as the settings say (the SAP simulator)")
-    parser.add_argument("--sap-faults", default=None, metavar="FAULTS",
-                        help='SAP simulator fault injection, e.g. "communication_before=0.1,latency_ms=20" or "down"; '
-                             'with --sap s4 the S/4 double\'s, e.g. "cut_after_commit=0.1,latency_ms=20"')
-    parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / azurite.LOCAL_DATA_DIR_NAME, metavar="DIR",
-                        help="where local storage (DIR/azurite) and the SAP simulator's customers "
-                             f"(DIR/{SAP_SIMULATOR_STATE_FILE}) are kept (default: .local in the checkout)")
-    parser.add_argument("--fresh", action="store_true",
-                        help="start with empty storage: delete what earlier runs kept in the data dir first")
+    parser.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help="HTTP port of the functions, 1-65535 (default: 7071)"
+    )
+    parser.add_argument(
+        "--topology",
+        choices=TOPOLOGIES,
+        default="local",
+        help="local: the functions call the SAP simulator in their own process (default); "
+        "relay: the functions call SAP over a local relay double and the on-premise agent "
+        "(python -m agent), which serves the simulator",
+    )
+    parser.add_argument(
+        "--salesforce",
+        choices=["off", "fake"],
+        default="off",
+        help="fake: write SAP numbers back to a fake Salesforce started with this command",
+    )
+    parser.add_argument(
+        "--sap",
+        choices=["s4"],
+        default=None,
+        help="s4: serve the local S/4 double (s4_simulator) and point the functions at it "
+        "(SAP_TRANSPORT=odata); default: SAP as the settings say (the SAP simulator)",
+    )
+    parser.add_argument(
+        "--sap-faults",
+        default=None,
+        metavar="FAULTS",
+        help='SAP simulator fault injection, e.g. "communication_before=0.1,latency_ms=20" or "down"; '
+        'with --sap s4 the S/4 double\'s, e.g. "cut_after_commit=0.1,latency_ms=20"',
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=PROJECT_ROOT / azurite.LOCAL_DATA_DIR_NAME,
+        metavar="DIR",
+        help="where local storage (DIR/azurite) and the SAP simulator's customers "
+        f"(DIR/{SAP_SIMULATOR_STATE_FILE}) are kept (default: .local in the checkout)",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start with empty storage: delete what earlier runs kept in the data dir first",
+    )
     return parser.parse_args(argv)
 
 

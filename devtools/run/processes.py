@@ -87,8 +87,13 @@ class HostProcess:
         # Own session: a Ctrl-C in the terminal reaches only this runner, which then stops the host's
         # whole group (func start has a language worker below it) in order.
         self.process = subprocess.Popen(
-            list(self.command), cwd=self.cwd, env=dict(self.environment), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            list(self.command),
+            cwd=self.cwd,
+            env=dict(self.environment),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self._pump = threading.Thread(target=self._stream_output, name="host-output", daemon=True)
         self._pump.start()
@@ -160,8 +165,9 @@ def wait_until_healthy(host: HostProcess, url: str, timeout_seconds: float = HEA
     raise RunError(f"the functions host did not answer GET {url} with 200 within {timeout_seconds:.0f} s")
 
 
-def wait_until_listening(agent: HostProcess, listening: Callable[[], bool],
-                         timeout_seconds: float = AGENT_READY_TIMEOUT_SECONDS) -> None:
+def wait_until_listening(
+    agent: HostProcess, listening: Callable[[], bool], timeout_seconds: float = AGENT_READY_TIMEOUT_SECONDS
+) -> None:
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         code = agent.exit_code()
@@ -263,20 +269,28 @@ def supervise(launchers: Sequence[Launcher], notes: Mapping[str, str], port: int
             restarts[launcher.kind] = recent
             name = CHILD_NAMES[launcher.kind]
             if len(recent) >= MAX_RESTARTS:
-                say(f"error: the {name} exited on its own ({_describe_exit(code)}), {len(recent) + 1} times "
-                    f"within {RESTART_WINDOW_SECONDS:.0f} s; stopping the rest. {notes[launcher.kind]}")
+                say(
+                    f"error: the {name} exited on its own ({_describe_exit(code)}), {len(recent) + 1} times "
+                    f"within {RESTART_WINDOW_SECONDS:.0f} s; stopping the rest. {notes[launcher.kind]}"
+                )
                 return 1
             recent.append(now)
-            say(f"{RESTART_LINES[launcher.kind]}: it exited on its own ({_describe_exit(code)}). "
-                f"{notes[launcher.kind]}")
+            say(
+                f"{RESTART_LINES[launcher.kind]}: it exited on its own ({_describe_exit(code)}). {notes[launcher.kind]}"
+            )
             try:
                 launcher.start(restart=True)
             except DiedWhileStarting:
                 # Killed (or crashed) while still starting: the next round sees it dead and counts it, so
                 # only the fourth death within the window ends the run, as docs/running-locally.md says.
                 continue
-            what = (f"the functions answer on http://localhost:{port}" if launcher.kind == "host"
-                    else "the agent listens on the hybrid connection")
-            say(f"{READY_LINE} again: {what} (restart {len(recent)} of at most {MAX_RESTARTS} within "
-                f"{RESTART_WINDOW_SECONDS:.0f} s)")
+            what = (
+                f"the functions answer on http://localhost:{port}"
+                if launcher.kind == "host"
+                else "the agent listens on the hybrid connection"
+            )
+            say(
+                f"{READY_LINE} again: {what} (restart {len(recent)} of at most {MAX_RESTARTS} within "
+                f"{RESTART_WINDOW_SECONDS:.0f} s)"
+            )
         time.sleep(SUPERVISE_POLL_SECONDS)

@@ -82,8 +82,9 @@ class StorageReady:
 def decide_settings(arguments: argparse.Namespace, project_root: Path) -> RunSettings:
     """The port check, local.settings.json (created for func), the defaults, and the SAP simulator's state file."""
     if not port_is_free(arguments.port):
-        raise RunError(f"port {arguments.port} is in use (another scripts/run or func start?); "
-                       "stop it or pick another with --port")
+        raise RunError(
+            f"port {arguments.port} is in use (another scripts/run or func start?); stop it or pick another with --port"
+        )
     relay_topology = arguments.topology == "relay"
     options: dict[str, str] = {}
     s4 = getattr(arguments, "sap", None) == "s4"
@@ -96,8 +97,10 @@ def decide_settings(arguments: argparse.Namespace, project_root: Path) -> RunSet
     local_settings = project_root / LOCAL_SETTINGS_FILE
     if func_executable is not None and not local_settings.exists():
         shutil.copyfile(project_root / EXAMPLE_SETTINGS_FILE, local_settings)
-        say(f"==> created {LOCAL_SETTINGS_FILE} from {EXAMPLE_SETTINGS_FILE} (func start reads it; "
-            "put your own settings there)")
+        say(
+            f"==> created {LOCAL_SETTINGS_FILE} from {EXAMPLE_SETTINGS_FILE} (func start reads it; "
+            "put your own settings there)"
+        )
     file_values = read_settings_values(local_settings) if local_settings.exists() else {}
     if func_executable is not None:
         defaults: dict[str, str] = {}  # Core Tools read local.settings.json themselves
@@ -132,8 +135,10 @@ def prepare_storage(arguments: argparse.Namespace, run: Run, project_root: Path,
     endpoints = azurite_endpoints(settings.storage) if uses_local_storage(settings.storage) else None
     if arguments.fresh:
         if endpoints is None and settings.state_file is None and getattr(arguments, "sap", None) != "s4":
-            raise RunError(f"--fresh: {STORAGE_SETTING} is not local Azurite storage and no SAP simulator runs; "
-                           "this run empties nothing")
+            raise RunError(
+                f"--fresh: {STORAGE_SETTING} is not local Azurite storage and no SAP simulator runs; "
+                "this run empties nothing"
+            )
         empty_data_dir(settings.data_dir, endpoints, settings.state_file)
     if endpoints is not None:
         location = settings.data_dir / azurite.AZURITE_DATA_DIR_NAME
@@ -145,18 +150,23 @@ def prepare_storage(arguments: argparse.Namespace, run: Run, project_root: Path,
         run.azurite_pid = azurite.started_azurite_pid()
         if run.azurite_pid is None:
             say("    (not started by this run, so it keeps running afterwards)")
-            lines.append(f"Storage: the Azurite already running on ports {sorted(endpoints.ports().values())} "
-                         "(not started by this run; its data is wherever it was told to keep it).")
+            lines.append(
+                f"Storage: the Azurite already running on ports {sorted(endpoints.ports().values())} "
+                "(not started by this run; its data is wherever it was told to keep it)."
+            )
         else:
-            lines.append(f"Storage: Azurite, kept on disk in {display_path(location)}/ "
-                         "(survives restarts; scripts/run --fresh starts empty).")
+            lines.append(
+                f"Storage: Azurite, kept on disk in {display_path(location)}/ "
+                "(survives restarts; scripts/run --fresh starts empty)."
+            )
     if settings.state_file is not None:
         lines.append(sap_state_line(settings.state_file))
     return StorageReady(endpoints, lines)
 
 
-def start_salesforce_if_asked(arguments: argparse.Namespace, run: Run, project_root: Path,
-                              settings: RunSettings) -> tuple[str | None, tuple[str, ...]]:
+def start_salesforce_if_asked(
+    arguments: argparse.Namespace, run: Run, project_root: Path, settings: RunSettings
+) -> tuple[str | None, tuple[str, ...]]:
     """--salesforce fake: the fake in this process, its settings added; the seeded account and admin's settings."""
     admin_settings: tuple[str, ...] = ADMIN_SETTINGS
     if arguments.salesforce != "fake":
@@ -182,8 +192,9 @@ def functions_environment(settings: RunSettings) -> dict[str, str]:
     return host_environment(os.environ, settings.defaults, settings.options)
 
 
-def start_relay_and_agent(run: Run, project_root: Path, environment: dict[str, str],
-                          state_file: Path | None) -> tuple[dict[str, str], Launcher]:
+def start_relay_and_agent(
+    run: Run, project_root: Path, environment: dict[str, str], state_file: Path | None
+) -> tuple[dict[str, str], Launcher]:
     """--topology relay: the relay double in this process, then the agent; the host's environment to use."""
     from devtools.relay_double import RelayDoubleThread
 
@@ -192,12 +203,16 @@ def start_relay_and_agent(run: Run, project_root: Path, environment: dict[str, s
     run.relay_double = RelayDoubleThread(relay.keys, namespace=RELAY_NAMESPACE, paths=(RELAY_PATH,))
     double = run.relay_double.__enter__()
     relay = dataclasses.replace(relay, base_url=double.base_url)
-    say(f"    listening on {double.base_url} (hybrid connection {RELAY_URL}; rules {relay.send_rule[0]} "
-        f"for the app, {relay.listen_rule[0]} for the agent; keys made up for this run)")
+    say(
+        f"    listening on {double.base_url} (hybrid connection {RELAY_URL}; rules {relay.send_rule[0]} "
+        f"for the app, {relay.listen_rule[0]} for the agent; keys made up for this run)"
+    )
     environment, agent_environment = relay_environments(environment, relay, state_file)
     back_end = {"simulator": ", SAP simulator", "odata": ", the S/4 double over odata"}
-    say("==> agent: python -m agent (the on-premise SAP agent"
-        f"{back_end.get(agent_environment['SAP_TRANSPORT'], ', SAP over rfc')})")
+    say(
+        "==> agent: python -m agent (the on-premise SAP agent"
+        f"{back_end.get(agent_environment['SAP_TRANSPORT'], ', SAP over rfc')})"
+    )
     faults = faults_line(agent_environment)
     if faults:
         say(f"    {faults}")
@@ -205,8 +220,16 @@ def start_relay_and_agent(run: Run, project_root: Path, environment: dict[str, s
     def agent_ready(agent: HostProcess) -> None:
         wait_until_listening(agent, lambda: double.listener_count(RELAY_PATH) > 0)
 
-    agent_launcher = Launcher(run, "agent", agent_command(), agent_environment, project_root, agent_ready,
-                              lambda agent: f"agent={agent.pid}", label="agent | ")
+    agent_launcher = Launcher(
+        run,
+        "agent",
+        agent_command(),
+        agent_environment,
+        project_root,
+        agent_ready,
+        lambda agent: f"agent={agent.pid}",
+        label="agent | ",
+    )
     agent_launcher.start()
     return environment, agent_launcher
 
@@ -215,32 +238,46 @@ def start_host(port: int, run: Run, project_root: Path, environment: dict[str, s
     """The functions host (func start, or the local host), started and healthy."""
     command = host_command(port, settings.func_executable)
     host_name = "func start" if settings.func_executable else "the local host (python -m devhost; no func on PATH)"
-    say(f"==> functions: {host_name} on port {port}"
-        + (" (SAP_TRANSPORT=relay, through the relay double to the agent)" if settings.relay_topology else ""))
+    say(
+        f"==> functions: {host_name} on port {port}"
+        + (" (SAP_TRANSPORT=relay, through the relay double to the agent)" if settings.relay_topology else "")
+    )
     faults = faults_line(environment)
     if faults:
         say(f"    {faults}")
     health_url = f"http://127.0.0.1:{port}/api/health"
-    host_launcher = Launcher(run, "host", command, environment, project_root,
-                             lambda host: wait_until_healthy(host, health_url),
-                             lambda host: f"host={host.pid} azurite={run.azurite_pid or 'reused'}")
+    host_launcher = Launcher(
+        run,
+        "host",
+        command,
+        environment,
+        project_root,
+        lambda host: wait_until_healthy(host, health_url),
+        lambda host: f"host={host.pid} azurite={run.azurite_pid or 'reused'}",
+    )
     host_launcher.start()
     return host_launcher
 
 
 def restart_notes(run: Run, storage: StorageReady, data_dir: Path) -> dict[str, str]:
     """What the supervisor says about the data when it starts a child again."""
-    notes = {"agent": "The SAP simulator's state is in its file: the restarted agent finds every customer "
-                      "committed before; the app queued the creates in the gap and its queue trigger finishes them."}
+    notes = {
+        "agent": "The SAP simulator's state is in its file: the restarted agent finds every customer "
+        "committed before; the app queued the creates in the gap and its queue trigger finishes them."
+    }
     if storage.endpoints is None:
         notes["host"] = "Storage is not local; the restarted host's queue trigger finishes the queued retries."
     elif run.azurite_pid is not None:
-        notes["host"] = (f"Azurite keeps running (pid {run.azurite_pid}, data in "
-                         f"{display_path(data_dir / azurite.AZURITE_DATA_DIR_NAME)}/): accepted requests and queued "
-                         "retries are kept, and the restarted host's queue trigger finishes them.")
+        notes["host"] = (
+            f"Azurite keeps running (pid {run.azurite_pid}, data in "
+            f"{display_path(data_dir / azurite.AZURITE_DATA_DIR_NAME)}/): accepted requests and queued "
+            "retries are kept, and the restarted host's queue trigger finishes them."
+        )
     else:
-        notes["host"] = ("The reused Azurite keeps running: accepted requests and queued retries are kept, and the "
-                         "restarted host's queue trigger finishes them.")
+        notes["host"] = (
+            "The reused Azurite keeps running: accepted requests and queued retries are kept, and the "
+            "restarted host's queue trigger finishes them."
+        )
     return notes
 
 
@@ -275,8 +312,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.chdir(project_root)  # the printed commands use paths relative to the repository root
     run = Run()
     # SIGHUP: the terminal was closed; the children run in sessions of their own and would outlive it.
-    stop_signals = [signal.SIGINT, signal.SIGTERM, *(getattr(signal, name) for name in ("SIGHUP", "SIGQUIT")
-                                                     if hasattr(signal, name))]
+    stop_signals = [
+        signal.SIGINT,
+        signal.SIGTERM,
+        *(getattr(signal, name) for name in ("SIGHUP", "SIGQUIT") if hasattr(signal, name)),
+    ]
     previous = {number: signal.signal(number, raise_stop) for number in stop_signals}
     try:
         return serve(arguments, run, project_root)

@@ -72,22 +72,42 @@ FROM_SETTINGS: Any = _FromSettings()  # a part `bootstrap` builds from the setti
 
 
 @overload
-def bootstrap(entry: Literal[EntryPoint.AGENT], config: Settings | None = None, *, sap: SapGateway | None = None,
-              sap_pool_size: int | None = None) -> SapGateway: ...
+def bootstrap(
+    entry: Literal[EntryPoint.AGENT],
+    config: Settings | None = None,
+    *,
+    sap: SapGateway | None = None,
+    sap_pool_size: int | None = None,
+) -> SapGateway: ...
 
 
 @overload
-def bootstrap(entry: Literal[EntryPoint.FUNCTION_APP, EntryPoint.OPERATIONS] = EntryPoint.FUNCTION_APP,
-              config: Settings | None = None, *, sap: SapGateway | None = None, ledger: Ledger | None = None,
-              retry_queue: RetryQueue | None = None, writeback: AccountWriteBack | None = FROM_SETTINGS,
-              instrument: bool | None = None, clock: Callable[[], datetime] | None = None,
-              sap_pool_size: int | None = None) -> Services: ...
+def bootstrap(
+    entry: Literal[EntryPoint.FUNCTION_APP, EntryPoint.OPERATIONS] = EntryPoint.FUNCTION_APP,
+    config: Settings | None = None,
+    *,
+    sap: SapGateway | None = None,
+    ledger: Ledger | None = None,
+    retry_queue: RetryQueue | None = None,
+    writeback: AccountWriteBack | None = FROM_SETTINGS,
+    instrument: bool | None = None,
+    clock: Callable[[], datetime] | None = None,
+    sap_pool_size: int | None = None,
+) -> Services: ...
 
 
-def bootstrap(entry: EntryPoint = EntryPoint.FUNCTION_APP, config: Settings | None = None, *,
-              sap: SapGateway | None = None, ledger: Ledger | None = None, retry_queue: RetryQueue | None = None,
-              writeback: AccountWriteBack | None = FROM_SETTINGS, instrument: bool | None = None,
-              clock: Callable[[], datetime] | None = None, sap_pool_size: int | None = None) -> Services | SapGateway:
+def bootstrap(
+    entry: EntryPoint = EntryPoint.FUNCTION_APP,
+    config: Settings | None = None,
+    *,
+    sap: SapGateway | None = None,
+    ledger: Ledger | None = None,
+    retry_queue: RetryQueue | None = None,
+    writeback: AccountWriteBack | None = FROM_SETTINGS,
+    instrument: bool | None = None,
+    clock: Callable[[], datetime] | None = None,
+    sap_pool_size: int | None = None,
+) -> Services | SapGateway:
     """What `entry` needs, from `config` (default: this process's settings, read once).
 
     The function app and the operations command get `Services`, the agent its `SapGateway`. Each keyword
@@ -131,15 +151,20 @@ def bootstrap(entry: EntryPoint = EntryPoint.FUNCTION_APP, config: Settings | No
     if not app:
         return instrumented(built) if instrument else built
     if instrument is not False:
-        built = instrumented(built, config.sap_transport.value if config.sap_transport else "none",
-                             force=bool(instrument))
-    logger.info("services ready", extra={"sap_transport": config.sap_transport.value,
-                                         "writeback": config.writeback.value})
+        built = instrumented(
+            built, config.sap_transport.value if config.sap_transport else "none", force=bool(instrument)
+        )
+    logger.info(
+        "services ready", extra={"sap_transport": config.sap_transport.value, "writeback": config.writeback.value}
+    )
     if config.sap_guard_search_since is not None:
         # Said at every start, so the search's cost is never a surprise and the setting is not forgotten.
-        logger.warning("SAP_GUARD_SEARCH_SINCE=%s: the duplicate guard searches SAP before every create (the "
-                       "ledger may have lost writes since then); unset it once the accounts of that period have "
-                       "settled", config.sap_guard_search_since.isoformat())
+        logger.warning(
+            "SAP_GUARD_SEARCH_SINCE=%s: the duplicate guard searches SAP before every create (the "
+            "ledger may have lost writes since then); unset it once the accounts of that period have "
+            "settled",
+            config.sap_guard_search_since.isoformat(),
+        )
     return built
 
 
@@ -286,5 +311,9 @@ def instrumented(services: Services, transport: str = "", *, force: bool = False
     if isinstance(services.sap, TracedSapGateway):
         return services
     metrics = telemetry.sync_metrics()
-    return replace(services, metrics=metrics, sap=TracedSapGateway(services.sap, metrics, transport),
-                   writeback=TimedWriteBack(services.writeback, metrics) if services.writeback else None)
+    return replace(
+        services,
+        metrics=metrics,
+        sap=TracedSapGateway(services.sap, metrics, transport),
+        writeback=TimedWriteBack(services.writeback, metrics) if services.writeback else None,
+    )

@@ -27,8 +27,9 @@ logger = logging.getLogger("shared.bootstrap")
 _SAP_CALL_LOG_LEVEL = {EntryPoint.FUNCTION_APP: logging.DEBUG, EntryPoint.AGENT: logging.INFO}
 
 
-def build_sap_gateway(config: Settings, entry: EntryPoint = EntryPoint.FUNCTION_APP, *,
-                      pool_size: int | None = None) -> SapGateway:
+def build_sap_gateway(
+    config: Settings, entry: EntryPoint = EntryPoint.FUNCTION_APP, *, pool_size: int | None = None
+) -> SapGateway:
     """The SAP gateway SAP_TRANSPORT names, with `pool_size` pooled RFC connections (default SAP_POOL_SIZE;
     0: a logon per unit of work). The agent's is the rfc adapter on pyrfc or on the simulator, never the
     relay (it is the relay's other end)."""
@@ -44,24 +45,37 @@ def build_sap_gateway(config: Settings, entry: EntryPoint = EntryPoint.FUNCTION_
         if agent:
             state_file = getattr(system, "state_file", None)
             logging.getLogger("agent").info(
-                "SAP: the simulator, its database %s", f"in {state_file} (shared with every process that names "
-                "it)" if state_file else "in this process's memory (gone when the agent stops)")
-        return RfcSapGateway(config.sap_connection.parameters, rfc_module=simulator,
-                             timeout_seconds=config.sap_timeout_seconds,
-                             no_match_messages=config.sap_find_no_match_messages or simulator.NO_MATCH_MESSAGES,
-                             pool_size=pool_size, call_log_level=_SAP_CALL_LOG_LEVEL[entry])
+                "SAP: the simulator, its database %s",
+                f"in {state_file} (shared with every process that names it)"
+                if state_file
+                else "in this process's memory (gone when the agent stops)",
+            )
+        return RfcSapGateway(
+            config.sap_connection.parameters,
+            rfc_module=simulator,
+            timeout_seconds=config.sap_timeout_seconds,
+            no_match_messages=config.sap_find_no_match_messages or simulator.NO_MATCH_MESSAGES,
+            pool_size=pool_size,
+            call_log_level=_SAP_CALL_LOG_LEVEL[entry],
+        )
     if config.sap_transport is SapTransport.ODATA:  # S/4HANA's Business Partner service (app or agent)
         from shared.bootstrap.s4 import build_business_partner_gateway
 
         return build_business_partner_gateway(config, pool_size=pool_size, call_log_level=_SAP_CALL_LOG_LEVEL[entry])
     if config.sap_transport is SapTransport.RFC:
         if not config.sap_find_no_match_messages and not agent:
-            logger.warning("SAP_FIND_NO_MATCH_MESSAGE is not set: an account whose create outcome is unknown "
-                           "will be held for review instead of searched (see docs/sap.md)")
-        return RfcSapGateway(config.sap_connection.parameters, rfc_module=None,
-                             timeout_seconds=config.sap_timeout_seconds,
-                             no_match_messages=config.sap_find_no_match_messages,
-                             pool_size=pool_size, call_log_level=_SAP_CALL_LOG_LEVEL[entry])
+            logger.warning(
+                "SAP_FIND_NO_MATCH_MESSAGE is not set: an account whose create outcome is unknown "
+                "will be held for review instead of searched (see docs/sap.md)"
+            )
+        return RfcSapGateway(
+            config.sap_connection.parameters,
+            rfc_module=None,
+            timeout_seconds=config.sap_timeout_seconds,
+            no_match_messages=config.sap_find_no_match_messages,
+            pool_size=pool_size,
+            call_log_level=_SAP_CALL_LOG_LEVEL[entry],
+        )
     if agent:
         raise SettingsError("SAP_TRANSPORT: the agent talks to SAP itself: rfc or simulator, not relay")
     from shared.sap.relay import RELAY_RESPONSE_LIMIT_SECONDS, RelaySapGateway
@@ -74,14 +88,22 @@ def build_sap_gateway(config: Settings, entry: EntryPoint = EntryPoint.FUNCTION_
     if stale_claim_window(config.sap_timeout_seconds).total_seconds() < read_timeout:
         # The agent may run a unit up to its answer deadline (50 s) after the request arrived: a claim
         # taken over sooner (its worker died) could start a second unit beside it.
-        logger.warning("SAP_TIMEOUT_SECONDS=%g makes the claim window %d s, shorter than the relay's answer "
-                       "limit: a claim of a worker that died may be taken over while the agent still runs its "
-                       "unit; keep SAP_TIMEOUT_SECONDS at 12 or more with relay (local tests excepted)",
-                       config.sap_timeout_seconds, stale_claim_window(config.sap_timeout_seconds).total_seconds())
-    return RelaySapGateway(relay_url, config.sap_relay_key_name, config.sap_relay_key,
-                           credential=None if config.sap_relay_key else ManagedIdentity(config.sap_relay_client_id),
-                           proof_key=config.sap_agent_proof_key,
-                           base_url=config.sap_relay_base_url, read_timeout_seconds=read_timeout)
+        logger.warning(
+            "SAP_TIMEOUT_SECONDS=%g makes the claim window %d s, shorter than the relay's answer "
+            "limit: a claim of a worker that died may be taken over while the agent still runs its "
+            "unit; keep SAP_TIMEOUT_SECONDS at 12 or more with relay (local tests excepted)",
+            config.sap_timeout_seconds,
+            stale_claim_window(config.sap_timeout_seconds).total_seconds(),
+        )
+    return RelaySapGateway(
+        relay_url,
+        config.sap_relay_key_name,
+        config.sap_relay_key,
+        credential=None if config.sap_relay_key else ManagedIdentity(config.sap_relay_client_id),
+        proof_key=config.sap_agent_proof_key,
+        base_url=config.sap_relay_base_url,
+        read_timeout_seconds=read_timeout,
+    )
 
 
 def check_relay_settings(config: Settings) -> str:
@@ -91,8 +113,10 @@ def check_relay_settings(config: Settings) -> str:
     if not config.sap_relay_key:
         logger.info("relay: sending with the managed identity (Entra token for the Azure Relay Sender role)")
     if not config.sap_agent_proof_key:
-        logger.warning("SAP_AGENT_PROOF_KEY is not set: requests carry no proof for the agent, which refuses "
-                       "them unless it runs with AGENT_PROOF=off (see agent/README.md)")
+        logger.warning(
+            "SAP_AGENT_PROOF_KEY is not set: requests carry no proof for the agent, which refuses "
+            "them unless it runs with AGENT_PROOF=off (see agent/README.md)"
+        )
     return config.sap_relay_url
 
 
@@ -162,7 +186,11 @@ def sap_preflight_parts(config: Settings) -> SapPreflightParts:
     # The countries whose SAP region keys the mapping relies on (shared/core/reference/sap_regions.json).
     regions = json.loads((Path(reference.__file__).parent / "sap_regions.json").read_text(encoding="utf-8"))
     countries = tuple(sorted({*regions["same_as_iso"], *regions["differs_from_iso"]}))
-    return SapPreflightParts(transport=config.sap_transport.value, inspector=inspector,
-                             organization=config.sap_organization,
-                             no_match_messages=config.sap_find_no_match_messages,
-                             region_countries=countries, relay=relay)
+    return SapPreflightParts(
+        transport=config.sap_transport.value,
+        inspector=inspector,
+        organization=config.sap_organization,
+        no_match_messages=config.sap_find_no_match_messages,
+        region_countries=countries,
+        relay=relay,
+    )

@@ -91,8 +91,9 @@ def _sorted_keys(numbers: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted({customer_key(number) for number in numbers}))
 
 
-def decide_guard_answer(account_id: str, answer: GuardAnswer, holders: Mapping[str, str | None],
-                        excluded: Iterable[str]) -> GuardDecision:
+def decide_guard_answer(
+    account_id: str, answer: GuardAnswer, holders: Mapping[str, str | None], excluded: Iterable[str]
+) -> GuardDecision:
     """What to do with the gateway's answer. `holders`: customer_key(number) -> the account the ledger's
     reverse entry gives it to (None or absent: no account); `excluded`: the numbers the gateway was told
     to leave out (other accounts' customers, and those an operator rejected for this account)."""
@@ -106,9 +107,12 @@ def decide_guard_answer(account_id: str, answer: GuardAnswer, holders: Mapping[s
         if answer.adopted and number in left_out:
             # A gateway that does not know the exclusion (an agent older than the app): searching again would
             # find the same customer, so an operator decides (fail closed).
-            return HoldForReview(f"the duplicate guard adopted SAP customer {number}, which it was told to leave "
-                                 "out (another account's, or rejected by an operator); the agent may be older "
-                                 "than the app", ())
+            return HoldForReview(
+                f"the duplicate guard adopted SAP customer {number}, which it was told to leave "
+                "out (another account's, or rejected by an operator); the agent may be older "
+                "than the app",
+                (),
+            )
         other = holder(number)
         if other is not None and other != account_id:
             return SearchAgain(_sorted_keys((*left_out, number)))

@@ -29,8 +29,9 @@ from __future__ import annotations
 from datetime import datetime
 
 
-def guard_search_since(first_seen: datetime, outcome_unknown: bool,
-                       ledger_may_miss_since: datetime | None) -> datetime | None:
+def guard_search_since(
+    first_seen: datetime, outcome_unknown: bool, ledger_may_miss_since: datetime | None
+) -> datetime | None:
     """The moment from which the guard looks for a customer an earlier create made; None: no search.
 
     `first_seen`: when the ledger first saw the account (its entry's created_at); `outcome_unknown`: an

@@ -56,8 +56,9 @@ def parse_statuses(text: str | None) -> tuple[LedgerStatus, ...]:
     allowed = {status.value: status for status in LedgerStatus}
     unknown = [name for name in names if name not in allowed]
     if unknown:
-        raise ValueError(f"'{unknown[0]}' is not a status; use one or more of {', '.join(allowed)}, "
-                         "separated by commas")
+        raise ValueError(
+            f"'{unknown[0]}' is not a status; use one or more of {', '.join(allowed)}, separated by commas"
+        )
     return tuple(dict.fromkeys(allowed[name] for name in names))
 
 
@@ -91,8 +92,9 @@ def parse_page_size(text: str | None) -> int:
     return int(value)
 
 
-def parse_listing_query(status: str | None = None, since: str | None = None, page_size: str | None = None,
-                        continuation: str | None = None) -> ListingQuery:
+def parse_listing_query(
+    status: str | None = None, since: str | None = None, page_size: str | None = None, continuation: str | None = None
+) -> ListingQuery:
     """The listing's query parameters as given (strings or None); every problem reported at once."""
     errors: list[FieldError] = []
     statuses: tuple[LedgerStatus, ...] = tuple(LedgerStatus)

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
-
-
 class SalesArea:
     sales_organization: str
     distribution_channel: str
@@ -33,8 +31,6 @@ class SalesArea:
 
 
 @dataclass(frozen=True)
-
-
 class SalesAreaSetup:
     """What the integration team knows about one sales area of their SAP customising."""
 
@@ -50,8 +46,6 @@ class SalesAreaSetup:
 
 
 @dataclass(frozen=True)
-
-
 class SapOrganization:
     """Organizational defaults that the mapping applies when a request leaves them out."""
 

@@ -94,8 +94,10 @@ class AccountChange:
         if self.customer_number:
             return "the account already has an SAP customer number"
         if self.sync_status == account_fields.STATUS_FAILED:
-            return (f"{account_fields.SYNC_STATUS_FIELD} is {account_fields.STATUS_FAILED}: a person clears it "
-                    "after fixing the account to have it sent again")
+            return (
+                f"{account_fields.SYNC_STATUS_FIELD} is {account_fields.STATUS_FAILED}: a person clears it "
+                "after fixing the account to have it sent again"
+            )
         return None
 
 
@@ -113,8 +115,9 @@ def parse_outbound_message(body: bytes) -> OutboundMessage:
     try:
         root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as refused:
-        raise MalformedOutboundMessage(f"body is refused: {type(refused).__name__} (DTDs, entities and external "
-                                       "references are not accepted)") from None
+        raise MalformedOutboundMessage(
+            f"body is refused: {type(refused).__name__} (DTDs, entities and external references are not accepted)"
+        ) from None
     except ParseError as error:
         raise MalformedOutboundMessage(f"body is not well-formed XML: {error}") from None
     except (ValueError, LookupError, RecursionError) as error:
@@ -137,10 +140,12 @@ def parse_outbound_message(body: bytes) -> OutboundMessage:
     if not elements:
         raise MalformedOutboundMessage("notifications holds no Notification")
     if len(elements) > MAX_NOTIFICATIONS:
-        raise MalformedOutboundMessage(f"notifications holds {len(elements)} Notification elements; "
-                                       f"Salesforce sends at most {MAX_NOTIFICATIONS}")
-    return OutboundMessage(organization_id, action_id,
-                           tuple(_notification(element, index) for index, element in enumerate(elements, 1)))
+        raise MalformedOutboundMessage(
+            f"notifications holds {len(elements)} Notification elements; Salesforce sends at most {MAX_NOTIFICATIONS}"
+        )
+    return OutboundMessage(
+        organization_id, action_id, tuple(_notification(element, index) for index, element in enumerate(elements, 1))
+    )
 
 
 def _notification(element: Element, index: int) -> Notification:
@@ -152,8 +157,10 @@ def _notification(element: Element, index: int) -> Notification:
     declared = sobject.get(f"{{{XSI_NS}}}type") or ""
     object_type = declared.rpartition(":")[2]
     if object_type != ACCOUNT_TYPE:
-        raise MalformedOutboundMessage(f"{where}: sObject is of type '{declared or 'none'}', expected sf:Account "
-                                       "(the outbound message must be defined on Account)")
+        raise MalformedOutboundMessage(
+            f"{where}: sObject is of type '{declared or 'none'}', expected sf:Account "
+            "(the outbound message must be defined on Account)"
+        )
     fields: dict[str, str | None] = {}
     for child in sobject:
         namespace, _, name = child.tag[1:].partition("}") if child.tag.startswith("{") else ("", "", child.tag)
@@ -216,23 +223,28 @@ def is_from_organization(message: OutboundMessage, configured_organization_id: s
 
 # --- the answers ---------------------------------------------------------------------------------------
 
-_ENVELOPE = ('<?xml version="1.0" encoding="UTF-8"?>'
-             f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENVELOPE_NS}"><soapenv:Body>{{body}}'
-             '</soapenv:Body></soapenv:Envelope>')
+_ENVELOPE = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENVELOPE_NS}"><soapenv:Body>{{body}}'
+    "</soapenv:Body></soapenv:Envelope>"
+)
 
 
 def acknowledgement() -> bytes:
     """`notificationsResponse` with Ack true: Salesforce removes the message from its queue."""
-    return _ENVELOPE.format(body=f'<notificationsResponse xmlns="{OUTBOUND_NS}"><Ack>true</Ack>'
-                                 '</notificationsResponse>').encode()
+    return _ENVELOPE.format(
+        body=f'<notificationsResponse xmlns="{OUTBOUND_NS}"><Ack>true</Ack></notificationsResponse>'
+    ).encode()
 
 
 def fault(code: str, text: str) -> bytes:
     """A SOAP 1.1 Fault (faultcode Client: the message is wrong; Server: we cannot take it now)."""
     if code not in ("Client", "Server"):
         raise ValueError(f"unknown SOAP fault code {code}")
-    return _ENVELOPE.format(body=f"<soapenv:Fault><faultcode>soapenv:{code}</faultcode>"
-                                 f"<faultstring>{_escape(text)}</faultstring></soapenv:Fault>").encode()
+    return _ENVELOPE.format(
+        body=f"<soapenv:Fault><faultcode>soapenv:{code}</faultcode>"
+        f"<faultstring>{_escape(text)}</faultstring></soapenv:Fault>"
+    ).encode()
 
 
 def _escape(text: str) -> str:

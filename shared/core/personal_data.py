@@ -26,8 +26,13 @@ _WORD_SEPARATORS = re.compile(r"[\s,;:/()\"'+]+")
 def personal_words(payload: Mapping[str, object]) -> tuple[str, ...]:
     """The words of the payload's personal fields worth masking, longest first (so a word that contains
     another is masked whole)."""
-    words = {word for field in PERSONAL_FIELDS if isinstance(value := payload.get(field), str)
-             for word in _WORD_SEPARATORS.split(value) if len(word) >= _SHORTEST_MASKED}
+    words = {
+        word
+        for field in PERSONAL_FIELDS
+        if isinstance(value := payload.get(field), str)
+        for word in _WORD_SEPARATORS.split(value)
+        if len(word) >= _SHORTEST_MASKED
+    }
     # The phone as SAP holds it too: E.164 without the "+", and its digits alone.
     phone = payload.get("phone")
     if isinstance(phone, str):

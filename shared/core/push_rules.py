@@ -38,8 +38,9 @@ from shared.core.ledger import LedgerEntry, LedgerStatus
 PushDecision = ClaimNew | TakeOver | Skip
 
 
-def decide_push(entry: LedgerEntry | None, changed_at: datetime | None, now: datetime,
-                windows: ClaimWindows) -> PushDecision:
+def decide_push(
+    entry: LedgerEntry | None, changed_at: datetime | None, now: datetime, windows: ClaimWindows
+) -> PushDecision:
     """A notification about the account whose ledger entry is `entry`, for a change made at `changed_at`."""
     if entry is None:
         return ClaimNew()
@@ -57,7 +58,13 @@ def decide_push(entry: LedgerEntry | None, changed_at: datetime | None, now: dat
         if changed_at <= entry.updated_at:
             return Skip("failed after this change was made (a late or replayed notification)")
     # FAILED and changed since, a dead worker's claim, or a queued entry whose message was lost.
-    return TakeOver(entry.evolve(
-        status=LedgerStatus.QUEUED, updated_at=now, last_error=None, error_kind=None,
-        outcome_unknown=entry.outcome_unknown or entry.status is LedgerStatus.PENDING,
-        attempts=0 if entry.status is LedgerStatus.FAILED else entry.attempts))
+    return TakeOver(
+        entry.evolve(
+            status=LedgerStatus.QUEUED,
+            updated_at=now,
+            last_error=None,
+            error_kind=None,
+            outcome_unknown=entry.outcome_unknown or entry.status is LedgerStatus.PENDING,
+            attempts=0 if entry.status is LedgerStatus.FAILED else entry.attempts,
+        )
+    )

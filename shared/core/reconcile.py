@@ -41,13 +41,16 @@ class ReconcileDecision:
 _BY_STATUS = {
     LedgerStatus.CREATED: ReconcileDecision(
         ReconcileAction.CREATED_NOT_WRITTEN_BACK,
-        "created in SAP; the number has not reached Salesforce yet (see writeBack in `admin status`)"),
+        "created in SAP; the number has not reached Salesforce yet (see writeBack in `admin status`)",
+    ),
     LedgerStatus.PENDING: ReconcileDecision(ReconcileAction.IN_PROGRESS, "a create is under way"),
     LedgerStatus.QUEUED: ReconcileDecision(ReconcileAction.IN_PROGRESS, "the retry queue owns it"),
-    LedgerStatus.NEEDS_REVIEW: ReconcileDecision(ReconcileAction.NEEDS_REVIEW,
-                                                 "held for review: `admin resolve` decides"),
-    LedgerStatus.FAILED: ReconcileDecision(ReconcileAction.FAILED,
-                                           "failed: fix the account (the flow resends it) or replay it"),
+    LedgerStatus.NEEDS_REVIEW: ReconcileDecision(
+        ReconcileAction.NEEDS_REVIEW, "held for review: `admin resolve` decides"
+    ),
+    LedgerStatus.FAILED: ReconcileDecision(
+        ReconcileAction.FAILED, "failed: fix the account (the flow resends it) or replay it"
+    ),
 }
 
 

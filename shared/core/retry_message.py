@@ -61,16 +61,26 @@ class RetryMessage:
     def next_attempt(self, last_error: str, retry_token: str | None = None) -> RetryMessage:
         """The message that carries the work on after one more failed attempt (it has not been
         written to the ledger yet, so it knows no entry)."""
-        return replace(self, attempt=self.attempt + 1, last_error=last_error,
-                       retry_token=retry_token or self.retry_token, written_entry=None)
+        return replace(
+            self,
+            attempt=self.attempt + 1,
+            last_error=last_error,
+            retry_token=retry_token or self.retry_token,
+            written_entry=None,
+        )
 
     def with_written_entry(self, stored: LedgerEntry | None) -> RetryMessage:
         """This message carrying `stored`, the entry its writer has just stored for it, when that is the
         QUEUED entry this message owns (same account, its retry token, an ETag); otherwise unchanged,
         and the retry reads the entry first as it always did."""
-        if stored is None or stored.etag is None or stored.status is not LedgerStatus.QUEUED \
-                or stored.account_id != self.account_id or self.retry_token is None \
-                or stored.retry_token != self.retry_token:
+        if (
+            stored is None
+            or stored.etag is None
+            or stored.status is not LedgerStatus.QUEUED
+            or stored.account_id != self.account_id
+            or self.retry_token is None
+            or stored.retry_token != self.retry_token
+        ):
             return self
         # The payload is the message's own (the claim writes the message's payload either way).
         return replace(self, written_entry=stored.evolve(payload=None))
@@ -120,8 +130,9 @@ def _entry_to_json(entry: LedgerEntry) -> dict[str, Any]:
         value = getattr(entry, item.name)
         if item.name == "warnings":  # MappingWarning: its own JSON form
             value = [warning.to_json() for warning in value]
-        data[item.name] = value.isoformat() if isinstance(value, datetime) \
-            else value.value if isinstance(value, Enum) else value
+        data[item.name] = (
+            value.isoformat() if isinstance(value, datetime) else value.value if isinstance(value, Enum) else value
+        )
     return data
 
 

@@ -23,9 +23,15 @@ def backoff_seconds(attempt: int, base_seconds: int, max_seconds: int, rng: rand
     return (rng or random).randint(base_seconds, ceiling)
 
 
-def delay_after_failure(backoff_seconds: int, *, max_delay_seconds: int, patient: bool = False,
-                        outcome_unknown: bool = False, stale_claim_seconds: int = 0,
-                        retry_after_seconds: float | None = None) -> int:
+def delay_after_failure(
+    backoff_seconds: int,
+    *,
+    max_delay_seconds: int,
+    patient: bool = False,
+    outcome_unknown: bool = False,
+    stale_claim_seconds: int = 0,
+    retry_after_seconds: float | None = None,
+) -> int:
     """The delay before the next attempt of a create whose attempt just failed (tests/unit/
     test_retry_delay_rules.py holds the table):
 
@@ -90,13 +96,24 @@ class RetryPolicy:
             return self.max_delay_seconds
         return backoff_seconds(attempt, self.base_delay_seconds, self.max_delay_seconds)
 
-    def delay_after(self, attempt: int, *, patient: bool = False, outcome_unknown: bool = False,
-                    stale_claim_after: timedelta = timedelta(0), retry_after_seconds: float | None = None) -> int:
+    def delay_after(
+        self,
+        attempt: int,
+        *,
+        patient: bool = False,
+        outcome_unknown: bool = False,
+        stale_claim_after: timedelta = timedelta(0),
+        retry_after_seconds: float | None = None,
+    ) -> int:
         """The delay before attempt number `attempt`, after a failed one (see `delay_after_failure`)."""
-        return delay_after_failure(self.delay_before(attempt), max_delay_seconds=self.max_delay_seconds,
-                                   patient=patient, outcome_unknown=outcome_unknown,
-                                   stale_claim_seconds=math.ceil(stale_claim_after.total_seconds()),
-                                   retry_after_seconds=retry_after_seconds)
+        return delay_after_failure(
+            self.delay_before(attempt),
+            max_delay_seconds=self.max_delay_seconds,
+            patient=patient,
+            outcome_unknown=outcome_unknown,
+            stale_claim_seconds=math.ceil(stale_claim_after.total_seconds()),
+            retry_after_seconds=retry_after_seconds,
+        )
 
     def gives_up(self, attempt: int) -> bool:
         """True when `attempt` attempts have been made and no more may follow (then: the poison queue)."""

@@ -49,9 +49,11 @@ class SalesforceAuth(StrEnum):
 GENERIC_LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
 # Same article, and Help 005461976: Salesforce is retiring the OAuth username-password flow.
 # Worded without a "password: ..." or "password=..." pair, which shared/log.py would mask as a secret.
-PASSWORD_FLOW_DEPRECATED = ("Salesforce is retiring the OAuth username-password flow that SALESFORCE_AUTH "
-                            "password uses (Salesforce Help 000886201); move to client_credentials with your "
-                            "My Domain login URL in SALESFORCE_LOGIN_URL, or to jwt")
+PASSWORD_FLOW_DEPRECATED = (
+    "Salesforce is retiring the OAuth username-password flow that SALESFORCE_AUTH "
+    "password uses (Salesforce Help 000886201); move to client_credentials with your "
+    "My Domain login URL in SALESFORCE_LOGIN_URL, or to jwt"
+)
 
 
 @dataclass(frozen=True)

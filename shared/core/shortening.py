@@ -22,8 +22,9 @@ CITY_WIDTH = 35
 # --------------------------------------------------------------------------- names
 
 
-def split_name_with_separators(name: str, width: int = NAME_WIDTH,
-                               lines: int = NAME_LINES) -> tuple[list[str], list[str]]:
+def split_name_with_separators(
+    name: str, width: int = NAME_WIDTH, lines: int = NAME_LINES
+) -> tuple[list[str], list[str]]:
     """The name as at most `lines` parts of at most `width` UTF-16 units, and what each break consumed.
 
     `separators[i]` is what was taken out between `parts[i]` and `parts[i + 1]`: " " when the break
@@ -64,7 +65,7 @@ def _pieces(word: str, width: int) -> list[str]:
     while word:
         piece = longest_prefix_within(word, width) or word[0]
         pieces.append(piece)
-        word = word[len(piece):]
+        word = word[len(piece) :]
     return pieces or [""]
 
 
@@ -92,7 +93,7 @@ def _split_hard(name: str, width: int) -> tuple[list[str], list[str]]:
     separators: list[str] = []
     position = 0
     while True:
-        chunk = longest_prefix_within(name[position:], width) or name[position:position + 1]
+        chunk = longest_prefix_within(name[position:], width) or name[position : position + 1]
         position += len(chunk)
         if position >= len(name):
             parts.append(chunk)
@@ -170,7 +171,7 @@ def _cut_at_word_boundary(text: str, width: int) -> str:
         return text
     fitting = longest_prefix_within(text, width)
     # A space just after the part that fits is a word boundary too.
-    boundary = len(fitting) if text[len(fitting):len(fitting) + 1] == " " else fitting.rfind(" ")
+    boundary = len(fitting) if text[len(fitting) : len(fitting) + 1] == " " else fitting.rfind(" ")
     cut = text[:boundary] if boundary > 0 else fitting
     # "Main St. 1, Building 5," reads better without the dangling separator.
     return cut.rstrip(" ,;-/") or fitting

@@ -85,9 +85,23 @@ _SAP_KEY_LENGTHS = {"companyCode": 4, "salesOrganization": 4, "distributionChann
 # The contract's properties, in the order errors are reported (docs/api.md's table and the custom
 # connector's swagger list the same; a test holds them together).
 CONTRACT_FIELDS = (
-    "accountId", "name", "street", "city", "postalCode", "state", "stateCode", "country", "countryCode",
-    "phone", "currencyIsoCode", "language", "companyCode", "salesOrganization", "distributionChannel",
-    "division", "referenceCustomer",
+    "accountId",
+    "name",
+    "street",
+    "city",
+    "postalCode",
+    "state",
+    "stateCode",
+    "country",
+    "countryCode",
+    "phone",
+    "currencyIsoCode",
+    "language",
+    "companyCode",
+    "salesOrganization",
+    "distributionChannel",
+    "division",
+    "referenceCustomer",
 )
 
 # Language codes that Salesforce (or Java locales) use in place of the current ISO 639-1 code.
@@ -129,8 +143,10 @@ def parse_customer_request(payload: object) -> CustomerRequest:
     city = raw["city"]
     currency_code = check("currencyIsoCode", _currency_code)
     language_code = check("language", _language_code)
-    sap_keys = {field: check(field, lambda value, field=field: _sap_key(value, _SAP_KEY_LENGTHS[field]))
-                for field in _SAP_KEY_LENGTHS}
+    sap_keys = {
+        field: check(field, lambda value, field=field: _sap_key(value, _SAP_KEY_LENGTHS[field]))
+        for field in _SAP_KEY_LENGTHS
+    }
     reference_customer = check("referenceCustomer", _reference_customer)
 
     country = read_country(raw, errors, name_limit=MAX_LENGTHS["country"])
@@ -174,8 +190,7 @@ def _field_order(field: str) -> int:
 
 def _read_string(value: object, field: str) -> str | None:
     # Street is a Salesforce text area: line breaks are its content, the mapping splits lines.
-    return read_text(value, limit=MAX_LENGTHS.get(field), multiline=field == "street",
-                     required=field in _REQUIRED_TEXT)
+    return read_text(value, limit=MAX_LENGTHS.get(field), multiline=field == "street", required=field in _REQUIRED_TEXT)
 
 
 def _account_id(value: str) -> str:

@@ -22,14 +22,47 @@ from shared.core.validation_text import WHITESPACE_RUN, InvalidValue
 
 # English names that pycountry's names do not cover but Salesforce users type.
 _COUNTRY_ALIASES: dict[str, str] = {
-    "america": "US", "us": "US", "usa": "US", "the united states": "US", "united states": "US",
-    "uk": "GB", "great britain": "GB", "britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
-    "northern ireland": "GB", "holland": "NL", "the netherlands": "NL", "korea": "KR", "south korea": "KR",
-    "north korea": "KP", "russia": "RU", "vietnam": "VN", "turkey": "TR", "czech republic": "CZ",
-    "ivory coast": "CI", "macedonia": "MK", "swaziland": "SZ", "burma": "MM", "cape verde": "CV",
-    "taiwan": "TW", "iran": "IR", "syria": "SY", "laos": "LA", "bolivia": "BO", "venezuela": "VE",
-    "tanzania": "TZ", "moldova": "MD", "palestine": "PS", "vatican": "VA", "vatican city": "VA",
-    "uae": "AE", "brunei": "BN", "micronesia": "FM", "east timor": "TL",
+    "america": "US",
+    "us": "US",
+    "usa": "US",
+    "the united states": "US",
+    "united states": "US",
+    "uk": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "holland": "NL",
+    "the netherlands": "NL",
+    "korea": "KR",
+    "south korea": "KR",
+    "north korea": "KP",
+    "russia": "RU",
+    "vietnam": "VN",
+    "turkey": "TR",
+    "czech republic": "CZ",
+    "ivory coast": "CI",
+    "macedonia": "MK",
+    "swaziland": "SZ",
+    "burma": "MM",
+    "cape verde": "CV",
+    "taiwan": "TW",
+    "iran": "IR",
+    "syria": "SY",
+    "laos": "LA",
+    "bolivia": "BO",
+    "venezuela": "VE",
+    "tanzania": "TZ",
+    "moldova": "MD",
+    "palestine": "PS",
+    "vatican": "VA",
+    "vatican city": "VA",
+    "uae": "AE",
+    "brunei": "BN",
+    "micronesia": "FM",
+    "east timor": "TL",
 }
 
 
@@ -57,8 +90,15 @@ def _fold(text: str) -> str:
 
 def _fold_german(text: str) -> str:
     """Like _fold, with German transliteration (Thüringen = Thueringen)."""
-    return _fold(text.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
-                 .replace("Ä", "Ae").replace("Ö", "Oe").replace("Ü", "Ue"))
+    return _fold(
+        text.replace("ä", "ae")
+        .replace("ö", "oe")
+        .replace("ü", "ue")
+        .replace("ß", "ss")
+        .replace("Ä", "Ae")
+        .replace("Ö", "Oe")
+        .replace("Ü", "Ue")
+    )
 
 
 @cache
@@ -195,8 +235,9 @@ def _ascii_digits(value: str) -> str:
 def read_postal_code(value: str, country: Country) -> str:
     value = _ascii_digits(value)
     if not value.isascii():
-        raise InvalidValue(f"is not a valid postal code for {country.name}: only Latin letters, digits, spaces and "
-                       "hyphens")
+        raise InvalidValue(
+            f"is not a valid postal code for {country.name}: only Latin letters, digits, spaces and hyphens"
+        )
     rules = _address_rules(country.alpha_2)
     if not rules.postal_code_patterns:
         return value
@@ -316,8 +357,7 @@ def read_region(raw: dict[str, str | None], errors: dict[str, str], country: Cou
         return None
     field, suffix = next(iter(found.items()))
     if sap_regions(country.alpha_2) and sap_region_code(country.alpha_2, suffix) is None:
-        errors[field] = ("is a region SAP has no region key for; ask the SAP team to add it to the region "
-                         "customising")
+        errors[field] = "is a region SAP has no region key for; ask the SAP team to add it to the region customising"
         return None
     return suffix
 

@@ -17,8 +17,7 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 # Zero-width non-joiner and joiner: spelling in Persian, Indic scripts and emoji sequences; kept in words.
 _JOINERS = frozenset("\u200c\u200d")
 # Format characters that render visibly (number signs spanning the digits after them): kept as sent.
-_VISIBLE_FORMAT = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2"
-                            "\U000110bd\U000110cd")
+_VISIBLE_FORMAT = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd")
 # Letters that render as nothing (Hangul fillers): stripped like invisible format characters.
 _INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 # Symbols that render as nothing: allowed, but they do not make a value visible.
@@ -56,13 +55,16 @@ def read_text(value: object, *, limit: int | None, multiline: bool, required: bo
         if category == "Cc" and char not in allowed:
             raise InvalidValue(f"must not contain control characters (found U+{ord(char):04X})")
         if char in _BIDI_CONTROLS:
-            raise InvalidValue(f"must not contain bidirectional control characters (found U+{ord(char):04X}): "
-                               "they make the text display in another order than it is stored")
+            raise InvalidValue(
+                f"must not contain bidirectional control characters (found U+{ord(char):04X}): "
+                "they make the text display in another order than it is stored"
+            )
     if not any(unicodedata.category(char)[0] in "LNPS" and char not in _BLANK_SYMBOLS for char in text):
         invisible = next(char for char in value if not char.isspace())
         required_prefix = "is required: " if required else ""
-        raise InvalidValue(f"{required_prefix}must contain visible characters (found only invisible ones, "
-                           f"e.g. U+{ord(invisible):04X})")
+        raise InvalidValue(
+            f"{required_prefix}must contain visible characters (found only invisible ones, e.g. U+{ord(invisible):04X})"
+        )
     if limit is not None and len(text) > limit:
         raise InvalidValue(f"must be at most {limit} characters long, not {len(text)}")
     return text
@@ -87,8 +89,12 @@ def _visible_text(value: str) -> str:
 def _is_invisible(char: str) -> bool:
     if char in _INVISIBLE_LETTERS:
         return True
-    return (unicodedata.category(char) == "Cf" and char not in _BIDI_CONTROLS and char not in _JOINERS
-            and char not in _VISIBLE_FORMAT)
+    return (
+        unicodedata.category(char) == "Cf"
+        and char not in _BIDI_CONTROLS
+        and char not in _JOINERS
+        and char not in _VISIBLE_FORMAT
+    )
 
 
 def _joinable(char: str) -> bool:

@@ -46,11 +46,16 @@ class _Idle:
 
 
 class ConnectionPool:
-    def __init__(self, open_connection: Callable[[], Any], size: int, *,
-                 idle_check_seconds: float = DEFAULT_IDLE_CHECK_SECONDS,
-                 check: Callable[[Any], object] = lambda connection: connection.ping(),
-                 close_connection: Callable[[Any], object] = lambda connection: connection.close(),
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        open_connection: Callable[[], Any],
+        size: int,
+        *,
+        idle_check_seconds: float = DEFAULT_IDLE_CHECK_SECONDS,
+        check: Callable[[Any], object] = lambda connection: connection.ping(),
+        close_connection: Callable[[Any], object] = lambda connection: connection.close(),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if size < 1:
             raise ValueError("a connection pool holds at least one connection")
         self.size = size

@@ -33,8 +33,7 @@ def import_rfc_module() -> Any:
             errors.append(error)
             continue
         if not hasattr(module, "Connection"):
-            errors.append(ImportError(f"{name} is installed but its native module did not load (libsapnwrfc "
-                                      "missing?)"))
+            errors.append(ImportError(f"{name} is installed but its native module did not load (libsapnwrfc missing?)"))
             continue
         return module
     raise next((e for e in errors if _is_sdk_missing(e)), errors[0])

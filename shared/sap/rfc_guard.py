@@ -34,8 +34,16 @@ RfcCall = Callable[..., dict[str, Any]]
 _GUARD_SEARCH_FIELD = ("NAME1", "NAME")
 KNA1_NAME1_LENGTH = 35
 # Everything else is compared per candidate from BAPI_CUSTOMER_GETDETAIL2 (BAPICUSTOMER_04 -> BAPIKNA106).
-_COMPARED_ADDRESS = (("NAME", "NAME"), ("NAME_2", "NAME_2"), ("NAME_3", "NAME_3"), ("NAME_4", "NAME_4"),
-                     ("CITY", "CITY"), ("POSTL_CODE", "POSTL_COD1"), ("STREET", "STREET"), ("COUNTRY", "COUNTRY"))
+_COMPARED_ADDRESS = (
+    ("NAME", "NAME"),
+    ("NAME_2", "NAME_2"),
+    ("NAME_3", "NAME_3"),
+    ("NAME_4", "NAME_4"),
+    ("CITY", "CITY"),
+    ("POSTL_CODE", "POSTL_COD1"),
+    ("STREET", "STREET"),
+    ("COUNTRY", "COUNTRY"),
+)
 # More candidates than this and the guard does not try to tell them apart: an operator decides. The search
 # asks for one row more (MAX_CNT); an answer that fills the page (rows >= MAX_CNT, whatever customers they
 # name: rows may repeat a customer) may hide the earlier create beyond it, so it is held for review.
@@ -52,8 +60,9 @@ class DuplicateGuard:
     only a customer it entered can be an earlier attempt's."""
 
     def __init__(self, no_match_messages: Collection[tuple[str, str]], rfc_user: str) -> None:
-        self._no_match_messages = {(message_id.strip().upper(), number.strip().zfill(3))
-                                   for message_id, number in no_match_messages}
+        self._no_match_messages = {
+            (message_id.strip().upper(), number.strip().zfill(3)) for message_id, number in no_match_messages
+        }
         self._rfc_user = rfc_user
 
     @property
@@ -68,10 +77,15 @@ class DuplicateGuard:
         column, field = _GUARD_SEARCH_FIELD
         name = str(company.get(field, ""))[:KNA1_NAME1_LENGTH].rstrip()
         if not name:
-            raise SapNeedsReview("the search for a customer an earlier attempt may have created has no name to "
-                                 "search by")
-        answer = call("BAPI_CUSTOMER_FIND", MAX_CNT=_GUARD_PAGE_ROWS, PL_HOLD="",
-                      SELOPT_TAB=[{"TABNAME": "KNA1", "FIELDNAME": column, "FIELDVALUE": name}])
+            raise SapNeedsReview(
+                "the search for a customer an earlier attempt may have created has no name to search by"
+            )
+        answer = call(
+            "BAPI_CUSTOMER_FIND",
+            MAX_CNT=_GUARD_PAGE_ROWS,
+            PL_HOLD="",
+            SELOPT_TAB=[{"TABNAME": "KNA1", "FIELDNAME": column, "FIELDVALUE": name}],
+        )
         numbers = self._search_answer(answer)
         if numbers is None:
             return None
@@ -85,8 +99,11 @@ class DuplicateGuard:
         created_by = {number: self._recent_match_created_by(call, number, company, creation) for number in numbers}
         ours = [number for number, user in created_by.items() if user == self._rfc_user]
         if len(ours) > 1:
-            raise SapNeedsReview(f"{len(ours)} SAP customers match the account and were created by the RFC user "
-                                 f"since the first attempt: {', '.join(ours)}", tuple(ours))
+            raise SapNeedsReview(
+                f"{len(ours)} SAP customers match the account and were created by the RFC user "
+                f"since the first attempt: {', '.join(ours)}",
+                tuple(ours),
+            )
         if ours:
             return ours[0]
         # Fail closed: a customer with the same address created since the first attempt by another user may
@@ -94,8 +111,11 @@ class DuplicateGuard:
         # in SAP GUI. Either way a create now could make a second one: an operator decides.
         others = [number for number, user in created_by.items() if user is not None]
         if others:
-            raise SapNeedsReview(f"{len(others)} SAP customer(s) match the account and were created since the first "
-                                 f"attempt by another user than the RFC user: {', '.join(others)}", tuple(others))
+            raise SapNeedsReview(
+                f"{len(others)} SAP customer(s) match the account and were created since the first "
+                f"attempt by another user than the RFC user: {', '.join(others)}",
+                tuple(others),
+            )
         return None
 
     def _search_answer(self, answer: Mapping[str, Any]) -> list[str] | None:
@@ -118,28 +138,37 @@ class DuplicateGuard:
         unrecognised = [m for m in problems if (m.id.upper(), m.number.zfill(3)) not in self._no_match_messages]
         if unrecognised or (problems and numbers):
             shown = "; ".join(f"{m.type} {m.id} {m.number}: {m.text}" for m in problems)
-            raise SapNeedsReview(f"the search for a customer an earlier attempt may have created did not say "
-                                 f"'nothing found' in a way this system is configured to recognise "
-                                 f"(SAP_FIND_NO_MATCH_MESSAGE): {shown}", tuple(numbers))
+            raise SapNeedsReview(
+                f"the search for a customer an earlier attempt may have created did not say "
+                f"'nothing found' in a way this system is configured to recognise "
+                f"(SAP_FIND_NO_MATCH_MESSAGE): {shown}",
+                tuple(numbers),
+            )
         if not numbers:
             return None
         if len(rows) >= _GUARD_PAGE_ROWS or len(numbers) > MAX_GUARD_CANDIDATES:
-            raise SapNeedsReview(f"the search for the account's name filled its page ({len(rows)} rows naming "
-                                 f"{len(numbers)} SAP customers); an earlier attempt may have created one of them "
-                                 "or one beyond the page", tuple(numbers))
+            raise SapNeedsReview(
+                f"the search for the account's name filled its page ({len(rows)} rows naming "
+                f"{len(numbers)} SAP customers); an earlier attempt may have created one of them "
+                "or one beyond the page",
+                tuple(numbers),
+            )
         return numbers
 
     @staticmethod
-    def _recent_match_created_by(call: RfcCall, number: str, company: Mapping[str, str],
-                                 creation: CustomerCreation) -> str | None:
+    def _recent_match_created_by(
+        call: RfcCall, number: str, company: Mapping[str, str], creation: CustomerCreation
+    ) -> str | None:
         """Who created candidate `number` (ENTERED_BY), when it has the account's address and was created since
         the first attempt (with a day's slack); None when it is not such a match."""
         assert creation.search_since is not None
         detail = call("BAPI_CUSTOMER_GETDETAIL2", CUSTOMERNO=number)
         failed = next((m for m in messages_of(detail.get("RETURN")) if m.type in ERROR_TYPES), None)
         if failed is not None:
-            raise SapNeedsReview(f"candidate {number} could not be read: {failed.type} {failed.id} {failed.number}: "
-                                 f"{failed.text}", (number,))
+            raise SapNeedsReview(
+                f"candidate {number} could not be read: {failed.type} {failed.id} {failed.number}: {failed.text}",
+                (number,),
+            )
         address = detail.get("CUSTOMERADDRESS", {})
         for stored_name, sent_name in _COMPARED_ADDRESS:
             stored = str(address.get(stored_name, "")).strip()

@@ -82,8 +82,12 @@ def _message_json(message: SapMessage) -> dict[str, str]:
 def _message(data: Any) -> SapMessage:
     if not isinstance(data, dict):
         raise WireFormatError("an SAP message is an object")
-    return SapMessage(type=str(data.get("type", "")), id=str(data.get("id", "")),
-                      number=str(data.get("number", "")), text=str(data.get("text", "")))
+    return SapMessage(
+        type=str(data.get("type", "")),
+        id=str(data.get("id", "")),
+        number=str(data.get("number", "")),
+        text=str(data.get("text", "")),
+    )
 
 
 # --------------------------------------------------------------------------- the create command
@@ -91,21 +95,32 @@ def _message(data: Any) -> SapMessage:
 
 def encode_create(creation: CustomerCreation) -> str:
     excluded = {"excludedCustomers": list(creation.excluded_customers)} if creation.excluded_customers else {}
-    return _envelope("create", accountId=creation.account_id, parameters=creation.parameters,
-                     searchSince=creation.search_since.isoformat() if creation.search_since else None, **excluded)
+    return _envelope(
+        "create",
+        accountId=creation.account_id,
+        parameters=creation.parameters,
+        searchSince=creation.search_since.isoformat() if creation.search_since else None,
+        **excluded,
+    )
 
 
 def decode_create(text: str | bytes) -> CustomerCreation:
     data = _open(text, ("create",))
     try:
-        parameters = {str(name): {str(field): str(value) for field, value in dict(structure).items()}
-                      for name, structure in dict(data["parameters"]).items()}
+        parameters = {
+            str(name): {str(field): str(value) for field, value in dict(structure).items()}
+            for name, structure in dict(data["parameters"]).items()
+        }
         since = datetime.fromisoformat(data["searchSince"]) if data.get("searchSince") else None
         excluded = data.get("excludedCustomers", [])
         if not isinstance(excluded, list) or not all(isinstance(number, str) for number in excluded):
             raise ValueError("excludedCustomers is a list of customer numbers")
-        return CustomerCreation(account_id=str(data["accountId"]), parameters=parameters, search_since=since,
-                                excluded_customers=tuple(customer_key(number) for number in excluded))
+        return CustomerCreation(
+            account_id=str(data["accountId"]),
+            parameters=parameters,
+            search_since=since,
+            excluded_customers=tuple(customer_key(number) for number in excluded),
+        )
     except (KeyError, TypeError, ValueError) as error:
         raise WireFormatError(f"malformed create command: {error}") from None
 
@@ -114,24 +129,37 @@ def decode_create(text: str | bytes) -> CustomerCreation:
 
 
 def encode_created(created: SapCustomerCreated) -> str:
-    return _envelope("created", customerNumber=created.customer_number, adopted=created.adopted,
-                     messages=[_message_json(m) for m in created.messages])
+    return _envelope(
+        "created",
+        customerNumber=created.customer_number,
+        adopted=created.adopted,
+        messages=[_message_json(m) for m in created.messages],
+    )
 
 
 def encode_error(error: SapError) -> str:
     name = error.wire_kind
     messages = [_message_json(m) for m in error.messages] if isinstance(error, SapBusinessRejection) else []
     candidates = list(error.candidates) if isinstance(error, SapNeedsReview) else []
-    return _envelope("error", error=name, detail=error.detail, outcomeUnknown=error.outcome_unknown,
-                     messages=messages, candidates=candidates)
+    return _envelope(
+        "error",
+        error=name,
+        detail=error.detail,
+        outcomeUnknown=error.outcome_unknown,
+        messages=messages,
+        candidates=candidates,
+    )
 
 
 def decode_result(text: str | bytes) -> SapCustomerCreated:
     """The created customer; raises the SapError the other side raised (same class, detail, messages)."""
     data = _open(text, ("created", "error"))
     if data["type"] == "created":
-        return SapCustomerCreated(str(data["customerNumber"]), adopted=bool(data.get("adopted", False)),
-                                  messages=tuple(_message(m) for m in data.get("messages", [])))
+        return SapCustomerCreated(
+            str(data["customerNumber"]),
+            adopted=bool(data.get("adopted", False)),
+            messages=tuple(_message(m) for m in data.get("messages", [])),
+        )
     raise error_from_wire(data)
 
 

@@ -1,9 +1,9 @@
 """The storage ports the use cases need: the ledger and the retry queue (adapters beside this file).
 
-    LedgerConflict          the entry changed since it was read, or another request claimed it first
-    LedgerUnavailable       storage cannot be reached: the caller answers 503 rather than risk a duplicate
-    InvalidContinuation     a listing's continuation token that this ledger did not hand out
-    RetryQueueUnavailable   a message could not be queued
+LedgerConflict          the entry changed since it was read, or another request claimed it first
+LedgerUnavailable       storage cannot be reached: the caller answers 503 rather than risk a duplicate
+InvalidContinuation     a listing's continuation token that this ledger did not hand out
+RetryQueueUnavailable   a message could not be queued
 """
 
 from __future__ import annotations
@@ -67,8 +67,13 @@ class Ledger(ABC):
         None when no account has it."""
 
     @abstractmethod
-    def find(self, statuses: Collection[LedgerStatus], updated_before: datetime | None = None,
-             limit: int = 1000, writeback: WriteBackStatus | None = None) -> list[LedgerEntry]:
+    def find(
+        self,
+        statuses: Collection[LedgerStatus],
+        updated_before: datetime | None = None,
+        limit: int = 1000,
+        writeback: WriteBackStatus | None = None,
+    ) -> list[LedgerEntry]:
         """Entries in one of `statuses` (last changed before `updated_before`, and in write-back state
         `writeback`, when given), at most `limit`: what the sweep, the operations command and
         monitoring look for. A scan of the table, never on a request's path."""

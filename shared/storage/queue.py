@@ -70,9 +70,7 @@ class StorageRetryQueue(RetryQueue):
         # Writes through the encode policy, so bodies are base64 like the Functions host expects.
         # Reads stay raw: one malformed message must not make a whole batch undecodable.
         self._main = service.get_queue_client(queue_name, message_encode_policy=TextBase64EncodePolicy())
-        self._poison = service.get_queue_client(
-            self.poison_queue_name, message_encode_policy=TextBase64EncodePolicy()
-        )
+        self._poison = service.get_queue_client(self.poison_queue_name, message_encode_policy=TextBase64EncodePolicy())
         self._ensured: set[str] = set()
         self._ensure_lock = threading.Lock()
 
@@ -136,13 +134,23 @@ class StorageRetryQueue(RetryQueue):
             self._main,
             lambda: self._main.send_message(message.to_json(), visibility_timeout=max(delay_seconds, 0)),
         )
-        logger.info("retry queued for account %s (tracking %s, attempt %s, delay %ss)",
-                    message.account_id, message.tracking_id, message.attempt, delay_seconds)
+        logger.info(
+            "retry queued for account %s (tracking %s, attempt %s, delay %ss)",
+            message.account_id,
+            message.tracking_id,
+            message.attempt,
+            delay_seconds,
+        )
 
     def send_to_poison(self, message: RetryMessage) -> None:
         self._call(self._poison, lambda: self._poison.send_message(message.to_json(), time_to_live=_NEVER_EXPIRES))
-        logger.warning("retry parked in %s for account %s (tracking %s, attempt %s)",
-                       self.poison_queue_name, message.account_id, message.tracking_id, message.attempt)
+        logger.warning(
+            "retry parked in %s for account %s (tracking %s, attempt %s)",
+            self.poison_queue_name,
+            message.account_id,
+            message.tracking_id,
+            message.attempt,
+        )
 
     def peek_poison(self, max_messages: int = 32) -> list[tuple[str, RetryMessage | str]]:
         """Up to max_messages parked messages (id, message or raw text), without taking them."""
@@ -166,10 +174,13 @@ class StorageRetryQueue(RetryQueue):
             while True:
                 batch = self._call(
                     self._poison,
-                    lambda: list(self._poison.receive_messages(
-                        messages_per_page=_RECEIVE_BATCH, max_messages=_RECEIVE_BATCH,
-                        visibility_timeout=_REPLAY_HOLD_SECONDS,
-                    )),
+                    lambda: list(
+                        self._poison.receive_messages(
+                            messages_per_page=_RECEIVE_BATCH,
+                            max_messages=_RECEIVE_BATCH,
+                            visibility_timeout=_REPLAY_HOLD_SECONDS,
+                        )
+                    ),
                 )
                 if not batch:
                     break
@@ -209,8 +220,12 @@ class StorageRetryQueue(RetryQueue):
             try:
                 self._poison.update_message(message_id, pop_receipt, visibility_timeout=0)
             except (AzureError, OSError) as error:
-                logger.warning("poison message %s stays hidden for up to %ss: %s", message_id, _REPLAY_HOLD_SECONDS,
-                               describe_storage_error(error))
+                logger.warning(
+                    "poison message %s stays hidden for up to %ss: %s",
+                    message_id,
+                    _REPLAY_HOLD_SECONDS,
+                    describe_storage_error(error),
+                )
 
     def poison_depth(self) -> int:
         """Messages parked in the poison queue (approximate), for the go-live check: one read with the probe's
@@ -234,10 +249,7 @@ class StorageRetryQueue(RetryQueue):
         return int(properties.approximate_message_count or 0)
 
 
-def storage_retry_queue_from_settings(
-    settings: StorageSettings, **client_options: Any
-) -> StorageRetryQueue:
+def storage_retry_queue_from_settings(settings: StorageSettings, **client_options: Any) -> StorageRetryQueue:
     """The retry queue the app uses: connection string or identity-based connection, see storage_clients.
     client_options override the client defaults (the operations commands use shorter timeouts)."""
-    return StorageRetryQueue(queue_service_client(settings, **client_options),
-                             settings.retry.queue_name)
+    return StorageRetryQueue(queue_service_client(settings, **client_options), settings.retry.queue_name)

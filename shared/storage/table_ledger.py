@@ -62,7 +62,6 @@ _ensured_tables: set[tuple[str, str]] = set()
 _ensure_lock = threading.Lock()
 
 
-
 class TableLedger(Ledger):
     def __init__(self, client: TableClient | TableServiceClient, table_name: str | None = None) -> None:
         if isinstance(client, TableServiceClient):
@@ -94,8 +93,9 @@ class TableLedger(Ledger):
 
     def _recreate_table(self) -> None:
         with _ensure_lock:
-            logger.warning("ledger table %s is missing (storage restarted empty?); creating it again",
-                           self._table.table_name)
+            logger.warning(
+                "ledger table %s is missing (storage restarted empty?); creating it again", self._table.table_name
+            )
             self._create_table()
             _ensured_tables.add((self._table.url, self._table.table_name))
 
@@ -189,8 +189,13 @@ class TableLedger(Ledger):
 
         return self._call(key, scan)
 
-    def find(self, statuses: Collection[LedgerStatus], updated_before: datetime | None = None,
-             limit: int = 1000, writeback: WriteBackStatus | None = None) -> list[LedgerEntry]:
+    def find(
+        self,
+        statuses: Collection[LedgerStatus],
+        updated_before: datetime | None = None,
+        limit: int = 1000,
+        writeback: WriteBackStatus | None = None,
+    ) -> list[LedgerEntry]:
         chosen = sorted({LedgerStatus(status).value for status in statuses})
         if not chosen:
             return []
@@ -240,9 +245,9 @@ class TableLedger(Ledger):
             for _ in range(_LISTING_ROUND_TRIPS):
                 # `top` is what is still wanted, so the service never returns more than the page can take
                 # and its continuation points exactly after the last entry handed out.
-                paged = self._table.query_entities(text, parameters=parameters,
-                                                   results_per_page=query.page_size - len(found)
-                                                   ).by_page(continuation_token=token)
+                paged = self._table.query_entities(
+                    text, parameters=parameters, results_per_page=query.page_size - len(found)
+                ).by_page(continuation_token=token)
                 try:
                     page = next(paged)
                 except StopIteration:
@@ -277,7 +282,9 @@ class TableLedger(Ledger):
             metadata = self._call(
                 entry.account_id,
                 lambda: self._table.update_entity(
-                    to_entity(entry), mode=UpdateMode.REPLACE, etag=etag,
+                    to_entity(entry),
+                    mode=UpdateMode.REPLACE,
+                    etag=etag,
                     match_condition=MatchConditions.IfNotModified,
                 ),
             )

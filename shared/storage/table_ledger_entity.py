@@ -131,8 +131,9 @@ def plain_utc(value: datetime) -> datetime:
     """A stored instant as a plain aware UTC datetime."""
     # The SDK returns its own datetime subclass; hand out plain aware datetimes that compare and copy cleanly.
     moment = _utc(value)
-    return datetime(moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
-                    moment.microsecond, tzinfo=UTC)
+    return datetime(
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second, moment.microsecond, tzinfo=UTC
+    )
 
 
 def from_entity(entity: Mapping[str, Any], etag: str | None) -> LedgerEntry:
@@ -160,6 +161,7 @@ def from_entity(entity: Mapping[str, Any], etag: str | None) -> LedgerEntry:
         **change_fields(entity),
     )
 
+
 def encode_continuation(token: Mapping[str, str]) -> str:
     """The service's next partition and row key, as one opaque URL-safe string."""
     data = json.dumps({"p": token.get("PartitionKey"), "r": token.get("RowKey")}, separators=(",", ":"))
@@ -172,12 +174,15 @@ def decode_continuation(text: str | None) -> dict[str, str] | None:
         return None
     if not text.startswith(_TOKEN_PREFIX):
         raise InvalidContinuation("the continuation token is not one this service handed out")
-    body = text[len(_TOKEN_PREFIX):]
+    body = text[len(_TOKEN_PREFIX) :]
     try:
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     except (binascii.Error, ValueError):
         raise InvalidContinuation("the continuation token is not one this service handed out") from None
-    if not isinstance(data, dict) or not all(isinstance(data.get(key), str | None) for key in ("p", "r")) \
-            or not (data.get("p") or data.get("r")):
+    if (
+        not isinstance(data, dict)
+        or not all(isinstance(data.get(key), str | None) for key in ("p", "r"))
+        or not (data.get("p") or data.get("r"))
+    ):
         raise InvalidContinuation("the continuation token is not one this service handed out")
     return {"PartitionKey": data.get("p") or "", "RowKey": data.get("r") or ""}

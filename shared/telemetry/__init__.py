@@ -29,8 +29,18 @@ from typing import Any
 
 from shared.telemetry.port import NoMetrics, SyncMetrics, SyncOutcome
 
-__all__ = ["SyncMetrics", "SyncOutcome", "activate", "deactivate", "enabled", "host_span_attached", "inject",
-           "mark_failed", "span", "sync_metrics"]
+__all__ = [
+    "SyncMetrics",
+    "SyncOutcome",
+    "activate",
+    "deactivate",
+    "enabled",
+    "host_span_attached",
+    "inject",
+    "mark_failed",
+    "span",
+    "sync_metrics",
+]
 
 INSTRUMENTATION_NAME = "sap_customer_sync"
 
@@ -80,8 +90,13 @@ _KINDS = {"server": "SERVER", "client": "CLIENT", "internal": "INTERNAL"}
 
 
 @contextlib.contextmanager
-def span(name: str, *, kind: str = "internal", attributes: Mapping[str, Any] | None = None,
-         parent_headers: Mapping[str, str] | None = None) -> Iterator[Any]:
+def span(
+    name: str,
+    *,
+    kind: str = "internal",
+    attributes: Mapping[str, Any] | None = None,
+    parent_headers: Mapping[str, str] | None = None,
+) -> Iterator[Any]:
     """A span around the block (None when telemetry is off). `parent_headers`: continue the W3C trace
     whose traceparent/tracestate they carry (a server span's caller); else the current span's child.
     An exception marks the span failed with its type only, never its text, and is re-raised."""
@@ -91,9 +106,14 @@ def span(name: str, *, kind: str = "internal", attributes: Mapping[str, Any] | N
         return
     trace = active.trace
     context = active.propagate.extract(_lower_keys(parent_headers)) if parent_headers is not None else None
-    with active.tracer.start_as_current_span(name, context=context, kind=getattr(trace.SpanKind, _KINDS[kind]),
-                                             attributes=dict(attributes or {}), record_exception=False,
-                                             set_status_on_exception=False) as current:
+    with active.tracer.start_as_current_span(
+        name,
+        context=context,
+        kind=getattr(trace.SpanKind, _KINDS[kind]),
+        attributes=dict(attributes or {}),
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as current:
         try:
             yield current
         except BaseException as error:

@@ -58,5 +58,3 @@ def _configure_azure_monitor(connection_string: str, service_name: str) -> None:
         # Web frameworks this app does not use; requests, urllib3 and the Azure SDK stay instrumented.
         instrumentation_options={name: {"enabled": False} for name in ("django", "fastapi", "flask", "psycopg2")},
     )
-
-

@@ -26,13 +26,16 @@ class OtelSyncMetrics(SyncMetrics):
     """The port on an OpenTelemetry Meter (the global one, which configure_azure_monitor exports)."""
 
     def __init__(self, meter: Any) -> None:
-        self._creates = meter.create_counter(CREATES, unit="{account}",
-                                             description="Account create requests by outcome")
-        self._changes = meter.create_counter(CHANGES, unit="{change}",
-                                             description="Changes of synced accounts by outcome")
+        self._creates = meter.create_counter(
+            CREATES, unit="{account}", description="Account create requests by outcome"
+        )
+        self._changes = meter.create_counter(
+            CHANGES, unit="{change}", description="Changes of synced accounts by outcome"
+        )
         self._sap = meter.create_histogram(SAP_DURATION, unit="ms", description="Calls through the SAP port")
-        self._writeback = meter.create_histogram(WRITEBACK_DURATION, unit="ms",
-                                                 description="Write-backs of the SAP number to Salesforce")
+        self._writeback = meter.create_histogram(
+            WRITEBACK_DURATION, unit="ms", description="Write-backs of the SAP number to Salesforce"
+        )
 
     def outcome(self, outcome: SyncOutcome, reason: str | None = None) -> None:
         attributes = {"outcome": outcome.value}

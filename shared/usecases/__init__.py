@@ -1,12 +1,12 @@
 """The use cases: plain functions over the ports in `Services` (no transport, storage or HTTP detail).
 
-    create_customer          the HTTP path (create.py)
-    retry_create_customer    the queue path: a retry, check or write-back message (retry.py)
-    account_status           the ledger's entry for an account (status.py)
-    create_outcome           the create's answer as the ledger has it now: what a poll gets (status.py)
-    list_accounts            a page of ledger entries by status and time (listing.py)
-    resolve_needs_review     an operator's decision on an account held for review (status.py)
-    sweep_abandoned          finish dead workers' claims and lost messages (sweep.py)
+create_customer          the HTTP path (create.py)
+retry_create_customer    the queue path: a retry, check or write-back message (retry.py)
+account_status           the ledger's entry for an account (status.py)
+create_outcome           the create's answer as the ledger has it now: what a poll gets (status.py)
+list_accounts            a page of ledger entries by status and time (listing.py)
+resolve_needs_review     an operator's decision on an account held for review (status.py)
+sweep_abandoned          finish dead workers' claims and lost messages (sweep.py)
 """
 
 from shared.usecases.create import create_customer

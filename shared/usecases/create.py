@@ -82,9 +82,17 @@ def _claim_for_create(request: CustomerRequest, services: Services) -> LedgerEnt
             # The claim holds the request until the account is created, so the sweep can finish it
             # should this worker die and the caller never send it again (same write, no extra round trip).
             if isinstance(decision, ClaimNew):
-                return ledger_call(services.ledger.claim, LedgerEntry(
-                    account_id=account_id, status=LedgerStatus.PENDING, tracking_id=services.new_tracking_id(),
-                    created_at=now, updated_at=now, payload=request.to_payload()))
+                return ledger_call(
+                    services.ledger.claim,
+                    LedgerEntry(
+                        account_id=account_id,
+                        status=LedgerStatus.PENDING,
+                        tracking_id=services.new_tracking_id(),
+                        created_at=now,
+                        updated_at=now,
+                        payload=request.to_payload(),
+                    ),
+                )
             if isinstance(decision, TakeOver):
                 return ledger_call(services.ledger.update, decision.claim.evolve(payload=request.to_payload()))
         except LedgerConflict:
@@ -96,16 +104,25 @@ def _claim_for_create(request: CustomerRequest, services: Services) -> LedgerEnt
     existing = ledger_call(services.ledger.get, account_id)
     if existing is not None:
         _queue_check(existing, request, services)
-    return CreateResult(Outcome.IN_PROGRESS, account_id, existing.tracking_id if existing else "",
-                        retry_after_seconds=services.retry.retry_after_seconds)
+    return CreateResult(
+        Outcome.IN_PROGRESS,
+        account_id,
+        existing.tracking_id if existing else "",
+        retry_after_seconds=services.retry.retry_after_seconds,
+    )
 
 
 def _queue_check(entry: LedgerEntry, request: CustomerRequest, services: Services) -> None:
     """Back a 202 in_progress with a message: if the worker holding the claim dies, the message finds the
     claim stale and finishes the account, so the accepted request is never only a promise."""
-    message = RetryMessage(kind=RetryKind.CHECK, account_id=entry.account_id, tracking_id=entry.tracking_id,
-                           payload=request.to_payload(), attempt=entry.attempts,
-                           first_seen_at=entry.created_at.isoformat())
+    message = RetryMessage(
+        kind=RetryKind.CHECK,
+        account_id=entry.account_id,
+        tracking_id=entry.tracking_id,
+        payload=request.to_payload(),
+        attempt=entry.attempts,
+        first_seen_at=entry.created_at.isoformat(),
+    )
     try:
         services.retry_queue.enqueue(message, services.retry.check_delay(services.stale_claim_after))
     except RetryQueueUnavailable:
@@ -117,16 +134,30 @@ def _answer_from_ledger(entry: LedgerEntry, answer: Answer, services: Services) 
         return CreateResult(Outcome.NEEDS_REVIEW, entry.account_id, entry.tracking_id, error=entry.last_error)
     if answer is Answer.ALREADY_EXISTS:
         services.metrics.outcome(SyncOutcome.REPLAYED)
-        return CreateResult(Outcome.ALREADY_EXISTS, entry.account_id, entry.tracking_id,
-                            customer_number=entry.customer_number, writeback=entry.writeback)
+        return CreateResult(
+            Outcome.ALREADY_EXISTS,
+            entry.account_id,
+            entry.tracking_id,
+            customer_number=entry.customer_number,
+            writeback=entry.writeback,
+        )
     outcome = Outcome.QUEUED if answer is Answer.QUEUED else Outcome.IN_PROGRESS
-    return CreateResult(outcome, entry.account_id, entry.tracking_id,
-                        error=category_of_stored(entry) if answer is Answer.QUEUED else None,
-                        retry_after_seconds=services.retry.retry_after_seconds)
+    return CreateResult(
+        outcome,
+        entry.account_id,
+        entry.tracking_id,
+        error=category_of_stored(entry) if answer is Answer.QUEUED else None,
+        retry_after_seconds=services.retry.retry_after_seconds,
+    )
 
 
-def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapError, services: Services,
-                       warnings: tuple[MappingWarning, ...]) -> CreateResult:
+def _queue_first_retry(
+    entry: LedgerEntry,
+    request: CustomerRequest,
+    error: SapError,
+    services: Services,
+    warnings: tuple[MappingWarning, ...],
+) -> CreateResult:
     attempts = entry.attempts + 1
     message = RetryMessage(
         kind=RetryKind.CREATE,
@@ -147,11 +178,21 @@ def _queue_first_retry(entry: LedgerEntry, request: CustomerRequest, error: SapE
             # would drop the flag and the next attempt would create without searching (a second customer).
             # The caller's resend answers "in progress" until the claim is stale, then takes it over and
             # searches first; the sweep does the same once the queue is back.
-            update_quietly(entry.evolve(last_error=describe(error), error_kind=error.kind, outcome_unknown=True,
-                                        updated_at=services.clock()), services)
+            update_quietly(
+                entry.evolve(
+                    last_error=describe(error), error_kind=error.kind, outcome_unknown=True, updated_at=services.clock()
+                ),
+                services,
+            )
         else:
             # SAP cannot have created anything: release the claim so the next attempt starts clean.
             release(entry, services)
         raise StorageUnavailable("the request could not be queued; send it again later") from None
-    return CreateResult(Outcome.QUEUED, entry.account_id, entry.tracking_id, error=category(error),
-                        warnings=warnings, retry_after_seconds=services.retry.retry_after_seconds)
+    return CreateResult(
+        Outcome.QUEUED,
+        entry.account_id,
+        entry.tracking_id,
+        error=category(error),
+        warnings=warnings,
+        retry_after_seconds=services.retry.retry_after_seconds,
+    )

@@ -79,8 +79,11 @@ class HealthReport:
         return not self.failed
 
     def to_json(self) -> dict[str, object]:
-        return {"status": "healthy" if self.healthy else "unhealthy", "failed": self.failed,
-                "checks": {name: check.to_json() for name, check in self.checks.items()}}
+        return {
+            "status": "healthy" if self.healthy else "unhealthy",
+            "failed": self.failed,
+            "checks": {name: check.to_json() for name, check in self.checks.items()},
+        }
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -148,12 +151,14 @@ def check_salesforce(writeback: AccountWriteBack | None) -> DependencyHealth:
 
 
 def _timed_out(timeout_seconds: float) -> DependencyHealth:
-    return DependencyHealth(CheckStatus.FAILED, round(timeout_seconds * 1000, 1), "Timeout",
-                            f"no answer within {timeout_seconds:g} s")
+    return DependencyHealth(
+        CheckStatus.FAILED, round(timeout_seconds * 1000, 1), "Timeout", f"no answer within {timeout_seconds:g} s"
+    )
 
 
-def run_checks(checks: dict[str, Callable[[], DependencyHealth]],
-               timeout_seconds: float = DEPENDENCY_TIMEOUT_SECONDS) -> dict[str, DependencyHealth]:
+def run_checks(
+    checks: dict[str, Callable[[], DependencyHealth]], timeout_seconds: float = DEPENDENCY_TIMEOUT_SECONDS
+) -> dict[str, DependencyHealth]:
     """Run the checks at once; each that has not answered when `timeout_seconds` are up is failed."""
     futures: dict[str, Future[DependencyHealth]] = {name: _executor().submit(check) for name, check in checks.items()}
     wait(futures.values(), timeout=timeout_seconds)
@@ -169,19 +174,25 @@ def run_checks(checks: dict[str, Callable[[], DependencyHealth]],
 
 def check_dependencies(services: Services, timeout_seconds: float = DEPENDENCY_TIMEOUT_SECONDS) -> HealthReport:
     """SAP, storage (the ledger table and the retry queue) and Salesforce, at once."""
-    results = run_checks({
-        "sap": lambda: check_sap(services.sap),
-        "ledger": lambda: check_ledger(services.ledger),
-        "retryQueue": lambda: check_retry_queue(services.retry_queue),
-        "salesforce": lambda: check_salesforce(services.writeback),
-    }, timeout_seconds)
+    results = run_checks(
+        {
+            "sap": lambda: check_sap(services.sap),
+            "ledger": lambda: check_ledger(services.ledger),
+            "retryQueue": lambda: check_retry_queue(services.retry_queue),
+            "salesforce": lambda: check_salesforce(services.writeback),
+        },
+        timeout_seconds,
+    )
     ledger, queue = results.pop("ledger"), results.pop("retryQueue")
     storage_ok = ledger.ok and queue.ok
     failed = ledger if not ledger.ok else queue
     storage = DependencyHealth(
-        CheckStatus.OK if storage_ok else CheckStatus.FAILED, max(ledger.ms, queue.ms),
-        None if storage_ok else failed.error, None if storage_ok else failed.detail,
-        parts={"ledger": ledger, "retryQueue": queue})
+        CheckStatus.OK if storage_ok else CheckStatus.FAILED,
+        max(ledger.ms, queue.ms),
+        None if storage_ok else failed.error,
+        None if storage_ok else failed.detail,
+        parts={"ledger": ledger, "retryQueue": queue},
+    )
     report = HealthReport({"sap": results["sap"], "storage": storage, "salesforce": results["salesforce"]})
     if not report.healthy:
         logger.warning("deep health: %s failed", ", ".join(report.failed))

@@ -15,8 +15,10 @@ def list_accounts(query: ListingQuery, ledger: Ledger) -> LedgerPage:
 
 def listing_json(page: LedgerPage) -> dict[str, object]:
     """The page as GET /api/customers and `admin list --json` show it."""
-    body: dict[str, object] = {"accounts": [entry.to_status_json() for entry in page.entries],
-                               "count": len(page.entries)}
+    body: dict[str, object] = {
+        "accounts": [entry.to_status_json() for entry in page.entries],
+        "count": len(page.entries),
+    }
     if page.continuation is not None:
         body["continuationToken"] = page.continuation
     return body

@@ -58,8 +58,9 @@ class ForeignOrganization(Exception):
     label = "message from another Salesforce organization"
 
 
-def receive_outbound_message(message: OutboundMessage, organization_id: str | None,
-                             services: Services) -> tuple[NotificationResult, ...]:
+def receive_outbound_message(
+    message: OutboundMessage, organization_id: str | None, services: Services
+) -> tuple[NotificationResult, ...]:
     """Decide every notification of a message from `organization_id` (the configured org's Id).
 
     Raises PushNotConfigured, ForeignOrganization (nothing read or written) and StorageUnavailable
@@ -68,8 +69,9 @@ def receive_outbound_message(message: OutboundMessage, organization_id: str | No
     if not organization_id:
         raise PushNotConfigured("SALESFORCE_ORGANIZATION_ID is not set; the push path accepts no message")
     if not is_from_organization(message, organization_id):
-        logger.warning("outbound message from another Salesforce organization refused",
-                       extra={"action_id": message.action_id})
+        logger.warning(
+            "outbound message from another Salesforce organization refused", extra={"action_id": message.action_id}
+        )
         raise ForeignOrganization("the message comes from another Salesforce organization")
     changes = [account_change(notification) for notification in message.notifications]
     if len(changes) == 1:
@@ -78,11 +80,13 @@ def receive_outbound_message(message: OutboundMessage, organization_id: str | No
         # Each notification is a few storage round trips; side by side, 100 of them take about as long
         # as a dozen one after another. The ledger's conditional writes keep two notifications of one
         # account apart (they carry the same data anyway: Salesforce reads the record when it sends).
-        with ThreadPoolExecutor(max_workers=min(PARALLEL_NOTIFICATIONS, len(changes)),
-                                thread_name_prefix="push") as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(PARALLEL_NOTIFICATIONS, len(changes)), thread_name_prefix="push"
+        ) as pool:
             # Each task runs in its own copy of this call's context, so the log records keep its ids.
-            futures = [pool.submit(contextvars.copy_context().run, accept_change, change, services)
-                       for change in changes]
+            futures = [
+                pool.submit(contextvars.copy_context().run, accept_change, change, services) for change in changes
+            ]
             results = tuple(future.result() for future in futures)
     counts = {outcome.value: sum(r.outcome is outcome for r in results) for outcome in PushOutcome}
     logger.info("outbound message accepted", extra={"notifications": len(results), **counts})
@@ -95,10 +99,12 @@ def accept_change(change: AccountChange, services: Services) -> NotificationResu
     with sync_context(account_id=account_id or change.account_id):
         if account_id is None:
             # No account to record it against; Salesforce never sends this for an Account notification.
-            logger.error("notification without a valid Account Id ignored",
-                         extra={"notification_id": change.notification_id})
-            return NotificationResult(change.notification_id, change.account_id, PushOutcome.REJECTED,
-                                      "Id: not an Account Id")
+            logger.error(
+                "notification without a valid Account Id ignored", extra={"notification_id": change.notification_id}
+            )
+            return NotificationResult(
+                change.notification_id, change.account_id, PushOutcome.REJECTED, "Id: not an Account Id"
+            )
         reason = change.not_a_candidate(services.customer_types)
         # An account Salesforce says holds its SAP number is a change (issue 26), whatever else it says.
         if reason is not None and not change.customer_number:
@@ -120,8 +126,9 @@ def _account_id(change: AccountChange) -> str | None:
         return None
 
 
-def _record(change: AccountChange, account_id: str, request: CustomerRequest | InvalidRequest,
-            services: Services) -> NotificationResult:
+def _record(
+    change: AccountChange, account_id: str, request: CustomerRequest | InvalidRequest, services: Services
+) -> NotificationResult:
     for round_ in range(4):  # a lost race re-reads and decides again
         # Most notifications are of accounts the ledger has never seen: the first round tries the
         # conditional insert without reading (one round trip less); a conflict means read and decide.
@@ -140,13 +147,20 @@ def _record(change: AccountChange, account_id: str, request: CustomerRequest | I
             return _queue(change, account_id, entry, decision, request, services)
         except LedgerConflict:
             continue
-    logger.warning("ledger entry kept changing; the notification is left to the work already in hand",
-                   extra={"notification_id": change.notification_id})
+    logger.warning(
+        "ledger entry kept changing; the notification is left to the work already in hand",
+        extra={"notification_id": change.notification_id},
+    )
     return NotificationResult(change.notification_id, account_id, PushOutcome.IGNORED, "ledger entry kept changing")
 
 
-def accept_account_change(change: AccountChange, account_id: str, request: CustomerRequest | InvalidRequest,
-                          entry: LedgerEntry | None, services: Services) -> NotificationResult:
+def accept_account_change(
+    change: AccountChange,
+    account_id: str,
+    request: CustomerRequest | InvalidRequest,
+    entry: LedgerEntry | None,
+    services: Services,
+) -> NotificationResult:
     return push_change.accept_account_change(change, account_id, request, entry, services)
 
 
@@ -160,22 +174,43 @@ def _write(entry: LedgerEntry, decision: ClaimNew | TakeOver, services: Services
     return ledger_call(services.ledger.update, entry)
 
 
-def _queue(change: AccountChange, account_id: str, entry: LedgerEntry | None, decision: ClaimNew | TakeOver,
-           request: CustomerRequest, services: Services) -> NotificationResult:
+def _queue(
+    change: AccountChange,
+    account_id: str,
+    entry: LedgerEntry | None,
+    decision: ClaimNew | TakeOver,
+    request: CustomerRequest,
+    services: Services,
+) -> NotificationResult:
     now = services.clock()
     token = new_retry_token()
     if isinstance(decision, ClaimNew):
-        claim = LedgerEntry(account_id=account_id, status=LedgerStatus.QUEUED, tracking_id=services.new_tracking_id(),
-                            created_at=now, updated_at=now)
+        claim = LedgerEntry(
+            account_id=account_id,
+            status=LedgerStatus.QUEUED,
+            tracking_id=services.new_tracking_id(),
+            created_at=now,
+            updated_at=now,
+        )
     else:
         claim = decision.claim
     # The version the create gives SAP orders the changes after it (issue 26): an older notification is stale.
-    claim = claim.evolve(retry_token=token, payload=request.to_payload(), updated_at=now,
-                         change_modstamp=change.system_modstamp or change.last_modified)
+    claim = claim.evolve(
+        retry_token=token,
+        payload=request.to_payload(),
+        updated_at=now,
+        change_modstamp=change.system_modstamp or change.last_modified,
+    )
     stored = _write(claim, decision, services)
-    message = RetryMessage(kind=RetryKind.CREATE, account_id=account_id, tracking_id=stored.tracking_id,
-                           payload=request.to_payload(), attempt=stored.attempts,
-                           first_seen_at=stored.created_at.isoformat(), retry_token=token)
+    message = RetryMessage(
+        kind=RetryKind.CREATE,
+        account_id=account_id,
+        tracking_id=stored.tracking_id,
+        payload=request.to_payload(),
+        attempt=stored.attempts,
+        first_seen_at=stored.created_at.isoformat(),
+        retry_token=token,
+    )
     try:
         # The entry is stored first, so the message can carry it: the create claims it unread.
         services.retry_queue.enqueue(message.with_written_entry(stored), 0)
@@ -199,20 +234,33 @@ def _undo(stored: LedgerEntry, previous: LedgerEntry | None, services: Services)
         logger.error("could not take back the queued entry (the sweep finishes it): %s", type(error).__name__)
 
 
-def _reject(change: AccountChange, account_id: str, entry: LedgerEntry | None, decision: ClaimNew | TakeOver,
-            invalid: InvalidRequest, services: Services) -> NotificationResult:
+def _reject(
+    change: AccountChange,
+    account_id: str,
+    entry: LedgerEntry | None,
+    decision: ClaimNew | TakeOver,
+    invalid: InvalidRequest,
+    services: Services,
+) -> NotificationResult:
     now = services.clock()
     error = f"invalid account data: {invalid}"[:1000]
     if isinstance(decision, ClaimNew):
-        failed = LedgerEntry(account_id=account_id, status=LedgerStatus.FAILED, tracking_id=services.new_tracking_id(),
-                             created_at=now, updated_at=now)
+        failed = LedgerEntry(
+            account_id=account_id,
+            status=LedgerStatus.FAILED,
+            tracking_id=services.new_tracking_id(),
+            created_at=now,
+            updated_at=now,
+        )
     else:
         failed = decision.claim.evolve(status=LedgerStatus.FAILED, retry_token=None, payload=None)
     stored = _write(failed.evolve(last_error=error, error_kind="invalid_request", updated_at=now), decision, services)
     with sync_context(tracking_id=stored.tracking_id):
         # Field names only: the values may be personal data.
-        logger.error("account rejected: invalid account data",
-                     extra={"notification_id": change.notification_id, "fields": [e.field for e in invalid.errors]})
+        logger.error(
+            "account rejected: invalid account data",
+            extra={"notification_id": change.notification_id, "fields": [e.field for e in invalid.errors]},
+        )
         if services.writeback is not None:
             write_back_failed(account_id, error, services)
     return NotificationResult(change.notification_id, account_id, PushOutcome.REJECTED, error)

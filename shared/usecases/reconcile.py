@@ -87,8 +87,14 @@ class ReconcileReport:
         }
 
 
-def reconcile_customers(accounts: CustomerAccounts, services: Services, *, apply: bool,
-                        progress: Progress | None = None, workers: int = WORKERS) -> ReconcileReport:
+def reconcile_customers(
+    accounts: CustomerAccounts,
+    services: Services,
+    *,
+    apply: bool,
+    progress: Progress | None = None,
+    workers: int = WORKERS,
+) -> ReconcileReport:
     """Queue a create for every Salesforce customer without an SAP number that the ledger does not know.
     Raises SalesforceError (login, query), StorageUnavailable (the ledger or the queue; a claim whose
     message could not be queued is released first, so a later run queues it again).
@@ -117,8 +123,15 @@ def reconcile_customers(accounts: CustomerAccounts, services: Services, *, apply
                     progress(report.seen, max(report.total, report.seen))
     for ids in (report.queued, report.taken_meanwhile, report.writebacks, *report.skipped.values()):
         ids.sort()  # the threads finish in any order; the summary lists in account-id order
-    logger.info("reconcile finished", extra={"applied": apply, "seen": report.seen, "queued": len(report.queued),
-                                             "writebacks": len(report.writebacks)})
+    logger.info(
+        "reconcile finished",
+        extra={
+            "applied": apply,
+            "seen": report.seen,
+            "queued": len(report.queued),
+            "writebacks": len(report.writebacks),
+        },
+    )
     return report
 
 
@@ -131,12 +144,22 @@ def _account_id(payload: Mapping[str, Any], report: ReconcileReport) -> str | No
         return None
 
 
-def _reconcile_one(account_id: str, payload: Mapping[str, Any], services: Services, apply: bool,
-                   report: ReconcileReport, lock: threading.Lock) -> None:
+def _reconcile_one(
+    account_id: str,
+    payload: Mapping[str, Any],
+    services: Services,
+    apply: bool,
+    report: ReconcileReport,
+    lock: threading.Lock,
+) -> None:
     entry = ledger_call(services.ledger.get, account_id)
     decision = decide_reconcile(entry)
-    if (decision.action is ReconcileAction.CREATED_NOT_WRITTEN_BACK and services.writeback is not None
-            and entry is not None and entry.customer_number is not None):
+    if (
+        decision.action is ReconcileAction.CREATED_NOT_WRITTEN_BACK
+        and services.writeback is not None
+        and entry is not None
+        and entry.customer_number is not None
+    ):
         repaired = _queue_write_back(entry, services) if apply else True
         with lock:
             (report.writebacks if repaired else report.taken_meanwhile).append(account_id)
@@ -163,12 +186,17 @@ def _queue_write_back(entry: LedgerEntry, services: Services) -> bool:
     with sync_context(account_id=entry.account_id, tracking_id=entry.tracking_id):
         if entry.writeback is not WriteBackStatus.PENDING:
             try:
-                entry = ledger_call(services.ledger.update, entry.evolve(writeback=WriteBackStatus.PENDING,
-                                                                         updated_at=services.clock()))
+                entry = ledger_call(
+                    services.ledger.update, entry.evolve(writeback=WriteBackStatus.PENDING, updated_at=services.clock())
+                )
             except LedgerConflict:
                 return False
-        queue_write_back(entry, services, "the retry queue is unavailable; the reconcile stopped (the sweep "
-                                          "queues the write-backs it marked pending)")
+        queue_write_back(
+            entry,
+            services,
+            "the retry queue is unavailable; the reconcile stopped (the sweep "
+            "queues the write-backs it marked pending)",
+        )
         logger.info("reconcile: write-back queued")
     return True
 
@@ -178,17 +206,31 @@ def _claim_and_queue(account_id: str, payload: dict[str, str], services: Service
     another request claimed it first (it owns the account now)."""
     now = services.clock()
     token = new_retry_token()
-    entry = LedgerEntry(account_id=account_id, status=LedgerStatus.QUEUED, tracking_id=services.new_tracking_id(),
-                        created_at=now, updated_at=now, retry_token=token, last_error=RECONCILE_NOTE,
-                        payload=payload)
+    entry = LedgerEntry(
+        account_id=account_id,
+        status=LedgerStatus.QUEUED,
+        tracking_id=services.new_tracking_id(),
+        created_at=now,
+        updated_at=now,
+        retry_token=token,
+        last_error=RECONCILE_NOTE,
+        payload=payload,
+    )
     try:
         # The request stays in the entry, so should the message be lost the sweep still finishes it.
         claimed = ledger_call(services.ledger.claim, entry)
     except LedgerConflict:
         return False
-    message = RetryMessage(kind=RetryKind.CREATE, account_id=account_id, tracking_id=claimed.tracking_id,
-                           payload=payload, attempt=0, first_seen_at=now.isoformat(), last_error=RECONCILE_NOTE,
-                           retry_token=token)
+    message = RetryMessage(
+        kind=RetryKind.CREATE,
+        account_id=account_id,
+        tracking_id=claimed.tracking_id,
+        payload=payload,
+        attempt=0,
+        first_seen_at=now.isoformat(),
+        last_error=RECONCILE_NOTE,
+        retry_token=token,
+    )
     with sync_context(account_id=account_id, tracking_id=claimed.tracking_id):
         try:
             # The entry is stored first, so the message can carry it: the create claims it unread.

@@ -56,8 +56,13 @@ def _retry_create(message: RetryMessage, services: Services) -> RetryOutcome:
         # Only possible if settings changed since the request was accepted (e.g. a sales area removed).
         logger.error("queued request no longer valid", extra={"fields": [e.field for e in invalid.errors]})
         services.metrics.outcome(SyncOutcome.REJECTED, reason="invalid_request")
-        store_failure(ledger_call(services.ledger.get, message.account_id), message,
-                      f"invalid request: {invalid}", services, reason=FinalFailure.REQUEST_INVALID)
+        store_failure(
+            ledger_call(services.ledger.get, message.account_id),
+            message,
+            f"invalid request: {invalid}",
+            services,
+            reason=FinalFailure.REQUEST_INVALID,
+        )
         return RetryOutcome.REJECTED
 
     claimed = _claim_for_retry(message, services)
@@ -99,9 +104,15 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
     # reading: three table round trips per retry (claim, number held, result) instead of four. The claim is guarded by
     # the writer's ETag, so it is stored only while the entry is exactly as written, when a read would
     # have decided the same; if anything wrote the entry since, it is refused and we read below.
-    unread = decide_retry_unread(message.written_entry, is_check=is_check, message_token=message.retry_token,
-                                 message_tracking_id=message.tracking_id, message_attempt=message.attempt,
-                                 now=services.clock(), windows=services.windows)
+    unread = decide_retry_unread(
+        message.written_entry,
+        is_check=is_check,
+        message_token=message.retry_token,
+        message_tracking_id=message.tracking_id,
+        message_attempt=message.attempt,
+        now=services.clock(),
+        windows=services.windows,
+    )
     if unread is not None:
         try:
             return ledger_call(services.ledger.update, _with_payload(unread.claim, message))
@@ -110,9 +121,15 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
     for _ in range(5):  # a conflict means the entry moved under us: re-read and decide again
         entry = ledger_call(services.ledger.get, message.account_id)
         now = services.clock()
-        decision = decide_retry(entry, is_check=is_check, message_token=message.retry_token,
-                                message_tracking_id=message.tracking_id, message_attempt=message.attempt,
-                                now=now, windows=services.windows)
+        decision = decide_retry(
+            entry,
+            is_check=is_check,
+            message_token=message.retry_token,
+            message_tracking_id=message.tracking_id,
+            message_attempt=message.attempt,
+            now=now,
+            windows=services.windows,
+        )
         if isinstance(decision, Skip):
             logger.info("retry message dropped: %s", decision.reason)
             return RetryOutcome.SKIPPED
@@ -121,9 +138,18 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
             return RetryOutcome.DEFERRED
         try:
             if isinstance(decision, ClaimNew):
-                return ledger_call(services.ledger.claim, LedgerEntry(
-                    account_id=message.account_id, status=LedgerStatus.PENDING, tracking_id=message.tracking_id,
-                    created_at=now, updated_at=now, attempts=message.attempt, payload=dict(message.payload)))
+                return ledger_call(
+                    services.ledger.claim,
+                    LedgerEntry(
+                        account_id=message.account_id,
+                        status=LedgerStatus.PENDING,
+                        tracking_id=message.tracking_id,
+                        created_at=now,
+                        updated_at=now,
+                        attempts=message.attempt,
+                        payload=dict(message.payload),
+                    ),
+                )
             return ledger_call(services.ledger.update, _with_payload(decision.claim, message))
         except LedgerConflict:
             continue
@@ -138,16 +164,17 @@ def _with_payload(claim: LedgerEntry, message: RetryMessage) -> LedgerEntry:
     return claim
 
 
-def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapError,
-                        services: Services) -> RetryOutcome:
+def _requeue_or_give_up(entry: LedgerEntry, message: RetryMessage, error: SapError, services: Services) -> RetryOutcome:
     follow_up = replace(message.next_attempt(describe(error), retry_token=new_retry_token()), kind=RetryKind.CREATE)
     attempts = follow_up.attempt
     if services.retry.gives_up(attempts):
         last = entry.evolve(outcome_unknown=entry.outcome_unknown or error.outcome_unknown, error_kind=error.kind)
         # SAP may hold the customer: held for an operator (the entry keeps the request), not parked in the poison
         # queue, whose replay would only be skipped for an account held for review.
-        held = status_after_final_failure(FinalFailure.ATTEMPTS_EXHAUSTED,
-                                          outcome_unknown=last.outcome_unknown) is LedgerStatus.NEEDS_REVIEW
+        held = (
+            status_after_final_failure(FinalFailure.ATTEMPTS_EXHAUSTED, outcome_unknown=last.outcome_unknown)
+            is LedgerStatus.NEEDS_REVIEW
+        )
         if not held:
             services.retry_queue.send_to_poison(follow_up)  # raises RetryQueueUnavailable: the host retries
             logger.error("giving up after %d attempts; message parked in the poison queue", attempts)

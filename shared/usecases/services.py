@@ -49,8 +49,6 @@ def new_tracking_id() -> str:
 
 
 @dataclass
-
-
 class Services:
     """The ports the use cases need; the composition root (shared/bootstrap/) fills them."""
 
@@ -101,8 +99,6 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
-
-
 class CreateResult:
     outcome: Outcome
     account_id: str
@@ -185,8 +181,9 @@ def describe(error: SapError) -> str:
     """What the ledger keeps of an error (and the status API shows): its category and detail, without
     the SAP system's address."""
     label = error.label
-    detail = _SAP_ADDRESS.sub(lambda m: f"{m.group(1)}***{m.group(2)}" if m.group(1) else f"{m.group(3)}***",
-                              error.detail)
+    detail = _SAP_ADDRESS.sub(
+        lambda m: f"{m.group(1)}***{m.group(2)}" if m.group(1) else f"{m.group(3)}***", error.detail
+    )
     return f"{label}: {detail}"[:1000]
 
 

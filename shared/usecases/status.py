@@ -51,8 +51,9 @@ def named_by_guard(entry: LedgerEntry, customer_number: str) -> bool:
     return re.search(rf"(?<![0-9A-Z])0*{unpadded}(?![0-9A-Z])", entry.last_error or "") is not None
 
 
-def resolve_needs_review(account_id: str, services: Services, *, customer_number: str | None = None,
-                         create: bool = False) -> LedgerEntry:
+def resolve_needs_review(
+    account_id: str, services: Services, *, customer_number: str | None = None, create: bool = False
+) -> LedgerEntry:
     """An operator's decision on an account held for review.
 
     `customer_number`: this SAP customer is the account's (the operator checked it in SAP); the
@@ -78,18 +79,28 @@ def resolve_needs_review(account_id: str, services: Services, *, customer_number
             if holder != account_id:
                 raise CustomerHeldByAnotherAccount(
                     f"SAP customer {number} is the ledger's for account {holder}, not {account_id}; nothing "
-                    f"changed (check it with: python -m admin status {holder})")
-            logger.warning("operator resolved the account to an existing SAP customer",
-                           extra={"customer_number": number})
+                    f"changed (check it with: python -m admin status {holder})"
+                )
+            logger.warning(
+                "operator resolved the account to an existing SAP customer", extra={"customer_number": number}
+            )
             created = SapCustomerCreated(number, adopted=True)
-            record_created(entry.evolve(attempts=max(entry.attempts - 1, 0)), created, services, (),
-                            first_attempt=False)
+            record_created(
+                entry.evolve(attempts=max(entry.attempts - 1, 0)), created, services, (), first_attempt=False
+            )
             return ledger_call(services.ledger.get, account_id) or entry
         if entry.payload is None:
             raise CannotResolve(f"{account_id} holds no request to create from; have the flow send it again")
-        message = RetryMessage(kind=RetryKind.CREATE, account_id=account_id, tracking_id=entry.tracking_id,
-                               payload=dict(entry.payload), attempt=0, first_seen_at=entry.created_at.isoformat(),
-                               last_error="operator: create", retry_token=new_retry_token())
+        message = RetryMessage(
+            kind=RetryKind.CREATE,
+            account_id=account_id,
+            tracking_id=entry.tracking_id,
+            payload=dict(entry.payload),
+            attempt=0,
+            first_seen_at=entry.created_at.isoformat(),
+            last_error="operator: create",
+            retry_token=new_retry_token(),
+        )
         try:
             services.retry_queue.enqueue(message, 0)
         except RetryQueueUnavailable:
@@ -98,10 +109,20 @@ def resolve_needs_review(account_id: str, services: Services, *, customer_number
         # The operator vouches that no earlier attempt created a customer: no search before this create.
         now = services.clock()
         rejected = tuple(sorted({*entry.rejected_customers, *entry.review_candidates}))
-        return ledger_call(services.ledger.update, entry.evolve(
-            status=LedgerStatus.QUEUED, retry_token=message.retry_token, outcome_unknown=False,
-            last_error="operator chose to create", error_kind=None, updated_at=now,
-            rejected_customers=rejected, review_candidates=(), search_from=now))
+        return ledger_call(
+            services.ledger.update,
+            entry.evolve(
+                status=LedgerStatus.QUEUED,
+                retry_token=message.retry_token,
+                outcome_unknown=False,
+                last_error="operator chose to create",
+                error_kind=None,
+                updated_at=now,
+                rejected_customers=rejected,
+                review_candidates=(),
+                search_from=now,
+            ),
+        )
 
 
 def account_status(account_id: str, ledger: Ledger) -> LedgerEntry | None:
@@ -127,16 +148,31 @@ def create_outcome(entry: LedgerEntry, retry_after_seconds: int) -> CreateResult
     if entry.status is LedgerStatus.PENDING:
         return CreateResult(Outcome.IN_PROGRESS, account_id, tracking_id, retry_after_seconds=retry_after_seconds)
     if entry.status is LedgerStatus.QUEUED:
-        return CreateResult(Outcome.QUEUED, account_id, tracking_id, error=category_of_stored(entry),
-                            retry_after_seconds=retry_after_seconds)
+        return CreateResult(
+            Outcome.QUEUED,
+            account_id,
+            tracking_id,
+            error=category_of_stored(entry),
+            retry_after_seconds=retry_after_seconds,
+        )
     if entry.status is LedgerStatus.CREATED:
         if not entry.customer_number:  # fails closed: the flow writes Synced only with a number
-            return CreateResult(Outcome.FAILED, account_id, tracking_id,
-                                error="the ledger records the account as created but holds no customer number; "
-                                      "an operator checks it (admin status)")
+            return CreateResult(
+                Outcome.FAILED,
+                account_id,
+                tracking_id,
+                error="the ledger records the account as created but holds no customer number; "
+                "an operator checks it (admin status)",
+            )
         # The warnings too: a create that was queued tells the flow what was shortened when it polls.
-        return CreateResult(Outcome.CREATED, account_id, tracking_id, customer_number=entry.customer_number,
-                            writeback=entry.writeback, warnings=entry.warnings)
+        return CreateResult(
+            Outcome.CREATED,
+            account_id,
+            tracking_id,
+            customer_number=entry.customer_number,
+            writeback=entry.writeback,
+            warnings=entry.warnings,
+        )
     if entry.status is LedgerStatus.NEEDS_REVIEW:
         return CreateResult(Outcome.NEEDS_REVIEW, account_id, tracking_id, error=entry.last_error)
     if entry.error_kind == SapBusinessRejection.kind:

@@ -64,13 +64,19 @@ def sweep_abandoned(services: Services, limit: int = SWEEP_LIMIT) -> SweepReport
     for entry in abandoned(services, limit):
         with sync_context(account_id=entry.account_id, tracking_id=entry.tracking_id):
             if not entry.payload:
-                logger.warning("abandoned %s entry holds no request; the next send from the flow finishes it",
-                               entry.status.value)
+                logger.warning(
+                    "abandoned %s entry holds no request; the next send from the flow finishes it", entry.status.value
+                )
                 without_request.append(entry.account_id)
                 continue
-            message = RetryMessage(kind=RetryKind.CHECK, account_id=entry.account_id, tracking_id=entry.tracking_id,
-                                   payload=dict(entry.payload), attempt=entry.attempts,
-                                   first_seen_at=entry.created_at.isoformat())
+            message = RetryMessage(
+                kind=RetryKind.CHECK,
+                account_id=entry.account_id,
+                tracking_id=entry.tracking_id,
+                payload=dict(entry.payload),
+                attempt=entry.attempts,
+                first_seen_at=entry.created_at.isoformat(),
+            )
             try:
                 services.retry_queue.enqueue(message, 0)
             except RetryQueueUnavailable:
@@ -97,9 +103,16 @@ def queue_write_back(entry: LedgerEntry, services: Services, unavailable: str) -
     the entry `queued`. Raises StorageUnavailable(`unavailable`) when the queue refuses; the entry then keeps
     its write-back state (`pending`: the next sweep queues it again)."""
     assert entry.customer_number is not None
-    message = RetryMessage(kind=RetryKind.WRITEBACK, account_id=entry.account_id, tracking_id=entry.tracking_id,
-                           payload={}, attempt=1, first_seen_at=entry.created_at.isoformat(),
-                           last_error=entry.last_error, customer_number=entry.customer_number)
+    message = RetryMessage(
+        kind=RetryKind.WRITEBACK,
+        account_id=entry.account_id,
+        tracking_id=entry.tracking_id,
+        payload={},
+        attempt=1,
+        first_seen_at=entry.created_at.isoformat(),
+        last_error=entry.last_error,
+        customer_number=entry.customer_number,
+    )
     # An earlier attempt failed (last_error): its own retry may be queued already, and a failed
     # login repeated quickly can lock the integration user, so this one waits the longest delay.
     # None failed (the worker died first): now.
@@ -112,7 +125,6 @@ def queue_write_back(entry: LedgerEntry, services: Services, unavailable: str) -
     # (DONE, or FAILED) keeps its state, and the message writes the same number once more. Should
     # storage refuse, the entry stays `pending` and the next sweep queues it again.
     try:
-        ledger_call(services.ledger.update, entry.evolve(writeback=WriteBackStatus.QUEUED,
-                                                         updated_at=services.clock()))
+        ledger_call(services.ledger.update, entry.evolve(writeback=WriteBackStatus.QUEUED, updated_at=services.clock()))
     except LedgerConflict:
         logger.info("write-back state changed since the entry was read; left as it is")

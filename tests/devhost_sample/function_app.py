@@ -34,21 +34,23 @@ def _time(moment: object) -> str | None:
 def _observe(message: func.QueueMessage, function_name: str, outcome: str) -> str:
     key = str(json.loads(message.get_body())["key"])
     with _observations_lock:
-        _observations.setdefault(key, []).append({
-            "function": function_name,
-            "dequeueCount": message.dequeue_count,
-            "messageId": message.id,
-            "hasPopReceipt": bool(message.pop_receipt),
-            "popReceipt": message.pop_receipt,
-            "insertedAt": _time(message.insertion_time),
-            "expiresAt": _time(message.expiration_time),
-            "nextVisibleAt": _time(message.time_next_visible),
-            "messageType": _type_name(message),
-            "bodyType": _type_name(message.get_body()),
-            "json": message.get_json(),
-            "outcome": outcome,
-            "monotonic": time.monotonic(),
-        })
+        _observations.setdefault(key, []).append(
+            {
+                "function": function_name,
+                "dequeueCount": message.dequeue_count,
+                "messageId": message.id,
+                "hasPopReceipt": bool(message.pop_receipt),
+                "popReceipt": message.pop_receipt,
+                "insertedAt": _time(message.insertion_time),
+                "expiresAt": _time(message.expiration_time),
+                "nextVisibleAt": _time(message.time_next_visible),
+                "messageType": _type_name(message),
+                "bodyType": _type_name(message.get_body()),
+                "json": message.get_json(),
+                "outcome": outcome,
+                "monotonic": time.monotonic(),
+            }
+        )
     return key
 
 
@@ -63,8 +65,9 @@ def customer(req: func.HttpRequest) -> func.HttpResponse:
         "url": req.url,
     }
     status = int(req.params.get("status", "200"))
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json",
-                             headers={"X-Sample": "customer"})
+    return func.HttpResponse(
+        json.dumps(body), status_code=status, mimetype="application/json", headers={"X-Sample": "customer"}
+    )
 
 
 @customers.route(route="items/{id:int}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -128,7 +131,9 @@ def sample_answer(kind: str) -> object:
         return func.HttpResponse("<p>hi</p>", status_code=202, mimetype="text/html", charset="utf-8")
     if kind == "cookies":
         return func.HttpResponse(
-            b"\x00\x01binary", status_code=201, mimetype="application/octet-stream",
+            b"\x00\x01binary",
+            status_code=201,
+            mimetype="application/octet-stream",
             headers={"X-One": "1", "Set-Cookie": "session=abc; Path=/; HttpOnly"},
         )
     if kind == "repeated":

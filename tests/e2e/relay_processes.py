@@ -51,8 +51,14 @@ STORM_FAULTS = "communication_before=0.1,communication_after_bapi=0.05,communica
 
 def accounts(count: int, seed: int) -> list[dict]:
     """Distinct valid German accounts with real 18-character Ids and a name of their own each."""
-    return [dict(sample("german-account"), accountId=salesforce_id18(f"001Dn{seed:03d}{index:07d}"),
-                 name=f"Relais {seed}-{index} GmbH") for index in range(count)]
+    return [
+        dict(
+            sample("german-account"),
+            accountId=salesforce_id18(f"001Dn{seed:03d}{index:07d}"),
+            name=f"Relais {seed}-{index} GmbH",
+        )
+        for index in range(count)
+    ]
 
 
 @dataclass
@@ -138,15 +144,23 @@ class RelayTopology:
     def _spawn(self, name: str, command: list[str], environment: dict[str, str]) -> Child:
         log_path = self.workdir / f"{name}-{len(self.children)}.log"
         with log_path.open("wb") as log:
-            process = subprocess.Popen(command, cwd=ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         child = Child(name, process, log_path)
         self.children.append(child)
         return child
 
     def _environment(self, settings: dict[str, str]) -> dict[str, str]:
-        inherited = {k: v for k, v in os.environ.items()
-                     if not k.startswith(("SAP_", "AGENT_", "SALESFORCE_", "WEBSITE_"))}
+        inherited = {
+            k: v for k, v in os.environ.items() if not k.startswith(("SAP_", "AGENT_", "SALESFORCE_", "WEBSITE_"))
+        }
         return {**inherited, "PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1,localhost", **settings}
 
     def start(self, *agent_faults: str) -> tuple[Child, list[Child]]:
@@ -170,15 +184,33 @@ class RelayTopology:
     def _spawn_agent(self, faults: str) -> Child:
         """Every agent logs on as the same RFC user, as agent/README.md requires of agents that share a
         hybrid connection: the duplicate guard adopts only customers its own RFC user created."""
-        sap = self.s4_settings if self.s4 is not None else {
-            "SAP_TRANSPORT": "simulator", "SAP_SIMULATOR_STATE_FILE": str(self.state_file),
-            "SAP_SIMULATOR_FAULTS": faults, "SAP_USER": AGENT_RFC_USER,
-        }
-        return self._spawn("agent", [sys.executable, "-m", "agent"], self._environment({
-            "AGENT_RELAY_URL": URL, "AGENT_RELAY_KEY_NAME": LISTEN_RULE, "AGENT_RELAY_KEY": LISTEN_KEY,
-            "AGENT_RELAY_BASE_URL": f"ws://{self.double.host}:{self.double.port}", "AGENT_PROOF_KEY": PROOF_KEY,
-            "AGENT_CONCURRENCY": "8", "SAP_TIMEOUT_SECONDS": "1", **sap, **self.agent_settings,
-        }))
+        sap = (
+            self.s4_settings
+            if self.s4 is not None
+            else {
+                "SAP_TRANSPORT": "simulator",
+                "SAP_SIMULATOR_STATE_FILE": str(self.state_file),
+                "SAP_SIMULATOR_FAULTS": faults,
+                "SAP_USER": AGENT_RFC_USER,
+            }
+        )
+        return self._spawn(
+            "agent",
+            [sys.executable, "-m", "agent"],
+            self._environment(
+                {
+                    "AGENT_RELAY_URL": URL,
+                    "AGENT_RELAY_KEY_NAME": LISTEN_RULE,
+                    "AGENT_RELAY_KEY": LISTEN_KEY,
+                    "AGENT_RELAY_BASE_URL": f"ws://{self.double.host}:{self.double.port}",
+                    "AGENT_PROOF_KEY": PROOF_KEY,
+                    "AGENT_CONCURRENCY": "8",
+                    "SAP_TIMEOUT_SECONDS": "1",
+                    **sap,
+                    **self.agent_settings,
+                }
+            ),
+        )
 
     def start_host(self) -> Child:
         """The functions host on a new port; returns once GET /api/health answers 200."""
@@ -189,9 +221,23 @@ class RelayTopology:
     def _spawn_host(self) -> Child:
         port = free_port()
         # A message the host was working on when it died is visible again after --in-flight-visibility.
-        host = self._spawn("host", [sys.executable, "-m", "devhost", "--app-dir", ".", "--port", str(port),
-                                    "--max-polling-interval", "0.5", "--in-flight-visibility", "4"],
-                           self._environment(self.host_settings))
+        host = self._spawn(
+            "host",
+            [
+                sys.executable,
+                "-m",
+                "devhost",
+                "--app-dir",
+                ".",
+                "--port",
+                str(port),
+                "--max-polling-interval",
+                "0.5",
+                "--in-flight-visibility",
+                "4",
+            ],
+            self._environment(self.host_settings),
+        )
         self.base_url = f"http://127.0.0.1:{port}"
         return host
 
@@ -253,23 +299,43 @@ def _answers(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def relay_topology(connection_string: str, unique_name: str, workdir: Path,
-                   s4: tuple[S4System, dict[str, str]] | None = None) -> Iterator[RelayTopology]:
+def relay_topology(
+    connection_string: str, unique_name: str, workdir: Path, s4: tuple[S4System, dict[str, str]] | None = None
+) -> Iterator[RelayTopology]:
     # The app's rule can only send and the agent's only listen, as in Azure (infra/): the double enforces it.
-    with RelayDoubleThread({SEND_RULE: SEND_KEY, LISTEN_RULE: LISTEN_KEY}, namespace=NAMESPACE,
-                           rights={SEND_RULE: {"Send"}, LISTEN_RULE: {"Listen"}},
-                           response_timeout_seconds=20) as double:
-        topology = RelayTopology(double, workdir / "sap.sqlite3", workdir, {
-            "AzureWebJobsStorage": connection_string,
-            "FUNCTIONS_WORKER_RUNTIME": "python",
-            "SAP_TRANSPORT": "relay", "SAP_RELAY_URL": URL, "SAP_RELAY_KEY_NAME": SEND_RULE,
-            "SAP_RELAY_KEY": SEND_KEY, "SAP_RELAY_BASE_URL": double.base_url, "SAP_AGENT_PROOF_KEY": PROOF_KEY,
-            # Claims count as abandoned after the gateway's bound on one unit (5 x this) + 5 s, 10 s at least.
-            "SAP_TIMEOUT_SECONDS": "1",
-            "RETRY_QUEUE_NAME": f"retry{unique_name}", "LEDGER_TABLE_NAME": f"ledger{unique_name}",
-            "RETRY_MAX_ATTEMPTS": "20", "RETRY_BASE_DELAY_SECONDS": "1", "RETRY_MAX_DELAY_SECONDS": "2",
-            "RETRY_AFTER_SECONDS": "2", "SALESFORCE_WRITEBACK": "off", "PYTHON_THREADPOOL_THREAD_COUNT": "32",
-        }, s4=s4[0] if s4 else None, s4_settings=dict(s4[1]) if s4 else {})
+    with RelayDoubleThread(
+        {SEND_RULE: SEND_KEY, LISTEN_RULE: LISTEN_KEY},
+        namespace=NAMESPACE,
+        rights={SEND_RULE: {"Send"}, LISTEN_RULE: {"Listen"}},
+        response_timeout_seconds=20,
+    ) as double:
+        topology = RelayTopology(
+            double,
+            workdir / "sap.sqlite3",
+            workdir,
+            {
+                "AzureWebJobsStorage": connection_string,
+                "FUNCTIONS_WORKER_RUNTIME": "python",
+                "SAP_TRANSPORT": "relay",
+                "SAP_RELAY_URL": URL,
+                "SAP_RELAY_KEY_NAME": SEND_RULE,
+                "SAP_RELAY_KEY": SEND_KEY,
+                "SAP_RELAY_BASE_URL": double.base_url,
+                "SAP_AGENT_PROOF_KEY": PROOF_KEY,
+                # Claims count as abandoned after the gateway's bound on one unit (5 x this) + 5 s, 10 s at least.
+                "SAP_TIMEOUT_SECONDS": "1",
+                "RETRY_QUEUE_NAME": f"retry{unique_name}",
+                "LEDGER_TABLE_NAME": f"ledger{unique_name}",
+                "RETRY_MAX_ATTEMPTS": "20",
+                "RETRY_BASE_DELAY_SECONDS": "1",
+                "RETRY_MAX_DELAY_SECONDS": "2",
+                "RETRY_AFTER_SECONDS": "2",
+                "SALESFORCE_WRITEBACK": "off",
+                "PYTHON_THREADPOOL_THREAD_COUNT": "32",
+            },
+            s4=s4[0] if s4 else None,
+            s4_settings=dict(s4[1]) if s4 else {},
+        )
         try:
             yield topology
         finally:
@@ -284,8 +350,7 @@ def storm_of(payloads: list[dict], times: int, seed: int) -> list[dict]:
     return sends
 
 
-def assert_exactly_one_customer_each(topology: RelayTopology, payloads: list[dict],
-                                     statuses: dict[str, dict]) -> None:
+def assert_exactly_one_customer_each(topology: RelayTopology, payloads: list[dict], statuses: dict[str, dict]) -> None:
     for payload in payloads:
         customers = topology.sap_customers_of(payload)
         status = statuses[payload["accountId"]]

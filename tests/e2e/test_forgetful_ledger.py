@@ -49,8 +49,14 @@ def break_some_answers(product: RunningProduct) -> None:
 
 def accounts(count: int) -> list[dict]:
     """Distinct accounts, each with a name of its own (SAP holds no Salesforce Id: the name tells them apart)."""
-    return [dict(sample("german-account"), accountId=salesforce_id18(f"001Dn022{index:07d}"),
-                 name=f"Vergesslich {index} GmbH") for index in range(count)]
+    return [
+        dict(
+            sample("german-account"),
+            accountId=salesforce_id18(f"001Dn022{index:07d}"),
+            name=f"Vergesslich {index} GmbH",
+        )
+        for index in range(count)
+    ]
 
 
 def empty_the_ledger_and_the_queue(product: RunningProduct) -> int:
@@ -65,7 +71,8 @@ def empty_the_ledger_and_the_queue(product: RunningProduct) -> int:
 
 @pytest.mark.parametrize("product", BACK_ENDS, indirect=True)
 def test_a_ledger_emptied_mid_storm_then_a_resend_of_every_account_leaves_one_customer_each(
-        searching_product: RunningProduct):
+    searching_product: RunningProduct,
+):
     product = searching_product
     payloads = accounts(ACCOUNTS["s4" if isinstance(product, S4RunningProduct) else "rfc"])
     for payload in payloads:
@@ -93,8 +100,12 @@ def test_a_ledger_emptied_mid_storm_then_a_resend_of_every_account_leaves_one_cu
     assert set(statuses) <= {200, 201, 202}, sorted(set(statuses))
     assert deleted > 0
     created_before_resend = {c.number for p in payloads for c in product.sap_customers_of(p)}
-    forgotten = [p for p in payloads if product.sap_customers_of(p)
-                 and requests.get(f"{product.base_url}/api/customers/{p['accountId']}", timeout=30).status_code == 404]
+    forgotten = [
+        p
+        for p in payloads
+        if product.sap_customers_of(p)
+        and requests.get(f"{product.base_url}/api/customers/{p['accountId']}", timeout=30).status_code == 404
+    ]
     assert forgotten, "the wipe should have left accounts SAP knows and the ledger does not"
 
     # The flow sends every account again (twice, concurrently, as a flow retrying would).
@@ -104,9 +115,13 @@ def test_a_ledger_emptied_mid_storm_then_a_resend_of_every_account_leaves_one_cu
         session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=16))
         statuses = list(pool.map(lambda p: product.post(p, session).status_code, resends))
     assert set(statuses) <= {200, 201, 202}, sorted(set(statuses))
-    product.wait_until(lambda: product.queues_empty()
-                       and all(product.status(p["accountId"]).get("status") in SETTLED for p in payloads),
-                       timeout=120, what="every account to settle")
+    product.wait_until(
+        lambda: (
+            product.queues_empty() and all(product.status(p["accountId"]).get("status") in SETTLED for p in payloads)
+        ),
+        timeout=120,
+        what="every account to settle",
+    )
 
     for payload in payloads:
         customers = product.sap_customers_of(payload)

@@ -36,7 +36,10 @@ def test_deep_health_is_200_when_all_are_fine_and_503_naming_each_failed_depende
     status, body = deep(product.base_url)
     assert status == 200, body
     assert {name: check["status"] for name, check in body["checks"].items()} == {
-        "sap": "ok", "storage": "ok", "salesforce": "ok"}
+        "sap": "ok",
+        "storage": "ok",
+        "salesforce": "ok",
+    }
     assert all(check["ms"] >= 0 for check in body["checks"].values())
 
     product.sap.faults.down = True  # the simulator's fault plan: every connect and call fails
@@ -56,8 +59,9 @@ def test_deep_health_is_200_when_all_are_fine_and_503_naming_each_failed_depende
 
 
 @pytest.fixture
-def relay_app(azurite: AzuriteEndpoints, unique_name: str,
-              monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, RelayDouble]]:
+def relay_app(
+    azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, RelayDouble]]:
     """The app on SAP_TRANSPORT=relay, the relay double in front; no agent until a test starts one."""
     with RelayDoubleThread({KEY_NAME: KEY}, namespace=NAMESPACE, response_timeout_seconds=10) as double:
         settings = {

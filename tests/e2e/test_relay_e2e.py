@@ -50,8 +50,9 @@ class RelayProduct:
 
 
 @pytest.fixture
-def relay_product(request: pytest.FixtureRequest, azurite: AzuriteEndpoints, unique_name: str,
-                  monkeypatch: pytest.MonkeyPatch) -> Iterator[RelayProduct]:
+def relay_product(
+    request: pytest.FixtureRequest, azurite: AzuriteEndpoints, unique_name: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RelayProduct]:
     """With `parametrize("relay_product", BACK_ENDS, indirect=True)` the agent serves the test's S/4 double too."""
     sap_gateway: Callable[[], SapGateway] = simulated_gateway
     if sap_back_end(request) == "s4":

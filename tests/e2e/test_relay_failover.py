@@ -27,8 +27,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def topology(request: pytest.FixtureRequest, azurite: AzuriteEndpoints, unique_name: str,
-             tmp_path: Path) -> Iterator[RelayTopology]:
+def topology(
+    request: pytest.FixtureRequest, azurite: AzuriteEndpoints, unique_name: str, tmp_path: Path
+) -> Iterator[RelayTopology]:
     """The agents on the SAP simulator, or with `parametrize("topology", BACK_ENDS, indirect=True)` on the test's
     S/4 double too (SAP_TRANSPORT=odata: S/4HANA on premise behind the relay)."""
     s4 = s4_for_this_test(request) if sap_back_end(request) == "s4" else None

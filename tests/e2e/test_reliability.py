@@ -26,8 +26,16 @@ def accounts(count: int, seed: int) -> list[dict]:
     for index in range(count):
         city, postal_code, state = rng.choice(CITIES)
         account_id = salesforce_id18(f"001Dn{seed:03d}{index:07d}")
-        made.append(dict(sample("german-account"), accountId=account_id, name=f"Kunde {seed}-{index} GmbH",
-                         city=city, postalCode=postal_code, state=state))
+        made.append(
+            dict(
+                sample("german-account"),
+                accountId=account_id,
+                name=f"Kunde {seed}-{index} GmbH",
+                city=city,
+                postalCode=postal_code,
+                state=state,
+            )
+        )
     return made
 
 
@@ -77,8 +85,9 @@ def arm_storm_faults(product: RunningProduct, back_end: str) -> tuple[str, ...]:
     # Lines that break before the BAPI (nothing reached SAP), after the BAPI (sent, not committed) and
     # after the commit (committed, answer lost): the last two leave the outcome unknown, so the next
     # attempt searches KNA1 before it creates.
-    product.sap.configure_faults("communication_before=0.1,communication_after_bapi=0.05,"
-                                 "communication_after_commit=0.05,seed=7")
+    product.sap.configure_faults(
+        "communication_before=0.1,communication_after_bapi=0.05,communication_after_commit=0.05,seed=7"
+    )
     # Through the host, BAPI_CUSTOMER_FIND answers one result per criterion and says "nothing found" in RETURN
     # (issue 20; the rows-ANDed and RESULT_TAB variants run in tests/unit/test_service_races.py's storm).
     product.sap.find_rows = "per_criterion"
@@ -109,8 +118,11 @@ def test_duplicate_storm_with_sap_faults_creates_exactly_one_customer_per_accoun
     assert set(statuses) <= {200, 201, 202}, sorted(set(statuses))
     for fault in must_fire:
         assert product.sap.faults.fired.get(fault, 0) > 0, fault
-    product.wait_until(lambda: all_written_back(product, payloads) and product.queues_empty(), timeout=120,
-                       what="the retry queue to drain and every number to reach Salesforce")
+    product.wait_until(
+        lambda: all_written_back(product, payloads) and product.queues_empty(),
+        timeout=120,
+        what="the retry queue to drain and every number to reach Salesforce",
+    )
 
     assert_one_customer_each_and_salesforce_agrees(product, payloads)
     our_customers = {c.number for p in payloads for c in product.sap_customers_of(p)}
@@ -136,8 +148,11 @@ def test_sap_outage_queues_every_create_and_the_queue_trigger_completes_them(pro
     assert all(a.json()["trackingId"] and a.headers["Retry-After"] for a in answers)
     assert all(product.status(p["accountId"])["status"] in ("queued", "pending") for p in payloads[:5])
     product.sap.faults.down = False
-    product.wait_until(lambda: all_written_back(product, payloads) and product.queues_empty(), timeout=90,
-                       what="the outage backlog to drain")
+    product.wait_until(
+        lambda: all_written_back(product, payloads) and product.queues_empty(),
+        timeout=90,
+        what="the outage backlog to drain",
+    )
 
     assert_one_customer_each_and_salesforce_agrees(product, payloads)
     assert all(product.status(p["accountId"])["status"] == "created" for p in payloads)
@@ -155,12 +170,16 @@ def test_salesforce_down_after_the_sap_create_never_creates_a_second_customer(pr
     assert answer.status_code == 201 and answer.json()["writeBack"] == "queued"
     number = answer.json()["customerNumber"]
     # Salesforce stays down through several write-back retries: SAP is not called again
-    product.wait_until(lambda: product.status(payload["accountId"])["lastError"] is not None, timeout=10,
-                       what="the write-back failure to show")
+    product.wait_until(
+        lambda: product.status(payload["accountId"])["lastError"] is not None,
+        timeout=10,
+        what="the write-back failure to show",
+    )
     creates = product.sap.calls["BAPI_CUSTOMER_CREATEFROMDATA1"]
     product.salesforce.set_unavailable(False)
-    product.wait_until(lambda: all_written_back(product, [payload]) and product.queues_empty(), timeout=30,
-                       what="the write-back")
+    product.wait_until(
+        lambda: all_written_back(product, [payload]) and product.queues_empty(), timeout=30, what="the write-back"
+    )
 
     assert product.salesforce.account(payload["accountId"])["SAP_Customer_Number__c"] == number
     assert product.sap.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == creates == 1
@@ -195,8 +214,11 @@ def test_a_create_sap_first_refuses_is_completed_by_the_queue_trigger(product: R
     # Absolute, as the flow engine's asynchronous pattern wants it: the create's outcome, 202 until final.
     outcome_url = answer.headers["Location"]
     assert outcome_url == f"{product.base_url}/api/customers/{payload['accountId']}/outcome"
-    product.wait_until(lambda: requests.get(outcome_url, timeout=10).status_code == 201, timeout=30,
-                       what="the queue trigger to create the customer")
+    product.wait_until(
+        lambda: requests.get(outcome_url, timeout=10).status_code == 201,
+        timeout=30,
+        what="the queue trigger to create the customer",
+    )
     assert requests.get(outcome_url, timeout=10).json()["trackingId"] == answer.json()["trackingId"]
     state = product.status(payload["accountId"])
     assert state["attempts"] == 2 and state["trackingId"] == answer.json()["trackingId"]

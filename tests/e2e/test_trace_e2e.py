@@ -24,11 +24,15 @@ CALLER_TRACEPARENT = f"00-{CALLER_TRACE_ID}-00f067aa0ba902b7-01"
 
 @pytest.mark.parametrize("relay_product", BACK_ENDS, indirect=True)
 def test_a_span_of_the_function_and_one_of_the_agent_share_the_callers_trace_id(
-        relay_product: RelayProduct,  # noqa: F811 - the fixture of test_relay_e2e
+    relay_product: RelayProduct,  # noqa: F811 - the fixture of test_relay_e2e
 ):
     with captured_telemetry() as captured, relay_product.agent():
-        created = requests.post(f"{relay_product.base_url}/api/customers", json=sample("german-account"),
-                                headers={"traceparent": CALLER_TRACEPARENT}, timeout=30)
+        created = requests.post(
+            f"{relay_product.base_url}/api/customers",
+            json=sample("german-account"),
+            headers={"traceparent": CALLER_TRACEPARENT},
+            timeout=30,
+        )
         assert created.status_code == 201, created.text
         spans = captured.spans()
 
@@ -36,8 +40,9 @@ def test_a_span_of_the_function_and_one_of_the_agent_share_the_callers_trace_id(
     invocation = by_name["CreateSAPCustomer"]
     sap_call = by_name["SAP create_customer"]
     agent_request = by_name["POST /v1/create"]
-    create_rfcs = [span for span in spans
-                   if span.name in ("RFC BAPI_CUSTOMER_CREATEFROMDATA1", "RFC BAPI_TRANSACTION_COMMIT")]
+    create_rfcs = [
+        span for span in spans if span.name in ("RFC BAPI_CUSTOMER_CREATEFROMDATA1", "RFC BAPI_TRANSACTION_COMMIT")
+    ]
     on_s4 = relay_product.sap_gateway is not simulated_gateway
 
     assert f"{invocation.context.trace_id:032x}" == CALLER_TRACE_ID  # connector -> function
@@ -53,14 +58,22 @@ def test_a_span_of_the_function_and_one_of_the_agent_share_the_callers_trace_id(
     if on_s4:
         posts = sorted(span.name for span in spans if span.name.startswith("OData POST "))
         assert create_rfcs == [] and relay_product.sap.created_customers() == []
-        assert posts == ["OData POST A_BusinessPartner", "OData POST A_CustomerCompany",
-                         "OData POST A_CustomerSalesArea"]
-        assert all(span.kind is SpanKind.CLIENT and span.parent.span_id == agent_request.context.span_id
-                   for span in spans if span.name.startswith("OData POST "))
+        assert posts == [
+            "OData POST A_BusinessPartner",
+            "OData POST A_CustomerCompany",
+            "OData POST A_CustomerSalesArea",
+        ]
+        assert all(
+            span.kind is SpanKind.CLIENT and span.parent.span_id == agent_request.context.span_id
+            for span in spans
+            if span.name.startswith("OData POST ")
+        )
     else:
         assert len(create_rfcs) == 2
-        assert all(span.kind is SpanKind.CLIENT and span.parent.span_id == agent_request.context.span_id
-                   for span in create_rfcs)
+        assert all(
+            span.kind is SpanKind.CLIENT and span.parent.span_id == agent_request.context.span_id
+            for span in create_rfcs
+        )
     assert agent_request.attributes["http.response.status_code"] == 200
     assert sap_call.attributes["sap.result"] == "created"
     assert sap_call.attributes["account_id"] == created.json()["accountId"]

@@ -31,7 +31,8 @@ def twins(pairs: int, seed: int) -> list[dict]:
 
 
 def test_twenty_pairs_of_twins_with_half_the_creates_broken_after_the_bapi_never_share_a_customer(
-        product: RunningProduct):
+    product: RunningProduct,
+):
     payloads = twins(PAIRS, seed=22)
     seed_salesforce(product, payloads)
     # The line breaks after BAPI_CUSTOMER_CREATEFROMDATA1 in half the creates (nothing committed): the next
@@ -44,13 +45,16 @@ def test_twenty_pairs_of_twins_with_half_the_creates_broken_after_the_bapi_never
 
     assert set(statuses) <= {201, 202, 409}, sorted(set(statuses))
     assert product.sap.faults.fired.get("communication_after_bapi", 0) >= 10
-    product.wait_until(lambda: product.queues_empty() and all(
-        product.status(p["accountId"])["status"] in FINAL for p in payloads), timeout=150,
-        what="every twin to end created or held for review")
+    product.wait_until(
+        lambda: product.queues_empty() and all(product.status(p["accountId"])["status"] in FINAL for p in payloads),
+        timeout=150,
+        what="every twin to end created or held for review",
+    )
 
     states = {p["accountId"]: product.status(p["accountId"]) for p in payloads}
-    created = {account_id: state["customerNumber"] for account_id, state in states.items()
-               if state["status"] == "created"}
+    created = {
+        account_id: state["customerNumber"] for account_id, state in states.items() if state["status"] == "created"
+    }
     # Never one customer for two accounts, in the ledger or in Salesforce.
     assert len(set(created.values())) == len(created), created
     written = [(product.salesforce.account(p["accountId"]) or {}).get("SAP_Customer_Number__c") for p in payloads]

@@ -81,9 +81,13 @@ class InMemoryLedger(Ledger):
     def find(self, statuses, updated_before=None, limit: int = 1000, writeback=None) -> list[LedgerEntry]:
         self._check()
         with self._lock:
-            rows = [row for row in self._rows.values() if row.status in set(statuses)
-                    and (updated_before is None or row.updated_at < updated_before)
-                    and (writeback is None or row.writeback is writeback)]
+            rows = [
+                row
+                for row in self._rows.values()
+                if row.status in set(statuses)
+                and (updated_before is None or row.updated_at < updated_before)
+                and (writeback is None or row.writeback is writeback)
+            ]
         return sorted(rows, key=lambda row: row.account_id)[:limit]
 
     def list_entries(self, query: ListingQuery) -> LedgerPage:
@@ -93,14 +97,21 @@ class InMemoryLedger(Ledger):
         if query.continuation is not None:
             if not query.continuation.startswith(_TOKEN_PREFIX) or len(query.continuation) == len(_TOKEN_PREFIX):
                 raise InvalidContinuation("the continuation token is not one this service handed out")
-            after = query.continuation[len(_TOKEN_PREFIX):]
+            after = query.continuation[len(_TOKEN_PREFIX) :]
         wanted = set(query.statuses)
         with self._lock:
-            rows = sorted((row for row in self._rows.values() if row.account_id > after and row.status in wanted
-                           and (query.updated_since is None or row.updated_at >= query.updated_since)
-                           and (query.updated_before is None or row.updated_at < query.updated_before)),
-                          key=lambda row: row.account_id)
-        page = rows[:query.page_size]
+            rows = sorted(
+                (
+                    row
+                    for row in self._rows.values()
+                    if row.account_id > after
+                    and row.status in wanted
+                    and (query.updated_since is None or row.updated_at >= query.updated_since)
+                    and (query.updated_before is None or row.updated_at < query.updated_before)
+                ),
+                key=lambda row: row.account_id,
+            )
+        page = rows[: query.page_size]
         more = len(rows) > query.page_size
         return LedgerPage(tuple(page), _TOKEN_PREFIX + page[-1].account_id if more else None)
 
@@ -160,8 +171,9 @@ class RecordingWriteBack(AccountWriteBack):
     unavailable: bool = False
     login_fails: bool = False
 
-    def record_created(self, account_id: str, customer_number: str, synced_at: datetime,
-                       warnings: Sequence[MappingWarning] = ()) -> None:
+    def record_created(
+        self, account_id: str, customer_number: str, synced_at: datetime, warnings: Sequence[MappingWarning] = ()
+    ) -> None:
         if self.login_fails:
             raise SalesforceAuthenticationFailed("invalid_client (fake)")
         if self.unavailable:

@@ -90,8 +90,9 @@ class Template:
 class Scope:
     """The values of one template's names for one deployment (parameter values given or defaulted)."""
 
-    def __init__(self, template: Template, parameters: Mapping[str, Any],
-                 stand_ins: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, template: Template, parameters: Mapping[str, Any], stand_ins: Mapping[str, Any] | None = None
+    ) -> None:
         self.template = template
         self.given = dict(parameters)
         # "file.bicep:symbol.property.path" -> the value a deployment would have there
@@ -150,8 +151,11 @@ class Scope:
             if child.type == "string_content":
                 parts.append(_text(child))
             elif child.type == "escape_sequence":
-                parts.append({"\\'": "'", "\\\\": "\\", "\\n": "\n", "\\r": "\r", "\\t": "\t", "\\$": "$"}
-                             .get(_text(child), _text(child)))
+                parts.append(
+                    {"\\'": "'", "\\\\": "\\", "\\n": "\n", "\\r": "\r", "\\t": "\t", "\\$": "$"}.get(
+                        _text(child), _text(child)
+                    )
+                )
             elif child.type == "interpolation":
                 value = self.evaluate(_named(child)[0])
                 parts.append(value if isinstance(value, Deployed) else _as_text(value))
@@ -228,9 +232,14 @@ class Scope:
         if isinstance(left, Deployed) or isinstance(right, Deployed):
             raise NotEvaluable(f"'{operator}' on a value only the deployment knows: {left} {operator} {right}")
         operations: dict[str, Callable[[Any, Any], Any]] = {
-            "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "+": lambda a, b: a + b,
-            "-": lambda a, b: a - b, "<": lambda a, b: a < b, ">": lambda a, b: a > b,
-            "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,
+            "==": lambda a, b: a == b,
+            "!=": lambda a, b: a != b,
+            "+": lambda a, b: a + b,
+            "-": lambda a, b: a - b,
+            "<": lambda a, b: a < b,
+            ">": lambda a, b: a > b,
+            "<=": lambda a, b: a <= b,
+            ">=": lambda a, b: a >= b,
             "=~": lambda a, b: str(a).lower() == str(b).lower(),
         }
         if operator not in operations:
@@ -319,7 +328,6 @@ class _Outputs:
         return self.scope.evaluate(_named(node)[-1])
 
 
-
 class _Lazy:
     """An object member evaluated when read (a ternary's untaken branch never is)."""
 
@@ -405,7 +413,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "toUpper": lambda text: text.upper(),
     "take": lambda value, count: value[:count],
     "contains": lambda container, item: item in plain(container),
-    "substring": lambda text, start, length=None: text[start:] if length is None else text[start:start + length],
+    "substring": lambda text, start, length=None: text[start:] if length is None else text[start : start + length],
     "indexOf": lambda text, part: text.lower().find(part.lower()),
     "lastIndexOf": lambda text, part: text.lower().rfind(part.lower()),
     "split": lambda text, separator: text.split(separator),
@@ -413,5 +421,6 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "int": int,
     "bool": lambda value: value if isinstance(value, bool) else str(value).lower() == "true",
 }
-_DEPLOYMENT_FUNCTIONS = frozenset({"resourceGroup", "subscription", "tenant", "uniqueString", "deployment",
-                                   "environment", "utcNow", "newGuid"})
+_DEPLOYMENT_FUNCTIONS = frozenset(
+    {"resourceGroup", "subscription", "tenant", "uniqueString", "deployment", "environment", "utcNow", "newGuid"}
+)

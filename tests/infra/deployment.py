@@ -32,8 +32,11 @@ MAIN = INFRA / "main.bicep"
 PARAMETERS = INFRA / "main.parameters.json"
 
 # Set by azd for every environment (azd's own variables).
-AZD_ENVIRONMENT = {"AZURE_ENV_NAME": "sapsync-dev", "AZURE_LOCATION": "westeurope",
-                   "AZURE_PRINCIPAL_ID": "00000000-0000-0000-0000-0000000000aa"}
+AZD_ENVIRONMENT = {
+    "AZURE_ENV_NAME": "sapsync-dev",
+    "AZURE_LOCATION": "westeurope",
+    "AZURE_PRINCIPAL_ID": "00000000-0000-0000-0000-0000000000aa",
+}
 # Parameters without a default and outside main.parameters.json: azd asks; the README's example answer.
 REQUIRED_ANSWERS = {
     "sapSalesAreas": '{"1000/10/00": {"companyCode": "1000", "referenceCustomer": "0000001000"}}',
@@ -41,7 +44,7 @@ REQUIRED_ANSWERS = {
 STAND_INS: dict[str, Any] = {
     "main.bicep:appIdentity.properties.clientId": "5b1c2c5e-0c1e-4a8e-9a57-3f0c9d6f1a01",
     "main.bicep:appIdentity.id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/"
-                                 "userAssignedIdentities/id-sapsync",
+    "userAssignedIdentities/id-sapsync",
     "keyvault.bicep:vault.name": "kv-sapsync",
     "keyvault.bicep:vault.properties.vaultUri": "https://kv-sapsync.vault.azure.net/",
     "relay.bicep:namespace.properties.serviceBusEndpoint": "https://relay-sapsync.servicebus.windows.net:443/",
@@ -49,9 +52,10 @@ STAND_INS: dict[str, Any] = {
     "api.bicep:storage.properties.primaryEndpoints.blob": "https://stsapsync.blob.core.windows.net/",
     "api.bicep:storage.properties.primaryEndpoints.queue": "https://stsapsync.queue.core.windows.net/",
     "api.bicep:storage.properties.primaryEndpoints.table": "https://stsapsync.table.core.windows.net/",
-    "api.bicep:applicationInsights.properties.ConnectionString":
-        "InstrumentationKey=6f1c0b7e-8d0e-4c47-9f3e-1a2b3c4d5e6f;IngestionEndpoint="
-        "https://westeurope-5.in.applicationinsights.azure.com/",
+    "api.bicep:applicationInsights.properties.ConnectionString": (
+        "InstrumentationKey=6f1c0b7e-8d0e-4c47-9f3e-1a2b3c4d5e6f;"
+        "IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/"
+    ),
 }
 PLATFORM_SETTINGS = {"WEBSITE_SITE_NAME": "func-sapsync", "WEBSITE_INSTANCE_ID": "0" * 64}
 
@@ -72,8 +76,9 @@ def azd_parameters(environment: Mapping[str, str] | None = None) -> dict[str, An
     for name, default in declared.items():
         if name not in values and default is None:
             if name not in REQUIRED_ANSWERS:
-                raise NotEvaluable(f"parameter {name}: azd asks for it; add the example of docs/deploy.md "
-                                  "to REQUIRED_ANSWERS")
+                raise NotEvaluable(
+                    f"parameter {name}: azd asks for it; add the example of docs/deploy.md to REQUIRED_ANSWERS"
+                )
             values[name] = REQUIRED_ANSWERS[name]
     return values
 
@@ -93,8 +98,7 @@ def app_settings(main: Scope) -> dict[str, str]:
     platform's own variables."""
     api = api_scope(main)
     settings = plain(api.object_of("siteAppSettings"))["properties"]
-    secrets = {item["name"]: item["value"]
-               for item in plain(main.object_of("keyVault"))["params"]["secrets"]["items"]}
+    secrets = {item["name"]: item["value"] for item in plain(main.object_of("keyVault"))["params"]["secrets"]["items"]}
     environment: dict[str, str] = {}
     for name, value in settings.items():
         if isinstance(value, Deployed):

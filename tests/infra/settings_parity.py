@@ -39,7 +39,7 @@ BICEP_SETTINGS_FILES = ("infra/main.bicep", "infra/app/api.bicep")
 # Azure, beyond those the declarations already mark local only or as another process's (agent, simulator).
 NOT_PROVISIONED: dict[str, str] = {
     "AzureWebJobsStorage": "a connection string (Azurite locally); in Azure the identity-based "
-                           "AzureWebJobsStorage__* settings stand for it and shared keys are off",
+    "AzureWebJobsStorage__* settings stand for it and shared keys are off",
     # the alternative the deployment does not use
     "SAP_RELAY_KEY_NAME": "a SAS Send rule; the app sends with its managed identity (Azure Relay Sender)",
     "SAP_RELAY_KEY": "a SAS Send key; the app sends with its managed identity (Azure Relay Sender)",
@@ -48,9 +48,9 @@ NOT_PROVISIONED: dict[str, str] = {
 # Provisioned in Azure, read by the Functions host or the platform rather than by the code.
 HOST_ONLY: dict[str, str] = {
     "AzureWebJobsStorage__blobServiceUri": "the host's blob leases (timer trigger) and keys; the code uses "
-                                           "queues and tables only",
+    "queues and tables only",
     "FUNCTIONS_EXTENSION_VERSION": "the host version on the Dedicated plan (Flex Consumption takes it from "
-                                   "functionAppConfig)",
+    "functionAppConfig)",
     "FUNCTIONS_WORKER_RUNTIME": "the worker on the Dedicated plan (Flex Consumption takes it from functionAppConfig)",
     "WEBSITES_ENABLE_APP_SERVICE_STORAGE": "the custom container brings its files (no /home mount)",
 }
@@ -166,8 +166,11 @@ class CodeSettings:
                     raise _Unresolvable
             return {"".join(combo) for combo in itertools.product(*parts)}
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            return {a + b for a in self._resolve(module, node.left, depth + 1)
-                    for b in self._resolve(module, node.right, depth + 1)}
+            return {
+                a + b
+                for a in self._resolve(module, node.left, depth + 1)
+                for b in self._resolve(module, node.right, depth + 1)
+            }
         if isinstance(node, ast.Name):
             return self._resolve_name(module, node, depth)
         raise _Unresolvable
@@ -196,8 +199,9 @@ class CodeSettings:
         function = self._enclosing_function(module, name)
         if function is not None:
             for node in ast.walk(function):
-                if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name.id
-                                                        for t in node.targets):
+                if isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == name.id for t in node.targets
+                ):
                     return node.value
         return module.constants.get(name.id)
 
@@ -221,8 +225,12 @@ class CodeSettings:
                 target = generator.target
                 if isinstance(target, ast.Name) and target.id == name.id:
                     return self._elements(module, generator.iter, depth + 1)
-                if isinstance(target, ast.Tuple) and target.elts and isinstance(target.elts[0], ast.Name) \
-                        and target.elts[0].id == name.id:
+                if (
+                    isinstance(target, ast.Tuple)
+                    and target.elts
+                    and isinstance(target.elts[0], ast.Name)
+                    and target.elts[0].id == name.id
+                ):
                     return self._elements(module, generator.iter, depth + 1, keys_only=True)
             if isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef):
                 break
@@ -238,8 +246,9 @@ class CodeSettings:
             return self._resolve(module, value, depth + 1)
         raise _Unresolvable
 
-    def _from_call_sites(self, function: ast.FunctionDef | ast.AsyncFunctionDef, parameter: str,
-                         parameters: list[str], depth: int) -> set[str]:
+    def _from_call_sites(
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef, parameter: str, parameters: list[str], depth: int
+    ) -> set[str]:
         index = parameters.index(parameter) if parameter in parameters else None
         defaults = dict(zip(reversed(parameters), reversed(function.args.defaults), strict=False))
         values: set[str] = set()
@@ -275,19 +284,30 @@ def _callee(call: ast.Call) -> str | None:
 def _is_environment(node: ast.expr) -> bool:
     if isinstance(node, ast.Name):
         return node.id in _ENV_NAMES
-    return isinstance(node, ast.Attribute) and node.attr == "environ" and isinstance(node.value, ast.Name) \
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "environ"
+        and isinstance(node.value, ast.Name)
         and node.value.id == "os"
+    )
 
 
 def _env_read_argument(node: ast.AST) -> ast.expr | None:
     """The name argument of an environment read: env.get(X), env[X], os.getenv(X)."""
     if isinstance(node, ast.Call) and node.args:
         func = node.func
-        if isinstance(func, ast.Attribute) and func.attr in ("get", "pop", "setdefault") \
-                and _is_environment(func.value):
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in ("get", "pop", "setdefault")
+            and _is_environment(func.value)
+        ):
             return node.args[0]
-        if isinstance(func, ast.Attribute) and func.attr == "getenv" and isinstance(func.value, ast.Name) \
-                and func.value.id == "os":
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "getenv"
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "os"
+        ):
             return node.args[0]
     if isinstance(node, ast.Subscript) and _is_environment(node.value) and isinstance(node.ctx, ast.Load):
         return node.slice

@@ -35,32 +35,69 @@ from tests.infra.deployment import (
 # deprecations" (MicrosoftDocs/azure-docs articles/azure-functions/functions-app-settings.md, as mirrored in
 # xtqqczze/MicrosoftDocs-azure-docs at 025a55b6, ms.date 07/11/2025): "these site properties and
 # application settings are deprecated and shouldn't be used when creating function app resources".
-FLEX_DEPRECATED_SITE_PROPERTIES = frozenset(name.lower() for name in (
-    "alwaysOn", "containerSize", "ftpsState", "isReserved", "IsXenon", "javaVersion", "LinuxFxVersion",
-    "netFrameworkVersion", "powerShellVersion", "functionAppScaleLimit", "preWarmedInstanceCount",
-    "use32BitWorkerProcess", "vnetBackupRestoreEnabled", "vnetContentShareEnabled", "vnetImagePullEnabled",
-    "vnetRouteAllEnabled", "windowsFxVersion",
-))
-FLEX_DEPRECATED_APP_SETTINGS = frozenset((
-    "ENABLE_ORYX_BUILD", "FUNCTIONS_EXTENSION_VERSION", "FUNCTIONS_WORKER_RUNTIME",
-    "FUNCTIONS_WORKER_RUNTIME_VERSION", "FUNCTIONS_MAX_HTTP_CONCURRENCY", "FUNCTIONS_WORKER_PROCESS_COUNT",
-    "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED", "SCM_DO_BUILD_DURING_DEPLOYMENT",
-    "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING", "WEBSITE_CONTENTOVERVNET", "WEBSITE_CONTENTSHARE",
-    "WEBSITE_DNS_SERVER", "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT", "WEBSITE_NODE_DEFAULT_VERSION",
-    "WEBSITE_RUN_FROM_PACKAGE", "WEBSITE_SKIP_CONTENTSHARE_VALIDATION", "WEBSITE_VNET_ROUTE_ALL",
-))
+FLEX_DEPRECATED_SITE_PROPERTIES = frozenset(
+    name.lower()
+    for name in (
+        "alwaysOn",
+        "containerSize",
+        "ftpsState",
+        "isReserved",
+        "IsXenon",
+        "javaVersion",
+        "LinuxFxVersion",
+        "netFrameworkVersion",
+        "powerShellVersion",
+        "functionAppScaleLimit",
+        "preWarmedInstanceCount",
+        "use32BitWorkerProcess",
+        "vnetBackupRestoreEnabled",
+        "vnetContentShareEnabled",
+        "vnetImagePullEnabled",
+        "vnetRouteAllEnabled",
+        "windowsFxVersion",
+    )
+)
+FLEX_DEPRECATED_APP_SETTINGS = frozenset(
+    (
+        "ENABLE_ORYX_BUILD",
+        "FUNCTIONS_EXTENSION_VERSION",
+        "FUNCTIONS_WORKER_RUNTIME",
+        "FUNCTIONS_WORKER_RUNTIME_VERSION",
+        "FUNCTIONS_MAX_HTTP_CONCURRENCY",
+        "FUNCTIONS_WORKER_PROCESS_COUNT",
+        "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED",
+        "SCM_DO_BUILD_DURING_DEPLOYMENT",
+        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+        "WEBSITE_CONTENTOVERVNET",
+        "WEBSITE_CONTENTSHARE",
+        "WEBSITE_DNS_SERVER",
+        "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT",
+        "WEBSITE_NODE_DEFAULT_VERSION",
+        "WEBSITE_RUN_FROM_PACKAGE",
+        "WEBSITE_SKIP_CONTENTSHARE_VALIDATION",
+        "WEBSITE_VNET_ROUTE_ALL",
+    )
+)
 
 # The app's start as the worker runs it: import function_app (settings check, then the registrations), and
 # the names of the functions it registered.
-_START = ("import json, function_app\n"
-          "print(json.dumps(sorted(f.get_function_name() for f in function_app.app.get_functions())))")
+_START = (
+    "import json, function_app\n"
+    "print(json.dumps(sorted(f.get_function_name() for f in function_app.app.get_functions())))"
+)
 
 
 def start_function_app(settings: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     """function_app.py imported in a fresh interpreter whose environment is `settings` and nothing else
     of this machine's (PATH only, to find nothing but this interpreter's own libraries)."""
-    return subprocess.run([sys.executable, "-c", _START], cwd=ROOT, env={"PATH": os.environ.get("PATH", ""),
-                          **settings}, capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-c", _START],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **settings},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def registered_functions(run: subprocess.CompletedProcess[str]) -> list[str]:
@@ -99,8 +136,11 @@ def test_turning_the_write_back_on_without_its_settings_stops_the_start():
 
 
 def test_the_write_back_with_its_settings_starts(functions_of_a_local_run):
-    environment = {"SALESFORCE_WRITEBACK": "function", "SALESFORCE_CLIENT_ID": "3MVG9connected.app",
-                   "SALESFORCE_LOGIN_URL": "https://contoso.my.salesforce.com"}
+    environment = {
+        "SALESFORCE_WRITEBACK": "function",
+        "SALESFORCE_CLIENT_ID": "3MVG9connected.app",
+        "SALESFORCE_LOGIN_URL": "https://contoso.my.salesforce.com",
+    }
     # The client secret as azd passes it (a secure parameter): main.bicep puts it in Key Vault, and the
     # app setting is a reference the platform resolves.
     settings = app_settings(main_scope(environment, salesforceClientSecret="s3cret-from-azd"))
@@ -119,13 +159,17 @@ def _set_properties(value: Any, path: str = "properties") -> Iterator[tuple[str,
 
 
 def deprecated_on_flex(properties: Mapping[str, Any], settings: Mapping[str, str]) -> list[str]:
-    found = [path for path, _ in _set_properties(properties)
-             if path.rsplit(".", 1)[-1].lower() in FLEX_DEPRECATED_SITE_PROPERTIES]
+    found = [
+        path
+        for path, _ in _set_properties(properties)
+        if path.rsplit(".", 1)[-1].lower() in FLEX_DEPRECATED_SITE_PROPERTIES
+    ]
     return found + sorted(name for name in settings if name in FLEX_DEPRECATED_APP_SETTINGS)
 
 
-FLEX_VARIANTS = [variant for variant in connectivity_variants()
-                 if on_flex_consumption(main_scope(connectivity=variant))]
+FLEX_VARIANTS = [
+    variant for variant in connectivity_variants() if on_flex_consumption(main_scope(connectivity=variant))
+]
 
 
 def test_there_are_flex_consumption_variants_to_check():
@@ -140,10 +184,15 @@ def test_no_flex_deprecated_property_or_setting_is_set_on_flex_consumption(conne
 
 
 def test_the_deprecation_check_sees_nested_properties_and_ignores_nulls():
-    properties = {"siteConfig": {"ftpsState": "Disabled", "alwaysOn": None, "LinuxFxVersion": None},
-                  "vnetRouteAllEnabled": False}
+    properties = {
+        "siteConfig": {"ftpsState": "Disabled", "alwaysOn": None, "LinuxFxVersion": None},
+        "vnetRouteAllEnabled": False,
+    }
     assert deprecated_on_flex(properties, {"FUNCTIONS_WORKER_RUNTIME": "python", "SAP_TRANSPORT": "relay"}) == [
-        "properties.siteConfig.ftpsState", "properties.vnetRouteAllEnabled", "FUNCTIONS_WORKER_RUNTIME"]
+        "properties.siteConfig.ftpsState",
+        "properties.vnetRouteAllEnabled",
+        "FUNCTIONS_WORKER_RUNTIME",
+    ]
 
 
 def test_the_dedicated_variant_still_disables_ftp():

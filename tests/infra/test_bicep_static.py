@@ -18,9 +18,15 @@ API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 # The one preview version in use: diagnostic settings have had no GA version since 2021-05-01-preview.
 PREVIEW_ALLOWED = {"Microsoft.Insights/diagnosticSettings"}
 # Tracked resources whose logs and metrics must go to Log Analytics.
-MONITORED_TYPES = {"Microsoft.Web/sites", "Microsoft.Storage/storageAccounts", "Microsoft.KeyVault/vaults",
-                   "Microsoft.Relay/namespaces", "Microsoft.Storage/storageAccounts/queueServices",
-                   "Microsoft.Storage/storageAccounts/tableServices", "Microsoft.Storage/storageAccounts/blobServices"}
+MONITORED_TYPES = {
+    "Microsoft.Web/sites",
+    "Microsoft.Storage/storageAccounts",
+    "Microsoft.KeyVault/vaults",
+    "Microsoft.Relay/namespaces",
+    "Microsoft.Storage/storageAccounts/queueServices",
+    "Microsoft.Storage/storageAccounts/tableServices",
+    "Microsoft.Storage/storageAccounts/blobServices",
+}
 
 
 def _id(path: Path) -> str:
@@ -32,8 +38,9 @@ def _declared(type_: str):
 
 
 def test_there_are_templates_to_check():
-    assert {"main.bicep", "api.bicep", "storage.bicep", "rbac.bicep", "relay.bicep", "alerts.bicep"} <= \
-        {path.name for path in BICEP_FILES}
+    assert {"main.bicep", "api.bicep", "storage.bicep", "rbac.bicep", "relay.bicep", "alerts.bicep"} <= {
+        path.name for path in BICEP_FILES
+    }
 
 
 @pytest.mark.parametrize("path", BICEP_FILES, ids=_id)
@@ -69,8 +76,11 @@ def test_modules_are_local_files_never_registry_modules(path):
 
 
 def test_every_tracked_resource_is_tagged():
-    untagged = [f"{_id(p)}:{s}" for p, s, r in all_resources()
-                if not r["existing"] and "location" in r["config"] and "tags" not in r["config"]]
+    untagged = [
+        f"{_id(p)}:{s}"
+        for p, s, r in all_resources()
+        if not r["existing"] and "location" in r["config"] and "tags" not in r["config"]
+    ]
     assert untagged == []
 
 
@@ -82,8 +92,10 @@ def test_the_function_app_is_https_only_with_tls_1_2_and_no_ftp_or_basic_auth():
     assert (site_config["minTlsVersion"], site_config["scmMinTlsVersion"]) == ("1.2", "1.2")
     # ftpsState: 'Disabled' on the Dedicated plan only; Flex Consumption has no FTP(S) and takes no
     # ftpsState (tests/infra/test_bicep_defaults.py evaluates both).
-    policies = {r["config"]["name"]: r["config"]["properties"]["allow"]
-                for _, _, r in _declared("Microsoft.Web/sites/basicPublishingCredentialsPolicies")}
+    policies = {
+        r["config"]["name"]: r["config"]["properties"]["allow"]
+        for _, _, r in _declared("Microsoft.Web/sites/basicPublishingCredentialsPolicies")
+    }
     assert policies == {"ftp": False, "scm": False}
 
 
@@ -100,8 +112,12 @@ def test_the_function_app_runs_with_its_user_assigned_identity_everywhere():
 def test_storage_takes_no_shared_key_no_public_blob_and_tls_1_2_over_https_only():
     [(_, _, account)] = _declared("Microsoft.Storage/storageAccounts")
     properties = account["config"]["properties"]
-    assert (properties["allowSharedKeyAccess"], properties["allowBlobPublicAccess"],
-            properties["minimumTlsVersion"], properties["supportsHttpsTrafficOnly"]) == (False, False, "TLS1_2", True)
+    assert (
+        properties["allowSharedKeyAccess"],
+        properties["allowBlobPublicAccess"],
+        properties["minimumTlsVersion"],
+        properties["supportsHttpsTrafficOnly"],
+    ) == (False, False, "TLS1_2", True)
 
 
 def test_no_account_key_or_connection_string_in_any_template():
@@ -123,24 +139,30 @@ def test_monitoring_accepts_entra_ingestion_only():
 def test_key_vault_is_in_rbac_mode_with_soft_delete_and_purge_protection():
     [(_, _, vault)] = _declared("Microsoft.KeyVault/vaults")
     properties = vault["config"]["properties"]
-    assert (properties["enableRbacAuthorization"], properties["enableSoftDelete"],
-            properties["enablePurgeProtection"]) == (True, True, True)
+    assert (
+        properties["enableRbacAuthorization"],
+        properties["enableSoftDelete"],
+        properties["enablePurgeProtection"],
+    ) == (True, True, True)
 
 
 def test_every_hybrid_connection_requires_client_authorization():
     connections = _declared("Microsoft.Relay/namespaces/hybridConnections")
     assert len(connections) == 2
     assert all(r["config"]["properties"]["requiresClientAuthorization"] is True for _, _, r in connections)
-    rights = sorted(tuple(r["config"]["properties"]["rights"])
-                    for _, _, r in _declared("Microsoft.Relay/namespaces/hybridConnections/authorizationRules"))
+    rights = sorted(
+        tuple(r["config"]["properties"]["rights"])
+        for _, _, r in _declared("Microsoft.Relay/namespaces/hybridConnections/authorizationRules")
+    )
     assert rights == [("Listen",), ("Send",)]  # the agent's Listen rule; App Service's Send rule (its variant)
 
 
 @pytest.mark.parametrize("path", BICEP_FILES, ids=_id)
 def test_every_monitored_resource_has_a_diagnostic_setting_to_log_analytics(path):
     declared = {symbol for symbol, r in resources(path).items() if r["type"] in MONITORED_TYPES and not r["existing"]}
-    diagnostics = [r["config"] for r in resources(path).values()
-                   if r["type"] == "Microsoft.Insights/diagnosticSettings"]
+    diagnostics = [
+        r["config"] for r in resources(path).values() if r["type"] == "Microsoft.Insights/diagnosticSettings"
+    ]
     assert all(d["properties"]["workspaceId"] == "logAnalyticsWorkspaceId" for d in diagnostics)
     assert declared <= {d["scope"] for d in diagnostics}, f"without diagnostic settings: {declared}"
 
@@ -195,5 +217,9 @@ def test_azure_yaml_names_the_function_service_that_the_site_is_tagged_with():
 def test_the_no_listener_alert_watches_the_relay_metric_active_listeners():
     [(_, _, alert)] = _declared("Microsoft.Insights/metricAlerts")
     [criterion] = alert["config"]["properties"]["criteria"]["allOf"]
-    assert (criterion["metricNamespace"], criterion["metricName"], criterion["operator"], criterion["threshold"]) == \
-        ("Microsoft.Relay/namespaces", "ActiveListeners", "LessThan", 1)
+    assert (criterion["metricNamespace"], criterion["metricName"], criterion["operator"], criterion["threshold"]) == (
+        "Microsoft.Relay/namespaces",
+        "ActiveListeners",
+        "LessThan",
+        1,
+    )

@@ -17,8 +17,13 @@ CONFIG = INFRA / ".checkov.yaml"
 
 @pytest.fixture(scope="module")
 def report() -> dict:
-    run = subprocess.run([*checkov_command(), "-d", str(INFRA), "--config-file", str(CONFIG), "-o", "json"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [*checkov_command(), "-d", str(INFRA), "--config-file", str(CONFIG), "-o", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.stdout.strip(), f"checkov printed nothing (exit {run.returncode}): {run.stderr[-2000:]}"
     data = json.loads(run.stdout)
     [bicep] = [d for d in (data if isinstance(data, list) else [data]) if d["check_type"] == "bicep"]
@@ -31,8 +36,10 @@ def test_checkov_reads_every_template(report):
 
 
 def test_checkov_finds_no_failed_check(report):
-    failed = [f"{c['check_id']} {c['check_name']}: {c['resource']} ({c['file_path']})"
-              for c in report["results"]["failed_checks"]]
+    failed = [
+        f"{c['check_id']} {c['check_name']}: {c['resource']} ({c['file_path']})"
+        for c in report["results"]["failed_checks"]
+    ]
     assert failed == []
 
 

@@ -35,7 +35,10 @@ def test_the_doc_quotes_every_query_exactly(query):
 @pytest.mark.parametrize("query", QUERIES, ids=lambda q: q.name)
 def test_queries_use_only_the_metric_names_and_outcomes_of_the_monitoring_contract(query):
     text = query.read_text()
-    assert set(re.findall(r'"(sapsync\.[\w.]+)"', text)) <= {"sapsync.creates", "sapsync.sap.duration",
-                                                            "sapsync.writeback.duration"}
+    assert set(re.findall(r'"(sapsync\.[\w.]+)"', text)) <= {
+        "sapsync.creates",
+        "sapsync.sap.duration",
+        "sapsync.writeback.duration",
+    }
     quoted = set(re.findall(r'"([a-z_]+)"', text)) - {"outcome"}
     assert quoted <= OUTCOMES, f"not an outcome of sapsync.creates: {quoted - OUTCOMES}"

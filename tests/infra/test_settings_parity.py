@@ -25,7 +25,9 @@ def test_every_setting_the_code_reads_is_provisioned_in_bicep():
     assert not missing, "\n".join(
         f"{name}: declared in shared/settings/declarations.py but not provisioned: add one line "
         f"`{name}: ...` to an app-settings object (commonSettings or the variant's) in infra/main.bicep, or "
-        f"list it in NOT_PROVISIONED in tests/infra/settings_parity.py with the reason" for name in missing)
+        f"list it in NOT_PROVISIONED in tests/infra/settings_parity.py with the reason"
+        for name in missing
+    )
 
 
 def test_every_setting_bicep_provisions_is_read_by_the_code_or_the_host():
@@ -34,13 +36,18 @@ def test_every_setting_bicep_provisions_is_read_by_the_code_or_the_host():
     assert not unread, "\n".join(
         f"{name}: provisioned in {provisioned[name].file} ({provisioned[name].variable}) but not a declared "
         f"setting of the function app (shared/settings/declarations.py): remove it, or list it in HOST_ONLY in "
-        f"tests/infra/settings_parity.py with the reason" for name in unread)
+        f"tests/infra/settings_parity.py with the reason"
+        for name in unread
+    )
 
 
 def test_no_local_only_or_other_process_setting_is_provisioned():
     provisioned = {setting.name for setting in bicep_settings()}
-    wrong = sorted(name for name in provisioned & set(DECLARED)
-                   if DECLARED[name].local_only or DECLARED[name].reader is not Reader.APP)
+    wrong = sorted(
+        name
+        for name in provisioned & set(DECLARED)
+        if DECLARED[name].local_only or DECLARED[name].reader is not Reader.APP
+    )
     assert wrong == [], f"provisioned in Azure but declared local only or another process's: {wrong}"
 
 
@@ -68,7 +75,9 @@ def _extract(tmp_path, source: str) -> CodeSettings:
 
 
 def test_the_extractor_finds_literal_reads_helpers_loops_and_f_strings(tmp_path):
-    code = _extract(tmp_path, """
+    code = _extract(
+        tmp_path,
+        """
         import os
         PREFIX = "Storage"
         MARKERS = ("SITE_A", "SITE_B")
@@ -92,15 +101,29 @@ def test_the_extractor_finds_literal_reads_helpers_loops_and_f_strings(tmp_path)
             any(env.get(m) for m in MARKERS)
             os.environ["DIRECT"]
             return os.getenv("VIA_GETENV"), "%BOUND_IN_TRIGGER%"
-    """)
-    assert set(code.names) == {"NEW_SETTING", "SAP_X", "SAP_Y", "SITE_A", "SITE_B", "DIRECT", "VIA_GETENV",
-                               "Storage__tableUri", "Storage__queueUri", "BOUND_IN_TRIGGER"}
+    """,
+    )
+    assert set(code.names) == {
+        "NEW_SETTING",
+        "SAP_X",
+        "SAP_Y",
+        "SITE_A",
+        "SITE_B",
+        "DIRECT",
+        "VIA_GETENV",
+        "Storage__tableUri",
+        "Storage__queueUri",
+        "BOUND_IN_TRIGGER",
+    }
     assert not code.unresolved
 
 
 def test_the_extractor_reports_a_read_it_cannot_resolve(tmp_path):
-    code = _extract(tmp_path, """
+    code = _extract(
+        tmp_path,
+        """
         def load(env, names):
             return [env.get(name.upper()) for name in names]
-    """)
+    """,
+    )
     assert [u.expression for u in code.unresolved] == ["name.upper()"]

@@ -27,8 +27,15 @@ def ledger(monkeypatch, azurite, unique_name) -> TableLedger:
     table = TableLedger(TableServiceClient.from_connection_string(azurite.connection_string), f"ledger{unique_name}")
     for number in range(7):
         moment = NOW - timedelta(days=7 - number)
-        table.claim(LedgerEntry(account_id=f"001Dn{number:010d}AAA", tracking_id=f"t{number}", created_at=moment,
-                                updated_at=moment, status=LedgerStatus.CREATED if number % 2 else LedgerStatus.FAILED))
+        table.claim(
+            LedgerEntry(
+                account_id=f"001Dn{number:010d}AAA",
+                tracking_id=f"t{number}",
+                created_at=moment,
+                updated_at=moment,
+                status=LedgerStatus.CREATED if number % 2 else LedgerStatus.FAILED,
+            )
+        )
     return table
 
 
@@ -50,8 +57,9 @@ def test_max_stops_with_a_token_and_continue_goes_on_where_it_stopped(ledger, ca
     assert len(first["accounts"]) == 3 and first["continuationToken"]
     rest = listed(capsys, "--max", "10", "--continue", first["continuationToken"])
     assert "continuationToken" not in rest
-    assert [entry["accountId"] for entry in first["accounts"] + rest["accounts"]] == \
-        [f"001Dn{n:010d}AAA" for n in range(7)]
+    assert [entry["accountId"] for entry in first["accounts"] + rest["accounts"]] == [
+        f"001Dn{n:010d}AAA" for n in range(7)
+    ]
     assert main(["list", "--max", "3"]) == ExitCode.DONE
     assert "add --continue " in capsys.readouterr().out
 

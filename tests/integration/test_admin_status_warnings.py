@@ -18,8 +18,11 @@ from shared.storage.table_ledger import TableLedger
 pytestmark = pytest.mark.azurite
 
 WARNED, PLAIN = "001Dn00000AbCdEIAV", "001Dn00000ZzZzZIAV"
-STREET = MappingWarning("street", "street shortened to 35 characters for SAP (STREET): street types abbreviated "
-                                  "and, if still too long, cut after the last whole word that fits")
+STREET = MappingWarning(
+    "street",
+    "street shortened to 35 characters for SAP (STREET): street types abbreviated "
+    "and, if still too long, cut after the last whole word that fits",
+)
 PHONE = MappingWarning("phone", "phone not passed to SAP: longer than the 30 characters SAP holds (TEL1_NUMBR)")
 
 
@@ -31,8 +34,17 @@ def ledger(monkeypatch, azurite, unique_name) -> TableLedger:
     table = TableLedger(TableServiceClient.from_connection_string(azurite.connection_string), f"ledger{unique_name}")
     now = datetime.now(UTC)
     for account_id, warnings in ((WARNED, (STREET, PHONE)), (PLAIN, ())):
-        table.claim(LedgerEntry(account_id=account_id, status=LedgerStatus.CREATED, tracking_id="t",
-                                created_at=now, updated_at=now, customer_number="0000100042", warnings=warnings))
+        table.claim(
+            LedgerEntry(
+                account_id=account_id,
+                status=LedgerStatus.CREATED,
+                tracking_id="t",
+                created_at=now,
+                updated_at=now,
+                customer_number="0000100042",
+                warnings=warnings,
+            )
+        )
     return table
 
 

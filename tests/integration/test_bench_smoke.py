@@ -21,8 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_registered_benchmark_runs_in_quick_mode_and_reports_finite_figures(tmp_path):
     results = tmp_path / "results.json"
-    completed = subprocess.run([sys.executable, "-m", "bench", "--quick", "--results", str(results)], cwd=ROOT,
-                               capture_output=True, text=True, timeout=300, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--results", str(results)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
     document = json.loads(results.read_text(encoding="utf-8"))
     assert document["broken"] == {}
@@ -30,5 +36,8 @@ def test_every_registered_benchmark_runs_in_quick_mode_and_reports_finite_figure
     reported = {measurement["name"].split(".")[0] for measurement in document["measurements"]}
     assert reported == set(BENCHMARKS)
     assert all(math.isfinite(measurement["value"]) for measurement in document["measurements"])
-    assert all(measurement["passed"] is not None for measurement in document["measurements"]
-               if measurement["target"] is not None)
+    assert all(
+        measurement["passed"] is not None
+        for measurement in document["measurements"]
+        if measurement["target"] is not None
+    )

@@ -66,6 +66,7 @@ def _eventually_logged(caplog: pytest.LogCaptureFixture, matches: Callable[[str]
 
 # --- route templates and host.json (no server) ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("template", "path", "expected"),
     [
@@ -89,8 +90,10 @@ def test_route_templates_match_like_the_host(template, path, expected):
 
 
 def test_literal_segments_take_precedence_over_parameters():
-    ordered = sorted(["api/items/{*rest}", "api/items/{id}", "api/items/{id:int}", "api/items/new"],
-                     key=lambda template: RouteTemplate(template).precedence)
+    ordered = sorted(
+        ["api/items/{*rest}", "api/items/{id}", "api/items/{id:int}", "api/items/new"],
+        key=lambda template: RouteTemplate(template).precedence,
+    )
     assert ordered == ["api/items/new", "api/items/{id:int}", "api/items/{id}", "api/items/{*rest}"]
 
 
@@ -127,11 +130,15 @@ def test_message_encoding_none_passes_the_text_through():
 
 # --- the running host ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def queue_names() -> dict[str, str]:
     suffix = uuid.uuid4().hex[:10]
-    return {"SAMPLE_FLAKY_QUEUE": f"flaky-{suffix}", "SAMPLE_POISON_QUEUE": f"doomed-{suffix}",
-            "SAMPLE_SLOW_QUEUE": f"slow-{suffix}"}
+    return {
+        "SAMPLE_FLAKY_QUEUE": f"flaky-{suffix}",
+        "SAMPLE_POISON_QUEUE": f"doomed-{suffix}",
+        "SAMPLE_SLOW_QUEUE": f"slow-{suffix}",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +170,7 @@ def send_encoded(connection_string: str, queue_name: str, payload: dict[str, Any
     encoded = base64.b64encode(json.dumps(payload).encode()).decode()
     return encoded, client.send_message(encoded)
 
+
 def observations(local_host: LocalHost, key: str) -> list[dict[str, Any]]:
     response = requests.get(f"{local_host.base_url}/sample/observations/{key}", timeout=10)
     assert response.status_code == 200
@@ -172,7 +180,9 @@ def observations(local_host: LocalHost, key: str) -> list[dict[str, Any]]:
 def test_route_params_query_headers_and_body_round_trip(local_host):
     response = requests.put(
         f"{local_host.base_url}/sample/customers/001XYZ?status=201&tag=a&tag=b",
-        headers={"X-Echo": "hello"}, data=b'{"x": 1}', timeout=10,
+        headers={"X-Echo": "hello"},
+        data=b'{"x": 1}',
+        timeout=10,
     )
     assert response.status_code == 201
     assert response.headers["X-Sample"] == "customer"
@@ -230,8 +240,9 @@ def test_unhandled_exception_is_a_500_with_the_traceback_in_the_log(local_host, 
     assert response.content == b""
     failure = next(r for r in caplog.records if "Exception while executing function: Functions.Boom" in r.getMessage())
     assert failure.exc_info is not None and "sample failure" in str(failure.exc_info[1])
-    assert _eventually_logged(caplog, lambda message: "Executed 'Functions.Boom' (Failed" in message
-                              and "-> 500" in message)
+    assert _eventually_logged(
+        caplog, lambda message: "Executed 'Functions.Boom' (Failed" in message and "-> 500" in message
+    )
 
 
 def test_concurrent_requests_are_all_served(local_host):
@@ -247,8 +258,12 @@ def test_concurrent_requests_are_all_served(local_host):
 def test_queue_message_failing_once_is_retried_with_a_higher_dequeue_count(local_host, send):
     key = uuid.uuid4().hex
     send("SAMPLE_FLAKY_QUEUE", {"key": key})
-    seen = wait_for(lambda: [o for o in observations(local_host, key) if o["outcome"] == "succeeded"] and
-                    observations(local_host, key), "the flaky message to succeed")
+    seen = wait_for(
+        lambda: (
+            [o for o in observations(local_host, key) if o["outcome"] == "succeeded"] and observations(local_host, key)
+        ),
+        "the flaky message to succeed",
+    )
     assert [(o["dequeueCount"], o["outcome"]) for o in seen] == [(1, "failed"), (2, "succeeded")]
     assert seen[0]["messageId"] == seen[1]["messageId"]
     assert all(o["hasPopReceipt"] and o["insertedAt"] for o in seen)
@@ -279,11 +294,14 @@ def test_message_always_failing_lands_in_the_poison_queue(local_host, send, azur
 def test_other_triggers_are_listed_but_not_served(local_host):
     assert [spec.name for spec in local_host.unserved] == ["housekeeping"]
     assert {listener.target.queue_name for listener in local_host.queue_listeners} == {
-        os.environ.get("SAMPLE_FLAKY_QUEUE"), os.environ.get("SAMPLE_POISON_QUEUE"),
-        os.environ.get("SAMPLE_SLOW_QUEUE")}
+        os.environ.get("SAMPLE_FLAKY_QUEUE"),
+        os.environ.get("SAMPLE_POISON_QUEUE"),
+        os.environ.get("SAMPLE_SLOW_QUEUE"),
+    }
 
 
 # --- azure.functions' converters: what a function receives and how its result is answered ----------------------
+
 
 def _type_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
@@ -324,8 +342,9 @@ def test_returned_http_response_is_answered_as_http_response_converter_encodes_i
         assert response.headers[name] == header.value, name
     cookies_sent = [morsel.OutputString() for cookie in encoded.value["cookies"] or () for morsel in cookie.values()]
     cookies_received = response.raw.headers.getlist("Set-Cookie")
-    assert [SimpleCookie(text).output() for text in cookies_received] == \
-        [SimpleCookie(text).output() for text in cookies_sent]
+    assert [SimpleCookie(text).output() for text in cookies_received] == [
+        SimpleCookie(text).output() for text in cookies_sent
+    ]
     if kind == "html":
         assert response.headers["Content-Type"] == "text/html; charset=utf-8"  # the converter adds the charset
     if kind == "repeated":
@@ -349,18 +368,24 @@ def test_returned_str_none_and_unencodable_values_are_answered_200_204_and_500(l
         HttpResponseConverter.encode({"not": "an HttpResponse"}, expected_type=None)
     unencodable = requests.get(f"{local_host.base_url}/sample/answers/dict", timeout=10)
     assert (unencodable.status_code, unencodable.content) == (500, b"")
-    failure = next(r for r in caplog.records if "Exception while executing function: Functions.answers"
-                   in r.getMessage())
+    failure = next(
+        r for r in caplog.records if "Exception while executing function: Functions.answers" in r.getMessage()
+    )
     assert failure.exc_info is not None and "HttpResponseConverter cannot encode it" in str(failure.exc_info[1])
-    assert _eventually_logged(caplog, lambda message: "Executed 'Functions.answers' (Failed" in message
-                              and "/answers/dict -> 500" in message)
+    assert _eventually_logged(
+        caplog, lambda message: "Executed 'Functions.answers' (Failed" in message and "/answers/dict -> 500" in message
+    )
 
 
 def test_queue_message_is_built_by_azure_functions_queue_message_in_converter(local_host, azurite, queue_names):
     key = uuid.uuid4().hex
     _, sent = send_encoded(azurite.connection_string, queue_names["SAMPLE_SLOW_QUEUE"], {"key": key, "seconds": 0})
-    seen = wait_for(lambda: [o for o in observations(local_host, key) if o["outcome"] == "finished"] and
-                    observations(local_host, key), "the slow worker to run")[0]
+    seen = wait_for(
+        lambda: (
+            [o for o in observations(local_host, key) if o["outcome"] == "finished"] and observations(local_host, key)
+        ),
+        "the slow worker to run",
+    )[0]
     assert seen["messageType"] == _type_name(ConverterQueueMessage) == "azure.functions.queue.QueueMessage"
     assert seen["bodyType"] == "builtins.bytes"
     assert seen["json"] == {"key": key, "seconds": 0}
@@ -378,7 +403,8 @@ def test_queue_message_is_built_by_azure_functions_queue_message_in_converter(lo
 
 
 def test_message_being_processed_stays_invisible_past_its_window_because_it_is_renewed(
-        local_host, azurite, queue_names, caplog):
+    local_host, azurite, queue_names, caplog
+):
     caplog.set_level(logging.DEBUG, logger="devhost.queue")
     queue_name = queue_names["SAMPLE_SLOW_QUEUE"]
     client = QueueClient.from_connection_string(azurite.connection_string, queue_name)
@@ -394,16 +420,22 @@ def test_message_being_processed_stays_invisible_past_its_window_because_it_is_r
         time.sleep(0.2)
     assert peeks >= 10
     assert [o["outcome"] for o in observations(local_host, key)] == ["started", "finished"]
-    renewals = [r.getMessage() for r in caplog.records if "invisible for" in r.getMessage() and
-                f"queue {queue_name} " in r.getMessage()]
+    renewals = [
+        r.getMessage()
+        for r in caplog.records
+        if "invisible for" in r.getMessage() and f"queue {queue_name} " in r.getMessage()
+    ]
     assert len(renewals) >= 2, renewals
     wait_for(lambda: client.get_queue_properties().approximate_message_count == 0, "the message to be deleted")
 
 
 def test_queues_exist_and_take_a_message_as_soon_as_start_returns(azurite, monkeypatch):
     suffix = uuid.uuid4().hex[:10]
-    names = {"SAMPLE_FLAKY_QUEUE": f"fresh-flaky-{suffix}", "SAMPLE_POISON_QUEUE": f"fresh-doomed-{suffix}",
-             "SAMPLE_SLOW_QUEUE": f"fresh-slow-{suffix}"}
+    names = {
+        "SAMPLE_FLAKY_QUEUE": f"fresh-flaky-{suffix}",
+        "SAMPLE_POISON_QUEUE": f"fresh-doomed-{suffix}",
+        "SAMPLE_SLOW_QUEUE": f"fresh-slow-{suffix}",
+    }
     monkeypatch.setenv("AzureWebJobsStorage", azurite.connection_string)
     for name, value in names.items():
         monkeypatch.setenv(name, value)
@@ -423,6 +455,7 @@ def test_in_flight_window_defaults_to_half_a_minute_not_the_hosts_ten_minutes():
 
 # --- the command line ------------------------------------------------------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -431,13 +464,20 @@ def _free_port() -> int:
 
 def test_command_line_serves_prints_the_banner_and_exits_cleanly_on_sigint(azurite, queue_names, tmp_path):
     port = _free_port()
-    environment = {**os.environ, **queue_names, "AzureWebJobsStorage": azurite.connection_string,
-                   "PYTHONPATH": str(PROJECT_ROOT)}
+    environment = {
+        **os.environ,
+        **queue_names,
+        "AzureWebJobsStorage": azurite.connection_string,
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
     log_path = tmp_path / "devhost.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "devhost", "--app-dir", str(SAMPLE_DIR), "--port", str(port)],
-            cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             wait_for(lambda: "listening on" in log_path.read_text() or process.poll() is not None, "the banner")
@@ -459,27 +499,48 @@ def test_command_line_serves_prints_the_banner_and_exits_cleanly_on_sigint(azuri
 def test_message_of_a_killed_host_is_visible_again_within_the_in_flight_window(azurite, tmp_path):
     window = 3
     suffix = uuid.uuid4().hex[:10]
-    names = {"SAMPLE_FLAKY_QUEUE": f"kill-flaky-{suffix}", "SAMPLE_POISON_QUEUE": f"kill-doomed-{suffix}",
-             "SAMPLE_SLOW_QUEUE": f"kill-slow-{suffix}"}
+    names = {
+        "SAMPLE_FLAKY_QUEUE": f"kill-flaky-{suffix}",
+        "SAMPLE_POISON_QUEUE": f"kill-doomed-{suffix}",
+        "SAMPLE_SLOW_QUEUE": f"kill-slow-{suffix}",
+    }
     port = _free_port()
-    environment = {**os.environ, **names, "AzureWebJobsStorage": azurite.connection_string,
-                   "PYTHONPATH": str(PROJECT_ROOT)}
+    environment = {
+        **os.environ,
+        **names,
+        "AzureWebJobsStorage": azurite.connection_string,
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
     log_path = tmp_path / "devhost.log"
     client = QueueClient.from_connection_string(azurite.connection_string, names["SAMPLE_SLOW_QUEUE"])
     key = uuid.uuid4().hex
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "--app-dir", str(SAMPLE_DIR), "--port", str(port),
-             "--in-flight-visibility", str(window)],
-            cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "devhost",
+                "--app-dir",
+                str(SAMPLE_DIR),
+                "--port",
+                str(port),
+                "--in-flight-visibility",
+                str(window),
+            ],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             wait_for(lambda: "listening on" in log_path.read_text() or process.poll() is not None, "the banner")
             assert process.poll() is None, log_path.read_text()
             _, sent = send_encoded(azurite.connection_string, names["SAMPLE_SLOW_QUEUE"], {"key": key, "seconds": 600})
             base_url = f"http://127.0.0.1:{port}"
-            wait_for(lambda: requests.get(f"{base_url}/sample/observations/{key}", timeout=10).json(),
-                     "the slow worker to start")
+            wait_for(
+                lambda: requests.get(f"{base_url}/sample/observations/{key}", timeout=10).json(),
+                "the slow worker to start",
+            )
             # Twice the window: still hidden, because the running host renews it.
             time.sleep(2 * window)
             assert client.peek_messages(max_messages=32) == []

@@ -34,7 +34,7 @@ LIMIT = MAX_REQUEST_BODY_BYTES
 START_SECONDS = 30.0
 
 # An app with one echo route: what the host hands the function is what the test sees.
-ECHO_APP = '''
+ECHO_APP = """
 import hashlib
 import json
 
@@ -48,7 +48,7 @@ def echo(req: func.HttpRequest) -> func.HttpResponse:
     body = req.get_body()
     return func.HttpResponse(json.dumps({"length": len(body), "sha256": hashlib.sha256(body).hexdigest()}),
                              mimetype="application/json")
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,10 @@ def host_process(echo_app, tmp_path_factory) -> Iterator[HostProcess]:
     log = (tmp_path_factory.mktemp("log") / "devhost.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "devhost", "--app-dir", str(echo_app), "--port", str(port)],
-        cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}, stdout=log, stderr=subprocess.STDOUT,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     host = HostProcess(process, port)
     try:
@@ -148,14 +151,19 @@ def _raw_exchange(port: int, request: bytes, read_timeout: float) -> tuple[bytes
 
 # --- body size --------------------------------------------------------------------------------------------------
 
+
 def test_four_gzip_bombs_at_once_get_the_json_400_and_the_host_memory_stays_bounded(host_process):
     bomb = gzip_of_zeros(50 * 1024 * 1024)  # 50 MB of zeros in ~50 KB: under the limit on the wire
     assert len(bomb) < LIMIT
     peak_before = host_process.memory_kib("VmHWM")
 
     def send() -> requests.Response:
-        return requests.post(host_process.url, data=bomb, timeout=30,
-                             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        return requests.post(
+            host_process.url,
+            data=bomb,
+            timeout=30,
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
 
     started = time.monotonic()
     responses = run_together(*[send] * 4)
@@ -173,22 +181,34 @@ def test_a_gzip_body_without_content_length_is_capped_while_it_is_decompressed(h
 
     def chunks() -> Iterator[bytes]:  # requests sends a generator with Transfer-Encoding: chunked
         for start in range(0, len(bomb), 4096):
-            yield bomb[start:start + 4096]
+            yield bomb[start : start + 4096]
 
-    response = requests.post(host_process.url, data=chunks(), timeout=30,
-                             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    response = requests.post(
+        host_process.url,
+        data=chunks(),
+        timeout=30,
+        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
     _assert_body_error(response, 400, "invalid_request", "once decompressed")
 
 
 def test_a_gzip_body_within_the_limit_reaches_the_function_decompressed(host_process):
     payload = json.dumps({"accountId": "001Dn00000AbCdEIAV", "name": "x" * 20000}).encode()
-    response = requests.post(host_process.url, data=zlib.compress(payload, wbits=16 + zlib.MAX_WBITS), timeout=10,
-                             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    response = requests.post(
+        host_process.url,
+        data=zlib.compress(payload, wbits=16 + zlib.MAX_WBITS),
+        timeout=10,
+        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["length"] == len(payload)
 
-    broken = requests.post(host_process.url, data=b"\x1f\x8b not gzip at all", timeout=10,
-                           headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    broken = requests.post(
+        host_process.url,
+        data=b"\x1f\x8b not gzip at all",
+        timeout=10,
+        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
     assert broken.status_code == 400 and broken.json()["errors"][0]["field"] == "body"
 
 
@@ -196,14 +216,16 @@ def test_a_body_arriving_in_pieces_reaches_the_function_whole(host_process):
     """What has arrived is taken at once and the rest waited for: pieces of a body sent apart (each
     within the read timeout) all reach the function, in order."""
     body = json.dumps({"accountId": "001Dn00000AbCdEIAV", "name": "y" * 3000}).encode()
-    head = (b"POST /api/echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-            b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    head = (
+        b"POST /api/echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
     with socket.create_connection(("127.0.0.1", host_process.port), timeout=10) as connection:
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection.sendall(head + body[:10])
         for start in range(10, len(body), 1000):
             time.sleep(0.05)
-            connection.sendall(body[start:start + 1000])
+            connection.sendall(body[start : start + 1000])
         answer = b""
         while chunk := connection.recv(65536):
             answer += chunk
@@ -213,8 +235,10 @@ def test_a_body_arriving_in_pieces_reaches_the_function_whole(host_process):
 
 
 def test_a_content_length_over_the_limit_is_refused_before_the_body_is_read(host_process):
-    head = (f"POST /api/echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {200 * 1024 * 1024}\r\n\r\n").encode()
+    head = (
+        f"POST /api/echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {200 * 1024 * 1024}\r\n\r\n"
+    ).encode()
     answer, first_byte_after = _raw_exchange(host_process.port, head + b'{"name": "', read_timeout=10)
     assert first_byte_after < 2
     status_line, _, rest = answer.partition(b"\r\n")
@@ -228,8 +252,9 @@ def test_the_hosts_body_limit_is_the_apps_and_its_answer_is_the_functions_own_40
     body = b'{"name": "' + b"a" * LIMIT + b'"}'
     from_host = requests.post(host_process.url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
 
-    request = func.HttpRequest("POST", "http://localhost/api/customers", headers={"Content-Type": "application/json"},
-                               body=body)
+    request = func.HttpRequest(
+        "POST", "http://localhost/api/customers", headers={"Content-Type": "application/json"}, body=body
+    )
     with pytest.raises(InvalidRequest) as raised:
         _http.read_json_object(request)
     from_function = _http.bad_request(raised.value)
@@ -240,9 +265,11 @@ def test_the_hosts_body_limit_is_the_apps_and_its_answer_is_the_functions_own_40
 
 # --- slow and stalled clients -----------------------------------------------------------------------------------
 
+
 def test_a_content_length_larger_than_the_body_gets_a_timeout_answer_within_seconds(host_process):
-    head = (b"POST /api/echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1000\r\n\r\n")
+    head = (
+        b"POST /api/echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    )
     started = time.monotonic()
     answer, first_byte_after = _raw_exchange(host_process.port, head + b'{"accountId": ', read_timeout=20)
     closed_after = time.monotonic() - started
@@ -282,8 +309,9 @@ def test_hundreds_of_stalled_connections_cost_the_default_host_its_bound_and_no_
 
 @pytest.fixture
 def strict_host(echo_app) -> Iterator[LocalHost]:
-    limits = HttpLimits(max_connections=10, idle_timeout_seconds=1.0, body_read_timeout_seconds=0.5,
-                        body_total_timeout_seconds=1.5)
+    limits = HttpLimits(
+        max_connections=10, idle_timeout_seconds=1.0, body_read_timeout_seconds=0.5, body_total_timeout_seconds=1.5
+    )
     with LocalHost(echo_app, port=0, http_limits=limits) as host:
         yield host
 
@@ -338,8 +366,9 @@ def test_a_request_head_sent_one_byte_at_a_time_is_cut_off_at_the_idle_timeout(s
 
 
 def test_a_body_trickled_slower_than_the_total_bound_gets_the_timeout_answer(strict_host):
-    head = (b"POST /api/echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 100\r\n\r\n")
+    head = (
+        b"POST /api/echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    )
     with socket.create_connection(("127.0.0.1", strict_host.port), timeout=5) as connection:
         connection.sendall(head)
         started = time.monotonic()

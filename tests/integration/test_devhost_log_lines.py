@@ -11,7 +11,7 @@ import requests
 
 from devhost import LocalHost
 
-APP = '''
+APP = """
 import azure.functions as func
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -21,7 +21,7 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 @app.route(route="echo/{name}", methods=["GET", "POST"])
 def echo(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(req.route_params["name"])
-'''
+"""
 
 FORGED = "x%0D%0AExecuted%20'Functions.Admin'%20(Succeeded)%00%1B%5B31m"
 

@@ -17,7 +17,7 @@ from shared.core.outbound_message import MAX_MESSAGE_BYTES, MAX_NOTIFICATIONS, p
 from tests.support.outbound_messages import account_fields_of, outbound_message, soap_headers
 from tests.support.samples import sample
 
-APP = '''
+APP = """
 import hashlib
 import json
 
@@ -42,7 +42,7 @@ def messages(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="customers", methods=["POST"])
 def customers(req: func.HttpRequest) -> func.HttpResponse:
     return _echo(req)
-'''
+"""
 
 
 def _app(directory: Path, declared: int) -> Path:
@@ -61,8 +61,12 @@ def real_message(count: int = MAX_NOTIFICATIONS) -> bytes:
     """A message as Salesforce sends it: `count` notifications with the 17 fields our outbound message has."""
     from devtools.fake_salesforce import salesforce_id18
 
-    accounts = [account_fields_of(dict(sample("german-account"), accountId=salesforce_id18(f"001Dn{n:010d}"),
-                                       name=f"Route Limit {n} GmbH")) for n in range(count)]
+    accounts = [
+        account_fields_of(
+            dict(sample("german-account"), accountId=salesforce_id18(f"001Dn{n:010d}"), name=f"Route Limit {n} GmbH")
+        )
+        for n in range(count)
+    ]
     return outbound_message(accounts)
 
 
@@ -82,8 +86,9 @@ def test_the_other_routes_keep_the_hosts_bound_and_its_answer(host):
     body = real_message()
     answer = requests.post(f"{host.base_url}/api/customers", data=body, headers=soap_headers(), timeout=10)
     assert answer.status_code == 400
-    assert answer.json()["errors"] == [{"field": "body", "message": f"is {len(body)} bytes; the limit is "
-                                                                    f"{MAX_REQUEST_BODY_BYTES} bytes"}]
+    assert answer.json()["errors"] == [
+        {"field": "body", "message": f"is {len(body)} bytes; the limit is {MAX_REQUEST_BODY_BYTES} bytes"}
+    ]
 
 
 def test_the_declared_bound_is_a_bound_too(host):

@@ -29,16 +29,19 @@ def _token(fake: FakeSalesforce, **form: str) -> requests.Response:
 
 def _client(fake: FakeSalesforce) -> Salesforce:
     credentials = fake.credentials
-    answer = _token(fake, grant_type="client_credentials", client_id=credentials.client_id,
-                    client_secret=credentials.client_secret).json()
-    return Salesforce(instance_url=answer["instance_url"], session_id=answer["access_token"], version="61.0",
-                      session=fake.session())
+    answer = _token(
+        fake, grant_type="client_credentials", client_id=credentials.client_id, client_secret=credentials.client_secret
+    ).json()
+    return Salesforce(
+        instance_url=answer["instance_url"], session_id=answer["access_token"], version="61.0", session=fake.session()
+    )
 
 
 def test_token_answer_has_salesforce_shape(fake):
     credentials = fake.credentials
-    response = _token(fake, grant_type="client_credentials", client_id=credentials.client_id,
-                      client_secret=credentials.client_secret)
+    response = _token(
+        fake, grant_type="client_credentials", client_id=credentials.client_id, client_secret=credentials.client_secret
+    )
     assert response.status_code == 200
     answer = response.json()
     assert answer["token_type"] == "Bearer"
@@ -47,17 +50,23 @@ def test_token_answer_has_salesforce_shape(fake):
 
 
 def test_wrong_secret_is_invalid_client(fake):
-    response = _token(fake, grant_type="client_credentials", client_id=fake.credentials.client_id,
-                      client_secret="wrong")
+    response = _token(
+        fake, grant_type="client_credentials", client_id=fake.credentials.client_id, client_secret="wrong"
+    )
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_client", "error_description": "invalid client credentials"}
 
 
 def test_password_without_security_token_is_authentication_failure(fake):
     credentials = fake.credentials
-    response = _token(fake, grant_type="password", client_id=credentials.client_id,
-                      client_secret=credentials.client_secret, username=credentials.username,
-                      password=credentials.password)
+    response = _token(
+        fake,
+        grant_type="password",
+        client_id=credentials.client_id,
+        client_secret=credentials.client_secret,
+        username=credentials.username,
+        password=credentials.password,
+    )
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_grant", "error_description": "authentication failure"}
 
@@ -73,8 +82,13 @@ def test_password_without_security_token_is_authentication_failure(fake):
     ],
 )
 def test_jwt_bearer_checks_claims(fake, claims_change, expected_error):
-    claims = {"iss": fake.credentials.client_id, "sub": fake.credentials.username, "aud": fake.base_url,
-              "exp": int(time.time()) + 120, **claims_change}
+    claims = {
+        "iss": fake.credentials.client_id,
+        "sub": fake.credentials.username,
+        "aud": fake.base_url,
+        "exp": int(time.time()) + 120,
+        **claims_change,
+    }
     assertion = jwt.encode(claims, fake.credentials.private_key_pem, algorithm="RS256")
     response = _token(fake, grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer", assertion=assertion)
     if expected_error is None:
@@ -89,11 +103,19 @@ def test_jwt_signed_by_another_key_is_refused(fake):
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    claims = {"iss": fake.credentials.client_id, "sub": fake.credentials.username, "aud": fake.base_url,
-              "exp": int(time.time()) + 120}
-    response = _token(fake, grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer",
-                      assertion=jwt.encode(claims, other_key, algorithm="RS256"))
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    claims = {
+        "iss": fake.credentials.client_id,
+        "sub": fake.credentials.username,
+        "aud": fake.base_url,
+        "exp": int(time.time()) + 120,
+    }
+    response = _token(
+        fake,
+        grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer",
+        assertion=jwt.encode(claims, other_key, algorithm="RS256"),
+    )
     assert response.json() == {"error": "invalid_grant", "error_description": "invalid assertion"}
 
 
@@ -197,18 +219,28 @@ def test_settings_helper_covers_every_auth_mode(fake):
         assert settings.auth is auth
         assert settings.login_url == fake.base_url
         assert settings.client_id == fake.credentials.client_id
-        given = {name for name in ("client_secret", "username", "password", "security_token", "private_key")
-                 if getattr(settings, name) is not None}
+        given = {
+            name
+            for name in ("client_secret", "username", "password", "security_token", "private_key")
+            if getattr(settings, name) is not None
+        }
         assert given == credentials[auth], auth
 
 
 # --- as strict as Salesforce (issue 21) ---------------------------------------------------------------------
 
+
 def _client_credentials(fake: FakeSalesforce, base_url: str) -> requests.Response:
     credentials = fake.credentials
-    return fake.session().post(f"{base_url}/services/oauth2/token", timeout=5,
-                               data={"grant_type": "client_credentials", "client_id": credentials.client_id,
-                                     "client_secret": credentials.client_secret})
+    return fake.session().post(
+        f"{base_url}/services/oauth2/token",
+        timeout=5,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret,
+        },
+    )
 
 
 def test_client_credentials_at_the_generic_login_host_are_refused_as_salesforce_refuses_them(fake):
@@ -221,17 +253,32 @@ def test_client_credentials_at_the_generic_login_host_are_refused_as_salesforce_
 @pytest.mark.parametrize("host", ["login.salesforce.com", "test.salesforce.com:443"])
 def test_a_host_header_naming_a_generic_login_host_is_refused_too(fake, host):
     credentials = fake.credentials
-    refused = fake.session().post(f"{fake.base_url}/services/oauth2/token", headers={"Host": host}, timeout=5,
-                                  data={"grant_type": "client_credentials", "client_id": credentials.client_id,
-                                        "client_secret": credentials.client_secret})
+    refused = fake.session().post(
+        f"{fake.base_url}/services/oauth2/token",
+        headers={"Host": host},
+        timeout=5,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret,
+        },
+    )
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
 
 
 def test_the_password_flow_still_works_at_the_generic_login_host(fake):
     credentials = fake.credentials
-    answer = fake.session().post(f"{fake.generic_login_url}/services/oauth2/token", timeout=5, data={
-        "grant_type": "password", "client_id": credentials.client_id, "client_secret": credentials.client_secret,
-        "username": credentials.username, "password": credentials.password + credentials.security_token})
+    answer = fake.session().post(
+        f"{fake.generic_login_url}/services/oauth2/token",
+        timeout=5,
+        data={
+            "grant_type": "password",
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret,
+            "username": credentials.username,
+            "password": credentials.password + credentials.security_token,
+        },
+    )
     assert answer.status_code == 200 and answer.json()["access_token"]
 
 
@@ -240,9 +287,13 @@ def test_a_value_outside_a_restricted_picklist_is_refused_with_salesforces_error
     with pytest.raises(sf_errors.SalesforceMalformedRequest) as raised:
         _client(fake).Account.update(ACCOUNT_18, {"SAP_Sync_Status__c": "Pending"})
     assert raised.value.status == 400
-    assert raised.value.content == [{"message": "SAP Sync Status: bad value for restricted picklist field: Pending",
-                                     "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                                     "fields": ["SAP_Sync_Status__c"]}]
+    assert raised.value.content == [
+        {
+            "message": "SAP Sync Status: bad value for restricted picklist field: Pending",
+            "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            "fields": ["SAP_Sync_Status__c"],
+        }
+    ]
     assert fake.account(ACCOUNT_18)["SAP_Sync_Status__c"] is None  # nothing of the update is applied
 
 
@@ -254,8 +305,10 @@ def test_the_restricted_picklists_are_the_projects_own_metadata(fake):
     namespace = {"md": "http://soap.sforce.com/2006/04/metadata"}
     root = ElementTree.parse(ACCOUNT_FIELDS_METADATA / "SAP_Sync_Status__c.field-meta.xml").getroot()
     assert root.findtext("md:valueSet/md:restricted", namespaces=namespace) == "true"
-    values = tuple(v.findtext("md:fullName", namespaces=namespace)
-                   for v in root.findall("md:valueSet/md:valueSetDefinition/md:value", namespace))
+    values = tuple(
+        v.findtext("md:fullName", namespaces=namespace)
+        for v in root.findall("md:valueSet/md:valueSetDefinition/md:value", namespace)
+    )
     assert fake.picklist("SAP_Sync_Status__c") == values == ("Synced", "Failed")
     assert fake.picklist("SAP_Sync_Error__c") is None  # a text field: any value
 
@@ -293,9 +346,12 @@ def test_query_selects_with_in_and_not_in(fake):
     for number, account_type in enumerate(["Customer - Direct", "Customer - Channel", "Prospect", None]):
         fake.add_account(f"001Dn0000000{number:03d}", Name=f"A{number}", Type=account_type)
     client = _client(fake)
-    chosen = client.query_all("SELECT Name FROM Account WHERE Type IN ('Customer - Direct', 'Customer - Channel') "
-                              "ORDER BY Name")
+    chosen = client.query_all(
+        "SELECT Name FROM Account WHERE Type IN ('Customer - Direct', 'Customer - Channel') ORDER BY Name"
+    )
     assert [r["Name"] for r in chosen["records"]] == ["A0", "A1"]
-    others = client.query_all("SELECT Name FROM Account WHERE Type NOT IN ('Customer - Direct','Customer - Channel') "
-                              "AND Name != 'A3' ORDER BY Name")
+    others = client.query_all(
+        "SELECT Name FROM Account WHERE Type NOT IN ('Customer - Direct','Customer - Channel') "
+        "AND Name != 'A3' ORDER BY Name"
+    )
     assert [r["Name"] for r in others["records"]] == ["A2"]

@@ -29,10 +29,18 @@ def ledger(storage_settings: Settings) -> TableLedger:
 
 
 def held_for_review(account_id: str) -> LedgerEntry:
-    return LedgerEntry(account_id=account_id, status=LedgerStatus.NEEDS_REVIEW, tracking_id="trk-1",
-                       created_at=NOW, updated_at=NOW, attempts=2, outcome_unknown=True,
-                       last_error="held for review: 2 SAP customers match: 0000100001, 0000100002",
-                       review_candidates=("0000100001", "0000100002"), payload={"accountId": account_id})
+    return LedgerEntry(
+        account_id=account_id,
+        status=LedgerStatus.NEEDS_REVIEW,
+        tracking_id="trk-1",
+        created_at=NOW,
+        updated_at=NOW,
+        attempts=2,
+        outcome_unknown=True,
+        last_error="held for review: 2 SAP customers match: 0000100001, 0000100002",
+        review_candidates=("0000100001", "0000100002"),
+        payload={"accountId": account_id},
+    )
 
 
 def test_the_first_account_to_hold_a_number_keeps_it(ledger):
@@ -60,9 +68,14 @@ def test_concurrent_holds_of_one_number_have_exactly_one_winner(ledger):
 
 def test_the_guards_memory_round_trips_and_reverse_entries_stay_out_of_the_listings(ledger):
     stored = ledger.claim(held_for_review(ACCOUNT_A))
-    resolved = ledger.update(stored.evolve(status=LedgerStatus.QUEUED, review_candidates=(),
-                                           rejected_customers=("0000100001", "0000100002"),
-                                           search_from=NOW + timedelta(hours=2)))
+    resolved = ledger.update(
+        stored.evolve(
+            status=LedgerStatus.QUEUED,
+            review_candidates=(),
+            rejected_customers=("0000100001", "0000100002"),
+            search_from=NOW + timedelta(hours=2),
+        )
+    )
     ledger.hold_customer("0000100003", ACCOUNT_B)
 
     assert ledger.get(ACCOUNT_A) == resolved

@@ -36,8 +36,15 @@ def filled(ledger: Ledger) -> Ledger:
     """25 accounts: statuses in turn, one hour apart (account 0 the oldest)."""
     for number in range(25):
         moment = NOW - timedelta(hours=25 - number)
-        ledger.claim(LedgerEntry(account_id=account(number), status=STATUSES[number % 3], tracking_id=f"t{number}",
-                                 created_at=moment, updated_at=moment))
+        ledger.claim(
+            LedgerEntry(
+                account_id=account(number),
+                status=STATUSES[number % 3],
+                tracking_id=f"t{number}",
+                created_at=moment,
+                updated_at=moment,
+            )
+        )
     return ledger
 
 
@@ -48,8 +55,9 @@ def every_page(ledger: Ledger, query: ListingQuery) -> list[list[str]]:
         pages.append([entry.account_id for entry in page.entries])
         if page.continuation is None:
             return pages
-        query = ListingQuery(query.statuses, query.updated_since, query.updated_before, query.page_size,
-                             page.continuation)
+        query = ListingQuery(
+            query.statuses, query.updated_since, query.updated_before, query.page_size, page.continuation
+        )
     raise AssertionError("the listing never ended")
 
 

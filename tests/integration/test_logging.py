@@ -21,8 +21,12 @@ from tests.support.samples import sample
 
 
 def post(payload: dict) -> int:
-    request = func.HttpRequest("POST", "http://localhost/api/customers", headers={"Content-Type": "application/json"},
-                               body=json.dumps(payload).encode())
+    request = func.HttpRequest(
+        "POST",
+        "http://localhost/api/customers",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps(payload).encode(),
+    )
     return create_sap_customer(request).status_code
 
 
@@ -31,8 +35,9 @@ def captured_logs():
     """Everything logged, at DEBUG, by every logger, formatted with the correlation fields."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s account=%(account_id)s "
-                                           "tracking=%(tracking_id)s %(message)s"))
+    handler.setFormatter(
+        logging.Formatter("%(levelname)s %(name)s account=%(account_id)s tracking=%(tracking_id)s %(message)s")
+    )
     handler.addFilter(log.CorrelationFilter())
     handler.addFilter(log.RedactingFilter())
     records: list[logging.LogRecord] = []
@@ -57,7 +62,8 @@ def test_no_personal_data_or_secret_reaches_a_log_record(fake_services, sap_syst
         salesforce.add_account(german["accountId"], Name=german["name"])
         salesforce.add_account(us["accountId"], Name=us["name"])
         fake_services.writeback = SimpleSalesforceWriteBack(
-            salesforce.salesforce_settings(SalesforceAuth.CLIENT_CREDENTIALS), session=salesforce.session())
+            salesforce.salesforce_settings(SalesforceAuth.CLIENT_CREDENTIALS), session=salesforce.session()
+        )
         sap_system.faults.arm("communication_before")
 
         assert post(german) == 202  # queued
@@ -71,8 +77,17 @@ def test_no_personal_data_or_secret_reaches_a_log_record(fake_services, sap_syst
 
     output = stream.getvalue() + "\n".join(r.getMessage() for r in records)
     assert german["accountId"] in output  # the capture works: ids are logged
-    personal = [german["street"], "Industriestraße", german["phone"], "1234567", us["street"], "555-0100",
-                german["name"], us["name"], "+4989"]
+    personal = [
+        german["street"],
+        "Industriestraße",
+        german["phone"],
+        "1234567",
+        us["street"],
+        "555-0100",
+        german["name"],
+        us["name"],
+        "+4989",
+    ]
     for value in personal + secrets:
         assert value not in output, f"{value!r} leaked into the logs"
     # every record the application logged during a sync names its account
@@ -89,14 +104,23 @@ def test_no_personal_data_or_secret_reaches_a_log_record(fake_services, sap_syst
 # (azure-functions-runtime 1.3.0: "Function name: %s, Function Type: %s", and the indexing summary as JSON),
 # proxy_worker (Python 3.13+).
 WORKER_RECORDS = [
-    ("azure_functions_worker", "Function Name: %s, Function Binding: %s",
-     ("CreateSAPCustomer", "[('httpTrigger', 'req'), ('http', '$return')]")),
-    ("azure_functions_worker", "Received FunctionInvocationRequest, request ID: %s, function ID: %s, "
-     "function name: %s, invocation ID: %s", ("r-1", "f-1", "CreateSAPCustomer", "i-1")),
+    (
+        "azure_functions_worker",
+        "Function Name: %s, Function Binding: %s",
+        ("CreateSAPCustomer", "[('httpTrigger', 'req'), ('http', '$return')]"),
+    ),
+    (
+        "azure_functions_worker",
+        "Received FunctionInvocationRequest, request ID: %s, function ID: %s, function name: %s, invocation ID: %s",
+        ("r-1", "f-1", "CreateSAPCustomer", "i-1"),
+    ),
     ("azure_functions_worker_errors", "Function Name: %s failed to load", ("CreateSAPCustomer",)),
     ("azure.functions", "Function name: %s, Function Type: %s", ("RetryCreateSAPCustomer", "sync")),
-    ("azure.functions", '{"message": "Successfully indexed function app.", "functions": "Function Name: %s, '
-     'Function Binding: []"}', ("Health",)),
+    (
+        "azure.functions",
+        '{"message": "Successfully indexed function app.", "functions": "Function Name: %s, Function Binding: []"}',
+        ("Health",),
+    ),
     ("proxy_worker", "Function Name: %s, token: %s", ("CreateSAPCustomer", "none")),
 ]
 
@@ -124,7 +148,8 @@ def test_the_workers_own_records_pass_the_apps_redaction_untouched(worker_handle
         logging.getLogger(logger_name).info(message, *arguments)
 
     assert [record.getMessage() for record in worker_handler] == [
-        message % arguments for _, message, arguments in WORKER_RECORDS]
+        message % arguments for _, message, arguments in WORKER_RECORDS
+    ]
     assert "***" not in "".join(record.getMessage() for record in worker_handler)
 
 

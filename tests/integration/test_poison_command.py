@@ -53,8 +53,9 @@ def services(admin_env, azurite, sap_gateway: RfcSapGateway) -> Services:
         ledger=_ledger(azurite, admin_env["LEDGER_TABLE_NAME"]),
         retry_queue=StorageRetryQueue(queues, admin_env["RETRY_QUEUE_NAME"]),
         organization=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization,
-        retry=RetrySettings(queue_name=admin_env["RETRY_QUEUE_NAME"], max_attempts=2, base_delay_seconds=0,
-                            max_delay_seconds=0),
+        retry=RetrySettings(
+            queue_name=admin_env["RETRY_QUEUE_NAME"], max_attempts=2, base_delay_seconds=0, max_delay_seconds=0
+        ),
         stale_claim_after=timedelta(seconds=60),
     )
 
@@ -80,8 +81,9 @@ def drain(services: Services, raw_queues: QueueServiceClient) -> list[RetryOutco
     raise AssertionError(f"retry queue did not drain: {outcomes}")
 
 
-def test_a_poison_message_replayed_with_the_command_completes(services, sap_system: simulator.SimulatedSap,
-                                                            raw_queues, capsys):
+def test_a_poison_message_replayed_with_the_command_completes(
+    services, sap_system: simulator.SimulatedSap, raw_queues, capsys
+):
     request = parse_customer_request(sample("german-account"))
     account_id = request.account_id
     sap_system.faults.down = True
@@ -161,8 +163,9 @@ def test_status_of_an_unknown_account(admin_env, capsys):
     assert "no ledger entry" in capsys.readouterr().err
 
 
-def test_admin_resolve_completes_an_account_held_for_review(services, sap_system: simulator.SimulatedSap,
-                                                           raw_queues, capsys):
+def test_admin_resolve_completes_an_account_held_for_review(
+    services, sap_system: simulator.SimulatedSap, raw_queues, capsys
+):
     """Two plausible SAP matches after a lost answer: held as needs_review (the ledger on Azurite), shown by
     `admin status`, and `admin resolve --customer` records the operator's choice; nothing is created."""
     request = parse_customer_request(sample("german-account"))
@@ -188,15 +191,24 @@ def test_admin_resolve_completes_an_account_held_for_review(services, sap_system
     assert main(["resolve", account_id, "--create", "--yes"]) == ExitCode.NOTHING_DONE  # not held any more
 
 
-def test_admin_list_finds_a_stuck_claim_and_admin_sweep_finishes_it(services, sap_system: simulator.SimulatedSap,
-                                                                     raw_queues, capsys):
+def test_admin_list_finds_a_stuck_claim_and_admin_sweep_finishes_it(
+    services, sap_system: simulator.SimulatedSap, raw_queues, capsys
+):
     """A claim left `pending` by a dead worker (Table storage on Azurite, its real query): `list --status
     pending --older-than` shows it, `sweep` queues a check, and the queue trigger finishes it."""
     request = parse_customer_request(sample("german-account"))
     account_id = request.account_id
     long_ago = datetime.now(UTC) - timedelta(hours=1)
-    services.ledger.claim(LedgerEntry(account_id=account_id, status=LedgerStatus.PENDING, tracking_id="t-dead",
-                                      created_at=long_ago, updated_at=long_ago, payload=request.to_payload()))
+    services.ledger.claim(
+        LedgerEntry(
+            account_id=account_id,
+            status=LedgerStatus.PENDING,
+            tracking_id="t-dead",
+            created_at=long_ago,
+            updated_at=long_ago,
+            payload=request.to_payload(),
+        )
+    )
 
     assert main(["list", "--status", "pending", "--older-than", "30"]) == 0
     listed = capsys.readouterr().out

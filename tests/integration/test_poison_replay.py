@@ -36,9 +36,17 @@ def retry_queue(azurite, queue_name) -> StorageRetryQueue:
 def park(queue: StorageRetryQueue, count: int) -> list[str]:
     """Park count retry messages in the poison queue; their message ids, in queue order."""
     for index in range(count):
-        queue.send_to_poison(RetryMessage(kind=RetryKind.CREATE, account_id=f"001Dn0000{index:06d}AAA",
-                                          tracking_id=uuid.uuid4().hex, payload={}, attempt=8,
-                                          first_seen_at="2024-01-01T00:00:00+00:00", last_error="SAP unavailable"))
+        queue.send_to_poison(
+            RetryMessage(
+                kind=RetryKind.CREATE,
+                account_id=f"001Dn0000{index:06d}AAA",
+                tracking_id=uuid.uuid4().hex,
+                payload={},
+                attempt=8,
+                first_seen_at="2024-01-01T00:00:00+00:00",
+                last_error="SAP unavailable",
+            )
+        )
     ids = [message_id for message_id, _ in queue.peek_poison(32)]
     assert len(ids) == min(count, 32)
     return ids
@@ -57,7 +65,7 @@ def test_replay_by_id_moves_that_message_and_leaves_the_others_listable_at_once(
     assert "Replayed 1 message(s)" in capsys.readouterr().out
 
     # No 60 s wait: the other three are visible to the very next command.
-    assert sorted(listed_ids(capsys)) == sorted(ids[:position] + ids[position + 1:])
+    assert sorted(listed_ids(capsys)) == sorted(ids[:position] + ids[position + 1 :])
     assert retry_queue.approximate_count() == 1
     assert retry_queue.approximate_count(retry_queue.poison_queue_name) == 3
 
@@ -136,15 +144,20 @@ def test_replay_without_id_or_all_is_a_usage_error_exit_2(queue_name, capsys):
 
 def _unreachable_storage(monkeypatch) -> None:
     queue_port, table_port = free_ports(2)  # ports nobody listens on: bound for a moment, then closed again
-    monkeypatch.setenv("AzureWebJobsStorage",
-                       "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
-                       f"QueueEndpoint=http://127.0.0.1:{queue_port}/devstoreaccount1;"
-                       f"TableEndpoint=http://127.0.0.1:{table_port}/devstoreaccount1;")
+    monkeypatch.setenv(
+        "AzureWebJobsStorage",
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+        f"QueueEndpoint=http://127.0.0.1:{queue_port}/devstoreaccount1;"
+        f"TableEndpoint=http://127.0.0.1:{table_port}/devstoreaccount1;",
+    )
     monkeypatch.setenv("RETRY_QUEUE_NAME", "retry-unreachable")
 
 
-@pytest.mark.parametrize("command", [["poison", "list"], ["poison", "replay", "--all", "--yes"],
-                                     ["status", "001Dn00000AbCdEIAV"]], ids=["list", "replay", "status"])
+@pytest.mark.parametrize(
+    "command",
+    [["poison", "list"], ["poison", "replay", "--all", "--yes"], ["status", "001Dn00000AbCdEIAV"]],
+    ids=["list", "replay", "status"],
+)
 def test_with_storage_down_a_command_fails_within_seconds_with_one_line_and_exit_3(monkeypatch, capsys, command):
     _unreachable_storage(monkeypatch)
 

@@ -39,10 +39,20 @@ def account_id(number: int) -> str:
 
 
 def customer(number: int) -> dict[str, str]:
-    return {"Name": f"Reconcile Kunde {number} GmbH", "Type": "Customer", "BillingStreet": f"Industriestraße {number}",
-            "BillingCity": "München", "BillingPostalCode": "80331", "BillingState": "Bayern",
-            "BillingCountry": "Germany", "Phone": "089 1234567", "SAP_Company_Code__c": "1000",
-            "SAP_Sales_Organization__c": "1000", "SAP_Distribution_Channel__c": "10", "SAP_Division__c": "00"}
+    return {
+        "Name": f"Reconcile Kunde {number} GmbH",
+        "Type": "Customer",
+        "BillingStreet": f"Industriestraße {number}",
+        "BillingCity": "München",
+        "BillingPostalCode": "80331",
+        "BillingState": "Bayern",
+        "BillingCountry": "Germany",
+        "Phone": "089 1234567",
+        "SAP_Company_Code__c": "1000",
+        "SAP_Sales_Organization__c": "1000",
+        "SAP_Distribution_Channel__c": "10",
+        "SAP_Division__c": "00",
+    }
 
 
 @pytest.fixture
@@ -88,8 +98,9 @@ def queued_messages(environment: dict[str, str]) -> list[RetryMessage]:
 def ledger(environment: dict[str, str]) -> TableLedger:
     from azure.data.tables import TableServiceClient
 
-    return TableLedger(TableServiceClient.from_connection_string(environment["AzureWebJobsStorage"]),
-                       environment["LEDGER_TABLE_NAME"])
+    return TableLedger(
+        TableServiceClient.from_connection_string(environment["AzureWebJobsStorage"]), environment["LEDGER_TABLE_NAME"]
+    )
 
 
 def test_reconcile_queues_exactly_the_customers_without_a_number_once(environment, salesforce, capsys):
@@ -125,8 +136,9 @@ def test_reconcile_queues_exactly_the_customers_without_a_number_once(environmen
     assert '"wouldQueue": 0' in capsys.readouterr().out
 
 
-def test_queued_accounts_are_created_once_and_written_back_then_nothing_is_left(environment, salesforce,
-                                                                                 sap_gateway, sap_system, capsys):
+def test_queued_accounts_are_created_once_and_written_back_then_nothing_is_left(
+    environment, salesforce, sap_gateway, sap_system, capsys
+):
     ids = [salesforce.add_account(account_id(number), **customer(number)) for number in range(5)]
     salesforce.add_account(account_id(99), **{**customer(99), "Type": "Prospect"})  # not a customer: never queued
     assert main(["reconcile", "--apply", "--no-progress"]) == ExitCode.DONE
@@ -136,13 +148,19 @@ def test_queued_accounts_are_created_once_and_written_back_then_nothing_is_left(
     from azure.storage.queue import QueueServiceClient
 
     services = Services(
-        sap=sap_gateway, ledger=ledger(environment),
-        retry_queue=StorageRetryQueue(QueueServiceClient.from_connection_string(environment["AzureWebJobsStorage"]),
-                                      environment["RETRY_QUEUE_NAME"]),
+        sap=sap_gateway,
+        ledger=ledger(environment),
+        retry_queue=StorageRetryQueue(
+            QueueServiceClient.from_connection_string(environment["AzureWebJobsStorage"]),
+            environment["RETRY_QUEUE_NAME"],
+        ),
         organization=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization,
-        retry=RetrySettings(queue_name=environment["RETRY_QUEUE_NAME"]), stale_claim_after=timedelta(seconds=60),
-        writeback=SimpleSalesforceWriteBack(salesforce.salesforce_settings(SalesforceAuth.CLIENT_CREDENTIALS),
-                                            session=salesforce.session()))
+        retry=RetrySettings(queue_name=environment["RETRY_QUEUE_NAME"]),
+        stale_claim_after=timedelta(seconds=60),
+        writeback=SimpleSalesforceWriteBack(
+            salesforce.salesforce_settings(SalesforceAuth.CLIENT_CREDENTIALS), session=salesforce.session()
+        ),
+    )
     assert settings.retry.queue_name == environment["RETRY_QUEUE_NAME"]
     messages = queued_messages(environment)
     assert sorted(message.account_id for message in messages) == sorted(ids)
@@ -165,7 +183,8 @@ def test_a_refused_salesforce_login_exits_4_and_queues_nothing(environment, sale
 
 
 def test_with_the_older_picklist_the_command_queues_both_customer_values_and_nothing_else(
-        environment, salesforce, monkeypatch, capsys):
+    environment, salesforce, monkeypatch, capsys
+):
     monkeypatch.setenv("SALESFORCE_CUSTOMER_TYPES", "Customer - Direct,Customer - Channel")
     direct = salesforce.add_account(account_id(1), **{**customer(1), "Type": "Customer - Direct"})
     channel = salesforce.add_account(account_id(2), **{**customer(2), "Type": "Customer - Channel"})
@@ -177,18 +196,24 @@ def test_with_the_older_picklist_the_command_queues_both_customer_values_and_not
 
 
 def test_turning_the_write_back_on_later_the_reconcile_writes_back_the_accounts_created_before(
-        environment, salesforce, sap_gateway, sap_system, monkeypatch, capsys):
+    environment, salesforce, sap_gateway, sap_system, monkeypatch, capsys
+):
     # Issue 22, item 7: created in SAP while nothing wrote numbers back (SALESFORCE_WRITEBACK unset: off).
     ids = [salesforce.add_account(account_id(number), **customer(number)) for number in range(4)]
     assert main(["reconcile", "--apply", "--no-progress"]) == ExitCode.DONE
     from azure.storage.queue import QueueServiceClient
 
     services = Services(
-        sap=sap_gateway, ledger=ledger(environment),
-        retry_queue=StorageRetryQueue(QueueServiceClient.from_connection_string(environment["AzureWebJobsStorage"]),
-                                      environment["RETRY_QUEUE_NAME"]),
+        sap=sap_gateway,
+        ledger=ledger(environment),
+        retry_queue=StorageRetryQueue(
+            QueueServiceClient.from_connection_string(environment["AzureWebJobsStorage"]),
+            environment["RETRY_QUEUE_NAME"],
+        ),
         organization=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization,
-        retry=RetrySettings(queue_name=environment["RETRY_QUEUE_NAME"]), stale_claim_after=timedelta(seconds=60))
+        retry=RetrySettings(queue_name=environment["RETRY_QUEUE_NAME"]),
+        stale_claim_after=timedelta(seconds=60),
+    )
     assert [retry_create_customer(m, services) for m in queued_messages(environment)] == [RetryOutcome.CREATED] * 4
     assert all(not salesforce.account(record_id).get("SAP_Customer_Number__c") for record_id in ids)
     capsys.readouterr()
@@ -209,8 +234,12 @@ def test_turning_the_write_back_on_later_the_reconcile_writes_back_the_accounts_
     assert sorted(m.account_id for m in messages) == sorted(ids) and {m.kind for m in messages} == {RetryKind.WRITEBACK}
     creates = sap_system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"]
     # The function app's queue trigger, now writing back through the fake Salesforce.
-    writing = dataclasses.replace(services, writeback=SimpleSalesforceWriteBack(
-        salesforce.salesforce_settings(SalesforceAuth.CLIENT_CREDENTIALS), session=salesforce.session()))
+    writing = dataclasses.replace(
+        services,
+        writeback=SimpleSalesforceWriteBack(
+            salesforce.salesforce_settings(SalesforceAuth.CLIENT_CREDENTIALS), session=salesforce.session()
+        ),
+    )
     assert [retry_create_customer(m, writing) for m in messages] == [RetryOutcome.WRITTEN_BACK] * 4
     numbers = {c.number for c in sap_system.created_customers()}
     assert {salesforce.account(record_id)["SAP_Customer_Number__c"] for record_id in ids} == numbers

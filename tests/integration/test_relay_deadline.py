@@ -45,14 +45,14 @@ DEADLINE, UNIT = 2.0, 1.0
 
 
 def payload(index: int) -> dict:
-    return dict(sample("german-account"), accountId=salesforce_id18(f"001Dn777{index:07d}"),
-                name=f"Frist {index} GmbH")
+    return dict(sample("german-account"), accountId=salesforce_id18(f"001Dn777{index:07d}"), name=f"Frist {index} GmbH")
 
 
 def creation_of(data: dict) -> CustomerCreation:
     lengths = simulated_gateway().check_interface().company_data_lengths
-    return map_customer_request(parse_customer_request(data),
-                                load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization, lengths)
+    return map_customer_request(
+        parse_customer_request(data), load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization, lengths
+    )
 
 
 def sap_customers(system: simulator.SimulatedSap, data: dict) -> list:
@@ -91,8 +91,12 @@ def system() -> Iterator[simulator.SimulatedSap]:
 
 @pytest.fixture
 def relay() -> Iterator[RelayDoubleThread]:
-    runner = RelayDoubleThread({SEND_RULE: SEND_KEY, LISTEN_RULE: LISTEN_KEY}, namespace=NAMESPACE,
-                               rights={SEND_RULE: {"Send"}, LISTEN_RULE: {"Listen"}}, response_timeout_seconds=20)
+    runner = RelayDoubleThread(
+        {SEND_RULE: SEND_KEY, LISTEN_RULE: LISTEN_KEY},
+        namespace=NAMESPACE,
+        rights={SEND_RULE: {"Send"}, LISTEN_RULE: {"Listen"}},
+        response_timeout_seconds=20,
+    )
     with runner:
         yield runner
 
@@ -105,7 +109,9 @@ def held(system: simulator.SimulatedSap) -> HeldSap:
 @pytest.fixture
 def agent(relay: RelayDoubleThread, held: HeldSap) -> Iterator[AgentApi]:
     api = AgentApi(held, path="sap", concurrency=1, unit_budget_seconds=UNIT, answer_deadline_seconds=DEADLINE)
-    settings = RelayListenerSettings(URL, LISTEN_RULE, LISTEN_KEY, base_url=f"ws://{relay.double.host}:{relay.double.port}")
+    settings = RelayListenerSettings(
+        URL, LISTEN_RULE, LISTEN_KEY, base_url=f"ws://{relay.double.host}:{relay.double.port}"
+    )
     with ListenerThread(lambda: RelayListener(settings, api)):
         yield api
     held.release.set()
@@ -150,7 +156,9 @@ class SlowFirstInterfaceSap(HeldSap):
 def test_a_create_whose_interface_check_took_its_time_does_not_start_its_unit(relay, system):
     slow = SlowFirstInterfaceSap()
     api = AgentApi(slow, path="sap", concurrency=1, unit_budget_seconds=UNIT, answer_deadline_seconds=DEADLINE)
-    settings = RelayListenerSettings(URL, LISTEN_RULE, LISTEN_KEY, base_url=f"ws://{relay.double.host}:{relay.double.port}")
+    settings = RelayListenerSettings(
+        URL, LISTEN_RULE, LISTEN_KEY, base_url=f"ws://{relay.double.host}:{relay.double.port}"
+    )
     with ListenerThread(lambda: RelayListener(settings, api)):
         with pytest.raises(SapNotStarted, match="interface check"):
             transport(relay).create_customer(creation_of(payload(3)))
@@ -160,12 +168,15 @@ def test_a_create_whose_interface_check_took_its_time_does_not_start_its_unit(re
     assert slow.started == [payload(3)["accountId"]] and len(sap_customers(system, payload(3))) == 1
 
 
-def test_the_app_queues_a_not_started_create_as_transient_without_the_outcome_unknown_flag(relay, agent, held,
-                                                                                           system):
-    services = Services(sap=transport(relay), ledger=InMemoryLedger(), retry_queue=InMemoryRetryQueue(),
-                        organization=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization,
-                        retry=RetrySettings(max_attempts=4, base_delay_seconds=1, max_delay_seconds=8),
-                        stale_claim_after=timedelta(seconds=60))
+def test_the_app_queues_a_not_started_create_as_transient_without_the_outcome_unknown_flag(relay, agent, held, system):
+    services = Services(
+        sap=transport(relay),
+        ledger=InMemoryLedger(),
+        retry_queue=InMemoryRetryQueue(),
+        organization=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization,
+        retry=RetrySettings(max_attempts=4, base_delay_seconds=1, max_delay_seconds=8),
+        stale_claim_after=timedelta(seconds=60),
+    )
     first, second = payload(1), payload(2)
     with ThreadPoolExecutor(1) as pool:
         holding = pool.submit(create_customer, parse_customer_request(first), services)
@@ -185,7 +196,8 @@ def test_the_app_queues_a_not_started_create_as_transient_without_the_outcome_un
         held.release.set()
         assert holding.result(30).outcome is Outcome.CREATED
     assert [retry_create_customer(message, services) for message in services.retry_queue.take_all()] == [
-        RetryOutcome.CREATED]
+        RetryOutcome.CREATED
+    ]
     assert len(sap_customers(system, first)) == 1 and len(sap_customers(system, second)) == 1
     assert services.ledger.get(second["accountId"]).outcome_unknown is False
 
@@ -205,8 +217,13 @@ def test_the_agents_unit_must_fit_in_its_answer_deadline_which_fits_in_the_relay
 
 
 def test_the_agent_starts_with_its_own_rfc_timeout_and_refuses_one_too_long_for_the_relay():
-    environment = {"AGENT_RELAY_URL": URL, "AGENT_RELAY_KEY_NAME": LISTEN_RULE, "AGENT_RELAY_KEY": LISTEN_KEY,
-                   "SAP_TRANSPORT": "simulator", "AGENT_PROOF": "off"}
+    environment = {
+        "AGENT_RELAY_URL": URL,
+        "AGENT_RELAY_KEY_NAME": LISTEN_RULE,
+        "AGENT_RELAY_KEY": LISTEN_KEY,
+        "SAP_TRANSPORT": "simulator",
+        "AGENT_PROOF": "off",
+    }
     api = build_listener(environment).handler
     assert isinstance(api, AgentApi)
     assert api.unit_budget_seconds == check_unit_budget(AGENT_DEFAULT_SAP_TIMEOUT_SECONDS)

@@ -48,8 +48,9 @@ def token(double: RelayDouble, key: str = KEYS["RootManageSharedAccessKey"]) -> 
 
 
 @pytest.fixture
-def start_hyco(relay: RelayDoubleThread, hyco_package: Path,
-               tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+def start_hyco(
+    relay: RelayDoubleThread, hyco_package: Path, tmp_path: Path
+) -> Iterator[Callable[..., subprocess.Popen]]:
     script = write_listener_script(tmp_path)
     processes: list[subprocess.Popen] = []
 
@@ -60,9 +61,20 @@ def start_hyco(relay: RelayDoubleThread, hyco_package: Path,
             env["RENEW_MS"] = str(renew_ms)
         before = double.listener_count()
         process = subprocess.Popen(
-            ["node", str(script), double.listen_url(), f"https://{double.namespace}/sap",
-             "RootManageSharedAccessKey", KEYS["RootManageSharedAccessKey"], name],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [
+                "node",
+                str(script),
+                double.listen_url(),
+                f"https://{double.namespace}/sap",
+                "RootManageSharedAccessKey",
+                KEYS["RootManageSharedAccessKey"],
+                name,
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         processes.append(process)
         relay.call(double.wait_for_listeners(before + 1, timeout=15))
         return process
@@ -79,15 +91,17 @@ def start_hyco(relay: RelayDoubleThread, hyco_package: Path,
 
 def send(double: RelayDouble, path: str, **kwargs) -> requests.Response:
     headers = {"ServiceBusAuthorization": token(double), **kwargs.pop("headers", {})}
-    return requests.request(kwargs.pop("method", "POST"), f"{double.base_url}/sap{path}", headers=headers,
-                            timeout=15, **kwargs)
+    return requests.request(
+        kwargs.pop("method", "POST"), f"{double.base_url}/sap{path}", headers=headers, timeout=15, **kwargs
+    )
 
 
 def test_a_small_body_travels_on_the_control_channel(relay, start_hyco):
     start_hyco()
     body = b'{"hello": "relay"}'
-    answer = send(relay.double, "/v1/echo?x=1", data=body,
-                  headers={"X-Test": "yes", "Authorization": "Bearer end-to-end"})
+    answer = send(
+        relay.double, "/v1/echo?x=1", data=body, headers={"X-Test": "yes", "Authorization": "Bearer end-to-end"}
+    )
     assert answer.status_code == 201 and answer.reason == "Made"
     echoed = answer.json()
     assert echoed["method"] == "POST" and echoed["url"] == "/v1/echo?x=1"
@@ -133,12 +147,24 @@ def test_without_a_valid_token_the_sender_gets_401(relay, start_hyco):
     double = relay.double
     assert requests.post(f"{double.base_url}/sap/v1/echo", data=b"x", timeout=5).status_code == 401
     wrong = sas_token(f"https://{double.namespace}/sap", "RootManageSharedAccessKey", "another key")
-    assert requests.post(f"{double.base_url}/sap/v1/echo", headers={"ServiceBusAuthorization": wrong},
-                         timeout=5).status_code == 401
-    expired = sas_token(f"https://{double.namespace}/sap", "RootManageSharedAccessKey",
-                        KEYS["RootManageSharedAccessKey"], expires_in_seconds=-10)
-    assert requests.post(f"{double.base_url}/sap/v1/echo", headers={"ServiceBusAuthorization": expired},
-                         timeout=5).status_code == 401
+    assert (
+        requests.post(
+            f"{double.base_url}/sap/v1/echo", headers={"ServiceBusAuthorization": wrong}, timeout=5
+        ).status_code
+        == 401
+    )
+    expired = sas_token(
+        f"https://{double.namespace}/sap",
+        "RootManageSharedAccessKey",
+        KEYS["RootManageSharedAccessKey"],
+        expires_in_seconds=-10,
+    )
+    assert (
+        requests.post(
+            f"{double.base_url}/sap/v1/echo", headers={"ServiceBusAuthorization": expired}, timeout=5
+        ).status_code
+        == 401
+    )
 
 
 def test_without_a_listener_the_sender_gets_502_and_when_unavailable_503(relay):
@@ -165,8 +191,10 @@ def test_a_listener_too_slow_is_a_504_and_one_that_vanishes_too(relay):
     received = threading.Event()
 
     async def silent_listener(close_after_request: bool) -> None:
-        async with aiohttp.ClientSession() as session, session.ws_connect(
-                double.listen_url(), headers={"ServiceBusAuthorization": token(double)}) as ws:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(double.listen_url(), headers={"ServiceBusAuthorization": token(double)}) as ws,
+        ):
             async for message in ws:
                 if message.type == aiohttp.WSMsgType.TEXT and "request" in json.loads(message.data):
                     received.set()

@@ -38,8 +38,9 @@ def system() -> Iterator[simulator.SimulatedSap]:
 
 @pytest.fixture
 def relay() -> Iterator[RelayDoubleThread]:
-    runner = RelayDoubleThread({KEY_NAME: KEY}, namespace=NAMESPACE, response_timeout_seconds=5.0,
-                               entra_tokens=ENTRA_TOKEN)
+    runner = RelayDoubleThread(
+        {KEY_NAME: KEY}, namespace=NAMESPACE, response_timeout_seconds=5.0, entra_tokens=ENTRA_TOKEN
+    )
     with runner:
         yield runner
 
@@ -47,8 +48,9 @@ def relay() -> Iterator[RelayDoubleThread]:
 @pytest.fixture
 def agent(relay: RelayDoubleThread, system: simulator.SimulatedSap) -> Iterator[RelayListener]:
     settings = RelayListenerSettings(URL, KEY_NAME, KEY, base_url=f"ws://{relay.double.host}:{relay.double.port}")
-    thread = ListenerThread(lambda: RelayListener(settings, AgentApi(simulated_gateway(), path="sap",
-                                                                     proof_key=PROOF_KEY)))
+    thread = ListenerThread(
+        lambda: RelayListener(settings, AgentApi(simulated_gateway(), path="sap", proof_key=PROOF_KEY))
+    )
     with thread as listener:
         yield listener
 
@@ -81,16 +83,18 @@ def test_a_request_without_proof_is_refused_and_nothing_reaches_sap(relay, agent
 
 
 def test_a_request_signed_with_another_key_is_refused_and_nothing_reaches_sap(relay, agent, system):
-    gateway = RelaySapGateway(URL, KEY_NAME, KEY, proof_key="another-" + "x" * 32, base_url=relay.double.base_url,
-                              read_timeout_seconds=10)
+    gateway = RelaySapGateway(
+        URL, KEY_NAME, KEY, proof_key="another-" + "x" * 32, base_url=relay.double.base_url, read_timeout_seconds=10
+    )
     with pytest.raises(SapConfigurationError, match="wrong signature"):
         gateway.create_customer(creation())
     assert system.created_customers() == []
 
 
 def test_with_proof_the_customer_is_created(relay, agent, system):
-    gateway = RelaySapGateway(URL, KEY_NAME, KEY, proof_key=PROOF_KEY, base_url=relay.double.base_url,
-                              read_timeout_seconds=10)
+    gateway = RelaySapGateway(
+        URL, KEY_NAME, KEY, proof_key=PROOF_KEY, base_url=relay.double.base_url, read_timeout_seconds=10
+    )
     gateway.ping()
     assert gateway.check_interface().company_data_lengths["NAME"] >= 35
     created = gateway.create_customer(creation())
@@ -100,8 +104,9 @@ def test_with_proof_the_customer_is_created(relay, agent, system):
 
 def test_the_transport_sends_the_managed_identitys_entra_token_for_the_relay_scope(relay, agent, system):
     credential = FakeCredential()
-    gateway = RelaySapGateway(URL, credential=credential, proof_key=PROOF_KEY, base_url=relay.double.base_url,
-                              read_timeout_seconds=10)
+    gateway = RelaySapGateway(
+        URL, credential=credential, proof_key=PROOF_KEY, base_url=relay.double.base_url, read_timeout_seconds=10
+    )
     created = gateway.create_customer(creation())
     gateway.ping()
     assert [c.number for c in system.created_customers()] == [created.customer_number]
@@ -110,8 +115,13 @@ def test_the_transport_sends_the_managed_identitys_entra_token_for_the_relay_sco
 
 
 def test_an_entra_token_the_relay_refuses_is_a_configuration_error(relay, agent, system):
-    gateway = RelaySapGateway(URL, credential=FakeCredential(unsigned_jwt()), proof_key=PROOF_KEY,
-                              base_url=relay.double.base_url, read_timeout_seconds=10)
+    gateway = RelaySapGateway(
+        URL,
+        credential=FakeCredential(unsigned_jwt()),
+        proof_key=PROOF_KEY,
+        base_url=relay.double.base_url,
+        read_timeout_seconds=10,
+    )
     with pytest.raises(SapConfigurationError, match="managed identity's token"):
         gateway.create_customer(creation())
     assert system.created_customers() == []
@@ -120,8 +130,9 @@ def test_an_entra_token_the_relay_refuses_is_a_configuration_error(relay, agent,
 def test_the_double_judges_entra_tokens_with_a_callable_and_refuses_them_unless_configured(system):
     seen: list[str] = []
     good, bad = unsigned_jwt({"oid": "ok-1"}), unsigned_jwt({"oid": "bad"})
-    with RelayDoubleThread({KEY_NAME: KEY}, namespace=NAMESPACE,
-                           entra_tokens=lambda token: seen.append(token) or token == good) as double:
+    with RelayDoubleThread(
+        {KEY_NAME: KEY}, namespace=NAMESPACE, entra_tokens=lambda token: seen.append(token) or token == good
+    ) as double:
         ok = RelaySapGateway(URL, credential=FakeCredential(good), base_url=double.base_url)
         with pytest.raises(SapTransientError, match="no SAP agent listening"):  # past the token check: no listener
             ok.ping()
@@ -144,8 +155,9 @@ def test_a_credential_without_an_identity_is_a_configuration_error_and_a_hiccup_
         def get_token(self, *scopes: str, **options: object) -> AccessToken:
             raise self.error
 
-    missing = RelaySapGateway(URL, credential=Broken(CredentialUnavailableError("no identity")),
-                              base_url=relay.double.base_url)
+    missing = RelaySapGateway(
+        URL, credential=Broken(CredentialUnavailableError("no identity")), base_url=relay.double.base_url
+    )
     with pytest.raises(SapConfigurationError, match="no Entra token"):
         missing.ping()
     hiccup = RelaySapGateway(URL, credential=Broken(ConnectionError("IMDS timed out")), base_url=relay.double.base_url)

@@ -34,8 +34,9 @@ ROLES = {SENDER: "Azure Relay Sender", LISTENER: "Azure Relay Listener", OWNER: 
 
 @pytest.fixture
 def runner() -> Iterator[RelayDoubleThread]:
-    runner = RelayDoubleThread(KEYS, namespace=NAMESPACE, rights=RIGHTS, entra_tokens=ROLES,
-                               response_timeout_seconds=5.0)
+    runner = RelayDoubleThread(
+        KEYS, namespace=NAMESPACE, rights=RIGHTS, entra_tokens=ROLES, response_timeout_seconds=5.0
+    )
     with runner:
         yield runner
 
@@ -60,12 +61,14 @@ def sas(key_name: str) -> str:
 
 
 def send(double: RelayDouble, token: str) -> requests.Response:
-    return requests.post(f"{double.base_url}/sap/v1/ping", headers={"ServiceBusAuthorization": token},
-                         data=b"", timeout=10)
+    return requests.post(
+        f"{double.base_url}/sap/v1/ping", headers={"ServiceBusAuthorization": token}, data=b"", timeout=10
+    )
 
 
 def handshake_status(double: RelayDouble, token: str) -> int:
     """The status of a listener's control channel handshake with `token` (101 when it is accepted)."""
+
     async def listen() -> int:
         async with aiohttp.ClientSession() as session:
             try:
@@ -111,17 +114,22 @@ def test_microsofts_listener_with_a_bare_entra_token_serves_a_bare_entra_sender(
     process = subprocess.Popen(
         ["node", str(write_listener_script(tmp_path)), double.listen_url(), URL, "unused", "unused", "entra"],
         env={**os.environ, "HYCO": str(hyco_package), "TOKEN": LISTENER},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         runner.call(double.wait_for_listeners(1, timeout=15))
-        answer = requests.post(f"{double.base_url}/sap/v1/echo", data=b"hello", timeout=10,
-                               headers={"ServiceBusAuthorization": SENDER})
+        answer = requests.post(
+            f"{double.base_url}/sap/v1/echo", data=b"hello", timeout=10, headers={"ServiceBusAuthorization": SENDER}
+        )
         assert answer.status_code == 201 and answer.json()["listener"] == "entra"
         assert LISTENER in double.entra_seen and SENDER in double.entra_seen
         # The protocol guide: without ServiceBusAuthorization or sb-hc-token, `Authorization` is the relay's
         # token (as Microsoft's dotnet role-based sample sends it), evaluated and stripped.
-        via_authorization = requests.post(f"{double.base_url}/sap/v1/echo", data=b"hello", timeout=10,
-                                          headers={"Authorization": SENDER})
+        via_authorization = requests.post(
+            f"{double.base_url}/sap/v1/echo", data=b"hello", timeout=10, headers={"Authorization": SENDER}
+        )
         assert via_authorization.status_code == 201 and via_authorization.json()["authorization"] is None
     finally:
         process.terminate()

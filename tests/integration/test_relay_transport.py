@@ -56,8 +56,9 @@ def listener_settings(double: RelayDouble) -> RelayListenerSettings:
 
 @pytest.fixture
 def agent(relay: RelayDoubleThread, system: simulator.SimulatedSap) -> Iterator[RelayListener]:
-    thread = ListenerThread(lambda: RelayListener(listener_settings(relay.double),
-                                                  AgentApi(simulated_gateway(), path="sap")))
+    thread = ListenerThread(
+        lambda: RelayListener(listener_settings(relay.double), AgentApi(simulated_gateway(), path="sap"))
+    )
     with thread as listener:
         yield listener
 
@@ -169,8 +170,7 @@ def test_the_agent_reconnects_after_the_relay_drops_it(relay):
     async def ok(request: RelayRequest) -> RelayResponse:
         return RelayResponse(204)
 
-    thread = ListenerThread(lambda: RelayListener(listener_settings(relay.double), ok,
-                                                  reconnect_delays=(0, 0.2, 0.5)))
+    thread = ListenerThread(lambda: RelayListener(listener_settings(relay.double), ok, reconnect_delays=(0, 0.2, 0.5)))
     with thread as listener:
         relay.call(relay.double.drop_listeners())
         deadline = time.monotonic() + 5
@@ -184,9 +184,15 @@ def test_the_agent_reconnects_after_the_relay_drops_it(relay):
 def test_the_relay_settings_pass_the_start_check_and_build_the_transport_without_the_network(monkeypatch):
     from shared import bootstrap
 
-    environment = {"SAP_TRANSPORT": "relay", "SAP_RELAY_URL": URL, "SAP_RELAY_KEY_NAME": KEY_NAME,
-                   "SAP_RELAY_KEY": KEY, "SAP_RELAY_BASE_URL": "http://127.0.0.1:9", "RETRY_QUEUE_NAME": "retry",
-                   "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+    environment = {
+        "SAP_TRANSPORT": "relay",
+        "SAP_RELAY_URL": URL,
+        "SAP_RELAY_KEY_NAME": KEY_NAME,
+        "SAP_RELAY_KEY": KEY,
+        "SAP_RELAY_BASE_URL": "http://127.0.0.1:9",
+        "RETRY_QUEUE_NAME": "retry",
+        "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+    }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     bootstrap.reset()
@@ -197,12 +203,15 @@ def test_the_relay_settings_pass_the_start_check_and_build_the_transport_without
         bootstrap.reset()
 
 
-@pytest.mark.parametrize(("environment", "named"), [
-    ({"SAP_RELAY_URL": "http://ns.servicebus.windows.net/sap"}, "SAP_RELAY_URL"),
-    ({"SAP_RELAY_URL": "https://ns.servicebus.windows.net"}, "SAP_RELAY_URL"),
-    ({"SAP_RELAY_BASE_URL": "ftp://127.0.0.1:1"}, "SAP_RELAY_BASE_URL"),
-    ({"SAP_RELAY_BASE_URL": "http://127.0.0.1:1", "WEBSITE_SITE_NAME": "app"}, "SAP_RELAY_BASE_URL"),
-])
+@pytest.mark.parametrize(
+    ("environment", "named"),
+    [
+        ({"SAP_RELAY_URL": "http://ns.servicebus.windows.net/sap"}, "SAP_RELAY_URL"),
+        ({"SAP_RELAY_URL": "https://ns.servicebus.windows.net"}, "SAP_RELAY_URL"),
+        ({"SAP_RELAY_BASE_URL": "ftp://127.0.0.1:1"}, "SAP_RELAY_BASE_URL"),
+        ({"SAP_RELAY_BASE_URL": "http://127.0.0.1:1", "WEBSITE_SITE_NAME": "app"}, "SAP_RELAY_BASE_URL"),
+    ],
+)
 def test_relay_settings_are_checked_and_named(environment, named):
     base = {"SAP_TRANSPORT": "relay", "SAP_RELAY_URL": URL, "SAP_RELAY_KEY_NAME": KEY_NAME, "SAP_RELAY_KEY": KEY}
     with pytest.raises(SettingsError) as raised:
@@ -211,8 +220,13 @@ def test_relay_settings_are_checked_and_named(environment, named):
 
 
 def test_the_agent_settings_build_the_listen_url_and_hide_the_key():
-    settings = load_relay_listener_settings({"AGENT_RELAY_URL": "https://ns.servicebus.windows.net/sap-agent/",
-                                             "AGENT_RELAY_KEY_NAME": "listen", "AGENT_RELAY_KEY": "secret"})
+    settings = load_relay_listener_settings(
+        {
+            "AGENT_RELAY_URL": "https://ns.servicebus.windows.net/sap-agent/",
+            "AGENT_RELAY_KEY_NAME": "listen",
+            "AGENT_RELAY_KEY": "secret",
+        }
+    )
     assert settings.listen_url == "wss://ns.servicebus.windows.net/$hc/sap-agent?sb-hc-action=listen"
     assert "secret" not in repr(settings)
     local = dataclasses.replace(settings, base_url="ws://127.0.0.1:9352")
@@ -232,8 +246,11 @@ def test_a_big_answer_to_a_small_request_goes_through_the_rendezvous(relay):
 
         from shared.sap.relay import sas_token
 
-        answer = requests.get(f"{relay.double.base_url}/sap/v1/big",
-                              headers={"ServiceBusAuthorization": sas_token(URL, KEY_NAME, KEY)}, timeout=10)
+        answer = requests.get(
+            f"{relay.double.base_url}/sap/v1/big",
+            headers={"ServiceBusAuthorization": sas_token(URL, KEY_NAME, KEY)},
+            timeout=10,
+        )
     assert answer.status_code == 200 and answer.content == big
     assert relay.double.stats.rendezvous_requests == 0 and relay.double.stats.rendezvous_responses == 1
 
@@ -242,8 +259,9 @@ def test_a_listener_whose_token_expires_is_closed_and_comes_back_with_a_new_one(
     async def ok(request: RelayRequest) -> RelayResponse:
         return RelayResponse(204)
 
-    thread = ListenerThread(lambda: RelayListener(listener_settings(relay.double), ok, token_lifetime_seconds=2,
-                                                  renew_every_seconds=3600))
+    thread = ListenerThread(
+        lambda: RelayListener(listener_settings(relay.double), ok, token_lifetime_seconds=2, renew_every_seconds=3600)
+    )
     with thread as listener:
         deadline = time.monotonic() + 8
         while listener.connections < 2 and time.monotonic() < deadline:

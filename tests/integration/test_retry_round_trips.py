@@ -26,30 +26,29 @@ from tests.support.samples import sample
 pytestmark = pytest.mark.azurite
 
 
-
 @pytest.fixture
 def table_requests() -> TableRequests:
     return TableRequests()
 
 
 @pytest.fixture
-def services(storage_settings: Settings, sap_system: simulator.SimulatedSap,
-             table_requests: TableRequests) -> Services:
+def services(storage_settings: Settings, sap_system: simulator.SimulatedSap, table_requests: TableRequests) -> Services:
     # The flow writes back (as in the benchmark): the trips counted are the retry's own.
     return counted_services(storage_settings, table_requests)
 
 
-
-def _queuedthrough_the_queue(services: Services, system: simulator.SimulatedSap,
-                              storage_settings: Settings) -> RetryMessage:
+def _queuedthrough_the_queue(
+    services: Services, system: simulator.SimulatedSap, storage_settings: Settings
+) -> RetryMessage:
     """An account the reconcile queued (the QUEUED entry stored, then its create queued)."""
     request = parse_customer_request(sample("german-account"))
     assert _claim_and_queue(request.account_id, request.to_payload(), services)
     return through_the_queue(storage_settings)
 
 
-def test_a_retry_of_an_unchanged_entry_makes_three_table_round_trips(services, sap_system, storage_settings,
-                                                                   table_requests):
+def test_a_retry_of_an_unchanged_entry_makes_three_table_round_trips(
+    services, sap_system, storage_settings, table_requests
+):
     message = _queuedthrough_the_queue(services, sap_system, storage_settings)
     assert message.written_entry is not None  # it carries the entry and its ETag
     before = table_requests.count
@@ -62,8 +61,9 @@ def test_a_retry_of_an_unchanged_entry_makes_three_table_round_trips(services, s
     assert len(sap_system.created_customers()) == 1
 
 
-def test_a_retry_whose_entry_changed_falls_back_to_read_and_decide(services, sap_system, storage_settings,
-                                                                   table_requests):
+def test_a_retry_whose_entry_changed_falls_back_to_read_and_decide(
+    services, sap_system, storage_settings, table_requests
+):
     message = _queuedthrough_the_queue(services, sap_system, storage_settings)
     # Another write since the message was queued (here: an operator's note); the ETag it knew is gone.
     current = services.ledger.get(message.account_id)
@@ -79,8 +79,7 @@ def test_a_retry_whose_entry_changed_falls_back_to_read_and_decide(services, sap
     assert len(sap_system.created_customers()) == 1
 
 
-def test_a_copy_of_a_message_that_already_ran_claims_nothing(services, sap_system, storage_settings,
-                                                             table_requests):
+def test_a_copy_of_a_message_that_already_ran_claims_nothing(services, sap_system, storage_settings, table_requests):
     message = _queuedthrough_the_queue(services, sap_system, storage_settings)
     assert retry_create_customer(message, services) is RetryOutcome.CREATED
     before = table_requests.count

@@ -31,8 +31,14 @@ FINISH_DEADLINE_SECONDS = 40.0
 
 
 def _accounts(count: int) -> list[dict]:
-    return [dict(sample("german-account"), accountId=salesforce_id18(f"001Dn{990:03d}{index:07d}"),
-                 name=f"Absturz {index} GmbH") for index in range(count)]
+    return [
+        dict(
+            sample("german-account"),
+            accountId=salesforce_id18(f"001Dn{990:03d}{index:07d}"),
+            name=f"Absturz {index} GmbH",
+        )
+        for index in range(count)
+    ]
 
 
 def _journal(data_dir: Path) -> list[dict]:
@@ -54,14 +60,17 @@ def _status(base_url: str, account_id: str) -> dict:
 
 
 def test_a_killed_host_comes_back_and_finishes_every_accepted_request_once_without_a_resend(
-        run_environment, data_dir, started_runs):
-    run_environment.update({
-        # The first two SAP calls of each host process fail: the first creates are answered 202, the rest 201,
-        # and the restarted host's first retries fail once more before they succeed.
-        "SAP_SIMULATOR_FAULTS": "fail_next_calls=2",
-        "RETRY_BASE_DELAY_SECONDS": str(RETRY_DELAY_SECONDS),
-        "RETRY_MAX_DELAY_SECONDS": str(RETRY_DELAY_SECONDS),
-    })
+    run_environment, data_dir, started_runs
+):
+    run_environment.update(
+        {
+            # The first two SAP calls of each host process fail: the first creates are answered 202, the rest 201,
+            # and the restarted host's first retries fail once more before they succeed.
+            "SAP_SIMULATOR_FAULTS": "fail_next_calls=2",
+            "RETRY_BASE_DELAY_SECONDS": str(RETRY_DELAY_SECONDS),
+            "RETRY_MAX_DELAY_SECONDS": str(RETRY_DELAY_SECONDS),
+        }
+    )
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     run = RunningCommand.start("--port", str(port), "--data-dir", str(data_dir), environment=run_environment)
@@ -81,8 +90,9 @@ def test_a_killed_host_comes_back_and_finishes_every_accepted_request_once_witho
 
     os.kill(first["host"], signal.SIGKILL)  # a crash: nothing of the host gets to clean up
     # Storage did not go down with the host: the retry messages are in Azurite's queue.
-    queue = QueueClient.from_connection_string(run_environment["AzureWebJobsStorage"],
-                                               run_environment["RETRY_QUEUE_NAME"])
+    queue = QueueClient.from_connection_string(
+        run_environment["AzureWebJobsStorage"], run_environment["RETRY_QUEUE_NAME"]
+    )
     assert queue.get_queue_properties().approximate_message_count >= len(queued)
     assert first["azurite"] is not None and process_exists(first["azurite"])
 
@@ -110,8 +120,7 @@ def test_a_killed_host_comes_back_and_finishes_every_accepted_request_once_witho
     assert process_exists(first["azurite"])
 
 
-def test_a_host_that_keeps_dying_ends_the_run_with_exit_1_and_stops_storage(run_environment, data_dir,
-                                                                             started_runs):
+def test_a_host_that_keeps_dying_ends_the_run_with_exit_1_and_stops_storage(run_environment, data_dir, started_runs):
     run = RunningCommand.start("--port", str(free_port()), "--data-dir", str(data_dir), environment=run_environment)
     started_runs.append(run)
     azurite_pid = run.started_pids()["azurite"]
@@ -131,8 +140,9 @@ def test_storage_survives_a_stop_and_start_of_the_run_and_fresh_empties_it(run_e
 
     def start(*extra: str) -> tuple[RunningCommand, str]:
         port = free_port()
-        run = RunningCommand.start("--port", str(port), "--data-dir", str(data_dir), *extra,
-                                   environment=run_environment)
+        run = RunningCommand.start(
+            "--port", str(port), "--data-dir", str(data_dir), *extra, environment=run_environment
+        )
         started_runs.append(run)
         assert run.wait_for_line(READY_LINE) is not None, run.output()
         return run, f"http://127.0.0.1:{port}"

@@ -26,8 +26,9 @@ def fake() -> Iterator[FakeSalesforce]:
         yield server
 
 
-def _writeback(fake: FakeSalesforce, auth: SalesforceAuth = SalesforceAuth.CLIENT_CREDENTIALS,
-               **changes: str | None) -> SimpleSalesforceWriteBack:
+def _writeback(
+    fake: FakeSalesforce, auth: SalesforceAuth = SalesforceAuth.CLIENT_CREDENTIALS, **changes: str | None
+) -> SimpleSalesforceWriteBack:
     settings = dataclasses.replace(fake.salesforce_settings(auth), **changes)
     return SimpleSalesforceWriteBack(settings, session=fake.session(), timeout_seconds=5)
 
@@ -164,7 +165,8 @@ def test_bad_credentials_fail_authentication_without_leaking_them(fake, auth, ch
 def test_unusable_private_key_fails_authentication(fake):
     with pytest.raises(SalesforceAuthenticationFailed, match="SALESFORCE_PRIVATE_KEY"):
         _writeback(fake, SalesforceAuth.JWT, private_key="not a key").record_created(
-            ACCOUNT_ID, "0000100042", SYNCED_AT)
+            ACCOUNT_ID, "0000100042", SYNCED_AT
+        )
 
 
 def test_missing_credentials_are_a_settings_error(fake):
@@ -211,6 +213,7 @@ def test_an_account_missing_in_salesforce_makes_the_write_back_failed_not_pendin
 
 
 # --- the fake as strict as Salesforce (issue 21) --------------------------------------------------------------
+
 
 def test_a_status_outside_the_restricted_picklist_is_rejected_naming_field_and_rule_never_the_value(fake):
     fake.set_picklist("SAP_Sync_Status__c", ("Done", "Failed"))  # an admin renamed "Synced"

@@ -39,9 +39,14 @@ for index in range(10_000):
 
 
 def _start(state_file: Path, tag: str, other: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", _CREATOR, str(state_file), tag, other], cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", _CREATOR, str(state_file), tag, other],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _read(process: subprocess.Popen[str], count: int, timeout: float = 30) -> list[list[str]]:

@@ -19,9 +19,13 @@ pytestmark = pytest.mark.azurite
 
 def retry_message(account_id: str = "001Dn00000AbCdEIAV", attempt: int = 2) -> RetryMessage:
     return RetryMessage(
-        kind=RetryKind.CREATE, account_id=account_id, tracking_id=f"trk-{account_id[-4:]}",
+        kind=RetryKind.CREATE,
+        account_id=account_id,
+        tracking_id=f"trk-{account_id[-4:]}",
         payload={"accountId": account_id, "name": "Muster GmbH", "countryCode": "DE"},
-        attempt=attempt, first_seen_at="2024-05-17T09:30:15Z", last_error="CommunicationError",
+        attempt=attempt,
+        first_seen_at="2024-05-17T09:30:15Z",
+        last_error="CommunicationError",
     )
 
 

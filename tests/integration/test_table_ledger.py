@@ -24,8 +24,9 @@ NOW = datetime(2024, 5, 17, 9, 30, 15, 123456, tzinfo=UTC)
 
 
 def pending(account_id: str = ACCOUNT_ID) -> LedgerEntry:
-    return LedgerEntry(account_id=account_id, status=LedgerStatus.PENDING, tracking_id="trk-1",
-                       created_at=NOW, updated_at=NOW)
+    return LedgerEntry(
+        account_id=account_id, status=LedgerStatus.PENDING, tracking_id="trk-1", created_at=NOW, updated_at=NOW
+    )
 
 
 @pytest.fixture
@@ -62,6 +63,7 @@ def test_concurrent_claims_have_exactly_one_winner(ledger):
             except LedgerConflict:
                 return "conflict"
             return "won"
+
         return attempt
 
     outcomes = run_together(*[claim(number) for number in range(10)])
@@ -73,18 +75,32 @@ def test_round_trip_of_every_field(ledger):
     claimed = ledger.claim(pending())
     later = datetime(2024, 5, 17, 11, 45, 0, 654321, tzinfo=timezone(timedelta(hours=2)))
     changed = claimed.evolve(
-        status=LedgerStatus.CREATED, customer_number="0000012345", attempts=3,
-        last_error="SAP unreachable: RFC_COMMUNICATION_FAILURE", writeback=WriteBackStatus.QUEUED,
-        updated_at=later, retry_token="5f0c2d", error_kind="outcome_unknown", outcome_unknown=True, adopted=True,
+        status=LedgerStatus.CREATED,
+        customer_number="0000012345",
+        attempts=3,
+        last_error="SAP unreachable: RFC_COMMUNICATION_FAILURE",
+        writeback=WriteBackStatus.QUEUED,
+        updated_at=later,
+        retry_token="5f0c2d",
+        error_kind="outcome_unknown",
+        outcome_unknown=True,
+        adopted=True,
         payload={"accountId": ACCOUNT_ID, "name": "Müller & Söhne 🙂", "countryCode": "DE"},
-        review_candidates=("0000012345", "0000012346"), rejected_customers=("0000012300",),
+        review_candidates=("0000012345", "0000012346"),
+        rejected_customers=("0000012300",),
         search_from=later,
         # the change path's (issue 26)
-        applied_digests={"STREET": "6f1c0d"}, change_modstamp=later, change_status=ChangeStatus.FAILED,
-        last_change_at=later, change_error="SAP rejected: VR 112", change_claimed_at=later,
+        applied_digests={"STREET": "6f1c0d"},
+        change_modstamp=later,
+        change_status=ChangeStatus.FAILED,
+        last_change_at=later,
+        change_error="SAP rejected: VR 112",
+        change_claimed_at=later,
         change_review={"fields": [{"field": "street", "sap": "Ä", "salesforce": "C"}]},
-        warnings=(MappingWarning("street", "street shortened to 35 characters for SAP (STREET): ..."),
-                  MappingWarning("phone", "phone not passed to SAP: longer than the 30 characters SAP holds")),
+        warnings=(
+            MappingWarning("street", "street shortened to 35 characters for SAP (STREET): ..."),
+            MappingWarning("phone", "phone not passed to SAP: longer than the 30 characters SAP holds"),
+        ),
     )
     # Every field is set, none to its default, so a field the table drops or garbles fails below.
     assert [f.name for f in dataclasses.fields(LedgerEntry) if getattr(changed, f.name) == f.default] == []
@@ -109,8 +125,12 @@ def test_round_trip_of_every_field(ledger):
 
 def test_round_trip_of_the_duplicate_guard_fields_and_the_held_request(ledger):
     claimed = ledger.claim(pending())
-    held = claimed.evolve(status=LedgerStatus.NEEDS_REVIEW, error_kind="needs_review", outcome_unknown=True,
-                          payload={"accountId": ACCOUNT_ID, "name": "Müller & Söhne 🙂", "countryCode": "DE"})
+    held = claimed.evolve(
+        status=LedgerStatus.NEEDS_REVIEW,
+        error_kind="needs_review",
+        outcome_unknown=True,
+        payload={"accountId": ACCOUNT_ID, "name": "Müller & Söhne 🙂", "countryCode": "DE"},
+    )
 
     ledger.update(held)
     read = ledger.get(ACCOUNT_ID)
@@ -119,8 +139,16 @@ def test_round_trip_of_the_duplicate_guard_fields_and_the_held_request(ledger):
     assert read.outcome_unknown is True and read.adopted is False
     assert read.payload == held.payload
 
-    ledger.update(read.evolve(status=LedgerStatus.CREATED, adopted=True, outcome_unknown=False, payload=None,
-                              error_kind=None, customer_number="0000100000"))
+    ledger.update(
+        read.evolve(
+            status=LedgerStatus.CREATED,
+            adopted=True,
+            outcome_unknown=False,
+            payload=None,
+            error_kind=None,
+            customer_number="0000100000",
+        )
+    )
     done = ledger.get(ACCOUNT_ID)
     assert done.adopted is True and done.outcome_unknown is False and done.payload is None and done.error_kind is None
 
@@ -202,32 +230,47 @@ def test_storage_down_raises_ledger_unavailable(azurite, unique_name):
 
 def test_find_returns_entries_of_the_given_statuses_changed_before_a_moment(ledger):
     old = NOW - timedelta(days=1)
-    for index, (status, updated) in enumerate([(LedgerStatus.PENDING, old), (LedgerStatus.PENDING, NOW),
-                                               (LedgerStatus.QUEUED, old), (LedgerStatus.CREATED, old)]):
+    for index, (status, updated) in enumerate(
+        [
+            (LedgerStatus.PENDING, old),
+            (LedgerStatus.PENDING, NOW),
+            (LedgerStatus.QUEUED, old),
+            (LedgerStatus.CREATED, old),
+        ]
+    ):
         ledger.claim(pending(f"001Dn00000Find{index}AAA").evolve(status=status, updated_at=updated))
 
     stale = ledger.find([LedgerStatus.PENDING], updated_before=NOW - timedelta(minutes=1))
     both = ledger.find([LedgerStatus.PENDING, LedgerStatus.QUEUED])
 
     assert [entry.account_id for entry in stale] == ["001Dn00000Find0AAA"]
-    assert sorted(entry.account_id for entry in both) == ["001Dn00000Find0AAA", "001Dn00000Find1AAA",
-                                                          "001Dn00000Find2AAA"]
+    assert sorted(entry.account_id for entry in both) == [
+        "001Dn00000Find0AAA",
+        "001Dn00000Find1AAA",
+        "001Dn00000Find2AAA",
+    ]
     assert len(ledger.find([LedgerStatus.PENDING, LedgerStatus.QUEUED], limit=2)) == 2
     assert ledger.find([]) == []
 
 
 def test_find_narrows_to_a_write_back_state_on_the_table_itself(ledger):
     old = NOW - timedelta(days=1)
-    states = [(LedgerStatus.CREATED, WriteBackStatus.PENDING), (LedgerStatus.CREATED, WriteBackStatus.DONE),
-              (LedgerStatus.CREATED, WriteBackStatus.FAILED), (LedgerStatus.QUEUED, WriteBackStatus.PENDING)]
+    states = [
+        (LedgerStatus.CREATED, WriteBackStatus.PENDING),
+        (LedgerStatus.CREATED, WriteBackStatus.DONE),
+        (LedgerStatus.CREATED, WriteBackStatus.FAILED),
+        (LedgerStatus.QUEUED, WriteBackStatus.PENDING),
+    ]
     for index, (status, writeback) in enumerate(states):
-        ledger.claim(pending(f"001Dn00000Wb{index}AAAAA").evolve(status=status, writeback=writeback, updated_at=old,
-                                                             customer_number="0000100123"))
+        ledger.claim(
+            pending(f"001Dn00000Wb{index}AAAAA").evolve(
+                status=status, writeback=writeback, updated_at=old, customer_number="0000100123"
+            )
+        )
 
     found = ledger.find([LedgerStatus.CREATED], NOW, writeback=WriteBackStatus.PENDING)
 
-    assert [(entry.account_id, entry.writeback) for entry in found] == [("001Dn00000Wb0AAAAA",
-                                                                          WriteBackStatus.PENDING)]
+    assert [(entry.account_id, entry.writeback) for entry in found] == [("001Dn00000Wb0AAAAA", WriteBackStatus.PENDING)]
 
 
 def test_unreadable_warnings_read_as_none_and_never_fail_the_read(ledger):

@@ -83,8 +83,12 @@ class RecordingSession(requests.Session):
 
 
 def post(payload: dict) -> func.HttpResponse:
-    request = func.HttpRequest("POST", "http://localhost/api/customers", headers={"Content-Type": "application/json"},
-                               body=json.dumps(payload).encode())
+    request = func.HttpRequest(
+        "POST",
+        "http://localhost/api/customers",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps(payload).encode(),
+    )
     return create_sap_customer(request, context=Invocation(uuid.uuid4().hex, "CreateSAPCustomer"))
 
 
@@ -95,9 +99,10 @@ def drain(queue: InMemoryRetryQueue, rounds: int = 10) -> None:
         if not messages:
             return
         for number, message in enumerate(messages):
-            retry_create_sap_customer(QueueMessage(id=f"m{number}", body=message.to_json().encode(),
-                                                        dequeue_count=1),
-                                      context=Invocation(uuid.uuid4().hex, "RetryCreateSAPCustomer"))
+            retry_create_sap_customer(
+                QueueMessage(id=f"m{number}", body=message.to_json().encode(), dequeue_count=1),
+                context=Invocation(uuid.uuid4().hex, "RetryCreateSAPCustomer"),
+            )
     raise AssertionError("the retry queue did not drain")
 
 
@@ -109,10 +114,15 @@ def sap() -> Iterator[simulator.SimulatedSap]:
 
 def services_over(sap_gateway: Any, writeback: Any, transport: str) -> Services:
     settings = load_settings({"SAP_TRANSPORT": "simulator"})
-    services = Services(sap=sap_gateway, ledger=InMemoryLedger(), retry_queue=InMemoryRetryQueue(),
-                        organization=settings.sap_organization,
-                        retry=RetrySettings(max_attempts=2, base_delay_seconds=1, max_delay_seconds=2),
-                        writeback=writeback, stale_claim_after=timedelta(seconds=60))
+    services = Services(
+        sap=sap_gateway,
+        ledger=InMemoryLedger(),
+        retry_queue=InMemoryRetryQueue(),
+        organization=settings.sap_organization,
+        retry=RetrySettings(max_attempts=2, base_delay_seconds=1, max_delay_seconds=2),
+        writeback=writeback,
+        stale_claim_after=timedelta(seconds=60),
+    )
     wired = bootstrap.instrumented(services, transport)
     bootstrap.override(wired, settings)
     return wired
@@ -123,10 +133,16 @@ def run_everything(sap: simulator.SimulatedSap, salesforce: FakeSalesforce) -> l
     german, us, japanese = sample("german-account"), sample("us-account"), sample("japanese-account")
     for account in (german, us, japanese):
         salesforce.add_account(account["accountId"], Name=account["name"])
-    writeback = SimpleSalesforceWriteBack(salesforce.salesforce_settings(SalesforceAuth.PASSWORD),
-                                          session=salesforce.session())
-    logon = {"ashost": "sap.example.internal", "sysnr": "00", "client": "100", "user": "RFC_SYNC",
-             "passwd": SAP_PASSWORD}
+    writeback = SimpleSalesforceWriteBack(
+        salesforce.salesforce_settings(SalesforceAuth.PASSWORD), session=salesforce.session()
+    )
+    logon = {
+        "ashost": "sap.example.internal",
+        "sysnr": "00",
+        "client": "100",
+        "user": "RFC_SYNC",
+        "passwd": SAP_PASSWORD,
+    }
     direct = RfcSapGateway(logon, rfc_module=simulator, no_match_messages=simulator.NO_MATCH_MESSAGES)
     services = services_over(direct, writeback, "simulator")
 
@@ -150,31 +166,51 @@ def run_everything(sap: simulator.SimulatedSap, salesforce: FakeSalesforce) -> l
     # The relay path: transport -> relay double -> agent -> SAP.
     session = RecordingSession()
     with RelayDoubleThread({RELAY_KEY_NAME: RELAY_KEY}, namespace=NAMESPACE, response_timeout_seconds=10) as double:
-        listener = RelayListenerSettings(RELAY_URL, RELAY_KEY_NAME, RELAY_KEY,
-                                         base_url=f"ws://{double.host}:{double.port}")
-        agent = ListenerThread(lambda: RelayListener(listener, AgentApi(simulated_gateway(), path="sap",
-                                                                         proof_key=PROOF_KEY)))
-        relay = RelaySapGateway(RELAY_URL, RELAY_KEY_NAME, RELAY_KEY, proof_key=PROOF_KEY, base_url=double.base_url,
-                                session=session)
+        listener = RelayListenerSettings(
+            RELAY_URL, RELAY_KEY_NAME, RELAY_KEY, base_url=f"ws://{double.host}:{double.port}"
+        )
+        agent = ListenerThread(
+            lambda: RelayListener(listener, AgentApi(simulated_gateway(), path="sap", proof_key=PROOF_KEY))
+        )
+        relay = RelaySapGateway(
+            RELAY_URL, RELAY_KEY_NAME, RELAY_KEY, proof_key=PROOF_KEY, base_url=double.base_url, session=session
+        )
         services_over(relay, writeback, "relay")
         with agent:
             assert post(japanese).status_code == 201
-    sent = [value for headers in session.sent_headers for name, value in headers.items()
-            if name in ("ServiceBusAuthorization", PROOF_HEADER)]
+    sent = [
+        value
+        for headers in session.sent_headers
+        for name, value in headers.items()
+        if name in ("ServiceBusAuthorization", PROOF_HEADER)
+    ]
     assert sent, "the relay transport sent no credentials: the relay path did not run"
-    signatures = [part.split("=", 1)[1] for value in sent for part in value.replace("&", ",").split(",")
-                  if part.strip().startswith("sig=")]
+    signatures = [
+        part.split("=", 1)[1]
+        for value in sent
+        for part in value.replace("&", ",").split(",")
+        if part.strip().startswith("sig=")
+    ]
     credentials = salesforce.credentials
-    return [SAP_PASSWORD, RELAY_KEY, PROOF_KEY, credentials.client_secret, credentials.password,
-            *salesforce.issued_tokens(), *sent, *signatures]
+    return [
+        SAP_PASSWORD,
+        RELAY_KEY,
+        PROOF_KEY,
+        credentials.client_secret,
+        credentials.password,
+        *salesforce.issued_tokens(),
+        *sent,
+        *signatures,
+    ]
 
 
 def personal_data() -> list[str]:
     values = {"Rejected Corp"}
     for path in sorted((ROOT / "samples").glob("*.json")):
         account = json.loads(path.read_text(encoding="utf-8"))
-        values |= {str(account[key]) for key in PERSONAL_FIELDS if isinstance(account.get(key), str)
-                   and len(account[key]) >= 5}  # "1234" (the invalid sample's) is no one's in particular
+        values |= {
+            str(account[key]) for key in PERSONAL_FIELDS if isinstance(account.get(key), str) and len(account[key]) >= 5
+        }  # "1234" (the invalid sample's) is no one's in particular
     # the digits of the phone numbers as an SAP or E.164 form might carry them
     values |= {"1234567", "5550100", "+4989", "+81312345678"}
     return sorted(values)
@@ -204,15 +240,19 @@ def test_no_secret_or_personal_data_in_any_span_log_record_or_metric(captured):
 
 def test_every_record_of_a_sync_carries_account_tracking_and_invocation_ids(captured):
     telemetry, _ = captured
-    ours = [record for record in telemetry.logs() if record.instrumentation_scope is not None
-            and record.instrumentation_scope.name.startswith("shared.usecases")]
+    ours = [
+        record
+        for record in telemetry.logs()
+        if record.instrumentation_scope is not None and record.instrumentation_scope.name.startswith("shared.usecases")
+    ]
     assert ours
     for record in ours:
         attributes = record.log_record.attributes
         assert attributes.get("account_id") and attributes.get("invocation_id"), record.log_record.body
     # a record of a create that reached SAP names its tracking id too
-    assert any(r.log_record.attributes.get("tracking_id") for r in ours
-               if r.log_record.body == "customer created in SAP")
+    assert any(
+        r.log_record.attributes.get("tracking_id") for r in ours if r.log_record.body == "customer created in SAP"
+    )
 
 
 def test_the_run_is_counted_by_outcome_and_timed(captured):
@@ -237,11 +277,13 @@ def test_the_run_is_counted_by_outcome_and_timed(captured):
 
 def test_spans_mark_failures_by_type_and_kind_never_by_text(captured):
     telemetry, _ = captured
-    failed = [span for span in telemetry.spans() if span.name == "SAP create_customer"
-              and not span.status.is_ok and span.status.description]
+    failed = [
+        span
+        for span in telemetry.spans()
+        if span.name == "SAP create_customer" and not span.status.is_ok and span.status.description
+    ]
     assert failed
     for span in failed:
         assert span.attributes["error.type"].startswith("Sap")
         assert span.status.description == f"{span.attributes['error.type']} ({span.attributes['sap.error.kind']})"
         assert not span.events  # no exception event: its message may quote account data
-

@@ -34,14 +34,19 @@ def services(admin_env, azurite, sap_gateway: RfcSapGateway) -> Services:  # noq
         ledger=_ledger(azurite, admin_env["LEDGER_TABLE_NAME"]),
         retry_queue=StorageRetryQueue(queues, admin_env["RETRY_QUEUE_NAME"]),
         organization=load_settings({"SAP_TRANSPORT": "simulator"}).sap_organization,
-        retry=RetrySettings(queue_name=admin_env["RETRY_QUEUE_NAME"], max_attempts=3, base_delay_seconds=0,
-                            max_delay_seconds=0),
+        retry=RetrySettings(
+            queue_name=admin_env["RETRY_QUEUE_NAME"], max_attempts=3, base_delay_seconds=0, max_delay_seconds=0
+        ),
         stale_claim_after=timedelta(0),
     )
 
 
 def test_an_unknown_outcome_that_runs_out_of_attempts_is_held_for_review_and_resolved(
-        services, sap_system: simulator.SimulatedSap, raw_queues, capsys):  # noqa: F811
+    services,
+    sap_system: simulator.SimulatedSap,
+    raw_queues,  # noqa: F811 - the fixture imported above
+    capsys,
+):
     request = parse_customer_request(sample("german-account"))
     account_id = request.account_id
     sap_system.faults.arm("communication_after_commit")  # SAP committed the customer; the answer was lost

@@ -30,7 +30,6 @@ from tests.support.samples import sample
 pytestmark = pytest.mark.azurite
 
 
-
 class WriteBackWhileSomeoneWrites(RecordingWriteBack):
     """Salesforce takes the number while another writer (here an operator's note, through a ledger client of
     its own, not counted) changes the account's entry: the ETag the write-back holds is gone."""
@@ -39,8 +38,9 @@ class WriteBackWhileSomeoneWrites(RecordingWriteBack):
         super().__init__()
         self.other_writer = other_writer
 
-    def record_created(self, account_id: str, customer_number: str, synced_at: datetime,
-                       warnings: Sequence[MappingWarning] = ()) -> None:
+    def record_created(
+        self, account_id: str, customer_number: str, synced_at: datetime, warnings: Sequence[MappingWarning] = ()
+    ) -> None:
         super().record_created(account_id, customer_number, synced_at, warnings)
         current = self.other_writer.get(account_id)
         assert current is not None
@@ -52,10 +52,9 @@ def table_requests() -> TableRequests:
     return TableRequests()
 
 
-
-
 def test_a_create_that_writes_back_records_the_write_back_on_the_entry_it_stored_unread(
-        sap_system, storage_settings, table_requests):
+    sap_system, storage_settings, table_requests
+):
     salesforce = RecordingWriteBack()
     services = counted_services(storage_settings, table_requests, salesforce)
     request = parse_customer_request(sample("german-account"))
@@ -91,7 +90,8 @@ def test_a_queued_write_back_reads_the_entry_once(sap_system, storage_settings, 
 
 
 def test_a_write_back_whose_entry_changed_meanwhile_reads_it_and_keeps_the_other_write(
-        sap_system, storage_settings, table_requests):
+    sap_system, storage_settings, table_requests
+):
     salesforce = WriteBackWhileSomeoneWrites(table_ledger_from_settings(storage_settings))
     services = counted_services(storage_settings, table_requests, salesforce)
     request = parse_customer_request(sample("german-account"))

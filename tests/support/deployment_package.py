@@ -43,11 +43,12 @@ class UnportedPattern(ValueError):
 
 def _check_ported(line: str) -> None:
     components = line.lstrip("!/").split("/")
-    if ("\\" in line or "[" in line or line != line.strip()
-            or any("**" in part and part != "**" for part in components)):
-        raise UnportedPattern(f"{IGNORE_FILE}: {line!r} uses syntax this test does not port (escape, "
-                              "character class, surrounding space or `**` inside a name); keep to names, "
-                              "`/`, `*`, `**` and `!`")
+    if "\\" in line or "[" in line or line != line.strip() or any("**" in part and part != "**" for part in components):
+        raise UnportedPattern(
+            f"{IGNORE_FILE}: {line!r} uses syntax this test does not port (escape, "
+            "character class, surrounding space or `**` inside a name); keep to names, "
+            "`/`, `*`, `**` and `!`"
+        )
 
 
 # --- azd: denormal/go-gitignore -------------------------------------------------------------------
@@ -147,22 +148,28 @@ def _walk_pruning(root: Path, excluded: Callable[[str, str, bool], bool]) -> set
 
 def _azd_own_exclusions(name: str, is_dir: bool) -> bool:
     """project_utils.go onZip, before the ignore file: `.azure`, the ignore file, local.settings.json."""
-    return (name == ".azure" and is_dir) or (name == IGNORE_FILE and not is_dir) or (
-        name == "local.settings.json" and not is_dir)
+    return (
+        (name == ".azure" and is_dir)
+        or (name == IGNORE_FILE and not is_dir)
+        or (name == "local.settings.json" and not is_dir)
+    )
 
 
 def azd_package(root: Path, funcignore: str) -> set[str]:
     """The files `azd deploy` zips for a function app service whose project is `root`."""
     ignore = GoGitIgnore(funcignore)
-    return _walk_pruning(root, lambda name, rel, is_dir: _azd_own_exclusions(name, is_dir)
-                         or ignore.ignores(rel, is_dir))
+    return _walk_pruning(
+        root, lambda name, rel, is_dir: _azd_own_exclusions(name, is_dir) or ignore.ignores(rel, is_dir)
+    )
 
 
 def pathspec_package(root: Path, funcignore: str) -> set[str]:
     """azd's walk with pathspec's git rules instead of the go-gitignore port (a cross-check of the port)."""
     spec = pathspec.GitIgnoreSpec.from_lines(list(_lines(funcignore)))
-    return _walk_pruning(root, lambda name, rel, is_dir: _azd_own_exclusions(name, is_dir)
-                         or spec.match_file(rel + "/" if is_dir else rel))
+    return _walk_pruning(
+        root,
+        lambda name, rel, is_dir: _azd_own_exclusions(name, is_dir) or spec.match_file(rel + "/" if is_dir else rel),
+    )
 
 
 # --- Core Tools: GitIgnoreParser.cs ---------------------------------------------------------------
@@ -200,8 +207,7 @@ class CoreToolsIgnore:
     def _compile(patterns: list[str]) -> re.Pattern[str]:
         if not patterns:
             return re.compile("$^")
-        return re.compile("^((" + ")|(".join(_prepare_regex_pattern(p) for p in sorted(patterns)) + "))\\b",
-                          re.ASCII)
+        return re.compile("^((" + ")|(".join(_prepare_regex_pattern(p) for p in sorted(patterns)) + "))\\b", re.ASCII)
 
     def accepts(self, path: str) -> bool:
         return bool(self._negative.search(path)) or not self._positive.search(path)

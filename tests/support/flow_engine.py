@@ -44,8 +44,10 @@ import requests
 
 # --- expressions ------------------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>-?\d+(?:\.\d+)?)|(?P<name>[A-Za-z_$][\w$]*)"
-                    r"|(?P<symbol>[(),\[\]?.]))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>-?\d+(?:\.\d+)?)|(?P<name>[A-Za-z_$][\w$]*)"
+    r"|(?P<symbol>[(),\[\]?.]))"
+)
 
 
 class ExpressionError(Exception):
@@ -208,8 +210,9 @@ class Context:
 # --- the definition as a tree -------------------------------------------------------------------------------
 
 
-def walk(actions: Mapping[str, Any], ancestors: tuple[tuple[str, dict, bool], ...] = ()) \
-        -> Iterator[tuple[str, dict, tuple[tuple[str, dict, bool], ...]]]:
+def walk(
+    actions: Mapping[str, Any], ancestors: tuple[tuple[str, dict, bool], ...] = ()
+) -> Iterator[tuple[str, dict, tuple[tuple[str, dict, bool], ...]]]:
     """(name, action, the If actions above it with the branch it is on) for every action."""
     for name, action in actions.items():
         yield name, action, ancestors
@@ -249,8 +252,13 @@ ConnectorHandler = Callable[[str, dict[str, Any], dict[str, Any]], tuple[str, di
 class FlowRun:
     """One run of the flow for one trigger record (a splitOn item): the actions in runAfter order."""
 
-    def __init__(self, flow: Mapping[str, Any], parameters: Mapping[str, Any], record: Mapping[str, Any],
-                 connectors: Mapping[str, ConnectorHandler]) -> None:
+    def __init__(
+        self,
+        flow: Mapping[str, Any],
+        parameters: Mapping[str, Any],
+        record: Mapping[str, Any],
+        connectors: Mapping[str, ConnectorHandler],
+    ) -> None:
         self.definition = flow["properties"]["definition"]
         self.context = Context(parameters, {"body": dict(record), "headers": {}})
         self.connectors = connectors
@@ -267,15 +275,20 @@ class FlowRun:
     def _scope(self, actions: Mapping[str, Any]) -> None:
         pending = dict(actions)
         while pending:
-            ready = [name for name, action in pending.items()
-                     if all(dependency in self.runs for dependency in action.get("runAfter", {}))]
+            ready = [
+                name
+                for name, action in pending.items()
+                if all(dependency in self.runs for dependency in action.get("runAfter", {}))
+            ]
             if not ready:
                 raise ExpressionError(f"runAfter cannot be satisfied: {sorted(pending)}")
             for name in ready:
                 action = pending.pop(name)
                 waits = action.get("runAfter", {})
-                if all(self.runs[dependency].status in (statuses or ["Succeeded"])
-                       for dependency, statuses in waits.items()):
+                if all(
+                    self.runs[dependency].status in (statuses or ["Succeeded"])
+                    for dependency, statuses in waits.items()
+                ):
                     self._action(name, action)
                 else:
                     self._skip(name, action)
@@ -367,8 +380,9 @@ class CustomConnector:
                     return path, method, operation
         raise ExpressionError(f"no operation {operation_id} in the swagger")
 
-    def __call__(self, operation_id: str, parameters: dict[str, Any], action: dict[str, Any]) \
-            -> tuple[str, dict[str, Any]]:
+    def __call__(
+        self, operation_id: str, parameters: dict[str, Any], action: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
         path, method, operation = self._operation(operation_id)
         for name, value in parameters.items():
             if name.startswith("body/"):
@@ -376,8 +390,11 @@ class CustomConnector:
             if not any(p["name"] == name and p["in"] == "path" for p in operation["parameters"]):
                 raise ExpressionError(f"{operation_id} has no parameter {name}")
             path = path.replace("{" + name + "}", str(value))
-        body = {name.removeprefix("body/"): value for name, value in parameters.items()
-                if name.startswith("body/") and value is not None}
+        body = {
+            name.removeprefix("body/"): value
+            for name, value in parameters.items()
+            if name.startswith("body/") and value is not None
+        }
         url = self.base_url.rstrip("/") + self.swagger["basePath"] + path
         headers = {"x-functions-key": self.function_key} if self.function_key else {}
         response = self._with_retries(method, url, headers, body if body else None, action["inputs"].get("retryPolicy"))
@@ -385,12 +402,16 @@ class CustomConnector:
             response = self._poll(response, headers, action)
             if response is None:
                 return "TimedOut", {"statusCode": None, "headers": {}, "body": None}
-        outputs = {"statusCode": response.status_code, "headers": dict(response.headers),
-                   "body": response.json() if response.content else None}
+        outputs = {
+            "statusCode": response.status_code,
+            "headers": dict(response.headers),
+            "body": response.json() if response.content else None,
+        }
         return ("Succeeded" if 200 <= response.status_code < 300 else "Failed"), outputs
 
-    def _with_retries(self, method: str, url: str, headers: dict[str, str], body: Any,
-                      policy: Mapping[str, Any] | None) -> requests.Response:
+    def _with_retries(
+        self, method: str, url: str, headers: dict[str, str], body: Any, policy: Mapping[str, Any] | None
+    ) -> requests.Response:
         count = int((policy or {}).get("count", 4)) if (policy or {}).get("type", "exponential") != "none" else 0
         for attempt in range(count + 1):
             response = requests.request(method.upper(), url, json=body, headers=headers, timeout=30)
@@ -400,8 +421,9 @@ class CustomConnector:
                 self.sleep(min(self.max_wait_seconds, _seconds((policy or {}).get("interval", "PT7S"))))
         return response
 
-    def _poll(self, response: requests.Response, headers: dict[str, str], action: Mapping[str, Any]) \
-            -> requests.Response | None:
+    def _poll(
+        self, response: requests.Response, headers: dict[str, str], action: Mapping[str, Any]
+    ) -> requests.Response | None:
         limit = _seconds(action.get("limit", {}).get("timeout", "P90D"))
         deadline = time.monotonic() + min(limit, self.poll_deadline_seconds)
         while response.status_code == 202:
@@ -429,8 +451,9 @@ class Recorder:
     operations: Mapping[str, set[str]]
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
-    def __call__(self, operation_id: str, parameters: dict[str, Any], action: dict[str, Any]) \
-            -> tuple[str, dict[str, Any]]:
+    def __call__(
+        self, operation_id: str, parameters: dict[str, Any], action: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
         if operation_id not in self.operations:
             raise AssertionError(f"operation {operation_id} is not one the player knows for this connector")
         for name in parameters:

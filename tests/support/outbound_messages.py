@@ -16,15 +16,27 @@ from devtools.outbound_messages import (
 )
 from devtools.outbound_messages import outbound_message as _outbound_message
 
-__all__ = ["ACTION_ID", "ORGANIZATION_ID", "OTHER_ORGANIZATION_ID", "account_fields_of", "notification_id",
-           "outbound_message", "salesforce_datetime", "soap_headers",
-           "synced_account_fields_of"]
+__all__ = [
+    "ACTION_ID",
+    "ORGANIZATION_ID",
+    "OTHER_ORGANIZATION_ID",
+    "account_fields_of",
+    "notification_id",
+    "outbound_message",
+    "salesforce_datetime",
+    "soap_headers",
+    "synced_account_fields_of",
+]
 
 ORGANIZATION_ID = "00D5g000004XyZ1EAK"  # the org the tests configure (SALESFORCE_ORGANIZATION_ID)
 OTHER_ORGANIZATION_ID = "00D7Q000009AbCdUAK"
 
 
-def outbound_message(accounts: Iterable[Mapping[str, str | None]], *, organization_id: str = ORGANIZATION_ID,
-                     notification_ids: Iterable[str] | None = None) -> bytes:
+def outbound_message(
+    accounts: Iterable[Mapping[str, str | None]],
+    *,
+    organization_id: str = ORGANIZATION_ID,
+    notification_ids: Iterable[str] | None = None,
+) -> bytes:
     """One `notifications` call from the tests' org unless `organization_id` names another."""
     return _outbound_message(accounts, organization_id=organization_id, notification_ids=notification_ids)

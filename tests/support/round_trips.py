@@ -30,16 +30,21 @@ class TableRequests:
             self.count += 1
 
 
-def counted_services(storage_settings: Settings, table_requests: TableRequests,
-                     writeback: AccountWriteBack | None = None) -> Services:
+def counted_services(
+    storage_settings: Settings, table_requests: TableRequests, writeback: AccountWriteBack | None = None
+) -> Services:
     """The use cases over Azurite with every table request counted. No backoff: a queued message is visible
     at once, to be taken off the queue by `through_the_queue`."""
     settings = load_settings({"SAP_TRANSPORT": "simulator"})
     ledger = table_ledger_from_settings(storage_settings, raw_request_hook=table_requests)
-    return Services(sap=simulated_gateway(), ledger=ledger,
-                    retry_queue=storage_retry_queue_from_settings(storage_settings),
-                    organization=settings.sap_organization, writeback=writeback,
-                    retry=RetryPolicy(base_delay_seconds=0))
+    return Services(
+        sap=simulated_gateway(),
+        ledger=ledger,
+        retry_queue=storage_retry_queue_from_settings(storage_settings),
+        organization=settings.sap_organization,
+        writeback=writeback,
+        retry=RetryPolicy(base_delay_seconds=0),
+    )
 
 
 def through_the_queue(storage_settings: Settings) -> RetryMessage:

@@ -55,8 +55,14 @@ class RunningCommand:
     @classmethod
     def start(cls, *arguments: str, environment: dict[str, str]) -> RunningCommand:
         process = subprocess.Popen(
-            [str(RUN_COMMAND), *arguments], cwd=PROJECT_ROOT, env=environment, text=True,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            [str(RUN_COMMAND), *arguments],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         running = cls(process)
         threading.Thread(target=running._collect, daemon=True).start()
@@ -141,8 +147,11 @@ def isolated_run_environment() -> dict[str, str]:
     """The developer's environment minus our settings, with an Azurite of this test's own on free ports
     (the run starts it, so a developer's Azurite and scripts/run never meet the test) and a ledger table and
     retry queue of its own."""
-    environment = {name: value for name, value in os.environ.items()
-                   if name not in embedded_defaults() and not name.startswith(("SAP_", "SALESFORCE_"))}
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in embedded_defaults() and not name.startswith(("SAP_", "SALESFORCE_"))
+    }
     suffix = uuid.uuid4().hex[:12]
     environment["LEDGER_TABLE_NAME"] = f"runledger{suffix}"
     environment["RETRY_QUEUE_NAME"] = f"run-retry-{suffix}"

@@ -20,8 +20,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-_TOKEN = re.compile(r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<merge>\{![^}]*\})|(?P<name>[A-Za-z_]\w*)'
-                    r"|(?P<number>\d+)|(?P<symbol><>|[(),&=]))")
+_TOKEN = re.compile(
+    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<merge>\{![^}]*\})|(?P<name>[A-Za-z_]\w*)'
+    r"|(?P<number>\d+)|(?P<symbol><>|[(),&=]))"
+)
 
 
 class FormulaNotSupported(ValueError):
@@ -45,8 +47,9 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 
 
-def evaluate(formula: str, record: Mapping[str, Any], custom_metadata: Mapping[str, Any],
-             prior: Mapping[str, Any] | None = None) -> Any:
+def evaluate(
+    formula: str, record: Mapping[str, Any], custom_metadata: Mapping[str, Any], prior: Mapping[str, Any] | None = None
+) -> Any:
     """The formula's value for `record` (field API name -> value; None: blank) and `custom_metadata`
     ("Type__mdt.Record.Field__c" -> value); `prior`: the record before the save (None: a new record)."""
     tokens = _tokens(formula)
@@ -61,7 +64,7 @@ def _tokens(formula: str) -> list[tuple[str, str]]:
     while position < len(formula.rstrip()):
         match = _TOKEN.match(formula, position)
         if match is None:
-            raise FormulaNotSupported(f"cannot read {formula[position:position + 20]!r}")
+            raise FormulaNotSupported(f"cannot read {formula[position : position + 20]!r}")
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
         position = match.end()
@@ -71,8 +74,9 @@ def _tokens(formula: str) -> list[tuple[str, str]]:
 _PRIOR = "$Record__Prior"  # where the prior record rides along with the record (no field has this name)
 
 
-def _comparison(tokens: list[tuple[str, str]], position: int, record: Mapping[str, Any],
-                metadata: Mapping[str, Any]) -> tuple[int, Any]:
+def _comparison(
+    tokens: list[tuple[str, str]], position: int, record: Mapping[str, Any], metadata: Mapping[str, Any]
+) -> tuple[int, Any]:
     position, value = _expression(tokens, position, record, metadata)
     if position < len(tokens) and tokens[position] in (("symbol", "="), ("symbol", "<>")):
         operator = tokens[position][1]
@@ -81,8 +85,9 @@ def _comparison(tokens: list[tuple[str, str]], position: int, record: Mapping[st
     return position, value
 
 
-def _expression(tokens: list[tuple[str, str]], position: int, record: Mapping[str, Any],
-                metadata: Mapping[str, Any]) -> tuple[int, Any]:
+def _expression(
+    tokens: list[tuple[str, str]], position: int, record: Mapping[str, Any], metadata: Mapping[str, Any]
+) -> tuple[int, Any]:
     position, value = _term(tokens, position, record, metadata)
     while position < len(tokens) and tokens[position] == ("symbol", "&"):
         position, right = _term(tokens, position + 1, record, metadata)
@@ -90,8 +95,9 @@ def _expression(tokens: list[tuple[str, str]], position: int, record: Mapping[st
     return position, value
 
 
-def _term(tokens: list[tuple[str, str]], position: int, record: Mapping[str, Any],
-          metadata: Mapping[str, Any]) -> tuple[int, Any]:
+def _term(
+    tokens: list[tuple[str, str]], position: int, record: Mapping[str, Any], metadata: Mapping[str, Any]
+) -> tuple[int, Any]:
     kind, text = tokens[position]
     if kind == "string":
         return position + 1, re.sub(r"\\(.)", r"\1", text[1:-1])

@@ -48,8 +48,12 @@ class CapturedTelemetry:
                 for metric in scope.metrics:
                     if metric.name == name:
                         for point in metric.data.data_points:
-                            points.append((dict(point.attributes), getattr(point, "value", None)
-                                           if hasattr(point, "value") else point.count))
+                            points.append(
+                                (
+                                    dict(point.attributes),
+                                    getattr(point, "value", None) if hasattr(point, "value") else point.count,
+                                )
+                            )
         return points
 
     def exported_text(self) -> str:
@@ -69,8 +73,19 @@ class CapturedTelemetry:
         return "\n".join(strings)
 
 
-_NOT_TEXT = frozenset({"trace_id", "span_id", "parent_id", "start_time", "end_time", "timestamp",
-                       "observed_timestamp", "time_unix_nano", "start_time_unix_nano"})
+_NOT_TEXT = frozenset(
+    {
+        "trace_id",
+        "span_id",
+        "parent_id",
+        "start_time",
+        "end_time",
+        "timestamp",
+        "observed_timestamp",
+        "time_unix_nano",
+        "start_time_unix_nano",
+    }
+)
 _ID = re.compile(r"(?i)\b(?:0x)?[0-9a-f]{16,}\b")
 
 

@@ -7,8 +7,12 @@ from admin.__main__ import main
 
 
 def test_missing_storage_setting_exits_2_with_one_line(monkeypatch, capsys):
-    for name in ("AzureWebJobsStorage", "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__queueServiceUri",
-                 "AzureWebJobsStorage__tableServiceUri"):
+    for name in (
+        "AzureWebJobsStorage",
+        "AzureWebJobsStorage__accountName",
+        "AzureWebJobsStorage__queueServiceUri",
+        "AzureWebJobsStorage__tableServiceUri",
+    ):
         monkeypatch.delenv(name, raising=False)
 
     assert main(["poison", "list"]) == 2

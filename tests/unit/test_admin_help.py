@@ -10,8 +10,17 @@ import pytest
 from admin import EXIT_CODES_HELP, ExitCode
 from admin.__main__ import main
 
-SUBCOMMANDS = [["status"], ["list"], ["poison"], ["poison", "list"], ["poison", "replay"], ["resolve"], ["sweep"],
-               ["reconcile"], ["preflight"]]
+SUBCOMMANDS = [
+    ["status"],
+    ["list"],
+    ["poison"],
+    ["poison", "list"],
+    ["poison", "replay"],
+    ["resolve"],
+    ["sweep"],
+    ["reconcile"],
+    ["preflight"],
+]
 
 
 def test_the_help_tests_cover_every_subcommand_the_parser_has():
@@ -37,13 +46,16 @@ def test_the_help_table_is_the_exit_code_enum():
     assert documented == {int(code) for code in ExitCode}
 
 
-@pytest.mark.parametrize("arguments", [
-    ["list", "--status", "open"],
-    ["list", "--since", "2026-05-01T08:00"],
-    ["list", "--max", "0"],
-    ["reconcile", "--show", "-1"],
-    ["frobnicate"],
-])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["list", "--status", "open"],
+        ["list", "--since", "2026-05-01T08:00"],
+        ["list", "--max", "0"],
+        ["reconcile", "--show", "-1"],
+        ["frobnicate"],
+    ],
+)
 def test_bad_arguments_exit_2_naming_the_option(arguments, capsys):
     with pytest.raises(SystemExit) as exited:
         main(arguments)
@@ -51,13 +63,16 @@ def test_bad_arguments_exit_2_naming_the_option(arguments, capsys):
     assert "error:" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("arguments", "expected"), [
-    (["list", "--older-than", "-5"], "argument --older-than: -5 is not a whole number of 0 or more"),
-    (["list", "--max", "0"], "argument --max: 0 is not a whole number from 1 to 10000"),
-    (["list", "--max", "10001"], "argument --max: 10001 is not a whole number from 1 to 10000"),
-    (["poison", "list", "--max", "33"], "argument --max: 33 is not a whole number from 1 to 32"),
-    (["reconcile", "--show", "-1"], "argument --show: -1 is not a whole number of 0 or more"),
-])
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["list", "--older-than", "-5"], "argument --older-than: -5 is not a whole number of 0 or more"),
+        (["list", "--max", "0"], "argument --max: 0 is not a whole number from 1 to 10000"),
+        (["list", "--max", "10001"], "argument --max: 10001 is not a whole number from 1 to 10000"),
+        (["poison", "list", "--max", "33"], "argument --max: 33 is not a whole number from 1 to 32"),
+        (["reconcile", "--show", "-1"], "argument --show: -1 is not a whole number of 0 or more"),
+    ],
+)
 def test_a_number_out_of_range_is_refused_by_its_subcommand_naming_option_and_range(arguments, expected, capsys):
     with pytest.raises(SystemExit) as exited:
         main(arguments)

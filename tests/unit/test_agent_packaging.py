@@ -38,7 +38,8 @@ def test_the_image_runs_as_a_user_other_than_root():
     # The USER comes after every RUN (nothing after it runs as root and then hands over).
     names = [name for name, _ in instructions()]
     assert max(i for i, name in enumerate(names) if name == "RUN") < max(
-        i for i, name in enumerate(names) if name == "USER")
+        i for i, name in enumerate(names) if name == "USER"
+    )
 
 
 def test_the_entry_point_is_python_dash_m_agent():
@@ -55,8 +56,9 @@ def test_nothing_is_downloaded_but_the_agents_own_requirements():
         assert "http://" not in command and "https://" not in command, command
         for install in re.findall(r"pip install[^&;]*", command):
             # From the index: only the agent's requirements file; anything else (the pyrfc wheel) --no-index.
-            assert install.split() == ["pip", "install", "-r", "agent/requirements.txt"] or \
-                "--no-index" in install.split(), install
+            assert (
+                install.split() == ["pip", "install", "-r", "agent/requirements.txt"] or "--no-index" in install.split()
+            ), install
     requirements = (AGENT / "requirements.txt").read_text(encoding="utf-8")
     assert not re.search(r"(?im)^\s*pyrfcx?\b", requirements)
 
@@ -82,18 +84,24 @@ def test_what_the_image_copies_exists_and_the_build_inputs_are_never_committed()
     assert "build-inputs/" in (AGENT / ".gitignore").read_text(encoding="utf-8").splitlines()
     if not (ROOT / ".git").exists():
         return  # not a checkout: the .gitignore line above is what there is to check
-    for path in ("agent/build-inputs/pyrfc-3.3.1-cp312-cp312-linux_x86_64.whl",
-                 "agent/build-inputs/nwrfcsdk/lib/libsapnwrfc.so"):
+    for path in (
+        "agent/build-inputs/pyrfc-3.3.1-cp312-cp312-linux_x86_64.whl",
+        "agent/build-inputs/nwrfcsdk/lib/libsapnwrfc.so",
+    ):
         ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, check=False)
         assert ignored.returncode == 0, f"{path} must be git-ignored"
-    tracked = subprocess.run(["git", "ls-files", "agent/build-inputs"], cwd=ROOT, capture_output=True, text=True,
-                             check=True)
+    tracked = subprocess.run(
+        ["git", "ls-files", "agent/build-inputs"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert tracked.stdout.strip() == ""
 
 
 def test_the_dockerignore_sends_only_the_agent_the_shared_package_and_the_build_inputs():
-    lines = [line.strip() for line in (AGENT / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
-             if line.strip() and not line.startswith("#")]
+    lines = [
+        line.strip()
+        for line in (AGENT / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert lines[0] == "*"
     assert {"!agent/*.py", "!agent/requirements.txt", "!agent/build-inputs/", "!shared/"} <= set(lines)
 
@@ -113,7 +121,17 @@ def test_the_systemd_unit_runs_python_dash_m_agent_as_an_unprivileged_user():
 def test_the_sap_doc_says_how_to_install_the_agent_the_rights_of_each_side_and_failover():
     sap_doc = (ROOT / "docs" / "sap.md").read_text(encoding="utf-8")
     section = sap_doc.split("## The on-premise SAP agent", 1)[1].split("\n## ", 1)[0]
-    for needed in ("agent/Dockerfile", "agent/sap-sync-agent.service", "docker build -f agent/Dockerfile",
-                   "systemctl enable --now sap-sync-agent", "**Send**", "**Listen**", "--rights Send",
-                   "--rights Listen", "Azure Relay Sender", "Not built yet", "up to 25 listeners"):
+    for needed in (
+        "agent/Dockerfile",
+        "agent/sap-sync-agent.service",
+        "docker build -f agent/Dockerfile",
+        "systemctl enable --now sap-sync-agent",
+        "**Send**",
+        "**Listen**",
+        "--rights Send",
+        "--rights Listen",
+        "Azure Relay Sender",
+        "Not built yet",
+        "up to 25 listeners",
+    ):
         assert needed in section, needed

@@ -31,14 +31,20 @@ def test_each_keyword_swaps_its_part_and_the_rest_comes_from_the_settings():
     config = load_settings({"SAP_TRANSPORT": "simulator", **STORAGE, "SAP_TIMEOUT_SECONDS": "7"})
     ledger, queue, writeback = InMemoryLedger(), InMemoryRetryQueue(), RecordingWriteBack()
     fixed = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-    services = bootstrap.bootstrap(EntryPoint.FUNCTION_APP, config, ledger=ledger, retry_queue=queue,
-                                   writeback=writeback, instrument=False, clock=lambda: fixed)
+    services = bootstrap.bootstrap(
+        EntryPoint.FUNCTION_APP,
+        config,
+        ledger=ledger,
+        retry_queue=queue,
+        writeback=writeback,
+        instrument=False,
+        clock=lambda: fixed,
+    )
     assert services.ledger is ledger and services.retry_queue is queue and services.writeback is writeback
     assert services.clock() == fixed
     assert services.stale_claim_after == bootstrap.stale_claim_window(7.0)
     assert services.organization == config.sap_organization and services.retry == config.retry
     assert type(services.sap).__name__ == "RfcSapGateway"  # SAP_TRANSPORT=simulator: the rfc adapter on it
-
 
 
 def test_the_claim_window_is_the_rfc_units_bound_plus_the_margin_and_the_rootless_default_is_longer():
@@ -52,8 +58,7 @@ def test_the_claim_window_is_the_rfc_units_bound_plus_the_margin_and_the_rootles
 
 def test_without_overrides_the_function_app_gets_the_storage_adapters_and_no_write_back_unless_asked():
     services = bootstrap.bootstrap(config=load_settings({"SAP_TRANSPORT": "simulator", **STORAGE}))
-    assert (type(services.ledger).__name__, type(services.retry_queue).__name__) == ("TableLedger",
-                                                                                    "StorageRetryQueue")
+    assert (type(services.ledger).__name__, type(services.retry_queue).__name__) == ("TableLedger", "StorageRetryQueue")
     assert services.writeback is None  # WRITEBACK_MODE defaults to the flow
 
 
@@ -75,14 +80,16 @@ def test_the_agent_gets_its_own_sap_gateway_pooled_as_asked_and_never_the_relay(
 
 def test_the_agents_wiring_loads_no_storage_salesforce_use_case_or_azure_module():
     # In a fresh interpreter: the agent's listener built through the composition root, as python -m agent does.
-    code = ("import json, sys; from agent.__main__ import build_listener; build_listener(); "
-            "print(json.dumps(sorted(sys.modules)))")
+    code = (
+        "import json, sys; from agent.__main__ import build_listener; build_listener(); "
+        "print(json.dumps(sorted(sys.modules)))"
+    )
     env = {"PATH": "/usr/bin:/bin", "SAP_TRANSPORT": "simulator", **AGENT}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            env=env)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     modules = json.loads(result.stdout.strip().splitlines()[-1])
     assert "shared.bootstrap" in modules and "shared.sap.rfc" in modules  # the walk saw the root and the gateway
-    loaded = [name for name in modules if any(name == prefix or name.startswith(prefix + ".")
-                                              for prefix in NOT_THE_AGENTS)]
+    loaded = [
+        name for name in modules if any(name == prefix or name.startswith(prefix + ".") for prefix in NOT_THE_AGENTS)
+    ]
     assert loaded == []

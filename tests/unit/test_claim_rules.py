@@ -29,8 +29,14 @@ OVERDUE = NOW - timedelta(seconds=3600 + 2 * 155 + 1)
 
 
 def entry(status: LedgerStatus, updated_at: datetime = FRESH, **fields: object) -> LedgerEntry:
-    values: dict[str, object] = {"account_id": "001Dn00000AbCdEIAV", "status": status, "tracking_id": "t1",
-                                 "created_at": NOW - timedelta(hours=1), "updated_at": updated_at, "attempts": 2}
+    values: dict[str, object] = {
+        "account_id": "001Dn00000AbCdEIAV",
+        "status": status,
+        "tracking_id": "t1",
+        "created_at": NOW - timedelta(hours=1),
+        "updated_at": updated_at,
+        "attempts": 2,
+    }
     values.update(fields)
     return LedgerEntry(**values)  # type: ignore[arg-type]
 
@@ -39,26 +45,37 @@ def test_the_queued_overdue_window_is_the_longest_delay_plus_two_claim_windows()
     assert WINDOWS.queued_overdue_after == timedelta(seconds=3600 + 310)
 
 
-@pytest.mark.parametrize(("state", "expected"), [
-    (None, ClaimNew()),
-    (entry(LedgerStatus.CREATED, customer_number="0000100000"), Reply(Answer.ALREADY_EXISTS)),
-    (entry(LedgerStatus.NEEDS_REVIEW, updated_at=OVERDUE), Reply(Answer.NEEDS_REVIEW)),
-    (entry(LedgerStatus.QUEUED), Reply(Answer.QUEUED)),
-    (entry(LedgerStatus.QUEUED, updated_at=STALE), Reply(Answer.QUEUED)),
-    (entry(LedgerStatus.PENDING), Reply(Answer.IN_PROGRESS)),
-], ids=["no entry", "created", "needs review, however old", "queued", "queued, late but not overdue",
-        "live claim"])
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (None, ClaimNew()),
+        (entry(LedgerStatus.CREATED, customer_number="0000100000"), Reply(Answer.ALREADY_EXISTS)),
+        (entry(LedgerStatus.NEEDS_REVIEW, updated_at=OVERDUE), Reply(Answer.NEEDS_REVIEW)),
+        (entry(LedgerStatus.QUEUED), Reply(Answer.QUEUED)),
+        (entry(LedgerStatus.QUEUED, updated_at=STALE), Reply(Answer.QUEUED)),
+        (entry(LedgerStatus.PENDING), Reply(Answer.IN_PROGRESS)),
+    ],
+    ids=["no entry", "created", "needs review, however old", "queued", "queued, late but not overdue", "live claim"],
+)
 def test_a_request_from_the_flow_is_answered_from_the_ledger_or_claims(state, expected):
     assert decide_create(state, NOW, WINDOWS) == expected
 
 
-@pytest.mark.parametrize(("state", "unknown_after", "attempts_after"), [
-    (entry(LedgerStatus.FAILED, last_error="SAP rejected: ...", retry_token="old"), False, 0),
-    (entry(LedgerStatus.FAILED, outcome_unknown=True), True, 0),
-    (entry(LedgerStatus.PENDING, updated_at=STALE), True, 2),
-    (entry(LedgerStatus.QUEUED, updated_at=OVERDUE, retry_token="lost"), False, 2),
-], ids=["failed is reopened by a resend", "failed after an unknown outcome still searches",
-        "a dead worker's claim: outcome unknown", "queued whose message was lost"])
+@pytest.mark.parametrize(
+    ("state", "unknown_after", "attempts_after"),
+    [
+        (entry(LedgerStatus.FAILED, last_error="SAP rejected: ...", retry_token="old"), False, 0),
+        (entry(LedgerStatus.FAILED, outcome_unknown=True), True, 0),
+        (entry(LedgerStatus.PENDING, updated_at=STALE), True, 2),
+        (entry(LedgerStatus.QUEUED, updated_at=OVERDUE, retry_token="lost"), False, 2),
+    ],
+    ids=[
+        "failed is reopened by a resend",
+        "failed after an unknown outcome still searches",
+        "a dead worker's claim: outcome unknown",
+        "queued whose message was lost",
+    ],
+)
 def test_a_request_takes_over_failed_stale_and_lost_entries(state, unknown_after, attempts_after):
     decision = decide_create(state, NOW, WINDOWS)
 
@@ -69,32 +86,62 @@ def test_a_request_takes_over_failed_stale_and_lost_entries(state, unknown_after
     assert claim.outcome_unknown is unknown_after and claim.attempts == attempts_after
 
 
-def retry(state: LedgerEntry | None, *, check: bool = False, token: str | None = "mine", tracking: str = "t1",
-          attempt: int = 3):
-    return decide_retry(state, is_check=check, message_token=token, message_tracking_id=tracking,
-                        message_attempt=attempt, now=NOW, windows=WINDOWS)
+def retry(
+    state: LedgerEntry | None,
+    *,
+    check: bool = False,
+    token: str | None = "mine",
+    tracking: str = "t1",
+    attempt: int = 3,
+):
+    return decide_retry(
+        state,
+        is_check=check,
+        message_token=token,
+        message_tracking_id=tracking,
+        message_attempt=attempt,
+        now=NOW,
+        windows=WINDOWS,
+    )
 
 
-@pytest.mark.parametrize(("state", "kwargs", "expected"), [
-    (None, {}, ClaimNew),
-    (None, {"check": True}, Skip),
-    (entry(LedgerStatus.CREATED), {}, Skip),
-    (entry(LedgerStatus.CREATED), {"check": True}, Skip),
-    (entry(LedgerStatus.NEEDS_REVIEW, updated_at=OVERDUE), {}, Skip),
-    (entry(LedgerStatus.PENDING), {}, Defer),
-    (entry(LedgerStatus.PENDING), {"check": True}, Defer),
-    (entry(LedgerStatus.PENDING, updated_at=STALE), {"check": True}, TakeOver),
-    (entry(LedgerStatus.QUEUED, retry_token="mine", updated_at=STALE), {}, TakeOver),
-    (entry(LedgerStatus.QUEUED, retry_token="other"), {}, Skip),
-    (entry(LedgerStatus.QUEUED, retry_token="other", updated_at=OVERDUE), {}, TakeOver),
-    (entry(LedgerStatus.QUEUED, retry_token="mine"), {"check": True}, Skip),
-    (entry(LedgerStatus.FAILED), {"attempt": 0}, TakeOver),
-    (entry(LedgerStatus.FAILED), {"attempt": 3}, Skip),
-    (entry(LedgerStatus.FAILED), {"attempt": 0, "tracking": "another request"}, Skip),
-], ids=["no entry: claim", "check without entry: holder finished", "created", "check of created",
-        "needs review", "live claim: defer", "check of a live claim: defer", "check of a dead claim: take over",
-        "queued and ours", "queued, another message owns it", "queued, owner overdue", "check of queued",
-        "failed and a replay (attempt 0)", "failed and an old copy", "failed and a replay of another request"])
+@pytest.mark.parametrize(
+    ("state", "kwargs", "expected"),
+    [
+        (None, {}, ClaimNew),
+        (None, {"check": True}, Skip),
+        (entry(LedgerStatus.CREATED), {}, Skip),
+        (entry(LedgerStatus.CREATED), {"check": True}, Skip),
+        (entry(LedgerStatus.NEEDS_REVIEW, updated_at=OVERDUE), {}, Skip),
+        (entry(LedgerStatus.PENDING), {}, Defer),
+        (entry(LedgerStatus.PENDING), {"check": True}, Defer),
+        (entry(LedgerStatus.PENDING, updated_at=STALE), {"check": True}, TakeOver),
+        (entry(LedgerStatus.QUEUED, retry_token="mine", updated_at=STALE), {}, TakeOver),
+        (entry(LedgerStatus.QUEUED, retry_token="other"), {}, Skip),
+        (entry(LedgerStatus.QUEUED, retry_token="other", updated_at=OVERDUE), {}, TakeOver),
+        (entry(LedgerStatus.QUEUED, retry_token="mine"), {"check": True}, Skip),
+        (entry(LedgerStatus.FAILED), {"attempt": 0}, TakeOver),
+        (entry(LedgerStatus.FAILED), {"attempt": 3}, Skip),
+        (entry(LedgerStatus.FAILED), {"attempt": 0, "tracking": "another request"}, Skip),
+    ],
+    ids=[
+        "no entry: claim",
+        "check without entry: holder finished",
+        "created",
+        "check of created",
+        "needs review",
+        "live claim: defer",
+        "check of a live claim: defer",
+        "check of a dead claim: take over",
+        "queued and ours",
+        "queued, another message owns it",
+        "queued, owner overdue",
+        "check of queued",
+        "failed and a replay (attempt 0)",
+        "failed and an old copy",
+        "failed and a replay of another request",
+    ],
+)
 def test_a_retry_message_claims_skips_or_defers(state, kwargs, expected):
     assert isinstance(retry(state, **kwargs), expected)
 
@@ -111,23 +158,45 @@ def test_a_message_that_takes_over_its_queued_entry_keeps_a_known_outcome():
     assert isinstance(decision, TakeOver) and decision.claim.outcome_unknown is False
 
 
-def unread(written: LedgerEntry | None, *, check: bool = False, token: str | None = "mine", tracking: str = "t1",
-           attempt: int = 3):
-    return decide_retry_unread(written, is_check=check, message_token=token, message_tracking_id=tracking,
-                               message_attempt=attempt, now=NOW, windows=WINDOWS)
+def unread(
+    written: LedgerEntry | None,
+    *,
+    check: bool = False,
+    token: str | None = "mine",
+    tracking: str = "t1",
+    attempt: int = 3,
+):
+    return decide_retry_unread(
+        written,
+        is_check=check,
+        message_token=token,
+        message_tracking_id=tracking,
+        message_attempt=attempt,
+        now=NOW,
+        windows=WINDOWS,
+    )
 
 
 WRITTEN = {"retry_token": "mine", "etag": "e7"}
 
 
-@pytest.mark.parametrize(("written", "kwargs"), [
-    (entry(LedgerStatus.QUEUED, **WRITTEN), {}),
-    (entry(LedgerStatus.QUEUED, updated_at=STALE, **WRITTEN), {}),
-    (entry(LedgerStatus.QUEUED, updated_at=OVERDUE, **WRITTEN), {}),
-    (entry(LedgerStatus.QUEUED, updated_at=OVERDUE, **WRITTEN), {"attempt": 0}),
-    (entry(LedgerStatus.QUEUED, outcome_unknown=True, **WRITTEN), {"tracking": "t2"}),
-], ids=["queued just now", "queued a while ago", "queued long ago (its delay ran long)", "replayed from poison",
-        "an earlier attempt's outcome unknown"])
+@pytest.mark.parametrize(
+    ("written", "kwargs"),
+    [
+        (entry(LedgerStatus.QUEUED, **WRITTEN), {}),
+        (entry(LedgerStatus.QUEUED, updated_at=STALE, **WRITTEN), {}),
+        (entry(LedgerStatus.QUEUED, updated_at=OVERDUE, **WRITTEN), {}),
+        (entry(LedgerStatus.QUEUED, updated_at=OVERDUE, **WRITTEN), {"attempt": 0}),
+        (entry(LedgerStatus.QUEUED, outcome_unknown=True, **WRITTEN), {"tracking": "t2"}),
+    ],
+    ids=[
+        "queued just now",
+        "queued a while ago",
+        "queued long ago (its delay ran long)",
+        "replayed from poison",
+        "an earlier attempt's outcome unknown",
+    ],
+)
 def test_a_message_knowing_its_written_entry_claims_it_unread_exactly_as_after_a_read(written, kwargs):
     decision = unread(written, **kwargs)
 
@@ -136,17 +205,27 @@ def test_a_message_knowing_its_written_entry_claims_it_unread_exactly_as_after_a
     assert decision.claim.etag == "e7" and decision.claim.status is LedgerStatus.PENDING
 
 
-@pytest.mark.parametrize(("written", "kwargs"), [
-    (None, {}),
-    (entry(LedgerStatus.QUEUED, retry_token="mine"), {}),
-    (entry(LedgerStatus.QUEUED, **WRITTEN), {"check": True}),
-    (entry(LedgerStatus.QUEUED, **WRITTEN), {"token": "an older message's"}),
-    (entry(LedgerStatus.PENDING, **WRITTEN), {}),
-    (entry(LedgerStatus.CREATED, **WRITTEN), {}),
-    (entry(LedgerStatus.FAILED, **WRITTEN), {"attempt": 3}),
-], ids=["no written entry (older message): read", "no etag: read", "a check: read",
-        "the entry names another message: read, never skip unread", "a live claim: read, never defer unread",
-        "created: read, never skip unread", "failed: read, never skip unread"])
+@pytest.mark.parametrize(
+    ("written", "kwargs"),
+    [
+        (None, {}),
+        (entry(LedgerStatus.QUEUED, retry_token="mine"), {}),
+        (entry(LedgerStatus.QUEUED, **WRITTEN), {"check": True}),
+        (entry(LedgerStatus.QUEUED, **WRITTEN), {"token": "an older message's"}),
+        (entry(LedgerStatus.PENDING, **WRITTEN), {}),
+        (entry(LedgerStatus.CREATED, **WRITTEN), {}),
+        (entry(LedgerStatus.FAILED, **WRITTEN), {"attempt": 3}),
+    ],
+    ids=[
+        "no written entry (older message): read",
+        "no etag: read",
+        "a check: read",
+        "the entry names another message: read, never skip unread",
+        "a live claim: read, never defer unread",
+        "created: read, never skip unread",
+        "failed: read, never skip unread",
+    ],
+)
 def test_without_a_claim_to_try_the_message_reads_first(written, kwargs):
     assert unread(written, **kwargs) is None
 
@@ -154,11 +233,15 @@ def test_without_a_claim_to_try_the_message_reads_first(written, kwargs):
 @pytest.mark.parametrize(
     ("longest_unit_seconds", "window_seconds"),
     [(150.0, 155.0), (60.0, 65.0), (5.0, 10.0), (0.0, 10.0), (5.5, 10.5)],
-    ids=["30 s timeout (5 timeouts): unit plus margin", "12 s timeout", "at the floor", "no unit: the floor",
-         "just above the floor"],
+    ids=[
+        "30 s timeout (5 timeouts): unit plus margin",
+        "12 s timeout",
+        "at the floor",
+        "no unit: the floor",
+        "just above the floor",
+    ],
 )
 def test_a_claim_goes_stale_a_margin_after_the_longest_sap_unit_and_never_below_the_floor(
     longest_unit_seconds, window_seconds
 ):
     assert stale_claim_after_unit(longest_unit_seconds) == timedelta(seconds=window_seconds)
-

@@ -40,8 +40,13 @@ needs_schemas = pytest.mark.skipif(not SCHEMAS.is_dir(), reason=f"{SCHEMAS} is a
 
 # One name per operation: the swagger's operationId is the function name registered in functions/customers.py and
 # functions/changes.py (ChangeSAPCustomer, issue 26; its answers: tests/unit/test_connector_change_contract.py).
-OPERATIONS = {"CreateSAPCustomer", "GetSAPCustomerCreateOutcome", "GetSAPCustomerSyncStatus", "ListSAPCustomerSyncs",
-              "ChangeSAPCustomer"}
+OPERATIONS = {
+    "CreateSAPCustomer",
+    "GetSAPCustomerCreateOutcome",
+    "GetSAPCustomerSyncStatus",
+    "ListSAPCustomerSyncs",
+    "ChangeSAPCustomer",
+}
 # Answers that do not come from _status_codes(): functions/_http.py's bad_request and the two 503s.
 CREATE_EXTRA_CODES = {400, 503}
 STATUS_CODES_OF_GET = {200, 400, 404, 503}
@@ -451,14 +456,16 @@ def test_the_write_back_and_ledger_enums_are_the_codes_values():
     assert _enum("GetSAPCustomerSyncStatus", 200, "writeBack") == {status.value for status in WriteBackStatus}
     assert _enum("GetSAPCustomerSyncStatus", 200, "status") == {status.value for status in LedgerStatus}
     assert {outcome.value for outcome in Outcome} == set().union(
-        *(_enum("CreateSAPCustomer", code, "status") for code in set(customers._status_codes().values())))
+        *(_enum("CreateSAPCustomer", code, "status") for code in set(customers._status_codes().values()))
+    )
 
 
 def json_schema(schema: dict) -> dict:
     """A swagger schema as a strict JSON Schema: every answered property must be declared; x-nullable allows null."""
     schema = resolve(schema)
-    result = {key: value for key, value in schema.items()
-              if key in ("type", "enum", "maxLength", "minLength", "required")}
+    result = {
+        key: value for key, value in schema.items() if key in ("type", "enum", "maxLength", "minLength", "required")
+    }
     if schema.get("x-nullable"):
         result["type"] = [schema["type"], "null"]
         if "enum" in result:
@@ -475,13 +482,15 @@ URL = "http://localhost:7071/api/customers"
 
 
 def post(payload: dict) -> func.HttpResponse:
-    return create_sap_customer(func.HttpRequest("POST", URL, headers={"Content-Type": "application/json"},
-                                                body=json.dumps(payload).encode()))
+    return create_sap_customer(
+        func.HttpRequest("POST", URL, headers={"Content-Type": "application/json"}, body=json.dumps(payload).encode())
+    )
 
 
 def get(account_id: str) -> func.HttpResponse:
-    return get_sap_customer_sync_status(func.HttpRequest("GET", f"{URL}/{account_id}", body=b"",
-                                                    route_params={"accountId": account_id}))
+    return get_sap_customer_sync_status(
+        func.HttpRequest("GET", f"{URL}/{account_id}", body=b"", route_params={"accountId": account_id})
+    )
 
 
 def assert_documented(operation_id: str, response: func.HttpResponse) -> dict:
@@ -529,8 +538,9 @@ def test_queued_answers_and_the_status_match_the_swagger(fake_services, sap_syst
 
 
 def outcome_of(account_id: str) -> func.HttpResponse:
-    return get_sap_customer_create_outcome(func.HttpRequest("GET", f"{URL}/{account_id}/outcome", body=b"",
-                                                            route_params={"accountId": account_id}))
+    return get_sap_customer_create_outcome(
+        func.HttpRequest("GET", f"{URL}/{account_id}/outcome", body=b"", route_params={"accountId": account_id})
+    )
 
 
 def test_polled_outcomes_match_the_swagger(fake_services, sap_system):
@@ -555,9 +565,17 @@ def test_held_for_review_answers_match_the_swagger(fake_services):
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)
-    fake_services.ledger.claim(LedgerEntry(account_id="001Dn00000AbCdEIAV", status=LedgerStatus.NEEDS_REVIEW,
-                                           tracking_id="t-1", created_at=now, updated_at=now,
-                                           last_error="held for review: 2 candidates", error_kind="needs_review"))
+    fake_services.ledger.claim(
+        LedgerEntry(
+            account_id="001Dn00000AbCdEIAV",
+            status=LedgerStatus.NEEDS_REVIEW,
+            tracking_id="t-1",
+            created_at=now,
+            updated_at=now,
+            last_error="held for review: 2 candidates",
+            error_kind="needs_review",
+        )
+    )
     held = post(sample("german-account"))
     assert held.status_code == 409 and assert_documented("CreateSAPCustomer", held)["status"] == "needs_review"
     polled = outcome_of("001Dn00000AbCdEIAV")

@@ -43,8 +43,9 @@ def errors_by_field(body: dict) -> dict[str, str]:
         ("us-account", ("3000", "10", "00"), "US", "E", "CA"),
     ],
 )
-def test_valid_account_is_created_and_reads_back_from_sap(fake_services, sample_name, sales_area, country,
-                                                          language, region):
+def test_valid_account_is_created_and_reads_back_from_sap(
+    fake_services, sample_name, sales_area, country, language, region
+):
     payload = sample(sample_name)
 
     status, body, _ = post(payload)
@@ -120,8 +121,9 @@ def test_invalid_field_is_400_naming_the_field(fake_services, change, field, rea
     ],
     ids=["zero-width-name", "rlo-in-name", "rlo-in-street"],
 )
-def test_invisible_or_deceptive_text_is_400_naming_the_field_and_creates_nothing(fake_services, sap_system, change,
-                                                                                 field, reason):
+def test_invisible_or_deceptive_text_is_400_naming_the_field_and_creates_nothing(
+    fake_services, sap_system, change, field, reason
+):
     payload = sample("german-account")
     payload.update(change)
 
@@ -140,7 +142,8 @@ def test_a_byte_order_mark_in_the_name_is_not_stored_in_sap(fake_services):
 
     assert status == 201, body
     detail = RfcSapGateway({}, rfc_module=__import__("sap_simulator", fromlist=["x"])).read_customer_detail(
-        body["customerNumber"])
+        body["customerNumber"]
+    )
     address = detail["CUSTOMERADDRESS"]
     stored_name = " ".join(address[f] for f in ("NAME", "NAME_2", "NAME_3", "NAME_4") if address.get(f))
     assert stored_name == sample("german-account")["name"]
@@ -151,7 +154,8 @@ def test_every_problem_is_reported_at_once(fake_services):
     assert status == 400
     # the sample's five problems, each once (its postal code cannot be judged without a known country)
     assert sorted(error["field"] for error in body["errors"]) == sorted(
-        ["accountId", "name", "country", "currencyIsoCode", "language"])
+        ["accountId", "name", "country", "currencyIsoCode", "language"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -183,10 +187,26 @@ def test_json_with_charset_is_accepted(fake_services):
 @pytest.mark.parametrize(
     ("change", "expect_in_text"),
     [
-        ({"salesOrganization": "9999", "distributionChannel": "10", "division": "00", "companyCode": None,
-          "referenceCustomer": "0000001000"}, "9999"),
-        ({"salesOrganization": "3000", "distributionChannel": "10", "division": "00", "companyCode": None,
-          "referenceCustomer": "0000001000"}, "0000001000"),
+        (
+            {
+                "salesOrganization": "9999",
+                "distributionChannel": "10",
+                "division": "00",
+                "companyCode": None,
+                "referenceCustomer": "0000001000",
+            },
+            "9999",
+        ),
+        (
+            {
+                "salesOrganization": "3000",
+                "distributionChannel": "10",
+                "division": "00",
+                "companyCode": None,
+                "referenceCustomer": "0000001000",
+            },
+            "0000001000",
+        ),
     ],
     ids=["unknown-sales-area", "reference-customer-not-in-sales-area"],
 )
@@ -226,24 +246,41 @@ def test_sap_unreachable_is_202_with_retry_after_and_location(fake_services, sap
     [
         (URL, {}, "http://localhost:7071"),
         ("https://sap-sync.azurewebsites.net/api/customers", {}, "https://sap-sync.azurewebsites.net"),
-        ("http://10.0.0.4:8080/api/customers", {"X-Forwarded-Host": "sync.example.com", "X-Forwarded-Proto": "https"},
-         "https://sync.example.com"),
-        ("http://10.0.0.4/api/customers", {"X-Forwarded-Host": "sync.example.com:8443, proxy.internal"},
-         "http://sync.example.com:8443"),
+        (
+            "http://10.0.0.4:8080/api/customers",
+            {"X-Forwarded-Host": "sync.example.com", "X-Forwarded-Proto": "https"},
+            "https://sync.example.com",
+        ),
+        (
+            "http://10.0.0.4/api/customers",
+            {"X-Forwarded-Host": "sync.example.com:8443, proxy.internal"},
+            "http://sync.example.com:8443",
+        ),
         # Not a host name: ignored, never reflected.
-        ("https://sap-sync.azurewebsites.net/api/customers", {"X-Forwarded-Host": "evil.example/x?y=\r\nSet-Cookie:a"},
-         "https://sap-sync.azurewebsites.net"),
-        ("https://sap-sync.azurewebsites.net/api/customers", {"X-Forwarded-Proto": "javascript"},
-         "https://sap-sync.azurewebsites.net"),
+        (
+            "https://sap-sync.azurewebsites.net/api/customers",
+            {"X-Forwarded-Host": "evil.example/x?y=\r\nSet-Cookie:a"},
+            "https://sap-sync.azurewebsites.net",
+        ),
+        (
+            "https://sap-sync.azurewebsites.net/api/customers",
+            {"X-Forwarded-Proto": "javascript"},
+            "https://sap-sync.azurewebsites.net",
+        ),
     ],
     ids=["local", "azure", "forwarded", "first-forwarded-of-several", "malformed-host", "unknown-scheme"],
 )
 def test_the_location_of_a_202_is_the_absolute_outcome_url_of_the_host_the_caller_reached(
-        fake_services, sap_system, url, forwarded, location):
+    fake_services, sap_system, url, forwarded, location
+):
     # The flow engine wants an absolute Location (logic-apps-create-api-app.md, the asynchronous pattern).
     sap_system.faults.down = True
-    request = func.HttpRequest("POST", url, headers={"Content-Type": "application/json", **forwarded},
-                               body=json.dumps(sample("german-account")).encode())
+    request = func.HttpRequest(
+        "POST",
+        url,
+        headers={"Content-Type": "application/json", **forwarded},
+        body=json.dumps(sample("german-account")).encode(),
+    )
 
     response = create_sap_customer(request)
 
@@ -296,8 +333,9 @@ def test_a_permanent_sap_error_with_a_known_outcome_is_502_and_failed_in_the_sta
 
 
 def status_of(account_id: str) -> tuple[int, dict]:
-    response = get_sap_customer_sync_status(func.HttpRequest("GET", f"{URL}/{account_id}", body=b"",
-                                                        route_params={"accountId": account_id}))
+    response = get_sap_customer_sync_status(
+        func.HttpRequest("GET", f"{URL}/{account_id}", body=b"", route_params={"accountId": account_id})
+    )
     return response.status_code, json.loads(response.get_body())
 
 
@@ -319,8 +357,9 @@ def test_status_endpoint(fake_services):
     assert status_of("not-an-id")[0] == 400
 
 
-@pytest.mark.parametrize("other_id", ["003Dn00000AbCdE", "005Dn00000AbCdE", "00D5g000004XyZ1"],
-                         ids=["contact", "user", "organization"])
+@pytest.mark.parametrize(
+    "other_id", ["003Dn00000AbCdE", "005Dn00000AbCdE", "00D5g000004XyZ1"], ids=["contact", "user", "organization"]
+)
 def test_status_and_outcome_refuse_an_id_of_another_object_naming_account_id(fake_services, other_id):
     from shared.core.salesforce_id import checksum_suffix
 
@@ -417,32 +456,58 @@ NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
 def entry(status: LedgerStatus, **fields: object) -> LedgerEntry:
-    return LedgerEntry(account_id=ACCOUNT, status=status, tracking_id="t-1", created_at=NOW, updated_at=NOW,
-                       **fields)  # type: ignore[arg-type]
+    return LedgerEntry(account_id=ACCOUNT, status=status, tracking_id="t-1", created_at=NOW, updated_at=NOW, **fields)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
     ("stored", "outcome", "number", "error"),
     [
         (entry(LedgerStatus.PENDING), Outcome.IN_PROGRESS, None, None),
-        (entry(LedgerStatus.QUEUED, error_kind="transient", last_error="SAP unavailable: x"), Outcome.QUEUED, None,
-         "SAP unavailable"),
-        (entry(LedgerStatus.CREATED, customer_number="0000100042", writeback=WriteBackStatus.DONE), Outcome.CREATED,
-         "0000100042", None),
-        (entry(LedgerStatus.CREATED), Outcome.FAILED, None,
-         "the ledger records the account as created but holds no customer number; an operator checks it "
-         "(admin status)"),
-        (entry(LedgerStatus.FAILED, error_kind="rejected", last_error="SAP rejected: E F2 173: no region"),
-         Outcome.REJECTED, None, "SAP rejected: E F2 173: no region"),
-        (entry(LedgerStatus.FAILED, error_kind="permanent", last_error="SAP error: ABAP dump"), Outcome.FAILED, None,
-         "SAP error: ABAP dump"),
-        (entry(LedgerStatus.FAILED, error_kind="transient", last_error="SAP unavailable: gave up after 8 attempts"),
-         Outcome.FAILED, None, "SAP unavailable: gave up after 8 attempts"),
-        (entry(LedgerStatus.NEEDS_REVIEW, error_kind="needs_review", last_error="held for review: 2 candidates"),
-         Outcome.NEEDS_REVIEW, None, "held for review: 2 candidates"),
+        (
+            entry(LedgerStatus.QUEUED, error_kind="transient", last_error="SAP unavailable: x"),
+            Outcome.QUEUED,
+            None,
+            "SAP unavailable",
+        ),
+        (
+            entry(LedgerStatus.CREATED, customer_number="0000100042", writeback=WriteBackStatus.DONE),
+            Outcome.CREATED,
+            "0000100042",
+            None,
+        ),
+        (
+            entry(LedgerStatus.CREATED),
+            Outcome.FAILED,
+            None,
+            "the ledger records the account as created but holds no customer number; an operator checks it "
+            "(admin status)",
+        ),
+        (
+            entry(LedgerStatus.FAILED, error_kind="rejected", last_error="SAP rejected: E F2 173: no region"),
+            Outcome.REJECTED,
+            None,
+            "SAP rejected: E F2 173: no region",
+        ),
+        (
+            entry(LedgerStatus.FAILED, error_kind="permanent", last_error="SAP error: ABAP dump"),
+            Outcome.FAILED,
+            None,
+            "SAP error: ABAP dump",
+        ),
+        (
+            entry(LedgerStatus.FAILED, error_kind="transient", last_error="SAP unavailable: gave up after 8 attempts"),
+            Outcome.FAILED,
+            None,
+            "SAP unavailable: gave up after 8 attempts",
+        ),
+        (
+            entry(LedgerStatus.NEEDS_REVIEW, error_kind="needs_review", last_error="held for review: 2 candidates"),
+            Outcome.NEEDS_REVIEW,
+            None,
+            "held for review: 2 candidates",
+        ),
     ],
-    ids=["pending", "queued", "created", "created-without-number", "rejected", "permanent", "attempts-ran-out",
-         "held"],
+    ids=["pending", "queued", "created", "created-without-number", "rejected", "permanent", "attempts-ran-out", "held"],
 )
 def test_the_create_outcome_of_each_ledger_state(stored, outcome, number, error):
     result = create_outcome(stored, 60)
@@ -459,8 +524,9 @@ def test_no_ledger_state_gives_an_outcome_created_without_a_number():
 
 def poll(location: str) -> tuple[int, dict, dict]:
     account_id = location.rstrip("/").split("/")[-2]
-    response = get_sap_customer_create_outcome(func.HttpRequest("GET", location, body=b"",
-                                                                route_params={"accountId": account_id}))
+    response = get_sap_customer_create_outcome(
+        func.HttpRequest("GET", location, body=b"", route_params={"accountId": account_id})
+    )
     return response.status_code, json.loads(response.get_body()), dict(response.headers)
 
 
@@ -509,13 +575,16 @@ def test_the_first_answer_of_a_rejection_has_the_same_reason_as_a_polled_one(fak
     assert status == 422
     message = body["sapMessage"]
     assert body["reason"] == f"SAP rejected: {message['type']} {message['id']} {message['number']}: {message['text']}"
-    assert poll(f"{URL}/{ACCOUNT}/outcome")[:2] == (422, {key: value for key, value in body.items()
-                                                          if key not in ("sapMessage", "messages", "warnings")})
+    assert poll(f"{URL}/{ACCOUNT}/outcome")[:2] == (
+        422,
+        {key: value for key, value in body.items() if key not in ("sapMessage", "messages", "warnings")},
+    )
 
 
 def test_an_account_held_for_review_is_a_final_409_not_a_202(fake_services):
-    fake_services.ledger.claim(entry(LedgerStatus.NEEDS_REVIEW, error_kind="needs_review",
-                                     last_error="held for review: 2 candidates"))
+    fake_services.ledger.claim(
+        entry(LedgerStatus.NEEDS_REVIEW, error_kind="needs_review", last_error="held for review: 2 candidates")
+    )
     status, body, headers = post(sample("german-account"))
     assert status == 409 and body["status"] == "needs_review" and body["error"] == "needs_review"
     assert "Location" not in headers

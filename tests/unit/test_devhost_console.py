@@ -8,8 +8,9 @@ from devhost.__main__ import StructuredFieldsFormatter
 
 
 def _format(**extra: object) -> str:
-    record = logging.getLogger("app").makeRecord("app", logging.INFO, __file__, 1, "create started", None, None,
-                                                 extra=extra)
+    record = logging.getLogger("app").makeRecord(
+        "app", logging.INFO, __file__, 1, "create started", None, None, extra=extra
+    )
     return StructuredFieldsFormatter("%(name)s: %(message)s").format(record)
 
 

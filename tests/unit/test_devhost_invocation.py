@@ -31,8 +31,14 @@ def _invoke(spec: FunctionSpec, trigger: TriggerData) -> InvocationResult:
 
 
 def _http(body: bytes = b"", **query: str) -> TriggerData:
-    return http_trigger_data(method="post", url="http://localhost/api/x", headers={"Content-Type": "text/plain"},
-                             query=query, route_params={"id": "7"}, body=body)
+    return http_trigger_data(
+        method="post",
+        url="http://localhost/api/x",
+        headers={"Content-Type": "text/plain"},
+        query=query,
+        route_params={"id": "7"},
+        body=body,
+    )
 
 
 def _http_function(result: Any) -> tuple[FunctionSpec, list[Any]]:
@@ -67,8 +73,12 @@ def test_invoke_returns_the_return_value_and_the_http_output_as_the_converter_en
     # The request the function got is the one azure.functions' HttpRequestConverter decodes.
     (request,) = received
     assert type(request) is ConverterHttpRequest
-    assert (request.method, request.get_body(), dict(request.params), dict(request.route_params)) == \
-        ("POST", b"hello", {"q": "1"}, {"id": "7"})
+    assert (request.method, request.get_body(), dict(request.params), dict(request.route_params)) == (
+        "POST",
+        b"hello",
+        {"q": "1"},
+        {"id": "7"},
+    )
     # The invocation itself answers nothing and logs no Executed line: its caller does both.
     assert not [r for r in caplog.records if "Executed" in r.getMessage()]
     response = response_for(result)
@@ -122,8 +132,12 @@ def test_invoke_of_a_queue_trigger_passes_the_converters_queue_message_and_retur
 
     inserted = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.UTC)
     trigger = queue_trigger_data(
-        message_id="m-1", body=b'{"k": 1}', dequeue_count=2, insertion_time=inserted,
-        expiration_time=inserted + datetime.timedelta(days=7), next_visible_time=inserted + datetime.timedelta(30),
+        message_id="m-1",
+        body=b'{"k": 1}',
+        dequeue_count=2,
+        insertion_time=inserted,
+        expiration_time=inserted + datetime.timedelta(days=7),
+        next_visible_time=inserted + datetime.timedelta(30),
         pop_receipt="receipt",
     )
 
@@ -132,16 +146,28 @@ def test_invoke_of_a_queue_trigger_passes_the_converters_queue_message_and_retur
     assert result.succeeded and result.value is None and result.http_output is None
     (message,) = received
     assert type(message) is ConverterQueueMessage
-    assert (message.id, message.get_body(), message.get_json(), message.dequeue_count, message.pop_receipt) == \
-        ("m-1", b'{"k": 1}', {"k": 1}, 2, "receipt")
+    assert (message.id, message.get_body(), message.get_json(), message.dequeue_count, message.pop_receipt) == (
+        "m-1",
+        b'{"k": 1}',
+        {"k": 1},
+        2,
+        "receipt",
+    )
     assert message.insertion_time == inserted and message.insertion_time.tzinfo is not None
     assert message.expiration_time == inserted + datetime.timedelta(days=7)
     assert message.time_next_visible == inserted + datetime.timedelta(30)
 
 
 def test_a_queue_body_that_is_not_utf8_reaches_the_function_unchanged():
-    trigger = queue_trigger_data(message_id="m", body=b"\xff\xfe", dequeue_count=1, insertion_time=None,
-                                 expiration_time=None, next_visible_time=None, pop_receipt=None)
+    trigger = queue_trigger_data(
+        message_id="m",
+        body=b"\xff\xfe",
+        dequeue_count=1,
+        insertion_time=None,
+        expiration_time=None,
+        next_visible_time=None,
+        pop_receipt=None,
+    )
     assert trigger.datum.type == "bytes"
     received: list[func.QueueMessage] = []
     app = func.FunctionApp()

@@ -35,8 +35,20 @@ CHANGE_CONDITION = "Is_a_change_of_a_synced_customer"
 CHANGE = "Change_SAP_customer"
 # Standard Account fields (Salesforce's Account object reference) the flow may read.
 STANDARD_ACCOUNT_FIELDS = {
-    "Id", "Name", "Type", "BillingStreet", "BillingCity", "BillingPostalCode", "BillingState", "BillingStateCode",
-    "BillingCountry", "BillingCountryCode", "Phone", "CurrencyIsoCode", "LastModifiedById", "LastModifiedDate",
+    "Id",
+    "Name",
+    "Type",
+    "BillingStreet",
+    "BillingCity",
+    "BillingPostalCode",
+    "BillingState",
+    "BillingStateCode",
+    "BillingCountry",
+    "BillingCountryCode",
+    "Phone",
+    "CurrencyIsoCode",
+    "LastModifiedById",
+    "LastModifiedDate",
     "SystemModstamp",
 }
 INTEGRATION_USER = "005Dn000001IntUSER"
@@ -58,8 +70,11 @@ ACTIONS = {name: action for name, action, _ in all_actions()}
 
 
 def connector_calls(connection: str) -> dict[str, dict]:
-    return {name: action for name, action in ACTIONS.items()
-            if action["type"] == "OpenApiConnection" and action["inputs"]["host"]["connectionName"] == connection}
+    return {
+        name: action
+        for name, action in ACTIONS.items()
+        if action["type"] == "OpenApiConnection" and action["inputs"]["host"]["connectionName"] == connection
+    }
 
 
 def swagger_operations() -> dict[str, dict]:
@@ -117,8 +132,10 @@ def test_action_names_are_unique():
 
 def test_every_connection_is_a_connection_reference_of_the_solution():
     customizations = ElementTree.parse(SOLUTION / "Other" / "Customizations.xml").getroot()
-    references = {ref.get("connectionreferencelogicalname"): ref.findtext("connectorid")
-                  for ref in customizations.iter("connectionreference")}
+    references = {
+        ref.get("connectionreferencelogicalname"): ref.findtext("connectorid")
+        for ref in customizations.iter("connectionreference")
+    }
     flow_references = FLOW["properties"]["connectionReferences"]
     every = [*ACTIONS.values(), *DEFINITION["triggers"].values()]
     used = {action["inputs"]["host"]["connectionName"] for action in every if action["type"] == "OpenApiConnection"}
@@ -143,8 +160,9 @@ def test_the_solution_lists_the_workflow_and_its_environment_variables():
     assert workflow.get("WorkflowId").strip("{}").lower() in workflow_ids
     assert (SOLUTION / workflow.findtext("JsonFileName").lstrip("/")) == WORKFLOW_FILE
     assert WORKFLOW_FILE.stem.lower().endswith(workflow.get("WorkflowId").strip("{}").lower())
-    schema_names = {spec["metadata"]["schemaName"] for name, spec in DEFINITION["parameters"].items()
-                    if not name.startswith("$")}
+    schema_names = {
+        spec["metadata"]["schemaName"] for name, spec in DEFINITION["parameters"].items() if not name.startswith("$")
+    }
     assert schema_names == variables
     for schema_name in schema_names:
         path = SOLUTION / "environmentvariabledefinitions" / schema_name / "environmentvariabledefinition.xml"
@@ -232,20 +250,36 @@ def test_every_custom_field_passed_to_the_connector_fits_the_request_property():
 
 
 def test_every_field_the_flow_writes_exists_fits_and_is_the_integration_users_to_write():
-    permission_set = ElementTree.parse(ROOT / "salesforce" / "force-app" / "main" / "default" / "permissionsets"
-                                       / "SAP_Customer_Sync_Integration.permissionset-meta.xml").getroot()
-    editable = {p.find("md:field", SF_NS).text.removeprefix("Account.")
-                for p in permission_set.findall("md:fieldPermissions", SF_NS)
-                if p.find("md:editable", SF_NS).text == "true"}
+    permission_set = ElementTree.parse(
+        ROOT
+        / "salesforce"
+        / "force-app"
+        / "main"
+        / "default"
+        / "permissionsets"
+        / "SAP_Customer_Sync_Integration.permissionset-meta.xml"
+    ).getroot()
+    editable = {
+        p.find("md:field", SF_NS).text.removeprefix("Account.")
+        for p in permission_set.findall("md:fieldPermissions", SF_NS)
+        if p.find("md:editable", SF_NS).text == "true"
+    }
     updates = connector_calls("shared_salesforce")
-    assert set(updates) == {"Update_account_synced", "Update_account_failed", "Update_account_held",
-                            "Update_account_changed", "Update_account_change_failed", "Update_account_change_held"}
+    assert set(updates) == {
+        "Update_account_synced",
+        "Update_account_failed",
+        "Update_account_held",
+        "Update_account_changed",
+        "Update_account_change_failed",
+        "Update_account_change_held",
+    }
     for name, action in updates.items():
         # "Update record (V3)": PatchItem is "Update record [DEPRECATED]" in Microsoft Learn's Salesforce
         # connector reference; V3 takes table, id and item, and allows null values (clearing a field).
         assert action["inputs"]["host"]["operationId"] == "PatchItem_V3"
         assert set(action["inputs"]["parameters"]) <= {"table", "id", "$select"} | {
-            p for p in action["inputs"]["parameters"] if p.startswith("item/")}
+            p for p in action["inputs"]["parameters"] if p.startswith("item/")
+        }
         assert action["inputs"]["parameters"]["table"] == "Account"
         for parameter, value in action["inputs"]["parameters"].items():
             if not parameter.startswith("item/"):
@@ -261,15 +295,23 @@ def test_every_field_the_flow_writes_exists_fits_and_is_the_integration_users_to
                 assert value in allowed, f"{name}: {field} = {value}"
             if sf_text(element, "type") == "Text" and value.startswith("@take("):
                 assert value.endswith(f", {sf_text(element, 'length')})"), f"{name}: {field} is cut to its length"
-    assert ACTIONS["Update_account_synced"]["inputs"]["parameters"]["item/SAP_Sync_Status__c"] == \
-        simple_salesforce.STATUS_SYNCED
-    assert ACTIONS["Update_account_failed"]["inputs"]["parameters"]["item/SAP_Sync_Status__c"] == \
-        simple_salesforce.STATUS_FAILED
+    assert (
+        ACTIONS["Update_account_synced"]["inputs"]["parameters"]["item/SAP_Sync_Status__c"]
+        == simple_salesforce.STATUS_SYNCED
+    )
+    assert (
+        ACTIONS["Update_account_failed"]["inputs"]["parameters"]["item/SAP_Sync_Status__c"]
+        == simple_salesforce.STATUS_FAILED
+    )
     assert ACTIONS["Update_account_synced"]["inputs"]["parameters"]["item/SAP_Sync_Error__c"] is None
-    assert ACTIONS["Update_account_changed"]["inputs"]["parameters"]["item/SAP_Sync_Status__c"] == \
-        simple_salesforce.STATUS_SYNCED
-    assert ACTIONS["Update_account_change_failed"]["inputs"]["parameters"]["item/SAP_Sync_Status__c"] == \
-        simple_salesforce.STATUS_FAILED
+    assert (
+        ACTIONS["Update_account_changed"]["inputs"]["parameters"]["item/SAP_Sync_Status__c"]
+        == simple_salesforce.STATUS_SYNCED
+    )
+    assert (
+        ACTIONS["Update_account_change_failed"]["inputs"]["parameters"]["item/SAP_Sync_Status__c"]
+        == simple_salesforce.STATUS_FAILED
+    )
 
 
 # --- the condition: a new customer goes through, the flow's own write-back does not --------------------------
@@ -285,8 +327,9 @@ def parameters(**changes: str) -> dict:
 
 
 def context(record: dict, outputs: dict | None = None, **changes: str) -> Context:
-    return Context(parameters(**changes), {"body": record, "headers": {}},
-                   {CREATE: outputs} if outputs is not None else {})
+    return Context(
+        parameters(**changes), {"body": record, "headers": {}}, {CREATE: outputs} if outputs is not None else {}
+    )
 
 
 def starts(record: dict, condition: dict | None = None, **changes: str) -> bool:
@@ -303,8 +346,13 @@ def written_by_the_flow(record: dict, update: str) -> dict:
     return changed
 
 
-NEW_CUSTOMER = {"Id": "001Dn00000AbCdEIAV", "Name": "Acme", "Type": "Customer", "SAP_Customer_Number__c": None,
-                "LastModifiedById": PEOPLE}
+NEW_CUSTOMER = {
+    "Id": "001Dn00000AbCdEIAV",
+    "Name": "Acme",
+    "Type": "Customer",
+    "SAP_Customer_Number__c": None,
+    "LastModifiedById": PEOPLE,
+}
 
 
 def test_the_condition_lets_a_new_customer_through():
@@ -390,9 +438,12 @@ def test_the_create_follows_the_asynchronous_pattern_for_longer_than_the_retry_q
     assert int(match.group(1)) * 86400 > policy.max_attempts * policy.max_delay_seconds
 
 
-SYNCED_WRITERS = [name for name, action, _ in walk(DEFINITION["actions"])
-                  if action.get("type") == "OpenApiConnection"
-                  and action["inputs"].get("parameters", {}).get("item/SAP_Sync_Status__c") == "Synced"]
+SYNCED_WRITERS = [
+    name
+    for name, action, _ in walk(DEFINITION["actions"])
+    if action.get("type") == "OpenApiConnection"
+    and action["inputs"].get("parameters", {}).get("item/SAP_Sync_Status__c") == "Synced"
+]
 STATUS_CODES = [None, 200, 201, 202, 400, 401, 404, 409, 422, 429, 500, 502, 503]
 NUMBERS = [None, "", "0000100042"]
 
@@ -426,8 +477,11 @@ def test_each_final_answer_reaches_its_own_branch():
 
     def reached(status: int | None, number: str | None = None) -> set[str]:
         state = context(NEW_CUSTOMER, answer(status, number), sapsync_WriteBack="flow")
-        return {name for name in ("Update_account_synced", "Update_account_failed", "Update_account_held",
-                                  "Notify_problem") if reachable(ancestors_of[name], state)}
+        return {
+            name
+            for name in ("Update_account_synced", "Update_account_failed", "Update_account_held", "Notify_problem")
+            if reachable(ancestors_of[name], state)
+        }
 
     assert reached(201, "0000100042") == reached(200, "0000100042") == {"Update_account_synced"}
     assert reached(422) == reached(502) == {"Update_account_failed"}
@@ -479,21 +533,30 @@ def test_the_connector_name_script_writes_the_environments_name_into_both_files(
     assert module.main(["--check"]) == 0
     flow = json.loads(module.workflow_file().read_text(encoding="utf-8"))
     assert flow["properties"]["connectionReferences"]["shared_sapcustomersync"]["api"]["name"] == name
-    apis = {action["inputs"]["host"]["apiId"] for _, action, _ in walk(flow["properties"]["definition"]["actions"])
-            if action.get("type") == "OpenApiConnection"
-            and action["inputs"]["host"]["connectionName"] == "shared_sapcustomersync"}
+    apis = {
+        action["inputs"]["host"]["apiId"]
+        for _, action, _ in walk(flow["properties"]["definition"]["actions"])
+        if action.get("type") == "OpenApiConnection"
+        and action["inputs"]["host"]["connectionName"] == "shared_sapcustomersync"
+    }
     assert apis == {f"/providers/Microsoft.PowerApps/apis/{name}"}
     customizations = ElementTree.parse(copy / "Other" / "Customizations.xml").getroot()
     assert f"/providers/Microsoft.PowerApps/apis/{name}" in {
-        ref.findtext("connectorid") for ref in customizations.iter("connectionreference")}
+        ref.findtext("connectorid") for ref in customizations.iter("connectionreference")
+    }
     assert (SOLUTION / "Other" / "Customizations.xml").read_text(encoding="utf-8").count("-5fSUFFIX") == 1
 
 
 # --- the change branch (issue 26): a synced account's changes go to ChangeSAPCustomer ---------------------------
 
 
-SYNCED = {**NEW_CUSTOMER, "SAP_Customer_Number__c": "0000100042", "SAP_Sync_Status__c": "Synced",
-          "BillingStreet": "Karlsplatz 2", "SystemModstamp": "2026-12-07T14:03:11.000Z"}
+SYNCED = {
+    **NEW_CUSTOMER,
+    "SAP_Customer_Number__c": "0000100042",
+    "SAP_Sync_Status__c": "Synced",
+    "BillingStreet": "Karlsplatz 2",
+    "SystemModstamp": "2026-12-07T14:03:11.000Z",
+}
 
 
 def changes(record: dict, **changes: str) -> bool:
@@ -515,9 +578,17 @@ def test_the_integration_users_save_and_the_push_path_send_no_change():
     assert not changes(SYNCED, sapsync_Trigger="push")
 
 
-@pytest.mark.parametrize("update", ["Update_account_synced", "Update_account_failed", "Update_account_held",
-                                    "Update_account_changed", "Update_account_change_failed",
-                                    "Update_account_change_held"])
+@pytest.mark.parametrize(
+    "update",
+    [
+        "Update_account_synced",
+        "Update_account_failed",
+        "Update_account_held",
+        "Update_account_changed",
+        "Update_account_change_failed",
+        "Update_account_change_held",
+    ],
+)
 def test_no_write_back_of_the_flow_starts_a_change_or_a_create(update):
     written = written_by_the_flow(SYNCED, update)
     assert not changes(written) and not starts(written)
@@ -528,7 +599,8 @@ def test_the_change_passes_the_creates_fields_the_account_id_in_the_path_and_the
     change = ACTIONS[CHANGE]["inputs"]["parameters"]
     assert change["accountId"] == create["body/accountId"] == "@triggerOutputs()?['body/Id']"
     assert {k: v for k, v in change.items() if k not in ("accountId", "body/systemModstamp")} == {
-        k: v for k, v in create.items() if k != "body/accountId"}
+        k: v for k, v in create.items() if k != "body/accountId"
+    }
     assert change["body/systemModstamp"] == "@triggerOutputs()?['body/SystemModstamp']"
 
 
@@ -542,36 +614,45 @@ def test_the_change_answer_is_final_without_polling():
 
 
 def test_the_change_branches_are_answers_the_swagger_declares():
-    codes = {int(code) for code in re.findall(rf"\"@outputs\('{CHANGE}'\)\?\['statusCode'\]\",\s*(\d+)",
-                                               flow_text())}
+    codes = {int(code) for code in re.findall(rf"\"@outputs\('{CHANGE}'\)\?\['statusCode'\]\",\s*(\d+)", flow_text())}
     assert codes == {200, 202, 409, 422}
     assert {str(code) for code in codes} <= set(swagger_operations()["ChangeSAPCustomer"]["responses"])
 
 
 def change_answer(status: int | None, change: str | None = None, **body: object) -> dict:
-    return {"statusCode": status, "headers": {},
-            "body": None if status is None else {"accountId": SYNCED["Id"], "change": change, **body}}
+    return {
+        "statusCode": status,
+        "headers": {},
+        "body": None if status is None else {"accountId": SYNCED["Id"], "change": change, **body},
+    }
 
 
-@pytest.mark.parametrize(("record", "answer", "reached"), [
-    (SYNCED, change_answer(200, "applied", changedFields=["street"]), {"Update_account_changed"}),
-    (SYNCED, change_answer(200, "unchanged"), set()),
-    (SYNCED, change_answer(200, "stale"), set()),
-    ({**SYNCED, "SAP_Sync_Status__c": "Failed"}, change_answer(200, "unchanged"), {"Update_account_changed"}),
-    (SYNCED, change_answer(202, "queued"), set()),
-    (SYNCED, change_answer(202, "folded"), set()),
-    (SYNCED, change_answer(422, "rejected", reason="SAP rejected: E F2 173: x"), {"Update_account_change_failed"}),
-    (SYNCED, change_answer(409, "needs_review", message="held"), {"Update_account_change_held"}),
-    (SYNCED, change_answer(404, "not_synced"), {"Notify_change_problem"}),
-    (SYNCED, change_answer(400), {"Notify_change_problem"}),
-    (SYNCED, change_answer(503), {"Notify_change_problem"}),
-    (SYNCED, change_answer(None), {"Notify_change_problem"}),
-])
+@pytest.mark.parametrize(
+    ("record", "answer", "reached"),
+    [
+        (SYNCED, change_answer(200, "applied", changedFields=["street"]), {"Update_account_changed"}),
+        (SYNCED, change_answer(200, "unchanged"), set()),
+        (SYNCED, change_answer(200, "stale"), set()),
+        ({**SYNCED, "SAP_Sync_Status__c": "Failed"}, change_answer(200, "unchanged"), {"Update_account_changed"}),
+        (SYNCED, change_answer(202, "queued"), set()),
+        (SYNCED, change_answer(202, "folded"), set()),
+        (SYNCED, change_answer(422, "rejected", reason="SAP rejected: E F2 173: x"), {"Update_account_change_failed"}),
+        (SYNCED, change_answer(409, "needs_review", message="held"), {"Update_account_change_held"}),
+        (SYNCED, change_answer(404, "not_synced"), {"Notify_change_problem"}),
+        (SYNCED, change_answer(400), {"Notify_change_problem"}),
+        (SYNCED, change_answer(503), {"Notify_change_problem"}),
+        (SYNCED, change_answer(None), {"Notify_change_problem"}),
+    ],
+)
 def test_each_change_answer_reaches_its_own_branch(record, answer, reached):
     ancestors_of = {name: ancestors for name, _, ancestors in walk(DEFINITION["actions"])}
     state = Context(parameters(sapsync_WriteBack="flow"), {"body": record, "headers": {}}, {CHANGE: answer})
-    candidates = ("Update_account_changed", "Update_account_change_failed", "Update_account_change_held",
-                  "Notify_change_problem")
+    candidates = (
+        "Update_account_changed",
+        "Update_account_change_failed",
+        "Update_account_change_held",
+        "Notify_change_problem",
+    )
     assert {name for name in candidates if reachable(ancestors_of[name], state)} == reached
 
 
@@ -580,6 +661,11 @@ def test_the_change_writes_synced_only_on_an_account_with_a_number_and_never_wri
     assert "item/SAP_Customer_Number__c" not in changed
     ancestors = {name: ancestors for name, _, ancestors in walk(DEFINITION["actions"])}["Update_account_changed"]
     assert CHANGE_CONDITION in {name for name, _, _ in ancestors}
-    assert not reachable(ancestors, Context(parameters(sapsync_WriteBack="flow"),
-                                            {"body": NEW_CUSTOMER, "headers": {}},
-                                            {CHANGE: change_answer(200, "applied")}))
+    assert not reachable(
+        ancestors,
+        Context(
+            parameters(sapsync_WriteBack="flow"),
+            {"body": NEW_CUSTOMER, "headers": {}},
+            {CHANGE: change_answer(200, "applied")},
+        ),
+    )

@@ -19,32 +19,31 @@ X, Y, Z = "0000100001", "0000100002", "0000100003"
 
 TABLE = [
     # answer                                 holders              excluded  decision
-    (GuardCustomer(X, adopted=False),        {},                  (),       Accept(X)),
-    (GuardCustomer(X, adopted=True),         {},                  (),       Accept(X)),
-    (GuardCustomer(X, adopted=True),         {X: A},              (),       Accept(X)),
-    (GuardCustomer(X, adopted=True),         {X: B},              (),       SearchAgain((X,))),
-    (GuardCustomer(X, adopted=True),         {X: B},              (Y,),     SearchAgain((X, Y))),
+    (GuardCustomer(X, adopted=False), {}, (), Accept(X)),
+    (GuardCustomer(X, adopted=True), {}, (), Accept(X)),
+    (GuardCustomer(X, adopted=True), {X: A}, (), Accept(X)),
+    (GuardCustomer(X, adopted=True), {X: B}, (), SearchAgain((X,))),
+    (GuardCustomer(X, adopted=True), {X: B}, (Y,), SearchAgain((X, Y))),
     # created now, but another account's guard adopted the number first: it keeps it, A searches again
-    (GuardCustomer(X, adopted=False),        {X: B},              (),       SearchAgain((X,))),
+    (GuardCustomer(X, adopted=False), {X: B}, (), SearchAgain((X,))),
     # a gateway that ignored the exclusion (an agent older than the app): fail closed
-    (GuardCustomer(X, adopted=True),         {},                  (X,),     HoldForReview("", ())),
-    (GuardCustomer(X, adopted=True),         {X: B},              (X,),     HoldForReview("", ())),
-    (GuardCandidates((X, Y)),                {X: B},              (),       SearchAgain((X,))),
-    (GuardCandidates((X, Y)),                {X: B, Y: C},        (),       SearchAgain((X, Y))),
-    (GuardCandidates((X, Y)),                {},                  (),       HoldForReview("", (X, Y))),
-    (GuardCandidates((X, Y, Z)),             {X: B},              (X,),     HoldForReview("", (Y, Z))),
+    (GuardCustomer(X, adopted=True), {}, (X,), HoldForReview("", ())),
+    (GuardCustomer(X, adopted=True), {X: B}, (X,), HoldForReview("", ())),
+    (GuardCandidates((X, Y)), {X: B}, (), SearchAgain((X,))),
+    (GuardCandidates((X, Y)), {X: B, Y: C}, (), SearchAgain((X, Y))),
+    (GuardCandidates((X, Y)), {}, (), HoldForReview("", (X, Y))),
+    (GuardCandidates((X, Y, Z)), {X: B}, (X,), HoldForReview("", (Y, Z))),
     # the ledger remembers the account's own customer (its result write was lost): that one
-    (GuardCandidates((X, Y)),                {Y: A},              (),       Accept(Y)),
-    (GuardCandidates((X, Y)),                {X: A, Y: B},        (),       Accept(X)),
-    (GuardCandidates(()),                    {},                  (),       HoldForReview("", ())),
+    (GuardCandidates((X, Y)), {Y: A}, (), Accept(Y)),
+    (GuardCandidates((X, Y)), {X: A, Y: B}, (), Accept(X)),
+    (GuardCandidates(()), {}, (), HoldForReview("", ())),
     # numbers as an operator types them and as BAPIs answer them are one customer
-    (GuardCandidates(("100001", Y)),         {X: B},              (),       SearchAgain((X,))),
+    (GuardCandidates(("100001", Y)), {X: B}, (), SearchAgain((X,))),
 ]
 
 
 @pytest.mark.parametrize(("answer", "holders", "excluded", "expected"), TABLE)
-def test_the_guards_answer_is_judged_against_who_the_ledger_gives_each_number_to(answer, holders, excluded,
-                                                                                 expected):
+def test_the_guards_answer_is_judged_against_who_the_ledger_gives_each_number_to(answer, holders, excluded, expected):
     decision = decide_guard_answer(A, answer, holders, excluded)
 
     if isinstance(expected, HoldForReview):

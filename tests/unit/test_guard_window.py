@@ -24,14 +24,17 @@ RESTORED_FROM = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)  # before the account 
 LATER = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)  # after it
 
 
-@pytest.mark.parametrize(("outcome_unknown", "setting", "searched_since"), [
-    (False, None, None),  # the ledger is trusted and no attempt may have reached SAP: no search
-    (True, None, FIRST_SEEN),  # an earlier attempt's outcome is unknown: since the account was first seen
-    (False, RESTORED_FROM, RESTORED_FROM),  # the ledger may have lost writes: every create searches
-    (False, LATER, LATER),  # an entry made after the loss (the account looked new): still searched
-    (True, RESTORED_FROM, RESTORED_FROM),  # both: the earlier moment
-    (True, LATER, FIRST_SEEN),
-])
+@pytest.mark.parametrize(
+    ("outcome_unknown", "setting", "searched_since"),
+    [
+        (False, None, None),  # the ledger is trusted and no attempt may have reached SAP: no search
+        (True, None, FIRST_SEEN),  # an earlier attempt's outcome is unknown: since the account was first seen
+        (False, RESTORED_FROM, RESTORED_FROM),  # the ledger may have lost writes: every create searches
+        (False, LATER, LATER),  # an entry made after the loss (the account looked new): still searched
+        (True, RESTORED_FROM, RESTORED_FROM),  # both: the earlier moment
+        (True, LATER, FIRST_SEEN),
+    ],
+)
 def test_when_and_from_when_the_guard_searches(outcome_unknown, setting, searched_since):
     assert guard_search_since(FIRST_SEEN, outcome_unknown, setting) == searched_since
 
@@ -47,11 +50,15 @@ def test_the_setting_is_read_as_a_moment_in_utc():
     assert load_settings({"SAP_TRANSPORT": "simulator"}).sap_guard_search_since is None
 
 
-@pytest.mark.parametrize(("value", "reason"), [
-    ("yesterday", "not an ISO 8601"),
-    ("2026-12-01T08:30:00", "has no offset"),  # local time of which machine? refused
-    ((datetime.now(UTC) + timedelta(days=2)).isoformat(), "in the future"),
-], ids=["not-iso", "no-offset", "in-the-future"])  # fixed ids: a timestamp in an id differs between collections
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("yesterday", "not an ISO 8601"),
+        ("2026-12-01T08:30:00", "has no offset"),  # local time of which machine? refused
+        ((datetime.now(UTC) + timedelta(days=2)).isoformat(), "in the future"),
+    ],
+    ids=["not-iso", "no-offset", "in-the-future"],
+)  # fixed ids: a timestamp in an id differs between collections
 def test_a_malformed_setting_is_refused_naming_it_and_why(value, reason):
     with pytest.raises(SettingsError, match=f"SAP_GUARD_SEARCH_SINCE: .*{reason}"):
         load_settings({"SAP_TRANSPORT": "simulator", "SAP_GUARD_SEARCH_SINCE": value})
@@ -82,8 +89,9 @@ def test_with_the_setting_an_account_the_ledger_forgot_adopts_the_customer_sap_h
     request = _request()
     first = create_customer(request, fake_services)
     assert first.outcome is Outcome.CREATED
-    emptied = dataclasses.replace(fake_services, ledger=InMemoryLedger(),
-                                  guard_search_since=fake_services.clock() - timedelta(hours=1))
+    emptied = dataclasses.replace(
+        fake_services, ledger=InMemoryLedger(), guard_search_since=fake_services.clock() - timedelta(hours=1)
+    )
 
     again = create_customer(request, emptied)
 
@@ -116,8 +124,10 @@ def test_with_the_setting_a_restored_entry_older_than_the_create_does_not_create
     restored.claim(backup)
     after_restore = dataclasses.replace(fake_services, ledger=restored, guard_search_since=backup.created_at)
 
-    assert retry_create_customer(message.with_written_entry(restored.get(request.account_id)),
-                                 after_restore) is RetryOutcome.CREATED
+    assert (
+        retry_create_customer(message.with_written_entry(restored.get(request.account_id)), after_restore)
+        is RetryOutcome.CREATED
+    )
     assert [c.number for c in _customers(sap_system)] == [customer.number]
     entry = account_status(request.account_id, restored)
     assert entry.customer_number == customer.number and entry.adopted
@@ -126,8 +136,13 @@ def test_with_the_setting_a_restored_entry_older_than_the_create_does_not_create
 def test_the_composition_root_hands_the_setting_to_the_use_cases_and_says_so_at_start(caplog):
     from shared import bootstrap
 
-    settings = load_settings({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": "UseDevelopmentStorage=true",
-                              "SAP_GUARD_SEARCH_SINCE": "2026-12-01T08:00:00Z"})
+    settings = load_settings(
+        {
+            "SAP_TRANSPORT": "simulator",
+            "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+            "SAP_GUARD_SEARCH_SINCE": "2026-12-01T08:00:00Z",
+        }
+    )
     with caplog.at_level("WARNING", logger="shared.bootstrap"):
         services = bootstrap.bootstrap(config=settings)
     assert services.guard_search_since == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)

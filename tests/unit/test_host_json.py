@@ -28,10 +28,12 @@ def _duration(text: str) -> timedelta:
     return timedelta(hours=hours, minutes=minutes, seconds=seconds)
 
 
-_MESSAGE_SENT = (b'<?xml version="1.0" encoding="utf-8"?><QueueMessagesList><QueueMessage><MessageId>1</MessageId>'
-                 b"<InsertionTime>Fri, 17 May 2024 09:30:15 GMT</InsertionTime>"
-                 b"<ExpirationTime>Fri, 24 May 2024 09:30:15 GMT</ExpirationTime><PopReceipt>r</PopReceipt>"
-                 b"<TimeNextVisible>Fri, 17 May 2024 09:30:15 GMT</TimeNextVisible></QueueMessage></QueueMessagesList>")
+_MESSAGE_SENT = (
+    b'<?xml version="1.0" encoding="utf-8"?><QueueMessagesList><QueueMessage><MessageId>1</MessageId>'
+    b"<InsertionTime>Fri, 17 May 2024 09:30:15 GMT</InsertionTime>"
+    b"<ExpirationTime>Fri, 24 May 2024 09:30:15 GMT</ExpirationTime><PopReceipt>r</PopReceipt>"
+    b"<TimeNextVisible>Fri, 17 May 2024 09:30:15 GMT</TimeNextVisible></QueueMessage></QueueMessagesList>"
+)
 
 
 class _QueueService(requests.adapters.BaseAdapter):
@@ -63,12 +65,19 @@ def test_queue_messages_are_base64_as_the_retry_queue_writes_them():
     storage = _QueueService()
     session = requests.Session()
     session.mount("http://", storage)
-    service = QueueServiceClient.from_connection_string(AzuriteEndpoints().connection_string,
-                                                        transport=RequestsTransport(session=session))
+    service = QueueServiceClient.from_connection_string(
+        AzuriteEndpoints().connection_string, transport=RequestsTransport(session=session)
+    )
     queue = StorageRetryQueue(service, "sap-customer-retry")
-    message = RetryMessage(kind=RetryKind.CREATE, account_id="001Dn00000AbCdEIAV", tracking_id="trk-1",
-                           payload={"accountId": "001Dn00000AbCdEIAV", "name": "Müller & Söhne 🙂"}, attempt=1,
-                           first_seen_at="2024-05-17T09:30:15Z", retry_token="r1")
+    message = RetryMessage(
+        kind=RetryKind.CREATE,
+        account_id="001Dn00000AbCdEIAV",
+        tracking_id="trk-1",
+        payload={"accountId": "001Dn00000AbCdEIAV", "name": "Müller & Söhne 🙂"},
+        attempt=1,
+        first_seen_at="2024-05-17T09:30:15Z",
+        retry_token="r1",
+    )
     queue.enqueue(message)
     queue.send_to_poison(message)
 

@@ -21,8 +21,10 @@ def _imported_modules(path: Path) -> set[str]:
 
 def test_shared_never_imports_azure_functions():
     offenders = sorted(
-        str(path.relative_to(SHARED.parent)) for path in SHARED.rglob("*.py")
-        if any(m == "azure.functions" or m.startswith("azure.functions.") for m in _imported_modules(path)))
+        str(path.relative_to(SHARED.parent))
+        for path in SHARED.rglob("*.py")
+        if any(m == "azure.functions" or m.startswith("azure.functions.") for m in _imported_modules(path))
+    )
     assert offenders == []
 
 

@@ -81,8 +81,9 @@ def test_defaults():
 
 
 def call(**params: str) -> tuple[int, dict]:
-    response = list_sap_customer_syncs(func.HttpRequest("GET", "http://localhost/api/customers", body=b"",
-                                                        params=params))
+    response = list_sap_customer_syncs(
+        func.HttpRequest("GET", "http://localhost/api/customers", body=b"", params=params)
+    )
     return response.status_code, json.loads(response.get_body())
 
 
@@ -90,9 +91,16 @@ def seed(fake_services, count: int) -> None:
     now = datetime.now(UTC)
     for number in range(count):
         moment = now - timedelta(minutes=count - number)
-        fake_services.ledger.claim(LedgerEntry(account_id=f"001Dn{number:010d}AAA", status=LedgerStatus.CREATED,
-                                               tracking_id=f"t{number}", created_at=moment, updated_at=moment,
-                                               customer_number=f"{number:010d}"))
+        fake_services.ledger.claim(
+            LedgerEntry(
+                account_id=f"001Dn{number:010d}AAA",
+                status=LedgerStatus.CREATED,
+                tracking_id=f"t{number}",
+                created_at=moment,
+                updated_at=moment,
+                customer_number=f"{number:010d}",
+            )
+        )
 
 
 def test_the_route_pages_with_a_continuation_token_until_none_is_given(fake_services):

@@ -36,10 +36,39 @@ def test_the_quick_check_skips_only_text_the_full_pass_would_leave_unchanged():
     import random
 
     generator = random.Random(14)
-    fragments = [*log.SENSITIVE_KEYS, *(key.upper() for key in log.SENSITIVE_KEYS), "user", "Id", "Duration",
-                 "=", ":", " = ", ": ", '"', "'", " ", "\t", " " * 70, ",", ";", "&", "}", "{", "value", "42",
-                 "Bearer", "basic ", "Basic abc.def", "AccountKey=", "SharedAccessSignature=sv", "pa\u017fsword",
-                 "\u212aey", "Executed 'Functions.CreateSAPCustomer' (Succeeded, Id=1, Duration=3ms)", "ß", "-"]
+    fragments = [
+        *log.SENSITIVE_KEYS,
+        *(key.upper() for key in log.SENSITIVE_KEYS),
+        "user",
+        "Id",
+        "Duration",
+        "=",
+        ":",
+        " = ",
+        ": ",
+        '"',
+        "'",
+        " ",
+        "\t",
+        " " * 70,
+        ",",
+        ";",
+        "&",
+        "}",
+        "{",
+        "value",
+        "42",
+        "Bearer",
+        "basic ",
+        "Basic abc.def",
+        "AccountKey=",
+        "SharedAccessSignature=sv",
+        "pa\u017fsword",
+        "\u212aey",
+        "Executed 'Functions.CreateSAPCustomer' (Succeeded, Id=1, Duration=3ms)",
+        "ß",
+        "-",
+    ]
     checked = changed = skipped = 0
     for _ in range(20_000):
         text = "".join(generator.choice(fragments) for _ in range(generator.randint(1, 8)))

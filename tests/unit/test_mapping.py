@@ -136,14 +136,19 @@ def test_only_fields_with_a_value_are_passed():
 
     # The language comes from the country when the request has none; currency is left to SAP.
     assert company_data == {
-        "NAME": "Acme GmbH", "COUNTRY": "DE", "COUNTRYISO": "DE", "LANGU": "D", "LANGU_ISO": "DE",
+        "NAME": "Acme GmbH",
+        "COUNTRY": "DE",
+        "COUNTRYISO": "DE",
+        "LANGU": "D",
+        "LANGU_ISO": "DE",
     }
 
 
 def test_the_mapping_fills_only_fields_of_sap_s_published_bapikna106():
-    company_data = map_customer_request(request(street="Hauptstr. 5", city="Köln", postal_code="50667",
-                                                phone="+49221123;ext=7", currency_code="EUR"), IDES).parameters[
-        "PI_COMPANYDATA"]
+    company_data = map_customer_request(
+        request(street="Hauptstr. 5", city="Köln", postal_code="50667", phone="+49221123;ext=7", currency_code="EUR"),
+        IDES,
+    ).parameters["PI_COMPANYDATA"]
 
     assert set(company_data) <= set(COMPANY_DATA_FIELDS)
     # BAPIKNA106 has no SORT1, SORT2, FORM_OF_AD or POBX_PCD: pyrfc would refuse the whole call.
@@ -190,14 +195,18 @@ def test_without_a_language_from_request_or_country_the_configured_default_is_se
     organization = dataclasses.replace(IDES, default_language="en")
 
     company_data = map_customer_request(request(country_code=NO_USUAL_LANGUAGE), organization).parameters[
-        "PI_COMPANYDATA"]
+        "PI_COMPANYDATA"
+    ]
 
     assert (company_data["LANGU"], company_data["LANGU_ISO"]) == ("E", "EN")
 
 
 def test_the_sales_areas_language_comes_before_the_default_language():
-    organization = dataclasses.replace(IDES, default_language="en", sales_areas={
-        **IDES.sales_areas, AREA_3000: SalesAreaSetup("3000", "0000003000", language="fr")})
+    organization = dataclasses.replace(
+        IDES,
+        default_language="en",
+        sales_areas={**IDES.sales_areas, AREA_3000: SalesAreaSetup("3000", "0000003000", language="fr")},
+    )
 
     in_3000 = map_customer_request(request(country_code=NO_USUAL_LANGUAGE, company_code="3000"), organization)
     in_1000 = map_customer_request(request(country_code=NO_USUAL_LANGUAGE), organization)
@@ -232,23 +241,30 @@ def copy_reference(creation_request: CustomerRequest, organization: SapOrganizat
 
 def test_explicit_sales_area_takes_its_configured_reference_customer():
     assert copy_reference(request(sales_organization="3000", distribution_channel="10", division="00")) == {
-        "SALESORG": "3000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000003000"}
+        "SALESORG": "3000",
+        "DISTR_CHAN": "10",
+        "DIVISION": "00",
+        "REF_CUSTMR": "0000003000",
+    }
 
 
 def test_explicit_sales_area_keys_are_upper_cased_like_sap_stores_them():
     organization = SapOrganization(sales_areas={SalesArea("US01", "DI", "AB"): SalesAreaSetup("US01", "100")})
 
-    assert copy_reference(request(sales_organization="us01", distribution_channel="di", division="ab"),
-                          organization) == {"SALESORG": "US01", "DISTR_CHAN": "DI", "DIVISION": "AB",
-                                            "REF_CUSTMR": "0000000100"}
+    assert copy_reference(
+        request(sales_organization="us01", distribution_channel="di", division="ab"), organization
+    ) == {"SALESORG": "US01", "DISTR_CHAN": "DI", "DIVISION": "AB", "REF_CUSTMR": "0000000100"}
 
 
 def test_explicit_sales_area_that_is_not_configured_needs_a_reference_customer():
     unconfigured = request(sales_organization="2000", distribution_channel="20", division="01")
 
-    assert errors_of(unconfigured) == [FieldError(
-        "referenceCustomer",
-        "required: no reference customer is configured for sales area 2000/20/01 (SAP_SALES_AREAS)")]
+    assert errors_of(unconfigured) == [
+        FieldError(
+            "referenceCustomer",
+            "required: no reference customer is configured for sales area 2000/20/01 (SAP_SALES_AREAS)",
+        )
+    ]
     assert copy_reference(dataclasses.replace(unconfigured, reference_customer="2000"))["REF_CUSTMR"] == "0000002000"
 
 
@@ -275,7 +291,11 @@ def test_sales_area_keys_longer_than_sap_holds_are_field_errors():
 
 def test_company_code_alone_picks_its_single_sales_area():
     assert copy_reference(request(company_code="3000")) == {
-        "SALESORG": "3000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000003000"}
+        "SALESORG": "3000",
+        "DISTR_CHAN": "10",
+        "DIVISION": "00",
+        "REF_CUSTMR": "0000003000",
+    }
 
 
 def test_company_code_without_a_configured_sales_area_lists_the_configured_ones():
@@ -288,8 +308,9 @@ def test_company_code_without_a_configured_sales_area_lists_the_configured_ones(
 
 
 def test_company_code_with_several_sales_areas_asks_to_choose_one():
-    organization = dataclasses.replace(IDES, sales_areas={
-        **IDES.sales_areas, SalesArea("1000", "12", "00"): SalesAreaSetup("1000", "0000001001")})
+    organization = dataclasses.replace(
+        IDES, sales_areas={**IDES.sales_areas, SalesArea("1000", "12", "00"): SalesAreaSetup("1000", "0000001001")}
+    )
 
     (error,) = errors_of(request(company_code="1000"), organization)
 
@@ -303,21 +324,28 @@ def test_no_sales_area_at_all_uses_the_default():
 
 
 def test_no_sales_area_and_no_default_is_an_error_naming_the_setting():
-    assert errors_of(request(), dataclasses.replace(IDES, default_sales_area=None)) == [FieldError(
-        "salesOrganization", "required: no default sales area is configured (SAP_DEFAULT_SALES_AREA)")]
+    assert errors_of(request(), dataclasses.replace(IDES, default_sales_area=None)) == [
+        FieldError("salesOrganization", "required: no default sales area is configured (SAP_DEFAULT_SALES_AREA)")
+    ]
 
 
 def test_company_code_that_does_not_own_the_sales_organization_is_rejected():
     mismatch = request(company_code="3000", sales_organization="1000", distribution_channel="10", division="00")
 
-    assert errors_of(mismatch) == [FieldError(
-        "companyCode", "sales organization 1000 belongs to company code 1000, not 3000")]
+    assert errors_of(mismatch) == [
+        FieldError("companyCode", "sales organization 1000 belongs to company code 1000, not 3000")
+    ]
 
 
 def test_company_code_is_checked_through_another_sales_area_of_the_same_sales_organization():
     # Channel 12 is not configured, but sales organization 1000 is, and with it its company code.
-    other_channel = request(company_code="3000", sales_organization="1000", distribution_channel="12",
-                            division="00", reference_customer="1000")
+    other_channel = request(
+        company_code="3000",
+        sales_organization="1000",
+        distribution_channel="12",
+        division="00",
+        reference_customer="1000",
+    )
 
     assert [error.field for error in errors_of(other_channel)] == ["companyCode"]
 
@@ -329,8 +357,13 @@ def test_matching_company_code_and_explicit_sales_area_are_accepted():
 
 
 def test_company_code_of_an_unknown_sales_organization_cannot_be_checked_and_is_accepted():
-    unknown = request(company_code="3000", sales_organization="7000", distribution_channel="10", division="00",
-                      reference_customer="7000")
+    unknown = request(
+        company_code="3000",
+        sales_organization="7000",
+        distribution_channel="10",
+        division="00",
+        reference_customer="7000",
+    )
 
     assert copy_reference(unknown)["SALESORG"] == "7000"
 
@@ -351,8 +384,9 @@ def test_the_request_reference_customer_wins_over_the_configured_one():
 
 
 def test_a_configured_numeric_reference_customer_is_padded():
-    organization = SapOrganization(default_sales_area=AREA_1000,
-                                   sales_areas={AREA_1000: SalesAreaSetup("1000", "1000")})
+    organization = SapOrganization(
+        default_sales_area=AREA_1000, sales_areas={AREA_1000: SalesAreaSetup("1000", "1000")}
+    )
 
     assert copy_reference(request(), organization)["REF_CUSTMR"] == "0000001000"
 
@@ -492,7 +526,8 @@ def company_data_and_warnings(**changes: str | None) -> tuple[dict[str, str], tu
 
 def test_short_values_are_passed_unchanged_without_warnings():
     company_data, warnings = company_data_and_warnings(
-        street="Bahnhofstraße 12", city="Frankfurt am Main", postal_code="60329", phone="+49697654321")
+        street="Bahnhofstraße 12", city="Frankfurt am Main", postal_code="60329", phone="+49697654321"
+    )
 
     assert (company_data["STREET"], company_data["CITY"]) == ("Bahnhofstraße 12", "Frankfurt am Main")
     assert warnings == ()
@@ -511,14 +546,17 @@ def test_a_long_street_is_abbreviated_before_anything_is_cut():
     company_data, warnings = company_data_and_warnings(street=street)
 
     assert company_data["STREET"] == "1234 North Martin Luther King Blvd."
-    assert warnings == (MappingWarning(
-        "street", "street shortened to 35 characters for SAP (STREET): street types abbreviated and, if still too "
-                  "long, cut after the last whole word that fits"),)
+    assert warnings == (
+        MappingWarning(
+            "street",
+            "street shortened to 35 characters for SAP (STREET): street types abbreviated and, if still too "
+            "long, cut after the last whole word that fits",
+        ),
+    )
 
 
 def test_german_street_suffixes_are_abbreviated():
-    assert shorten_street("Hinterer Kirchbergweg und Großbeerenstraße 112a") == (
-        "Hinterer Kirchbergweg und", True)
+    assert shorten_street("Hinterer Kirchbergweg und Großbeerenstraße 112a") == ("Hinterer Kirchbergweg und", True)
     assert shorten_street("Großbeerenstraße 112a, Hinterhaus links") == ("Großbeerenstr. 112a, Hinterhaus", True)
     assert shorten_street("Strasse des 17. Juni 135, Gebäude West 4") == ("Str. des 17. Juni 135, Gebäude West", True)
 
@@ -537,8 +575,7 @@ def test_a_street_still_too_long_is_cut_at_the_last_word_that_fits():
 
 
 def test_abbreviations_leave_words_that_merely_contain_them_and_existing_dots_alone():
-    assert shorten_street("Roadrunner Streetwise Avenue. Courtyard 1234567") == (
-        "Roadrunner Streetwise Avenue.", True)
+    assert shorten_street("Roadrunner Streetwise Avenue. Courtyard 1234567") == ("Roadrunner Streetwise Avenue.", True)
 
 
 def test_a_street_of_one_word_longer_than_35_is_cut_hard():
@@ -551,8 +588,11 @@ def test_a_long_city_is_cut_at_the_last_word_boundary_with_a_warning():
     company_data, warnings = company_data_and_warnings(city=city)
 
     assert company_data["CITY"] == "Llanfair Pwllgwyngyll"
-    assert warnings == (MappingWarning(
-        "city", "city shortened to 35 characters for SAP (CITY): cut after the last whole word that fits"),)
+    assert warnings == (
+        MappingWarning(
+            "city", "city shortened to 35 characters for SAP (CITY): cut after the last whole word that fits"
+        ),
+    )
 
 
 def test_a_city_of_exactly_35_characters_is_kept():
@@ -593,8 +633,15 @@ def test_a_postal_code_longer_than_sap_holds_is_a_field_error():
 @pytest.mark.parametrize(("filler", "name_length"), [("Ä", 140), ("🙂", 68)], ids=["latin", "emoji"])
 def test_every_company_data_value_fits_its_field(filler, name_length):
     company_data, _ = company_data_and_warnings(
-        name=filler * name_length, street=filler * 80, city=(filler + " ") * 30, postal_code="1234567890",
-        region_code="BY", phone="+" + "1" * 29, currency_code="EUR", language_code="de")
+        name=filler * name_length,
+        street=filler * 80,
+        city=(filler + " ") * 30,
+        postal_code="1234567890",
+        region_code="BY",
+        phone="+" + "1" * 29,
+        currency_code="EUR",
+        language_code="de",
+    )
 
     assert all(utf16_units(value) <= COMPANY_DATA_LENGTHS[key] for key, value in company_data.items())
 
@@ -618,8 +665,11 @@ def test_the_widths_are_the_smaller_of_kna1_s_and_the_live_system_s():
 
 
 def test_wider_live_lengths_change_nothing():
-    customer_request = request(name="Nordwind Handelsgesellschaft mbH KGa", street="1234 North Martin Luther King "
-                               "Boulevard", city="Llanfair Pwllgwyngyll Gogerychwyrndrobwll")
+    customer_request = request(
+        name="Nordwind Handelsgesellschaft mbH KGa",
+        street="1234 North Martin Luther King Boulevard",
+        city="Llanfair Pwllgwyngyll Gogerychwyrndrobwll",
+    )
     wide = {"NAME": 40, "NAME_2": 40, "NAME_3": 40, "NAME_4": 40, "STREET": 60, "CITY": 40}
 
     assert map_customer_request(customer_request, IDES, wide) == map_customer_request(customer_request, IDES)
@@ -635,7 +685,8 @@ def test_a_shorter_live_name_splits_the_name_at_the_live_width():
 def test_a_shorter_live_name_line_narrows_all_four_lines_and_the_name_limit():
     assert [error.message for error in errors_of_live(request(name="A" * 121), {"NAME_3": 30})] == [
         "at most 120 characters for SAP (4 name lines of 30), counted in UTF-16 units as SAP and Salesforce "
-        "count: an emoji takes 2 and stays whole on its line"]
+        "count: an emoji takes 2 and stays whole on its line"
+    ]
     company_data = map_customer_request(request(name="A" * 120), IDES, {"NAME_3": 30}).parameters["PI_COMPANYDATA"]
     assert [company_data[f"NAME{suffix}"] for suffix in ("", "_2", "_3", "_4")] == ["A" * 30] * 4
 
@@ -650,8 +701,9 @@ def test_a_name_of_emoji_refused_for_length_says_the_bound_counts_utf16_units(em
 
 
 def test_shorter_live_street_and_city_are_shortened_with_warnings_naming_the_live_width():
-    creation = map_customer_request(request(street="Hauptstraße 5, Hinterhaus", city="Frankfurt am Main"), IDES,
-                                    {"STREET": 20, "CITY": 12})
+    creation = map_customer_request(
+        request(street="Hauptstraße 5, Hinterhaus", city="Frankfurt am Main"), IDES, {"STREET": 20, "CITY": 12}
+    )
 
     company_data = creation.parameters["PI_COMPANYDATA"]
     assert (company_data["STREET"], company_data["CITY"]) == ("Hauptstr. 5", "Frankfurt am")
@@ -674,7 +726,8 @@ def test_shorter_live_phone_fields_leave_out_what_does_not_fit():
 
 def test_a_postal_code_longer_than_the_live_field_is_a_field_error_naming_the_live_length():
     assert errors_of_live(request(postal_code="80331"), {"POSTL_COD1": 4}) == [
-        FieldError("postalCode", "at most 4 characters for SAP (POSTL_COD1)")]
+        FieldError("postalCode", "at most 4 characters for SAP (POSTL_COD1)")
+    ]
 
 
 def errors_of_live(call_request: CustomerRequest, live_lengths: dict[str, int]) -> list[FieldError]:
@@ -683,8 +736,9 @@ def errors_of_live(call_request: CustomerRequest, live_lengths: dict[str, int]) 
     return raised.value.errors
 
 
-def live_company_data_and_warnings(live_lengths: dict[str, int],
-                                   **changes: str | None) -> tuple[dict[str, str], tuple[MappingWarning, ...]]:
+def live_company_data_and_warnings(
+    live_lengths: dict[str, int], **changes: str | None
+) -> tuple[dict[str, str], tuple[MappingWarning, ...]]:
     creation = map_customer_request(request(**changes), IDES, live_lengths)
     return creation.parameters["PI_COMPANYDATA"], creation.warnings
 

@@ -37,8 +37,12 @@ def sap_with_kenya(sap_system: SimulatedSap) -> SimulatedSap:
 
 
 def post(payload: dict) -> func.HttpResponse:
-    request = func.HttpRequest("POST", "http://localhost/api/customers", headers={"Content-Type": "application/json"},
-                               body=json.dumps(payload).encode())
+    request = func.HttpRequest(
+        "POST",
+        "http://localhost/api/customers",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps(payload).encode(),
+    )
     return create_sap_customer(request)
 
 
@@ -52,8 +56,7 @@ def test_the_country_has_no_usual_language_in_the_reference_table():
 
 
 @pytest.mark.parametrize(("setting", "key"), [("EN", "E"), ("E", "E"), ("fr", "F")])
-def test_a_request_without_language_is_created_with_the_configured_default(fake_services, sap_with_kenya,
-                                                                            setting, key):
+def test_a_request_without_language_is_created_with_the_configured_default(fake_services, sap_with_kenya, setting, key):
     with_settings(fake_services, SAP_DEFAULT_LANGUAGE=setting)
 
     response = post(KENYAN_ACCOUNT)
@@ -72,8 +75,9 @@ def test_a_sales_areas_language_is_used_before_the_default(fake_services, sap_wi
     assert customer.address["LANGU"] == "D"
 
 
-def test_without_the_setting_the_request_is_refused_naming_language_and_nothing_reaches_sap(fake_services,
-                                                                                          sap_with_kenya):
+def test_without_the_setting_the_request_is_refused_naming_language_and_nothing_reaches_sap(
+    fake_services, sap_with_kenya
+):
     with_settings(fake_services)
 
     response = post(KENYAN_ACCOUNT)

@@ -53,14 +53,18 @@ def within_units(text: str, units: int) -> str:
 
 def phrases(max_units: int) -> st.SearchStrategy[str]:
     """Word sequences up to max_units code units: hypothesis' plain text rarely gets long enough."""
-    return st.lists(WORDS, min_size=1, max_size=40).map(
-        lambda words: normalise(within_units(" ".join(words), max_units))).filter(bool)
+    return (
+        st.lists(WORDS, min_size=1, max_size=40)
+        .map(lambda words: normalise(within_units(" ".join(words), max_units)))
+        .filter(bool)
+    )
 
 
 def names(max_units: int) -> st.SearchStrategy[str]:
     return st.one_of(
-        st.text(PRINTABLE, min_size=1, max_size=max_units).map(normalise).filter(
-            lambda name: bool(name) and utf16_units(name) <= max_units),
+        st.text(PRINTABLE, min_size=1, max_size=max_units)
+        .map(normalise)
+        .filter(lambda name: bool(name) and utf16_units(name) <= max_units),
         phrases(max_units),
     )
 
@@ -107,8 +111,7 @@ def test_a_name_of_up_to_140_units_splits_well_or_fails_only_for_characters_stra
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(min_value=2, max_value=40).flatmap(
-    lambda width: st.tuples(st.just(width), names(4 * width - 3))))
+@given(st.integers(min_value=2, max_value=40).flatmap(lambda width: st.tuples(st.just(width), names(4 * width - 3))))
 def test_split_name_at_any_width_fits_and_never_splits_a_character(width_and_name):
     width, name = width_and_name
 
@@ -118,15 +121,25 @@ def test_split_name_at_any_width_fits_and_never_splits_a_character(width_and_nam
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(PRINTABLE.filter(lambda character: not character.isspace()), min_size=1, max_size=34),
-                min_size=1, max_size=4).map(" ".join).filter(lambda name: utf16_units(name) <= 35))
+@given(
+    st.lists(
+        st.text(PRINTABLE.filter(lambda character: not character.isspace()), min_size=1, max_size=34),
+        min_size=1,
+        max_size=4,
+    )
+    .map(" ".join)
+    .filter(lambda name: utf16_units(name) <= 35)
+)
 def test_a_name_that_fits_one_line_is_not_split(name):
     assert split_name(name) == [name]
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(st.one_of(PRINTABLE, ASTRAL, st.just(" ")), max_size=140).filter(
-    lambda name: utf16_units(name) <= SURELY_SPLITTABLE_UNITS))
+@given(
+    st.text(st.one_of(PRINTABLE, ASTRAL, st.just(" ")), max_size=140).filter(
+        lambda name: utf16_units(name) <= SURELY_SPLITTABLE_UNITS
+    )
+)
 def test_even_unnormalised_names_come_back_exactly(name):
     parts, separators = split_name_with_separators(name)
 
@@ -156,8 +169,9 @@ ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 @st.composite
 def country_and_region(draw: st.DrawFn) -> tuple[str, str | None]:
     country = draw(st.sampled_from(COUNTRIES))
-    suffixes = sorted(subdivision.code.split("-", 1)[1]
-                      for subdivision in pycountry.subdivisions.get(country_code=country) or [])
+    suffixes = sorted(
+        subdivision.code.split("-", 1)[1] for subdivision in pycountry.subdivisions.get(country_code=country) or []
+    )
     region = draw(st.none() | st.sampled_from(suffixes)) if suffixes else None
     return country, region
 
@@ -170,14 +184,16 @@ def optional(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str | None]:
 SALES_AREA_FIELDS = st.one_of(
     st.just((None, None, None)),
     st.sampled_from([*SALES_AREAS, SalesArea("7000", "10", "00")]).map(
-        lambda area: (area.sales_organization, area.distribution_channel, area.division)),
+        lambda area: (area.sales_organization, area.distribution_channel, area.division)
+    ),
     st.tuples(optional(st.sampled_from(["1000", "3000"])), optional(st.just("10")), optional(st.just("00"))),
 )
 
 
 @st.composite
-def customer_requests(draw: st.DrawFn, organizational_data: bool = True,
-                      name_strategy: st.SearchStrategy[str] = NAMES) -> CustomerRequest:
+def customer_requests(
+    draw: st.DrawFn, organizational_data: bool = True, name_strategy: st.SearchStrategy[str] = NAMES
+) -> CustomerRequest:
     """Requests built from valid pieces; without `organizational_data` they leave it all to settings
     except a reference customer, so that any organization with a default sales area resolves them."""
     country, region = draw(country_and_region())
@@ -200,8 +216,12 @@ def customer_requests(draw: st.DrawFn, organizational_data: bool = True,
         street=draw(optional(FREE_TEXT)),
         city=draw(optional(CITIES)),
         postal_code=postal_code,
-        phone=draw(optional(st.from_regex(r"\+[1-9][0-9]{6,14}(;ext=[0-9]{1,12})?", fullmatch=True)
-                            | st.text(st.one_of(PRINTABLE, ASTRAL), max_size=40))),
+        phone=draw(
+            optional(
+                st.from_regex(r"\+[1-9][0-9]{6,14}(;ext=[0-9]{1,12})?", fullmatch=True)
+                | st.text(st.one_of(PRINTABLE, ASTRAL), max_size=40)
+            )
+        ),
         currency_code=draw(optional(st.sampled_from(CURRENCIES))),
         language_code=language,
         company_code=company_code,
@@ -222,9 +242,11 @@ def organizations(draw: st.DrawFn, with_default: bool = False) -> SapOrganizatio
     return SapOrganization(
         default_sales_area=draw(default if with_default else st.none() | default),
         sales_areas={
-            area: SalesAreaSetup(company_code=area.sales_organization,
-                                 reference_customer=draw(optional(st.sampled_from(["1000", "0000003000"]))),
-                                 language=draw(optional(language)))
+            area: SalesAreaSetup(
+                company_code=area.sales_organization,
+                reference_customer=draw(optional(st.sampled_from(["1000", "0000003000"]))),
+                language=draw(optional(language)),
+            )
             for area in areas
         },
         default_language=draw(language if with_default else optional(language)),
@@ -233,18 +255,32 @@ def organizations(draw: st.DrawFn, with_default: bool = False) -> SapOrganizatio
 
 # What another release's BAPIKNA106 may report (in UTF-16 units): the free-text fields narrower or wider
 # than KNA1's, the keys at least as wide as their codes (no release holds a country key in one character).
-LIVE_LENGTHS = st.fixed_dictionaries({}, optional={
-    "NAME": st.integers(20, 60), "NAME_2": st.integers(20, 60), "NAME_3": st.integers(20, 60),
-    "NAME_4": st.integers(20, 60), "CITY": st.integers(10, 60), "STREET": st.integers(10, 80),
-    "POSTL_COD1": st.integers(5, 12), "TEL1_NUMBR": st.integers(8, 40), "TEL1_EXT": st.integers(1, 12),
-    "COUNTRY": st.integers(3, 5), "COUNTRYISO": st.integers(2, 3), "REGION": st.integers(3, 4),
-    "LANGU": st.integers(1, 2), "LANGU_ISO": st.integers(2, 3), "CURRENCY": st.integers(5, 6),
-    "CURRENCY_ISO": st.integers(3, 4),
-})
+LIVE_LENGTHS = st.fixed_dictionaries(
+    {},
+    optional={
+        "NAME": st.integers(20, 60),
+        "NAME_2": st.integers(20, 60),
+        "NAME_3": st.integers(20, 60),
+        "NAME_4": st.integers(20, 60),
+        "CITY": st.integers(10, 60),
+        "STREET": st.integers(10, 80),
+        "POSTL_COD1": st.integers(5, 12),
+        "TEL1_NUMBR": st.integers(8, 40),
+        "TEL1_EXT": st.integers(1, 12),
+        "COUNTRY": st.integers(3, 5),
+        "COUNTRYISO": st.integers(2, 3),
+        "REGION": st.integers(3, 4),
+        "LANGU": st.integers(1, 2),
+        "LANGU_ISO": st.integers(2, 3),
+        "CURRENCY": st.integers(5, 6),
+        "CURRENCY_ISO": st.integers(3, 4),
+    },
+)
 
 
-def assert_fits_sap(creation: CustomerCreation, customer_request: CustomerRequest,
-                    live_lengths: dict[str, int] | None = None) -> None:
+def assert_fits_sap(
+    creation: CustomerCreation, customer_request: CustomerRequest, live_lengths: dict[str, int] | None = None
+) -> None:
     widths = effective_lengths(live_lengths)
     company_data = creation.parameters["PI_COMPANYDATA"]
     assert set(company_data) <= set(COMPANY_DATA_FIELDS)
@@ -265,8 +301,9 @@ def assert_fits_sap(creation: CustomerCreation, customer_request: CustomerReques
 
 @settings(max_examples=200, deadline=None)
 @given(customer_requests(name_strategy=NAMES_UP_TO_140_UNITS), organizations(), st.none() | LIVE_LENGTHS)
-def test_mapping_fails_only_with_field_errors_and_everything_it_passes_fits(customer_request, organization,
-                                                                            live_lengths):
+def test_mapping_fails_only_with_field_errors_and_everything_it_passes_fits(
+    customer_request, organization, live_lengths
+):
     try:
         creation = map_customer_request(customer_request, organization, live_lengths)
     except InvalidRequest as invalid:
@@ -305,8 +342,9 @@ def test_requests_map_and_fit_the_live_lengths_whatever_they_are(lengths_and_req
     assert {warning.field for warning in creation.warnings} <= {"street", "city", "phone"}
 
 
-WIDER_LIVE_LENGTHS = st.fixed_dictionaries({}, optional={
-    field_name: st.integers(length, length + 40) for field_name, length in COMPANY_DATA_LENGTHS.items()})
+WIDER_LIVE_LENGTHS = st.fixed_dictionaries(
+    {}, optional={field_name: st.integers(length, length + 40) for field_name, length in COMPANY_DATA_LENGTHS.items()}
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -18,13 +18,18 @@ from shared.usecases import Outcome, RetryOutcome, Services, create_customer
 from tests.unit.test_service import _request, drain
 
 LONG_STREET = "Lange Strasse mit sehr vielen Zeichen 123"  # 41 characters: SAP's STREET holds 35
-RULE = ("street shortened to 35 characters for SAP (STREET): street types abbreviated and, if still too long, "
-        "cut after the last whole word that fits")
+RULE = (
+    "street shortened to 35 characters for SAP (STREET): street types abbreviated and, if still too long, "
+    "cut after the last whole word that fits"
+)
 
 
 def status_json(account_id: str) -> dict:
-    response = get_sap_customer_sync_status(func.HttpRequest(
-        "GET", f"http://localhost:7071/api/customers/{account_id}", body=b"", route_params={"accountId": account_id}))
+    response = get_sap_customer_sync_status(
+        func.HttpRequest(
+            "GET", f"http://localhost:7071/api/customers/{account_id}", body=b"", route_params={"accountId": account_id}
+        )
+    )
     assert response.status_code == 200
     return json.loads(response.get_body())
 
@@ -35,7 +40,8 @@ def assert_warned_everywhere(services: Services, account_id: str, caplog: pytest
     assert [(warning.field, warning.message) for warning in entry.warnings] == [("street", RULE)]
     assert status_json(account_id)["warnings"] == [{"field": "street", "message": RULE}]
     assert [(warning.field, warning.message) for warning in services.writeback.warnings[account_id]] == [
-        ("street", RULE)]
+        ("street", RULE)
+    ]
     logged = [record for record in caplog.records if record.getMessage().startswith("value changed to fit SAP")]
     assert logged and all(getattr(record, "field", None) == "street" for record in logged)
     everything = "\n".join(record.getMessage() + " " + str(record.__dict__) for record in caplog.records)
@@ -52,8 +58,9 @@ def test_a_direct_create_records_its_shortening(fake_services: Services, caplog)
     assert_warned_everywhere(fake_services, request.account_id, caplog)
 
 
-def test_a_queued_and_retried_create_records_its_shortening(fake_services: Services,
-                                                            sap_system: simulator.SimulatedSap, caplog):
+def test_a_queued_and_retried_create_records_its_shortening(
+    fake_services: Services, sap_system: simulator.SimulatedSap, caplog
+):
     caplog.set_level(logging.DEBUG)
     sap_system.faults.arm("communication_before")  # the first attempt is queued
     request = _request(street=LONG_STREET)
@@ -65,9 +72,14 @@ def test_a_queued_and_retried_create_records_its_shortening(fake_services: Servi
 
     assert_warned_everywhere(fake_services, request.account_id, caplog)
     # The flow's poll of the 202's Location gets them with the number, as a direct 201 would.
-    polled = get_sap_customer_create_outcome(func.HttpRequest(
-        "GET", f"http://localhost:7071/api/customers/{request.account_id}/outcome", body=b"",
-        route_params={"accountId": request.account_id}))
+    polled = get_sap_customer_create_outcome(
+        func.HttpRequest(
+            "GET",
+            f"http://localhost:7071/api/customers/{request.account_id}/outcome",
+            body=b"",
+            route_params={"accountId": request.account_id},
+        )
+    )
     assert polled.status_code == 201
     assert json.loads(polled.get_body())["warnings"] == [{"field": "street", "message": RULE}]
 

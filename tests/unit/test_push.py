@@ -35,16 +35,18 @@ URL = "http://localhost:7071/api/salesforce/outbound-messages"
 @pytest.fixture
 def push(fake_services: Services) -> Services:
     """The fake services with the push path configured for ORGANIZATION_ID."""
-    bootstrap.override(fake_services, load_settings({"SAP_TRANSPORT": "simulator",
-                                                     "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID[:15]}))
+    bootstrap.override(
+        fake_services, load_settings({"SAP_TRANSPORT": "simulator", "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID[:15]})
+    )
     return fake_services
 
 
 def account(number: int, **fields: str | None) -> dict[str, str | None]:
     from devtools.fake_salesforce import salesforce_id18
 
-    payload = dict(sample("german-account"), accountId=salesforce_id18(f"001Dn{number:010d}"),
-                   name=f"Push Kunde {number} GmbH")
+    payload = dict(
+        sample("german-account"), accountId=salesforce_id18(f"001Dn{number:010d}"), name=f"Push Kunde {number} GmbH"
+    )
     return account_fields_of(payload, **fields)
 
 
@@ -54,8 +56,10 @@ def send(body: bytes) -> func.HttpResponse:
 
 def acknowledged(response: func.HttpResponse) -> bool:
     root = ElementTree.fromstring(response.get_body())
-    return response.status_code == 200 and root.findtext(
-        f"{SOAP}Body/{{{OUTBOUND_NS}}}notificationsResponse/{{{OUTBOUND_NS}}}Ack") == "true"
+    return (
+        response.status_code == 200
+        and root.findtext(f"{SOAP}Body/{{{OUTBOUND_NS}}}notificationsResponse/{{{OUTBOUND_NS}}}Ack") == "true"
+    )
 
 
 def fault_text(response: func.HttpResponse) -> str:
@@ -149,16 +153,23 @@ def test_without_a_configured_organization_every_message_is_refused_for_salesfor
     with pytest.raises(PushNotConfigured):
         receive_outbound_message(parse_outbound_message(outbound_message([account(7)])), None, fake_services)
     with pytest.raises(ForeignOrganization):
-        receive_outbound_message(parse_outbound_message(outbound_message([account(7)])), OTHER_ORGANIZATION_ID,
-                                 fake_services)
+        receive_outbound_message(
+            parse_outbound_message(outbound_message([account(7)])), OTHER_ORGANIZATION_ID, fake_services
+        )
     assert fake_services.retry_queue.queued == []
 
 
-@pytest.mark.parametrize("body", [b"", b"<not-closed", b'{"accountId": "001Dn00000AbCdEIAV"}',
-                                  outbound_message([account(8)])[:-30],
-                                  b'<?xml version="1.0" encoding="x-nonsense"?>'
-                                  + outbound_message([account(8)]).partition(b"?>")[2]],
-                         ids=["empty", "broken-xml", "json", "truncated", "unknown-encoding"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"<not-closed",
+        b'{"accountId": "001Dn00000AbCdEIAV"}',
+        outbound_message([account(8)])[:-30],
+        b'<?xml version="1.0" encoding="x-nonsense"?>' + outbound_message([account(8)]).partition(b"?>")[2],
+    ],
+    ids=["empty", "broken-xml", "json", "truncated", "unknown-encoding"],
+)
 def test_a_malformed_body_is_a_400_soap_fault_naming_the_problem_and_nothing_is_recorded(push, body):
     response = send(body)
     assert response.status_code == 400
@@ -176,8 +187,9 @@ def test_invalid_account_data_is_acknowledged_and_made_visible_not_retried(push,
     assert "postalCode" in entry.last_error and "city" in entry.last_error
     [written] = push.writeback.failed[bad["Id"]]
     assert written.startswith("invalid account data: ")
-    assert any(record.levelname == "ERROR" and getattr(record, "account_id", "") == bad["Id"]
-               for record in caplog.records)
+    assert any(
+        record.levelname == "ERROR" and getattr(record, "account_id", "") == bad["Id"] for record in caplog.records
+    )
     drain(push)
     assert push.ledger.get(good["Id"]).status is LedgerStatus.CREATED
     assert sap_system.created_customers() and customers_named(sap_system, bad["Name"]) == []
@@ -198,9 +210,15 @@ def test_a_fixed_account_sent_again_after_a_rejection_is_created(push, sap_syste
 
 
 def test_accounts_that_are_no_new_customers_are_acknowledged_and_ignored(push, sap_system):
-    message = parse_outbound_message(outbound_message([
-        account(12, Type="Prospect"), account(13, SAP_Customer_Number__c="0000100042"),
-        account(14, SAP_Sync_Status__c="Failed")]))
+    message = parse_outbound_message(
+        outbound_message(
+            [
+                account(12, Type="Prospect"),
+                account(13, SAP_Customer_Number__c="0000100042"),
+                account(14, SAP_Sync_Status__c="Failed"),
+            ]
+        )
+    )
     results = receive_outbound_message(message, ORGANIZATION_ID, push)
     assert [r.outcome for r in results] == [PushOutcome.IGNORED] * 3
     assert push.retry_queue.queued == [] and push.ledger.find(list(LedgerStatus)) == []
@@ -228,8 +246,12 @@ def test_the_ledger_down_answers_503_before_anything_is_queued(push):
 def test_the_organization_setting_is_normalised_and_a_wrong_one_stops_the_start():
     from shared.settings import SettingsError
 
-    assert load_settings({"SAP_TRANSPORT": "simulator", "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID[:15]}
-                         ).salesforce.organization_id == ORGANIZATION_ID
+    assert (
+        load_settings(
+            {"SAP_TRANSPORT": "simulator", "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID[:15]}
+        ).salesforce.organization_id
+        == ORGANIZATION_ID
+    )
     assert load_settings({"SAP_TRANSPORT": "simulator"}).salesforce.organization_id is None
     with pytest.raises(SettingsError, match=r"SALESFORCE_ORGANIZATION_ID: .*00D"):
         load_settings({"SAP_TRANSPORT": "simulator", "SALESFORCE_ORGANIZATION_ID": "001Dn00000AbCdEIAV"})

@@ -27,14 +27,18 @@ BASE = {"SAP_TRANSPORT": "simulator", "SALESFORCE_ORGANIZATION_ID": ORGANIZATION
 
 # --- the setting ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "types"), [
-    (None, ("Customer",)),
-    ("Customer", ("Customer",)),
-    (OLDER_PICKLIST, ("Customer - Direct", "Customer - Channel")),
-    (" Customer - Direct , Customer - Channel ,", ("Customer - Direct", "Customer - Channel")),
-    ("Customer,Customer", ("Customer",)),
-    ("Kunde's", ("Kunde's",)),
-])
+
+@pytest.mark.parametrize(
+    ("text", "types"),
+    [
+        (None, ("Customer",)),
+        ("Customer", ("Customer",)),
+        (OLDER_PICKLIST, ("Customer - Direct", "Customer - Channel")),
+        (" Customer - Direct , Customer - Channel ,", ("Customer - Direct", "Customer - Channel")),
+        ("Customer,Customer", ("Customer",)),
+        ("Kunde's", ("Kunde's",)),
+    ],
+)
 def test_the_customer_types_setting_is_a_comma_separated_list_defaulting_to_customer(text, types):
     environment = dict(BASE) if text is None else {**BASE, "SALESFORCE_CUSTOMER_TYPES": text}
     assert load_settings(environment).salesforce.customer_types == types
@@ -46,20 +50,24 @@ def test_a_customer_types_setting_without_a_value_stops_the_start_naming_it(text
         load_settings({**BASE, "SALESFORCE_CUSTOMER_TYPES": text})
 
 
-@pytest.mark.parametrize(("account_type", "types", "customer"), [
-    ("Customer", DEFAULT_CUSTOMER_TYPES, True),
-    ("Customer - Direct", DEFAULT_CUSTOMER_TYPES, False),
-    ("Customer - Direct", ("Customer - Direct", "Customer - Channel"), True),
-    ("Customer - Channel", ("Customer - Direct", "Customer - Channel"), True),
-    ("Prospect", ("Customer - Direct", "Customer - Channel"), False),
-    (None, ("Customer",), False),
-    ("customer", ("Customer",), False),  # a picklist's API value, compared as the flow compares it
-])
+@pytest.mark.parametrize(
+    ("account_type", "types", "customer"),
+    [
+        ("Customer", DEFAULT_CUSTOMER_TYPES, True),
+        ("Customer - Direct", DEFAULT_CUSTOMER_TYPES, False),
+        ("Customer - Direct", ("Customer - Direct", "Customer - Channel"), True),
+        ("Customer - Channel", ("Customer - Direct", "Customer - Channel"), True),
+        ("Prospect", ("Customer - Direct", "Customer - Channel"), False),
+        (None, ("Customer",), False),
+        ("customer", ("Customer",), False),  # a picklist's API value, compared as the flow compares it
+    ],
+)
 def test_which_account_types_are_customers(account_type, types, customer):
     assert is_customer_type(account_type, types) is customer
 
 
 # --- the push path ----------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def older_picklist_push(fake_services: Services) -> Services:
@@ -70,10 +78,12 @@ def older_picklist_push(fake_services: Services) -> Services:
     return services
 
 
-def test_with_the_older_picklist_either_customer_value_creates_and_a_prospect_does_not(older_picklist_push,
-                                                                                       sap_system):
-    direct, channel, prospect = (account(301, Type="Customer - Direct"), account(302, Type="Customer - Channel"),
-                                 account(303, Type="Prospect"))
+def test_with_the_older_picklist_either_customer_value_creates_and_a_prospect_does_not(older_picklist_push, sap_system):
+    direct, channel, prospect = (
+        account(301, Type="Customer - Direct"),
+        account(302, Type="Customer - Channel"),
+        account(303, Type="Prospect"),
+    )
     message = parse_outbound_message(outbound_message([direct, channel, prospect]))
     results = receive_outbound_message(message, ORGANIZATION_ID, older_picklist_push)
     assert [r.outcome for r in results] == [PushOutcome.QUEUED, PushOutcome.QUEUED, PushOutcome.IGNORED]
@@ -99,31 +109,41 @@ def test_the_composition_root_hands_the_setting_to_the_push_path():
 
 # --- the reconcile's query ----------------------------------------------------------------------------------
 
+
 def test_the_reconcile_query_selects_every_customer_type():
     soql = customers_without_sap_number_soql(("Customer - Direct", "Customer - Channel"))
     assert "WHERE Type IN ('Customer - Direct','Customer - Channel') AND SAP_Customer_Number__c = null" in soql
 
 
-@pytest.mark.parametrize(("value", "literal"), [
-    ("Customer", "'Customer'"),
-    ("Kunde's", r"'Kunde\'s'"),
-    ("a\\b", r"'a\\b'"),
-    ('say "x"', r"'say \"x\"'"),
-    ("two\nlines", r"'two\nlines'"),
-    ("x' OR Name != '", r"'x\' OR Name != \''"),  # a setting can never widen the query
-])
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [
+        ("Customer", "'Customer'"),
+        ("Kunde's", r"'Kunde\'s'"),
+        ("a\\b", r"'a\\b'"),
+        ('say "x"', r"'say \"x\"'"),
+        ("two\nlines", r"'two\nlines'"),
+        ("x' OR Name != '", r"'x\' OR Name != \''"),  # a setting can never widen the query
+    ],
+)
 def test_a_customer_type_is_escaped_as_a_soql_string_literal(value, literal):
     assert soql_string(value) == literal
 
 
 # --- the Salesforce login rules at start ---------------------------------------------------------------------
 
-CLIENT_CREDENTIALS = {**BASE, "SALESFORCE_WRITEBACK": "function", "SALESFORCE_AUTH": "client_credentials",
-                      "SALESFORCE_CLIENT_ID": "3MVG9-id", "SALESFORCE_CLIENT_SECRET": "secret"}
+CLIENT_CREDENTIALS = {
+    **BASE,
+    "SALESFORCE_WRITEBACK": "function",
+    "SALESFORCE_AUTH": "client_credentials",
+    "SALESFORCE_CLIENT_ID": "3MVG9-id",
+    "SALESFORCE_CLIENT_SECRET": "secret",
+}
 
 
-@pytest.mark.parametrize("login_url", [None, "https://login.salesforce.com", "https://test.salesforce.com/",
-                                       "https://LOGIN.salesforce.com"])
+@pytest.mark.parametrize(
+    "login_url", [None, "https://login.salesforce.com", "https://test.salesforce.com/", "https://LOGIN.salesforce.com"]
+)
 def test_client_credentials_at_a_generic_login_host_stop_the_start_naming_the_setting(login_url):
     environment = dict(CLIENT_CREDENTIALS)
     if login_url is not None:
@@ -141,8 +161,9 @@ def test_the_login_host_is_checked_whatever_the_write_back_mode(writeback):
         load_settings({**CLIENT_CREDENTIALS, "SALESFORCE_WRITEBACK": writeback})
 
 
-@pytest.mark.parametrize("login_url", ["https://contoso.my.salesforce.com",
-                                       "https://contoso--uat.sandbox.my.salesforce.com"])
+@pytest.mark.parametrize(
+    "login_url", ["https://contoso.my.salesforce.com", "https://contoso--uat.sandbox.my.salesforce.com"]
+)
 def test_client_credentials_at_a_my_domain_start(login_url):
     settings = load_settings({**CLIENT_CREDENTIALS, "SALESFORCE_LOGIN_URL": login_url})
     assert settings.salesforce.auth is SalesforceAuth.CLIENT_CREDENTIALS and settings.salesforce.login_url == login_url
@@ -155,8 +176,13 @@ def test_the_other_flows_may_use_the_generic_login_host(auth):
 
 
 def test_the_password_flow_logs_a_deprecation_warning_at_start(monkeypatch, caplog):
-    environment = {**BASE, "AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "retry",
-                   "SAP_SIMULATOR_FAULTS": "", "SALESFORCE_AUTH": "password"}
+    environment = {
+        **BASE,
+        "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+        "RETRY_QUEUE_NAME": "retry",
+        "SAP_SIMULATOR_FAULTS": "",
+        "SALESFORCE_AUTH": "password",
+    }
     for name in list(environment):
         monkeypatch.setenv(name, environment[name])
     bootstrap.reset()

@@ -29,8 +29,19 @@ WORKFLOW = SOURCE / "workflows" / "Account.workflow-meta.xml"
 FLOW = SOURCE / "flows" / "SAP_Customer_Sync_Push.flow-meta.xml"
 NS = {"md": "http://soap.sforce.com/2006/04/metadata"}
 # Standard Account fields (Salesforce's Account object reference) the outbound message may send.
-STANDARD_ACCOUNT_FIELDS = {"Id", "Name", "Type", "BillingStreet", "BillingCity", "BillingPostalCode", "BillingState",
-                           "BillingCountry", "Phone", "LastModifiedDate", "SystemModstamp"}
+STANDARD_ACCOUNT_FIELDS = {
+    "Id",
+    "Name",
+    "Type",
+    "BillingStreet",
+    "BillingCity",
+    "BillingPostalCode",
+    "BillingState",
+    "BillingCountry",
+    "Phone",
+    "LastModifiedDate",
+    "SystemModstamp",
+}
 
 
 def text(element: ElementTree.Element, path: str) -> str | None:
@@ -52,16 +63,20 @@ def test_the_outbound_message_sends_exactly_the_fields_the_push_path_reads(outbo
     sent = [field.text for field in outbound_message.findall("md:fields", NS)]
     assert tuple(sent) == account_fields.OUTBOUND_MESSAGE_FIELDS
     for name in sent:
-        assert name in STANDARD_ACCOUNT_FIELDS or (SOURCE / "objects" / "Account" / "fields"
-                                                   / f"{name}.field-meta.xml").is_file(), name
+        assert (
+            name in STANDARD_ACCOUNT_FIELDS
+            or (SOURCE / "objects" / "Account" / "fields" / f"{name}.field-meta.xml").is_file()
+        ), name
 
 
 def test_the_outbound_message_carries_no_session_and_uses_salesforces_own_retries(outbound_message):
     assert text(outbound_message, "md:includeSessionId") == "false"  # the app never calls back with it
     assert text(outbound_message, "md:protected") == "false"
     assert text(outbound_message, "md:useDeadLetterQueue") == "false"
-    assert text(outbound_message, "md:apiVersion") == json.loads((PROJECT / "sfdx-project.json").read_text())[
-        "sourceApiVersion"]
+    assert (
+        text(outbound_message, "md:apiVersion")
+        == json.loads((PROJECT / "sfdx-project.json").read_text())["sourceApiVersion"]
+    )
 
 
 def _registered_route() -> str:
@@ -92,8 +107,11 @@ def test_the_flow_sends_the_outbound_message_after_the_save(flow, outbound_messa
     assert text(action, "md:actionName") == f"Account.{text(outbound_message, 'md:fullName')}"
     start = flow.find("md:start", NS)
     assert text(start, "md:connector/md:targetReference") == text(action, "md:name")
-    assert (text(start, "md:object"), text(start, "md:triggerType"), text(start, "md:recordTriggerType")) == \
-        ("Account", "RecordAfterSave", "CreateAndUpdate")
+    assert (text(start, "md:object"), text(start, "md:triggerType"), text(start, "md:recordTriggerType")) == (
+        "Account",
+        "RecordAfterSave",
+        "CreateAndUpdate",
+    )
     assert text(flow, "md:processType") == "AutoLaunchedFlow"
 
 
@@ -108,8 +126,11 @@ XSI = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
 
 def deployed_customer_types() -> str:
-    [value] = [v for v in ElementTree.parse(SETTING_RECORD).getroot().findall("md:values", NS)
-               if text(v, "md:field") == "Customer_Types__c"]
+    [value] = [
+        v
+        for v in ElementTree.parse(SETTING_RECORD).getroot().findall("md:values", NS)
+        if text(v, "md:field") == "Customer_Types__c"
+    ]
     assert value.find("md:value", NS).get(XSI) == "xsd:string"
     return text(value, "md:value")
 
@@ -133,8 +154,13 @@ def starts(before: dict | None, after: dict, flow: ElementTree.Element, customer
     return meets(after, flow, customer_types) and (before is None or not meets(before, flow, customer_types))
 
 
-PROSPECT = {"Id": "001Dn00000AbCdEIAV", "Name": "Acme", "Type": "Prospect", CUSTOMER_NUMBER_FIELD: None,
-            SYNC_STATUS_FIELD: None}
+PROSPECT = {
+    "Id": "001Dn00000AbCdEIAV",
+    "Name": "Acme",
+    "Type": "Prospect",
+    CUSTOMER_NUMBER_FIELD: None,
+    SYNC_STATUS_FIELD: None,
+}
 CUSTOMER = {**PROSPECT, "Type": account_fields.CUSTOMER_TYPE}
 
 
@@ -143,8 +169,9 @@ def test_an_account_becoming_a_customer_or_created_as_one_is_sent(flow):
     assert starts(None, CUSTOMER, flow)
 
 
-@pytest.mark.parametrize("change", [{"Type": "Prospect"}, {CUSTOMER_NUMBER_FIELD: "0000100042"},
-                                    {SYNC_STATUS_FIELD: "Failed"}])
+@pytest.mark.parametrize(
+    "change", [{"Type": "Prospect"}, {CUSTOMER_NUMBER_FIELD: "0000100042"}, {SYNC_STATUS_FIELD: "Failed"}]
+)
 def test_other_accounts_are_not_sent(flow, change):
     assert not starts(None, {**CUSTOMER, **change}, flow)
 
@@ -189,6 +216,7 @@ def test_the_flows_and_the_codes_values_are_the_same(flow):
 
 # --- the customer types: one list, SALESFORCE_CUSTOMER_TYPES in the app, the custom metadata record here ----
 
+
 def test_the_deployed_record_holds_the_apps_default_customer_types():
     assert tuple(deployed_customer_types().split(",")) == account_fields.DEFAULT_CUSTOMER_TYPES
 
@@ -207,17 +235,20 @@ def test_the_record_the_flow_reads_is_a_deployed_custom_metadata_type_field():
 OLDER_PICKLIST = "Customer - Direct,Customer - Channel"
 
 
-@pytest.mark.parametrize(("customer_types", "account_type", "sent"), [
-    (OLDER_PICKLIST, "Customer - Direct", True),
-    (OLDER_PICKLIST, "Customer - Channel", True),
-    ("Customer - Direct, Customer - Channel", "Customer - Channel", True),
-    ("Customer - Direct , Customer - Channel", "Customer - Direct", True),
-    (OLDER_PICKLIST, "Prospect", False),
-    (OLDER_PICKLIST, "Customer", False),
-    (OLDER_PICKLIST, "Customer - D", False),  # a part of a value is not the value
-    (OLDER_PICKLIST, None, False),
-    ("Customer", "Customer", True),
-])
+@pytest.mark.parametrize(
+    ("customer_types", "account_type", "sent"),
+    [
+        (OLDER_PICKLIST, "Customer - Direct", True),
+        (OLDER_PICKLIST, "Customer - Channel", True),
+        ("Customer - Direct, Customer - Channel", "Customer - Channel", True),
+        ("Customer - Direct , Customer - Channel", "Customer - Direct", True),
+        (OLDER_PICKLIST, "Prospect", False),
+        (OLDER_PICKLIST, "Customer", False),
+        (OLDER_PICKLIST, "Customer - D", False),  # a part of a value is not the value
+        (OLDER_PICKLIST, None, False),
+        ("Customer", "Customer", True),
+    ],
+)
 def test_the_flow_sends_the_accounts_whose_type_is_in_the_records_list(flow, customer_types, account_type, sent):
     assert starts(PROSPECT, {**CUSTOMER, "Type": account_type}, flow, customer_types) is sent
 
@@ -234,10 +265,13 @@ def test_the_flow_and_the_app_read_the_same_list_the_same_way(flow, customer_typ
 
 # --- the Power Automate flow: the same fields, and the switch ----------------------------------------------
 
+
 def test_the_power_automate_flow_passes_the_same_fields_under_the_same_properties():
     parameters = power_automate.ACTIONS[power_automate.CREATE]["inputs"]["parameters"]
-    passed = {value.removeprefix("@triggerOutputs()?['body/").removesuffix("']"): name.removeprefix("body/")
-              for name, value in parameters.items()}
+    passed = {
+        value.removeprefix("@triggerOutputs()?['body/").removesuffix("']"): name.removeprefix("body/")
+        for name, value in parameters.items()
+    }
     assert passed == account_fields.REQUEST_PROPERTY_OF_FIELD
 
 
@@ -247,8 +281,15 @@ def test_the_power_automate_flow_creates_nothing_while_the_push_path_is_the_way_
     assert power_automate.starts(power_automate.NEW_CUSTOMER)  # the default stays the flow
 
 
-@pytest.mark.parametrize("formula", ['BEGINS(TEXT({!$Record.Type}), "Customer")', "{!$Record.Owner.Name}",
-                                     '{!$Label.Customer} & ""', 'ISBLANK({!$Record.Name}) || TRUE'])
+@pytest.mark.parametrize(
+    "formula",
+    [
+        'BEGINS(TEXT({!$Record.Type}), "Customer")',
+        "{!$Record.Owner.Name}",
+        '{!$Label.Customer} & ""',
+        "ISBLANK({!$Record.Name}) || TRUE",
+    ],
+)
 def test_the_formula_evaluator_refuses_what_it_does_not_model(formula):
     with pytest.raises(salesforce_formula.FormulaNotSupported):
         salesforce_formula.evaluate(formula, CUSTOMER, {})

@@ -19,9 +19,15 @@ BEFORE, AFTER = timedelta(seconds=-30), timedelta(seconds=30)
 
 
 def entry(status: LedgerStatus, updated_at: datetime = FRESH, **changes: object) -> LedgerEntry:
-    return LedgerEntry(account_id="001Dn00000AbCdEIAV", status=status, tracking_id="t1",
-                       created_at=updated_at - timedelta(minutes=1), updated_at=updated_at, etag="1",
-                       **changes)  # type: ignore[arg-type]
+    return LedgerEntry(
+        account_id="001Dn00000AbCdEIAV",
+        status=status,
+        tracking_id="t1",
+        created_at=updated_at - timedelta(minutes=1),
+        updated_at=updated_at,
+        etag="1",
+        **changes,
+    )  # type: ignore[arg-type]
 
 
 # (ledger entry, when the notified change was made relative to the entry's last change, expected decision)
@@ -49,8 +55,9 @@ def test_each_ledger_state_decides_the_notification(case):
 
 
 def test_reopening_a_failed_account_queues_it_afresh_without_searching():
-    decision = decide_push(entry(LedgerStatus.FAILED, attempts=3, last_error="invalid", error_kind="rejected"),
-                           NOW, NOW, WINDOWS)
+    decision = decide_push(
+        entry(LedgerStatus.FAILED, attempts=3, last_error="invalid", error_kind="rejected"), NOW, NOW, WINDOWS
+    )
     assert isinstance(decision, TakeOver)
     claim = decision.claim
     assert (claim.status, claim.attempts, claim.last_error, claim.error_kind) == (LedgerStatus.QUEUED, 0, None, None)

@@ -38,8 +38,7 @@ NOW = datetime(2026, 5, 17, 9, 30, tzinfo=UTC)
 
 
 def entry(status: LedgerStatus) -> LedgerEntry:
-    return LedgerEntry(account_id="001Dn00000AbCdEIAV", status=status, tracking_id="t", created_at=NOW,
-                       updated_at=NOW)
+    return LedgerEntry(account_id="001Dn00000AbCdEIAV", status=status, tracking_id="t", created_at=NOW, updated_at=NOW)
 
 
 @pytest.mark.parametrize(
@@ -75,32 +74,41 @@ def _find(node: object, key: str) -> Iterator[dict]:
 
 def test_the_request_is_built_from_the_same_account_fields_as_the_flows():
     [create] = [action for action in _find(FLOW, "Create_SAP_customer") if isinstance(action, dict)]
-    flow_fields = {name.removeprefix("body/"): value.split("'body/")[1].split("'")[0]
-                   for name, value in create["inputs"]["parameters"].items()}
+    flow_fields = {
+        name.removeprefix("body/"): value.split("'body/")[1].split("'")[0]
+        for name, value in create["inputs"]["parameters"].items()
+    }
     assert flow_fields == dict(REQUEST_PROPERTY_FIELDS)
     assert set(REQUEST_PROPERTY_FIELDS) <= set(CONTRACT_FIELDS)
 
 
 def test_the_query_is_the_flows_condition():
-    [condition] = [action for action in _find(FLOW, "Is_a_new_customer_without_SAP_number")
-                   if isinstance(action, dict)]
+    [condition] = [action for action in _find(FLOW, "Is_a_new_customer_without_SAP_number") if isinstance(action, dict)]
     text = json.dumps(condition["expression"])
     # The flow's customer types are its environment variable sapsync_CustomerTypes, the app's
     # SALESFORCE_CUSTOMER_TYPES: both default to the same list.
     assert f"body/{ACCOUNT_TYPE_FIELD}" in text and "sapsync_CustomerTypes" in text
-    [types] = [spec for spec in _find(FLOW, "parameters") if isinstance(spec, dict)
-               for spec in spec.values() if isinstance(spec, dict)
-               and spec.get("metadata", {}).get("schemaName") == "sapsync_CustomerTypes"]
+    [types] = [
+        spec
+        for spec in _find(FLOW, "parameters")
+        if isinstance(spec, dict)
+        for spec in spec.values()
+        if isinstance(spec, dict) and spec.get("metadata", {}).get("schemaName") == "sapsync_CustomerTypes"
+    ]
     assert types["defaultValue"] == CUSTOMER_TYPE
     assert f"body/{CUSTOMER_NUMBER_FIELD}" in text
     # The default SALESFORCE_CUSTOMER_TYPES (tests/unit/test_push_customer_types.py: several values).
-    assert f"WHERE {ACCOUNT_TYPE_FIELD} IN ('{CUSTOMER_TYPE}') AND {CUSTOMER_NUMBER_FIELD} = null" \
+    assert (
+        f"WHERE {ACCOUNT_TYPE_FIELD} IN ('{CUSTOMER_TYPE}') AND {CUSTOMER_NUMBER_FIELD} = null"
         in CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL
+    )
 
 
 def test_every_custom_field_the_query_reads_is_deployed_by_the_metadata():
-    deployed = {path.name.removesuffix(".field-meta.xml")
-                for path in (ROOT / "salesforce/force-app/main/default/objects/Account/fields").glob("*.xml")}
+    deployed = {
+        path.name.removesuffix(".field-meta.xml")
+        for path in (ROOT / "salesforce/force-app/main/default/objects/Account/fields").glob("*.xml")
+    }
     custom = {field for field in REQUEST_PROPERTY_FIELDS.values() if field.endswith("__c")}
     assert custom and custom <= deployed and CUSTOMER_NUMBER_FIELD in deployed
 
@@ -142,8 +150,7 @@ def test_apply_claims_each_account_as_queued_and_queues_its_create(fake_services
     assert reconcile_customers(Accounts([request(1), request(2)]), fake_services, apply=True).queued == []
 
 
-def test_accounts_the_ledger_knows_are_left_alone_and_counted_while_the_function_does_not_write_back(
-        fake_services):
+def test_accounts_the_ledger_knows_are_left_alone_and_counted_while_the_function_does_not_write_back(fake_services):
     # With SALESFORCE_WRITEBACK flow or off nothing here can write a number back: a created account is listed.
     fake_services = dataclasses.replace(fake_services, writeback=None)
     created = reconcile_customers(Accounts([request(1)]), fake_services, apply=True).queued[0]
@@ -162,8 +169,15 @@ def _created(fake_services, number: int, writeback: WriteBackStatus) -> str:
     account_id = reconcile_customers(Accounts([request(number)]), fake_services, apply=True).queued[0]
     fake_services.retry_queue.take_all()
     stored = fake_services.ledger.get(account_id)
-    fake_services.ledger.update(stored.evolve(status=LedgerStatus.CREATED, customer_number=f"{100000 + number:010d}",
-                                              writeback=writeback, retry_token=None, payload=None))
+    fake_services.ledger.update(
+        stored.evolve(
+            status=LedgerStatus.CREATED,
+            customer_number=f"{100000 + number:010d}",
+            writeback=writeback,
+            retry_token=None,
+            payload=None,
+        )
+    )
     return account_id
 
 
@@ -202,9 +216,13 @@ def test_a_write_back_the_queue_refuses_stays_pending_for_the_sweep(fake_service
 
 
 def test_an_account_the_flow_would_be_refused_for_is_not_queued_and_named_by_field_only(fake_services):
-    report = reconcile_customers(Accounts([request(1, city=None, phone="not a phone"), request(2),
-                                           {"accountId": "not-an-id", "name": "Secret Name"}]),
-                                 fake_services, apply=True)
+    report = reconcile_customers(
+        Accounts(
+            [request(1, city=None, phone="not a phone"), request(2), {"accountId": "not-an-id", "name": "Secret Name"}]
+        ),
+        fake_services,
+        apply=True,
+    )
     assert len(report.queued) == 1
     assert report.invalid == {"001Dn0000000001IAA": ["city", "phone"], "not-an-id": ["accountId"]}
     shown = json.dumps(report.to_json()) + summary(report, 10)

@@ -38,8 +38,9 @@ BODY = b'{"version": 1, "type": "create"}'
 NOW = 1_800_000_000.0
 
 
-def signed(body: bytes = BODY, key: bytes = KEY, method: str = "POST", path: str = "/v1/create",
-           now: float = NOW) -> str:
+def signed(
+    body: bytes = BODY, key: bytes = KEY, method: str = "POST", path: str = "/v1/create", now: float = NOW
+) -> str:
     return proof_header(key, method, path, body, now=now)
 
 
@@ -52,19 +53,22 @@ def test_the_header_is_versioned_and_names_its_timestamp():
     assert signed().startswith(f"v1 t={int(NOW)},sig=")
 
 
-@pytest.mark.parametrize(("value", "method", "path", "body", "key", "now", "reason"), [
-    (None, "POST", "/v1/create", BODY, KEY, NOW, "no X-Sap-Sync-Proof"),
-    ("", "POST", "/v1/create", BODY, KEY, NOW, "no X-Sap-Sync-Proof"),
-    (signed(), "POST", "/v1/create", BODY.replace(b"1", b"2"), KEY, NOW, "wrong signature"),  # tampered body
-    (signed(), "POST", "/v1/create", BODY, b"x" * 40, NOW, "wrong signature"),  # wrong key
-    (signed(), "GET", "/v1/create", BODY, KEY, NOW, "wrong signature"),  # another method
-    (signed(), "POST", "/v1/ping", BODY, KEY, NOW, "wrong signature"),  # another operation
-    (signed(), "POST", "/v1/create", BODY, KEY, NOW + PROOF_WINDOW_SECONDS + 1, "more than 300 s off"),  # stale
-    (signed(), "POST", "/v1/create", BODY, KEY, NOW - PROOF_WINDOW_SECONDS - 1, "more than 300 s off"),  # future
-    ("v1 sig=abc", "POST", "/v1/create", BODY, KEY, NOW, "is not"),
-    ("v2 t=1,sig=abc", "POST", "/v1/create", BODY, KEY, NOW, "is not"),
-    ("v1 t=soon,sig=abc", "POST", "/v1/create", BODY, KEY, NOW, "not a whole number"),
-])
+@pytest.mark.parametrize(
+    ("value", "method", "path", "body", "key", "now", "reason"),
+    [
+        (None, "POST", "/v1/create", BODY, KEY, NOW, "no X-Sap-Sync-Proof"),
+        ("", "POST", "/v1/create", BODY, KEY, NOW, "no X-Sap-Sync-Proof"),
+        (signed(), "POST", "/v1/create", BODY.replace(b"1", b"2"), KEY, NOW, "wrong signature"),  # tampered body
+        (signed(), "POST", "/v1/create", BODY, b"x" * 40, NOW, "wrong signature"),  # wrong key
+        (signed(), "GET", "/v1/create", BODY, KEY, NOW, "wrong signature"),  # another method
+        (signed(), "POST", "/v1/ping", BODY, KEY, NOW, "wrong signature"),  # another operation
+        (signed(), "POST", "/v1/create", BODY, KEY, NOW + PROOF_WINDOW_SECONDS + 1, "more than 300 s off"),  # stale
+        (signed(), "POST", "/v1/create", BODY, KEY, NOW - PROOF_WINDOW_SECONDS - 1, "more than 300 s off"),  # future
+        ("v1 sig=abc", "POST", "/v1/create", BODY, KEY, NOW, "is not"),
+        ("v2 t=1,sig=abc", "POST", "/v1/create", BODY, KEY, NOW, "is not"),
+        ("v1 t=soon,sig=abc", "POST", "/v1/create", BODY, KEY, NOW, "not a whole number"),
+    ],
+)
 def test_a_missing_tampered_wrongly_keyed_or_stale_proof_is_refused(value, method, path, body, key, now, reason):
     with pytest.raises(ProofError, match=reason):
         verify_proof(value, key, method, path, body, now=now)
@@ -151,8 +155,9 @@ def test_a_short_proof_key_is_refused_on_both_sides():
     with pytest.raises(SettingsError, match="AGENT_PROOF_KEY: at least 32"):
         load_agent_proof_key({"SAP_TRANSPORT": "rfc", "AGENT_PROOF_KEY": "short"})
     with pytest.raises(SettingsError, match="SAP_AGENT_PROOF_KEY: at least 32"):
-        load_settings({"SAP_TRANSPORT": "relay", "SAP_RELAY_URL": "https://ns.example/sap",
-                       "SAP_AGENT_PROOF_KEY": "short"})
+        load_settings(
+            {"SAP_TRANSPORT": "relay", "SAP_RELAY_URL": "https://ns.example/sap", "SAP_AGENT_PROOF_KEY": "short"}
+        )
 
 
 def test_the_agent_built_from_settings_checks_the_proof():
@@ -161,8 +166,14 @@ def test_the_agent_built_from_settings_checks_the_proof():
 
 
 def test_the_app_sends_with_the_managed_identity_when_no_sas_key_is_set():
-    config = load_settings({"SAP_TRANSPORT": "relay", "SAP_RELAY_URL": "https://ns.example/sap",
-                            "AZURE_CLIENT_ID": "0000-user-assigned", "SAP_AGENT_PROOF_KEY": "k" * 40})
+    config = load_settings(
+        {
+            "SAP_TRANSPORT": "relay",
+            "SAP_RELAY_URL": "https://ns.example/sap",
+            "AZURE_CLIENT_ID": "0000-user-assigned",
+            "SAP_AGENT_PROOF_KEY": "k" * 40,
+        }
+    )
     gateway = bootstrap.build_sap_gateway(config)
     assert isinstance(gateway, RelaySapGateway) and gateway.uses_managed_identity
     assert isinstance(gateway._credential, bootstrap.ManagedIdentity)
@@ -205,19 +216,32 @@ def test_the_entra_token_is_for_the_relay_scope_and_cached_until_shortly_before_
 
 def test_importing_the_function_app_with_the_managed_identity_does_not_import_azure_identity():
     code = "import sys, function_app; print('azure.identity' in sys.modules)"
-    env = {"PATH": "/usr/bin:/bin", "SAP_TRANSPORT": "relay", "SAP_RELAY_URL": "https://ns.example/sap",
-           "AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "retry"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            env=env)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SAP_TRANSPORT": "relay",
+        "SAP_RELAY_URL": "https://ns.example/sap",
+        "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+        "RETRY_QUEUE_NAME": "retry",
+    }
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("12", 12.0), (" 7 ", 7.0), ("0", 0.0),
-    ("Thu, 01 Jan 1970 00:01:40 GMT", 60.0),  # an HTTP-date 60 s after "now" below
-    ("Thu, 01 Jan 1970 00:00:10 GMT", 0.0),  # in the past: no wait, never negative
-    (None, None), ("", None), ("soon", None), ("-5", None), ("1.5", None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("12", 12.0),
+        (" 7 ", 7.0),
+        ("0", 0.0),
+        ("Thu, 01 Jan 1970 00:01:40 GMT", 60.0),  # an HTTP-date 60 s after "now" below
+        ("Thu, 01 Jan 1970 00:00:10 GMT", 0.0),  # in the past: no wait, never negative
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("-5", None),
+        ("1.5", None),
+    ],
+)
 def test_retry_after_is_delay_seconds_or_an_http_date(value, expected):
     assert retry_after_seconds(value, now=40.0) == expected

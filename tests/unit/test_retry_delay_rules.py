@@ -16,25 +16,34 @@ CLAIM = 155  # the default claim window: (4 + 1) x SAP_TIMEOUT_SECONDS 30 + 5
 
 # backoff, patient, outcome_unknown, retry_after, expected
 TABLE = [
-    (30, False, False, None, 30),      # a plain transient failure: the backoff
-    (30, True, False, None, MAX),      # a failed logon: the longest delay, nothing shorter
-    (30, True, True, 7, MAX),          # ... whatever else is true
-    (30, False, True, None, CLAIM),    # outcome unknown: not before the claim window has passed
-    (600, False, True, None, 600),     # ... a longer backoff stands
-    (30, False, False, 7, 30),         # Retry-After shorter than the backoff: the backoff
-    (30, False, False, 90, 90),        # Retry-After longer: honoured
-    (30, False, False, 0.2, 30),       # ... a fraction is rounded up, never below the backoff
-    (30, False, False, 10**9, MAX),    # ... but never beyond the longest delay
-    (30, False, False, 0, 30),         # Retry-After: 0 changes nothing
-    (30, False, True, 200, 200),       # both: the larger
-    (30, False, True, 10**9, MAX),     # ... Retry-After still capped, the claim window below it
+    (30, False, False, None, 30),  # a plain transient failure: the backoff
+    (30, True, False, None, MAX),  # a failed logon: the longest delay, nothing shorter
+    (30, True, True, 7, MAX),  # ... whatever else is true
+    (30, False, True, None, CLAIM),  # outcome unknown: not before the claim window has passed
+    (600, False, True, None, 600),  # ... a longer backoff stands
+    (30, False, False, 7, 30),  # Retry-After shorter than the backoff: the backoff
+    (30, False, False, 90, 90),  # Retry-After longer: honoured
+    (30, False, False, 0.2, 30),  # ... a fraction is rounded up, never below the backoff
+    (30, False, False, 10**9, MAX),  # ... but never beyond the longest delay
+    (30, False, False, 0, 30),  # Retry-After: 0 changes nothing
+    (30, False, True, 200, 200),  # both: the larger
+    (30, False, True, 10**9, MAX),  # ... Retry-After still capped, the claim window below it
 ]
 
 
 @pytest.mark.parametrize(("backoff", "patient", "outcome_unknown", "retry_after", "expected"), TABLE)
 def test_the_delay_after_a_failed_attempt(backoff, patient, outcome_unknown, retry_after, expected):
-    assert delay_after_failure(backoff, max_delay_seconds=MAX, patient=patient, outcome_unknown=outcome_unknown,
-                               stale_claim_seconds=CLAIM, retry_after_seconds=retry_after) == expected
+    assert (
+        delay_after_failure(
+            backoff,
+            max_delay_seconds=MAX,
+            patient=patient,
+            outcome_unknown=outcome_unknown,
+            stale_claim_seconds=CLAIM,
+            retry_after_seconds=retry_after,
+        )
+        == expected
+    )
 
 
 def test_an_unknown_outcome_waits_the_claim_window_even_beyond_the_longest_delay():

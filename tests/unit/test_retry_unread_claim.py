@@ -71,8 +71,7 @@ def _queued(services: Services, system: simulator.SimulatedSap) -> RetryMessage:
     return RetryMessage.from_json(message.to_json())  # as the trigger gets it: through the queue's JSON
 
 
-def test_a_writer_that_stores_first_queues_a_message_carrying_the_entry_it_stored(fake_services, sap_system,
-                                                                                  ledger):
+def test_a_writer_that_stores_first_queues_a_message_carrying_the_entry_it_stored(fake_services, sap_system, ledger):
     message = _queued(fake_services, sap_system)
 
     stored = ledger.get(message.account_id)
@@ -123,8 +122,9 @@ def test_the_claim_holds_the_same_entry_a_read_would_have_led_to(fake_services, 
     assert unread_claim.status is LedgerStatus.PENDING and unread_claim.payload == before.payload
 
 
-@pytest.mark.parametrize("change", ["a second copy claimed it", "a resend took the overdue entry over",
-                                    "the sweep's check took it over"])
+@pytest.mark.parametrize(
+    "change", ["a second copy claimed it", "a resend took the overdue entry over", "the sweep's check took it over"]
+)
 def test_a_retry_whose_entry_changed_reads_and_decides_as_before(fake_services, sap_system, ledger, change):
     message = _queued(fake_services, sap_system)
     now = fake_services.clock()

@@ -77,8 +77,9 @@ class Recorder:
 
 
 def pooled(size: int, rfc_module: Any = simulator, **options: Any) -> RfcSapGateway:
-    return RfcSapGateway(LOGON, rfc_module=rfc_module, no_match_messages=simulator.NO_MATCH_MESSAGES,
-                         pool_size=size, **options)
+    return RfcSapGateway(
+        LOGON, rfc_module=rfc_module, no_match_messages=simulator.NO_MATCH_MESSAGES, pool_size=size, **options
+    )
 
 
 def creation(index: int):
@@ -422,7 +423,14 @@ def test_sap_pool_size_defaults_to_no_pool_and_is_passed_to_the_gateway(system):
 def test_the_agent_pools_as_many_connections_as_its_concurrency(system):
     from agent.__main__ import build_listener
 
-    listener = build_listener({"AGENT_RELAY_URL": "https://ns.example/sap", "AGENT_RELAY_KEY_NAME": "listen",
-                               "AGENT_RELAY_KEY": "key", "SAP_TRANSPORT": "simulator", "AGENT_CONCURRENCY": "6"})
+    listener = build_listener(
+        {
+            "AGENT_RELAY_URL": "https://ns.example/sap",
+            "AGENT_RELAY_KEY_NAME": "listen",
+            "AGENT_RELAY_KEY": "key",
+            "SAP_TRANSPORT": "simulator",
+            "AGENT_CONCURRENCY": "6",
+        }
+    )
     gateway = listener.handler.gateway
     assert gateway.pool is not None and gateway.pool.size == 6

@@ -67,8 +67,10 @@ def test_the_azurite_a_run_starts_is_on_the_ports_its_storage_setting_names():
 
 def test_the_admin_settings_line_names_this_runs_storage_table_and_queue():
     defaults = embedded_defaults()
-    assert admin_environment(defaults) == ("export AzureWebJobsStorage=UseDevelopmentStorage=true "
-                                           "RETRY_QUEUE_NAME=sap-customer-retry LEDGER_TABLE_NAME=sapcustomerledger")
+    assert admin_environment(defaults) == (
+        "export AzureWebJobsStorage=UseDevelopmentStorage=true "
+        "RETRY_QUEUE_NAME=sap-customer-retry LEDGER_TABLE_NAME=sapcustomerledger"
+    )
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     assert admin_environment(defaults) in readme, "the README shows the line a default run prints"
     explicit = admin_environment({**defaults, "AzureWebJobsStorage": "A=1;B=2;"})
@@ -103,8 +105,12 @@ def _published(path: str, ignore: tuple[re.Pattern[str], re.Pattern[str]]) -> bo
 
 def test_funcignore_keeps_the_local_run_data_out_of_a_publish():
     ignore = _core_tools_ignore((PROJECT_ROOT / ".funcignore").read_text(encoding="utf-8"))
-    local_data = [".local/azurite/__azurite_db_queue__.json", ".local/azurite/__queuestorage__/x",
-                  ".local/sap-simulator.sqlite3", ".local/sap-simulator.sqlite3-wal"]
+    local_data = [
+        ".local/azurite/__azurite_db_queue__.json",
+        ".local/azurite/__queuestorage__/x",
+        ".local/sap-simulator.sqlite3",
+        ".local/sap-simulator.sqlite3-wal",
+    ]
     assert [path for path in local_data if _published(path, ignore)] == []
 
 
@@ -112,18 +118,34 @@ def test_funcignore_publishes_the_app_and_nothing_for_development():
     ignore = _core_tools_ignore((PROJECT_ROOT / ".funcignore").read_text(encoding="utf-8"))
     app_files = ["function_app.py", "host.json", "requirements.txt"] + [
         path.relative_to(PROJECT_ROOT).as_posix()
-        for folder in ("functions", "shared") for path in sorted((PROJECT_ROOT / folder).rglob("*"))
+        for folder in ("functions", "shared")
+        for path in sorted((PROJECT_ROOT / folder).rglob("*"))
         if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".md")
     ]
     assert "shared/core/reference/sap_regions.json" in app_files
     assert [path for path in app_files if not _published(path, ignore)] == []
 
     development_files = [
-        ".venv/bin/python", ".tools/node_modules/.bin/azurite", ".git/HEAD", ".gitignore", ".ci/run",
-        "tests/unit/test_mapping.py", "bench/bench_mapping.py", "devhost/host.py", "devtools/run/serve.py",
-        "samples/german-account.json", "scripts/run", "local.settings.json", "local.settings.example.json",
-        "functions/__pycache__/customers.cpython-311.pyc", "shared/sap/__pycache__/rfc.cpython-312.pyc",
-        "README.md", "devhost/README.md", "pyproject.toml", "requirements-dev.txt", ".pytest_cache/README.md",
+        ".venv/bin/python",
+        ".tools/node_modules/.bin/azurite",
+        ".git/HEAD",
+        ".gitignore",
+        ".ci/run",
+        "tests/unit/test_mapping.py",
+        "bench/bench_mapping.py",
+        "devhost/host.py",
+        "devtools/run/serve.py",
+        "samples/german-account.json",
+        "scripts/run",
+        "local.settings.json",
+        "local.settings.example.json",
+        "functions/__pycache__/customers.cpython-311.pyc",
+        "shared/sap/__pycache__/rfc.cpython-312.pyc",
+        "README.md",
+        "devhost/README.md",
+        "pyproject.toml",
+        "requirements-dev.txt",
+        ".pytest_cache/README.md",
     ]
     assert [path for path in development_files if _published(path, ignore)] == []
 
@@ -133,8 +155,12 @@ def test_funcignore_publishes_the_app_and_nothing_for_development():
 
 def test_the_relay_topology_gives_the_host_the_send_rule_and_the_agent_the_listen_rule_and_sap():
     relay = RelaySetup.new("http://127.0.0.1:9352")
-    environment = {"SAP_TRANSPORT": "simulator", "SAP_SIMULATOR_FAULTS": "down", "SAP_TIMEOUT_SECONDS": "3",
-                   "LEDGER_TABLE_NAME": "ledger"}
+    environment = {
+        "SAP_TRANSPORT": "simulator",
+        "SAP_SIMULATOR_FAULTS": "down",
+        "SAP_TIMEOUT_SECONDS": "3",
+        "LEDGER_TABLE_NAME": "ledger",
+    }
 
     host, agent = relay_environments(environment, relay, Path("/data/sap.sqlite3"))
 
@@ -152,7 +178,8 @@ def test_the_relay_topology_gives_the_host_the_send_rule_and_the_agent_the_liste
 
 
 def test_the_relay_topology_puts_an_agent_in_front_of_a_real_sap_when_the_user_set_rfc():
-    _, agent = relay_environments({"SAP_TRANSPORT": "rfc", "SAP_ASHOST": "sap.example"},
-                                  RelaySetup.new("http://127.0.0.1:1"), None)
+    _, agent = relay_environments(
+        {"SAP_TRANSPORT": "rfc", "SAP_ASHOST": "sap.example"}, RelaySetup.new("http://127.0.0.1:1"), None
+    )
     assert (agent["SAP_TRANSPORT"], agent["SAP_ASHOST"]) == ("rfc", "sap.example")
     assert "SAP_SIMULATOR_STATE_FILE" not in agent

@@ -36,8 +36,15 @@ def test_a_restarted_host_killed_while_still_starting_is_counted_and_started_aga
         wait_until_healthy(child, UNREACHABLE)  # sees the child dead before it ever answered
 
     run = Run()
-    launcher = Launcher(run, "host", [sys.executable, "-c", "import time; time.sleep(60)"], dict(os.environ),
-                         tmp_path, ready, lambda child: f"host={child.pid}")
+    launcher = Launcher(
+        run,
+        "host",
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        dict(os.environ),
+        tmp_path,
+        ready,
+        lambda child: f"host={child.pid}",
+    )
     launcher.start()
     try:
         code = supervise([launcher], {"host": "(storage keeps running)"}, port=7071)
@@ -48,7 +55,8 @@ def test_a_restarted_host_killed_while_still_starting_is_counted_and_started_aga
 
     assert code == 1
     assert len(starts) == 1 + MAX_RESTARTS  # every death within the window but the last is restarted
-    assert [line for line in out.splitlines() if line.startswith(RESTART_LINE)] == \
-        [f"{RESTART_LINE}: it exited on its own (killed by SIGKILL). (storage keeps running)"] * MAX_RESTARTS
+    assert [line for line in out.splitlines() if line.startswith(RESTART_LINE)] == [
+        f"{RESTART_LINE}: it exited on its own (killed by SIGKILL). (storage keeps running)"
+    ] * MAX_RESTARTS
     assert f"{MAX_RESTARTS + 1} times within 60 s" in out
     assert f"{READY_LINE} again" not in out and "did not come up" not in out

@@ -47,9 +47,7 @@ def test_suffix_is_compared_case_insensitively_and_returned_upper_case():
 def test_wrong_suffix_is_rejected_naming_the_right_one():
     with pytest.raises(InvalidSalesforceId) as caught:
         normalize_salesforce_id("001A000001HZy1TAAA")
-    assert str(caught.value) == (
-        'wrong checksum suffix "AAA"; the 15-character Id 001A000001HZy1T has suffix "IAT"'
-    )
+    assert str(caught.value) == ('wrong checksum suffix "AAA"; the 15-character Id 001A000001HZy1T has suffix "IAT"')
 
 
 def test_changed_case_in_the_first_fifteen_characters_breaks_the_checksum():

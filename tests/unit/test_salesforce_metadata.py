@@ -48,8 +48,10 @@ def text(element: ElementTree.Element, tag: str) -> str | None:
 
 
 def fields() -> dict[str, ElementTree.Element]:
-    return {path.name.removesuffix(".field-meta.xml"): ElementTree.parse(path).getroot()
-            for path in FIELDS.glob("*.field-meta.xml")}
+    return {
+        path.name.removesuffix(".field-meta.xml"): ElementTree.parse(path).getroot()
+        for path in FIELDS.glob("*.field-meta.xml")
+    }
 
 
 def permission_set(name: str) -> dict[str, tuple[bool, bool]]:

@@ -21,8 +21,11 @@ def _create(gateway) -> None:
     gateway.create_customer(map_customer_request(request, organization, gateway.check_interface().company_data_lengths))
 
 
-@pytest.mark.parametrize(("options", "level"), [({}, logging.INFO), ({"call_log_level": logging.DEBUG}, logging.DEBUG)],
-                         ids=["agent-default", "function-app"])
+@pytest.mark.parametrize(
+    ("options", "level"),
+    [({}, logging.INFO), ({"call_log_level": logging.DEBUG}, logging.DEBUG)],
+    ids=["agent-default", "function-app"],
+)
 def test_the_sap_create_record_has_the_level_its_owner_gives(sap_system, caplog, options, level):
     caplog.set_level(logging.DEBUG, logger="shared.sap.rfc")
     _create(simulated_gateway(**options))

@@ -38,8 +38,9 @@ URL = "http://localhost:7071/api/customers"
 
 def post(services: Services, payload: dict) -> tuple[int, dict]:
     bootstrap.override(services, bootstrap._settings)
-    request = func.HttpRequest("POST", URL, headers={"Content-Type": "application/json"},
-                               body=json.dumps(payload).encode())
+    request = func.HttpRequest(
+        "POST", URL, headers={"Content-Type": "application/json"}, body=json.dumps(payload).encode()
+    )
     response = create_sap_customer(request)
     return response.status_code, json.loads(response.get_body())
 
@@ -63,9 +64,14 @@ def customers_named(system: simulator.SimulatedSap, name: str) -> list[simulator
 
 def test_pyrfcx_without_the_sdk_answers_503_configuration_and_leaves_no_claim(fake_services):
     pytest.importorskip("pyrfcx")  # requirements-dev.txt installs it; it loads the SDK only on connect
-    services = dataclasses.replace(fake_services, sap=RfcSapGateway(
-        {"ashost": "127.0.0.1", "sysnr": "00", "client": "100", "user": "RFC_SF", "passwd": "x"},
-        rfc_module=None, timeout_seconds=5))
+    services = dataclasses.replace(
+        fake_services,
+        sap=RfcSapGateway(
+            {"ashost": "127.0.0.1", "sysnr": "00", "client": "100", "user": "RFC_SF", "passwd": "x"},
+            rfc_module=None,
+            timeout_seconds=5,
+        ),
+    )
 
     status, body = post(services, sample("german-account"))
 
@@ -78,8 +84,9 @@ def test_pyrfcx_without_the_sdk_answers_503_configuration_and_leaves_no_claim(fa
 def test_pyrfc_whose_native_module_did_not_load_is_the_driver_missing_error(fake_services):
     # SAP's pyrfc prints a failed import of _cyrfc and goes on: `import pyrfc` works, Connection is absent.
     half_loaded = types.ModuleType("pyrfc")
-    services = dataclasses.replace(fake_services, sap=RfcSapGateway({}, rfc_module=None,
-                                                                     module_loader=lambda: half_loaded))
+    services = dataclasses.replace(
+        fake_services, sap=RfcSapGateway({}, rfc_module=None, module_loader=lambda: half_loaded)
+    )
 
     status, body = post(services, sample("german-account"))
 
@@ -223,8 +230,13 @@ def test_a_stale_claim_is_taken_over_with_a_search_first(fake_services, sap_syst
     create_customer(request, fake_services)  # SAP holds the customer; the answer was lost
     entry = fake_services.ledger.get(request.account_id)
     # Make it look like a worker died mid-create: PENDING, not marked unknown, older than the window.
-    fake_services.ledger.update(entry.evolve(status=LedgerStatus.PENDING, outcome_unknown=False,
-                                             updated_at=entry.updated_at - fake_services.stale_claim_after * 2))
+    fake_services.ledger.update(
+        entry.evolve(
+            status=LedgerStatus.PENDING,
+            outcome_unknown=False,
+            updated_at=entry.updated_at - fake_services.stale_claim_after * 2,
+        )
+    )
     fake_services.retry_queue.take_all()
 
     result = create_customer(request, fake_services)

@@ -31,8 +31,18 @@ from tests.support.concurrency import run_together
 
 REFERENCE_1000 = {"SALESORG": "1000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000001000"}
 REFERENCE_3000 = {"SALESORG": "3000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000003000"}
-MESSAGE_FIELDS = ["TYPE", "ID", "NUMBER", "MESSAGE", "LOG_NO", "LOG_MSG_NO",
-                  "MESSAGE_V1", "MESSAGE_V2", "MESSAGE_V3", "MESSAGE_V4"]
+MESSAGE_FIELDS = [
+    "TYPE",
+    "ID",
+    "NUMBER",
+    "MESSAGE",
+    "LOG_NO",
+    "LOG_MSG_NO",
+    "MESSAGE_V1",
+    "MESSAGE_V2",
+    "MESSAGE_V3",
+    "MESSAGE_V4",
+]
 
 # --------------------------------------------------------------------------- SAP's published interfaces
 # The evidence, written out literally so that a change to the simulator cannot carry it along.
@@ -47,50 +57,199 @@ MESSAGE_FIELDS = ["TYPE", "ID", "NUMBER", "MESSAGE", "LOG_NO", "LOG_MSG_NO",
 # Bapi_Customer_Find_Input.java, Bapi_Customer_Find_Output.java). Totals 803 (BAPIKNA101_1) and 470
 # (BAPIRETURN1): stechno.net's pages of BAPI_CUSTOMER_GETDETAIL1 and BAPI_CUSTOMER_CHANGEFROMDATA1.
 BAPIKNA106_PUBLISHED = [
-    "TITLE", "TITLE_KEY", "NAME", "NAME_2", "NAME_3", "NAME_4", "C_O_NAME", "CITY", "DISTRICT", "CITY_NO",
-    "POSTL_COD1", "POSTL_COD2", "POSTL_COD3", "PO_BOX", "PO_BOX_CIT", "DELIV_DIS", "STREET", "HOUSE_NO",
-    "BUILDING", "FLOOR", "ROOM_NO", "COUNTRY", "LANGU", "REGION", "TEL1_NUMBR", "TEL1_EXT", "FAX_NUMBER",
-    "FAX_EXTENS", "E_MAIL", "COUNTRYISO", "LANGU_ISO", "CURRENCY", "CURRENCY_ISO",
+    "TITLE",
+    "TITLE_KEY",
+    "NAME",
+    "NAME_2",
+    "NAME_3",
+    "NAME_4",
+    "C_O_NAME",
+    "CITY",
+    "DISTRICT",
+    "CITY_NO",
+    "POSTL_COD1",
+    "POSTL_COD2",
+    "POSTL_COD3",
+    "PO_BOX",
+    "PO_BOX_CIT",
+    "DELIV_DIS",
+    "STREET",
+    "HOUSE_NO",
+    "BUILDING",
+    "FLOOR",
+    "ROOM_NO",
+    "COUNTRY",
+    "LANGU",
+    "REGION",
+    "TEL1_NUMBR",
+    "TEL1_EXT",
+    "FAX_NUMBER",
+    "FAX_EXTENS",
+    "E_MAIL",
+    "COUNTRYISO",
+    "LANGU_ISO",
+    "CURRENCY",
+    "CURRENCY_ISO",
 ]
-BAPIKNA105_PUBLISHED = ["TRANSPZONE", "CONTROL_ACCOUNT", "PMNTTRMS", "SHIP_COND", "DELYG_PLNT", "PART_DLV",
-                        "C_CTR_AREA", "TAXJURCODE"]
+BAPIKNA105_PUBLISHED = [
+    "TRANSPZONE",
+    "CONTROL_ACCOUNT",
+    "PMNTTRMS",
+    "SHIP_COND",
+    "DELYG_PLNT",
+    "PART_DLV",
+    "C_CTR_AREA",
+    "TAXJURCODE",
+]
 BAPIKNA110_PUBLISHED = {"COMP_CODE": 4, "TABNAME": 30, "FIELDNAME": 30, "FIELDVALUE": 132}
 BAPIKNA101_1_PUBLISHED = [
-    "TITLE_P", "FIRSTNAME", "LASTNAME", "MIDDLENAME", "SECONDNAME", "DATE_BIRTH", "CITY", "DISTRICT", "POSTL_COD1",
-    "POSTL_COD2", "PO_BOX", "PO_BOX_CIT", "STREET", "HOUSE_NO", "BUILDING", "FLOOR", "ROOM_NO", "COUNTRY",
-    "COUNTRYISO", "REGION", "TEL1_NUMBR", "TEL1_EXT", "FAX_NUMBER", "FAX_EXTENS", "E_MAIL", "LANGU_P",
-    "LANGUP_ISO", "CURRENCY", "CURRENCY_ISO", "TITLE_KEY", "ONLY_CHANGE_COMADDRESS",
+    "TITLE_P",
+    "FIRSTNAME",
+    "LASTNAME",
+    "MIDDLENAME",
+    "SECONDNAME",
+    "DATE_BIRTH",
+    "CITY",
+    "DISTRICT",
+    "POSTL_COD1",
+    "POSTL_COD2",
+    "PO_BOX",
+    "PO_BOX_CIT",
+    "STREET",
+    "HOUSE_NO",
+    "BUILDING",
+    "FLOOR",
+    "ROOM_NO",
+    "COUNTRY",
+    "COUNTRYISO",
+    "REGION",
+    "TEL1_NUMBR",
+    "TEL1_EXT",
+    "FAX_NUMBER",
+    "FAX_EXTENS",
+    "E_MAIL",
+    "LANGU_P",
+    "LANGUP_ISO",
+    "CURRENCY",
+    "CURRENCY_ISO",
+    "TITLE_KEY",
+    "ONLY_CHANGE_COMADDRESS",
 ]
 BAPIKNA101_1_TOTAL_LENGTH = 803
 BAPICUSTOMER_04_PUBLISHED = [
-    "CUSTOMER", "NAME", "NAME_2", "NAME_3", "NAME_4", "CITY", "DISTRICT", "PO_BOX", "POBX_PCD", "POSTL_CODE",
-    "REGION", "COUNTYCODE", "CITY_CODE", "STREET", "TELEPHONE", "COUNTRY", "COUNTRYISO", "POBX_CTY", "LANGU",
-    "LANGU_ISO", "SORT_FLD", "MATCHCODE1", "MATCHCODE2", "MATCHCODE3", "FORMOFADDR", "TELEBOX", "TELEPHONE2",
-    "TELETEX", "TELEX", "TRANSPZONE", "NIELSEN_ID",
+    "CUSTOMER",
+    "NAME",
+    "NAME_2",
+    "NAME_3",
+    "NAME_4",
+    "CITY",
+    "DISTRICT",
+    "PO_BOX",
+    "POBX_PCD",
+    "POSTL_CODE",
+    "REGION",
+    "COUNTYCODE",
+    "CITY_CODE",
+    "STREET",
+    "TELEPHONE",
+    "COUNTRY",
+    "COUNTRYISO",
+    "POBX_CTY",
+    "LANGU",
+    "LANGU_ISO",
+    "SORT_FLD",
+    "MATCHCODE1",
+    "MATCHCODE2",
+    "MATCHCODE3",
+    "FORMOFADDR",
+    "TELEBOX",
+    "TELEPHONE2",
+    "TELETEX",
+    "TELEX",
+    "TRANSPZONE",
+    "NIELSEN_ID",
 ]
 BAPICUSTOMER_05_PUBLISHED = [
-    "CUSTOMER", "COMP_CODE", "CLERK", "HD_OFFICE", "ALT_PAYER", "CUVD_CLEAR", "PMNTTRMS", "ACT_AT_CUS", "CUST_USER",
-    "NEXT_PAYEE", "BUYING_GRP", "INTERNET", "FAX", "PAYMENT_METHODS", "TEL",
+    "CUSTOMER",
+    "COMP_CODE",
+    "CLERK",
+    "HD_OFFICE",
+    "ALT_PAYER",
+    "CUVD_CLEAR",
+    "PMNTTRMS",
+    "ACT_AT_CUS",
+    "CUST_USER",
+    "NEXT_PAYEE",
+    "BUYING_GRP",
+    "INTERNET",
+    "FAX",
+    "PAYMENT_METHODS",
+    "TEL",
 ]
-BAPICUSTOMER_02_PUBLISHED = ["CUSTOMER", "BANK_CTRY", "BANK_KEY", "BANK_ACCT", "CTRL_KEY", "PARTNER_BK",
-                             "COLL_AUTH", "BANK_REF"]
+BAPICUSTOMER_02_PUBLISHED = [
+    "CUSTOMER",
+    "BANK_CTRY",
+    "BANK_KEY",
+    "BANK_ACCT",
+    "CTRL_KEY",
+    "PARTNER_BK",
+    "COLL_AUTH",
+    "BANK_REF",
+]
 BAPIKNA111_LENGTHS_PUBLISHED = {
-    "COMP_CODE": 4, "TABNAME": 30, "FIELDNAME": 30, "FIELDVALUE": 132, "CUSTOMER": 10, "PSTG_BLK_G": 1,
-    "PSTG_BLK_C": 1, "DEL_FLAG_G": 1, "DEL_FLAG_C": 1, "TYPE": 1, "ID": 20, "NUMBER": 3, "MESSAGE": 220,
-    "LOG_NO": 20, "LOG_MSG_NO": 6, "MESSAGE_V1": 50, "MESSAGE_V2": 50, "MESSAGE_V3": 50, "MESSAGE_V4": 50,
+    "COMP_CODE": 4,
+    "TABNAME": 30,
+    "FIELDNAME": 30,
+    "FIELDVALUE": 132,
+    "CUSTOMER": 10,
+    "PSTG_BLK_G": 1,
+    "PSTG_BLK_C": 1,
+    "DEL_FLAG_G": 1,
+    "DEL_FLAG_C": 1,
+    "TYPE": 1,
+    "ID": 20,
+    "NUMBER": 3,
+    "MESSAGE": 220,
+    "LOG_NO": 20,
+    "LOG_MSG_NO": 6,
+    "MESSAGE_V1": 50,
+    "MESSAGE_V2": 50,
+    "MESSAGE_V3": 50,
+    "MESSAGE_V4": 50,
 }
 BAPIRETURN1_TOTAL_LENGTH = 470
 BAPIKNA111_PUBLISHED = [
-    "COMP_CODE", "TABNAME", "FIELDNAME", "FIELDVALUE", "CUSTOMER", "PSTG_BLK_G", "PSTG_BLK_C", "DEL_FLAG_G",
-    "DEL_FLAG_C", "TYPE", "ID", "NUMBER", "MESSAGE", "LOG_NO", "LOG_MSG_NO",
-    "MESSAGE_V1", "MESSAGE_V2", "MESSAGE_V3", "MESSAGE_V4",
+    "COMP_CODE",
+    "TABNAME",
+    "FIELDNAME",
+    "FIELDVALUE",
+    "CUSTOMER",
+    "PSTG_BLK_G",
+    "PSTG_BLK_C",
+    "DEL_FLAG_G",
+    "DEL_FLAG_C",
+    "TYPE",
+    "ID",
+    "NUMBER",
+    "MESSAGE",
+    "LOG_NO",
+    "LOG_MSG_NO",
+    "MESSAGE_V1",
+    "MESSAGE_V2",
+    "MESSAGE_V3",
+    "MESSAGE_V4",
 ]
 
 
 def company(**changes: str | None) -> dict[str, str]:
     data: dict[str, str | None] = {
-        "NAME": "Müller Maschinenbau GmbH", "CITY": "München", "POSTL_COD1": "80331", "STREET": "Hauptstr. 5",
-        "COUNTRY": "DE", "REGION": "09", "LANGU": "D",
+        "NAME": "Müller Maschinenbau GmbH",
+        "CITY": "München",
+        "POSTL_COD1": "80331",
+        "STREET": "Hauptstr. 5",
+        "COUNTRY": "DE",
+        "REGION": "09",
+        "LANGU": "D",
     }
     data.update(changes)
     return {name: value for name, value in data.items() if value is not None}
@@ -101,10 +260,10 @@ def system() -> SimulatedSap:
     return SimulatedSap()
 
 
-def create(connection: Connection, data: dict[str, str] | None = None,
-           reference: dict[str, str] | None = None) -> dict:
-    return connection.call("BAPI_CUSTOMER_CREATEFROMDATA1", PI_COMPANYDATA=data or company(),
-                           PI_COPYREFERENCE=reference or REFERENCE_1000)
+def create(connection: Connection, data: dict[str, str] | None = None, reference: dict[str, str] | None = None) -> dict:
+    return connection.call(
+        "BAPI_CUSTOMER_CREATEFROMDATA1", PI_COMPANYDATA=data or company(), PI_COPYREFERENCE=reference or REFERENCE_1000
+    )
 
 
 def rejection(system: SimulatedSap, data: dict[str, str], reference: dict[str, str] | None = None) -> dict:
@@ -150,7 +309,8 @@ def test_the_simulated_structures_are_the_published_field_lists():
     assert list(STRUCTURES["BAPIRETURN1"]) == MESSAGE_FIELDS
     assert list(STRUCTURES["BAPICUSTOMER_04"]) == BAPICUSTOMER_04_PUBLISHED
     assert not {"TITLE", "FAX_NUMBER", "CURRENCY", "E_MAIL", "POSTL_COD1", "SORT1", "SORT2"} & set(
-        STRUCTURES["BAPICUSTOMER_04"])
+        STRUCTURES["BAPICUSTOMER_04"]
+    )
     assert list(STRUCTURES["BAPICUSTOMER_05"]) == BAPICUSTOMER_05_PUBLISHED
     assert "RECONC_ACCT" not in STRUCTURES["BAPICUSTOMER_05"]
     assert list(STRUCTURES["BAPICUSTOMER_02"]) == BAPICUSTOMER_02_PUBLISHED
@@ -162,9 +322,9 @@ def test_the_simulated_structures_have_the_published_lengths():
     personal = STRUCTURES["BAPIKNA101_1"]
     assert list(personal) == BAPIKNA101_1_PUBLISHED and len(personal) == 31
     assert sum(length for _, length in personal.values()) == BAPIKNA101_1_TOTAL_LENGTH
-    assert {name: personal[name][1] for name in ("FIRSTNAME", "LASTNAME", "CITY", "STREET", "E_MAIL",
-                                                 "TEL1_NUMBR")} == {
-        "FIRSTNAME": 40, "LASTNAME": 40, "CITY": 40, "STREET": 60, "E_MAIL": 241, "TEL1_NUMBR": 30}
+    assert {
+        name: personal[name][1] for name in ("FIRSTNAME", "LASTNAME", "CITY", "STREET", "E_MAIL", "TEL1_NUMBR")
+    } == {"FIRSTNAME": 40, "LASTNAME": 40, "CITY": 40, "STREET": 60, "E_MAIL": 241, "TEL1_NUMBR": 30}
     assert {name: length for name, (_, length) in STRUCTURES["BAPIKNA111"].items()} == BAPIKNA111_LENGTHS_PUBLISHED
     assert sum(length for _, length in STRUCTURES["BAPIRETURN1"].values()) == BAPIRETURN1_TOTAL_LENGTH
     assert STRUCTURES["BAPIRETURN1"]["NUMBER"] == ("N", 3) and STRUCTURES["BAPIKNA111"]["NUMBER"] == ("N", 3)
@@ -202,11 +362,16 @@ def test_function_description_of_createfromdata1_has_pyrfcs_shape_and_the_publis
         description = connection.get_function_description("BAPI_CUSTOMER_CREATEFROMDATA1")
     assert isinstance(description, FunctionDescription)
     assert description.name == "BAPI_CUSTOMER_CREATEFROMDATA1"
-    assert all(set(p) >= {"name", "parameter_type", "direction", "nuc_length", "uc_length", "optional",
-                          "type_description"} for p in description.parameters)
+    assert all(
+        set(p) >= {"name", "parameter_type", "direction", "nuc_length", "uc_length", "optional", "type_description"}
+        for p in description.parameters
+    )
     company_data = parameter(description, "PI_COMPANYDATA")
     assert (company_data["parameter_type"], company_data["direction"], company_data["optional"]) == (
-        "RFCTYPE_STRUCTURE", "RFC_IMPORT", True)
+        "RFCTYPE_STRUCTURE",
+        "RFC_IMPORT",
+        True,
+    )
     row = company_data["type_description"]
     assert isinstance(row, TypeDescription) and row.name == "BAPIKNA106"
     assert field_names(description, "PI_COMPANYDATA") == BAPIKNA106_PUBLISHED
@@ -230,11 +395,14 @@ def test_function_descriptions_of_the_other_bapis_show_the_published_structures(
     assert (selection["parameter_type"], selection["direction"]) == ("RFCTYPE_TABLE", "RFC_TABLES")
     assert {f["name"]: f["nuc_length"] for f in selection["type_description"].fields} == BAPIKNA110_PUBLISHED
     assert {f["name"]: f["uc_length"] for f in selection["type_description"].fields} == {
-        name: 2 * length for name, length in BAPIKNA110_PUBLISHED.items()}
+        name: 2 * length for name, length in BAPIKNA110_PUBLISHED.items()
+    }
     assert field_names(find, "RESULT_TAB") == BAPIKNA111_PUBLISHED
     assert parameter(find, "RESULT_TAB")["optional"] is False
     assert (parameter(find, "RETURN")["direction"], parameter(find, "RETURN")["type_description"].name) == (
-        "RFC_EXPORT", "BAPIRETURN1")
+        "RFC_EXPORT",
+        "BAPIRETURN1",
+    )
     assert field_names(find, "RETURN") == MESSAGE_FIELDS
     assert parameter(detail, "RETURN")["type_description"].name == "BAPIRET1"
     assert field_names(detail, "RETURN") == MESSAGE_FIELDS
@@ -278,14 +446,27 @@ def test_another_release_is_simulated_with_other_structures():
 def test_exceptions_mirror_pyrfc_hierarchy_signature_and_text():
     error = ABAPApplicationError("ID:FL Type:E Number:046 X", 5, "FU_NOT_FOUND", "FL", "E", "046", "X")
     assert isinstance(error, RFCLibError) and isinstance(error, RFCError)
-    assert (error.code, error.key, error.msg_class, error.msg_number, error.msg_v1) == (5, "FU_NOT_FOUND", "FL",
-                                                                                          "046", "X")
-    assert str(error) == ("RFC_ABAP_EXCEPTION (rc=5): key=FU_NOT_FOUND, message=ID:FL Type:E Number:046 X "
-                          "[MSG: class=FL, type=E, number=046, v1-4:=X;None;None;None]")
+    assert (error.code, error.key, error.msg_class, error.msg_number, error.msg_v1) == (
+        5,
+        "FU_NOT_FOUND",
+        "FL",
+        "046",
+        "X",
+    )
+    assert str(error) == (
+        "RFC_ABAP_EXCEPTION (rc=5): key=FU_NOT_FOUND, message=ID:FL Type:E Number:046 X "
+        "[MSG: class=FL, type=E, number=046, v1-4:=X;None;None;None]"
+    )
     logon = LogonError("Name or password is incorrect (repeat logon)")
     assert (logon.code, logon.key) == (2, "RFC_LOGON_FAILURE")
-    for name in ("CommunicationError", "ExternalRuntimeError", "ExternalApplicationError",
-                 "ExternalAuthorizationError", "ABAPRuntimeError", "LogonError"):
+    for name in (
+        "CommunicationError",
+        "ExternalRuntimeError",
+        "ExternalApplicationError",
+        "ExternalAuthorizationError",
+        "ABAPRuntimeError",
+        "LogonError",
+    ):
         assert issubclass(getattr(simulator, name), RFCLibError)
 
 
@@ -301,7 +482,10 @@ def test_unknown_parameter_and_field_names_are_rejected_like_pyrfc(system):
         with pytest.raises(ExternalRuntimeError) as raised:
             connection.call("RFC_PING", UNDEFINED="x")
         assert (raised.value.code, raised.value.key, raised.value.message) == (
-            20, "RFC_INVALID_PARAMETER", "field 'UNDEFINED' not found")
+            20,
+            "RFC_INVALID_PARAMETER",
+            "field 'UNDEFINED' not found",
+        )
         with pytest.raises(ExternalRuntimeError) as raised:
             create(connection, company(NAME1="typo"))
         assert raised.value.message == "field 'NAME1' not found"
@@ -379,7 +563,12 @@ def test_create_commit_read_back():
         areas = connection.call("BAPI_CUSTOMER_GETSALESAREAS", CUSTOMERNO=number)
     address = detail["CUSTOMERADDRESS"]
     assert (address["CUSTOMER"], address["NAME"], address["CITY"], address["POSTL_CODE"], address["REGION"]) == (
-        number, "Müller Maschinenbau GmbH", "München", "80331", "09")
+        number,
+        "Müller Maschinenbau GmbH",
+        "München",
+        "80331",
+        "09",
+    )
     # ISO codes filled from the R/3 keys; BAPICUSTOMER_04 calls the phone TELEPHONE.
     assert (address["COUNTRYISO"], address["LANGU_ISO"], address["TELEPHONE"]) == ("DE", "DE", "+49891234567")
     assert set(address) == set(STRUCTURES["BAPICUSTOMER_04"])  # no CURRENCY, no E_MAIL, no SORT1/2
@@ -387,7 +576,9 @@ def test_create_commit_read_back():
     assert (general["CREAT_DATE"], general["ENTERED_BY"], general["ACCNT_GRP"]) == ("20240229", "RFC_USER", "0001")
     assert set(detail["RETURN"]) == set(MESSAGE_FIELDS) and detail["RETURN"]["TYPE"] == ""  # BAPIRET1
     assert (detail["CUSTOMERCOMPANYDETAIL"]["CUSTOMER"], detail["CUSTOMERCOMPANYDETAIL"]["COMP_CODE"]) == (
-        number, "1000")
+        number,
+        "1000",
+    )
     assert detail["CUSTOMERCOMPANYDETAIL"]["PMNTTRMS"] == "ZB01"  # copied from the reference customer
     # BAPICUSTOMER_05 shows no reconciliation account (it stays in KNB1).
     assert set(detail["CUSTOMERCOMPANYDETAIL"]) == set(STRUCTURES["BAPICUSTOMER_05"])
@@ -400,8 +591,9 @@ def test_create_commit_read_back():
 
 def test_iso_codes_are_used_when_no_r3_key_is_given_and_the_r3_key_wins_over_iso(system):
     with Connection(system=system) as connection:
-        by_iso = create(connection, company(COUNTRY=None, LANGU=None, COUNTRYISO="DE", LANGU_ISO="EN",
-                                            CURRENCY_ISO="CHF"))
+        by_iso = create(
+            connection, company(COUNTRY=None, LANGU=None, COUNTRYISO="DE", LANGU_ISO="EN", CURRENCY_ISO="CHF")
+        )
         both = create(connection, company(COUNTRYISO="US", LANGU_ISO="EN"))
         connection.call("BAPI_TRANSACTION_COMMIT")
     first = system.customer(by_iso["CUSTOMERNO"])
@@ -411,22 +603,30 @@ def test_iso_codes_are_used_when_no_r3_key_is_given_and_the_r3_key_wins_over_iso
     assert (second.address["COUNTRY"], second.address["LANGU"]) == ("DE", "D")
 
 
-@pytest.mark.parametrize(("changes", "reference", "message_id", "number", "text"), [
-    ({}, {**REFERENCE_1000, "SALESORG": "9999"}, "VR", "110", "Sales area 9999 10 00 is not defined"),
-    ({}, {**REFERENCE_1000, "REF_CUSTMR": "0000003000"}, "VR", "112",
-     "Customer 0000003000 has not been created for sales area 1000 10 00"),
-    ({"NAME": None}, None, "F2", "162", "Enter a name"),
-    ({"CITY": None}, None, "AM", "231", "Enter a city"),
-    ({"COUNTRY": "XX"}, None, "AM", "229", "Country XX is not defined"),
-    ({"COUNTRY": None}, None, "F2", "164", "Enter a country key"),
-    ({"LANGU": None}, None, "F2", "165", "Enter a language key"),
-    ({"LANGU": "Z"}, None, "F2", "166", "Language key Z is not defined"),
-    ({"CURRENCY": "XYZ"}, None, "F2", "167", "Currency XYZ is not defined"),
-    ({"POSTL_COD1": "8033"}, None, "AM", "215", "Postal code 8033 must have length 5 (country DE)"),
-    ({"POSTL_COD1": "8033A"}, None, "AM", "217", "Postal code 8033A may contain digits only (country DE)"),
-    ({"POSTL_COD1": None}, None, "AM", "214", "Enter a postal code for country DE"),
-    ({"REGION": "BY"}, None, "AM", "228", "Region BY not defined for country DE"),
-])
+@pytest.mark.parametrize(
+    ("changes", "reference", "message_id", "number", "text"),
+    [
+        ({}, {**REFERENCE_1000, "SALESORG": "9999"}, "VR", "110", "Sales area 9999 10 00 is not defined"),
+        (
+            {},
+            {**REFERENCE_1000, "REF_CUSTMR": "0000003000"},
+            "VR",
+            "112",
+            "Customer 0000003000 has not been created for sales area 1000 10 00",
+        ),
+        ({"NAME": None}, None, "F2", "162", "Enter a name"),
+        ({"CITY": None}, None, "AM", "231", "Enter a city"),
+        ({"COUNTRY": "XX"}, None, "AM", "229", "Country XX is not defined"),
+        ({"COUNTRY": None}, None, "F2", "164", "Enter a country key"),
+        ({"LANGU": None}, None, "F2", "165", "Enter a language key"),
+        ({"LANGU": "Z"}, None, "F2", "166", "Language key Z is not defined"),
+        ({"CURRENCY": "XYZ"}, None, "F2", "167", "Currency XYZ is not defined"),
+        ({"POSTL_COD1": "8033"}, None, "AM", "215", "Postal code 8033 must have length 5 (country DE)"),
+        ({"POSTL_COD1": "8033A"}, None, "AM", "217", "Postal code 8033A may contain digits only (country DE)"),
+        ({"POSTL_COD1": None}, None, "AM", "214", "Enter a postal code for country DE"),
+        ({"REGION": "BY"}, None, "AM", "228", "Region BY not defined for country DE"),
+    ],
+)
 def test_sap_rejects_with_its_message(system, changes, reference, message_id, number, text):
     returned = rejection(system, company(**changes), reference)
     assert (returned["ID"], returned["NUMBER"], returned["MESSAGE"]) == (message_id, number, text)
@@ -446,8 +646,12 @@ def test_us_customer_needs_a_region_known_for_the_us(system):
 
 def test_personal_and_company_data_together_are_rejected(system):
     with Connection(system=system) as connection:
-        answer = connection.call("BAPI_CUSTOMER_CREATEFROMDATA1", PI_PERSONALDATA={"LASTNAME": "Doe"},
-                                 PI_COMPANYDATA=company(), PI_COPYREFERENCE=REFERENCE_1000)
+        answer = connection.call(
+            "BAPI_CUSTOMER_CREATEFROMDATA1",
+            PI_PERSONALDATA={"LASTNAME": "Doe"},
+            PI_COMPANYDATA=company(),
+            PI_COPYREFERENCE=REFERENCE_1000,
+        )
     assert answer["RETURN"]["TYPE"] == "E" and answer["CUSTOMERNO"] == ""
     assert (answer["RETURN"]["ID"], answer["RETURN"]["NUMBER"]) == ("F2", "160")
 
@@ -484,11 +688,13 @@ def test_find_searches_committed_kna1_customers_with_and_without_placeholders(sy
         before = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=selection)  # not committed yet
         connection.call("BAPI_TRANSACTION_COMMIT")
         exact = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=selection)
-        wildcard = connection.call("BAPI_CUSTOMER_FIND", PL_HOLD="X", MAX_CNT=5,
-                                   SELOPT_TAB=kna1_selection(NAME1="Müller*"))
+        wildcard = connection.call(
+            "BAPI_CUSTOMER_FIND", PL_HOLD="X", MAX_CNT=5, SELOPT_TAB=kna1_selection(NAME1="Müller*")
+        )
         literal = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1="Müller*"))
-        other_city = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1="Müller Maschinenbau GmbH",
-                                                                                     ORT01="Berlin"))
+        other_city = connection.call(
+            "BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1="Müller Maschinenbau GmbH", ORT01="Berlin")
+        )
     assert exact["RETURN"]["TYPE"] == "" and set(exact["RETURN"]) == set(MESSAGE_FIELDS)  # BAPIRETURN1
     [found] = exact["RESULT_TAB"]
     assert (found["CUSTOMER"], found["TYPE"], found["TABNAME"]) == (number, "S", "KNA1")
@@ -508,11 +714,14 @@ def test_find_says_nothing_found_as_one_error_row_without_a_customer(system):
     assert simulator.NO_MATCH_MESSAGES == (("F2", "173"),)
 
 
-@pytest.mark.parametrize(("selection", "number", "variables"), [
-    ([{"TABNAME": "ADRC", "FIELDNAME": "SORT2", "FIELDVALUE": "X"}], "171", ("ADRC", "SORT2")),
-    ([{"TABNAME": "KNA1", "FIELDNAME": "NOPE", "FIELDVALUE": "x"}], "171", ("KNA1", "NOPE")),
-    ([], "172", ("", "")),
-])
+@pytest.mark.parametrize(
+    ("selection", "number", "variables"),
+    [
+        ([{"TABNAME": "ADRC", "FIELDNAME": "SORT2", "FIELDVALUE": "X"}], "171", ("ADRC", "SORT2")),
+        ([{"TABNAME": "KNA1", "FIELDNAME": "NOPE", "FIELDVALUE": "x"}], "171", ("KNA1", "NOPE")),
+        ([], "172", ("", "")),
+    ],
+)
 def test_a_bad_selection_is_an_error_row_too(system, selection, number, variables):
     with Connection(system=system) as connection:
         answer = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=selection)
@@ -544,8 +753,9 @@ def test_find_with_rows_anded_answers_one_row_per_customer_matching_every_criter
     system = SimulatedSap(find_rows="and")
     mueller, _ = _two_customers_in_munich(system)
     with Connection(system=system) as connection:
-        answer = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(
-            NAME1="Müller Maschinenbau GmbH", ORT01="München"))
+        answer = connection.call(
+            "BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1="Müller Maschinenbau GmbH", ORT01="München")
+        )
     assert [(row["CUSTOMER"], row["FIELDNAME"]) for row in answer["RESULT_TAB"]] == [(mueller, "NAME1")]
 
 
@@ -553,12 +763,19 @@ def test_find_with_one_result_per_criterion_answers_a_row_per_criterion_each_cus
     system = SimulatedSap(find_rows="per_criterion")
     mueller, other = _two_customers_in_munich(system)
     with Connection(system=system) as connection:
-        answer = connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(
-            NAME1="Müller Maschinenbau GmbH", ORT01="München"))
-        capped = connection.call("BAPI_CUSTOMER_FIND", MAX_CNT=2, SELOPT_TAB=kna1_selection(
-            NAME1="Müller Maschinenbau GmbH", ORT01="München"))
+        answer = connection.call(
+            "BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1="Müller Maschinenbau GmbH", ORT01="München")
+        )
+        capped = connection.call(
+            "BAPI_CUSTOMER_FIND",
+            MAX_CNT=2,
+            SELOPT_TAB=kna1_selection(NAME1="Müller Maschinenbau GmbH", ORT01="München"),
+        )
     assert [(row["CUSTOMER"], row["FIELDNAME"], row["FIELDVALUE"]) for row in answer["RESULT_TAB"]] == [
-        (mueller, "NAME1", "Müller Maschinenbau GmbH"), (mueller, "ORT01", "München"), (other, "ORT01", "München")]
+        (mueller, "NAME1", "Müller Maschinenbau GmbH"),
+        (mueller, "ORT01", "München"),
+        (other, "ORT01", "München"),
+    ]
     # MAX_CNT counts rows, not customers: two rows name one customer.
     assert [row["CUSTOMER"] for row in capped["RESULT_TAB"]] == [mueller, mueller]
 
@@ -574,7 +791,10 @@ def test_find_can_say_nothing_found_in_return_or_not_at_all(find_rows):
             answers.append(connection.call("BAPI_CUSTOMER_FIND", SELOPT_TAB=kna1_selection(NAME1="Nobody Ltd.")))
     said, silent, own = answers
     assert said["RESULT_TAB"] == [] and (said["RETURN"]["TYPE"], said["RETURN"]["ID"], said["RETURN"]["NUMBER"]) == (
-        "E", "F2", "173")
+        "E",
+        "F2",
+        "173",
+    )
     assert silent["RESULT_TAB"] == [] and silent["RETURN"]["TYPE"] == ""
     assert own["RESULT_TAB"] == [] and (own["RETURN"]["ID"], own["RETURN"]["NUMBER"]) == ("ZF", "042")
 
@@ -591,8 +811,9 @@ def test_find_stops_at_max_cnt(system):
         for _ in range(3):
             create(connection)
         connection.call("BAPI_TRANSACTION_COMMIT")
-        answer = connection.call("BAPI_CUSTOMER_FIND", MAX_CNT=2,
-                                 SELOPT_TAB=kna1_selection(NAME1="Müller Maschinenbau GmbH"))
+        answer = connection.call(
+            "BAPI_CUSTOMER_FIND", MAX_CNT=2, SELOPT_TAB=kna1_selection(NAME1="Müller Maschinenbau GmbH")
+        )
     assert len(answer["RESULT_TAB"]) == 2 and all(row["CUSTOMER"] for row in answer["RESULT_TAB"])
 
 
@@ -641,10 +862,13 @@ def test_communication_error_drops_the_session_so_a_later_commit_commits_nothing
     assert system.customer(number) is None
 
 
-@pytest.mark.parametrize(("fault", "error", "call"), [
-    ("abap_runtime_error", ABAPRuntimeError, lambda connection: create(connection)),
-    ("external_runtime_error", ExternalRuntimeError, lambda connection: connection.call("RFC_PING")),
-])
+@pytest.mark.parametrize(
+    ("fault", "error", "call"),
+    [
+        ("abap_runtime_error", ABAPRuntimeError, lambda connection: create(connection)),
+        ("external_runtime_error", ExternalRuntimeError, lambda connection: connection.call("RFC_PING")),
+    ],
+)
 def test_a_short_dump_or_an_rfc_library_error_reopens_a_new_session(system, fault, error, call):
     connection = Connection(system=system)
     number = create(connection)["CUSTOMERNO"]
@@ -657,14 +881,17 @@ def test_a_short_dump_or_an_rfc_library_error_reopens_a_new_session(system, faul
     assert system.customer(number) is None
 
 
-@pytest.mark.parametrize(("error", "reopens"), [
-    (CommunicationError("partner not reached", 1, "RFC_COMMUNICATION_FAILURE"), True),
-    (ABAPRuntimeError("short dump", 3, "MESSAGE_TYPE_X"), True),
-    (LogonError("user locked"), True),
-    (ExternalRuntimeError("invalid handle", 13, "RFC_INVALID_HANDLE"), True),
-    (ABAPApplicationError("an ABAP message", 4, "RFC_ABAP_MESSAGE"), True),
-    (ABAPApplicationError("an ABAP exception", 5, "NOT_FOUND"), False),
-])
+@pytest.mark.parametrize(
+    ("error", "reopens"),
+    [
+        (CommunicationError("partner not reached", 1, "RFC_COMMUNICATION_FAILURE"), True),
+        (ABAPRuntimeError("short dump", 3, "MESSAGE_TYPE_X"), True),
+        (LogonError("user locked"), True),
+        (ExternalRuntimeError("invalid handle", 13, "RFC_INVALID_HANDLE"), True),
+        (ABAPApplicationError("an ABAP message", 4, "RFC_ABAP_MESSAGE"), True),
+        (ABAPApplicationError("an ABAP exception", 5, "NOT_FOUND"), False),
+    ],
+)
 def test_call_reopens_after_the_error_groups_pyrfc_34_reopens_after(system, monkeypatch, error, reopens):
     connection = Connection(system=system)
     number = create(connection)["CUSTOMERNO"]
@@ -778,17 +1005,22 @@ def test_pyrfc_34s_config_options_check_date_and_check_time_are_accepted_and_def
 @pytest.mark.parametrize("birth_date", ["2024-02-30", "20240230", "2024023", 20240229])
 def test_a_date_pyrfc_cannot_fill_is_a_type_error_before_sap_is_called(system, birth_date):
     with Connection(system=system) as connection, pytest.raises(TypeError, match="date value required"):
-        connection.call("BAPI_CUSTOMER_CREATEFROMDATA1", PI_PERSONALDATA={"DATE_BIRTH": birth_date},
-                        PI_COPYREFERENCE=REFERENCE_1000)
+        connection.call(
+            "BAPI_CUSTOMER_CREATEFROMDATA1", PI_PERSONALDATA={"DATE_BIRTH": birth_date}, PI_COPYREFERENCE=REFERENCE_1000
+        )
     assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 0
 
 
 def test_without_check_date_a_malformed_date_string_reaches_sap(system):
     with Connection(config={"check_date": False}, system=system) as connection:
-        answer = connection.call("BAPI_CUSTOMER_CREATEFROMDATA1", PI_PERSONALDATA={"DATE_BIRTH": "20240230"},
-                                 PI_COPYREFERENCE=REFERENCE_1000)
-        valid = connection.call("BAPI_CUSTOMER_CREATEFROMDATA1", PI_PERSONALDATA={"DATE_BIRTH": date(1970, 1, 2)},
-                                PI_COPYREFERENCE=REFERENCE_1000)
+        answer = connection.call(
+            "BAPI_CUSTOMER_CREATEFROMDATA1", PI_PERSONALDATA={"DATE_BIRTH": "20240230"}, PI_COPYREFERENCE=REFERENCE_1000
+        )
+        valid = connection.call(
+            "BAPI_CUSTOMER_CREATEFROMDATA1",
+            PI_PERSONALDATA={"DATE_BIRTH": date(1970, 1, 2)},
+            PI_COPYREFERENCE=REFERENCE_1000,
+        )
     # The simulator refuses personal data (F2 169) once the call has reached it.
     assert answer["RETURN"]["NUMBER"] == valid["RETURN"]["NUMBER"] == "169"
     assert system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 2
@@ -810,22 +1042,26 @@ def test_concurrent_creates_draw_distinct_numbers(system):
                 number = create(connection, company(NAME=f"Account {index} GmbH"))["CUSTOMERNO"]
                 connection.call("BAPI_TRANSACTION_COMMIT")
             return number
+
         return create_and_commit
 
     numbers = run_together(*[work(index) for index in range(16)])
     assert len(set(numbers)) == 16
     assert system.counters["committed_customers"] == 16
     assert sorted(record.address["NAME"] for record in system.created_customers()) == sorted(
-        f"Account {index} GmbH" for index in range(16))
+        f"Account {index} GmbH" for index in range(16)
+    )
 
 
 # --------------------------------------------------------------------------- faults and settings
 
 
 def test_fault_settings_string_is_parsed_and_validated():
-    plan = FaultPlan.parse("latency_ms=20, communication_before=0.1,communication_after_commit=0.05,"
-                           "communication_after_bapi=0,fail_next_calls=2,down=false,logon_error=true,"
-                           "abap_runtime_error=0,seed=1")
+    plan = FaultPlan.parse(
+        "latency_ms=20, communication_before=0.1,communication_after_commit=0.05,"
+        "communication_after_bapi=0,fail_next_calls=2,down=false,logon_error=true,"
+        "abap_runtime_error=0,seed=1"
+    )
     assert plan.latency_ms == 20 and plan.fail_next_calls == 2 and plan.logon_error and not plan.down
     assert plan.probabilities["communication_before"] == 0.1
     with pytest.raises(FaultSettingsError, match="unknown fault 'explode'"):

@@ -20,14 +20,22 @@ REFERENCE_1000 = {"SALESORG": "1000", "DISTR_CHAN": "10", "DIVISION": "00", "REF
 
 
 def company(name: str) -> dict[str, str]:
-    return {"NAME": name, "CITY": "München", "POSTL_COD1": "80331", "STREET": "Hauptstr. 5", "COUNTRY": "DE",
-            "REGION": "09", "LANGU": "D"}
+    return {
+        "NAME": name,
+        "CITY": "München",
+        "POSTL_COD1": "80331",
+        "STREET": "Hauptstr. 5",
+        "COUNTRY": "DE",
+        "REGION": "09",
+        "LANGU": "D",
+    }
 
 
 def create(system: SimulatedSap, name: str, *, commit: bool = True) -> str:
     with Connection(system=system, user="rfc_user") as connection:
-        answer = connection.call("BAPI_CUSTOMER_CREATEFROMDATA1", PI_COMPANYDATA=company(name),
-                                 PI_COPYREFERENCE=REFERENCE_1000)
+        answer = connection.call(
+            "BAPI_CUSTOMER_CREATEFROMDATA1", PI_COMPANYDATA=company(name), PI_COPYREFERENCE=REFERENCE_1000
+        )
         assert answer["RETURN"]["TYPE"] == "", answer
         if commit:
             assert connection.call("BAPI_TRANSACTION_COMMIT", WAIT="X")["RETURN"]["TYPE"] == ""
@@ -36,8 +44,12 @@ def create(system: SimulatedSap, name: str, *, commit: bool = True) -> str:
 
 def find_by_name(system: SimulatedSap, name: str) -> list[str]:
     with Connection(system=system) as connection:
-        answer = connection.call("BAPI_CUSTOMER_FIND", MAX_CNT=10, PL_HOLD="",
-                                 SELOPT_TAB=[{"TABNAME": "KNA1", "FIELDNAME": "NAME1", "FIELDVALUE": name}])
+        answer = connection.call(
+            "BAPI_CUSTOMER_FIND",
+            MAX_CNT=10,
+            PL_HOLD="",
+            SELOPT_TAB=[{"TABNAME": "KNA1", "FIELDNAME": "NAME1", "FIELDVALUE": name}],
+        )
     return [row["CUSTOMER"] for row in answer["RESULT_TAB"] if row["CUSTOMER"]]
 
 
@@ -63,8 +75,9 @@ def test_a_customer_committed_by_one_system_is_found_and_read_by_another_on_the_
 def test_two_systems_creating_at_once_never_draw_the_same_number(state_file):
     systems = [SimulatedSapOnFile(state_file), SimulatedSapOnFile(state_file)]
 
-    numbers = run_together(*(lambda index=index: create(systems[index % 2], f"Parallel {index} GmbH")
-                             for index in range(16)))
+    numbers = run_together(
+        *(lambda index=index: create(systems[index % 2], f"Parallel {index} GmbH") for index in range(16))
+    )
 
     assert len(set(numbers)) == 16
     assert sorted(c.number for c in systems[0].created_customers()) == sorted(numbers)
@@ -76,8 +89,9 @@ def test_what_was_not_committed_is_not_in_the_database_and_its_number_is_never_r
     gap = create(first, "Verworfen GmbH", commit=False)  # the session closes without COMMIT
     first.faults.arm("commit_failure")
     with Connection(system=first) as connection:
-        connection.call("BAPI_CUSTOMER_CREATEFROMDATA1", PI_COMPANYDATA=company("Abgebrochen GmbH"),
-                        PI_COPYREFERENCE=REFERENCE_1000)
+        connection.call(
+            "BAPI_CUSTOMER_CREATEFROMDATA1", PI_COMPANYDATA=company("Abgebrochen GmbH"), PI_COPYREFERENCE=REFERENCE_1000
+        )
         assert connection.call("BAPI_TRANSACTION_COMMIT", WAIT="X")["RETURN"]["TYPE"] == "E"  # update terminated
 
     kept = create(second, "Behalten GmbH")
@@ -127,7 +141,8 @@ def test_a_state_file_of_another_schema_is_refused(state_file):
 def test_the_state_file_setting_makes_the_default_system_one_on_that_file(state_file):
     with simulator.use_system(SimulatedSap()):
         system = simulator.configure_default_system_from_environment(
-            {"SAP_SIMULATOR_STATE_FILE": str(state_file), "SAP_SIMULATOR_FAULTS": "latency_ms=1"})
+            {"SAP_SIMULATOR_STATE_FILE": str(state_file), "SAP_SIMULATOR_FAULTS": "latency_ms=1"}
+        )
         assert isinstance(system, SimulatedSapOnFile) and system.state_file == state_file.resolve()
         assert system.faults.latency_ms == 1
         again = simulator.configure_default_system_from_environment({"SAP_SIMULATOR_STATE_FILE": str(state_file)})
@@ -137,6 +152,7 @@ def test_the_state_file_setting_makes_the_default_system_one_on_that_file(state_
 
 def test_the_state_file_setting_is_refused_in_azure(state_file):
     with pytest.raises(SettingsError, match=r"SAP_SIMULATOR_STATE_FILE: .* refused inside an Azure-hosted app"):
-        simulator.simulator_system_from_environment({"SAP_SIMULATOR_STATE_FILE": str(state_file),
-                                                     "WEBSITE_SITE_NAME": "sap-sync-prod"})
+        simulator.simulator_system_from_environment(
+            {"SAP_SIMULATOR_STATE_FILE": str(state_file), "WEBSITE_SITE_NAME": "sap-sync-prod"}
+        )
     assert not state_file.exists()

@@ -28,9 +28,11 @@ from shared.sap.errors import SapNotStarted
 
 CREATION = CustomerCreation(
     account_id="001Dn00000AbCdEIAV",
-    parameters={"PI_COMPANYDATA": {"NAME": "Müller 🙂 GmbH", "COUNTRY": "DE"}, "PI_OPT_COMPANYDATA": {},
-                "PI_COPYREFERENCE": {"SALESORG": "1000", "DISTR_CHAN": "10", "DIVISION": "00",
-                                     "REF_CUSTMR": "0000001000"}},
+    parameters={
+        "PI_COMPANYDATA": {"NAME": "Müller 🙂 GmbH", "COUNTRY": "DE"},
+        "PI_OPT_COMPANYDATA": {},
+        "PI_COPYREFERENCE": {"SALESORG": "1000", "DISTR_CHAN": "10", "DIVISION": "00", "REF_CUSTMR": "0000001000"},
+    },
     search_since=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
 )
 
@@ -100,11 +102,17 @@ def test_an_interface_round_trips_and_an_interface_error_is_raised():
         wire.decode_interface(wire.encode_error(SapInterfaceMismatch("no field NAME")))
 
 
-@pytest.mark.parametrize("text", [
-    "not json", "[]", json.dumps({"version": 2, "type": "created", "customerNumber": "1"}),
-    json.dumps({"version": 1, "type": "create"}), json.dumps({"version": 1, "type": "error", "error": "gremlins"}),
-    json.dumps({"version": 1, "type": "error", "error": "rejected", "messages": []}),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        "[]",
+        json.dumps({"version": 2, "type": "created", "customerNumber": "1"}),
+        json.dumps({"version": 1, "type": "create"}),
+        json.dumps({"version": 1, "type": "error", "error": "gremlins"}),
+        json.dumps({"version": 1, "type": "error", "error": "rejected", "messages": []}),
+    ],
+)
 def test_anything_that_is_not_a_version_1_message_is_refused(text):
     with pytest.raises(wire.WireFormatError):
         wire.decode_create(text)
@@ -113,9 +121,12 @@ def test_anything_that_is_not_a_version_1_message_is_refused(text):
 
 
 def test_the_customers_a_search_leaves_out_round_trip_and_are_absent_when_there_are_none():
-    creation = CustomerCreation(account_id="001Dn00000TwinAIAA", parameters={"PI_COMPANYDATA": {"NAME": "X"}},
-                                search_since=datetime(2024, 5, 1, tzinfo=UTC),
-                                excluded_customers=("0000100001", "0000100002"))
+    creation = CustomerCreation(
+        account_id="001Dn00000TwinAIAA",
+        parameters={"PI_COMPANYDATA": {"NAME": "X"}},
+        search_since=datetime(2024, 5, 1, tzinfo=UTC),
+        excluded_customers=("0000100001", "0000100002"),
+    )
 
     assert wire.decode_create(wire.encode_create(creation)) == creation
     # Sent only when there are some: a command without them is exactly what an older app sends.

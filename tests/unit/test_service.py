@@ -114,8 +114,9 @@ def test_communication_error_before_commit_leaves_no_customer(fake_services, sap
 
 
 def test_business_rejection_is_final_and_written_to_salesforce(fake_services, sap_system):
-    request = _request("us-account", salesOrganization="3000", distributionChannel="10", division="00",
-                       referenceCustomer="0000001000")  # 1000 exists only in sales area 1000/10/00
+    request = _request(
+        "us-account", salesOrganization="3000", distributionChannel="10", division="00", referenceCustomer="0000001000"
+    )  # 1000 exists only in sales area 1000/10/00
 
     result = create_customer(request, fake_services)
 
@@ -188,7 +189,8 @@ def test_queue_down_answers_storage_unavailable_and_releases_the_claim(fake_serv
 
 
 def test_queue_down_after_an_unknown_sap_outcome_keeps_the_claim_so_the_next_attempt_searches(
-        fake_services, sap_system):
+    fake_services, sap_system
+):
     sap_system.faults.arm("communication_after_commit")  # SAP committed; the answer was lost
     fake_services.retry_queue.available = False
     request = _request()
@@ -256,8 +258,9 @@ def test_a_stale_claim_of_a_dead_worker_is_taken_over(fake_services, sap_system)
     now = fake_services.clock()
     fake_services.clock = lambda: now
 
-    fake_services.ledger.claim(LedgerEntry(request.account_id, LedgerStatus.PENDING, "dead-worker",
-                                           created_at=now, updated_at=now))
+    fake_services.ledger.claim(
+        LedgerEntry(request.account_id, LedgerStatus.PENDING, "dead-worker", created_at=now, updated_at=now)
+    )
     assert create_customer(request, fake_services).outcome is Outcome.IN_PROGRESS
 
     fake_services.clock = lambda: now + timedelta(seconds=61)
@@ -367,8 +370,9 @@ def test_a_poison_replay_racing_a_resend_from_the_flow_creates_one_customer(fake
     sap_system.configure_faults("latency_ms=30")
     replayed = RetryMessage.from_json(parked.to_json())
 
-    run_together(lambda: retry_create_customer(replayed, fake_services),
-                 lambda: create_customer(request, fake_services))
+    run_together(
+        lambda: retry_create_customer(replayed, fake_services), lambda: create_customer(request, fake_services)
+    )
 
     sap_system.configure_faults("")
     drain(fake_services)
@@ -381,8 +385,9 @@ def test_a_queued_account_whose_message_was_lost_is_taken_over_by_a_resend(fake_
     _queued_message(fake_services, sap_system, request)  # taken off the queue and never handled
     assert create_customer(request, fake_services).outcome is Outcome.QUEUED  # still within its delay
     now = fake_services.clock()
-    fake_services.clock = lambda: now + timedelta(seconds=fake_services.retry.max_delay_seconds) \
-        + 3 * fake_services.stale_claim_after
+    fake_services.clock = lambda: (
+        now + timedelta(seconds=fake_services.retry.max_delay_seconds) + 3 * fake_services.stale_claim_after
+    )
 
     result = create_customer(request, fake_services)
 
@@ -418,8 +423,9 @@ def test_an_in_progress_answer_is_backed_by_a_check_that_finishes_a_dead_workers
     request = _request()
     now = fake_services.clock()
     fake_services.clock = lambda: now
-    fake_services.ledger.claim(LedgerEntry(request.account_id, LedgerStatus.PENDING, "dead-worker",
-                                           created_at=now, updated_at=now))
+    fake_services.ledger.claim(
+        LedgerEntry(request.account_id, LedgerStatus.PENDING, "dead-worker", created_at=now, updated_at=now)
+    )
 
     assert create_customer(request, fake_services).outcome is Outcome.IN_PROGRESS
 
@@ -435,10 +441,18 @@ def test_an_in_progress_answer_is_backed_by_a_check_that_finishes_a_dead_workers
 def test_a_check_does_nothing_once_the_claim_holder_finished(fake_services, sap_system):
     request = _request()
     assert create_customer(request, fake_services).outcome is Outcome.CREATED
-    check = RetryMessage(kind=RetryKind.CHECK, account_id=request.account_id, tracking_id="t", payload={},
-                         attempt=0, first_seen_at="2026-11-27T00:00:00+00:00")
-    assert retry_create_customer(dataclasses.replace(check, payload=request.to_payload()), fake_services) \
+    check = RetryMessage(
+        kind=RetryKind.CHECK,
+        account_id=request.account_id,
+        tracking_id="t",
+        payload={},
+        attempt=0,
+        first_seen_at="2026-11-27T00:00:00+00:00",
+    )
+    assert (
+        retry_create_customer(dataclasses.replace(check, payload=request.to_payload()), fake_services)
         is RetryOutcome.SKIPPED
+    )
     assert sap_system.calls["BAPI_CUSTOMER_CREATEFROMDATA1"] == 1
 
 

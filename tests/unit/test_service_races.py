@@ -172,6 +172,7 @@ class World:
 
     def send(self, request: CustomerRequest, crash: str | None = None) -> Callable[[], None]:
         """The flow sends the account (HTTP path); a killed worker answers nothing, the flow sends again."""
+
         def work() -> None:
             _crash_point.where = crash
             try:
@@ -185,10 +186,12 @@ class World:
                 self._unexpected(f"create_customer({request.account_id})", error)
             finally:
                 _crash_point.where = None
+
         return work
 
     def reconcile(self, request: CustomerRequest, crash: str | None = None) -> Callable[[], None]:
         """The reconcile finds the account missing and queues its create (nothing, if it is known)."""
+
         def work() -> None:
             _crash_point.where = crash
             try:
@@ -202,11 +205,13 @@ class World:
                 self._unexpected(f"reconcile({request.account_id})", error)
             finally:
                 _crash_point.where = None
+
         return work
 
     def handle(self, message: RetryMessage, crash: str | None = None) -> Callable[[], None]:
         """The queue trigger handles one message; when the worker dies or the function raises, the host
         makes the same message visible again."""
+
         def work() -> None:
             _crash_point.where = crash
             _handling.message = message
@@ -227,6 +232,7 @@ class World:
             finally:
                 _crash_point.where = None
                 _handling.message = None
+
         self.handled.append(message)
         return work
 
@@ -263,11 +269,13 @@ class World:
     def pass_time(self) -> None:
         stale_claim = self.services.stale_claim_after.total_seconds()
         queued_overdue = self.services.retry.max_delay_seconds + 2 * stale_claim
-        seconds = self.rng.choice([
-            self.rng.uniform(0, 10),
-            self.rng.uniform(stale_claim, stale_claim + 20),
-            self.rng.uniform(queued_overdue, queued_overdue + 30),
-        ])
+        seconds = self.rng.choice(
+            [
+                self.rng.uniform(0, 10),
+                self.rng.uniform(stale_claim, stale_claim + 20),
+                self.rng.uniform(queued_overdue, queued_overdue + 30),
+            ]
+        )
         self.now += timedelta(seconds=seconds)
         self._record(f"time +{seconds:.0f}s")
 
@@ -277,13 +285,15 @@ class World:
             self._record(f"SAP down={self.sap.faults.down}")
             return
         healthy = outage and self.rng.random() < 0.2
-        settings = ",".join([
-            f"communication_before={0 if healthy else self.rng.choice([0, 0.2, 0.4])}",
-            f"communication_after_bapi={0 if healthy else self.rng.choice([0, 0.2, 0.4])}",
-            f"communication_after_commit={0 if healthy else self.rng.choice([0.2, 0.5, 0.8])}",
-            f"latency_ms={self.rng.choice([0, 1, 3, 8])}",
-            f"seed={self.rng.randrange(10_000)}",
-        ])
+        settings = ",".join(
+            [
+                f"communication_before={0 if healthy else self.rng.choice([0, 0.2, 0.4])}",
+                f"communication_after_bapi={0 if healthy else self.rng.choice([0, 0.2, 0.4])}",
+                f"communication_after_commit={0 if healthy else self.rng.choice([0.2, 0.5, 0.8])}",
+                f"latency_ms={self.rng.choice([0, 1, 3, 8])}",
+                f"seed={self.rng.randrange(10_000)}",
+            ]
+        )
         self.sap.configure_faults(settings)
         self._record(f"SAP faults {settings}")
 
@@ -327,10 +337,15 @@ class World:
         if kind < 0.65:
             message = self.take_message()
             if message is not None:
-                crash = self.rng.choice(["before_sap", "after_sap", "before_enqueue"]) \
-                    if self.rng.random() < self.crash_rate else None
-                self._record(f"deliver {message.kind} {message.account_id} attempt {message.attempt}"
-                             + (f" (worker dies {crash})" if crash else ""))
+                crash = (
+                    self.rng.choice(["before_sap", "after_sap", "before_enqueue"])
+                    if self.rng.random() < self.crash_rate
+                    else None
+                )
+                self._record(
+                    f"deliver {message.kind} {message.account_id} attempt {message.attempt}"
+                    + (f" (worker dies {crash})" if crash else "")
+                )
                 return self.handle(message, crash)
         request = self.rng.choice(self.requests)
         crash = "before_enqueue" if self.rng.random() < self.crash_rate / 2 else None
@@ -367,8 +382,10 @@ class World:
                 # Ran out after an unknown outcome: held for the operator, who checks SAP and names the
                 # customer an attempt created, or has it created (shared.core.retry_policy).
                 customers = self._customers(request)
-                self._record(f"settle: operator resolves {request.account_id} "
-                             f"({'customer ' + customers[0].number if customers else 'create'})")
+                self._record(
+                    f"settle: operator resolves {request.account_id} "
+                    f"({'customer ' + customers[0].number if customers else 'create'})"
+                )
                 if customers:
                     resolve_needs_review(request.account_id, self.services, customer_number=customers[0].number)
                 else:
@@ -390,12 +407,15 @@ class World:
         for request in self.requests:
             entry = self._entry(request)
             assert entry.customer_number == numbers_before_replay[request.account_id], self._explain(
-                f"replaying poison changed the number of {request.account_id}")
+                f"replaying poison changed the number of {request.account_id}"
+            )
             written = self.services.writeback.created.get(request.account_id, [])
             assert written and written[-1] == entry.customer_number, self._explain(
-                f"Salesforce of {request.account_id} holds {written}, the ledger {entry.customer_number}")
+                f"Salesforce of {request.account_id} holds {written}, the ledger {entry.customer_number}"
+            )
             assert entry.writeback is WriteBackStatus.DONE, self._explain(
-                f"write-back of {request.account_id} shows {entry.writeback} after it was written")
+                f"write-back of {request.account_id} shows {entry.writeback} after it was written"
+            )
 
     def drain(self) -> None:
         overdue = self.services.retry.max_delay_seconds + 2 * self.services.stale_claim_after.total_seconds()
@@ -417,15 +437,18 @@ class World:
         for request in self.requests:
             customers = self._customers(request)
             assert len(customers) <= 1, self._explain(
-                f"{len(customers)} SAP customers for {request.account_id}: {[c.number for c in customers]}")
+                f"{len(customers)} SAP customers for {request.account_id}: {[c.number for c in customers]}"
+            )
             number = customers[0].number if customers else None
             entry = self.services.ledger.get(request.account_id)
             if entry is not None and entry.status is LedgerStatus.CREATED:
                 assert entry.customer_number == number, self._explain(
-                    f"ledger says {entry.customer_number} for {request.account_id}, SAP has {number}")
+                    f"ledger says {entry.customer_number} for {request.account_id}, SAP has {number}"
+                )
             written = self.services.writeback.created.get(request.account_id, [])
             assert all(w == number for w in written), self._explain(
-                f"Salesforce got {written} for {request.account_id}, SAP has {number}")
+                f"Salesforce got {written} for {request.account_id}, SAP has {number}"
+            )
 
     def assert_all_created(self) -> None:
         assert self.services.retry_queue.queued == [], self._explain("messages left in the retry queue")
@@ -433,7 +456,8 @@ class World:
             entry = self._entry(request)
             [customer] = self._customers(request)
             assert entry.status is LedgerStatus.CREATED, self._explain(
-                f"{request.account_id} ends {entry.status} ({entry.last_error}) with an empty queue")
+                f"{request.account_id} ends {entry.status} ({entry.last_error}) with an empty queue"
+            )
             assert entry.customer_number == customer.number
 
     def _entry(self, request: CustomerRequest) -> LedgerEntry:
@@ -494,10 +518,15 @@ def test_an_http_worker_killed_mid_create_is_finished_without_a_later_resend(fak
 def _fresh_services() -> Services:
     """What the fake_services fixture builds, for a test that runs several worlds itself."""
     settings = load_settings({"SAP_TRANSPORT": "simulator"})
-    return Services(sap=simulated_gateway(), ledger=InMemoryLedger(), retry_queue=InMemoryRetryQueue(),
-                    organization=settings.sap_organization,
-                    retry=RetrySettings(max_attempts=4, base_delay_seconds=1, max_delay_seconds=8),
-                    writeback=RecordingWriteBack(), stale_claim_after=timedelta(seconds=60))
+    return Services(
+        sap=simulated_gateway(),
+        ledger=InMemoryLedger(),
+        retry_queue=InMemoryRetryQueue(),
+        organization=settings.sap_organization,
+        retry=RetrySettings(max_attempts=4, base_delay_seconds=1, max_delay_seconds=8),
+        writeback=RecordingWriteBack(),
+        stale_claim_after=timedelta(seconds=60),
+    )
 
 
 def test_the_schedules_claim_unread_and_fall_back_when_the_entry_changed():
@@ -517,7 +546,8 @@ def test_the_schedules_claim_unread_and_fall_back_when_the_entry_changed():
 
 @pytest.mark.parametrize("find_rows", ["and", "per_criterion"])
 def test_duplicate_storm_with_faults_after_the_bapi_and_after_the_commit_ends_with_one_customer_each(
-        fake_services, sap_system, find_rows):
+    fake_services, sap_system, find_rows
+):
     # Issue 20: 100 accounts sent 5 times each, at once, while lines break before the BAPI, after it (sent,
     # not committed) and after the commit (committed, answer lost); the last two leave the outcome unknown
     # and the retry runs the duplicate guard. Whether BAPI_CUSTOMER_FIND ANDs its rows or answers one result
@@ -526,12 +556,13 @@ def test_duplicate_storm_with_faults_after_the_bapi_and_after_the_commit_ends_wi
     sap_system.find_no_match = "return"
     world = World(fake_services, sap_system, seed=11)
     world.requests = [_request_for(index) for index in range(100)]
-    sap_system.configure_faults("communication_before=0.1,communication_after_bapi=0.05,"
-                                "communication_after_commit=0.05,seed=7")
+    sap_system.configure_faults(
+        "communication_before=0.1,communication_after_bapi=0.05,communication_after_commit=0.05,seed=7"
+    )
     sends = [world.send(request) for request in world.requests for _ in range(5)]
     random.Random(3).shuffle(sends)
     for start in range(0, len(sends), 50):  # 50 at a time, as the e2e storm's 50 HTTP workers
-        run_together(*sends[start:start + 50])
+        run_together(*sends[start : start + 50])
     fired = sap_system.faults.fired
     assert fired.get("communication_after_bapi", 0) > 0 and fired.get("communication_after_commit", 0) > 0
 

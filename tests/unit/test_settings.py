@@ -40,8 +40,11 @@ def test_defaults_run_the_simulator_with_the_ides_sales_areas():
 
 @pytest.mark.parametrize(("given", "stored"), [("EN", "en"), ("de", "de"), ("E", "en"), ("D", "de")])
 def test_the_default_language_is_an_iso_code_or_saps_one_character_key_kept_as_iso(given, stored):
-    environment = {"SAP_TRANSPORT": "simulator", "SAP_DEFAULT_LANGUAGE": given,
-                   "SAP_SALES_AREAS": json.dumps({"1000/10/00": {"referenceCustomer": "1000", "language": given}})}
+    environment = {
+        "SAP_TRANSPORT": "simulator",
+        "SAP_DEFAULT_LANGUAGE": given,
+        "SAP_SALES_AREAS": json.dumps({"1000/10/00": {"referenceCustomer": "1000", "language": given}}),
+    }
     organization = load_settings(environment).sap_organization
     assert organization.default_language == stored
     assert organization.sales_areas[SalesArea("1000", "10", "00")].language == stored
@@ -72,23 +75,43 @@ def test_without_the_setting_there_is_no_default_language():
         ({"SAP_FIND_NO_MATCH_MESSAGE": "F2"}, "SAP_FIND_NO_MATCH_MESSAGE"),
         ({"SAP_TRANSPORT": "rfc"}, "SAP_ASHOST"),
         ({"SAP_TRANSPORT": "rfc", "SAP_ASHOST": "sap", "SAP_SYSNR": "00", "SAP_CLIENT": "800"}, "SAP_USER"),
-        ({"SAP_TRANSPORT": "rfc", "SAP_ASHOST": "sap", "SAP_SYSNR": "00", "SAP_CLIENT": "800",
-          "SAP_USER": "RFC_SF"}, "SAP_PASSWORD"),
+        (
+            {"SAP_TRANSPORT": "rfc", "SAP_ASHOST": "sap", "SAP_SYSNR": "00", "SAP_CLIENT": "800", "SAP_USER": "RFC_SF"},
+            "SAP_PASSWORD",
+        ),
         ({"SAP_TRANSPORT": "relay"}, "SAP_RELAY_URL"),
         ({"SALESFORCE_WRITEBACK": "function"}, "SALESFORCE_AUTH"),
-        ({"SALESFORCE_WRITEBACK": "function", "SALESFORCE_AUTH": "jwt", "SALESFORCE_CLIENT_ID": "id",
-          "SALESFORCE_USERNAME": "u"}, "SALESFORCE_PRIVATE_KEY"),
-        ({"SALESFORCE_WRITEBACK": "function", "SALESFORCE_AUTH": "password", "SALESFORCE_USERNAME": "u",
-          "SALESFORCE_PASSWORD": "p"}, "SALESFORCE_CLIENT_ID"),
+        (
+            {
+                "SALESFORCE_WRITEBACK": "function",
+                "SALESFORCE_AUTH": "jwt",
+                "SALESFORCE_CLIENT_ID": "id",
+                "SALESFORCE_USERNAME": "u",
+            },
+            "SALESFORCE_PRIVATE_KEY",
+        ),
+        (
+            {
+                "SALESFORCE_WRITEBACK": "function",
+                "SALESFORCE_AUTH": "password",
+                "SALESFORCE_USERNAME": "u",
+                "SALESFORCE_PASSWORD": "p",
+            },
+            "SALESFORCE_CLIENT_ID",
+        ),
         ({"SALESFORCE_AUTH": "kerberos"}, "SALESFORCE_AUTH"),
         ({"AzureWebJobsStorage": "garbage"}, "AzureWebJobsStorage: not a storage connection string"),
         ({"AzureWebJobsStorage": "AccountName=st;AccountKey"}, "AzureWebJobsStorage: not a storage connection"),
         ({"AzureWebJobsStorage": "AccountName=st;AccountKey=k;accountkey=k"}, "AzureWebJobsStorage: a key appears"),
         ({"AzureWebJobsStorage": "AccountName=st"}, "AzureWebJobsStorage: the connection string has no credential"),
-        ({"AzureWebJobsStorage": "SharedAccessSignature=sv=1&sig=x;QueueEndpoint=https://st.queue.core.windows.net"},
-         "AzureWebJobsStorage: the connection string names no TableEndpoint"),
-        ({"AzureWebJobsStorage": "UseDevelopmentStorage=true;DevelopmentStorageProxyUri=http://proxy"},
-         "AzureWebJobsStorage: UseDevelopmentStorage=true stands alone"),
+        (
+            {"AzureWebJobsStorage": "SharedAccessSignature=sv=1&sig=x;QueueEndpoint=https://st.queue.core.windows.net"},
+            "AzureWebJobsStorage: the connection string names no TableEndpoint",
+        ),
+        (
+            {"AzureWebJobsStorage": "UseDevelopmentStorage=true;DevelopmentStorageProxyUri=http://proxy"},
+            "AzureWebJobsStorage: UseDevelopmentStorage=true stands alone",
+        ),
         ({"RETRY_QUEUE_NAME": "q"}, "RETRY_QUEUE_NAME"),  # shorter than 3
         ({"RETRY_QUEUE_NAME": "Sap_Customer_Retry"}, "RETRY_QUEUE_NAME"),  # upper case and underscores
         ({"RETRY_QUEUE_NAME": "sap--retry"}, "RETRY_QUEUE_NAME"),  # consecutive dashes
@@ -102,15 +125,19 @@ def test_a_wrong_setting_is_named(environment, named):
     assert str(raised.value).startswith(named)
 
 
-@pytest.mark.parametrize("connection", [
-    "UseDevelopmentStorage=true",
-    "usedevelopmentstorage = true;",
-    "DefaultEndpointsProtocol=https;AccountName=stsapsync;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net",
-    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
-    "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;",
-    "SharedAccessSignature=sv=2022-11-02&sig=c2ln;TableEndpoint=https://st.table.core.windows.net;"
-    "QueueEndpoint=https://st.queue.core.windows.net",
-], ids=["azurite-shortcut", "shortcut-spaced", "account-key", "explicit-endpoints", "sas"])
+@pytest.mark.parametrize(
+    "connection",
+    [
+        "UseDevelopmentStorage=true",
+        "usedevelopmentstorage = true;",
+        "DefaultEndpointsProtocol=https;AccountName=stsapsync;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net",
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+        "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;",
+        "SharedAccessSignature=sv=2022-11-02&sig=c2ln;TableEndpoint=https://st.table.core.windows.net;"
+        "QueueEndpoint=https://st.queue.core.windows.net",
+    ],
+    ids=["azurite-shortcut", "shortcut-spaced", "account-key", "explicit-endpoints", "sas"],
+)
 def test_the_storage_connection_forms_the_sdks_read_are_accepted(connection):
     assert load_settings({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": connection}).storage_connection
 
@@ -122,25 +149,46 @@ def test_a_malformed_storage_connection_is_refused_without_showing_its_key():
 
 
 def test_message_server_logon_with_snc_is_accepted():
-    settings = load_settings({
-        "SAP_TRANSPORT": "rfc", "SAP_MSHOST": "sapms", "SAP_SYSID": "ECC", "SAP_GROUP": "PUBLIC",
-        "SAP_CLIENT": "800", "SAP_USER": "RFC_SF", "SAP_SNC_PARTNERNAME": "p:CN=ECC", "SAP_SNC_QOP": "9",
-    })
+    settings = load_settings(
+        {
+            "SAP_TRANSPORT": "rfc",
+            "SAP_MSHOST": "sapms",
+            "SAP_SYSID": "ECC",
+            "SAP_GROUP": "PUBLIC",
+            "SAP_CLIENT": "800",
+            "SAP_USER": "RFC_SF",
+            "SAP_SNC_PARTNERNAME": "p:CN=ECC",
+            "SAP_SNC_QOP": "9",
+        }
+    )
     assert settings.sap_connection.parameters == {
-        "mshost": "sapms", "sysid": "ECC", "group": "PUBLIC", "client": "800", "user": "RFC_SF",
-        "snc_partnername": "p:CN=ECC", "snc_qop": "9",
+        "mshost": "sapms",
+        "sysid": "ECC",
+        "group": "PUBLIC",
+        "client": "800",
+        "user": "RFC_SF",
+        "snc_partnername": "p:CN=ECC",
+        "snc_qop": "9",
     }
 
 
 def test_secrets_never_show_in_a_repr():
-    settings = load_settings({
-        "SAP_TRANSPORT": "rfc", "SAP_ASHOST": "sap", "SAP_SYSNR": "00", "SAP_CLIENT": "800",
-        "SAP_USER": "RFC_SF", "SAP_PASSWORD": "Sup3rSecret!",
-        "AzureWebJobsStorage": "AccountName=st;AccountKey=abc123==",
-        "SALESFORCE_WRITEBACK": "function", "SALESFORCE_AUTH": "client_credentials",
-        "SALESFORCE_CLIENT_ID": "3MVG9", "SALESFORCE_CLIENT_SECRET": "clientSecret42",
-        "SALESFORCE_LOGIN_URL": "https://contoso.my.salesforce.com",  # client credentials need the My Domain
-    })
+    settings = load_settings(
+        {
+            "SAP_TRANSPORT": "rfc",
+            "SAP_ASHOST": "sap",
+            "SAP_SYSNR": "00",
+            "SAP_CLIENT": "800",
+            "SAP_USER": "RFC_SF",
+            "SAP_PASSWORD": "Sup3rSecret!",
+            "AzureWebJobsStorage": "AccountName=st;AccountKey=abc123==",
+            "SALESFORCE_WRITEBACK": "function",
+            "SALESFORCE_AUTH": "client_credentials",
+            "SALESFORCE_CLIENT_ID": "3MVG9",
+            "SALESFORCE_CLIENT_SECRET": "clientSecret42",
+            "SALESFORCE_LOGIN_URL": "https://contoso.my.salesforce.com",  # client credentials need the My Domain
+        }
+    )
     assert settings.salesforce.auth is SalesforceAuth.CLIENT_CREDENTIALS
     text = repr(settings)
     for secret in ("Sup3rSecret!", "abc123", "clientSecret42"):
@@ -148,16 +196,20 @@ def test_secrets_never_show_in_a_repr():
 
 
 def test_sales_areas_setting_and_company_code_lookup():
-    settings = load_settings({
-        "SAP_TRANSPORT": "simulator",
-        "SAP_SALES_AREAS": '{"2000/12/00": {"companyCode": "2000", "referenceCustomer": "0000002000"},'
-                           ' "2000/10/00": {"companyCode": "2000"}}',
-        "SAP_DEFAULT_SALES_AREA": "2000/12/00",
-    })
+    settings = load_settings(
+        {
+            "SAP_TRANSPORT": "simulator",
+            "SAP_SALES_AREAS": '{"2000/12/00": {"companyCode": "2000", "referenceCustomer": "0000002000"},'
+            ' "2000/10/00": {"companyCode": "2000"}}',
+            "SAP_DEFAULT_SALES_AREA": "2000/12/00",
+        }
+    )
     organization = settings.sap_organization
     assert organization.default_sales_area == SalesArea("2000", "12", "00")
-    assert set(organization.sales_areas_of_company_code("2000")) == {SalesArea("2000", "12", "00"),
-                                                                    SalesArea("2000", "10", "00")}
+    assert set(organization.sales_areas_of_company_code("2000")) == {
+        SalesArea("2000", "12", "00"),
+        SalesArea("2000", "10", "00"),
+    }
     assert organization.sales_areas[SalesArea("2000", "10", "00")].reference_customer is None
 
 
@@ -166,14 +218,31 @@ def test_sales_areas_setting_and_company_code_lookup():
     [
         ({"AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "retry"}, "SAP_TRANSPORT"),
         ({"SAP_TRANSPORT": "simulator", "RETRY_QUEUE_NAME": "retry"}, "AzureWebJobsStorage"),
-        ({"SAP_TRANSPORT": "simulator", "RETRY_QUEUE_NAME": "retry", "AzureWebJobsStorage": "garbage"},
-         "AzureWebJobsStorage"),
+        (
+            {"SAP_TRANSPORT": "simulator", "RETRY_QUEUE_NAME": "retry", "AzureWebJobsStorage": "garbage"},
+            "AzureWebJobsStorage",
+        ),
         ({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": "UseDevelopmentStorage=true"}, "RETRY_QUEUE_NAME"),
-        ({"SAP_TRANSPORT": "simulator", "AzureWebJobsStorage": "UseDevelopmentStorage=true",
-          "RETRY_QUEUE_NAME": "retry", "SAP_SIMULATOR_FAULTS": "bogus=1"}, "SAP_SIMULATOR_FAULTS"),
-        ({"AzureWebJobsStorage": "UseDevelopmentStorage=true", "RETRY_QUEUE_NAME": "retry",
-          "SAP_TRANSPORT": "relay", "SAP_RELAY_URL": "http://x.servicebus.windows.net/sap",
-          "SAP_RELAY_KEY_NAME": "send", "SAP_RELAY_KEY": "k"}, "SAP_RELAY_URL"),
+        (
+            {
+                "SAP_TRANSPORT": "simulator",
+                "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+                "RETRY_QUEUE_NAME": "retry",
+                "SAP_SIMULATOR_FAULTS": "bogus=1",
+            },
+            "SAP_SIMULATOR_FAULTS",
+        ),
+        (
+            {
+                "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+                "RETRY_QUEUE_NAME": "retry",
+                "SAP_TRANSPORT": "relay",
+                "SAP_RELAY_URL": "http://x.servicebus.windows.net/sap",
+                "SAP_RELAY_KEY_NAME": "send",
+                "SAP_RELAY_KEY": "k",
+            },
+            "SAP_RELAY_URL",
+        ),
     ],
 )
 def test_the_start_check_names_what_the_first_request_would_trip_over(monkeypatch, environment, named):

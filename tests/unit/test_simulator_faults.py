@@ -26,14 +26,25 @@ def test_the_readme_example_down_parses_with_other_faults():
     ("text", "expected"),
     [
         ("latency_ms", "SAP_SIMULATOR_FAULTS: 'latency_ms' needs a value, e.g. latency_ms=20"),
-        ("communication_before", "SAP_SIMULATOR_FAULTS: 'communication_before' needs a value, "
-                                 "e.g. communication_before=0.1"),
-        ("communication_before=2", "SAP_SIMULATOR_FAULTS: '2' is not a valid value for communication_before: "
-                                   "expected a probability from 0 to 1, e.g. 0.1"),
-        ("down=maybe", "SAP_SIMULATOR_FAULTS: 'maybe' is not a valid value for down: "
-                       "expected true or false (or the bare name for true)"),
-        ("fail_next_calls=-1", "SAP_SIMULATOR_FAULTS: '-1' is not a valid value for fail_next_calls: "
-                               "expected a whole number of at least 0"),
+        (
+            "communication_before",
+            "SAP_SIMULATOR_FAULTS: 'communication_before' needs a value, e.g. communication_before=0.1",
+        ),
+        (
+            "communication_before=2",
+            "SAP_SIMULATOR_FAULTS: '2' is not a valid value for communication_before: "
+            "expected a probability from 0 to 1, e.g. 0.1",
+        ),
+        (
+            "down=maybe",
+            "SAP_SIMULATOR_FAULTS: 'maybe' is not a valid value for down: "
+            "expected true or false (or the bare name for true)",
+        ),
+        (
+            "fail_next_calls=-1",
+            "SAP_SIMULATOR_FAULTS: '-1' is not a valid value for fail_next_calls: "
+            "expected a whole number of at least 0",
+        ),
     ],
 )
 def test_a_bad_item_is_one_line_naming_the_setting_and_what_is_expected(text, expected):

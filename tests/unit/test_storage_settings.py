@@ -13,8 +13,9 @@ from shared.storage.table_ledger import table_ledger_from_settings
 
 def test_use_development_storage_shortcut_means_azurites_default_endpoint(unique_name):
     # The tests' own Azurite runs on free ports, so this checks where the shortcut points, not a call.
-    ledger = table_ledger_from_settings(Settings(storage_connection="UseDevelopmentStorage=true",
-                                                 ledger_table_name=unique_name))
+    ledger = table_ledger_from_settings(
+        Settings(storage_connection="UseDevelopmentStorage=true", ledger_table_name=unique_name)
+    )
 
     assert ledger._table.url.startswith("http://127.0.0.1:10002/devstoreaccount1")
 
@@ -38,7 +39,9 @@ def test_identity_based_connection_from_the_account_name():
 def test_identity_based_connection_with_explicit_service_uri():
     environ = {"AzureWebJobsStorage__tableServiceUri": "https://ledger.table.example.net"}
 
-    assert table_service_client(load_settings(environ, sap_required=False)).url.startswith("https://ledger.table.example.net")
+    assert table_service_client(load_settings(environ, sap_required=False)).url.startswith(
+        "https://ledger.table.example.net"
+    )
 
 
 def test_no_storage_connection_is_a_settings_error():

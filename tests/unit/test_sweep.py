@@ -78,8 +78,7 @@ def services(fake_services: Services, clock: Clock) -> Services:
 
 
 @pytest.mark.parametrize("after_sap", [True, False], ids=["died after SAP committed", "died before calling SAP"])
-def test_a_claim_whose_worker_died_is_finished_by_the_sweep_with_one_customer(services, clock, sap_system,
-                                                                           after_sap):
+def test_a_claim_whose_worker_died_is_finished_by_the_sweep_with_one_customer(services, clock, sap_system, after_sap):
     request = parse_customer_request(sample("german-account"))
     with pytest.raises(WorkerDied):
         create_customer(request, dataclasses.replace(services, sap=DyingGateway(services.sap, after_sap)))
@@ -139,7 +138,9 @@ def test_created_failed_and_held_accounts_are_never_swept(services, clock, sap_s
 
     assert sweep_abandoned(services).checked == ()
     assert {services.ledger.get(r.account_id).status for r in (created, rejected)} == {
-        LedgerStatus.CREATED, LedgerStatus.FAILED}
+        LedgerStatus.CREATED,
+        LedgerStatus.FAILED,
+    }
 
 
 def test_the_retry_path_holds_the_request_too(services, sap_system):
@@ -158,8 +159,9 @@ def test_a_created_answer_leaves_no_request_in_the_ledger(services):
 class DyingWriteBack(AccountWriteBack):
     """The worker dies as it starts the Salesforce write-back: the customer is recorded, its number not written."""
 
-    def record_created(self, account_id: str, customer_number: str, synced_at: datetime,
-                       warnings: Sequence[MappingWarning] = ()) -> None:
+    def record_created(
+        self, account_id: str, customer_number: str, synced_at: datetime, warnings: Sequence[MappingWarning] = ()
+    ) -> None:
         raise WorkerDied
 
     def record_failed(self, account_id: str, error: str, synced_at: datetime) -> None:
@@ -219,14 +221,18 @@ def test_a_write_back_that_gave_up_is_failed_and_left_to_a_replay_from_the_poiso
     assert sweep_abandoned(services).writebacks == ()
 
 
-@pytest.mark.parametrize(("writeback", "age", "swept"), [
-    (WriteBackStatus.PENDING, timedelta(minutes=10), True),
-    (WriteBackStatus.PENDING, timedelta(seconds=5), False),  # the worker may still be writing it
-    (WriteBackStatus.QUEUED, timedelta(days=1), False),  # its message does it
-    (WriteBackStatus.DONE, timedelta(days=1), False),
-    (WriteBackStatus.FAILED, timedelta(days=1), False),  # rejected or gave up: a person or a replay
-    (WriteBackStatus.NOT_NEEDED, timedelta(days=1), False),
-], ids=["pending-past-window", "pending-recent", "queued", "done", "failed", "not-needed"])
+@pytest.mark.parametrize(
+    ("writeback", "age", "swept"),
+    [
+        (WriteBackStatus.PENDING, timedelta(minutes=10), True),
+        (WriteBackStatus.PENDING, timedelta(seconds=5), False),  # the worker may still be writing it
+        (WriteBackStatus.QUEUED, timedelta(days=1), False),  # its message does it
+        (WriteBackStatus.DONE, timedelta(days=1), False),
+        (WriteBackStatus.FAILED, timedelta(days=1), False),  # rejected or gave up: a person or a replay
+        (WriteBackStatus.NOT_NEEDED, timedelta(days=1), False),
+    ],
+    ids=["pending-past-window", "pending-recent", "queued", "done", "failed", "not-needed"],
+)
 def test_which_created_accounts_get_their_write_back_again(services, clock, writeback, age, swept):
     request = parse_customer_request(sample("german-account"))
     create_customer(request, services)

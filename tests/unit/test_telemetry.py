@@ -26,16 +26,31 @@ HOST_TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 HOST_TRACEPARENT = f"00-{HOST_TRACE_ID}-b7ad6b7169203331-01"
 
 
-@pytest.mark.parametrize(("environment", "enabled", "worker_exports"), [
-    ({}, False, False),
-    ({"APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION}, True, False),
-    ({"PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY": "true", "APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION},
-     True, True),
-    ({"PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY": "1"}, True, True),  # the worker's own true-like values
-    ({"PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY": "false", "APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION},
-     True, False),
-    ({"AGENT_APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION}, False, False),  # the agent's, not the app's
-])
+@pytest.mark.parametrize(
+    ("environment", "enabled", "worker_exports"),
+    [
+        ({}, False, False),
+        ({"APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION}, True, False),
+        (
+            {
+                "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY": "true",
+                "APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION,
+            },
+            True,
+            True,
+        ),
+        ({"PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY": "1"}, True, True),  # the worker's own true-like values
+        (
+            {
+                "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY": "false",
+                "APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION,
+            },
+            True,
+            False,
+        ),
+        ({"AGENT_APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION}, False, False),  # the agent's, not the app's
+    ],
+)
 def test_the_function_app_exports_only_when_a_setting_asks(environment, enabled, worker_exports):
     settings = load_telemetry_settings(environment)
     assert (settings.enabled, settings.worker_exports) == (enabled, worker_exports)
@@ -47,22 +62,36 @@ def test_the_agent_reads_its_own_connection_string_only():
     assert agent.enabled and agent.connection_string == CONNECTION and CONNECTION not in repr(agent)
 
 
-@pytest.mark.parametrize(("environment", "named"), [
-    ({"APPLICATIONINSIGHTS_CONNECTION_STRING": "https://example.invalid/"}, "APPLICATIONINSIGHTS_CONNECTION_STRING"),
-    ({"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Authorization=Key"}, "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"),
-    ({"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Authorization=AAD;Client=1"},
-     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"),
-])
+@pytest.mark.parametrize(
+    ("environment", "named"),
+    [
+        (
+            {"APPLICATIONINSIGHTS_CONNECTION_STRING": "https://example.invalid/"},
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        ),
+        (
+            {"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Authorization=Key"},
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+        ),
+        (
+            {"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Authorization=AAD;Client=1"},
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+        ),
+    ],
+)
 def test_a_malformed_setting_fails_naming_it(environment, named):
     with pytest.raises(SettingsError, match=named):
         load_telemetry_settings(environment)
 
 
-@pytest.mark.parametrize("value", ["Authorization=AAD", "Authorization=AAD;ClientId=11111111-2222-3333-4444-5555",
-                                   "ClientId=abc;Authorization=AAD"])
+@pytest.mark.parametrize(
+    "value",
+    ["Authorization=AAD", "Authorization=AAD;ClientId=11111111-2222-3333-4444-5555", "ClientId=abc;Authorization=AAD"],
+)
 def test_entra_ingestion_strings_the_exporter_reads_are_accepted(value):
-    settings = load_telemetry_settings({"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": value,
-                                        "APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION})
+    settings = load_telemetry_settings(
+        {"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": value, "APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION}
+    )
     assert settings.enabled
 
 
@@ -70,16 +99,19 @@ def test_entra_ingestion_strings_the_exporter_reads_are_accepted(value):
 def distro_calls(monkeypatch):
     """Stands in for configure_azure_monitor (which would start exporter threads): records its calls."""
     calls: list[tuple[str, str]] = []
-    monkeypatch.setattr(exporter, "_configure_azure_monitor", lambda connection, service: calls.append(
-        (connection, service)))
+    monkeypatch.setattr(
+        exporter, "_configure_azure_monitor", lambda connection, service: calls.append((connection, service))
+    )
     telemetry.deactivate()
     yield calls
     telemetry.deactivate()
 
 
 def test_with_the_workers_setting_the_app_adds_no_exporter_of_its_own(distro_calls):
-    assert bootstrap.start_telemetry("function", {"PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY": "true",
-                                             "APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION})
+    assert bootstrap.start_telemetry(
+        "function",
+        {"PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY": "true", "APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION},
+    )
     assert telemetry.enabled() and distro_calls == []
 
 
@@ -96,11 +128,14 @@ def test_without_settings_telemetry_stays_off(distro_calls):
 
 def _import_function_app(extra: dict[str, str]) -> dict[str, bool]:
     environment = {**child_environment(), **extra}
-    code = ("import sys, json; import function_app; "
-            "print(json.dumps({'otel': any(m.startswith('opentelemetry') for m in sys.modules), "
-            "'distro': any(m.startswith('azure.monitor') for m in sys.modules)}))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True,
-                          timeout=120, check=True)
+    code = (
+        "import sys, json; import function_app; "
+        "print(json.dumps({'otel': any(m.startswith('opentelemetry') for m in sys.modules), "
+        "'distro': any(m.startswith('azure.monitor') for m in sys.modules)}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120, check=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -111,7 +146,9 @@ def test_a_cold_start_without_telemetry_imports_none_of_opentelemetry():
 def test_under_the_workers_telemetry_function_app_imports_no_exporter():
     # The worker imported the distro itself before function_app; the app only uses the API.
     assert _import_function_app({"PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY": "true"}) == {
-        "otel": True, "distro": False}
+        "otel": True,
+        "distro": False,
+    }
 
 
 class Context:

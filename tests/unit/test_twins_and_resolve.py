@@ -63,8 +63,7 @@ def test_a_twin_whose_create_broke_after_the_bapi_gets_a_customer_of_its_own(fak
     assert entry_b.customer_number == created_b.customer_number
     assert entry_a.status is LedgerStatus.CREATED and not entry_a.adopted
     assert entry_a.customer_number != entry_b.customer_number
-    assert {c.number for c in customers_named(sap_system, a.name)} == {entry_a.customer_number,
-                                                                        entry_b.customer_number}
+    assert {c.number for c in customers_named(sap_system, a.name)} == {entry_a.customer_number, entry_b.customer_number}
     assert fake_services.ledger.holder_of(entry_a.customer_number) == a.account_id
     assert fake_services.ledger.holder_of(entry_b.customer_number) == b.account_id
 
@@ -107,8 +106,9 @@ class AnotherAccountAdoptsFirst(SapGateway):
         self._real.ping()
 
 
-def test_a_create_whose_number_another_account_took_first_creates_again_and_records_only_its_own(fake_services,
-                                                                                                  sap_system):
+def test_a_create_whose_number_another_account_took_first_creates_again_and_records_only_its_own(
+    fake_services, sap_system
+):
     racing = AnotherAccountAdoptsFirst(fake_services.sap, fake_services, TWIN_B)
     services = dataclasses.replace(fake_services, sap=racing)
     a = twin(TWIN_A)
@@ -137,8 +137,9 @@ def _held_for_review(services: Services, sap_system: simulator.SimulatedSap):
 
 
 @pytest.mark.parametrize("fault", ["communication_after_bapi", "communication_after_commit"])
-def test_resolve_create_whose_create_breaks_after_the_bapi_ends_created_not_held_again(fake_services, sap_system,
-                                                                                      fault):
+def test_resolve_create_whose_create_breaks_after_the_bapi_ends_created_not_held_again(
+    fake_services, sap_system, fault
+):
     request, first, look_alike = _held_for_review(fake_services, sap_system)
 
     resolve_needs_review(request.account_id, fake_services, create=True)
@@ -168,8 +169,9 @@ def test_resolve_customer_refuses_a_number_the_ledger_holds_for_another_account(
     assert fake_services.ledger.holder_of(first.number) == TWIN_B
 
 
-def test_resolve_customer_holds_the_number_for_the_account_and_tells_whether_the_guard_named_it(fake_services,
-                                                                                                sap_system):
+def test_resolve_customer_holds_the_number_for_the_account_and_tells_whether_the_guard_named_it(
+    fake_services, sap_system
+):
     request, first, _ = _held_for_review(fake_services, sap_system)
     held = fake_services.ledger.get(request.account_id)
     assert named_by_guard(held, first.number.lstrip("0"))
@@ -218,8 +220,7 @@ class SlowRounds(SapGateway):
         self._real.ping()
 
 
-def test_a_guard_that_searches_again_renews_its_claim_so_no_resend_takes_the_account_over(fake_services,
-                                                                                          sap_system):
+def test_a_guard_that_searches_again_renews_its_claim_so_no_resend_takes_the_account_over(fake_services, sap_system):
     a, b = twin(TWIN_A), twin(TWIN_B)
     sap_system.faults.arm("communication_after_bapi")
     assert create_customer(a, fake_services).outcome is Outcome.QUEUED
@@ -237,13 +238,21 @@ def test_a_guard_that_searches_again_renews_its_claim_so_no_resend_takes_the_acc
     assert len(customers_named(sap_system, a.name)) == 2
 
 
-@pytest.mark.parametrize(("typed", "named"), [("100001", True), ("0000199999", True), ("1000", False),
-                                              ("10000", False), ("0000100002", False)])
+@pytest.mark.parametrize(
+    ("typed", "named"),
+    [("100001", True), ("0000199999", True), ("1000", False), ("10000", False), ("0000100002", False)],
+)
 def test_an_account_held_before_candidates_were_recorded_names_them_in_its_last_error(typed, named):
-    entry = LedgerEntry(account_id=TWIN_A, status=LedgerStatus.NEEDS_REVIEW, tracking_id="t", created_at=NOW,
-                        updated_at=NOW, last_error="held for review: 2 SAP customers match the account and were "
-                                                   "created by the RFC user since the first attempt: 0000100001, "
-                                                   "0000199999")
+    entry = LedgerEntry(
+        account_id=TWIN_A,
+        status=LedgerStatus.NEEDS_REVIEW,
+        tracking_id="t",
+        created_at=NOW,
+        updated_at=NOW,
+        last_error="held for review: 2 SAP customers match the account and were "
+        "created by the RFC user since the first attempt: 0000100001, "
+        "0000199999",
+    )
     assert named_by_guard(entry, typed) is named
 
 
@@ -264,7 +273,8 @@ class AgentOlderThanExclusions(SapGateway):
 
 
 def test_behind_an_agent_that_ignores_the_exclusion_a_twin_is_held_for_review_never_given_the_other_customer(
-        fake_services, sap_system):
+    fake_services, sap_system
+):
     a, b = twin(TWIN_A), twin(TWIN_B)
     sap_system.faults.arm("communication_after_bapi")
     assert create_customer(a, fake_services).outcome is Outcome.QUEUED

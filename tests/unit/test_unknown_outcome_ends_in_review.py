@@ -16,7 +16,8 @@ from tests.unit.test_service import _customers_for, _request, drain
 
 
 def test_attempts_that_run_out_after_an_unknown_outcome_hold_the_account_for_review(
-        fake_services: Services, sap_system: simulator.SimulatedSap):
+    fake_services: Services, sap_system: simulator.SimulatedSap
+):
     sap_system.faults.arm("communication_after_commit")  # SAP committed; the answer was lost
     request = _request()
     assert create_customer(request, fake_services).outcome is Outcome.QUEUED
@@ -36,9 +37,14 @@ def test_attempts_that_run_out_after_an_unknown_outcome_hold_the_account_for_rev
     assert fake_services.retry_queue.poison == []
     assert fake_services.writeback.failed == {}  # nothing says "Failed" on the account
     # The flow's poll of the create's outcome: held for review (409), not failed (502).
-    polled = get_sap_customer_create_outcome(func.HttpRequest(
-        "GET", f"http://localhost:7071/api/customers/{request.account_id}/outcome", body=b"",
-        route_params={"accountId": request.account_id}))
+    polled = get_sap_customer_create_outcome(
+        func.HttpRequest(
+            "GET",
+            f"http://localhost:7071/api/customers/{request.account_id}/outcome",
+            body=b"",
+            route_params={"accountId": request.account_id},
+        )
+    )
     assert polled.status_code == 409
 
     # The operator checks SAP, finds the customer the lost answer had created, and names it.
@@ -49,7 +55,8 @@ def test_attempts_that_run_out_after_an_unknown_outcome_hold_the_account_for_rev
 
 
 def test_attempts_that_run_out_with_every_outcome_known_still_fail_into_the_poison_queue(
-        fake_services: Services, sap_system: simulator.SimulatedSap):
+    fake_services: Services, sap_system: simulator.SimulatedSap
+):
     sap_system.faults.down = True  # nothing ever reached SAP
     request = _request()
     create_customer(request, fake_services)

@@ -121,8 +121,9 @@ def test_japanese_account_with_prefecture_name_and_postal_code_without_hyphen():
 
 
 def test_minimal_request_needs_only_id_name_country_and_the_countrys_required_address_parts():
-    request = parse_customer_request({"accountId": ACCOUNT_15, "name": "Acme", "countryCode": "AT",
-                                      "city": "Wien", "postalCode": "1010"})
+    request = parse_customer_request(
+        {"accountId": ACCOUNT_15, "name": "Acme", "countryCode": "AT", "city": "Wien", "postalCode": "1010"}
+    )
     assert request.street is None and request.region_code is None and request.phone is None
 
 
@@ -140,25 +141,38 @@ def test_null_and_blank_optional_values_count_as_missing():
 
 
 def test_all_problems_are_reported_at_once_one_per_field():
-    errors = errors_of({
-        "accountId": "001A000001HZy1TAAA",
-        "name": "   ",
-        "city": 5,
-        "postalCode": "1234",
-        "state": "Texas",
-        "country": "Germany",
-        "phone": "12",
-        "currencyIsoCode": "EURO",
-        "language": "xx",
-        "companyCode": "12345",
-        "salesOrganization": True,
-        "distributionChannel": "1-",
-        "division": ["00"],
-        "referenceCustomer": "12345678901",
-    })
+    errors = errors_of(
+        {
+            "accountId": "001A000001HZy1TAAA",
+            "name": "   ",
+            "city": 5,
+            "postalCode": "1234",
+            "state": "Texas",
+            "country": "Germany",
+            "phone": "12",
+            "currencyIsoCode": "EURO",
+            "language": "xx",
+            "companyCode": "12345",
+            "salesOrganization": True,
+            "distributionChannel": "1-",
+            "division": ["00"],
+            "referenceCustomer": "12345678901",
+        }
+    )
     assert set(errors) == {
-        "accountId", "name", "city", "postalCode", "state", "phone", "currencyIsoCode", "language",
-        "companyCode", "salesOrganization", "distributionChannel", "division", "referenceCustomer",
+        "accountId",
+        "name",
+        "city",
+        "postalCode",
+        "state",
+        "phone",
+        "currencyIsoCode",
+        "language",
+        "companyCode",
+        "salesOrganization",
+        "distributionChannel",
+        "division",
+        "referenceCustomer",
     }
     assert errors["accountId"] == "has a wrong checksum suffix: its last 3 characters do not belong to its first 15"
     assert errors["name"] == "is required"
@@ -202,8 +216,20 @@ def test_lone_surrogates_are_rejected():
 # --- invisible and deceptive characters ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["\u200b", "\u200b\u200b\u200b", "\ufeff", " \u200b \u2060 ", "\u00ad\u200c\u200d",
-                                  "\u3164", "\u2800", "\u0301", "\u200e\u200f"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u200b",
+        "\u200b\u200b\u200b",
+        "\ufeff",
+        " \u200b \u2060 ",
+        "\u00ad\u200c\u200d",
+        "\u3164",
+        "\u2800",
+        "\u0301",
+        "\u200e\u200f",
+    ],
+)
 def test_a_name_of_only_invisible_characters_is_required_not_created(name):
     message = errors_of(with_(GERMAN, name=name))["name"]
     assert message.startswith("is required: must contain visible characters")
@@ -215,8 +241,9 @@ def test_a_city_of_only_invisible_characters_is_required_and_an_optional_field_i
 
 
 @pytest.mark.parametrize("field", ["name", "street", "city", "state", "phone", "postalCode", "accountId"])
-@pytest.mark.parametrize("control", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
-                                     "\u2069"])
+@pytest.mark.parametrize(
+    "control", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+)
 def test_bidirectional_controls_are_rejected_naming_the_field(field, control):
     value = str(GERMAN[field])
     message = errors_of(with_(GERMAN, **{field: value[:2] + control + value[2:]}))[field]
@@ -230,9 +257,16 @@ def test_right_to_left_override_in_name_and_street_is_rejected_not_stored():
 
 
 def test_byte_order_mark_and_zero_width_characters_are_stripped_never_stored_as_sent():
-    request = parse_customer_request(with_(GERMAN, name="\ufeffMüller\u200b Maschinen\u00adbau\u2060 GmbH\ufeff",
-                                           street="Leopold\ufeffstraße 12", city="\u200bMünchen",
-                                           postalCode="80\u200b802", phone="\u200e089 1234567\u200f"))
+    request = parse_customer_request(
+        with_(
+            GERMAN,
+            name="\ufeffMüller\u200b Maschinen\u00adbau\u2060 GmbH\ufeff",
+            street="Leopold\ufeffstraße 12",
+            city="\u200bMünchen",
+            postalCode="80\u200b802",
+            phone="\u200e089 1234567\u200f",
+        )
+    )
     assert request.name == "Müller Maschinenbau GmbH"
     assert request.street == "Leopoldstraße 12"
     assert request.city == "München"
@@ -304,11 +338,27 @@ def test_account_id_is_required_and_must_be_an_account():
 @pytest.mark.parametrize(
     ("country", "alpha_2"),
     [
-        ("USA", "US"), ("United States", "US"), ("United States of America", "US"), ("U.S.", "US"),
-        ("U.S.A.", "US"), ("UK", "GB"), ("Great Britain", "GB"), ("Britain", "GB"), ("United Kingdom", "GB"),
-        ("germany", "DE"), ("The Netherlands", "NL"), ("Holland", "NL"), ("South Korea", "KR"),
-        ("Korea, Republic of", "KR"), ("Republic of Korea", "KR"), ("Russia", "RU"), ("Vietnam", "VN"),
-        ("Turkey", "TR"), ("Czech Republic", "CZ"), ("Cote d'Ivoire", "CI"), ("Switzerland", "CH"),
+        ("USA", "US"),
+        ("United States", "US"),
+        ("United States of America", "US"),
+        ("U.S.", "US"),
+        ("U.S.A.", "US"),
+        ("UK", "GB"),
+        ("Great Britain", "GB"),
+        ("Britain", "GB"),
+        ("United Kingdom", "GB"),
+        ("germany", "DE"),
+        ("The Netherlands", "NL"),
+        ("Holland", "NL"),
+        ("South Korea", "KR"),
+        ("Korea, Republic of", "KR"),
+        ("Republic of Korea", "KR"),
+        ("Russia", "RU"),
+        ("Vietnam", "VN"),
+        ("Turkey", "TR"),
+        ("Czech Republic", "CZ"),
+        ("Cote d'Ivoire", "CI"),
+        ("Switzerland", "CH"),
     ],
 )
 def test_country_name_variants(country, alpha_2):
@@ -330,7 +380,8 @@ def test_country_or_country_code_is_required():
 
 def test_country_and_country_code_must_agree():
     assert errors_of(with_(GERMAN, countryCode="FR"))["country"] == (
-        "does not match countryCode: the two name different countries")
+        "does not match countryCode: the two name different countries"
+    )
     assert parse_customer_request(with_(GERMAN, countryCode="DEU")).country_code == "DE"
 
 
@@ -366,19 +417,39 @@ def test_unknown_country_and_non_iso_code():
 )
 def test_postal_codes_are_checked_and_normalised_per_country(country_code, typed, normalised):
     region = {"US": "CA", "CA": "QC", "AU": "NSW", "BR": "BA", "JP": "13", "IT": "RM", "ES": "M"}.get(country_code)
-    payload = {"accountId": ACCOUNT_15, "name": "Acme", "city": "X", "countryCode": country_code,
-               "postalCode": typed, "stateCode": region}
+    payload = {
+        "accountId": ACCOUNT_15,
+        "name": "Acme",
+        "city": "X",
+        "countryCode": country_code,
+        "postalCode": typed,
+        "stateCode": region,
+    }
     assert parse_customer_request(payload).postal_code == normalised
 
 
 @pytest.mark.parametrize(
     ("country_code", "postal_code"),
-    [("DE", "1234"), ("DE", "ABCDE"), ("AT", "10100"), ("NL", "0123 AB"), ("GB", "12345"), ("US", "9410"),
-     ("CA", "12345"), ("JP", "123-456"), ("BR", "4030111")],
+    [
+        ("DE", "1234"),
+        ("DE", "ABCDE"),
+        ("AT", "10100"),
+        ("NL", "0123 AB"),
+        ("GB", "12345"),
+        ("US", "9410"),
+        ("CA", "12345"),
+        ("JP", "123-456"),
+        ("BR", "4030111"),
+    ],
 )
 def test_invalid_postal_codes(country_code, postal_code):
-    payload = {"accountId": ACCOUNT_15, "name": "Acme", "city": "X", "countryCode": country_code,
-               "postalCode": postal_code}
+    payload = {
+        "accountId": ACCOUNT_15,
+        "name": "Acme",
+        "city": "X",
+        "countryCode": country_code,
+        "postalCode": postal_code,
+    }
     assert "is not a valid postal code for" in errors_of(payload)["postalCode"]
 
 
@@ -404,9 +475,14 @@ def test_postal_code_is_optional_where_the_country_has_none():
 @pytest.mark.parametrize(
     ("fields", "region"),
     [
-        ({"state": "Bavaria"}, "BY"), ({"state": "Bayern"}, "BY"), ({"stateCode": "BY"}, "BY"),
-        ({"stateCode": "DE-BY"}, "BY"), ({"state": "Baden-Württemberg"}, "BW"),
-        ({"state": "Baden-Wuerttemberg"}, "BW"), ({"state": "thüringen"}, "TH"), ({"state": "BY"}, "BY"),
+        ({"state": "Bavaria"}, "BY"),
+        ({"state": "Bayern"}, "BY"),
+        ({"stateCode": "BY"}, "BY"),
+        ({"stateCode": "DE-BY"}, "BY"),
+        ({"state": "Baden-Württemberg"}, "BW"),
+        ({"state": "Baden-Wuerttemberg"}, "BW"),
+        ({"state": "thüringen"}, "TH"),
+        ({"state": "BY"}, "BY"),
         ({"state": "Bayern", "stateCode": "by"}, "BY"),
     ],
 )
@@ -420,9 +496,19 @@ def test_state_and_state_code_must_agree():
 
 def test_region_must_belong_to_the_country():
     assert errors_of(with_(GERMAN, state="California"))["state"] == "is not a state or region of Germany"
-    assert "is not a state or region of France" in errors_of(
-        {"accountId": ACCOUNT_15, "name": "Acme", "city": "Paris", "postalCode": "75008", "countryCode": "FR",
-         "state": "Nowhere"})["state"]
+    assert (
+        "is not a state or region of France"
+        in errors_of(
+            {
+                "accountId": ACCOUNT_15,
+                "name": "Acme",
+                "city": "Paris",
+                "postalCode": "75008",
+                "countryCode": "FR",
+                "state": "Nowhere",
+            }
+        )["state"]
+    )
 
 
 @pytest.mark.parametrize("country_code", ["US", "CA", "AU", "BR", "MX", "IN", "JP"])
@@ -452,16 +538,28 @@ def test_region_is_optional_in_germany():
     ],
 )
 def test_regions_of_countries_where_sap_needs_one(country_code, fields, postal_code, region):
-    payload = {"accountId": ACCOUNT_15, "name": "Acme", "city": "X", "countryCode": country_code,
-               "postalCode": postal_code, **fields}
+    payload = {
+        "accountId": ACCOUNT_15,
+        "name": "Acme",
+        "city": "X",
+        "countryCode": country_code,
+        "postalCode": postal_code,
+        **fields,
+    }
     request = parse_customer_request(payload)
     assert request.region_code == region
     assert sap_region_code(country_code, region) is not None
 
 
 def test_region_sap_has_no_key_for_is_rejected():
-    payload = {"accountId": ACCOUNT_15, "name": "Acme", "city": "Leh", "countryCode": "IN",
-               "postalCode": "194101", "state": "Ladakh"}
+    payload = {
+        "accountId": ACCOUNT_15,
+        "name": "Acme",
+        "city": "Leh",
+        "countryCode": "IN",
+        "postalCode": "194101",
+        "state": "Ladakh",
+    }
     assert errors_of(payload)["state"].startswith("is a region SAP has no region key for; ask the SAP team")
 
 
@@ -486,8 +584,18 @@ def test_currency():
 
 @pytest.mark.parametrize(
     ("typed", "code"),
-    [("en", "en"), ("EN", "en"), ("en_US", "en"), ("en-US", "en"), ("pt_BR", "pt"), ("zh-Hant-TW", "zh"),
-     ("iw", "he"), ("no", "no"), ("nb", "no"), ("deu", "de")],
+    [
+        ("en", "en"),
+        ("EN", "en"),
+        ("en_US", "en"),
+        ("en-US", "en"),
+        ("pt_BR", "pt"),
+        ("zh-Hant-TW", "zh"),
+        ("iw", "he"),
+        ("no", "no"),
+        ("nb", "no"),
+        ("deu", "de"),
+    ],
 )
 def test_language_forms(typed, code):
     assert parse_customer_request(with_(GERMAN, language=typed)).language_code == code
@@ -501,8 +609,13 @@ def test_language_without_sap_key_or_not_a_language():
 
 @pytest.mark.parametrize(
     ("field", "typed", "normalised"),
-    [("companyCode", "us01", "US01"), ("companyCode", "1", "1"), ("salesOrganization", "1000", "1000"),
-     ("distributionChannel", "10", "10"), ("division", "0a", "0A")],
+    [
+        ("companyCode", "us01", "US01"),
+        ("companyCode", "1", "1"),
+        ("salesOrganization", "1000", "1000"),
+        ("distributionChannel", "10", "10"),
+        ("division", "0a", "0A"),
+    ],
 )
 def test_sap_organizational_keys(field, typed, normalised):
     request = parse_customer_request(with_(GERMAN, **{field: typed}))
@@ -544,10 +657,40 @@ def test_to_payload_validates_to_the_same_request(payload):
 
 @pytest.mark.parametrize(
     ("iso", "sap"),
-    [("de", "D"), ("en", "E"), ("fr", "F"), ("es", "S"), ("it", "I"), ("ja", "J"), ("pt", "P"), ("nl", "N"),
-     ("zh", "1"), ("ru", "R"), ("pl", "L"), ("cs", "C"), ("da", "K"), ("sv", "V"), ("fi", "U"), ("no", "O"),
-     ("tr", "T"), ("ko", "3"), ("hu", "H"), ("el", "G"), ("he", "B"), ("ar", "A"), ("th", "2"), ("sk", "Q"),
-     ("ro", "4"), ("sl", "5"), ("hr", "6"), ("uk", "8"), ("bg", "W"), ("et", "9"), ("lt", "X"), ("lv", "Y")],
+    [
+        ("de", "D"),
+        ("en", "E"),
+        ("fr", "F"),
+        ("es", "S"),
+        ("it", "I"),
+        ("ja", "J"),
+        ("pt", "P"),
+        ("nl", "N"),
+        ("zh", "1"),
+        ("ru", "R"),
+        ("pl", "L"),
+        ("cs", "C"),
+        ("da", "K"),
+        ("sv", "V"),
+        ("fi", "U"),
+        ("no", "O"),
+        ("tr", "T"),
+        ("ko", "3"),
+        ("hu", "H"),
+        ("el", "G"),
+        ("he", "B"),
+        ("ar", "A"),
+        ("th", "2"),
+        ("sk", "Q"),
+        ("ro", "4"),
+        ("sl", "5"),
+        ("hr", "6"),
+        ("uk", "8"),
+        ("bg", "W"),
+        ("et", "9"),
+        ("lt", "X"),
+        ("lv", "Y"),
+    ],
 )
 def test_sap_language_keys(iso, sap):
     assert sap_language_key(iso) == sap
@@ -581,9 +724,23 @@ def test_sap_regions_lists_each_countrys_keys():
 
 @pytest.mark.parametrize(
     ("country_code", "language"),
-    [("DE", "de"), ("AT", "de"), ("CH", "de"), ("FR", "fr"), ("JP", "ja"), ("US", "en"), ("GB", "en"),
-     ("IN", "en"), ("ES", "es"), ("MX", "es"), ("BR", "pt"), ("PT", "pt"), ("IT", "it"), ("NL", "nl"),
-     ("BE", "nl")],
+    [
+        ("DE", "de"),
+        ("AT", "de"),
+        ("CH", "de"),
+        ("FR", "fr"),
+        ("JP", "ja"),
+        ("US", "en"),
+        ("GB", "en"),
+        ("IN", "en"),
+        ("ES", "es"),
+        ("MX", "es"),
+        ("BR", "pt"),
+        ("PT", "pt"),
+        ("IT", "it"),
+        ("NL", "nl"),
+        ("BE", "nl"),
+    ],
 )
 def test_default_language_for_country(country_code, language):
     assert default_language_for_country(country_code) == language
@@ -595,8 +752,9 @@ def test_a_country_without_a_usual_language_in_the_table_has_none_rather_than_a_
     assert default_language_for_country(country_code) is None
 
 
-@pytest.mark.parametrize(("given", "iso"), [("EN", "en"), ("de", "de"), ("E", "en"), ("D", "de"), ("a", "af"),
-                                           ("A", "ar"), ("1", "zh")])
+@pytest.mark.parametrize(
+    ("given", "iso"), [("EN", "en"), ("de", "de"), ("E", "en"), ("D", "de"), ("a", "af"), ("A", "ar"), ("1", "zh")]
+)
 def test_a_language_is_read_as_its_iso_code_or_as_saps_one_character_key(given, iso):
     assert iso_language(given) == iso
 
@@ -609,8 +767,11 @@ def test_a_language_sap_has_no_key_for_is_refused(given):
 
 @pytest.mark.parametrize(
     "postal_code",
-    ["\uff18\uff10\uff13\uff13\uff11", "\u0668\u0660\u0663\u0663\u0661",
-     "\U0001d7d6\U0001d7ce\U0001d7d1\U0001d7d1\U0001d7cf"],
+    [
+        "\uff18\uff10\uff13\uff13\uff11",
+        "\u0668\u0660\u0663\u0663\u0661",
+        "\U0001d7d6\U0001d7ce\U0001d7d1\U0001d7d1\U0001d7cf",
+    ],
     ids=["full-width", "arabic-indic", "mathematical-bold"],
 )
 def test_postal_code_digits_of_other_scripts_become_ascii(postal_code):

@@ -23,8 +23,14 @@ from shared.usecases import Services
 from tests.support.outbound_messages import ORGANIZATION_ID, outbound_message, soap_headers
 from tests.support.samples import sample
 
-GERMAN = {"accountId": "001Dn00000AbCdEIAV", "name": "Acme GmbH", "street": "Hauptstr. 5", "city": "Berlin",
-          "postalCode": "10115", "countryCode": "DE"}
+GERMAN = {
+    "accountId": "001Dn00000AbCdEIAV",
+    "name": "Acme GmbH",
+    "street": "Hauptstr. 5",
+    "city": "Berlin",
+    "postalCode": "10115",
+    "countryCode": "DE",
+}
 
 # (the request's changes, the field whose message is checked, the values that must not appear in it).
 # One row per message form of shared.core.validation (and of the mapping's request checks).
@@ -51,8 +57,11 @@ FORMS: list[tuple[dict[str, object], str, tuple[str, ...]]] = [
     ({"postalCode": "ZQ-99999"}, "postalCode", ("ZQ-99999", "99999")),  # wrong format
     ({"state": "Zorglubland"}, "state", ("Zorglubland",)),
     ({"state": "Bayern", "stateCode": "BE"}, "stateCode", ("Bayern", '"BE"', "DE-BY")),  # do not match
-    ({"countryCode": "IN", "city": "Leh", "postalCode": "194101", "state": "Ladakh"}, "state",
-     ("Ladakh", "IN-LA")),  # SAP has no region key
+    (
+        {"countryCode": "IN", "city": "Leh", "postalCode": "194101", "state": "Ladakh"},
+        "state",
+        ("Ladakh", "IN-LA"),
+    ),  # SAP has no region key
     ({"phone": "+49 30 12"}, "phone", ("+49 30 12", "4930", "30 12")),
     ({"phone": "Zorglub anrufen"}, "phone", ("Zorglub",)),
 ]
@@ -79,14 +88,21 @@ def test_each_validation_message_states_the_rule_without_the_value(changes, fiel
         assert value not in message, f"{field}: {message!r} repeats {value!r}"
 
 
-@pytest.mark.parametrize(("changes", "field", "values"), [row for row in FORMS if row[1] != "accountId"],
-                         ids=[row[1] for row in FORMS if row[1] != "accountId"])
-def test_the_400_answer_and_its_log_carry_field_and_rule_never_the_value(fake_services, changes, field, values,
-                                                                         caplog):
+@pytest.mark.parametrize(
+    ("changes", "field", "values"),
+    [row for row in FORMS if row[1] != "accountId"],
+    ids=[row[1] for row in FORMS if row[1] != "accountId"],
+)
+def test_the_400_answer_and_its_log_carry_field_and_rule_never_the_value(fake_services, changes, field, values, caplog):
     caplog.set_level(logging.DEBUG)
-    response = create_sap_customer(func.HttpRequest("POST", "http://localhost:7071/api/customers",
-                                                    headers={"Content-Type": "application/json"},
-                                                    body=json.dumps(_payload(changes)).encode()))
+    response = create_sap_customer(
+        func.HttpRequest(
+            "POST",
+            "http://localhost:7071/api/customers",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps(_payload(changes)).encode(),
+        )
+    )
     assert response.status_code == 400
     body = response.get_body().decode()
     assert field in {error["field"] for error in json.loads(body)["errors"]}
@@ -112,28 +128,39 @@ PUSHED: list[tuple[dict[str, str | None], tuple[str, ...]]] = [
 
 @pytest.mark.parametrize(("fields", "values"), PUSHED, ids=[next(iter(row[0])) for row in PUSHED])
 def test_a_push_rejection_keeps_no_value_in_last_error_the_apis_salesforce_or_the_logs(
-        fake_services: Services, fields, values, caplog):
+    fake_services: Services, fields, values, caplog
+):
     from devtools.fake_salesforce import salesforce_id18
     from functions.push import receive_salesforce_outbound_message
     from tests.support.outbound_messages import account_fields_of
 
-    bootstrap.override(fake_services, load_settings({"SAP_TRANSPORT": "simulator",
-                                                     "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID[:15]}))
+    bootstrap.override(
+        fake_services, load_settings({"SAP_TRANSPORT": "simulator", "SALESFORCE_ORGANIZATION_ID": ORGANIZATION_ID[:15]})
+    )
     account_id = salesforce_id18("001Dn0000Zorgl1")
     account = account_fields_of(dict(sample("german-account"), accountId=account_id), **fields)
     caplog.set_level(logging.DEBUG)
 
-    response = receive_salesforce_outbound_message(func.HttpRequest(
-        "POST", "http://localhost:7071/api/salesforce/outbound-messages", headers=soap_headers(),
-        body=outbound_message([account])))
+    response = receive_salesforce_outbound_message(
+        func.HttpRequest(
+            "POST",
+            "http://localhost:7071/api/salesforce/outbound-messages",
+            headers=soap_headers(),
+            body=outbound_message([account]),
+        )
+    )
 
     assert response.status_code == 200  # acknowledged: a permanent rejection, recorded and written back
     entry = fake_services.ledger.get(account_id)
     assert entry is not None and entry.status.value == "failed" and entry.last_error
-    status = get_sap_customer_sync_status(func.HttpRequest(
-        "GET", f"http://localhost:7071/api/customers/{account_id}", body=b"", route_params={"accountId": account_id}))
-    listed = list_sap_customer_syncs(func.HttpRequest("GET", "http://localhost:7071/api/customers", body=b"",
-                                                      params={"status": "failed"}))
+    status = get_sap_customer_sync_status(
+        func.HttpRequest(
+            "GET", f"http://localhost:7071/api/customers/{account_id}", body=b"", route_params={"accountId": account_id}
+        )
+    )
+    listed = list_sap_customer_syncs(
+        func.HttpRequest("GET", "http://localhost:7071/api/customers", body=b"", params={"status": "failed"})
+    )
     written = fake_services.writeback.failed[account_id]
     places = {
         "lastError": entry.last_error,

@@ -13,22 +13,61 @@ from shared.core.validation import CONTRACT_FIELDS, parse_customer_request
 PROPERTIES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Text as JSON can carry it: control, format (invisible, bidi) characters and lone surrogates included.
-any_text = st.text(st.characters(codec=None, categories=["L", "M", "N", "P", "S", "Z", "Cc", "Cf", "Cs"]),
-                   max_size=60)
+any_text = st.text(st.characters(codec=None, categories=["L", "M", "N", "P", "S", "Z", "Cc", "Cf", "Cs"]), max_size=60)
 json_leaves = st.none() | st.booleans() | st.integers() | st.floats() | any_text
 json_values = st.recursive(
-    json_leaves, lambda children: st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=4),
+    json_leaves,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=4),
     max_leaves=12,
 )
 
 # Values that are nearly right: real codes and names in odd spellings, so the checks past the type
 # test are exercised too.
-plausible_text = st.sampled_from([
-    "001A000001HZy1T", "001A000001HZy1TIAT", "001A000001HZy1TAAA", "003A000001HZy1T", "DE", "de", "DEU", "US",
-    "USA", "UK", "Germany", "United States", "Bayern", "Bavaria", "CA", "US-CA", "DE-BY", "JP-13", "13",
-    "10115", "94105-1234", "SW1A 1AA", "sw1a1aa", "+49 30 1234567", "030 1234567", "(415) 555-2671",
-    "EUR", "usd", "en_US", "EN", "zh-Hant-TW", "1000", "10", "00", "0000001000", " ", "", "x" * 300,
-]) | any_text
+plausible_text = (
+    st.sampled_from(
+        [
+            "001A000001HZy1T",
+            "001A000001HZy1TIAT",
+            "001A000001HZy1TAAA",
+            "003A000001HZy1T",
+            "DE",
+            "de",
+            "DEU",
+            "US",
+            "USA",
+            "UK",
+            "Germany",
+            "United States",
+            "Bayern",
+            "Bavaria",
+            "CA",
+            "US-CA",
+            "DE-BY",
+            "JP-13",
+            "13",
+            "10115",
+            "94105-1234",
+            "SW1A 1AA",
+            "sw1a1aa",
+            "+49 30 1234567",
+            "030 1234567",
+            "(415) 555-2671",
+            "EUR",
+            "usd",
+            "en_US",
+            "EN",
+            "zh-Hant-TW",
+            "1000",
+            "10",
+            "00",
+            "0000001000",
+            " ",
+            "",
+            "x" * 300,
+        ]
+    )
+    | any_text
+)
 contract_values = st.none() | plausible_text | json_values
 
 

@@ -45,8 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, help="run only these benchmarks")
     parser.add_argument("--quick", action="store_true", help="a few samples each: checks the bench code runs")
-    parser.add_argument("--results", type=Path, default=RESULTS_PATH, help=f"where to write the JSON results "
-                        f"(default: {RESULTS_PATH.relative_to(ROOT)})")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS_PATH,
+        help=f"where to write the JSON results (default: {RESULTS_PATH.relative_to(ROOT)})",
+    )
     arguments = parser.parse_args(argv)
     chosen = arguments.only or list(BENCHMARKS)
     full = {name for name in arguments.only or () if name in FULL_WHEN_NAMED}
@@ -84,8 +88,10 @@ def _run(chosen: list[str], quick: bool, results_path: Path, full: set[str] | No
     duration_s = time.perf_counter() - started
     failed = [m.name for m in measurements if m.passed is False]
     _write_results(results_path, measurements, broken, duration_s, quick)
-    print(f"==> {len(measurements)} measurements in {duration_s:.0f} s; "
-          f"{len(failed)} targets missed, {len(broken)} benchmarks broken; {results_path}")
+    print(
+        f"==> {len(measurements)} measurements in {duration_s:.0f} s; "
+        f"{len(failed)} targets missed, {len(broken)} benchmarks broken; {results_path}"
+    )
     for name in failed:
         print(f"missed: {name}")
     if broken:
@@ -95,12 +101,15 @@ def _run(chosen: list[str], quick: bool, results_path: Path, full: set[str] | No
 
 def _machine_line() -> str:
     load = " ".join(f"{value:.2f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
-    return (f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}; "
-            f"load average {load} (figures are ratios taken within this run)")
+    return (
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}; "
+        f"load average {load} (figures are ratios taken within this run)"
+    )
 
 
-def _write_results(path: Path, measurements: list[Measurement], broken: dict[str, str], duration_s: float,
-                   quick: bool) -> None:
+def _write_results(
+    path: Path, measurements: list[Measurement], broken: dict[str, str], duration_s: float, quick: bool
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "quick": quick,

@@ -109,14 +109,27 @@ def child_environment(sap_transport: str = "relay") -> dict[str, str]:
     (the simulator refuses to run there): its transport is built at start, so its imports count."""
     from devtools.azurite import AzuriteEndpoints
 
-    environment = {name: value for name, value in os.environ.items()
-                   if not name.startswith(("SAP_", "SALESFORCE_", "RETRY_", "LEDGER_", "AzureWebJobs", "AGENT_"))}
-    environment.update({"SAP_TRANSPORT": sap_transport, "AzureWebJobsStorage": AzuriteEndpoints().connection_string,
-                        "RETRY_QUEUE_NAME": "sap-customer-retry", "FUNCTIONS_WORKER_RUNTIME": "python"})
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SAP_", "SALESFORCE_", "RETRY_", "LEDGER_", "AzureWebJobs", "AGENT_"))
+    }
+    environment.update(
+        {
+            "SAP_TRANSPORT": sap_transport,
+            "AzureWebJobsStorage": AzuriteEndpoints().connection_string,
+            "RETRY_QUEUE_NAME": "sap-customer-retry",
+            "FUNCTIONS_WORKER_RUNTIME": "python",
+        }
+    )
     if sap_transport == "relay":
         # A placeholder namespace and key: never contacted (the first SAP call would be).
-        environment.update({"SAP_RELAY_URL": "https://bench-cold-start.servicebus.windows.net/sap",
-                            "SAP_AGENT_PROOF_KEY": "cold-start-proof-key-" + "x" * 40})
+        environment.update(
+            {
+                "SAP_RELAY_URL": "https://bench-cold-start.servicebus.windows.net/sap",
+                "SAP_AGENT_PROOF_KEY": "cold-start-proof-key-" + "x" * 40,
+            }
+        )
     environment.pop("PYTHONPATH", None)
     return environment
 
@@ -124,12 +137,20 @@ def child_environment(sap_transport: str = "relay") -> dict[str, str]:
 def _child(app_dir: Path, preload: bool, sap_transport: str = "relay") -> dict[str, float]:
     code = _CHILD.replace("PRELOAD", "import azure.functions" if preload else "")
     started = time.perf_counter()
-    completed = subprocess.run([sys.executable, "-c", code], cwd=app_dir, env=child_environment(sap_transport),
-                               capture_output=True, text=True, timeout=120, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=app_dir,
+        env=child_environment(sap_transport),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     wall_ms = (time.perf_counter() - started) * 1000
     if completed.returncode != 0:
-        raise RuntimeError(f"cold-start child ({app_dir.name}) failed ({completed.returncode}): "
-                           f"{completed.stderr[-2000:]}")
+        raise RuntimeError(
+            f"cold-start child ({app_dir.name}) failed ({completed.returncode}): {completed.stderr[-2000:]}"
+        )
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     result["total_ms"] = result["import_ms"] + result["index_ms"]
     result["wall_ms"] = wall_ms
@@ -147,16 +168,24 @@ def first_create(app_dir: Path = ROOT, runs: int = FIRST_CREATE_RUNS) -> dict[st
     for _ in range(runs):
         settings = app_settings(azurite().connection_string)
         environment = {**child_environment("simulator"), **settings}
-        payloads = [{**german, "accountId": account_id("cs", number)}  # each run has a ledger of its own
-                    for number in range(1 + FIRST_CREATE_FOLLOWING)]
+        payloads = [
+            {**german, "accountId": account_id("cs", number)}  # each run has a ledger of its own
+            for number in range(1 + FIRST_CREATE_FOLLOWING)
+        ]
         _provision(settings)
         try:
-            completed = subprocess.run([sys.executable, "-c", _FIRST_CREATE], cwd=app_dir, env=environment,
-                                       input=json.dumps(payloads), capture_output=True, text=True, timeout=180,
-                                       check=False)
+            completed = subprocess.run(
+                [sys.executable, "-c", _FIRST_CREATE],
+                cwd=app_dir,
+                env=environment,
+                input=json.dumps(payloads),
+                capture_output=True,
+                text=True,
+                timeout=180,
+                check=False,
+            )
         finally:
-            remove_storage(settings["AzureWebJobsStorage"], settings["LEDGER_TABLE_NAME"],
-                           settings["RETRY_QUEUE_NAME"])
+            remove_storage(settings["AzureWebJobsStorage"], settings["LEDGER_TABLE_NAME"], settings["RETRY_QUEUE_NAME"])
         if completed.returncode != 0:
             raise RuntimeError(f"first-create child failed ({completed.returncode}): {completed.stderr[-2000:]}")
         results.append(json.loads(completed.stdout.strip().splitlines()[-1]))
@@ -193,8 +222,15 @@ def run(quick: bool = False) -> list[Measurement]:
         return statistics.median(result[key] for result in results)
 
     code = _FIRST_REQUEST.replace("NAMES", repr(list(SAMPLE_NAMES)))
-    completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=child_environment("simulator"),
-                               capture_output=True, text=True, timeout=120, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=child_environment("simulator"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if completed.returncode != 0:
         raise RuntimeError(f"first-request child failed ({completed.returncode}): {completed.stderr[-2000:]}")
     first_ms = float(json.loads(completed.stdout.strip().splitlines()[-1])["first_ms"])
@@ -203,27 +239,56 @@ def run(quick: bool = False) -> list[Measurement]:
 
     functions = int(ours[0]["functions"])
     return [
-        Measurement("cold_start.import_and_index_vs_hello_world", median(ours) / median(hello), "x", TARGET_RATIO,
-                    note=f"SAP_TRANSPORT=relay, as deployed: function_app {median(ours):.0f} ms ({functions} "
-                         f"functions; import {median(ours, 'import_ms'):.0f} + index {median(ours, 'index_ms'):.1f}) "
-                         f"over hello world "
-                         f"{median(hello):.0f} ms; medians of {runs} fresh processes each"),
-        Measurement("cold_start.simulator_transport_vs_hello_world", median(ours_simulator) / median(hello), "x",
-                    note=f"SAP_TRANSPORT=simulator (local only): {median(ours_simulator):.0f} ms; no relay "
-                         "transport, so no HTTP client at start"),
-        Measurement("cold_start.process_vs_hello_world", median(ours, "wall_ms") / median(hello, "wall_ms"), "x",
-                    note=f"interpreter start + import + index, wall clock: {median(ours, 'wall_ms'):.0f} ms over "
-                         f"{median(hello, 'wall_ms'):.0f} ms"),
-        Measurement("cold_start.own_share_after_azure_functions", median(ours_own) - median(hello_own), "ms",
-                    note=f"with azure.functions imported first, as the worker has it: {median(ours_own):.0f} ms "
-                         f"against hello world {median(hello_own):.1f} ms"),
-        Measurement("cold_start.first_requests_reference_data", first_ms, "ms",
-                    note="first DE, US and JP requests minus warm ones: reference data loaded on first use"),
-        Measurement("cold_start.first_create_after_start", first["first_ms"], "ms",
-                    note=f"the first create of a fresh process (simulator, Azurite): it imports what the start "
-                         f"left out; the {FIRST_CREATE_FOLLOWING} after it {first['after_ms']:.0f} ms each "
-                         f"(median)"),
-        Measurement("cold_start.start_and_first_create", first["start_ms"] + first["first_ms"], "ms",
-                    note=f"import and index {first['start_ms']:.0f} ms + first create {first['first_ms']:.0f} ms; "
-                         f"medians of {1 if quick else FIRST_CREATE_RUNS} fresh processes"),
+        Measurement(
+            "cold_start.import_and_index_vs_hello_world",
+            median(ours) / median(hello),
+            "x",
+            TARGET_RATIO,
+            note=f"SAP_TRANSPORT=relay, as deployed: function_app {median(ours):.0f} ms ({functions} "
+            f"functions; import {median(ours, 'import_ms'):.0f} + index {median(ours, 'index_ms'):.1f}) "
+            f"over hello world "
+            f"{median(hello):.0f} ms; medians of {runs} fresh processes each",
+        ),
+        Measurement(
+            "cold_start.simulator_transport_vs_hello_world",
+            median(ours_simulator) / median(hello),
+            "x",
+            note=f"SAP_TRANSPORT=simulator (local only): {median(ours_simulator):.0f} ms; no relay "
+            "transport, so no HTTP client at start",
+        ),
+        Measurement(
+            "cold_start.process_vs_hello_world",
+            median(ours, "wall_ms") / median(hello, "wall_ms"),
+            "x",
+            note=f"interpreter start + import + index, wall clock: {median(ours, 'wall_ms'):.0f} ms over "
+            f"{median(hello, 'wall_ms'):.0f} ms",
+        ),
+        Measurement(
+            "cold_start.own_share_after_azure_functions",
+            median(ours_own) - median(hello_own),
+            "ms",
+            note=f"with azure.functions imported first, as the worker has it: {median(ours_own):.0f} ms "
+            f"against hello world {median(hello_own):.1f} ms",
+        ),
+        Measurement(
+            "cold_start.first_requests_reference_data",
+            first_ms,
+            "ms",
+            note="first DE, US and JP requests minus warm ones: reference data loaded on first use",
+        ),
+        Measurement(
+            "cold_start.first_create_after_start",
+            first["first_ms"],
+            "ms",
+            note=f"the first create of a fresh process (simulator, Azurite): it imports what the start "
+            f"left out; the {FIRST_CREATE_FOLLOWING} after it {first['after_ms']:.0f} ms each "
+            f"(median)",
+        ),
+        Measurement(
+            "cold_start.start_and_first_create",
+            first["start_ms"] + first["first_ms"],
+            "ms",
+            note=f"import and index {first['start_ms']:.0f} ms + first create {first['first_ms']:.0f} ms; "
+            f"medians of {1 if quick else FIRST_CREATE_RUNS} fresh processes",
+        ),
     ]

@@ -197,8 +197,10 @@ class Creator:
     def exchange(self, path: str, body: bytes) -> tuple[int, bytes, float]:
         """POST `body` as JSON: the status, the answer's body, and the milliseconds from writing the
         request to having received the whole answer."""
-        request = (f"POST {path} HTTP/1.1\r\nHost: {self._host_header}\r\nContent-Type: application/json\r\n"
-                   f"Content-Length: {len(body)}\r\n\r\n").encode("ascii") + body
+        request = (
+            f"POST {path} HTTP/1.1\r\nHost: {self._host_header}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode("ascii") + body
         connection = getattr(self._connections, "connection", None)
         if connection is None:
             connection = socket.create_connection(self._address, timeout=REQUEST_TIMEOUT_SECONDS)
@@ -211,8 +213,9 @@ class Creator:
             while (head_end := received.find(b"\r\n\r\n")) < 0:
                 received += _received(connection)
             head = bytes(received[:head_end]).decode("latin-1").split("\r\n")
-            headers = dict((name.strip().lower(), value.strip()) for name, _, value in
-                           (line.partition(":") for line in head[1:]))
+            headers = dict(
+                (name.strip().lower(), value.strip()) for name, _, value in (line.partition(":") for line in head[1:])
+            )
             if "content-length" not in headers:
                 raise http.client.HTTPException(f"an answer without Content-Length: {head[0]}")
             body_end = head_end + 4 + int(headers["content-length"])
@@ -222,7 +225,7 @@ class Creator:
             version, status = [*head[0].split(" ", 2), ""][:2]
             if not version.startswith("HTTP/1.") or not status.isdigit():
                 raise http.client.HTTPException(f"not an HTTP/1.x answer: {head[0]}")
-            answer = bytes(received[head_end + 4:body_end])
+            answer = bytes(received[head_end + 4 : body_end])
             if headers.get("connection", "").lower() == "close" or len(received) > body_end:
                 self._drop(connection)  # not reused (a 503 refusal closes; nothing is pipelined here)
             return int(status), answer, elapsed_ms

@@ -56,8 +56,11 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def _child_environment(values: dict[str, str]) -> dict[str, str]:
-    environment = {name: value for name, value in os.environ.items()
-                   if not name.startswith(("SAP_", "SALESFORCE_", "RETRY_", "LEDGER_", "AzureWebJobs", "AGENT_"))}
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SAP_", "SALESFORCE_", "RETRY_", "LEDGER_", "AzureWebJobs", "AGENT_"))
+    }
     environment.pop("PYTHONPATH", None)
     environment.update(values)
     return environment
@@ -65,8 +68,13 @@ def _child_environment(values: dict[str, str]) -> dict[str, str]:
 
 @contextlib.contextmanager
 def _child(arguments: list[str], environment: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen([sys.executable, *arguments], cwd=ROOT, env=_child_environment(environment),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, *arguments],
+        cwd=ROOT,
+        env=_child_environment(environment),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         yield process
     finally:
@@ -92,13 +100,15 @@ def _wait_until(check: Any, process: subprocess.Popen[bytes], what: str) -> None
 
 def worker(creates: int, warm: int) -> dict[str, float]:
     [port] = free_ports(1)
-    settings = app_settings(azurite().connection_string, SAP_POOL_SIZE=str(CLIENTS),
-                            PYTHON_THREADPOOL_THREAD_COUNT=str(CLIENTS))
+    settings = app_settings(
+        azurite().connection_string, SAP_POOL_SIZE=str(CLIENTS), PYTHON_THREADPOOL_THREAD_COUNT=str(CLIENTS)
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         with _child(["-m", "devhost", "--port", str(port)], settings) as process:
-            _wait_until(lambda: requests.get(f"{base_url}/api/health", timeout=5).status_code == 200, process,
-                        "local host")
+            _wait_until(
+                lambda: requests.get(f"{base_url}/api/health", timeout=5).status_code == 200, process, "local host"
+            )
             after_start = peak_rss_mb(process.pid)
             client = Creator(base_url)
             client.concurrently("Mw", warm, CLIENTS)
@@ -134,9 +144,15 @@ def agent(creates: int, warm: int) -> dict[str, float]:
         return map_customer_request(parse_customer_request(payload), organization)
 
     with RelayDoubleThread({key_name: key}, namespace=namespace, response_timeout_seconds=30) as double:
-        environment = {"AGENT_RELAY_URL": url, "AGENT_RELAY_KEY_NAME": key_name, "AGENT_RELAY_KEY": key,
-                       "AGENT_RELAY_BASE_URL": f"ws://{double.host}:{double.port}", "AGENT_PROOF_KEY": proof_key,
-                       "AGENT_CONCURRENCY": str(CLIENTS), "SAP_TRANSPORT": "simulator"}
+        environment = {
+            "AGENT_RELAY_URL": url,
+            "AGENT_RELAY_KEY_NAME": key_name,
+            "AGENT_RELAY_KEY": key,
+            "AGENT_RELAY_BASE_URL": f"ws://{double.host}:{double.port}",
+            "AGENT_PROOF_KEY": proof_key,
+            "AGENT_CONCURRENCY": str(CLIENTS),
+            "SAP_TRANSPORT": "simulator",
+        }
         gateway = RelaySapGateway(url, key_name, key, proof_key=proof_key, base_url=double.base_url)
         with _child(["-m", "agent"], environment) as process:
             _wait_until(lambda: double.listener_count() > 0, process, "agent")
@@ -154,10 +170,22 @@ def run(quick: bool = False) -> list[Measurement]:
     measurements: list[Measurement] = []
     for label, measure, target in (("worker", worker, WORKER_TARGET_MB), ("agent", agent, AGENT_TARGET_MB)):
         result = measure(creates, warm)
-        measurements.append(Measurement(
-            f"memory.{label}_peak_rss_after_{creates}_creates", result["peak"], "MB", target,
-            note=f"after start {result['start']:.0f} MB, after {warm} creates {result['warm']:.0f} MB"))
-        measurements.append(Measurement(
-            f"memory.{label}_growth_over_last_{creates - warm}_creates", result["peak"] - result["warm"], "MB",
-            GROWTH_TARGET_MB, note="nothing may accumulate per request"))
+        measurements.append(
+            Measurement(
+                f"memory.{label}_peak_rss_after_{creates}_creates",
+                result["peak"],
+                "MB",
+                target,
+                note=f"after start {result['start']:.0f} MB, after {warm} creates {result['warm']:.0f} MB",
+            )
+        )
+        measurements.append(
+            Measurement(
+                f"memory.{label}_growth_over_last_{creates - warm}_creates",
+                result["peak"] - result["warm"],
+                "MB",
+                GROWTH_TARGET_MB,
+                note="nothing may accumulate per request",
+            )
+        )
     return measurements

@@ -137,18 +137,29 @@ class RawRoundTrips:
 
         account = f"001Rw{number:013d}"
         now = datetime.now(UTC)
-        claim = LedgerEntry(account_id=account, status=LedgerStatus.PENDING, tracking_id=f"{number:032x}",
-                            created_at=now, updated_at=now, payload=dict(self._payload, accountId=account))
+        claim = LedgerEntry(
+            account_id=account,
+            status=LedgerStatus.PENDING,
+            tracking_id=f"{number:032x}",
+            created_at=now,
+            updated_at=now,
+            payload=dict(self._payload, accountId=account),
+        )
         created = claim.evolve(status=LedgerStatus.CREATED, customer_number="0000100000", attempts=1, payload=None)
         started = time.perf_counter()
         metadata = self._table.create_entity(to_entity(claim))
         claimed = time.perf_counter()
         time.sleep(sap_wait_s)
         replacing = time.perf_counter()
-        self._table.create_entity({"PartitionKey": CUSTOMER_PARTITION, "RowKey": f"{number:010d}",
-                                   "AccountId": account})
-        self._table.update_entity(to_entity(created), mode=UpdateMode.REPLACE, etag=metadata["etag"],
-                                  match_condition=MatchConditions.IfNotModified)
+        self._table.create_entity(
+            {"PartitionKey": CUSTOMER_PARTITION, "RowKey": f"{number:010d}", "AccountId": account}
+        )
+        self._table.update_entity(
+            to_entity(created),
+            mode=UpdateMode.REPLACE,
+            etag=metadata["etag"],
+            match_condition=MatchConditions.IfNotModified,
+        )
         return (claimed - started + time.perf_counter() - replacing) * 1000
 
 
@@ -157,8 +168,9 @@ def run(quick: bool = False) -> list[Measurement]:
 
     creates = QUICK_CREATES if quick else CREATES
     endpoints = azurite()
-    settings = app_settings(endpoints.connection_string, SAP_POOL_SIZE="1",
-                            SAP_SIMULATOR_FAULTS=f"latency_ms={SAP_LATENCY_MS}")
+    settings = app_settings(
+        endpoints.connection_string, SAP_POOL_SIZE="1", SAP_SIMULATOR_FAULTS=f"latency_ms={SAP_LATENCY_MS}"
+    )
     # The retry queue stays empty here: the local host polls it as host.json says (maxPollingInterval 2 s),
     # as the deployed host would, not at the 0.5 s cap the benchmarks that drain retries use. Each poll
     # is a receive on the host's event loop (and on Azurite) that can land inside a create.
@@ -204,22 +216,43 @@ def run(quick: bool = False) -> list[Measurement]:
     p50 = percentile(overhead, 0.5) / percentile(raw_ms, 0.5)
     p99 = percentile(overhead, 0.99) / percentile(raw_ms, 0.99)
     return [
-        Measurement("overhead.p50_vs_storage_round_trips", p50, "x", TARGET_RATIO,
-                    note=f"app {percentile(overhead, 0.5):.1f} ms over {percentile(raw_ms, 0.5):.1f} ms of "
-                         "3 table round trips"),
-        Measurement("overhead.p99_vs_storage_round_trips", p99, "x", TARGET_RATIO,
-                    note=f"app {percentile(overhead, 0.99):.1f} ms over {percentile(raw_ms, 0.99):.1f} ms"),
-        Measurement("overhead.table_round_trips_per_create", table_calls, "count", 3.0,
-                    note="claim insert + reverse-entry insert + result replace: what exactly-once needs"),
-        Measurement("overhead.e2e_latency", percentile(e2e, 0.5), "ms",
-                    note=f"{creates} sequential creates, SAP {SAP_LATENCY_MS} ms x {sap_calls:.1f} calls "
-                         f"({percentile(sap_ms, 0.5):.1f} ms at p50, of which the simulated BAPIs' own work "
-                         f"{percentile([t - s for t, s in zip(sap_ms, slept_ms, strict=True)], 0.5):.2f}); "
-                         f"{spread(e2e)}"),
+        Measurement(
+            "overhead.p50_vs_storage_round_trips",
+            p50,
+            "x",
+            TARGET_RATIO,
+            note=f"app {percentile(overhead, 0.5):.1f} ms over {percentile(raw_ms, 0.5):.1f} ms of 3 table round trips",
+        ),
+        Measurement(
+            "overhead.p99_vs_storage_round_trips",
+            p99,
+            "x",
+            TARGET_RATIO,
+            note=f"app {percentile(overhead, 0.99):.1f} ms over {percentile(raw_ms, 0.99):.1f} ms",
+        ),
+        Measurement(
+            "overhead.table_round_trips_per_create",
+            table_calls,
+            "count",
+            3.0,
+            note="claim insert + reverse-entry insert + result replace: what exactly-once needs",
+        ),
+        Measurement(
+            "overhead.e2e_latency",
+            percentile(e2e, 0.5),
+            "ms",
+            note=f"{creates} sequential creates, SAP {SAP_LATENCY_MS} ms x {sap_calls:.1f} calls "
+            f"({percentile(sap_ms, 0.5):.1f} ms at p50, of which the simulated BAPIs' own work "
+            f"{percentile([t - s for t, s in zip(sap_ms, slept_ms, strict=True)], 0.5):.2f}); "
+            f"{spread(e2e)}",
+        ),
         Measurement("overhead.raw_round_trips", percentile(raw_ms, 0.5), "ms", note=spread(raw_ms)),
-        Measurement("overhead.no_http_p50_vs_round_trips",
-                    percentile(function_overhead, 0.5) / percentile(raw_ms, 0.5), "x",
-                    note=f"the host's invocation time minus SAP's: {percentile(function_overhead, 0.5):.1f} ms; "
-                         f"the HTTP request and answer around it add "
-                         f"{percentile(e2e, 0.5) - percentile(in_function, 0.5):.1f} ms at p50"),
+        Measurement(
+            "overhead.no_http_p50_vs_round_trips",
+            percentile(function_overhead, 0.5) / percentile(raw_ms, 0.5),
+            "x",
+            note=f"the host's invocation time minus SAP's: {percentile(function_overhead, 0.5):.1f} ms; "
+            f"the HTTP request and answer around it add "
+            f"{percentile(e2e, 0.5) - percentile(in_function, 0.5):.1f} ms at p50",
+        ),
     ]

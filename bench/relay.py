@@ -65,8 +65,11 @@ class RelayFloor:
         from shared.sap.relay import sas_token
 
         self._url = f"{double.base_url}/echo/v1/create"
-        self._headers = {"ServiceBusAuthorization": sas_token(f"https://{NAMESPACE}/echo", KEY_NAME, KEY),
-                         "Content-Type": "application/json", "Accept": "application/json"}
+        self._headers = {
+            "ServiceBusAuthorization": sas_token(f"https://{NAMESPACE}/echo", KEY_NAME, KEY),
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
         self._session = requests.Session()
         self._body = b""
 
@@ -91,32 +94,48 @@ def relay_product(sap_latency_ms: int, workers: int) -> Iterator[dict[str, Any]]
     from shared.sap.rfc import RfcSapGateway
     from shared.settings import RelayListenerSettings
 
-    with RelayDoubleThread({KEY_NAME: KEY}, namespace=NAMESPACE, paths=("sap", "echo"),
-                           response_timeout_seconds=30) as double:
+    with RelayDoubleThread(
+        {KEY_NAME: KEY}, namespace=NAMESPACE, paths=("sap", "echo"), response_timeout_seconds=30
+    ) as double:
         settings = app_settings(
-            azurite().connection_string, SAP_TRANSPORT="relay", SAP_RELAY_URL=URL, SAP_RELAY_KEY_NAME=KEY_NAME,
-            SAP_RELAY_KEY=KEY, SAP_RELAY_BASE_URL=double.base_url, SAP_AGENT_PROOF_KEY=PROOF_KEY,
-            PYTHON_THREADPOOL_THREAD_COUNT=str(2 * workers + 4))
+            azurite().connection_string,
+            SAP_TRANSPORT="relay",
+            SAP_RELAY_URL=URL,
+            SAP_RELAY_KEY_NAME=KEY_NAME,
+            SAP_RELAY_KEY=KEY,
+            SAP_RELAY_BASE_URL=double.base_url,
+            SAP_AGENT_PROOF_KEY=PROOF_KEY,
+            PYTHON_THREADPOOL_THREAD_COUNT=str(2 * workers + 4),
+        )
         settings.pop("SAP_SIMULATOR_FAULTS")
         with running_app(settings) as app:
             # The agent's side: its own simulated SAP, its rfc adapter with one pooled connection per
             # worker (as agent/__main__.py builds it), its API with as many workers.
             system = simulator.SimulatedSap()
             system.configure_faults(f"latency_ms={sap_latency_ms}")
-            gateway = RfcSapGateway({"system": system}, rfc_module=simulator,
-                                    no_match_messages=simulator.NO_MATCH_MESSAGES, pool_size=workers)
+            gateway = RfcSapGateway(
+                {"system": system},
+                rfc_module=simulator,
+                no_match_messages=simulator.NO_MATCH_MESSAGES,
+                pool_size=workers,
+            )
             agent_calls = Timed(gateway)
             base = f"ws://{double.host}:{double.port}"
             listen = RelayListenerSettings(URL, KEY_NAME, KEY, base_url=base)
             echo_settings = RelayListenerSettings(f"https://{NAMESPACE}/echo", KEY_NAME, KEY, base_url=base)
 
             async def echo(_request: Any) -> Any:
-                return RelayResponse(200, b'{"version": 1, "type": "created", "customerNumber": "0000100000"}',
-                                     {"Content-Type": "application/json"})
+                return RelayResponse(
+                    200,
+                    b'{"version": 1, "type": "created", "customerNumber": "0000100000"}',
+                    {"Content-Type": "application/json"},
+                )
 
             # sap_units: as `python -m agent` gives its loop (agent.thread.use_sap_unit_threads).
-            agent = ListenerThread(lambda: RelayListener(listen, AgentApi(gateway, path="sap", concurrency=workers,
-                                                                           proof_key=PROOF_KEY)), sap_units=workers)
+            agent = ListenerThread(
+                lambda: RelayListener(listen, AgentApi(gateway, path="sap", concurrency=workers, proof_key=PROOF_KEY)),
+                sap_units=workers,
+            )
             echo_listener = ListenerThread(lambda: RelayListener(echo_settings, echo))
             with agent, echo_listener:
                 try:
@@ -180,9 +199,13 @@ def throughput(sap_latency_ms: int, seconds: float) -> dict[str, float]:
         if client.unexpected:
             raise RuntimeError(f"relay throughput: answers other than 201: {client.describe_unexpected()}")
         calls_per_create = (sum(system.calls.values()) - calls_before) / creates
-        return {"rate": creates / wall_s, "limit": AGENT_WORKERS / (calls_per_create * sap_latency_ms / 1000),
-                "creates": creates, "calls_per_create": calls_per_create,
-                "logons": system.counters["logons"] - logons_before}
+        return {
+            "rate": creates / wall_s,
+            "limit": AGENT_WORKERS / (calls_per_create * sap_latency_ms / 1000),
+            "creates": creates,
+            "calls_per_create": calls_per_create,
+            "logons": system.counters["logons"] - logons_before,
+        }
 
 
 def run(quick: bool = False) -> list[Measurement]:
@@ -192,22 +215,45 @@ def run(quick: bool = False) -> list[Measurement]:
         result = latency(sap_latency_ms if not quick else min(sap_latency_ms, 20), creates)
         added, floor = result["added"], result["floor"]
         for label, fraction in (("p50", 0.5), ("p99", 0.99)):
-            measurements.append(Measurement(
-                f"relay.added_{label}_at_{sap_latency_ms}ms_vs_relay_hop", percentile(added, fraction)
-                / percentile(floor, fraction), "x",
-                note=f"added {percentile(added, fraction):.1f} ms over a bare hop of "
-                     f"{percentile(floor, fraction):.1f} ms ({creates} sequential creates)"))
-        measurements.append(Measurement(f"relay.added_at_{sap_latency_ms}ms", percentile(added, 0.5), "ms",
-                                        note=f"relay call minus the agent's rfc call: {spread(added)}"))
+            measurements.append(
+                Measurement(
+                    f"relay.added_{label}_at_{sap_latency_ms}ms_vs_relay_hop",
+                    percentile(added, fraction) / percentile(floor, fraction),
+                    "x",
+                    note=f"added {percentile(added, fraction):.1f} ms over a bare hop of "
+                    f"{percentile(floor, fraction):.1f} ms ({creates} sequential creates)",
+                )
+            )
+        measurements.append(
+            Measurement(
+                f"relay.added_at_{sap_latency_ms}ms",
+                percentile(added, 0.5),
+                "ms",
+                note=f"relay call minus the agent's rfc call: {spread(added)}",
+            )
+        )
     latency_ms = 20 if quick else 200
     result_t = throughput(latency_ms, 0.5 if quick else THROUGHPUT_SECONDS)
     share = result_t["rate"] / result_t["limit"]
-    measurements.append(Measurement(
-        f"relay.throughput_{AGENT_WORKERS}_workers_vs_limit", share * 100, "%", TARGET_SHARE * 100, at_least=True,
-        note=f"{result_t['rate']:.2f} creates/s of {result_t['limit']:.2f} = {AGENT_WORKERS} / "
-             f"({result_t['calls_per_create']:.2f} calls x {latency_ms / 1000:g} s); {result_t['creates']:.0f} creates "
-             f"from {2 * AGENT_WORKERS} clients"))
-    measurements.append(Measurement("relay.agent_logons_during_throughput", result_t["logons"], "count", 0.0,
-                                    note="the agent's pooled RFC connections are reused"))
+    measurements.append(
+        Measurement(
+            f"relay.throughput_{AGENT_WORKERS}_workers_vs_limit",
+            share * 100,
+            "%",
+            TARGET_SHARE * 100,
+            at_least=True,
+            note=f"{result_t['rate']:.2f} creates/s of {result_t['limit']:.2f} = {AGENT_WORKERS} / "
+            f"({result_t['calls_per_create']:.2f} calls x {latency_ms / 1000:g} s); {result_t['creates']:.0f} creates "
+            f"from {2 * AGENT_WORKERS} clients",
+        )
+    )
+    measurements.append(
+        Measurement(
+            "relay.agent_logons_during_throughput",
+            result_t["logons"],
+            "count",
+            0.0,
+            note="the agent's pooled RFC connections are reused",
+        )
+    )
     return measurements
-

@@ -70,8 +70,8 @@ from shared.sap.business_partner_change import (
 from shared.sap.business_partner_customer import CustomerData, Unit, customer_of, earlier_partners
 from shared.sap.business_partner_http import ODataConnection, ODataSession, sap_messages
 from shared.sap.business_partner_metadata import read_lengths
+from shared.sap.create_log import logged_create
 from shared.sap.errors import (
-    SapBusinessRejection,
     SapConfigurationError,
     SapError,
     SapNeedsReview,
@@ -162,27 +162,12 @@ class BusinessPartnerGateway(SapGateway):
                 f"SAP_SALES_AREAS: sales area {draft.sales_area} has no companyCode; "
                 "S/4HANA needs it for the customer's company code data"
             )
-        started = time.monotonic()
-        outcome = "failed"
-        try:
-            created = self._unit(lambda unit: self._create_on(unit, creation, draft))
-            outcome = "adopted by the duplicate guard" if created.adopted else "created"
-            return created
-        except SapBusinessRejection:
-            outcome = "rejected"
-            raise
-        except SapNeedsReview:
-            outcome = "held for review"
-            raise
-        finally:
-            elapsed_ms = round((time.monotonic() - started) * 1000)
-            logger.log(
-                self._call_log_level,
-                "SAP create %s in %d ms",
-                outcome,
-                elapsed_ms,
-                extra={"account_id": creation.account_id, "duration_ms": elapsed_ms},
-            )
+        return logged_create(
+            logger,
+            self._call_log_level,
+            creation.account_id,
+            lambda: self._unit(lambda unit: self._create_on(unit, creation, draft)),
+        )
 
     # The change path (issue 26): shared/sap/business_partner_change.py.
     def read_customer(self, customer_number: str) -> SapCustomerSnapshot:

@@ -34,11 +34,11 @@ from shared import telemetry
 from shared.core.change_models import CustomerChange, SapCustomerChanged, SapCustomerSnapshot
 from shared.core.models import CustomerCreation
 from shared.sap.bapi_return import ERROR_TYPES, messages_of
+from shared.sap.create_log import logged_create
 from shared.sap.errors import (
     SapBusinessRejection,
     SapError,
     SapInterfaceMismatch,
-    SapNeedsReview,
     SapOutcomeUnknown,
     SapPermanentError,
     SapTransientError,
@@ -143,27 +143,12 @@ class RfcSapGateway(SapGateway):
 
     def create_customer(self, creation: CustomerCreation) -> SapCustomerCreated:
         self._refuse_too_long(creation.parameters.get("PI_COMPANYDATA", {}))
-        started = time.monotonic()
-        outcome = "failed"
-        try:
-            created = self._unit(lambda session: self._create_on(session, creation))
-            outcome = "adopted by the duplicate guard" if created.adopted else "created"
-            return created
-        except SapBusinessRejection:
-            outcome = "rejected"
-            raise
-        except SapNeedsReview:
-            outcome = "held for review"
-            raise
-        finally:
-            elapsed_ms = round((time.monotonic() - started) * 1000)
-            logger.log(
-                self._call_log_level,
-                "SAP create %s in %d ms",
-                outcome,
-                elapsed_ms,
-                extra={"account_id": creation.account_id, "duration_ms": elapsed_ms},
-            )
+        return logged_create(
+            logger,
+            self._call_log_level,
+            creation.account_id,
+            lambda: self._unit(lambda session: self._create_on(session, creation)),
+        )
 
     def read_customer(self, customer_number: str) -> SapCustomerSnapshot:
         return self._unit(

@@ -1,5 +1,5 @@
-"""Retry drain: 1,000 queued retries through the queue-trigger path, against Azurite's raw
-receive-and-delete rate in the same run.
+"""Retry drain: 1,000 queued retries through the queue-trigger path, against the same storage work run
+by the bench alone at the drain's concurrency, interleaved slice by slice (issue 27, item 4).
 
 The retries are what a SAP outage leaves behind: per account a QUEUED ledger entry whose retry token
 matches its message, and the message (the product's own RetryMessage, written by its own queue
@@ -10,22 +10,35 @@ entry: is this message still its owner; claim it, ETag-guarded, so two copies of
 both reach SAP; hold the customer number for the account, a conditional insert; record the result) and the
 queue's receive and delete.
 
-A second drain, reported beside it: the same retries queued as the writers that store the entry
-first queue them (the reconcile and the push path): each message carries its QUEUED entry and that
-entry's ETag, so the retry claims it without the read (3 table round trips instead of 4).
+The limit (checked): the same storage operations (receive, read, claim, reverse entry, result, delete)
+run by the bench alone, with the host's queue transport and the product's table client, at the drain's
+concurrency (batchSize per receive, batchSize + newBatchThreshold in flight, as many threads), over the
+same entries and messages of the same bytes.
 
-The limit (checked, issue 27): the same storage operations a retry makes (receive, read, claim,
-reverse entry, result, delete) run by the bench alone at the drain's concurrency, once right before
-the drain and once right after it, over the same entries. Reported beside it: the same number of
-messages of the same size received (same batch size and in-flight bound, the same async client) and
-deleted as fast as Azurite allows, once before the drains and once after them. Each starts, like the
-drain, from a queue holding all of them: Azurite's in-memory queue answers more slowly the more
-messages it holds, so each limit is taken over the same range.
+Why slices: on this shared 2-core machine the storage limit drifted 2x within a minute (issue 27's
+1,000-message run: 29/s right before the drain, 57/s right after it), and Azurite's in-memory queue
+answers more slowly the fuller it is (measured: a delete costs about 1.3 ms with 100 messages queued,
+5 ms with 1,000, 14 ms with 3,000; a receive of 16, 7, 12 and 31 ms). So the 1,000 retries go in
+slices of 250: per slice, the bound and the drain each start from a queue holding exactly that
+slice's 250 messages (the same fullness), one right after the other, their order alternating
+(bound first, then drain first, ...) so that a trend of the machine's load favours neither. The
+checked figure is the median of the per-slice ratios: each ratio compares two passes a few seconds
+apart, and the median is not moved by one slice that a neighbour's burst hit on one side only; the
+ratio of the sums (all retries over all drain seconds against the same for the bound) is in the note.
+
+Reported beside it: a second, shorter series drained as the writers that store the entry first queue
+the retries (the reconcile and the push path: the message carries its QUEUED entry and ETag, so the
+retry claims unread, 3 table round trips), against the same work without the read; and, per slice,
+Azurite's bare receive-and-delete of as many messages of the same size (no target since issue 27: a
+retry's storage work alone cannot reach it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -38,19 +51,30 @@ from bench.harness import account_id, app_settings, azurite, environment, quiet_
 
 NAME = "retry_drain"
 MESSAGES = 1000
+SLICES = 4  # of 250: Azurite's queue stays in the range where it is fast, and each pass lasts seconds
+CARRYING_SLICES = 2
 QUICK_MESSAGES = 24
+QUICK_SLICES = 2
+QUICK_CARRYING_SLICES = 1
+# Untimed, before the slices: the first retry builds the services and imports the use case, the
+# first SAP calls log the pool's sessions on, the bound's threads open their connections.
+WARM_UP_MESSAGES = 24
+QUICK_WARM_UP_MESSAGES = 4
 # The drain against its own storage work run alone at the drain's concurrency (issue 27, item 4): what
 # the app adds on top of the storage operations exactly-once needs may cost at most a fifth.
 TARGET_SHARE_OF_STORAGE_WORK = 0.8
-DRAIN_TIMEOUT_SECONDS = 600
+SLICE_TIMEOUT_SECONDS = 300
 SEED_THREADS = 8
+# How often the drain's end is looked for: an in-process counter of the simulator (no storage request),
+# then the queue's count once every retry has created its customer.
+DONE_POLL_SECONDS = 0.02
 
 
-def _retry_message(number: int) -> Any:
+def _retry_message(number: int, series: str = "Dr") -> Any:
     from shared.core.retry_message import RetryKind, RetryMessage
 
     sample = load_samples()[number % 3]
-    account = account_id("Dr", number)
+    account = account_id(series, number)
     return RetryMessage(
         kind=RetryKind.CREATE,
         account_id=account,
@@ -63,19 +87,16 @@ def _retry_message(number: int) -> Any:
     )
 
 
-def _seed(settings: dict[str, str], messages: list[Any], carry_entry: bool = False) -> None:
-    """QUEUED entries and their messages, as a SAP outage leaves them (`carry_entry`: as the writers
-    that store first queue them, the message carrying the stored entry and its ETag)."""
+def _store_entries(settings: dict[str, str], messages: list[Any], carry_entry: bool = False) -> list[Any]:
+    """The QUEUED entries a SAP outage leaves behind, stored; returns the messages to queue for them
+    (`carry_entry`: as the writers that store first queue them, carrying the stored entry and its ETag)."""
     from shared.core.ledger import LedgerEntry, LedgerStatus
     from shared.settings import load_settings
-    from shared.storage.queue import storage_retry_queue_from_settings
     from shared.storage.table_ledger import table_ledger_from_settings
 
-    config = load_settings(settings)
-    ledger = table_ledger_from_settings(config)
-    queue = storage_retry_queue_from_settings(config)
+    ledger = table_ledger_from_settings(load_settings(settings))
 
-    def one(message: Any) -> None:
+    def one(message: Any) -> Any:
         now = datetime.now(UTC)
         stored = ledger.claim(
             LedgerEntry(
@@ -91,19 +112,21 @@ def _seed(settings: dict[str, str], messages: list[Any], carry_entry: bool = Fal
                 payload=message.payload,
             )
         )
-        queue.enqueue(message.with_written_entry(stored) if carry_entry else message, 0)
+        return message.with_written_entry(stored) if carry_entry else message
 
     with ThreadPoolExecutor(max_workers=SEED_THREADS) as pool:
-        list(pool.map(one, messages))
+        return list(pool.map(one, messages))
 
 
 def _fill(connection_string: str, queue_name: str, bodies: list[str]) -> None:
-    import base64
-
+    """The messages as the product's queue adapter stores them (TextBase64EncodePolicy: base64 of the
+    UTF-8 JSON), on the bench's threads."""
+    from azure.core.exceptions import ResourceExistsError
     from azure.storage.queue import QueueClient
 
     client = QueueClient.from_connection_string(connection_string, queue_name)
-    client.create_queue()
+    with contextlib.suppress(ResourceExistsError):  # the app's own queue, from the second slice on
+        client.create_queue()
     encoded = [base64.b64encode(body.encode("utf-8")).decode("ascii") for body in bodies]
     with ThreadPoolExecutor(max_workers=SEED_THREADS) as pool:
         list(pool.map(client.send_message, encoded))
@@ -167,123 +190,165 @@ async def _receive_and_delete(
         return await _poll_like_the_listener(client, count, batch_size, in_flight, delete, lambda: done)
 
 
-def _raw_rate(connection_string: str, bodies: list[str], batch_size: int, in_flight: int) -> float:
+def _raw_seconds(connection_string: str, bodies: list[str], batch_size: int, in_flight: int) -> float:
     name = unique("benchraw")
     try:
         _fill(connection_string, name, bodies)
-        seconds = asyncio.run(_receive_and_delete(connection_string, name, len(bodies), batch_size, in_flight))
+        return asyncio.run(_receive_and_delete(connection_string, name, len(bodies), batch_size, in_flight))
     finally:
         remove_storage(connection_string, None, name)
-    return len(bodies) / seconds
 
 
-def _storage_work_rate(
-    settings: dict[str, str],
-    messages: list[Any],
-    batch_size: int,
-    in_flight: int,
-    read_first: bool = True,
-    pass_tag: str = "W",
-) -> float:
-    """Retries per second if a retry were only its storage round trips, run the way the local host runs
-    the trigger: receive (batched) and delete with the async queue client on the loop, and on worker
-    threads with the product's table client: read the ledger entry, replace it (the claim), insert the
-    reverse entry (customer number -> account), replace it again (the result; both replaces ETag-guarded).
-    `read_first=False`: the claim without the read, as a message carrying its entry and
-    ETag makes it (the ETags are read before the clock starts).
+class StorageWork:
+    """The bound: a retry's storage round trips alone, run the way the local host runs the trigger.
 
-    The concurrency is the drain's: `in_flight` messages at once (host.json's batchSize +
-    newBatchThreshold), their table work on `in_flight` threads (the drain's
-    PYTHON_THREADPOOL_THREAD_COUNT). `pass_tag` keeps each pass's reverse entries apart, so the bound
-    can be taken before and after the drain over the same entries."""
-    import base64
+    Receive (batched) and delete with the host's async queue client on an event loop; on worker threads,
+    with the product's table client: read the ledger entry, replace it (the claim), insert the reverse
+    entry (customer number -> account, the ledger's own row shape), replace it again (the result; both
+    replaces ETag-guarded, the entry written as read, so its size is the retry's). `read_first=False`:
+    the claim without the read, as a message carrying its entry and ETag makes it (the ETags are read
+    before the clock starts). Concurrency: the drain's (`in_flight` messages at once, their table work
+    on `in_flight` threads, as the host's listener runs them). A replace of an entry with itself leaves
+    it as the retry expects to find it, so the bound and the drain can take the same entries in either
+    order."""
 
-    from azure.core import MatchConditions
-    from azure.data.tables import UpdateMode
-    from azure.storage.queue.aio import QueueClient
+    def __init__(self, settings: dict[str, str], batch_size: int, in_flight: int) -> None:
+        from shared.settings import load_settings
+        from shared.storage.clients import table_service_client
 
-    from devhost.queue_listener import queue_transport
-    from shared.settings import load_settings
-    from shared.storage.clients import table_service_client
-    from shared.storage.table_ledger import CUSTOMER_PARTITION
+        self._connection_string = settings["AzureWebJobsStorage"]
+        self._table = table_service_client(load_settings(settings)).get_table_client(settings["LEDGER_TABLE_NAME"])
+        self._batch_size, self._in_flight = batch_size, in_flight
+        self._threads = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="bench-storage-work")
+        self._passes = 0
 
-    connection_string = settings["AzureWebJobsStorage"]
-    table = table_service_client(load_settings(settings)).get_table_client(settings["LEDGER_TABLE_NAME"])
-    by_body = {message.to_json(): message.account_id for message in messages}
+    def close(self) -> None:
+        self._threads.shutdown()
 
-    known = {} if read_first else {account: table.get_entity(account, "ledger") for account in by_body.values()}
+    def seconds(self, messages: list[Any], read_first: bool = True) -> float:
+        from azure.core import MatchConditions
+        from azure.data.tables import UpdateMode
+        from azure.storage.queue.aio import QueueClient
 
-    def table_work(content: str) -> None:
-        account = by_body[base64.b64decode(content).decode("utf-8")]
-        entity = table.get_entity(account, "ledger") if read_first else known.pop(account)
-        etag = entity.metadata["etag"]
-        for step in range(2):
-            if step:
-                table.create_entity(
-                    {"PartitionKey": CUSTOMER_PARTITION, "RowKey": f"{pass_tag}{account}", "AccountId": account}
-                )
-            etag = table.update_entity(
-                entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
-            )["etag"]
+        from devhost.queue_listener import queue_transport
+        from shared.storage.table_ledger import CUSTOMER_PARTITION
 
-    async def drain(name: str) -> float:
-        loop = asyncio.get_running_loop()
-        done = 0
-        async with QueueClient.from_connection_string(connection_string, name, transport=queue_transport()) as client:
-            with ThreadPoolExecutor(max_workers=in_flight) as threads:
+        self._passes += 1
+        pass_tag = f"W{self._passes}-"  # each pass's reverse entries apart from the drain's and each other's
+        table = self._table
+        by_body = {message.to_json(): message.account_id for message in messages}
+        known = {} if read_first else {account: table.get_entity(account, "ledger") for account in by_body.values()}
+
+        def table_work(content: str) -> None:
+            account = by_body[base64.b64decode(content).decode("utf-8")]
+            entity = table.get_entity(account, "ledger") if read_first else known.pop(account)
+            etag = entity.metadata["etag"]
+            for step in range(2):
+                if step:
+                    table.create_entity(
+                        {"PartitionKey": CUSTOMER_PARTITION, "RowKey": f"{pass_tag}{account}", "AccountId": account}
+                    )
+                etag = table.update_entity(
+                    entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+                )["etag"]
+
+        async def drain(name: str) -> float:
+            loop = asyncio.get_running_loop()
+            done = 0
+            async with QueueClient.from_connection_string(
+                self._connection_string, name, transport=queue_transport()
+            ) as client:
 
                 async def one(message: Any) -> None:
                     nonlocal done
-                    await loop.run_in_executor(threads, table_work, message.content)
+                    await loop.run_in_executor(self._threads, table_work, message.content)
                     await client.delete_message(message.id, message.pop_receipt)
                     done += 1
 
-                return await _poll_like_the_listener(client, len(messages), batch_size, in_flight, one, lambda: done)
+                return await _poll_like_the_listener(
+                    client, len(messages), self._batch_size, self._in_flight, one, lambda: done
+                )
 
-    name = unique("benchwork")
-    try:
-        _fill(connection_string, name, [message.to_json() for message in messages])
-        return len(messages) / asyncio.run(drain(name))
-    finally:
-        remove_storage(connection_string, None, name)
+        name = unique("benchwork")
+        try:
+            _fill(self._connection_string, name, [message.to_json() for message in messages])
+            return asyncio.run(drain(name))
+        finally:
+            remove_storage(self._connection_string, None, name)
 
 
-def _drain(settings: dict[str, str], count: int) -> tuple[float, Any]:
-    """Seconds from the local host's start until every retry created its customer and left the queue."""
-    from azure.storage.queue import QueueClient
+class Drain:
+    """The local host draining the app's retry queue, one slice at a time: the slice's messages are
+    queued while no host runs, then a host starts and the clock runs until every retry has created its
+    customer and the queue is empty. The services the first slice (the warm-up) builds serve the later
+    ones, as a worker process keeps them between messages."""
 
-    import sap_simulator as simulator
-    from bench.common import ROOT
-    from devhost import LocalHost
-    from shared import bootstrap
+    def __init__(self, settings: dict[str, str], system: Any) -> None:
+        from azure.storage.queue import QueueClient
 
-    queue = QueueClient.from_connection_string(settings["AzureWebJobsStorage"], settings["RETRY_QUEUE_NAME"])
-    with environment(settings):
-        bootstrap.reset()
-        system = simulator.SimulatedSap()
-        with simulator.use_system(system):
-            reference_customers = system.customer_count
-            host = LocalHost(str(ROOT), port=0, polling_cap_seconds=0.5).start()
-            try:
-                started = time.perf_counter()
-                deadline = started + DRAIN_TIMEOUT_SECONDS
-                created = 0
-                while time.perf_counter() < deadline:
-                    created = system.customer_count - reference_customers
-                    if created >= count and queue.get_queue_properties().approximate_message_count == 0:
-                        return time.perf_counter() - started, system
-                    time.sleep(0.05)
-                raise RuntimeError(f"retry drain: {created} of {count} created after {DRAIN_TIMEOUT_SECONDS} s")
-            finally:
-                host.stop()
-                bootstrap.reset()
+        self._settings = settings
+        self._system = system
+        self._queue = QueueClient.from_connection_string(settings["AzureWebJobsStorage"], settings["RETRY_QUEUE_NAME"])
+
+    def seconds(self, messages: list[Any]) -> float:
+        from bench.common import ROOT
+        from devhost import LocalHost
+
+        _fill(
+            self._settings["AzureWebJobsStorage"], self._settings["RETRY_QUEUE_NAME"], [m.to_json() for m in messages]
+        )
+        reference = self._system.customer_count
+        host = LocalHost(str(ROOT), port=0, polling_cap_seconds=0.5).start()
+        try:
+            started = time.perf_counter()
+            deadline = started + SLICE_TIMEOUT_SECONDS
+            created = 0
+            while time.perf_counter() < deadline:
+                created = self._system.customer_count - reference
+                if created >= len(messages) and self._queue.get_queue_properties().approximate_message_count == 0:
+                    return time.perf_counter() - started
+                time.sleep(DONE_POLL_SECONDS)
+            raise RuntimeError(f"retry drain: {created} of {len(messages)} created after {SLICE_TIMEOUT_SECONDS} s")
+        finally:
+            host.stop()
+
+
+def _slices(messages: list[Any], count: int) -> list[list[Any]]:
+    size = len(messages) // count
+    return [messages[index * size : (index + 1) * size] for index in range(count)]
+
+
+def _interleaved(
+    slices: list[list[Any]],
+    bound: Callable[[list[Any]], float],
+    drain: Callable[[list[Any]], float],
+    raw: Callable[[list[Any]], float],
+) -> list[tuple[float, float, float]]:
+    """(bound, drain, raw receive+delete) seconds per slice: the bound first in even slices and second
+    in odd ones (a steady drift of the machine's speed favours neither side), the raw pass last."""
+    timed = []
+    for index, part in enumerate(slices):
+        if index % 2 == 0:
+            bound_seconds = bound(part)
+            drain_seconds = drain(part)
+        else:
+            drain_seconds = drain(part)
+            bound_seconds = bound(part)
+        timed.append((bound_seconds, drain_seconds, raw(part)))
+    return timed
 
 
 def run(quick: bool = False) -> list[Measurement]:
+    import sap_simulator as simulator
     from bench.common import ROOT
     from devhost.config import read_host_config
+    from shared import bootstrap
 
-    count = QUICK_MESSAGES if quick else MESSAGES
+    count, slice_count, carrying_slices = (
+        (QUICK_MESSAGES, QUICK_SLICES, QUICK_CARRYING_SLICES) if quick else (MESSAGES, SLICES, CARRYING_SLICES)
+    )
+    warm_up_count = QUICK_WARM_UP_MESSAGES if quick else WARM_UP_MESSAGES
+    slice_size = count // slice_count
     quiet_logs()
     options = read_host_config(ROOT).queues
     batch_size, in_flight = options.batch_size, options.batch_size + options.new_batch_threshold
@@ -292,39 +357,62 @@ def run(quick: bool = False) -> list[Measurement]:
     settings = app_settings(
         connection_string, SAP_POOL_SIZE=str(in_flight), PYTHON_THREADPOOL_THREAD_COUNT=str(in_flight)
     )
+    messages = [_retry_message(number) for number in range(count)]
+    carrying = [_retry_message(number, "Dc") for number in range(carrying_slices * slice_size)]
+    warm_up = [_retry_message(number, "Dw") for number in range(2 * warm_up_count)]
+    work = StorageWork(settings, batch_size, in_flight)
     try:
-        messages = [_retry_message(number) for number in range(count)]
-        bodies = [message.to_json() for message in messages]
-        raw_before = _raw_rate(connection_string, bodies, batch_size, in_flight)
-        _seed(settings, messages)
-        # The bound right before and right after the drain, over the same entries (a replace of an
-        # entry with itself leaves it as the retry expects to find it): Azurite slows as it fills, so
-        # a bound taken only at the end (as before issue 27) was slower than the drain it bounds.
-        storage_before = _storage_work_rate(settings, messages, batch_size, in_flight, pass_tag="B")
-        seconds, system = _drain(settings, count)
-        storage_after = _storage_work_rate(settings, messages, batch_size, in_flight, pass_tag="A")
-        carrying = [_retry_message(count + number) for number in range(count)]
-        _seed(settings, carrying, carry_entry=True)
-        unread_seconds, _ = _drain(settings, count)
-        storage_work_unread = _storage_work_rate(settings, carrying, batch_size, in_flight, read_first=False)
-        raw_after = _raw_rate(connection_string, bodies, batch_size, in_flight)
+        with environment(settings):
+            bootstrap.reset()
+            system = simulator.SimulatedSap()
+            with simulator.use_system(system):
+                drain = Drain(settings, system)
+                stored = _store_entries(settings, warm_up + messages)
+                drain.seconds(stored[:warm_up_count])
+                work.seconds(stored[warm_up_count : 2 * warm_up_count])
+                timed = _interleaved(
+                    _slices(stored[2 * warm_up_count :], slice_count),
+                    work.seconds,
+                    drain.seconds,
+                    lambda part: _raw_seconds(
+                        connection_string, [message.to_json() for message in part], batch_size, in_flight
+                    ),
+                )
+                # The entries stored first, the messages carrying them: each slice drained first, then
+                # the bound claims unread over the same entries (the other way round, the bound's writes
+                # would change the ETags the messages carry, and the drain would read).
+                unread_timed = [
+                    (drain.seconds(part), work.seconds(part, read_first=False))
+                    for part in _slices(_store_entries(settings, carrying, carry_entry=True), carrying_slices)
+                ]
+                logons = system.counters["logons"]
+            bootstrap.reset()
     finally:
+        work.close()
         remove_storage(connection_string, settings["LEDGER_TABLE_NAME"], settings["RETRY_QUEUE_NAME"])
-    drain_rate = count / seconds
-    raw_rate = 2 / (1 / raw_before + 1 / raw_after)  # both passes taken together
-    storage_work = 2 / (1 / storage_before + 1 / storage_after)
-    logons = system.counters["logons"]
+    ratios = [bound_seconds / drain_seconds for bound_seconds, drain_seconds, _ in timed]
+    bound_total = sum(bound_seconds for bound_seconds, _, _ in timed)
+    drain_total = sum(drain_seconds for _, drain_seconds, _ in timed)
+    drained = slice_size * slice_count
+    drain_rate, bound_rate = drained / drain_total, drained / bound_total
+    raw_rate = drained / sum(raw_seconds for _, _, raw_seconds in timed)
+    unread_drained = slice_size * carrying_slices
+    unread_drain_rate = unread_drained / sum(drain_seconds for drain_seconds, _ in unread_timed)
+    unread_bound_rate = unread_drained / sum(bound_seconds for _, bound_seconds in unread_timed)
+    per_slice = ", ".join(f"{slice_size / d:.0f}/{slice_size / b:.0f}" for b, d, _ in timed)
     return [
         Measurement(
             "retry_drain.rate_vs_its_storage_round_trips",
-            drain_rate / storage_work,
+            statistics.median(ratios),
             "x",
             TARGET_SHARE_OF_STORAGE_WORK,
             at_least=True,
-            note=f"{drain_rate:.0f} retries/s over {storage_work:.0f}/s (before {storage_before:.0f}, "
-            f"after {storage_after:.0f}) for receive + read + claim + reverse entry + result + "
-            f"delete alone at the drain's concurrency ({in_flight} in flight, batch {batch_size}, "
-            f"{in_flight} threads); {count} messages",
+            note=f"median of {slice_count} interleaved slices of {slice_size} ("
+            + ", ".join(f"{ratio:.2f}" for ratio in ratios)
+            + f"; retries/s over bound/s: {per_slice}); ratio of the sums {bound_total / drain_total:.2f}: "
+            f"{drain_rate:.0f} retries/s over {bound_rate:.0f}/s for receive + read + claim + reverse entry "
+            f"+ result + delete alone at the drain's concurrency ({in_flight} in flight, batch {batch_size}, "
+            f"{in_flight} threads)",
         ),
         Measurement(
             "retry_drain.rate_vs_raw_receive_delete",
@@ -332,22 +420,29 @@ def run(quick: bool = False) -> list[Measurement]:
             "x",
             note=f"reported, no target since issue 27 (its storage work alone cannot reach it): "
             f"{drain_rate:.0f} retries/s over Azurite's {raw_rate:.0f} receive+delete/s "
-            f"(before {raw_before:.0f}, after {raw_after:.0f})",
+            f"(the same slices from as full a queue, each right after the slice's bound and drain)",
         ),
         Measurement(
             "retry_drain.storage_work_vs_raw_receive_delete",
-            storage_work / raw_rate,
+            bound_rate / raw_rate,
             "x",
-            note=f"the bound no retry can pass: its storage work alone, {storage_work:.0f}/s reading first "
-            f"and {storage_work_unread:.0f}/s ({storage_work_unread / raw_rate:.2f} x) claiming "
+            note=f"the bound no retry can pass: its storage work alone, {bound_rate:.0f}/s reading first "
+            f"and {unread_bound_rate:.0f}/s ({unread_bound_rate / raw_rate:.2f} x) claiming "
             "unread, against the same raw rate",
         ),
-        Measurement("retry_drain.seconds", seconds, "s", note=f"{count} retries; SAP logons {logons} (pool)"),
         Measurement(
-            "retry_drain.carrying_entry_vs_raw_receive_delete",
-            count / unread_seconds / raw_rate,
+            "retry_drain.seconds",
+            drain_total,
+            "s",
+            note=f"{drained} retries in {slice_count} slices; SAP logons {logons} (pool)",
+        ),
+        Measurement(
+            "retry_drain.carrying_entry_vs_its_storage_round_trips",
+            unread_drain_rate / unread_bound_rate,
             "x",
-            note=f"{count / unread_seconds:.0f} retries/s when each message carries its stored entry "
-            "(claim unread: 3 table round trips), as the reconcile and the push path queue them",
+            note=f"{unread_drain_rate:.0f} retries/s when each message carries its stored entry (claim unread: "
+            f"3 table round trips), as the reconcile and the push path queue them, over the same storage work "
+            f"without the read, {unread_bound_rate:.0f}/s ({carrying_slices} slices of {slice_size}, "
+            f"each drained first)",
         ),
     ]

@@ -168,6 +168,22 @@ def resolve_app_settings(value: str, environ: Mapping[str, str] | None = None) -
     return _APP_SETTING_REFERENCE.sub(setting, value)
 
 
+def disabled_setting_name(function_name: str) -> str:
+    """The app setting that disables one function: `AzureWebJobs.<FUNCTION_NAME>.Disabled` ("How to disable
+    functions in Azure Functions", learn.microsoft.com/azure/azure-functions/disable-function, source
+    MicrosoftDocs/azure-docs articles/azure-functions/disable-function.md; locally it goes in
+    local.settings.json "Values" like any setting)."""
+    return f"AzureWebJobs.{function_name}.Disabled"
+
+
+def is_disabled(function_name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the app settings disable this function: its setting is `true` (any case, as .NET's
+    bool.Parse reads it). The documentation names `true` and `false` only; whether the host also takes
+    `1` is unverified here, so anything else leaves the function enabled (the host's default)."""
+    environ = os.environ if environ is None else environ
+    return environ.get(disabled_setting_name(function_name), "").strip().lower() == "true"
+
+
 def development_storage_connection_string(queue_endpoint: str = "http://127.0.0.1:10001") -> str:
     return (
         f"DefaultEndpointsProtocol=http;AccountName={DEVELOPMENT_ACCOUNT_NAME};"

@@ -20,7 +20,15 @@ from devhost.app_loader import (
     ImportState,
     load_functions,
 )
-from devhost.config import AppSettingsError, HostConfig, is_settings_error, load_local_settings, read_host_config
+from devhost.config import (
+    AppSettingsError,
+    HostConfig,
+    disabled_setting_name,
+    is_disabled,
+    is_settings_error,
+    load_local_settings,
+    read_host_config,
+)
 from devhost.http_server import ConnectionGuard, HttpLimits, HttpRoute, build_http_app, build_routes
 from devhost.invocation import Invoker
 from devhost.queue_listener import IN_FLIGHT_VISIBILITY_SECONDS, QueueListener, make_listener
@@ -80,6 +88,7 @@ class LocalHost:
         self.http_routes: list[HttpRoute] = []
         self.queue_listeners: list[QueueListener] = []
         self.unserved: list[FunctionSpec] = []
+        self.disabled: list[FunctionSpec] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -113,7 +122,11 @@ class LocalHost:
         self._loop = asyncio.get_running_loop()
         self._stop_requested = asyncio.Event()
         self._http_executor = ThreadPoolExecutor(max_workers=_http_thread_count(), thread_name_prefix="http")
-        http_specs = [spec for spec in self.functions if spec.kind == HTTP_TRIGGER]
+        # A function disabled by its app setting is neither triggered nor routed (its URL answers 404, as
+        # Azure's host answers a disabled function to any key but the master key, which is not kept here).
+        self.disabled = [spec for spec in self.functions if is_disabled(spec.name)]
+        enabled = [spec for spec in self.functions if spec not in self.disabled]
+        http_specs = [spec for spec in enabled if spec.kind == HTTP_TRIGGER]
         self.http_routes = build_routes(http_specs, self.config.route_prefix)
         self.queue_listeners = [
             make_listener(
@@ -123,10 +136,10 @@ class LocalHost:
                 str(self.app_dir),
                 in_flight_visibility_seconds=self.in_flight_visibility_seconds,
             )
-            for spec in self.functions
+            for spec in enabled
             if spec.kind == QUEUE_TRIGGER
         ]
-        self.unserved = [spec for spec in self.functions if spec.kind not in (HTTP_TRIGGER, QUEUE_TRIGGER)]
+        self.unserved = [spec for spec in enabled if spec.kind not in (HTTP_TRIGGER, QUEUE_TRIGGER)]
         self.connection_guard = ConnectionGuard(self.http_limits)
         app = build_http_app(
             self.http_routes, Invoker(self._http_executor, str(self.app_dir)), self.http_limits, self.connection_guard
@@ -184,6 +197,8 @@ class LocalHost:
             )
         for spec in self.unserved:
             lines.append(f"        {spec.name}: {spec.trigger_type} (not served by the local host)")
+        for spec in self.disabled:
+            lines.append(f"        {spec.name}: {spec.trigger_type} (disabled by {disabled_setting_name(spec.name)})")
         for spec in self.functions:
             for binding in spec.other_bindings():
                 lines.append(

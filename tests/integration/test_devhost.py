@@ -448,6 +448,34 @@ def test_queues_exist_and_take_a_message_as_soon_as_start_returns(azurite, monke
         wait_for(lambda: [o for o in observations(host, key) if o["outcome"] == "finished"], "the message to run")
 
 
+def test_functions_disabled_by_their_app_setting_are_neither_routed_nor_polled(azurite, monkeypatch):
+    # AzureWebJobs.<FUNCTION_NAME>.Disabled=true, as the Functions host reads it (devhost/config.py is_disabled):
+    # how the push benchmark runs the HTTP functions and the queue trigger in processes of their own.
+    suffix = uuid.uuid4().hex[:10]
+    names = {
+        "SAMPLE_FLAKY_QUEUE": f"off-flaky-{suffix}",
+        "SAMPLE_POISON_QUEUE": f"off-doomed-{suffix}",
+        "SAMPLE_SLOW_QUEUE": f"off-slow-{suffix}",
+    }
+    monkeypatch.setenv("AzureWebJobsStorage", azurite.connection_string)
+    for name, value in names.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AzureWebJobs.Boom.Disabled", "True")
+    monkeypatch.setenv("AzureWebJobs.slow_worker.Disabled", "true")
+    monkeypatch.setenv("AzureWebJobs.flaky_worker.Disabled", "false")
+    with LocalHost(SAMPLE_DIR, port=0) as host:
+        assert {spec.name for spec in host.disabled} == {"Boom", "slow_worker"}
+        assert requests.post(f"{host.base_url}/sample/boom", timeout=10).status_code == 404
+        assert requests.get(f"{host.base_url}/sample/items/7", timeout=10).text == "item 7"
+        assert {listener.target.queue_name for listener in host.queue_listeners} == {
+            names["SAMPLE_FLAKY_QUEUE"],
+            names["SAMPLE_POISON_QUEUE"],
+        }
+        key = uuid.uuid4().hex
+        send_encoded(azurite.connection_string, names["SAMPLE_FLAKY_QUEUE"], {"key": key})
+        wait_for(lambda: [o for o in observations(host, key) if o["outcome"] == "succeeded"], "the enabled trigger")
+
+
 def test_in_flight_window_defaults_to_half_a_minute_not_the_hosts_ten_minutes():
     assert IN_FLIGHT_VISIBILITY_SECONDS == 30
     assert LocalHost(SAMPLE_DIR).in_flight_visibility_seconds == IN_FLIGHT_VISIBILITY_SECONDS

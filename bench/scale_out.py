@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,7 @@ from typing import Any
 
 import requests
 
+from bench.agent_rig import agent_rig
 from bench.common import Measurement, load_samples
 from bench.harness import Creator, account_id, app_settings, azurite, free_ports, quiet_logs, remove_storage
 from bench.memory import _child, _wait_until
@@ -47,27 +47,6 @@ QUICK_LATENCY_MS = 20
 SECONDS = 6.0
 QUICK_SECONDS = 0.5
 TARGET_SHARE = 0.9
-KEY_NAME, KEY = "RootManageSharedAccessKey", "bench-scale-key"
-PROOF_KEY = "bench-scale-proof-" + "x" * 40
-NAMESPACE = "bench-scale.servicebus.windows.net"
-URL = f"https://{NAMESPACE}/sap"
-
-
-class SessionPeak:
-    """The most sessions the simulated SAP had open at once (each logon checked as it happens)."""
-
-    def __init__(self, system: Any) -> None:
-        self.peak = 0
-        self._lock = threading.Lock()
-        original = system.open_session
-
-        def open_session(parameters: Any) -> int:
-            session = original(parameters)
-            with self._lock:
-                self.peak = max(self.peak, system.open_sessions)
-            return session
-
-        system.open_session = open_session
 
 
 def _load(base_urls: list[str], series: str, creates: int) -> tuple[float, list[Creator]]:
@@ -109,50 +88,20 @@ def _run_workers(settings: dict[str, str], instances: int, body: Any) -> Any:
 
 
 def relay(latency_ms: int, seconds: float, instances: int) -> dict[str, float]:
-    import sap_simulator as simulator
-    from agent.api import AgentApi
-    from agent.listener import RelayListener
-    from agent.thread import ListenerThread
-    from devtools.relay_double import RelayDoubleThread
-    from shared.sap.rfc import RfcSapGateway
-    from shared.settings import RelayListenerSettings
-
-    with RelayDoubleThread({KEY_NAME: KEY}, namespace=NAMESPACE, response_timeout_seconds=30) as double:
+    with agent_rig(latency_ms, AGENT_CONCURRENCY) as rig:
         settings = app_settings(
-            azurite().connection_string,
-            SAP_TRANSPORT="relay",
-            SAP_RELAY_URL=URL,
-            SAP_RELAY_KEY_NAME=KEY_NAME,
-            SAP_RELAY_KEY=KEY,
-            SAP_RELAY_BASE_URL=double.base_url,
-            SAP_AGENT_PROOF_KEY=PROOF_KEY,
-            PYTHON_THREADPOOL_THREAD_COUNT=str(CLIENTS_PER_INSTANCE + 4),
+            azurite().connection_string, PYTHON_THREADPOOL_THREAD_COUNT=str(CLIENTS_PER_INSTANCE + 4), **rig.settings
         )
         settings.pop("SAP_SIMULATOR_FAULTS")
-        system = simulator.SimulatedSap()
-        system.configure_faults(f"latency_ms={latency_ms}")
-        sessions = SessionPeak(system)
-        gateway = RfcSapGateway(
-            {"system": system},
-            rfc_module=simulator,
-            no_match_messages=simulator.NO_MATCH_MESSAGES,
-            pool_size=AGENT_CONCURRENCY,
-        )
-        listen = RelayListenerSettings(URL, KEY_NAME, KEY, base_url=f"ws://{double.host}:{double.port}")
-        agent = ListenerThread(
-            lambda: RelayListener(
-                listen, AgentApi(gateway, path="sap", concurrency=AGENT_CONCURRENCY, proof_key=PROOF_KEY)
-            ),
-            sap_units=AGENT_CONCURRENCY,
-        )
+        system = rig.system
 
         def body(urls: list[str]) -> dict[str, float]:
             _load(urls, "Sw", 2 * AGENT_CONCURRENCY)  # every worker's first requests, the agent's pool full
-            calls_before, customers_before = sum(system.calls.values()), system.customer_count
+            calls_before, customers_before = rig.calls, system.customer_count
             creates = _creates(AGENT_CONCURRENCY, latency_ms, seconds, instances)
             wall, _ = _load(urls, "Sx", creates)
             created = system.customer_count - customers_before
-            calls = sum(system.calls.values()) - calls_before
+            calls = rig.calls - calls_before
             names = [record.address.get("NAME", "") for record in system.created_customers()]
             return {
                 "rate": creates / wall,
@@ -163,12 +112,10 @@ def relay(latency_ms: int, seconds: float, instances: int) -> dict[str, float]:
             }
 
         try:
-            with agent:
-                result = _run_workers(settings, instances, body)
+            result = _run_workers(settings, instances, body)
         finally:
-            gateway.close()
             remove_storage(settings["AzureWebJobsStorage"], settings["LEDGER_TABLE_NAME"], settings["RETRY_QUEUE_NAME"])
-    result["peak_sessions"] = sessions.peak
+        result["peak_sessions"] = rig.sessions.peak
     result["limit"] = AGENT_CONCURRENCY / (result["calls_per_create"] * latency_ms / 1000)
     return result
 

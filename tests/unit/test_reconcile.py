@@ -30,7 +30,9 @@ from shared.salesforce.port import (
 )
 from shared.salesforce.simple_salesforce import CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL, SimpleSalesforceAccounts
 from shared.usecases import RetryOutcome, StorageUnavailable, retry_create_customer
+from shared.usecases import reconcile as reconcile_module
 from shared.usecases.reconcile import ReconcileReport, reconcile_customers
+from tests.fakes.ports import InMemoryLedger, InMemoryRetryQueue, RecordingWriteBack
 from tests.support.samples import sample
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,13 +242,17 @@ def test_a_queue_failure_releases_the_claim_so_a_later_run_queues_it(fake_servic
 
 
 def test_an_account_claimed_by_another_request_meanwhile_is_not_queued_again(fake_services):
+    # The reconcile's claim finds the flow's request holding the account; by the reconcile's read that request
+    # has released it (its create never reached SAP), and it claims the account again right after that read.
     ledger = fake_services.ledger
     original_get = ledger.get
+    theirs = entry(LedgerStatus.PENDING).evolve(account_id="001Dn0000000001IAA")
+    ledger.claim(theirs)
 
     def get_then_lose_the_race(account_id: str):
+        ledger.delete(original_get(account_id))
         found = original_get(account_id)
-        if found is None:  # the flow's request claims the account right after our read
-            ledger.claim(entry(LedgerStatus.PENDING).evolve(account_id=account_id))
+        ledger.claim(theirs)
         return found
 
     ledger.get = get_then_lose_the_race
@@ -308,3 +314,86 @@ def test_a_result_not_done_without_a_next_page_is_an_error_not_a_short_list():
     assert len(next(pages).requests) == 1
     with pytest.raises(SalesforceUnavailable):
         next(pages)
+
+
+# --- claim first: the same outcome for every ledger state, one round trip fewer for an unknown account ----
+
+ACCOUNT = "001Dn0000000001IAA"  # request(1)'s id, normalised
+
+
+def _known(status: LedgerStatus, writeback: WriteBackStatus = WriteBackStatus.NOT_NEEDED) -> LedgerEntry:
+    number = "0000100001" if status is LedgerStatus.CREATED else None
+    return entry(status).evolve(account_id=ACCOUNT, customer_number=number, writeback=writeback)
+
+
+LEDGER_STATES = {
+    "unknown": None,
+    "queued": _known(LedgerStatus.QUEUED),
+    "pending": _known(LedgerStatus.PENDING),
+    "needs_review": _known(LedgerStatus.NEEDS_REVIEW),
+    "failed": _known(LedgerStatus.FAILED),
+    **{f"created, write-back {state.value}": _known(LedgerStatus.CREATED, state) for state in WriteBackStatus},
+}
+
+
+class CountingLedger(InMemoryLedger):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get(self, account_id: str) -> LedgerEntry | None:
+        self.reads += 1
+        return super().get(account_id)
+
+
+def _apply_once(fake_services, known: LedgerEntry | None, payload: dict, writeback_by_function: bool):
+    services = dataclasses.replace(
+        fake_services,
+        ledger=CountingLedger(),
+        retry_queue=InMemoryRetryQueue(),
+        writeback=RecordingWriteBack() if writeback_by_function else None,
+    )
+    if known is not None:
+        services.ledger.claim(known)
+    report = reconcile_customers(Accounts([payload]), services, apply=True)
+    stored = services.ledger.get(ACCOUNT)
+    after = None if stored is None else (stored.status, stored.writeback, stored.customer_number)
+    messages = [(m.kind, m.account_id) for m in services.retry_queue.take_all()]
+    return report.to_json(), after, messages, services.ledger.reads - 1  # minus the get just above
+
+
+@pytest.mark.parametrize("writeback_by_function", [True, False], ids=["function writes back", "flow or off"])
+@pytest.mark.parametrize("valid", [True, False], ids=["valid", "refused"])
+@pytest.mark.parametrize("state", list(LEDGER_STATES))
+def test_apply_claims_first_with_the_same_outcome_as_reading_first_for_every_ledger_state(
+    fake_services, monkeypatch, state, valid, writeback_by_function
+):
+    payload = request(1) if valid else request(1, city=None)
+    known = LEDGER_STATES[state]
+    claiming_first = _apply_once(fake_services, known, payload, writeback_by_function)
+    # The path before claim-first: read, decide, then (for an unknown account) claim and queue.
+    monkeypatch.setattr(reconcile_module, "_claimed_unread", lambda *args: False)
+    reading_first = _apply_once(fake_services, known, payload, writeback_by_function)
+    assert claiming_first[:3] == reading_first[:3]
+    # An unknown account with a valid request is claimed without reading the ledger; every other is read once.
+    assert claiming_first[3] == (0 if known is None and valid else 1)
+    assert reading_first[3] == 1
+
+
+@pytest.mark.parametrize(
+    ("state", "group"),
+    [
+        ("unknown", "queuedAccounts"),
+        ("queued", "in_progress"),
+        ("pending", "in_progress"),
+        ("needs_review", "needs_review"),
+        ("failed", "failed"),
+        *((f"created, write-back {state.value}", "writeBackAccounts") for state in WriteBackStatus),
+    ],
+)
+def test_apply_reports_each_ledger_state_where_the_reconcile_rule_puts_it(fake_services, state, group):
+    report, _, messages, _ = _apply_once(fake_services, LEDGER_STATES[state], request(1), writeback_by_function=True)
+    listed = report["knownAccounts"].get(group) if group not in report else report[group]
+    assert listed == [ACCOUNT]
+    expected = {"queuedAccounts": [RetryKind.CREATE], "writeBackAccounts": [RetryKind.WRITEBACK]}.get(group, [])
+    assert [kind for kind, _ in messages] == expected

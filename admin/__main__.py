@@ -7,7 +7,7 @@
     python -m admin poison replay (--id MESSAGE_ID | --all) [--yes]
     python -m admin resolve ACCOUNT_ID (--customer NUMBER | --create) [--yes]
     python -m admin sweep [--dry-run]
-    python -m admin reconcile [--apply] [--json] [--no-progress] [--show N]
+    python -m admin reconcile [--apply] [--window N] [--json] [--no-progress] [--show N]
     python -m admin preflight [--json] [--only AREA[,AREA...]] [--app-url URL]
 
 `python -m admin SUBCOMMAND --help` explains each. Settings come from the environment, read by the
@@ -36,6 +36,7 @@ from shared.salesforce.port import SalesforceError
 from shared.settings import Settings, SettingsError, load_settings
 from shared.storage.port import InvalidContinuation, LedgerUnavailable, RetryQueueUnavailable
 from shared.usecases import StorageUnavailable, account_status
+from shared.usecases.reconcile_pacing import DEFAULT_WINDOW
 
 _STORAGE_HINT = (
     "check AzureWebJobsStorage (or AzureWebJobsStorage__accountName and your Azure login) "
@@ -244,6 +245,15 @@ def _parser() -> argparse.ArgumentParser:
         "meanwhile, does not queue it again.",
     )
     reconcile.add_argument("--apply", action="store_true", help="queue the creates (default: only report them)")
+    reconcile.add_argument(
+        "--window",
+        type=_whole_number(0),
+        default=DEFAULT_WINDOW,
+        metavar="N",
+        help=f"with --apply, keep at most N messages in the retry queue, which the live creates share: wait for "
+        f"the queue trigger to take them before queueing more (default {DEFAULT_WINDOW}; 0: no bound). "
+        "Ctrl-C stops a load; a later run continues where it stopped",
+    )
     reconcile.add_argument("--json", action="store_true", help="the summary as JSON (no progress bar)")
     reconcile.add_argument("--no-progress", action="store_true", help="no progress bar")
     reconcile.add_argument(
@@ -323,6 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 as_json=args.json,
                 progress=not (args.no_progress or args.json),
                 show=args.show,
+                window=args.window,
             )
         return _poison(settings, args)
     except SettingsError as error:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,10 +20,13 @@ from admin import ExitCode
 from shared.bootstrap import EntryPoint, bootstrap, customer_accounts
 from shared.core.reconcile import ReconcileAction
 from shared.settings import Settings
-from shared.usecases.reconcile import ReconcileReport, reconcile_customers
+from shared.usecases.reconcile import Progress, ReconcileReport, reconcile_customers
+from shared.usecases.reconcile_pacing import DEFAULT_WINDOW
 
 # Fewer accounts than this are read in a moment: no bar to flash by.
 PROGRESS_FROM = 100
+_WORKING = "reconcile"
+_WAITING = "reconcile: waiting for the queue trigger (the window is full)"
 
 _KNOWN_LABELS = {
     ReconcileAction.CREATED_NOT_WRITTEN_BACK: "created in SAP, number not yet in Salesforce",
@@ -33,11 +36,20 @@ _KNOWN_LABELS = {
 }
 
 
-def reconcile(settings: Settings, *, apply: bool, as_json: bool, progress: bool, show: int, console: Any = None) -> int:
+def reconcile(
+    settings: Settings,
+    *,
+    apply: bool,
+    as_json: bool,
+    progress: bool,
+    show: int,
+    window: int = DEFAULT_WINDOW,
+    console: Any = None,
+) -> int:
     services = bootstrap(EntryPoint.OPERATIONS, settings)
     accounts = customer_accounts(settings)
     with _progress_bar(progress, console) as advance:
-        report = reconcile_customers(accounts, services, apply=apply, progress=advance)
+        report = reconcile_customers(accounts, services, apply=apply, progress=advance, window=window)
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
     else:
@@ -105,6 +117,10 @@ def summary(report: ReconcileReport, show: int) -> str:
             f"  claimed by another request meanwhile (not queued again): "
             f"{len(report.taken_meanwhile)}{accounts(report.taken_meanwhile)}"
         )
+    if report.window_wait_seconds >= 1:
+        lines.append(
+            f"  waited {report.window_wait_seconds:.0f} s for the queue trigger to make room in the window (--window)"
+        )
     if report.applied and report.queued:
         lines.append(
             "The function app's queue trigger creates them; follow with "
@@ -116,7 +132,7 @@ def summary(report: ReconcileReport, show: int) -> str:
 
 
 @contextmanager
-def _progress_bar(enabled: bool, console: Any = None) -> Iterator[Callable[[int, int], None] | None]:
+def _progress_bar(enabled: bool, console: Any = None) -> Iterator[Progress | None]:
     """A rich progress bar on stderr (stdout keeps the summary clean for a pipe), shown only on a
     terminal and only once the result is large enough to take a while."""
     if not enabled:
@@ -130,7 +146,7 @@ def _progress_bar(enabled: bool, console: Any = None) -> Iterator[Callable[[int,
         yield None
         return
     bar = Progress(
-        TextColumn("reconcile"),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -139,13 +155,14 @@ def _progress_bar(enabled: bool, console: Any = None) -> Iterator[Callable[[int,
     )
     task: list[Any] = []
 
-    def advance(done: int, total: int) -> None:
+    def advance(done: int, total: int, waiting_for_queue: bool = False) -> None:
         if total < PROGRESS_FROM:
             return
         if not task:
             bar.start()
-            task.append(bar.add_task("accounts", total=total))
-        bar.update(task[0], completed=done, total=total)
+            task.append(bar.add_task(_WORKING, total=total))
+        description = _WAITING if waiting_for_queue else _WORKING
+        bar.update(task[0], completed=done, total=total, description=description)
 
     try:
         yield advance

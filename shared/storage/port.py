@@ -105,6 +105,11 @@ class RetryQueue(ABC):
         """Queue the message, invisible for delay_seconds. Raises RetryQueueUnavailable."""
 
     @abstractmethod
+    def depth(self) -> int:
+        """How many messages the queue holds (approximate, never fewer: invisible ones count too), for the
+        reconcile's window (shared.usecases.reconcile_pacing). Raises RetryQueueUnavailable."""
+
+    @abstractmethod
     def send_to_poison(self, message: RetryMessage) -> None:
         """Park a message that ran out of attempts in `<queue>-poison` for the replay command."""
 

@@ -142,6 +142,11 @@ class StorageRetryQueue(RetryQueue):
             delay_seconds,
         )
 
+    def depth(self) -> int:
+        # x-ms-approximate-messages-count of Get Queue Metadata: "not lower than the actual number of messages
+        # in the queue, but could be higher" (invisible messages included); one round trip.
+        return self.approximate_count()
+
     def send_to_poison(self, message: RetryMessage) -> None:
         self._call(self._poison, lambda: self._poison.send_message(message.to_json(), time_to_live=_NEVER_EXPIRES))
         logger.warning(

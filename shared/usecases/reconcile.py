@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.mapping import map_customer_request
@@ -40,6 +41,7 @@ from shared.core.validation import parse_customer_request
 from shared.log import sync_context
 from shared.salesforce.port import CustomerAccounts
 from shared.storage.port import LedgerConflict, RetryQueueUnavailable
+from shared.usecases.reconcile_pacing import QueueWindow, read_ahead
 from shared.usecases.services import Services, StorageUnavailable, ledger_call, new_retry_token, release
 from shared.usecases.sweep import queue_write_back
 
@@ -50,8 +52,12 @@ RECONCILE_NOTE = "queued by reconcile (Salesforce customer without an SAP number
 # Accounts looked up and queued at once (storage round trips in flight; the clients pool 32 connections).
 WORKERS = 8
 
-# (accounts handled so far, accounts in the whole result): the command's progress bar.
-Progress = Callable[[int, int], None]
+
+class Progress(Protocol):
+    """The command's progress bar: accounts handled so far, accounts in the whole result, and whether the
+    reconcile is waiting for the queue trigger to make room in its window."""
+
+    def __call__(self, done: int, total: int, waiting_for_queue: bool = False) -> None: ...
 
 
 @dataclass
@@ -68,6 +74,7 @@ class ReconcileReport:
     # the function: otherwise they stay in `skipped` (CREATED_NOT_WRITTEN_BACK).
     writebacks: list[str] = field(default_factory=list)
     writeback_by_function: bool = False
+    window_wait_seconds: float = 0.0  # waiting for the queue trigger to make room (reconcile_pacing)
 
     @property
     def found_work(self) -> bool:
@@ -86,6 +93,7 @@ class ReconcileReport:
             "takenMeanwhile": self.taken_meanwhile,
             "writeBacksQueued" if self.applied else "wouldQueueWriteBacks": len(self.writebacks),
             "writeBackAccounts": self.writebacks,
+            "windowWaitSeconds": round(self.window_wait_seconds, 1),
         }
 
 
@@ -96,33 +104,71 @@ def reconcile_customers(
     apply: bool,
     progress: Progress | None = None,
     workers: int = WORKERS,
+    window: int = 0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> ReconcileReport:
     """Queue a create for every Salesforce customer without an SAP number that the ledger does not know.
     Raises SalesforceError (login, query), StorageUnavailable (the ledger or the queue; a claim whose
     message could not be queued is released first, so a later run queues it again).
 
-    The accounts of a page are looked up (and queued) on `workers` threads: each is one or three storage
-    round trips of its own, and the ledger's conditional insert keeps them apart."""
+    The accounts are looked up (and queued) on `workers` threads: each is one to three storage round trips
+    of its own, and the ledger's conditional insert keeps them apart. The next page is read while this one
+    is worked, and the pool is handed the next page's accounts while this page's slowest are still running.
+    With `apply` and a `window` (shared.usecases.reconcile_pacing: why), at most that many messages are
+    in the retry queue: the reconcile waits for the queue trigger to take them (`sleep`) before it hands on
+    more; the report says how long (window_wait_seconds)."""
     report = ReconcileReport(applied=apply, writeback_by_function=services.writeback is not None)
-    seen: set[str] = set()
+    queue_window = QueueWindow(services.retry_queue, window if apply else 0, sleep=sleep)
     lock = threading.Lock()
-    with ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="reconcile") as pool:
-        for page in accounts.customers_without_sap_number():
-            report.total = max(report.total, page.total_size)
-            work = []
-            for payload in page.requests:
-                account_id = _account_id(payload, report)
-                # Each account once, even should a page boundary move under a changing result.
-                if account_id is not None and account_id not in seen:
-                    seen.add(account_id)
-                    work.append(pool.submit(_reconcile_one, account_id, payload, services, apply, report, lock))
-            done_in_page = len(page.requests) - len(work)
-            report.seen += done_in_page
-            for future in as_completed(work):
-                future.result()  # StorageUnavailable stops the run (the pool finishes what it started)
-                report.seen += 1
-                if progress is not None:
-                    progress(report.seen, max(report.total, report.seen))
+    in_flight: set[Future[None]] = set()
+    # A few accounts ahead of the threads, so none idles while the loop hands on the next; bounded (memory).
+    backlog = max(workers, 1) * 2
+
+    def collect(done: set[Future[None]]) -> None:
+        for future in done:
+            in_flight.discard(future)
+            future.result()  # StorageUnavailable stops the run
+            report.seen += 1
+            if progress is not None:
+                progress(report.seen, max(report.total, report.seen))
+
+    def collect_finished() -> int:
+        collect({future for future in in_flight if future.done()})
+        return len(in_flight)
+
+    def waiting_for_the_queue() -> None:
+        if progress is not None:
+            progress(report.seen, max(report.total, report.seen), waiting_for_queue=True)
+
+    pool = ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="reconcile")
+    try:
+        with read_ahead(accounts.customers_without_sap_number()) as pages:
+            # Each account once, even should a page boundary move under a changing result: an account read
+            # again moves by less than a page, so the ids of this page and the one before are enough to know.
+            # Should one come again from further away, handling it twice is harmless: the ledger's
+            # conditional insert keeps it to one claim and one message (the second finds it queued).
+            previous_page: set[str] = set()
+            for page in pages:
+                report.total = max(report.total, page.total_size)
+                this_page: set[str] = set()
+                for payload in page.requests:
+                    account_id = _account_id(payload, report)
+                    if account_id is None or account_id in this_page or account_id in previous_page:
+                        report.seen += 1
+                        continue
+                    this_page.add(account_id)
+                    if len(in_flight) >= backlog:
+                        collect(wait(in_flight, return_when=FIRST_COMPLETED).done)
+                    queue_window.admit(collect_finished, waiting_for_the_queue)
+                    in_flight.add(pool.submit(_reconcile_one, account_id, payload, services, apply, report, lock))
+                previous_page = this_page
+        while in_flight:
+            collect(wait(in_flight, return_when=FIRST_COMPLETED).done)
+    finally:
+        # On an error (or Ctrl-C) the accounts handed on finish, a few times `workers` at most: a claim and
+        # its message stay together; the accounts not handed on are found unknown by a later run.
+        pool.shutdown(wait=True)
+        report.window_wait_seconds = queue_window.waited_seconds
     for ids in (report.queued, report.taken_meanwhile, report.writebacks, *report.skipped.values()):
         ids.sort()  # the threads finish in any order; the summary lists in account-id order
     logger.info(
@@ -132,6 +178,7 @@ def reconcile_customers(
             "seen": report.seen,
             "queued": len(report.queued),
             "writebacks": len(report.writebacks),
+            "window_wait_seconds": round(report.window_wait_seconds, 1),
         },
     )
     return report

@@ -146,6 +146,11 @@ class InMemoryRetryQueue(RetryQueue):
             raise RetryQueueUnavailable("queue storage down (fake)")
         self.queued.append(QueuedMessage(message, delay_seconds))
 
+    def depth(self) -> int:
+        if not self.available:
+            raise RetryQueueUnavailable("queue storage down (fake)")
+        return len(self.queued)
+
     def send_to_poison(self, message: RetryMessage) -> None:
         if not self.available:
             raise RetryQueueUnavailable("queue storage down (fake)")

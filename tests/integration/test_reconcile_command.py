@@ -8,6 +8,8 @@ case creates them and the write-back closes the loop: a third run finds nothing 
 from __future__ import annotations
 
 import dataclasses
+import json
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -247,3 +249,34 @@ def test_turning_the_write_back_on_later_the_reconcile_writes_back_the_accounts_
 
     assert main(["reconcile", "--apply", "--no-progress"]) == ExitCode.DONE
     assert "Salesforce customers without an SAP number: 0 read" in capsys.readouterr().out
+
+
+def test_with_a_window_the_queue_never_holds_more_and_every_account_is_queued_once(environment, salesforce, capsys):
+    ids = {salesforce.add_account(account_id(number), **customer(number)) for number in range(40)}
+    queue = QueueClient.from_connection_string(environment["AzureWebJobsStorage"], environment["RETRY_QUEUE_NAME"])
+    queue.create_queue()
+    taken: list[str] = []
+    depths: list[int] = []
+    stop = threading.Event()
+
+    def queue_trigger() -> None:  # takes what is queued, a few at a time, as the function app's trigger would
+        while not stop.is_set():
+            depths.append(queue.get_queue_properties().approximate_message_count)
+            for item in queue.receive_messages(messages_per_page=4, max_messages=4, visibility_timeout=60):
+                parsed = parse_queue_body(item.content)
+                assert isinstance(parsed, RetryMessage)
+                taken.append(parsed.account_id)
+                queue.delete_message(item)
+            stop.wait(0.1)
+
+    trigger = threading.Thread(target=queue_trigger, daemon=True)
+    trigger.start()
+    try:
+        assert main(["reconcile", "--apply", "--window", "10", "--json"]) == ExitCode.DONE
+    finally:
+        stop.set()
+        trigger.join()
+    report = json.loads(capsys.readouterr().out)
+    assert report["queued"] == 40 and report["windowWaitSeconds"] > 0  # it waited for the trigger
+    assert max(depths) <= 10
+    assert Counter(taken + [message.account_id for message in queued_messages(environment)]) == Counter(ids)

@@ -68,6 +68,16 @@ def test_message_without_delay_is_visible_at_once(queue, raw_service):
     assert len(receive_raw(raw_service, queue.queue_name)) == 1
 
 
+def test_the_depth_counts_every_message_in_the_queue_visible_or_not(queue, raw_service):
+    # What the reconcile's window reads: messages waiting out a delay, or received and being worked, count too.
+    assert queue.depth() == 0  # a queue not made yet is made, empty
+    queue.enqueue(retry_message("001Dn0000000001IAA"))
+    queue.enqueue(retry_message("001Dn0000000002IAA"), delay_seconds=300)
+    queue.enqueue(retry_message("001Dn0000000003IAA"))
+    assert len(receive_raw(raw_service, queue.queue_name)) == 2  # now invisible for 30 s
+    assert queue.depth() == 3
+
+
 def test_send_to_poison_uses_the_functions_host_naming(queue, raw_service):
     queue.send_to_poison(retry_message())
 
@@ -134,3 +144,5 @@ def test_storage_down_raises_retry_queue_unavailable(azurite, unique_name):
         queue.enqueue(retry_message())
     with pytest.raises(RetryQueueUnavailable):
         queue.send_to_poison(retry_message())
+    with pytest.raises(RetryQueueUnavailable):
+        queue.depth()

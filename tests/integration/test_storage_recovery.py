@@ -476,6 +476,7 @@ def test_every_ledger_and_retry_queue_call_raises_its_unavailable_error_while_az
         "enqueue": lambda: queue.enqueue(_message(stored.account_id)),
         "send_to_poison": lambda: queue.send_to_poison(_message(stored.account_id)),
         "approximate_count": queue.approximate_count,
+        "depth": queue.depth,
         "poison_depth": queue.poison_depth,
         "peek_poison": queue.peek_poison,
         "replay_poison": queue.replay_poison,

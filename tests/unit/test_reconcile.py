@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from admin import ExitCode
 from admin.reconcile import _progress_bar, exit_code, summary
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
 from shared.core.reconcile import ReconcileAction, decide_reconcile
-from shared.core.retry_message import RetryKind
+from shared.core.retry_message import RetryKind, RetryMessage
 from shared.core.validation import CONTRACT_FIELDS
 from shared.salesforce.port import (
     ACCOUNT_TYPE_FIELD,
@@ -32,6 +33,7 @@ from shared.salesforce.simple_salesforce import CUSTOMERS_WITHOUT_SAP_NUMBER_SOQ
 from shared.usecases import RetryOutcome, StorageUnavailable, retry_create_customer
 from shared.usecases import reconcile as reconcile_module
 from shared.usecases.reconcile import ReconcileReport, reconcile_customers
+from shared.usecases.reconcile_pacing import read_ahead
 from tests.fakes.ports import InMemoryLedger, InMemoryRetryQueue, RecordingWriteBack
 from tests.support.samples import sample
 
@@ -286,6 +288,18 @@ def test_the_progress_bar_draws_on_a_terminal_once_the_result_is_large():
         assert advance is None  # a pipe or a log file gets the summary only
 
 
+def test_the_progress_bar_and_the_summary_say_when_the_reconcile_waited_for_the_queue():
+    from rich.console import Console
+
+    screen = io.StringIO()
+    with _progress_bar(True, Console(file=screen, force_terminal=True, width=120)) as advance:
+        advance(10, 200, waiting_for_queue=True)
+    assert "waiting for the queue trigger" in screen.getvalue()
+    report = ReconcileReport(applied=True, seen=200, total=200, window_wait_seconds=42.4)
+    assert "waited 42 s for the queue trigger" in summary(report, 3)
+    assert report.to_json()["windowWaitSeconds"] == 42.4
+
+
 # --- the adapter fails closed on a result it cannot complete ----------------------------------------------
 
 
@@ -397,3 +411,147 @@ def test_apply_reports_each_ledger_state_where_the_reconcile_rule_puts_it(fake_s
     assert listed == [ACCOUNT]
     expected = {"queuedAccounts": [RetryKind.CREATE], "writeBackAccounts": [RetryKind.WRITEBACK]}.get(group, [])
     assert [kind for kind, _ in messages] == expected
+
+
+# --- the next page read while this one is worked; the window -----------------------------------------------
+
+
+class RecordingAccounts(CustomerAccounts):
+    """Pages of `size` accounts, counting how many the query has read; raises `fails_at` page's error."""
+
+    def __init__(self, pages: int, size: int, fails_at: int | None = None) -> None:
+        self.pages, self.size, self.fails_at = pages, size, fails_at
+        self.read = 0
+
+    def customers_without_sap_number(self) -> Iterator[AccountPage]:
+        for number in range(self.pages):
+            if number == self.fails_at:
+                raise SalesforceUnavailable("503 on queryMore (fake)")
+            self.read += 1
+            page = [request(number * self.size + n + 1) for n in range(self.size)]
+            yield AccountPage(tuple(page), self.pages * self.size)
+
+
+def test_the_next_page_is_read_while_this_one_is_worked_and_never_more_than_one_ahead():
+    accounts = RecordingAccounts(pages=5, size=2)
+    read_when_taken = []
+    with read_ahead(accounts.customers_without_sap_number()) as pages:
+        for taken, _ in enumerate(pages, start=1):
+            read_when_taken.append(accounts.read)
+            assert accounts.read <= taken + 1  # this page and at most the next one
+    assert read_when_taken[-1] == 5 and len(read_when_taken) == 5
+
+
+def test_the_next_page_is_read_before_this_pages_accounts_are_done(fake_services):
+    accounts = RecordingAccounts(pages=2, size=1)
+    ledger = fake_services.ledger
+    original_claim = ledger.claim
+    read_while_claiming = []
+
+    def claim(entry: LedgerEntry) -> LedgerEntry:
+        if entry.account_id == "001Dn0000000001IAA":  # page 1's account: hold it until page 2 is read
+            for _ in range(1000):
+                if accounts.read == 2:
+                    break
+                threading.Event().wait(0.01)
+            read_while_claiming.append(accounts.read)
+        return original_claim(entry)
+
+    ledger.claim = claim
+    report = reconcile_customers(accounts, fake_services, apply=True)
+    assert read_while_claiming == [2] and len(report.queued) == 2
+
+
+def test_a_page_read_error_stops_the_run_after_the_accounts_already_handed_on(fake_services):
+    accounts = RecordingAccounts(pages=3, size=3, fails_at=1)
+    with pytest.raises(SalesforceUnavailable):
+        reconcile_customers(accounts, fake_services, apply=True)
+    # Page 1's accounts were claimed and queued together; a later run finds them queued.
+    assert len(fake_services.retry_queue.queued) == 3
+    assert all(fake_services.ledger.get(m.message.account_id) for m in fake_services.retry_queue.queued)
+
+
+class DepthRecordingQueue(InMemoryRetryQueue):
+    def __init__(self) -> None:
+        super().__init__()
+        self.deepest = 0
+        self.depth_reads = 0
+        self.lock = threading.Lock()
+
+    def enqueue(self, message, delay_seconds: int = 0) -> None:
+        with self.lock:
+            super().enqueue(message, delay_seconds)
+            self.deepest = max(self.deepest, len(self.queued))
+
+    def depth(self) -> int:
+        with self.lock:
+            self.depth_reads += 1
+            return super().depth()
+
+
+def _with_queue(fake_services, queue: InMemoryRetryQueue):
+    return dataclasses.replace(fake_services, retry_queue=queue)
+
+
+@pytest.mark.parametrize("live_messages", [0, 12], ids=["empty queue", "live retries queued"])
+def test_the_window_keeps_at_most_n_messages_queued_and_waits_for_the_trigger_to_take_them(
+    fake_services, live_messages
+):
+    queue = DepthRecordingQueue()
+    services = _with_queue(fake_services, queue)
+    for number in range(live_messages):  # the live traffic's messages count against the window too
+        queue.enqueue(dataclasses.replace(_a_message(), account_id=f"live-{number}"))
+    queue.deepest = 0  # from here on, every put is the reconcile's
+    taken: list = []
+    waits = []
+
+    def trigger_takes_some(seconds: float) -> None:  # the reconcile sleeps: the queue trigger works meanwhile
+        waits.append(seconds)
+        with queue.lock:
+            taken.extend(queue.queued[:5])
+            del queue.queued[:5]
+
+    progress_calls = []
+    report = reconcile_customers(
+        RecordingAccounts(pages=4, size=15),
+        services,
+        apply=True,
+        workers=4,
+        window=10,
+        sleep=trigger_takes_some,
+        progress=lambda done, total, waiting_for_queue=False: progress_calls.append(waiting_for_queue),
+    )
+    assert 0 < queue.deepest <= 10
+    assert waits and True in progress_calls  # it waited, and the progress bar was told
+    created = [m.message.account_id for m in taken + queue.queued if not m.message.account_id.startswith("live")]
+    assert len(report.queued) == 60 and sorted(created) == report.queued  # every account once
+    assert report.to_json()["windowWaitSeconds"] >= 0
+
+
+def _a_message() -> RetryMessage:
+    return RetryMessage(
+        kind=RetryKind.CREATE, account_id="x", tracking_id="t", payload={}, attempt=0, first_seen_at=NOW.isoformat()
+    )
+
+
+def test_without_a_window_or_on_a_dry_run_the_queue_depth_is_never_read(fake_services):
+    queue = DepthRecordingQueue()
+    services = _with_queue(fake_services, queue)
+    reconcile_customers(RecordingAccounts(pages=2, size=5), services, apply=True, window=0)
+    reconcile_customers(RecordingAccounts(pages=2, size=5), services, apply=False, window=3)
+    assert queue.depth_reads == 0 and len(queue.queued) == 10
+
+
+def test_the_window_reads_the_depth_once_its_places_are_used_not_once_an_account(fake_services):
+    queue = DepthRecordingQueue()
+    report = reconcile_customers(
+        RecordingAccounts(pages=2, size=50), _with_queue(fake_services, queue), apply=True, window=1000
+    )
+    assert len(report.queued) == 100 and queue.depth_reads == 1
+
+
+def test_a_queue_that_cannot_tell_its_depth_stops_the_run_as_storage_unavailable(fake_services):
+    queue = DepthRecordingQueue()
+    queue.available = False
+    with pytest.raises(StorageUnavailable):
+        reconcile_customers(RecordingAccounts(pages=1, size=3), _with_queue(fake_services, queue), apply=True, window=5)

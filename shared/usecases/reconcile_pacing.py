@@ -1,0 +1,117 @@
+"""How the reconcile keeps its pace (shared.usecases.reconcile): the next Salesforce page is read while this
+one is worked, and no more creates are queued than the queue trigger can take in a while.
+
+The window. The retry queue is shared with the live traffic: the push path's creates and the HTTP path's
+retries wait in it behind whatever the reconcile put there. An initial load of 100,000 accounts queued at
+once puts every live create behind all of them (at SAP's pace of about 20 creates/s, some 80 minutes). With
+a window of N, the reconcile keeps at most N messages in the queue (its own and the live ones: the queue's
+approximate depth, plus the accounts it is queueing right now), so a live create waits about N ÷ SAP's rate
+behind it; the operator can stop a load (Ctrl-C) and the queue empties within that time; a later run
+continues where it stopped (the ledger knows what is queued or created, and the reconcile skips it). It
+also lets Azurite drain a load at all: its queue store filters and sorts every message on each receive, so a
+receive costs more the deeper the queue (0.6 s for 16 messages with 2,000 queued, 8.5 s with 30,000:
+measured on the development machine; the code is Azurite's LokiQueueMetadataStore.getMessages).
+
+The depth Azure Queue storage reports counts invisible messages too (retries waiting out their backoff):
+"The approximate number of messages in the queue. This number is not lower than the actual number of
+messages in the queue, but could be higher." (Get Queue Metadata, x-ms-approximate-messages-count). So the
+window is a bound on everything queued; with more retries waiting than the window, the reconcile waits too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TypeVar
+
+from shared.storage.port import RetryQueue, RetryQueueUnavailable
+from shared.usecases.services import StorageUnavailable
+
+# The operator command's default window. About a minute of SAP work at the rates seen (the benchmark's SAP
+# double: 8 sessions x 5 creates/s = 40/s, 25 s; a real SAP at 1 s a create on 8 sessions: about 2 minutes),
+# so a live create waits that long at most behind an initial load, while the queue trigger is never starved:
+# one instance holds at most batchSize + newBatchThreshold = 24 messages (host.json), and 1,000 is far more
+# than it drains during one depth re-read (WINDOW_POLL_SECONDS). 0 means no bound.
+DEFAULT_WINDOW = 1000
+
+# How long the reconcile sleeps before reading the queue's depth again while the window is full: the depth
+# is one storage round trip; at 40 creates/s half a second frees 20 places.
+WINDOW_POLL_SECONDS = 0.5
+
+_Page = TypeVar("_Page")
+_END = object()
+
+
+@contextmanager
+def read_ahead(pages: Iterator[_Page]) -> Iterator[Iterator[_Page]]:
+    """The pages of `pages`, each read on a background thread while the one before is worked: one page
+    ahead, no more (a page of 2,000 accounts is the memory it costs). An error of a page read (SalesforceError)
+    is raised where that page is taken, as reading it in place would raise it. On leaving, a read under way
+    is waited for and the pages are closed."""
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-pages")
+
+    def read_next() -> Future[object]:
+        return reader.submit(next, pages, _END)
+
+    def in_order() -> Iterator[_Page]:
+        upcoming = read_next()
+        while True:
+            page = upcoming.result()
+            if page is _END:
+                return
+            upcoming = read_next()
+            yield page  # type: ignore[misc]  # not _END: a page
+
+    try:
+        yield in_order()
+    finally:
+        reader.shutdown(wait=True, cancel_futures=True)
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()
+
+
+class QueueWindow:
+    """At most `size` messages in the retry queue (0: no bound): `admit` returns when one more account may
+    be handed on, and waits (sleeping WINDOW_POLL_SECONDS, then reading the depth again) while the queue's
+    depth plus the accounts being queued right now would be more. The depth is read only when the places
+    counted at the last read are used up, not once an account."""
+
+    def __init__(
+        self,
+        queue: RetryQueue,
+        size: int,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.queue = queue
+        self.size = max(size, 0)
+        self.waited_seconds = 0.0  # time spent waiting for the window: the queue trigger's pace, not ours
+        self._sleep = sleep
+        self._clock = clock
+        self._places = 0
+
+    def admit(self, in_flight: Callable[[], int], waiting: Callable[[], None] | None = None) -> None:
+        """`in_flight()`: the accounts handed on whose messages may not be in the depth yet; `waiting()` is
+        called before each wait (the command's progress bar says it waits for the queue)."""
+        if self.size == 0:
+            return
+        while self._places <= 0:
+            self._places = self.size - self._depth() - in_flight()
+            if self._places > 0:
+                break
+            if waiting is not None:
+                waiting()
+            started = self._clock()
+            self._sleep(WINDOW_POLL_SECONDS)
+            self.waited_seconds += self._clock() - started
+        self._places -= 1
+
+    def _depth(self) -> int:
+        try:
+            return self.queue.depth()
+        except RetryQueueUnavailable as error:
+            raise StorageUnavailable(f"the retry queue is unavailable; the reconcile stopped ({error})") from error

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,14 +112,25 @@ class TimedSap:
 class RawRoundTrips:
     """The table operations of one create, timed alone: the conditional insert of the claim, the conditional
     insert of the reverse entry and the ETag-guarded replace with the result, with the product's own client
-    and entities of the same shape."""
+    and the entities the app writes for the same request.
 
-    def __init__(self, settings: Any, table_name: str) -> None:
+    Each sample writes what the create of the same number writes (the Creator cycles through the samples):
+    the claim carries the request as the app stores it (`CustomerRequest.to_payload()`, validated and
+    normalised), and the result the owned fields' digests and the mapping's warnings the app recorded for
+    that sample (`created_by_sample`: entries the app stored in the warm-up, read back). Since issue 26 the
+    result carries the digests (AppliedDigests, about 800 bytes more than before); a result without them
+    would time a smaller write than the app's."""
+
+    def __init__(self, settings: Any, table_name: str, created_by_sample: Sequence[Any]) -> None:
+        from shared.core.validation import parse_customer_request
         from shared.storage.clients import table_service_client
 
         self._table = table_service_client(settings).get_table_client(table_name)
         self._table.create_table()
-        self._payload = load_samples()[0]
+        self._payloads = [parse_customer_request(sample).to_payload() for sample in load_samples()]
+        if len(created_by_sample) != len(self._payloads):
+            raise ValueError("one stored result per sample")
+        self._created = list(created_by_sample)
 
     def close(self) -> None:
         self._table.delete_table()
@@ -137,15 +148,24 @@ class RawRoundTrips:
 
         account = f"001Rw{number:013d}"
         now = datetime.now(UTC)
+        sample = number % len(self._payloads)
         claim = LedgerEntry(
             account_id=account,
             status=LedgerStatus.PENDING,
             tracking_id=f"{number:032x}",
             created_at=now,
             updated_at=now,
-            payload=dict(self._payload, accountId=account),
+            payload=dict(self._payloads[sample], accountId=account),
         )
-        created = claim.evolve(status=LedgerStatus.CREATED, customer_number="0000100000", attempts=1, payload=None)
+        stored = self._created[sample]
+        created = claim.evolve(
+            status=LedgerStatus.CREATED,
+            customer_number="0000100000",
+            attempts=1,
+            payload=None,
+            warnings=stored.warnings,
+            applied_digests=stored.applied_digests,
+        )
         started = time.perf_counter()
         metadata = self._table.create_entity(to_entity(claim))
         claimed = time.perf_counter()
@@ -161,6 +181,20 @@ class RawRoundTrips:
             match_condition=MatchConditions.IfNotModified,
         )
         return (claimed - started + time.perf_counter() - replacing) * 1000
+
+
+def _created_by_sample(app: Any) -> list[Any]:
+    """The ledger entries the app stored for the warm-up's first creates, one per sample (the Creator sends
+    sample `number % len(samples)`), read back with the product's ledger: what the raw result writes."""
+    from bench.harness import account_id
+    from shared.settings import load_settings
+    from shared.storage.table_ledger import table_ledger_from_settings
+
+    ledger = table_ledger_from_settings(load_settings(app.settings))
+    entries = [ledger.get(account_id("Wu", number)) for number in range(len(load_samples()))]
+    if any(entry is None or entry.applied_digests is None for entry in entries):
+        raise RuntimeError("overhead: the warm-up's creates are not in the ledger as created")
+    return entries
 
 
 def run(quick: bool = False) -> list[Measurement]:
@@ -180,7 +214,7 @@ def run(quick: bool = False) -> list[Measurement]:
         for number in range(WARM_UP):  # connections, the SAP interface (once per process), the pool
             client.create("Wu", number)
         table_port = endpoints.table_port
-        raw = RawRoundTrips(load_settings(app.settings), unique("benchraw"))
+        raw = RawRoundTrips(load_settings(app.settings), unique("benchraw"), _created_by_sample(app))
         raw_ms: list[float] = []
         e2e: list[float] = []
         overhead: list[float] = []

@@ -77,7 +77,6 @@ MAX_PAIRS_PER_BATCH = 150
 QUICK_PAIRS = 3
 CREATED_CHECK_EVERY = 4  # pairs between two looks at the ledger: are the batch's accounts created?
 ACK_TARGET_MS = 100.0  # issue 27: the acknowledgement within 100 ms at p99 while 100 accounts are being created
-ACK_OVER_WRITES_TARGET = 1.25  # as the overhead's target: the endpoint adds at most a quarter to its storage writes
 PICKUP_TARGET = 1.2  # issue 27: p99 to recorded within 1.2 x the queue trigger's pickup bound
 ORGANIZATION_ID = "00D5g000004XyZ1EAK"
 QUEUE_FUNCTION = "RetryCreateSAPCustomer"  # functions/retry.py: the queue trigger, scaled on its own
@@ -487,14 +486,14 @@ def _measurements(series: dict[str, Any], single: int, batch_size: int, pause_se
             f"of their own, as Flex Consumption scales them; p50 {statistics.median(acks):.1f} ms)",
         ),
         Measurement(
-            "push_latency.ack_p90_vs_storage_writes_while_creating",
-            percentile(acks, 0.9) / percentile(writes, 0.9),
+            "push_latency.ack_p99_vs_storage_writes_while_creating",
+            percentile(acks, 0.99) / percentile(writes, 0.99),
             "x",
-            ACK_OVER_WRITES_TARGET,
-            note=f"over the same two storage writes by the bench alone, interleaved with the messages (p90 "
-            f"{percentile(writes, 0.9):.0f} ms; p90 rather than p99: of {len(writes)} samples the p99 is the "
-            f"largest); ratio at p50 {statistics.median(acks) / statistics.median(writes):.2f}, at p99 "
-            f"{percentile(acks, 0.99) / percentile(writes, 0.99):.2f}",
+            note=f"over the same two storage writes by the bench alone, interleaved with the messages (p99 "
+            f"{percentile(writes, 0.99):.0f} ms; of {len(writes)} samples each p99 is the largest, so it swings); "
+            f"ratio at p90 {percentile(acks, 0.9) / percentile(writes, 0.9):.2f}, at p50 "
+            f"{statistics.median(acks) / statistics.median(writes):.2f} (the endpoint's own HTTP, parsing and "
+            "hand-offs between processes and threads on two busy cores)",
         ),
         Measurement(
             "push_latency.storage_writes_p99_while_creating",

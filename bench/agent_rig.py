@@ -49,9 +49,13 @@ class AgentRig:
 
 
 @contextlib.contextmanager
-def agent_rig(latency_ms: int, concurrency: int, *, relay_timeout_seconds: float = 30) -> Iterator[AgentRig]:
+def agent_rig(
+    latency_ms: int, concurrency: int, *, relay_timeout_seconds: float = 30, numbers: int | None = None
+) -> Iterator[AgentRig]:
     """The relay double and an agent with `concurrency` SAP units over a simulator at `latency_ms` per
-    connect and call; yields the settings a worker needs (SAP_TRANSPORT=relay and the relay's)."""
+    connect and call; yields the settings a worker needs (SAP_TRANSPORT=relay and the relay's).
+    `numbers`: internal customer numbers the account group needs at least (the simulator's default
+    interval, 100000-199999, holds exactly 100,000: an initial load of that size must not run it dry)."""
     import sap_simulator as simulator
     from agent.api import AgentApi
     from agent.listener import RelayListener
@@ -63,7 +67,11 @@ def agent_rig(latency_ms: int, concurrency: int, *, relay_timeout_seconds: float
     with RelayDoubleThread(
         {KEY_NAME: KEY}, namespace=NAMESPACE, response_timeout_seconds=relay_timeout_seconds
     ) as double:
-        system = simulator.SimulatedSap()
+        customizing = simulator.Customizing()
+        if numbers is not None:
+            first, last = customizing.number_ranges["0001"]
+            customizing.number_ranges["0001"] = (first, max(last, first + 2 * numbers - 1))
+        system = simulator.SimulatedSap(customizing=customizing)
         system.configure_faults(f"latency_ms={latency_ms}")
         sessions = SessionPeak(system)
         gateway = RfcSapGateway(

@@ -139,10 +139,16 @@ def _follow(
             raise RuntimeError(f"initial_load: {what} stalled at {done} of {target} for {STALL_SECONDS} s")
         finished = process.poll() is not None
         if not finished:
-            rss = peak_rss_mb(process.pid)
-            if warm_rss is None and done >= WARM_SHARE * target:
-                warm_rss = rss
-            last_rss = rss
+            try:
+                rss = peak_rss_mb(process.pid)
+            except RuntimeError:  # it ended between the poll and the read (a zombie has no VmHWM)
+                finished = process.poll() is not None
+                if not finished:
+                    raise
+            else:
+                if warm_rss is None and done >= WARM_SHARE * target:
+                    warm_rss = rss
+                last_rss = rss
         if done >= target or finished:
             break
         if time.perf_counter() - started > TIMEOUT_SECONDS:

@@ -45,6 +45,8 @@ import contextlib
 import json
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -373,21 +375,61 @@ def _disabled_settings(functions: list[tuple[str, bool]], enabled: str) -> dict[
 
 
 @contextlib.contextmanager
-def _workers(roles: list[tuple[Deployment, str]]) -> Iterator[list[str]]:
+def _worker(arguments: list[str], settings: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A child with its console in `log_path` (read back when the run breaks: what did the worker say?)."""
+    from bench.memory import _child_environment
+
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, *arguments],
+            cwd=ROOT,
+            env=_child_environment(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _complaints(log_paths: list[Path], limit: int = 6) -> str:
+    """The workers' last warning and error lines (the app logs no personal data: shared/log.py)."""
+    lines = []
+    for path in log_paths:
+        with contextlib.suppress(OSError):
+            found = [
+                line
+                for line in path.read_text(errors="replace").splitlines()
+                if " WARNING " in line or " ERROR " in line
+            ]
+            lines += [f"{path.stem}: {line}" for line in found[-limit:]]
+    return "\n".join(lines) or "(no warning or error in the workers' logs)"
+
+
+@contextlib.contextmanager
+def _workers(roles: list[tuple[Deployment, str]], log_directory: str) -> Iterator[list[str]]:
     """`python -m devhost` children, one per (deployment, enabled functions), started side by side; their
-    base URLs once each listens (the HTTP ones answer the health check; a queue-only one answers 404)."""
+    base URLs once each listens (the HTTP ones answer the health check; a queue-only one answers 404).
+    Should the run break meanwhile, the error carries the workers' last warnings."""
     from bench.harness import free_ports
-    from bench.memory import _child, _wait_until
+    from bench.memory import _wait_until
 
     ports = free_ports(len(roles))
     functions = _functions(roles[0][0].settings)
+    log_paths = [Path(log_directory) / f"worker-{number}-{enabled}.log" for number, (_, enabled) in enumerate(roles)]
     with contextlib.ExitStack() as stack:
         processes = []
-        for (deployment, enabled), port in zip(roles, ports, strict=True):
+        for (deployment, enabled), port, log_path in zip(roles, ports, log_paths, strict=True):
             settings = {**deployment.settings, **_disabled_settings(functions, enabled)}
             # --max-polling-interval 0: host.json's maxPollingInterval as it is, as in Azure.
             arguments = ["-m", "devhost", "--port", str(port), "--max-polling-interval", "0"]
-            processes.append(stack.enter_context(_child(arguments, settings)))
+            processes.append(stack.enter_context(_worker(arguments, settings, log_path)))
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         for (_, enabled), url, process in zip(roles, urls, processes, strict=True):
             expected = 404 if enabled == "queue" else 200
@@ -396,7 +438,10 @@ def _workers(roles: list[tuple[Deployment, str]]) -> Iterator[list[str]]:
                 process,
                 f"push_latency's {enabled} worker",
             )
-        yield urls
+        try:
+            yield urls
+        except (RuntimeError, TimeoutError) as error:
+            raise RuntimeError(f"{error}\n{_complaints(log_paths)}") from error
 
 
 def _one_worker(
@@ -439,7 +484,7 @@ def run(quick: bool = False, single: int | None = None, seed: int = 15) -> list[
         writes = StorageWrites(probe.settings)
         # A quick run leaves the one-worker layout out (a third child to start; the same code measures it).
         roles = [(split, "http"), (split, "queue")] + ([] if quick else [(together, "all")])
-        with _workers(roles) as urls:
+        with _workers(roles, directory.name) as urls:
             ledger = TableClient.from_connection_string(azurite.connection_string, split.table_name)
             series = _measure(
                 urls[0],

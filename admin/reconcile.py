@@ -22,6 +22,7 @@ from shared.core.reconcile import ReconcileAction
 from shared.settings import Settings
 from shared.usecases.reconcile import Progress, ReconcileReport, reconcile_customers
 from shared.usecases.reconcile_pacing import DEFAULT_WINDOW
+from shared.usecases.reconcile_report import AccountIds
 
 # Fewer accounts than this are read in a moment: no bar to flash by.
 PROGRESS_FROM = 100
@@ -66,39 +67,39 @@ def exit_code(report: ReconcileReport) -> int:
 
 
 def summary(report: ReconcileReport, show: int) -> str:
-    def accounts(ids: list[str]) -> str:
-        if not ids or show == 0:
+    def accounts(group: AccountIds) -> str:
+        if not group or show == 0:
             return ""
-        listed = ", ".join(ids[:show])
-        return f": {listed}" + (f" and {len(ids) - show} more" if len(ids) > show else "")
+        listed = ", ".join(group.ids[:show])
+        return f": {listed}" + (f" and {group.count - show} more" if group.count > show else "")
 
     lines = [
         f"Salesforce customers without an SAP number: {report.seen} read"
         + (f" (Salesforce counted {report.total})" if report.total != report.seen else "")
     ]
     if report.applied:
-        lines.append(f"  queued for creation now: {len(report.queued)}{accounts(report.queued)}")
+        lines.append(f"  queued for creation now: {report.queued.count}{accounts(report.queued)}")
     else:
         lines.append(
-            f"  would be queued: {len(report.queued)}{accounts(report.queued)}"
+            f"  would be queued: {report.queued.count}{accounts(report.queued)}"
             + ("  (dry run: run again with --apply to queue them)" if report.queued else "")
         )
     if report.applied:
         lines.append(
             f"  write-back queued now (created in SAP, number not yet in Salesforce): "
-            f"{len(report.writebacks)}{accounts(report.writebacks)}"
+            f"{report.writebacks.count}{accounts(report.writebacks)}"
         )
     elif report.writebacks:
         lines.append(
             f"  write-back would be queued (created in SAP, number not yet in Salesforce): "
-            f"{len(report.writebacks)}{accounts(report.writebacks)}  (dry run: run again with --apply)"
+            f"{report.writebacks.count}{accounts(report.writebacks)}  (dry run: run again with --apply)"
         )
-    known = sum(len(ids) for ids in report.skipped.values())
+    known = sum(group.count for group in report.skipped.values())
     lines.append(f"  already known to the sync, left alone: {known}")
     for action, label in _KNOWN_LABELS.items():
-        ids = report.skipped.get(action, [])
-        if ids:
-            lines.append(f"    {label}: {len(ids)}{accounts(ids)}")
+        group = report.skipped.get(action)
+        if group:
+            lines.append(f"    {label}: {group.count}{accounts(group)}")
             if action is ReconcileAction.CREATED_NOT_WRITTEN_BACK and not report.writeback_by_function:
                 lines.append(
                     "      (SALESFORCE_WRITEBACK is not function: the flow writes numbers back, or nobody; "
@@ -106,16 +107,18 @@ def summary(report: ReconcileReport, show: int) -> str:
                 )
     if report.invalid:
         lines.append(
-            f"  not queued, the request would be refused (fix these fields in Salesforce): {len(report.invalid)}"
+            f"  not queued, the request would be refused (fix these fields in Salesforce): {report.invalid.count}"
         )
-        for account_id, fields in list(report.invalid.items())[:show]:
+        for account_id, fields in list(report.invalid.fields.items())[:show]:
             lines.append(f"    {account_id}: {', '.join(fields)}")
-        if len(report.invalid) > show:
-            lines.append(f"    and {len(report.invalid) - show} more (--json lists all)")
+        if report.invalid.count > show:
+            kept = len(report.invalid.fields)
+            listed = "all" if kept == report.invalid.count else f"the first {kept}"
+            lines.append(f"    and {report.invalid.count - show} more (--json lists {listed})")
     if report.taken_meanwhile:
         lines.append(
             f"  claimed by another request meanwhile (not queued again): "
-            f"{len(report.taken_meanwhile)}{accounts(report.taken_meanwhile)}"
+            f"{report.taken_meanwhile.count}{accounts(report.taken_meanwhile)}"
         )
     if report.window_wait_seconds >= 1:
         lines.append(

@@ -24,11 +24,9 @@ trigger is the one path that already creates with backoff, the duplicate guard a
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.core.ledger import LedgerEntry, LedgerStatus, WriteBackStatus
@@ -42,6 +40,7 @@ from shared.log import sync_context
 from shared.salesforce.port import CustomerAccounts
 from shared.storage.port import LedgerConflict, RetryQueueUnavailable
 from shared.usecases.reconcile_pacing import QueueWindow, read_ahead
+from shared.usecases.reconcile_report import ReconcileReport
 from shared.usecases.services import Services, StorageUnavailable, ledger_call, new_retry_token, release
 from shared.usecases.sweep import queue_write_back
 
@@ -58,43 +57,6 @@ class Progress(Protocol):
     reconcile is waiting for the queue trigger to make room in its window."""
 
     def __call__(self, done: int, total: int, waiting_for_queue: bool = False) -> None: ...
-
-
-@dataclass
-class ReconcileReport:
-    applied: bool
-    total: int = 0  # Salesforce's totalSize of the query
-    seen: int = 0  # accounts read from every page
-    queued: list[str] = field(default_factory=list)  # queued now, or (dry run) that would be
-    skipped: dict[ReconcileAction, list[str]] = field(default_factory=dict)  # known to the ledger
-    # Accounts the flow's request would be refused for (400): the field names only, never values.
-    invalid: dict[str, list[str]] = field(default_factory=dict)
-    taken_meanwhile: list[str] = field(default_factory=list)  # another request claimed it first
-    # Created accounts whose write-back was queued now, or (dry run) would be; only with the write-back done by
-    # the function: otherwise they stay in `skipped` (CREATED_NOT_WRITTEN_BACK).
-    writebacks: list[str] = field(default_factory=list)
-    writeback_by_function: bool = False
-    window_wait_seconds: float = 0.0  # waiting for the queue trigger to make room (reconcile_pacing)
-
-    @property
-    def found_work(self) -> bool:
-        return bool(self.queued or self.writebacks)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "applied": self.applied,
-            "totalSize": self.total,
-            "seen": self.seen,
-            "queued" if self.applied else "wouldQueue": len(self.queued),
-            "queuedAccounts" if self.applied else "wouldQueueAccounts": self.queued,
-            "known": {action.value: len(ids) for action, ids in self.skipped.items()},
-            "knownAccounts": {action.value: ids for action, ids in self.skipped.items()},
-            "invalid": self.invalid,
-            "takenMeanwhile": self.taken_meanwhile,
-            "writeBacksQueued" if self.applied else "wouldQueueWriteBacks": len(self.writebacks),
-            "writeBackAccounts": self.writebacks,
-            "windowWaitSeconds": round(self.window_wait_seconds, 1),
-        }
 
 
 def reconcile_customers(
@@ -119,7 +81,6 @@ def reconcile_customers(
     more; the report says how long (window_wait_seconds)."""
     report = ReconcileReport(applied=apply, writeback_by_function=services.writeback is not None)
     queue_window = QueueWindow(services.retry_queue, window if apply else 0, sleep=sleep)
-    lock = threading.Lock()
     in_flight: set[Future[None]] = set()
     # A few accounts ahead of the threads, so none idles while the loop hands on the next; bounded (memory).
     backlog = max(workers, 1) * 2
@@ -160,7 +121,7 @@ def reconcile_customers(
                     if len(in_flight) >= backlog:
                         collect(wait(in_flight, return_when=FIRST_COMPLETED).done)
                     queue_window.admit(collect_finished, waiting_for_the_queue)
-                    in_flight.add(pool.submit(_reconcile_one, account_id, payload, services, apply, report, lock))
+                    in_flight.add(pool.submit(_reconcile_one, account_id, payload, services, apply, report))
                 previous_page = this_page
         while in_flight:
             collect(wait(in_flight, return_when=FIRST_COMPLETED).done)
@@ -169,15 +130,14 @@ def reconcile_customers(
         # its message stay together; the accounts not handed on are found unknown by a later run.
         pool.shutdown(wait=True)
         report.window_wait_seconds = queue_window.waited_seconds
-    for ids in (report.queued, report.taken_meanwhile, report.writebacks, *report.skipped.values()):
-        ids.sort()  # the threads finish in any order; the summary lists in account-id order
+    report.sort()
     logger.info(
         "reconcile finished",
         extra={
             "applied": apply,
             "seen": report.seen,
-            "queued": len(report.queued),
-            "writebacks": len(report.writebacks),
+            "queued": report.queued.count,
+            "writebacks": report.writebacks.count,
             "window_wait_seconds": round(report.window_wait_seconds, 1),
         },
     )
@@ -189,7 +149,7 @@ def _account_id(payload: Mapping[str, Any], report: ReconcileReport) -> str | No
     try:
         return normalize_account_id(raw_id)
     except InvalidSalesforceId:
-        report.invalid[raw_id or "(no Id)"] = ["accountId"]
+        report.invalid.add(raw_id or "(no Id)", ["accountId"])
         return None
 
 
@@ -199,13 +159,11 @@ def _reconcile_one(
     services: Services,
     apply: bool,
     report: ReconcileReport,
-    lock: threading.Lock,
 ) -> None:
     if apply and _claimed_unread(account_id, payload, services):
-        with lock:
-            report.queued.append(account_id)
+        report.queued.add(account_id)
         return
-    _read_and_decide(account_id, payload, services, apply, report, lock)
+    _read_and_decide(account_id, payload, services, apply, report)
 
 
 def _claimed_unread(account_id: str, payload: Mapping[str, Any], services: Services) -> bool:
@@ -228,7 +186,6 @@ def _read_and_decide(
     services: Services,
     apply: bool,
     report: ReconcileReport,
-    lock: threading.Lock,
 ) -> None:
     entry = ledger_call(services.ledger.get, account_id)
     decision = decide_reconcile(entry)
@@ -239,24 +196,20 @@ def _read_and_decide(
         and entry.customer_number is not None
     ):
         repaired = _queue_write_back(entry, services) if apply else True
-        with lock:
-            (report.writebacks if repaired else report.taken_meanwhile).append(account_id)
+        (report.writebacks if repaired else report.taken_meanwhile).add(account_id)
         return
     if decision.action is not ReconcileAction.ENQUEUE:
-        with lock:
-            report.skipped.setdefault(decision.action, []).append(account_id)
+        report.known(decision.action).add(account_id)
         return
     try:
         # What the HTTP path checks before it claims: a request it would refuse is not queued either.
         request = parse_customer_request(dict(payload))
         map_customer_request(request, services.organization)
     except InvalidRequest as invalid:
-        with lock:
-            report.invalid[account_id] = [error.field for error in invalid.errors]
+        report.invalid.add(account_id, [error.field for error in invalid.errors])
         return
     queued = _claim_and_queue(request.account_id, request.to_payload(), services) if apply else True
-    with lock:
-        (report.queued if queued else report.taken_meanwhile).append(account_id)
+    (report.queued if queued else report.taken_meanwhile).add(account_id)
 
 
 def _queue_write_back(entry: LedgerEntry, services: Services) -> bool:

@@ -32,8 +32,10 @@ from shared.salesforce.port import (
 from shared.salesforce.simple_salesforce import CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL, SimpleSalesforceAccounts
 from shared.usecases import RetryOutcome, StorageUnavailable, retry_create_customer
 from shared.usecases import reconcile as reconcile_module
+from shared.usecases import reconcile_report as reconcile_report_module
 from shared.usecases.reconcile import ReconcileReport, reconcile_customers
 from shared.usecases.reconcile_pacing import read_ahead
+from shared.usecases.reconcile_report import AccountIds
 from tests.fakes.ports import InMemoryLedger, InMemoryRetryQueue, RecordingWriteBack
 from tests.support.samples import sample
 
@@ -130,47 +132,51 @@ class Accounts(CustomerAccounts):
             yield AccountPage(tuple(page), total)
 
 
+def _ids(groups: dict[ReconcileAction, AccountIds]) -> dict[ReconcileAction, list[str]]:
+    return {action: group.ids for action, group in groups.items()}
+
+
 def request(number: int, **changes: str | None) -> dict:
     return {**sample("german-account"), "accountId": f"001Dn{number:010d}", "name": f"Kunde {number}", **changes}
 
 
 def test_a_dry_run_writes_nothing_and_reports_what_it_would_queue(fake_services):
     report = reconcile_customers(Accounts([request(1), request(2)], [request(3)]), fake_services, apply=False)
-    assert len(report.queued) == 3 and report.seen == 3 and report.total == 3
-    assert fake_services.retry_queue.queued == [] and fake_services.ledger.get(report.queued[0]) is None
+    assert report.queued.count == 3 and report.seen == 3 and report.total == 3
+    assert fake_services.retry_queue.queued == [] and fake_services.ledger.get(report.queued.ids[0]) is None
     assert exit_code(report) == ExitCode.WORK_FOUND
 
 
 def test_apply_claims_each_account_as_queued_and_queues_its_create(fake_services):
     report = reconcile_customers(Accounts([request(1), request(2)]), fake_services, apply=True)
     messages = fake_services.retry_queue.take_all()
-    assert sorted(message.account_id for message in messages) == report.queued
+    assert sorted(message.account_id for message in messages) == report.queued.ids
     for message in messages:
         stored = fake_services.ledger.get(message.account_id)
         assert message.kind is RetryKind.CREATE and message.attempt == 0
         assert stored.status is LedgerStatus.QUEUED and stored.retry_token == message.retry_token
         assert stored.payload == message.payload  # the sweep can finish it should the message be lost
     assert exit_code(report) == ExitCode.DONE
-    assert reconcile_customers(Accounts([request(1), request(2)]), fake_services, apply=True).queued == []
+    assert reconcile_customers(Accounts([request(1), request(2)]), fake_services, apply=True).queued.ids == []
 
 
 def test_accounts_the_ledger_knows_are_left_alone_and_counted_while_the_function_does_not_write_back(fake_services):
     # With SALESFORCE_WRITEBACK flow or off nothing here can write a number back: a created account is listed.
     fake_services = dataclasses.replace(fake_services, writeback=None)
-    created = reconcile_customers(Accounts([request(1)]), fake_services, apply=True).queued[0]
+    created = reconcile_customers(Accounts([request(1)]), fake_services, apply=True).queued.ids[0]
     stored = fake_services.ledger.get(created)
     fake_services.ledger.update(stored.evolve(status=LedgerStatus.CREATED, customer_number="0000100001"))
     fake_services.retry_queue.take_all()
     report = reconcile_customers(Accounts([request(1), request(2)]), fake_services, apply=True)
-    assert report.skipped == {ReconcileAction.CREATED_NOT_WRITTEN_BACK: [created]} and report.writebacks == []
-    assert len(report.queued) == 1 and "created in SAP, number not yet in Salesforce: 1" in summary(report, 10)
+    assert _ids(report.skipped) == {ReconcileAction.CREATED_NOT_WRITTEN_BACK: [created]} and report.writebacks.ids == []
+    assert report.queued.count == 1 and "created in SAP, number not yet in Salesforce: 1" in summary(report, 10)
     assert "SALESFORCE_WRITEBACK is not function" in summary(report, 10)
     assert [m.kind for m in fake_services.retry_queue.take_all()] == [RetryKind.CREATE]
 
 
 def _created(fake_services, number: int, writeback: WriteBackStatus) -> str:
     """An account the ledger knows as created with this write-back state (e.g. created while it was off)."""
-    account_id = reconcile_customers(Accounts([request(number)]), fake_services, apply=True).queued[0]
+    account_id = reconcile_customers(Accounts([request(number)]), fake_services, apply=True).queued.ids[0]
     fake_services.retry_queue.take_all()
     stored = fake_services.ledger.get(account_id)
     fake_services.ledger.update(
@@ -188,7 +194,7 @@ def _created(fake_services, number: int, writeback: WriteBackStatus) -> str:
 def test_a_dry_run_reports_the_write_backs_it_would_queue_and_queues_none(fake_services):
     created = _created(fake_services, 1, WriteBackStatus.NOT_NEEDED)
     report = reconcile_customers(Accounts([request(1)]), fake_services, apply=False)
-    assert report.writebacks == [created] and report.skipped == {} and report.queued == []
+    assert report.writebacks.ids == [created] and report.skipped == {} and report.queued.ids == []
     assert fake_services.retry_queue.queued == []
     assert fake_services.ledger.get(created).writeback is WriteBackStatus.NOT_NEEDED
     assert exit_code(report) == ExitCode.WORK_FOUND
@@ -201,7 +207,7 @@ def test_apply_queues_the_write_back_of_a_created_account_whatever_its_write_bac
     # Salesforce lacks the number (that is what the query asks for), whatever the ledger says about it.
     created = _created(fake_services, 1, state)
     report = reconcile_customers(Accounts([request(1)]), fake_services, apply=True)
-    assert report.writebacks == [created] and exit_code(report) == ExitCode.DONE
+    assert report.writebacks.ids == [created] and exit_code(report) == ExitCode.DONE
     [message] = fake_services.retry_queue.take_all()
     assert message.kind is RetryKind.WRITEBACK and message.customer_number == "0000100001"
     assert fake_services.ledger.get(created).writeback is WriteBackStatus.QUEUED
@@ -227,8 +233,8 @@ def test_an_account_the_flow_would_be_refused_for_is_not_queued_and_named_by_fie
         fake_services,
         apply=True,
     )
-    assert len(report.queued) == 1
-    assert report.invalid == {"001Dn0000000001IAA": ["city", "phone"], "not-an-id": ["accountId"]}
+    assert report.queued.count == 1
+    assert report.invalid.fields == {"001Dn0000000001IAA": ["city", "phone"], "not-an-id": ["accountId"]}
     shown = json.dumps(report.to_json()) + summary(report, 10)
     assert "Secret Name" not in shown and "not a phone" not in shown
     assert exit_code(report) == ExitCode.NOTHING_DONE
@@ -240,7 +246,7 @@ def test_a_queue_failure_releases_the_claim_so_a_later_run_queues_it(fake_servic
         reconcile_customers(Accounts([request(1)]), fake_services, apply=True, workers=1)
     assert fake_services.ledger.get("001Dn0000000001IAA") is None
     fake_services.retry_queue.available = True
-    assert reconcile_customers(Accounts([request(1)]), fake_services, apply=True).queued == ["001Dn0000000001IAA"]
+    assert reconcile_customers(Accounts([request(1)]), fake_services, apply=True).queued.ids == ["001Dn0000000001IAA"]
 
 
 def test_an_account_claimed_by_another_request_meanwhile_is_not_queued_again(fake_services):
@@ -259,17 +265,19 @@ def test_an_account_claimed_by_another_request_meanwhile_is_not_queued_again(fak
 
     ledger.get = get_then_lose_the_race
     report = reconcile_customers(Accounts([request(1)]), fake_services, apply=True)
-    assert report.queued == [] and report.taken_meanwhile == ["001Dn0000000001IAA"]
+    assert report.queued.ids == [] and report.taken_meanwhile.ids == ["001Dn0000000001IAA"]
     assert fake_services.retry_queue.queued == []
 
 
 def test_an_account_on_two_pages_is_counted_once(fake_services):
     report = reconcile_customers(Accounts([request(1)], [request(1), request(2)]), fake_services, apply=True)
-    assert len(report.queued) == 2 and len(fake_services.retry_queue.queued) == 2
+    assert report.queued.count == 2 and len(fake_services.retry_queue.queued) == 2
 
 
 def test_the_summary_lists_a_bounded_number_of_ids():
-    report = ReconcileReport(applied=False, seen=30, total=30, queued=[f"001Dn{n:010d}AAA" for n in range(30)])
+    report = ReconcileReport(
+        applied=False, seen=30, total=30, queued=AccountIds(30, [f"001Dn{n:010d}AAA" for n in range(30)])
+    )
     text = summary(report, 3)
     assert "would be queued: 30" in text and "and 27 more" in text and "--apply" in text
 
@@ -459,7 +467,7 @@ def test_the_next_page_is_read_before_this_pages_accounts_are_done(fake_services
 
     ledger.claim = claim
     report = reconcile_customers(accounts, fake_services, apply=True)
-    assert read_while_claiming == [2] and len(report.queued) == 2
+    assert read_while_claiming == [2] and report.queued.count == 2
 
 
 def test_a_page_read_error_stops_the_run_after_the_accounts_already_handed_on(fake_services):
@@ -524,7 +532,7 @@ def test_the_window_keeps_at_most_n_messages_queued_and_waits_for_the_trigger_to
     assert 0 < queue.deepest <= 10
     assert waits and True in progress_calls  # it waited, and the progress bar was told
     created = [m.message.account_id for m in taken + queue.queued if not m.message.account_id.startswith("live")]
-    assert len(report.queued) == 60 and sorted(created) == report.queued  # every account once
+    assert report.queued.count == 60 and sorted(created) == report.queued.ids  # every account once
     assert report.to_json()["windowWaitSeconds"] >= 0
 
 
@@ -547,7 +555,7 @@ def test_the_window_reads_the_depth_once_its_places_are_used_not_once_an_account
     report = reconcile_customers(
         RecordingAccounts(pages=2, size=50), _with_queue(fake_services, queue), apply=True, window=1000
     )
-    assert len(report.queued) == 100 and queue.depth_reads == 1
+    assert report.queued.count == 100 and queue.depth_reads == 1
 
 
 def test_a_queue_that_cannot_tell_its_depth_stops_the_run_as_storage_unavailable(fake_services):
@@ -555,3 +563,28 @@ def test_a_queue_that_cannot_tell_its_depth_stops_the_run_as_storage_unavailable
     queue.available = False
     with pytest.raises(StorageUnavailable):
         reconcile_customers(RecordingAccounts(pages=1, size=3), _with_queue(fake_services, queue), apply=True, window=5)
+
+
+# --- memory: counts exact, ids kept for at most KEPT_IDS per outcome, ids remembered for two pages ---------
+
+
+def test_the_report_counts_every_account_but_keeps_the_ids_of_at_most_kept_ids_per_outcome(fake_services, monkeypatch):
+    monkeypatch.setattr(reconcile_report_module, "KEPT_IDS", 5)
+    refused = [request(100 + n, city=None) for n in range(8)]
+    report = reconcile_customers(Accounts([request(n) for n in range(1, 13)] + refused), fake_services, apply=True)
+    assert report.queued.count == 12 and len(report.queued.ids) == 5 and report.queued.ids == sorted(report.queued.ids)
+    assert len(fake_services.retry_queue.queued) == 12
+    shown = report.to_json()
+    assert shown["queued"] == 12 and len(shown["queuedAccounts"]) == 5 and shown["accountsListedAtMost"] == 5
+    assert shown["invalidCount"] == 8 and len(shown["invalid"]) == 5
+    assert "and 6 more (--json lists the first 5)" in summary(report, 2)
+
+
+def test_an_account_read_again_further_than_a_page_away_is_handled_twice_but_queued_once(fake_services):
+    # Only the ids of this page and the one before are remembered; further away, the ledger keeps it to one claim.
+    report = reconcile_customers(
+        Accounts([request(1)], [request(2)], [request(3), request(1)]), fake_services, apply=True
+    )
+    assert report.queued.count == 3 and report.seen == 4
+    assert _ids(report.skipped) == {ReconcileAction.IN_PROGRESS: ["001Dn0000000001IAA"]}
+    assert sorted(m.account_id for m in fake_services.retry_queue.take_all()) == report.queued.ids

@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     RELAY_FAILED = 6
     SAP_FAILED = 7
     TELEMETRY_FAILED = 8
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 EXIT_CODES_HELP = """exit codes (every subcommand):
@@ -37,5 +38,7 @@ EXIT_CODES_HELP = """exit codes (every subcommand):
   6  preflight: a relay check failed
   7  preflight: an SAP check failed
   8  preflight: a telemetry check failed
+  130  stopped by Ctrl-C: what was already handed on finished first (reconcile: nothing claimed is left
+     without its message; run it again to continue where it stopped)
   preflight exits with the code of the first failed area in the order it runs them (settings, storage,
   relay, sap, salesforce, telemetry); --json lists every failed area"""

@@ -348,6 +348,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SalesforceError as error:
         _fail(f"Salesforce: {error}; {_SALESFORCE_HINT}")
         return ExitCode.SALESFORCE_FAILED
+    except KeyboardInterrupt:
+        # The reconcile's pool finishes the accounts it started (claim and message together) before this.
+        _fail("stopped (Ctrl-C); what was handed on finished first: run it again to continue where it stopped")
+        return ExitCode.INTERRUPTED
     except AzureError as error:
         # Not an outage (e.g. a missing role assignment answered 403 elsewhere, or a wrong endpoint).
         first_line = (str(error).splitlines() or [""])[0]

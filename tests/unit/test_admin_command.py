@@ -42,3 +42,18 @@ def test_a_malformed_retry_queue_name_exits_2_naming_it(monkeypatch, capsys):
     assert main(["poison", "list"]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("error: settings: RETRY_QUEUE_NAME: a Storage queue name")
+
+
+def test_ctrl_c_during_a_reconcile_exits_130_with_one_line_saying_how_to_continue(monkeypatch, capsys):
+    import admin.reconcile
+
+    monkeypatch.setenv("AzureWebJobsStorage", "UseDevelopmentStorage=true")
+
+    def interrupted(*_arguments, **_options):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(admin.reconcile, "reconcile", interrupted)
+
+    assert main(["reconcile", "--apply", "--no-progress"]) == 130
+    [line] = capsys.readouterr().err.splitlines()
+    assert "Ctrl-C" in line and "run it again to continue" in line

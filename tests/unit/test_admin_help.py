@@ -42,7 +42,7 @@ def test_every_subcommand_has_help_with_the_exit_codes(words, capsys):
 
 
 def test_the_help_table_is_the_exit_code_enum():
-    documented = {int(code) for code in re.findall(r"^  (\d) ", EXIT_CODES_HELP, flags=re.MULTILINE)}
+    documented = {int(code) for code in re.findall(r"^  (\d+) ", EXIT_CODES_HELP, flags=re.MULTILINE)}
     assert documented == {int(code) for code in ExitCode}
 
 

@@ -51,7 +51,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import math
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -65,6 +67,8 @@ from bench.harness import account_id, app_settings, azurite, environment, quiet_
 NAME = "retry_drain"
 MESSAGES = 1000
 SLICES = 4  # of 250: Azurite's queue stays in the range where it is fast, and each pass lasts seconds
+# Run (and their entries stored) only when a stall fell in one of the slices: a slice in place of it.
+SPARE_SLICES = 1
 # The carrying series (reported): 500 retries in 4 slices of 125.
 CARRYING_MESSAGES = 500
 CARRYING_SLICES = 4
@@ -84,6 +88,10 @@ SEED_THREADS = 8
 # How often the drain's end is looked for: an in-process counter of the simulator (no storage request),
 # then the queue's count once every retry has created its customer.
 DONE_POLL_SECONDS = 0.02
+# Azurite's responsiveness is probed this often while the slices run; a probe this slow marks a stall
+# (a probe answers in milliseconds to a few hundred on this loaded machine; the queue sweep takes seconds).
+PROBE_INTERVAL_SECONDS = 0.25
+STALL_SECONDS = 1.5
 
 
 def _retry_message(number: int, series: str = "Dr") -> Any:
@@ -237,6 +245,7 @@ class StorageWork:
         self._batch_size, self._in_flight = batch_size, in_flight
         self._threads = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="bench-storage-work")
         self._passes = 0
+        self.window = (0.0, 0.0)  # the last pass's timed part, perf_counter seconds
 
     def close(self) -> None:
         self._threads.shutdown()
@@ -288,7 +297,9 @@ class StorageWork:
         name = unique("benchwork")
         try:
             _fill(self._connection_string, name, [message.to_json() for message in messages])
-            return asyncio.run(drain(name))
+            seconds = asyncio.run(drain(name))
+            self.window = (time.perf_counter() - seconds, time.perf_counter())
+            return seconds
         finally:
             remove_storage(self._connection_string, None, name)
 
@@ -304,6 +315,7 @@ class Drain:
 
         self._settings = settings
         self._system = system
+        self.window = (0.0, 0.0)  # the last pass's timed part, perf_counter seconds
         self._queue = QueueClient.from_connection_string(settings["AzureWebJobsStorage"], settings["RETRY_QUEUE_NAME"])
 
     def seconds(self, messages: list[Any]) -> float:
@@ -322,7 +334,8 @@ class Drain:
             while time.perf_counter() < deadline:
                 created = self._system.customer_count - reference
                 if created >= len(messages) and self._queue.get_queue_properties().approximate_message_count == 0:
-                    return time.perf_counter() - started
+                    self.window = (started, time.perf_counter())
+                    return self.window[1] - started
                 time.sleep(DONE_POLL_SECONDS)
             raise RuntimeError(
                 f"retry drain: {created} of {len(messages)} created after {SLICE_TIMEOUT_SECONDS} s (a storage "
@@ -338,40 +351,96 @@ def _slices(messages: list[Any], count: int) -> list[list[Any]]:
     return [messages[index * size : (index + 1) * size] for index in range(count)]
 
 
+class StallWatch:
+    """Azurite's responsiveness while the passes run: a thread asks for the app's queue's properties
+    every PROBE_INTERVAL_SECONDS (a few requests a second, alike for both sides). A pass is stalled
+    when a probe overlapping its timed part took STALL_SECONDS or more, or had not come back when it
+    ended: Azurite's queue sweep (see the module's docstring), or anything else that stopped it."""
+
+    def __init__(self, connection_string: str, queue_name: str) -> None:
+        from azure.storage.queue import QueueClient
+
+        self._queue = QueueClient.from_connection_string(connection_string, queue_name)
+        self._probes: list[tuple[float, float]] = []  # (sent, answered); answered inf while waiting
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._probe, name="bench-stall-watch", daemon=True)
+
+    def _probe(self) -> None:
+        while not self._stop.wait(PROBE_INTERVAL_SECONDS):
+            sent = time.perf_counter()
+            self._probes.append((sent, math.inf))
+            with contextlib.suppress(Exception):
+                self._queue.get_queue_properties(timeout=60)
+            self._probes[-1] = (sent, time.perf_counter())
+
+    def __enter__(self) -> StallWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=70)
+
+    def stalled(self, window: tuple[float, float]) -> bool:
+        started, ended = window
+        return any(
+            sent < ended and answered > started and min(answered, ended) - sent >= STALL_SECONDS
+            for sent, answered in list(self._probes)
+        )
+
+
 def _interleaved(
     slices: list[tuple[list[Any], list[Any]]],
     bound: Callable[[list[Any]], float],
     drain: Callable[[list[Any]], float],
-) -> list[tuple[float, float]]:
-    """(bound, drain) seconds per slice, each slice (the bound's messages, the drain's): the bound first
-    in even slices and second in odd ones, so a steady drift of the machine's speed favours neither."""
-    timed = []
+    stalled: Callable[[str], bool] = lambda side: False,
+    wanted: int | None = None,
+) -> list[tuple[float, float, bool]]:
+    """(bound, drain seconds, stalled) per slice, each slice (the bound's messages, the drain's): the
+    bound first in even slices and second in odd ones, so a steady drift of the machine's speed
+    favours neither. `stalled(side)` says whether a stall fell in that side's pass just run; the
+    slices after the first `wanted` are spares, run only while fewer than `wanted` ran unstalled."""
+    timed: list[tuple[float, float, bool]] = []
+    wanted = len(slices) if wanted is None else wanted
     for index, (bound_part, drain_part) in enumerate(slices):
+        if index >= wanted and sum(not hit for _, _, hit in timed) >= wanted:
+            break
         if index % 2 == 0:
-            bound_seconds = bound(bound_part)
-            drain_seconds = drain(drain_part)
+            bound_seconds, bound_stalled = bound(bound_part), stalled("bound")
+            drain_seconds, drain_stalled = drain(drain_part), stalled("drain")
         else:
-            drain_seconds = drain(drain_part)
-            bound_seconds = bound(bound_part)
-        timed.append((bound_seconds, drain_seconds))
+            drain_seconds, drain_stalled = drain(drain_part), stalled("drain")
+            bound_seconds, bound_stalled = bound(bound_part), stalled("bound")
+        timed.append((bound_seconds, drain_seconds, bound_stalled or drain_stalled))
     return timed
 
 
-def _ratios(timed: list[tuple[float, float]]) -> list[float]:
+Timed = list[tuple[float, float, bool]]
+
+
+def _counted(timed: Timed) -> Timed:
+    """The slices the figure is taken over: those no stall fell in (all of them if every one was hit)."""
+    return [pair for pair in timed if not pair[2]] or timed
+
+
+def _ratios(timed: Timed) -> list[float]:
     """Per slice, the drain's rate over the bound's (both over slices of one size)."""
-    return [bound_seconds / drain_seconds for bound_seconds, drain_seconds in timed]
+    return [bound_seconds / drain_seconds for bound_seconds, drain_seconds, _ in timed]
 
 
-def _sums_note(timed: list[tuple[float, float]], slice_size: int) -> str:
-    ratios = _ratios(timed)
-    bound_total = sum(bound_seconds for bound_seconds, _ in timed)
-    drain_total = sum(drain_seconds for _, drain_seconds in timed)
-    drained = slice_size * len(timed)
-    per_slice = ", ".join(f"{slice_size / d:.0f}/{slice_size / b:.0f}" for b, d in timed)
+def _sums_note(timed: Timed, slice_size: int) -> str:
+    counted = _counted(timed)
+    bound_total = sum(bound_seconds for bound_seconds, _, _ in counted)
+    drain_total = sum(drain_seconds for _, drain_seconds, _ in counted)
+    drained = slice_size * len(counted)
+    per_slice = ", ".join(
+        f"{bound_seconds / drain_seconds:.2f}{' (stalled)' if hit else ''} {slice_size / drain_seconds:.0f}/"
+        f"{slice_size / bound_seconds:.0f}/s"
+        for bound_seconds, drain_seconds, hit in timed
+    )
     return (
-        f"median of {len(timed)} interleaved slices of {slice_size} ("
-        + ", ".join(f"{ratio:.2f}" for ratio in ratios)
-        + f"; retries/s over bound/s: {per_slice}); ratio of the sums {bound_total / drain_total:.2f}: "
+        f"median of {len(counted)} slices of {slice_size} without a storage stall (per slice, in order: ratio, "
+        f"retries/s over bound/s: {per_slice}); ratio of the sums {bound_total / drain_total:.2f}: "
         f"{drained / drain_total:.0f} retries/s over {drained / bound_total:.0f}/s"
     )
 
@@ -398,7 +467,7 @@ def run(quick: bool = False) -> list[Measurement]:
         connection_string, SAP_POOL_SIZE=str(in_flight), PYTHON_THREADPOOL_THREAD_COUNT=str(in_flight)
     )
     warm_up = [_retry_message(number, "Dw") for number in range(2 * warm_up_count)]
-    messages = [_retry_message(number) for number in range(count)]
+    messages = [_retry_message(number) for number in range(count + SPARE_SLICES * slice_size)]
     # The carrying series: the drain's entries and the bound's apart, so that either may go first (the
     # bound's writes would change the ETags the drain's messages carry, and the drain would read).
     carrying = [_retry_message(number, "Dc") for number in range(carrying_count)]
@@ -413,41 +482,54 @@ def run(quick: bool = False) -> list[Measurement]:
                 stored = _store_entries(settings, warm_up + messages)
                 drain.seconds(stored[:warm_up_count])
                 work.seconds(stored[warm_up_count : 2 * warm_up_count])
-                # Both sides over the same entries: a bound's replace leaves an entry as the retry
-                # expects to find it, and the bound after the drain replaces CREATED entries alike.
-                main_slices = _slices(stored[2 * warm_up_count :], slice_count)
-                timed = _interleaved(list(zip(main_slices, main_slices, strict=True)), work.seconds, drain.seconds)
+                with StallWatch(connection_string, settings["RETRY_QUEUE_NAME"]) as watch:
+
+                    def stalled(side: str) -> bool:
+                        return watch.stalled(work.window if side == "bound" else drain.window)
+
+                    # Both sides over the same entries: a bound's replace leaves an entry as the retry
+                    # expects to find it, and the bound after the drain replaces CREATED entries alike.
+                    main_slices = _slices(stored[2 * warm_up_count :], slice_count + SPARE_SLICES)
+                    timed = _interleaved(
+                        list(zip(main_slices, main_slices, strict=True)),
+                        work.seconds,
+                        drain.seconds,
+                        stalled,
+                        wanted=slice_count,
+                    )
+                    unread_timed = _interleaved(
+                        list(
+                            zip(
+                                _slices(_store_entries(settings, carrying_bound, carry_entry=True), carrying_slices),
+                                _slices(_store_entries(settings, carrying, carry_entry=True), carrying_slices),
+                                strict=True,
+                            )
+                        ),
+                        lambda part: work.seconds(part, read_first=False),
+                        drain.seconds,
+                        stalled,
+                    )
                 # Once, not per slice: each message written is an extent that Azurite's queue sweeps
                 # every minute, at a cost that grows with their number (see the module's docstring).
                 raw_seconds = _raw_seconds(
                     connection_string, [message.to_json() for message in main_slices[0]], batch_size, in_flight
-                )
-                unread_timed = _interleaved(
-                    list(
-                        zip(
-                            _slices(_store_entries(settings, carrying_bound, carry_entry=True), carrying_slices),
-                            _slices(_store_entries(settings, carrying, carry_entry=True), carrying_slices),
-                            strict=True,
-                        )
-                    ),
-                    lambda part: work.seconds(part, read_first=False),
-                    drain.seconds,
                 )
                 logons = system.counters["logons"]
             bootstrap.reset()
     finally:
         work.close()
         remove_storage(connection_string, settings["LEDGER_TABLE_NAME"], settings["RETRY_QUEUE_NAME"])
-    drained = slice_size * slice_count
-    drain_total = sum(drain_seconds for _, drain_seconds in timed)
+    counted, unread_counted = _counted(timed), _counted(unread_timed)
+    drained = slice_size * len(counted)
+    drain_total = sum(drain_seconds for _, drain_seconds, _ in counted)
     drain_rate = drained / drain_total
-    bound_rate = drained / sum(bound_seconds for bound_seconds, _ in timed)
+    bound_rate = drained / sum(bound_seconds for bound_seconds, _, _ in counted)
     raw_rate = slice_size / raw_seconds
-    unread_bound_rate = carrying_count / sum(bound_seconds for bound_seconds, _ in unread_timed)
+    unread_bound_rate = carrying_size * len(unread_counted) / sum(seconds for seconds, _, _ in unread_counted)
     return [
         Measurement(
             "retry_drain.rate_vs_its_storage_round_trips",
-            statistics.median(_ratios(timed)),
+            statistics.median(_ratios(counted)),
             "x",
             TARGET_SHARE_OF_STORAGE_WORK,
             at_least=True,
@@ -475,11 +557,12 @@ def run(quick: bool = False) -> list[Measurement]:
             "retry_drain.seconds",
             drain_total,
             "s",
-            note=f"{drained} retries in {slice_count} slices; SAP logons {logons} (pool)",
+            note=f"{drained} retries in the {len(counted)} slices counted ({len(timed)} run); "
+            f"SAP logons {logons} (pool)",
         ),
         Measurement(
             "retry_drain.carrying_entry_vs_its_storage_round_trips",
-            statistics.median(_ratios(unread_timed)),
+            statistics.median(_ratios(unread_counted)),
             "x",
             note="reported: retries queued as the reconcile and the push path queue them, each message "
             "carrying its stored entry (claim unread: 3 table round trips), over the same storage work "

@@ -63,6 +63,13 @@ def stop_azurite() -> None:
             _azurite = None
 
 
+def fresh_azurite() -> Any:
+    """An empty Azurite for what follows: the run's one is stopped (with whatever it holds) and a new one
+    started on new ports. For benchmarks that leave more in it than is cheap to delete."""
+    stop_azurite()
+    return azurite()
+
+
 def unique(prefix: str) -> str:
     """A table or queue name of this run (letters and digits only: valid for both)."""
     return f"{prefix}{uuid.uuid4().hex[:12]}"

@@ -18,11 +18,15 @@ the queue (LokiQueueMetadataStore.getMessages and clearExpiredMessages in Azurit
 dist/src/queue/persistence), measured here at 0.6 s for 16 messages with 2,000 queued, 2.4 s with
 10,000 and 8.5 s with 30,000 (puts and table inserts stay flat), while an Azure queue's target is
 2,000 messages/s whatever its length ("Scalability and performance targets for Queue Storage").
+Worse, every queue operation of Azurite's costs in proportion to the messages it holds in *any* queue
+(its LokiJS messages collection is indexed on the account name, the same for all of them, so each find
+and index update walks them all), and deleting a queue of N messages costs about N^2: each phase runs on
+a fresh Azurite (bench.harness.fresh_azurite), stopped rather than emptied.
 1. The enqueue alone: the reconcile with `--window 0` (no bound) and nothing draining, into a ledger
-   and a queue of its own (removed afterwards). Its rate over the raw put rate, the same messages by
+   and a queue of its own. Its rate over the raw put rate, the same messages by
    the product's queue client on as many threads (≥ 0.5: a reconcile makes a table insert and a queue
    put per account); its peak RSS growth.
-2. Day one: the worker running, then the reconcile with its default window (1,000 messages queued at
+2. Day one: the worker running, then the reconcile with its default window (200 messages queued at
    most: what keeps live creates from waiting behind the load, and what lets Azurite drain it). Creates/s
    from the reconcile's start to SAP's last customer over N / (calls per create x latency), N = 8 and
    the calls counted by the agent's simulator (≥ 0.9); the worker's peak RSS growth after the first
@@ -47,7 +51,7 @@ import requests
 
 from bench.agent_rig import AgentRig, agent_rig
 from bench.common import Measurement
-from bench.harness import app_settings, azurite, free_ports, quiet_logs, remove_storage, unique
+from bench.harness import app_settings, free_ports, fresh_azurite, quiet_logs, stop_azurite, unique
 from bench.memory import _child, _wait_until, peak_rss_mb
 
 NAME = "initial_load"
@@ -58,7 +62,7 @@ LATENCY_MS = 200
 QUICK_LATENCY_MS = 20
 SESSIONS = 8
 RECONCILE_THREADS = 8  # shared.usecases.reconcile.WORKERS
-WINDOW = 1000  # admin reconcile's default --window
+WINDOW = 200  # admin reconcile's default --window (shared.usecases.reconcile_pacing.DEFAULT_WINDOW)
 RAW_PUTS = 10_000  # the put rate is flat in the queue's depth (measured to 30,000 on Azurite)
 ENQUEUE_TARGET_SHARE = 0.5
 DRAIN_TARGET_SHARE = 0.9
@@ -110,13 +114,11 @@ def _raw_put_rate(settings: dict[str, str], body: str, count: int) -> float:
     name = unique("benchput")
     client = _queue_client(settings, name)
     client.create_queue()
-    try:
-        with ThreadPoolExecutor(max_workers=RECONCILE_THREADS) as pool:
-            started = time.perf_counter()
-            list(pool.map(lambda _: client.send_message(body), range(count)))
-            return count / (time.perf_counter() - started)
-    finally:
-        remove_storage(settings["AzureWebJobsStorage"], None, name)
+    # Left in place: deleting a queue of N costs Azurite N^2; the phase's Azurite is stopped instead.
+    with ThreadPoolExecutor(max_workers=RECONCILE_THREADS) as pool:
+        started = time.perf_counter()
+        list(pool.map(lambda _: client.send_message(body), range(count)))
+        return count / (time.perf_counter() - started)
 
 
 def _follow(
@@ -222,30 +224,30 @@ def measure(accounts: int, latency_ms: int, window: int = WINDOW) -> dict[str, A
     from devtools.fake_salesforce import FakeSalesforce
 
     quiet_logs()
-    connection_string = azurite().connection_string
     with FakeSalesforce() as salesforce:  # 2,000 records per query page, as Salesforce's default
         for number in range(accounts):
             salesforce.add_account(f"001Il{number:010d}", **customer(number))
-        # 1. The enqueue alone, into a ledger and a queue of its own (the reconcile never calls SAP).
-        alone = app_settings(connection_string)
-        try:
-            pages_before = salesforce.query_requests
-            enqueue = _enqueue(alone, salesforce, accounts)
-            pages = salesforce.query_requests - pages_before
-            queue = _queue_client(alone, alone["RETRY_QUEUE_NAME"])
-            body = next(iter(queue.peek_messages(max_messages=1))).content
-            raw_first = _raw_put_rate(alone, body, min(accounts, RAW_PUTS))
-        finally:
-            remove_storage(connection_string, alone["LEDGER_TABLE_NAME"], alone["RETRY_QUEUE_NAME"])
+        # 1. The enqueue alone, into a ledger and a queue of its own (the reconcile never calls SAP), on an
+        # Azurite of its own: every queue operation of Azurite's costs in proportion to the messages it holds
+        # in any queue, and deleting a queue of N costs N^2 (module docstring); stopped, not emptied.
+        alone = app_settings(fresh_azurite().connection_string)
+        pages_before = salesforce.query_requests
+        enqueue = _enqueue(alone, salesforce, accounts)
+        pages = salesforce.query_requests - pages_before
+        queue = _queue_client(alone, alone["RETRY_QUEUE_NAME"])
+        body = next(iter(queue.peek_messages(max_messages=1))).content
+        raw_first = _raw_put_rate(alone, body, min(accounts, RAW_PUTS))
         # 2. Day one: the windowed reconcile beside a worker, SAP behind the relay and an agent.
         with agent_rig(latency_ms, SESSIONS, numbers=accounts) as rig:
-            settings = app_settings(connection_string, PYTHON_THREADPOOL_THREAD_COUNT="24", **rig.settings)
+            settings = app_settings(
+                fresh_azurite().connection_string, PYTHON_THREADPOOL_THREAD_COUNT="24", **rig.settings
+            )
             settings.pop("SAP_SIMULATOR_FAULTS")  # the agent's simulator has the latency
             try:
                 load = _load(settings, salesforce, rig, accounts, window)
                 raw_second = _raw_put_rate(settings, body, min(accounts, RAW_PUTS))
             finally:
-                remove_storage(connection_string, settings["LEDGER_TABLE_NAME"], settings["RETRY_QUEUE_NAME"])
+                stop_azurite()  # the next benchmark starts on an empty one
             names = [record.address.get("NAME", "") for record in rig.system.created_customers()]
             names = [name for name in names if name.startswith("Initial Load Kunde")]
             peak_sessions = rig.sessions.peak

@@ -85,7 +85,7 @@ param sapGuardSearchSince string = ''
 @description('SAP_TIMEOUT_SECONDS: per RFC call.')
 param sapTimeoutSeconds int = 30
 
-@description('SAP_POOL_SIZE: RFC connections per worker (vnet and appServiceHybridConnection; the agent pools its own).')
+@description('SAP_POOL_SIZE: RFC connections per worker (vnet and appServiceHybridConnection; the agent pools its own). 0: a logon per unit of work. To pool, set it to the worker\'s thread count, PYTHON_THREADPOOL_THREAD_COUNT, which infra/app/api.bicep derives from host.json (docs/deploy.md).')
 param sapPoolSize int = 0
 
 // --- relayAgent: the function app's proof on each request, the agent's AGENT_PROOF_KEY ---

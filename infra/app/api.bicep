@@ -93,6 +93,28 @@ var monitoringSettings = {
   PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
 }
 
+// The Python worker's thread pool, in every variant. Every function here is a `def`, and the worker runs
+// each such invocation on a thread of one ThreadPoolExecutor per worker process, max_workers =
+// PYTHON_THREADPOOL_THREAD_COUNT (Azure/azure-functions-python-worker, dispatcher.py:
+// Dispatcher._get_sync_tp_max_workers; one worker process, as FUNCTIONS_WORKER_PROCESS_COUNT is not set).
+// Unset, the pool's size depends on how the worker started: a worker the host starts gets 1000 (Azure/
+// azure-functions-host, DefaultWorkerProcessFactory.ApplyWorkerConcurrencyLimits), one specialized from a
+// placeholder reloads the app's environment without it and takes Python's own default, min(32, CPUs + 4):
+// 6 threads on 2 vCPUs, fewer than the queue invocations the host hands one instance. So it is set, from
+// host.json: batchSize + newBatchThreshold (what one instance runs of the retry queue at once) plus
+// httpThreadHeadroom, threads for HTTP requests (a create, an outbound message's acknowledgement) and the
+// sweep timer beside a full batch: 16 + 8 + 8 = 32, the maximum Microsoft's app settings reference gives
+// (functions-app-settings.md, PYTHON_THREADPOOL_THREAD_COUNT). tests/infra/test_worker_threads.py holds
+// both bounds; docs/deploy.md, "The worker's threads".
+// (Each term is named first: the tests' tree-sitter-bicep reads `a.b + c.d` as `(a.b + c).d`.)
+var hostQueues = loadJsonContent('../../host.json').extensions.queues
+var queueBatchSize = hostQueues.batchSize
+var queueNewBatchThreshold = hostQueues.newBatchThreshold
+var httpThreadHeadroom = 8
+var workerSettings = {
+  PYTHON_THREADPOOL_THREAD_COUNT: string(queueBatchSize + queueNewBatchThreshold + httpThreadHeadroom)
+}
+
 // Only outside Flex Consumption: the runtime and version the host would otherwise take from
 // functionAppConfig; the container brings its own files (no App Service storage mount).
 var dedicatedHostSettings = onFlexConsumption ? {} : {
@@ -178,7 +200,7 @@ resource siteAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   // checkov:skip=CKV_AZURE_222:the site's public access is a design choice skipped in infra/.checkov.yaml
   parent: site
   name: 'appsettings'
-  properties: union(appSettings, storageSettings, monitoringSettings, dedicatedHostSettings)
+  properties: union(appSettings, storageSettings, monitoringSettings, workerSettings, dedicatedHostSettings)
 }
 
 resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {

@@ -52,6 +52,8 @@ HOST_ONLY: dict[str, str] = {
     "FUNCTIONS_EXTENSION_VERSION": "the host version on the Dedicated plan (Flex Consumption takes it from "
     "functionAppConfig)",
     "FUNCTIONS_WORKER_RUNTIME": "the worker on the Dedicated plan (Flex Consumption takes it from functionAppConfig)",
+    "PYTHON_THREADPOOL_THREAD_COUNT": "the Python worker's thread pool for `def` invocations, derived from host.json "
+    "in infra/app/api.bicep (tests/infra/test_worker_threads.py)",
     "WEBSITES_ENABLE_APP_SERVICE_STORAGE": "the custom container brings its files (no /home mount)",
 }
 

@@ -48,6 +48,10 @@ logger = logging.getLogger(__name__)
 
 RECONCILE_NOTE = "queued by reconcile (Salesforce customer without an SAP number)"
 
+# Before a claim whose answer was lost is sent again (_claim): long enough for a reset connection's pool to
+# settle, short beside a load's minutes.
+LOST_ANSWER_PAUSE_SECONDS = 0.2
+
 # Accounts looked up and queued at once (storage round trips in flight; the clients pool 32 connections).
 WORKERS = 8
 
@@ -247,10 +251,9 @@ def _claim_and_queue(account_id: str, payload: dict[str, str], services: Service
         last_error=RECONCILE_NOTE,
         payload=payload,
     )
-    try:
-        # The request stays in the entry, so should the message be lost the sweep still finishes it.
-        claimed = ledger_call(services.ledger.claim, entry)
-    except LedgerConflict:
+    # The request stays in the entry, so should the message be lost the sweep still finishes it.
+    claimed = _claim(entry, services)
+    if claimed is None:
         return False
     message = RetryMessage(
         kind=RetryKind.CREATE,
@@ -271,3 +274,29 @@ def _claim_and_queue(account_id: str, payload: dict[str, str], services: Service
             raise StorageUnavailable("the retry queue is unavailable; the reconcile stopped") from None
         logger.info("reconcile: create queued")
     return True
+
+
+def _claim(entry: LedgerEntry, services: Services) -> LedgerEntry | None:
+    """The stored QUEUED claim, or None when another request holds the account.
+
+    A claim whose answer is lost (the connection reset or timed out after the insert went out) may or may not
+    be stored, and the table client never sends a POST again by itself (azure-core's RetryPolicy retries a
+    read error only for the methods in its allowlist, which leaves out POST): seen on Azurite, whose 5-second
+    keep-alive can close a pooled connection just as a request is written. One lost answer must not stop an
+    initial load, so the insert is sent once more; should that conflict, the entry is read, and one holding
+    this claim's retry token (new for every claim) is this insert's own, stored the first time. A second
+    failure is storage being away: StorageUnavailable stops the run, as before."""
+    try:
+        return ledger_call(services.ledger.claim, entry)
+    except LedgerConflict:
+        return None
+    except StorageUnavailable as lost:
+        logger.warning("reconcile: the claim's answer was lost (%s); sending it once more", lost)
+    time.sleep(LOST_ANSWER_PAUSE_SECONDS)
+    try:
+        return ledger_call(services.ledger.claim, entry)
+    except LedgerConflict:
+        stored = ledger_call(services.ledger.get, entry.account_id)
+        if stored is not None and stored.status is LedgerStatus.QUEUED and stored.retry_token == entry.retry_token:
+            return stored
+        return None

@@ -30,6 +30,7 @@ from shared.salesforce.port import (
     SalesforceUnavailable,
 )
 from shared.salesforce.simple_salesforce import CUSTOMERS_WITHOUT_SAP_NUMBER_SOQL, SimpleSalesforceAccounts
+from shared.storage.port import LedgerUnavailable
 from shared.usecases import RetryOutcome, StorageUnavailable, retry_create_customer
 from shared.usecases import reconcile as reconcile_module
 from shared.usecases import reconcile_report as reconcile_report_module
@@ -588,3 +589,59 @@ def test_an_account_read_again_further_than_a_page_away_is_handled_twice_but_que
     assert report.queued.count == 3 and report.seen == 4
     assert _ids(report.skipped) == {ReconcileAction.IN_PROGRESS: ["001Dn0000000001IAA"]}
     assert sorted(m.account_id for m in fake_services.retry_queue.take_all()) == report.queued.ids
+
+
+class _LostAnswerLedger(InMemoryLedger):
+    """The first `lost` claims end in LedgerUnavailable, as the table adapter maps a reset or timed-out
+    connection; `stored` says whether such a claim was stored anyway (its answer lost on the way back)."""
+
+    def __init__(self, lost: int, stored: bool) -> None:
+        super().__init__()
+        self.lost, self.stored, self.claims = lost, stored, 0
+
+    def claim(self, entry: LedgerEntry) -> LedgerEntry:
+        self.claims += 1
+        if self.claims <= self.lost:
+            if self.stored:
+                super().claim(entry)
+            raise LedgerUnavailable("connection reset")
+        return super().claim(entry)
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["stored-answer-lost", "not-stored"])
+def test_a_claim_whose_answer_was_lost_is_sent_again_and_the_account_queued_once(fake_services, monkeypatch, stored):
+    monkeypatch.setattr(reconcile_module, "LOST_ANSWER_PAUSE_SECONDS", 0)
+    ledger = _LostAnswerLedger(lost=1, stored=stored)
+    services = dataclasses.replace(fake_services, ledger=ledger)
+    report = reconcile_customers(Accounts([request(1)]), services, apply=True)
+    [message] = services.retry_queue.take_all()
+    stored_entry = ledger.get(message.account_id)
+    assert report.queued.ids == [message.account_id] and report.taken_meanwhile.count == 0
+    assert stored_entry.status is LedgerStatus.QUEUED and stored_entry.retry_token == message.retry_token
+    assert ledger.claims == 2
+
+
+def test_a_claim_lost_twice_stops_the_run_as_storage_unavailable(fake_services, monkeypatch):
+    monkeypatch.setattr(reconcile_module, "LOST_ANSWER_PAUSE_SECONDS", 0)
+    services = dataclasses.replace(fake_services, ledger=_LostAnswerLedger(lost=2, stored=False))
+    with pytest.raises(StorageUnavailable):
+        reconcile_customers(Accounts([request(1)]), services, apply=True)
+    assert services.retry_queue.take_all() == []
+
+
+def test_a_conflict_after_a_lost_answer_with_another_claims_token_is_not_taken_for_ours(fake_services, monkeypatch):
+    monkeypatch.setattr(reconcile_module, "LOST_ANSWER_PAUSE_SECONDS", 0)
+
+    class _OtherWinsMeanwhile(InMemoryLedger):
+        claims = 0
+
+        def claim(self, entry: LedgerEntry) -> LedgerEntry:
+            self.claims += 1
+            if self.claims == 1:  # lost, not stored; meanwhile another request claims the account
+                super().claim(entry.evolve(retry_token="another-request"))
+                raise LedgerUnavailable("connection reset")
+            return super().claim(entry)
+
+    services = dataclasses.replace(fake_services, ledger=_OtherWinsMeanwhile())
+    report = reconcile_customers(Accounts([request(1)]), services, apply=True)
+    assert services.retry_queue.take_all() == [] and report.queued.count == 0

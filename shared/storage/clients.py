@@ -99,8 +99,9 @@ PROBE_CALL_OPTIONS: dict[str, Any] = {"connection_timeout": 2, "read_timeout": 3
 _MISSING_CONTAINER_CODES = frozenset({"TableNotFound", "QueueNotFound"})
 
 
-# The Python worker runs up to 32 invocations at once (PYTHON_THREADPOOL_THREAD_COUNT default); with
-# requests' default pool of 10 connections the rest would open and drop a TCP connection per call.
+# The Python worker runs up to 32 invocations at once (PYTHON_THREADPOOL_THREAD_COUNT, which infra sets to
+# host.json's batchSize + newBatchThreshold + 8: infra/app/api.bicep); with requests' default pool of 10
+# connections the rest would open and drop a TCP connection per call.
 _POOL_SIZE = 32
 
 

@@ -59,6 +59,11 @@ class LedgerEntry:
     # Identifies the one retry message that owns a QUEUED entry; copies of older messages (host
     # redeliveries, replays) carry another token and are dropped.
     retry_token: str | None = None
+    # Which attempt wrote the PENDING claim: a fresh id per claim (shared.usecases.services.new_claim_id), so a
+    # worker whose claim write was stored but answered with an error (a lost answer: a timeout, then the SDK's
+    # retry refused with 412) knows the claim as its own on reading (shared.core.claims). Meaningless once the
+    # entry is no longer PENDING; None: written before this field, or not a claim.
+    claim_id: str | None = None
     # The stable kind of last_error (shared.sap.errors: transient, outcome_unknown, misconfigured, ...).
     error_kind: str | None = None
     # An attempt's line broke after the create or commit was sent: SAP may hold the customer, so every
@@ -102,7 +107,7 @@ class LedgerEntry:
     def evolve(self, **changes: object) -> LedgerEntry:
         """A copy with `changes`: what `dataclasses.replace` makes, without calling `__init__`. The entry has
         no `__post_init__` and no field outside `__init__`, so copying the fields is all `replace` does; its
-        frozen `__init__` sets each of the 26 fields through `object.__setattr__`, about 20 us a copy on this
+        frozen `__init__` sets each of the 27 fields through `object.__setattr__`, about 20 us a copy on this
         machine, and a create copies an entry four times (bench/README.md, the overhead)."""
         unknown = changes.keys() - _FIELD_NAMES
         if unknown:

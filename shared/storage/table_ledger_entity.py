@@ -84,6 +84,8 @@ def to_entity(entry: LedgerEntry) -> dict[str, Any]:
         entity["LastError"] = entry.last_error[:MAX_ERROR_LENGTH]
     if entry.retry_token is not None:
         entity["RetryToken"] = entry.retry_token
+    if entry.claim_id is not None:
+        entity["ClaimId"] = entry.claim_id
     if entry.error_kind is not None:
         entity["ErrorKind"] = entry.error_kind
     if entry.outcome_unknown:
@@ -149,6 +151,7 @@ def from_entity(entity: Mapping[str, Any], etag: str | None) -> LedgerEntry:
         last_error=entity.get("LastError"),
         writeback=WriteBackStatus(entity.get("WriteBack", WriteBackStatus.NOT_NEEDED.value)),
         retry_token=entity.get("RetryToken"),
+        claim_id=entity.get("ClaimId"),
         error_kind=entity.get("ErrorKind"),
         outcome_unknown=bool(entity.get("OutcomeUnknown", False)),
         adopted=bool(entity.get("Adopted", False)),

@@ -82,6 +82,7 @@ def test_round_trip_of_every_field(ledger):
         writeback=WriteBackStatus.QUEUED,
         updated_at=later,
         retry_token="5f0c2d",
+        claim_id="9b1e4a",
         error_kind="outcome_unknown",
         outcome_unknown=True,
         adopted=True,

@@ -26,6 +26,7 @@ _NEW_VALUES: dict[str, object] = {
     "last_error": "SAP unavailable: timeout",
     "writeback": WriteBackStatus.PENDING,
     "retry_token": "token-2",
+    "claim_id": "claim-2",
     "error_kind": "transient",
     "outcome_unknown": True,
     "adopted": True,

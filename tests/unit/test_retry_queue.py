@@ -43,6 +43,7 @@ def written(**changes: object) -> LedgerEntry:
         last_error="SAP unavailable",
         writeback=WriteBackStatus.FAILED,
         retry_token="r1",
+        claim_id="c1",
         error_kind="outcome_unknown",
         outcome_unknown=True,
         adopted=True,

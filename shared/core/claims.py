@@ -9,6 +9,11 @@ is a choice (not a storage mechanism) lives here, so it can be read in one place
     decide_retry(entry, message, now, windows)   a retry or check message (queue path)
     decide_retry_unread(written, message, ...)   the same, before reading: on the entry as its message's
                                                  writer stored it (the claim is then ETag-guarded on it)
+
+Each claim carries the id of the attempt that writes it (`claim_id`, new for every call of a use case's
+claim step). A claim write may be stored and still answered with an error: a read timeout, after which the
+storage SDK sends the PUT again and meets the ETag its first try made (412), or an insert that timed out.
+The attempt then reads, and an entry claimed with its own id is its claim (`Resume`), not another worker's.
 """
 
 from __future__ import annotations
@@ -93,8 +98,16 @@ class Defer:
     """A live worker holds the account: the same message comes back later."""
 
 
-CreateDecision = ClaimNew | Reply | TakeOver
-RetryDecision = ClaimNew | TakeOver | Skip | Defer
+@dataclass(frozen=True)
+class Resume:
+    """The entry is this attempt's own live claim: its claim write was stored though its answer was lost.
+    Go on with `claim`, the entry as read (with the ETag the next write needs)."""
+
+    claim: LedgerEntry
+
+
+CreateDecision = ClaimNew | Reply | TakeOver | Resume
+RetryDecision = ClaimNew | TakeOver | Skip | Defer | Resume
 
 
 def _claim_is_live(entry: LedgerEntry, now: datetime, windows: ClaimWindows) -> bool:
@@ -105,10 +118,28 @@ def _queued_is_overdue(entry: LedgerEntry, now: datetime, windows: ClaimWindows)
     return now - entry.updated_at > windows.queued_overdue_after
 
 
-def decide_create(entry: LedgerEntry | None, now: datetime, windows: ClaimWindows) -> CreateDecision:
-    """A request from the flow for the account whose ledger entry is `entry`."""
+def own_claim(
+    entry: LedgerEntry | None, claim_id: str | None, now: datetime, windows: ClaimWindows
+) -> Resume | TakeOver | None:
+    """What an attempt does with an entry it claimed itself (a claim write whose answer was lost), or None when
+    the entry is not its claim. Its claim never reached SAP (the attempt is still before its SAP call), so it
+    is not a dead worker's: live, go on with it; gone stale meanwhile (the lost answer took that long), renew it
+    (ETag-guarded: should another worker have taken it over since, the renewal is refused and the read decides)."""
+    if claim_id is None or entry is None or entry.status is not LedgerStatus.PENDING or entry.claim_id != claim_id:
+        return None
+    if _claim_is_live(entry, now, windows):
+        return Resume(entry)
+    return TakeOver(entry.evolve(updated_at=now))
+
+
+def decide_create(
+    entry: LedgerEntry | None, now: datetime, windows: ClaimWindows, *, claim_id: str | None = None
+) -> CreateDecision:
+    """A request from the flow for the account whose ledger entry is `entry`; `claim_id`: this attempt's."""
     if entry is None:
         return ClaimNew()
+    if (mine := own_claim(entry, claim_id, now, windows)) is not None:
+        return mine
     if entry.status is LedgerStatus.NEEDS_REVIEW:
         return Reply(Answer.NEEDS_REVIEW)  # only an operator decides; a resend never creates
     if entry.status is LedgerStatus.CREATED:
@@ -124,6 +155,7 @@ def decide_create(entry: LedgerEntry | None, now: datetime, windows: ClaimWindow
         entry.evolve(
             status=LedgerStatus.PENDING,
             updated_at=now,
+            claim_id=claim_id,
             last_error=None,
             retry_token=None,
             error_kind=None,
@@ -142,8 +174,11 @@ def decide_retry(
     message_attempt: int,
     now: datetime,
     windows: ClaimWindows,
+    claim_id: str | None = None,
 ) -> RetryDecision:
-    """A retry (or check) message for the account whose ledger entry is `entry`."""
+    """A retry (or check) message for the account whose ledger entry is `entry`; `claim_id`: this attempt's."""
+    if (mine := own_claim(entry, claim_id, now, windows)) is not None:
+        return mine
     if is_check and (
         entry is None
         or not (
@@ -179,6 +214,7 @@ def decide_retry(
             tracking_id=message_tracking_id,
             retry_token=None,
             updated_at=now,
+            claim_id=claim_id,
             outcome_unknown=entry.outcome_unknown or entry.status is LedgerStatus.PENDING,
         )
     )
@@ -193,6 +229,7 @@ def decide_retry_unread(
     message_attempt: int,
     now: datetime,
     windows: ClaimWindows,
+    claim_id: str | None = None,
 ) -> TakeOver | None:
     """The claim to try before reading the entry, or None when only a read can tell.
 
@@ -214,5 +251,6 @@ def decide_retry_unread(
         message_attempt=message_attempt,
         now=now,
         windows=windows,
+        claim_id=claim_id,
     )
     return decision if isinstance(decision, TakeOver) else None

@@ -12,6 +12,7 @@ from shared.core.claims import (
     ClaimWindows,
     Defer,
     Reply,
+    Resume,
     Skip,
     TakeOver,
     decide_create,
@@ -93,6 +94,7 @@ def retry(
     token: str | None = "mine",
     tracking: str = "t1",
     attempt: int = 3,
+    claim_id: str | None = None,
 ):
     return decide_retry(
         state,
@@ -102,6 +104,7 @@ def retry(
         message_attempt=attempt,
         now=NOW,
         windows=WINDOWS,
+        claim_id=claim_id,
     )
 
 
@@ -165,6 +168,7 @@ def unread(
     token: str | None = "mine",
     tracking: str = "t1",
     attempt: int = 3,
+    claim_id: str | None = None,
 ):
     return decide_retry_unread(
         written,
@@ -174,6 +178,7 @@ def unread(
         message_attempt=attempt,
         now=NOW,
         windows=WINDOWS,
+        claim_id=claim_id,
     )
 
 
@@ -245,3 +250,70 @@ def test_a_claim_goes_stale_a_margin_after_the_longest_sap_unit_and_never_below_
     longest_unit_seconds, window_seconds
 ):
     assert stale_claim_after_unit(longest_unit_seconds) == timedelta(seconds=window_seconds)
+
+
+MINE = "claim-of-this-attempt"
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (entry(LedgerStatus.PENDING, claim_id=MINE), "resume"),
+        (entry(LedgerStatus.PENDING, updated_at=STALE, claim_id=MINE), "renew"),
+        (entry(LedgerStatus.PENDING, claim_id="another attempt's"), "another's"),
+        (entry(LedgerStatus.PENDING), "another's"),
+        (entry(LedgerStatus.QUEUED, claim_id=MINE, retry_token="mine"), "not a claim"),
+        (entry(LedgerStatus.CREATED, claim_id=MINE, customer_number="0000100000"), "not a claim"),
+        (None, "not a claim"),
+    ],
+    ids=[
+        "own live claim: go on with it",
+        "own claim gone stale meanwhile: renew it, outcome still known",
+        "another attempt's live claim",
+        "a claim without an id (written before ids)",
+        "queued since (our claim was followed by a result)",
+        "created since",
+        "no entry",
+    ],
+)
+def test_an_attempt_that_reads_its_own_claim_goes_on_with_it(state, expected):
+    """A claim write stored though its answer was lost: the read finds this attempt's id on the entry."""
+    create = decide_create(state, NOW, WINDOWS, claim_id=MINE)
+    queue = retry(state, claim_id=MINE)
+    check = retry(state, check=True, claim_id=MINE)
+
+    if expected == "resume":
+        assert create == queue == check == Resume(state)  # the entry as read, with its ETag
+    elif expected == "renew":
+        assert create == queue == check == TakeOver(state.evolve(updated_at=NOW))
+        assert create.claim.outcome_unknown is False and create.claim.claim_id == MINE
+    elif expected == "another's":
+        assert create == Reply(Answer.IN_PROGRESS) and isinstance(queue, Defer) and isinstance(check, Defer)
+    else:
+        assert not isinstance(create, Resume) and not isinstance(queue, Resume) and not isinstance(check, Resume)
+        # Decided as without the id (a claim it writes carries the id: the only difference).
+        assert type(create) is type(decide_create(state, NOW, WINDOWS)) and type(queue) is type(retry(state))
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        None,
+        entry(LedgerStatus.FAILED),
+        entry(LedgerStatus.PENDING, updated_at=STALE, claim_id="a dead worker's"),
+        entry(LedgerStatus.QUEUED, updated_at=OVERDUE),
+    ],
+    ids=["new account", "failed, resent", "a dead worker's claim", "queued, message lost"],
+)
+def test_every_claim_an_attempt_writes_carries_its_id(state):
+    create = decide_create(state, NOW, WINDOWS, claim_id=MINE)
+    replay = retry(state, attempt=0, claim_id=MINE)  # a replay: claims every one of these states
+
+    for decision in (create, replay):
+        # An insert's claim is built by the use case, with the id (shared/usecases/create.py, retry.py).
+        assert isinstance(decision, ClaimNew) if state is None else decision.claim.claim_id == MINE
+
+
+def test_the_unread_claim_carries_the_attempts_id():
+    decision = unread(entry(LedgerStatus.QUEUED, **WRITTEN), claim_id=MINE)
+    assert isinstance(decision, TakeOver) and decision.claim.claim_id == MINE

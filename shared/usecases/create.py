@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from shared.core.claims import Answer, ClaimNew, Reply, TakeOver, decide_create
+from shared.core.claims import Answer, ClaimNew, Reply, Resume, TakeOver, decide_create
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.mapping import map_customer_request
 from shared.core.models import CustomerRequest, MappingWarning
@@ -30,6 +30,7 @@ from shared.usecases.services import (
     category_of_stored,
     describe,
     ledger_call,
+    new_claim_id,
     new_retry_token,
     release,
 )
@@ -65,6 +66,10 @@ def create_customer(request: CustomerRequest, services: Services) -> CreateResul
 def _claim_for_create(request: CustomerRequest, services: Services) -> LedgerEntry | CreateResult:
     """The stored PENDING entry this request now owns, or the answer when another one owns the account."""
     account_id = request.account_id
+    # This attempt's claims carry its id: a claim write that was stored though its answer was lost (refused on
+    # the SDK's retry, or unanswered) is recognised on the next round's read (shared.core.claims.own_claim).
+    claim_id = new_claim_id()
+    unanswered = False  # one claim write went unanswered: the read tells; a second one answers 503
     # A blind claim first, then up to three rounds that read and decide (a lost race re-reads; three
     # settle any interleaving we can get).
     for round_number in range(4):
@@ -77,7 +82,10 @@ def _claim_for_create(request: CustomerRequest, services: Services) -> LedgerEnt
             existing, decision = None, decide_create(None, now, services.windows)
         else:
             existing = ledger_call(services.ledger.get, account_id)
-            decision = decide_create(existing, now, services.windows)
+            decision = decide_create(existing, now, services.windows, claim_id=claim_id)
+        if isinstance(decision, Resume):
+            logger.info("the claim was stored though its answer was lost; going on with it")
+            return decision.claim
         try:
             # The claim holds the request until the account is created, so the sweep can finish it
             # should this worker die and the caller never send it again (same write, no extra round trip).
@@ -91,17 +99,27 @@ def _claim_for_create(request: CustomerRequest, services: Services) -> LedgerEnt
                         created_at=now,
                         updated_at=now,
                         payload=request.to_payload(),
+                        claim_id=claim_id,
                     ),
                 )
             if isinstance(decision, TakeOver):
                 return ledger_call(services.ledger.update, decision.claim.evolve(payload=request.to_payload()))
         except LedgerConflict:
             continue
+        except StorageUnavailable:
+            if unanswered:
+                raise
+            unanswered = True
+            logger.warning("the claim write went unanswered; reading whether it was stored")
+            continue
         assert existing is not None and isinstance(decision, Reply)
         if decision.answer is Answer.IN_PROGRESS:
             _queue_check(existing, request, services)
         return _answer_from_ledger(existing, decision.answer, services)
     existing = ledger_call(services.ledger.get, account_id)
+    last = decide_create(existing, services.clock(), services.windows, claim_id=claim_id)
+    if isinstance(last, Resume):  # the last round's claim was stored though refused on the SDK's retry
+        return last.claim
     if existing is not None:
         _queue_check(existing, request, services)
     return CreateResult(

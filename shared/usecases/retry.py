@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from shared.core.claims import ClaimNew, Defer, Skip, decide_retry, decide_retry_unread
+from shared.core.claims import ClaimNew, Defer, Resume, Skip, decide_retry, decide_retry_unread
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.mapping import map_customer_request
 from shared.core.models import InvalidRequest
@@ -22,8 +22,10 @@ from shared.usecases.services import (
     Outcome,
     RetryOutcome,
     Services,
+    StorageUnavailable,
     describe,
     ledger_call,
+    new_claim_id,
     new_retry_token,
 )
 from shared.usecases.writeback import retry_write_back
@@ -97,9 +99,13 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
     """Mark the entry PENDING for this message (ETag-guarded) so two workers never call SAP together.
 
     SKIPPED when there is nothing to do or another message owns the account; DEFERRED while a live
-    worker (the HTTP path or another copy of this message) holds it.
+    worker (the HTTP path or another copy of this message) holds it. A claim write refused (LedgerConflict) or
+    unanswered (StorageUnavailable, once) is followed by a read: it may have been stored all the same, and an
+    entry claimed with this attempt's `claim_id` is this attempt's claim (shared.core.claims.own_claim).
     """
     is_check = message.kind is RetryKind.CHECK
+    claim_id = new_claim_id()
+    unanswered = False  # one claim write went unanswered: the read tells; a second one goes to the host
     # A message that knows the entry its writer stored (and that entry's ETag) claims first without
     # reading: three table round trips per retry (claim, number held, result) instead of four. The claim is guarded by
     # the writer's ETag, so it is stored only while the entry is exactly as written, when a read would
@@ -112,12 +118,18 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
         message_attempt=message.attempt,
         now=services.clock(),
         windows=services.windows,
+        claim_id=claim_id,
     )
     if unread is not None:
         try:
             return ledger_call(services.ledger.update, _with_payload(unread.claim, message))
         except LedgerConflict:
-            logger.info("ledger entry changed since the message was queued; reading it")
+            logger.info(
+                "ledger entry changed since the message was queued (or our claim's answer was lost); reading it"
+            )
+        except StorageUnavailable:
+            unanswered = True
+            logger.warning("the claim write went unanswered; reading whether it was stored")
     for _ in range(5):  # a conflict means the entry moved under us: re-read and decide again
         entry = ledger_call(services.ledger.get, message.account_id)
         now = services.clock()
@@ -129,7 +141,11 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
             message_attempt=message.attempt,
             now=now,
             windows=services.windows,
+            claim_id=claim_id,
         )
+        if isinstance(decision, Resume):
+            logger.info("the claim was stored though its answer was lost; going on with it")
+            return decision.claim
         if isinstance(decision, Skip):
             logger.info("retry message dropped: %s", decision.reason)
             return RetryOutcome.SKIPPED
@@ -148,11 +164,17 @@ def _claim_for_retry(message: RetryMessage, services: Services) -> LedgerEntry |
                         updated_at=now,
                         attempts=message.attempt,
                         payload=dict(message.payload),
+                        claim_id=claim_id,
                     ),
                 )
             return ledger_call(services.ledger.update, _with_payload(decision.claim, message))
         except LedgerConflict:
             continue
+        except StorageUnavailable:
+            if unanswered:
+                raise
+            unanswered = True
+            logger.warning("the claim write went unanswered; reading whether it was stored")
     # Still moving after several rounds: let the host deliver this message again later.
     raise LedgerConflict(f"ledger entry of {message.account_id} kept changing")
 

@@ -143,6 +143,11 @@ def new_retry_token() -> str:
     return uuid.uuid4().hex
 
 
+def new_claim_id() -> str:
+    """The id of one claim attempt (LedgerEntry.claim_id): its writer, and only it, knows the claim as its own."""
+    return uuid.uuid4().hex
+
+
 def category(error: SapError) -> str:
     """What the caller is told: the kind of problem (its class's `label`), not SAP's host names or RFC details."""
     label = error.label

@@ -31,19 +31,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.core.claims import ClaimNew, ClaimWindows, Skip, TakeOver
+from shared.core.claims import ClaimNew, ClaimWindows, Resume, Skip, TakeOver
 from shared.core.ledger import LedgerEntry, LedgerStatus
 
-# A TakeOver here carries the QUEUED entry; the caller adds the retry token and the request.
-PushDecision = ClaimNew | TakeOver | Skip
+# A TakeOver here carries the QUEUED entry; the caller adds the retry token and the request. Resume: the
+# entry is the QUEUED entry this notification wrote itself (its answer lost): queue its create message.
+PushDecision = ClaimNew | TakeOver | Skip | Resume
 
 
 def decide_push(
-    entry: LedgerEntry | None, changed_at: datetime | None, now: datetime, windows: ClaimWindows
+    entry: LedgerEntry | None,
+    changed_at: datetime | None,
+    now: datetime,
+    windows: ClaimWindows,
+    *,
+    retry_token: str | None = None,
 ) -> PushDecision:
-    """A notification about the account whose ledger entry is `entry`, for a change made at `changed_at`."""
+    """A notification about the account whose ledger entry is `entry`, for a change made at `changed_at`;
+    `retry_token`: the token this notification's QUEUED write carries (its own, like a claim's id in
+    shared.core.claims.own_claim: a write stored though its answer was lost is known on reading)."""
     if entry is None:
         return ClaimNew()
+    if retry_token is not None and entry.status is LedgerStatus.QUEUED and entry.retry_token == retry_token:
+        return Resume(entry)
     if entry.status is LedgerStatus.CREATED:
         return Skip("already created; a notification changes nothing once the SAP customer exists")
     if entry.status is LedgerStatus.NEEDS_REVIEW:

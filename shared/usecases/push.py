@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from shared.core.ledger import LedgerEntry, LedgerStatus
 from shared.core.models import CustomerRequest, InvalidRequest
 from shared.core.outbound_message import AccountChange, OutboundMessage, account_change, is_from_organization
-from shared.core.push_rules import ClaimNew, Skip, TakeOver, decide_push
+from shared.core.push_rules import ClaimNew, Resume, Skip, TakeOver, decide_push
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.core.salesforce_id import InvalidSalesforceId, normalize_account_id
 from shared.core.validation import parse_customer_request
@@ -129,12 +129,21 @@ def _account_id(change: AccountChange) -> str | None:
 def _record(
     change: AccountChange, account_id: str, request: CustomerRequest | InvalidRequest, services: Services
 ) -> NotificationResult:
+    # The QUEUED entry this notification writes is owned by this token, in every round: a write stored though
+    # its answer was lost (refused on the SDK's retry with 412, or unanswered) is known on the next read.
+    token = new_retry_token()
+    replaced: LedgerEntry | None = None  # what the last QUEUED write replaced (None: an insert), for an undo
+    unanswered = False  # one write went unanswered: the read tells; a second one answers 503
     for round_ in range(4):  # a lost race re-reads and decides again
         # Most notifications are of accounts the ledger has never seen: the first round tries the
         # conditional insert without reading (one round trip less); a conflict means read and decide.
         entry = None if round_ == 0 else ledger_call(services.ledger.get, account_id)
         now = services.clock()
-        decision = decide_push(entry, change.last_modified, now, services.windows)
+        decision = decide_push(entry, change.last_modified, now, services.windows, retry_token=token)
+        if isinstance(decision, Resume):  # only a valid request writes a QUEUED entry
+            assert isinstance(request, CustomerRequest)
+            logger.info("the queued entry was stored though its answer was lost; queueing its create")
+            return _send_create(change, account_id, decision.claim, replaced, request, token, services)
         if isinstance(decision, Skip) and entry is not None and entry.status in _CHANGE_STATES:
             # Created, or its create in hand: the notification's values are a change (issue 26).
             return accept_account_change(change, account_id, request, entry, services)
@@ -144,9 +153,18 @@ def _record(
         try:
             if isinstance(request, InvalidRequest):
                 return _reject(change, account_id, entry, decision, request, services)
-            return _queue(change, account_id, entry, decision, request, services)
+            replaced = entry
+            stored = _write(_queued_entry(change, account_id, decision, request, token, services), decision, services)
         except LedgerConflict:
             continue
+        except StorageUnavailable:
+            if unanswered or isinstance(request, InvalidRequest):
+                raise
+            unanswered = True
+            logger.warning("the queued entry's write went unanswered; reading whether it was stored")
+            continue
+        assert isinstance(request, CustomerRequest)
+        return _send_create(change, account_id, stored, entry, request, token, services)
     logger.warning(
         "ledger entry kept changing; the notification is left to the work already in hand",
         extra={"notification_id": change.notification_id},
@@ -174,16 +192,16 @@ def _write(entry: LedgerEntry, decision: ClaimNew | TakeOver, services: Services
     return ledger_call(services.ledger.update, entry)
 
 
-def _queue(
+def _queued_entry(
     change: AccountChange,
     account_id: str,
-    entry: LedgerEntry | None,
     decision: ClaimNew | TakeOver,
     request: CustomerRequest,
+    token: str,
     services: Services,
-) -> NotificationResult:
+) -> LedgerEntry:
+    """The QUEUED entry to write: owned by `token`, holding the request."""
     now = services.clock()
-    token = new_retry_token()
     if isinstance(decision, ClaimNew):
         claim = LedgerEntry(
             account_id=account_id,
@@ -195,13 +213,24 @@ def _queue(
     else:
         claim = decision.claim
     # The version the create gives SAP orders the changes after it (issue 26): an older notification is stale.
-    claim = claim.evolve(
+    return claim.evolve(
         retry_token=token,
         payload=request.to_payload(),
         updated_at=now,
         change_modstamp=change.system_modstamp or change.last_modified,
     )
-    stored = _write(claim, decision, services)
+
+
+def _send_create(
+    change: AccountChange,
+    account_id: str,
+    stored: LedgerEntry,
+    entry: LedgerEntry | None,
+    request: CustomerRequest,
+    token: str,
+    services: Services,
+) -> NotificationResult:
+    """Queue the create of the QUEUED entry `stored` (which replaced `entry`; None: inserted)."""
     message = RetryMessage(
         kind=RetryKind.CREATE,
         account_id=account_id,

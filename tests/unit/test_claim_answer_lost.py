@@ -22,13 +22,16 @@ import pytest
 
 import sap_simulator as simulator
 from shared.core.ledger import LedgerEntry, LedgerStatus
+from shared.core.outbound_message import parse_outbound_message
 from shared.core.retry_message import RetryKind, RetryMessage
 from shared.core.validation import parse_customer_request
 from shared.storage.port import LedgerConflict, LedgerUnavailable
 from shared.usecases import Outcome, RetryOutcome, Services, create_customer, retry_create_customer
+from shared.usecases.push import PushOutcome, receive_outbound_message
 from shared.usecases.reconcile import _claim_and_queue
 from shared.usecases.services import StorageUnavailable
 from tests.fakes.ports import InMemoryLedger
+from tests.support.outbound_messages import ORGANIZATION_ID, account_fields_of, outbound_message
 from tests.support.samples import sample
 
 REFUSED_ON_RETRY = LedgerConflict("412 Precondition Failed: the first try changed the ETag (fake)")
@@ -218,3 +221,49 @@ def test_a_request_whose_takeover_was_stored_but_its_answer_lost_creates_at_once
 
     assert result.outcome is Outcome.CREATED  # not 202 in_progress for its own request
     _finished_at_once(fake_services, sap_system, ledger)
+
+
+# --- the push path: its claim is a QUEUED entry owned by a fresh retry token, then the create message ---
+
+
+def _notify(services: Services):
+    """One outbound message about the sample account, through the push path's use case."""
+    accounts = [account_fields_of(sample("german-account"))]
+    message = parse_outbound_message(outbound_message(accounts))
+    [result] = receive_outbound_message(message, ORGANIZATION_ID, services)
+    return result
+
+
+@pytest.mark.parametrize(
+    ("known", "error"),
+    [(False, TIMED_OUT), (True, REFUSED_ON_RETRY), (True, TIMED_OUT)],
+    ids=["new account, the POST timed out", "failed account, 412 on the SDK's retry", "failed account, timed out"],
+)
+def test_a_notification_whose_queued_entry_was_stored_but_its_answer_lost_queues_the_create(
+    fake_services, sap_system, ledger, known, error
+):
+    if known:  # failed an hour ago; the notification is of a change made since
+        an_hour_ago = fake_services.clock() - timedelta(hours=1)
+        ledger.claim(
+            LedgerEntry(
+                account_id=_request().account_id,
+                status=LedgerStatus.FAILED,
+                tracking_id="t-before",
+                created_at=an_hour_ago,
+                updated_at=an_hour_ago,
+                last_error="SAP rejected the request (a person fixed the account since)",
+            )
+        )
+    ledger.lose_answer("update" if known else "claim", error)
+
+    result = _notify(fake_services)
+
+    # Queued with its create message, not taken for a create in hand (whose message would never come: the
+    # account would wait for the sweep to find its entry overdue, an hour and more) nor answered 503.
+    assert result.outcome is PushOutcome.QUEUED
+    [message] = fake_services.retry_queue.take_all()
+    entry = ledger.get(_request().account_id)
+    assert entry.status is LedgerStatus.QUEUED and message.retry_token == entry.retry_token
+    assert message.written_entry == entry.evolve(payload=None)  # claimed unread by the retry: no read more
+    assert retry_create_customer(message, fake_services) is RetryOutcome.CREATED
+    assert _customers(sap_system) == 1 and ledger.get(_request().account_id).status is LedgerStatus.CREATED

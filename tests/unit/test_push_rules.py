@@ -8,7 +8,7 @@ import pytest
 
 from shared.core.claims import ClaimWindows
 from shared.core.ledger import LedgerEntry, LedgerStatus
-from shared.core.push_rules import ClaimNew, Skip, TakeOver, decide_push
+from shared.core.push_rules import ClaimNew, Resume, Skip, TakeOver, decide_push
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 WINDOWS = ClaimWindows.from_bounds(timedelta(seconds=60), max_retry_delay_seconds=3600)
@@ -68,3 +68,29 @@ def test_taking_over_a_dead_workers_claim_searches_sap_first():
     decision = decide_push(entry(LedgerStatus.PENDING, STALE_CLAIM, attempts=1), None, NOW, WINDOWS)
     assert isinstance(decision, TakeOver)
     assert decision.claim.outcome_unknown is True and decision.claim.attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (entry(LedgerStatus.QUEUED, retry_token="ours"), Resume),
+        (entry(LedgerStatus.QUEUED, OVERDUE, retry_token="ours"), Resume),
+        (entry(LedgerStatus.QUEUED, retry_token="another notification's"), Skip),
+        (entry(LedgerStatus.PENDING, retry_token="ours"), Skip),
+        (entry(LedgerStatus.CREATED, retry_token="ours", customer_number="0000100042"), Skip),
+    ],
+    ids=[
+        "our queued entry: queue its create",
+        "ours, however old",
+        "another notification's queued entry",
+        "claimed by a worker since (the token is no longer an owner's)",
+        "created since",
+    ],
+)
+def test_a_notification_that_reads_the_queued_entry_it_wrote_itself_queues_its_create(state, expected):
+    """Its write was stored though its answer was lost (412 on the SDK's retry, or a timeout)."""
+    decision = decide_push(state, NOW + AFTER, NOW, WINDOWS, retry_token="ours")
+
+    assert isinstance(decision, expected)
+    if expected is Resume:
+        assert decision.claim == state  # the entry as read, with its ETag

@@ -28,7 +28,8 @@ class ExitCode(IntEnum):
 EXIT_CODES_HELP = """exit codes (every subcommand):
   0  done, or nothing to do
   1  not done or not all done (declined at the prompt; no such message or account; messages left in
-     the poison queue; accounts reconcile could not queue because their data is invalid)
+     the poison queue; accounts reconcile could not queue because their data is invalid; reconcile's
+     window stayed full with nothing taking the messages)
   2  bad arguments or settings (a number out of its range, a malformed AzureWebJobsStorage or
      RETRY_QUEUE_NAME): the message names the option or setting; preflight: a settings check failed
   3  storage unreachable (the ledger table or the retry queue); preflight: a storage check failed

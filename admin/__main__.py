@@ -36,7 +36,7 @@ from shared.salesforce.port import SalesforceError
 from shared.settings import Settings, SettingsError, load_settings
 from shared.storage.port import InvalidContinuation, LedgerUnavailable, RetryQueueUnavailable
 from shared.usecases import StorageUnavailable, account_status
-from shared.usecases.reconcile_pacing import DEFAULT_WINDOW
+from shared.usecases.reconcile_pacing import DEFAULT_WINDOW, QueueTriggerIdle
 
 _STORAGE_HINT = (
     "check AzureWebJobsStorage (or AzureWebJobsStorage__accountName and your Azure login) "
@@ -345,6 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RetryQueueUnavailable, LedgerUnavailable, StorageUnavailable) as error:
         _fail(f"storage unreachable: {error}; {_STORAGE_HINT}")
         return ExitCode.STORAGE_UNREACHABLE
+    except QueueTriggerIdle as error:
+        _fail(f"reconcile stopped: {error} (or pass --window 0 to queue everything at once)")
+        return ExitCode.NOTHING_DONE
     except SalesforceError as error:
         _fail(f"Salesforce: {error}; {_SALESFORCE_HINT}")
         return ExitCode.SALESFORCE_FAILED

@@ -50,6 +50,7 @@ it and carries `kind` and `label` too; this table is the one place that names th
     shared.settings_error.SettingsError                     misconfigured  configuration problem
     shared.usecases.services.SapNotReady                    misconfigured  SAP configuration problem
     shared.usecases.push.PushNotConfigured                  misconfigured  push path not configured
+    shared.usecases.reconcile_pacing.QueueTriggerIdle       misconfigured  queue trigger takes no messages
     shared.core.models.InvalidRequest                       rejected       invalid request
     shared.core.salesforce_id.InvalidSalesforceId           rejected       invalid Salesforce Id
     shared.storage.port.InvalidContinuation                 rejected       invalid continuation token

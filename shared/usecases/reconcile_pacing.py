@@ -42,6 +42,20 @@ DEFAULT_WINDOW = 200
 # is one storage round trip; at 20 creates/s half a second frees 10 places.
 WINDOW_POLL_SECONDS = 0.5
 
+# How long the window may stay full without the queue's depth going down before the reconcile stops: the
+# queue trigger takes nothing (the function app stopped, its storage setting wrong). A live trigger takes
+# a batch within maxPollingInterval (2 s, host.json) and an unhurried SAP drains 200 in under a minute.
+IDLE_TRIGGER_SECONDS = 300.0
+
+
+class QueueTriggerIdle(Exception):
+    """The window stayed full for IDLE_TRIGGER_SECONDS with the queue's depth never going down: nothing
+    takes the messages. What was queued stays queued (and claimed); a later run continues."""
+
+    kind = "misconfigured"  # the moves and labels of every error root: shared/sap/errors.py's table
+    label = "queue trigger takes no messages"
+
+
 _Page = TypeVar("_Page")
 _END = object()
 
@@ -88,9 +102,11 @@ class QueueWindow:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        idle_seconds: float = IDLE_TRIGGER_SECONDS,
     ) -> None:
         self.queue = queue
         self.size = max(size, 0)
+        self.idle_seconds = idle_seconds
         self.waited_seconds = 0.0  # time spent waiting for the window: the queue trigger's pace, not ours
         self._sleep = sleep
         self._clock = clock
@@ -101,10 +117,21 @@ class QueueWindow:
         called before each wait (the command's progress bar says it waits for the queue)."""
         if self.size == 0:
             return
+        lowest: int | None = None  # the least depth seen while this wait lasts, and since when
+        since = self._clock()
         while self._places <= 0:
-            self._places = self.size - self._depth() - in_flight()
+            depth = self._depth()
+            self._places = self.size - depth - in_flight()
             if self._places > 0:
                 break
+            if lowest is None or depth < lowest:
+                lowest, since = depth, self._clock()
+            elif self._clock() - since >= self.idle_seconds:
+                raise QueueTriggerIdle(
+                    f"the retry queue held {depth} messages and none was taken for {self.idle_seconds:.0f} s: is "
+                    "the function app (its queue trigger) running? What was queued stays queued; run the "
+                    "reconcile again to continue"
+                )
             if waiting is not None:
                 waiting()
             started = self._clock()

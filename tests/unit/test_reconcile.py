@@ -645,3 +645,41 @@ def test_a_conflict_after_a_lost_answer_with_another_claims_token_is_not_taken_f
     services = dataclasses.replace(fake_services, ledger=_OtherWinsMeanwhile())
     report = reconcile_customers(Accounts([request(1)]), services, apply=True)
     assert services.retry_queue.take_all() == [] and report.queued.count == 0
+
+
+class _FakeClock:
+    """Sleeping moves the clock: the window's waits take no real time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_full_window_that_nothing_drains_stops_after_the_idle_limit_naming_the_trigger(fake_services):
+    from shared.usecases.reconcile_pacing import QueueTriggerIdle, QueueWindow
+
+    queue, clock = DepthRecordingQueue(), _FakeClock()
+    reconcile_customers(Accounts([request(n) for n in range(1, 6)]), _with_queue(fake_services, queue), apply=True)
+    window = QueueWindow(queue, 5, sleep=clock.sleep, clock=clock, idle_seconds=60)
+    with pytest.raises(QueueTriggerIdle, match="none was taken for 60 s"):
+        window.admit(lambda: 0)
+    assert 60 <= clock.now < 62 and len(queue.queued) == 5  # what was queued stays queued
+
+
+def test_a_window_the_trigger_drains_slowly_keeps_waiting_past_the_idle_limit_while_the_depth_goes_down():
+    from shared.usecases.reconcile_pacing import QueueWindow
+
+    clock = _FakeClock()
+
+    class SlowlyDrained(DepthRecordingQueue):
+        def depth(self) -> int:  # 5 queued, the trigger takes one every 50 s
+            return max(5 - int(clock.now // 50), 0)
+
+    window = QueueWindow(SlowlyDrained(), 5, sleep=clock.sleep, clock=clock, idle_seconds=60)
+    window.admit(lambda: 3)  # room for one more once the depth is below 2: 200 s, each step within 60 s
+    assert 200 <= clock.now < 202

@@ -34,9 +34,10 @@ an indexed Loki collection, which rebuilds the index each time: 2,024 extents to
 Azurite (its table service too: one Node process) answers late (table writes averaged 400 ms instead
 of 50 in a slice it fell in, Azurite's CPU 9 s instead of 2). A slice it falls in is slow on one
 side. A sweep longer than the storage clients' 20 s read timeout (one 1,000-message run stalled for
-300 s) can make a write time out after it was applied; by shared/core/claims.py's decide_retry, a
-retry whose claim was applied but reported lost then meets its own live claim, defers, and finishes
-once that claim is stale (inferred from the code; that run was not logged). So each message the
+300 s) can make a write time out after it was applied; a retry whose claim was applied but reported
+lost then met its own live claim, deferred, and finished only once that claim was stale (reproduced
+since in tests/integration/test_claim_answer_lost.py; fixed: each claim carries its attempt's id,
+shared/core/claims.py own_claim, and the retry goes on with its own). So each message the
 bench writes costs a later sweep: the raw receive-and-delete is taken once, not per slice.
 
 Reported beside it: a second, shorter series drained as the writers that store the entry first queue

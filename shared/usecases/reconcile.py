@@ -124,7 +124,10 @@ def reconcile_customers(
                     this_page.add(account_id)
                     if len(in_flight) >= backlog:
                         collect(wait(in_flight, return_when=FIRST_COMPLETED).done)
-                    queue_window.admit(collect_finished, waiting_for_the_queue)
+                    # A full window holds back only accounts that would add a message: one the ledger knows
+                    # (a re-run while the queue is still busy) is read here and handed on without a place.
+                    if not (queue_window.full(collect_finished) and _known(account_id, services)):
+                        queue_window.admit(collect_finished, waiting_for_the_queue)
                     in_flight.add(pool.submit(_reconcile_one, account_id, payload, services, apply, report))
                 previous_page = this_page
         while in_flight:
@@ -168,6 +171,12 @@ def _reconcile_one(
         report.queued.add(account_id)
         return
     _read_and_decide(account_id, payload, services, apply, report)
+
+
+def _known(account_id: str, services: Services) -> bool:
+    """Whether the ledger's entry says the account gets no create message (one read)."""
+    entry = ledger_call(services.ledger.get, account_id)
+    return decide_reconcile(entry).action is not ReconcileAction.ENQUEUE
 
 
 def _claimed_unread(account_id: str, payload: Mapping[str, Any], services: Services) -> bool:

@@ -112,6 +112,13 @@ class QueueWindow:
         self._clock = clock
         self._places = 0
 
+    def full(self, in_flight: Callable[[], int]) -> bool:
+        """Whether `admit` would wait now (reads the depth only when the places counted are used up)."""
+        if self.size == 0 or self._places > 0:
+            return False
+        self._places = self.size - self._depth() - in_flight()
+        return self._places <= 0
+
     def admit(self, in_flight: Callable[[], int], waiting: Callable[[], None] | None = None) -> None:
         """`in_flight()`: the accounts handed on whose messages may not be in the depth yet; `waiting()` is
         called before each wait (the command's progress bar says it waits for the queue)."""

@@ -683,3 +683,30 @@ def test_a_window_the_trigger_drains_slowly_keeps_waiting_past_the_idle_limit_wh
     window = QueueWindow(SlowlyDrained(), 5, sleep=clock.sleep, clock=clock, idle_seconds=60)
     window.admit(lambda: 3)  # room for one more once the depth is below 2: 200 s, each step within 60 s
     assert 200 <= clock.now < 202
+
+
+def test_a_rerun_while_the_queue_is_over_the_window_skips_the_known_accounts_without_waiting(fake_services):
+    accounts = [request(n) for n in range(1, 13)]
+    assert reconcile_customers(Accounts(accounts), fake_services, apply=True, window=0).queued.count == 12
+
+    def never(seconds: float) -> None:
+        raise AssertionError("the re-run waited for the queue trigger")
+
+    report = reconcile_customers(Accounts(accounts), fake_services, apply=True, window=5, sleep=never)
+    assert report.queued.count == 0 and sum(ids.count for ids in report.skipped.values()) == 12
+    assert len(fake_services.retry_queue.queued) == 12  # nothing queued twice
+
+
+def test_a_full_window_still_holds_back_an_account_the_ledger_does_not_know(fake_services):
+    known = [request(n) for n in range(1, 7)]
+    reconcile_customers(Accounts(known), fake_services, apply=True, window=0)
+    waits: list[float] = []
+
+    def trigger_takes_all(seconds: float) -> None:  # the queue trigger empties the queue while it waits
+        waits.append(seconds)
+        fake_services.retry_queue.take_all()
+
+    report = reconcile_customers(
+        Accounts([*known, request(99)]), fake_services, apply=True, window=5, sleep=trigger_takes_all
+    )
+    assert report.queued.count == 1 and waits  # the new account waited for a place; the known ones did not

@@ -1,6 +1,7 @@
 """The change path's decisions (issue 26) as pure functions, tested as tables (tests/unit/test_change_rules.py).
 
     decide_change(entry, modstamp, now, windows)      what a change for the account may do now
+    own_change_claim(entry, claim_id, now, windows)   an entry holding this attempt's own change claim
     decide_field(sap, new, sap_holds_last_sent)       one owned field: send it, nothing to do, or a conflict
     resolve_conflicts(account, change, sap, last, rule)  the whole change under SAP_CHANGE_CONFLICT
 
@@ -12,8 +13,11 @@ already has something newer than). Two changes of one account apply one at a tim
 change claim on the ledger entry (an ETag-guarded write, as the create's claim), a second meets the live
 claim and waits (the HTTP path answers 202 queued and leaves a change message; the queue defers it); a
 claim older than the claim window belongs to a worker that died and is taken over (the create's stale-claim
-rule, shared.core.claims). A change while the create is still in hand (pending or queued) is folded into it:
-it waits behind the create and, once the customer exists, applies what still differs.
+rule, shared.core.claims). Each change claim carries the id of the attempt that writes it (`claim_id`, as the
+create's claim): a claim write stored though its answer was lost (a timeout, then the storage SDK's retry
+refused with 412, or every try timed out) is known as the attempt's own on reading (Resume), not another's.
+A change while the create is still in hand (pending or queued) is folded into it: it waits behind the create
+and, once the customer exists, applies what still differs.
 
 Conflicts. Before a change the use case reads SAP's current values of the fields it is about to send
 (GETDETAIL1 / the Business Partner). Per field, with `last` what the ledger says SAP was last given (it keeps
@@ -37,7 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from shared.core.claims import ClaimWindows
+from shared.core.claims import ClaimWindows, Resume
 from shared.core.ledger import ChangeStatus, LedgerEntry, LedgerStatus
 from shared.core.ownership import value_digest
 
@@ -84,7 +88,8 @@ class ClaimChange:
     claim: LedgerEntry
 
 
-ChangeDecision = NotSynced | CreateHeld | FoldIntoCreate | Stale | ChangeBusy | ClaimChange
+# Resume (shared.core.claims): the entry holds this attempt's own live change claim; go on with it as read.
+ChangeDecision = NotSynced | CreateHeld | FoldIntoCreate | Stale | ChangeBusy | ClaimChange | Resume
 
 
 def is_stale(entry: LedgerEntry, system_modstamp: datetime) -> bool:
@@ -103,12 +108,42 @@ def change_claim_is_live(entry: LedgerEntry, now: datetime, windows: ClaimWindow
     )
 
 
+def own_change_claim(
+    entry: LedgerEntry | None, claim_id: str | None, now: datetime, windows: ClaimWindows
+) -> Resume | ClaimChange | None:
+    """What an attempt does with a change claim it wrote itself (its answer lost), or None when the entry holds
+    no change claim of this attempt. The claim is written before the change goes to SAP and the attempt is still
+    there, so nothing of it reached SAP: live, go on with it; gone stale meanwhile (the lost answer took that
+    long), renew it (ETag-guarded: a worker that took it over since makes the renewal fail, and the read
+    decides). A change status other than in_progress means the claim has ended since (queued with the claim
+    kept is after SAP, a state only the holder writes): not this attempt's to go on with."""
+    if (
+        claim_id is None
+        or entry is None
+        or entry.claim_id != claim_id
+        or entry.status is not LedgerStatus.CREATED
+        or entry.change_status is not ChangeStatus.IN_PROGRESS
+    ):
+        return None
+    if change_claim_is_live(entry, now, windows):
+        return Resume(entry)
+    return ClaimChange(entry.evolve(change_claimed_at=now))
+
+
 def decide_change(
-    entry: LedgerEntry | None, system_modstamp: datetime, now: datetime, windows: ClaimWindows
+    entry: LedgerEntry | None,
+    system_modstamp: datetime,
+    now: datetime,
+    windows: ClaimWindows,
+    *,
+    claim_id: str | None = None,
 ) -> ChangeDecision:
-    """A change, made in Salesforce at `system_modstamp`, for the account whose ledger entry is `entry`."""
+    """A change, made in Salesforce at `system_modstamp`, for the account whose ledger entry is `entry`;
+    `claim_id`: this attempt's (the claim it writes carries it; None: an attempt that claims nothing)."""
     if entry is None:
         return NotSynced()
+    if (mine := own_change_claim(entry, claim_id, now, windows)) is not None:
+        return mine
     if entry.status is LedgerStatus.NEEDS_REVIEW:
         return CreateHeld()
     if entry.status in (LedgerStatus.PENDING, LedgerStatus.QUEUED):
@@ -121,7 +156,7 @@ def decide_change(
         return ChangeBusy()
     # No claim, a finished change, or a dead worker's claim: take it. A dead worker may have sent its change
     # to SAP; applying the newer one over it is harmless (the fields are read from SAP again first).
-    return ClaimChange(entry.evolve(change_status=ChangeStatus.IN_PROGRESS, change_claimed_at=now))
+    return ClaimChange(entry.evolve(change_status=ChangeStatus.IN_PROGRESS, change_claimed_at=now, claim_id=claim_id))
 
 
 # --------------------------------------------------------------------------- conflicts

@@ -20,9 +20,10 @@ from shared.core.change_rules import (
     Stale,
     decide_change,
     decide_field,
+    own_change_claim,
     resolve_conflicts,
 )
-from shared.core.claims import ClaimWindows
+from shared.core.claims import ClaimWindows, Resume
 from shared.core.ledger import ChangeStatus, LedgerEntry, LedgerStatus
 from shared.core.ownership import value_digest, value_digests
 
@@ -104,6 +105,56 @@ def test_a_change_is_decided_from_the_ledger(state, stamp, expected):
         assert decision.claim.change_status is ChangeStatus.IN_PROGRESS
         assert decision.claim.change_claimed_at == NOW
         assert decision.claim.change_modstamp == state.change_modstamp  # raised only once SAP has the change
+
+
+MINE = "claim-of-this-attempt"
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (entry(**LIVE, claim_id=MINE), Resume),
+        (entry(**DEAD, claim_id=MINE), "renew"),
+        (entry(**LIVE, claim_id="another attempt's"), ChangeBusy),
+        (entry(**LIVE), ChangeBusy),
+        (entry(**UNKNOWN, claim_id=MINE), ChangeBusy),
+        (entry(change_status=ChangeStatus.APPLIED, claim_id=MINE), ClaimChange),
+        (entry(LedgerStatus.PENDING, claim_id=MINE), FoldIntoCreate),
+    ],
+    ids=[
+        "our own live change claim: go on with it",
+        "ours gone stale meanwhile: renew it",
+        "another attempt's live claim: busy",
+        "a claim without an id (written before ids): busy",
+        "queued with the claim kept since (after SAP): not ours to go on with",
+        "ended since: a new claim",
+        "a create claim (not a change claim): folded",
+    ],
+)
+def test_an_attempt_that_reads_its_own_change_claim_goes_on_with_it(state, expected):
+    """A change claim stored though its answer was lost: the read finds this attempt's id on the entry."""
+    decision = decide_change(state, NEWER, NOW, WINDOWS, claim_id=MINE)
+
+    if expected is Resume:
+        assert decision == Resume(state)  # the entry as read, with the ETag the change's end needs
+        assert own_change_claim(state, MINE, NOW, WINDOWS) == decision
+    elif expected == "renew":
+        assert decision == ClaimChange(state.evolve(change_claimed_at=NOW))
+    else:
+        assert isinstance(decision, expected) and own_change_claim(state, MINE, NOW, WINDOWS) is None
+        # Decided as without the id (a claim it writes carries the id: the only difference).
+        assert type(decide_change(state, NEWER, NOW, WINDOWS)) is expected
+
+
+@pytest.mark.parametrize(
+    "state",
+    [entry(), entry(**DEAD, claim_id="a dead worker's"), entry(change_status=ChangeStatus.FAILED)],
+    ids=["first change", "a dead worker's claim", "after a failed change"],
+)
+def test_every_change_claim_an_attempt_writes_carries_its_id(state):
+    decision = decide_change(state, NEWER, NOW, WINDOWS, claim_id=MINE)
+
+    assert isinstance(decision, ClaimChange) and decision.claim.claim_id == MINE
 
 
 @pytest.mark.parametrize(

@@ -32,8 +32,10 @@ from shared.core.change_rules import (
     NotSynced,
     Stale,
     decide_change,
+    own_change_claim,
     resolve_conflicts,
 )
+from shared.core.claims import Resume
 from shared.core.ledger import ChangeStatus, LedgerEntry
 from shared.core.models import InvalidRequest
 from shared.core.ownership import business_names
@@ -67,6 +69,7 @@ from shared.usecases.services import (
     StorageUnavailable,
     describe,
     ledger_call,
+    new_claim_id,
 )
 
 __all__ = ["ChangeOutcome", "ChangeResult", "change_customer", "retry_change"]
@@ -139,12 +142,22 @@ def _change(
 def _claim(
     change: ChangeRequest, services: Services, message: RetryMessage | None, lengths: dict[str, int] | None
 ) -> tuple[LedgerEntry, MappedChange, ChangeStatus] | ChangeResult:
-    """The change claim on the account's entry (with the change mapped against its applied values), or the
-    answer when the ledger decides without SAP."""
+    """The change claim on the account's entry (with the change mapped against its applied values) and the
+    change status it replaced, or the answer when the ledger decides without SAP.
+
+    A claim write refused (LedgerConflict: another write, or the storage SDK's retry of our stored PUT meeting
+    412) or unanswered (StorageUnavailable, once) is followed by a read: an entry holding this attempt's
+    `claim_id` is its own claim (shared.core.change_rules.own_change_claim), not another worker's to wait for."""
     account_id = change.account_id
+    claim_id = new_claim_id()
+    replaced = ChangeStatus.NONE  # the change status the last claim write replaced (its own read-back shows ours)
+    unanswered = False  # one claim write went unanswered: the read tells; a second one is StorageUnavailable
     for _ in range(4):
         entry = ledger_call(services.ledger.get, account_id)
-        decision = decide_change(entry, change.system_modstamp, services.clock(), services.windows)
+        decision = decide_change(entry, change.system_modstamp, services.clock(), services.windows, claim_id=claim_id)
+        if isinstance(decision, Resume):
+            logger.info("the change claim was stored though its answer was lost; going on with it")
+            return decision.claim, _mapped(change, decision.claim, services, lengths), replaced
         if isinstance(decision, NotSynced):
             logger.info("change for an account without an SAP customer in the ledger")
             return ChangeResult(ChangeOutcome.NOT_SYNCED, account_id)
@@ -159,17 +172,35 @@ def _claim(
             return _wait(change, entry, services, message, folded=isinstance(decision, FoldIntoCreate))
         assert isinstance(decision, ClaimChange)
         # Mapped before the claim is written: a request that cannot be mapped claims nothing.
-        mapped = map_customer_change(
-            change.request, services.organization, services.owned_fields, entry.applied_digests, lengths
-        )
+        mapped = _mapped(change, entry, services, lengths)
+        if entry.claim_id != claim_id:  # a renewal of our own claim replaces only ourselves
+            replaced = entry.change_status
         try:
-            return ledger_call(services.ledger.update, decision.claim), mapped, entry.change_status
+            return ledger_call(services.ledger.update, decision.claim), mapped, replaced
         except LedgerConflict:
             continue
-    # Still moving after several rounds: the change waits its turn like one that met a live claim.
+        except StorageUnavailable:
+            if unanswered:
+                raise
+            unanswered = True
+            logger.warning("the change claim write went unanswered; reading whether it was stored")
+    # Still moving after several rounds: the change waits its turn like one that met a live claim (unless the
+    # last round's claim was stored though refused on the SDK's retry).
     entry = ledger_call(services.ledger.get, account_id)
     assert entry is not None
+    last = own_change_claim(entry, claim_id, services.clock(), services.windows)
+    if isinstance(last, Resume):
+        return last.claim, _mapped(change, last.claim, services, lengths), replaced
     return _wait(change, entry, services, message, folded=False)
+
+
+def _mapped(
+    change: ChangeRequest, entry: LedgerEntry, services: Services, lengths: dict[str, int] | None
+) -> MappedChange:
+    """The change's owned fields that differ from what SAP was last given (the entry's applied digests)."""
+    return map_customer_change(
+        change.request, services.organization, services.owned_fields, entry.applied_digests, lengths
+    )
 
 
 def _wait(

@@ -59,10 +59,11 @@ class LedgerEntry:
     # Identifies the one retry message that owns a QUEUED entry; copies of older messages (host
     # redeliveries, replays) carry another token and are dropped.
     retry_token: str | None = None
-    # Which attempt wrote the PENDING claim: a fresh id per claim (shared.usecases.services.new_claim_id), so a
-    # worker whose claim write was stored but answered with an error (a lost answer: a timeout, then the SDK's
-    # retry refused with 412) knows the claim as its own on reading (shared.core.claims). Meaningless once the
-    # entry is no longer PENDING; None: written before this field, or not a claim.
+    # Which attempt wrote the PENDING claim, or the in-progress change claim of a CREATED entry: a fresh id per
+    # claim (shared.usecases.services.new_claim_id), so a worker whose claim write was stored but answered with
+    # an error (a lost answer: a timeout, then the SDK's retry refused with 412) knows the claim as its own on
+    # reading (shared.core.claims.own_claim, shared.core.change_rules.own_change_claim). Meaningless once the
+    # claim is over; None: written before this field, or not a claim.
     claim_id: str | None = None
     # The stable kind of last_error (shared.sap.errors: transient, outcome_unknown, misconfigured, ...).
     error_kind: str | None = None
